@@ -1,0 +1,383 @@
+//! The IR's data types: the program, its rules, subjects, peers and tests.
+
+use crate::{LabelSelector, PortMatch, Ports, NAMESPACE_NAME_LABEL};
+use ipnet::IpNet;
+use netpolc_source::Span;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::IpAddr;
+
+/// A traffic direction, seen from the pod a rule is attached to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Direction {
+    /// Traffic into the pod.
+    Ingress,
+    /// Traffic out of the pod.
+    Egress,
+}
+
+impl Direction {
+    /// `Ingress` or `Egress`, as Kubernetes spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ingress => "Ingress",
+            Direction::Egress => "Egress",
+        }
+    }
+
+    /// Both directions, ingress first.
+    pub const BOTH: [Direction; 2] = [Direction::Ingress, Direction::Egress];
+}
+
+/// What a rule does with the flows it matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    /// Allow (only on isolated sides).
+    Allow,
+    /// Deny; beats every allow.
+    Deny,
+}
+
+/// Where a rule or isolation came from: shown in provenance annotations and diagnostics.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Origin {
+    /// The source file, relative to the project root, `/`-separated.
+    pub file: String,
+    /// The intent set's `metadata.name`.
+    pub set: String,
+    /// The intent's name (for isolation: `isolate`).
+    pub intent: String,
+    /// The preset that expanded into this intent, if any.
+    pub preset: Option<String>,
+    /// Where the intent is written (never rendered into output).
+    pub span: Option<Span>,
+}
+
+impl Origin {
+    /// `set/intent`, or `set/preset:intent` for preset expansions.
+    pub fn qualified(&self) -> String {
+        match &self.preset {
+            Some(p) if p != &self.intent => format!("{}/{}:{}", self.set, p, self.intent),
+            _ => format!("{}/{}", self.set, self.intent),
+        }
+    }
+}
+
+/// Where a subject's pods live.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// One namespace (an `IntentSet`).
+    Namespace(String),
+    /// The listed managed namespaces (a `ClusterIntentSet`); never empty.
+    Cluster(BTreeSet<String>),
+}
+
+impl Scope {
+    /// Whether a namespace is in scope.
+    pub fn contains(&self, namespace: &str) -> bool {
+        match self {
+            Scope::Namespace(n) => n == namespace,
+            Scope::Cluster(set) => set.contains(namespace),
+        }
+    }
+
+    /// The namespaces in scope, sorted.
+    pub fn namespaces(&self) -> Vec<&str> {
+        match self {
+            Scope::Namespace(n) => vec![n.as_str()],
+            Scope::Cluster(set) => set.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// The pods a rule is attached to.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Subject {
+    /// Where they live.
+    pub scope: Scope,
+    /// The group name they were selected by (`all` for every pod); used to name objects.
+    pub group: String,
+    /// Pod labels.
+    pub pods: LabelSelector,
+}
+
+impl Subject {
+    /// Whether a pod is selected.
+    pub fn selects(&self, namespace: &str, labels: &BTreeMap<String, String>) -> bool {
+        self.scope.contains(namespace) && self.pods.matches(labels)
+    }
+}
+
+/// An address block with holes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CidrBlock {
+    /// The block, canonical (host bits zero).
+    pub net: IpNet,
+    /// Holes, each strictly inside `net`, canonical, sorted, none inside another.
+    pub except: Vec<IpNet>,
+}
+
+impl CidrBlock {
+    /// Whether an address is in the block and in none of its holes.
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        self.net.contains(ip) && !self.except.iter().any(|e| e.contains(ip))
+    }
+}
+
+impl fmt::Display for CidrBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.net)?;
+        if !self.except.is_empty() {
+            let e: Vec<String> = self.except.iter().map(|n| n.to_string()).collect();
+            write!(f, " except {}", e.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Non-pod peers that only some back ends can name directly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Entity {
+    /// The Kubernetes API server (Cilium `kube-apiserver`; elsewhere the profile's
+    /// `apiServer.cidrs`).
+    KubeApiserver,
+    /// The node the pod runs on (Cilium `host`); not expressible on Kubernetes or Calico.
+    Host,
+}
+
+impl Entity {
+    /// The intent-language spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::KubeApiserver => "kube-apiserver",
+            Entity::Host => "host",
+        }
+    }
+}
+
+/// The other end of a rule.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Peer {
+    /// Pods matching `pods` in namespaces matching `namespaces` (namespace labels, with
+    /// the name as [`NAMESPACE_NAME_LABEL`]).
+    Pods {
+        /// Namespace labels.
+        namespaces: LabelSelector,
+        /// Pod labels.
+        pods: LabelSelector,
+    },
+    /// External addresses (never pods, nodes or services: see the crate invariants).
+    Cidr(CidrBlock),
+    /// An entity.
+    Entity(Entity),
+    /// A DNS name or pattern (`*` within a label); egress only; Cilium only.
+    Fqdn(String),
+    /// Everything: every pod and every address.
+    Any,
+}
+
+impl Peer {
+    /// Pods in exactly one namespace.
+    pub fn pods_in(namespace: &str, pods: LabelSelector) -> Peer {
+        Peer::Pods {
+            namespaces: LabelSelector::from_labels([(NAMESPACE_NAME_LABEL, namespace)]),
+            pods,
+        }
+    }
+
+    /// If the namespace selector names exactly one namespace, that name.
+    pub fn single_namespace(namespaces: &LabelSelector) -> Option<&str> {
+        let mut reqs = namespaces.requirements();
+        let first = reqs.next()?;
+        if reqs.next().is_some() || first.key != NAMESPACE_NAME_LABEL {
+            return None;
+        }
+        first.as_match_label().map(|(_, v)| v)
+    }
+}
+
+/// An L7 HTTP match (Cilium only): both fields are POSIX extended regular expressions,
+/// as Cilium takes them.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HttpRule {
+    /// Method regex, e.g. `GET`.
+    pub method: Option<String>,
+    /// Path regex, e.g. `/api/.*`.
+    pub path: Option<String>,
+}
+
+/// One directional rule attached to a subject.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rule {
+    /// Which pods carry it.
+    pub subject: Subject,
+    /// Which side of the flow it is.
+    pub direction: Direction,
+    /// Allow or deny.
+    pub action: Action,
+    /// The other end.
+    pub peer: Peer,
+    /// The ports, always of the destination.
+    pub ports: Ports,
+    /// L7 HTTP constraints; empty means none (plain L4).
+    pub http: Vec<HttpRule>,
+    /// Provenance.
+    pub origin: Origin,
+}
+
+/// Default deny for one direction on every pod of the scope.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Isolation {
+    /// Where.
+    pub scope: Scope,
+    /// Which direction.
+    pub direction: Direction,
+    /// Provenance.
+    pub origin: Origin,
+}
+
+/// A namespace that has an `IntentSet`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManagedNamespace {
+    /// Its name.
+    pub name: String,
+    /// Its labels as declared (always including [`NAMESPACE_NAME_LABEL`]).
+    pub labels: BTreeMap<String, String>,
+    /// The directions it is isolated in (from its own set or a cluster set).
+    pub isolated: BTreeSet<Direction>,
+    /// The file and set that declared it.
+    pub origin: Origin,
+}
+
+/// Cluster facts the intents depend on (`ClusterProfile` document, or defaults).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterProfile {
+    /// Pod networks.
+    pub pod_cidrs: Vec<IpNet>,
+    /// Service networks.
+    pub service_cidrs: Vec<IpNet>,
+    /// Node networks.
+    pub node_cidrs: Vec<IpNet>,
+    /// Kubernetes API server endpoint addresses (post-DNAT), if known.
+    pub api_server_cidrs: Vec<IpNet>,
+    /// Kubernetes API server endpoint port (usually 6443).
+    pub api_server_port: u16,
+    /// Namespace of the cluster DNS pods.
+    pub dns_namespace: String,
+    /// Labels of the cluster DNS pods.
+    pub dns_pods: LabelSelector,
+}
+
+impl ClusterProfile {
+    /// Every cluster-internal network (pods, services, nodes), sorted.
+    pub fn cluster_cidrs(&self) -> Vec<IpNet> {
+        let mut all: Vec<IpNet> = self
+            .pod_cidrs
+            .iter()
+            .chain(&self.service_cidrs)
+            .chain(&self.node_cidrs)
+            .copied()
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+impl Default for ClusterProfile {
+    fn default() -> Self {
+        ClusterProfile {
+            pod_cidrs: vec!["10.244.0.0/16".parse().expect("valid")],
+            service_cidrs: vec!["10.96.0.0/12".parse().expect("valid")],
+            node_cidrs: Vec::new(),
+            api_server_cidrs: Vec::new(),
+            api_server_port: 6443,
+            dns_namespace: "kube-system".to_string(),
+            dns_pods: LabelSelector::from_labels([("k8s-app", "kube-dns")]),
+        }
+    }
+}
+
+/// An expected verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Expect {
+    /// The flow must be allowed.
+    Allow,
+    /// The flow must be denied.
+    Deny,
+}
+
+/// A concrete endpoint of a test flow.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TestEndpoint {
+    /// A pod with these labels in this namespace.
+    Pod {
+        /// Namespace.
+        namespace: String,
+        /// Labels.
+        labels: BTreeMap<String, String>,
+    },
+    /// An external address.
+    Address(IpAddr),
+}
+
+/// One expectation of a `ConnectivityTest`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestCase {
+    /// Source.
+    pub from: TestEndpoint,
+    /// Destination.
+    pub to: TestEndpoint,
+    /// Protocol and a single port.
+    pub port: PortMatch,
+    /// The expected verdict.
+    pub expect: Expect,
+    /// Where the expectation is written.
+    pub span: Option<Span>,
+    /// How the expectation reads in the source, e.g. `frontend -> backend 8080/tcp`.
+    pub label: String,
+}
+
+/// A `ConnectivityTest` document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectivityTest {
+    /// `metadata.name`.
+    pub name: String,
+    /// Source file.
+    pub file: String,
+    /// Expectations, in source order.
+    pub cases: Vec<TestCase>,
+}
+
+/// The whole lowered program.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Program {
+    /// Cluster facts.
+    pub profile: ClusterProfile,
+    /// Managed namespaces by name.
+    pub namespaces: BTreeMap<String, ManagedNamespace>,
+    /// Isolations, sorted.
+    pub isolations: Vec<Isolation>,
+    /// Rules, sorted.
+    pub rules: Vec<Rule>,
+    /// Connectivity tests, sorted by name.
+    pub tests: Vec<ConnectivityTest>,
+}
+
+impl Program {
+    /// Whether `namespace` is managed and isolated in `direction`.
+    pub fn is_isolated(&self, namespace: &str, direction: Direction) -> bool {
+        self.namespaces
+            .get(namespace)
+            .is_some_and(|n| n.isolated.contains(&direction))
+    }
+
+    /// Sorts and deduplicates every vector, establishing the ordering invariant.
+    pub fn canonicalise(&mut self) {
+        self.isolations.sort();
+        self.isolations.dedup();
+        self.rules.sort();
+        self.rules.dedup();
+        self.tests.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+}
