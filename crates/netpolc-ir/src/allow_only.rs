@@ -2,24 +2,476 @@
 //!
 //! [`lower`] returns a program with the same meaning (see the crate docs) and no
 //! [`Action::Deny`] rule, or diagnostics naming each deny intent that cannot be
-//! subtracted exactly.
+//! subtracted exactly. Nothing is ever approximated: a piece that cannot be expressed
+//! is an error, never a wider (or silently narrower) allow.
+//!
+//! A rule is a box `subject × peer × ports`. Removing a deny box `X` from an allow box
+//! `R` leaves the disjoint union of
+//! 1. `(R.subject ∖ X.subject) × R.peer × R.ports`,
+//! 2. `(R.subject ∩ X.subject) × (R.peer ∖ X.peer) × R.ports`,
+//! 3. `(R.subject ∩ X.subject) × (R.peer ∩ X.peer) × (R.ports ∖ X.ports)`,
+//!
+//! and each difference is exact for label selectors (negated requirements, see
+//! [`LabelSelector::minus`]), CIDRs (`except` holes) and numeric port ranges (splitting).
+//!
+//! A deny on a side that is not isolated cannot be subtracted from anything (there is no
+//! allow to narrow). It is still honoured when the same intent also denies on the other,
+//! isolated side (the flow is denied there); otherwise it is an error.
 
-use crate::{Action, Program};
+use crate::Protocol;
+use crate::{
+    Action, CidrBlock, Direction, Origin, Peer, PortMatch, PortSpec, Ports, Program, Rule, Scope,
+    Subject,
+};
+use ipnet::IpNet;
 use netpolc_source::Diagnostic;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Stable codes reported by this pass.
+pub mod codes {
+    /// A deny sits on a side that is not isolated and no isolated side enforces it.
+    pub const DENY_ON_OPEN_SIDE: &str = "NP3004";
+    /// The ports of a deny cannot be subtracted exactly from an allow's ports.
+    pub const PORTS_NOT_SUBTRACTABLE: &str = "NP3005";
+    /// The peer of a deny cannot be subtracted exactly from an allow's peer.
+    pub const PEER_NOT_SUBTRACTABLE: &str = "NP3006";
+}
 
 /// Subtracts every deny rule from the allow rules it overlaps.
 ///
 /// # Errors
-/// One diagnostic per deny intent that cannot be expressed exactly by subtraction.
+/// One diagnostic per deny intent (and allow intent) that cannot be expressed exactly.
 pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
+    let mut errors: BTreeMap<(String, &'static str), Diagnostic> = BTreeMap::new();
+    let mut denies: Vec<Rule> = Vec::new();
+    for x in program.rules.iter().filter(|r| r.action == Action::Deny) {
+        let (isolated, open): (BTreeSet<&str>, BTreeSet<&str>) = x
+            .subject
+            .scope
+            .namespaces()
+            .into_iter()
+            .partition(|ns| program.is_isolated(ns, x.direction));
+        if let Some(scope) = restrict_scope(&x.subject.scope, &isolated) {
+            let mut d = x.clone();
+            d.subject.scope = scope;
+            denies.push(d);
+        }
+        for ns in open {
+            if !mirrored(program, x, ns) {
+                let key = (x.origin.qualified(), codes::DENY_ON_OPEN_SIDE);
+                errors.entry(key).or_insert_with(|| {
+                    let dir = dir_word(x.direction);
+                    Diagnostic::error(
+                        codes::DENY_ON_OPEN_SIDE,
+                        format!(
+                            "deny intent `{}` cannot be expressed for kubernetes: the {dir} side in namespace `{ns}` is not isolated",
+                            x.origin.qualified()
+                        ),
+                    )
+                    .with_opt_label(x.origin.span, "this deny")
+                    .with_note("kubernetes NetworkPolicy has no deny rule: netpolc subtracts denies from allows, which needs the side to be isolated")
+                    .with_help(format!(
+                        "add `{dir}` to `isolate` of namespace `{ns}`, or render this intent for calico or cilium only"
+                    ))
+                });
+            }
+        }
+    }
+
     let mut out = program.clone();
-    out.rules.retain(|r| r.action == Action::Allow);
-    // Work in progress: the subtraction itself lands with the front end.
-    if program.rules.iter().any(|r| r.action == Action::Deny) {
-        return Err(vec![Diagnostic::error(
-            "NP3001",
-            "deny intents are not yet subtracted for the kubernetes backend",
-        )]);
+    let mut allows = Vec::new();
+    for r in program.rules.iter().filter(|r| r.action == Action::Allow) {
+        let mut pieces = vec![r.clone()];
+        for x in denies.iter().filter(|x| x.direction == r.direction) {
+            let mut next = Vec::new();
+            for p in pieces {
+                match subtract(&p, x) {
+                    Ok(rest) => next.extend(rest),
+                    Err((code, why)) => {
+                        let key = (
+                            format!("{}|{}", r.origin.qualified(), x.origin.qualified()),
+                            code,
+                        );
+                        errors.entry(key).or_insert_with(|| {
+                            Diagnostic::error(
+                                code,
+                                format!(
+                                    "deny intent `{}` cannot be subtracted exactly from allow intent `{}` for kubernetes",
+                                    x.origin.qualified(),
+                                    r.origin.qualified()
+                                ),
+                            )
+                            .with_opt_label(x.origin.span, "this deny")
+                            .with_opt_label_secondary(r.origin.span, "overlaps this allow")
+                            .with_note(why)
+                            .with_help("narrow the allow intent so it does not overlap the deny, or render for calico or cilium only")
+                        });
+                        next.push(p);
+                    }
+                }
+            }
+            pieces = next;
+        }
+        allows.extend(pieces);
+    }
+    if !errors.is_empty() {
+        return Err(errors.into_values().collect());
+    }
+    out.rules = allows;
+    out.canonicalise();
+    Ok(out)
+}
+
+/// Secondary labels for optional spans.
+trait OptSecondary {
+    fn with_opt_label_secondary(self, span: Option<netpolc_source::Span>, msg: &str) -> Self;
+}
+
+impl OptSecondary for Diagnostic {
+    fn with_opt_label_secondary(self, span: Option<netpolc_source::Span>, msg: &str) -> Self {
+        match span {
+            Some(s) if self.labels.is_empty() => self.with_label(s, msg),
+            Some(s) => self.with_secondary(s, msg),
+            None => self,
+        }
+    }
+}
+
+fn dir_word(d: Direction) -> &'static str {
+    match d {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    }
+}
+
+fn restrict_scope(scope: &Scope, keep: &BTreeSet<&str>) -> Option<Scope> {
+    match scope {
+        Scope::Namespace(n) => keep.contains(n.as_str()).then(|| scope.clone()),
+        Scope::Cluster(set) => {
+            let sub: BTreeSet<String> = set
+                .iter()
+                .filter(|n| keep.contains(n.as_str()))
+                .cloned()
+                .collect();
+            (!sub.is_empty()).then_some(Scope::Cluster(sub))
+        }
+    }
+}
+
+/// Whether every flow a deny rule on the open side of namespace `ns` covers is also
+/// denied on the isolated opposite side by a rule of the same intent.
+fn mirrored(program: &Program, x: &Rule, ns: &str) -> bool {
+    let Peer::Pods { namespaces, pods } = &x.peer else {
+        return false;
+    };
+    let Some(other_ns) = Peer::single_namespace(namespaces) else {
+        return false;
+    };
+    let opposite = match x.direction {
+        Direction::Ingress => Direction::Egress,
+        Direction::Egress => Direction::Ingress,
+    };
+    if !program.is_isolated(other_ns, opposite) {
+        return false;
+    }
+    let Some(my_ns_labels) = program.namespaces.get(ns).map(|n| &n.labels) else {
+        return false;
+    };
+    program.rules.iter().any(|m| {
+        m.action == Action::Deny
+            && m.direction == opposite
+            && same_intent(&m.origin, &x.origin)
+            && m.subject.scope.contains(other_ns)
+            && pods.subset_of(&m.subject.pods)
+            && matches!(&m.peer, Peer::Pods { namespaces: n2, pods: p2 }
+                if n2.matches(my_ns_labels) && x.subject.pods.subset_of(p2))
+            && covers_ports(&m.ports, &x.ports)
+    })
+}
+
+fn same_intent(a: &Origin, b: &Origin) -> bool {
+    a.file == b.file && a.set == b.set && a.intent == b.intent && a.preset == b.preset
+}
+
+fn covers_ports(outer: &Ports, inner: &Ports) -> bool {
+    match (outer, inner) {
+        (Ports::Any, _) => true,
+        (Ports::Only(_), Ports::Any) => false,
+        (Ports::Only(o), Ports::Only(i)) => i.is_subset(o),
+    }
+}
+
+type SubResult = Result<Vec<Rule>, (&'static str, String)>;
+
+/// `r ∖ x` as disjoint allow rules.
+fn subtract(r: &Rule, x: &Rule) -> SubResult {
+    // Subjects.
+    let common: BTreeSet<&str> = r
+        .subject
+        .scope
+        .namespaces()
+        .into_iter()
+        .filter(|ns| x.subject.scope.contains(ns))
+        .collect();
+    let Some(inside_scope) = restrict_scope(&r.subject.scope, &common) else {
+        return Ok(vec![r.clone()]);
+    };
+    let Some(inside_pods) = r.subject.pods.and(&x.subject.pods) else {
+        return Ok(vec![r.clone()]);
+    };
+    let mut out = Vec::new();
+    // 1. Subjects outside the deny keep the whole rule.
+    let outside_ns: BTreeSet<&str> = r
+        .subject
+        .scope
+        .namespaces()
+        .into_iter()
+        .filter(|ns| !common.contains(ns))
+        .collect();
+    if let Some(scope) = restrict_scope(&r.subject.scope, &outside_ns) {
+        let mut piece = r.clone();
+        piece.subject.scope = scope;
+        out.push(piece);
+    }
+    for pods in r.subject.pods.minus(&x.subject.pods) {
+        let mut piece = r.clone();
+        piece.subject = Subject {
+            scope: inside_scope.clone(),
+            group: r.subject.group.clone(),
+            pods,
+        };
+        out.push(piece);
+    }
+    let inside = Subject {
+        scope: inside_scope,
+        group: r.subject.group.clone(),
+        pods: inside_pods,
+    };
+    // 2. and 3. Peers and ports within the overlapping subjects.
+    let Some((peer_rest, peer_common)) = peer_minus(&r.peer, &x.peer)? else {
+        // Disjoint peers: the overlapping subjects keep the rule as it is.
+        let mut piece = r.clone();
+        piece.subject = inside;
+        out.push(piece);
+        return Ok(out);
+    };
+    for peer in peer_rest {
+        let mut piece = r.clone();
+        piece.subject = inside.clone();
+        piece.peer = peer;
+        out.push(piece);
+    }
+    if let Some(ports) = ports_minus(&r.ports, &x.ports)? {
+        let mut piece = r.clone();
+        piece.subject = inside;
+        piece.peer = peer_common;
+        piece.ports = ports;
+        out.push(piece);
     }
     Ok(out)
+}
+
+/// `Ok(None)` when the peers are disjoint; otherwise `(a ∖ b as disjoint peers, a ∩ b)`.
+#[allow(clippy::type_complexity)] // A one-off pair; a named struct would not read better.
+fn peer_minus(a: &Peer, b: &Peer) -> Result<Option<(Vec<Peer>, Peer)>, (&'static str, String)> {
+    use Peer::*;
+    match (a, b) {
+        (_, Any) => Ok(Some((Vec::new(), a.clone()))),
+        (Any, _) => Err((
+            codes::PEER_NOT_SUBTRACTABLE,
+            "\"anything\" minus a set of peers has no exact NetworkPolicy form".to_string(),
+        )),
+        (
+            Pods {
+                namespaces: an,
+                pods: ap,
+            },
+            Pods {
+                namespaces: bn,
+                pods: bp,
+            },
+        ) => {
+            let (Some(cn), Some(cp)) = (an.and(bn), ap.and(bp)) else {
+                return Ok(None);
+            };
+            let mut rest: Vec<Peer> = an
+                .minus(bn)
+                .into_iter()
+                .map(|namespaces| Pods {
+                    namespaces,
+                    pods: ap.clone(),
+                })
+                .collect();
+            rest.extend(ap.minus(bp).into_iter().map(|pods| Pods {
+                namespaces: cn.clone(),
+                pods,
+            }));
+            Ok(Some((
+                rest,
+                Pods {
+                    namespaces: cn,
+                    pods: cp,
+                },
+            )))
+        }
+        (Pods { .. }, Cidr(_)) | (Cidr(_), Pods { .. }) => Ok(None),
+        (Pods { .. }, Entity(_)) | (Entity(_), Pods { .. }) => Ok(None),
+        (Cidr(x), Cidr(y)) => Ok(cidr_minus(x, y)),
+        (Entity(x), Entity(y)) if x == y => Ok(Some((Vec::new(), a.clone()))),
+        (Entity(_), Entity(_)) => Ok(None),
+        (Fqdn(_), _) | (_, Fqdn(_)) | (Entity(_), Cidr(_)) | (Cidr(_), Entity(_)) => Err((
+            codes::PEER_NOT_SUBTRACTABLE,
+            format!(
+                "cannot decide exactly which addresses `{}` and `{}` share",
+                peer_word(a),
+                peer_word(b)
+            ),
+        )),
+    }
+}
+
+fn peer_word(p: &Peer) -> String {
+    match p {
+        Peer::Pods { .. } => "pods".to_string(),
+        Peer::Cidr(c) => c.to_string(),
+        Peer::Entity(e) => e.as_str().to_string(),
+        Peer::Fqdn(f) => f.clone(),
+        Peer::Any => "anything".to_string(),
+    }
+}
+
+fn intersect_net(a: &IpNet, b: &IpNet) -> Option<IpNet> {
+    if a.contains(b) {
+        Some(*b)
+    } else if b.contains(a) {
+        Some(*a)
+    } else {
+        None
+    }
+}
+
+/// A block from a net and candidate holes: keeps the holes inside the net, drops holes
+/// inside other holes; `None` if a hole covers the whole net.
+fn block(net: IpNet, holes: impl IntoIterator<Item = IpNet>) -> Option<CidrBlock> {
+    let mut inside: Vec<IpNet> = Vec::new();
+    for h in holes {
+        if h.contains(&net) {
+            return None;
+        }
+        if net.contains(&h) {
+            inside.push(h);
+        }
+    }
+    inside.sort();
+    inside.dedup();
+    let kept: Vec<IpNet> = inside
+        .iter()
+        .filter(|h| !inside.iter().any(|o| o != *h && o.contains(*h)))
+        .copied()
+        .collect();
+    Some(CidrBlock { net, except: kept })
+}
+
+/// `a ∖ b` and `a ∩ b` for address blocks; `None` when disjoint.
+fn cidr_minus(a: &CidrBlock, b: &CidrBlock) -> Option<(Vec<Peer>, Peer)> {
+    let common_net = intersect_net(&a.net, &b.net)?;
+    let common = block(common_net, a.except.iter().chain(&b.except).copied())?;
+    let mut rest = Vec::new();
+    if a.net.contains(&b.net) {
+        // a with b's net carved out, plus b's holes that lie in a.
+        if a.net != b.net {
+            if let Some(bl) = block(a.net, a.except.iter().copied().chain([b.net])) {
+                rest.push(Peer::Cidr(bl));
+            }
+        }
+        for hole in &b.except {
+            if let Some(bl) = block(*hole, a.except.iter().copied()) {
+                rest.push(Peer::Cidr(bl));
+            }
+        }
+    } else {
+        // a lies inside b: only b's holes inside a survive.
+        for hole in &b.except {
+            if let Some(net) = intersect_net(hole, &a.net) {
+                if let Some(bl) = block(net, a.except.iter().copied()) {
+                    rest.push(Peer::Cidr(bl));
+                }
+            }
+        }
+    }
+    Some((rest, Peer::Cidr(common)))
+}
+
+/// `a ∖ b`; `Ok(None)` when nothing is left.
+fn ports_minus(a: &Ports, b: &Ports) -> Result<Option<Ports>, (&'static str, String)> {
+    let (a, b) = match (a, b) {
+        (_, Ports::Any) => return Ok(None),
+        (Ports::Any, Ports::Only(_)) => {
+            return Err((
+                codes::PORTS_NOT_SUBTRACTABLE,
+                "\"any port\" minus some ports would also drop protocols NetworkPolicy cannot name (e.g. ICMP)".to_string(),
+            ))
+        }
+        (Ports::Only(a), Ports::Only(b)) => (a, b),
+    };
+    let mut out: BTreeSet<PortMatch> = BTreeSet::new();
+    for pa in a {
+        let mut left = vec![pa.port.clone()];
+        for pb in b.iter().filter(|pb| pb.protocol == pa.protocol) {
+            let mut next = Vec::new();
+            for spec in left {
+                next.extend(spec_minus(&spec, &pb.port, pa.protocol)?);
+            }
+            left = next;
+        }
+        out.extend(left.into_iter().map(|port| PortMatch {
+            protocol: pa.protocol,
+            port,
+        }));
+    }
+    Ok((!out.is_empty()).then_some(Ports::Only(out)))
+}
+
+fn spec_minus(
+    a: &PortSpec,
+    b: &PortSpec,
+    protocol: Protocol,
+) -> Result<Vec<PortSpec>, (&'static str, String)> {
+    use PortSpec::*;
+    let range = |s: u16, e: u16| (s <= e).then_some(Range { start: s, end: e });
+    Ok(match (a, b) {
+        (_, All) => Vec::new(),
+        (All, Range { start, end }) if protocol.has_ports() => [
+            start.checked_sub(1).and_then(|e| range(1, e)),
+            end.checked_add(1).and_then(|s| range(s, 65535)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        (Range { start: s1, end: e1 }, Range { start: s2, end: e2 }) => {
+            if e2 < s1 || s2 > e1 {
+                vec![a.clone()]
+            } else {
+                [
+                    s2.checked_sub(1).and_then(|e| range(*s1, e.min(*e1))),
+                    e2.checked_add(1).and_then(|s| range(s.max(*s1), *e1)),
+                ]
+                .into_iter()
+                .flatten()
+                .collect()
+            }
+        }
+        (Named(x), Named(y)) if x == y => Vec::new(),
+        (Icmp { .. }, Icmp { .. }) if a == b => Vec::new(),
+        _ => {
+            return Err((
+                codes::PORTS_NOT_SUBTRACTABLE,
+                format!(
+                    "ports `{}` minus `{}` has no exact form (a named port's number is only known on the pod)",
+                    PortMatch { protocol, port: a.clone() },
+                    PortMatch { protocol, port: b.clone() }
+                ),
+            ))
+        }
+    })
 }

@@ -43,7 +43,10 @@ pub struct ClusterModel {
 impl ClusterModel {
     /// The labels of a pod's namespace (empty if the namespace is unknown).
     pub fn namespace_labels(&self, pod: &Pod) -> BTreeMap<String, String> {
-        self.namespaces.get(&pod.namespace).cloned().unwrap_or_default()
+        self.namespaces
+            .get(&pod.namespace)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Every flow of the model: each ordered pair of distinct endpoints (pod→pod,

@@ -114,10 +114,15 @@ impl fmt::Display for PortMatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.port {
             PortSpec::All => write!(f, "*/{}", self.protocol),
-            PortSpec::Range { start, end } if start == end => write!(f, "{start}/{}", self.protocol),
+            PortSpec::Range { start, end } if start == end => {
+                write!(f, "{start}/{}", self.protocol)
+            }
             PortSpec::Range { start, end } => write!(f, "{start}-{end}/{}", self.protocol),
             PortSpec::Named(n) => write!(f, "{n}/{}", self.protocol),
-            PortSpec::Icmp { icmp_type, code: None } => write!(f, "{}:{icmp_type}", self.protocol),
+            PortSpec::Icmp {
+                icmp_type,
+                code: None,
+            } => write!(f, "{}:{icmp_type}", self.protocol),
             PortSpec::Icmp {
                 icmp_type,
                 code: Some(c),

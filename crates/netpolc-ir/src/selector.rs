@@ -285,10 +285,7 @@ impl LabelSelector {
     /// Whether every label set matched by `self` is matched by `other` (sound, and exact
     /// for canonical selectors: `self ∧ ¬other` is empty).
     pub fn subset_of(&self, other: &LabelSelector) -> bool {
-        other
-            .negate()
-            .iter()
-            .all(|neg| self.and(neg).is_none())
+        other.negate().iter().all(|neg| self.and(neg).is_none())
     }
 
     /// The complement as a union of selectors (De Morgan: one negated requirement each).
@@ -307,7 +304,9 @@ impl LabelSelector {
         let mut out = Vec::new();
         let mut prefix = self.clone();
         for r in other.requirements.iter() {
-            if let Some(piece) = prefix.and(&LabelSelector::from_requirements([r.negate()]).unwrap_or_default()) {
+            if let Some(piece) =
+                prefix.and(&LabelSelector::from_requirements([r.negate()]).unwrap_or_default())
+            {
                 out.push(piece);
             }
             match prefix.and(&LabelSelector::from_requirements([r.clone()]).unwrap_or_default()) {
@@ -367,18 +366,29 @@ mod tests {
     const VALUES: [&str; 3] = ["x", "y", "z"];
 
     fn arb_req() -> impl Strategy<Value = Requirement> {
-        (0..2usize, 0..4usize, proptest::collection::btree_set(0..3usize, 1..3)).prop_map(
-            |(k, op, vs)| {
+        (
+            0..2usize,
+            0..4usize,
+            proptest::collection::btree_set(0..3usize, 1..3),
+        )
+            .prop_map(|(k, op, vs)| {
                 let values: BTreeSet<String> = vs.iter().map(|&i| VALUES[i].to_string()).collect();
                 let key = KEYS[k].to_string();
                 match op {
-                    0 => Requirement { key, op: Op::In, values },
-                    1 => Requirement { key, op: Op::NotIn, values },
+                    0 => Requirement {
+                        key,
+                        op: Op::In,
+                        values,
+                    },
+                    1 => Requirement {
+                        key,
+                        op: Op::NotIn,
+                        values,
+                    },
                     2 => Requirement::exists(key),
                     _ => Requirement::does_not_exist(key),
                 }
-            },
-        )
+            })
     }
 
     /// Every label set over the two keys: absent, one of the values, or `w`, which stands
