@@ -1,1 +1,215 @@
-fn main() {}
+//! The `netpolc` binary: resolves command-line settings and runs the driver.
+//!
+//! Exit codes: 0 success, 1 findings (stale golden files, failed tests), 2 bad input or
+//! usage. Objects go to stdout, diagnostics to stderr.
+
+mod cli;
+
+use clap::{CommandFactory, Parser};
+use cli::{BuildArgs, Cli, Command, Common, DiagnosticFormat, OutputFormat, RenderArgs, TargetArg};
+use netpolc_driver::{golden, load, Options, Target};
+use netpolc_ir::Program;
+use netpolc_source::{Diagnostic, SourceMap};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code for findings.
+const FINDINGS: u8 = 1;
+/// Exit code for bad input or usage.
+const BAD_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Build(args) => build(&args, false),
+        Command::Check(args) => build(&args, true),
+        Command::Render(args) => render(&args),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "netpolc", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn target_of(t: TargetArg) -> Target {
+    match t {
+        TargetArg::Kubernetes => Target::Kubernetes,
+        TargetArg::Calico => Target::Calico,
+        TargetArg::Cilium => Target::Cilium,
+    }
+}
+
+fn options(c: &Common) -> Options {
+    let mut o = Options::default();
+    o.calico.namespaced = c.calico_namespaced;
+    o.cilium.sctp = c.cilium_sctp;
+    o
+}
+
+fn print_diagnostics(format: DiagnosticFormat, sources: &SourceMap, diags: &[Diagnostic]) {
+    if diags.is_empty() {
+        return;
+    }
+    let text = match format {
+        DiagnosticFormat::Human => netpolc_source::render_human(sources, diags),
+        DiagnosticFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&netpolc_source::render_json(sources, diags)).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        DiagnosticFormat::Github => netpolc_source::render_github(sources, diags),
+    };
+    let _ = std::io::stderr().write_all(text.as_bytes());
+    if format == DiagnosticFormat::Human {
+        let errors = diags.iter().filter(|d| d.is_error()).count();
+        if errors > 0 {
+            eprintln!("error: {errors} error{} found; nothing was written", if errors == 1 { "" } else { "s" });
+        }
+    }
+}
+
+/// Loads and compiles; prints diagnostics; `Err(exit code)` on errors.
+fn front_end(c: &Common) -> Result<(SourceMap, Program), ExitCode> {
+    let inputs: Vec<PathBuf> = if c.policies.is_empty() { vec![PathBuf::from("policies")] } else { c.policies.clone() };
+    let loaded = match load::policies_from(&c.root, &inputs) {
+        Ok(l) => l,
+        Err(d) => {
+            print_diagnostics(c.diagnostics, &SourceMap::default(), &[d]);
+            return Err(ExitCode::from(BAD_INPUT));
+        }
+    };
+    let compiled = netpolc_driver::compile(&loaded);
+    print_diagnostics(c.diagnostics, &loaded.sources, &compiled.diagnostics);
+    match compiled.program {
+        Some(p) => Ok((loaded.sources, p)),
+        None => Err(ExitCode::from(BAD_INPUT)),
+    }
+}
+
+fn render_all(c: &Common, sources: &SourceMap, program: &Program, targets: &[Target]) -> Result<Vec<(Target, Vec<serde_json::Value>)>, ExitCode> {
+    let opts = options(c);
+    let mut out = Vec::new();
+    let mut failed = false;
+    for &t in targets {
+        match netpolc_driver::render(program, t, &opts) {
+            Ok(r) => {
+                print_diagnostics(c.diagnostics, sources, &r.diagnostics);
+                out.push((t, r.objects));
+            }
+            Err(d) => {
+                print_diagnostics(c.diagnostics, sources, &d);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err(ExitCode::from(BAD_INPUT));
+    }
+    Ok(out)
+}
+
+fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
+    let targets: Vec<Target> = if args.targets.is_empty() { Target::ALL.to_vec() } else { args.targets.iter().map(|t| target_of(*t)).collect() };
+    let (sources, program) = match front_end(&args.common) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let rendered = match render_all(&args.common, &sources, &program, &targets) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let mut expected = golden::Files::new();
+    for (t, objects) in &rendered {
+        expected.extend(golden::files(*t, objects));
+    }
+    let golden_dir = if args.golden.is_absolute() { args.golden.clone() } else { args.common.root.join(&args.golden) };
+    if check_only {
+        let findings = match golden::check(&golden_dir, &targets, &expected) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", golden_dir.display());
+                return ExitCode::from(BAD_INPUT);
+            }
+        };
+        if findings.is_empty() {
+            eprintln!("golden/ is up to date ({} files)", expected.len());
+            return ExitCode::SUCCESS;
+        }
+        let mut out = std::io::stdout().lock();
+        for f in &findings {
+            let _ = match f {
+                golden::Finding::Stale { diff, .. } => write!(out, "{diff}"),
+                golden::Finding::Missing { path } => writeln!(out, "missing: golden/{path}"),
+                golden::Finding::Orphan { path } => writeln!(out, "orphan: golden/{path} (nothing generates it)"),
+                golden::Finding::Foreign { path } => writeln!(out, "foreign: golden/{path} (not generated by netpolc)"),
+            };
+        }
+        eprintln!("error: golden/ is stale: {} file(s) differ; run `netpolc build`", findings.len());
+        return ExitCode::from(FINDINGS);
+    }
+    match golden::write(&golden_dir, &targets, &expected) {
+        Ok(s) => {
+            eprintln!(
+                "wrote {} file(s), removed {}, {} unchanged",
+                s.written.len(),
+                s.removed.len(),
+                s.unchanged
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(BAD_INPUT)
+        }
+    }
+}
+
+fn env_target() -> Option<Result<Target, String>> {
+    for var in ["ARGOCD_ENV_NETPOLC_TARGET", "NETPOLC_TARGET"] {
+        if let Ok(v) = std::env::var(var) {
+            if !v.is_empty() {
+                return Some(Target::from_name(&v).ok_or(format!("{var}={v} is not a target (kubernetes, calico, cilium)")));
+            }
+        }
+    }
+    None
+}
+
+fn render(args: &RenderArgs) -> ExitCode {
+    let target = match (args.target, env_target()) {
+        (Some(t), _) => target_of(t),
+        (None, Some(Ok(t))) => t,
+        (None, Some(Err(e))) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(BAD_INPUT);
+        }
+        (None, None) => Target::Kubernetes,
+    };
+    let (sources, program) = match front_end(&args.common) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let rendered = match render_all(&args.common, &sources, &program, &[target]) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let objects = rendered.into_iter().flat_map(|(_, o)| o).collect::<Vec<_>>();
+    if objects.is_empty() && !args.allow_empty {
+        eprintln!("error: the intents render no {target} object; pass --allow-empty if that is intended");
+        return ExitCode::from(BAD_INPUT);
+    }
+    let text = match args.output {
+        OutputFormat::Yaml => objects.iter().map(|o| format!("---\n{}", netpolc_driver::emit::to_yaml(o))).collect::<String>(),
+        OutputFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&objects).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if out.write_all(text.as_bytes()).and_then(|_| out.flush()).is_err() {
+        return ExitCode::from(BAD_INPUT);
+    }
+    ExitCode::SUCCESS
+}

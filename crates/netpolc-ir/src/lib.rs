@@ -48,6 +48,7 @@
 
 pub mod allow_only;
 pub mod eval;
+pub mod explain;
 pub mod model;
 pub mod naming;
 mod ports;

@@ -1,0 +1,133 @@
+//! Parsing the port notation of intents: `8080/tcp`, `8000-8100/tcp`, `http/tcp`,
+//! `udp` (every UDP port), `icmp`, `icmp:8`, `icmp:8:0`, `icmpv6:128`.
+
+use netpolc_ir::{PortMatch, PortSpec, Protocol};
+
+/// Parses one port item; the error is a message for a diagnostic.
+pub fn parse_port(text: &str) -> Result<PortMatch, String> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    for (name, protocol) in [("icmpv6", Protocol::IcmpV6), ("icmp", Protocol::Icmp)] {
+        if let Some(rest) = lower.strip_prefix(name) {
+            if rest.is_empty() {
+                return Ok(PortMatch { protocol, port: PortSpec::All });
+            }
+            let Some(rest) = rest.strip_prefix(':') else {
+                continue;
+            };
+            let mut parts = rest.split(':');
+            let ty = parts.next().unwrap_or_default();
+            let icmp_type: u8 = ty
+                .parse()
+                .ok()
+                .filter(|v| *v <= 254)
+                .ok_or_else(|| format!("ICMP type `{ty}` is not a number from 0 to 254"))?;
+            let code = match parts.next() {
+                None => None,
+                Some(c) => Some(
+                    c.parse::<u8>()
+                        .map_err(|_| format!("ICMP code `{c}` is not a number from 0 to 255"))?,
+                ),
+            };
+            if parts.next().is_some() {
+                return Err("expected `icmp:TYPE` or `icmp:TYPE:CODE`".to_string());
+            }
+            return Ok(PortMatch {
+                protocol,
+                port: PortSpec::Icmp { icmp_type, code },
+            });
+        }
+    }
+    let protocol_of = |p: &str| match p {
+        "tcp" => Some(Protocol::Tcp),
+        "udp" => Some(Protocol::Udp),
+        "sctp" => Some(Protocol::Sctp),
+        _ => None,
+    };
+    if let Some(protocol) = protocol_of(&lower) {
+        return Ok(PortMatch { protocol, port: PortSpec::All });
+    }
+    let Some((port, proto)) = lower.rsplit_once('/') else {
+        return Err(if lower.chars().all(|c| c.is_ascii_digit()) {
+            format!("port `{t}` needs a protocol: write `{t}/tcp`, `{t}/udp` or `{t}/sctp`")
+        } else {
+            format!("`{t}` is not a port: expected `PORT/PROTOCOL`, `FROM-TO/PROTOCOL`, `NAME/PROTOCOL`, a protocol, or `icmp[:TYPE[:CODE]]`")
+        });
+    };
+    let protocol = protocol_of(proto)
+        .ok_or_else(|| format!("unknown protocol `{proto}`: expected `tcp`, `udp` or `sctp`"))?;
+    let number = |s: &str| -> Result<u16, String> {
+        s.parse::<u16>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| format!("port `{s}` is not a number from 1 to 65535"))
+    };
+    let port = if let Some((a, b)) = port.split_once('-') {
+        if a.chars().all(|c| c.is_ascii_digit()) && !a.is_empty() {
+            let (start, end) = (number(a)?, number(b)?);
+            if start > end {
+                return Err(format!("port range `{port}` ends before it starts"));
+            }
+            PortSpec::Range { start, end }
+        } else {
+            named(port)?
+        }
+    } else if port.chars().all(|c| c.is_ascii_digit()) {
+        let n = number(port)?;
+        PortSpec::Range { start: n, end: n }
+    } else {
+        named(port)?
+    };
+    Ok(PortMatch { protocol, port })
+}
+
+/// A named port must be an IANA service name: at most 15 characters, lower-case letters,
+/// digits and `-`, at least one letter, no leading, trailing or double `-`.
+fn named(name: &str) -> Result<PortSpec, String> {
+    let ok = !name.is_empty()
+        && name.len() <= 15
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name.chars().any(|c| c.is_ascii_lowercase())
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--");
+    if ok {
+        Ok(PortSpec::Named(name.to_string()))
+    } else {
+        Err(format!(
+            "`{name}` is not a port number or a valid port name (at most 15 lower-case letters, digits and single `-`)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms() {
+        assert_eq!(parse_port("8080/tcp").unwrap(), PortMatch::single(Protocol::Tcp, 8080));
+        assert_eq!(
+            parse_port("8000-8100/TCP").unwrap().port,
+            PortSpec::Range { start: 8000, end: 8100 }
+        );
+        assert_eq!(parse_port("metrics/tcp").unwrap().port, PortSpec::Named("metrics".into()));
+        assert_eq!(parse_port("udp").unwrap().port, PortSpec::All);
+        assert_eq!(
+            parse_port("icmp:8:0").unwrap().port,
+            PortSpec::Icmp { icmp_type: 8, code: Some(0) }
+        );
+        assert_eq!(parse_port("icmpv6").unwrap().protocol, Protocol::IcmpV6);
+    }
+
+    #[test]
+    fn errors() {
+        assert!(parse_port("53").unwrap_err().contains("needs a protocol"));
+        assert!(parse_port("0/tcp").is_err());
+        assert!(parse_port("70000/tcp").is_err());
+        assert!(parse_port("90-80/tcp").is_err());
+        assert!(parse_port("80/icmp").is_err());
+        assert!(parse_port("icmp:300").is_err());
+        assert!(parse_port("Bad_Name/tcp").is_err());
+    }
+}
