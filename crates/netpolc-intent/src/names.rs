@@ -3,7 +3,7 @@
 
 /// Why a name is not a DNS-1123 label (lower-case alphanumerics and `-`, at most 63,
 /// starting and ending alphanumeric); `None` if it is one.
-pub fn dns_label_problem(s: &str) -> Option<String> {
+pub(crate) fn dns_label_problem(s: &str) -> Option<String> {
     if s.is_empty() {
         return Some("must not be empty".into());
     }
@@ -34,7 +34,7 @@ fn dns_subdomain_ok(s: &str) -> bool {
 }
 
 /// Why a label key is not a qualified name (`[prefix/]name`); `None` if it is one.
-pub fn label_key_problem(s: &str) -> Option<String> {
+pub(crate) fn label_key_problem(s: &str) -> Option<String> {
     let (prefix, name) = match s.split_once('/') {
         Some((p, n)) => (Some(p), n),
         None => (None, s),
@@ -54,7 +54,7 @@ pub fn label_key_problem(s: &str) -> Option<String> {
 }
 
 /// Why a label value is invalid (at most 63, may be empty); `None` if valid.
-pub fn label_value_problem(s: &str) -> Option<String> {
+pub(crate) fn label_value_problem(s: &str) -> Option<String> {
     if s.is_empty() || name_part_ok(s) {
         None
     } else {

@@ -30,11 +30,11 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Stable codes reported by this pass.
 pub mod codes {
     /// A deny sits on a side that is not isolated and no isolated side enforces it.
-    pub const DENY_ON_OPEN_SIDE: &str = "NP3004";
+    pub const DENY_ON_OPEN_SIDE: &str = "NP3010";
     /// The ports of a deny cannot be subtracted exactly from an allow's ports.
-    pub const PORTS_NOT_SUBTRACTABLE: &str = "NP3005";
+    pub const PORTS_NOT_SUBTRACTABLE: &str = "NP3011";
     /// The peer of a deny cannot be subtracted exactly from an allow's peer.
-    pub const PEER_NOT_SUBTRACTABLE: &str = "NP3006";
+    pub const PEER_NOT_SUBTRACTABLE: &str = "NP3012";
 }
 
 /// Subtracts every deny rule from the allow rules it overlaps.

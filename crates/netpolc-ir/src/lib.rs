@@ -47,6 +47,7 @@
 #![deny(missing_docs)]
 
 pub mod allow_only;
+pub mod derive;
 pub mod eval;
 pub mod explain;
 pub mod model;

@@ -1,0 +1,308 @@
+//! Deriving a [`ClusterModel`] from a [`Program`]: the smallest cluster on which every
+//! distinction the intents can make shows up.
+//!
+//! - **Namespaces**: every managed namespace; every namespace a peer names; for every
+//!   namespace label selector that no known namespace satisfies, a synthetic namespace
+//!   that does; and one unlabelled, unmanaged namespace.
+//! - **Pods**: per namespace, one pod per class of label sets the program's pod selectors
+//!   tell apart (two label sets are in one class when every selector agrees on them),
+//!   drawn from candidates built from the selectors' keys and values (each value, another
+//!   value, absent), plus an unlabelled pod. Every pod carries every named port.
+//! - **External addresses**: both ends of every CIDR and of every hole, the addresses
+//!   just outside them, the metadata addresses, one public address per family, and the
+//!   API server's addresses; none inside the cluster networks.
+//! - **Ports**: every mentioned port and range end, their neighbours, the named ports'
+//!   numbers, and one unmentioned port per protocol.
+//!
+//! Cost: pods grow with namespaces × classes (bounded by [`MAX_CLASSES`] per namespace),
+//! flows with pods² × ports; see ARCHITECTURE.md.
+
+use crate::model::{ClusterModel, Pod};
+use crate::{LabelSelector, Op, Peer, PortSpec, Ports, Program, Protocol, NAMESPACE_NAME_LABEL};
+use ipnet::IpNet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// At most this many pod classes per namespace (candidates are cut beyond it).
+pub const MAX_CLASSES: usize = 64;
+
+/// Builds the model of a program.
+pub fn derive(program: &Program) -> ClusterModel {
+    let mut model = ClusterModel::default();
+
+    // Selectors that tell pods and namespaces apart.
+    let mut pod_selectors: BTreeSet<LabelSelector> = BTreeSet::new();
+    let mut ns_selectors: BTreeSet<LabelSelector> = BTreeSet::new();
+    let mut named_ports: BTreeSet<(String, Protocol)> = BTreeSet::new();
+    let mut ports: BTreeSet<(Protocol, u16)> = BTreeSet::new();
+    let mut cidrs: Vec<IpNet> = Vec::new();
+    for r in &program.rules {
+        pod_selectors.insert(r.subject.pods.clone());
+        match &r.peer {
+            Peer::Pods { namespaces, pods } => {
+                pod_selectors.insert(pods.clone());
+                ns_selectors.insert(namespaces.clone());
+            }
+            Peer::Cidr(b) => {
+                cidrs.push(b.net);
+                cidrs.extend(b.except.iter().copied());
+            }
+            _ => {}
+        }
+        if let Ports::Only(set) = &r.ports {
+            for p in set {
+                match &p.port {
+                    PortSpec::Range { start, end } => {
+                        for n in [start.saturating_sub(1), *start, *end, end.saturating_add(1)] {
+                            if n >= 1 {
+                                ports.insert((p.protocol, n));
+                            }
+                        }
+                    }
+                    PortSpec::All => {
+                        ports.insert((p.protocol, 1));
+                        ports.insert((p.protocol, 65535));
+                    }
+                    PortSpec::Named(n) => {
+                        named_ports.insert((n.clone(), p.protocol));
+                    }
+                    PortSpec::Icmp { .. } => {}
+                }
+            }
+        }
+    }
+    for t in &program.tests {
+        for c in &t.cases {
+            if let PortSpec::Range { start, .. } = c.port.port {
+                ports.insert((c.port.protocol, start));
+            }
+        }
+    }
+    // One unmentioned port per protocol in use (TCP and UDP always).
+    let mut protocols: BTreeSet<Protocol> = ports.iter().map(|(p, _)| *p).collect();
+    protocols.extend([Protocol::Tcp, Protocol::Udp]);
+    for p in &protocols {
+        if p.has_ports() {
+            let free = (40000u16..).find(|n| !ports.contains(&(*p, *n))).unwrap_or(40000);
+            ports.insert((*p, free));
+        }
+    }
+    // Named ports get distinct numbers nobody mentions.
+    let mut named_map: BTreeMap<String, (Protocol, u16)> = BTreeMap::new();
+    let mut next = 20000u16;
+    for (name, proto) in &named_ports {
+        while ports.iter().any(|(_, n)| *n == next) {
+            next += 1;
+        }
+        named_map.entry(name.clone()).or_insert((*proto, next));
+        ports.insert((*proto, next));
+        next += 1;
+    }
+    model.ports = ports.into_iter().filter(|(p, _)| p.has_ports()).collect();
+
+    // Namespaces.
+    let mut namespaces: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for n in program.namespaces.values() {
+        namespaces.insert(n.name.clone(), n.labels.clone());
+    }
+    for sel in &ns_selectors {
+        for r in sel.requirements() {
+            if r.key == NAMESPACE_NAME_LABEL && r.op == Op::In {
+                for v in &r.values {
+                    namespaces
+                        .entry(v.clone())
+                        .or_insert_with(|| BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), v.clone())]));
+                }
+            }
+        }
+    }
+    namespaces
+        .entry(program.profile.dns_namespace.clone())
+        .or_insert_with(|| BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), program.profile.dns_namespace.clone())]));
+    let mut synthetic = 0;
+    for sel in &ns_selectors {
+        if namespaces.values().any(|l| sel.matches(l)) {
+            continue;
+        }
+        synthetic += 1;
+        let name = format!("model-ns-{synthetic}");
+        let mut labels = representative(sel);
+        labels.insert(NAMESPACE_NAME_LABEL.to_string(), name.clone());
+        if sel.matches(&labels) {
+            namespaces.insert(name, labels);
+        }
+    }
+    namespaces.insert(
+        "model-other".to_string(),
+        BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), "model-other".to_string())]),
+    );
+
+    // Pods: candidates from keys and values, one per class.
+    pod_selectors.insert(program.profile.dns_pods.clone());
+    let candidates = candidates(&pod_selectors);
+    let selectors: Vec<&LabelSelector> = pod_selectors.iter().collect();
+    let mut ip_index: u32 = 0;
+    let base = program
+        .profile
+        .pod_cidrs
+        .iter()
+        .find_map(|n| match n {
+            IpNet::V4(v4) => Some(u32::from(v4.network())),
+            IpNet::V6(_) => None,
+        })
+        .unwrap_or(u32::from(Ipv4Addr::new(10, 244, 0, 0)));
+    for ns in namespaces.keys() {
+        let mut seen: BTreeSet<Vec<bool>> = BTreeSet::new();
+        let mut count = 0;
+        for labels in &candidates {
+            let signature: Vec<bool> = selectors.iter().map(|s| s.matches(labels)).collect();
+            if !seen.insert(signature) {
+                continue;
+            }
+            count += 1;
+            if count > MAX_CLASSES {
+                break;
+            }
+            ip_index += 1;
+            model.pods.push(Pod {
+                namespace: ns.clone(),
+                name: pod_name(labels),
+                labels: labels.clone(),
+                ip: IpAddr::V4(Ipv4Addr::from(base.wrapping_add(ip_index + 1))),
+                named_ports: named_map.clone(),
+            });
+        }
+    }
+    model.namespaces = namespaces;
+
+    // External addresses.
+    let cluster = program.profile.cluster_cidrs();
+    let mut ext: BTreeSet<IpAddr> = BTreeSet::new();
+    ext.insert(IpAddr::V4(Ipv4Addr::new(8, 8, 8, 8)));
+    ext.insert(IpAddr::V6(Ipv6Addr::new(0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888)));
+    for m in ["169.254.169.254", "100.100.100.200"] {
+        if let Ok(ip) = m.parse() {
+            ext.insert(ip);
+        }
+    }
+    let mut api = Vec::new();
+    for n in &program.profile.api_server_cidrs {
+        api.push(n.network());
+        ext.insert(n.network());
+    }
+    for n in &cidrs {
+        for ip in [n.network(), n.broadcast()] {
+            ext.insert(ip);
+        }
+        if let Some(ip) = step(n.network(), -1) {
+            ext.insert(ip);
+        }
+        if let Some(ip) = step(n.broadcast(), 1) {
+            ext.insert(ip);
+        }
+    }
+    model.externals = ext
+        .into_iter()
+        .filter(|ip| !cluster.iter().any(|c| c.contains(ip)) && !ip.is_unspecified())
+        .collect();
+    api.sort();
+    api.dedup();
+    model.api_server = api;
+    model
+}
+
+fn step(ip: IpAddr, by: i64) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V4(v) => u32::from(v).checked_add_signed(by as i32).map(|n| IpAddr::V4(n.into())),
+        IpAddr::V6(v) => {
+            let n = u128::from(v);
+            let n = if by < 0 { n.checked_sub(by.unsigned_abs() as u128) } else { n.checked_add(by as u128) }?;
+            Some(IpAddr::V6(n.into()))
+        }
+    }
+}
+
+/// A label set satisfying a selector (In: first value; Exists: `x`).
+fn representative(sel: &LabelSelector) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for r in sel.requirements() {
+        match r.op {
+            Op::In => {
+                if let Some(v) = r.values.iter().next() {
+                    out.insert(r.key.clone(), v.clone());
+                }
+            }
+            Op::Exists => {
+                out.entry(r.key.clone()).or_insert_with(|| other_value(&r.values));
+            }
+            Op::NotIn | Op::DoesNotExist => {}
+        }
+    }
+    out
+}
+
+fn other_value(avoid: &BTreeSet<String>) -> String {
+    (0..).map(|i| format!("x{i}")).find(|v| !avoid.contains(v)).unwrap_or_default()
+}
+
+/// Candidate label sets: the cross product of each key's interesting values (absent,
+/// each mentioned value, one other) when small; otherwise the selectors'
+/// representatives and their single-requirement variations.
+fn candidates(selectors: &BTreeSet<LabelSelector>) -> Vec<BTreeMap<String, String>> {
+    let mut values: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for s in selectors {
+        for r in s.requirements() {
+            values.entry(r.key.clone()).or_default().extend(r.values.iter().cloned());
+        }
+    }
+    let options: Vec<(String, Vec<Option<String>>)> = values
+        .iter()
+        .map(|(k, vs)| {
+            let mut o: Vec<Option<String>> = vec![None];
+            o.extend(vs.iter().cloned().map(Some));
+            o.push(Some(other_value(vs)));
+            (k.clone(), o)
+        })
+        .collect();
+    let product: usize = options.iter().map(|(_, o)| o.len()).fold(1usize, |a, b| a.saturating_mul(b));
+    let mut out: Vec<BTreeMap<String, String>> = vec![BTreeMap::new()];
+    if product <= 4096 {
+        for (k, opts) in &options {
+            let mut next = Vec::with_capacity(out.len() * opts.len());
+            for base in &out {
+                for o in opts {
+                    let mut m = base.clone();
+                    if let Some(v) = o {
+                        m.insert(k.clone(), v.clone());
+                    }
+                    next.push(m);
+                }
+            }
+            out = next;
+        }
+        return out;
+    }
+    for s in selectors {
+        let rep = representative(s);
+        for (k, opts) in &options {
+            for o in opts {
+                let mut m = rep.clone();
+                match o {
+                    Some(v) => m.insert(k.clone(), v.clone()),
+                    None => m.remove(k),
+                };
+                out.push(m);
+            }
+        }
+        out.push(rep);
+    }
+    out
+}
+
+fn pod_name(labels: &BTreeMap<String, String>) -> String {
+    if labels.is_empty() {
+        return "unlabelled".to_string();
+    }
+    let parts: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    parts.join(",")
+}

@@ -1,0 +1,216 @@
+//! The capability check: everything plain NetworkPolicy cannot express exactly, as
+//! diagnostics with the stable codes of [`crate::codes`].
+
+use crate::codes;
+use crate::emit;
+use crate::Options;
+use netpolc_ir::{allow_only, Action, Entity, Origin, Peer, PortSpec, Ports, Program, Rule};
+use netpolc_source::{Diagnostic, Severity};
+use std::collections::{BTreeMap, BTreeSet};
+
+const BACKEND_NOTE: &str = "backend: kubernetes (`networking.k8s.io/v1` NetworkPolicy)";
+
+/// Checks that `program` can be rendered exactly as Kubernetes NetworkPolicy.
+///
+/// Reports, in order: what [`allow_only::lower`] reports (deny intents that cannot be
+/// subtracted, `NP3010`–`NP3012`), one diagnostic per intent and unsupported construct (`NP3002`
+/// host entity, `NP3003` FQDN, `NP3004` L7 HTTP, `NP3005` ICMP, `NP3006` kube-apiserver
+/// without addresses, warning `NP3009` kube-apiserver as `ipBlock`), then problems of the
+/// rendered objects (`NP3007` name collisions, `NP3008` objects the API server would
+/// reject). [`render`](crate::render) may be called when no error is reported.
+pub fn check(program: &Program, options: &Options) -> Vec<Diagnostic> {
+    let _ = options;
+    let mut out = Vec::new();
+    let lowered = match allow_only::lower(program) {
+        Ok(p) => Some(p),
+        Err(diagnostics) => {
+            out.extend(diagnostics);
+            None
+        }
+    };
+    let target = lowered.as_ref().unwrap_or(program);
+    let mut seen: BTreeSet<(&'static str, String)> = BTreeSet::new();
+    for rule in target.rules.iter().filter(|r| r.action == Action::Allow) {
+        for d in capability(target, rule) {
+            if seen.insert((d.code, rule.origin.qualified())) {
+                out.push(d);
+            }
+        }
+    }
+    out.extend(rendered_problems(target));
+    out
+}
+
+/// A diagnostic about an intent: primary label on its span (or its file when the span
+/// is unknown), the back end named in a note.
+fn about(
+    severity: Severity,
+    code: &'static str,
+    origin: &Origin,
+    message: String,
+    label: &str,
+    why: &str,
+) -> Diagnostic {
+    let d = Diagnostic::new(severity, code, message)
+        .with_note(BACKEND_NOTE)
+        .with_note(why);
+    match origin.span {
+        Some(span) => d.with_label(span, label),
+        None => d.with_file(origin.file.clone()),
+    }
+}
+
+fn capability(program: &Program, rule: &Rule) -> Vec<Diagnostic> {
+    let q = rule.origin.qualified();
+    let o = &rule.origin;
+    let mut out = Vec::new();
+    match &rule.peer {
+        Peer::Entity(Entity::Host) => out.push(
+            about(
+                Severity::Error,
+                codes::HOST_ENTITY,
+                o,
+                format!("intent `{q}` names the `host` entity, which NetworkPolicy cannot express"),
+                "the pod's own node",
+                "NetworkPolicy has no node peer, and an `ipBlock` of node addresses is \
+                 implementation-defined (Cilium does not match nodes with it)",
+            )
+            .with_help("render this intent for cilium, or remove the `host` peer"),
+        ),
+        Peer::Fqdn(name) => out.push(
+            about(
+                Severity::Error,
+                codes::FQDN_PEER,
+                o,
+                format!("intent `{q}` allows the DNS name `{name}`, which NetworkPolicy cannot express"),
+                "a DNS-name peer",
+                "NetworkPolicy matches addresses only; it has no DNS-name peers",
+            )
+            .with_help("use the addresses behind the name as CIDRs, or render for cilium"),
+        ),
+        Peer::Entity(Entity::KubeApiserver) if program.profile.api_server_cidrs.is_empty() => {
+            out.push(
+                about(
+                    Severity::Error,
+                    codes::NO_API_SERVER_CIDRS,
+                    o,
+                    format!("intent `{q}` names `kube-apiserver`, but the cluster profile lists no API server addresses"),
+                    "the kube-apiserver entity",
+                    "NetworkPolicy can only name the API server by its endpoint addresses (`ipBlock`)",
+                )
+                .with_help("set `apiServer.cidrs` in the cluster profile to the API server endpoint addresses"),
+            );
+        }
+        Peer::Entity(Entity::KubeApiserver) => out.push(about(
+            Severity::Warning,
+            codes::API_SERVER_AS_IP_BLOCK,
+            o,
+            format!("intent `{q}` reaches `kube-apiserver` through `ipBlock`s of the profile's API server addresses"),
+            "the kube-apiserver entity",
+            "whether `ipBlock` sees the API server's endpoint address (after Service DNAT) is \
+             left to the CNI; Cilium does not match node addresses with `ipBlock` when the API \
+             server runs on the cluster's nodes",
+        )),
+        Peer::Pods { .. } | Peer::Cidr(_) | Peer::Any => {}
+    }
+    if !rule.http.is_empty() {
+        out.push(
+            about(
+                Severity::Error,
+                codes::L7_HTTP,
+                o,
+                format!("intent `{q}` has HTTP rules, which NetworkPolicy cannot express"),
+                "L7 HTTP constraints",
+                "NetworkPolicy is L3/L4 only; dropping the HTTP constraints would allow more than intended",
+            )
+            .with_help("remove the `http` constraints, or render this intent for cilium"),
+        );
+    }
+    if let Ports::Only(set) = &rule.ports {
+        if set
+            .iter()
+            .any(|m| !m.protocol.has_ports() || matches!(m.port, PortSpec::Icmp { .. }))
+        {
+            out.push(
+                about(
+                    Severity::Error,
+                    codes::ICMP,
+                    o,
+                    format!("intent `{q}` names ICMP, which NetworkPolicy cannot express"),
+                    "an ICMP port",
+                    "NetworkPolicy ports are TCP, UDP or SCTP; what happens to ICMP is left to the CNI",
+                )
+                .with_help("remove the ICMP ports, or render this intent for calico or cilium"),
+            );
+        }
+    }
+    out
+}
+
+/// Name collisions and API-server validation of the rendered objects.
+fn rendered_problems(program: &Program) -> Vec<Diagnostic> {
+    let objects = emit::objects(program);
+    let mut out = Vec::new();
+    let mut by_name: BTreeMap<(&str, &str), &emit::Rendered> = BTreeMap::new();
+    let mut reported: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for r in &objects {
+        match by_name.get(&(r.namespace.as_str(), r.name.as_str())) {
+            Some(first) => {
+                let (a, b) = (first.origin.qualified(), r.origin.qualified());
+                if reported.insert((a.clone(), b.clone(), r.name.clone())) {
+                    let mut d = about(
+                        Severity::Error,
+                        codes::NAME_COLLISION,
+                        &r.origin,
+                        format!(
+                            "intents `{a}` and `{b}` both render to NetworkPolicy `{}/{}`",
+                            r.namespace, r.name
+                        ),
+                        "renders to a name already taken",
+                        "object names are `<set>-<intent>-<direction>` cut to a DNS label of 63 characters",
+                    )
+                    .with_help("rename one of the intents or intent sets");
+                    if let Some(span) = first.origin.span {
+                        d = d.with_secondary(span, "the other intent");
+                    }
+                    out.push(d);
+                }
+            }
+            None => {
+                by_name.insert((&r.namespace, &r.name), r);
+            }
+        }
+    }
+    let mut validated: BTreeSet<(String, String)> = BTreeSet::new();
+    for r in &objects {
+        let value = emit::to_json(&r.policy);
+        let problems = crate::validate(&value);
+        if problems.is_empty() {
+            continue;
+        }
+        let q = r.origin.qualified();
+        let fresh: Vec<String> = problems
+            .into_iter()
+            .filter(|p| validated.insert((q.clone(), p.clone())))
+            .collect();
+        if fresh.is_empty() {
+            continue;
+        }
+        let mut d = about(
+            Severity::Error,
+            codes::REJECTED_BY_API_SERVER,
+            &r.origin,
+            format!(
+                "the API server would reject NetworkPolicy `{}/{}` rendered for intent `{q}`",
+                r.namespace, r.name
+            ),
+            "rendered into an invalid object",
+            "the object breaks the API server's NetworkPolicy validation:",
+        );
+        for p in fresh {
+            d = d.with_note(p);
+        }
+        out.push(d);
+    }
+    out
+}

@@ -1,0 +1,397 @@
+//! Rendering an allow-only [`Program`] into typed `k8s_openapi` NetworkPolicies.
+//!
+//! Layout (see `docs/backend-conventions.md`):
+//! - one isolation object per (namespace, intent set isolation): `podSelector: {}`,
+//!   `policyTypes` = the isolated directions, no rules;
+//! - one object per (namespace, intent, direction, subject selector), whose rule list has
+//!   exactly one NetworkPolicy rule per IR rule, in IR order; `Scope::Cluster` subjects
+//!   become one object per namespace in scope.
+//!
+//! Rendering is *fail closed*: a construct the back end cannot express (reported by
+//! [`crate::check`]) is left out, which only ever removes allows, never adds them.
+
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    LabelSelector, LabelSelectorRequirement, ObjectMeta,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use netpolc_ir::naming::dns_label;
+use netpolc_ir::{CidrBlock, Direction, Entity, Op, Origin, Peer, PortSpec, Ports, Program, Rule};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The label every emitted object carries.
+pub(crate) const MANAGED_BY_KEY: &str = "app.kubernetes.io/managed-by";
+/// Its value.
+pub(crate) const MANAGED_BY_VALUE: &str = "netpolc";
+/// The annotation naming the intent file.
+pub(crate) const SOURCE_ANNOTATION: &str = "netpolc.dev/source";
+/// The annotation naming the intent an object implements.
+pub(crate) const INTENT_ANNOTATION: &str = "netpolc.dev/intent";
+
+/// One rendered object with what it came from.
+#[derive(Clone, Debug)]
+pub(crate) struct Rendered {
+    /// `metadata.namespace`.
+    pub(crate) namespace: String,
+    /// `metadata.name`.
+    pub(crate) name: String,
+    /// The intent (or isolation) it implements; its span is the first one seen.
+    pub(crate) origin: Origin,
+    /// The object.
+    pub(crate) policy: NetworkPolicy,
+}
+
+/// An origin without its span: what identifies an intent for grouping.
+fn origin_key(origin: &Origin) -> Origin {
+    Origin {
+        span: None,
+        ..origin.clone()
+    }
+}
+
+/// One NetworkPolicy rule, direction-neutral until it is placed in an object.
+#[derive(Clone, Debug)]
+struct K8sRule {
+    peers: Option<Vec<NetworkPolicyPeer>>,
+    ports: Option<Vec<NetworkPolicyPort>>,
+}
+
+/// Renders every object of an allow-only program, sorted by (namespace, name).
+/// Deny rules, if any are left, are ignored (the caller lowers the program first).
+pub(crate) fn objects(program: &Program) -> Vec<Rendered> {
+    let mut out = isolation_objects(program);
+    out.extend(rule_objects(program));
+    out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    out
+}
+
+fn isolation_objects(program: &Program) -> Vec<Rendered> {
+    // (namespace, origin key) → (origin with span, directions)
+    let mut groups: BTreeMap<(String, Origin), (Origin, BTreeSet<Direction>)> = BTreeMap::new();
+    for iso in &program.isolations {
+        for ns in iso.scope.namespaces() {
+            // The meaning follows the namespace's isolation flags: never isolate a side the
+            // program leaves open.
+            if !program.is_isolated(ns, iso.direction) {
+                continue;
+            }
+            groups
+                .entry((ns.to_string(), origin_key(&iso.origin)))
+                .or_insert_with(|| (iso.origin.clone(), BTreeSet::new()))
+                .1
+                .insert(iso.direction);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((namespace, _), (origin, directions))| {
+            let name = dns_label(&[&origin.set, "isolate"], 63);
+            let spec = NetworkPolicySpec {
+                pod_selector: Some(LabelSelector::default()),
+                policy_types: Some(directions.iter().map(|d| d.as_str().to_string()).collect()),
+                ingress: None,
+                egress: None,
+            };
+            Rendered {
+                policy: policy(&namespace, &name, &origin, spec),
+                namespace,
+                name,
+                origin,
+            }
+        })
+        .collect()
+}
+
+type RuleGroups = BTreeMap<
+    (String, Origin, Direction),
+    (Origin, BTreeMap<netpolc_ir::LabelSelector, Vec<K8sRule>>),
+>;
+
+fn rule_objects(program: &Program) -> Vec<Rendered> {
+    let mut groups: RuleGroups = BTreeMap::new();
+    for rule in &program.rules {
+        if rule.action != netpolc_ir::Action::Allow {
+            continue;
+        }
+        for ns in rule.subject.scope.namespaces() {
+            // An allow rule on an open side means nothing; rendering it would isolate.
+            if !program.is_isolated(ns, rule.direction) {
+                continue;
+            }
+            let Some(k8s) = k8s_rule(program, rule, ns) else {
+                continue;
+            };
+            groups
+                .entry((ns.to_string(), origin_key(&rule.origin), rule.direction))
+                .or_insert_with(|| (rule.origin.clone(), BTreeMap::new()))
+                .1
+                .entry(rule.subject.pods.clone())
+                .or_default()
+                .push(k8s);
+        }
+    }
+    let mut out = Vec::new();
+    for ((namespace, _, direction), (origin, by_selector)) in groups {
+        let dir = match direction {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        };
+        let several = by_selector.len() > 1;
+        for (index, (selector, rules)) in by_selector.into_iter().enumerate() {
+            let name = if several {
+                let n = (index + 1).to_string();
+                dns_label(&[&origin.set, &origin.intent, dir, &n], 63)
+            } else {
+                dns_label(&[&origin.set, &origin.intent, dir], 63)
+            };
+            let mut spec = NetworkPolicySpec {
+                pod_selector: Some(label_selector(&selector)),
+                policy_types: Some(vec![direction.as_str().to_string()]),
+                ingress: None,
+                egress: None,
+            };
+            match direction {
+                Direction::Ingress => {
+                    spec.ingress = Some(
+                        rules
+                            .into_iter()
+                            .map(|r| NetworkPolicyIngressRule {
+                                from: r.peers,
+                                ports: r.ports,
+                            })
+                            .collect(),
+                    );
+                }
+                Direction::Egress => {
+                    spec.egress = Some(
+                        rules
+                            .into_iter()
+                            .map(|r| NetworkPolicyEgressRule {
+                                to: r.peers,
+                                ports: r.ports,
+                            })
+                            .collect(),
+                    );
+                }
+            }
+            out.push(Rendered {
+                policy: policy(&namespace, &name, &origin, spec),
+                namespace: namespace.clone(),
+                name,
+                origin: origin.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn policy(namespace: &str, name: &str, origin: &Origin, spec: NetworkPolicySpec) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: Some(namespace.to_string()),
+            labels: Some(BTreeMap::from([(
+                MANAGED_BY_KEY.to_string(),
+                MANAGED_BY_VALUE.to_string(),
+            )])),
+            annotations: Some(BTreeMap::from([
+                (INTENT_ANNOTATION.to_string(), origin.qualified()),
+                (SOURCE_ANNOTATION.to_string(), origin.file.clone()),
+            ])),
+            ..ObjectMeta::default()
+        },
+        spec: Some(spec),
+    }
+}
+
+/// The NetworkPolicy rule for one IR rule placed in namespace `ns`, or `None` when the
+/// rule cannot be expressed (then nothing is allowed instead: fail closed).
+fn k8s_rule(program: &Program, rule: &Rule, ns: &str) -> Option<K8sRule> {
+    if !rule.http.is_empty() {
+        return None;
+    }
+    let peers = match &rule.peer {
+        Peer::Any => None,
+        Peer::Pods { namespaces, pods } => Some(vec![pod_peer(ns, namespaces, pods)]),
+        Peer::Cidr(block) => Some(vec![ip_block_peer(block)]),
+        Peer::Entity(Entity::KubeApiserver) => {
+            let nets: BTreeSet<ipnet::IpNet> = program
+                .profile
+                .api_server_cidrs
+                .iter()
+                .map(ipnet::IpNet::trunc)
+                .collect();
+            if nets.is_empty() {
+                // `to: []` would mean "everywhere": leave the rule out instead.
+                return None;
+            }
+            Some(
+                nets.into_iter()
+                    .map(|net| {
+                        ip_block_peer(&CidrBlock {
+                            net,
+                            except: Vec::new(),
+                        })
+                    })
+                    .collect(),
+            )
+        }
+        Peer::Entity(Entity::Host) | Peer::Fqdn(_) => return None,
+    };
+    let ports = match &rule.ports {
+        Ports::Any => None,
+        Ports::Only(set) => {
+            let items: Vec<NetworkPolicyPort> = set
+                .iter()
+                .filter(|m| m.protocol.has_ports())
+                .filter_map(|m| {
+                    let (port, end_port) = match &m.port {
+                        PortSpec::All => (None, None),
+                        PortSpec::Range { start, end } if start == end => {
+                            (Some(IntOrString::Int(i32::from(*start))), None)
+                        }
+                        PortSpec::Range { start, end } => (
+                            Some(IntOrString::Int(i32::from(*start))),
+                            Some(i32::from(*end)),
+                        ),
+                        PortSpec::Named(name) => (Some(IntOrString::String(name.clone())), None),
+                        PortSpec::Icmp { .. } => return None,
+                    };
+                    Some(NetworkPolicyPort {
+                        protocol: Some(m.protocol.as_str().to_string()),
+                        port,
+                        end_port,
+                    })
+                })
+                .collect();
+            if items.is_empty() {
+                // An empty `ports` list would mean "every port": leave the rule out.
+                return None;
+            }
+            Some(items)
+        }
+    };
+    Some(K8sRule { peers, ports })
+}
+
+/// A pod peer seen from a policy in namespace `ns`.
+fn pod_peer(
+    ns: &str,
+    namespaces: &netpolc_ir::LabelSelector,
+    pods: &netpolc_ir::LabelSelector,
+) -> NetworkPolicyPeer {
+    if Peer::single_namespace(namespaces) == Some(ns) {
+        // A pod selector alone means "in the policy's namespace".
+        return NetworkPolicyPeer {
+            pod_selector: Some(label_selector(pods)),
+            ..NetworkPolicyPeer::default()
+        };
+    }
+    NetworkPolicyPeer {
+        namespace_selector: Some(label_selector(namespaces)),
+        // A namespace selector alone already means "every pod there".
+        pod_selector: (!pods.is_all()).then(|| label_selector(pods)),
+        ip_block: None,
+    }
+}
+
+fn ip_block_peer(block: &CidrBlock) -> NetworkPolicyPeer {
+    let except: BTreeSet<String> = block.except.iter().map(|e| e.trunc().to_string()).collect();
+    NetworkPolicyPeer {
+        ip_block: Some(IPBlock {
+            cidr: block.net.trunc().to_string(),
+            except: (!except.is_empty()).then(|| except.into_iter().collect()),
+        }),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
+/// `matchLabels` for single-value `In` requirements, `matchExpressions` for the rest.
+pub(crate) fn label_selector(selector: &netpolc_ir::LabelSelector) -> LabelSelector {
+    let mut labels = BTreeMap::new();
+    let mut expressions = Vec::new();
+    for r in selector.requirements() {
+        if let Some((k, v)) = r.as_match_label() {
+            if !labels.contains_key(k) {
+                labels.insert(k.to_string(), v.to_string());
+                continue;
+            }
+        }
+        expressions.push(LabelSelectorRequirement {
+            key: r.key.clone(),
+            operator: r.op.as_str().to_string(),
+            values: matches!(r.op, Op::In | Op::NotIn).then(|| r.values.iter().cloned().collect()),
+        });
+    }
+    LabelSelector {
+        match_labels: (!labels.is_empty()).then_some(labels),
+        match_expressions: (!expressions.is_empty()).then_some(expressions),
+    }
+}
+
+/// The JSON form of a policy, keys in reading order (identity first, then the subject,
+/// the directions and the rules).
+pub(crate) fn to_json(policy: &NetworkPolicy) -> Value {
+    let mut value =
+        serde_json::to_value(policy).expect("a NetworkPolicy always serialises to JSON");
+    tidy(&mut value);
+    value
+}
+
+/// The order keys are written in; keys not listed keep their place after the listed ones.
+const KEY_ORDER: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "spec",
+    "name",
+    "namespace",
+    "labels",
+    "annotations",
+    "namespaceSelector",
+    "podSelector",
+    "policyTypes",
+    "ingress",
+    "egress",
+    "from",
+    "to",
+    "ports",
+    "ipBlock",
+    "cidr",
+    "except",
+    "protocol",
+    "port",
+    "endPort",
+    "matchLabels",
+    "matchExpressions",
+    "key",
+    "operator",
+    "values",
+];
+
+/// Maps whose keys are data (label keys), never reordered.
+const DATA_MAPS: &[&str] = &["labels", "annotations", "matchLabels"];
+
+fn tidy(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+            let rank = |k: &str| KEY_ORDER.iter().position(|o| *o == k).unwrap_or(usize::MAX);
+            // Stable sort: unknown keys keep their relative order.
+            entries.sort_by_key(|(k, _)| rank(k));
+            for (k, v) in entries {
+                let mut v = v;
+                if !DATA_MAPS.contains(&k.as_str()) {
+                    tidy(&mut v);
+                }
+                map.insert(k, v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(tidy),
+        _ => {}
+    }
+}

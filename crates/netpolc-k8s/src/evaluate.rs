@@ -1,0 +1,538 @@
+//! An evaluator of `networking.k8s.io/v1` NetworkPolicy manifests on a [`ClusterModel`],
+//! with the semantics of Kubernetes (semantics.md §2.1, §3.1, §4.1, §4.2, §5).
+//!
+//! - A pod is isolated for a direction iff a policy of its namespace selects it and has
+//!   that direction in its (defaulted) `policyTypes`; an unisolated side is
+//!   [`Side::Open`]. When `policyTypes` is absent or empty, it defaults to `Ingress`, plus
+//!   `Egress` iff `spec.egress` has at least one rule (the API server's defaulting).
+//! - An isolated side allows a flow iff some rule of some selecting policy, for that
+//!   direction, matches it (a union; order does not matter). The decision names the first
+//!   matching rule in (namespace, name, rule index) order.
+//! - A rule matches iff one of its peers matches (absent or empty `from`/`to`: every
+//!   peer) and one of its ports matches (absent or empty `ports`: every port and
+//!   protocol). In one peer, `podSelector` and `namespaceSelector` are ANDed; a
+//!   `podSelector` alone means the policy's namespace; a `namespaceSelector` alone means
+//!   every pod of the matching namespaces. Port protocol defaults to TCP; `endPort` makes
+//!   a range; a named port is resolved on the destination pod (name and protocol).
+//! - `ipBlock` matches an address in `cidr` and in none of the `except` holes, *whatever
+//!   the address is*: external addresses and pod IPs alike. Kubernetes leaves matching of
+//!   pod IPs undefined; this is what common implementations such as Calico do (Cilium
+//!   does not match pod IPs with `ipBlock`).
+//! - External endpoints have no side to enforce: [`Side::NotApplicable`].
+//!
+//! Traffic from a pod's own node and a pod's traffic to itself are not modelled.
+
+use crate::emit::INTENT_ANNOTATION;
+use ipnet::IpNet;
+use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use netpolc_ir::model::{ClusterModel, Decision, Endpoint, Evaluator, Flow, Pod, Side, Verdict};
+use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+/// Parses manifests into an evaluator of Kubernetes NetworkPolicy semantics.
+///
+/// Accepts `networking.k8s.io/v1` `NetworkPolicy` objects, and `List` /
+/// `NetworkPolicyList` objects holding them (as `kubectl get -o yaml` prints). Every
+/// object needs `metadata.name` and `metadata.namespace`.
+///
+/// # Errors
+/// A message naming the object and field when an object is of another kind, does not
+/// deserialise into `k8s_openapi`'s `NetworkPolicy`, is duplicated, or holds something
+/// whose meaning is undefined (an unknown protocol or selector operator, a peer with no
+/// selector, an unparsable CIDR, a port out of range, `endPort` without a numeric port).
+pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator + std::fmt::Debug, String> {
+    let mut flat = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        flatten(object, &format!("object {i}"), &mut flat)?;
+    }
+    let mut by_namespace: BTreeMap<String, BTreeMap<String, Policy>> = BTreeMap::new();
+    for (what, object) in flat {
+        let policy = Policy::parse(&what, object)?;
+        let slot = by_namespace.entry(policy.namespace.clone()).or_default();
+        if slot.contains_key(&policy.name) {
+            return Err(format!(
+                "{what}: duplicate NetworkPolicy `{}/{}`",
+                policy.namespace, policy.name
+            ));
+        }
+        slot.insert(policy.name.clone(), policy);
+    }
+    Ok(K8sEvaluator {
+        policies: by_namespace
+            .into_iter()
+            .map(|(ns, by_name)| (ns, by_name.into_values().collect()))
+            .collect(),
+    })
+}
+
+/// Expands lists; checks the kind of everything else.
+fn flatten<'v>(
+    object: &'v Value,
+    what: &str,
+    out: &mut Vec<(String, &'v Value)>,
+) -> Result<(), String> {
+    let api_version = object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
+    match (api_version, kind) {
+        ("networking.k8s.io/v1", "NetworkPolicy") => {
+            out.push((what.to_string(), object));
+            Ok(())
+        }
+        ("v1", "List") | ("networking.k8s.io/v1", "NetworkPolicyList") => {
+            let items = object
+                .get("items")
+                .and_then(Value::as_array)
+                .ok_or_else(|| format!("{what}: `{kind}` without an `items` list"))?;
+            for (i, item) in items.iter().enumerate() {
+                flatten(item, &format!("{what} items[{i}]"), out)?;
+            }
+            Ok(())
+        }
+        _ => Err(format!(
+            "{what}: expected a `networking.k8s.io/v1` `NetworkPolicy`, found apiVersion \
+             `{api_version}` kind `{kind}`"
+        )),
+    }
+}
+
+/// The evaluator: policies by namespace, each list sorted by name.
+#[derive(Debug)]
+struct K8sEvaluator {
+    policies: BTreeMap<String, Vec<Policy>>,
+}
+
+/// A parsed NetworkPolicy.
+#[derive(Debug)]
+struct Policy {
+    namespace: String,
+    name: String,
+    intent: Option<String>,
+    subject: Selector,
+    /// Rules per direction; `None` when the direction is not in the effective
+    /// `policyTypes` (the policy neither isolates nor allows in that direction).
+    ingress: Option<Vec<RuleM>>,
+    egress: Option<Vec<RuleM>>,
+}
+
+/// A conjunction of label requirements.
+#[derive(Debug, Default)]
+struct Selector(Vec<Requirement>);
+
+impl Selector {
+    fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.0.iter().all(|r| r.matches(labels))
+    }
+}
+
+#[derive(Debug)]
+struct RuleM {
+    /// `None`: every peer.
+    peers: Option<Vec<PeerM>>,
+    /// `None`: every port of every protocol.
+    ports: Option<Vec<PortM>>,
+}
+
+#[derive(Debug)]
+enum PeerM {
+    Pods {
+        /// `None`: the policy's namespace.
+        namespaces: Option<Selector>,
+        /// `None`: every pod.
+        pods: Option<Selector>,
+    },
+    Block {
+        net: IpNet,
+        except: Vec<IpNet>,
+    },
+}
+
+#[derive(Debug)]
+struct PortM {
+    protocol: Protocol,
+    port: PortSel,
+}
+
+#[derive(Debug)]
+enum PortSel {
+    All,
+    Range(u16, u16),
+    Named(String),
+}
+
+impl Policy {
+    fn parse(what: &str, object: &Value) -> Result<Policy, String> {
+        let np: NetworkPolicy = serde_json::from_value(object.clone())
+            .map_err(|e| format!("{what}: not a valid NetworkPolicy: {e}"))?;
+        let name = np
+            .metadata
+            .name
+            .clone()
+            .ok_or_else(|| format!("{what}: metadata.name is required"))?;
+        let what = format!("NetworkPolicy `{name}`");
+        let namespace = np
+            .metadata
+            .namespace
+            .clone()
+            .ok_or_else(|| format!("{what}: metadata.namespace is required to evaluate it"))?;
+        let what = format!("NetworkPolicy `{namespace}/{name}`");
+        let intent = np
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(INTENT_ANNOTATION))
+            .cloned();
+        let spec = np.spec.unwrap_or_default();
+        let subject = selector(&what, "spec.podSelector", spec.pod_selector.as_ref())?;
+        let egress_rules = spec.egress.as_deref().unwrap_or_default();
+        let types: BTreeSet<String> = match spec.policy_types.as_deref() {
+            Some(t) if !t.is_empty() => {
+                for (i, t) in t.iter().enumerate() {
+                    if t != "Ingress" && t != "Egress" {
+                        return Err(format!(
+                            "{what}: spec.policyTypes[{i}]: unknown policy type `{t}`"
+                        ));
+                    }
+                }
+                t.iter().cloned().collect()
+            }
+            // The API server's defaulting: Ingress always, Egress iff there are egress rules.
+            _ => {
+                let mut d = BTreeSet::from(["Ingress".to_string()]);
+                if !egress_rules.is_empty() {
+                    d.insert("Egress".to_string());
+                }
+                d
+            }
+        };
+        let ingress = if types.contains("Ingress") {
+            let rules = spec.ingress.as_deref().unwrap_or_default();
+            let mut out = Vec::new();
+            for (i, r) in rules.iter().enumerate() {
+                let path = format!("spec.ingress[{i}]");
+                out.push(rule(
+                    &what,
+                    &path,
+                    "from",
+                    r.from.as_deref(),
+                    r.ports.as_deref(),
+                )?);
+            }
+            Some(out)
+        } else {
+            None
+        };
+        let egress = if types.contains("Egress") {
+            let mut out = Vec::new();
+            for (i, r) in egress_rules.iter().enumerate() {
+                let path = format!("spec.egress[{i}]");
+                out.push(rule(
+                    &what,
+                    &path,
+                    "to",
+                    r.to.as_deref(),
+                    r.ports.as_deref(),
+                )?);
+            }
+            Some(out)
+        } else {
+            None
+        };
+        Ok(Policy {
+            namespace,
+            name,
+            intent,
+            subject,
+            ingress,
+            egress,
+        })
+    }
+
+    fn rules(&self, direction: Direction) -> Option<&[RuleM]> {
+        match direction {
+            Direction::Ingress => self.ingress.as_deref(),
+            Direction::Egress => self.egress.as_deref(),
+        }
+    }
+}
+
+fn rule(
+    what: &str,
+    path: &str,
+    peer_field: &str,
+    peers: Option<&[NetworkPolicyPeer]>,
+    ports: Option<&[NetworkPolicyPort]>,
+) -> Result<RuleM, String> {
+    let peers = match peers {
+        None | Some([]) => None,
+        Some(list) => {
+            let mut out = Vec::new();
+            for (i, p) in list.iter().enumerate() {
+                out.push(peer(what, &format!("{path}.{peer_field}[{i}]"), p)?);
+            }
+            Some(out)
+        }
+    };
+    let ports = match ports {
+        None | Some([]) => None,
+        Some(list) => {
+            let mut out = Vec::new();
+            for (i, p) in list.iter().enumerate() {
+                out.push(port(what, &format!("{path}.ports[{i}]"), p)?);
+            }
+            Some(out)
+        }
+    };
+    Ok(RuleM { peers, ports })
+}
+
+fn peer(what: &str, path: &str, p: &NetworkPolicyPeer) -> Result<PeerM, String> {
+    match (&p.ip_block, &p.pod_selector, &p.namespace_selector) {
+        (Some(block), None, None) => {
+            let net = parse_net(what, &format!("{path}.ipBlock.cidr"), &block.cidr)?;
+            let mut except = Vec::new();
+            for (i, e) in block
+                .except
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
+                except.push(parse_net(what, &format!("{path}.ipBlock.except[{i}]"), e)?);
+            }
+            Ok(PeerM::Block { net, except })
+        }
+        (Some(_), _, _) => Err(format!(
+            "{what}: {path}: `ipBlock` cannot be combined with a selector"
+        )),
+        (None, None, None) => Err(format!(
+            "{what}: {path}: a peer needs a selector or an ipBlock"
+        )),
+        (None, pods, namespaces) => Ok(PeerM::Pods {
+            namespaces: namespaces
+                .as_ref()
+                .map(|s| selector(what, &format!("{path}.namespaceSelector"), Some(s)))
+                .transpose()?,
+            pods: pods
+                .as_ref()
+                .map(|s| selector(what, &format!("{path}.podSelector"), Some(s)))
+                .transpose()?,
+        }),
+    }
+}
+
+fn parse_net(what: &str, path: &str, text: &str) -> Result<IpNet, String> {
+    // Kubernetes masks host bits when it parses a CIDR; so does matching here.
+    text.parse::<IpNet>()
+        .map(|n| n.trunc())
+        .map_err(|_| format!("{what}: {path}: invalid CIDR `{text}`"))
+}
+
+fn port(what: &str, path: &str, p: &NetworkPolicyPort) -> Result<PortM, String> {
+    let protocol = match p.protocol.as_deref() {
+        None | Some("TCP") => Protocol::Tcp,
+        Some("UDP") => Protocol::Udp,
+        Some("SCTP") => Protocol::Sctp,
+        Some(other) => {
+            return Err(format!(
+                "{what}: {path}.protocol: unsupported protocol `{other}` (TCP, UDP or SCTP)"
+            ))
+        }
+    };
+    let number = |field: &str, n: i32| {
+        u16::try_from(n)
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| format!("{what}: {path}.{field}: port `{n}` is not in 1-65535"))
+    };
+    let port = match (&p.port, p.end_port) {
+        (None, None) => PortSel::All,
+        (None, Some(_)) => {
+            return Err(format!("{what}: {path}.endPort: needs a numeric `port`"));
+        }
+        (Some(IntOrString::Int(n)), None) => {
+            let n = number("port", *n)?;
+            PortSel::Range(n, n)
+        }
+        (Some(IntOrString::Int(n)), Some(e)) => {
+            let (n, e) = (number("port", *n)?, number("endPort", e)?);
+            if e < n {
+                return Err(format!(
+                    "{what}: {path}.endPort: `{e}` is below `port` `{n}`"
+                ));
+            }
+            PortSel::Range(n, e)
+        }
+        (Some(IntOrString::String(name)), None) => PortSel::Named(name.clone()),
+        (Some(IntOrString::String(_)), Some(_)) => {
+            return Err(format!(
+                "{what}: {path}.endPort: not allowed with a named port"
+            ));
+        }
+    };
+    Ok(PortM { protocol, port })
+}
+
+fn selector(what: &str, path: &str, s: Option<&LabelSelector>) -> Result<Selector, String> {
+    let Some(s) = s else {
+        return Ok(Selector::default());
+    };
+    let mut reqs: Vec<Requirement> = s
+        .match_labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| Requirement::is_in(k.clone(), [v.clone()]))
+        .collect();
+    for (i, e) in s.match_expressions.iter().flatten().enumerate() {
+        let values = e.values.iter().flatten().cloned();
+        reqs.push(match e.operator.as_str() {
+            "In" => Requirement::is_in(e.key.clone(), values),
+            "NotIn" => Requirement::not_in(e.key.clone(), values),
+            "Exists" => Requirement::exists(e.key.clone()),
+            "DoesNotExist" => Requirement::does_not_exist(e.key.clone()),
+            other => {
+                return Err(format!(
+                    "{what}: {path}.matchExpressions[{i}].operator: unknown operator `{other}`"
+                ))
+            }
+        });
+    }
+    Ok(Selector(reqs))
+}
+
+impl K8sEvaluator {
+    fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
+        let (me, other) = match direction {
+            Direction::Egress => (flow.src, flow.dst),
+            Direction::Ingress => (flow.dst, flow.src),
+        };
+        let Endpoint::Pod(i) = me else {
+            return Side::NotApplicable;
+        };
+        let Some(pod) = model.pods.get(i) else {
+            return Side::NotApplicable;
+        };
+        let selecting: Vec<&Policy> = self
+            .policies
+            .get(&pod.namespace)
+            .into_iter()
+            .flatten()
+            .filter(|p| p.rules(direction).is_some() && p.subject.matches(&pod.labels))
+            .collect();
+        if selecting.is_empty() {
+            return Side::Open;
+        }
+        let field = match direction {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        };
+        for p in &selecting {
+            for (index, r) in p.rules(direction).unwrap_or_default().iter().enumerate() {
+                if rule_matches(model, p, r, &other, flow) {
+                    return Side::Allowed(Decision {
+                        object: format!("NetworkPolicy {}/{}", p.namespace, p.name),
+                        rule: format!("spec.{field}[{index}]"),
+                        intent: p.intent.clone(),
+                    });
+                }
+            }
+        }
+        Side::DefaultDeny(
+            selecting
+                .iter()
+                .map(|p| format!("NetworkPolicy {}/{}", p.namespace, p.name))
+                .collect(),
+        )
+    }
+}
+
+fn rule_matches(
+    model: &ClusterModel,
+    policy: &Policy,
+    rule: &RuleM,
+    other: &Endpoint,
+    flow: &Flow,
+) -> bool {
+    let peer_ok = rule
+        .peers
+        .as_ref()
+        .is_none_or(|peers| peers.iter().any(|p| peer_matches(model, policy, p, other)));
+    let port_ok = rule
+        .ports
+        .as_ref()
+        .is_none_or(|ports| ports.iter().any(|p| port_matches(model, p, flow)));
+    peer_ok && port_ok
+}
+
+fn namespace_labels(model: &ClusterModel, pod: &Pod) -> BTreeMap<String, String> {
+    let mut labels = model.namespace_labels(pod);
+    // The control plane sets this label on every namespace.
+    labels
+        .entry(NAMESPACE_NAME_LABEL.to_string())
+        .or_insert_with(|| pod.namespace.clone());
+    labels
+}
+
+fn address(model: &ClusterModel, e: &Endpoint) -> Option<IpAddr> {
+    match e {
+        Endpoint::Pod(i) => model.pods.get(*i).map(|p| p.ip),
+        Endpoint::External(ip) => Some(*ip),
+    }
+}
+
+fn peer_matches(model: &ClusterModel, policy: &Policy, peer: &PeerM, e: &Endpoint) -> bool {
+    match peer {
+        PeerM::Block { net, except } => address(model, e)
+            .is_some_and(|ip| net.contains(&ip) && !except.iter().any(|x| x.contains(&ip))),
+        PeerM::Pods { namespaces, pods } => {
+            let Endpoint::Pod(i) = e else {
+                return false;
+            };
+            let Some(pod) = model.pods.get(*i) else {
+                return false;
+            };
+            let ns_ok = match namespaces {
+                None => pod.namespace == policy.namespace,
+                Some(s) => s.matches(&namespace_labels(model, pod)),
+            };
+            ns_ok && pods.as_ref().is_none_or(|s| s.matches(&pod.labels))
+        }
+    }
+}
+
+fn port_matches(model: &ClusterModel, p: &PortM, flow: &Flow) -> bool {
+    if p.protocol != flow.protocol {
+        return false;
+    }
+    match &p.port {
+        PortSel::All => true,
+        PortSel::Range(a, b) => (*a..=*b).contains(&flow.port),
+        PortSel::Named(name) => match flow.dst {
+            Endpoint::Pod(i) => model
+                .pods
+                .get(i)
+                .and_then(|pod| pod.named_ports.get(name))
+                .is_some_and(|&(proto, number)| proto == flow.protocol && number == flow.port),
+            Endpoint::External(_) => false,
+        },
+    }
+}
+
+impl Evaluator for K8sEvaluator {
+    fn name(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    fn verdict(&self, model: &ClusterModel, flow: &Flow) -> Verdict {
+        Verdict {
+            egress: self.side(model, flow, Direction::Egress),
+            ingress: self.side(model, flow, Direction::Ingress),
+        }
+    }
+}

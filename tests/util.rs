@@ -1,0 +1,77 @@
+//! Helpers shared by the test modules.
+
+use netpolc_driver::{load, Options, Target};
+use netpolc_ir::Program;
+use netpolc_source::SourceMap;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/schemas` next to the repository.
+pub fn schemas() -> PathBuf {
+    root().join("../shared/schemas")
+}
+
+/// Case files under `tests/cases/<kind>/`, sorted.
+pub fn cases(kind: &str) -> Vec<PathBuf> {
+    let dir = root().join("tests/cases").join(kind);
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The case's stem, used in snapshot names.
+pub fn stem(p: &Path) -> String {
+    p.file_stem().unwrap().to_string_lossy().into_owned()
+}
+
+/// Loads and compiles the given paths (relative to the repository root).
+pub fn compile(paths: &[PathBuf]) -> (SourceMap, Option<Program>, String) {
+    let loaded = load::policies_from(&root(), paths).expect("inputs exist");
+    let compiled = netpolc_driver::compile(&loaded);
+    let diags = netpolc_source::render_human(&loaded.sources, &compiled.diagnostics);
+    (loaded.sources, compiled.program, diags)
+}
+
+/// The objects of one target, or the rendered diagnostics when the back end refuses.
+pub fn render(sources: &SourceMap, program: &Program, target: Target) -> Result<Vec<Value>, String> {
+    netpolc_driver::render(program, target, &Options::default())
+        .map(|r| r.objects)
+        .map_err(|d| netpolc_source::render_human(sources, &d))
+}
+
+/// A multi-document YAML stream.
+pub fn stream(objects: &[Value]) -> String {
+    objects
+        .iter()
+        .map(|o| format!("---\n{}", netpolc_driver::emit::to_yaml(o)))
+        .collect()
+}
+
+/// Every object netpolc emits for the repository's policies/ and the valid corpus, per
+/// target, with where it came from.
+pub fn all_emitted() -> Vec<(Target, String, Value)> {
+    let mut inputs: Vec<(String, Vec<PathBuf>)> = vec![("policies".into(), vec![PathBuf::from("policies")])];
+    for c in cases("valid") {
+        inputs.push((stem(&c), vec![c]));
+    }
+    let mut out = Vec::new();
+    for (name, paths) in inputs {
+        let (sources, program, diags) = compile(&paths);
+        let program = program.unwrap_or_else(|| panic!("{name} does not compile:\n{diags}"));
+        for t in Target::ALL {
+            if let Ok(objects) = render(&sources, &program, t) {
+                out.extend(objects.into_iter().map(|o| (t, name.clone(), o)));
+            }
+        }
+    }
+    out
+}
