@@ -20,6 +20,12 @@ pub(crate) enum Command {
     Check(BuildArgs),
     /// Print one target's objects as one multi-document YAML (or JSON) stream on stdout
     Render(RenderArgs),
+    /// Run every ConnectivityTest on every target's emitted manifests
+    Test(TestArgs),
+    /// Explain, per target, the verdict of one flow and which intent and object decide it
+    Explain(ExplainArgs),
+    /// Evaluate existing manifests (any of the three backends) on a cluster dump
+    Eval(EvalArgs),
     /// Print shell completions
     Completions {
         /// The shell.
@@ -35,6 +41,9 @@ pub(crate) struct Common {
     /// The intent files or folders (default: policies)
     #[arg(long = "policies", value_name = "PATH")]
     pub(crate) policies: Vec<PathBuf>,
+    /// Namespace of intent sets that name none (default: $ARGOCD_APP_NAMESPACE)
+    #[arg(long)]
+    pub(crate) namespace: Option<String>,
     /// How to print diagnostics on stderr
     #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
     pub(crate) diagnostics: DiagnosticFormat,
@@ -71,6 +80,62 @@ pub(crate) struct RenderArgs {
     /// Succeed even when there is nothing to print
     #[arg(long)]
     pub(crate) allow_empty: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TestArgs {
+    #[command(flatten)]
+    pub(crate) common: Common,
+    /// Targets to test (default: all)
+    #[arg(long = "target", value_enum, value_delimiter = ',')]
+    pub(crate) targets: Vec<TargetArg>,
+    /// Report format on stdout
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub(crate) format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExplainArgs {
+    #[command(flatten)]
+    pub(crate) common: Common,
+    /// Source: `NAMESPACE/KEY=VALUE,...` (a pod with these labels) or an IP address
+    pub(crate) from: String,
+    /// Destination, in the same notation
+    pub(crate) to: String,
+    /// Port and protocol, e.g. `8080/tcp`
+    pub(crate) port: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EvalArgs {
+    /// Manifest files (YAML, several documents each; Lists are unpacked)
+    #[arg(required = true)]
+    pub(crate) manifests: Vec<PathBuf>,
+    /// The cluster: output of `kubectl get namespaces,pods -A -o yaml`
+    #[arg(long)]
+    pub(crate) cluster: PathBuf,
+    /// Backends to evaluate on (default: all)
+    #[arg(long = "target", value_enum, value_delimiter = ',')]
+    pub(crate) targets: Vec<TargetArg>,
+    /// Extra external addresses to probe
+    #[arg(long = "address")]
+    pub(crate) addresses: Vec<std::net::IpAddr>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
+    pub(crate) output: EvalFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum EvalFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    Text,
+    Json,
+    Junit,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -4,6 +4,7 @@
 //! usage. Objects go to stdout, diagnostics to stderr.
 
 mod cli;
+mod commands;
 
 use clap::{CommandFactory, Parser};
 use cli::{BuildArgs, Cli, Command, Common, DiagnosticFormat, OutputFormat, RenderArgs, TargetArg};
@@ -15,9 +16,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit code for findings.
-const FINDINGS: u8 = 1;
+pub(crate) const FINDINGS: u8 = 1;
 /// Exit code for bad input or usage.
-const BAD_INPUT: u8 = 2;
+pub(crate) const BAD_INPUT: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -25,6 +26,9 @@ fn main() -> ExitCode {
         Command::Build(args) => build(&args, false),
         Command::Check(args) => build(&args, true),
         Command::Render(args) => render(&args),
+        Command::Test(args) => commands::test(&args),
+        Command::Explain(args) => commands::explain(&args),
+        Command::Eval(args) => commands::eval(&args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "netpolc", &mut std::io::stdout());
             ExitCode::SUCCESS
@@ -32,7 +36,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn target_of(t: TargetArg) -> Target {
+pub(crate) fn target_of(t: TargetArg) -> Target {
     match t {
         TargetArg::Kubernetes => Target::Kubernetes,
         TargetArg::Calico => Target::Calico,
@@ -70,7 +74,7 @@ fn print_diagnostics(format: DiagnosticFormat, sources: &SourceMap, diags: &[Dia
 }
 
 /// Loads and compiles; prints diagnostics; `Err(exit code)` on errors.
-fn front_end(c: &Common) -> Result<(SourceMap, Program), ExitCode> {
+pub(crate) fn front_end(c: &Common) -> Result<(SourceMap, Program), ExitCode> {
     let inputs: Vec<PathBuf> = if c.policies.is_empty() { vec![PathBuf::from("policies")] } else { c.policies.clone() };
     let loaded = match load::policies_from(&c.root, &inputs) {
         Ok(l) => l,
@@ -79,7 +83,8 @@ fn front_end(c: &Common) -> Result<(SourceMap, Program), ExitCode> {
             return Err(ExitCode::from(BAD_INPUT));
         }
     };
-    let compiled = netpolc_driver::compile(&loaded);
+    let default_namespace = c.namespace.clone().or_else(|| std::env::var("ARGOCD_APP_NAMESPACE").ok().filter(|s| !s.is_empty()));
+    let compiled = netpolc_driver::compile_with(&loaded, &netpolc_intent::Options { default_namespace });
     print_diagnostics(c.diagnostics, &loaded.sources, &compiled.diagnostics);
     match compiled.program {
         Some(p) => Ok((loaded.sources, p)),
@@ -87,7 +92,7 @@ fn front_end(c: &Common) -> Result<(SourceMap, Program), ExitCode> {
     }
 }
 
-fn render_all(c: &Common, sources: &SourceMap, program: &Program, targets: &[Target]) -> Result<Vec<(Target, Vec<serde_json::Value>)>, ExitCode> {
+pub(crate) fn render_all(c: &Common, sources: &SourceMap, program: &Program, targets: &[Target]) -> Result<Vec<(Target, Vec<serde_json::Value>)>, ExitCode> {
     let opts = options(c);
     let mut out = Vec::new();
     let mut failed = false;
@@ -119,6 +124,25 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
+    // Translation validation: every target's emitted YAML, read back and evaluated with
+    // that backend's semantics, must agree with the intents on every flow of the model.
+    let model = netpolc_ir::derive::derive(&program);
+    match netpolc_driver::verify::validate(&program, &model, &rendered, 5) {
+        Ok(d) if d.is_empty() => {}
+        Ok(disagreements) => {
+            for d in &disagreements {
+                eprintln!("error: {} does not mean what the intents say for {}", d.target, d.flow);
+                eprintln!("  intents:  {}", d.intended);
+                eprintln!("  {:<9} {}", format!("{}:", d.target), d.emitted);
+            }
+            eprintln!("error: translation validation failed; nothing was written");
+            return ExitCode::from(FINDINGS);
+        }
+        Err(e) => {
+            eprintln!("error: translation validation could not run: {e}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    }
     let mut expected = golden::Files::new();
     for (t, objects) in &rendered {
         expected.extend(golden::files(*t, objects));

@@ -16,9 +16,11 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod dump;
 pub mod emit;
 pub mod golden;
 pub mod load;
+pub mod verify;
 
 use netpolc_intent::{Compiled, InputFile};
 use netpolc_ir::Program;
@@ -75,6 +77,11 @@ pub struct Options {
 
 /// Compiles loaded files into the IR.
 pub fn compile(loaded: &load::Loaded) -> Compiled {
+    compile_with(loaded, &netpolc_intent::Options::default())
+}
+
+/// Compiles loaded files into the IR, with front-end options.
+pub fn compile_with(loaded: &load::Loaded, options: &netpolc_intent::Options) -> Compiled {
     let inputs: Vec<InputFile<'_>> = loaded
         .files
         .iter()
@@ -84,7 +91,7 @@ pub fn compile(loaded: &load::Loaded) -> Compiled {
             bytes: &f.bytes,
         })
         .collect();
-    let mut out = netpolc_intent::compile(&loaded.sources, &inputs);
+    let mut out = netpolc_intent::compile_with(&loaded.sources, &inputs, options);
     out.diagnostics.extend(loaded.diagnostics.iter().cloned());
     if loaded.diagnostics.iter().any(Diagnostic::is_error) {
         out.program = None;

@@ -55,8 +55,9 @@ pub struct IntentSetDoc {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct IntentSetSpec {
-    /// The namespace whose pods the set governs.
-    pub namespace: Spanned<String>,
+    /// The namespace whose pods the set governs; when absent, the run's default
+    /// namespace (`--namespace`, or Argo CD's `ARGOCD_APP_NAMESPACE`).
+    pub namespace: Option<Spanned<String>>,
     /// The namespace's labels as they are in the cluster (for namespace selectors).
     #[serde(default)]
     pub namespace_labels: BTreeMap<Spanned<String>, Spanned<String>>,

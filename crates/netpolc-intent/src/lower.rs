@@ -61,9 +61,23 @@ pub struct InputFile<'a> {
 /// Compiles every file into one program. Files should be given sorted by name; the
 /// result does not depend on their order anyway.
 pub fn compile(sources: &SourceMap, files: &[InputFile<'_>]) -> Compiled {
+    compile_with(sources, files, &Options::default())
+}
+
+/// Compilation options.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The namespace of intent sets whose spec names none; without it such a set is an
+    /// error.
+    pub default_namespace: Option<String>,
+}
+
+/// [`compile`] with options.
+pub fn compile_with(sources: &SourceMap, files: &[InputFile<'_>], options: &Options) -> Compiled {
     let mut files: Vec<InputFile<'_>> = files.to_vec();
     files.sort_by(|a, b| a.name.cmp(b.name));
     let mut cx = Cx {
+        default_namespace: options.default_namespace.clone(),
         diags: Vec::new(),
         sets: Vec::new(),
         cluster_sets: Vec::new(),
@@ -106,6 +120,8 @@ pub fn sort_diagnostics(sources: &SourceMap, diags: &mut Vec<Diagnostic>) {
 struct SetDoc {
     file: String,
     name: Spanned<String>,
+    /// `spec.namespace`, or the default namespace of the run.
+    namespace: Spanned<String>,
     spec: Spanned<IntentSetSpec>,
 }
 
@@ -122,6 +138,8 @@ struct TestDoc {
 }
 
 struct Cx {
+    /// The namespace of sets that name none (`--namespace`, `ARGOCD_APP_NAMESPACE`).
+    default_namespace: Option<String>,
     diags: Vec<Diagnostic>,
     sets: Vec<SetDoc>,
     cluster_sets: Vec<ClusterSetDoc>,
@@ -201,7 +219,18 @@ impl Cx {
         match kind.value.as_str() {
             "IntentSet" => {
                 let d = parse!(IntentSetDoc);
-                self.sets.push(SetDoc { file: file.to_string(), name: d.metadata.name, spec: d.spec });
+                let namespace = match (&d.spec.value.namespace, &self.default_namespace) {
+                    (Some(ns), _) => ns.clone(),
+                    (None, Some(default)) => Spanned { span: d.metadata.name.span, value: default.clone() },
+                    (None, None) => {
+                        self.diags.push(
+                            err(codes::BAD_VALUE, d.spec.span, format!("intent set `{}` names no namespace", d.metadata.name.value), "no `namespace` here")
+                                .with_help("add `namespace:` to the spec, or pass `--namespace` (under Argo CD, the Application's destination namespace is used)"),
+                        );
+                        return;
+                    }
+                };
+                self.sets.push(SetDoc { file: file.to_string(), name: d.metadata.name, namespace, spec: d.spec });
             }
             "ClusterIntentSet" => {
                 let d = parse!(ClusterIntentSetDoc);
@@ -254,7 +283,7 @@ impl Cx {
         let mut valid_sets = Vec::new();
         for s in &sets {
             let mut ok = self.check_name("intent set name", &s.name);
-            ok &= self.check_name("namespace name", &s.spec.value.namespace);
+            ok &= self.check_name("namespace name", &s.namespace);
             if let Some(prev) = set_names.insert(s.name.value.clone(), s.name.span) {
                 self.diags.push(
                     err(codes::DUPLICATE, s.name.span, format!("intent set `{}` is defined twice", s.name.value), "second definition")
@@ -262,7 +291,7 @@ impl Cx {
                 );
                 ok = false;
             }
-            let ns = &s.spec.value.namespace;
+            let ns = &s.namespace;
             if let Some(prev) = ns_owner.insert(ns.value.clone(), ns.span) {
                 self.diags.push(
                     err(codes::DUPLICATE, ns.span, format!("namespace `{}` has two intent sets", ns.value), "second intent set for it")
@@ -287,7 +316,7 @@ impl Cx {
 
         // Managed namespaces with their labels and own isolation.
         for s in &valid_sets {
-            let ns = s.spec.value.namespace.value.clone();
+            let ns = s.namespace.value.clone();
             let mut labels = BTreeMap::new();
             for (k, v) in &s.spec.value.namespace_labels {
                 if self.check_label(k, v) {
@@ -296,7 +325,7 @@ impl Cx {
             }
             labels.insert(NAMESPACE_NAME_LABEL.to_string(), ns.clone());
             let isolated = self.isolation_directions(&s.spec.value.isolate, &s.spec.value.presets);
-            let origin = Origin { file: s.file.clone(), set: s.name.value.clone(), intent: "isolate".into(), preset: None, span: Some(s.spec.value.namespace.span) };
+            let origin = Origin { file: s.file.clone(), set: s.name.value.clone(), intent: "isolate".into(), preset: None, span: Some(s.namespace.span) };
             for d in &isolated {
                 program.isolations.push(Isolation { scope: Scope::Namespace(ns.clone()), direction: *d, origin: origin.clone() });
             }
@@ -342,7 +371,7 @@ impl Cx {
 
         // Intents.
         for s in &valid_sets {
-            let ns = &s.spec.value.namespace.value;
+            let ns = &s.namespace.value;
             let own = LabelSelector::from_labels([(NAMESPACE_NAME_LABEL, ns.as_str())]);
             let mut cx = SetContext { file: &s.file, set: &s.name.value, own, cluster_scope: None, groups: BTreeMap::new() };
             self.resolve_groups(&mut cx, &s.spec.value.groups, &program.profile);
@@ -394,7 +423,7 @@ impl Cx {
         let Some((_, _, spec)) = profiles.into_iter().next() else {
             return p;
         };
-        let mut nets = |list: &Option<Vec<Spanned<String>>>, target: &mut Vec<IpNet>, diags: &mut Vec<Diagnostic>| {
+        let nets = |list: &Option<Vec<Spanned<String>>>, target: &mut Vec<IpNet>, diags: &mut Vec<Diagnostic>| {
             if let Some(list) = list {
                 target.clear();
                 for c in list {
@@ -914,7 +943,7 @@ impl Cx {
         // Which set do bare group names refer to?
         let home: Option<&SetDoc> = match &t.spec.namespace {
             Some(ns) => {
-                let found = sets.iter().copied().find(|s| s.spec.value.namespace.value == ns.value);
+                let found = sets.iter().copied().find(|s| s.namespace.value == ns.value);
                 if found.is_none() {
                     self.diags.push(err(codes::BAD_TEST, ns.span, format!("no intent set for namespace `{}`", ns.value), "unknown namespace"));
                     return None;
@@ -978,7 +1007,7 @@ impl Cx {
                 }
                 let namespace = match (&p.namespace, home) {
                     (Some(n), _) => n.value.clone(),
-                    (None, Some(h)) => h.spec.value.namespace.value.clone(),
+                    (None, Some(h)) => h.namespace.value.clone(),
                     (None, None) => {
                         self.diags.push(err(codes::BAD_TEST, e.span, "test pod without a namespace", "here").with_help("add `namespace:` to the pod or `spec.namespace` to the test"));
                         return None;
@@ -1004,7 +1033,7 @@ impl Cx {
                     );
                     return None;
                 };
-                let ns = set.spec.value.namespace.value.clone();
+                let ns = set.namespace.value.clone();
                 let own = LabelSelector::from_labels([(NAMESPACE_NAME_LABEL, ns.as_str())]);
                 let cx = SetContext { file: &set.file, set: &set.name.value, own, cluster_scope: None, groups: BTreeMap::new() };
                 let resolved = match set.spec.value.groups.iter().find(|(k, _)| k.value == group) {

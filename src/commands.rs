@@ -1,0 +1,316 @@
+//! `test`, `explain` and `eval`: the verification commands, on top of
+//! `netpolc_driver::verify`.
+
+use crate::cli::{EvalArgs, EvalFormat, ExplainArgs, ReportFormat, TestArgs};
+use crate::{front_end, render_all, target_of, BAD_INPUT, FINDINGS};
+use netpolc_driver::{dump, verify, Target};
+use netpolc_ir::model::{ClusterModel, Endpoint, Evaluator, Flow, Verdict};
+use netpolc_ir::{derive, Expect, PortSpec, TestEndpoint};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::process::ExitCode;
+
+fn targets_or_all(t: &[crate::cli::TargetArg]) -> Vec<Target> {
+    if t.is_empty() {
+        Target::ALL.to_vec()
+    } else {
+        t.iter().map(|t| target_of(*t)).collect()
+    }
+}
+
+fn verdict_word(v: &Verdict) -> &'static str {
+    if v.allowed() {
+        "allow"
+    } else {
+        "deny"
+    }
+}
+
+fn out(text: &str) -> ExitCode {
+    let mut o = std::io::stdout().lock();
+    if o.write_all(text.as_bytes()).and_then(|_| o.flush()).is_err() {
+        return ExitCode::from(BAD_INPUT);
+    }
+    ExitCode::SUCCESS
+}
+
+struct Row {
+    test: String,
+    case: String,
+    target: Target,
+    expected: Expect,
+    verdict: Verdict,
+}
+
+/// `netpolc test`.
+pub(crate) fn test(args: &TestArgs) -> ExitCode {
+    let targets = targets_or_all(&args.targets);
+    let (sources, program) = match front_end(&args.common) {
+        Ok(x) => x,
+        Err(c) => return c,
+    };
+    let rendered = match render_all(&args.common, &sources, &program, &targets) {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let mut model = derive::derive(&program);
+    let placed = verify::place_tests(&mut model, &program.tests);
+    let mut rows = Vec::new();
+    for (target, objects) in &rendered {
+        let eval = match verify::round_trip(objects).and_then(|o| verify::evaluator(*target, &o)) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: {target}: {e}");
+                return ExitCode::from(BAD_INPUT);
+            }
+        };
+        for (t, cases) in program.tests.iter().zip(&placed) {
+            for (c, (from, to)) in t.cases.iter().zip(cases) {
+                rows.push(Row { test: t.name.clone(), case: c.label.clone(), target: *target, expected: c.expect, verdict: eval.verdict(&model, &verify::test_flow(c, *from, *to)) });
+            }
+        }
+    }
+    let failed = rows.iter().filter(|r| !verify::meets(&r.verdict, r.expected)).count();
+    let passed = rows.len() - failed;
+    let text = match args.format {
+        ReportFormat::Text => {
+            let mut s = String::new();
+            for r in &rows {
+                let ok = verify::meets(&r.verdict, r.expected);
+                let _ = writeln!(s, "{} {} [{}] {}: {}", if ok { "ok  " } else { "FAIL" }, r.test, r.target, r.case, verdict_word(&r.verdict));
+                if !ok {
+                    let _ = writeln!(s, "     expected {}, got {}", expect_word(r.expected), verdict_word(&r.verdict));
+                    let _ = writeln!(s, "     egress:  {}", r.verdict.egress);
+                    let _ = writeln!(s, "     ingress: {}", r.verdict.ingress);
+                }
+            }
+            let _ = writeln!(s, "{passed} passed, {failed} failed");
+            s
+        }
+        ReportFormat::Json => {
+            let results: Vec<_> = rows
+                .iter()
+                .map(|r| json!({"test": r.test, "case": r.case, "target": r.target.name(), "expected": expect_word(r.expected), "actual": verdict_word(&r.verdict), "passed": verify::meets(&r.verdict, r.expected), "egress": r.verdict.egress.to_string(), "ingress": r.verdict.ingress.to_string()}))
+                .collect();
+            let mut s = serde_json::to_string_pretty(&json!({"passed": passed, "failed": failed, "results": results})).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        ReportFormat::Junit => junit(&rows, passed, failed),
+    };
+    let code = out(&text);
+    if failed > 0 {
+        return ExitCode::from(FINDINGS);
+    }
+    code
+}
+
+fn expect_word(e: Expect) -> &'static str {
+    match e {
+        Expect::Allow => "allow",
+        Expect::Deny => "deny",
+    }
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn junit(rows: &[Row], passed: usize, failed: usize) -> String {
+    let mut suites: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
+    for r in rows {
+        suites.entry(r.test.as_str()).or_default().push(r);
+    }
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(s, "<testsuites name=\"netpolc\" tests=\"{}\" failures=\"{failed}\">", passed + failed);
+    for (name, rows) in suites {
+        let f = rows.iter().filter(|r| !verify::meets(&r.verdict, r.expected)).count();
+        let _ = writeln!(s, "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\">", xml(name), rows.len());
+        for r in rows {
+            let _ = write!(s, "    <testcase classname=\"{}.{}\" name=\"{}\"", xml(name), r.target, xml(&r.case));
+            if verify::meets(&r.verdict, r.expected) {
+                s.push_str("/>\n");
+            } else {
+                let _ = writeln!(
+                    s,
+                    ">\n      <failure message=\"expected {}, got {}\">egress: {}\ningress: {}</failure>\n    </testcase>",
+                    expect_word(r.expected),
+                    verdict_word(&r.verdict),
+                    xml(&r.verdict.egress.to_string()),
+                    xml(&r.verdict.ingress.to_string())
+                );
+            }
+        }
+        s.push_str("  </testsuite>\n");
+    }
+    s.push_str("</testsuites>\n");
+    s
+}
+
+/// Parses `NS/k=v,k=v` or an IP address.
+fn endpoint(text: &str) -> Result<TestEndpoint, String> {
+    if let Ok(ip) = text.parse() {
+        return Ok(TestEndpoint::Address(ip));
+    }
+    let (ns, labels) = text.split_once('/').ok_or_else(|| format!("`{text}` is neither `NAMESPACE/KEY=VALUE,...` nor an IP address"))?;
+    let mut map = BTreeMap::new();
+    for kv in labels.split(',').filter(|s| !s.is_empty()) {
+        let (k, v) = kv.split_once('=').ok_or_else(|| format!("`{kv}` in `{text}` is not KEY=VALUE"))?;
+        map.insert(k.to_string(), v.to_string());
+    }
+    Ok(TestEndpoint::Pod { namespace: ns.to_string(), labels: map })
+}
+
+/// `netpolc explain`.
+pub(crate) fn explain(args: &ExplainArgs) -> ExitCode {
+    let parsed = (|| {
+        let from = endpoint(&args.from)?;
+        let to = endpoint(&args.to)?;
+        let port = netpolc_intent::parse_port(&args.port)?;
+        match port.port {
+            PortSpec::Range { start, end } if start == end => Ok((from, to, port.protocol, start)),
+            _ => Err(format!("`{}` is not a single port such as `8080/tcp`", args.port)),
+        }
+    })();
+    let (from, to, protocol, port) = match parsed {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let (sources, program) = match front_end(&args.common) {
+        Ok(x) => x,
+        Err(c) => return c,
+    };
+    let rendered = match render_all(&args.common, &sources, &program, &Target::ALL) {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let mut model = derive::derive(&program);
+    let case = netpolc_ir::TestCase {
+        from,
+        to,
+        port: netpolc_ir::PortMatch::single(protocol, port),
+        expect: Expect::Allow,
+        span: None,
+        label: String::new(),
+    };
+    let test = netpolc_ir::ConnectivityTest { name: String::new(), file: String::new(), cases: vec![case] };
+    let placed = verify::place_tests(&mut model, std::slice::from_ref(&test));
+    let (src, dst) = placed[0][0];
+    let flow = Flow { src, dst, protocol, port };
+    let mut s = format!("{} -> {} {}/{}\n", args.from, args.to, port, protocol);
+    let intended = netpolc_ir::eval::intended(&program);
+    side_lines(&mut s, "intended", &intended.verdict(&model, &flow));
+    for (t, objects) in &rendered {
+        match verify::round_trip(objects).and_then(|o| verify::evaluator(*t, &o)) {
+            Ok(e) => side_lines(&mut s, t.name(), &e.verdict(&model, &flow)),
+            Err(e) => {
+                eprintln!("error: {t}: {e}");
+                return ExitCode::from(BAD_INPUT);
+            }
+        }
+    }
+    out(&s)
+}
+
+fn side_lines(s: &mut String, who: &str, v: &Verdict) {
+    let _ = writeln!(s, "  {who:<10} {}", verdict_word(v));
+    let _ = writeln!(s, "    egress:  {}", v.egress);
+    let _ = writeln!(s, "    ingress: {}", v.ingress);
+}
+
+fn read_yaml(path: &std::path::Path) -> Result<Vec<serde_json::Value>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8", path.display()))?;
+    verify::parse_yaml(&path.display().to_string(), &text).map(dump::flatten)
+}
+
+/// Which objects a backend enforces: its own kinds plus plain NetworkPolicies.
+fn applies(target: Target, o: &serde_json::Value) -> bool {
+    let api = o["apiVersion"].as_str().unwrap_or("");
+    let kind = o["kind"].as_str().unwrap_or("");
+    if api == "networking.k8s.io/v1" && kind == "NetworkPolicy" {
+        return true;
+    }
+    match target {
+        Target::Kubernetes => false,
+        Target::Calico => api == "projectcalico.org/v3" || api == "crd.projectcalico.org/v1",
+        Target::Cilium => api == "cilium.io/v2",
+    }
+}
+
+/// `netpolc eval`.
+pub(crate) fn eval(args: &EvalArgs) -> ExitCode {
+    let fail = |e: String| {
+        eprintln!("error: {e}");
+        ExitCode::from(BAD_INPUT)
+    };
+    let mut manifests = Vec::new();
+    for p in &args.manifests {
+        match read_yaml(p) {
+            Ok(docs) => manifests.extend(docs),
+            Err(e) => return fail(e),
+        }
+    }
+    let (mut model, notes) = match read_yaml(&args.cluster).and_then(|d| dump::model(&d)) {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+    for n in notes {
+        eprintln!("note: {n}");
+    }
+    let known = ["networking.k8s.io/v1", "projectcalico.org/v3", "crd.projectcalico.org/v1", "cilium.io/v2"];
+    for o in &manifests {
+        if !known.contains(&o["apiVersion"].as_str().unwrap_or("")) {
+            eprintln!("note: {} is not a network policy; ignored", netpolc_driver::object_id(o));
+        }
+    }
+    model.ports = dump::ports(&manifests, &model);
+    model.externals = dump::externals(&manifests, &model, &args.addresses);
+    let targets = targets_or_all(&args.targets);
+    let mut evals: Vec<(Target, Box<dyn Evaluator>)> = Vec::new();
+    for t in &targets {
+        let objs: Vec<_> = manifests.iter().filter(|o| applies(*t, o)).cloned().collect();
+        match verify::evaluator(*t, &objs) {
+            Ok(e) => evals.push((*t, e)),
+            Err(e) => return fail(format!("{t}: {e}")),
+        }
+    }
+    let flows: Vec<Flow> = model.flows().into_iter().filter(|f| f.src.is_pod() || f.dst.is_pod()).collect();
+    let text = match args.output {
+        EvalFormat::Text => {
+            let mut s = String::new();
+            let _ = writeln!(s, "# {} flows; columns: {}", flows.len(), targets.iter().map(|t| t.name()).collect::<Vec<_>>().join(" "));
+            for f in &flows {
+                let verdicts: Vec<String> = evals.iter().map(|(t, e)| format!("{}={}", t.name(), verdict_word(&e.verdict(&model, f)))).collect();
+                let _ = writeln!(s, "{}: {}", model.flow_name(f), verdicts.join(" "));
+            }
+            s
+        }
+        EvalFormat::Json => {
+            let items: Vec<_> = flows
+                .iter()
+                .map(|f| {
+                    let mut per = serde_json::Map::new();
+                    for (t, e) in &evals {
+                        let v = e.verdict(&model, f);
+                        per.insert(t.name().into(), json!({"allowed": v.allowed(), "egress": v.egress.to_string(), "ingress": v.ingress.to_string()}));
+                    }
+                    json!({"from": name(&model, &f.src), "to": name(&model, &f.dst), "port": f.port, "protocol": f.protocol.as_str(), "verdicts": per})
+                })
+                .collect();
+            let mut s = serde_json::to_string_pretty(&items).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+    };
+    out(&text)
+}
+
+fn name(model: &ClusterModel, e: &Endpoint) -> String {
+    model.endpoint_name(e)
+}
