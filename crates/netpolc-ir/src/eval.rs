@@ -95,14 +95,12 @@ pub fn peer_matches(program: &Program, model: &ClusterModel, peer: &Peer, e: &En
         (Peer::Pods { .. }, Endpoint::External(_)) => false,
         (Peer::Cidr(block), Endpoint::External(ip)) => block.contains(ip),
         (Peer::Cidr(_), Endpoint::Pod(_)) => false,
-        (Peer::Entity(Entity::KubeApiserver), Endpoint::External(ip)) => {
-            model.api_server.contains(ip)
-                || program
-                    .profile
-                    .api_server_cidrs
-                    .iter()
-                    .any(|n| n.contains(ip))
-        }
+        // The API server is what the profile says it is: back ends can render nothing else.
+        (Peer::Entity(Entity::KubeApiserver), Endpoint::External(ip)) => program
+            .profile
+            .api_server_cidrs
+            .iter()
+            .any(|n| n.contains(ip)),
         (Peer::Entity(_), _) => false,
         // FQDN peers are not part of the address model: they match no modelled endpoint.
         (Peer::Fqdn(_), _) => false,

@@ -32,6 +32,8 @@
 //!   has carved them out with `except`, so CIDR peers mean external addresses only, on
 //!   every back end.
 //! - Cluster-scoped subjects list the managed namespaces they apply to explicitly.
+//! - `ManagedNamespace::isolated` and [`Program::isolations`] always agree: a namespace is
+//!   isolated in a direction iff an isolation for that direction covers it.
 //! - Selectors are in canonical form ([`LabelSelector`]); the namespace name is the label
 //!   [`NAMESPACE_NAME_LABEL`].
 //!

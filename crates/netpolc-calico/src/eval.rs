@@ -1,0 +1,651 @@
+//! The evaluator of Calico manifests: Calico's policy semantics on netpolc's cluster
+//! model (semantics.md §1.2–1.5, §2.2, §3.2, §4, §5).
+//!
+//! Objects are parsed (never taken from the IR) and compiled into tiers of policies with
+//! parsed selectors, CIDRs and ports; a verdict then walks them the way Felix does for
+//! one endpoint and direction:
+//!
+//! 1. tiers in ascending `order` (absent = last, ties by name); a tier none of whose
+//!    policies applies to the endpoint in this direction is skipped;
+//! 2. inside a tier, the applicable policies by `order` (absent = last), ties by name
+//!    (`namespace/name` for namespaced policies); their rules in order: the first `Allow`
+//!    or `Deny` is final, `Log` continues, `Pass` ends the tier;
+//! 3. a tier that ends without a decision applies its `defaultAction` (`Deny`, or `Pass`
+//!    to the next tier);
+//! 4. after the last tier the namespace profile allows (Kubernetes pods are open unless
+//!    a policy says otherwise).
+//!
+//! The built-in tiers exist even when the objects do not define them: `default` (order
+//! 1,000,000, `Deny`), `kube-admin` (1,000, `Pass`) and `kube-baseline` (10,000,000,
+//! `Pass`), as in Calico v3.32. A policy naming any other tier that the objects do not
+//! define is an error.
+//!
+//! Workload endpoints carry the pod's labels plus `projectcalico.org/namespace`,
+//! `projectcalico.org/orchestrator: k8s` and the namespace labels prefixed `pcns.`;
+//! namespace selectors see the namespace's labels plus `projectcalico.org/name`. `nets`
+//! match any address, pods included. Named ports resolve on the destination pod.
+//!
+//! Objects in Calico's storage form (`crd.projectcalico.org/v1`, as a cluster dump shows
+//! them without the Calico API server) are read like their `projectcalico.org/v3`
+//! counterparts: they store the same spec.
+
+use crate::knp;
+use crate::selector::{Expr, Selector};
+use crate::types::{
+    Action, EntityRule, GlobalNetworkPolicy, NetworkPolicy, PolicyType, PortValue, Protocol, Rule,
+    Tier, TierAction, API_VERSION,
+};
+use crate::validate::parse_cidr_or_ip;
+use crate::{ANNOTATION_INTENT, DEFAULT_TIER, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
+use ipnet::IpNet;
+use netpolc_ir::model::{ClusterModel, Decision, Endpoint, Evaluator, Flow, Pod, Side, Verdict};
+use netpolc_ir::{Direction, Protocol as IrProtocol};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+/// The storage form of the same kinds (what `kubectl get` shows without Calico's API
+/// server); the spec is the `projectcalico.org/v3` spec.
+const CRD_V1: &str = "crd.projectcalico.org/v1";
+
+/// The prefix Calico gives namespace labels inherited by workload endpoints.
+const NAMESPACE_LABEL_PREFIX: &str = "pcns.";
+
+/// Where a positive entity selector looks for endpoints.
+#[derive(Clone, Debug)]
+pub(crate) enum Namespaces {
+    /// Any namespace (a GlobalNetworkPolicy rule without `namespaceSelector`).
+    Any,
+    /// The policy's own namespace (a namespaced policy without `namespaceSelector`).
+    Own(String),
+    /// Namespaces whose labels match.
+    Matching(Selector),
+}
+
+/// The endpoint part of an entity rule, as Calico combines `selector`,
+/// `namespaceSelector` and the policy's namespace.
+#[derive(Clone, Debug)]
+pub(crate) struct Endpoints {
+    pub(crate) namespaces: Namespaces,
+    pub(crate) selector: Option<Selector>,
+}
+
+/// One compiled side of a rule.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Entity {
+    /// Must be a workload endpoint matching this; `None`: any address.
+    pub(crate) endpoints: Option<Endpoints>,
+    /// Must not be a workload endpoint matching this (not namespace-scoped).
+    pub(crate) not_selector: Option<Selector>,
+    pub(crate) nets: Vec<IpNet>,
+    pub(crate) not_nets: Vec<IpNet>,
+    pub(crate) ports: Vec<PortValue>,
+    pub(crate) not_ports: Vec<PortValue>,
+}
+
+/// One compiled rule.
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledRule {
+    pub(crate) action: Action,
+    pub(crate) protocol: Option<u8>,
+    pub(crate) not_protocol: Option<u8>,
+    pub(crate) icmp: bool,
+    pub(crate) ip_version: Option<u8>,
+    pub(crate) source: Entity,
+    pub(crate) destination: Entity,
+    /// The field path reported in decisions, e.g. `spec.egress[0]`.
+    pub(crate) path: String,
+}
+
+/// One compiled policy.
+#[derive(Clone, Debug)]
+pub(crate) struct Policy {
+    /// `GlobalNetworkPolicy name` or `NetworkPolicy namespace/name`.
+    pub(crate) display: String,
+    /// The name policies of equal order are sorted by.
+    pub(crate) sort_name: String,
+    pub(crate) tier: String,
+    pub(crate) order: Option<f64>,
+    /// Namespaced policies apply to their namespace only.
+    pub(crate) namespace: Option<String>,
+    pub(crate) selector: Selector,
+    /// A GlobalNetworkPolicy's `namespaceSelector`.
+    pub(crate) namespace_selector: Option<Selector>,
+    pub(crate) ingress_type: bool,
+    pub(crate) egress_type: bool,
+    pub(crate) ingress: Vec<CompiledRule>,
+    pub(crate) egress: Vec<CompiledRule>,
+    pub(crate) intent: Option<String>,
+    /// `preDNAT`/`doNotTrack` policies apply to host endpoints only.
+    pub(crate) hosts_only: bool,
+}
+
+#[derive(Clone, Debug)]
+struct CompiledTier {
+    name: String,
+    order: Option<f64>,
+    default_action: TierAction,
+    policies: Vec<Policy>,
+}
+
+/// The Calico evaluator of a set of manifests.
+#[derive(Clone, Debug)]
+pub(crate) struct CalicoEvaluator {
+    tiers: Vec<CompiledTier>,
+}
+
+fn order_key(o: Option<f64>) -> f64 {
+    o.unwrap_or(f64::INFINITY)
+}
+
+/// Compiles the objects; see [`crate::evaluator`].
+pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
+    let mut flat = Vec::new();
+    flatten(objects, &mut flat, 0)?;
+    let mut tiers: BTreeMap<String, (Option<f64>, TierAction)> = BTreeMap::new();
+    tiers.insert(DEFAULT_TIER.into(), (Some(1_000_000.0), TierAction::Deny));
+    tiers.insert("kube-admin".into(), (Some(1_000.0), TierAction::Pass));
+    tiers.insert(
+        "kube-baseline".into(),
+        (Some(10_000_000.0), TierAction::Pass),
+    );
+    let mut identities = BTreeSet::new();
+    let mut policies = Vec::new();
+    for (i, &object) in flat.iter().enumerate() {
+        let api = object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let kind = object
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let what = format!("object {i} ({kind} `{name}`)");
+        let fail = |e: String| format!("{what}: {e}");
+        let namespace = object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str);
+        if name.is_empty() {
+            return Err(fail("metadata.name is required".into()));
+        }
+        if !identities.insert((
+            api.to_string(),
+            kind.to_string(),
+            namespace.map(str::to_string),
+            name.to_string(),
+        )) {
+            return Err(fail("defined more than once".into()));
+        }
+        match (api, kind) {
+            (API_VERSION | CRD_V1, "Tier") => {
+                let t: Tier =
+                    serde_json::from_value(object.clone()).map_err(|e| fail(e.to_string()))?;
+                tiers.insert(
+                    name.to_string(),
+                    (
+                        t.spec.order.map(|o| o.0),
+                        t.spec.default_action.unwrap_or(TierAction::Deny),
+                    ),
+                );
+            }
+            (API_VERSION | CRD_V1, "GlobalNetworkPolicy") => {
+                let p: GlobalNetworkPolicy =
+                    serde_json::from_value(object.clone()).map_err(|e| fail(e.to_string()))?;
+                policies.push(global_policy(&p).map_err(fail)?);
+            }
+            (API_VERSION | CRD_V1, "NetworkPolicy") => {
+                let p: NetworkPolicy =
+                    serde_json::from_value(object.clone()).map_err(|e| fail(e.to_string()))?;
+                policies.push(namespaced_policy(&p).map_err(fail)?);
+            }
+            (knp::API_VERSION, "NetworkPolicy") => {
+                policies.push(knp::compile(object).map_err(fail)?);
+            }
+            _ => {
+                return Err(fail(format!(
+                    "unsupported object `{api}` `{kind}` (expected a projectcalico.org/v3 Tier, \
+                     GlobalNetworkPolicy or NetworkPolicy, or a networking.k8s.io/v1 NetworkPolicy)"
+                )))
+            }
+        }
+    }
+    let mut compiled: BTreeMap<String, CompiledTier> = tiers
+        .into_iter()
+        .map(|(name, (order, default_action))| {
+            (
+                name.clone(),
+                CompiledTier {
+                    name,
+                    order,
+                    default_action,
+                    policies: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    for p in policies {
+        match compiled.get_mut(&p.tier) {
+            Some(t) => t.policies.push(p),
+            None => {
+                return Err(format!(
+                    "{}: tier `{}` is not defined (add its Tier object)",
+                    p.display, p.tier
+                ))
+            }
+        }
+    }
+    let mut tiers: Vec<CompiledTier> = compiled.into_values().collect();
+    tiers.sort_by(|a, b| {
+        order_key(a.order)
+            .total_cmp(&order_key(b.order))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    for t in &mut tiers {
+        t.policies.sort_by(|a, b| {
+            order_key(a.order)
+                .total_cmp(&order_key(b.order))
+                .then_with(|| a.sort_name.cmp(&b.sort_name))
+        });
+    }
+    Ok(CalicoEvaluator { tiers })
+}
+
+/// Expands `List` objects (as `kubectl get -o yaml` writes them).
+fn flatten<'v>(objects: &'v [Value], out: &mut Vec<&'v Value>, depth: usize) -> Result<(), String> {
+    if depth > 8 {
+        return Err("`List` objects nested too deeply".into());
+    }
+    for o in objects {
+        if o.get("kind").and_then(Value::as_str) == Some("List") {
+            match o.get("items").and_then(Value::as_array) {
+                Some(items) => flatten(items, out, depth + 1)?,
+                None => return Err("a `List` object without `items`".into()),
+            }
+        } else {
+            out.push(o);
+        }
+    }
+    Ok(())
+}
+
+fn parse_selector(path: &str, text: &str) -> Result<Selector, String> {
+    Selector::parse(text).map_err(|e| format!("{path}: invalid selector `{text}`: {e}"))
+}
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref()
+        .filter(|s| !s.trim_matches([' ', '\t']).is_empty())
+}
+
+/// Calico's `types` defaulting: from the rules present, `Ingress` when there are none.
+fn types_of(types: &Option<Vec<PolicyType>>, ingress: &[Rule], egress: &[Rule]) -> (bool, bool) {
+    match types {
+        Some(t) => (
+            t.contains(&PolicyType::Ingress),
+            t.contains(&PolicyType::Egress),
+        ),
+        None => match (ingress.is_empty(), egress.is_empty()) {
+            (_, true) => (true, false),
+            (true, false) => (false, true),
+            (false, false) => (true, true),
+        },
+    }
+}
+
+fn global_policy(p: &GlobalNetworkPolicy) -> Result<Policy, String> {
+    let s = &p.spec;
+    let (ingress_type, egress_type) = types_of(&s.types, &s.ingress, &s.egress);
+    Ok(Policy {
+        display: format!("GlobalNetworkPolicy {}", p.metadata.name),
+        sort_name: p.metadata.name.clone(),
+        tier: s.tier.clone().unwrap_or_else(|| DEFAULT_TIER.into()),
+        order: s.order.map(|o| o.0),
+        namespace: None,
+        selector: match non_empty(&s.selector) {
+            Some(t) => parse_selector("spec.selector", t)?,
+            None => Selector::all(),
+        },
+        namespace_selector: non_empty(&s.namespace_selector)
+            .map(|t| parse_selector("spec.namespaceSelector", t))
+            .transpose()?,
+        ingress_type,
+        egress_type,
+        ingress: rules("spec.ingress", &s.ingress, None)?,
+        egress: rules("spec.egress", &s.egress, None)?,
+        intent: p.metadata.annotations.get(ANNOTATION_INTENT).cloned(),
+        hosts_only: s.pre_dnat == Some(true) || s.do_not_track == Some(true),
+    })
+}
+
+fn namespaced_policy(p: &NetworkPolicy) -> Result<Policy, String> {
+    let s = &p.spec;
+    let Some(ns) = p.metadata.namespace.clone() else {
+        return Err("metadata.namespace is required to evaluate a namespaced policy".into());
+    };
+    let (ingress_type, egress_type) = types_of(&s.types, &s.ingress, &s.egress);
+    Ok(Policy {
+        display: format!("NetworkPolicy {ns}/{}", p.metadata.name),
+        sort_name: format!("{ns}/{}", p.metadata.name),
+        tier: s.tier.clone().unwrap_or_else(|| DEFAULT_TIER.into()),
+        order: s.order.map(|o| o.0),
+        namespace: Some(ns.clone()),
+        selector: match non_empty(&s.selector) {
+            Some(t) => parse_selector("spec.selector", t)?,
+            None => Selector::all(),
+        },
+        namespace_selector: None,
+        ingress_type,
+        egress_type,
+        ingress: rules("spec.ingress", &s.ingress, Some(&ns))?,
+        egress: rules("spec.egress", &s.egress, Some(&ns))?,
+        intent: p.metadata.annotations.get(ANNOTATION_INTENT).cloned(),
+        hosts_only: false,
+    })
+}
+
+fn rules(field: &str, rules: &[Rule], ns: Option<&str>) -> Result<Vec<CompiledRule>, String> {
+    rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| rule(&format!("{field}[{i}]"), r, ns))
+        .collect()
+}
+
+fn protocol_number(path: &str, p: &Option<Protocol>) -> Result<Option<u8>, String> {
+    match p {
+        None => Ok(None),
+        Some(p) => p
+            .number()
+            .map(Some)
+            .ok_or_else(|| format!("{path}: unknown protocol `{p}`")),
+    }
+}
+
+fn rule(path: &str, r: &Rule, ns: Option<&str>) -> Result<CompiledRule, String> {
+    if !r.source.ports.is_empty() || !r.source.not_ports.is_empty() {
+        return Err(format!(
+            "{path}.source: source ports are not supported (the cluster model has no source ports)"
+        ));
+    }
+    let ip_version = match r.ip_version {
+        None => None,
+        Some(4) => Some(4),
+        Some(6) => Some(6),
+        Some(v) => return Err(format!("{path}.ipVersion: `{v}` is not 4 or 6")),
+    };
+    Ok(CompiledRule {
+        action: r.action,
+        protocol: protocol_number(&format!("{path}.protocol"), &r.protocol)?,
+        not_protocol: protocol_number(&format!("{path}.notProtocol"), &r.not_protocol)?,
+        icmp: r.icmp.as_ref().is_some_and(|f| f.icmp_type.is_some()),
+        ip_version,
+        source: entity(&format!("{path}.source"), &r.source, ns)?,
+        destination: entity(&format!("{path}.destination"), &r.destination, ns)?,
+        path: path.to_string(),
+    })
+}
+
+fn nets(path: &str, list: &[String]) -> Result<Vec<IpNet>, String> {
+    list.iter()
+        .map(|n| parse_cidr_or_ip(n).ok_or_else(|| format!("{path}: `{n}` is not a CIDR")))
+        .collect()
+}
+
+fn ports(path: &str, list: &[crate::types::Port]) -> Result<Vec<PortValue>, String> {
+    list.iter()
+        .map(|p| p.value().map_err(|e| format!("{path}: {e}")))
+        .collect()
+}
+
+/// Compiles an entity rule the way Calico's update processor combines its selectors:
+/// the namespace restriction (the `namespaceSelector`, else the policy's own namespace)
+/// applies as soon as `selector`, `notSelector` or `namespaceSelector` is present;
+/// `notSelector` itself is never namespace-scoped.
+fn entity(path: &str, e: &EntityRule, ns: Option<&str>) -> Result<Entity, String> {
+    let selector = non_empty(&e.selector)
+        .map(|t| parse_selector(&format!("{path}.selector"), t))
+        .transpose()?;
+    let not_selector = non_empty(&e.not_selector)
+        .map(|t| parse_selector(&format!("{path}.notSelector"), t))
+        .transpose()?;
+    let namespace_selector = non_empty(&e.namespace_selector)
+        .map(|t| parse_selector(&format!("{path}.namespaceSelector"), t))
+        .transpose()?;
+    let given_ns = namespace_selector.is_some();
+    let namespaces = match (namespace_selector, ns) {
+        (Some(s), _) => Some(Namespaces::Matching(s)),
+        (None, Some(ns)) => Some(Namespaces::Own(ns.to_string())),
+        (None, None) => None,
+    };
+    let endpoints = match namespaces {
+        Some(namespaces) if selector.is_some() || not_selector.is_some() || given_ns => {
+            Some(Endpoints {
+                namespaces,
+                selector,
+            })
+        }
+        _ => selector.map(|selector| Endpoints {
+            namespaces: Namespaces::Any,
+            selector: Some(selector),
+        }),
+    };
+    Ok(Entity {
+        endpoints,
+        not_selector,
+        nets: nets(&format!("{path}.nets"), &e.nets)?,
+        not_nets: nets(&format!("{path}.notNets"), &e.not_nets)?,
+        ports: ports(&format!("{path}.ports"), &e.ports)?,
+        not_ports: ports(&format!("{path}.notPorts"), &e.not_ports)?,
+    })
+}
+
+/// An endpoint of a flow as Calico sees it.
+struct Ep<'m> {
+    ip: IpAddr,
+    pod: Option<PodView<'m>>,
+}
+
+struct PodView<'m> {
+    pod: &'m Pod,
+    /// Workload-endpoint labels: pod labels plus Calico's own and the `pcns.` ones.
+    labels: BTreeMap<String, String>,
+    /// Namespace labels plus `projectcalico.org/name`.
+    namespace_labels: BTreeMap<String, String>,
+}
+
+fn view<'m>(model: &'m ClusterModel, e: &Endpoint) -> Ep<'m> {
+    match e {
+        Endpoint::External(ip) => Ep { ip: *ip, pod: None },
+        Endpoint::Pod(i) => {
+            let pod = &model.pods[*i];
+            let mut namespace_labels = model.namespace_labels(pod);
+            namespace_labels.insert(NAME_LABEL.into(), pod.namespace.clone());
+            let mut labels = pod.labels.clone();
+            for (k, v) in &namespace_labels {
+                labels.insert(format!("{NAMESPACE_LABEL_PREFIX}{k}"), v.clone());
+            }
+            labels.insert(NAMESPACE_LABEL.into(), pod.namespace.clone());
+            labels.insert(ORCHESTRATOR_LABEL.into(), "k8s".into());
+            Ep {
+                ip: pod.ip,
+                pod: Some(PodView {
+                    pod,
+                    labels,
+                    namespace_labels,
+                }),
+            }
+        }
+    }
+}
+
+fn flow_protocol(p: IrProtocol) -> u8 {
+    match p {
+        IrProtocol::Tcp => 6,
+        IrProtocol::Udp => 17,
+        IrProtocol::Sctp => 132,
+        IrProtocol::Icmp => 1,
+        IrProtocol::IcmpV6 => 58,
+    }
+}
+
+fn port_matches(p: &PortValue, flow: &Flow, dst: &Ep<'_>) -> bool {
+    match p {
+        PortValue::Range(a, b) => (*a..=*b).contains(&flow.port),
+        PortValue::Named(name) => dst
+            .pod
+            .as_ref()
+            .and_then(|v| v.pod.named_ports.get(name))
+            .is_some_and(|&(proto, port)| proto == flow.protocol && port == flow.port),
+    }
+}
+
+impl Entity {
+    fn matches(&self, ep: &Ep<'_>, flow: &Flow, dst: &Ep<'_>) -> bool {
+        if !self.nets.is_empty() && !self.nets.iter().any(|n| n.contains(&ep.ip)) {
+            return false;
+        }
+        if self.not_nets.iter().any(|n| n.contains(&ep.ip)) {
+            return false;
+        }
+        if let Some(e) = &self.endpoints {
+            // Selectors match endpoints (here: pods) only, never bare addresses.
+            let Some(pod) = &ep.pod else {
+                return false;
+            };
+            let in_namespace = match &e.namespaces {
+                Namespaces::Any => true,
+                Namespaces::Own(ns) => pod.pod.namespace == *ns,
+                Namespaces::Matching(s) => s.matches(&pod.namespace_labels),
+            };
+            if !in_namespace || !e.selector.as_ref().is_none_or(|s| s.matches(&pod.labels)) {
+                return false;
+            }
+        }
+        if let (Some(s), Some(pod)) = (&self.not_selector, &ep.pod) {
+            if s.matches(&pod.labels) {
+                return false;
+            }
+        }
+        if !self.ports.is_empty() && !self.ports.iter().any(|p| port_matches(p, flow, dst)) {
+            return false;
+        }
+        !self.not_ports.iter().any(|p| port_matches(p, flow, dst))
+    }
+}
+
+impl CompiledRule {
+    fn matches(&self, flow: &Flow, src: &Ep<'_>, dst: &Ep<'_>) -> bool {
+        let proto = flow_protocol(flow.protocol);
+        if self.protocol.is_some_and(|p| p != proto) || self.not_protocol == Some(proto) {
+            return false;
+        }
+        // The model's flows carry no ICMP type, so a rule that needs one never matches.
+        if self.icmp {
+            return false;
+        }
+        if let Some(v) = self.ip_version {
+            let v6 = dst.ip.is_ipv6();
+            if (v == 6) != v6 {
+                return false;
+            }
+        }
+        self.source.matches(src, flow, dst) && self.destination.matches(dst, flow, dst)
+    }
+}
+
+impl Policy {
+    fn applies(&self, pod: &PodView<'_>, direction: Direction) -> bool {
+        let typed = match direction {
+            Direction::Ingress => self.ingress_type,
+            Direction::Egress => self.egress_type,
+        };
+        typed
+            && !self.hosts_only
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|ns| *ns == pod.pod.namespace)
+            && self.selector.matches(&pod.labels)
+            && self
+                .namespace_selector
+                .as_ref()
+                .is_none_or(|s| s.matches(&pod.namespace_labels))
+    }
+}
+
+impl CalicoEvaluator {
+    fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
+        let src = view(model, &flow.src);
+        let dst = view(model, &flow.dst);
+        let local = match direction {
+            Direction::Egress => &src,
+            Direction::Ingress => &dst,
+        };
+        let Some(pod) = &local.pod else {
+            return Side::NotApplicable;
+        };
+        'tiers: for tier in &self.tiers {
+            let applicable: Vec<&Policy> = tier
+                .policies
+                .iter()
+                .filter(|p| p.applies(pod, direction))
+                .collect();
+            if applicable.is_empty() {
+                continue;
+            }
+            for policy in &applicable {
+                let rules = match direction {
+                    Direction::Ingress => &policy.ingress,
+                    Direction::Egress => &policy.egress,
+                };
+                for rule in rules {
+                    if !rule.matches(flow, &src, &dst) {
+                        continue;
+                    }
+                    let decision = || Decision {
+                        object: policy.display.clone(),
+                        rule: rule.path.clone(),
+                        intent: policy.intent.clone(),
+                    };
+                    match rule.action {
+                        Action::Allow => return Side::Allowed(decision()),
+                        Action::Deny => return Side::Denied(decision()),
+                        Action::Log => {}
+                        Action::Pass => continue 'tiers,
+                    }
+                }
+            }
+            match tier.default_action {
+                TierAction::Pass => {}
+                TierAction::Deny => {
+                    return Side::DefaultDeny(
+                        applicable.iter().map(|p| p.display.clone()).collect(),
+                    )
+                }
+            }
+        }
+        Side::Open
+    }
+}
+
+impl Evaluator for CalicoEvaluator {
+    fn name(&self) -> &'static str {
+        "calico"
+    }
+
+    fn verdict(&self, model: &ClusterModel, flow: &Flow) -> Verdict {
+        Verdict {
+            egress: self.side(model, flow, Direction::Egress),
+            ingress: self.side(model, flow, Direction::Ingress),
+        }
+    }
+}
+
+/// An expression for `key == value`.
+pub(crate) fn eq(key: &str, value: &str) -> Expr {
+    Expr::Eq(key.to_string(), value.to_string())
+}

@@ -1,0 +1,899 @@
+//! Lowering the IR to Calico manifests ([`render`](crate::render())) and the capability
+//! check ([`check`](crate::check())).
+//!
+//! Both run the same planner, so that `check` reports exactly what `render` could not
+//! write: the planner turns every isolation and rule into typed manifests and records a
+//! diagnostic for anything it cannot express; `render` drops the diagnostics and `check`
+//! drops the manifests.
+
+use crate::codes;
+use crate::selector;
+use crate::types::{
+    Action as CAction, EntityRule, GlobalNetworkPolicy, GlobalNetworkPolicySpec, IcmpFields,
+    NetworkPolicy, NetworkPolicySpec, ObjectMeta, Order, PolicyType, Port, Protocol as CProtocol,
+    Rule as CRule, Tier, TierAction, TierSpec,
+};
+use crate::{
+    Options, ANNOTATION_INTENT, ANNOTATION_SOURCE, DEFAULT_TIER, LABEL_MANAGED_BY, MANAGED_BY,
+    NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL, POLICY_ORDER, SYNC_WAVE, TIER_NAME,
+    TIER_ORDER,
+};
+use ipnet::IpNet;
+use netpolc_ir::naming::dns_label;
+use netpolc_ir::{
+    Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortSpec, Ports, Program, Protocol,
+    Requirement, Rule, Scope, NAMESPACE_NAME_LABEL,
+};
+use netpolc_source::{Diagnostic, Severity};
+use std::collections::{BTreeMap, BTreeSet};
+
+const BACKEND_NOTE: &str = "backend: calico (`projectcalico.org/v3`)";
+
+/// Calico's limits on one selector and on the rules of one direction.
+const MAX_SELECTOR: usize = 1024;
+const MAX_RULES: usize = 1024;
+
+/// Ports per rule: Calico's documented limit on `ports`.
+const MAX_PORTS: usize = 50;
+
+/// A rendered object.
+#[derive(Clone, Debug)]
+pub(crate) enum Manifest {
+    Tier(Tier),
+    Global(GlobalNetworkPolicy),
+    Namespaced(NetworkPolicy),
+}
+
+impl Manifest {
+    /// Sort key: tiers first (they must exist before their policies), then cluster-wide
+    /// policies by name, then namespaced ones by namespace and name.
+    fn key(&self) -> (u8, String, String) {
+        match self {
+            Manifest::Tier(t) => (0, String::new(), t.metadata.name.clone()),
+            Manifest::Global(p) => (1, String::new(), p.metadata.name.clone()),
+            Manifest::Namespaced(p) => (
+                2,
+                p.metadata.namespace.clone().unwrap_or_default(),
+                p.metadata.name.clone(),
+            ),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Manifest::Tier(t) => format!("Tier {}", t.metadata.name),
+            Manifest::Global(p) => format!("GlobalNetworkPolicy {}", p.metadata.name),
+            Manifest::Namespaced(p) => format!(
+                "NetworkPolicy {}/{}",
+                p.metadata.namespace.as_deref().unwrap_or_default(),
+                p.metadata.name
+            ),
+        }
+    }
+
+    fn rule_counts(&self) -> (usize, usize) {
+        match self {
+            Manifest::Tier(_) => (0, 0),
+            Manifest::Global(p) => (p.spec.ingress.len(), p.spec.egress.len()),
+            Manifest::Namespaced(p) => (p.spec.ingress.len(), p.spec.egress.len()),
+        }
+    }
+
+    pub(crate) fn to_value(&self) -> serde_json::Value {
+        let v = match self {
+            Manifest::Tier(t) => serde_json::to_value(t),
+            Manifest::Global(p) => serde_json::to_value(p),
+            Manifest::Namespaced(p) => serde_json::to_value(p),
+        };
+        // Serialising plain structs with string keys cannot fail.
+        v.unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// One planned object and the intent it implements (none for the tier).
+struct Planned {
+    manifest: Manifest,
+    origin: Option<Origin>,
+}
+
+/// The planner's result.
+pub(crate) struct Plan {
+    objects: Vec<Planned>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+impl Plan {
+    /// The manifests in their stable order.
+    pub(crate) fn manifests(mut self) -> Vec<Manifest> {
+        self.objects.sort_by_key(|p| p.manifest.key());
+        self.objects.into_iter().map(|p| p.manifest).collect()
+    }
+}
+
+/// Something the planner cannot express, about one intent.
+struct Problem {
+    code: &'static str,
+    message: String,
+    label: &'static str,
+    why: String,
+    help: Option<String>,
+}
+
+impl Problem {
+    fn into_diagnostic(self, origin: &Origin) -> Diagnostic {
+        let d = Diagnostic::new(Severity::Error, self.code, self.message)
+            .with_note(BACKEND_NOTE)
+            .with_note(self.why);
+        let d = match self.help {
+            Some(h) => d.with_help(h),
+            None => d,
+        };
+        match origin.span {
+            Some(span) => d.with_label(span, self.label),
+            None => d.with_file(origin.file.clone()),
+        }
+    }
+}
+
+/// Why a selector cannot be written.
+enum SelectorProblem {
+    Key(String),
+    Value(String),
+    TooLong(usize),
+}
+
+impl SelectorProblem {
+    fn problem(self, q: &str) -> Problem {
+        match self {
+            SelectorProblem::Key(key) => Problem {
+                code: codes::BAD_LABEL_KEY,
+                message: format!(
+                    "intent `{q}` selects on the label key `{key}`, which a Calico selector cannot name"
+                ),
+                label: "a label key",
+                why: "Calico selector label names are 1 to 512 characters of `[A-Za-z0-9_./-]`"
+                    .to_string(),
+                help: Some("use a label key that is a Kubernetes qualified name".to_string()),
+            },
+            SelectorProblem::Value(value) => Problem {
+                code: codes::UNQUOTABLE_VALUE,
+                message: format!(
+                    "intent `{q}` selects on the label value `{value}`, which contains both quote kinds"
+                ),
+                label: "a label value",
+                why: "Calico selector strings are quoted with `'` or `\"` and have no escapes"
+                    .to_string(),
+                help: Some("use label values with at most one kind of quote".to_string()),
+            },
+            SelectorProblem::TooLong(n) => Problem {
+                code: codes::SELECTOR_TOO_LONG,
+                message: format!(
+                    "intent `{q}` needs a Calico selector of {n} characters, more than the 1024 Calico accepts"
+                ),
+                label: "selects too much by enumeration",
+                why: "Calico rejects selectors longer than 1024 characters".to_string(),
+                help: Some(
+                    "select by a shared label instead of listing many values or namespaces"
+                        .to_string(),
+                ),
+            },
+        }
+    }
+}
+
+fn quoted(value: &str) -> Result<String, SelectorProblem> {
+    selector::quote(value).ok_or_else(|| SelectorProblem::Value(value.to_string()))
+}
+
+fn checked_key(key: &str) -> Result<&str, SelectorProblem> {
+    if selector::is_valid_key(key) {
+        Ok(key)
+    } else {
+        Err(SelectorProblem::Key(key.to_string()))
+    }
+}
+
+fn value_set(values: &BTreeSet<String>) -> Result<String, SelectorProblem> {
+    let quoted: Result<Vec<String>, _> = values.iter().map(|v| quoted(v)).collect();
+    Ok(format!("{{{}}}", quoted?.join(", ")))
+}
+
+/// One IR requirement as a Calico term, with its key renamed by `key_map`.
+fn term(r: &Requirement, key_map: &dyn Fn(&str) -> String) -> Result<String, SelectorProblem> {
+    let mapped = key_map(&r.key);
+    let key = checked_key(&mapped)?;
+    Ok(match r.op {
+        Op::In => match r.as_match_label() {
+            Some((_, v)) => format!("{key} == {}", quoted(v)?),
+            None => format!("{key} in {}", value_set(&r.values)?),
+        },
+        Op::NotIn => format!("{key} not in {}", value_set(&r.values)?),
+        Op::Exists => format!("has({key})"),
+        Op::DoesNotExist => format!("!has({key})"),
+    })
+}
+
+fn terms(
+    sel: &LabelSelector,
+    key_map: &dyn Fn(&str) -> String,
+) -> Result<Vec<String>, SelectorProblem> {
+    sel.requirements().map(|r| term(r, key_map)).collect()
+}
+
+fn join(terms: Vec<String>) -> Result<String, SelectorProblem> {
+    let s = if terms.is_empty() {
+        "all()".to_string()
+    } else {
+        terms.join(" && ")
+    };
+    if s.len() > MAX_SELECTOR {
+        return Err(SelectorProblem::TooLong(s.len()));
+    }
+    Ok(s)
+}
+
+fn same_key(k: &str) -> String {
+    k.to_string()
+}
+
+/// `projectcalico.org/namespace == 'ns'` or `projectcalico.org/namespace in {...}`.
+fn scope_term(scope: &Scope) -> Result<String, SelectorProblem> {
+    let names = scope.namespaces();
+    if let [one] = names.as_slice() {
+        return Ok(format!("{NAMESPACE_LABEL} == {}", quoted(one)?));
+    }
+    let set: BTreeSet<String> = names.iter().map(|n| n.to_string()).collect();
+    Ok(format!("{NAMESPACE_LABEL} in {}", value_set(&set)?))
+}
+
+/// The selector of a policy's subject: namespace-scoped for a GlobalNetworkPolicy,
+/// pod terms only for a namespaced NetworkPolicy.
+fn subject_selector(
+    scope: &Scope,
+    pods: &LabelSelector,
+    namespaced: bool,
+) -> Result<String, SelectorProblem> {
+    let mut out = Vec::new();
+    if !namespaced {
+        out.push(scope_term(scope)?);
+    }
+    out.extend(terms(pods, &same_key)?);
+    join(out)
+}
+
+/// A namespace selector over namespace labels; the name label becomes Calico's
+/// `projectcalico.org/name`, which every namespace profile carries.
+fn namespace_selector(sel: &LabelSelector) -> Result<String, SelectorProblem> {
+    let map = |k: &str| {
+        if k == NAMESPACE_NAME_LABEL {
+            NAME_LABEL.to_string()
+        } else {
+            k.to_string()
+        }
+    };
+    join(terms(sel, &map)?)
+}
+
+/// A pod peer selector: always carries the orchestrator term, so that it matches
+/// workload endpoints only (never network sets or host endpoints with the same labels).
+fn pod_peer_selector(pods: &LabelSelector) -> Result<String, SelectorProblem> {
+    let mut out = vec![format!("{ORCHESTRATOR_LABEL} == 'k8s'")];
+    out.extend(terms(pods, &same_key)?);
+    join(out)
+}
+
+/// The entity rules a peer becomes (one per address family for the API server).
+fn peer_entities(program: &Program, peer: &Peer, q: &str) -> Result<Vec<EntityRule>, Problem> {
+    match peer {
+        Peer::Any => Ok(vec![EntityRule::default()]),
+        Peer::Pods { namespaces, pods } => {
+            let selector = pod_peer_selector(pods).map_err(|p| p.problem(q))?;
+            let namespace_selector = namespace_selector(namespaces).map_err(|p| p.problem(q))?;
+            Ok(vec![EntityRule {
+                selector: Some(selector),
+                namespace_selector: Some(namespace_selector),
+                ..EntityRule::default()
+            }])
+        }
+        Peer::Cidr(block) => Ok(vec![EntityRule {
+            nets: vec![block.net.to_string()],
+            not_nets: block.except.iter().map(|n| n.to_string()).collect(),
+            ..EntityRule::default()
+        }]),
+        Peer::Entity(Entity::KubeApiserver) => {
+            let cidrs = &program.profile.api_server_cidrs;
+            if cidrs.is_empty() {
+                return Err(Problem {
+                    code: codes::NO_API_SERVER_CIDRS,
+                    message: format!(
+                        "intent `{q}` names `kube-apiserver`, but the cluster profile lists no API server addresses"
+                    ),
+                    label: "the kube-apiserver entity",
+                    why: "Calico evaluates policy after Service DNAT and can only name the API \
+                          server by its endpoint addresses (`nets`)"
+                        .to_string(),
+                    help: Some(
+                        "set `apiServer.cidrs` in the cluster profile to the API server endpoint addresses"
+                            .to_string(),
+                    ),
+                });
+            }
+            // Calico rejects rules that mix IPv4 and IPv6 CIDRs: one rule per family.
+            let mut v4: Vec<String> = Vec::new();
+            let mut v6: Vec<String> = Vec::new();
+            for net in cidrs {
+                let list = match net {
+                    IpNet::V4(_) => &mut v4,
+                    IpNet::V6(_) => &mut v6,
+                };
+                let s = net.trunc().to_string();
+                if !list.contains(&s) {
+                    list.push(s);
+                }
+            }
+            Ok([v4, v6]
+                .into_iter()
+                .filter(|l| !l.is_empty())
+                .map(|nets| EntityRule {
+                    nets,
+                    ..EntityRule::default()
+                })
+                .collect())
+        }
+        Peer::Entity(Entity::Host) => Err(Problem {
+            code: codes::HOST_ENTITY,
+            message: format!("intent `{q}` names the `host` entity, which Calico cannot express"),
+            label: "the pod's own node",
+            why: "Calico has no selector for a pod's own node without HostEndpoints; traffic \
+                  from a pod to its node is decided by its egress policy and then \
+                  FelixConfiguration `defaultEndpointToHostAction`"
+                .to_string(),
+            help: Some(
+                "render this intent for cilium, or name the node addresses as CIDRs".to_string(),
+            ),
+        }),
+        Peer::Fqdn(name) => Err(Problem {
+            code: codes::FQDN_PEER,
+            message: format!(
+                "intent `{q}` names the DNS name `{name}`, which Calico Open Source cannot express"
+            ),
+            label: "a DNS-name peer",
+            why: "the projectcalico.org/v3 entity rule has no domain matching in Calico Open \
+                  Source (domains are a Calico Enterprise feature)"
+                .to_string(),
+            help: Some(
+                "use the addresses behind the name as CIDRs, or render for cilium".to_string(),
+            ),
+        }),
+    }
+}
+
+/// The protocol part of one Calico rule.
+struct ProtoRule {
+    protocol: Option<CProtocol>,
+    ports: Vec<Port>,
+    icmp: Option<IcmpFields>,
+}
+
+fn ports_problem(q: &str, what: String) -> Problem {
+    Problem {
+        code: codes::BAD_PORTS,
+        message: format!("intent `{q}` has ports Calico cannot express: {what}"),
+        label: "these ports",
+        why: "a Calico rule has one protocol; ports only with TCP, UDP or SCTP; ICMP type \
+              0-254 and code 0-255 only with ICMP or ICMPv6"
+            .to_string(),
+        help: None,
+    }
+}
+
+/// Splits ports into one Calico rule per protocol (more for ICMP types and long lists).
+fn proto_rules(ports: &Ports, q: &str) -> Result<Vec<ProtoRule>, Problem> {
+    let Some(set) = ports.as_set() else {
+        return Ok(vec![ProtoRule {
+            protocol: None,
+            ports: Vec::new(),
+            icmp: None,
+        }]);
+    };
+    let mut by_protocol: BTreeMap<Protocol, Vec<&PortSpec>> = BTreeMap::new();
+    for m in set {
+        by_protocol.entry(m.protocol).or_default().push(&m.port);
+    }
+    let mut out = Vec::new();
+    for (protocol, specs) in by_protocol {
+        let name = Some(CProtocol::name(protocol.as_str()));
+        let all = || ProtoRule {
+            protocol: name.clone(),
+            ports: Vec::new(),
+            icmp: None,
+        };
+        if specs.iter().any(|s| **s == PortSpec::All) {
+            out.push(all());
+            continue;
+        }
+        if protocol.has_ports() {
+            let mut list = Vec::new();
+            for spec in specs {
+                list.push(match spec {
+                    PortSpec::Range { start, end } if start == end => {
+                        Port::Number(i64::from(*start))
+                    }
+                    PortSpec::Range { start, end } => Port::Text(format!("{start}:{end}")),
+                    PortSpec::Named(n) => Port::Text(n.clone()),
+                    PortSpec::All => continue,
+                    PortSpec::Icmp { .. } => {
+                        return Err(ports_problem(q, format!("an ICMP type on {protocol}")))
+                    }
+                });
+            }
+            for chunk in list.chunks(MAX_PORTS) {
+                out.push(ProtoRule {
+                    protocol: name.clone(),
+                    ports: chunk.to_vec(),
+                    icmp: None,
+                });
+            }
+        } else {
+            for spec in specs {
+                match spec {
+                    PortSpec::Icmp { icmp_type, code } => {
+                        if *icmp_type > 254 {
+                            return Err(ports_problem(
+                                q,
+                                format!("ICMP type {icmp_type} is outside 0-254"),
+                            ));
+                        }
+                        out.push(ProtoRule {
+                            protocol: name.clone(),
+                            ports: Vec::new(),
+                            icmp: Some(IcmpFields {
+                                icmp_type: Some(i64::from(*icmp_type)),
+                                code: code.map(i64::from),
+                            }),
+                        });
+                    }
+                    PortSpec::All => {}
+                    PortSpec::Range { .. } | PortSpec::Named(_) => {
+                        return Err(ports_problem(q, format!("a port on {protocol}")))
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The Calico rules of one IR rule, in order: per peer entity, per protocol.
+fn calico_rules(program: &Program, rule: &Rule) -> Result<Vec<CRule>, Vec<Problem>> {
+    let q = rule.origin.qualified();
+    let mut problems = Vec::new();
+    if !rule.http.is_empty() {
+        problems.push(Problem {
+            code: codes::L7_HTTP,
+            message: format!(
+                "intent `{q}` has L7 HTTP rules, which Calico Open Source does not enforce"
+            ),
+            label: "an HTTP match",
+            why: "the rule `http` field is enforced only with Calico's Istio-based \
+                  application-layer-policy integration, and dropping it would widen the rule"
+                .to_string(),
+            help: Some("render this intent for cilium, or remove the HTTP match".to_string()),
+        });
+    }
+    let entities = peer_entities(program, &rule.peer, &q)
+        .map_err(|p| problems.push(p))
+        .ok();
+    let protos = proto_rules(&rule.ports, &q)
+        .map_err(|p| problems.push(p))
+        .ok();
+    let (Some(entities), Some(protos)) = (entities, protos) else {
+        return Err(problems);
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let action = match rule.action {
+        Action::Allow => CAction::Allow,
+        Action::Deny => CAction::Deny,
+    };
+    let mut out = Vec::new();
+    for entity in &entities {
+        for p in &protos {
+            let mut r = CRule::new(action);
+            r.protocol = p.protocol.clone();
+            r.icmp = p.icmp.clone();
+            match rule.direction {
+                Direction::Ingress => {
+                    r.source = entity.clone();
+                    r.destination.ports = p.ports.clone();
+                }
+                Direction::Egress => {
+                    r.destination = entity.clone();
+                    r.destination.ports = p.ports.clone();
+                }
+            }
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+fn metadata(name: String, namespace: Option<String>, origin: &Origin) -> ObjectMeta {
+    ObjectMeta {
+        name,
+        namespace,
+        labels: [(LABEL_MANAGED_BY.to_string(), MANAGED_BY.to_string())].into(),
+        annotations: [
+            (ANNOTATION_SOURCE.to_string(), origin.file.clone()),
+            (ANNOTATION_INTENT.to_string(), origin.qualified()),
+        ]
+        .into(),
+    }
+}
+
+fn policy_type(d: Direction) -> PolicyType {
+    match d {
+        Direction::Ingress => PolicyType::Ingress,
+        Direction::Egress => PolicyType::Egress,
+    }
+}
+
+fn direction_word(d: Direction) -> &'static str {
+    match d {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    }
+}
+
+/// What one object holds before it becomes a manifest.
+struct Draft<'a> {
+    name: String,
+    deny: bool,
+    scope: &'a Scope,
+    pods: &'a LabelSelector,
+    types: Vec<PolicyType>,
+    ingress: Vec<CRule>,
+    egress: Vec<CRule>,
+    origin: &'a Origin,
+}
+
+fn build(draft: Draft<'_>, options: &Options) -> Result<Planned, Problem> {
+    let namespace = match draft.scope {
+        Scope::Namespace(ns) if options.namespaced => Some(ns.clone()),
+        _ => None,
+    };
+    let selector = subject_selector(draft.scope, draft.pods, namespace.is_some())
+        .map_err(|p| p.problem(&draft.origin.qualified()))?;
+    let (tier, name) = if draft.deny {
+        // Tier-prefixed names keep Calico v3.29-v3.31 happy (at most one dot).
+        (TIER_NAME, format!("{TIER_NAME}.{}", draft.name))
+    } else {
+        (DEFAULT_TIER, draft.name)
+    };
+    let meta = metadata(name, namespace.clone(), draft.origin);
+    let manifest = if namespace.is_some() {
+        Manifest::Namespaced(NetworkPolicy::new(
+            meta,
+            NetworkPolicySpec {
+                tier: Some(tier.to_string()),
+                order: Some(Order(POLICY_ORDER)),
+                selector: Some(selector),
+                types: Some(draft.types),
+                ingress: draft.ingress,
+                egress: draft.egress,
+                performance_hints: Vec::new(),
+            },
+        ))
+    } else {
+        Manifest::Global(GlobalNetworkPolicy::new(
+            meta,
+            GlobalNetworkPolicySpec {
+                tier: Some(tier.to_string()),
+                order: Some(Order(POLICY_ORDER)),
+                selector: Some(selector),
+                types: Some(draft.types),
+                ingress: draft.ingress,
+                egress: draft.egress,
+                ..GlobalNetworkPolicySpec::default()
+            },
+        ))
+    };
+    Ok(Planned {
+        manifest,
+        origin: Some(draft.origin.clone()),
+    })
+}
+
+fn tier_manifest() -> Planned {
+    let meta = ObjectMeta {
+        name: TIER_NAME.to_string(),
+        namespace: None,
+        labels: [(LABEL_MANAGED_BY.to_string(), MANAGED_BY.to_string())].into(),
+        // Argo CD applies lower waves first: the tier must exist before its policies.
+        annotations: [(SYNC_WAVE.to_string(), "-1".to_string())].into(),
+    };
+    Planned {
+        manifest: Manifest::Tier(Tier::new(
+            meta,
+            TierSpec {
+                order: Some(Order(TIER_ORDER)),
+                default_action: Some(TierAction::Pass),
+            },
+        )),
+        origin: None,
+    }
+}
+
+/// Names `base` when it is alone, `base-1`, `base-2`, ... otherwise.
+fn numbered(parts: &[&str], index: usize, count: usize) -> String {
+    if count == 1 {
+        dns_label(parts, 63)
+    } else {
+        let n = (index + 1).to_string();
+        let mut all = parts.to_vec();
+        all.push(&n);
+        dns_label(&all, 63)
+    }
+}
+
+/// Collects diagnostics, one per (code, intent), and remembers which intents failed.
+#[derive(Default)]
+struct Reporter {
+    reported: BTreeSet<(&'static str, String)>,
+    failed: BTreeSet<String>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Reporter {
+    fn problem(&mut self, p: Problem, origin: &Origin) {
+        let q = origin.qualified();
+        self.failed.insert(q.clone());
+        if self.reported.insert((p.code, q)) {
+            self.diagnostics.push(p.into_diagnostic(origin));
+        }
+    }
+
+    fn diagnostic(&mut self, d: Diagnostic, origin: &Origin) {
+        let q = origin.qualified();
+        self.failed.insert(q.clone());
+        if self.reported.insert((d.code, q)) {
+            self.diagnostics.push(d);
+        }
+    }
+}
+
+fn about_object(code: &'static str, message: String, origin: &Origin) -> Diagnostic {
+    let d = Diagnostic::error(code, message).with_note(BACKEND_NOTE);
+    match origin.span {
+        Some(span) => d.with_label(span, "this intent"),
+        None => d.with_file(origin.file.clone()),
+    }
+}
+
+/// Plans every object of the program and every diagnostic; `validate` also runs Calico's
+/// validation on every object (the capability check does, rendering need not).
+pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan {
+    let mut objects: Vec<Planned> = Vec::new();
+    let mut rep = Reporter::default();
+
+    // Isolation: one object per intent set and scope, listing its isolated directions.
+    let mut isolations: BTreeMap<&str, BTreeMap<&Scope, (BTreeSet<Direction>, &Origin)>> =
+        BTreeMap::new();
+    for iso in &program.isolations {
+        let entry = isolations
+            .entry(iso.origin.set.as_str())
+            .or_default()
+            .entry(&iso.scope)
+            .or_insert((BTreeSet::new(), &iso.origin));
+        entry.0.insert(iso.direction);
+    }
+    let all_pods = LabelSelector::all();
+    for (set, scopes) in &isolations {
+        let count = scopes.len();
+        for (i, (scope, (directions, origin))) in scopes.iter().enumerate() {
+            let draft = Draft {
+                name: numbered(&[set, "isolate"], i, count),
+                deny: false,
+                scope,
+                pods: &all_pods,
+                types: directions.iter().map(|d| policy_type(*d)).collect(),
+                ingress: Vec::new(),
+                egress: Vec::new(),
+                origin,
+            };
+            match build(draft, options) {
+                Ok(p) => objects.push(p),
+                Err(p) => rep.problem(p, origin),
+            }
+        }
+    }
+
+    // Rules: one object per (subject scope, subject selector, intent, direction, action);
+    // objects that would share a name are numbered in the order of their subjects.
+    type Subject<'a> = (&'a Scope, &'a LabelSelector, &'a Origin);
+    type Key<'a> = (&'a str, &'a str, Direction, Action);
+    let mut groups: BTreeMap<Key<'_>, BTreeMap<Subject<'_>, Vec<&Rule>>> = BTreeMap::new();
+    for rule in &program.rules {
+        groups
+            .entry((
+                rule.origin.set.as_str(),
+                rule.origin.intent.as_str(),
+                rule.direction,
+                rule.action,
+            ))
+            .or_default()
+            .entry((&rule.subject.scope, &rule.subject.pods, &rule.origin))
+            .or_default()
+            .push(rule);
+    }
+    let mut any_deny = false;
+    for ((set, intent, direction, action), subjects) in &groups {
+        let count = subjects.len();
+        for (i, ((scope, pods, origin), rules)) in subjects.iter().enumerate() {
+            let mut calico = Vec::new();
+            let mut failed = false;
+            for rule in rules {
+                match calico_rules(program, rule) {
+                    Ok(rs) => calico.extend(rs),
+                    Err(problems) => {
+                        failed = true;
+                        for p in problems {
+                            rep.problem(p, origin);
+                        }
+                    }
+                }
+            }
+            if failed {
+                continue;
+            }
+            let deny = *action == Action::Deny;
+            any_deny |= deny;
+            let (ingress, egress) = match direction {
+                Direction::Ingress => (calico, Vec::new()),
+                Direction::Egress => (Vec::new(), calico),
+            };
+            let draft = Draft {
+                name: numbered(&[set, intent, direction_word(*direction)], i, count),
+                deny,
+                scope,
+                pods,
+                types: vec![policy_type(*direction)],
+                ingress,
+                egress,
+                origin,
+            };
+            match build(draft, options) {
+                Ok(p) => objects.push(p),
+                Err(p) => rep.problem(p, origin),
+            }
+        }
+    }
+    if any_deny {
+        objects.push(tier_manifest());
+    }
+
+    // Problems of the objects themselves: name collisions, size limits, and finally
+    // Calico's own validation as a safety net.
+    let mut seen: BTreeMap<(u8, String, String), &Origin> = BTreeMap::new();
+    for planned in &objects {
+        let Some(origin) = planned.origin.as_ref() else {
+            continue;
+        };
+        let q = origin.qualified();
+        let what = planned.manifest.describe();
+        if let Some(first) = seen.insert(planned.manifest.key(), origin) {
+            let mut d = about_object(
+                codes::NAME_COLLISION,
+                format!("intent `{q}` renders to `{what}`, which another intent also renders to"),
+                origin,
+            )
+            .with_note("object names are derived from the set, intent and direction names")
+            .with_help("rename one of the intents so that their DNS-label forms differ");
+            if let Some(other) = first.span {
+                d = d.with_secondary(other, "the other intent");
+            }
+            rep.diagnostic(d, origin);
+        }
+        let (ingress, egress) = planned.manifest.rule_counts();
+        let most = ingress.max(egress);
+        if most > MAX_RULES {
+            let d = about_object(
+                codes::TOO_MANY_RULES,
+                format!("intent `{q}` renders to {most} rules in one direction, more than the 1024 Calico accepts"),
+                origin,
+            )
+            .with_note("Calico accepts at most 1024 rules per direction in one policy")
+            .with_help("split the intent into several intents");
+            rep.diagnostic(d, origin);
+        }
+        if !validate || rep.failed.contains(&q) {
+            continue;
+        }
+        let messages = crate::validate(&planned.manifest.to_value());
+        if !messages.is_empty() {
+            let mut d = about_object(
+                codes::REJECTED_BY_CALICO,
+                format!("intent `{q}` renders to `{what}`, which Calico would reject"),
+                origin,
+            );
+            for m in messages {
+                d = d.with_note(m);
+            }
+            rep.diagnostic(d, origin);
+        }
+    }
+    Plan {
+        objects,
+        diagnostics: rep.diagnostics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::selector::Selector;
+    use netpolc_ir::Requirement;
+
+    fn reparse(s: &str) -> bool {
+        Selector::parse(s).is_ok()
+    }
+
+    #[test]
+    fn selector_terms() {
+        let sel = LabelSelector::from_requirements([
+            Requirement::is_in("app", ["web"]),
+            Requirement::is_in("tier", ["a", "b"]),
+            Requirement::not_in("env", ["dev"]),
+            Requirement::exists("team"),
+            Requirement::does_not_exist("canary"),
+        ])
+        .unwrap();
+        let s = subject_selector(&Scope::Namespace("prod".into()), &sel, false).ok();
+        assert_eq!(
+            s.as_deref(),
+            Some(
+                "projectcalico.org/namespace == 'prod' && app == 'web' && !has(canary) && \
+                 env not in {'dev'} && has(team) && tier in {'a', 'b'}"
+            )
+        );
+        assert!(reparse(s.as_deref().unwrap_or_default()));
+        let ns = LabelSelector::from_labels([(NAMESPACE_NAME_LABEL, "kube-system")]);
+        assert_eq!(
+            namespace_selector(&ns).ok().as_deref(),
+            Some("projectcalico.org/name == 'kube-system'")
+        );
+        assert_eq!(
+            namespace_selector(&LabelSelector::all()).ok().as_deref(),
+            Some("all()")
+        );
+        let quote = LabelSelector::from_labels([("a", "it's")]);
+        assert_eq!(
+            pod_peer_selector(&quote).ok().as_deref(),
+            Some("projectcalico.org/orchestrator == 'k8s' && a == \"it's\"")
+        );
+        let both = LabelSelector::from_labels([("a", "'\"")]);
+        assert!(matches!(
+            pod_peer_selector(&both),
+            Err(SelectorProblem::Value(_))
+        ));
+        let bad_key = LabelSelector::from_labels([("a b", "x")]);
+        assert!(matches!(
+            pod_peer_selector(&bad_key),
+            Err(SelectorProblem::Key(_))
+        ));
+        let cluster = Scope::Cluster(["b".to_string(), "a".to_string()].into());
+        assert_eq!(
+            subject_selector(&cluster, &LabelSelector::all(), false)
+                .ok()
+                .as_deref(),
+            Some("projectcalico.org/namespace in {'a', 'b'}")
+        );
+        assert_eq!(
+            subject_selector(&Scope::Namespace("x".into()), &LabelSelector::all(), true)
+                .ok()
+                .as_deref(),
+            Some("all()")
+        );
+    }
+}
