@@ -1,0 +1,743 @@
+//! The evaluator of manifests under Cilium's semantics (semantics.md §1.2–1.5, §2.3,
+//! §3.3, §4, §5): CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and plain
+//! Kubernetes NetworkPolicy (converted the way the agent converts it).
+//!
+//! Every object becomes one or more normalised [`CPolicy`]s: a subject selector, the
+//! per-direction default-deny request, and rules whose peer selectors already carry the
+//! namespace scoping Cilium applies when it imports the policy. A flow side is then
+//! decided like the agent does: a matching deny from any policy wins; otherwise, if some
+//! policy selecting the pod requests default deny for the direction, a matching allow
+//! is needed; otherwise the side is open.
+//!
+//! Identities: a pod carries `k8s:` labels for its own labels (after the default identity
+//! label filter), `k8s:io.kubernetes.pod.namespace`, `k8s:io.cilium.k8s.namespace.labels.*`
+//! for its namespace's labels and `k8s:io.cilium.k8s.policy.cluster=default`. An external
+//! address is `reserved:world` and is matched by CIDR rules; an API server address also
+//! carries `reserved:kube-apiserver`. CIDR rules never match pods.
+
+use crate::knp;
+use crate::labels::{
+    identity_label_kept, parse_selector_key, CLUSTER_KEY, DEFAULT_CLUSTER_NAME, NAMESPACE_KEY,
+    NAMESPACE_LABELS_PREFIX, SOURCE_ANY, SOURCE_K8S, SOURCE_RESERVED,
+};
+use crate::render::INTENT_ANNOTATION;
+use crate::types::{
+    self, CidrRule, CiliumPolicy, EndpointSelector, Entity, IcmpFamily, IcmpRule, IcmpType,
+    L4Protocol, PortProtocol, SelectorOperator,
+};
+use crate::validate::{parse_cidr_or_ip, parse_port, problems, PortValue};
+use ipnet::IpNet;
+use netpolc_ir::model::{ClusterModel, Decision, Endpoint, Evaluator, Flow, Side, Verdict};
+use netpolc_ir::{Direction, Protocol};
+use serde::Deserialize;
+use serde_json::Value;
+use std::net::IpAddr;
+
+/// Builds an evaluator of manifests under Cilium's semantics.
+///
+/// Accepts `cilium.io/v2` CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy and
+/// `networking.k8s.io/v1` NetworkPolicy. A Cilium object that [`crate::validate`] finds
+/// invalid is not enforced, as on a real cluster (the API server or every agent rejects
+/// it); run `validate` to learn why.
+///
+/// # Errors
+/// An object of another kind, or one using a field this evaluator does not model (for
+/// example `toServices`, `fromRequires`, CIDR groups, Kafka rules), is refused with a
+/// message naming the object.
+pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator, String> {
+    let mut policies = Vec::new();
+    for (i, obj) in objects.iter().enumerate() {
+        let api = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let refuse = |e: serde_json::Error| format!("object {i} (`{kind}` `{name}`): {e}");
+        match (api, kind) {
+            (types::API_VERSION, types::KIND_CNP | types::KIND_CCNP) => {
+                // Rejected by the API server or by every agent: never enforced.
+                if problems(obj).iter().any(|p| p.invalid) {
+                    continue;
+                }
+                let p = CiliumPolicy::deserialize(obj).map_err(refuse)?;
+                policies.extend(from_cilium(&p));
+            }
+            ("networking.k8s.io/v1", "NetworkPolicy") => {
+                let np = knp::NetworkPolicy::deserialize(obj).map_err(refuse)?;
+                policies.extend(knp::convert(&np));
+            }
+            _ => {
+                return Err(format!(
+                    "object {i} (`{kind}` `{name}`): not a network policy this evaluator knows (`{api}`)"
+                ))
+            }
+        }
+    }
+    Ok(CiliumEvaluator { policies })
+}
+
+/// One label requirement with its key split into source and key.
+#[derive(Clone, Debug)]
+pub(crate) struct Req {
+    pub(crate) source: String,
+    pub(crate) key: String,
+    pub(crate) op: SelectorOperator,
+    pub(crate) values: Vec<String>,
+    /// Whether it came from `matchLabels` (Cilium's namespace injection replaces those).
+    pub(crate) from_labels: bool,
+}
+
+/// An endpoint selector as the agent holds it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Sel {
+    pub(crate) reqs: Vec<Req>,
+    /// `reserved:all` in `matchLabels`: matches every identity.
+    pub(crate) all: bool,
+}
+
+impl Sel {
+    /// A selector as written in a Cilium policy: keys may carry a source.
+    pub(crate) fn parse(es: &EndpointSelector) -> Sel {
+        Self::build(es, parse_selector_key)
+    }
+
+    /// A selector of a Kubernetes NetworkPolicy: every key becomes `k8s:<prefix><key>`.
+    pub(crate) fn k8s(es: &EndpointSelector, key_prefix: &str) -> Sel {
+        Self::build(es, |k| (SOURCE_K8S.to_string(), format!("{key_prefix}{k}")))
+    }
+
+    fn build(es: &EndpointSelector, split: impl Fn(&str) -> (String, String)) -> Sel {
+        let mut sel = Sel::default();
+        for (k, v) in &es.match_labels {
+            let (source, key) = split(k);
+            if source == SOURCE_RESERVED && key == "all" {
+                sel.all = true;
+            }
+            sel.reqs.push(Req {
+                source,
+                key,
+                op: SelectorOperator::In,
+                values: vec![v.clone()],
+                from_labels: true,
+            });
+        }
+        for e in &es.match_expressions {
+            let (source, key) = split(&e.key);
+            sel.reqs.push(Req {
+                source,
+                key,
+                op: e.operator,
+                values: e.values.clone(),
+                from_labels: false,
+            });
+        }
+        sel
+    }
+
+    fn has_key(&self, source: &str, key: &str) -> bool {
+        self.reqs.iter().any(|r| r.source == source && r.key == key)
+    }
+
+    fn has_source(&self, source: &str) -> bool {
+        self.reqs.iter().any(|r| r.source == source)
+    }
+
+    fn has_key_prefix(&self, source: &str, prefix: &str) -> bool {
+        self.reqs
+            .iter()
+            .any(|r| r.source == source && r.key.starts_with(prefix))
+    }
+
+    /// Cilium's `AddMatch`: sets a `matchLabels` entry, replacing one of the same key.
+    pub(crate) fn add_match(&mut self, source: &str, key: &str, value: &str) {
+        self.reqs
+            .retain(|r| !(r.from_labels && r.source == source && r.key == key));
+        self.reqs.push(Req {
+            source: source.to_string(),
+            key: key.to_string(),
+            op: SelectorOperator::In,
+            values: vec![value.to_string()],
+            from_labels: true,
+        });
+    }
+
+    /// Adds `key Exists`.
+    pub(crate) fn add_exists(&mut self, source: &str, key: &str) {
+        self.reqs.push(Req {
+            source: source.to_string(),
+            key: key.to_string(),
+            op: SelectorOperator::Exists,
+            values: Vec::new(),
+            from_labels: false,
+        });
+    }
+
+    fn matches(&self, id: &Identity) -> bool {
+        self.all
+            || self.reqs.iter().all(|r| {
+                let v = id.get(&r.source, &r.key);
+                match r.op {
+                    SelectorOperator::In => v.is_some_and(|v| r.values.iter().any(|x| x == v)),
+                    SelectorOperator::NotIn => v.is_none_or(|v| !r.values.iter().any(|x| x == v)),
+                    SelectorOperator::Exists => v.is_some(),
+                    SelectorOperator::DoesNotExist => v.is_none(),
+                }
+            })
+    }
+}
+
+/// The namespace scoping Cilium applies to a `fromEndpoints`/`toEndpoints` selector when
+/// it imports a CNP (`namespace` set) or CCNP (`None`).
+fn scope_peer(mut sel: Sel, namespace: Option<&str>, subject_matches_init: bool) -> Sel {
+    if sel.has_source(SOURCE_RESERVED) {
+        return sel;
+    }
+    if sel.has_key(SOURCE_K8S, NAMESPACE_KEY) || sel.has_key(SOURCE_ANY, NAMESPACE_KEY) {
+        return sel;
+    }
+    match namespace {
+        None => {
+            if !subject_matches_init {
+                sel.add_exists(SOURCE_K8S, NAMESPACE_KEY);
+            }
+        }
+        Some(ns) => {
+            // Since Cilium 1.16 a selector on namespace labels crosses namespaces.
+            if !sel.has_key_prefix(SOURCE_K8S, NAMESPACE_LABELS_PREFIX)
+                && !sel.has_key_prefix(SOURCE_ANY, NAMESPACE_LABELS_PREFIX)
+            {
+                sel.add_match(SOURCE_K8S, NAMESPACE_KEY, ns);
+            }
+        }
+    }
+    sel
+}
+
+/// The labels of an identity, plus its address when CIDR rules can match it.
+struct Identity {
+    labels: Vec<(String, String, String)>,
+    cidr_address: Option<IpAddr>,
+}
+
+impl Identity {
+    fn get(&self, source: &str, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(s, k, _)| k == key && (source == SOURCE_ANY || s == source))
+            .map(|(_, _, v)| v.as_str())
+    }
+
+    fn reserved(&self, name: &str) -> bool {
+        self.get(SOURCE_RESERVED, name).is_some()
+    }
+}
+
+fn identity(model: &ClusterModel, e: &Endpoint) -> Identity {
+    match e {
+        Endpoint::Pod(i) => {
+            let pod = &model.pods[*i];
+            let k8s = |k: &str, v: &str| (SOURCE_K8S.to_string(), k.to_string(), v.to_string());
+            let mut labels: Vec<_> = pod
+                .labels
+                .iter()
+                .filter(|(k, _)| identity_label_kept(k))
+                .map(|(k, v)| k8s(k, v))
+                .collect();
+            labels.push(k8s(NAMESPACE_KEY, &pod.namespace));
+            for (k, v) in model.namespace_labels(pod) {
+                let key = format!("{NAMESPACE_LABELS_PREFIX}{k}");
+                if identity_label_kept(&key) {
+                    labels.push(k8s(&key, &v));
+                }
+            }
+            labels.push(k8s(CLUSTER_KEY, DEFAULT_CLUSTER_NAME));
+            Identity {
+                labels,
+                cidr_address: None,
+            }
+        }
+        Endpoint::External(ip) => {
+            let reserved = |n: &str| (SOURCE_RESERVED.to_string(), n.to_string(), String::new());
+            let mut labels = vec![reserved("world")];
+            if model.api_server.contains(ip) {
+                labels.push(reserved("kube-apiserver"));
+            }
+            Identity {
+                labels,
+                cidr_address: Some(*ip),
+            }
+        }
+    }
+}
+
+/// A CIDR with holes.
+#[derive(Clone, Debug)]
+pub(crate) struct CidrC {
+    pub(crate) net: IpNet,
+    pub(crate) except: Vec<IpNet>,
+}
+
+/// The peer part of a rule.
+#[derive(Clone, Debug)]
+pub(crate) enum L3 {
+    /// No peer field: every peer (when the rule has ports or ICMP types).
+    Absent,
+    /// Endpoint selectors, already namespace-scoped.
+    Selectors(Vec<Sel>),
+    /// CIDRs (external addresses only).
+    Cidrs(Vec<CidrC>),
+    /// Entities.
+    Entities(Vec<Entity>),
+    /// DNS names: their addresses are not part of the model.
+    Fqdns,
+}
+
+/// One `toPorts` port.
+#[derive(Clone, Debug)]
+pub(crate) struct PortC {
+    /// `None` is `ANY`.
+    pub(crate) protocol: Option<L4Protocol>,
+    pub(crate) port: PortValue,
+    pub(crate) end: Option<u16>,
+}
+
+/// One ICMP type of one family; `None` for a symbolic type this evaluator does not map.
+#[derive(Clone, Debug)]
+pub(crate) struct IcmpC {
+    pub(crate) v6: bool,
+    pub(crate) icmp_type: Option<u8>,
+}
+
+/// One rule item.
+#[derive(Clone, Debug)]
+pub(crate) struct CRule {
+    /// Field path, e.g. `spec.egress[0]`.
+    pub(crate) path: String,
+    pub(crate) direction: Direction,
+    pub(crate) deny: bool,
+    pub(crate) l3: L3,
+    /// Whether the rule has `toPorts` or `icmps` at all.
+    pub(crate) has_l4: bool,
+    pub(crate) ports: Vec<PortC>,
+    pub(crate) icmps: Vec<IcmpC>,
+}
+
+/// A rule (`spec` or a `specs` item, or a converted NetworkPolicy) as the agent holds it.
+#[derive(Clone, Debug)]
+pub(crate) struct CPolicy {
+    /// `Kind namespace/name` or `Kind name`.
+    pub(crate) object: String,
+    pub(crate) intent: Option<String>,
+    /// `None` for node selectors (no node is part of the model).
+    pub(crate) subject: Option<Sel>,
+    /// Default deny requested for ingress, egress.
+    pub(crate) default_deny: [bool; 2],
+    pub(crate) rules: Vec<CRule>,
+}
+
+fn direction_index(d: Direction) -> usize {
+    match d {
+        Direction::Ingress => 0,
+        Direction::Egress => 1,
+    }
+}
+
+/// A flow side being decided: the flow and the identity of the other end.
+struct Ctx<'a> {
+    model: &'a ClusterModel,
+    flow: &'a Flow,
+    other: &'a Identity,
+}
+
+impl CRule {
+    fn matches(&self, ctx: &Ctx<'_>) -> bool {
+        // `ingress: [{}]`: no peer and no ports allows nothing.
+        if matches!(self.l3, L3::Absent) && !self.has_l4 {
+            return false;
+        }
+        let peer = match &self.l3 {
+            L3::Absent => true,
+            L3::Selectors(sels) => sels.iter().any(|s| s.matches(ctx.other)),
+            L3::Cidrs(cidrs) => ctx.other.cidr_address.is_some_and(|ip| {
+                cidrs
+                    .iter()
+                    .any(|c| c.net.contains(&ip) && !c.except.iter().any(|e| e.contains(&ip)))
+            }),
+            L3::Entities(es) => es.iter().any(|e| entity_matches(*e, ctx.other)),
+            L3::Fqdns => false,
+        };
+        peer && (!self.has_l4 || self.l4_matches(ctx))
+    }
+
+    fn l4_matches(&self, ctx: &Ctx<'_>) -> bool {
+        let flow = ctx.flow;
+        let named = |name: &str| -> Option<(Protocol, u16)> {
+            let Endpoint::Pod(i) = flow.dst else {
+                return None;
+            };
+            ctx.model.pods[i]
+                .named_ports
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+        };
+        let port_ok = |p: &PortC| {
+            let protocol_ok = match p.protocol {
+                None | Some(L4Protocol::Any) => flow.protocol.has_ports(),
+                Some(L4Protocol::Tcp) => flow.protocol == Protocol::Tcp,
+                Some(L4Protocol::Udp) => flow.protocol == Protocol::Udp,
+                Some(L4Protocol::Sctp) => flow.protocol == Protocol::Sctp,
+                Some(L4Protocol::Vrrp | L4Protocol::Igmp) => false,
+            };
+            protocol_ok
+                && match &p.port {
+                    PortValue::Number(0) => true,
+                    PortValue::Number(n) => {
+                        let end = p.end.filter(|e| e > n).unwrap_or(*n);
+                        (*n..=end).contains(&flow.port)
+                    }
+                    PortValue::Name(name) => named(name) == Some((flow.protocol, flow.port)),
+                }
+        };
+        let icmp_ok = |c: &IcmpC| {
+            let family_ok = match flow.protocol {
+                Protocol::Icmp => !c.v6,
+                Protocol::IcmpV6 => c.v6,
+                _ => false,
+            };
+            family_ok && c.icmp_type.is_some_and(|t| u16::from(t) == flow.port)
+        };
+        self.ports.iter().any(port_ok) || self.icmps.iter().any(icmp_ok)
+    }
+}
+
+fn entity_matches(e: Entity, id: &Identity) -> bool {
+    match e {
+        Entity::All => true,
+        Entity::World => ["world", "world-ipv4", "world-ipv6"]
+            .iter()
+            .any(|n| id.reserved(n)),
+        Entity::Cluster => {
+            [
+                "host",
+                "remote-node",
+                "init",
+                "ingress",
+                "health",
+                "unmanaged",
+                "kube-apiserver",
+            ]
+            .iter()
+            .any(|n| id.reserved(n))
+                || id.get(SOURCE_K8S, CLUSTER_KEY) == Some(DEFAULT_CLUSTER_NAME)
+        }
+        Entity::None => false,
+        other => id.reserved(other.as_str()),
+    }
+}
+
+/// The evaluator over normalised policies.
+#[derive(Debug)]
+struct CiliumEvaluator {
+    policies: Vec<CPolicy>,
+}
+
+impl CiliumEvaluator {
+    fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
+        let (me, other) = match direction {
+            Direction::Egress => (flow.src, flow.dst),
+            Direction::Ingress => (flow.dst, flow.src),
+        };
+        if !me.is_pod() {
+            return Side::NotApplicable;
+        }
+        let me = identity(model, &me);
+        let other = identity(model, &other);
+        let ctx = Ctx {
+            model,
+            flow,
+            other: &other,
+        };
+        let applicable: Vec<&CPolicy> = self
+            .policies
+            .iter()
+            .filter(|p| p.subject.as_ref().is_some_and(|s| s.matches(&me)))
+            .collect();
+        let decide = |deny: bool| {
+            applicable.iter().find_map(|p| {
+                p.rules
+                    .iter()
+                    .find(|r| r.direction == direction && r.deny == deny && r.matches(&ctx))
+                    .map(|r| Decision {
+                        object: p.object.clone(),
+                        rule: r.path.clone(),
+                        intent: p.intent.clone(),
+                    })
+            })
+        };
+        if let Some(d) = decide(true) {
+            return Side::Denied(d);
+        }
+        let mut isolating: Vec<String> = Vec::new();
+        for p in &applicable {
+            if p.default_deny[direction_index(direction)] && !isolating.contains(&p.object) {
+                isolating.push(p.object.clone());
+            }
+        }
+        if isolating.is_empty() {
+            return Side::Open;
+        }
+        match decide(false) {
+            Some(d) => Side::Allowed(d),
+            None => Side::DefaultDeny(isolating),
+        }
+    }
+}
+
+impl Evaluator for CiliumEvaluator {
+    fn name(&self) -> &'static str {
+        "cilium"
+    }
+
+    fn verdict(&self, model: &ClusterModel, flow: &Flow) -> Verdict {
+        Verdict {
+            egress: self.side(model, flow, Direction::Egress),
+            ingress: self.side(model, flow, Direction::Ingress),
+        }
+    }
+}
+
+/// The parts of a rule item every section shares.
+struct RawItem<'a> {
+    endpoints: &'a [EndpointSelector],
+    cidr: &'a [String],
+    cidr_set: &'a [CidrRule],
+    entities: &'a [Entity],
+    fqdns: bool,
+    ports: Vec<&'a [PortProtocol]>,
+    icmps: &'a [IcmpRule],
+}
+
+impl<'a> From<&'a types::IngressRule> for RawItem<'a> {
+    fn from(it: &'a types::IngressRule) -> Self {
+        RawItem {
+            endpoints: &it.from_endpoints,
+            cidr: &it.from_cidr,
+            cidr_set: &it.from_cidr_set,
+            entities: &it.from_entities,
+            fqdns: false,
+            ports: it.to_ports.iter().map(|p| p.ports.as_slice()).collect(),
+            icmps: &it.icmps,
+        }
+    }
+}
+
+impl<'a> From<&'a types::IngressDenyRule> for RawItem<'a> {
+    fn from(it: &'a types::IngressDenyRule) -> Self {
+        RawItem {
+            endpoints: &it.from_endpoints,
+            cidr: &it.from_cidr,
+            cidr_set: &it.from_cidr_set,
+            entities: &it.from_entities,
+            fqdns: false,
+            ports: it.to_ports.iter().map(|p| p.ports.as_slice()).collect(),
+            icmps: &it.icmps,
+        }
+    }
+}
+
+impl<'a> From<&'a types::EgressRule> for RawItem<'a> {
+    fn from(it: &'a types::EgressRule) -> Self {
+        RawItem {
+            endpoints: &it.to_endpoints,
+            cidr: &it.to_cidr,
+            cidr_set: &it.to_cidr_set,
+            entities: &it.to_entities,
+            fqdns: !it.to_fqdns.is_empty(),
+            ports: it.to_ports.iter().map(|p| p.ports.as_slice()).collect(),
+            icmps: &it.icmps,
+        }
+    }
+}
+
+impl<'a> From<&'a types::EgressDenyRule> for RawItem<'a> {
+    fn from(it: &'a types::EgressDenyRule) -> Self {
+        RawItem {
+            endpoints: &it.to_endpoints,
+            cidr: &it.to_cidr,
+            cidr_set: &it.to_cidr_set,
+            entities: &it.to_entities,
+            fqdns: false,
+            ports: it.to_ports.iter().map(|p| p.ports.as_slice()).collect(),
+            icmps: &it.icmps,
+        }
+    }
+}
+
+/// The rule items of one section.
+fn raws<'a, T>(items: &'a [T]) -> Vec<RawItem<'a>>
+where
+    RawItem<'a>: From<&'a T>,
+{
+    items.iter().map(RawItem::from).collect()
+}
+
+/// How to scope the peers of one imported rule.
+#[derive(Clone, Copy)]
+struct Scoping<'a> {
+    namespace: Option<&'a str>,
+    subject_matches_init: bool,
+}
+
+fn convert_item(
+    raw: RawItem<'_>,
+    scoping: Scoping<'_>,
+    path: String,
+    direction: Direction,
+    deny: bool,
+) -> CRule {
+    let l3 = if !raw.endpoints.is_empty() {
+        L3::Selectors(
+            raw.endpoints
+                .iter()
+                .map(|es| {
+                    scope_peer(
+                        Sel::parse(es),
+                        scoping.namespace,
+                        scoping.subject_matches_init,
+                    )
+                })
+                .collect(),
+        )
+    } else if !raw.cidr.is_empty() || !raw.cidr_set.is_empty() {
+        let plain = raw
+            .cidr
+            .iter()
+            .filter_map(|c| parse_cidr_or_ip(c))
+            .map(|net| CidrC {
+                net,
+                except: Vec::new(),
+            });
+        L3::Cidrs(
+            plain
+                .chain(raw.cidr_set.iter().filter_map(cidr_rule))
+                .collect(),
+        )
+    } else if !raw.entities.is_empty() {
+        L3::Entities(raw.entities.to_vec())
+    } else if raw.fqdns {
+        L3::Fqdns
+    } else {
+        L3::Absent
+    };
+    let has_l4 = !raw.ports.is_empty() || !raw.icmps.is_empty();
+    CRule {
+        path,
+        direction,
+        deny,
+        l3,
+        has_l4,
+        ports: raw
+            .ports
+            .iter()
+            .flat_map(|ps| ps.iter())
+            .filter_map(port)
+            .collect(),
+        icmps: raw.icmps.iter().flat_map(|r| &r.fields).map(icmp).collect(),
+    }
+}
+
+pub(crate) fn cidr_rule(c: &CidrRule) -> Option<CidrC> {
+    Some(CidrC {
+        net: parse_cidr_or_ip(&c.cidr)?,
+        except: c
+            .except
+            .iter()
+            .filter_map(|e| parse_cidr_or_ip(e))
+            .collect(),
+    })
+}
+
+fn port(p: &PortProtocol) -> Option<PortC> {
+    Some(PortC {
+        protocol: p.protocol,
+        port: parse_port(&p.port).ok()?,
+        end: p.end_port.and_then(|e| u16::try_from(e).ok()),
+    })
+}
+
+fn icmp(f: &types::IcmpField) -> IcmpC {
+    IcmpC {
+        v6: f.family == Some(IcmpFamily::IPv6),
+        icmp_type: match f.icmp_type {
+            IcmpType::Number(n) => Some(n),
+            IcmpType::Name(_) => None,
+        },
+    }
+}
+
+fn from_cilium(p: &CiliumPolicy) -> Vec<CPolicy> {
+    let namespaced = p.kind == types::KIND_CNP;
+    let namespace = namespaced.then(|| p.metadata.namespace.as_deref().unwrap_or("default"));
+    let object = match namespace {
+        Some(ns) => format!("{} {ns}/{}", p.kind, p.metadata.name),
+        None => format!("{} {}", p.kind, p.metadata.name),
+    };
+    let intent = p.metadata.annotations.get(INTENT_ANNOTATION).cloned();
+    let mut rules: Vec<(String, &types::Rule)> = Vec::new();
+    if let Some(spec) = &p.spec {
+        rules.push(("spec".to_string(), spec));
+    }
+    for (i, spec) in p.specs.iter().flatten().enumerate() {
+        rules.push((format!("specs[{i}]"), spec));
+    }
+    rules
+        .into_iter()
+        .map(|(base, r)| {
+            let subject = r.endpoint_selector.as_ref().map(|es| {
+                let mut sel = Sel::parse(es);
+                if let Some(ns) = namespace {
+                    sel.add_match(SOURCE_K8S, NAMESPACE_KEY, ns);
+                }
+                sel
+            });
+            let scoping = Scoping {
+                namespace,
+                subject_matches_init: subject
+                    .as_ref()
+                    .is_some_and(|s| s.has_key(SOURCE_RESERVED, "init")),
+            };
+            let ingress = r.ingress.as_deref().unwrap_or_default();
+            let ingress_deny = r.ingress_deny.as_deref().unwrap_or_default();
+            let egress = r.egress.as_deref().unwrap_or_default();
+            let egress_deny = r.egress_deny.as_deref().unwrap_or_default();
+            let dd = r.enable_default_deny.unwrap_or_default();
+            // An unset direction defaults to "this rule has rules for it".
+            let default_deny = [
+                dd.ingress
+                    .unwrap_or(!ingress.is_empty() || !ingress_deny.is_empty()),
+                dd.egress
+                    .unwrap_or(!egress.is_empty() || !egress_deny.is_empty()),
+            ];
+            let mut out = Vec::new();
+            let mut section = |field: &str, raws: Vec<RawItem<'_>>, direction, deny| {
+                for (j, raw) in raws.into_iter().enumerate() {
+                    let path = format!("{base}.{field}[{j}]");
+                    out.push(convert_item(raw, scoping, path, direction, deny));
+                }
+            };
+            section("ingress", raws(ingress), Direction::Ingress, false);
+            section("ingressDeny", raws(ingress_deny), Direction::Ingress, true);
+            section("egress", raws(egress), Direction::Egress, false);
+            section("egressDeny", raws(egress_deny), Direction::Egress, true);
+            CPolicy {
+                object: object.clone(),
+                intent: intent.clone(),
+                subject,
+                default_deny,
+                rules: out,
+            }
+        })
+        .collect()
+}
