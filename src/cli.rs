@@ -26,6 +26,12 @@ pub(crate) enum Command {
     Explain(ExplainArgs),
     /// Evaluate existing manifests (any of the three backends) on a cluster dump
     Eval(EvalArgs),
+    /// Run as a KRM function: a ResourceList on stdin, with the rendered objects on stdout
+    ///
+    /// For kpt: `kpt fn eval DIR --exec "netpolc fn" -- target=cilium`. Options come from the
+    /// functionConfig (target, policies, golden, namespace, calico-namespaced, cilium-sctp,
+    /// allow-empty); see docs/gitops.md.
+    Fn,
     /// Print shell completions
     Completions {
         /// The shell.
@@ -44,6 +50,9 @@ pub(crate) struct Common {
     /// Namespace of intent sets that name none (default: $ARGOCD_APP_NAMESPACE)
     #[arg(long)]
     pub(crate) namespace: Option<String>,
+    /// Also print notes (e.g. sides of intents left alone in unmanaged namespaces)
+    #[arg(short, long)]
+    pub(crate) verbose: bool,
     /// How to print diagnostics on stderr
     #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
     pub(crate) diagnostics: DiagnosticFormat,

@@ -30,7 +30,10 @@ fn verdict_word(v: &Verdict) -> &'static str {
 
 fn out(text: &str) -> ExitCode {
     let mut o = std::io::stdout().lock();
-    if o.write_all(text.as_bytes()).and_then(|_| o.flush()).is_err() {
+    if o.write_all(text.as_bytes())
+        .and_then(|_| o.flush())
+        .is_err()
+    {
         return ExitCode::from(BAD_INPUT);
     }
     ExitCode::SUCCESS
@@ -68,20 +71,42 @@ pub(crate) fn test(args: &TestArgs) -> ExitCode {
         };
         for (t, cases) in program.tests.iter().zip(&placed) {
             for (c, (from, to)) in t.cases.iter().zip(cases) {
-                rows.push(Row { test: t.name.clone(), case: c.label.clone(), target: *target, expected: c.expect, verdict: eval.verdict(&model, &verify::test_flow(c, *from, *to)) });
+                rows.push(Row {
+                    test: t.name.clone(),
+                    case: c.label.clone(),
+                    target: *target,
+                    expected: c.expect,
+                    verdict: eval.verdict(&model, &verify::test_flow(c, *from, *to)),
+                });
             }
         }
     }
-    let failed = rows.iter().filter(|r| !verify::meets(&r.verdict, r.expected)).count();
+    let failed = rows
+        .iter()
+        .filter(|r| !verify::meets(&r.verdict, r.expected))
+        .count();
     let passed = rows.len() - failed;
     let text = match args.format {
         ReportFormat::Text => {
             let mut s = String::new();
             for r in &rows {
                 let ok = verify::meets(&r.verdict, r.expected);
-                let _ = writeln!(s, "{} {} [{}] {}: {}", if ok { "ok  " } else { "FAIL" }, r.test, r.target, r.case, verdict_word(&r.verdict));
+                let _ = writeln!(
+                    s,
+                    "{} {} [{}] {}: {}",
+                    if ok { "ok  " } else { "FAIL" },
+                    r.test,
+                    r.target,
+                    r.case,
+                    verdict_word(&r.verdict)
+                );
                 if !ok {
-                    let _ = writeln!(s, "     expected {}, got {}", expect_word(r.expected), verdict_word(&r.verdict));
+                    let _ = writeln!(
+                        s,
+                        "     expected {}, got {}",
+                        expect_word(r.expected),
+                        verdict_word(&r.verdict)
+                    );
                     let _ = writeln!(s, "     egress:  {}", r.verdict.egress);
                     let _ = writeln!(s, "     ingress: {}", r.verdict.ingress);
                 }
@@ -94,7 +119,10 @@ pub(crate) fn test(args: &TestArgs) -> ExitCode {
                 .iter()
                 .map(|r| json!({"test": r.test, "case": r.case, "target": r.target.name(), "expected": expect_word(r.expected), "actual": verdict_word(&r.verdict), "passed": verify::meets(&r.verdict, r.expected), "egress": r.verdict.egress.to_string(), "ingress": r.verdict.ingress.to_string()}))
                 .collect();
-            let mut s = serde_json::to_string_pretty(&json!({"passed": passed, "failed": failed, "results": results})).unwrap_or_default();
+            let mut s = serde_json::to_string_pretty(
+                &json!({"passed": passed, "failed": failed, "results": results}),
+            )
+            .unwrap_or_default();
             s.push('\n');
             s
         }
@@ -115,7 +143,10 @@ fn expect_word(e: Expect) -> &'static str {
 }
 
 fn xml(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn junit(rows: &[Row], passed: usize, failed: usize) -> String {
@@ -124,12 +155,30 @@ fn junit(rows: &[Row], passed: usize, failed: usize) -> String {
         suites.entry(r.test.as_str()).or_default().push(r);
     }
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(s, "<testsuites name=\"netpolc\" tests=\"{}\" failures=\"{failed}\">", passed + failed);
+    let _ = writeln!(
+        s,
+        "<testsuites name=\"netpolc\" tests=\"{}\" failures=\"{failed}\">",
+        passed + failed
+    );
     for (name, rows) in suites {
-        let f = rows.iter().filter(|r| !verify::meets(&r.verdict, r.expected)).count();
-        let _ = writeln!(s, "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\">", xml(name), rows.len());
+        let f = rows
+            .iter()
+            .filter(|r| !verify::meets(&r.verdict, r.expected))
+            .count();
+        let _ = writeln!(
+            s,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\">",
+            xml(name),
+            rows.len()
+        );
         for r in rows {
-            let _ = write!(s, "    <testcase classname=\"{}.{}\" name=\"{}\"", xml(name), r.target, xml(&r.case));
+            let _ = write!(
+                s,
+                "    <testcase classname=\"{}.{}\" name=\"{}\"",
+                xml(name),
+                r.target,
+                xml(&r.case)
+            );
             if verify::meets(&r.verdict, r.expected) {
                 s.push_str("/>\n");
             } else {
@@ -154,13 +203,20 @@ fn endpoint(text: &str) -> Result<TestEndpoint, String> {
     if let Ok(ip) = text.parse() {
         return Ok(TestEndpoint::Address(ip));
     }
-    let (ns, labels) = text.split_once('/').ok_or_else(|| format!("`{text}` is neither `NAMESPACE/KEY=VALUE,...` nor an IP address"))?;
+    let (ns, labels) = text.split_once('/').ok_or_else(|| {
+        format!("`{text}` is neither `NAMESPACE/KEY=VALUE,...` nor an IP address")
+    })?;
     let mut map = BTreeMap::new();
     for kv in labels.split(',').filter(|s| !s.is_empty()) {
-        let (k, v) = kv.split_once('=').ok_or_else(|| format!("`{kv}` in `{text}` is not KEY=VALUE"))?;
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("`{kv}` in `{text}` is not KEY=VALUE"))?;
         map.insert(k.to_string(), v.to_string());
     }
-    Ok(TestEndpoint::Pod { namespace: ns.to_string(), labels: map })
+    Ok(TestEndpoint::Pod {
+        namespace: ns.to_string(),
+        labels: map,
+    })
 }
 
 /// `netpolc explain`.
@@ -171,7 +227,10 @@ pub(crate) fn explain(args: &ExplainArgs) -> ExitCode {
         let port = netpolc_intent::parse_port(&args.port)?;
         match port.port {
             PortSpec::Range { start, end } if start == end => Ok((from, to, port.protocol, start)),
-            _ => Err(format!("`{}` is not a single port such as `8080/tcp`", args.port)),
+            _ => Err(format!(
+                "`{}` is not a single port such as `8080/tcp`",
+                args.port
+            )),
         }
     })();
     let (from, to, protocol, port) = match parsed {
@@ -198,10 +257,19 @@ pub(crate) fn explain(args: &ExplainArgs) -> ExitCode {
         span: None,
         label: String::new(),
     };
-    let test = netpolc_ir::ConnectivityTest { name: String::new(), file: String::new(), cases: vec![case] };
+    let test = netpolc_ir::ConnectivityTest {
+        name: String::new(),
+        file: String::new(),
+        cases: vec![case],
+    };
     let placed = verify::place_tests(&mut model, std::slice::from_ref(&test));
     let (src, dst) = placed[0][0];
-    let flow = Flow { src, dst, protocol, port };
+    let flow = Flow {
+        src,
+        dst,
+        protocol,
+        port,
+    };
     let mut s = format!("{} -> {} {}/{}\n", args.from, args.to, port, protocol);
     let intended = netpolc_ir::eval::intended(&program);
     side_lines(&mut s, "intended", &intended.verdict(&model, &flow));
@@ -263,10 +331,18 @@ pub(crate) fn eval(args: &EvalArgs) -> ExitCode {
     for n in notes {
         eprintln!("note: {n}");
     }
-    let known = ["networking.k8s.io/v1", "projectcalico.org/v3", "crd.projectcalico.org/v1", "cilium.io/v2"];
+    let known = [
+        "networking.k8s.io/v1",
+        "projectcalico.org/v3",
+        "crd.projectcalico.org/v1",
+        "cilium.io/v2",
+    ];
     for o in &manifests {
         if !known.contains(&o["apiVersion"].as_str().unwrap_or("")) {
-            eprintln!("note: {} is not a network policy; ignored", netpolc_driver::object_id(o));
+            eprintln!(
+                "note: {} is not a network policy; ignored",
+                netpolc_driver::object_id(o)
+            );
         }
     }
     model.ports = dump::ports(&manifests, &model);
@@ -274,19 +350,39 @@ pub(crate) fn eval(args: &EvalArgs) -> ExitCode {
     let targets = targets_or_all(&args.targets);
     let mut evals: Vec<(Target, Box<dyn Evaluator>)> = Vec::new();
     for t in &targets {
-        let objs: Vec<_> = manifests.iter().filter(|o| applies(*t, o)).cloned().collect();
+        let objs: Vec<_> = manifests
+            .iter()
+            .filter(|o| applies(*t, o))
+            .cloned()
+            .collect();
         match verify::evaluator(*t, &objs) {
             Ok(e) => evals.push((*t, e)),
             Err(e) => return fail(format!("{t}: {e}")),
         }
     }
-    let flows: Vec<Flow> = model.flows().into_iter().filter(|f| f.src.is_pod() || f.dst.is_pod()).collect();
+    let flows: Vec<Flow> = model
+        .flows()
+        .into_iter()
+        .filter(|f| f.src.is_pod() || f.dst.is_pod())
+        .collect();
     let text = match args.output {
         EvalFormat::Text => {
             let mut s = String::new();
-            let _ = writeln!(s, "# {} flows; columns: {}", flows.len(), targets.iter().map(|t| t.name()).collect::<Vec<_>>().join(" "));
+            let _ = writeln!(
+                s,
+                "# {} flows; columns: {}",
+                flows.len(),
+                targets
+                    .iter()
+                    .map(|t| t.name())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
             for f in &flows {
-                let verdicts: Vec<String> = evals.iter().map(|(t, e)| format!("{}={}", t.name(), verdict_word(&e.verdict(&model, f)))).collect();
+                let verdicts: Vec<String> = evals
+                    .iter()
+                    .map(|(t, e)| format!("{}={}", t.name(), verdict_word(&e.verdict(&model, f))))
+                    .collect();
                 let _ = writeln!(s, "{}: {}", model.flow_name(f), verdicts.join(" "));
             }
             s

@@ -25,12 +25,18 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Build(args) => build(&args, false),
         Command::Check(args) => build(&args, true),
-        Command::Render(args) => render(&args),
+        Command::Render(args) => render(args),
         Command::Test(args) => commands::test(&args),
         Command::Explain(args) => commands::explain(&args),
         Command::Eval(args) => commands::eval(&args),
+        Command::Fn => krm_function(),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "netpolc", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "netpolc",
+                &mut std::io::stdout(),
+            );
             ExitCode::SUCCESS
         }
     }
@@ -58,7 +64,8 @@ fn print_diagnostics(format: DiagnosticFormat, sources: &SourceMap, diags: &[Dia
     let text = match format {
         DiagnosticFormat::Human => netpolc_source::render_human(sources, diags),
         DiagnosticFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&netpolc_source::render_json(sources, diags)).unwrap_or_default();
+            let mut s = serde_json::to_string_pretty(&netpolc_source::render_json(sources, diags))
+                .unwrap_or_default();
             s.push('\n');
             s
         }
@@ -68,31 +75,54 @@ fn print_diagnostics(format: DiagnosticFormat, sources: &SourceMap, diags: &[Dia
     if format == DiagnosticFormat::Human {
         let errors = diags.iter().filter(|d| d.is_error()).count();
         if errors > 0 {
-            eprintln!("error: {errors} error{} found; nothing was written", if errors == 1 { "" } else { "s" });
+            eprintln!(
+                "error: {errors} error{} found; nothing was written",
+                if errors == 1 { "" } else { "s" }
+            );
         }
     }
 }
 
 /// Loads and compiles; prints diagnostics; `Err(exit code)` on errors.
 pub(crate) fn front_end(c: &Common) -> Result<(SourceMap, Program), ExitCode> {
-    let inputs: Vec<PathBuf> = if c.policies.is_empty() { vec![PathBuf::from("policies")] } else { c.policies.clone() };
+    let inputs: Vec<PathBuf> = if c.policies.is_empty() {
+        vec![PathBuf::from("policies")]
+    } else {
+        c.policies.clone()
+    };
     let loaded = match load::policies_from(&c.root, &inputs) {
         Ok(l) => l,
         Err(d) => {
-            print_diagnostics(c.diagnostics, &SourceMap::default(), &[d]);
+            print_diagnostics(c.diagnostics, &SourceMap::default(), &[*d]);
             return Err(ExitCode::from(BAD_INPUT));
         }
     };
-    let default_namespace = c.namespace.clone().or_else(|| std::env::var("ARGOCD_APP_NAMESPACE").ok().filter(|s| !s.is_empty()));
-    let compiled = netpolc_driver::compile_with(&loaded, &netpolc_intent::Options { default_namespace });
-    print_diagnostics(c.diagnostics, &loaded.sources, &compiled.diagnostics);
+    let default_namespace = c.namespace.clone().or_else(|| {
+        std::env::var("ARGOCD_APP_NAMESPACE")
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
+    let compiled =
+        netpolc_driver::compile_with(&loaded, &netpolc_intent::Options { default_namespace });
+    let shown: Vec<Diagnostic> = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| c.verbose || d.severity != netpolc_source::Severity::Note)
+        .cloned()
+        .collect();
+    print_diagnostics(c.diagnostics, &loaded.sources, &shown);
     match compiled.program {
         Some(p) => Ok((loaded.sources, p)),
         None => Err(ExitCode::from(BAD_INPUT)),
     }
 }
 
-pub(crate) fn render_all(c: &Common, sources: &SourceMap, program: &Program, targets: &[Target]) -> Result<Vec<(Target, Vec<serde_json::Value>)>, ExitCode> {
+pub(crate) fn render_all(
+    c: &Common,
+    sources: &SourceMap,
+    program: &Program,
+    targets: &[Target],
+) -> Result<Vec<(Target, Vec<serde_json::Value>)>, ExitCode> {
     let opts = options(c);
     let mut out = Vec::new();
     let mut failed = false;
@@ -115,7 +145,11 @@ pub(crate) fn render_all(c: &Common, sources: &SourceMap, program: &Program, tar
 }
 
 fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
-    let targets: Vec<Target> = if args.targets.is_empty() { Target::ALL.to_vec() } else { args.targets.iter().map(|t| target_of(*t)).collect() };
+    let targets: Vec<Target> = if args.targets.is_empty() {
+        Target::ALL.to_vec()
+    } else {
+        args.targets.iter().map(|t| target_of(*t)).collect()
+    };
     let (sources, program) = match front_end(&args.common) {
         Ok(x) => x,
         Err(code) => return code,
@@ -131,7 +165,10 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
         Ok(d) if d.is_empty() => {}
         Ok(disagreements) => {
             for d in &disagreements {
-                eprintln!("error: {} does not mean what the intents say for {}", d.target, d.flow);
+                eprintln!(
+                    "error: {} does not mean what the intents say for {}",
+                    d.target, d.flow
+                );
                 eprintln!("  intents:  {}", d.intended);
                 eprintln!("  {:<9} {}", format!("{}:", d.target), d.emitted);
             }
@@ -147,7 +184,11 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
     for (t, objects) in &rendered {
         expected.extend(golden::files(*t, objects));
     }
-    let golden_dir = if args.golden.is_absolute() { args.golden.clone() } else { args.common.root.join(&args.golden) };
+    let golden_dir = if args.golden.is_absolute() {
+        args.golden.clone()
+    } else {
+        args.common.root.join(&args.golden)
+    };
     if check_only {
         let findings = match golden::check(&golden_dir, &targets, &expected) {
             Ok(f) => f,
@@ -165,11 +206,18 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
             let _ = match f {
                 golden::Finding::Stale { diff, .. } => write!(out, "{diff}"),
                 golden::Finding::Missing { path } => writeln!(out, "missing: golden/{path}"),
-                golden::Finding::Orphan { path } => writeln!(out, "orphan: golden/{path} (nothing generates it)"),
-                golden::Finding::Foreign { path } => writeln!(out, "foreign: golden/{path} (not generated by netpolc)"),
+                golden::Finding::Orphan { path } => {
+                    writeln!(out, "orphan: golden/{path} (nothing generates it)")
+                }
+                golden::Finding::Foreign { path } => {
+                    writeln!(out, "foreign: golden/{path} (not generated by netpolc)")
+                }
             };
         }
-        eprintln!("error: golden/ is stale: {} file(s) differ; run `netpolc build`", findings.len());
+        eprintln!(
+            "error: golden/ is stale: {} file(s) differ; run `netpolc build`",
+            findings.len()
+        );
         return ExitCode::from(FINDINGS);
     }
     match golden::write(&golden_dir, &targets, &expected) {
@@ -193,14 +241,74 @@ fn env_target() -> Option<Result<Target, String>> {
     for var in ["ARGOCD_ENV_NETPOLC_TARGET", "NETPOLC_TARGET"] {
         if let Ok(v) = std::env::var(var) {
             if !v.is_empty() {
-                return Some(Target::from_name(&v).ok_or(format!("{var}={v} is not a target (kubernetes, calico, cilium)")));
+                return Some(Target::from_name(&v).ok_or(format!(
+                    "{var}={v} is not a target (kubernetes, calico, cilium)"
+                )));
             }
         }
     }
     None
 }
 
-fn render(args: &RenderArgs) -> ExitCode {
+/// Reads `ARGOCD_ENV_NETPOLC_<NAME>`, else `NETPOLC_<NAME>`; empty means unset. Argo CD
+/// passes an Application's `spec.source.plugin.env` to the plugin with the `ARGOCD_ENV_`
+/// prefix.
+fn env_value(name: &str) -> Result<Option<(String, String)>, String> {
+    for var in [
+        format!("ARGOCD_ENV_NETPOLC_{name}"),
+        format!("NETPOLC_{name}"),
+    ] {
+        match std::env::var(&var) {
+            Ok(v) if !v.is_empty() => return Ok(Some((var, v))),
+            Ok(_) | Err(std::env::VarError::NotPresent) => {}
+            Err(std::env::VarError::NotUnicode(_)) => return Err(format!("{var} is not UTF-8")),
+        }
+    }
+    Ok(None)
+}
+
+/// A boolean option from the environment: `true` or `false`.
+fn env_flag(name: &str) -> Result<bool, String> {
+    match env_value(name)? {
+        None => Ok(false),
+        Some((_, v)) if v == "true" => Ok(true),
+        Some((_, v)) if v == "false" => Ok(false),
+        Some((var, v)) => Err(format!("{var}={v} is not a boolean (true or false)")),
+    }
+}
+
+/// The options of `render` that may come from the environment (for the Argo CD plugin);
+/// a flag on the command line wins. A policies path from the environment must stay inside
+/// the working directory (the Application's source folder).
+fn render_env(args: &mut RenderArgs) -> Result<(), String> {
+    args.allow_empty |= env_flag("ALLOW_EMPTY")?;
+    args.common.calico_namespaced |= env_flag("CALICO_NAMESPACED")?;
+    args.common.cilium_sctp |= env_flag("CILIUM_SCTP")?;
+    if args.common.policies.is_empty() {
+        if let Some((var, v)) = env_value("POLICIES")? {
+            let path = PathBuf::from(&v);
+            let inside = path.components().all(|c| {
+                matches!(
+                    c,
+                    std::path::Component::Normal(_) | std::path::Component::CurDir
+                )
+            });
+            if !inside {
+                return Err(format!(
+                    "{var}={v} is not a relative path inside the application folder"
+                ));
+            }
+            args.common.policies = vec![path];
+        }
+    }
+    Ok(())
+}
+
+fn render(mut args: RenderArgs) -> ExitCode {
+    if let Err(e) = render_env(&mut args) {
+        eprintln!("error: {e}");
+        return ExitCode::from(BAD_INPUT);
+    }
     let target = match (args.target, env_target()) {
         (Some(t), _) => target_of(t),
         (None, Some(Ok(t))) => t,
@@ -218,13 +326,21 @@ fn render(args: &RenderArgs) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let objects = rendered.into_iter().flat_map(|(_, o)| o).collect::<Vec<_>>();
+    let objects = rendered
+        .into_iter()
+        .flat_map(|(_, o)| o)
+        .collect::<Vec<_>>();
     if objects.is_empty() && !args.allow_empty {
-        eprintln!("error: the intents render no {target} object; pass --allow-empty if that is intended");
+        eprintln!(
+            "error: the intents render no {target} object; pass --allow-empty if that is intended"
+        );
         return ExitCode::from(BAD_INPUT);
     }
     let text = match args.output {
-        OutputFormat::Yaml => objects.iter().map(|o| format!("---\n{}", netpolc_driver::emit::to_yaml(o))).collect::<String>(),
+        OutputFormat::Yaml => objects
+            .iter()
+            .map(|o| format!("---\n{}", netpolc_driver::emit::to_yaml(o)))
+            .collect::<String>(),
         OutputFormat::Json => {
             let mut s = serde_json::to_string_pretty(&objects).unwrap_or_default();
             s.push('\n');
@@ -232,8 +348,34 @@ fn render(args: &RenderArgs) -> ExitCode {
         }
     };
     let mut out = std::io::stdout().lock();
-    if out.write_all(text.as_bytes()).and_then(|_| out.flush()).is_err() {
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
         return ExitCode::from(BAD_INPUT);
     }
     ExitCode::SUCCESS
+}
+
+/// `netpolc fn`: the exec KRM function (see `netpolc_driver::krm`).
+fn krm_function() -> ExitCode {
+    use std::io::Read as _;
+    let mut input = Vec::new();
+    let limit = netpolc_driver::krm::MAX_INPUT_BYTES as u64 + 1;
+    if let Err(e) = std::io::stdin().lock().take(limit).read_to_end(&mut input) {
+        eprintln!("error: cannot read the ResourceList from stdin: {e}");
+        return ExitCode::from(BAD_INPUT);
+    }
+    let out = netpolc_driver::krm::run(&input);
+    let _ = std::io::stderr().write_all(out.stderr.as_bytes());
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_all(out.stdout.as_bytes())
+        .and_then(|_| stdout.flush())
+        .is_err()
+    {
+        return ExitCode::from(BAD_INPUT);
+    }
+    ExitCode::from(out.exit_code)
 }

@@ -32,7 +32,11 @@ fn valid_cases() {
 #[test]
 fn invalid_cases() {
     let all = cases("invalid");
-    assert!(all.len() >= 15, "the invalid corpus has {} cases", all.len());
+    assert!(
+        all.len() >= 15,
+        "the invalid corpus has {} cases",
+        all.len()
+    );
     for case in all {
         let name = stem(&case);
         let (_, program, diags) = compile(std::slice::from_ref(&case));
@@ -40,4 +44,40 @@ fn invalid_cases() {
         assert!(diags.contains("error["), "{name}: {diags}");
         insta::assert_snapshot!(format!("{name}@diagnostics"), diags);
     }
+}
+
+#[test]
+fn every_diagnostic_code_is_documented() {
+    let docs = std::fs::read_to_string(crate::util::root().join("docs/diagnostics.md")).unwrap();
+    let mut found = std::collections::BTreeSet::new();
+    let mut stack = vec![
+        crate::util::root().join("crates"),
+        crate::util::root().join("src"),
+    ];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                let b = text.as_bytes();
+                for i in 0..b.len().saturating_sub(6) {
+                    if b[i] == b'"'
+                        && &b[i + 1..i + 3] == b"NP"
+                        && b[i + 3..i + 7].iter().all(u8::is_ascii_digit)
+                        && b.get(i + 7) == Some(&b'"')
+                    {
+                        found.insert(text[i + 1..i + 7].to_string());
+                    }
+                }
+            }
+        }
+    }
+    assert!(found.len() > 40, "{found:?}");
+    let missing: Vec<_> = found
+        .iter()
+        .filter(|c| !docs.contains(&format!("| {c} |")))
+        .collect();
+    assert!(missing.is_empty(), "undocumented codes: {missing:?}");
 }

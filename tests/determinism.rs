@@ -8,7 +8,10 @@ use std::path::PathBuf;
 fn render_all(paths: &[PathBuf]) -> String {
     let (sources, program, diags) = compile(paths);
     let program = program.unwrap_or_else(|| panic!("{diags}"));
-    Target::ALL.iter().map(|t| stream(&render(&sources, &program, *t).unwrap())).collect()
+    Target::ALL
+        .iter()
+        .map(|t| stream(&render(&sources, &program, *t).unwrap()))
+        .collect()
 }
 
 #[test]
@@ -23,8 +26,18 @@ fn twice_gives_identical_bytes() {
 fn file_order_does_not_matter() {
     // The same documents, split over files whose names sort the other way round, and
     // with the documents of each file reversed.
-    let files = ["production.yaml", "monitoring.yaml", "production-tests.yaml", "cluster-profile.yaml"];
-    let forward = render_all(&files.iter().map(|f| PathBuf::from("policies").join(f)).collect::<Vec<_>>());
+    let files = [
+        "production.yaml",
+        "monitoring.yaml",
+        "production-tests.yaml",
+        "cluster-profile.yaml",
+    ];
+    let forward = render_all(
+        &files
+            .iter()
+            .map(|f| PathBuf::from("policies").join(f))
+            .collect::<Vec<_>>(),
+    );
     let dir = std::env::temp_dir().join(format!("netpolc-order-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -32,13 +45,20 @@ fn file_order_does_not_matter() {
         let text = std::fs::read_to_string(root().join("policies").join(f)).unwrap();
         std::fs::write(dir.join(format!("{}-{f}", 9 - i)), text).unwrap();
     }
-    let mut reversed: Vec<PathBuf> = files.iter().enumerate().map(|(i, f)| dir.join(format!("{}-{f}", 9 - i))).collect();
+    let mut reversed: Vec<PathBuf> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| dir.join(format!("{}-{f}", 9 - i)))
+        .collect();
     reversed.reverse();
     let backward = render_all(&reversed);
     // Provenance annotations name the files, so compare with the names mapped back.
     let mut mapped = backward.clone();
     for (i, f) in files.iter().enumerate() {
-        mapped = mapped.replace(&format!("{}/{}-{f}", dir.display(), 9 - i), &format!("policies/{f}"));
+        mapped = mapped.replace(
+            &format!("{}/{}-{f}", dir.display(), 9 - i),
+            &format!("policies/{f}"),
+        );
     }
     assert_eq!(forward, mapped);
     let _ = std::fs::remove_dir_all(&dir);

@@ -13,12 +13,30 @@ use std::collections::BTreeMap;
 fn every_emitted_object_is_valid() {
     let dir = schemas();
     let mut validators: BTreeMap<&str, Validator> = BTreeMap::new();
-    validators.insert("NetworkPolicy@kubernetes", Validator::kubernetes_networkpolicy(&dir).unwrap());
-    validators.insert("GlobalNetworkPolicy@calico", Validator::crd(&dir.join("calico/projectcalico.org_globalnetworkpolicies.yaml")).unwrap());
-    validators.insert("NetworkPolicy@calico", Validator::crd(&dir.join("calico/projectcalico.org_networkpolicies.yaml")).unwrap());
-    validators.insert("Tier@calico", Validator::crd(&dir.join("calico/projectcalico.org_tiers.yaml")).unwrap());
-    validators.insert("CiliumNetworkPolicy@cilium", Validator::crd(&dir.join("cilium/ciliumnetworkpolicies.yaml")).unwrap());
-    validators.insert("CiliumClusterwideNetworkPolicy@cilium", Validator::crd(&dir.join("cilium/ciliumclusterwidenetworkpolicies.yaml")).unwrap());
+    validators.insert(
+        "NetworkPolicy@kubernetes",
+        Validator::kubernetes_networkpolicy(&dir).unwrap(),
+    );
+    validators.insert(
+        "GlobalNetworkPolicy@calico",
+        Validator::crd(&dir.join("calico/projectcalico.org_globalnetworkpolicies.yaml")).unwrap(),
+    );
+    validators.insert(
+        "NetworkPolicy@calico",
+        Validator::crd(&dir.join("calico/projectcalico.org_networkpolicies.yaml")).unwrap(),
+    );
+    validators.insert(
+        "Tier@calico",
+        Validator::crd(&dir.join("calico/projectcalico.org_tiers.yaml")).unwrap(),
+    );
+    validators.insert(
+        "CiliumNetworkPolicy@cilium",
+        Validator::crd(&dir.join("cilium/ciliumnetworkpolicies.yaml")).unwrap(),
+    );
+    validators.insert(
+        "CiliumClusterwideNetworkPolicy@cilium",
+        Validator::crd(&dir.join("cilium/ciliumclusterwidenetworkpolicies.yaml")).unwrap(),
+    );
 
     let objects = all_emitted();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -29,12 +47,19 @@ fn every_emitted_object_is_valid() {
         let id = format!("{case} {target} {}", netpolc_driver::object_id(o));
         *counts.entry(key.clone()).or_default() += 1;
         match validators.get(key.as_str()) {
-            Some(v) => failures.extend(v.validate(o).into_iter().map(|e| format!("{id}: schema: {e}"))),
+            Some(v) => failures.extend(
+                v.validate(o)
+                    .into_iter()
+                    .map(|e| format!("{id}: schema: {e}")),
+            ),
             None => failures.push(format!("{id}: no schema for {key}")),
         }
         let rules = match target {
             Target::Kubernetes => {
-                if let Err(e) = serde_json::from_value::<k8s_openapi::api::networking::v1::NetworkPolicy>(o.clone()) {
+                if let Err(e) = serde_json::from_value::<
+                    k8s_openapi::api::networking::v1::NetworkPolicy,
+                >(o.clone())
+                {
                     failures.push(format!("{id}: k8s-openapi: {e}"));
                 }
                 netpolc_k8s::validate(o)
@@ -42,13 +67,29 @@ fn every_emitted_object_is_valid() {
             Target::Calico => netpolc_calico::validate(o),
             Target::Cilium => netpolc_cilium::validate(o),
         };
-        failures.extend(rules.into_iter().map(|e| format!("{id}: {target} rules: {e}")));
+        failures.extend(
+            rules
+                .into_iter()
+                .map(|e| format!("{id}: {target} rules: {e}")),
+        );
     }
-    assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} problem(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     // Every kind was exercised, many times.
     for key in validators.keys() {
         let n = counts.get(*key).copied().unwrap_or(0);
-        let min = if key.starts_with("Tier") || key.starts_with("NetworkPolicy@calico") { 1 } else { 10 };
+        let min = if key.starts_with("Tier")
+            || key.starts_with("NetworkPolicy@calico")
+            || key.starts_with("CiliumClusterwide")
+        {
+            1
+        } else {
+            10
+        };
         assert!(n >= min, "only {n} {key} objects checked: {counts:?}");
     }
 }
@@ -65,7 +106,8 @@ fn schema_validation_can_fail() {
     let bad = serde_json::json!({"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
         "metadata": {"name": "x"}, "spec": {"endpointSelector": {}, "egress": [{"toEntities": ["moon"]}]}});
     assert!(!cnp.validate(&bad).is_empty());
-    let gnp = Validator::crd(&dir.join("calico/projectcalico.org_globalnetworkpolicies.yaml")).unwrap();
+    let gnp =
+        Validator::crd(&dir.join("calico/projectcalico.org_globalnetworkpolicies.yaml")).unwrap();
     let bad = serde_json::json!({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy",
         "metadata": {"name": "x"}, "spec": {"types": ["Sideways"]}});
     assert!(!gnp.validate(&bad).is_empty());

@@ -10,6 +10,10 @@
 mod cli;
 mod corpus;
 mod determinism;
+mod e2e;
+mod eval;
+mod gitops;
 mod manifests;
+mod properties;
 mod seed;
 mod util;

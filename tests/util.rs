@@ -7,17 +7,17 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// The repository root.
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// `../shared/schemas` next to the repository.
-pub fn schemas() -> PathBuf {
+pub(crate) fn schemas() -> PathBuf {
     root().join("../shared/schemas")
 }
 
 /// Case files under `tests/cases/<kind>/`, sorted.
-pub fn cases(kind: &str) -> Vec<PathBuf> {
+pub(crate) fn cases(kind: &str) -> Vec<PathBuf> {
     let dir = root().join("tests/cases").join(kind);
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -29,12 +29,12 @@ pub fn cases(kind: &str) -> Vec<PathBuf> {
 }
 
 /// The case's stem, used in snapshot names.
-pub fn stem(p: &Path) -> String {
+pub(crate) fn stem(p: &Path) -> String {
     p.file_stem().unwrap().to_string_lossy().into_owned()
 }
 
 /// Loads and compiles the given paths (relative to the repository root).
-pub fn compile(paths: &[PathBuf]) -> (SourceMap, Option<Program>, String) {
+pub(crate) fn compile(paths: &[PathBuf]) -> (SourceMap, Option<Program>, String) {
     let loaded = load::policies_from(&root(), paths).expect("inputs exist");
     let compiled = netpolc_driver::compile(&loaded);
     let diags = netpolc_source::render_human(&loaded.sources, &compiled.diagnostics);
@@ -42,14 +42,18 @@ pub fn compile(paths: &[PathBuf]) -> (SourceMap, Option<Program>, String) {
 }
 
 /// The objects of one target, or the rendered diagnostics when the back end refuses.
-pub fn render(sources: &SourceMap, program: &Program, target: Target) -> Result<Vec<Value>, String> {
+pub(crate) fn render(
+    sources: &SourceMap,
+    program: &Program,
+    target: Target,
+) -> Result<Vec<Value>, String> {
     netpolc_driver::render(program, target, &Options::default())
         .map(|r| r.objects)
         .map_err(|d| netpolc_source::render_human(sources, &d))
 }
 
 /// A multi-document YAML stream.
-pub fn stream(objects: &[Value]) -> String {
+pub(crate) fn stream(objects: &[Value]) -> String {
     objects
         .iter()
         .map(|o| format!("---\n{}", netpolc_driver::emit::to_yaml(o)))
@@ -58,8 +62,9 @@ pub fn stream(objects: &[Value]) -> String {
 
 /// Every object netpolc emits for the repository's policies/ and the valid corpus, per
 /// target, with where it came from.
-pub fn all_emitted() -> Vec<(Target, String, Value)> {
-    let mut inputs: Vec<(String, Vec<PathBuf>)> = vec![("policies".into(), vec![PathBuf::from("policies")])];
+pub(crate) fn all_emitted() -> Vec<(Target, String, Value)> {
+    let mut inputs: Vec<(String, Vec<PathBuf>)> =
+        vec![("policies".into(), vec![PathBuf::from("policies")])];
     for c in cases("valid") {
         inputs.push((stem(&c), vec![c]));
     }
@@ -71,6 +76,16 @@ pub fn all_emitted() -> Vec<(Target, String, Value)> {
             if let Ok(objects) = render(&sources, &program, t) {
                 out.extend(objects.into_iter().map(|o| (t, name.clone(), o)));
             }
+        }
+        // Calico's namespaced form too (`--calico-namespaced`).
+        let mut options = Options::default();
+        options.calico.namespaced = true;
+        if let Ok(r) = netpolc_driver::render(&program, Target::Calico, &options) {
+            out.extend(
+                r.objects
+                    .into_iter()
+                    .map(|o| (Target::Calico, format!("{name} (namespaced)"), o)),
+            );
         }
     }
     out

@@ -12,7 +12,10 @@ use std::net::IpAddr;
 pub fn flatten(docs: Vec<Value>) -> Vec<Value> {
     let mut out = Vec::new();
     for d in docs {
-        let is_list = d["kind"].as_str().is_some_and(|k| k == "List" || k.ends_with("List")) && d["items"].is_array();
+        let is_list = d["kind"]
+            .as_str()
+            .is_some_and(|k| k == "List" || k.ends_with("List"))
+            && d["items"].is_array();
         if is_list {
             if let Value::Array(items) = d["items"].clone() {
                 out.extend(flatten(items));
@@ -26,7 +29,11 @@ pub fn flatten(docs: Vec<Value>) -> Vec<Value> {
 
 fn labels_of(v: &Value) -> BTreeMap<String, String> {
     v.as_object()
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -49,22 +56,33 @@ pub fn model(objects: &[Value]) -> Result<(ClusterModel, Vec<String>), String> {
     let mut m = ClusterModel::default();
     let mut notes = Vec::new();
     for o in objects.iter().filter(|o| o["kind"] == "Namespace") {
-        let name = o["metadata"]["name"].as_str().ok_or("a Namespace without metadata.name")?;
+        let name = o["metadata"]["name"]
+            .as_str()
+            .ok_or("a Namespace without metadata.name")?;
         let mut labels = labels_of(&o["metadata"]["labels"]);
         labels.insert(NAMESPACE_NAME_LABEL.to_string(), name.to_string());
         m.namespaces.insert(name.to_string(), labels);
     }
     for o in objects.iter().filter(|o| o["kind"] == "Pod") {
-        let ns = o["metadata"]["namespace"].as_str().ok_or("a Pod without metadata.namespace")?;
-        let name = o["metadata"]["name"].as_str().ok_or("a Pod without metadata.name")?;
+        let ns = o["metadata"]["namespace"]
+            .as_str()
+            .ok_or("a Pod without metadata.namespace")?;
+        let name = o["metadata"]["name"]
+            .as_str()
+            .ok_or("a Pod without metadata.name")?;
         if o["spec"]["hostNetwork"] == true {
-            notes.push(format!("pod {ns}/{name} uses the host network: skipped (its traffic is node traffic)"));
+            notes.push(format!(
+                "pod {ns}/{name} uses the host network: skipped (its traffic is node traffic)"
+            ));
             continue;
         }
         if matches!(o["status"]["phase"].as_str(), Some("Succeeded" | "Failed")) {
             continue;
         }
-        let Some(ip) = o["status"]["podIP"].as_str().and_then(|s| s.parse::<IpAddr>().ok()) else {
+        let Some(ip) = o["status"]["podIP"]
+            .as_str()
+            .and_then(|s| s.parse::<IpAddr>().ok())
+        else {
             notes.push(format!("pod {ns}/{name} has no IP: skipped"));
             continue;
         };
@@ -72,20 +90,30 @@ pub fn model(objects: &[Value]) -> Result<(ClusterModel, Vec<String>), String> {
         for c in o["spec"]["containers"].as_array().into_iter().flatten() {
             for p in c["ports"].as_array().into_iter().flatten() {
                 if let (Some(n), Some(num)) = (p["name"].as_str(), p["containerPort"].as_u64()) {
-                    let proto = protocol(p["protocol"].as_str().unwrap_or("TCP")).unwrap_or(Protocol::Tcp);
+                    let proto =
+                        protocol(p["protocol"].as_str().unwrap_or("TCP")).unwrap_or(Protocol::Tcp);
                     if let Ok(num) = u16::try_from(num) {
                         named.insert(n.to_string(), (proto, num));
                     }
                 }
             }
         }
-        m.namespaces.entry(ns.to_string()).or_insert_with(|| BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), ns.to_string())]));
-        m.pods.push(Pod { namespace: ns.to_string(), name: name.to_string(), labels: labels_of(&o["metadata"]["labels"]), ip, named_ports: named });
+        m.namespaces.entry(ns.to_string()).or_insert_with(|| {
+            BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), ns.to_string())])
+        });
+        m.pods.push(Pod {
+            namespace: ns.to_string(),
+            name: name.to_string(),
+            labels: labels_of(&o["metadata"]["labels"]),
+            ip,
+            named_ports: named,
+        });
     }
     if m.pods.is_empty() {
         return Err("the cluster dump holds no running pod with an IP (expected `kubectl get namespaces,pods -A -o yaml`)".into());
     }
-    m.pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    m.pods
+        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     Ok((m, notes))
 }
 
@@ -104,7 +132,10 @@ pub fn ports(manifests: &[Value], model: &ClusterModel) -> Vec<(Protocol, u16)> 
                         _ => None,
                     };
                     if let Some(n) = n.and_then(|n| u16::try_from(n).ok()).filter(|n| *n > 0) {
-                        for p in proto.map(|p| vec![p]).unwrap_or_else(|| vec![Protocol::Tcp, Protocol::Udp]) {
+                        for p in proto
+                            .map(|p| vec![p])
+                            .unwrap_or_else(|| vec![Protocol::Tcp, Protocol::Udp])
+                        {
                             out.insert((p, n));
                         }
                     }
@@ -138,7 +169,9 @@ pub fn ports(manifests: &[Value], model: &ClusterModel) -> Vec<(Protocol, u16)> 
         out.extend(p.named_ports.values().copied());
     }
     for proto in [Protocol::Tcp, Protocol::Udp] {
-        let free = (40000u16..).find(|n| !out.contains(&(proto, *n))).unwrap_or(40000);
+        let free = (40000u16..)
+            .find(|n| !out.contains(&(proto, *n)))
+            .unwrap_or(40000);
         out.insert((proto, free));
     }
     out.into_iter().collect()
@@ -149,7 +182,12 @@ pub fn ports(manifests: &[Value], model: &ClusterModel) -> Vec<(Protocol, u16)> 
 /// pods' own addresses).
 pub fn externals(manifests: &[Value], model: &ClusterModel, extra: &[IpAddr]) -> Vec<IpAddr> {
     let mut out: BTreeSet<IpAddr> = extra.iter().copied().collect();
-    for s in ["8.8.8.8", "169.254.169.254", "100.100.100.200", "2001:4860:4860::8888"] {
+    for s in [
+        "8.8.8.8",
+        "169.254.169.254",
+        "100.100.100.200",
+        "2001:4860:4860::8888",
+    ] {
         if let Ok(ip) = s.parse() {
             out.insert(ip);
         }
@@ -171,5 +209,7 @@ pub fn externals(manifests: &[Value], model: &ClusterModel, extra: &[IpAddr]) ->
         walk(&m["spec"], &mut out);
     }
     let pod_ips: BTreeSet<IpAddr> = model.pods.iter().map(|p| p.ip).collect();
-    out.into_iter().filter(|ip| !pod_ips.contains(ip) && !ip.is_unspecified()).collect()
+    out.into_iter()
+        .filter(|ip| !pod_ips.contains(ip) && !ip.is_unspecified())
+        .collect()
 }

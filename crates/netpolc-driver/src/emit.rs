@@ -142,7 +142,13 @@ pub fn quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{feff}' => {
+            c if (c as u32) < 0x20
+                || c == '\u{7f}'
+                || c == '\u{85}'
+                || c == '\u{2028}'
+                || c == '\u{2029}'
+                || c == '\u{feff}' =>
+            {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
@@ -187,10 +193,38 @@ spec:
 
     #[test]
     fn quoting() {
-        for s in ["8080", "true", "Yes", "no", "", "-x", "a b", "k8s:app", "1e3", "0x1f", "~", "null", "!x", "*", "a: b", "2001:db8::/32", "0.5", ".5", "${x}", "é"] {
+        for s in [
+            "8080",
+            "true",
+            "Yes",
+            "no",
+            "",
+            "-x",
+            "a b",
+            "k8s:app",
+            "1e3",
+            "0x1f",
+            "~",
+            "null",
+            "!x",
+            "*",
+            "a: b",
+            "2001:db8::/32",
+            "0.5",
+            ".5",
+            "${x}",
+            "é",
+        ] {
             assert!(!plain_ok(s) || s == "é", "{s} must be quoted");
         }
-        for s in ["production", "10.0.0.0/8", "app.kubernetes.io/name", "frontend-to-backend", "TCP", "_x"] {
+        for s in [
+            "production",
+            "10.0.0.0/8",
+            "app.kubernetes.io/name",
+            "frontend-to-backend",
+            "TCP",
+            "_x",
+        ] {
             assert!(plain_ok(s), "{s} may be plain");
         }
         assert_eq!(quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");

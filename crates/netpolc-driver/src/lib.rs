@@ -19,6 +19,7 @@
 pub mod dump;
 pub mod emit;
 pub mod golden;
+pub mod krm;
 pub mod load;
 pub mod verify;
 
@@ -113,7 +114,11 @@ pub struct Rendered {
 ///
 /// # Errors
 /// The capability check's diagnostics when any is an error.
-pub fn render(program: &Program, target: Target, options: &Options) -> Result<Rendered, Vec<Diagnostic>> {
+pub fn render(
+    program: &Program,
+    target: Target,
+    options: &Options,
+) -> Result<Rendered, Vec<Diagnostic>> {
     let diagnostics = match target {
         Target::Kubernetes => netpolc_k8s::check(program, &options.kubernetes),
         Target::Calico => netpolc_calico::check(program, &options.calico),

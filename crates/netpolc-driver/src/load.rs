@@ -39,7 +39,7 @@ pub struct Loaded {
 ///
 /// # Errors
 /// A diagnostic when `dir` does not exist or cannot be listed.
-pub fn policies(root: &Path, dir: &Path) -> Result<Loaded, Diagnostic> {
+pub fn policies(root: &Path, dir: &Path) -> Result<Loaded, Box<Diagnostic>> {
     policies_from(root, &[dir.to_path_buf()])
 }
 
@@ -47,20 +47,30 @@ pub fn policies(root: &Path, dir: &Path) -> Result<Loaded, Diagnostic> {
 ///
 /// # Errors
 /// A diagnostic when one of them does not exist or cannot be listed.
-pub fn policies_from(root: &Path, inputs: &[PathBuf]) -> Result<Loaded, Diagnostic> {
+pub fn policies_from(root: &Path, inputs: &[PathBuf]) -> Result<Loaded, Box<Diagnostic>> {
     let mut paths = Vec::new();
     for input in inputs {
-        let full = if input.is_absolute() { input.clone() } else { root.join(input) };
+        let full = if input.is_absolute() {
+            input.clone()
+        } else {
+            root.join(input)
+        };
         if full.is_dir() {
-            collect(&full, &mut paths).map_err(|e| io_error(&display(root, &full), &e))?;
+            collect(&full, &mut paths).map_err(|e| Box::new(io_error(&display(root, &full), &e)))?;
         } else if full.is_file() {
             paths.push(full);
         } else {
-            return Err(Diagnostic::error("NP0001", format!("`{}` does not exist", display(root, &full)))
-                .with_help("run netpolc from the project root, or pass the policies folder"));
+            return Err(Box::new(
+                Diagnostic::error(
+                    "NP0001",
+                    format!("`{}` does not exist", display(root, &full)),
+                )
+                .with_help("run netpolc from the project root, or pass the policies folder"),
+            ));
         }
     }
-    let mut named: Vec<(String, PathBuf)> = paths.into_iter().map(|p| (display(root, &p), p)).collect();
+    let mut named: Vec<(String, PathBuf)> =
+        paths.into_iter().map(|p| (display(root, &p), p)).collect();
     named.sort();
     named.dedup();
     let mut loaded = Loaded::default();
@@ -72,9 +82,15 @@ pub fn policies_from(root: &Path, inputs: &[PathBuf]) -> Result<Loaded, Diagnost
                 loaded.files.push(File { id, name, bytes });
             }
             Ok(None) => loaded.diagnostics.push(
-                Diagnostic::error("NP1001", format!("`{name}` is larger than {} MiB", MAX_FILE_BYTES / 1024 / 1024))
-                    .with_file(name.clone())
-                    .with_help("split the intents into several files"),
+                Diagnostic::error(
+                    "NP1001",
+                    format!(
+                        "`{name}` is larger than {} MiB",
+                        MAX_FILE_BYTES / 1024 / 1024
+                    ),
+                )
+                .with_file(name.clone())
+                .with_help("split the intents into several files"),
             ),
             Err(e) => loaded.diagnostics.push(io_error(&name, &e)),
         }
@@ -114,7 +130,9 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// A path relative to `root` with `/` separators (or as given when outside `root`).
 pub fn display(root: &Path, p: &Path) -> String {
-    let rel = p.strip_prefix(root).unwrap_or(p);
+    let Ok(rel) = p.strip_prefix(root) else {
+        return p.to_string_lossy().replace('\\', "/");
+    };
     rel.components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .filter(|c| c != ".")

@@ -19,7 +19,11 @@ use serde_json::Value;
 pub fn parse_yaml(name: &str, text: &str) -> Result<Vec<Value>, String> {
     let mut sources = SourceMap::default();
     let id: FileId = sources.add(name, text.to_string());
-    match netpolc_intent::yaml::load(id, text.as_bytes(), &netpolc_intent::yaml::Limits::default()) {
+    match netpolc_intent::yaml::load(
+        id,
+        text.as_bytes(),
+        &netpolc_intent::yaml::Limits::default(),
+    ) {
         Ok(nodes) => Ok(nodes.iter().map(|n| n.to_json()).collect()),
         Err(d) => Err(netpolc_source::render_human(&sources, &[d])),
     }
@@ -30,7 +34,10 @@ pub fn parse_yaml(name: &str, text: &str) -> Result<Vec<Value>, String> {
 /// # Errors
 /// When the emitter wrote something the loader cannot read (an internal error).
 pub fn round_trip(objects: &[Value]) -> Result<Vec<Value>, String> {
-    let text: String = objects.iter().map(|o| format!("---\n{}", emit::to_yaml(o))).collect();
+    let text: String = objects
+        .iter()
+        .map(|o| format!("---\n{}", emit::to_yaml(o)))
+        .collect();
     parse_yaml("<emitted>", &text)
 }
 
@@ -73,7 +80,12 @@ fn describe(v: &Verdict) -> String {
 ///
 /// # Errors
 /// When a target's manifests cannot be read back or evaluated.
-pub fn validate(program: &Program, model: &ClusterModel, rendered: &[(Target, Vec<Value>)], limit: usize) -> Result<Vec<Disagreement>, String> {
+pub fn validate(
+    program: &Program,
+    model: &ClusterModel,
+    rendered: &[(Target, Vec<Value>)],
+    limit: usize,
+) -> Result<Vec<Disagreement>, String> {
     let intended = netpolc_ir::eval::intended(program);
     let flows = model.flows();
     let mut out = Vec::new();
@@ -85,7 +97,12 @@ pub fn validate(program: &Program, model: &ClusterModel, rendered: &[(Target, Ve
             let want = intended.verdict(model, f);
             let got = eval.verdict(model, f);
             if want.allowed() != got.allowed() {
-                out.push(Disagreement { target: *target, flow: model.flow_name(f), intended: describe(&want), emitted: describe(&got) });
+                out.push(Disagreement {
+                    target: *target,
+                    flow: model.flow_name(f),
+                    intended: describe(&want),
+                    emitted: describe(&got),
+                });
                 n += 1;
                 if n >= limit {
                     break;
@@ -98,7 +115,10 @@ pub fn validate(program: &Program, model: &ClusterModel, rendered: &[(Target, Ve
 
 /// Adds (or finds) the pods of the tests' endpoints to a model; returns the endpoint of
 /// each side of each case, in order.
-pub fn place_tests(model: &mut ClusterModel, tests: &[ConnectivityTest]) -> Vec<Vec<(Endpoint, Endpoint)>> {
+pub fn place_tests(
+    model: &mut ClusterModel,
+    tests: &[ConnectivityTest],
+) -> Vec<Vec<(Endpoint, Endpoint)>> {
     let mut out = Vec::new();
     for t in tests {
         let mut cases = Vec::new();
@@ -120,19 +140,40 @@ fn place(model: &mut ClusterModel, e: &TestEndpoint) -> Endpoint {
             Endpoint::External(*ip)
         }
         TestEndpoint::Pod { namespace, labels } => {
-            if let Some(i) = model.pods.iter().position(|p| &p.namespace == namespace && &p.labels == labels) {
+            if let Some(i) = model
+                .pods
+                .iter()
+                .position(|p| &p.namespace == namespace && &p.labels == labels)
+            {
                 return Endpoint::Pod(i);
             }
-            model.namespaces.entry(namespace.clone()).or_insert_with(|| {
-                [(netpolc_ir::NAMESPACE_NAME_LABEL.to_string(), namespace.clone())].into_iter().collect()
-            });
-            let named = model.pods.first().map(|p| p.named_ports.clone()).unwrap_or_default();
+            model
+                .namespaces
+                .entry(namespace.clone())
+                .or_insert_with(|| {
+                    [(
+                        netpolc_ir::NAMESPACE_NAME_LABEL.to_string(),
+                        namespace.clone(),
+                    )]
+                    .into_iter()
+                    .collect()
+                });
+            let named = model
+                .pods
+                .first()
+                .map(|p| p.named_ports.clone())
+                .unwrap_or_default();
             let n = model.pods.len() as u32 + 1000;
             model.pods.push(Pod {
                 namespace: namespace.clone(),
                 name: format!("test-{n}"),
                 labels: labels.clone(),
-                ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 244, 250, (n % 250) as u8 + 1)),
+                ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(
+                    10,
+                    244,
+                    250,
+                    (n % 250) as u8 + 1,
+                )),
                 named_ports: named,
             });
             Endpoint::Pod(model.pods.len() - 1)
@@ -146,7 +187,12 @@ pub fn test_flow(case: &TestCase, from: Endpoint, to: Endpoint) -> Flow {
         PortSpec::Range { start, .. } => start,
         _ => 0,
     };
-    Flow { src: from, dst: to, protocol: case.port.protocol, port }
+    Flow {
+        src: from,
+        dst: to,
+        protocol: case.port.protocol,
+        port,
+    }
 }
 
 /// Whether a verdict meets an expectation.

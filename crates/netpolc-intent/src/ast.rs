@@ -229,7 +229,8 @@ impl<'de> Deserialize<'de> for EndpointDoc {
                 Ok(EndpointDoc::Group(v.to_string()))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                PodDoc::deserialize(de::value::MapAccessDeserializer::new(map)).map(EndpointDoc::Pod)
+                PodDoc::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(EndpointDoc::Pod)
             }
         }
         d.deserialize_any(V)

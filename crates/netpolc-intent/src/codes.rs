@@ -33,5 +33,7 @@ pub const BAD_DIRECTION: &str = "NP2014";
 pub const BAD_TEST: &str = "NP2015";
 /// An invalid L7 (HTTP) rule.
 pub const BAD_L7: &str = "NP2016";
+/// Note: one side of an intent lies in a namespace netpolc does not manage.
+pub const UNMANAGED_SIDE: &str = "NP2021";
 /// Something that has no effect (a note or warning).
 pub const NO_EFFECT: &str = "NP2020";

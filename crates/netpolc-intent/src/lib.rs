@@ -25,5 +25,8 @@ mod names;
 mod ports;
 pub mod yaml;
 
-pub use lower::{compile, compile_with, Options, sort_diagnostics, Compiled, InputFile, BUILTIN_GROUPS, METADATA_CIDRS, PRESETS};
+pub use lower::{
+    compile, compile_with, sort_diagnostics, Compiled, InputFile, Options, BUILTIN_GROUPS,
+    METADATA_CIDRS, PRESETS,
+};
 pub use ports::parse_port;

@@ -32,7 +32,14 @@ pub const PRESETS: [&str; 5] = [
 ];
 
 /// Built-in group names, usable in every set.
-pub const BUILTIN_GROUPS: [&str; 6] = ["all", "anywhere", "host", "kube-apiserver", "kube-dns", "world"];
+pub const BUILTIN_GROUPS: [&str; 6] = [
+    "all",
+    "anywhere",
+    "host",
+    "kube-apiserver",
+    "kube-dns",
+    "world",
+];
 
 /// The cloud metadata addresses `block-cloud-metadata` denies.
 pub const METADATA_CIDRS: [&str; 2] = ["169.254.169.254/32", "100.100.100.200/32"];
@@ -151,7 +158,10 @@ struct Cx {
 #[derive(Clone, Debug)]
 enum Group {
     /// Pods in namespaces matching the selector.
-    Pods { namespaces: LabelSelector, pods: LabelSelector },
+    Pods {
+        namespaces: LabelSelector,
+        pods: LabelSelector,
+    },
     /// Non-pod peers (addresses, entities, names).
     Peers(Vec<Peer>),
     /// Everything.
@@ -167,9 +177,17 @@ struct SetContext<'a> {
     /// For cluster sets, the managed namespaces in scope.
     cluster_scope: Option<BTreeSet<String>>,
     groups: BTreeMap<String, (Span, Group)>,
+    /// Groups that are defined but invalid (already reported): references to them are
+    /// skipped silently instead of cascading into "unknown group".
+    broken: BTreeSet<String>,
 }
 
-fn err(code: &'static str, span: Span, msg: impl Into<String>, label: impl Into<String>) -> Diagnostic {
+fn err(
+    code: &'static str,
+    span: Span,
+    msg: impl Into<String>,
+    label: impl Into<String>,
+) -> Diagnostic {
     Diagnostic::error(code, msg).with_label(span, label)
 }
 
@@ -184,8 +202,13 @@ impl Cx {
         };
         let Some(api) = meta.api_version else {
             self.diags.push(
-                err(codes::BAD_KIND, node.span, "document has no `apiVersion`", "this document")
-                    .with_help(format!("add `apiVersion: {API_VERSION}`")),
+                err(
+                    codes::BAD_KIND,
+                    node.span,
+                    "document has no `apiVersion`",
+                    "this document",
+                )
+                .with_help(format!("add `apiVersion: {API_VERSION}`")),
             );
             return;
         };
@@ -202,7 +225,12 @@ impl Cx {
             return;
         }
         let Some(kind) = meta.kind else {
-            self.diags.push(err(codes::BAD_KIND, node.span, "document has no `kind`", "this document"));
+            self.diags.push(err(
+                codes::BAD_KIND,
+                node.span,
+                "document has no `kind`",
+                "this document",
+            ));
             return;
         };
         macro_rules! parse {
@@ -221,7 +249,10 @@ impl Cx {
                 let d = parse!(IntentSetDoc);
                 let namespace = match (&d.spec.value.namespace, &self.default_namespace) {
                     (Some(ns), _) => ns.clone(),
-                    (None, Some(default)) => Spanned { span: d.metadata.name.span, value: default.clone() },
+                    (None, Some(default)) => Spanned {
+                        span: d.metadata.name.span,
+                        value: default.clone(),
+                    },
                     (None, None) => {
                         self.diags.push(
                             err(codes::BAD_VALUE, d.spec.span, format!("intent set `{}` names no namespace", d.metadata.name.value), "no `namespace` here")
@@ -230,24 +261,51 @@ impl Cx {
                         return;
                     }
                 };
-                self.sets.push(SetDoc { file: file.to_string(), name: d.metadata.name, namespace, spec: d.spec });
+                self.sets.push(SetDoc {
+                    file: file.to_string(),
+                    name: d.metadata.name,
+                    namespace,
+                    spec: d.spec,
+                });
             }
             "ClusterIntentSet" => {
                 let d = parse!(ClusterIntentSetDoc);
-                self.cluster_sets.push(ClusterSetDoc { file: file.to_string(), name: d.metadata.name, spec: d.spec });
+                self.cluster_sets.push(ClusterSetDoc {
+                    file: file.to_string(),
+                    name: d.metadata.name,
+                    spec: d.spec,
+                });
             }
             "ConnectivityTest" => {
                 let d = parse!(ConnectivityTestDoc);
-                self.tests.push(TestDoc { file: file.to_string(), name: d.metadata.name, spec: d.spec });
+                self.tests.push(TestDoc {
+                    file: file.to_string(),
+                    name: d.metadata.name,
+                    spec: d.spec,
+                });
             }
             "ClusterProfile" => {
                 let d = parse!(ClusterProfileDoc);
-                self.profiles.push((file.to_string(), d.metadata.name.span, d.spec));
+                self.profiles
+                    .push((file.to_string(), d.metadata.name.span, d.spec));
             }
             other => {
-                const KINDS: [&str; 4] = ["ClusterIntentSet", "ClusterProfile", "ConnectivityTest", "IntentSet"];
-                let mut d = err(codes::BAD_KIND, kind.span, format!("unknown kind `{other}`"), "not a netpolc kind")
-                    .with_help(format!("expected one of {}", KINDS.map(|k| format!("`{k}`")).join(", ")));
+                const KINDS: [&str; 4] = [
+                    "ClusterIntentSet",
+                    "ClusterProfile",
+                    "ConnectivityTest",
+                    "IntentSet",
+                ];
+                let mut d = err(
+                    codes::BAD_KIND,
+                    kind.span,
+                    format!("unknown kind `{other}`"),
+                    "not a netpolc kind",
+                )
+                .with_help(format!(
+                    "expected one of {}",
+                    KINDS.map(|k| format!("`{k}`")).join(", ")
+                ));
                 if let Some(s) = yaml::suggest(other, &KINDS) {
                     d = d.with_help(format!("did you mean `{s}`?"));
                 }
@@ -273,7 +331,10 @@ impl Cx {
 
     fn lower(&mut self) -> Option<Program> {
         let profile = self.profile();
-        let mut program = Program { profile, ..Program::default() };
+        let mut program = Program {
+            profile,
+            ..Program::default()
+        };
 
         // Unique names across sets, one set per namespace.
         let mut set_names: BTreeMap<String, Span> = BTreeMap::new();
@@ -286,17 +347,27 @@ impl Cx {
             ok &= self.check_name("namespace name", &s.namespace);
             if let Some(prev) = set_names.insert(s.name.value.clone(), s.name.span) {
                 self.diags.push(
-                    err(codes::DUPLICATE, s.name.span, format!("intent set `{}` is defined twice", s.name.value), "second definition")
-                        .with_secondary(prev, "first definition"),
+                    err(
+                        codes::DUPLICATE,
+                        s.name.span,
+                        format!("intent set `{}` is defined twice", s.name.value),
+                        "second definition",
+                    )
+                    .with_secondary(prev, "first definition"),
                 );
                 ok = false;
             }
             let ns = &s.namespace;
             if let Some(prev) = ns_owner.insert(ns.value.clone(), ns.span) {
                 self.diags.push(
-                    err(codes::DUPLICATE, ns.span, format!("namespace `{}` has two intent sets", ns.value), "second intent set for it")
-                        .with_secondary(prev, "first intent set")
-                        .with_help("merge the two sets: one namespace has one IntentSet"),
+                    err(
+                        codes::DUPLICATE,
+                        ns.span,
+                        format!("namespace `{}` has two intent sets", ns.value),
+                        "second intent set for it",
+                    )
+                    .with_secondary(prev, "first intent set")
+                    .with_help("merge the two sets: one namespace has one IntentSet"),
                 );
                 ok = false;
             }
@@ -308,8 +379,13 @@ impl Cx {
             self.check_name("cluster intent set name", &s.name);
             if let Some(prev) = set_names.insert(s.name.value.clone(), s.name.span) {
                 self.diags.push(
-                    err(codes::DUPLICATE, s.name.span, format!("intent set `{}` is defined twice", s.name.value), "second definition")
-                        .with_secondary(prev, "first definition"),
+                    err(
+                        codes::DUPLICATE,
+                        s.name.span,
+                        format!("intent set `{}` is defined twice", s.name.value),
+                        "second definition",
+                    )
+                    .with_secondary(prev, "first definition"),
                 );
             }
         }
@@ -325,11 +401,29 @@ impl Cx {
             }
             labels.insert(NAMESPACE_NAME_LABEL.to_string(), ns.clone());
             let isolated = self.isolation_directions(&s.spec.value.isolate, &s.spec.value.presets);
-            let origin = Origin { file: s.file.clone(), set: s.name.value.clone(), intent: "isolate".into(), preset: None, span: Some(s.namespace.span) };
+            let origin = Origin {
+                file: s.file.clone(),
+                set: s.name.value.clone(),
+                intent: "isolate".into(),
+                preset: None,
+                span: Some(s.namespace.span),
+            };
             for d in &isolated {
-                program.isolations.push(Isolation { scope: Scope::Namespace(ns.clone()), direction: *d, origin: origin.clone() });
+                program.isolations.push(Isolation {
+                    scope: Scope::Namespace(ns.clone()),
+                    direction: *d,
+                    origin: origin.clone(),
+                });
             }
-            program.namespaces.insert(ns.clone(), ManagedNamespace { name: ns, labels, isolated, origin });
+            program.namespaces.insert(
+                ns.clone(),
+                ManagedNamespace {
+                    name: ns,
+                    labels,
+                    isolated,
+                    origin,
+                },
+            );
         }
 
         // Cluster sets: scope and isolation.
@@ -349,16 +443,32 @@ impl Cx {
             };
             if scope.is_empty() {
                 self.diags.push(
-                    Diagnostic::warning(codes::NO_EFFECT, format!("cluster intent set `{}` applies to no managed namespace", s.name.value))
-                        .with_label(s.name.span, "selects nothing")
-                        .with_note("a namespace is managed when it has an IntentSet"),
+                    Diagnostic::warning(
+                        codes::NO_EFFECT,
+                        format!(
+                            "cluster intent set `{}` applies to no managed namespace",
+                            s.name.value
+                        ),
+                    )
+                    .with_label(s.name.span, "selects nothing")
+                    .with_note("a namespace is managed when it has an IntentSet"),
                 );
             }
             let isolated = self.isolation_directions(&s.spec.value.isolate, &s.spec.value.presets);
-            let origin = Origin { file: s.file.clone(), set: s.name.value.clone(), intent: "isolate".into(), preset: None, span: Some(s.name.span) };
+            let origin = Origin {
+                file: s.file.clone(),
+                set: s.name.value.clone(),
+                intent: "isolate".into(),
+                preset: None,
+                span: Some(s.name.span),
+            };
             if !scope.is_empty() {
                 for d in &isolated {
-                    program.isolations.push(Isolation { scope: Scope::Cluster(scope.clone()), direction: *d, origin: origin.clone() });
+                    program.isolations.push(Isolation {
+                        scope: Scope::Cluster(scope.clone()),
+                        direction: *d,
+                        origin: origin.clone(),
+                    });
                     for ns in &scope {
                         if let Some(m) = program.namespaces.get_mut(ns) {
                             m.isolated.insert(*d);
@@ -373,19 +483,46 @@ impl Cx {
         for s in &valid_sets {
             let ns = &s.namespace.value;
             let own = LabelSelector::from_labels([(NAMESPACE_NAME_LABEL, ns.as_str())]);
-            let mut cx = SetContext { file: &s.file, set: &s.name.value, own, cluster_scope: None, groups: BTreeMap::new() };
+            let mut cx = SetContext {
+                file: &s.file,
+                set: &s.name.value,
+                own,
+                cluster_scope: None,
+                groups: BTreeMap::new(),
+                broken: BTreeSet::new(),
+            };
             self.resolve_groups(&mut cx, &s.spec.value.groups, &program.profile);
-            self.lower_intents(&cx, &s.spec.value.presets, &s.spec.value.intents, &mut program);
+            self.lower_intents(
+                &cx,
+                &s.spec.value.presets,
+                &s.spec.value.intents,
+                &mut program,
+            );
         }
         for (s, scope) in cluster_sets.iter().zip(cluster_scopes) {
-            let own = LabelSelector::from_requirements([Requirement::is_in(NAMESPACE_NAME_LABEL, scope.iter().cloned())])
-                .unwrap_or_default();
+            let own = LabelSelector::from_requirements([Requirement::is_in(
+                NAMESPACE_NAME_LABEL,
+                scope.iter().cloned(),
+            )])
+            .unwrap_or_default();
             if scope.is_empty() {
                 continue;
             }
-            let mut cx = SetContext { file: &s.file, set: &s.name.value, own, cluster_scope: Some(scope), groups: BTreeMap::new() };
+            let mut cx = SetContext {
+                file: &s.file,
+                set: &s.name.value,
+                own,
+                cluster_scope: Some(scope),
+                groups: BTreeMap::new(),
+                broken: BTreeSet::new(),
+            };
             self.resolve_groups(&mut cx, &s.spec.value.groups, &program.profile);
-            self.lower_intents(&cx, &s.spec.value.presets, &s.spec.value.intents, &mut program);
+            self.lower_intents(
+                &cx,
+                &s.spec.value.presets,
+                &s.spec.value.intents,
+                &mut program,
+            );
         }
 
         // Tests.
@@ -395,8 +532,13 @@ impl Cx {
             self.check_name("test name", &t.name);
             if let Some(prev) = test_names.insert(t.name.value.clone(), t.name.span) {
                 self.diags.push(
-                    err(codes::DUPLICATE, t.name.span, format!("connectivity test `{}` is defined twice", t.name.value), "second definition")
-                        .with_secondary(prev, "first definition"),
+                    err(
+                        codes::DUPLICATE,
+                        t.name.span,
+                        format!("connectivity test `{}` is defined twice", t.name.value),
+                        "second definition",
+                    )
+                    .with_secondary(prev, "first definition"),
                 );
                 continue;
             }
@@ -414,16 +556,23 @@ impl Cx {
         if profiles.len() > 1 {
             for (_, span, _) in &profiles[1..] {
                 self.diags.push(
-                    err(codes::DUPLICATE, *span, "more than one ClusterProfile", "another profile")
-                        .with_secondary(profiles[0].1, "the first one")
-                        .with_help("keep one ClusterProfile per repository"),
+                    err(
+                        codes::DUPLICATE,
+                        *span,
+                        "more than one ClusterProfile",
+                        "another profile",
+                    )
+                    .with_secondary(profiles[0].1, "the first one")
+                    .with_help("keep one ClusterProfile per repository"),
                 );
             }
         }
         let Some((_, _, spec)) = profiles.into_iter().next() else {
             return p;
         };
-        let nets = |list: &Option<Vec<Spanned<String>>>, target: &mut Vec<IpNet>, diags: &mut Vec<Diagnostic>| {
+        let nets = |list: &Option<Vec<Spanned<String>>>,
+                    target: &mut Vec<IpNet>,
+                    diags: &mut Vec<Diagnostic>| {
             if let Some(list) = list {
                 target.clear();
                 for c in list {
@@ -443,7 +592,12 @@ impl Cx {
             nets(&list, &mut p.api_server_cidrs, &mut self.diags);
             if let Some(port) = &api.port {
                 if port.value == 0 {
-                    self.diags.push(err(codes::BAD_PORT, port.span, "API server port must be 1–65535", "port 0"));
+                    self.diags.push(err(
+                        codes::BAD_PORT,
+                        port.span,
+                        "API server port must be 1–65535",
+                        "port 0",
+                    ));
                 } else {
                     p.api_server_port = port.value;
                 }
@@ -464,7 +618,11 @@ impl Cx {
         p
     }
 
-    fn isolation_directions(&mut self, isolate: &[Spanned<String>], presets: &[Spanned<String>]) -> BTreeSet<Direction> {
+    fn isolation_directions(
+        &mut self,
+        isolate: &[Spanned<String>],
+        presets: &[Spanned<String>],
+    ) -> BTreeSet<Direction> {
         let mut out = BTreeSet::new();
         for d in isolate {
             match d.value.as_str() {
@@ -475,8 +633,13 @@ impl Cx {
                     out.insert(Direction::Egress);
                 }
                 other => self.diags.push(
-                    err(codes::BAD_VALUE, d.span, format!("unknown direction `{other}`"), "not a direction")
-                        .with_help("expected `ingress` or `egress`"),
+                    err(
+                        codes::BAD_VALUE,
+                        d.span,
+                        format!("unknown direction `{other}`"),
+                        "not a direction",
+                    )
+                    .with_help("expected `ingress` or `egress`"),
                 ),
             }
         }
@@ -489,11 +652,21 @@ impl Cx {
     fn check_label(&mut self, k: &Spanned<String>, v: &Spanned<String>) -> bool {
         let mut ok = true;
         if let Some(p) = label_key_problem(&k.value) {
-            self.diags.push(err(codes::BAD_LABEL, k.span, format!("invalid label key `{}`", k.value), p));
+            self.diags.push(err(
+                codes::BAD_LABEL,
+                k.span,
+                format!("invalid label key `{}`", k.value),
+                p,
+            ));
             ok = false;
         }
         if let Some(p) = label_value_problem(&v.value) {
-            self.diags.push(err(codes::BAD_LABEL, v.span, format!("invalid label value `{}`", v.value), p));
+            self.diags.push(err(
+                codes::BAD_LABEL,
+                v.span,
+                format!("invalid label value `{}`", v.value),
+                p,
+            ));
             ok = false;
         }
         ok
@@ -509,7 +682,12 @@ impl Cx {
         for e in &doc.match_expressions {
             let e = &e.value;
             if let Some(p) = label_key_problem(&e.key.value) {
-                self.diags.push(err(codes::BAD_LABEL, e.key.span, format!("invalid label key `{}`", e.key.value), p));
+                self.diags.push(err(
+                    codes::BAD_LABEL,
+                    e.key.span,
+                    format!("invalid label key `{}`", e.key.value),
+                    p,
+                ));
                 ok = false;
             }
             let op = match e.operator.value.as_str() {
@@ -518,9 +696,16 @@ impl Cx {
                 "Exists" => Op::Exists,
                 "DoesNotExist" => Op::DoesNotExist,
                 other => {
-                    let mut d = err(codes::BAD_SELECTOR, e.operator.span, format!("unknown operator `{other}`"), "not an operator")
-                        .with_help("expected `In`, `NotIn`, `Exists` or `DoesNotExist`");
-                    if let Some(s) = yaml::suggest(other, &["In", "NotIn", "Exists", "DoesNotExist"]) {
+                    let mut d = err(
+                        codes::BAD_SELECTOR,
+                        e.operator.span,
+                        format!("unknown operator `{other}`"),
+                        "not an operator",
+                    )
+                    .with_help("expected `In`, `NotIn`, `Exists` or `DoesNotExist`");
+                    if let Some(s) =
+                        yaml::suggest(other, &["In", "NotIn", "Exists", "DoesNotExist"])
+                    {
                         d = d.with_help(format!("did you mean `{s}`?"));
                     }
                     self.diags.push(d);
@@ -545,19 +730,37 @@ impl Cx {
             }
             for v in &e.values {
                 if let Some(p) = label_value_problem(&v.value) {
-                    self.diags.push(err(codes::BAD_LABEL, v.span, format!("invalid label value `{}`", v.value), p));
+                    self.diags.push(err(
+                        codes::BAD_LABEL,
+                        v.span,
+                        format!("invalid label value `{}`", v.value),
+                        p,
+                    ));
                     ok = false;
                 }
             }
-            reqs.push(Requirement { key: e.key.value.clone(), op, values: e.values.iter().map(|v| v.value.clone()).collect() });
+            reqs.push(Requirement {
+                key: e.key.value.clone(),
+                op,
+                values: e.values.iter().map(|v| v.value.clone()).collect(),
+            });
         }
         if !ok {
             return None;
         }
         LabelSelector::from_requirements(reqs).or_else(|| {
-            let span = doc.match_labels.first().map(|(k, _)| k.span).or_else(|| doc.match_expressions.first().map(|e| e.span));
+            let span = doc
+                .match_labels
+                .first()
+                .map(|(k, _)| k.span)
+                .or_else(|| doc.match_expressions.first().map(|e| e.span));
             if let Some(span) = span {
-                self.diags.push(err(codes::BAD_SELECTOR, span, "this selector can never match", "contradictory requirements"));
+                self.diags.push(err(
+                    codes::BAD_SELECTOR,
+                    span,
+                    "this selector can never match",
+                    "contradictory requirements",
+                ));
             }
             None
         })
@@ -571,19 +774,35 @@ impl Cx {
                     ok &= self.check_name("namespace name", n);
                 }
                 if names.is_empty() {
-                    self.diags.push(err(codes::BAD_VALUE, doc.span, "empty namespace list", "selects nothing").with_help("remove `namespaces` or name at least one namespace"));
+                    self.diags.push(
+                        err(
+                            codes::BAD_VALUE,
+                            doc.span,
+                            "empty namespace list",
+                            "selects nothing",
+                        )
+                        .with_help("remove `namespaces` or name at least one namespace"),
+                    );
                     return None;
                 }
                 ok.then(|| {
-                    LabelSelector::from_requirements([Requirement::is_in(NAMESPACE_NAME_LABEL, names.iter().map(|n| n.value.clone()))])
-                        .unwrap_or_default()
+                    LabelSelector::from_requirements([Requirement::is_in(
+                        NAMESPACE_NAME_LABEL,
+                        names.iter().map(|n| n.value.clone()),
+                    )])
+                    .unwrap_or_default()
                 })
             }
             NamespacesDoc::Selector(sel) => self.selector(sel),
         }
     }
 
-    fn resolve_groups(&mut self, cx: &mut SetContext<'_>, groups: &BTreeMap<Spanned<String>, Spanned<GroupDoc>>, profile: &ClusterProfile) {
+    fn resolve_groups(
+        &mut self,
+        cx: &mut SetContext<'_>,
+        groups: &BTreeMap<Spanned<String>, Spanned<GroupDoc>>,
+        profile: &ClusterProfile,
+    ) {
         for (name, g) in groups {
             if BUILTIN_GROUPS.contains(&name.value.as_str()) {
                 self.diags.push(
@@ -593,18 +812,34 @@ impl Cx {
                 continue;
             }
             if !self.check_name("group name", name) {
+                cx.broken.insert(name.value.clone());
                 continue;
             }
             if let Some(group) = self.group(cx, g, profile) {
                 cx.groups.insert(name.value.clone(), (name.span, group));
+            } else {
+                cx.broken.insert(name.value.clone());
             }
         }
     }
 
-    fn group(&mut self, cx: &SetContext<'_>, g: &Spanned<GroupDoc>, profile: &ClusterProfile) -> Option<Group> {
+    fn group(
+        &mut self,
+        cx: &SetContext<'_>,
+        g: &Spanned<GroupDoc>,
+        profile: &ClusterProfile,
+    ) -> Option<Group> {
         let d = &g.value;
         let pod_like = d.selector.is_some() || d.namespaces.is_some();
-        let kinds = [pod_like, d.cidrs.is_some(), d.entity.is_some(), d.fqdns.is_some()].iter().filter(|b| **b).count();
+        let kinds = [
+            pod_like,
+            d.cidrs.is_some(),
+            d.entity.is_some(),
+            d.fqdns.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if kinds != 1 {
             self.diags.push(
                 err(codes::BAD_GROUP, g.span, if kinds == 0 { "empty group" } else { "a group mixes kinds of peers" }, "this group")
@@ -626,7 +861,12 @@ impl Cx {
         if let Some(cidrs) = &d.cidrs {
             let mut peers = Vec::new();
             if cidrs.is_empty() {
-                self.diags.push(err(codes::BAD_VALUE, g.span, "empty `cidrs` list", "this group"));
+                self.diags.push(err(
+                    codes::BAD_VALUE,
+                    g.span,
+                    "empty `cidrs` list",
+                    "this group",
+                ));
                 return None;
             }
             for c in cidrs {
@@ -642,15 +882,27 @@ impl Cx {
             for f in fqdns {
                 let ok = !f.value.is_empty()
                     && f.value.len() <= 255
-                    && f.value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '*'));
+                    && f.value
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '*'));
                 if !ok {
-                    self.diags.push(err(codes::BAD_VALUE, f.span, format!("invalid DNS name `{}`", f.value), "letters, digits, `-`, `_`, `.` and `*` only"));
+                    self.diags.push(err(
+                        codes::BAD_VALUE,
+                        f.span,
+                        format!("invalid DNS name `{}`", f.value),
+                        "letters, digits, `-`, `_`, `.` and `*` only",
+                    ));
                     return None;
                 }
                 peers.push(Peer::Fqdn(f.value.to_ascii_lowercase()));
             }
             if peers.is_empty() {
-                self.diags.push(err(codes::BAD_VALUE, g.span, "empty `fqdns` list", "this group"));
+                self.diags.push(err(
+                    codes::BAD_VALUE,
+                    g.span,
+                    "empty `fqdns` list",
+                    "this group",
+                ));
                 return None;
             }
             return Some(Group::Peers(peers));
@@ -666,8 +918,13 @@ impl Cx {
             "kube-dns" => Some(kube_dns(profile)),
             other => {
                 const ENTITIES: [&str; 4] = ["host", "kube-apiserver", "kube-dns", "world"];
-                let mut d = err(codes::BAD_VALUE, e.span, format!("unknown entity `{other}`"), "not an entity")
-                    .with_help("expected `world`, `kube-apiserver`, `kube-dns` or `host`");
+                let mut d = err(
+                    codes::BAD_VALUE,
+                    e.span,
+                    format!("unknown entity `{other}`"),
+                    "not an entity",
+                )
+                .with_help("expected `world`, `kube-apiserver`, `kube-dns` or `host`");
                 if let Some(s) = yaml::suggest(other, &ENTITIES) {
                     d = d.with_help(format!("did you mean `{s}`?"));
                 }
@@ -678,14 +935,26 @@ impl Cx {
     }
 
     /// A CIDR group item, with the cluster's own networks carved out.
-    fn cidr_block(&mut self, c: &Spanned<CidrDoc>, profile: &ClusterProfile) -> Option<Vec<CidrBlock>> {
-        let text = Spanned { span: c.span, value: c.value.cidr.clone() };
+    fn cidr_block(
+        &mut self,
+        c: &Spanned<CidrDoc>,
+        profile: &ClusterProfile,
+    ) -> Option<Vec<CidrBlock>> {
+        let text = Spanned {
+            span: c.span,
+            value: c.value.cidr.clone(),
+        };
         let net = parse_cidr(&text, &mut self.diags)?;
         let mut except = Vec::new();
         for e in &c.value.except {
             let hole = parse_cidr(e, &mut self.diags)?;
             if !(net.contains(&hole) && hole.prefix_len() > net.prefix_len()) {
-                self.diags.push(err(codes::BAD_CIDR, e.span, format!("`{}` is not strictly inside `{net}`", e.value), "except must be a smaller block inside the cidr"));
+                self.diags.push(err(
+                    codes::BAD_CIDR,
+                    e.span,
+                    format!("`{}` is not strictly inside `{net}`", e.value),
+                    "except must be a smaller block inside the cidr",
+                ));
                 return None;
             }
             except.push(hole);
@@ -705,16 +974,31 @@ impl Cx {
         }
         except.sort();
         except.dedup();
-        let kept: Vec<IpNet> = except.iter().filter(|h| !except.iter().any(|o| o != *h && o.contains(*h))).copied().collect();
+        let kept: Vec<IpNet> = except
+            .iter()
+            .filter(|h| !except.iter().any(|o| o != *h && o.contains(*h)))
+            .copied()
+            .collect();
         Some(vec![CidrBlock { net, except: kept }])
     }
 
-    fn resolve_ref(&mut self, cx: &SetContext<'_>, r: &Spanned<String>, profile: &ClusterProfile) -> Option<Group> {
+    fn resolve_ref(
+        &mut self,
+        cx: &SetContext<'_>,
+        r: &Spanned<String>,
+        profile: &ClusterProfile,
+    ) -> Option<Group> {
         if let Some((_, g)) = cx.groups.get(&r.value) {
             return Some(g.clone());
         }
+        if cx.broken.contains(&r.value) {
+            return None;
+        }
         match r.value.as_str() {
-            "all" => Some(Group::Pods { namespaces: cx.own.clone(), pods: LabelSelector::all() }),
+            "all" => Some(Group::Pods {
+                namespaces: cx.own.clone(),
+                pods: LabelSelector::all(),
+            }),
             "anywhere" => Some(Group::Any),
             "world" => Some(Group::Peers(world(profile))),
             "kube-dns" => Some(kube_dns(profile)),
@@ -723,8 +1007,25 @@ impl Cx {
             other => {
                 let mut names: Vec<&str> = cx.groups.keys().map(String::as_str).collect();
                 names.extend(BUILTIN_GROUPS);
-                let mut d = err(codes::UNKNOWN_GROUP, r.span, format!("unknown group `{other}`"), "no group of this name")
-                    .with_note(format!("intent set `{}` defines {}", cx.set, if cx.groups.is_empty() { "no groups".to_string() } else { cx.groups.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ") }));
+                let mut d = err(
+                    codes::UNKNOWN_GROUP,
+                    r.span,
+                    format!("unknown group `{other}`"),
+                    "no group of this name",
+                )
+                .with_note(format!(
+                    "intent set `{}` defines {}",
+                    cx.set,
+                    if cx.groups.is_empty() {
+                        "no groups".to_string()
+                    } else {
+                        cx.groups
+                            .keys()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ));
                 d = match yaml::suggest(other, &names) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
                     None => d.with_help("define it under `groups`, or use a built-in group: `all`, `anywhere`, `world`, `kube-dns`, `kube-apiserver`, `host`"),
@@ -735,13 +1036,27 @@ impl Cx {
         }
     }
 
-    fn lower_intents(&mut self, cx: &SetContext<'_>, presets: &[Spanned<String>], intents: &[Spanned<IntentDoc>], program: &mut Program) {
+    fn lower_intents(
+        &mut self,
+        cx: &SetContext<'_>,
+        presets: &[Spanned<String>],
+        intents: &[Spanned<IntentDoc>],
+        program: &mut Program,
+    ) {
         let mut seen: BTreeMap<String, Span> = BTreeMap::new();
         // Presets first: they are ordinary intents named after the preset.
         for p in presets {
             if !PRESETS.contains(&p.value.as_str()) {
-                let mut d = err(codes::UNKNOWN_PRESET, p.span, format!("unknown preset `{}`", p.value), "not a preset")
-                    .with_help(format!("presets are {}", PRESETS.map(|p| format!("`{p}`")).join(", ")));
+                let mut d = err(
+                    codes::UNKNOWN_PRESET,
+                    p.span,
+                    format!("unknown preset `{}`", p.value),
+                    "not a preset",
+                )
+                .with_help(format!(
+                    "presets are {}",
+                    PRESETS.map(|p| format!("`{p}`")).join(", ")
+                ));
                 if let Some(s) = yaml::suggest(&p.value, &PRESETS) {
                     d = d.with_help(format!("did you mean `{s}`?"));
                 }
@@ -749,14 +1064,38 @@ impl Cx {
                 continue;
             }
             if let Some(prev) = seen.insert(p.value.clone(), p.span) {
-                self.diags.push(err(codes::DUPLICATE, p.span, format!("preset `{}` is listed twice", p.value), "again").with_secondary(prev, "first"));
+                self.diags.push(
+                    err(
+                        codes::DUPLICATE,
+                        p.span,
+                        format!("preset `{}` is listed twice", p.value),
+                        "again",
+                    )
+                    .with_secondary(prev, "first"),
+                );
                 continue;
             }
             let profile = program.profile.clone();
-            let all = Group::Pods { namespaces: cx.own.clone(), pods: LabelSelector::all() };
+            let all = Group::Pods {
+                namespaces: cx.own.clone(),
+                pods: LabelSelector::all(),
+            };
             let spec = match p.value.as_str() {
-                "allow-dns" => Some((Action::Allow, all.clone(), kube_dns(&profile), ports_of(&[PortMatch::single(Protocol::Udp, 53), PortMatch::single(Protocol::Tcp, 53)]))),
-                "allow-kube-apiserver" => Some((Action::Allow, all.clone(), Group::Peers(vec![Peer::Entity(Entity::KubeApiserver)]), ports_of(&[PortMatch::single(Protocol::Tcp, profile.api_server_port)]))),
+                "allow-dns" => Some((
+                    Action::Allow,
+                    all.clone(),
+                    kube_dns(&profile),
+                    ports_of(&[
+                        PortMatch::single(Protocol::Udp, 53),
+                        PortMatch::single(Protocol::Tcp, 53),
+                    ]),
+                )),
+                "allow-kube-apiserver" => Some((
+                    Action::Allow,
+                    all.clone(),
+                    Group::Peers(vec![Peer::Entity(Entity::KubeApiserver)]),
+                    ports_of(&[PortMatch::single(Protocol::Tcp, profile.api_server_port)]),
+                )),
                 "allow-same-namespace" => {
                     if cx.cluster_scope.is_some() {
                         self.diags.push(
@@ -770,13 +1109,27 @@ impl Cx {
                     }
                 }
                 "block-cloud-metadata" => {
-                    let peers = METADATA_CIDRS.iter().map(|c| Peer::Cidr(CidrBlock { net: c.parse().expect("constant"), except: vec![] })).collect();
+                    let peers = METADATA_CIDRS
+                        .iter()
+                        .map(|c| {
+                            Peer::Cidr(CidrBlock {
+                                net: c.parse().expect("constant"),
+                                except: vec![],
+                            })
+                        })
+                        .collect();
                     Some((Action::Deny, all.clone(), Group::Peers(peers), Ports::Any))
                 }
                 _ => None, // default-deny: isolation only, handled with `isolate`.
             };
             if let Some((action, from, to, ports)) = spec {
-                let origin = Origin { file: cx.file.to_string(), set: cx.set.to_string(), intent: p.value.clone(), preset: Some(p.value.clone()), span: Some(p.span) };
+                let origin = Origin {
+                    file: cx.file.to_string(),
+                    set: cx.set.to_string(),
+                    intent: p.value.clone(),
+                    preset: Some(p.value.clone()),
+                    span: Some(p.span),
+                };
                 self.sides(cx, &origin, action, &from, &to, &ports, &[], program);
             }
         }
@@ -787,8 +1140,16 @@ impl Cx {
             }
             if let Some(prev) = seen.insert(doc.name.value.clone(), doc.name.span) {
                 self.diags.push(
-                    err(codes::DUPLICATE, doc.name.span, format!("intent `{}` is defined twice in `{}`", doc.name.value, cx.set), "second definition")
-                        .with_secondary(prev, "first definition (intent or preset)"),
+                    err(
+                        codes::DUPLICATE,
+                        doc.name.span,
+                        format!(
+                            "intent `{}` is defined twice in `{}`",
+                            doc.name.value, cx.set
+                        ),
+                        "second definition",
+                    )
+                    .with_secondary(prev, "first definition (intent or preset)"),
                 );
                 continue;
             }
@@ -799,17 +1160,32 @@ impl Cx {
                 Some("deny") => Some(Action::Deny),
                 Some(other) => {
                     let a = doc.action.as_ref().map(|a| a.span).unwrap_or(i.span);
-                    self.diags.push(err(codes::BAD_VALUE, a, format!("unknown action `{other}`"), "not an action").with_help("expected `allow` or `deny`"));
+                    self.diags.push(
+                        err(
+                            codes::BAD_VALUE,
+                            a,
+                            format!("unknown action `{other}`"),
+                            "not an action",
+                        )
+                        .with_help("expected `allow` or `deny`"),
+                    );
                     None
                 }
             };
             let ports = self.ports(doc);
             let http = self.http(doc, action, &ports);
-            let (Some(from), Some(to), Some(action), Some(ports), Some(http)) = (from, to, action, ports, http) else {
+            let (Some(from), Some(to), Some(action), Some(ports), Some(http)) =
+                (from, to, action, ports, http)
+            else {
                 continue;
             };
             if matches!(from, Group::Peers(ref p) if p.iter().any(|p| matches!(p, Peer::Fqdn(_)))) {
-                self.diags.push(err(codes::BAD_DIRECTION, doc.from.span, "a DNS-name group can only be a destination", "used as a source"));
+                self.diags.push(err(
+                    codes::BAD_DIRECTION,
+                    doc.from.span,
+                    "a DNS-name group can only be a destination",
+                    "used as a source",
+                ));
                 continue;
             }
             if matches!(from, Group::Peers(_)) && matches!(to, Group::Peers(_)) {
@@ -819,7 +1195,13 @@ impl Cx {
                 );
                 continue;
             }
-            let origin = Origin { file: cx.file.to_string(), set: cx.set.to_string(), intent: doc.name.value.clone(), preset: None, span: Some(i.span) };
+            let origin = Origin {
+                file: cx.file.to_string(),
+                set: cx.set.to_string(),
+                intent: doc.name.value.clone(),
+                preset: None,
+                span: Some(i.span),
+            };
             let made = self.sides(cx, &origin, action, &from, &to, &ports, &http, program);
             if made == 0 && action == Action::Allow {
                 // Nothing to emit: both sides open or unmanaged. Say why.
@@ -851,7 +1233,12 @@ impl Cx {
                     set.insert(m);
                 }
                 Err(msg) => {
-                    self.diags.push(err(codes::BAD_PORT, p.span, format!("invalid port `{}`", p.value), msg));
+                    self.diags.push(err(
+                        codes::BAD_PORT,
+                        p.span,
+                        format!("invalid port `{}`", p.value),
+                        msg,
+                    ));
                     ok = false;
                 }
             }
@@ -859,37 +1246,72 @@ impl Cx {
         ok.then_some(Ports::Only(set))
     }
 
-    fn http(&mut self, doc: &IntentDoc, action: Option<Action>, ports: &Option<Ports>) -> Option<Vec<HttpRule>> {
+    fn http(
+        &mut self,
+        doc: &IntentDoc,
+        action: Option<Action>,
+        ports: &Option<Ports>,
+    ) -> Option<Vec<HttpRule>> {
         if doc.http.is_empty() {
             return Some(Vec::new());
         }
         let span = doc.http[0].span;
         if action == Some(Action::Deny) {
-            self.diags.push(err(codes::BAD_L7, span, "HTTP rules are only for allow intents", "on a deny intent"));
+            self.diags.push(err(
+                codes::BAD_L7,
+                span,
+                "HTTP rules are only for allow intents",
+                "on a deny intent",
+            ));
             return None;
         }
         let tcp_only = matches!(ports, Some(Ports::Only(s)) if s.iter().all(|p| p.protocol == Protocol::Tcp && p.port != netpolc_ir::PortSpec::All));
         if !tcp_only {
             self.diags.push(
-                err(codes::BAD_L7, span, "HTTP rules need specific TCP ports", "here")
-                    .with_help("list the TCP ports the HTTP service listens on, e.g. `ports: [8080/tcp]`"),
+                err(
+                    codes::BAD_L7,
+                    span,
+                    "HTTP rules need specific TCP ports",
+                    "here",
+                )
+                .with_help(
+                    "list the TCP ports the HTTP service listens on, e.g. `ports: [8080/tcp]`",
+                ),
             );
             return None;
         }
         Some(
             doc.http
                 .iter()
-                .map(|h| HttpRule { method: h.value.method.as_ref().map(|m| m.value.clone()), path: h.value.path.as_ref().map(|p| p.value.clone()) })
+                .map(|h| HttpRule {
+                    method: h.value.method.as_ref().map(|m| m.value.clone()),
+                    path: h.value.path.as_ref().map(|p| p.value.clone()),
+                })
                 .collect(),
         )
     }
 
     /// Emits the egress and ingress sides of one intent; returns how many rules it made.
     #[allow(clippy::too_many_arguments)] // One call site per kind of intent; a struct would only rename them.
-    fn sides(&mut self, cx: &SetContext<'_>, origin: &Origin, action: Action, from: &Group, to: &Group, ports: &Ports, http: &[HttpRule], program: &mut Program) -> usize {
+    fn sides(
+        &mut self,
+        cx: &SetContext<'_>,
+        origin: &Origin,
+        action: Action,
+        from: &Group,
+        to: &Group,
+        ports: &Ports,
+        http: &[HttpRule],
+        program: &mut Program,
+    ) -> usize {
         let mut made = 0;
-        for (direction, me, other) in [(Direction::Egress, from, to), (Direction::Ingress, to, from)] {
-            if direction == Direction::Ingress && matches!(other, Group::Peers(p) if p.iter().any(|p| matches!(p, Peer::Fqdn(_)))) {
+        for (direction, me, other) in [
+            (Direction::Egress, from, to),
+            (Direction::Ingress, to, from),
+        ] {
+            if direction == Direction::Ingress
+                && matches!(other, Group::Peers(p) if p.iter().any(|p| matches!(p, Peer::Fqdn(_))))
+            {
                 continue;
             }
             let (ns_sel, pods) = match me {
@@ -897,6 +1319,36 @@ impl Cx {
                 Group::Any => (LabelSelector::all(), LabelSelector::all()),
                 Group::Peers(_) => continue,
             };
+            // Namespaces named explicitly but not managed: that side is left alone.
+            for r in ns_sel
+                .requirements()
+                .filter(|r| r.key == NAMESPACE_NAME_LABEL && r.op == Op::In)
+            {
+                for name in r
+                    .values
+                    .iter()
+                    .filter(|n| !program.namespaces.contains_key(*n))
+                {
+                    let side = match direction {
+                        Direction::Egress => "egress",
+                        Direction::Ingress => "ingress",
+                    };
+                    let mut d = Diagnostic::note(
+                        codes::UNMANAGED_SIDE,
+                        format!(
+                            "the {side} side of `{}` in namespace `{name}` is left alone",
+                            origin.qualified()
+                        ),
+                    )
+                    .with_note(format!(
+                        "namespace `{name}` has no IntentSet, so netpolc emits no rule there"
+                    ));
+                    if let Some(span) = origin.span {
+                        d = d.with_label(span, "this intent");
+                    }
+                    self.diags.push(d);
+                }
+            }
             let namespaces: BTreeSet<String> = program
                 .namespaces
                 .values()
@@ -908,7 +1360,10 @@ impl Cx {
                 continue;
             }
             let peers: Vec<Peer> = match other {
-                Group::Pods { namespaces, pods } => vec![Peer::Pods { namespaces: namespaces.clone(), pods: pods.clone() }],
+                Group::Pods { namespaces, pods } => vec![Peer::Pods {
+                    namespaces: namespaces.clone(),
+                    pods: pods.clone(),
+                }],
                 Group::Any => vec![Peer::Any],
                 Group::Peers(p) => p.clone(),
             };
@@ -924,7 +1379,11 @@ impl Cx {
             for scope in scopes {
                 for peer in &peers {
                     program.rules.push(Rule {
-                        subject: Subject { scope: scope.clone(), group: group_name.clone(), pods: pods.clone() },
+                        subject: Subject {
+                            scope: scope.clone(),
+                            group: group_name.clone(),
+                            pods: pods.clone(),
+                        },
                         direction,
                         action,
                         peer: peer.clone(),
@@ -939,13 +1398,23 @@ impl Cx {
         made
     }
 
-    fn lower_test(&mut self, t: &TestDoc, sets: &[&SetDoc], program: &Program) -> Option<ConnectivityTest> {
+    fn lower_test(
+        &mut self,
+        t: &TestDoc,
+        sets: &[&SetDoc],
+        program: &Program,
+    ) -> Option<ConnectivityTest> {
         // Which set do bare group names refer to?
         let home: Option<&SetDoc> = match &t.spec.namespace {
             Some(ns) => {
                 let found = sets.iter().copied().find(|s| s.namespace.value == ns.value);
                 if found.is_none() {
-                    self.diags.push(err(codes::BAD_TEST, ns.span, format!("no intent set for namespace `{}`", ns.value), "unknown namespace"));
+                    self.diags.push(err(
+                        codes::BAD_TEST,
+                        ns.span,
+                        format!("no intent set for namespace `{}`", ns.value),
+                        "unknown namespace",
+                    ));
                     return None;
                 }
                 found
@@ -960,13 +1429,31 @@ impl Cx {
             let from = self.test_endpoint(&doc.from, home, sets, program);
             let to = self.test_endpoint(&doc.to, home, sets, program);
             let port = match parse_port(&doc.port.value) {
-                Ok(p @ PortMatch { port: netpolc_ir::PortSpec::Range { start, end }, .. }) if start == end => Some(p),
+                Ok(
+                    p @ PortMatch {
+                        port: netpolc_ir::PortSpec::Range { start, end },
+                        ..
+                    },
+                ) if start == end => Some(p),
                 Ok(_) => {
-                    self.diags.push(err(codes::BAD_TEST, doc.port.span, "a test names one port", "not a single port").with_help("write e.g. `5432/tcp`"));
+                    self.diags.push(
+                        err(
+                            codes::BAD_TEST,
+                            doc.port.span,
+                            "a test names one port",
+                            "not a single port",
+                        )
+                        .with_help("write e.g. `5432/tcp`"),
+                    );
                     None
                 }
                 Err(m) => {
-                    self.diags.push(err(codes::BAD_PORT, doc.port.span, format!("invalid port `{}`", doc.port.value), m));
+                    self.diags.push(err(
+                        codes::BAD_PORT,
+                        doc.port.span,
+                        format!("invalid port `{}`", doc.port.value),
+                        m,
+                    ));
                     None
                 }
             };
@@ -974,33 +1461,73 @@ impl Cx {
                 "allow" => Some(Expect::Allow),
                 "deny" => Some(Expect::Deny),
                 other => {
-                    self.diags.push(err(codes::BAD_TEST, doc.verdict.span, format!("unknown verdict `{other}`"), "not a verdict").with_help("expected `allow` or `deny`"));
+                    self.diags.push(
+                        err(
+                            codes::BAD_TEST,
+                            doc.verdict.span,
+                            format!("unknown verdict `{other}`"),
+                            "not a verdict",
+                        )
+                        .with_help("expected `allow` or `deny`"),
+                    );
                     None
                 }
             };
             match (from, to, port, expect) {
                 (Some(from), Some(to), Some(port), Some(expect)) => {
-                    let label = format!("{} -> {} {}", endpoint_text(&doc.from.value), endpoint_text(&doc.to.value), doc.port.value);
-                    cases.push(TestCase { from, to, port, expect, span: Some(e.span), label });
+                    let label = format!(
+                        "{} -> {} {}",
+                        endpoint_text(&doc.from.value),
+                        endpoint_text(&doc.to.value),
+                        doc.port.value
+                    );
+                    cases.push(TestCase {
+                        from,
+                        to,
+                        port,
+                        expect,
+                        span: Some(e.span),
+                        label,
+                    });
                 }
                 _ => ok = false,
             }
         }
-        ok.then(|| ConnectivityTest { name: t.name.value.clone(), file: t.file.clone(), cases })
+        ok.then(|| ConnectivityTest {
+            name: t.name.value.clone(),
+            file: t.file.clone(),
+            cases,
+        })
     }
 
-    fn test_endpoint(&mut self, e: &Spanned<EndpointDoc>, home: Option<&SetDoc>, sets: &[&SetDoc], program: &Program) -> Option<TestEndpoint> {
+    fn test_endpoint(
+        &mut self,
+        e: &Spanned<EndpointDoc>,
+        home: Option<&SetDoc>,
+        sets: &[&SetDoc],
+        program: &Program,
+    ) -> Option<TestEndpoint> {
         match &e.value {
             EndpointDoc::Pod(p) => {
                 if let Some(addr) = &p.address {
                     if p.namespace.is_some() || p.selector.is_some() {
-                        self.diags.push(err(codes::BAD_TEST, e.span, "an endpoint is a pod or an address, not both", "here"));
+                        self.diags.push(err(
+                            codes::BAD_TEST,
+                            e.span,
+                            "an endpoint is a pod or an address, not both",
+                            "here",
+                        ));
                         return None;
                     }
                     return match addr.value.parse::<IpAddr>() {
                         Ok(ip) => Some(TestEndpoint::Address(ip)),
                         Err(_) => {
-                            self.diags.push(err(codes::BAD_TEST, addr.span, format!("`{}` is not an IP address", addr.value), "here"));
+                            self.diags.push(err(
+                                codes::BAD_TEST,
+                                addr.span,
+                                format!("`{}` is not an IP address", addr.value),
+                                "here",
+                            ));
                             None
                         }
                     };
@@ -1009,7 +1536,17 @@ impl Cx {
                     (Some(n), _) => n.value.clone(),
                     (None, Some(h)) => h.namespace.value.clone(),
                     (None, None) => {
-                        self.diags.push(err(codes::BAD_TEST, e.span, "test pod without a namespace", "here").with_help("add `namespace:` to the pod or `spec.namespace` to the test"));
+                        self.diags.push(
+                            err(
+                                codes::BAD_TEST,
+                                e.span,
+                                "test pod without a namespace",
+                                "here",
+                            )
+                            .with_help(
+                                "add `namespace:` to the pod or `spec.namespace` to the test",
+                            ),
+                        );
                         return None;
                     }
                 };
@@ -1028,17 +1565,36 @@ impl Cx {
                 };
                 let Some(set) = set else {
                     self.diags.push(
-                        err(codes::BAD_TEST, e.span, format!("cannot tell which intent set `{name}` belongs to"), "ambiguous group")
-                            .with_help("write `set/group`, or give the test a `spec.namespace`"),
+                        err(
+                            codes::BAD_TEST,
+                            e.span,
+                            format!("cannot tell which intent set `{name}` belongs to"),
+                            "ambiguous group",
+                        )
+                        .with_help("write `set/group`, or give the test a `spec.namespace`"),
                     );
                     return None;
                 };
                 let ns = set.namespace.value.clone();
                 let own = LabelSelector::from_labels([(NAMESPACE_NAME_LABEL, ns.as_str())]);
-                let cx = SetContext { file: &set.file, set: &set.name.value, own, cluster_scope: None, groups: BTreeMap::new() };
+                let cx = SetContext {
+                    file: &set.file,
+                    set: &set.name.value,
+                    own,
+                    cluster_scope: None,
+                    groups: BTreeMap::new(),
+                    broken: BTreeSet::new(),
+                };
                 let resolved = match set.spec.value.groups.iter().find(|(k, _)| k.value == group) {
                     Some((_, g)) => self.group(&cx, g, &program.profile),
-                    None => self.resolve_ref(&cx, &Spanned { span: e.span, value: group.to_string() }, &program.profile),
+                    None => self.resolve_ref(
+                        &cx,
+                        &Spanned {
+                            span: e.span,
+                            value: group.to_string(),
+                        },
+                        &program.profile,
+                    ),
                 }?;
                 self.representative(&resolved, e.span, program)
             }
@@ -1049,25 +1605,48 @@ impl Cx {
     fn representative(&mut self, g: &Group, span: Span, program: &Program) -> Option<TestEndpoint> {
         match g {
             Group::Pods { namespaces, pods } => {
-                let ns = program.namespaces.values().find(|n| namespaces.matches(&n.labels)).map(|n| n.name.clone()).or_else(|| Peer::single_namespace(namespaces).map(str::to_string));
+                let ns = program
+                    .namespaces
+                    .values()
+                    .find(|n| namespaces.matches(&n.labels))
+                    .map(|n| n.name.clone())
+                    .or_else(|| Peer::single_namespace(namespaces).map(str::to_string));
                 let Some(namespace) = ns else {
-                    self.diags.push(err(codes::BAD_TEST, span, "no known namespace matches this group", "cannot place a test pod"));
+                    self.diags.push(err(
+                        codes::BAD_TEST,
+                        span,
+                        "no known namespace matches this group",
+                        "cannot place a test pod",
+                    ));
                     return None;
                 };
                 let mut labels = BTreeMap::new();
                 for r in pods.requirements() {
                     match r.op {
                         Op::In => {
-                            labels.insert(r.key.clone(), r.values.iter().next().cloned().unwrap_or_default());
+                            labels.insert(
+                                r.key.clone(),
+                                r.values.iter().next().cloned().unwrap_or_default(),
+                            );
                         }
                         Op::Exists => {
-                            labels.entry(r.key.clone()).or_insert_with(|| "netpolc-test".to_string());
+                            labels
+                                .entry(r.key.clone())
+                                .or_insert_with(|| "netpolc-test".to_string());
                         }
                         Op::NotIn | Op::DoesNotExist => {}
                     }
                 }
                 if !pods.matches(&labels) {
-                    self.diags.push(err(codes::BAD_TEST, span, "cannot derive a pod for this group", "write the pod explicitly").with_help("use `{namespace: NS, selector: {KEY: VALUE}}`"));
+                    self.diags.push(
+                        err(
+                            codes::BAD_TEST,
+                            span,
+                            "cannot derive a pod for this group",
+                            "write the pod explicitly",
+                        )
+                        .with_help("use `{namespace: NS, selector: {KEY: VALUE}}`"),
+                    );
                     return None;
                 }
                 Some(TestEndpoint::Pod { namespace, labels })
@@ -1075,16 +1654,35 @@ impl Cx {
             Group::Peers(peers) => {
                 for p in peers {
                     if let Peer::Cidr(b) = p {
-                        if let Some(ip) = b.net.hosts().take(1024).find(|ip| b.contains(ip)).or_else(|| b.contains(&b.net.addr()).then(|| b.net.addr())) {
+                        if let Some(ip) = b
+                            .net
+                            .hosts()
+                            .take(1024)
+                            .find(|ip| b.contains(ip))
+                            .or_else(|| b.contains(&b.net.addr()).then(|| b.net.addr()))
+                        {
                             return Some(TestEndpoint::Address(ip));
                         }
                     }
                 }
-                self.diags.push(err(codes::BAD_TEST, span, "this group has no address a test can use", "here").with_help("use `{address: IP}`"));
+                self.diags.push(
+                    err(
+                        codes::BAD_TEST,
+                        span,
+                        "this group has no address a test can use",
+                        "here",
+                    )
+                    .with_help("use `{address: IP}`"),
+                );
                 None
             }
             Group::Any => {
-                self.diags.push(err(codes::BAD_TEST, span, "`anywhere` is not a concrete endpoint", "here"));
+                self.diags.push(err(
+                    codes::BAD_TEST,
+                    span,
+                    "`anywhere` is not a concrete endpoint",
+                    "here",
+                ));
                 None
             }
         }
@@ -1098,8 +1696,17 @@ fn endpoint_text(e: &EndpointDoc) -> String {
             if let Some(a) = &p.address {
                 return a.value.clone();
             }
-            let labels: Vec<String> = p.selector.iter().flatten().map(|(k, v)| format!("{}={}", k.value, v.value)).collect();
-            format!("{}[{}]", p.namespace.as_ref().map(|n| n.value.as_str()).unwrap_or(""), labels.join(","))
+            let labels: Vec<String> = p
+                .selector
+                .iter()
+                .flatten()
+                .map(|(k, v)| format!("{}={}", k.value, v.value))
+                .collect();
+            format!(
+                "{}[{}]",
+                p.namespace.as_ref().map(|n| n.value.as_str()).unwrap_or(""),
+                labels.join(",")
+            )
         }
     }
 }
@@ -1110,7 +1717,10 @@ fn ports_of(list: &[PortMatch]) -> Ports {
 
 fn kube_dns(profile: &ClusterProfile) -> Group {
     Group::Pods {
-        namespaces: LabelSelector::from_labels([(NAMESPACE_NAME_LABEL, profile.dns_namespace.as_str())]),
+        namespaces: LabelSelector::from_labels([(
+            NAMESPACE_NAME_LABEL,
+            profile.dns_namespace.as_str(),
+        )]),
         pods: profile.dns_pods.clone(),
     }
 }
@@ -1121,7 +1731,11 @@ fn world(profile: &ClusterProfile) -> Vec<Peer> {
         .iter()
         .map(|n| {
             let net: IpNet = n.parse().expect("constant");
-            let except = profile.cluster_cidrs().into_iter().filter(|c| net.contains(c)).collect();
+            let except = profile
+                .cluster_cidrs()
+                .into_iter()
+                .filter(|c| net.contains(c))
+                .collect();
             Peer::Cidr(CidrBlock { net, except })
         })
         .collect()
@@ -1129,18 +1743,37 @@ fn world(profile: &ClusterProfile) -> Vec<Peer> {
 
 fn parse_cidr(c: &Spanned<String>, diags: &mut Vec<Diagnostic>) -> Option<IpNet> {
     let text = c.value.trim();
-    let parsed: Result<IpNet, _> = text.parse().or_else(|e| text.parse::<IpAddr>().map(IpNet::from).map_err(|_| e));
+    let parsed: Result<IpNet, _> = text
+        .parse()
+        .or_else(|e| text.parse::<IpAddr>().map(IpNet::from).map_err(|_| e));
     match parsed {
-        Ok(n) if n.trunc() == n && !text.split(['.', ':', '/']).any(|p| p.len() > 1 && p.starts_with('0') && p.chars().all(|c| c.is_ascii_digit())) => Some(n),
+        Ok(n)
+            if n.trunc() == n
+                && !text.split(['.', ':', '/']).any(|p| {
+                    p.len() > 1 && p.starts_with('0') && p.chars().all(|c| c.is_ascii_digit())
+                }) =>
+        {
+            Some(n)
+        }
         Ok(n) => {
             diags.push(
-                err(codes::BAD_CIDR, c.span, format!("`{text}` is not a canonical CIDR"), "host bits set or leading zeros")
-                    .with_help(format!("write `{}`", n.trunc())),
+                err(
+                    codes::BAD_CIDR,
+                    c.span,
+                    format!("`{text}` is not a canonical CIDR"),
+                    "host bits set or leading zeros",
+                )
+                .with_help(format!("write `{}`", n.trunc())),
             );
             None
         }
         Err(_) => {
-            diags.push(err(codes::BAD_CIDR, c.span, format!("`{text}` is not a CIDR"), "expected e.g. `203.0.113.0/24`"));
+            diags.push(err(
+                codes::BAD_CIDR,
+                c.span,
+                format!("`{text}` is not a CIDR"),
+                "expected e.g. `203.0.113.0/24`",
+            ));
             None
         }
     }

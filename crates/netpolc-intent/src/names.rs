@@ -10,7 +10,10 @@ pub(crate) fn dns_label_problem(s: &str) -> Option<String> {
     if s.len() > 63 {
         return Some(format!("is {} characters long; at most 63", s.len()));
     }
-    if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
         return Some("may contain only lower-case letters, digits and `-`".into());
     }
     if s.starts_with('-') || s.ends_with('-') {
@@ -22,15 +25,14 @@ pub(crate) fn dns_label_problem(s: &str) -> Option<String> {
 fn name_part_ok(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         && s.starts_with(|c: char| c.is_ascii_alphanumeric())
         && s.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 fn dns_subdomain_ok(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|p| dns_label_problem(p).is_none())
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(|p| dns_label_problem(p).is_none())
 }
 
 /// Why a label key is not a qualified name (`[prefix/]name`); `None` if it is one.

@@ -10,7 +10,10 @@ pub fn parse_port(text: &str) -> Result<PortMatch, String> {
     for (name, protocol) in [("icmpv6", Protocol::IcmpV6), ("icmp", Protocol::Icmp)] {
         if let Some(rest) = lower.strip_prefix(name) {
             if rest.is_empty() {
-                return Ok(PortMatch { protocol, port: PortSpec::All });
+                return Ok(PortMatch {
+                    protocol,
+                    port: PortSpec::All,
+                });
             }
             let Some(rest) = rest.strip_prefix(':') else {
                 continue;
@@ -45,7 +48,10 @@ pub fn parse_port(text: &str) -> Result<PortMatch, String> {
         _ => None,
     };
     if let Some(protocol) = protocol_of(&lower) {
-        return Ok(PortMatch { protocol, port: PortSpec::All });
+        return Ok(PortMatch {
+            protocol,
+            port: PortSpec::All,
+        });
     }
     let Some((port, proto)) = lower.rsplit_once('/') else {
         return Err(if lower.chars().all(|c| c.is_ascii_digit()) {
@@ -86,7 +92,9 @@ pub fn parse_port(text: &str) -> Result<PortMatch, String> {
 fn named(name: &str) -> Result<PortSpec, String> {
     let ok = !name.is_empty()
         && name.len() <= 15
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && name.chars().any(|c| c.is_ascii_lowercase())
         && !name.starts_with('-')
         && !name.ends_with('-')
@@ -106,16 +114,28 @@ mod tests {
 
     #[test]
     fn forms() {
-        assert_eq!(parse_port("8080/tcp").unwrap(), PortMatch::single(Protocol::Tcp, 8080));
+        assert_eq!(
+            parse_port("8080/tcp").unwrap(),
+            PortMatch::single(Protocol::Tcp, 8080)
+        );
         assert_eq!(
             parse_port("8000-8100/TCP").unwrap().port,
-            PortSpec::Range { start: 8000, end: 8100 }
+            PortSpec::Range {
+                start: 8000,
+                end: 8100
+            }
         );
-        assert_eq!(parse_port("metrics/tcp").unwrap().port, PortSpec::Named("metrics".into()));
+        assert_eq!(
+            parse_port("metrics/tcp").unwrap().port,
+            PortSpec::Named("metrics".into())
+        );
         assert_eq!(parse_port("udp").unwrap().port, PortSpec::All);
         assert_eq!(
             parse_port("icmp:8:0").unwrap().port,
-            PortSpec::Icmp { icmp_type: 8, code: Some(0) }
+            PortSpec::Icmp {
+                icmp_type: 8,
+                code: Some(0)
+            }
         );
         assert_eq!(parse_port("icmpv6").unwrap().protocol, Protocol::IcmpV6);
     }

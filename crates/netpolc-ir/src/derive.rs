@@ -83,7 +83,9 @@ pub fn derive(program: &Program) -> ClusterModel {
     protocols.extend([Protocol::Tcp, Protocol::Udp]);
     for p in &protocols {
         if p.has_ports() {
-            let free = (40000u16..).find(|n| !ports.contains(&(*p, *n))).unwrap_or(40000);
+            let free = (40000u16..)
+                .find(|n| !ports.contains(&(*p, *n)))
+                .unwrap_or(40000);
             ports.insert((*p, free));
         }
     }
@@ -109,16 +111,21 @@ pub fn derive(program: &Program) -> ClusterModel {
         for r in sel.requirements() {
             if r.key == NAMESPACE_NAME_LABEL && r.op == Op::In {
                 for v in &r.values {
-                    namespaces
-                        .entry(v.clone())
-                        .or_insert_with(|| BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), v.clone())]));
+                    namespaces.entry(v.clone()).or_insert_with(|| {
+                        BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), v.clone())])
+                    });
                 }
             }
         }
     }
     namespaces
         .entry(program.profile.dns_namespace.clone())
-        .or_insert_with(|| BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), program.profile.dns_namespace.clone())]));
+        .or_insert_with(|| {
+            BTreeMap::from([(
+                NAMESPACE_NAME_LABEL.to_string(),
+                program.profile.dns_namespace.clone(),
+            )])
+        });
     let mut synthetic = 0;
     for sel in &ns_selectors {
         if namespaces.values().any(|l| sel.matches(l)) {
@@ -179,7 +186,9 @@ pub fn derive(program: &Program) -> ClusterModel {
     let cluster = program.profile.cluster_cidrs();
     let mut ext: BTreeSet<IpAddr> = BTreeSet::new();
     ext.insert(IpAddr::V4(Ipv4Addr::new(8, 8, 8, 8)));
-    ext.insert(IpAddr::V6(Ipv6Addr::new(0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888)));
+    ext.insert(IpAddr::V6(Ipv6Addr::new(
+        0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888,
+    )));
     for m in ["169.254.169.254", "100.100.100.200"] {
         if let Ok(ip) = m.parse() {
             ext.insert(ip);
@@ -213,10 +222,16 @@ pub fn derive(program: &Program) -> ClusterModel {
 
 fn step(ip: IpAddr, by: i64) -> Option<IpAddr> {
     match ip {
-        IpAddr::V4(v) => u32::from(v).checked_add_signed(by as i32).map(|n| IpAddr::V4(n.into())),
+        IpAddr::V4(v) => u32::from(v)
+            .checked_add_signed(by as i32)
+            .map(|n| IpAddr::V4(n.into())),
         IpAddr::V6(v) => {
             let n = u128::from(v);
-            let n = if by < 0 { n.checked_sub(by.unsigned_abs() as u128) } else { n.checked_add(by as u128) }?;
+            let n = if by < 0 {
+                n.checked_sub(by.unsigned_abs() as u128)
+            } else {
+                n.checked_add(by as u128)
+            }?;
             Some(IpAddr::V6(n.into()))
         }
     }
@@ -233,7 +248,8 @@ fn representative(sel: &LabelSelector) -> BTreeMap<String, String> {
                 }
             }
             Op::Exists => {
-                out.entry(r.key.clone()).or_insert_with(|| other_value(&r.values));
+                out.entry(r.key.clone())
+                    .or_insert_with(|| other_value(&r.values));
             }
             Op::NotIn | Op::DoesNotExist => {}
         }
@@ -242,7 +258,10 @@ fn representative(sel: &LabelSelector) -> BTreeMap<String, String> {
 }
 
 fn other_value(avoid: &BTreeSet<String>) -> String {
-    (0..).map(|i| format!("x{i}")).find(|v| !avoid.contains(v)).unwrap_or_default()
+    (0..)
+        .map(|i| format!("x{i}"))
+        .find(|v| !avoid.contains(v))
+        .unwrap_or_default()
 }
 
 /// Candidate label sets: the cross product of each key's interesting values (absent,
@@ -252,7 +271,10 @@ fn candidates(selectors: &BTreeSet<LabelSelector>) -> Vec<BTreeMap<String, Strin
     let mut values: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for s in selectors {
         for r in s.requirements() {
-            values.entry(r.key.clone()).or_default().extend(r.values.iter().cloned());
+            values
+                .entry(r.key.clone())
+                .or_default()
+                .extend(r.values.iter().cloned());
         }
     }
     let options: Vec<(String, Vec<Option<String>>)> = values
@@ -264,7 +286,10 @@ fn candidates(selectors: &BTreeSet<LabelSelector>) -> Vec<BTreeMap<String, Strin
             (k.clone(), o)
         })
         .collect();
-    let product: usize = options.iter().map(|(_, o)| o.len()).fold(1usize, |a, b| a.saturating_mul(b));
+    let product: usize = options
+        .iter()
+        .map(|(_, o)| o.len())
+        .fold(1usize, |a, b| a.saturating_mul(b));
     let mut out: Vec<BTreeMap<String, String>> = vec![BTreeMap::new()];
     if product <= 4096 {
         for (k, opts) in &options {

@@ -35,7 +35,10 @@ fn namespaces(s: &LabelSelector) -> String {
 /// Renders a peer.
 pub fn peer(p: &Peer) -> String {
     match p {
-        Peer::Pods { namespaces: n, pods } => format!("{}/pods[{}]", namespaces(n), selector(pods)),
+        Peer::Pods {
+            namespaces: n,
+            pods,
+        } => format!("{}/pods[{}]", namespaces(n), selector(pods)),
         Peer::Cidr(b) => format!("cidr {b}"),
         Peer::Entity(e) => format!("entity {}", e.as_str()),
         Peer::Fqdn(f) => format!("fqdn {f}"),
@@ -46,7 +49,10 @@ pub fn peer(p: &Peer) -> String {
 fn scope(s: &Scope) -> String {
     match s {
         Scope::Namespace(n) => n.clone(),
-        Scope::Cluster(set) => format!("cluster({})", set.iter().cloned().collect::<Vec<_>>().join(",")),
+        Scope::Cluster(set) => format!(
+            "cluster({})",
+            set.iter().cloned().collect::<Vec<_>>().join(",")
+        ),
     }
 }
 

@@ -32,7 +32,13 @@ pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
             let text = file.line_text(line);
             let width = line.to_string().len();
             let arrow = if i == 0 { "-->" } else { ":::" };
-            let _ = writeln!(out, "{:w$}{arrow} {}:{line}:{col}", "", file.name(), w = width + 1);
+            let _ = writeln!(
+                out,
+                "{:w$}{arrow} {}:{line}:{col}",
+                "",
+                file.name(),
+                w = width + 1
+            );
             let _ = writeln!(out, "{:w$} |", "", w = width);
             let _ = writeln!(out, "{line} | {}", text.replace('\t', " "));
             // The marker covers the span's part on this line, at least one column.
@@ -114,7 +120,11 @@ pub fn render_github(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String 
         let mut loc = String::new();
         if let Some(span) = d.primary_span() {
             let (l, c) = sources.line_col(span);
-            let _ = write!(loc, " file={},line={l},col={c}", sources.get(span.file).name());
+            let _ = write!(
+                loc,
+                " file={},line={l},col={c}",
+                sources.get(span.file).name()
+            );
         } else if let Some(f) = &d.file {
             let _ = write!(loc, " file={f}");
         }
@@ -122,7 +132,10 @@ pub fn render_github(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String 
         if let Some(h) = &d.help {
             let _ = write!(msg, " (help: {h})");
         }
-        let msg = msg.replace('%', "%25").replace('\n', "%0A").replace('\r', "%0D");
+        let msg = msg
+            .replace('%', "%25")
+            .replace('\n', "%0A")
+            .replace('\r', "%0D");
         let _ = writeln!(out, "::{kind}{loc}::{msg}");
     }
     out
@@ -143,7 +156,10 @@ mod tests {
         let out = render_human(&m, &[d]);
         assert!(out.contains("a.yaml:2:5"), "{out}");
         assert!(out.contains("2 | to: backnd"), "{out}");
-        assert!(out.contains("  |     ^^^^^^ no group of this name"), "{out}");
+        assert!(
+            out.contains("  |     ^^^^^^ no group of this name"),
+            "{out}"
+        );
         assert!(out.contains("= help: did you mean `backend`?"), "{out}");
     }
 
@@ -156,6 +172,9 @@ mod tests {
         assert_eq!(j[0]["line"], 1);
         assert_eq!(j[0]["column"], 5);
         assert_eq!(j[0]["text"], "backnd");
-        assert_eq!(render_github(&m, &[d]), "::error file=a.yaml,line=1,col=5::[NP2003] bad\n");
+        assert_eq!(
+            render_github(&m, &[d]),
+            "::error file=a.yaml,line=1,col=5::[NP2003] bad\n"
+        );
     }
 }

@@ -1,0 +1,178 @@
+//! [`Spanned`]: a value that remembers where in the YAML it came from.
+
+use netpolc_source::Span;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+
+/// The struct name our deserializer recognises to hand out spans.
+pub(crate) const NAME: &str = "$__netpolc_yaml_private_Spanned";
+/// The span's file id.
+pub(crate) const FIELD_FILE: &str = "$__netpolc_yaml_private_file";
+/// The span's first byte.
+pub(crate) const FIELD_START: &str = "$__netpolc_yaml_private_start";
+/// The span's end byte.
+pub(crate) const FIELD_END: &str = "$__netpolc_yaml_private_end";
+/// The value itself.
+pub(crate) const FIELD_VALUE: &str = "$__netpolc_yaml_private_value";
+const FIELDS: &[&str] = &[FIELD_FILE, FIELD_START, FIELD_END, FIELD_VALUE];
+
+/// A value together with the span of the YAML node it was read from.
+///
+/// Use it as a field type in documents read with [`from_node`](super::from_node), e.g.
+/// `to: Spanned<String>`, to point diagnostics at the value. It reads like a `T`
+/// (through `Deref`), and it compares, orders and hashes by value only, so it works as a
+/// `BTreeMap` key.
+///
+/// Only netpolc's YAML deserializer can produce it; other deserializers get an error.
+#[derive(Clone, Copy)]
+pub struct Spanned<T> {
+    /// Where the value was written.
+    pub span: Span,
+    /// The value.
+    pub value: T,
+}
+
+impl<T> Spanned<T> {
+    /// Pairs a value with a span.
+    pub fn new(span: Span, value: T) -> Self {
+        Spanned { span, value }
+    }
+
+    /// The value, without its span.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+
+    /// A `Spanned` of a reference to the value.
+    pub fn as_ref(&self) -> Spanned<&T> {
+        Spanned::new(self.span, &self.value)
+    }
+
+    /// Transforms the value, keeping the span.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Spanned<U> {
+        Spanned::new(self.span, f(self.value))
+    }
+}
+
+impl<T> Deref for Spanned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> DerefMut for Spanned<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.value
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Spanned<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The value first: that is what one reads in test failures.
+        write!(
+            f,
+            "{:?} @{}..{}",
+            self.value, self.span.start, self.span.end
+        )
+    }
+}
+
+impl<T: PartialEq> PartialEq for Spanned<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl<T: Eq> Eq for Spanned<T> {}
+
+impl<T: PartialOrd> PartialOrd for Spanned<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        self.value.partial_cmp(&other.value)
+    }
+}
+
+impl<T: Ord> Ord for Spanned<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.value.cmp(&other.value)
+    }
+}
+
+impl<T: Hash> Hash for Spanned<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.value.hash(state);
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_struct(NAME, FIELDS, SpannedVisitor(PhantomData))
+    }
+}
+
+struct SpannedVisitor<T>(PhantomData<T>);
+
+/// The keys of the magic map, in the order our deserializer gives them.
+enum Field {
+    File,
+    Start,
+    End,
+    Value,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl Visitor<'_> for FieldVisitor {
+            type Value = Field;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a span field")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Field, E> {
+                Ok(match v {
+                    FIELD_FILE => Field::File,
+                    FIELD_START => Field::Start,
+                    FIELD_END => Field::End,
+                    FIELD_VALUE => Field::Value,
+                    _ => Field::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(FieldVisitor)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for SpannedVisitor<T> {
+    type Value = Spanned<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value read by netpolc's YAML deserializer")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Spanned<T>, A::Error> {
+        let wrong =
+            || de::Error::custom("`Spanned` values can only be read from netpolc's YAML tree");
+        let (mut file, mut start, mut end) = (None, None, None);
+        loop {
+            match map.next_key::<Field>()? {
+                Some(Field::File) => file = Some(map.next_value::<u32>()?),
+                Some(Field::Start) => start = Some(map.next_value::<u32>()?),
+                Some(Field::End) => end = Some(map.next_value::<u32>()?),
+                Some(Field::Value) => {
+                    let (Some(file), Some(start), Some(end)) = (file, start, end) else {
+                        return Err(wrong());
+                    };
+                    let value = map.next_value::<T>()?;
+                    let span = Span::new(netpolc_source::FileId(file), start, end);
+                    return Ok(Spanned { span, value });
+                }
+                Some(Field::Other) | None => return Err(wrong()),
+            }
+        }
+    }
+}

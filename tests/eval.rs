@@ -1,0 +1,527 @@
+//! The verification commands through the binary: `eval` on a cluster dump and the seed's
+//! hand-written NetworkPolicies (its two traps, on every backend), `test` on the
+//! repository's policies/ in its three report formats, and `explain` naming the deciding
+//! objects and intent.
+
+use crate::util::{compile, render, root};
+use netpolc_driver::Target;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const DUMP: &str = "tests/data/seed-cluster.yaml";
+const SEED: &str = "../shared/seed/seed-policies.yaml";
+const BACKENDS: [&str; 3] = ["kubernetes", "calico", "cilium"];
+
+fn netpolc(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_netpolc"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("ARGOCD_ENV_NETPOLC_TARGET")
+        .env_remove("NETPOLC_TARGET")
+        .output()
+        .expect("runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("UTF-8 stdout")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `netpolc eval` on the dump and the seed policies; exit code 0 required.
+fn eval(output: &str) -> String {
+    let o = netpolc(
+        &root(),
+        &["eval", "--cluster", DUMP, SEED, "--output", output],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    stdout(&o)
+}
+
+/// Pod names of the dump by namespace, read from the dump itself.
+fn dump_pods() -> BTreeMap<String, Vec<String>> {
+    let text = std::fs::read_to_string(root().join(DUMP)).unwrap();
+    let docs =
+        netpolc_driver::dump::flatten(netpolc_driver::verify::parse_yaml(DUMP, &text).unwrap());
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for d in docs
+        .iter()
+        .filter(|d| d["kind"] == "Pod" && d["spec"]["hostNetwork"] != true)
+    {
+        out.entry(d["metadata"]["namespace"].as_str().unwrap().to_string())
+            .or_default()
+            .push(d["metadata"]["name"].as_str().unwrap().to_string());
+    }
+    out
+}
+
+fn pod(ns: &str, prefix: &str) -> String {
+    let pods = dump_pods();
+    let name = pods[ns]
+        .iter()
+        .find(|p| p.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no pod {ns}/{prefix}*"));
+    format!("{ns}/{name}")
+}
+
+/// Text output → flow (`from -> to port/proto`) → backend → allowed.
+fn parse_text(text: &str) -> BTreeMap<String, BTreeMap<String, bool>> {
+    let mut lines = text.lines();
+    let header = lines.next().expect("a header line");
+    assert!(
+        header.starts_with("# ") && header.ends_with("columns: kubernetes calico cilium"),
+        "{header}"
+    );
+    let flows: usize = header[2..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .expect("flow count");
+    let mut out = BTreeMap::new();
+    for line in lines {
+        let (flow, verdicts) = line
+            .rsplit_once(": ")
+            .unwrap_or_else(|| panic!("bad line `{line}`"));
+        let per: BTreeMap<String, bool> = verdicts
+            .split(' ')
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap();
+                assert!(v == "allow" || v == "deny", "{line}");
+                (k.to_string(), v == "allow")
+            })
+            .collect();
+        assert_eq!(per.len(), 3, "{line}");
+        assert!(
+            out.insert(flow.to_string(), per).is_none(),
+            "flow listed twice: {flow}"
+        );
+    }
+    assert_eq!(out.len(), flows, "the header's flow count");
+    out
+}
+
+fn json_flows(text: &str) -> Vec<Value> {
+    serde_json::from_str::<Value>(text)
+        .expect("JSON")
+        .as_array()
+        .expect("an array")
+        .clone()
+}
+
+fn json_flow<'a>(flows: &'a [Value], from: &str, to: &str, port: u64, protocol: &str) -> &'a Value {
+    flows
+        .iter()
+        .find(|f| {
+            f["from"] == from && f["to"] == to && f["port"] == port && f["protocol"] == protocol
+        })
+        .unwrap_or_else(|| panic!("no flow {from} -> {to} {port}/{protocol}"))
+}
+
+#[test]
+fn eval_text_shows_both_seed_traps() {
+    let flows = parse_text(&eval("text"));
+    let frontend = pod("production", "frontend-");
+    let backend = pod("production", "backend-");
+
+    // Trap (a): the ingress-only rule does not open frontend's egress. Kubernetes and
+    // Calico let it through only because the metadata "block" is an allow of 0.0.0.0/0,
+    // which matches pod IPs there; Cilium's CIDR rules never match pods.
+    let f = &flows[&format!("{frontend} -> {backend} 8080/tcp")];
+    assert_eq!(f["kubernetes"], true);
+    assert_eq!(f["calico"], true);
+    assert_eq!(f["cilium"], false);
+
+    // Trap (b): the "block" allows every other address, so every production pod reaches
+    // the Internet on every backend, the backend's restricted egress notwithstanding;
+    // the metadata addresses themselves stay blocked.
+    for p in &dump_pods()["production"] {
+        for backend in BACKENDS {
+            assert!(
+                flows[&format!("production/{p} -> 8.8.8.8 443/tcp")][backend],
+                "{p} -> 8.8.8.8:443 on {backend}"
+            );
+            assert!(
+                !flows[&format!("production/{p} -> 169.254.169.254 443/tcp")][backend],
+                "{p} -> metadata on {backend}"
+            );
+        }
+    }
+    // The unlabelled test pod cannot reach the database.
+    let db = pod("production", "database-");
+    for backend in BACKENDS {
+        assert!(
+            !flows[&format!("production/test-pod -> {db} 5432/tcp")][backend],
+            "{backend}"
+        );
+        assert!(
+            flows[&format!(
+                "{backend_pod} -> {db} 5432/tcp",
+                backend_pod = backend_pod()
+            )][backend],
+            "{backend}"
+        );
+    }
+    // Namespaces without policies are open.
+    let prometheus = pod("monitoring", "prometheus-");
+    assert!(flows[&format!("{prometheus} -> {frontend} 9090/tcp")]
+        .values()
+        .all(|v| *v));
+}
+
+fn backend_pod() -> String {
+    pod("production", "backend-")
+}
+
+#[test]
+fn eval_json_names_the_deciding_objects_and_agrees_with_text() {
+    let text = parse_text(&eval("text"));
+    let flows = json_flows(&eval("json"));
+    assert_eq!(flows.len(), text.len());
+    for f in &flows {
+        let key = format!(
+            "{} -> {} {}/{}",
+            f["from"].as_str().unwrap(),
+            f["to"].as_str().unwrap(),
+            f["port"],
+            f["protocol"].as_str().unwrap().to_ascii_lowercase()
+        );
+        for backend in BACKENDS {
+            let allowed = f["verdicts"][backend]["allowed"].as_bool().unwrap();
+            assert_eq!(
+                Some(&allowed),
+                text.get(&key).and_then(|t| t.get(backend)),
+                "{key} on {backend}"
+            );
+        }
+    }
+
+    let frontend = pod("production", "frontend-");
+    let f = json_flow(&flows, &frontend, &backend_pod(), 8080, "TCP");
+    for backend in ["kubernetes", "calico"] {
+        let v = &f["verdicts"][backend];
+        assert_eq!(v["allowed"], true);
+        assert_eq!(
+            v["egress"], "allowed by NetworkPolicy production/block-metadata spec.egress[0]",
+            "{backend}"
+        );
+        assert_eq!(
+            v["ingress"],
+            "allowed by NetworkPolicy production/backend-allow-frontend spec.ingress[0]",
+            "{backend}"
+        );
+    }
+    let cilium = &f["verdicts"]["cilium"];
+    assert_eq!(cilium["allowed"], false);
+    let egress = cilium["egress"].as_str().unwrap();
+    assert!(
+        egress.starts_with("default deny")
+            && egress.contains("NetworkPolicy production/default-deny-all"),
+        "{egress}"
+    );
+    assert_eq!(
+        cilium["ingress"],
+        "allowed by NetworkPolicy production/backend-allow-frontend spec.ingress[0]"
+    );
+
+    // The Internet is reached through the same ipBlock on every backend.
+    let internet = json_flow(&flows, &frontend, "8.8.8.8", 443, "TCP");
+    for backend in BACKENDS {
+        assert_eq!(
+            internet["verdicts"][backend]["egress"],
+            "allowed by NetworkPolicy production/block-metadata spec.egress[0]",
+            "{backend}"
+        );
+        assert_eq!(internet["verdicts"][backend]["ingress"], "n/a");
+    }
+}
+
+#[test]
+fn eval_skips_host_network_pods_with_a_note_and_probes_extra_addresses() {
+    let o = netpolc(
+        &root(),
+        &[
+            "eval",
+            "--cluster",
+            DUMP,
+            SEED,
+            "--address",
+            "198.51.100.7",
+            "--target",
+            "cilium",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("pod kube-system/kube-proxy-4fz9w uses the host network: skipped"),
+        "{}",
+        stderr(&o)
+    );
+    let out = stdout(&o);
+    assert!(out.lines().next().unwrap().ends_with("columns: cilium"));
+    assert!(!out.contains("kube-proxy"));
+    let line = out
+        .lines()
+        .find(|l| {
+            l.starts_with(&format!(
+                "{} -> 198.51.100.7 443/tcp: ",
+                pod("production", "frontend-")
+            ))
+        })
+        .expect("the extra address is probed");
+    assert!(line.ends_with("cilium=allow"), "{line}");
+}
+
+#[test]
+fn eval_refuses_a_dump_without_pods() {
+    let dir = scratch("empty-dump");
+    std::fs::write(
+        dir.join("dump.yaml"),
+        "apiVersion: v1\nkind: List\nitems: []\n",
+    )
+    .unwrap();
+    let o = netpolc(
+        &dir,
+        &[
+            "eval",
+            "--cluster",
+            "dump.yaml",
+            &root().join(SEED).display().to_string(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no running pod"), "{}", stderr(&o));
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netpolc-eval-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The value of `attr="..."` in the first tag of `xml` that starts with `tag`.
+fn attr(tag_text: &str, attr: &str) -> usize {
+    let key = format!(" {attr}=\"");
+    let start = tag_text
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {attr} in `{tag_text}`"))
+        + key.len();
+    let end = tag_text[start..].find('"').unwrap() + start;
+    tag_text[start..end].parse().unwrap()
+}
+
+/// Minimal JUnit reading: (tests, failures) of `<testsuites>`, the sum over
+/// `<testsuite>`s, and the number of `<testcase>` and `<failure>` elements.
+fn junit_counts(xml: &str) -> [(usize, usize); 3] {
+    assert!(
+        xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
+        "{xml}"
+    );
+    assert!(xml.trim_end().ends_with("</testsuites>"), "{xml}");
+    let tag = |t: &str| -> Vec<&str> {
+        xml.match_indices(&format!("<{t} "))
+            .map(|(i, _)| {
+                let rest = &xml[i..];
+                &rest[..rest.find('>').unwrap()]
+            })
+            .collect()
+    };
+    let top = tag("testsuites");
+    assert_eq!(top.len(), 1);
+    let suites = tag("testsuite");
+    let sum = suites.iter().fold((0, 0), |(t, f), s| {
+        (t + attr(s, "tests"), f + attr(s, "failures"))
+    });
+    [
+        (attr(top[0], "tests"), attr(top[0], "failures")),
+        sum,
+        (tag("testcase").len(), tag("failure").len()),
+    ]
+}
+
+#[test]
+fn test_reports_the_same_counts_in_every_format() {
+    let run = |format: &str| {
+        let o = netpolc(&root(), &["test", "--format", format]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{format}: {}\n{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        stdout(&o)
+    };
+    // policies/ has one ConnectivityTest with two cases: six rows on three backends.
+    let text = run("text");
+    assert_eq!(text.lines().last(), Some("6 passed, 0 failed"));
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("ok   production-smoke ["))
+            .count(),
+        6
+    );
+    for backend in BACKENDS {
+        assert!(
+            text.contains(&format!(
+                "ok   production-smoke [{backend}] frontend -> backend 8080/tcp: allow"
+            )),
+            "{text}"
+        );
+        assert!(text.contains(&format!("ok   production-smoke [{backend}] production[run=test-pod] -> database 5432/tcp: deny")), "{text}");
+    }
+
+    let json: Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(
+        (json["passed"].as_u64(), json["failed"].as_u64()),
+        (Some(6), Some(0))
+    );
+    let results = json["results"].as_array().unwrap();
+    assert_eq!(results.len(), 6);
+    assert!(results
+        .iter()
+        .all(|r| r["passed"] == true && r["expected"] == r["actual"]));
+    let targets: Vec<&str> = results
+        .iter()
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    for backend in BACKENDS {
+        assert_eq!(targets.iter().filter(|t| **t == backend).count(), 2);
+    }
+
+    assert_eq!(junit_counts(&run("junit")), [(6, 0), (6, 0), (6, 0)]);
+}
+
+#[test]
+fn test_fails_with_findings_when_an_expectation_is_wrong() {
+    let dir = scratch("failing-test");
+    std::fs::create_dir_all(dir.join("policies")).unwrap();
+    for e in std::fs::read_dir(root().join("policies")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join("policies").join(p.file_name().unwrap())).unwrap();
+    }
+    // Wrong on purpose: frontend may not reach the database, and the Internet is open
+    // to nobody's frontend (no intent allows it).
+    std::fs::write(
+        dir.join("policies/wrong-tests.yaml"),
+        "apiVersion: netpolc.dev/v1alpha1\nkind: ConnectivityTest\nmetadata: {name: wrong}\nspec:\n  namespace: production\n  expect:\n    - {from: frontend, to: database, port: 5432/tcp, verdict: allow}\n    - {from: frontend, to: {address: 8.8.8.8}, port: 443/tcp, verdict: allow}\n    - {from: backend, to: database, port: 5432/tcp, verdict: allow}\n",
+    )
+    .unwrap();
+    let o = netpolc(&dir, &["test", "--format", "junit"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let xml = stdout(&o);
+    assert_eq!(junit_counts(&xml), [(15, 6), (15, 6), (15, 6)]);
+    assert!(
+        xml.contains("<failure message=\"expected allow, got deny\">"),
+        "{xml}"
+    );
+
+    let o = netpolc(&dir, &["test"]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = stdout(&o);
+    assert_eq!(text.lines().last(), Some("9 passed, 6 failed"));
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("FAIL wrong ["))
+            .count(),
+        6
+    );
+}
+
+#[test]
+fn explain_names_the_deciding_object_and_intent_on_every_backend() {
+    let o = netpolc(
+        &root(),
+        &[
+            "explain",
+            "production/app=frontend",
+            "production/app=backend",
+            "8080/tcp",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "production/app=frontend -> production/app=backend 8080/tcp"
+    );
+
+    // The objects each backend renders for the repository, by name.
+    let (sources, program, diags) = compile(&[PathBuf::from("policies")]);
+    let program = program.unwrap_or_else(|| panic!("{diags}"));
+    let kinds = [
+        ("intended", ""),
+        ("kubernetes", "NetworkPolicy"),
+        ("calico", "GlobalNetworkPolicy"),
+        ("cilium", "CiliumNetworkPolicy"),
+    ];
+    for (who, kind) in kinds {
+        let at = lines
+            .iter()
+            .position(|l| l.split_whitespace().next() == Some(who))
+            .unwrap_or_else(|| panic!("no `{who}` in\n{text}"));
+        assert_eq!(lines[at].split_whitespace().nth(1), Some("allow"), "{text}");
+        for (i, direction) in ["egress", "ingress"].iter().enumerate() {
+            let line = lines[at + 1 + i].trim();
+            assert!(line.starts_with(&format!("{direction}:")), "{line}");
+            assert!(
+                line.ends_with("(intent production/frontend-to-backend)"),
+                "{line}"
+            );
+            if who == "intended" {
+                continue;
+            }
+            let object = format!(
+                "{kind} {}production-frontend-to-backend-{direction} spec.{direction}[0]",
+                if kind == "GlobalNetworkPolicy" {
+                    ""
+                } else {
+                    "production/"
+                }
+            );
+            assert!(
+                line.contains(&format!("allowed by {object}")),
+                "{who}: {line}"
+            );
+            // The named object exists in that backend's output and carries the intent.
+            let target = Target::from_name(who).unwrap();
+            let objects = render(&sources, &program, target).unwrap();
+            let name = format!("production-frontend-to-backend-{direction}");
+            let found = objects
+                .iter()
+                .find(|o| o["kind"] == kind && o["metadata"]["name"] == name.as_str())
+                .unwrap_or_else(|| panic!("{who}: no {kind} {name}"));
+            assert_eq!(
+                found["metadata"]["annotations"]["netpolc.dev/intent"],
+                "production/frontend-to-backend"
+            );
+        }
+    }
+
+    // A denied flow names the isolation instead.
+    let o = netpolc(
+        &root(),
+        &[
+            "explain",
+            "production/run=test-pod",
+            "production/app=database",
+            "5432/tcp",
+        ],
+    );
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0));
+    for who in BACKENDS {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(who))
+            .unwrap();
+        assert!(line.ends_with("deny"), "{line}");
+    }
+    assert!(text.contains("default deny (isolated by"), "{text}");
+}
