@@ -132,9 +132,8 @@ fn eval_text_shows_both_seed_traps() {
     // Calico let it through only because the metadata "block" is an allow of 0.0.0.0/0,
     // which matches pod IPs there; Cilium's CIDR rules never match pods.
     let f = &flows[&format!("{frontend} -> {backend} 8080/tcp")];
-    assert_eq!(f["kubernetes"], true);
-    assert_eq!(f["calico"], true);
-    assert_eq!(f["cilium"], false);
+    assert!(f["kubernetes"] && f["calico"], "{f:?}");
+    assert!(!f["cilium"], "{f:?}");
 
     // Trap (b): the "block" allows every other address, so every production pod reaches
     // the Internet on every backend, the backend's restricted egress notwithstanding;

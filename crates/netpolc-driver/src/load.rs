@@ -56,7 +56,8 @@ pub fn policies_from(root: &Path, inputs: &[PathBuf]) -> Result<Loaded, Box<Diag
             root.join(input)
         };
         if full.is_dir() {
-            collect(&full, &mut paths).map_err(|e| Box::new(io_error(&display(root, &full), &e)))?;
+            collect(&full, &mut paths)
+                .map_err(|e| Box::new(io_error(&display(root, &full), &e)))?;
         } else if full.is_file() {
             paths.push(full);
         } else {
