@@ -1,7 +1,8 @@
-//! Benchmarks of the netpolc pipeline on a generated repository: load + compile and
-//! render per back end on 1,000 namespaces, and model derivation plus translation
-//! validation (every flow of the derived model on every back end) on 25, 50 and 100
-//! namespaces, where it is quadratic.
+//! Benchmarks of the netpolc pipeline on a generated repository: load + compile, render
+//! and YAML emission on 1,000 namespaces (`pipeline`), their growth on 50, 100 and 200
+//! namespaces (`scaling`), and model derivation plus translation validation (every flow
+//! of the derived model on every back end) on a few namespaces (`validation`), where it
+//! grows with the cube of the namespaces.
 //!
 //! Each namespace is an `IntentSet` that isolates both directions, uses the `allow-dns`
 //! and `block-cloud-metadata` presets, has 3–5 groups (two of them in other namespaces, by
@@ -33,7 +34,7 @@ fn intent_set(i: usize, n: usize) -> String {
         s,
         "apiVersion: netpolc.dev/v1alpha1\nkind: IntentSet\nmetadata: {{name: {name}}}\nspec:\n  namespace: {name}\n  namespaceLabels: {{team: t{team}, tier: {tier}}}\n  isolate: [ingress, egress]\n  presets: [allow-dns, block-cloud-metadata]\n  groups:\n    web: {{selector: {{app: web}}}}\n    api: {{selector: {{matchLabels: {{app: api}}, matchExpressions: [{{key: track, operator: NotIn, values: [canary]}}]}}}}\n    db: {{selector: {{app: db}}}}\n",
         name = ns(i),
-        team = i % 10,
+        team = i / 10,
         tier = if i % 2 == 0 { "web" } else { "data" },
     );
     if groups >= 4 {
@@ -44,7 +45,13 @@ fn intent_set(i: usize, n: usize) -> String {
         );
     }
     if groups >= 5 {
-        let _ = writeln!(s, "    team: {{namespaces: {{team: t{}}}}}", (i + 3) % 10);
+        // Teams own ten namespaces each, so a team selector spans ten namespaces whatever
+        // the size of the repository (objects then grow linearly with namespaces).
+        let _ = writeln!(
+            s,
+            "    team: {{namespaces: {{team: t{}}}}}",
+            ((i / 10) + 1) % n.div_ceil(10)
+        );
     }
     let mut candidates: Vec<String> = vec![
         "{name: web-to-api, from: web, to: api, ports: [8080/tcp]}".into(),
@@ -113,7 +120,17 @@ fn render_all(program: &Program) -> Vec<(Target, Vec<serde_json::Value>)> {
         .collect()
 }
 
-fn compile_and_render(c: &mut Criterion) {
+fn render(program: &Program, t: Target) -> usize {
+    netpolc_driver::render(program, t, &Options::default())
+        .unwrap_or_else(|d| panic!("{t}: {d:?}"))
+        .objects
+        .len()
+}
+
+/// 1,000 namespaces: load + compile, render Calico and Cilium, emit their YAML. The
+/// Kubernetes back end is measured by `scaling` only: its deny subtraction is quadratic
+/// in the number of rules, about 100 s at 1,000 namespaces.
+fn pipeline(c: &mut Criterion) {
     let n = 1000;
     let root = repository(n);
     let program = compile(&root);
@@ -130,35 +147,72 @@ fn compile_and_render(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("load+compile", n), |b| {
         b.iter(|| black_box(compile(&root)))
     });
-    for t in Target::ALL {
-        let objects = netpolc_driver::render(&program, t, &Options::default())
+    let mut objects = Vec::new();
+    for t in [Target::Calico, Target::Cilium] {
+        let rendered = netpolc_driver::render(&program, t, &Options::default())
             .unwrap_or_else(|d| panic!("{t}: {d:?}"))
             .objects;
-        eprintln!("{t}: {} objects", objects.len());
+        eprintln!("{t}: {} objects", rendered.len());
+        objects.extend(rendered);
         g.bench_function(BenchmarkId::new(format!("render/{t}"), n), |b| {
-            b.iter(|| {
-                black_box(
-                    netpolc_driver::render(&program, t, &Options::default())
-                        .map(|r| r.objects.len()),
-                )
-            })
+            b.iter(|| black_box(render(&program, t)))
         });
     }
-    g.bench_function(BenchmarkId::new("emit-yaml/all", n), |b| {
-        let rendered = render_all(&program);
+    g.bench_function(BenchmarkId::new("emit-yaml/calico+cilium", n), |b| {
         b.iter(|| {
-            let bytes: usize = rendered
-                .iter()
-                .flat_map(|(_, o)| o)
-                .map(|o| netpolc_driver::emit::to_yaml(o).len())
-                .sum();
-            black_box(bytes)
+            black_box(
+                objects
+                    .iter()
+                    .map(|o| netpolc_driver::emit::to_yaml(o).len())
+                    .sum::<usize>(),
+            )
         })
     });
     g.finish();
     let _ = std::fs::remove_dir_all(&root);
 }
 
+/// Growth with the number of namespaces: load + compile and render per back end on 50,
+/// 100 and 200 namespaces.
+fn scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    for n in [50, 100, 200] {
+        let root = repository(n);
+        let program = compile(&root);
+        g.bench_function(BenchmarkId::new("load+compile", n), |b| {
+            b.iter(|| black_box(compile(&root)))
+        });
+        for t in Target::ALL {
+            eprintln!("{n} namespaces, {t}: {} objects", render(&program, t));
+            g.bench_function(BenchmarkId::new(format!("render/{t}"), n), |b| {
+                b.iter(|| black_box(render(&program, t)))
+            });
+        }
+        let _ = std::fs::remove_dir_all(&root);
+    }
+    g.finish();
+}
+
+fn describe(n: usize, model: &netpolc_ir::model::ClusterModel) {
+    eprintln!(
+        "{n} namespaces: model of {} namespaces, {} pods, {} addresses, {} ports: {} flows",
+        model.namespaces.len(),
+        model.pods.len(),
+        model.externals.len(),
+        model.ports.len(),
+        model.flows().len()
+    );
+}
+
+/// Model derivation on 25, 50 and 100 namespaces; derivation plus translation
+/// validation of all three back ends on 2, 4 and 6 namespaces. The derived model has
+/// about ten pods per namespace and thirty probe ports, so flows grow with the square of
+/// the namespaces, and the Calico and Cilium evaluators scan every policy for every
+/// verdict, so validation grows with their cube: 12 namespaces take about 23 s, 25
+/// namespaces (2.5 million flows) more than 2 minutes.
 fn validation(c: &mut Criterion) {
     let mut g = c.benchmark_group("validation");
     g.sample_size(10)
@@ -167,21 +221,20 @@ fn validation(c: &mut Criterion) {
     for n in [25, 50, 100] {
         let root = repository(n);
         let program = compile(&root);
-        let rendered = render_all(&program);
-        let model = netpolc_ir::derive::derive(&program);
-        eprintln!(
-            "{n} namespaces: model of {} namespaces, {} pods, {} addresses, {} ports: {} flows",
-            model.namespaces.len(),
-            model.pods.len(),
-            model.externals.len(),
-            model.ports.len(),
-            model.flows().len()
-        );
-        let found = verify::validate(&program, &model, &rendered, 10).expect("evaluates");
-        assert!(found.is_empty(), "{found:?}");
+        describe(n, &netpolc_ir::derive::derive(&program));
         g.bench_function(BenchmarkId::new("derive", n), |b| {
             b.iter(|| black_box(netpolc_ir::derive::derive(&program).pods.len()))
         });
+        let _ = std::fs::remove_dir_all(&root);
+    }
+    for n in [2, 4, 6] {
+        let root = repository(n);
+        let program = compile(&root);
+        let rendered = render_all(&program);
+        let model = netpolc_ir::derive::derive(&program);
+        describe(n, &model);
+        let found = verify::validate(&program, &model, &rendered, 10).expect("evaluates");
+        assert!(found.is_empty(), "{found:?}");
         g.bench_function(BenchmarkId::new("derive+validate", n), |b| {
             b.iter(|| {
                 let model = netpolc_ir::derive::derive(&program);
@@ -193,5 +246,5 @@ fn validation(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, compile_and_render, validation);
+criterion_group!(benches, pipeline, scaling, validation);
 criterion_main!(benches);

@@ -161,10 +161,18 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
     // Translation validation: every target's emitted YAML, read back and evaluated with
     // that backend's semantics, must agree with the intents on every flow of the model.
     let model = netpolc_ir::derive::derive(&program);
-    match netpolc_driver::verify::validate(&program, &model, &rendered, 5) {
-        Ok(d) if d.is_empty() => {}
-        Ok(disagreements) => {
-            for d in &disagreements {
+    let budget = (!args.verify_all).then_some(netpolc_driver::verify::DEFAULT_FLOW_BUDGET);
+    match netpolc_driver::verify::validate_with(&program, &model, &rendered, 5, budget) {
+        Ok(report) if report.disagreements.is_empty() => {
+            if report.checked < report.total {
+                eprintln!(
+                    "note: translation validation checked a sample of {} of {} flows; pass --verify-all to check every flow",
+                    report.checked, report.total
+                );
+            }
+        }
+        Ok(report) => {
+            for d in &report.disagreements {
                 eprintln!(
                     "error: {} does not mean what the intents say for {}",
                     d.target, d.flow

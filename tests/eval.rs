@@ -294,6 +294,7 @@ fn eval_refuses_a_dump_without_pods() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no running pod"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -430,6 +431,7 @@ fn test_fails_with_findings_when_an_expectation_is_wrong() {
             .count(),
         6
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -34,11 +34,12 @@ pub fn parse_yaml(name: &str, text: &str) -> Result<Vec<Value>, String> {
 /// # Errors
 /// When the emitter wrote something the loader cannot read (an internal error).
 pub fn round_trip(objects: &[Value]) -> Result<Vec<Value>, String> {
-    let text: String = objects
-        .iter()
-        .map(|o| format!("---\n{}", emit::to_yaml(o)))
-        .collect();
-    parse_yaml("<emitted>", &text)
+    // One document at a time: each is a small text, whatever the size of the repository.
+    let mut out = Vec::with_capacity(objects.len());
+    for o in objects {
+        out.extend(parse_yaml("<emitted>", &emit::to_yaml(o))?);
+    }
+    Ok(out)
 }
 
 /// An evaluator of one target's manifests.
@@ -75,8 +76,25 @@ fn describe(v: &Verdict) -> String {
     )
 }
 
-/// Compares every flow of `model` between the intents and each target's manifests;
-/// returns at most `limit` disagreements per target.
+/// The work translation validation does at most by default, in flows × emitted objects
+/// (an evaluator's verdict costs about one selector match per object). Beyond it, a
+/// deterministic sample of flows is checked and the report says so; see ARCHITECTURE.md
+/// ("Cost model") for why, and `--verify-all` for the full check.
+pub const DEFAULT_FLOW_BUDGET: usize = 200_000_000;
+
+/// The outcome of translation validation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Disagreements, at most `limit` per target.
+    pub disagreements: Vec<Disagreement>,
+    /// Flows evaluated (on every target).
+    pub checked: usize,
+    /// Flows in the model.
+    pub total: usize,
+}
+
+/// Compares the flows of `model` between the intents and each target's manifests, within
+/// [`DEFAULT_FLOW_BUDGET`]; returns at most `limit` disagreements per target.
 ///
 /// # Errors
 /// When a target's manifests cannot be read back or evaluated.
@@ -86,31 +104,85 @@ pub fn validate(
     rendered: &[(Target, Vec<Value>)],
     limit: usize,
 ) -> Result<Vec<Disagreement>, String> {
+    validate_with(program, model, rendered, limit, Some(DEFAULT_FLOW_BUDGET))
+        .map(|r| r.disagreements)
+}
+
+/// Like [`validate`], with an explicit budget in flows × objects (`None`: every flow). When the model has
+/// more flows than the budget, a deterministic, evenly spread sample is evaluated (a
+/// multiplicative hash of the flow's index picks it, so no port or namespace pattern is
+/// skipped systematically).
+///
+/// # Errors
+/// When a target's manifests cannot be read back or evaluated.
+pub fn validate_with(
+    program: &Program,
+    model: &ClusterModel,
+    rendered: &[(Target, Vec<Value>)],
+    limit: usize,
+    budget: Option<usize>,
+) -> Result<Report, String> {
     let intended = netpolc_ir::eval::intended(program);
-    let flows = model.flows();
-    let mut out = Vec::new();
+    let total = model.flow_count();
+    let objects: usize = rendered.iter().map(|(_, o)| o.len()).sum::<usize>().max(1);
+    let stride = match budget {
+        Some(b) => {
+            let flows = (b / objects).max(10_000);
+            if total > flows {
+                total.div_ceil(flows)
+            } else {
+                1
+            }
+        }
+        None => 1,
+    };
+    let mut evals = Vec::new();
     for (target, objects) in rendered {
         let parsed = round_trip(objects)?;
-        let eval = evaluator(*target, &parsed).map_err(|e| format!("{target}: {e}"))?;
-        let mut n = 0;
-        for f in &flows {
-            let want = intended.verdict(model, f);
+        evals.push((
+            *target,
+            evaluator(*target, &parsed).map_err(|e| format!("{target}: {e}"))?,
+        ));
+    }
+    let mut report = Report {
+        total,
+        ..Report::default()
+    };
+    let mut found = vec![0usize; evals.len()];
+    for i in 0..total {
+        if stride > 1
+            && (i as u64)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .rotate_left(17)
+                % stride as u64
+                != 0
+        {
+            continue;
+        }
+        let Some(flow) = model.flow_at(i) else {
+            continue;
+        };
+        let f = &flow;
+        report.checked += 1;
+        let want = intended.verdict(model, f);
+        for ((target, eval), n) in evals.iter().zip(found.iter_mut()) {
+            if *n >= limit {
+                continue;
+            }
             let got = eval.verdict(model, f);
             if want.allowed() != got.allowed() {
-                out.push(Disagreement {
+                report.disagreements.push(Disagreement {
                     target: *target,
                     flow: model.flow_name(f),
                     intended: describe(&want),
                     emitted: describe(&got),
                 });
-                n += 1;
-                if n >= limit {
-                    break;
-                }
+                *n += 1;
             }
         }
     }
-    Ok(out)
+    report.disagreements.sort_by_key(|d| d.target);
+    Ok(report)
 }
 
 /// Adds (or finds) the pods of the tests' endpoints to a model; returns the endpoint of

@@ -78,11 +78,32 @@ pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
         }
     }
 
+    // Index the denies by (direction, namespace), so that each allow meets only the denies
+    // that can overlap it: the pass stays linear in the size of the repository.
+    let mut index: BTreeMap<(Direction, &str), Vec<usize>> = BTreeMap::new();
+    for (i, d) in denies.iter().enumerate() {
+        for ns in d.subject.scope.namespaces() {
+            index.entry((d.direction, ns)).or_default().push(i);
+        }
+    }
     let mut out = program.clone();
     let mut allows = Vec::new();
     for r in program.rules.iter().filter(|r| r.action == Action::Allow) {
+        let candidates: BTreeSet<usize> = r
+            .subject
+            .scope
+            .namespaces()
+            .into_iter()
+            .filter_map(|ns| index.get(&(r.direction, ns)))
+            .flatten()
+            .copied()
+            .collect();
+        if candidates.is_empty() {
+            allows.push(r.clone());
+            continue;
+        }
         let mut pieces = vec![r.clone()];
-        for x in denies.iter().filter(|x| x.direction == r.direction) {
+        for x in candidates.iter().map(|&i| &denies[i]) {
             let mut next = Vec::new();
             for p in pieces {
                 match subtract(&p, x) {

@@ -49,28 +49,61 @@ impl ClusterModel {
             .unwrap_or_default()
     }
 
-    /// Every flow of the model: each ordered pair of distinct endpoints (pod→pod,
-    /// pod→external, external→pod) on each probed port.
+    /// Every flow of the model: each ordered pair of distinct pods, each pod to each
+    /// external address and back, on each probed port; in the order of [`Self::flow_at`].
     pub fn flows(&self) -> Vec<Flow> {
-        let mut endpoints: Vec<Endpoint> = (0..self.pods.len()).map(Endpoint::Pod).collect();
-        endpoints.extend(self.externals.iter().map(|ip| Endpoint::External(*ip)));
-        let mut out = Vec::new();
-        for src in &endpoints {
-            for dst in &endpoints {
-                if src == dst || (!src.is_pod() && !dst.is_pod()) {
-                    continue;
-                }
-                for &(protocol, port) in &self.ports {
-                    out.push(Flow {
-                        src: *src,
-                        dst: *dst,
-                        protocol,
-                        port,
-                    });
-                }
-            }
+        (0..self.flow_count())
+            .filter_map(|i| self.flow_at(i))
+            .collect()
+    }
+
+    /// How many flows [`Self::flows`] has, computed without building them.
+    pub fn flow_count(&self) -> usize {
+        let p = self.pods.len();
+        let e = self.externals.len();
+        (p * p.saturating_sub(1) + 2 * p * e) * self.ports.len()
+    }
+
+    /// The `i`-th flow: pod→pod pairs first, then pod→address, then address→pod, each on
+    /// every port. Lets callers sample huge models without building every flow.
+    pub fn flow_at(&self, i: usize) -> Option<Flow> {
+        let ports = self.ports.len();
+        if ports == 0 {
+            return None;
         }
-        out
+        let (pair, port) = (i / ports, i % ports);
+        let (protocol, port) = self.ports[port];
+        let p = self.pods.len();
+        let e = self.externals.len();
+        let pod_pairs = p * p.saturating_sub(1);
+        let (src, dst) = if pair < pod_pairs {
+            let s = pair / (p - 1);
+            let mut d = pair % (p - 1);
+            if d >= s {
+                d += 1;
+            }
+            (Endpoint::Pod(s), Endpoint::Pod(d))
+        } else if pair < pod_pairs + p * e {
+            let k = pair - pod_pairs;
+            (
+                Endpoint::Pod(k / e),
+                Endpoint::External(self.externals[k % e]),
+            )
+        } else if pair < pod_pairs + 2 * p * e {
+            let k = pair - pod_pairs - p * e;
+            (
+                Endpoint::External(self.externals[k / p]),
+                Endpoint::Pod(k % p),
+            )
+        } else {
+            return None;
+        };
+        Some(Flow {
+            src,
+            dst,
+            protocol,
+            port,
+        })
     }
 
     /// Human name of an endpoint: `ns/pod` or the address.
@@ -202,4 +235,40 @@ pub trait Evaluator {
     fn name(&self) -> &'static str;
     /// The verdict for one flow.
     fn verdict(&self, model: &ClusterModel, flow: &Flow) -> Verdict;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn flow_at_enumerates_every_flow_once() {
+        let pod = |ns: &str, name: &str, ip: &str| Pod {
+            namespace: ns.into(),
+            name: name.into(),
+            labels: BTreeMap::new(),
+            ip: ip.parse().unwrap(),
+            named_ports: BTreeMap::new(),
+        };
+        let m = ClusterModel {
+            pods: vec![
+                pod("a", "p", "10.0.0.1"),
+                pod("a", "q", "10.0.0.2"),
+                pod("b", "r", "10.0.0.3"),
+            ],
+            externals: vec!["8.8.8.8".parse().unwrap(), "1.1.1.1".parse().unwrap()],
+            ports: vec![(Protocol::Tcp, 80), (Protocol::Udp, 53)],
+            ..ClusterModel::default()
+        };
+        assert_eq!(m.flow_count(), (3 * 2 + 2 * 3 * 2) * 2);
+        let flows = m.flows();
+        assert_eq!(flows.len(), m.flow_count());
+        let unique: BTreeSet<Flow> = flows.iter().copied().collect();
+        assert_eq!(unique.len(), flows.len());
+        assert!(flows
+            .iter()
+            .all(|f| f.src != f.dst && (f.src.is_pod() || f.dst.is_pod())));
+        assert_eq!(m.flow_at(m.flow_count()), None);
+    }
 }
