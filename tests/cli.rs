@@ -2,19 +2,10 @@
 //! and diagnostics on stderr, atomic builds that write nothing on error, `check` finding
 //! stale and orphaned files, and byte-identical output whatever the locale.
 
+use crate::util::netpolc;
 use crate::util::root;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn netpolc(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netpolc"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("ARGOCD_ENV_NETPOLC_TARGET")
-        .env_remove("NETPOLC_TARGET")
-        .output()
-        .expect("runs")
-}
+use std::process::Command;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

@@ -3,26 +3,17 @@
 //! repository's policies/ in its three report formats, and `explain` naming the deciding
 //! objects and intent.
 
+use crate::util::netpolc;
 use crate::util::{compile, render, root};
 use netpolc_driver::Target;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Output;
 
 const DUMP: &str = "tests/data/seed-cluster.yaml";
 const SEED: &str = "../shared/seed/seed-policies.yaml";
 const BACKENDS: [&str; 3] = ["kubernetes", "calico", "cilium"];
-
-fn netpolc(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netpolc"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("ARGOCD_ENV_NETPOLC_TARGET")
-        .env_remove("NETPOLC_TARGET")
-        .output()
-        .expect("runs")
-}
 
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("UTF-8 stdout")

@@ -90,3 +90,15 @@ pub(crate) fn all_emitted() -> Vec<(Target, String, Value)> {
     }
     out
 }
+
+/// Runs the `netpolc` binary in `dir`, without the environment variables that select a
+/// target, and returns what it did.
+pub(crate) fn netpolc(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_netpolc"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("ARGOCD_ENV_NETPOLC_TARGET")
+        .env_remove("NETPOLC_TARGET")
+        .output()
+        .expect("runs")
+}
