@@ -81,3 +81,28 @@ fn every_diagnostic_code_is_documented() {
         .collect();
     assert!(missing.is_empty(), "undocumented codes: {missing:?}");
 }
+
+#[test]
+fn no_snapshot_is_orphaned() {
+    // What `cargo insta test --unreferenced reject` would check: every stored snapshot
+    // belongs to a case that still exists.
+    let mut expected = std::collections::BTreeSet::new();
+    for case in cases("valid") {
+        let name = stem(&case);
+        expected.insert(format!("tests__corpus__{name}@ir.snap"));
+        for t in Target::ALL {
+            expected.insert(format!("tests__corpus__{name}@{t}.snap"));
+        }
+    }
+    for case in cases("invalid") {
+        expected.insert(format!("tests__corpus__{}@diagnostics.snap", stem(&case)));
+    }
+    let dir = crate::util::root().join("tests/snapshots");
+    let stored: std::collections::BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".snap"))
+        .collect();
+    let orphans: Vec<_> = stored.difference(&expected).collect();
+    assert!(orphans.is_empty(), "orphaned snapshots: {orphans:?}");
+}
