@@ -314,6 +314,31 @@ impl Cx {
         }
     }
 
+    /// Records `name` in `seen`; if it was there already, reports it as defined twice
+    /// (`what` is e.g. "intent set") and returns false.
+    fn first_definition(
+        &mut self,
+        seen: &mut BTreeMap<String, Span>,
+        what: &str,
+        name: &Spanned<String>,
+    ) -> bool {
+        match seen.insert(name.value.clone(), name.span) {
+            None => true,
+            Some(prev) => {
+                self.diags.push(
+                    err(
+                        codes::DUPLICATE,
+                        name.span,
+                        format!("{what} `{}` is defined twice", name.value),
+                        "second definition",
+                    )
+                    .with_secondary(prev, "first definition"),
+                );
+                false
+            }
+        }
+    }
+
     fn check_name(&mut self, what: &str, name: &Spanned<String>) -> bool {
         match dns_label_problem(&name.value) {
             Some(p) => {
@@ -345,18 +370,7 @@ impl Cx {
         for s in &sets {
             let mut ok = self.check_name("intent set name", &s.name);
             ok &= self.check_name("namespace name", &s.namespace);
-            if let Some(prev) = set_names.insert(s.name.value.clone(), s.name.span) {
-                self.diags.push(
-                    err(
-                        codes::DUPLICATE,
-                        s.name.span,
-                        format!("intent set `{}` is defined twice", s.name.value),
-                        "second definition",
-                    )
-                    .with_secondary(prev, "first definition"),
-                );
-                ok = false;
-            }
+            ok &= self.first_definition(&mut set_names, "intent set", &s.name);
             let ns = &s.namespace;
             if let Some(prev) = ns_owner.insert(ns.value.clone(), ns.span) {
                 self.diags.push(
@@ -377,17 +391,7 @@ impl Cx {
         }
         for s in &cluster_sets {
             self.check_name("cluster intent set name", &s.name);
-            if let Some(prev) = set_names.insert(s.name.value.clone(), s.name.span) {
-                self.diags.push(
-                    err(
-                        codes::DUPLICATE,
-                        s.name.span,
-                        format!("intent set `{}` is defined twice", s.name.value),
-                        "second definition",
-                    )
-                    .with_secondary(prev, "first definition"),
-                );
-            }
+            self.first_definition(&mut set_names, "intent set", &s.name);
         }
 
         // Managed namespaces with their labels and own isolation.
@@ -530,16 +534,7 @@ impl Cx {
         let mut test_names: BTreeMap<String, Span> = BTreeMap::new();
         for t in &tests {
             self.check_name("test name", &t.name);
-            if let Some(prev) = test_names.insert(t.name.value.clone(), t.name.span) {
-                self.diags.push(
-                    err(
-                        codes::DUPLICATE,
-                        t.name.span,
-                        format!("connectivity test `{}` is defined twice", t.name.value),
-                        "second definition",
-                    )
-                    .with_secondary(prev, "first definition"),
-                );
+            if !self.first_definition(&mut test_names, "connectivity test", &t.name) {
                 continue;
             }
             if let Some(test) = self.lower_test(t, &valid_sets, &program) {
