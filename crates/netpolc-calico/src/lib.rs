@@ -120,7 +120,6 @@
 //! program.rules.push(Rule {
 //!     subject: Subject {
 //!         scope: shop.clone(),
-//!         group: "backend".into(),
 //!         pods: LabelSelector::from_labels([("app", "backend")]),
 //!     },
 //!     direction: Direction::Ingress,

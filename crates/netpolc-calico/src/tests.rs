@@ -49,10 +49,9 @@ fn cluster_scope(nss: &[&str]) -> Scope {
     Scope::Cluster(nss.iter().map(|n| n.to_string()).collect())
 }
 
-fn subject(scope: &Scope, group: &str, pods: LabelSelector) -> Subject {
+fn subject(scope: &Scope, pods: LabelSelector) -> Subject {
     Subject {
         scope: scope.clone(),
-        group: group.to_string(),
         pods,
     }
 }
@@ -365,10 +364,10 @@ fn names(objects: &[Value]) -> Vec<String> {
 fn seed() -> Program {
     let prod = ns_scope("production");
     let both = [Direction::Ingress, Direction::Egress];
-    let all = || subject(&prod, "all", LabelSelector::all());
-    let frontend = || subject(&prod, "frontend", sel(&[("app", "frontend")]));
-    let backend = || subject(&prod, "backend", sel(&[("app", "backend")]));
-    let database = || subject(&prod, "database", sel(&[("app", "database")]));
+    let all = || subject(&prod, LabelSelector::all());
+    let frontend = || subject(&prod, sel(&[("app", "frontend")]));
+    let backend = || subject(&prod, sel(&[("app", "backend")]));
+    let database = || subject(&prod, sel(&[("app", "database")]));
     let dns = Peer::Pods {
         namespaces: sel(&[(NAMESPACE_NAME_LABEL, "kube-system")]),
         pods: sel(&[("k8s-app", "kube-dns")]),
@@ -641,7 +640,7 @@ fn denies_on_non_isolated_sides() {
         .rule(
             "staging",
             "no-dns-google",
-            subject(&staging, "all", LabelSelector::all()),
+            subject(&staging, LabelSelector::all()),
             Direction::Egress,
             Action::Deny,
             cidr("8.8.8.8/32", &[]),
@@ -650,7 +649,7 @@ fn denies_on_non_isolated_sides() {
         .rule(
             "staging",
             "no-prod-frontend",
-            subject(&staging, "frontend", sel(&[("app", "frontend")])),
+            subject(&staging, sel(&[("app", "frontend")])),
             Direction::Ingress,
             Action::Deny,
             Peer::pods_in("production", sel(&[("app", "frontend")])),
@@ -693,7 +692,7 @@ fn cluster_scope_and_cross_namespace() {
         .rule(
             "baseline",
             "scrape",
-            subject(&cluster, "all", LabelSelector::all()),
+            subject(&cluster, LabelSelector::all()),
             Direction::Ingress,
             Action::Allow,
             Peer::Pods {
@@ -705,7 +704,7 @@ fn cluster_scope_and_cross_namespace() {
         .rule(
             "baseline",
             "same-env-frontends",
-            subject(&cluster, "frontend", sel(&[("app", "frontend")])),
+            subject(&cluster, sel(&[("app", "frontend")])),
             Direction::Ingress,
             Action::Allow,
             Peer::Pods {
@@ -721,7 +720,7 @@ fn cluster_scope_and_cross_namespace() {
         .rule(
             "baseline",
             "no-metadata",
-            subject(&cluster, "all", LabelSelector::all()),
+            subject(&cluster, LabelSelector::all()),
             Direction::Egress,
             Action::Deny,
             cidr("169.254.169.254/32", &[]),
@@ -730,7 +729,7 @@ fn cluster_scope_and_cross_namespace() {
         .rule(
             "production",
             "to-staging",
-            subject(&ns_scope("production"), "all", LabelSelector::all()),
+            subject(&ns_scope("production"), LabelSelector::all()),
             Direction::Egress,
             Action::Allow,
             Peer::pods_in("staging", LabelSelector::all()),
@@ -739,11 +738,7 @@ fn cluster_scope_and_cross_namespace() {
         .rule(
             "production",
             "block-staging-frontend",
-            subject(
-                &ns_scope("production"),
-                "backend",
-                sel(&[("app", "backend")]),
-            ),
+            subject(&ns_scope("production"), sel(&[("app", "backend")])),
             Direction::Egress,
             Action::Deny,
             Peer::pods_in("staging", sel(&[("app", "frontend")])),
@@ -805,7 +800,7 @@ fn cidrs_ports_and_entities() {
         .rule(
             "production",
             "partner",
-            subject(&prod, "backend", sel(&[("app", "backend")])),
+            subject(&prod, sel(&[("app", "backend")])),
             Direction::Egress,
             Action::Allow,
             cidr("203.0.113.0/24", &["203.0.113.96/28"]),
@@ -814,7 +809,7 @@ fn cidrs_ports_and_entities() {
         .rule(
             "production",
             "web",
-            subject(&prod, "backend", sel(&[("app", "backend")])),
+            subject(&prod, sel(&[("app", "backend")])),
             Direction::Ingress,
             Action::Allow,
             Peer::pods_in("production", sel(&[("app", "frontend")])),
@@ -841,7 +836,7 @@ fn cidrs_ports_and_entities() {
         .rule(
             "production",
             "metrics-out",
-            subject(&prod, "frontend", sel(&[("app", "frontend")])),
+            subject(&prod, sel(&[("app", "frontend")])),
             Direction::Egress,
             Action::Allow,
             Peer::pods_in("production", LabelSelector::all()),
@@ -850,7 +845,7 @@ fn cidrs_ports_and_entities() {
         .rule(
             "production",
             "apiserver",
-            subject(&prod, "backend", sel(&[("app", "backend")])),
+            subject(&prod, sel(&[("app", "backend")])),
             Direction::Egress,
             Action::Allow,
             Peer::Entity(Entity::KubeApiserver),
@@ -859,7 +854,7 @@ fn cidrs_ports_and_entities() {
         .rule(
             "production",
             "open-frontend",
-            subject(&prod, "frontend", sel(&[("app", "frontend")])),
+            subject(&prod, sel(&[("app", "frontend")])),
             Direction::Ingress,
             Action::Allow,
             Peer::Any,
@@ -868,7 +863,7 @@ fn cidrs_ports_and_entities() {
         .rule(
             "production",
             "no-udp-5000",
-            subject(&prod, "frontend", sel(&[("app", "frontend")])),
+            subject(&prod, sel(&[("app", "frontend")])),
             Direction::Ingress,
             Action::Deny,
             Peer::Any,
@@ -951,7 +946,7 @@ fn one_rule(peer: Peer, ports: Ports, pods: LabelSelector) -> Builder {
         .rule(
             "production",
             "r",
-            subject(&prod, "g", pods),
+            subject(&prod, pods),
             Direction::Egress,
             Action::Allow,
             peer,
@@ -1013,7 +1008,7 @@ fn refused_constructs() {
         .rule(
             "production",
             "a_b",
-            subject(&prod, "g", any()),
+            subject(&prod, any()),
             Direction::Egress,
             Action::Allow,
             Peer::Any,
@@ -1022,7 +1017,7 @@ fn refused_constructs() {
         .rule(
             "production",
             "a-b",
-            subject(&prod, "g", any()),
+            subject(&prod, any()),
             Direction::Egress,
             Action::Allow,
             Peer::Any,
@@ -1061,7 +1056,7 @@ fn several_subjects_of_one_intent_are_numbered() {
         .rule(
             "production",
             "web",
-            subject(&prod, "g", sel(&[("app", "frontend")])),
+            subject(&prod, sel(&[("app", "frontend")])),
             Direction::Egress,
             Action::Allow,
             Peer::Any,
@@ -1070,7 +1065,7 @@ fn several_subjects_of_one_intent_are_numbered() {
         .rule(
             "production",
             "web",
-            subject(&prod, "g", sel(&[("app", "backend")])),
+            subject(&prod, sel(&[("app", "backend")])),
             Direction::Egress,
             Action::Allow,
             Peer::Any,
@@ -1483,7 +1478,7 @@ fn the_tier_scheme_is_what_makes_the_rendering_right() {
         .rule(
             "staging",
             "no-google",
-            subject(&staging, "all", LabelSelector::all()),
+            subject(&staging, LabelSelector::all()),
             Direction::Egress,
             Action::Deny,
             cidr("8.8.8.8/32", &[]),

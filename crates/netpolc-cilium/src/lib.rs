@@ -101,7 +101,7 @@
 //! };
 //! let scope = Scope::Namespace("shop".into());
 //! let app = |a: &str| LabelSelector::from_labels([("app", a)]);
-//! let subject = |a: &str| Subject { scope: scope.clone(), group: a.into(), pods: app(a) };
+//! let subject = |a: &str| Subject { scope: scope.clone(), pods: app(a) };
 //! let web_to_api = |direction, subject, peer| Rule {
 //!     subject,
 //!     direction,

@@ -45,7 +45,6 @@ fn sel(pairs: &[(&str, &str)]) -> LabelSelector {
 fn in_ns(ns: &str, pods: &[(&str, &str)]) -> Subject {
     Subject {
         scope: Scope::Namespace(ns.to_string()),
-        group: "g".to_string(),
         pods: sel(pods),
     }
 }
@@ -897,7 +896,6 @@ fn cluster_program() -> Program {
     });
     let subject = |pods: &[(&str, &str)]| Subject {
         scope: scope.clone(),
-        group: "g".into(),
         pods: sel(pods),
     };
     p.rules.push(rule(RuleSpec {
@@ -1082,7 +1080,6 @@ fn several_subjects_and_operators() {
     managed(&mut p, "m", &[("team", "x")], &[]);
     let piece = |pods: LabelSelector| Subject {
         scope: Scope::Namespace("n".into()),
-        group: "g".into(),
         pods,
     };
     let peer = Peer::Pods {

@@ -1367,16 +1367,11 @@ impl Cx {
             } else {
                 namespaces.into_iter().map(Scope::Namespace).collect()
             };
-            let group_name = match me {
-                Group::Any => "anywhere".to_string(),
-                _ => String::new(),
-            };
             for scope in scopes {
                 for peer in &peers {
                     program.rules.push(Rule {
                         subject: Subject {
                             scope: scope.clone(),
-                            group: group_name.clone(),
                             pods: pods.clone(),
                         },
                         direction,

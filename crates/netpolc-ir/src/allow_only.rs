@@ -258,14 +258,12 @@ fn subtract(r: &Rule, x: &Rule) -> SubResult {
         let mut piece = r.clone();
         piece.subject = Subject {
             scope: inside_scope.clone(),
-            group: r.subject.group.clone(),
             pods,
         };
         out.push(piece);
     }
     let inside = Subject {
         scope: inside_scope,
-        group: r.subject.group.clone(),
         pods: inside_pods,
     };
     // 2. and 3. Peers and ports within the overlapping subjects.

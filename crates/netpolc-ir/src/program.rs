@@ -95,8 +95,6 @@ impl Scope {
 pub struct Subject {
     /// Where they live.
     pub scope: Scope,
-    /// The group name they were selected by (`all` for every pod); used to name objects.
-    pub group: String,
     /// Pod labels.
     pub pods: LabelSelector,
 }

@@ -192,7 +192,6 @@ fn program(isolated: &[(bool, bool)], raw: &[RawRule]) -> Program {
         p.rules.push(Rule {
             subject: Subject {
                 scope: Scope::Namespace(ns.into()),
-                group: "g".into(),
                 pods: selector(subj % 6),
             },
             direction,

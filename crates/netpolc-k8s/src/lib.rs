@@ -55,7 +55,7 @@
 //!     origin: origin("isolate"),
 //! });
 //! program.rules.push(Rule {
-//!     subject: Subject { scope: Scope::Namespace("shop".into()), group: "backend".into(), pods: app("backend") },
+//!     subject: Subject { scope: Scope::Namespace("shop".into()), pods: app("backend") },
 //!     direction: Direction::Ingress,
 //!     action: Action::Allow,
 //!     peer: Peer::pods_in("shop", app("frontend")),

@@ -139,11 +139,7 @@ impl Builder {
         ports: Ports,
     ) -> Self {
         self.program.rules.push(Rule {
-            subject: Subject {
-                scope,
-                group: "g".to_string(),
-                pods,
-            },
+            subject: Subject { scope, pods },
             direction,
             action,
             peer,
