@@ -6,7 +6,7 @@
 use crate::types::{GlobalNetworkPolicy, NetworkPolicy, Tier};
 use crate::{check, codes, evaluator, render, validate, Options};
 use ipnet::IpNet;
-use netpolc_ir::eval::intended;
+use netpolc_ir::eval::first_disagreements;
 use netpolc_ir::model::{ClusterModel, Endpoint, Evaluator, Flow, Pod, Side};
 use netpolc_ir::{
     Action, CidrBlock, Direction, Entity, HttpRule, Isolation, LabelSelector, ManagedNamespace,
@@ -307,24 +307,8 @@ fn equivalent(program: &Program, options: &Options) -> Vec<Value> {
         Ok(e) => e,
         Err(e) => panic!("evaluator: {e}"),
     };
-    let want = intended(program);
-    let mut mismatches = Vec::new();
-    let flows = model.flows();
-    assert!(!flows.is_empty());
-    for flow in &flows {
-        let got = calico.verdict(&model, flow);
-        let expected = want.verdict(&model, flow);
-        if got.allowed() != expected.allowed() {
-            mismatches.push(format!(
-                "{}: calico {} / {} vs intended {} / {}",
-                model.flow_name(flow),
-                got.egress,
-                got.ingress,
-                expected.egress,
-                expected.ingress
-            ));
-        }
-    }
+    assert!(!model.flows().is_empty());
+    let mismatches = first_disagreements(program, &model, &calico, usize::MAX);
     assert!(
         mismatches.is_empty(),
         "mismatches:\n{}",
@@ -1460,12 +1444,7 @@ fn mismatches(program: &Program, objects: &[Value]) -> usize {
         Ok(e) => e,
         Err(e) => panic!("evaluator: {e}"),
     };
-    let want = intended(program);
-    model
-        .flows()
-        .iter()
-        .filter(|f| calico.verdict(&model, f).allowed() != want.verdict(&model, f).allowed())
-        .count()
+    first_disagreements(program, &model, &calico, usize::MAX).len()
 }
 
 /// The comparison is sharp enough to catch the mistakes the tier scheme avoids.

@@ -96,7 +96,7 @@
 //!     ports: vec![(Protocol::Tcp, 8080), (Protocol::Tcp, 9090)],
 //! };
 //! let evaluator = netpolc_k8s::evaluator(&objects).unwrap();
-//! assert!(netpolc_k8s::first_disagreements(&program, &model, &evaluator, 10).is_empty());
+//! assert!(netpolc_ir::eval::first_disagreements(&program, &model, &evaluator, 10).is_empty());
 //! let flows = model.flows();
 //! let to_backend = flows.iter().find(|f| model.flow_name(f) == "shop/frontend -> shop/backend 8080/tcp").unwrap();
 //! assert_eq!(
@@ -112,7 +112,6 @@ mod check;
 mod emit;
 mod evaluate;
 mod validate;
-mod verify;
 
 #[cfg(test)]
 mod tests;
@@ -120,7 +119,6 @@ mod tests;
 pub use check::check;
 pub use evaluate::evaluator;
 pub use validate::validate;
-pub use verify::first_disagreements;
 
 use netpolc_ir::Program;
 use serde_json::Value;

@@ -7,8 +7,9 @@ mod render;
 mod seed;
 mod validation;
 
-use crate::{check, evaluator, first_disagreements, render, validate, Options};
+use crate::{check, evaluator, render, validate, Options};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
+use netpolc_ir::eval::first_disagreements;
 use netpolc_ir::model::{ClusterModel, Evaluator, Flow, Pod, Verdict};
 use netpolc_ir::{
     Action, CidrBlock, Direction, Isolation, LabelSelector, ManagedNamespace, Origin, Peer,
