@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::Output;
 
 const DUMP: &str = "tests/data/seed-cluster.yaml";
-const SEED: &str = "../shared/seed/seed-policies.yaml";
+const SEED: &str = "tests/fixtures/seed/seed-policies.yaml";
 const BACKENDS: [&str; 3] = ["kubernetes", "calico", "cilium"];
 
 fn stdout(o: &Output) -> String {

@@ -1,5 +1,5 @@
 //! Every emitted object (golden/ and the whole corpus) is checked against:
-//! - the official schema of its kind in `../shared/schemas/` (strict: unknown fields fail),
+//! - the official schema of its kind in `tests/fixtures/schemas/` (strict: unknown fields fail),
 //! - the k8s-openapi type, for NetworkPolicy,
 //! - the back end's own server- or agent-side rules (`validate`), which the schemas
 //!   cannot express (Kubernetes §8.1, Calico validator and CEL rules, Cilium agent).

@@ -11,9 +11,9 @@ pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared/schemas` next to the repository.
+/// The vendored schemas, `tests/fixtures/schemas` (provenance in its README).
 pub(crate) fn schemas() -> PathBuf {
-    root().join("../shared/schemas")
+    root().join("tests/fixtures/schemas")
 }
 
 /// Case files under `tests/cases/<kind>/`, sorted.

@@ -1380,7 +1380,7 @@ fn render_fails_closed_when_called_despite_errors() {
 // ---------------------------------------------------------------------------------------
 // The evaluator on hand-written manifests.
 
-/// The seed's hand-written NetworkPolicies (`shared/seed/seed-policies.yaml`).
+/// The seed's hand-written NetworkPolicies (`tests/fixtures/seed/seed-policies.yaml`).
 fn seed_policies() -> Vec<Value> {
     let np = |name: &str, spec: Value| {
         json!({

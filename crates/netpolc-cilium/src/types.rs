@@ -2,7 +2,7 @@
 //! CiliumClusterwideNetworkPolicy (CCNP) that netpolc emits and that its evaluator
 //! understands.
 //!
-//! Field names, nesting and value types follow the CRDs in `shared/schemas/cilium/`
+//! Field names, nesting and value types follow the CRDs in `tests/fixtures/schemas/cilium/`
 //! (ports are strings, `endPort` is a number). Every struct that can change what a policy
 //! enforces is `deny_unknown_fields` on deserialisation, so the evaluator refuses a
 //! manifest that uses a field it does not model (`toServices`, `fromRequires`, Kafka

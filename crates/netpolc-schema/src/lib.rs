@@ -3,7 +3,7 @@
 //! The back ends' tests check every object they emit against the schema the cluster
 //! would use: the Kubernetes OpenAPI document for `NetworkPolicy`, and the
 //! CustomResourceDefinitions of Calico, Cilium and network-policy-api, all kept unmodified
-//! in `shared/schemas/` (see its `README.md`). [`Validator::validate`] returns every
+//! in `tests/fixtures/schemas/` (vendored; see its `README.md`). [`Validator::validate`] returns every
 //! problem as `path: message`, e.g. `spec.ingress[0].ports[0].port: expected integer or
 //! string`.
 //!
@@ -48,8 +48,8 @@ pub use validator::Validator;
 
 use std::path::PathBuf;
 
-/// The `shared/schemas` directory of this checkout (`../shared/schemas` from the
-/// repository root), found from this crate's location at compile time.
+/// The vendored schemas, `tests/fixtures/schemas` of this repository (provenance and
+/// licences in its README), found from this crate's location at compile time.
 pub fn schemas_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/schemas")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/schemas")
 }

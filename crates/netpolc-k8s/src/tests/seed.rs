@@ -1,4 +1,4 @@
-//! The seed scenario's hand-written NetworkPolicies (`shared/seed/seed-policies.yaml`,
+//! The seed scenario's hand-written NetworkPolicies (`tests/fixtures/seed/seed-policies.yaml`,
 //! converted by hand to JSON): evaluated as written, they show both traps of the brief.
 
 use super::*;
