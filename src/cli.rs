@@ -74,9 +74,6 @@ pub(crate) struct BuildArgs {
     /// Targets to build (default: all)
     #[arg(long = "target", value_enum, value_delimiter = ',')]
     pub(crate) targets: Vec<TargetArg>,
-    /// Check every flow of the model, however large (default: a sample on very large repositories)
-    #[arg(long)]
-    pub(crate) verify_all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -38,7 +38,9 @@ use crate::types::{
 use crate::validate::parse_cidr_or_ip;
 use crate::{ANNOTATION_INTENT, DEFAULT_TIER, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
 use ipnet::IpNet;
-use netpolc_ir::model::{ClusterModel, Decision, Endpoint, Evaluator, Flow, Pod, Side, Verdict};
+use netpolc_ir::model::{
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, Side, Verdict,
+};
 use netpolc_ir::{Direction, Protocol as IrProtocol};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -126,6 +128,41 @@ struct CompiledTier {
     order: Option<f64>,
     default_action: TierAction,
     policies: Vec<Policy>,
+    /// Indices (into `policies`, ascending) of the policies that can only apply to pods
+    /// of one namespace, by namespace.
+    by_namespace: BTreeMap<String, Vec<usize>>,
+    /// Indices of the policies that may apply in any namespace.
+    anywhere: Vec<usize>,
+}
+
+impl CompiledTier {
+    /// The policies that may apply to a pod of `namespace`, in evaluation order.
+    fn candidates<'t>(&'t self, namespace: &str) -> impl Iterator<Item = &'t Policy> + 't {
+        let local = self
+            .by_namespace
+            .get(namespace)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let (mut a, mut b) = (local.iter().peekable(), self.anywhere.iter().peekable());
+        std::iter::from_fn(move || {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x < y => a.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, None) => None,
+            };
+            next.map(|i| &self.policies[*i])
+        })
+    }
+
+    fn index(&mut self) {
+        for (i, p) in self.policies.iter().enumerate() {
+            match p.only_namespace() {
+                Some(ns) => self.by_namespace.entry(ns).or_default().push(i),
+                None => self.anywhere.push(i),
+            }
+        }
+    }
 }
 
 /// The Calico evaluator of a set of manifests.
@@ -223,6 +260,8 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
                     order,
                     default_action,
                     policies: Vec::new(),
+                    by_namespace: BTreeMap::new(),
+                    anywhere: Vec::new(),
                 },
             )
         })
@@ -250,6 +289,7 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
                 .total_cmp(&order_key(b.order))
                 .then_with(|| a.sort_name.cmp(&b.sort_name))
         });
+        t.index();
     }
     Ok(CalicoEvaluator { tiers })
 }
@@ -504,7 +544,8 @@ fn port_matches(p: &PortValue, flow: &Flow, dst: &Ep<'_>) -> bool {
 }
 
 impl Entity {
-    fn matches(&self, ep: &Ep<'_>, flow: &Flow, dst: &Ep<'_>) -> bool {
+    /// Everything but the ports.
+    fn matches_l3(&self, ep: &Ep<'_>) -> bool {
         if !self.nets.is_empty() && !self.nets.iter().any(|n| n.contains(&ep.ip)) {
             return false;
         }
@@ -530,6 +571,10 @@ impl Entity {
                 return false;
             }
         }
+        true
+    }
+
+    fn matches_ports(&self, flow: &Flow, dst: &Ep<'_>) -> bool {
         if !self.ports.is_empty() && !self.ports.iter().any(|p| port_matches(p, flow, dst)) {
             return false;
         }
@@ -539,10 +584,11 @@ impl Entity {
 
 impl CompiledRule {
     fn matches(&self, flow: &Flow, src: &Ep<'_>, dst: &Ep<'_>) -> bool {
-        let proto = flow_protocol(flow.protocol);
-        if self.protocol.is_some_and(|p| p != proto) || self.not_protocol == Some(proto) {
-            return false;
-        }
+        self.matches_l3(src, dst) && self.matches_l4(flow, src, dst)
+    }
+
+    /// Everything that does not depend on the protocol or port.
+    fn matches_l3(&self, src: &Ep<'_>, dst: &Ep<'_>) -> bool {
         // The model's flows carry no ICMP type, so a rule that needs one never matches.
         if self.icmp {
             return false;
@@ -553,7 +599,16 @@ impl CompiledRule {
                 return false;
             }
         }
-        self.source.matches(src, flow, dst) && self.destination.matches(dst, flow, dst)
+        self.source.matches_l3(src) && self.destination.matches_l3(dst)
+    }
+
+    fn matches_l4(&self, flow: &Flow, src: &Ep<'_>, dst: &Ep<'_>) -> bool {
+        let _ = src;
+        let proto = flow_protocol(flow.protocol);
+        if self.protocol.is_some_and(|p| p != proto) || self.not_protocol == Some(proto) {
+            return false;
+        }
+        self.source.matches_ports(flow, dst) && self.destination.matches_ports(flow, dst)
     }
 }
 
@@ -577,7 +632,168 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// The one namespace this policy can apply in, when its namespace or its selector
+    /// (a conjunction with `projectcalico.org/namespace == 'ns'`) fixes one.
+    fn only_namespace(&self) -> Option<String> {
+        if let Some(ns) = &self.namespace {
+            return Some(ns.clone());
+        }
+        fn fixed(e: &Expr) -> Option<String> {
+            match e {
+                Expr::Eq(k, v) if k == NAMESPACE_LABEL => Some(v.clone()),
+                Expr::And(es) => es.iter().find_map(fixed),
+                _ => None,
+            }
+        }
+        fixed(self.selector.expr())
+    }
+
+    fn rules(&self, direction: Direction) -> &[CompiledRule] {
+        match direction {
+            Direction::Ingress => &self.ingress,
+            Direction::Egress => &self.egress,
+        }
+    }
+}
+
+/// Adds what a selector over *workload endpoint* labels tells apart about namespaces
+/// and pods.
+fn endpoint_mentions(e: &Expr, m: &mut Mentions) {
+    expr_mentions(e, m, &|key| {
+        if key == NAMESPACE_LABEL {
+            Some(NsKey::Name)
+        } else if key == ORCHESTRATOR_LABEL {
+            // The same on every pod.
+            None
+        } else if let Some(k) = key.strip_prefix(NAMESPACE_LABEL_PREFIX) {
+            Some(if k == NAME_LABEL {
+                NsKey::Name
+            } else {
+                NsKey::Label(k.to_string())
+            })
+        } else {
+            Some(NsKey::Pod(key.to_string()))
+        }
+    });
+}
+
+/// Adds what a selector over *namespace* labels tells apart.
+fn namespace_mentions(e: &Expr, m: &mut Mentions) {
+    expr_mentions(e, m, &|key| {
+        Some(if key == NAME_LABEL {
+            NsKey::Name
+        } else {
+            NsKey::Label(key.to_string())
+        })
+    });
+}
+
+/// What a selector key is about.
+enum NsKey {
+    /// The namespace's name.
+    Name,
+    /// One of its labels.
+    Label(String),
+    /// One of the pod's own labels.
+    Pod(String),
+}
+
+fn expr_mentions(e: &Expr, m: &mut Mentions, classify: &dyn Fn(&str) -> Option<NsKey>) {
+    use netpolc_ir::Op;
+    let values =
+        |m: &mut Mentions, key: &str, vs: &mut dyn Iterator<Item = &String>| match classify(key) {
+            None => {}
+            Some(NsKey::Name) => m.namespaces.extend(vs.cloned()),
+            Some(NsKey::Label(k)) => m.add_namespace_label_test(&k, Op::In, vs),
+            Some(NsKey::Pod(k)) => m.add_pod_label_test(&k, Op::In, vs),
+        };
+    match e {
+        Expr::All | Expr::Global => {}
+        Expr::Eq(k, v) | Expr::Ne(k, v) => values(m, k, &mut std::iter::once(v)),
+        Expr::In(k, vs) | Expr::NotIn(k, vs) => values(m, k, &mut vs.iter()),
+        Expr::Has(k) | Expr::Contains(k, _) | Expr::StartsWith(k, _) | Expr::EndsWith(k, _) => {
+            match classify(k) {
+                None => {}
+                // Every namespace has a name: only a test on its text tells them apart.
+                Some(NsKey::Name) if matches!(e, Expr::Has(_)) => {}
+                Some(NsKey::Name) => m.all_namespaces = true,
+                Some(NsKey::Label(k)) if matches!(e, Expr::Has(_)) => {
+                    m.add_namespace_label_test(&k, Op::Exists, std::iter::empty())
+                }
+                Some(NsKey::Pod(k)) if matches!(e, Expr::Has(_)) => {
+                    m.add_pod_label_test(&k, Op::Exists, std::iter::empty())
+                }
+                // A test on a value's text tells apart values nobody lists.
+                Some(NsKey::Label(_)) => m.all_namespaces = true,
+                Some(NsKey::Pod(_)) => m.all_pod_labels = true,
+            }
+        }
+        Expr::Not(inner) => expr_mentions(inner, m, classify),
+        Expr::And(es) | Expr::Or(es) => es.iter().for_each(|x| expr_mentions(x, m, classify)),
+    }
+}
+
+fn entity_mentions(e: &Entity, protocol: Option<u8>, m: &mut Mentions) {
+    if let Some(eps) = &e.endpoints {
+        match &eps.namespaces {
+            Namespaces::Any => {}
+            Namespaces::Own(ns) => {
+                m.namespaces.insert(ns.clone());
+            }
+            Namespaces::Matching(sel) => namespace_mentions(sel.expr(), m),
+        }
+        if let Some(sel) = &eps.selector {
+            endpoint_mentions(sel.expr(), m);
+        }
+    }
+    if let Some(sel) = &e.not_selector {
+        endpoint_mentions(sel.expr(), m);
+    }
+    m.nets.extend(e.nets.iter().chain(&e.not_nets).copied());
+    let protocols: Vec<IrProtocol> = match protocol {
+        Some(6) => vec![IrProtocol::Tcp],
+        Some(17) => vec![IrProtocol::Udp],
+        Some(132) => vec![IrProtocol::Sctp],
+        _ => IrProtocol::PORTED.to_vec(),
+    };
+    for p in e.ports.iter().chain(&e.not_ports) {
+        match p {
+            PortValue::Range(a, b) => {
+                for proto in &protocols {
+                    m.add_range(*proto, *a, *b);
+                }
+            }
+            PortValue::Named(_) => m.named_ports = true,
+        }
+    }
+}
+
 impl CalicoEvaluator {
+    fn pod_mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
+        let mut m = Mentions::default();
+        let ep = view(model, &Endpoint::Pod(pod));
+        let Some(pv) = &ep.pod else {
+            return m;
+        };
+        for tier in &self.tiers {
+            for p in tier
+                .candidates(&pv.pod.namespace)
+                .filter(|p| p.applies(pv, direction))
+            {
+                if let Some(s) = &p.namespace_selector {
+                    namespace_mentions(s.expr(), &mut m);
+                }
+                for r in p.rules(direction) {
+                    let protocol = r.protocol;
+                    entity_mentions(&r.source, protocol, &mut m);
+                    entity_mentions(&r.destination, protocol, &mut m);
+                }
+            }
+        }
+        m
+    }
+
     fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
         let src = view(model, &flow.src);
         let dst = view(model, &flow.dst);
@@ -590,8 +806,7 @@ impl CalicoEvaluator {
         };
         'tiers: for tier in &self.tiers {
             let applicable: Vec<&Policy> = tier
-                .policies
-                .iter()
+                .candidates(&pod.pod.namespace)
                 .filter(|p| p.applies(pod, direction))
                 .collect();
             if applicable.is_empty() {
@@ -642,6 +857,88 @@ impl Evaluator for CalicoEvaluator {
             egress: self.side(model, flow, Direction::Egress),
             ingress: self.side(model, flow, Direction::Ingress),
         }
+    }
+
+    fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
+        CalicoEvaluator::side(self, model, flow, direction)
+    }
+
+    fn side_allows(
+        &self,
+        model: &ClusterModel,
+        ends: (Endpoint, Endpoint),
+        direction: Direction,
+        ports: &[(IrProtocol, u16)],
+        out: &mut Vec<bool>,
+    ) {
+        let src = view(model, &ends.0);
+        let dst = view(model, &ends.1);
+        let local = match direction {
+            Direction::Egress => &src,
+            Direction::Ingress => &dst,
+        };
+        let Some(pod) = &local.pod else {
+            out.extend(ports.iter().map(|_| true));
+            return;
+        };
+        // Per applicable tier: its default action and the rules whose peers match, in
+        // order (the port decides the rest).
+        let mut tiers: Vec<(TierAction, Vec<&CompiledRule>)> = Vec::new();
+        for tier in &self.tiers {
+            let mut rules = Vec::new();
+            let mut any = false;
+            for p in tier
+                .candidates(&pod.pod.namespace)
+                .filter(|p| p.applies(pod, direction))
+            {
+                any = true;
+                rules.extend(
+                    p.rules(direction)
+                        .iter()
+                        .filter(|r| r.matches_l3(&src, &dst)),
+                );
+            }
+            if any {
+                tiers.push((tier.default_action, rules));
+            }
+        }
+        for &(protocol, port) in ports {
+            let flow = Flow {
+                src: ends.0,
+                dst: ends.1,
+                protocol,
+                port,
+            };
+            let mut verdict = true;
+            'tiers: for (default, rules) in &tiers {
+                for r in rules {
+                    if !r.matches_l4(&flow, &src, &dst) {
+                        continue;
+                    }
+                    match r.action {
+                        Action::Allow => {
+                            verdict = true;
+                            break 'tiers;
+                        }
+                        Action::Deny => {
+                            verdict = false;
+                            break 'tiers;
+                        }
+                        Action::Log => {}
+                        Action::Pass => continue 'tiers,
+                    }
+                }
+                if *default == TierAction::Deny {
+                    verdict = false;
+                    break;
+                }
+            }
+            out.push(verdict);
+        }
+    }
+
+    fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
+        self.pod_mentions(model, pod, direction)
     }
 }
 

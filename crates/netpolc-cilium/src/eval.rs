@@ -27,10 +27,13 @@ use crate::types::{
 };
 use crate::validate::{parse_cidr_or_ip, parse_port, problems, PortValue};
 use ipnet::IpNet;
-use netpolc_ir::model::{ClusterModel, Decision, Endpoint, Evaluator, Flow, Side, Verdict};
+use netpolc_ir::model::{
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Side, Verdict,
+};
 use netpolc_ir::{Direction, Protocol};
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// Builds an evaluator of manifests under Cilium's semantics.
@@ -74,7 +77,7 @@ pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator, String> {
             }
         }
     }
-    Ok(CiliumEvaluator { policies })
+    Ok(CiliumEvaluator::new(policies))
 }
 
 /// One label requirement with its key split into source and key.
@@ -352,22 +355,26 @@ struct Ctx<'a> {
 
 impl CRule {
     fn matches(&self, ctx: &Ctx<'_>) -> bool {
+        self.l3_matches(ctx.other) && (!self.has_l4 || self.l4_matches(ctx))
+    }
+
+    /// Everything but the ports.
+    fn l3_matches(&self, other: &Identity) -> bool {
         // `ingress: [{}]`: no peer and no ports allows nothing.
         if matches!(self.l3, L3::Absent) && !self.has_l4 {
             return false;
         }
-        let peer = match &self.l3 {
+        match &self.l3 {
             L3::Absent => true,
-            L3::Selectors(sels) => sels.iter().any(|s| s.matches(ctx.other)),
-            L3::Cidrs(cidrs) => ctx.other.cidr_address.is_some_and(|ip| {
+            L3::Selectors(sels) => sels.iter().any(|s| s.matches(other)),
+            L3::Cidrs(cidrs) => other.cidr_address.is_some_and(|ip| {
                 cidrs
                     .iter()
                     .any(|c| c.net.contains(&ip) && !c.except.iter().any(|e| e.contains(&ip)))
             }),
-            L3::Entities(es) => es.iter().any(|e| entity_matches(*e, ctx.other)),
+            L3::Entities(es) => es.iter().any(|e| entity_matches(*e, other)),
             L3::Fqdns => false,
-        };
-        peer && (!self.has_l4 || self.l4_matches(ctx))
+        }
     }
 
     fn l4_matches(&self, ctx: &Ctx<'_>) -> bool {
@@ -441,9 +448,120 @@ fn entity_matches(e: Entity, id: &Identity) -> bool {
 #[derive(Debug)]
 struct CiliumEvaluator {
     policies: Vec<CPolicy>,
+    /// Indices (ascending) of the policies whose subject fixes one namespace.
+    by_namespace: BTreeMap<String, Vec<usize>>,
+    /// Indices of the policies that may select pods of any namespace.
+    anywhere: Vec<usize>,
+}
+
+impl CPolicy {
+    /// The one namespace whose pods the subject can select, if it fixes one.
+    fn only_namespace(&self) -> Option<&str> {
+        let subject = self.subject.as_ref()?;
+        if subject.all {
+            return None;
+        }
+        subject.reqs.iter().find_map(|r| {
+            (r.key == NAMESPACE_KEY
+                && (r.source == SOURCE_K8S || r.source == SOURCE_ANY)
+                && r.op == SelectorOperator::In
+                && r.values.len() == 1)
+                .then(|| r.values[0].as_str())
+        })
+    }
 }
 
 impl CiliumEvaluator {
+    fn new(policies: Vec<CPolicy>) -> CiliumEvaluator {
+        let mut by_namespace: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut anywhere = Vec::new();
+        for (i, p) in policies.iter().enumerate() {
+            match p.only_namespace() {
+                Some(ns) => by_namespace.entry(ns.to_string()).or_default().push(i),
+                None => anywhere.push(i),
+            }
+        }
+        CiliumEvaluator {
+            policies,
+            by_namespace,
+            anywhere,
+        }
+    }
+
+    /// The policies that may select a pod of `namespace`, in their original order.
+    fn candidates<'s>(&'s self, namespace: &str) -> impl Iterator<Item = &'s CPolicy> + 's {
+        let mut all: Vec<usize> = self
+            .by_namespace
+            .get(namespace)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .to_vec();
+        all.extend(&self.anywhere);
+        all.sort_unstable();
+        all.into_iter().map(|i| &self.policies[i])
+    }
+
+    fn pod_mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
+        use netpolc_ir::Op;
+        let mut m = Mentions::default();
+        let me = identity(model, &Endpoint::Pod(pod));
+        let rules = self
+            .candidates(&model.pods[pod].namespace)
+            .filter(|p| p.subject.as_ref().is_some_and(|s| s.matches(&me)))
+            .flat_map(|p| p.rules.iter())
+            .filter(|r| r.direction == direction);
+        for r in rules {
+            match &r.l3 {
+                L3::Selectors(sels) => {
+                    for req in sels.iter().flat_map(|s| s.reqs.iter()) {
+                        let op = match req.op {
+                            SelectorOperator::In => Op::In,
+                            SelectorOperator::NotIn => Op::NotIn,
+                            SelectorOperator::Exists => Op::Exists,
+                            SelectorOperator::DoesNotExist => Op::DoesNotExist,
+                        };
+                        if req.key == NAMESPACE_KEY {
+                            if matches!(op, Op::In | Op::NotIn) {
+                                m.namespaces.extend(req.values.iter().cloned());
+                            }
+                        } else if let Some(k) = req.key.strip_prefix(NAMESPACE_LABELS_PREFIX) {
+                            m.add_namespace_label_test(k, op, req.values.iter());
+                        } else if req.key != CLUSTER_KEY {
+                            m.add_pod_label_test(&req.key, op, req.values.iter());
+                        }
+                    }
+                }
+                L3::Cidrs(cidrs) => {
+                    for c in cidrs {
+                        m.nets.insert(c.net);
+                        m.nets.extend(c.except.iter().copied());
+                    }
+                }
+                L3::Absent | L3::Entities(_) | L3::Fqdns => {}
+            }
+            for p in &r.ports {
+                let protocols: &[Protocol] = match p.protocol {
+                    Some(L4Protocol::Tcp) => &[Protocol::Tcp],
+                    Some(L4Protocol::Udp) => &[Protocol::Udp],
+                    Some(L4Protocol::Sctp) => &[Protocol::Sctp],
+                    Some(L4Protocol::Vrrp | L4Protocol::Igmp) => &[],
+                    None | Some(L4Protocol::Any) => &Protocol::PORTED,
+                };
+                match &p.port {
+                    PortValue::Number(0) => {}
+                    PortValue::Number(n) => {
+                        let end = p.end.filter(|e| e > n).unwrap_or(*n);
+                        for proto in protocols {
+                            m.add_range(*proto, *n, end);
+                        }
+                    }
+                    PortValue::Name(_) => m.named_ports = true,
+                }
+            }
+        }
+        m
+    }
+
     fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
         let (me, other) = match direction {
             Direction::Egress => (flow.src, flow.dst),
@@ -459,9 +577,11 @@ impl CiliumEvaluator {
             flow,
             other: &other,
         };
+        let Endpoint::Pod(index) = flow_side(flow, direction) else {
+            return Side::NotApplicable;
+        };
         let applicable: Vec<&CPolicy> = self
-            .policies
-            .iter()
+            .candidates(&model.pods[index].namespace)
             .filter(|p| p.subject.as_ref().is_some_and(|s| s.matches(&me)))
             .collect();
         let decide = |deny: bool| {
@@ -505,6 +625,74 @@ impl Evaluator for CiliumEvaluator {
             egress: self.side(model, flow, Direction::Egress),
             ingress: self.side(model, flow, Direction::Ingress),
         }
+    }
+
+    fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
+        CiliumEvaluator::side(self, model, flow, direction)
+    }
+
+    fn side_allows(
+        &self,
+        model: &ClusterModel,
+        ends: (Endpoint, Endpoint),
+        direction: Direction,
+        ports: &[(Protocol, u16)],
+        out: &mut Vec<bool>,
+    ) {
+        let (me, other) = match direction {
+            Direction::Egress => ends,
+            Direction::Ingress => (ends.1, ends.0),
+        };
+        let Endpoint::Pod(index) = me else {
+            out.extend(ports.iter().map(|_| true));
+            return;
+        };
+        let me = identity(model, &me);
+        let other = identity(model, &other);
+        let applicable: Vec<&CPolicy> = self
+            .candidates(&model.pods[index].namespace)
+            .filter(|p| p.subject.as_ref().is_some_and(|s| s.matches(&me)))
+            .collect();
+        let isolated = applicable
+            .iter()
+            .any(|p| p.default_deny[direction_index(direction)]);
+        let rules: Vec<&CRule> = applicable
+            .iter()
+            .flat_map(|p| p.rules.iter())
+            .filter(|r| r.direction == direction && r.l3_matches(&other))
+            .collect();
+        for &(protocol, port) in ports {
+            let flow = Flow {
+                src: ends.0,
+                dst: ends.1,
+                protocol,
+                port,
+            };
+            let ctx = Ctx {
+                model,
+                flow: &flow,
+                other: &other,
+            };
+            let hit = |deny: bool| {
+                rules
+                    .iter()
+                    .any(|r| r.deny == deny && (!r.has_l4 || r.l4_matches(&ctx)))
+            };
+            out.push(!hit(true) && (!isolated || hit(false)));
+        }
+    }
+
+    fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
+        self.pod_mentions(model, pod, direction)
+    }
+}
+
+/// The endpoint whose side `direction` is: the source for egress, the destination for
+/// ingress.
+fn flow_side(flow: &Flow, direction: Direction) -> Endpoint {
+    match direction {
+        Direction::Egress => flow.src,
+        Direction::Ingress => flow.dst,
     }
 }
 

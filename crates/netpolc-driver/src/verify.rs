@@ -1,15 +1,18 @@
 //! Translation validation: the emitted manifests of every target, parsed back from the
-//! YAML text netpolc writes, are evaluated with that back end's own semantics on a model
-//! derived from the program, and every flow's verdict is compared with the intended one.
+//! YAML text netpolc writes and collapsed by identity as `kubectl apply` would, are
+//! evaluated with that back end's own semantics on a model derived from the program, and
+//! every flow's verdict is proved equal to the intended one ([`netpolc_ir::proof`]).
 //!
 //! Also the shared machinery of `netpolc test`, `explain` and `eval`: evaluators for any
 //! target from manifests, and models with the test endpoints added.
 
 use crate::{emit, Target};
 use netpolc_ir::model::{ClusterModel, Endpoint, Evaluator, Flow, Pod, Verdict};
+use netpolc_ir::proof::ProofStats;
 use netpolc_ir::{ConnectivityTest, Expect, PortSpec, Program, TestCase, TestEndpoint};
-use netpolc_source::{FileId, SourceMap};
+use netpolc_source::{Diagnostic, FileId, SourceMap, Span};
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Parses a multi-document YAML text into JSON values, with the same loader (and limits)
 /// as the intents.
@@ -29,17 +32,134 @@ pub fn parse_yaml(name: &str, text: &str) -> Result<Vec<Value>, String> {
     }
 }
 
-/// The objects as netpolc writes them, read back: emitted YAML → loader → JSON.
+/// The objects as netpolc writes them, read back: emitted YAML → loader → JSON, then
+/// collapsed by identity the way `kubectl apply` applies a stream (a later object with
+/// the same apiVersion group, kind, namespace and name replaces the earlier one).
 ///
 /// # Errors
 /// When the emitter wrote something the loader cannot read (an internal error).
 pub fn round_trip(objects: &[Value]) -> Result<Vec<Value>, String> {
     // One document at a time: each is a small text, whatever the size of the repository.
-    let mut out = Vec::with_capacity(objects.len());
+    let mut out: Vec<Value> = Vec::with_capacity(objects.len());
+    let mut seen: BTreeMap<Identity, usize> = BTreeMap::new();
     for o in objects {
-        out.extend(parse_yaml("<emitted>", &emit::to_yaml(o))?);
+        for doc in parse_yaml("<emitted>", &emit::to_yaml(o))? {
+            match seen.entry(identity(&doc)) {
+                std::collections::btree_map::Entry::Occupied(e) => out[*e.get()] = doc,
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(out.len());
+                    out.push(doc);
+                }
+            }
+        }
     }
     Ok(out)
+}
+
+/// What `kubectl apply` identifies an object by: apiVersion group, kind, namespace, name.
+pub type Identity = (String, String, String, String);
+
+/// The identity of a manifest (see [`Identity`]).
+pub fn identity(o: &Value) -> Identity {
+    let api = o["apiVersion"].as_str().unwrap_or("");
+    let group = api.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+    let field = |p: &str| {
+        o.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    (
+        group.to_string(),
+        field("/kind"),
+        field("/metadata/namespace"),
+        field("/metadata/name"),
+    )
+}
+
+/// Objects of one target that share an identity: applied, the later silently replaces
+/// the earlier. One diagnostic (`NP6003`) per identity, naming every target it happens
+/// on and the intents of both objects (their spans where the program knows them).
+pub fn identity_collisions(
+    program: &Program,
+    rendered: &[(Target, Vec<Value>)],
+) -> Vec<Diagnostic> {
+    // (kind, namespace, name) → (targets, intents of the colliding objects).
+    type Colliding = (Vec<Target>, BTreeSet<String>);
+    let mut found: BTreeMap<(String, String, String), Colliding> = BTreeMap::new();
+    for (target, objects) in rendered {
+        let mut seen: BTreeMap<Identity, &Value> = BTreeMap::new();
+        for o in objects {
+            let id = identity(o);
+            if let Some(first) = seen.insert(id.clone(), o) {
+                let entry = found.entry((id.1, id.2, id.3)).or_default();
+                if !entry.0.contains(target) {
+                    entry.0.push(*target);
+                }
+                for x in [first, o] {
+                    if let Some(i) = x.pointer(&format!("/metadata/annotations/{}", INTENT_POINTER))
+                    {
+                        entry.1.insert(i.as_str().unwrap_or("").to_string());
+                    }
+                }
+            }
+        }
+    }
+    let spans = IntentSpans::new(program);
+    found
+        .into_iter()
+        .map(|((kind, namespace, name), (targets, intents))| {
+            let targets: Vec<&str> = targets.iter().map(|t| t.name()).collect();
+            let object = if namespace.is_empty() {
+                format!("{kind} {name}")
+            } else {
+                format!("{kind} {namespace}/{name}")
+            };
+            let mut d = Diagnostic::error(
+                "NP6003",
+                format!(
+                    "two objects are named `{object}` on {}: applied, the later would silently replace the earlier",
+                    targets.join(", ")
+                ),
+            );
+            for i in &intents {
+                d = d.with_opt_label(spans.get(i), format!("intent `{i}` renders `{object}`"));
+            }
+            d.with_note(format!("intents: {}", intents.into_iter().collect::<Vec<_>>().join(", ")))
+                .with_help("rename one of the intents or intent sets")
+        })
+        .collect()
+}
+
+/// The `netpolc.dev/intent` annotation, escaped for a JSON pointer.
+const INTENT_POINTER: &str = "netpolc.dev~1intent";
+
+/// Where each intent (by qualified name, `set/intent`) and isolation is written.
+pub struct IntentSpans {
+    spans: BTreeMap<String, Span>,
+}
+
+impl IntentSpans {
+    /// Indexes the origins of a program's rules and isolations.
+    pub fn new(program: &Program) -> IntentSpans {
+        let mut spans = BTreeMap::new();
+        let origins = program
+            .rules
+            .iter()
+            .map(|r| &r.origin)
+            .chain(program.isolations.iter().map(|i| &i.origin));
+        for o in origins {
+            if let Some(span) = o.span {
+                spans.entry(o.qualified()).or_insert(span);
+            }
+        }
+        IntentSpans { spans }
+    }
+
+    /// The span of an intent, by qualified name.
+    pub fn get(&self, qualified: &str) -> Option<Span> {
+        self.spans.get(qualified).copied()
+    }
 }
 
 /// An evaluator of one target's manifests.
@@ -65,6 +185,9 @@ pub struct Disagreement {
     pub intended: String,
     /// What the manifests do.
     pub emitted: String,
+    /// The intent (or isolation) that decides the flow on the intents' side, or failing
+    /// that on the manifests' side (`set/intent`).
+    pub intent: Option<String>,
 }
 
 fn describe(v: &Verdict) -> String {
@@ -76,25 +199,36 @@ fn describe(v: &Verdict) -> String {
     )
 }
 
-/// The work translation validation does at most by default, in flows × emitted objects
-/// (an evaluator's verdict costs about one selector match per object). Beyond it, a
-/// deterministic sample of flows is checked and the report says so; see ARCHITECTURE.md
-/// ("Cost model") for why, and `--verify-all` for the full check.
-pub const DEFAULT_FLOW_BUDGET: usize = 200_000_000;
+/// The intent a verdict rests on: a deciding rule's intent, else an isolation.
+fn deciding_intent(v: &Verdict) -> Option<String> {
+    use netpolc_ir::model::Side;
+    let sides = [&v.egress, &v.ingress];
+    let decided = sides.iter().find_map(|s| match s {
+        Side::Denied(d) if !v.allowed() => d.intent.clone(),
+        Side::Allowed(d) if v.allowed() => d.intent.clone(),
+        _ => None,
+    });
+    decided.or_else(|| {
+        sides.iter().find_map(|s| match s {
+            Side::DefaultDeny(objs) => objs.first().cloned(),
+            Side::Allowed(d) | Side::Denied(d) => d.intent.clone(),
+            _ => None,
+        })
+    })
+}
 
 /// The outcome of translation validation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
     /// Disagreements, at most `limit` per target.
     pub disagreements: Vec<Disagreement>,
-    /// Flows evaluated (on every target).
-    pub checked: usize,
-    /// Flows in the model.
-    pub total: usize,
+    /// The work the proof did.
+    pub stats: ProofStats,
 }
 
-/// Compares the flows of `model` between the intents and each target's manifests, within
-/// [`DEFAULT_FLOW_BUDGET`]; returns at most `limit` disagreements per target.
+/// Proves that each target's manifests, read back from the YAML netpolc writes, decide
+/// every flow of `model` as the intents do ([`netpolc_ir::proof`]: exact, no sampling).
+/// Returns at most `limit` disagreements per target.
 ///
 /// # Errors
 /// When a target's manifests cannot be read back or evaluated.
@@ -104,39 +238,20 @@ pub fn validate(
     rendered: &[(Target, Vec<Value>)],
     limit: usize,
 ) -> Result<Vec<Disagreement>, String> {
-    validate_with(program, model, rendered, limit, Some(DEFAULT_FLOW_BUDGET))
-        .map(|r| r.disagreements)
+    prove(program, model, rendered, limit).map(|r| r.disagreements)
 }
 
-/// Like [`validate`], with an explicit budget in flows × objects (`None`: every flow). When the model has
-/// more flows than the budget, a deterministic, evenly spread sample is evaluated (a
-/// multiplicative hash of the flow's index picks it, so no port or namespace pattern is
-/// skipped systematically).
+/// Like [`validate`], with the proof's statistics.
 ///
 /// # Errors
 /// When a target's manifests cannot be read back or evaluated.
-pub fn validate_with(
+pub fn prove(
     program: &Program,
     model: &ClusterModel,
     rendered: &[(Target, Vec<Value>)],
     limit: usize,
-    budget: Option<usize>,
 ) -> Result<Report, String> {
-    let intended = netpolc_ir::eval::intended(program);
-    let total = model.flow_count();
-    let objects: usize = rendered.iter().map(|(_, o)| o.len()).sum::<usize>().max(1);
-    let stride = match budget {
-        Some(b) => {
-            let flows = (b / objects).max(10_000);
-            if total > flows {
-                total.div_ceil(flows)
-            } else {
-                1
-            }
-        }
-        None => 1,
-    };
-    let mut evals = Vec::new();
+    let mut evals: Vec<(Target, Box<dyn Evaluator>)> = Vec::new();
     for (target, objects) in rendered {
         let parsed = round_trip(objects)?;
         evals.push((
@@ -144,45 +259,54 @@ pub fn validate_with(
             evaluator(*target, &parsed).map_err(|e| format!("{target}: {e}"))?,
         ));
     }
-    let mut report = Report {
-        total,
-        ..Report::default()
-    };
-    let mut found = vec![0usize; evals.len()];
-    for i in 0..total {
-        if stride > 1
-            && (i as u64)
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                .rotate_left(17)
-                % stride as u64
-                != 0
-        {
-            continue;
-        }
-        let Some(flow) = model.flow_at(i) else {
-            continue;
-        };
-        let f = &flow;
-        report.checked += 1;
-        let want = intended.verdict(model, f);
-        for ((target, eval), n) in evals.iter().zip(found.iter_mut()) {
-            if *n >= limit {
-                continue;
+    let intended = netpolc_ir::eval::intended(program);
+    let refs: Vec<&dyn Evaluator> = evals.iter().map(|(_, e)| e.as_ref()).collect();
+    let networks = program.profile.cluster_cidrs();
+    let proof = netpolc_ir::proof::prove(model, &networks, &intended, &refs, limit);
+    let disagreements = proof
+        .findings
+        .iter()
+        .map(|f| Disagreement {
+            target: evals[f.target].0,
+            flow: f.flow_name.clone(),
+            intended: describe(&f.intended),
+            emitted: describe(&f.actual),
+            intent: deciding_intent(&f.intended).or_else(|| deciding_intent(&f.actual)),
+        })
+        .collect();
+    Ok(Report {
+        disagreements,
+        stats: proof.stats,
+    })
+}
+
+/// Turns disagreements into diagnostics (`NP6010`), each naming the target, the flow
+/// (a concrete witness), both verdicts and, where known, the intent's position.
+pub fn disagreement_diagnostics(
+    program: &Program,
+    disagreements: &[Disagreement],
+) -> Vec<Diagnostic> {
+    let spans = IntentSpans::new(program);
+    disagreements
+        .iter()
+        .map(|d| {
+            let intended_word = d.intended.split(' ').next().unwrap_or("");
+            let emitted_word = d.emitted.split(' ').next().unwrap_or("");
+            let mut diag = Diagnostic::error(
+                "NP6010",
+                format!(
+                    "{}: {} -> intended {intended_word}, {} {emitted_word}",
+                    d.target, d.flow, d.target
+                ),
+            );
+            if let Some(i) = &d.intent {
+                diag = diag.with_opt_label(spans.get(i), format!("`{i}` decides this flow"));
             }
-            let got = eval.verdict(model, f);
-            if want.allowed() != got.allowed() {
-                report.disagreements.push(Disagreement {
-                    target: *target,
-                    flow: model.flow_name(f),
-                    intended: describe(&want),
-                    emitted: describe(&got),
-                });
-                *n += 1;
-            }
-        }
-    }
-    report.disagreements.sort_by_key(|d| d.target);
-    Ok(report)
+            diag.with_note(format!("intents: {}", d.intended))
+                .with_note(format!("{}: {}", d.target, d.emitted))
+                .with_help("this is a bug in netpolc's back end or a construct it cannot express exactly; please report it with this message")
+        })
+        .collect()
 }
 
 /// Adds (or finds) the pods of the tests' endpoints to a model; returns the endpoint of

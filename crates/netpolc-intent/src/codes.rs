@@ -35,5 +35,9 @@ pub const BAD_TEST: &str = "NP2015";
 pub const BAD_L7: &str = "NP2016";
 /// Note: one side of an intent lies in a namespace netpolc does not manage.
 pub const UNMANAGED_SIDE: &str = "NP2021";
+/// A selector on a label key that a CNI sets itself (`projectcalico.org/…`,
+/// `io.kubernetes.pod.namespace`, `io.cilium.k8s.…`, `pcns.`/`pcsa.` prefixes): it
+/// matches on one back end and not on another.
+pub const CNI_LABEL: &str = "NP2040";
 /// Something that has no effect (a note or warning).
 pub const NO_EFFECT: &str = "NP2020";

@@ -9,7 +9,7 @@
 
 use crate::ast::*;
 use crate::codes;
-use crate::names::{dns_label_problem, label_key_problem, label_value_problem};
+use crate::names::{cni_label_problem, dns_label_problem, label_key_problem, label_value_problem};
 use crate::ports::parse_port;
 use crate::yaml::{self, Node, Spanned};
 use ipnet::IpNet;
@@ -667,9 +667,37 @@ impl Cx {
         ok
     }
 
+    /// Refuses a selector key that a CNI sets itself (NP2040).
+    fn check_cni_key(&mut self, k: &Spanned<String>) -> bool {
+        let Some(why) = cni_label_problem(&k.value) else {
+            return true;
+        };
+        self.diags.push(
+            err(
+                codes::CNI_LABEL,
+                k.span,
+                format!("selector on `{}`, a label key a CNI sets itself", k.value),
+                "set by a CNI, not by you",
+            )
+            .with_note(format!(
+                "{why}; a selector on it matches on one back end and not on another"
+            ))
+            .with_help(
+                "select namespaces with `namespaces:` (names or labels) and pods by their own labels",
+            ),
+        );
+        false
+    }
+
     fn selector(&mut self, doc: &SelectorDoc) -> Option<LabelSelector> {
         let mut reqs = Vec::new();
         let mut ok = true;
+        for (k, _) in &doc.match_labels {
+            ok &= self.check_cni_key(k);
+        }
+        for e in &doc.match_expressions {
+            ok &= self.check_cni_key(&e.value.key);
+        }
         for (k, v) in &doc.match_labels {
             ok &= self.check_label(k, v);
             reqs.push(Requirement::is_in(k.value.clone(), [v.value.clone()]));

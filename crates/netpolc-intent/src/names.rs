@@ -55,6 +55,37 @@ pub(crate) fn label_key_problem(s: &str) -> Option<String> {
     None
 }
 
+/// Why a label key is one a CNI sets on endpoints itself, so that a selector on it means
+/// different things on different back ends (semantics.md §2.2); `None` if it is not.
+pub(crate) fn cni_label_problem(key: &str) -> Option<&'static str> {
+    const PREFIXES: [(&str, &str); 5] = [
+        (
+            "projectcalico.org/",
+            "Calico sets `projectcalico.org/` labels on its endpoints",
+        ),
+        (
+            "io.cilium.k8s.",
+            "Cilium derives `io.cilium.k8s.` labels for its identities",
+        ),
+        ("io.cilium/", "Cilium reserves `io.cilium/` labels"),
+        (
+            "pcns.",
+            "Calico prefixes namespace labels with `pcns.` on its endpoints",
+        ),
+        (
+            "pcsa.",
+            "Calico prefixes service-account labels with `pcsa.` on its endpoints",
+        ),
+    ];
+    if key == "io.kubernetes.pod.namespace" {
+        return Some("Cilium sets `io.kubernetes.pod.namespace` on every identity");
+    }
+    PREFIXES
+        .iter()
+        .find(|(p, _)| key.starts_with(p))
+        .map(|(_, why)| *why)
+}
+
 /// Why a label value is invalid (at most 63, may be empty); `None` if valid.
 pub(crate) fn label_value_problem(s: &str) -> Option<String> {
     if s.is_empty() || name_part_ok(s) {
@@ -77,6 +108,10 @@ mod tests {
         assert!(label_key_problem("app").is_none());
         assert!(label_key_problem("bad key").is_some());
         assert!(label_key_problem("Bad_Prefix/x").is_some());
+        assert!(cni_label_problem("io.kubernetes.pod.namespace").is_some());
+        assert!(cni_label_problem("projectcalico.org/name").is_some());
+        assert!(cni_label_problem("io.cilium.k8s.policy.serviceaccount").is_some());
+        assert!(cni_label_problem("app.kubernetes.io/name").is_none());
         assert!(label_value_problem("").is_none());
         assert!(label_value_problem("v1.2").is_none());
         assert!(label_value_problem("-x").is_some());

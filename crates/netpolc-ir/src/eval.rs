@@ -1,22 +1,44 @@
 //! The intended meaning of a [`Program`] (see the crate docs), evaluated on a
 //! [`ClusterModel`]. Every back end's evaluator is compared against this one.
 
-use crate::model::{ClusterModel, Decision, Endpoint, Evaluator, Flow, Side, Verdict};
-use crate::{Action, Direction, Entity, Peer, Program, Rule};
+use crate::model::{ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Side, Verdict};
+use crate::{Action, Direction, Entity, Peer, PortSpec, Ports, Program, Protocol, Rule};
+use std::collections::BTreeMap;
 
 /// Evaluates the intended meaning of a program.
+///
+/// Rules are indexed by (direction, namespace in the subject's scope), so one side of a
+/// flow meets only the rules that can apply to its pod.
 #[derive(Debug)]
 pub struct Intended<'p> {
     program: &'p Program,
+    /// Ingress rules, then egress rules, by namespace.
+    by_side: [BTreeMap<&'p str, Vec<&'p Rule>>; 2],
 }
 
 /// The intended-meaning evaluator of a program.
 pub fn intended(program: &Program) -> Intended<'_> {
-    Intended { program }
+    let mut by_side: [BTreeMap<&str, Vec<&Rule>>; 2] = [BTreeMap::new(), BTreeMap::new()];
+    for r in &program.rules {
+        for ns in r.subject.scope.namespaces() {
+            by_side[direction_index(r.direction)]
+                .entry(ns)
+                .or_default()
+                .push(r);
+        }
+    }
+    Intended { program, by_side }
 }
 
 impl Intended<'_> {
-    fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
+    fn rules(&self, namespace: &str, direction: Direction) -> &[&Rule] {
+        self.by_side[direction_index(direction)]
+            .get(namespace)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    fn side_of(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
         let (me, other) = match direction {
             Direction::Egress => (flow.src, flow.dst),
             Direction::Ingress => (flow.dst, flow.src),
@@ -25,10 +47,10 @@ impl Intended<'_> {
             return Side::NotApplicable;
         };
         let pod = &model.pods[i];
+        let rules = self.rules(&pod.namespace, direction);
         let matching = |action: Action| {
-            self.program.rules.iter().find(|r| {
+            rules.iter().copied().find(|r| {
                 r.action == action
-                    && r.direction == direction
                     && r.subject.selects(&pod.namespace, &pod.labels)
                     && peer_matches(self.program, model, &r.peer, &other)
                     && ports_match(model, r, flow)
@@ -61,9 +83,98 @@ impl Evaluator for Intended<'_> {
 
     fn verdict(&self, model: &ClusterModel, flow: &Flow) -> Verdict {
         Verdict {
-            egress: self.side(model, flow, Direction::Egress),
-            ingress: self.side(model, flow, Direction::Ingress),
+            egress: self.side_of(model, flow, Direction::Egress),
+            ingress: self.side_of(model, flow, Direction::Ingress),
         }
+    }
+
+    fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
+        self.side_of(model, flow, direction)
+    }
+
+    fn side_allows(
+        &self,
+        model: &ClusterModel,
+        ends: (Endpoint, Endpoint),
+        direction: Direction,
+        ports: &[(Protocol, u16)],
+        out: &mut Vec<bool>,
+    ) {
+        let (me, other) = match direction {
+            Direction::Egress => ends,
+            Direction::Ingress => (ends.1, ends.0),
+        };
+        let Endpoint::Pod(i) = me else {
+            out.extend(ports.iter().map(|_| true));
+            return;
+        };
+        let pod = &model.pods[i];
+        let matching: Vec<&Rule> = self
+            .rules(&pod.namespace, direction)
+            .iter()
+            .copied()
+            .filter(|r| {
+                r.subject.selects(&pod.namespace, &pod.labels)
+                    && peer_matches(self.program, model, &r.peer, &other)
+            })
+            .collect();
+        let isolated = self.program.is_isolated(&pod.namespace, direction);
+        let named = |name: &str| match ends.1 {
+            Endpoint::Pod(d) => model.pods[d].named_ports.get(name).copied(),
+            Endpoint::External(_) => None,
+        };
+        for &(protocol, port) in ports {
+            let hit = |action: Action| {
+                matching
+                    .iter()
+                    .any(|r| r.action == action && r.ports.matches(protocol, port, &named))
+            };
+            out.push(!hit(Action::Deny) && (!isolated || hit(Action::Allow)));
+        }
+    }
+
+    fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
+        let mut m = Mentions::default();
+        let pod = &model.pods[pod];
+        let rules = self.rules(&pod.namespace, direction);
+        for r in rules.iter().filter(|r| r.subject.pods.matches(&pod.labels)) {
+            match &r.peer {
+                Peer::Pods { namespaces, pods } => {
+                    for req in namespaces.requirements() {
+                        m.add_namespace_requirement(req);
+                    }
+                    for req in pods.requirements() {
+                        m.add_pod_requirement(req);
+                    }
+                }
+                Peer::Cidr(block) => {
+                    m.nets.insert(block.net);
+                    m.nets.extend(block.except.iter().copied());
+                }
+                Peer::Entity(Entity::KubeApiserver) => {
+                    m.nets
+                        .extend(self.program.profile.api_server_cidrs.iter().copied());
+                }
+                Peer::Entity(Entity::Host) | Peer::Fqdn(_) | Peer::Any => {}
+            }
+            if let Ports::Only(set) = &r.ports {
+                for p in set {
+                    match &p.port {
+                        PortSpec::Range { start, end } => m.add_range(p.protocol, *start, *end),
+                        PortSpec::Named(_) => m.named_ports = true,
+                        PortSpec::All | PortSpec::Icmp { .. } => {}
+                    }
+                }
+            }
+        }
+        m
+    }
+}
+
+fn direction_index(d: Direction) -> usize {
+    match d {
+        Direction::Ingress => 0,
+        Direction::Egress => 1,
     }
 }
 

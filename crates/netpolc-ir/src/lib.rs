@@ -56,6 +56,7 @@ pub mod model;
 pub mod naming;
 mod ports;
 mod program;
+pub mod proof;
 mod selector;
 
 pub use ports::{PortMatch, PortSpec, Ports, Protocol};

@@ -5,8 +5,9 @@
 //! back end's evaluator of its *emitted manifests*, so that their verdicts can be compared
 //! flow by flow.
 
-use crate::Protocol;
-use std::collections::BTreeMap;
+use crate::{Direction, Protocol};
+use ipnet::IpNet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -230,11 +231,186 @@ impl Verdict {
 
 /// Something that decides flows on a model: the intended meaning or a back end's
 /// evaluator of its emitted manifests.
+///
+/// The exact proof ([`crate::proof`]) relies on one property of every evaluator, which
+/// each implementation must keep: the verdict of one side (a pod `me`, one direction)
+/// depends on the other endpoint only through what [`Self::mentions`] reports for
+/// `(me, direction)`: the other pod's labels mentioned and its named ports, whether its
+/// namespace is one of the namespaces or carries one of the labels mentioned, whether an
+/// address lies in one of the networks mentioned, and on the port only through the port
+/// boundaries mentioned. Reporting more than needed is always safe (only slower);
+/// [`Mentions::everything`], the default, is always correct.
 pub trait Evaluator {
     /// A short name (`intended`, `kubernetes`, `calico`, `cilium`).
     fn name(&self) -> &'static str;
     /// The verdict for one flow.
     fn verdict(&self, model: &ClusterModel, flow: &Flow) -> Verdict;
+    /// The verdict of one side of a flow (the source's egress or the destination's
+    /// ingress). Evaluators override it when one side is cheaper than both.
+    fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
+        let v = self.verdict(model, flow);
+        match direction {
+            Direction::Egress => v.egress,
+            Direction::Ingress => v.ingress,
+        }
+    }
+    /// Whether one side allows the flows `src -> dst` on each of `ports`, appended to
+    /// `out` in order. Evaluators override it to match peers once for every port.
+    fn side_allows(
+        &self,
+        model: &ClusterModel,
+        ends: (Endpoint, Endpoint),
+        direction: Direction,
+        ports: &[(Protocol, u16)],
+        out: &mut Vec<bool>,
+    ) {
+        for &(protocol, port) in ports {
+            let flow = Flow {
+                src: ends.0,
+                dst: ends.1,
+                protocol,
+                port,
+            };
+            out.push(self.side(model, &flow, direction).allows());
+        }
+    }
+    /// What the rules that apply to the pod `pod` (an index into `model.pods`) in
+    /// `direction` can tell apart about the other end of a flow and its port (see the
+    /// trait docs).
+    fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
+        let _ = (model, pod, direction);
+        Mentions::everything()
+    }
+}
+
+/// What the rules of one side can tell apart: the vocabulary of their peers and ports.
+///
+/// A namespace is *told apart* (from an unnamed, unlabelled namespace) when a selector
+/// names it, or when it carries a mentioned label pair or key. An address is told apart
+/// by the networks mentioned; a port by the boundaries mentioned.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mentions {
+    /// Every namespace may be told apart (the evaluator cannot say which).
+    pub all_namespaces: bool,
+    /// Namespaces named by a selector (`In` or `NotIn` on the namespace's name).
+    pub namespaces: BTreeSet<String>,
+    /// Namespace label pairs tested by `In`/`NotIn`/equality.
+    pub namespace_labels: BTreeSet<(String, String)>,
+    /// Namespace label keys tested for existence (any value tells apart).
+    pub namespace_keys: BTreeSet<String>,
+    /// Networks whose membership is tested (peers, holes, entities with addresses).
+    pub nets: BTreeSet<IpNet>,
+    /// Ports may matter anywhere (use every port boundary of the model).
+    pub all_ports: bool,
+    /// The first port of every interval that a port match starts or ends: for a range
+    /// `a-b` of a protocol, `a` and `b + 1`.
+    pub ports: BTreeSet<(Protocol, u32)>,
+    /// A named port is matched (the destination pod's named ports become boundaries).
+    pub named_ports: bool,
+    /// Any pod label may matter (no projection of pod labels).
+    pub all_pod_labels: bool,
+    /// Pod label pairs tested by `In`/`NotIn`/equality (on the other end's pod).
+    pub pod_labels: BTreeSet<(String, String)>,
+    /// Pod label keys tested for existence, or with tests other than equality.
+    pub pod_keys: BTreeSet<String>,
+}
+
+impl Mentions {
+    /// Everything may matter: always correct, never fast.
+    pub fn everything() -> Mentions {
+        Mentions {
+            all_namespaces: true,
+            all_ports: true,
+            named_ports: true,
+            all_pod_labels: true,
+            ..Mentions::default()
+        }
+    }
+
+    /// Adds a port range `start..=end` of a protocol.
+    pub fn add_range(&mut self, protocol: Protocol, start: u16, end: u16) {
+        self.ports.insert((protocol, u32::from(start)));
+        self.ports.insert((protocol, u32::from(end) + 1));
+    }
+
+    /// Adds one requirement of a selector over *namespace* labels (with the namespace's
+    /// name as [`crate::NAMESPACE_NAME_LABEL`]).
+    pub fn add_namespace_requirement(&mut self, r: &crate::Requirement) {
+        use crate::Op;
+        if r.key == crate::NAMESPACE_NAME_LABEL {
+            match r.op {
+                Op::In | Op::NotIn => self.namespaces.extend(r.values.iter().cloned()),
+                // Every namespace has a name: existence tells none apart.
+                Op::Exists | Op::DoesNotExist => {}
+            }
+            return;
+        }
+        self.add_namespace_label_test(&r.key, r.op, r.values.iter());
+    }
+
+    /// Adds a test on a namespace label other than the name: `In`/`NotIn` mention the
+    /// pairs, `Exists`/`DoesNotExist` the key.
+    pub fn add_namespace_label_test<'a>(
+        &mut self,
+        key: &str,
+        op: crate::Op,
+        values: impl Iterator<Item = &'a String>,
+    ) {
+        use crate::Op;
+        match op {
+            Op::In | Op::NotIn => {
+                for v in values {
+                    self.namespace_labels.insert((key.to_string(), v.clone()));
+                }
+            }
+            Op::Exists | Op::DoesNotExist => {
+                self.namespace_keys.insert(key.to_string());
+            }
+        }
+    }
+
+    /// Adds one requirement of a selector over the other end's *pod* labels.
+    pub fn add_pod_requirement(&mut self, r: &crate::Requirement) {
+        self.add_pod_label_test(&r.key, r.op, r.values.iter());
+    }
+
+    /// Adds a test on a pod label: `In`/`NotIn` mention the pairs, `Exists`/
+    /// `DoesNotExist` the key.
+    pub fn add_pod_label_test<'a>(
+        &mut self,
+        key: &str,
+        op: crate::Op,
+        values: impl Iterator<Item = &'a String>,
+    ) {
+        use crate::Op;
+        match op {
+            Op::In | Op::NotIn => {
+                for v in values {
+                    self.pod_labels.insert((key.to_string(), v.clone()));
+                }
+            }
+            Op::Exists | Op::DoesNotExist => {
+                self.pod_keys.insert(key.to_string());
+            }
+        }
+    }
+
+    /// Adds everything `other` mentions.
+    pub fn merge(&mut self, other: &Mentions) {
+        self.all_namespaces |= other.all_namespaces;
+        self.all_ports |= other.all_ports;
+        self.named_ports |= other.named_ports;
+        self.namespaces.extend(other.namespaces.iter().cloned());
+        self.namespace_labels
+            .extend(other.namespace_labels.iter().cloned());
+        self.namespace_keys
+            .extend(other.namespace_keys.iter().cloned());
+        self.nets.extend(other.nets.iter().copied());
+        self.ports.extend(other.ports.iter().copied());
+        self.all_pod_labels |= other.all_pod_labels;
+        self.pod_labels.extend(other.pod_labels.iter().cloned());
+        self.pod_keys.extend(other.pod_keys.iter().cloned());
+    }
 }
 
 #[cfg(test)]

@@ -27,7 +27,9 @@ use ipnet::IpNet;
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use netpolc_ir::model::{ClusterModel, Decision, Endpoint, Evaluator, Flow, Pod, Side, Verdict};
+use netpolc_ir::model::{
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, Side, Verdict,
+};
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -499,7 +501,11 @@ fn peer_matches(model: &ClusterModel, policy: &Policy, peer: &PeerM, e: &Endpoin
             };
             let ns_ok = match namespaces {
                 None => pod.namespace == policy.namespace,
-                Some(s) => s.matches(&namespace_labels(model, pod)),
+                Some(s) => match model.namespaces.get(&pod.namespace) {
+                    // The model's labels already carry the name (no copy needed).
+                    Some(l) if l.contains_key(NAMESPACE_NAME_LABEL) => s.matches(l),
+                    _ => s.matches(&namespace_labels(model, pod)),
+                },
             };
             ns_ok && pods.as_ref().is_none_or(|s| s.matches(&pod.labels))
         }
@@ -534,5 +540,102 @@ impl Evaluator for K8sEvaluator {
             egress: self.side(model, flow, Direction::Egress),
             ingress: self.side(model, flow, Direction::Ingress),
         }
+    }
+
+    fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
+        K8sEvaluator::side(self, model, flow, direction)
+    }
+
+    fn side_allows(
+        &self,
+        model: &ClusterModel,
+        ends: (Endpoint, Endpoint),
+        direction: Direction,
+        ports: &[(Protocol, u16)],
+        out: &mut Vec<bool>,
+    ) {
+        let (me, other) = match direction {
+            Direction::Egress => ends,
+            Direction::Ingress => (ends.1, ends.0),
+        };
+        let Some(pod) = (match me {
+            Endpoint::Pod(i) => model.pods.get(i),
+            Endpoint::External(_) => None,
+        }) else {
+            out.extend(ports.iter().map(|_| true));
+            return;
+        };
+        let selecting: Vec<&Policy> = self
+            .policies
+            .get(&pod.namespace)
+            .into_iter()
+            .flatten()
+            .filter(|p| p.rules(direction).is_some() && p.subject.matches(&pod.labels))
+            .collect();
+        if selecting.is_empty() {
+            out.extend(ports.iter().map(|_| true));
+            return;
+        }
+        let rules: Vec<&RuleM> = selecting
+            .iter()
+            .flat_map(|p| {
+                p.rules(direction)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(move |r| {
+                        r.peers.as_ref().is_none_or(|peers| {
+                            peers.iter().any(|x| peer_matches(model, p, x, &other))
+                        })
+                    })
+            })
+            .collect();
+        for &(protocol, port) in ports {
+            let flow = Flow {
+                src: ends.0,
+                dst: ends.1,
+                protocol,
+                port,
+            };
+            out.push(rules.iter().any(|r| {
+                r.ports
+                    .as_ref()
+                    .is_none_or(|ps| ps.iter().any(|p| port_matches(model, p, &flow)))
+            }));
+        }
+    }
+
+    /// Only the policies of the pod's own namespace apply to it.
+    fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
+        let mut m = Mentions::default();
+        let pod = &model.pods[pod];
+        m.namespaces.insert(pod.namespace.clone());
+        let policies = self.policies.get(&pod.namespace).into_iter().flatten();
+        let selecting = policies.filter(|p| p.subject.matches(&pod.labels));
+        for rule in selecting.filter_map(|p| p.rules(direction)).flatten() {
+            for peer in rule.peers.iter().flatten() {
+                match peer {
+                    PeerM::Pods { namespaces, pods } => {
+                        for r in namespaces.iter().flat_map(|s| s.0.iter()) {
+                            m.add_namespace_requirement(r);
+                        }
+                        for r in pods.iter().flat_map(|s| s.0.iter()) {
+                            m.add_pod_requirement(r);
+                        }
+                    }
+                    PeerM::Block { net, except } => {
+                        m.nets.insert(*net);
+                        m.nets.extend(except.iter().copied());
+                    }
+                }
+            }
+            for port in rule.ports.iter().flatten() {
+                match &port.port {
+                    PortSel::All => {}
+                    PortSel::Range(a, b) => m.add_range(port.protocol, *a, *b),
+                    PortSel::Named(_) => m.named_ports = true,
+                }
+            }
+        }
+        m
     }
 }

@@ -1,0 +1,669 @@
+//! The exact proof: every flow of a model decided alike by the intended meaning and by each
+//! back end's evaluator, without enumerating the flows.
+//!
+//! A flow is allowed iff its egress side (the source pod) and its ingress side (the
+//! destination pod) both allow it. The proof first compares the two readings **side by
+//! side**, then falls back to whole flows only where a side differs:
+//!
+//! 1. **Sides.** For every pod `s` of the model and each direction, the other endpoints are
+//!    partitioned by what the rules of that side can tell apart ([`Mentions`], reported
+//!    by every evaluator for `(namespace, direction)`): the pods of every namespace those
+//!    rules name or select by label are taken as they are; every other namespace is
+//!    represented by one *unnamed namespace* holding one pod of each pod class of the
+//!    model (its labels are none, its name is mentioned nowhere, so each evaluator answers
+//!    for it exactly as for any namespace it cannot tell apart); addresses by one address
+//!    per interval the mentioned networks (and the cluster's networks) cut the address
+//!    space into, plus one public address per family; ports by one port per interval the
+//!    mentioned port boundaries cut each protocol into. Each representative's side
+//!    verdict is compared between the intended meaning and each back end.
+//! 2. **Flows.** A side that differs for an address is a disagreement (an address has no
+//!    other side). A side that differs for a pod is checked as whole flows: against that
+//!    pod, or, when the pod stood for the unnamed namespace, against the pod of the same
+//!    class in every namespace the side's rules do not tell apart. Only a whole flow that
+//!    differs is a disagreement: a back end may enforce a deny on the other side of the
+//!    flow (Kubernetes does, for sides that are not isolated).
+//!
+//! Every flow of the model is covered: a flow that differs overall differs on one of its
+//! sides, and that side's representative differs too (the evaluators' contract,
+//! [`Evaluator`]). Pod addresses are assumed to be told apart by no network: when a
+//! mentioned network contains some of the model's pod addresses but not all, every
+//! namespace counts as told apart (exact, slower).
+//!
+//! Cost: pods × (representatives of one side) × (ports of one side) side verdicts, plus
+//! whole flows where sides differ; linear in the namespaces when each namespace's rules
+//! name a bounded number of others. [`ProofStats`] counts the work.
+
+use crate::model::{ClusterModel, Endpoint, Evaluator, Flow, Mentions, Pod, Verdict};
+use crate::{Direction, Protocol, NAMESPACE_NAME_LABEL};
+use ipnet::IpNet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// One flow on which a back end's evaluator and the intended meaning disagree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// Index of the evaluator in the `targets` given to [`prove`].
+    pub target: usize,
+    /// The flow (its pods index the model given to [`prove`]).
+    pub flow: Flow,
+    /// `ns/pod -> ns/pod 80/tcp`.
+    pub flow_name: String,
+    /// The intended verdict.
+    pub intended: Verdict,
+    /// The back end's verdict.
+    pub actual: Verdict,
+}
+
+/// How much work a proof did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProofStats {
+    /// Namespaces of the model.
+    pub namespaces: usize,
+    /// Pods of the model.
+    pub pods: usize,
+    /// Side verdicts compared (per evaluator pair).
+    pub side_checks: u64,
+    /// Whole-flow verdicts compared (per evaluator pair).
+    pub flow_checks: u64,
+}
+
+/// The outcome of a proof.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Proof {
+    /// Disagreements, at most `limit` per target, sorted by target then flow.
+    pub findings: Vec<Finding>,
+    /// The work done.
+    pub stats: ProofStats,
+}
+
+/// Proves that each of `targets` decides every flow of `model` as `intended` does.
+///
+/// `networks` are the cluster's own networks (pods, services, nodes): no representative
+/// address is taken inside them. Returns at most `limit` findings per target.
+pub fn prove(
+    model: &ClusterModel,
+    networks: &[IpNet],
+    intended: &dyn Evaluator,
+    targets: &[&dyn Evaluator],
+    limit: usize,
+) -> Proof {
+    Prover::new(model, networks, intended, targets, limit).run()
+}
+
+/// The unnamed namespace's name: not in the model and mentioned by nobody.
+fn unnamed_namespace(model: &ClusterModel, mentioned: &BTreeSet<String>) -> String {
+    (0u32..)
+        .map(|i| match i {
+            0 => "netpolc-unnamed".to_string(),
+            _ => format!("netpolc-unnamed-{i}"),
+        })
+        .find(|n| !model.namespaces.contains_key(n) && !mentioned.contains(n))
+        .unwrap_or_default()
+}
+
+/// A pod's labels as one side sees them (see [`Projection::key`]).
+type Seen = Vec<(Option<String>, bool)>;
+
+/// What tells two other ends of one side apart: namespace, labels seen, named ports.
+type GroupKey<'a> = (&'a str, Seen, Option<&'a BTreeMap<String, (Protocol, u16)>>);
+
+/// A pod class: what of a pod the evaluators can see besides its namespace.
+type Class = (BTreeMap<String, String>, BTreeMap<String, (Protocol, u16)>);
+
+/// The merged vocabulary of one side, resolved against the model.
+#[derive(Debug, Default)]
+struct Local {
+    /// Namespaces told apart (their pods are taken as they are).
+    namespaces: BTreeSet<String>,
+    /// Every namespace is told apart.
+    all: bool,
+    /// Representative addresses.
+    addresses: Vec<IpAddr>,
+    /// Port interval starts, per protocol.
+    ports: BTreeSet<(Protocol, u32)>,
+    /// The destination's named ports matter.
+    named_ports: bool,
+    /// What of the other pod's labels matters.
+    projection: Projection,
+}
+
+/// The part of a pod's labels one side's rules can see: the value of each mentioned key
+/// when that value is mentioned, "another value" otherwise, or absence.
+#[derive(Debug, Default)]
+struct Projection {
+    all: bool,
+    /// Mentioned key → mentioned values.
+    keys: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Projection {
+    fn of(m: &Mentions) -> Projection {
+        let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (k, v) in &m.pod_labels {
+            keys.entry(k.clone()).or_default().insert(v.clone());
+        }
+        for k in &m.pod_keys {
+            keys.entry(k.clone()).or_default();
+        }
+        Projection {
+            all: m.all_pod_labels,
+            keys,
+        }
+    }
+
+    /// The key of a pod under this projection (`None` values: absent; `Some("")` with
+    /// `other`: a value nobody mentions).
+    fn key(&self, labels: &BTreeMap<String, String>) -> Seen {
+        if self.all {
+            return labels
+                .iter()
+                .flat_map(|(k, v)| [(Some(k.clone()), false), (Some(v.clone()), false)])
+                .collect();
+        }
+        self.keys
+            .iter()
+            .map(|(k, values)| match labels.get(k) {
+                None => (None, false),
+                Some(v) if values.contains(v) => (Some(v.clone()), false),
+                Some(_) => (None, true),
+            })
+            .collect()
+    }
+}
+
+fn direction_index(d: Direction) -> usize {
+    match d {
+        Direction::Ingress => 0,
+        Direction::Egress => 1,
+    }
+}
+
+struct Prover<'a> {
+    /// The model plus the unnamed namespace and its pods (after the real pods).
+    model: ClusterModel,
+    real_pods: usize,
+    intended: &'a dyn Evaluator,
+    targets: &'a [&'a dyn Evaluator],
+    limit: usize,
+    /// Per real pod, per direction index.
+    local: Vec<[Local; 2]>,
+    /// Real pods per namespace.
+    pods_by_namespace: BTreeMap<String, Vec<usize>>,
+    /// Class of each real pod.
+    class_of: Vec<usize>,
+    /// Real pods of each class.
+    pods_of_class: Vec<Vec<usize>>,
+    /// The unnamed namespace's pod of each class.
+    unnamed_pods: Vec<usize>,
+    findings: Vec<Finding>,
+    found: Vec<usize>,
+    stats: ProofStats,
+}
+
+impl<'a> Prover<'a> {
+    fn new(
+        model: &ClusterModel,
+        networks: &[IpNet],
+        intended: &'a dyn Evaluator,
+        targets: &'a [&'a dyn Evaluator],
+        limit: usize,
+    ) -> Prover<'a> {
+        let mut p = Prover {
+            model: model.clone(),
+            real_pods: model.pods.len(),
+            intended,
+            targets,
+            limit,
+            local: Vec::new(),
+            pods_by_namespace: BTreeMap::new(),
+            class_of: Vec::new(),
+            pods_of_class: Vec::new(),
+            unnamed_pods: Vec::new(),
+            findings: Vec::new(),
+            found: vec![0; targets.len()],
+            stats: ProofStats::default(),
+        };
+        let classes = p.classes();
+        let raw = p.collect_mentions();
+        p.add_unnamed(&classes, &raw);
+        p.resolve(raw, networks);
+        p.stats.namespaces = model.namespaces.len();
+        p.stats.pods = p.real_pods;
+        p
+    }
+
+    /// Groups the real pods into classes; returns one representative per class.
+    fn classes(&mut self) -> Vec<Class> {
+        let mut index: BTreeMap<Class, usize> = BTreeMap::new();
+        let mut classes = Vec::new();
+        for (i, pod) in self.model.pods.iter().enumerate() {
+            let key: Class = (pod.labels.clone(), pod.named_ports.clone());
+            let c = match index.get(&key) {
+                Some(c) => *c,
+                None => {
+                    index.insert(key.clone(), classes.len());
+                    classes.push(key);
+                    self.pods_of_class.push(Vec::new());
+                    classes.len() - 1
+                }
+            };
+            self.pods_of_class[c].push(i);
+            self.class_of.push(c);
+            self.pods_by_namespace
+                .entry(pod.namespace.clone())
+                .or_default()
+                .push(i);
+        }
+        classes
+    }
+
+    /// Every evaluator's mentions, merged per side, for every real pod.
+    fn collect_mentions(&self) -> Vec<[Mentions; 2]> {
+        (0..self.real_pods)
+            .map(|pod| {
+                Direction::BOTH.map(|d| {
+                    let mut m = self.intended.mentions(&self.model, pod, d);
+                    for t in self.targets {
+                        m.merge(&t.mentions(&self.model, pod, d));
+                    }
+                    m
+                })
+            })
+            .collect()
+    }
+
+    /// Adds the unnamed namespace and one pod of each class to the model.
+    fn add_unnamed(&mut self, classes: &[Class], raw: &[[Mentions; 2]]) {
+        let mentioned: BTreeSet<String> = raw
+            .iter()
+            .flatten()
+            .flat_map(|m| m.namespaces.iter().cloned())
+            .collect();
+        let name = unnamed_namespace(&self.model, &mentioned);
+        self.model.namespaces.insert(
+            name.clone(),
+            BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), name.clone())]),
+        );
+        for (c, (labels, named_ports)) in classes.iter().enumerate() {
+            // The address of a real pod of the class: no network tells pod addresses
+            // apart (checked in `resolve`), so any pod address will do.
+            let ip = self.model.pods[self.pods_of_class[c][0]].ip;
+            self.unnamed_pods.push(self.model.pods.len());
+            self.model.pods.push(Pod {
+                namespace: name.clone(),
+                name: format!("class-{c}"),
+                labels: labels.clone(),
+                ip,
+                named_ports: named_ports.clone(),
+            });
+        }
+    }
+
+    /// Resolves each side's mentions against the model's namespaces and addresses.
+    fn resolve(&mut self, raw: Vec<[Mentions; 2]>, networks: &[IpNet]) {
+        let mut by_pair: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+        let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (ns, labels) in &self.model.namespaces {
+            for (k, v) in labels {
+                by_pair.entry((k, v)).or_default().push(ns);
+                by_key.entry(k).or_default().push(ns);
+            }
+        }
+        // Do pod addresses stay together under every network mentioned?
+        let mut pod_ips: Vec<IpAddr> = self.model.pods[..self.real_pods]
+            .iter()
+            .map(|p| p.ip)
+            .collect();
+        pod_ips.sort();
+        let all_nets: BTreeSet<IpNet> = raw
+            .iter()
+            .flatten()
+            .flat_map(|m| m.nets.iter().copied())
+            .collect();
+        let splits = all_nets.iter().any(|n| {
+            let lo = pod_ips.partition_point(|ip| *ip < n.network());
+            let hi = pod_ips.partition_point(|ip| *ip <= n.broadcast());
+            hi > lo && hi - lo < pod_ips.len()
+        });
+        let mut fixed: BTreeSet<IpNet> = networks.iter().copied().collect();
+        for ip in &self.model.api_server {
+            fixed.insert(IpNet::from(*ip));
+        }
+        let mut resolved = Vec::with_capacity(raw.len());
+        for (pod, sides) in raw.into_iter().enumerate() {
+            let ns = self.model.pods[pod].namespace.clone();
+            resolved.push(
+                sides.map(|m| {
+                    self.resolve_side(m, &ns, &by_pair, &by_key, &fixed, splits, networks)
+                }),
+            );
+        }
+        self.local = resolved;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_side(
+        &self,
+        m: Mentions,
+        ns: &str,
+        by_pair: &BTreeMap<(&str, &str), Vec<&str>>,
+        by_key: &BTreeMap<&str, Vec<&str>>,
+        fixed: &BTreeSet<IpNet>,
+        splits: bool,
+        networks: &[IpNet],
+    ) -> Local {
+        {
+            let mut names: BTreeSet<String> = BTreeSet::new();
+            names.insert(ns.to_string());
+            for n in &m.namespaces {
+                if self.model.namespaces.contains_key(n) {
+                    names.insert(n.clone());
+                }
+            }
+            for (k, v) in &m.namespace_labels {
+                if let Some(list) = by_pair.get(&(k.as_str(), v.as_str())) {
+                    names.extend(list.iter().map(|s| s.to_string()));
+                }
+            }
+            for k in &m.namespace_keys {
+                if let Some(list) = by_key.get(k.as_str()) {
+                    names.extend(list.iter().map(|s| s.to_string()));
+                }
+            }
+            let mut nets = fixed.clone();
+            nets.extend(m.nets.iter().copied());
+            let mut ports = m.ports.clone();
+            if m.all_ports {
+                ports.extend(self.model_ports());
+            }
+            for p in Protocol::PORTED {
+                ports.insert((p, 1));
+            }
+            ports.retain(|(_, n)| (1..=65535).contains(n));
+            Local {
+                namespaces: names,
+                all: m.all_namespaces || splits,
+                addresses: representatives(&nets, networks),
+                ports,
+                named_ports: m.named_ports || m.all_ports,
+                projection: Projection::of(&m),
+            }
+        }
+    }
+
+    fn model_ports(&self) -> BTreeSet<(Protocol, u32)> {
+        let mut out = BTreeSet::new();
+        for (p, n) in &self.model.ports {
+            out.insert((*p, u32::from(*n)));
+            out.insert((*p, u32::from(*n) + 1));
+        }
+        out
+    }
+
+    fn done(&self) -> bool {
+        self.found.iter().all(|n| *n >= self.limit)
+    }
+
+    fn run(mut self) -> Proof {
+        let mut suspects: BTreeSet<(usize, usize, usize, usize)> = BTreeSet::new();
+        'pods: for s in 0..self.real_pods {
+            for d in Direction::BOTH {
+                if self.done() {
+                    break 'pods;
+                }
+                self.check_sides(s, d, &mut suspects);
+            }
+        }
+        let mut checked: BTreeSet<(usize, usize, usize)> = BTreeSet::new();
+        for (t, s, di, o) in suspects {
+            if self.found[t] >= self.limit {
+                continue;
+            }
+            let d = Direction::BOTH[di];
+            let others = self.members(s, d, o);
+            for q in others {
+                if q == s {
+                    continue;
+                }
+                let (src, dst) = match d {
+                    Direction::Egress => (s, q),
+                    Direction::Ingress => (q, s),
+                };
+                if checked.insert((t, src, dst)) {
+                    self.check_flow(t, src, dst);
+                }
+            }
+        }
+        self.findings.sort_by_key(|f| f.target);
+        Proof {
+            findings: self.findings,
+            stats: self.stats,
+        }
+    }
+
+    /// The real pods a representative `o` of one side of `s` stands for: the pods of its
+    /// namespace (or, for the unnamed namespace, of every namespace the side does not
+    /// tell apart) that the side's rules cannot tell from it.
+    fn members(&self, s: usize, d: Direction, o: usize) -> Vec<usize> {
+        let local = self.side_local(s, d);
+        let rep = &self.model.pods[o];
+        let key = (local.projection.key(&rep.labels), &rep.named_ports);
+        let same = |q: &usize| {
+            let pod = &self.model.pods[*q];
+            local.projection.key(&pod.labels) == key.0
+                && (!local.named_ports || pod.named_ports == *key.1)
+        };
+        if o >= self.real_pods {
+            (0..self.real_pods)
+                .filter(|q| !local.namespaces.contains(&self.model.pods[*q].namespace))
+                .filter(same)
+                .collect()
+        } else if local.all {
+            vec![o]
+        } else {
+            self.pods_by_namespace
+                .get(&rep.namespace)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(same)
+                .collect()
+        }
+    }
+
+    fn side_local(&self, pod: usize, d: Direction) -> &Local {
+        &self.local[pod][direction_index(d)]
+    }
+
+    /// The port samples of a side (plus the destination's named ports).
+    fn samples(
+        &self,
+        ports: &BTreeSet<(Protocol, u32)>,
+        named: Option<usize>,
+    ) -> Vec<(Protocol, u16)> {
+        let mut all = ports.clone();
+        if let Some(dst) = named {
+            for (p, n) in self.model.pods[dst].named_ports.values() {
+                all.insert((*p, u32::from(*n)));
+                all.insert((*p, u32::from(*n) + 1));
+            }
+        }
+        all.into_iter()
+            .filter_map(|(p, n)| u16::try_from(n).ok().filter(|n| *n >= 1).map(|n| (p, n)))
+            .collect()
+    }
+
+    /// Compares one side of pod `s` against every representative of the other end.
+    fn check_sides(
+        &mut self,
+        s: usize,
+        d: Direction,
+        suspects: &mut BTreeSet<(usize, usize, usize, usize)>,
+    ) {
+        let local = self.side_local(s, d);
+        let mut others: Vec<Endpoint> = Vec::new();
+        if local.all {
+            others.extend((0..self.real_pods).map(Endpoint::Pod));
+        } else {
+            // One pod per (namespace, what the side's rules see of its labels).
+            let mut seen: BTreeSet<GroupKey<'_>> = BTreeSet::new();
+            let told_apart = local
+                .namespaces
+                .iter()
+                .filter_map(|ns| self.pods_by_namespace.get(ns))
+                .flatten()
+                .chain(&self.unnamed_pods);
+            for &i in told_apart {
+                if i == s {
+                    // A pod is never the other end of its own flow: its group needs
+                    // another representative.
+                    continue;
+                }
+                let pod = &self.model.pods[i];
+                let key = (
+                    pod.namespace.as_str(),
+                    local.projection.key(&pod.labels),
+                    local.named_ports.then_some(&pod.named_ports),
+                );
+                if seen.insert(key) {
+                    others.push(Endpoint::Pod(i));
+                }
+            }
+        }
+        others.extend(local.addresses.iter().map(|ip| Endpoint::External(*ip)));
+        let named = local.named_ports;
+        let base = local.ports.clone();
+        let me = Endpoint::Pod(s);
+        let (mut want, mut got) = (Vec::new(), Vec::new());
+        for o in others {
+            if o == me {
+                continue;
+            }
+            let dst = match (d, o) {
+                (Direction::Egress, Endpoint::Pod(i)) => Some(i),
+                (Direction::Egress, Endpoint::External(_)) => None,
+                (Direction::Ingress, _) => Some(s),
+            };
+            let samples = self.samples(&base, dst.filter(|_| named));
+            let ends = match d {
+                Direction::Egress => (me, o),
+                Direction::Ingress => (o, me),
+            };
+            want.clear();
+            self.intended
+                .side_allows(&self.model, ends, d, &samples, &mut want);
+            for t in 0..self.targets.len() {
+                if self.found[t] >= self.limit {
+                    continue;
+                }
+                self.stats.side_checks += samples.len() as u64;
+                got.clear();
+                self.targets[t].side_allows(&self.model, ends, d, &samples, &mut got);
+                for (k, (&protocol, &port)) in samples.iter().map(|(p, n)| (p, n)).enumerate() {
+                    if got[k] == want[k] {
+                        continue;
+                    }
+                    match o {
+                        Endpoint::External(_) => {
+                            let flow = Flow {
+                                src: ends.0,
+                                dst: ends.1,
+                                protocol,
+                                port,
+                            };
+                            self.compare(t, &flow);
+                        }
+                        Endpoint::Pod(i) => {
+                            suspects.insert((t, s, direction_index(d), i));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Compares every port of the whole flows `src -> dst` for one target.
+    fn check_flow(&mut self, t: usize, src: usize, dst: usize) {
+        let e = self.side_local(src, Direction::Egress);
+        let i = self.side_local(dst, Direction::Ingress);
+        let mut ports = e.ports.clone();
+        ports.extend(i.ports.iter().copied());
+        let samples = self.samples(&ports, Some(dst));
+        for (protocol, port) in samples {
+            if self.found[t] >= self.limit {
+                return;
+            }
+            let flow = Flow {
+                src: Endpoint::Pod(src),
+                dst: Endpoint::Pod(dst),
+                protocol,
+                port,
+            };
+            self.compare(t, &flow);
+        }
+    }
+
+    /// Compares whole verdicts of one flow; records a finding when they differ.
+    fn compare(&mut self, t: usize, flow: &Flow) {
+        self.stats.flow_checks += 1;
+        let want = self.intended.verdict(&self.model, flow);
+        let got = self.targets[t].verdict(&self.model, flow);
+        if want.allowed() != got.allowed() {
+            self.found[t] += 1;
+            self.findings.push(Finding {
+                target: t,
+                flow: *flow,
+                flow_name: self.model.flow_name(flow),
+                intended: want,
+                actual: got,
+            });
+        }
+    }
+}
+
+/// One address per interval that `nets` cut the address space into, outside `networks`,
+/// plus one public address per family.
+fn representatives(nets: &BTreeSet<IpNet>, networks: &[IpNet]) -> Vec<IpAddr> {
+    let mut out: BTreeSet<IpAddr> = BTreeSet::new();
+    out.insert(IpAddr::V4(Ipv4Addr::new(8, 8, 8, 8)));
+    out.insert(IpAddr::V6(Ipv6Addr::new(
+        0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888,
+    )));
+    for n in nets.iter().chain(networks) {
+        out.insert(n.network());
+        out.insert(n.broadcast());
+        if let Some(ip) = step(n.network(), false) {
+            out.insert(ip);
+        }
+        if let Some(ip) = step(n.broadcast(), true) {
+            out.insert(ip);
+        }
+    }
+    out.into_iter()
+        .filter(|ip| !ip.is_unspecified() && !networks.iter().any(|n| n.contains(ip)))
+        .collect()
+}
+
+fn step(ip: IpAddr, up: bool) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V4(v) => {
+            let n = u32::from(v);
+            let n = if up {
+                n.checked_add(1)
+            } else {
+                n.checked_sub(1)
+            }?;
+            Some(IpAddr::V4(n.into()))
+        }
+        IpAddr::V6(v) => {
+            let n = u128::from(v);
+            let n = if up {
+                n.checked_add(1)
+            } else {
+                n.checked_sub(1)
+            }?;
+            Some(IpAddr::V6(n.into()))
+        }
+    }
+}
