@@ -39,7 +39,7 @@ use crate::validate::parse_cidr_or_ip;
 use crate::{ANNOTATION_INTENT, DEFAULT_TIER, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, Side, Verdict,
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Side, Verdict,
 };
 use netpolc_ir::{Direction, Protocol as IrProtocol};
 use serde_json::Value;
@@ -863,78 +863,85 @@ impl Evaluator for CalicoEvaluator {
         CalicoEvaluator::side(self, model, flow, direction)
     }
 
-    fn side_allows(
-        &self,
-        model: &ClusterModel,
-        ends: (Endpoint, Endpoint),
+    fn prepare_side<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        me: usize,
         direction: Direction,
-        ports: &[(IrProtocol, u16)],
-        out: &mut Vec<bool>,
-    ) {
-        let src = view(model, &ends.0);
-        let dst = view(model, &ends.1);
-        let local = match direction {
-            Direction::Egress => &src,
-            Direction::Ingress => &dst,
-        };
-        let Some(pod) = &local.pod else {
-            out.extend(ports.iter().map(|_| true));
-            return;
-        };
-        // Per applicable tier: its default action and the rules whose peers match, in
-        // order (the port decides the rest).
+    ) -> PreparedSide<'a> {
+        let local = view(model, &Endpoint::Pod(me));
+        // Per tier with an applicable policy: its default action and the policies' rules
+        // in order.
         let mut tiers: Vec<(TierAction, Vec<&CompiledRule>)> = Vec::new();
-        for tier in &self.tiers {
-            let mut rules = Vec::new();
-            let mut any = false;
-            for p in tier
-                .candidates(&pod.pod.namespace)
-                .filter(|p| p.applies(pod, direction))
-            {
-                any = true;
-                rules.extend(
-                    p.rules(direction)
-                        .iter()
-                        .filter(|r| r.matches_l3(&src, &dst)),
-                );
-            }
-            if any {
-                tiers.push((tier.default_action, rules));
+        if let Some(pod) = &local.pod {
+            for tier in &self.tiers {
+                let mut rules = Vec::new();
+                let mut any = false;
+                for p in tier
+                    .candidates(&pod.pod.namespace)
+                    .filter(|p| p.applies(pod, direction))
+                {
+                    any = true;
+                    rules.extend(p.rules(direction));
+                }
+                if any {
+                    tiers.push((tier.default_action, rules));
+                }
             }
         }
-        for &(protocol, port) in ports {
-            let flow = Flow {
-                src: ends.0,
-                dst: ends.1,
-                protocol,
-                port,
+        Box::new(move |other, ports, out| {
+            let other = view(model, &other);
+            let (src, dst) = match direction {
+                Direction::Egress => (&local, &other),
+                Direction::Ingress => (&other, &local),
             };
-            let mut verdict = true;
-            'tiers: for (default, rules) in &tiers {
-                for r in rules {
-                    if !r.matches_l4(&flow, &src, &dst) {
-                        continue;
+            let matching: Vec<(TierAction, Vec<&CompiledRule>)> = tiers
+                .iter()
+                .map(|(default, rules)| {
+                    let rules = rules
+                        .iter()
+                        .copied()
+                        .filter(|r| r.matches_l3(src, dst))
+                        .collect();
+                    (*default, rules)
+                })
+                .collect();
+            for &(protocol, port) in ports {
+                // Only the protocol and port of this flow are read (`matches_l4`); the
+                // ends are `src` and `dst`.
+                let flow = Flow {
+                    src: Endpoint::Pod(me),
+                    dst: Endpoint::Pod(me),
+                    protocol,
+                    port,
+                };
+                let mut verdict = true;
+                'tiers: for (default, rules) in &matching {
+                    for r in rules {
+                        if !r.matches_l4(&flow, src, dst) {
+                            continue;
+                        }
+                        match r.action {
+                            Action::Allow => {
+                                verdict = true;
+                                break 'tiers;
+                            }
+                            Action::Deny => {
+                                verdict = false;
+                                break 'tiers;
+                            }
+                            Action::Log => {}
+                            Action::Pass => continue 'tiers,
+                        }
                     }
-                    match r.action {
-                        Action::Allow => {
-                            verdict = true;
-                            break 'tiers;
-                        }
-                        Action::Deny => {
-                            verdict = false;
-                            break 'tiers;
-                        }
-                        Action::Log => {}
-                        Action::Pass => continue 'tiers,
+                    if *default == TierAction::Deny {
+                        verdict = false;
+                        break;
                     }
                 }
-                if *default == TierAction::Deny {
-                    verdict = false;
-                    break;
-                }
+                out.push(verdict);
             }
-            out.push(verdict);
-        }
+        })
     }
 
     fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {

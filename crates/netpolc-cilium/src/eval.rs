@@ -28,7 +28,7 @@ use crate::types::{
 use crate::validate::{parse_cidr_or_ip, parse_port, problems, PortValue};
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Side, Verdict,
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, PreparedSide, Side, Verdict,
 };
 use netpolc_ir::{Direction, Protocol};
 use serde::Deserialize;
@@ -631,27 +631,16 @@ impl Evaluator for CiliumEvaluator {
         CiliumEvaluator::side(self, model, flow, direction)
     }
 
-    fn side_allows(
-        &self,
-        model: &ClusterModel,
-        ends: (Endpoint, Endpoint),
+    fn prepare_side<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        me: usize,
         direction: Direction,
-        ports: &[(Protocol, u16)],
-        out: &mut Vec<bool>,
-    ) {
-        let (me, other) = match direction {
-            Direction::Egress => ends,
-            Direction::Ingress => (ends.1, ends.0),
-        };
-        let Endpoint::Pod(index) = me else {
-            out.extend(ports.iter().map(|_| true));
-            return;
-        };
-        let me = identity(model, &me);
-        let other = identity(model, &other);
+    ) -> PreparedSide<'a> {
+        let me_id = identity(model, &Endpoint::Pod(me));
         let applicable: Vec<&CPolicy> = self
-            .candidates(&model.pods[index].namespace)
-            .filter(|p| p.subject.as_ref().is_some_and(|s| s.matches(&me)))
+            .candidates(&model.pods[me].namespace)
+            .filter(|p| p.subject.as_ref().is_some_and(|s| s.matches(&me_id)))
             .collect();
         let isolated = applicable
             .iter()
@@ -659,27 +648,39 @@ impl Evaluator for CiliumEvaluator {
         let rules: Vec<&CRule> = applicable
             .iter()
             .flat_map(|p| p.rules.iter())
-            .filter(|r| r.direction == direction && r.l3_matches(&other))
+            .filter(|r| r.direction == direction)
             .collect();
-        for &(protocol, port) in ports {
-            let flow = Flow {
-                src: ends.0,
-                dst: ends.1,
-                protocol,
-                port,
+        Box::new(move |other, ports, out| {
+            let (src, dst) = match direction {
+                Direction::Egress => (Endpoint::Pod(me), other),
+                Direction::Ingress => (other, Endpoint::Pod(me)),
             };
-            let ctx = Ctx {
-                model,
-                flow: &flow,
-                other: &other,
-            };
-            let hit = |deny: bool| {
-                rules
-                    .iter()
-                    .any(|r| r.deny == deny && (!r.has_l4 || r.l4_matches(&ctx)))
-            };
-            out.push(!hit(true) && (!isolated || hit(false)));
-        }
+            let other = identity(model, &other);
+            let matching: Vec<&CRule> = rules
+                .iter()
+                .copied()
+                .filter(|r| r.l3_matches(&other))
+                .collect();
+            for &(protocol, port) in ports {
+                let flow = Flow {
+                    src,
+                    dst,
+                    protocol,
+                    port,
+                };
+                let ctx = Ctx {
+                    model,
+                    flow: &flow,
+                    other: &other,
+                };
+                let hit = |deny: bool| {
+                    matching
+                        .iter()
+                        .any(|r| r.deny == deny && (!r.has_l4 || r.l4_matches(&ctx)))
+                };
+                out.push(!hit(true) && (!isolated || hit(false)));
+            }
+        })
     }
 
     fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {

@@ -1,8 +1,10 @@
 //! The intended meaning of a [`Program`] (see the crate docs), evaluated on a
 //! [`ClusterModel`]. Every back end's evaluator is compared against this one.
 
-use crate::model::{ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Side, Verdict};
-use crate::{Action, Direction, Entity, Peer, PortSpec, Ports, Program, Protocol, Rule};
+use crate::model::{
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, PreparedSide, Side, Verdict,
+};
+use crate::{Action, Direction, Entity, Peer, PortSpec, Ports, Program, Rule};
 use std::collections::BTreeMap;
 
 /// Evaluates the intended meaning of a program.
@@ -92,45 +94,43 @@ impl Evaluator for Intended<'_> {
         self.side_of(model, flow, direction)
     }
 
-    fn side_allows(
-        &self,
-        model: &ClusterModel,
-        ends: (Endpoint, Endpoint),
+    fn prepare_side<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        me: usize,
         direction: Direction,
-        ports: &[(Protocol, u16)],
-        out: &mut Vec<bool>,
-    ) {
-        let (me, other) = match direction {
-            Direction::Egress => ends,
-            Direction::Ingress => (ends.1, ends.0),
-        };
-        let Endpoint::Pod(i) = me else {
-            out.extend(ports.iter().map(|_| true));
-            return;
-        };
-        let pod = &model.pods[i];
-        let matching: Vec<&Rule> = self
+    ) -> PreparedSide<'a> {
+        let pod = &model.pods[me];
+        let attached: Vec<&Rule> = self
             .rules(&pod.namespace, direction)
             .iter()
             .copied()
-            .filter(|r| {
-                r.subject.selects(&pod.namespace, &pod.labels)
-                    && peer_matches(self.program, model, &r.peer, &other)
-            })
+            .filter(|r| r.subject.selects(&pod.namespace, &pod.labels))
             .collect();
         let isolated = self.program.is_isolated(&pod.namespace, direction);
-        let named = |name: &str| match ends.1 {
-            Endpoint::Pod(d) => model.pods[d].named_ports.get(name).copied(),
-            Endpoint::External(_) => None,
-        };
-        for &(protocol, port) in ports {
-            let hit = |action: Action| {
-                matching
-                    .iter()
-                    .any(|r| r.action == action && r.ports.matches(protocol, port, &named))
+        Box::new(move |other, ports, out| {
+            let matching: Vec<&Rule> = attached
+                .iter()
+                .copied()
+                .filter(|r| peer_matches(self.program, model, &r.peer, &other))
+                .collect();
+            let dst = match direction {
+                Direction::Egress => other,
+                Direction::Ingress => Endpoint::Pod(me),
             };
-            out.push(!hit(Action::Deny) && (!isolated || hit(Action::Allow)));
-        }
+            let named = |name: &str| match dst {
+                Endpoint::Pod(d) => model.pods[d].named_ports.get(name).copied(),
+                Endpoint::External(_) => None,
+            };
+            for &(protocol, port) in ports {
+                let hit = |action: Action| {
+                    matching
+                        .iter()
+                        .any(|r| r.action == action && r.ports.matches(protocol, port, &named))
+                };
+                out.push(!hit(Action::Deny) && (!isolated || hit(Action::Allow)));
+            }
+        })
     }
 
     fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
@@ -201,7 +201,11 @@ pub fn peer_matches(program: &Program, model: &ClusterModel, peer: &Peer, e: &En
         (Peer::Any, _) => true,
         (Peer::Pods { namespaces, pods }, Endpoint::Pod(i)) => {
             let pod = &model.pods[*i];
-            namespaces.matches(&model.namespace_labels(pod)) && pods.matches(&pod.labels)
+            let ns_ok = match model.namespaces.get(&pod.namespace) {
+                Some(labels) => namespaces.matches(labels),
+                None => namespaces.matches(&model.namespace_labels(pod)),
+            };
+            ns_ok && pods.matches(&pod.labels)
         }
         (Peer::Pods { .. }, Endpoint::External(_)) => false,
         (Peer::Cidr(block), Endpoint::External(ip)) => block.contains(ip),

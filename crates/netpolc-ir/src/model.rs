@@ -254,25 +254,33 @@ pub trait Evaluator {
             Direction::Ingress => v.ingress,
         }
     }
-    /// Whether one side allows the flows `src -> dst` on each of `ports`, appended to
-    /// `out` in order. Evaluators override it to match peers once for every port.
-    fn side_allows(
-        &self,
-        model: &ClusterModel,
-        ends: (Endpoint, Endpoint),
+    /// One side of the pod `me` (an index into `model.pods`) in `direction`, prepared
+    /// for many other ends: what depends on `me` alone (which rules apply) is computed
+    /// once. The returned function appends to `out`, for each of `ports`, whether the side
+    /// allows the flow between `me` and `other` (from `me` for egress, to `me` for
+    /// ingress) on that port. The default calls [`Self::side`] for every port.
+    fn prepare_side<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        me: usize,
         direction: Direction,
-        ports: &[(Protocol, u16)],
-        out: &mut Vec<bool>,
-    ) {
-        for &(protocol, port) in ports {
-            let flow = Flow {
-                src: ends.0,
-                dst: ends.1,
-                protocol,
-                port,
+    ) -> PreparedSide<'a> {
+        Box::new(move |other, ports, out| {
+            let me = Endpoint::Pod(me);
+            let (src, dst) = match direction {
+                Direction::Egress => (me, other),
+                Direction::Ingress => (other, me),
             };
-            out.push(self.side(model, &flow, direction).allows());
-        }
+            for &(protocol, port) in ports {
+                let flow = Flow {
+                    src,
+                    dst,
+                    protocol,
+                    port,
+                };
+                out.push(self.side(model, &flow, direction).allows());
+            }
+        })
     }
     /// What the rules that apply to the pod `pod` (an index into `model.pods`) in
     /// `direction` can tell apart about the other end of a flow and its port (see the
@@ -282,6 +290,10 @@ pub trait Evaluator {
         Mentions::everything()
     }
 }
+
+/// One side of one pod, prepared by [`Evaluator::prepare_side`]: given the other end and
+/// the ports, appends whether the side allows each port.
+pub type PreparedSide<'a> = Box<dyn Fn(Endpoint, &[(Protocol, u16)], &mut Vec<bool>) + 'a>;
 
 /// What the rules of one side can tell apart: the vocabulary of their peers and ports.
 ///

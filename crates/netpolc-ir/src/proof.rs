@@ -33,7 +33,7 @@
 //! whole flows where sides differ; linear in the namespaces when each namespace's rules
 //! name a bounded number of others. [`ProofStats`] counts the work.
 
-use crate::model::{ClusterModel, Endpoint, Evaluator, Flow, Mentions, Pod, Verdict};
+use crate::model::{ClusterModel, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Verdict};
 use crate::{Direction, Protocol, NAMESPACE_NAME_LABEL};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet};
@@ -102,10 +102,14 @@ fn unnamed_namespace(model: &ClusterModel, mentioned: &BTreeSet<String>) -> Stri
 }
 
 /// A pod's labels as one side sees them (see [`Projection::key`]).
-type Seen = Vec<(Option<String>, bool)>;
+type Seen<'a> = Vec<(Option<&'a str>, bool)>;
 
 /// What tells two other ends of one side apart: namespace, labels seen, named ports.
-type GroupKey<'a> = (&'a str, Seen, Option<&'a BTreeMap<String, (Protocol, u16)>>);
+type GroupKey<'a> = (
+    &'a str,
+    Seen<'a>,
+    Option<&'a BTreeMap<String, (Protocol, u16)>>,
+);
 
 /// A pod class: what of a pod the evaluators can see besides its namespace.
 type Class = (BTreeMap<String, String>, BTreeMap<String, (Protocol, u16)>);
@@ -153,18 +157,18 @@ impl Projection {
 
     /// The key of a pod under this projection (`None` values: absent; `Some("")` with
     /// `other`: a value nobody mentions).
-    fn key(&self, labels: &BTreeMap<String, String>) -> Seen {
+    fn key<'a>(&self, labels: &'a BTreeMap<String, String>) -> Seen<'a> {
         if self.all {
             return labels
                 .iter()
-                .flat_map(|(k, v)| [(Some(k.clone()), false), (Some(v.clone()), false)])
+                .flat_map(|(k, v)| [(Some(k.as_str()), false), (Some(v.as_str()), false)])
                 .collect();
         }
         self.keys
             .iter()
             .map(|(k, values)| match labels.get(k) {
                 None => (None, false),
-                Some(v) if values.contains(v) => (Some(v.clone()), false),
+                Some(v) if values.contains(v) => (Some(v.as_str()), false),
                 Some(_) => (None, true),
             })
             .collect()
@@ -534,50 +538,70 @@ impl<'a> Prover<'a> {
         let named = local.named_ports;
         let base = local.ports.clone();
         let me = Endpoint::Pod(s);
-        let (mut want, mut got) = (Vec::new(), Vec::new());
-        for o in others {
-            if o == me {
-                continue;
-            }
-            let dst = match (d, o) {
-                (Direction::Egress, Endpoint::Pod(i)) => Some(i),
-                (Direction::Egress, Endpoint::External(_)) => None,
-                (Direction::Ingress, _) => Some(s),
-            };
-            let samples = self.samples(&base, dst.filter(|_| named));
-            let ends = match d {
-                Direction::Egress => (me, o),
-                Direction::Ingress => (o, me),
-            };
-            want.clear();
-            self.intended
-                .side_allows(&self.model, ends, d, &samples, &mut want);
-            for t in 0..self.targets.len() {
-                if self.found[t] >= self.limit {
+        // (target, other end, port) where the side differs.
+        let mut differ: Vec<(usize, Endpoint, Protocol, u16)> = Vec::new();
+        let mut side_checks = 0u64;
+        {
+            let model = &self.model;
+            let intended = self.intended.prepare_side(model, s, d);
+            let targets: Vec<Option<PreparedSide<'_>>> = self
+                .targets
+                .iter()
+                .zip(&self.found)
+                .map(|(t, found)| (*found < self.limit).then(|| t.prepare_side(model, s, d)))
+                .collect();
+            let (mut want, mut got) = (Vec::new(), Vec::new());
+            for o in others {
+                if o == me {
                     continue;
                 }
-                self.stats.side_checks += samples.len() as u64;
-                got.clear();
-                self.targets[t].side_allows(&self.model, ends, d, &samples, &mut got);
-                for (k, (&protocol, &port)) in samples.iter().map(|(p, n)| (p, n)).enumerate() {
-                    if got[k] == want[k] {
+                let dst = match (d, o) {
+                    (Direction::Egress, Endpoint::Pod(i)) => Some(i),
+                    (Direction::Egress, Endpoint::External(_)) => None,
+                    (Direction::Ingress, _) => Some(s),
+                };
+                let samples = self.samples(&base, dst.filter(|_| named));
+                want.clear();
+                intended(o, &samples, &mut want);
+                for (t, side) in targets.iter().enumerate() {
+                    let Some(side) = side else {
+                        continue;
+                    };
+                    side_checks += samples.len() as u64;
+                    got.clear();
+                    side(o, &samples, &mut got);
+                    for (k, &(protocol, port)) in samples.iter().enumerate() {
+                        if got[k] != want[k] {
+                            differ.push((t, o, protocol, port));
+                            if o.is_pod() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.stats.side_checks += side_checks;
+        for (t, o, protocol, port) in differ {
+            match o {
+                Endpoint::External(_) => {
+                    if self.found[t] >= self.limit {
                         continue;
                     }
-                    match o {
-                        Endpoint::External(_) => {
-                            let flow = Flow {
-                                src: ends.0,
-                                dst: ends.1,
-                                protocol,
-                                port,
-                            };
-                            self.compare(t, &flow);
-                        }
-                        Endpoint::Pod(i) => {
-                            suspects.insert((t, s, direction_index(d), i));
-                            break;
-                        }
-                    }
+                    let (src, dst) = match d {
+                        Direction::Egress => (me, o),
+                        Direction::Ingress => (o, me),
+                    };
+                    let flow = Flow {
+                        src,
+                        dst,
+                        protocol,
+                        port,
+                    };
+                    self.compare(t, &flow);
+                }
+                Endpoint::Pod(i) => {
+                    suspects.insert((t, s, direction_index(d), i));
                 }
             }
         }

@@ -28,7 +28,7 @@ use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, Network
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use netpolc_ir::model::{
-    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, Side, Verdict,
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Side, Verdict,
 };
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
 use serde_json::Value;
@@ -546,25 +546,13 @@ impl Evaluator for K8sEvaluator {
         K8sEvaluator::side(self, model, flow, direction)
     }
 
-    fn side_allows(
-        &self,
-        model: &ClusterModel,
-        ends: (Endpoint, Endpoint),
+    fn prepare_side<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        me: usize,
         direction: Direction,
-        ports: &[(Protocol, u16)],
-        out: &mut Vec<bool>,
-    ) {
-        let (me, other) = match direction {
-            Direction::Egress => ends,
-            Direction::Ingress => (ends.1, ends.0),
-        };
-        let Some(pod) = (match me {
-            Endpoint::Pod(i) => model.pods.get(i),
-            Endpoint::External(_) => None,
-        }) else {
-            out.extend(ports.iter().map(|_| true));
-            return;
-        };
+    ) -> PreparedSide<'a> {
+        let pod = &model.pods[me];
         let selecting: Vec<&Policy> = self
             .policies
             .get(&pod.namespace)
@@ -572,36 +560,48 @@ impl Evaluator for K8sEvaluator {
             .flatten()
             .filter(|p| p.rules(direction).is_some() && p.subject.matches(&pod.labels))
             .collect();
-        if selecting.is_empty() {
-            out.extend(ports.iter().map(|_| true));
-            return;
-        }
-        let rules: Vec<&RuleM> = selecting
+        let rules: Vec<(&Policy, &RuleM)> = selecting
             .iter()
             .flat_map(|p| {
                 p.rules(direction)
                     .unwrap_or_default()
                     .iter()
-                    .filter(move |r| {
-                        r.peers.as_ref().is_none_or(|peers| {
-                            peers.iter().any(|x| peer_matches(model, p, x, &other))
-                        })
-                    })
+                    .map(move |r| (*p, r))
             })
             .collect();
-        for &(protocol, port) in ports {
-            let flow = Flow {
-                src: ends.0,
-                dst: ends.1,
-                protocol,
-                port,
+        let open = selecting.is_empty();
+        Box::new(move |other, ports, out| {
+            if open {
+                out.extend(ports.iter().map(|_| true));
+                return;
+            }
+            let matching: Vec<&RuleM> = rules
+                .iter()
+                .filter(|(p, r)| {
+                    r.peers
+                        .as_ref()
+                        .is_none_or(|peers| peers.iter().any(|x| peer_matches(model, p, x, &other)))
+                })
+                .map(|(_, r)| *r)
+                .collect();
+            let (src, dst) = match direction {
+                Direction::Egress => (Endpoint::Pod(me), other),
+                Direction::Ingress => (other, Endpoint::Pod(me)),
             };
-            out.push(rules.iter().any(|r| {
-                r.ports
-                    .as_ref()
-                    .is_none_or(|ps| ps.iter().any(|p| port_matches(model, p, &flow)))
-            }));
-        }
+            for &(protocol, port) in ports {
+                let flow = Flow {
+                    src,
+                    dst,
+                    protocol,
+                    port,
+                };
+                out.push(matching.iter().any(|r| {
+                    r.ports
+                        .as_ref()
+                        .is_none_or(|ps| ps.iter().any(|p| port_matches(model, p, &flow)))
+                }));
+            }
+        })
     }
 
     /// Only the policies of the pod's own namespace apply to it.
