@@ -14,6 +14,7 @@ mod e2e;
 mod eval;
 mod gitops;
 mod manifests;
+mod proof;
 mod properties;
 mod seed;
 mod util;

@@ -1,0 +1,145 @@
+//! The exact proof on every path: `render` refuses what `check` refuses, a failure names
+//! a witness flow and the intent's position, identity collisions are found once for every
+//! back end, and what is proved is what `kubectl apply` would apply.
+
+use crate::util::{compile, netpolc, root};
+use netpolc_driver::{verify, Target};
+use serde_json::json;
+use std::path::PathBuf;
+
+/// A fresh project folder with one policy file.
+fn project(name: &str, policy: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netpolc-proof-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("policies")).unwrap();
+    std::fs::write(dir.join("policies/shop.yaml"), policy).unwrap();
+    dir
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A selector on a key Cilium sets itself used to render on Cilium with exit 0 while
+/// `check` failed without a position; now both refuse it with NP2040 and file:line.
+#[test]
+fn render_refuses_what_check_refuses() {
+    let dir = project(
+        "cni-key",
+        "apiVersion: netpolc.dev/v1alpha1\nkind: IntentSet\nmetadata: {name: shop}\nspec:\n  namespace: shop\n  isolate: [ingress, egress]\n  groups:\n    web: {selector: {app: web}}\n    here: {selector: {io.kubernetes.pod.namespace: shop}}\n  intents:\n    - {name: web-to-here, from: web, to: here, ports: [80/tcp]}\n",
+    );
+    for args in [
+        &["render", "--target", "cilium"][..],
+        &["check"][..],
+        &["build"][..],
+    ] {
+        let out = netpolc(&dir, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("NP2040"), "{args:?}: {err}");
+        assert!(err.contains("policies/shop.yaml:9:"), "{args:?}: {err}");
+        assert!(out.stdout.is_empty() || args[0] == "check", "{args:?}");
+    }
+    assert!(!dir.join("golden").exists());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `build`, `check` and `render` all run the proof (`-v` says what it compared).
+#[test]
+fn every_path_proves() {
+    for args in [
+        &["render", "-v", "--target", "calico"][..],
+        &["render", "-v", "--target", "cilium"][..],
+        &["check", "-v"][..],
+    ] {
+        let out = netpolc(&root(), args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("note: proved"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+fn seed() -> (netpolc_source::SourceMap, netpolc_ir::Program) {
+    let (sources, program, diags) = compile(&[PathBuf::from("policies")]);
+    (sources, program.unwrap_or_else(|| panic!("{diags}")))
+}
+
+/// A back end that loses an object fails the proof with NP6010: the target, a concrete
+/// witness flow, both verdicts, and the position of the intent that decides the flow.
+#[test]
+fn a_failure_names_a_witness_and_the_intent() {
+    let (sources, program) = seed();
+    let model = netpolc_ir::derive::derive(&program);
+    let mut objects = netpolc_driver::render(&program, Target::Kubernetes, &Default::default())
+        .unwrap()
+        .objects;
+    // Lose the first object that allows ingress traffic.
+    let lost = objects
+        .iter()
+        .position(|o| {
+            o["spec"]["ingress"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+        })
+        .expect("the seed allows some ingress");
+    objects.remove(lost);
+    let report = verify::prove(&program, &model, &[(Target::Kubernetes, objects)], 5).unwrap();
+    assert!(!report.disagreements.is_empty());
+    let d = &report.disagreements[0];
+    assert!(d.flow.contains(" -> "), "{d:?}");
+    assert!(
+        d.intended.starts_with("allow") && d.emitted.starts_with("deny"),
+        "{d:?}"
+    );
+    let diags = verify::disagreement_diagnostics(&program, &report.disagreements);
+    let text = netpolc_source::render_human(&sources, &diags);
+    assert!(text.contains("error[NP6010]: kubernetes:"), "{text}");
+    assert!(text.contains("policies/production.yaml:"), "{text}");
+    assert!(text.contains("intended allow, kubernetes deny"), "{text}");
+}
+
+/// Two objects with one identity: one NP6003 naming every target it happens on, and the
+/// proof reads what `kubectl apply` would leave (the later object).
+#[test]
+fn identity_collisions_are_found_once() {
+    let (sources, program) = seed();
+    let np = |name: &str, port: u16| {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+               "metadata": {"name": name, "namespace": "production",
+                            "annotations": {"netpolc.dev/intent": format!("production/{name}-{port}")}},
+               "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
+                        "ingress": [{"ports": [{"port": port}]}]}})
+    };
+    let cnp = |name: &str| {
+        json!({"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+               "metadata": {"name": name, "namespace": "production",
+                            "annotations": {"netpolc.dev/intent": "production/x"}},
+               "spec": {"endpointSelector": {}}})
+    };
+    let rendered = vec![
+        (
+            Target::Kubernetes,
+            vec![np("a-b", 80), np("a-b", 443), np("c", 80)],
+        ),
+        (Target::Cilium, vec![cnp("a-b"), cnp("a-b")]),
+    ];
+    let diags = verify::identity_collisions(&program, &rendered);
+    assert_eq!(diags.len(), 2, "{diags:?}");
+    let text = netpolc_source::render_human(&sources, &diags);
+    assert!(text.contains("NP6003"), "{text}");
+    assert!(
+        text.contains("`NetworkPolicy production/a-b` on kubernetes"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`CiliumNetworkPolicy production/a-b` on cilium"),
+        "{text}"
+    );
+    // Applied, the later object wins: the stream reads back as two objects, 443 kept.
+    let applied = verify::round_trip(&rendered[0].1).unwrap();
+    assert_eq!(applied.len(), 2);
+    assert_eq!(applied[0]["spec"]["ingress"][0]["ports"][0]["port"], 443);
+}
