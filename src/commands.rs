@@ -45,6 +45,12 @@ struct Row {
     target: Target,
     expected: Expect,
     verdict: Verdict,
+    /// The test's file and the case's line in it.
+    file: String,
+    line: Option<usize>,
+    span: Option<netpolc_source::Span>,
+    /// Time to evaluate the case, in seconds.
+    seconds: f64,
 }
 
 /// `netpolc test`.
@@ -71,12 +77,18 @@ pub(crate) fn test(args: &TestArgs) -> ExitCode {
         };
         for (t, cases) in program.tests.iter().zip(&placed) {
             for (c, (from, to)) in t.cases.iter().zip(cases) {
+                let started = std::time::Instant::now();
+                let verdict = eval.verdict(&model, &verify::test_flow(c, *from, *to));
                 rows.push(Row {
                     test: t.name.clone(),
                     case: c.label.clone(),
                     target: *target,
                     expected: c.expect,
-                    verdict: eval.verdict(&model, &verify::test_flow(c, *from, *to)),
+                    verdict,
+                    file: t.file.clone(),
+                    line: c.span.map(|s| sources.line_col(s).0),
+                    span: c.span,
+                    seconds: started.elapsed().as_secs_f64(),
                 });
             }
         }
@@ -86,6 +98,32 @@ pub(crate) fn test(args: &TestArgs) -> ExitCode {
         .filter(|r| !verify::meets(&r.verdict, r.expected))
         .count();
     let passed = rows.len() - failed;
+    if crate::machine_format(args.common.diagnostics) {
+        // Failed cases as diagnostics at the case, for annotations and code scanning.
+        let diags: Vec<netpolc_source::Diagnostic> = rows
+            .iter()
+            .filter(|r| !verify::meets(&r.verdict, r.expected))
+            .map(|r| {
+                let message = format!(
+                    "test `{}` fails on {}: {} expected {}, got {}",
+                    r.test,
+                    r.target,
+                    r.case,
+                    expect_word(r.expected),
+                    verdict_word(&r.verdict)
+                );
+                let d = netpolc_source::Diagnostic::error("NP6004", message)
+                    .with_note(format!("egress: {}", r.verdict.egress))
+                    .with_note(format!("ingress: {}", r.verdict.ingress))
+                    .with_target(r.target.name());
+                match r.span {
+                    Some(span) => d.with_label(span, "this case"),
+                    None => d.with_file(r.file.clone()),
+                }
+            })
+            .collect();
+        crate::print_diagnostics(args.common.diagnostics, &sources, &diags);
+    }
     let text = match args.format {
         ReportFormat::Text => {
             let mut s = String::new();
@@ -142,8 +180,19 @@ fn expect_word(e: Expect) -> &'static str {
     }
 }
 
+/// Escapes text for XML attributes and content; characters XML 1.0 cannot hold at all
+/// (most control characters) become U+FFFD.
 fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
+    s.chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
@@ -174,11 +223,16 @@ fn junit(rows: &[Row], passed: usize, failed: usize) -> String {
         for r in rows {
             let _ = write!(
                 s,
-                "    <testcase classname=\"{}.{}\" name=\"{}\"",
+                "    <testcase classname=\"{}.{}\" name=\"{}\" file=\"{}\"",
                 xml(name),
                 r.target,
-                xml(&r.case)
+                xml(&r.case),
+                xml(&r.file)
             );
+            if let Some(l) = r.line {
+                let _ = write!(s, " line=\"{l}\"");
+            }
+            let _ = write!(s, " time=\"{:.6}\"", r.seconds);
             if verify::meets(&r.verdict, r.expected) {
                 s.push_str("/>\n");
             } else {

@@ -664,10 +664,16 @@ impl ResourceList {
     fn parse(text: &str) -> Result<ResourceList, String> {
         let mut sources = netpolc_source::SourceMap::default();
         let id = sources.add("<ResourceList>", text.to_string());
+        // One line, not a rendered diagnostic: the finding is itself rendered.
         let docs = yaml::load(id, text.as_bytes(), &input_limits()).map_err(|d| {
-            netpolc_source::render_human(&sources, &[d])
-                .trim_end()
-                .to_string()
+            let at = d
+                .primary_span()
+                .map(|s| {
+                    let (l, c) = sources.line_col(s);
+                    format!(" at line {l}, column {c}")
+                })
+                .unwrap_or_default();
+            format!("{} ({}){at}", d.message, d.code)
         })?;
         let [root] = docs.as_slice() else {
             return Err(format!(
@@ -788,6 +794,7 @@ impl ResourceList {
         let unit = Unit::new(&self.items, &intents);
         let front = netpolc_intent::Options {
             default_namespace: config.namespace.clone(),
+            namespace_source: Some("the functionConfig's `namespace`".to_string()),
         };
         let compiled = crate::compile_with(&unit.loaded, &front);
         findings.extend(compiled.diagnostics.iter().map(|d| unit.finding(d)));
