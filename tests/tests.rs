@@ -10,9 +10,12 @@
 mod cli;
 mod corpus;
 mod determinism;
+mod docs;
 mod e2e;
 mod eval;
+mod fuzz;
 mod gitops;
+mod hostile;
 mod manifests;
 mod properties;
 mod seed;

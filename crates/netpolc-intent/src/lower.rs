@@ -94,6 +94,7 @@ pub fn compile_with(sources: &SourceMap, files: &[InputFile<'_>], options: &Opti
         tests: Vec::new(),
         profiles: Vec::new(),
         incomplete: false,
+        profile_namespaces: BTreeMap::new(),
         emptied: BTreeSet::new(),
         namespace_source: options.namespace_source.clone(),
     };
@@ -177,6 +178,8 @@ struct Cx {
     /// Whether a file or document could not be read (already reported): references to
     /// what it may have defined are then not reported again as unknown.
     incomplete: bool,
+    /// Namespaces whose labels the ClusterProfile declares, where.
+    profile_namespaces: BTreeMap<String, Span>,
     /// Collections that faulty entries were left out of (see `yaml::Partial::emptied`).
     emptied: BTreeSet<Span>,
     /// Where the default namespace came from, for messages (`--namespace`).
@@ -457,6 +460,21 @@ impl Cx {
                 self.incomplete = true;
                 ok = false;
             }
+            if let Some(&declared) = self.profile_namespaces.get(&ns.value) {
+                self.diags.push(
+                    err(
+                        codes::DUPLICATE,
+                        declared,
+                        format!(
+                            "the ClusterProfile declares the labels of namespace `{}`, which has an IntentSet",
+                            ns.value
+                        ),
+                        "declared here",
+                    )
+                    .with_secondary(ns.span, "its IntentSet")
+                    .with_help("write the labels in the IntentSet's `namespaceLabels` and remove them here"),
+                );
+            }
             if ok {
                 valid_sets.push(s);
             }
@@ -698,6 +716,35 @@ impl Cx {
                     p.dns_pods = s;
                 }
             }
+        }
+        for (ns, labels) in &spec.namespaces {
+            if !self.check_name("namespace name", ns) {
+                continue;
+            }
+            let mut map = BTreeMap::new();
+            for (k, v) in labels {
+                if k.value == NAMESPACE_NAME_LABEL && v.value != ns.value {
+                    self.diags.push(
+                        err(
+                            codes::BAD_LABEL,
+                            v.span,
+                            format!(
+                                "`{NAMESPACE_NAME_LABEL}` of namespace `{}` cannot be `{}`",
+                                ns.value, v.value
+                            ),
+                            format!("Kubernetes always sets it to `{}`", ns.value),
+                        )
+                        .with_help(format!("remove the label, or write `{}`", ns.value)),
+                    );
+                    continue;
+                }
+                if self.check_label(k, v) {
+                    map.insert(k.value.clone(), v.value.clone());
+                }
+            }
+            map.insert(NAMESPACE_NAME_LABEL.to_string(), ns.value.clone());
+            self.profile_namespaces.insert(ns.value.clone(), ns.span);
+            p.unmanaged_namespaces.insert(ns.value.clone(), map);
         }
         p
     }
