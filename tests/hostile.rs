@@ -351,9 +351,18 @@ fn nul_bytes_and_deep_nesting_are_located() {
 fn long_lines_are_cut() {
     let name = "n".repeat(65_000);
     let text = format!("{SET}  groups:\n    web: {{selector: {{app: web}}}}\n  intents:\n    - {{name: {name}, from: web, to: wbe, ports: [80/tcp]}}\n");
-    let (out, _) = compile(&[("p/a.yaml", &text)], None);
-    assert!(out.len() < 4_000, "{} bytes", out.len());
-    assert!(out.contains("to: wbe"), "{out}");
+    let (out, codes) = compile(&[("p/a.yaml", &text)], None);
+    assert_eq!(codes, ["NP2010"], "{out}");
+    assert!(out.len() < 2_000, "{} bytes", out.len());
+    assert!(out.contains("{name: nnnn") && out.contains('…'), "{out}");
+    // A huge message is bounded too, whatever the diagnostic.
+    let mut sources = SourceMap::default();
+    let f = sources.add("p/b.yaml", "x\n".to_string());
+    let d = netpolc_source::Diagnostic::error("NP2010", format!("invalid name `{name}`"))
+        .with_label(netpolc_source::Span::new(f, 0, 1), name.clone())
+        .with_help(name.clone());
+    let out = netpolc_source::render_human(&sources, &[d]);
+    assert!(out.len() < 2_000, "{} bytes", out.len());
 }
 
 #[test]

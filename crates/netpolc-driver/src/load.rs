@@ -10,8 +10,9 @@
 //!
 //! - Paths are normalised (`policies/../policies/a.yaml` is `policies/a.yaml`) and named
 //!   relative to the project root, also when given absolute, so that headers and
-//!   `netpolc.dev/source` annotations never depend on the machine. An input outside the
-//!   project root is refused (`NP0003`).
+//!   `netpolc.dev/source` annotations never depend on the machine. An explicit input
+//!   outside the project root (`--policies /elsewhere/policies`) is named from its last
+//!   component (`policies/a.yaml`), and its own folder plays the root for the link rule.
 //! - A symbolic link is followed when its target is inside the project root (and named by
 //!   the link's own path); a link that leads outside, or that cannot be resolved, is
 //!   refused (`NP0003`) rather than skipped, so a policy file is never lost silently.
@@ -73,7 +74,7 @@ pub fn policies(root: &Path, dir: &Path) -> Result<Loaded, Box<Diagnostic>> {
 ///
 /// Problems with single files and links (unreadable, outside the root, bad names) are
 /// returned in [`Loaded::diagnostics`], all of them; only a missing root or input, or an
-/// input outside the root, is an `Err`.
+/// input that is a link leading outside the root, is an `Err`.
 ///
 /// # Errors
 /// A diagnostic when the root or one of the inputs does not exist or cannot be listed.
@@ -100,7 +101,6 @@ pub fn policies_from(root: &Path, inputs: &[PathBuf]) -> Result<Loaded, Box<Diag
         }
     };
     let mut walk = Walk {
-        root: real_root,
         paths: Vec::new(),
         diagnostics: Vec::new(),
     };
@@ -115,30 +115,32 @@ pub fn policies_from(root: &Path, inputs: &[PathBuf]) -> Result<Loaded, Box<Diag
         let lexical = if input.is_absolute() {
             normalise(input)
         } else {
-            normalise(&walk.root.join(input))
+            normalise(&real_root.join(input))
         };
-        let Some(rel) = lexical.strip_prefix(&walk.root).ok().map(Path::to_path_buf) else {
-            // An absolute path through a link to the root, e.g. `$PWD/policies` with a
-            // linked working directory: accept it when it resolves inside the root.
-            match std::fs::canonicalize(&given) {
-                Ok(real) if real.starts_with(&walk.root) => {
-                    let rel = real.strip_prefix(&walk.root).unwrap_or(&real).to_path_buf();
-                    walk.input(&rel)?;
-                    continue;
-                }
-                Ok(_) => {
-                    return Err(Box::new(outside(&given.display().to_string(), None)));
-                }
-                Err(_) => return Err(Box::new(not_found(&given.display().to_string()))),
+        if let Ok(rel) = lexical.strip_prefix(&real_root) {
+            walk.input(&real_root, &rel.to_path_buf())?;
+            continue;
+        }
+        // An absolute path through a link to the root (a linked working directory).
+        match std::fs::canonicalize(&given) {
+            Ok(real) if real.starts_with(&real_root) => {
+                let rel = real.strip_prefix(&real_root).unwrap_or(&real).to_path_buf();
+                walk.input(&real_root, &rel)?;
             }
-        };
-        walk.input(&rel)?;
+            Ok(_) => {
+                // An explicit input outside the project: its own folder is its root, so
+                // its files are named from its last component, never by where the
+                // machine keeps it; links must stay inside it.
+                let parent = lexical.parent().unwrap_or(Path::new("/"));
+                let base = std::fs::canonicalize(parent)
+                    .map_err(|e| Box::new(io_error(&parent.display().to_string(), &e)))?;
+                let rel = PathBuf::from(lexical.file_name().unwrap_or_default());
+                walk.input(&base, &rel)?;
+            }
+            Err(_) => return Err(Box::new(not_found(&given.display().to_string()))),
+        }
     }
-    let Walk {
-        root: real_root,
-        paths,
-        diagnostics,
-    } = walk;
+    let Walk { paths, diagnostics } = walk;
     let mut named = paths;
     named.sort();
     named.dedup_by(|a, b| a.0 == b.0);
@@ -146,8 +148,8 @@ pub fn policies_from(root: &Path, inputs: &[PathBuf]) -> Result<Loaded, Box<Diag
         diagnostics,
         ..Loaded::default()
     };
-    for (name, rel) in named {
-        match read_limited(&real_root.join(&rel)) {
+    for (name, path) in named {
+        match read_limited(&path) {
             Ok(Some(bytes)) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 let id = loaded.sources.add(name.clone(), text);
@@ -170,17 +172,16 @@ pub fn policies_from(root: &Path, inputs: &[PathBuf]) -> Result<Loaded, Box<Diag
     Ok(loaded)
 }
 
-/// The walk over the inputs: files found, as (display name, path relative to the root).
+/// The walk over the inputs: files found, as (display name, full path).
 struct Walk {
-    /// The canonical project root.
-    root: PathBuf,
     paths: Vec<(String, PathBuf)>,
     diagnostics: Vec<Diagnostic>,
 }
 
 impl Walk {
-    /// One input, lexically normalised and relative to the root.
-    fn input(&mut self, rel: &Path) -> Result<(), Box<Diagnostic>> {
+    /// One input, lexically normalised and relative to `root` (canonical): the project
+    /// root, or the folder of an explicit input outside it.
+    fn input(&mut self, root: &Path, rel: &Path) -> Result<(), Box<Diagnostic>> {
         let name = slash(rel);
         let shown = if name.is_empty() {
             ".".to_string()
@@ -190,10 +191,10 @@ impl Walk {
         if let Some(d) = bad_name(&shown) {
             return Err(Box::new(d));
         }
-        let full = self.root.join(rel);
+        let full = root.join(rel);
         // Every link on the way must stay inside the root, not only the last one.
         match std::fs::canonicalize(&full) {
-            Ok(real) if real.starts_with(&self.root) => {}
+            Ok(real) if real.starts_with(root) => {}
             Ok(real) => return Err(Box::new(outside(&shown, Some(&real.display().to_string())))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Box::new(not_found(&shown)))
@@ -203,11 +204,11 @@ impl Walk {
         match std::fs::metadata(&full) {
             Ok(m) if m.is_dir() => {
                 let mut seen = Vec::new();
-                self.collect(rel, &mut seen);
+                self.collect(root, rel, &mut seen);
                 Ok(())
             }
             Ok(m) if m.is_file() => {
-                self.paths.push((name, rel.to_path_buf()));
+                self.paths.push((name, full));
                 Ok(())
             }
             Ok(_) => Err(Box::new(
@@ -223,8 +224,8 @@ impl Walk {
 
     /// Collects the YAML files of a folder (relative to the root). `seen` holds the
     /// canonical folders on the current path, against link cycles.
-    fn collect(&mut self, dir: &Path, seen: &mut Vec<PathBuf>) {
-        let full = self.root.join(dir);
+    fn collect(&mut self, root: &Path, dir: &Path, seen: &mut Vec<PathBuf>) {
+        let full = root.join(dir);
         let dir_name = slash(dir);
         let real = match std::fs::canonicalize(&full) {
             Ok(r) => r,
@@ -263,7 +264,7 @@ impl Walk {
                 Path::new(&file_name).extension().and_then(|x| x.to_str()),
                 Some("yaml" | "yml")
             );
-            let path = self.root.join(&rel);
+            let path = root.join(&rel);
             let meta = match std::fs::symlink_metadata(&path) {
                 Ok(m) => m,
                 Err(e) => {
@@ -278,7 +279,7 @@ impl Walk {
                     continue;
                 }
                 match std::fs::canonicalize(&path) {
-                    Ok(real) if real.starts_with(&self.root) => {
+                    Ok(real) if real.starts_with(root) => {
                         let m = std::fs::metadata(&real);
                         is_dir = m.as_ref().is_ok_and(|m| m.is_dir());
                         is_file = m.as_ref().is_ok_and(|m| m.is_file());
@@ -317,13 +318,13 @@ impl Walk {
                     self.diagnostics.push(d);
                     continue;
                 }
-                self.collect(&rel, seen);
+                self.collect(root, &rel, seen);
             } else if is_file && yaml {
                 if let Some(d) = bad_name(&name) {
                     self.diagnostics.push(d);
                     continue;
                 }
-                self.paths.push((name, rel));
+                self.paths.push((name, path));
             }
         }
         seen.pop();

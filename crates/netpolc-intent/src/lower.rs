@@ -411,7 +411,7 @@ impl Cx {
                 self.diags.push(err(
                     codes::BAD_NAME,
                     name.span,
-                    format!("invalid {what} `{}`", name.value),
+                    format!("invalid {what} `{}`", yaml::clip(&name.value)),
                     format!("{what} {p}"),
                 ));
                 false

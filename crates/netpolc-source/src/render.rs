@@ -20,7 +20,13 @@ use std::fmt::Write as _;
 pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
     for d in diagnostics {
-        let _ = writeln!(out, "{}[{}]: {}", d.severity.as_str(), d.code, d.message);
+        let _ = writeln!(
+            out,
+            "{}[{}]: {}",
+            d.severity.as_str(),
+            d.code,
+            bounded(&d.message)
+        );
         if d.labels.is_empty() {
             if let Some(file) = &d.file {
                 match d.line {
@@ -65,7 +71,7 @@ pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
                 "",
                 mark.repeat(len),
                 if label.message.is_empty() { "" } else { " " },
-                label.message,
+                bounded(&label.message),
                 w = width,
                 pad = pad
             );
@@ -74,14 +80,32 @@ pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
             let _ = writeln!(out, "   = target: {t}");
         }
         for note in &d.notes {
-            let _ = writeln!(out, "   = note: {note}");
+            let _ = writeln!(out, "   = note: {}", bounded(note));
         }
         if let Some(help) = &d.help {
-            let _ = writeln!(out, "   = help: {help}");
+            let _ = writeln!(out, "   = help: {}", bounded(help));
         }
         out.push('\n');
     }
     out
+}
+
+/// Longest message, label, note or help printed whole, in characters.
+const MAX_MESSAGE: usize = 400;
+
+/// A message cut in the middle when it is longer than [`MAX_MESSAGE`] (a message quoting a
+/// 65,000-character name stays short).
+fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
+    let n = text.chars().count();
+    if n <= MAX_MESSAGE {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let head: String = text.chars().take(MAX_MESSAGE - 100).collect();
+    let tail: String = text.chars().skip(n - 80).collect();
+    std::borrow::Cow::Owned(format!(
+        "{head}…({} characters left out)…{tail}",
+        n - (MAX_MESSAGE - 100) - 80
+    ))
 }
 
 /// Longest source line shown whole, in characters.
@@ -124,7 +148,7 @@ fn json_one(sources: &SourceMap, d: &Diagnostic) -> serde_json::Value {
     let mut o = serde_json::Map::new();
     o.insert("code".into(), d.code.into());
     o.insert("severity".into(), d.severity.as_str().into());
-    o.insert("message".into(), d.message.clone().into());
+    o.insert("message".into(), bounded(&d.message).into_owned().into());
     let (file, line, column) = location(sources, d);
     o.insert(
         "file".into(),
@@ -148,10 +172,11 @@ fn json_one(sources: &SourceMap, d: &Diagnostic) -> serde_json::Value {
         o.insert("text".into(), clipped.into());
     }
     if !d.notes.is_empty() {
-        o.insert("notes".into(), d.notes.clone().into());
+        let notes: Vec<String> = d.notes.iter().map(|n| bounded(n).into_owned()).collect();
+        o.insert("notes".into(), notes.into());
     }
     if let Some(h) = &d.help {
-        o.insert("help".into(), h.clone().into());
+        o.insert("help".into(), bounded(h).into_owned().into());
     }
     serde_json::Value::Object(o)
 }
@@ -216,9 +241,9 @@ pub fn render_github(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String 
             let _ = write!(title, " ({t})");
         }
         props.push(format!("title={}", gh_property(&title)));
-        let mut msg = format!("[{}] {}", d.code, d.message);
+        let mut msg = format!("[{}] {}", d.code, bounded(&d.message));
         if let Some(h) = &d.help {
-            let _ = write!(msg, " (help: {h})");
+            let _ = write!(msg, " (help: {})", bounded(h));
         }
         let _ = writeln!(out, "::{kind} {}::{}", props.join(","), gh_data(&msg));
     }
@@ -249,9 +274,9 @@ pub fn render_sarif(sources: &SourceMap, diagnostics: &[Diagnostic]) -> serde_js
                 crate::Severity::Warning => "warning",
                 crate::Severity::Note => "note",
             };
-            let mut text = d.message.clone();
+            let mut text = bounded(&d.message).into_owned();
             if let Some(h) = &d.help {
-                let _ = write!(text, " (help: {h})");
+                let _ = write!(text, " (help: {})", bounded(h));
             }
             let mut r = serde_json::json!({
                 "ruleId": d.code,
