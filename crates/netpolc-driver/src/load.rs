@@ -118,7 +118,7 @@ pub fn policies_from(root: &Path, inputs: &[PathBuf]) -> Result<Loaded, Box<Diag
             normalise(&real_root.join(input))
         };
         if let Ok(rel) = lexical.strip_prefix(&real_root) {
-            walk.input(&real_root, &rel.to_path_buf())?;
+            walk.input(&real_root, rel)?;
             continue;
         }
         // An absolute path through a link to the root (a linked working directory).
