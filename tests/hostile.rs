@@ -479,3 +479,17 @@ fn the_cluster_profile_declares_labels_of_unmanaged_namespaces() {
     let (out, codes) = compile(&[("p/a.yaml", &clash)], None);
     assert_eq!(codes, ["NP2002"], "{out}");
 }
+
+#[test]
+fn aliases_keep_their_text_when_the_tree_moves_out_of_the_arena() {
+    // The loader moves scalars out of its arena instead of copying them, except under
+    // anchors that aliases repeat.
+    let text = "a: &x {k: [v, &y w]}\nb: *x\nc: [*y, *x]\nd: plain\n";
+    let mut sources = SourceMap::default();
+    let f = sources.add("a.yaml", text.to_string());
+    let docs = netpolc_intent::yaml::load(f, text.as_bytes(), &Default::default()).unwrap();
+    assert_eq!(
+        docs[0].to_json(),
+        serde_json::json!({"a": {"k": ["v", "w"]}, "b": {"k": ["v", "w"]}, "c": ["w", {"k": ["v", "w"]}], "d": "plain"})
+    );
+}

@@ -206,6 +206,8 @@ struct Raw {
     height: usize,
     /// Scalar bytes in the subtree once aliases are expanded.
     bytes: usize,
+    /// Whether an alias refers to this node.
+    aliased: bool,
 }
 
 #[derive(Debug)]
@@ -462,35 +464,64 @@ impl<'a> Loader<'a> {
                 self.arena.get(root).map(|r| &r.kind),
                 Some(RawKind::Null) | None
             ) {
-                let node = self.build(root, None);
+                let node = self.build(root, None, false);
                 self.out.push(node);
             }
         }
-        self.arena.clear();
+        // Freed, not only cleared: a large document's arena would otherwise be held
+        // beside its tree until the whole stream is loaded.
+        self.arena = Vec::new();
         self.anchors.clear();
     }
 
     /// Materialises a raw node; `alias_span` is the span of the alias being expanded.
-    fn build(&self, index: usize, alias_span: Option<Span>) -> Node {
-        let Some(raw) = self.arena.get(index) else {
+    /// `shared` says whether the node will be materialised again (it is, or lies under,
+    /// an anchored node that an alias refers to): otherwise its text is moved out of the
+    /// arena instead of copied, so that a large document is not held twice.
+    fn build(&mut self, index: usize, alias_span: Option<Span>, shared: bool) -> Node {
+        let Some(raw) = self.arena.get_mut(index) else {
             // Unreachable: indexes come from the arena. An empty node is a safe answer.
             return Node::new(Span::new(self.file, 0, 0), Value::Null);
         };
+        let shared = shared || raw.aliased;
         let span = alias_span.unwrap_or(raw.span);
-        let value = match &raw.kind {
+        let value = match &mut raw.kind {
             RawKind::Null => Value::Null,
             RawKind::Scalar(text, style) => Value::Scalar {
-                text: text.clone(),
+                text: if shared {
+                    text.clone()
+                } else {
+                    std::mem::take(text)
+                },
                 style: *style,
             },
-            RawKind::Seq(items) => Value::Seq(items.iter().map(|&i| self.build(i, None)).collect()),
-            RawKind::Map(children) => Value::Map(
-                children
-                    .chunks_exact(2)
-                    .map(|kv| (self.build(kv[0], None), self.build(kv[1], None)))
-                    .collect(),
-            ),
-            RawKind::Alias(target) => return self.build(*target, Some(span)),
+            RawKind::Seq(items) => {
+                let items = items.clone();
+                Value::Seq(
+                    items
+                        .into_iter()
+                        .map(|i| self.build(i, None, shared))
+                        .collect(),
+                )
+            }
+            RawKind::Map(children) => {
+                let children = children.clone();
+                Value::Map(
+                    children
+                        .chunks_exact(2)
+                        .map(|kv| {
+                            (
+                                self.build(kv[0], None, shared),
+                                self.build(kv[1], None, shared),
+                            )
+                        })
+                        .collect(),
+                )
+            }
+            RawKind::Alias(target) => {
+                let target = *target;
+                return self.build(target, Some(span), true);
+            }
         };
         Node::new(span, value)
     }
@@ -570,6 +601,7 @@ impl<'a> Loader<'a> {
                 count: 1,
                 height: 1,
                 bytes,
+                aliased: false,
             },
             anchor,
         )
@@ -701,6 +733,7 @@ impl<'a> Loader<'a> {
                 count: frame.count,
                 height: frame.height,
                 bytes: frame.bytes,
+                aliased: false,
             },
             frame.anchor,
         )
@@ -723,6 +756,9 @@ impl<'a> Loader<'a> {
             return Ok(());
         };
         let (count, height, bytes) = (t.count, t.height, t.bytes);
+        if let Some(t) = self.arena.get_mut(target) {
+            t.aliased = true;
+        }
         if self.frames.len() + height > self.max_depth {
             return Err(Box::new(self.too_deep(span)));
         }
@@ -747,6 +783,7 @@ impl<'a> Loader<'a> {
                 count,
                 height,
                 bytes,
+                aliased: false,
             },
             0,
         )
