@@ -493,3 +493,32 @@ fn aliases_keep_their_text_when_the_tree_moves_out_of_the_arena() {
         serde_json::json!({"a": {"k": ["v", "w"]}, "b": {"k": ["v", "w"]}, "c": ["w", {"k": ["v", "w"]}], "d": "plain"})
     );
 }
+
+#[test]
+fn a_default_namespace_collision_is_one_error() {
+    // The seed's two sets without `spec.namespace`, under ARGOCD_APP_NAMESPACE: one
+    // collision, no follow-on errors from the test or the groups of the dropped set.
+    let read = |f: &str| std::fs::read_to_string(root().join("policies").join(f)).unwrap();
+    let strip = |t: String| {
+        t.lines()
+            .filter(|l| !l.starts_with("  namespace: "))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    };
+    let (monitoring, production) = (
+        strip(read("monitoring.yaml")),
+        strip(read("production.yaml")),
+    );
+    let (tests, profile) = (read("production-tests.yaml"), read("cluster-profile.yaml"));
+    let (out, codes) = compile(
+        &[
+            ("policies/cluster-profile.yaml", &profile),
+            ("policies/monitoring.yaml", &monitoring),
+            ("policies/production-tests.yaml", &tests),
+            ("policies/production.yaml", &production),
+        ],
+        Some(("shop", "the environment variable `ARGOCD_APP_NAMESPACE`")),
+    );
+    assert_eq!(codes, ["NP2002"], "{out}");
+    assert!(out.contains("`ARGOCD_APP_NAMESPACE`"), "{out}");
+}
