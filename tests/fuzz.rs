@@ -7,8 +7,8 @@
 //! position or a file, rendered in bounded size; the binary exits 0 or 2, and with 2 it
 //! printed a diagnostic; `fn` exits 0, 1 or 2 and always prints a ResourceList.
 //!
-//! The runs are deterministic (fixed seed, no persistence file) and take about 15 s in a
-//! debug build on a 2-core machine (`NETPOLC_FUZZ_CASES` scales them for local bug
+//! The runs are deterministic (fixed seed, no persistence file) and take a few seconds in
+//! a debug build on a 2-core machine (`NETPOLC_FUZZ_CASES` scales them for local bug
 //! hunts). Memory is bounded by the loader's limits (file size, nodes with alias
 //! expansion, scalar length, look-ahead), which `benches/` measures, not this test.
 
@@ -255,12 +255,12 @@ fn check_compile(text: &[u8]) -> Result<(), TestCaseError> {
 
 #[test]
 fn the_loader_survives_arbitrary_bytes() {
-    runner(600).run(&bytes(), |b| check_compile(&b)).unwrap();
+    runner(5_000).run(&bytes(), |b| check_compile(&b)).unwrap();
 }
 
 #[test]
 fn the_loader_survives_arbitrary_yaml_trees() {
-    runner(600)
+    runner(4_000)
         .run(&proptest::collection::vec(document(), 1..4), |docs| {
             check_compile(docs.join("---\n").as_bytes())
         })
@@ -279,7 +279,7 @@ fn the_krm_function_survives_arbitrary_input() {
         s.push('\n');
         (s, raw)
     });
-    runner(150)
+    runner(600)
         .run(&list, |(s, raw)| {
             for input in [s.as_bytes(), &raw[..]] {
                 let out = netpolc_driver::krm::run(input);
@@ -300,7 +300,7 @@ fn the_binary_exits_2_with_a_diagnostic() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     let input = prop_oneof![document().prop_map(String::into_bytes), bytes()];
-    runner(24)
+    runner(40)
         .run(&input, |b| {
             std::fs::write(dir.join("policies/a.yaml"), &b).unwrap();
             let out = crate::util::netpolc(&dir, &["render", "--allow-empty"]);
