@@ -156,9 +156,14 @@ pub(crate) enum TargetArg {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum DiagnosticFormat {
+    /// Text with the offending line and a marker
     Human,
+    /// One JSON array per run
     Json,
+    /// GitHub Actions workflow annotations
     Github,
+    /// One SARIF 2.1.0 log per run (code scanning)
+    Sarif,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

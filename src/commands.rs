@@ -45,6 +45,12 @@ struct Row {
     target: Target,
     expected: Expect,
     verdict: Verdict,
+    /// The test's file and the case's line in it.
+    file: String,
+    line: Option<usize>,
+    span: Option<netpolc_source::Span>,
+    /// Time to evaluate the case, in seconds.
+    seconds: f64,
 }
 
 /// `netpolc test`.
@@ -71,12 +77,18 @@ pub(crate) fn test(args: &TestArgs) -> ExitCode {
         };
         for (t, cases) in program.tests.iter().zip(&placed) {
             for (c, (from, to)) in t.cases.iter().zip(cases) {
+                let started = std::time::Instant::now();
+                let verdict = eval.verdict(&model, &verify::test_flow(c, *from, *to));
                 rows.push(Row {
                     test: t.name.clone(),
                     case: c.label.clone(),
                     target: *target,
                     expected: c.expect,
-                    verdict: eval.verdict(&model, &verify::test_flow(c, *from, *to)),
+                    verdict,
+                    file: t.file.clone(),
+                    line: c.span.map(|s| sources.line_col(s).0),
+                    span: c.span,
+                    seconds: started.elapsed().as_secs_f64(),
                 });
             }
         }
@@ -86,6 +98,32 @@ pub(crate) fn test(args: &TestArgs) -> ExitCode {
         .filter(|r| !verify::meets(&r.verdict, r.expected))
         .count();
     let passed = rows.len() - failed;
+    if crate::machine_format(args.common.diagnostics) {
+        // Failed cases as diagnostics at the case, for annotations and code scanning.
+        let diags: Vec<netpolc_source::Diagnostic> = rows
+            .iter()
+            .filter(|r| !verify::meets(&r.verdict, r.expected))
+            .map(|r| {
+                let message = format!(
+                    "test `{}` fails on {}: {} expected {}, got {}",
+                    r.test,
+                    r.target,
+                    r.case,
+                    expect_word(r.expected),
+                    verdict_word(&r.verdict)
+                );
+                let d = netpolc_source::Diagnostic::error("NP6004", message)
+                    .with_note(format!("egress: {}", r.verdict.egress))
+                    .with_note(format!("ingress: {}", r.verdict.ingress))
+                    .with_target(r.target.name());
+                match r.span {
+                    Some(span) => d.with_label(span, "this case"),
+                    None => d.with_file(r.file.clone()),
+                }
+            })
+            .collect();
+        crate::print_diagnostics(args.common.diagnostics, &sources, &diags);
+    }
     let text = match args.format {
         ReportFormat::Text => {
             let mut s = String::new();
@@ -126,7 +164,7 @@ pub(crate) fn test(args: &TestArgs) -> ExitCode {
             s.push('\n');
             s
         }
-        ReportFormat::Junit => junit(&rows, passed, failed),
+        ReportFormat::Junit => junit(&rows),
     };
     let code = out(&text);
     if failed > 0 {
@@ -142,60 +180,50 @@ fn expect_word(e: Expect) -> &'static str {
     }
 }
 
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn junit(rows: &[Row], passed: usize, failed: usize) -> String {
+/// The JUnit XML report (quick-junit): one suite per ConnectivityTest, one case per
+/// (case, target) with the test's `file` and the case's `line` as attributes and the
+/// time spent evaluating it.
+fn junit(rows: &[Row]) -> String {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
     let mut suites: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
     for r in rows {
         suites.entry(r.test.as_str()).or_default().push(r);
     }
-    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        s,
-        "<testsuites name=\"netpolc\" tests=\"{}\" failures=\"{failed}\">",
-        passed + failed
-    );
+    let mut report = Report::new("netpolc");
     for (name, rows) in suites {
-        let f = rows
-            .iter()
-            .filter(|r| !verify::meets(&r.verdict, r.expected))
-            .count();
-        let _ = writeln!(
-            s,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\">",
-            xml(name),
-            rows.len()
-        );
+        let mut suite = TestSuite::new(name);
+        let mut total = std::time::Duration::ZERO;
         for r in rows {
-            let _ = write!(
-                s,
-                "    <testcase classname=\"{}.{}\" name=\"{}\"",
-                xml(name),
-                r.target,
-                xml(&r.case)
-            );
-            if verify::meets(&r.verdict, r.expected) {
-                s.push_str("/>\n");
+            let status = if verify::meets(&r.verdict, r.expected) {
+                TestCaseStatus::success()
             } else {
-                let _ = writeln!(
-                    s,
-                    ">\n      <failure message=\"expected {}, got {}\">egress: {}\ningress: {}</failure>\n    </testcase>",
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(format!(
+                    "expected {}, got {}",
                     expect_word(r.expected),
-                    verdict_word(&r.verdict),
-                    xml(&r.verdict.egress.to_string()),
-                    xml(&r.verdict.ingress.to_string())
-                );
+                    verdict_word(&r.verdict)
+                ));
+                s.set_description(format!(
+                    "egress: {}\ningress: {}",
+                    r.verdict.egress, r.verdict.ingress
+                ));
+                s
+            };
+            let mut case = TestCase::new(r.case.as_str(), status);
+            case.set_classname(format!("{name}.{}", r.target));
+            let time = std::time::Duration::from_secs_f64(r.seconds);
+            total += time;
+            case.set_time(time);
+            case.extra.insert("file".into(), r.file.as_str().into());
+            if let Some(l) = r.line {
+                case.extra.insert("line".into(), l.to_string().into());
             }
+            suite.add_test_case(case);
         }
-        s.push_str("  </testsuite>\n");
+        suite.set_time(total);
+        report.add_test_suite(suite);
     }
-    s.push_str("</testsuites>\n");
-    s
+    report.to_string().unwrap_or_default()
 }
 
 /// Parses `NS/k=v,k=v` or an IP address.

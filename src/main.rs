@@ -14,14 +14,106 @@ use netpolc_source::{Diagnostic, SourceMap};
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Mutex;
 
 /// Exit code for findings.
 pub(crate) const FINDINGS: u8 = 1;
 /// Exit code for bad input or usage.
 pub(crate) const BAD_INPUT: u8 = 2;
 
+/// Every diagnostic of a run, printed once at its end: one JSON array or SARIF log, one
+/// summary line.
+struct Report {
+    format: DiagnosticFormat,
+    sources: SourceMap,
+    diagnostics: Vec<Diagnostic>,
+    /// Whether the command writes files or objects (`build`, `render`): the summary then
+    /// says that nothing was written.
+    writes: bool,
+}
+
+static REPORT: Mutex<Option<Report>> = Mutex::new(None);
+
+fn with_report<R>(f: impl FnOnce(&mut Report) -> R) -> R {
+    let mut guard = REPORT.lock().unwrap_or_else(|e| e.into_inner());
+    let report = guard.get_or_insert_with(|| Report {
+        format: DiagnosticFormat::Human,
+        sources: SourceMap::default(),
+        diagnostics: Vec::new(),
+        writes: false,
+    });
+    f(report)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let (format, writes) = match &cli.command {
+        Command::Build(a) => (a.common.diagnostics, true),
+        Command::Check(a) => (a.common.diagnostics, false),
+        Command::Render(a) => (a.common.diagnostics, true),
+        Command::Test(a) => (a.common.diagnostics, false),
+        Command::Explain(a) => (a.common.diagnostics, false),
+        _ => (DiagnosticFormat::Human, false),
+    };
+    with_report(|r| {
+        r.format = format;
+        r.writes = writes;
+    });
+    let code = run(cli);
+    finish_report();
+    code
+}
+
+/// Prints the run's diagnostics (once) and the summary.
+fn finish_report() {
+    let Some(r) = REPORT.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+        return;
+    };
+    let (sources, diags) = (&r.sources, &r.diagnostics);
+    let text = match r.format {
+        DiagnosticFormat::Human => netpolc_source::render_human(sources, diags),
+        DiagnosticFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&netpolc_source::render_json(sources, diags))
+                .unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        DiagnosticFormat::Github => netpolc_source::render_github(sources, diags),
+        DiagnosticFormat::Sarif => {
+            let mut s = serde_json::to_string_pretty(&netpolc_source::render_sarif(sources, diags))
+                .unwrap_or_default();
+            s.push('\n');
+            s
+        }
+    };
+    let json_like = matches!(r.format, DiagnosticFormat::Json | DiagnosticFormat::Sarif);
+    if diags.is_empty() && !json_like {
+        return;
+    }
+    let _ = std::io::stderr().write_all(text.as_bytes());
+    if r.format == DiagnosticFormat::Human {
+        let errors = diags.iter().filter(|d| d.is_error()).count();
+        if errors > 0 {
+            eprintln!(
+                "error: {errors} error{} found{}",
+                if errors == 1 { "" } else { "s" },
+                if r.writes {
+                    "; nothing was written"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+}
+
+/// Whether diagnostics go to a machine (JSON, GitHub, SARIF): findings that the human
+/// format shows as text (stale golden files, failed tests) are then diagnostics too.
+pub(crate) fn machine_format(f: DiagnosticFormat) -> bool {
+    f != DiagnosticFormat::Human
+}
+
+fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Build(args) => build(&args, false),
         Command::Check(args) => build(&args, true),
@@ -57,30 +149,19 @@ fn options(c: &Common) -> Options {
     o
 }
 
-fn print_diagnostics(format: DiagnosticFormat, sources: &SourceMap, diags: &[Diagnostic]) {
-    if diags.is_empty() {
-        return;
-    }
-    let text = match format {
-        DiagnosticFormat::Human => netpolc_source::render_human(sources, diags),
-        DiagnosticFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&netpolc_source::render_json(sources, diags))
-                .unwrap_or_default();
-            s.push('\n');
-            s
+/// Adds diagnostics to the run's report (printed at the end, all together).
+pub(crate) fn print_diagnostics(
+    format: DiagnosticFormat,
+    sources: &SourceMap,
+    diags: &[Diagnostic],
+) {
+    with_report(|r| {
+        r.format = format;
+        if sources.len() >= r.sources.len() {
+            r.sources = sources.clone();
         }
-        DiagnosticFormat::Github => netpolc_source::render_github(sources, diags),
-    };
-    let _ = std::io::stderr().write_all(text.as_bytes());
-    if format == DiagnosticFormat::Human {
-        let errors = diags.iter().filter(|d| d.is_error()).count();
-        if errors > 0 {
-            eprintln!(
-                "error: {errors} error{} found; nothing was written",
-                if errors == 1 { "" } else { "s" }
-            );
-        }
-    }
+        r.diagnostics.extend(diags.iter().cloned());
+    });
 }
 
 /// Loads and compiles; prints diagnostics; `Err(exit code)` on errors.
@@ -97,13 +178,23 @@ pub(crate) fn front_end(c: &Common) -> Result<(SourceMap, Program), ExitCode> {
             return Err(ExitCode::from(BAD_INPUT));
         }
     };
-    let default_namespace = c.namespace.clone().or_else(|| {
-        std::env::var("ARGOCD_APP_NAMESPACE")
-            .ok()
-            .filter(|s| !s.is_empty())
-    });
-    let compiled =
-        netpolc_driver::compile_with(&loaded, &netpolc_intent::Options { default_namespace });
+    let (default_namespace, namespace_source) = match &c.namespace {
+        Some(ns) => (Some(ns.clone()), Some("`--namespace`".to_string())),
+        None => match std::env::var("ARGOCD_APP_NAMESPACE") {
+            Ok(ns) if !ns.is_empty() => (
+                Some(ns),
+                Some("the environment variable `ARGOCD_APP_NAMESPACE`".to_string()),
+            ),
+            _ => (None, None),
+        },
+    };
+    let compiled = netpolc_driver::compile_with(
+        &loaded,
+        &netpolc_intent::Options {
+            default_namespace,
+            namespace_source,
+        },
+    );
     let shown: Vec<Diagnostic> = compiled
         .diagnostics
         .iter()
@@ -129,10 +220,16 @@ pub(crate) fn render_all(
     for &t in targets {
         match netpolc_driver::render(program, t, &opts) {
             Ok(r) => {
-                print_diagnostics(c.diagnostics, sources, &r.diagnostics);
+                let d: Vec<Diagnostic> = r
+                    .diagnostics
+                    .into_iter()
+                    .map(|d| d.with_target(t.name()))
+                    .collect();
+                print_diagnostics(c.diagnostics, sources, &d);
                 out.push((t, r.objects));
             }
             Err(d) => {
+                let d: Vec<Diagnostic> = d.into_iter().map(|d| d.with_target(t.name())).collect();
                 print_diagnostics(c.diagnostics, sources, &d);
                 failed = true;
             }
@@ -177,7 +274,8 @@ fn prove(
     match result {
         Ok(report) if report.disagreements.is_empty() => Ok(()),
         Ok(report) => {
-            let diags = verify::disagreement_diagnostics(program, &report.disagreements);
+            let diags: Vec<Diagnostic> =
+                verify::disagreement_diagnostics(program, &report.disagreements);
             print_diagnostics(c.diagnostics, sources, &diags);
             Err(ExitCode::from(FINDINGS))
         }
@@ -215,13 +313,17 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
         let findings = match golden::check(&golden_dir, &targets, &expected) {
             Ok(f) => f,
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", golden_dir.display());
+                eprintln!("error: cannot read `{}`: {e}", golden_dir.display());
                 return ExitCode::from(BAD_INPUT);
             }
         };
         if findings.is_empty() {
             eprintln!("golden/ is up to date ({} files)", expected.len());
             return ExitCode::SUCCESS;
+        }
+        if machine_format(args.common.diagnostics) {
+            let diags: Vec<Diagnostic> = findings.iter().map(golden_diagnostic).collect();
+            print_diagnostics(args.common.diagnostics, &sources, &diags);
         }
         let mut out = std::io::stdout().lock();
         for f in &findings {
@@ -253,10 +355,50 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: cannot write `{}`: {e}", golden_dir.display());
             ExitCode::from(BAD_INPUT)
         }
     }
+}
+
+/// A `check` finding as a diagnostic (`NP6003`) on the golden file, at the first line
+/// that differs, for `--diagnostics json|github|sarif`.
+fn golden_diagnostic(f: &golden::Finding) -> Diagnostic {
+    let (path, message, line) = match f {
+        golden::Finding::Stale { path, diff } => {
+            (path, "golden file is stale", first_changed_line(diff))
+        }
+        golden::Finding::Missing { path } => (path, "golden file is missing", None),
+        golden::Finding::Orphan { path } => (path, "golden file is generated by nothing", Some(1)),
+        golden::Finding::Foreign { path } => (
+            path,
+            "file in golden/ was not generated by netpolc",
+            Some(1),
+        ),
+    };
+    let file = format!("golden/{path}");
+    let mut d = Diagnostic::error("NP6003", format!("{message}: `{file}`"))
+        .with_file(file)
+        .with_help("run `netpolc build` and commit golden/");
+    if let Some(l) = line {
+        d = d.with_line(l);
+    }
+    d
+}
+
+/// The first line of the old file a unified diff changes (`@@ -L,N +M,K @@`, plus the
+/// context lines before the first change).
+fn first_changed_line(diff: &str) -> Option<usize> {
+    let mut lines = diff.lines().skip_while(|l| !l.starts_with("@@ -"));
+    let header = lines.next()?;
+    let start: usize = header
+        .strip_prefix("@@ -")?
+        .split([',', ' '])
+        .next()?
+        .parse()
+        .ok()?;
+    let context = lines.take_while(|l| l.starts_with(' ')).count();
+    Some((start + context).max(1))
 }
 
 fn env_target() -> Option<Result<Target, String>> {

@@ -101,7 +101,7 @@ fn a_failure_names_a_witness_and_the_intent() {
     assert!(text.contains("intended allow, kubernetes deny"), "{text}");
 }
 
-/// Two objects with one identity: one NP6003 naming every target it happens on, and the
+/// Two objects with one identity: one NP6011 naming every target it happens on, and the
 /// proof reads what `kubectl apply` would leave (the later object).
 #[test]
 fn identity_collisions_are_found_once() {
@@ -129,7 +129,7 @@ fn identity_collisions_are_found_once() {
     let diags = verify::identity_collisions(&program, &rendered);
     assert_eq!(diags.len(), 2, "{diags:?}");
     let text = netpolc_source::render_human(&sources, &diags);
-    assert!(text.contains("NP6003"), "{text}");
+    assert!(text.contains("NP6011"), "{text}");
     assert!(
         text.contains("`NetworkPolicy production/a-b` on kubernetes"),
         "{text}"

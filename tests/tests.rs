@@ -6,13 +6,20 @@
 //! - `seed`: the seed scenario's two traps, shown impossible.
 //! - `determinism`: identical bytes across runs and file orders.
 //! - `cli`: the binary's contract (exit codes, stdout/stderr, atomic writes).
+//! - `hostile`: hostile input (file names, links, paths) and honest diagnostics (every
+//!   error in its place, bounded output, JSON/GitHub/SARIF/JUnit for CI).
+//! - `fuzz`: a bounded fuzz of the loader and `fn` (no panic, exit 2 with a diagnostic).
+//! - `docs`: every example of docs/diagnostics.md renders as documented.
 
 mod cli;
 mod corpus;
 mod determinism;
+mod docs;
 mod e2e;
 mod eval;
+mod fuzz;
 mod gitops;
+mod hostile;
 mod manifests;
 mod proof;
 mod properties;

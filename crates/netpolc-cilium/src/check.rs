@@ -139,7 +139,7 @@ fn check_ports(rule: &Rule, options: &Options, out: &mut Vec<Diagnostic>) {
                 "SCTP".into(),
                 "the agent option `enable-sctp` is off by default, and without it SCTP rules \
                  have no effect",
-                Some("enable SCTP on the Cilium agents and set the cilium backend option `sctp`".into()),
+                Some("enable SCTP on the Cilium agents (`enable-sctp`) and pass `--cilium-sctp` (`cilium-sctp: true` in the KRM functionConfig)".into()),
             ));
         }
         if let PortSpec::Icmp { code: Some(c), .. } = pm.port {

@@ -664,10 +664,16 @@ impl ResourceList {
     fn parse(text: &str) -> Result<ResourceList, String> {
         let mut sources = netpolc_source::SourceMap::default();
         let id = sources.add("<ResourceList>", text.to_string());
+        // One line, not a rendered diagnostic: the finding is itself rendered.
         let docs = yaml::load(id, text.as_bytes(), &input_limits()).map_err(|d| {
-            netpolc_source::render_human(&sources, &[d])
-                .trim_end()
-                .to_string()
+            let at = d
+                .primary_span()
+                .map(|s| {
+                    let (l, c) = sources.line_col(s);
+                    format!(" at line {l}, column {c}")
+                })
+                .unwrap_or_default();
+            format!("{} ({}){at}", d.message, d.code)
         })?;
         let [root] = docs.as_slice() else {
             return Err(format!(
@@ -695,18 +701,19 @@ impl ResourceList {
                 .as_seq()
                 .ok_or("`items` of the ResourceList is not a list")?,
         };
+        if let Some(i) = nodes.iter().position(|n| n.as_map().is_none()) {
+            return Err(format!("items[{i}] of the ResourceList is not an object"));
+        }
+        let cut = cut_items(text, nodes);
         let mut items = Vec::with_capacity(nodes.len());
-        for (i, n) in nodes.iter().enumerate() {
-            if n.as_map().is_none() {
-                return Err(format!("items[{i}] of the ResourceList is not an object"));
-            }
+        for n in nodes {
             items.push(Item {
                 value: n.to_json(),
                 raw: None,
                 header: false,
             });
         }
-        if let Some(cut) = cut_items(text, nodes) {
+        if let Some(cut) = cut {
             for (item, (raw, header)) in items.iter_mut().zip(cut) {
                 item.raw = Some(raw);
                 item.header = header;
@@ -788,6 +795,7 @@ impl ResourceList {
         let unit = Unit::new(&self.items, &intents);
         let front = netpolc_intent::Options {
             default_namespace: config.namespace.clone(),
+            namespace_source: Some("the functionConfig's `namespace`".to_string()),
         };
         let compiled = crate::compile_with(&unit.loaded, &front);
         findings.extend(compiled.diagnostics.iter().map(|d| unit.finding(d)));
@@ -1038,11 +1046,9 @@ fn reads_back(text: &str, expected: &[&Value]) -> bool {
     let [root] = docs.as_slice() else {
         return false;
     };
-    let items: Vec<Value> = match root.get("items").and_then(Node::as_seq) {
-        Some(s) => s.iter().map(Node::to_json).collect(),
-        None => Vec::new(),
-    };
-    items.len() == expected.len() && items.iter().zip(expected).all(|(a, b)| a == *b)
+    // One item at a time: the output is not converted to JSON as a whole.
+    let items: &[Node] = root.get("items").and_then(Node::as_seq).unwrap_or(&[]);
+    items.len() == expected.len() && items.iter().zip(expected).all(|(a, b)| a.to_json() == **b)
 }
 
 /// Cuts every item of a block sequence out of the input, as `- ...` entries at column 0
@@ -1154,8 +1160,8 @@ struct Unit {
     loaded: load::Loaded,
     /// Per source file: the documents' trees (for field paths) and their items.
     files: BTreeMap<FileId, (Vec<Node>, Vec<usize>)>,
-    /// The input items (for resourceRef and file).
-    items: Vec<Value>,
+    /// The intent items, by index (for resourceRef and file); the others are not copied.
+    items: BTreeMap<usize, Value>,
 }
 
 impl Unit {
@@ -1188,7 +1194,10 @@ impl Unit {
         Unit {
             loaded,
             files,
-            items: items.iter().map(|i| i.value.clone()).collect(),
+            items: intents
+                .iter()
+                .map(|&i| (i, items[i].value.clone()))
+                .collect(),
         }
     }
 
@@ -1212,7 +1221,9 @@ impl Unit {
                     .zip(docs)
                     .find(|(t, _)| contains(t.span, span.start));
                 if let Some((tree, &i)) = found {
-                    f = f.at(&self.items[i]);
+                    if let Some(item) = self.items.get(&i) {
+                        f = f.at(item);
+                    }
                     if f.file.is_none() {
                         f.file = Some((format!("items[{i}]"), None));
                     }

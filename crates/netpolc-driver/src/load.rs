@@ -2,15 +2,42 @@
 //!
 //! Files are found recursively (`*.yaml`, `*.yml`), named by their path relative to the
 //! project root with `/` separators, and sorted by that name, so that results never
-//! depend on directory order, locale or platform. A file larger than
-//! [`MAX_FILE_BYTES`] is refused before it is read.
+//! depend on directory order, locale, platform or where the repository is checked out. A
+//! file larger than [`MAX_FILE_BYTES`] is refused before it is read.
+//!
+//! The rules, the same for the default `policies/` folder, for `--policies` and for every
+//! file or folder met while walking:
+//!
+//! - Paths are normalised (`policies/../policies/a.yaml` is `policies/a.yaml`) and named
+//!   relative to the project root, also when given absolute, so that headers and
+//!   `netpolc.dev/source` annotations never depend on the machine. An explicit input
+//!   outside the project root (`--policies /elsewhere/policies`) is named from its last
+//!   component (`policies/a.yaml`), and its own folder plays the root for the link rule.
+//! - A symbolic link is followed when its target is inside the project root (and named by
+//!   the link's own path); a link that leads outside, or that cannot be resolved, is
+//!   refused (`NP0003`) rather than skipped, so a policy file is never lost silently.
+//! - A file or folder name with a control character (a newline, a tab, ...) is refused
+//!   (`NP0004`): names are written into generated files and annotations.
+//! - Every I/O error names the path it concerns (`NP0002`).
 
 use netpolc_source::{Diagnostic, FileId, SourceMap};
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// Largest policy file read, in bytes.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Diagnostic codes of this module.
+pub mod codes {
+    /// An input path (or the project root) does not exist.
+    pub const NOT_FOUND: &str = "NP0001";
+    /// A file or folder cannot be read.
+    pub const UNREADABLE: &str = "NP0002";
+    /// An input, or a symbolic link under it, leads outside the project root.
+    pub const OUTSIDE_ROOT: &str = "NP0003";
+    /// A file or folder name contains a control character.
+    pub const BAD_FILE_NAME: &str = "NP0004";
+}
 
 /// One input file.
 #[derive(Clone, Debug)]
@@ -38,43 +65,89 @@ pub struct Loaded {
 /// from `root`).
 ///
 /// # Errors
-/// A diagnostic when `dir` does not exist or cannot be listed.
+/// A diagnostic when `root` or `dir` does not exist or cannot be listed.
 pub fn policies(root: &Path, dir: &Path) -> Result<Loaded, Box<Diagnostic>> {
     policies_from(root, &[dir.to_path_buf()])
 }
 
 /// Like [`policies`], for several files or directories.
 ///
+/// Problems with single files and links (unreadable, outside the root, bad names) are
+/// returned in [`Loaded::diagnostics`], all of them; only a missing root or input, or an
+/// input that is a link leading outside the root, is an `Err`.
+///
 /// # Errors
-/// A diagnostic when one of them does not exist or cannot be listed.
+/// A diagnostic when the root or one of the inputs does not exist or cannot be listed.
 pub fn policies_from(root: &Path, inputs: &[PathBuf]) -> Result<Loaded, Box<Diagnostic>> {
-    let mut paths = Vec::new();
+    let real_root = match std::fs::canonicalize(root) {
+        Ok(r) if r.is_dir() => r,
+        Ok(_) => {
+            return Err(Box::new(
+                Diagnostic::error(
+                    codes::NOT_FOUND,
+                    format!("the project root `{}` is not a folder", root.display()),
+                )
+                .with_help("pass the repository's folder to `-C`"),
+            ))
+        }
+        Err(e) => {
+            return Err(Box::new(
+                Diagnostic::error(
+                    codes::NOT_FOUND,
+                    format!("cannot open the project root `{}`: {}", root.display(), e),
+                )
+                .with_help("pass an existing folder to `-C`"),
+            ))
+        }
+    };
+    let mut walk = Walk {
+        paths: Vec::new(),
+        diagnostics: Vec::new(),
+    };
     for input in inputs {
-        let full = if input.is_absolute() {
+        let given = if input.is_absolute() {
             input.clone()
         } else {
             root.join(input)
         };
-        if full.is_dir() {
-            collect(&full, &mut paths)
-                .map_err(|e| Box::new(io_error(&display(root, &full), &e)))?;
-        } else if full.is_file() {
-            paths.push(full);
+        // Resolve the input lexically against the canonical root, so that `-C` may itself
+        // be a link and `policies/../policies` names the same files as `policies`.
+        let lexical = if input.is_absolute() {
+            normalise(input)
         } else {
-            return Err(Box::new(
-                Diagnostic::error(
-                    "NP0001",
-                    format!("`{}` does not exist", display(root, &full)),
-                )
-                .with_help("run netpolc from the project root, or pass the policies folder"),
-            ));
+            normalise(&real_root.join(input))
+        };
+        if let Ok(rel) = lexical.strip_prefix(&real_root) {
+            walk.input(&real_root, rel)?;
+            continue;
+        }
+        // An absolute path through a link to the root (a linked working directory).
+        match std::fs::canonicalize(&given) {
+            Ok(real) if real.starts_with(&real_root) => {
+                let rel = real.strip_prefix(&real_root).unwrap_or(&real).to_path_buf();
+                walk.input(&real_root, &rel)?;
+            }
+            Ok(_) => {
+                // An explicit input outside the project: its own folder is its root, so
+                // its files are named from its last component, never by where the
+                // machine keeps it; links must stay inside it.
+                let parent = lexical.parent().unwrap_or(Path::new("/"));
+                let base = std::fs::canonicalize(parent)
+                    .map_err(|e| Box::new(io_error(&parent.display().to_string(), &e)))?;
+                let rel = PathBuf::from(lexical.file_name().unwrap_or_default());
+                walk.input(&base, &rel)?;
+            }
+            Err(_) => return Err(Box::new(not_found(&given.display().to_string()))),
         }
     }
-    let mut named: Vec<(String, PathBuf)> =
-        paths.into_iter().map(|p| (display(root, &p), p)).collect();
+    let Walk { paths, diagnostics } = walk;
+    let mut named = paths;
     named.sort();
-    named.dedup();
-    let mut loaded = Loaded::default();
+    named.dedup_by(|a, b| a.0 == b.0);
+    let mut loaded = Loaded {
+        diagnostics,
+        ..Loaded::default()
+    };
     for (name, path) in named {
         match read_limited(&path) {
             Ok(Some(bytes)) => {
@@ -99,8 +172,211 @@ pub fn policies_from(root: &Path, inputs: &[PathBuf]) -> Result<Loaded, Box<Diag
     Ok(loaded)
 }
 
+/// The walk over the inputs: files found, as (display name, full path).
+struct Walk {
+    paths: Vec<(String, PathBuf)>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Walk {
+    /// One input, lexically normalised and relative to `root` (canonical): the project
+    /// root, or the folder of an explicit input outside it.
+    fn input(&mut self, root: &Path, rel: &Path) -> Result<(), Box<Diagnostic>> {
+        let name = slash(rel);
+        let shown = if name.is_empty() {
+            ".".to_string()
+        } else {
+            name.clone()
+        };
+        if let Some(d) = bad_name(&shown) {
+            return Err(Box::new(d));
+        }
+        let full = root.join(rel);
+        // Every link on the way must stay inside the root, not only the last one.
+        match std::fs::canonicalize(&full) {
+            Ok(real) if real.starts_with(root) => {}
+            Ok(real) => return Err(Box::new(outside(&shown, Some(&real.display().to_string())))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Box::new(not_found(&shown)))
+            }
+            Err(e) => return Err(Box::new(io_error(&shown, &e))),
+        }
+        match std::fs::metadata(&full) {
+            Ok(m) if m.is_dir() => {
+                let mut seen = Vec::new();
+                self.collect(root, rel, &mut seen);
+                Ok(())
+            }
+            Ok(m) if m.is_file() => {
+                self.paths.push((name, full));
+                Ok(())
+            }
+            Ok(_) => Err(Box::new(
+                Diagnostic::error(
+                    codes::UNREADABLE,
+                    format!("`{shown}` is neither a file nor a folder"),
+                )
+                .with_file(shown.clone()),
+            )),
+            Err(e) => Err(Box::new(io_error(&shown, &e))),
+        }
+    }
+
+    /// Collects the YAML files of a folder (relative to the root). `seen` holds the
+    /// canonical folders on the current path, against link cycles.
+    fn collect(&mut self, root: &Path, dir: &Path, seen: &mut Vec<PathBuf>) {
+        let full = root.join(dir);
+        let dir_name = slash(dir);
+        let real = match std::fs::canonicalize(&full) {
+            Ok(r) => r,
+            Err(e) => {
+                self.diagnostics.push(io_error(&dir_name, &e));
+                return;
+            }
+        };
+        if seen.contains(&real) {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    codes::OUTSIDE_ROOT,
+                    format!("`{dir_name}` is a symbolic link to a folder that contains it"),
+                )
+                .with_file(dir_name.clone())
+                .with_help("remove the link; it would make the policies endless"),
+            );
+            return;
+        }
+        let entries =
+            match std::fs::read_dir(&full).and_then(|rd| rd.collect::<Result<Vec<_>, _>>()) {
+                Ok(e) => e,
+                Err(e) => {
+                    self.diagnostics.push(io_error(&dir_name, &e));
+                    return;
+                }
+            };
+        seen.push(real);
+        let mut entries: Vec<_> = entries.into_iter().map(|e| e.file_name()).collect();
+        entries.sort();
+        for file_name in entries {
+            let rel = dir.join(&file_name);
+            let name = slash(&rel);
+            let hidden = file_name.to_string_lossy().starts_with('.');
+            let yaml = matches!(
+                Path::new(&file_name).extension().and_then(|x| x.to_str()),
+                Some("yaml" | "yml")
+            );
+            let path = root.join(&rel);
+            let meta = match std::fs::symlink_metadata(&path) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.diagnostics.push(io_error(&name, &e));
+                    continue;
+                }
+            };
+            let mut is_dir = meta.is_dir();
+            let mut is_file = meta.is_file();
+            if meta.file_type().is_symlink() {
+                if hidden {
+                    continue;
+                }
+                match std::fs::canonicalize(&path) {
+                    Ok(real) if real.starts_with(root) => {
+                        let m = std::fs::metadata(&real);
+                        is_dir = m.as_ref().is_ok_and(|m| m.is_dir());
+                        is_file = m.as_ref().is_ok_and(|m| m.is_file());
+                    }
+                    Ok(real) => {
+                        if is_dir_path(&real) || yaml {
+                            self.diagnostics
+                                .push(outside(&name, Some(&real.display().to_string())));
+                        }
+                        continue;
+                    }
+                    Err(e) => {
+                        if yaml {
+                            self.diagnostics.push(
+                                Diagnostic::error(
+                                    codes::OUTSIDE_ROOT,
+                                    format!(
+                                        "`{name}` is a symbolic link that cannot be followed: {e}"
+                                    ),
+                                )
+                                .with_file(name.clone())
+                                .with_help(
+                                    "point the link at a file inside the repository, or remove it",
+                                ),
+                            );
+                        }
+                        continue;
+                    }
+                }
+            }
+            if is_dir {
+                if hidden {
+                    continue;
+                }
+                if let Some(d) = bad_name(&name) {
+                    self.diagnostics.push(d);
+                    continue;
+                }
+                self.collect(root, &rel, seen);
+            } else if is_file && yaml {
+                if let Some(d) = bad_name(&name) {
+                    self.diagnostics.push(d);
+                    continue;
+                }
+                self.paths.push((name, path));
+            }
+        }
+        seen.pop();
+    }
+}
+
+fn is_dir_path(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| m.is_dir())
+}
+
+/// `NP0004` when a path has a control character (or is not UTF-8).
+fn bad_name(name: &str) -> Option<Diagnostic> {
+    let bad = name.chars().find(|c| c.is_control() || *c == '\u{FFFD}')?;
+    let shown = name.escape_debug().to_string();
+    Some(
+        Diagnostic::error(
+            codes::BAD_FILE_NAME,
+            format!(
+                "the path `{shown}` contains the character {}",
+                if bad == '\u{FFFD}' {
+                    "that is not UTF-8".to_string()
+                } else {
+                    format!("U+{:04X}", bad as u32)
+                }
+            ),
+        )
+        .with_file(shown)
+        .with_note("file names are written into generated files and annotations")
+        .with_help("rename it without control characters"),
+    )
+}
+
+fn not_found(name: &str) -> Diagnostic {
+    Diagnostic::error(codes::NOT_FOUND, format!("`{name}` does not exist"))
+        .with_file(name.to_string())
+        .with_help("run netpolc from the project root (or pass it to `-C`), or pass the policies folder to `--policies`")
+}
+
+fn outside(name: &str, target: Option<&str>) -> Diagnostic {
+    let message = match target {
+        Some(t) => format!("`{name}` leads outside the project root, to `{t}`"),
+        None => format!("`{name}` is outside the project root"),
+    };
+    Diagnostic::error(codes::OUTSIDE_ROOT, message)
+        .with_file(name.to_string())
+        .with_note("only files inside the repository are compiled, so that what is built is what is reviewed")
+        .with_help("copy the policies into the repository, or point `-C` at the folder that holds them")
+}
+
 fn io_error(name: &str, e: &std::io::Error) -> Diagnostic {
-    Diagnostic::error("NP0002", format!("cannot read `{name}`: {e}")).with_file(name.to_string())
+    Diagnostic::error(codes::UNREADABLE, format!("cannot read `{name}`: {e}"))
+        .with_file(name.to_string())
 }
 
 fn read_limited(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
@@ -110,23 +386,30 @@ fn read_limited(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     Ok((bytes.len() as u64 <= MAX_FILE_BYTES).then_some(bytes))
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let p = e.path();
-        let ft = e.file_type()?;
-        if ft.is_dir() {
-            if !e.file_name().to_string_lossy().starts_with('.') {
-                collect(&p, out)?;
+/// Removes `.` and resolves `..` lexically (never above the first component).
+fn normalise(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push(c);
+                }
             }
-        } else if ft.is_file()
-            && matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
-        {
-            out.push(p);
+            other => out.push(other),
         }
     }
-    Ok(())
+    out
+}
+
+/// A relative path with `/` separators.
+fn slash(p: &Path) -> String {
+    p.components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// A path relative to `root` with `/` separators (or as given when outside `root`).
@@ -139,4 +422,26 @@ pub fn display(root: &Path, p: &Path) -> String {
         .filter(|c| c != ".")
         .collect::<Vec<_>>()
         .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_resolves_dots() {
+        assert_eq!(
+            normalise(Path::new("/r/policies/../policies/./a.yaml")),
+            PathBuf::from("/r/policies/a.yaml")
+        );
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        assert!(bad_name("policies/a.yaml").is_none());
+        let d = bad_name("policies/x\n---\nkind: ConfigMap.yaml").expect("refused");
+        assert_eq!(d.code, codes::BAD_FILE_NAME);
+        assert!(d.message.contains("U+000A"), "{}", d.message);
+        assert!(!d.message.contains('\n'));
+    }
 }

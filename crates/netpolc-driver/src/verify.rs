@@ -78,7 +78,7 @@ pub fn identity(o: &Value) -> Identity {
 }
 
 /// Objects of one target that share an identity: applied, the later silently replaces
-/// the earlier. One diagnostic (`NP6003`) per identity, naming every target it happens
+/// the earlier. One diagnostic (`NP6011`) per identity, naming every target it happens
 /// on and the intents of both objects (their spans where the program knows them).
 pub fn identity_collisions(
     program: &Program,
@@ -116,7 +116,7 @@ pub fn identity_collisions(
                 format!("{kind} {namespace}/{name}")
             };
             let mut d = Diagnostic::error(
-                "NP6003",
+                "NP6011",
                 format!(
                     "two objects are named `{object}` on {}: applied, the later would silently replace the earlier",
                     targets.join(", ")
@@ -302,7 +302,8 @@ pub fn disagreement_diagnostics(
             if let Some(i) = &d.intent {
                 diag = diag.with_opt_label(spans.get(i), format!("`{i}` decides this flow"));
             }
-            diag.with_note(format!("intents: {}", d.intended))
+            diag.with_target(d.target.name())
+                .with_note(format!("intents: {}", d.intended))
                 .with_note(format!("{}: {}", d.target, d.emitted))
                 .with_help("this is a bug in netpolc's back end or a construct it cannot express exactly; please report it with this message")
         })

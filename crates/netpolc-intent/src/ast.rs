@@ -268,6 +268,12 @@ pub struct ClusterProfileSpec {
     pub api_server: Option<ApiServerDoc>,
     /// The cluster DNS pods.
     pub dns: Option<DnsDoc>,
+    /// The labels of namespaces that have no IntentSet (`kube-system`, a shared
+    /// `ingress-nginx`, ...), as they are in the cluster, so that verification and
+    /// `explain` see what namespace selectors match there. A namespace not listed is
+    /// assumed to carry only `kubernetes.io/metadata.name`.
+    #[serde(default)]
+    pub namespaces: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<String>>>,
 }
 
 /// Where the API server's endpoints are.

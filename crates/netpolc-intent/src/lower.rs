@@ -77,6 +77,9 @@ pub struct Options {
     /// The namespace of intent sets whose spec names none; without it such a set is an
     /// error.
     pub default_namespace: Option<String>,
+    /// Where [`Options::default_namespace`] came from, as the user would name it
+    /// (`--namespace`, `ARGOCD_APP_NAMESPACE`), for diagnostics.
+    pub namespace_source: Option<String>,
 }
 
 /// [`compile`] with options.
@@ -90,19 +93,33 @@ pub fn compile_with(sources: &SourceMap, files: &[InputFile<'_>], options: &Opti
         cluster_sets: Vec::new(),
         tests: Vec::new(),
         profiles: Vec::new(),
+        incomplete: false,
+        profile_namespaces: BTreeMap::new(),
+        emptied: BTreeSet::new(),
+        namespace_source: options.namespace_source.clone(),
     };
     for f in &files {
-        match yaml::load(f.id, f.bytes, &yaml::Limits::default()) {
+        match yaml::load_all(f.id, f.bytes, &yaml::Limits::default()) {
             Ok(nodes) => {
                 for node in &nodes {
                     cx.read_document(f.name, node);
                 }
             }
-            Err(d) => cx.diags.push(d),
+            Err(d) => {
+                cx.diags.extend(d);
+                cx.incomplete = true;
+            }
         }
     }
     let program = cx.lower();
+    let emptied = std::mem::take(&mut cx.emptied);
     let mut diagnostics = cx.diags;
+    // Complaints about a mapping or list that faulty entries were left out of are
+    // follow-ons of the problems already reported there.
+    diagnostics.retain(|d| {
+        d.code == yaml::codes::INVALID_DOCUMENT
+            || !d.primary_span().is_some_and(|s| emptied.contains(&s))
+    });
     sort_diagnostics(sources, &mut diagnostics);
     let has_error = diagnostics.iter().any(Diagnostic::is_error);
     Compiled {
@@ -129,13 +146,19 @@ struct SetDoc {
     name: Spanned<String>,
     /// `spec.namespace`, or the default namespace of the run.
     namespace: Spanned<String>,
+    /// Whether `namespace` is the run's default (`--namespace`), not `spec.namespace`.
+    from_default: bool,
     spec: Spanned<IntentSetSpec>,
+    /// Keys of entries left out because their value was faulty (already reported).
+    removed: BTreeSet<String>,
 }
 
 struct ClusterSetDoc {
     file: String,
     name: Spanned<String>,
     spec: Spanned<ClusterIntentSetSpec>,
+    /// Keys of entries left out because their value was faulty (already reported).
+    removed: BTreeSet<String>,
 }
 
 struct TestDoc {
@@ -152,6 +175,15 @@ struct Cx {
     cluster_sets: Vec<ClusterSetDoc>,
     tests: Vec<TestDoc>,
     profiles: Vec<(String, Span, ClusterProfileSpec)>,
+    /// Whether a file or document could not be read (already reported): references to
+    /// what it may have defined are then not reported again as unknown.
+    incomplete: bool,
+    /// Namespaces whose labels the ClusterProfile declares, where.
+    profile_namespaces: BTreeMap<String, Span>,
+    /// Collections that faulty entries were left out of (see `yaml::Partial::emptied`).
+    emptied: BTreeSet<Span>,
+    /// Where the default namespace came from, for messages (`--namespace`).
+    namespace_source: Option<String>,
 }
 
 /// A resolved group.
@@ -197,6 +229,7 @@ impl Cx {
             Ok(m) => m,
             Err(e) => {
                 self.diags.push(e.into_diagnostic());
+                self.incomplete = true;
                 return;
             }
         };
@@ -233,26 +266,40 @@ impl Cx {
             ));
             return;
         };
+        // Every problem of the document is reported; when leaving the faulty entries out
+        // makes the rest readable, the rest is lowered too (for its own diagnostics:
+        // the program is not built after an error).
         macro_rules! parse {
-            ($t:ty) => {
-                match yaml::from_node::<$t>(node) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        self.diags.push(e.into_diagnostic());
-                        return;
-                    }
+            ($t:ty) => {{
+                let partial = yaml::from_node_all::<$t>(node);
+                if !partial.errors.is_empty() {
+                    self.incomplete = true;
+                    self.diags.extend(
+                        partial
+                            .errors
+                            .into_iter()
+                            .map(yaml::DeError::into_diagnostic),
+                    );
                 }
-            };
+                let removed: BTreeSet<String> = partial.removed_keys.into_iter().collect();
+                self.emptied.extend(partial.emptied);
+                match partial.value {
+                    Some(d) => (d, removed),
+                    None => return,
+                }
+            }};
         }
         match kind.value.as_str() {
             "IntentSet" => {
-                let d = parse!(IntentSetDoc);
+                let (d, removed) = parse!(IntentSetDoc);
                 let namespace = match (&d.spec.value.namespace, &self.default_namespace) {
                     (Some(ns), _) => ns.clone(),
                     (None, Some(default)) => Spanned {
                         span: d.metadata.name.span,
                         value: default.clone(),
                     },
+                    // Its value was faulty, and reported.
+                    (None, None) if removed.contains("namespace") => return,
                     (None, None) => {
                         self.diags.push(
                             err(codes::BAD_VALUE, d.spec.span, format!("intent set `{}` names no namespace", d.metadata.name.value), "no `namespace` here")
@@ -261,23 +308,27 @@ impl Cx {
                         return;
                     }
                 };
+                let from_default = d.spec.value.namespace.is_none();
                 self.sets.push(SetDoc {
                     file: file.to_string(),
                     name: d.metadata.name,
                     namespace,
+                    from_default,
                     spec: d.spec,
+                    removed,
                 });
             }
             "ClusterIntentSet" => {
-                let d = parse!(ClusterIntentSetDoc);
+                let (d, removed) = parse!(ClusterIntentSetDoc);
                 self.cluster_sets.push(ClusterSetDoc {
                     file: file.to_string(),
                     name: d.metadata.name,
                     spec: d.spec,
+                    removed,
                 });
             }
             "ConnectivityTest" => {
-                let d = parse!(ConnectivityTestDoc);
+                let (d, _) = parse!(ConnectivityTestDoc);
                 self.tests.push(TestDoc {
                     file: file.to_string(),
                     name: d.metadata.name,
@@ -285,7 +336,7 @@ impl Cx {
                 });
             }
             "ClusterProfile" => {
-                let d = parse!(ClusterProfileDoc);
+                let (d, _) = parse!(ClusterProfileDoc);
                 self.profiles
                     .push((file.to_string(), d.metadata.name.span, d.spec));
             }
@@ -339,13 +390,28 @@ impl Cx {
         }
     }
 
+    /// For a set whose namespace is the run's default: where that default came from.
+    fn namespace_note(&self, s: &SetDoc) -> Option<String> {
+        if !s.from_default {
+            return None;
+        }
+        let source = self
+            .namespace_source
+            .clone()
+            .unwrap_or_else(|| "the default namespace of the run".to_string());
+        Some(format!(
+            "intent set `{}` names no namespace, so its namespace `{}` comes from {source}",
+            s.name.value, s.namespace.value
+        ))
+    }
+
     fn check_name(&mut self, what: &str, name: &Spanned<String>) -> bool {
         match dns_label_problem(&name.value) {
             Some(p) => {
                 self.diags.push(err(
                     codes::BAD_NAME,
                     name.span,
-                    format!("invalid {what} `{}`", name.value),
+                    format!("invalid {what} `{}`", yaml::clip(&name.value)),
                     format!("{what} {p}"),
                 ));
                 false
@@ -369,21 +435,45 @@ impl Cx {
         let mut valid_sets = Vec::new();
         for s in &sets {
             let mut ok = self.check_name("intent set name", &s.name);
+            let before = self.diags.len();
             ok &= self.check_name("namespace name", &s.namespace);
+            let source = self.namespace_note(s);
+            if let (Some(note), Some(d)) = (&source, self.diags.get_mut(before)) {
+                d.notes.push(note.clone());
+            }
             ok &= self.first_definition(&mut set_names, "intent set", &s.name);
             let ns = &s.namespace;
             if let Some(prev) = ns_owner.insert(ns.value.clone(), ns.span) {
+                let mut d = err(
+                    codes::DUPLICATE,
+                    ns.span,
+                    format!("namespace `{}` has two intent sets", ns.value),
+                    "second intent set for it",
+                )
+                .with_secondary(prev, "first intent set")
+                .with_help("merge the two sets: one namespace has one IntentSet");
+                if let Some(note) = source {
+                    d = d.with_note(note);
+                }
+                self.diags.push(d);
+                // References to the dropped set are not reported again.
+                self.incomplete = true;
+                ok = false;
+            }
+            if let Some(&declared) = self.profile_namespaces.get(&ns.value) {
                 self.diags.push(
                     err(
                         codes::DUPLICATE,
-                        ns.span,
-                        format!("namespace `{}` has two intent sets", ns.value),
-                        "second intent set for it",
+                        declared,
+                        format!(
+                            "the ClusterProfile declares the labels of namespace `{}`, which has an IntentSet",
+                            ns.value
+                        ),
+                        "declared here",
                     )
-                    .with_secondary(prev, "first intent set")
-                    .with_help("merge the two sets: one namespace has one IntentSet"),
+                    .with_secondary(ns.span, "its IntentSet")
+                    .with_help("write the labels in the IntentSet's `namespaceLabels` and remove them here"),
                 );
-                ok = false;
             }
             if ok {
                 valid_sets.push(s);
@@ -399,6 +489,23 @@ impl Cx {
             let ns = s.namespace.value.clone();
             let mut labels = BTreeMap::new();
             for (k, v) in &s.spec.value.namespace_labels {
+                if k.value == NAMESPACE_NAME_LABEL && v.value != ns {
+                    // Kubernetes sets this label to the namespace's name: another value
+                    // would be ignored, so it is refused.
+                    self.diags.push(
+                        err(
+                            codes::BAD_LABEL,
+                            v.span,
+                            format!(
+                                "`{NAMESPACE_NAME_LABEL}` of namespace `{ns}` cannot be `{}`",
+                                v.value
+                            ),
+                            format!("Kubernetes always sets it to `{ns}`"),
+                        )
+                        .with_help(format!("remove the label, or write `{ns}`")),
+                    );
+                    continue;
+                }
                 if self.check_label(k, v) {
                     labels.insert(k.value.clone(), v.value.clone());
                 }
@@ -493,7 +600,7 @@ impl Cx {
                 own,
                 cluster_scope: None,
                 groups: BTreeMap::new(),
-                broken: BTreeSet::new(),
+                broken: s.removed.clone(),
             };
             self.resolve_groups(&mut cx, &s.spec.value.groups, &program.profile);
             self.lower_intents(
@@ -518,7 +625,7 @@ impl Cx {
                 own,
                 cluster_scope: Some(scope),
                 groups: BTreeMap::new(),
-                broken: BTreeSet::new(),
+                broken: s.removed.clone(),
             };
             self.resolve_groups(&mut cx, &s.spec.value.groups, &program.profile);
             self.lower_intents(
@@ -609,6 +716,35 @@ impl Cx {
                     p.dns_pods = s;
                 }
             }
+        }
+        for (ns, labels) in &spec.namespaces {
+            if !self.check_name("namespace name", ns) {
+                continue;
+            }
+            let mut map = BTreeMap::new();
+            for (k, v) in labels {
+                if k.value == NAMESPACE_NAME_LABEL && v.value != ns.value {
+                    self.diags.push(
+                        err(
+                            codes::BAD_LABEL,
+                            v.span,
+                            format!(
+                                "`{NAMESPACE_NAME_LABEL}` of namespace `{}` cannot be `{}`",
+                                ns.value, v.value
+                            ),
+                            format!("Kubernetes always sets it to `{}`", ns.value),
+                        )
+                        .with_help(format!("remove the label, or write `{}`", ns.value)),
+                    );
+                    continue;
+                }
+                if self.check_label(k, v) {
+                    map.insert(k.value.clone(), v.value.clone());
+                }
+            }
+            map.insert(NAMESPACE_NAME_LABEL.to_string(), ns.value.clone());
+            self.profile_namespaces.insert(ns.value.clone(), ns.span);
+            p.unmanaged_namespaces.insert(ns.value.clone(), map);
         }
         p
     }
@@ -1427,6 +1563,10 @@ impl Cx {
             Some(ns) => {
                 let found = sets.iter().copied().find(|s| s.namespace.value == ns.value);
                 if found.is_none() {
+                    if self.incomplete {
+                        // The set may be in a document that could not be read.
+                        return None;
+                    }
                     self.diags.push(err(
                         codes::BAD_TEST,
                         ns.span,
@@ -1582,6 +1722,9 @@ impl Cx {
                     None => (home, name.as_str()),
                 };
                 let Some(set) = set else {
+                    if self.incomplete {
+                        return None;
+                    }
                     self.diags.push(
                         err(
                             codes::BAD_TEST,

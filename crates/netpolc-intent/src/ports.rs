@@ -1,5 +1,10 @@
 //! Parsing the port notation of intents: `8080/tcp`, `8000-8100/tcp`, `http/tcp`,
 //! `udp` (every UDP port), `icmp`, `icmp:8`, `icmp:8:0`, `icmpv6:128`.
+//!
+//! Protocols are case-insensitive (`8080/TCP` is `8080/tcp`). Nothing else is rewritten:
+//! numbers are decimal without leading zeros (`0080` and `0x50` are refused, as CIDRs
+//! with leading zeros are), and port names are case-sensitive lower-case IANA names
+//! (`Http` is refused, with a hint, instead of becoming `http`).
 
 use netpolc_ir::{PortMatch, PortSpec, Protocol};
 
@@ -20,6 +25,7 @@ pub fn parse_port(text: &str) -> Result<PortMatch, String> {
             };
             let mut parts = rest.split(':');
             let ty = parts.next().unwrap_or_default();
+            decimal(ty)?;
             let icmp_type: u8 = ty
                 .parse()
                 .ok()
@@ -27,10 +33,10 @@ pub fn parse_port(text: &str) -> Result<PortMatch, String> {
                 .ok_or_else(|| format!("ICMP type `{ty}` is not a number from 0 to 254"))?;
             let code = match parts.next() {
                 None => None,
-                Some(c) => Some(
+                Some(c) => Some(decimal(c).and_then(|()| {
                     c.parse::<u8>()
-                        .map_err(|_| format!("ICMP code `{c}` is not a number from 0 to 255"))?,
-                ),
+                        .map_err(|_| format!("ICMP code `{c}` is not a number from 0 to 255"))
+                })?),
             };
             if parts.next().is_some() {
                 return Err("expected `icmp:TYPE` or `icmp:TYPE:CODE`".to_string());
@@ -53,16 +59,17 @@ pub fn parse_port(text: &str) -> Result<PortMatch, String> {
             port: PortSpec::All,
         });
     }
-    let Some((port, proto)) = lower.rsplit_once('/') else {
+    let Some((port, proto)) = t.rsplit_once('/') else {
         return Err(if lower.chars().all(|c| c.is_ascii_digit()) {
             format!("port `{t}` needs a protocol: write `{t}/tcp`, `{t}/udp` or `{t}/sctp`")
         } else {
             format!("`{t}` is not a port: expected `PORT/PROTOCOL`, `FROM-TO/PROTOCOL`, `NAME/PROTOCOL`, a protocol, or `icmp[:TYPE[:CODE]]`")
         });
     };
-    let protocol = protocol_of(proto)
+    let protocol = protocol_of(&proto.to_ascii_lowercase())
         .ok_or_else(|| format!("unknown protocol `{proto}`: expected `tcp`, `udp` or `sctp`"))?;
     let number = |s: &str| -> Result<u16, String> {
+        decimal(s)?;
         s.parse::<u16>()
             .ok()
             .filter(|n| *n >= 1)
@@ -87,9 +94,43 @@ pub fn parse_port(text: &str) -> Result<PortMatch, String> {
     Ok(PortMatch { protocol, port })
 }
 
+/// Refuses numbers written with leading zeros or in another base.
+fn decimal(s: &str) -> Result<(), String> {
+    let digits = s.chars().all(|c| c.is_ascii_digit());
+    if digits && s.len() > 1 && s.starts_with('0') {
+        let value = s.trim_start_matches('0');
+        let value = if value.is_empty() { "0" } else { value };
+        return Err(format!(
+            "`{s}` has a leading zero: write `{value}` (numbers are decimal and written without leading zeros)"
+        ));
+    }
+    Ok(())
+}
+
 /// A named port must be an IANA service name: at most 15 characters, lower-case letters,
 /// digits and `-`, at least one letter, no leading, trailing or double `-`.
 fn named(name: &str) -> Result<PortSpec, String> {
+    let lower = name.to_ascii_lowercase();
+    if let Some(hex) = ["0x", "0o", "0b"]
+        .iter()
+        .find_map(|p| lower.strip_prefix(p))
+    {
+        let radix = match &lower[..2] {
+            "0x" => 16,
+            "0o" => 8,
+            _ => 2,
+        };
+        if let Ok(n) = u32::from_str_radix(hex, radix) {
+            return Err(format!(
+                "`{name}` is a number in base {radix}, not a port name: write the port in decimal, `{n}`"
+            ));
+        }
+    }
+    if lower != name && named(&lower).is_ok() {
+        return Err(format!(
+            "port name `{name}` is not lower-case: port names are case-sensitive, write `{lower}`"
+        ));
+    }
     let ok = !name.is_empty()
         && name.len() <= 15
         && name
@@ -149,5 +190,26 @@ mod tests {
         assert!(parse_port("80/icmp").is_err());
         assert!(parse_port("icmp:300").is_err());
         assert!(parse_port("Bad_Name/tcp").is_err());
+    }
+
+    #[test]
+    fn nothing_is_rewritten_silently() {
+        let e = parse_port("Http/tcp").unwrap_err();
+        assert!(e.contains("write `http`"), "{e}");
+        let e = parse_port("0080/tcp").unwrap_err();
+        assert!(e.contains("leading zero") && e.contains("`80`"), "{e}");
+        let e = parse_port("0x50/tcp").unwrap_err();
+        assert!(e.contains("`80`"), "{e}");
+        assert!(parse_port("icmp:08").is_err());
+        assert!(parse_port("80-0090/tcp").is_err());
+        // Protocols stay case-insensitive (documented).
+        assert_eq!(
+            parse_port("80/TCP").unwrap(),
+            PortMatch::single(Protocol::Tcp, 80)
+        );
+        assert_eq!(
+            parse_port("http/tcp").unwrap().port,
+            PortSpec::Named("http".into())
+        );
     }
 }

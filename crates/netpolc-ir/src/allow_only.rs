@@ -483,14 +483,25 @@ fn spec_minus(
         (Named(x), Named(y)) if x == y => Vec::new(),
         (Icmp { .. }, Icmp { .. }) if a == b => Vec::new(),
         _ => {
+            let why = if matches!(a, Icmp { .. }) || matches!(b, Icmp { .. }) {
+                "ICMP types and codes cannot be split into an exact remainder"
+            } else {
+                "a named port's number is only known on the pod"
+            };
             return Err((
                 codes::PORTS_NOT_SUBTRACTABLE,
                 format!(
-                    "ports `{}` minus `{}` has no exact form (a named port's number is only known on the pod)",
-                    PortMatch { protocol, port: a.clone() },
-                    PortMatch { protocol, port: b.clone() }
+                    "ports `{}` minus `{}` has no exact form ({why})",
+                    PortMatch {
+                        protocol,
+                        port: a.clone()
+                    },
+                    PortMatch {
+                        protocol,
+                        port: b.clone()
+                    }
                 ),
-            ))
+            ));
         }
     })
 }

@@ -264,6 +264,10 @@ pub struct ClusterProfile {
     pub dns_namespace: String,
     /// Labels of the cluster DNS pods.
     pub dns_pods: LabelSelector,
+    /// Labels of namespaces without an IntentSet, as the ClusterProfile declares them
+    /// (each includes `kubernetes.io/metadata.name`). A namespace not listed here and not
+    /// managed is assumed to carry only `kubernetes.io/metadata.name`.
+    pub unmanaged_namespaces: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl ClusterProfile {
@@ -292,6 +296,7 @@ impl Default for ClusterProfile {
             api_server_port: 6443,
             dns_namespace: "kube-system".to_string(),
             dns_pods: LabelSelector::from_labels([("k8s-app", "kube-dns")]),
+            unmanaged_namespaces: BTreeMap::new(),
         }
     }
 }

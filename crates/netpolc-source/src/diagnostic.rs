@@ -58,6 +58,11 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// A file name to show when there is no span (e.g. an unreadable file).
     pub file: Option<String>,
+    /// A 1-based line in [`Diagnostic::file`] when there is no span (e.g. a stale line of
+    /// a golden file).
+    pub line: Option<usize>,
+    /// The back end the diagnostic is about (`kubernetes`, `calico`, `cilium`), if any.
+    pub target: Option<String>,
 }
 
 impl Diagnostic {
@@ -71,6 +76,8 @@ impl Diagnostic {
             notes: Vec::new(),
             help: None,
             file: None,
+            line: None,
+            target: None,
         }
     }
 
@@ -133,6 +140,18 @@ impl Diagnostic {
     /// Names a file for a diagnostic without a span.
     pub fn with_file(mut self, file: impl Into<String>) -> Self {
         self.file = Some(file.into());
+        self
+    }
+
+    /// Names a line of [`Diagnostic::file`] for a diagnostic without a span.
+    pub fn with_line(mut self, line: usize) -> Self {
+        self.line = Some(line);
+        self
+    }
+
+    /// Names the back end the diagnostic is about.
+    pub fn with_target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
         self
     }
 

@@ -23,5 +23,5 @@ mod render;
 mod span;
 
 pub use diagnostic::{Diagnostic, Label, Severity};
-pub use render::{render_github, render_human, render_json};
+pub use render::{render_github, render_human, render_json, render_sarif};
 pub use span::{FileId, SourceFile, SourceMap, Span};

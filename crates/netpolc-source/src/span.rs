@@ -86,10 +86,11 @@ impl SourceFile {
     }
 }
 
-/// Every file of one run, addressed by [`FileId`].
+/// Every file of one run, addressed by [`FileId`]. Cloning is cheap: the files are
+/// shared.
 #[derive(Clone, Debug, Default)]
 pub struct SourceMap {
-    files: Vec<SourceFile>,
+    files: Vec<std::sync::Arc<SourceFile>>,
 }
 
 impl SourceMap {
@@ -101,11 +102,11 @@ impl SourceMap {
                 line_starts.push(i as u32 + 1);
             }
         }
-        self.files.push(SourceFile {
+        self.files.push(std::sync::Arc::new(SourceFile {
             name: name.into(),
             text,
             line_starts,
-        });
+        }));
         FileId(self.files.len() as u32 - 1)
     }
 
@@ -122,7 +123,17 @@ impl SourceMap {
         self.files
             .iter()
             .enumerate()
-            .map(|(i, f)| (FileId(i as u32), f))
+            .map(|(i, f)| (FileId(i as u32), &**f))
+    }
+
+    /// How many files there are.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether there are no files.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
     }
 
     /// 1-based line and column of the start of a span.

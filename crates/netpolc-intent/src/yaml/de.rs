@@ -13,6 +13,7 @@ use super::error::DeError;
 use super::node::{Node, ScalarStyle, Value};
 use super::resolve::{resolve_plain, Resolved};
 use super::spanned::{FIELD_END, FIELD_FILE, FIELD_START, FIELD_VALUE, NAME};
+use netpolc_source::Span;
 use serde::de::value::{BorrowedStrDeserializer, U32Deserializer};
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
@@ -47,6 +48,112 @@ use serde::forward_to_deserialize_any;
 /// ```
 pub fn from_node<T: DeserializeOwned>(node: &Node) -> Result<T, DeError> {
     T::deserialize(NodeDe { node }).map_err(|e| e.at(node.span))
+}
+
+/// Most problems [`from_node_all`] reports for one document.
+const MAX_DOCUMENT_ERRORS: usize = 50;
+
+/// What [`from_node_all`] found: the value read once every faulty entry was left out
+/// (when that made the rest readable), every problem, and the keys of mapping entries
+/// left out because their value was faulty (so that later stages do not report
+/// references to them as unknown).
+#[derive(Debug)]
+pub struct Partial<T> {
+    /// The document without its faulty entries; `None` when it could not be repaired.
+    pub value: Option<T>,
+    /// Every problem, in the order found (empty when the document is fine).
+    pub errors: Vec<DeError>,
+    /// Keys of entries whose value was left out.
+    pub removed_keys: Vec<String>,
+    /// Spans of the collections entries were left out of: a later stage's complaint
+    /// about one of them (e.g. "empty group") is a follow-on of the reported problem.
+    pub emptied: Vec<Span>,
+}
+
+/// Like [`from_node`], but reports every problem of a document, not only the first: after
+/// each error the faulty node is left out (the unknown field's entry, the sequence item
+/// or mapping entry holding the bad value) and the document is read again, up to 50
+/// problems. A "missing field" caused by leaving an entry out is not reported.
+pub fn from_node_all<T: DeserializeOwned>(node: &Node) -> Partial<T> {
+    let mut errors = Vec::new();
+    let mut removed_keys = Vec::new();
+    let mut emptied: Vec<Span> = Vec::new();
+    let mut tree: Option<Node> = None;
+    loop {
+        let current = tree.as_ref().unwrap_or(node);
+        let e = match from_node::<T>(current) {
+            Ok(v) => {
+                return Partial {
+                    value: Some(v),
+                    errors,
+                    removed_keys,
+                    emptied,
+                }
+            }
+            Err(e) => e,
+        };
+        if e.is_missing_field() && emptied.contains(&e.span) {
+            // A follow-on of an entry left out: the document cannot be repaired further.
+            break;
+        }
+        errors.push(e.clone());
+        if errors.len() >= MAX_DOCUMENT_ERRORS {
+            break;
+        }
+        let t = tree.get_or_insert_with(|| node.clone());
+        match remove_at(t, e.span, e.is_unknown_field()) {
+            Some((parent, key)) => {
+                emptied.push(parent);
+                removed_keys.extend(key);
+            }
+            None => break,
+        }
+    }
+    Partial {
+        value: None,
+        errors,
+        removed_keys,
+        emptied,
+    }
+}
+
+/// Whether `inner` lies within `outer`.
+fn within(outer: Span, inner: Span) -> bool {
+    outer.file == inner.file && outer.start <= inner.start && inner.end <= outer.end
+}
+
+/// Removes the mapping entry or sequence item whose key or value is the node at `span`;
+/// returns the span of the collection it was removed from, and the entry's key when a
+/// value (not an unknown key) was removed.
+fn remove_at(node: &mut Node, span: Span, unknown_key: bool) -> Option<(Span, Option<String>)> {
+    let here = node.span;
+    match &mut node.value {
+        Value::Map(entries) => {
+            if let Some(i) = entries
+                .iter()
+                .position(|(k, v)| k.span == span || (v.span == span && !v.span_is_empty()))
+            {
+                let (k, _) = entries.remove(i);
+                let key = (!unknown_key).then(|| k.as_str().unwrap_or("").to_string());
+                return Some((here, key));
+            }
+            entries
+                .iter_mut()
+                .filter(|(_, v)| within(v.span, span))
+                .find_map(|(_, v)| remove_at(v, span, unknown_key))
+        }
+        Value::Seq(items) => {
+            if let Some(i) = items.iter().position(|v| v.span == span) {
+                items.remove(i);
+                return Some((here, None));
+            }
+            items
+                .iter_mut()
+                .filter(|v| within(v.span, span))
+                .find_map(|v| remove_at(v, span, unknown_key))
+        }
+        _ => None,
+    }
 }
 
 /// Deserializes one node.

@@ -130,6 +130,16 @@ impl DeError {
 }
 
 impl DeError {
+    /// Whether a field is missing.
+    pub(crate) fn is_missing_field(&self) -> bool {
+        matches!(self.kind, Kind::MissingField(_))
+    }
+
+    /// Whether a field is unknown.
+    pub(crate) fn is_unknown_field(&self) -> bool {
+        matches!(self.kind, Kind::UnknownField { .. })
+    }
+
     /// [`DeError::to_diagnostic`], consuming the error.
     pub fn into_diagnostic(self) -> Diagnostic {
         self.to_diagnostic()

@@ -108,9 +108,26 @@ impl Default for Limits {
 // The error type is the contract of every stage: one `Diagnostic`.
 #[allow(clippy::result_large_err)]
 pub fn load(file: FileId, bytes: &[u8], limits: &Limits) -> Result<Vec<Node>, Diagnostic> {
+    load_all(file, bytes, limits).map_err(|mut all| all.swap_remove(0))
+}
+
+/// Most problems [`load_all`] reports for one file.
+const MAX_REPORTED: usize = 100;
+
+/// Like [`load`], but reports every problem that does not stop the parser (every
+/// duplicate key, every merge key), up to 100 per file, instead of only the first; a
+/// problem that stops the parser comes last. The vector is never empty.
+// The error type is the contract of every stage: diagnostics.
+#[allow(clippy::result_large_err)]
+pub fn load_all(file: FileId, bytes: &[u8], limits: &Limits) -> Result<Vec<Node>, Vec<Diagnostic>> {
+    load_inner(file, bytes, limits)
+}
+
+#[allow(clippy::result_large_err)]
+fn load_inner(file: FileId, bytes: &[u8], limits: &Limits) -> Result<Vec<Node>, Vec<Diagnostic>> {
     let max_size = limits.max_file_size.min(u32::MAX as usize);
     if bytes.len() > max_size {
-        return Err(Diagnostic::error(
+        return Err(vec![Diagnostic::error(
             codes::FILE_TOO_LARGE,
             format!(
                 "file is too large: {} bytes, the limit is {max_size} bytes",
@@ -118,7 +135,7 @@ pub fn load(file: FileId, bytes: &[u8], limits: &Limits) -> Result<Vec<Node>, Di
             ),
         )
         .with_label(Span::new(file, 0, 0), "")
-        .with_help("split the documents into several files"));
+        .with_help("split the documents into several files")]);
     }
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
@@ -126,28 +143,53 @@ pub fn load(file: FileId, bytes: &[u8], limits: &Limits) -> Result<Vec<Node>, Di
             let start = e.valid_up_to();
             let len = e.error_len().unwrap_or(bytes.len() - start);
             let bad = bytes.get(start).copied().unwrap_or(0);
-            return Err(
-                Diagnostic::error(codes::INVALID_UTF8, "file is not valid UTF-8")
-                    .with_label(
-                        Span::new(file, start as u32, (start + len) as u32),
-                        format!("invalid byte `0x{bad:02X}` at byte offset {start}"),
-                    )
-                    .with_help("save the file as UTF-8"),
-            );
+            return Err(vec![Diagnostic::error(
+                codes::INVALID_UTF8,
+                "file is not valid UTF-8",
+            )
+            .with_label(
+                Span::new(file, start as u32, (start + len) as u32),
+                format!("invalid byte `0x{bad:02X}` at byte offset {start}"),
+            )
+            .with_help("save the file as UTF-8")]);
         }
     };
+    // YAML allows only printable characters (and tab and line breaks) anywhere, quoted
+    // scalars included; the parser would report some of them as the end of the stream.
+    if let Some((at, c)) = text.char_indices().find(|&(_, c)| !printable(c)) {
+        let at = at as u32;
+        return Err(vec![Diagnostic::error(
+            codes::SYNTAX,
+            format!(
+                "invalid YAML: the control character U+{:04X} is not allowed",
+                c as u32
+            ),
+        )
+        .with_label(
+            Span::new(file, at, at + c.len_utf8() as u32),
+            format!("U+{:04X} here", c as u32),
+        )
+        .with_help(
+            "remove it; inside a double-quoted string write it as an escape such as `\\x00`",
+        )]);
+    }
     // The parser is third-party code: should it panic on some input, report that as a
     // syntax error instead of taking the process down.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Loader::new(file, text, limits).run()
     })) {
-        Ok(result) => result.map_err(|d| *d),
-        Err(_) => Err(Diagnostic::error(
+        Ok(result) => result,
+        Err(_) => Err(vec![Diagnostic::error(
             codes::SYNTAX,
             "invalid YAML: the parser failed on this file",
         )
-        .with_label(Span::new(file, 0, 0), "")),
+        .with_label(Span::new(file, 0, 0), "")]),
     }
+}
+
+/// Whether YAML 1.2 allows the character in a stream (its `c-printable`).
+fn printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Errors inside the loader are boxed to keep results small.
@@ -164,6 +206,8 @@ struct Raw {
     height: usize,
     /// Scalar bytes in the subtree once aliases are expanded.
     bytes: usize,
+    /// Whether an alias refers to this node.
+    aliased: bool,
 }
 
 #[derive(Debug)]
@@ -220,6 +264,8 @@ struct Loader<'a> {
     frames: Vec<Frame>,
     root: Option<usize>,
     out: Vec<Node>,
+    /// Problems that do not stop the parser (duplicate and merge keys), in order.
+    errors: Vec<Diagnostic>,
 }
 
 impl<'a> Loader<'a> {
@@ -238,6 +284,7 @@ impl<'a> Loader<'a> {
             frames: Vec::new(),
             root: None,
             out: Vec::new(),
+            errors: Vec::new(),
         }
     }
 
@@ -249,7 +296,20 @@ impl<'a> Loader<'a> {
         )
     }
 
-    fn run(mut self) -> Res<Vec<Node>> {
+    fn run(mut self) -> Result<Vec<Node>, Vec<Diagnostic>> {
+        let result = self.events();
+        let mut errors = std::mem::take(&mut self.errors);
+        match result {
+            Ok(()) if errors.is_empty() => Ok(self.out),
+            Ok(()) => Err(errors),
+            Err(fatal) => {
+                errors.push(*fatal);
+                Err(errors)
+            }
+        }
+    }
+
+    fn events(&mut self) -> Res<()> {
         let meter = Rc::new(Meter {
             budget: self.limits.max_lookahead.saturating_mul(16),
             counted: Cell::new(0),
@@ -270,7 +330,7 @@ impl<'a> Loader<'a> {
             }
             // The budget is per event: what the parser reads before reporting the next.
             meter.base.set(meter.counted.get());
-            let (event, pspan) = next.map_err(|e| Box::new(self.scan_error(&e)))?;
+            let (event, pspan) = next.map_err(|e| Box::new(self.scan_error(&e, last_end)))?;
             last_end = last_end.max(pspan.end.index());
             let span = self.span(pspan);
             match event {
@@ -291,17 +351,51 @@ impl<'a> Loader<'a> {
                 Event::Alias(id) => self.alias(span, id)?,
             }
         }
-        Ok(self.out)
+        Ok(())
     }
 
-    fn scan_error(&self, e: &ScanError) -> Diagnostic {
+    fn scan_error(&self, e: &ScanError, last_end: usize) -> Diagnostic {
         let start = self.index.byte(e.marker().index());
         let span = Span::new(self.file, start, start + self.index.char_len_at(start));
         if e.info().contains("recursion limit exceeded") {
-            // The parser's own bound on flow nesting (`[[[[...`).
+            // The parser's own bound on flow nesting (`[[[[...`), met before our own
+            // limit: point at the bracket that goes one level too deep, not where the
+            // parser gave up.
+            let from = self.index.byte(last_end);
+            let span = self.flow_too_deep(from).unwrap_or(span);
             return self.too_deep(span);
         }
         Diagnostic::error(codes::SYNTAX, format!("invalid YAML: {}", e.info())).with_label(span, "")
+    }
+
+    /// The first bracket after `from` that opens a flow collection deeper than the
+    /// depth limit, counting the block collections already open. Quoted text is skipped.
+    fn flow_too_deep(&self, from: u32) -> Option<Span> {
+        let rest = self.text.get(from as usize..)?;
+        let limit = self.max_depth.checked_sub(self.frames.len())?;
+        let mut depth = 0usize;
+        let mut quote: Option<char> = None;
+        let mut chars = rest.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match (quote, c) {
+                (Some('"'), '\\') => {
+                    chars.next();
+                }
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '[' | '{') => {
+                    depth += 1;
+                    if depth > limit {
+                        let at = from + i as u32;
+                        return Some(Span::new(self.file, at, at + 1));
+                    }
+                }
+                (None, ']' | '}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        None
     }
 
     /// The parser read too far ahead of the last node, which ended at this character.
@@ -370,35 +464,64 @@ impl<'a> Loader<'a> {
                 self.arena.get(root).map(|r| &r.kind),
                 Some(RawKind::Null) | None
             ) {
-                let node = self.build(root, None);
+                let node = self.build(root, None, false);
                 self.out.push(node);
             }
         }
-        self.arena.clear();
+        // Freed, not only cleared: a large document's arena would otherwise be held
+        // beside its tree until the whole stream is loaded.
+        self.arena = Vec::new();
         self.anchors.clear();
     }
 
     /// Materialises a raw node; `alias_span` is the span of the alias being expanded.
-    fn build(&self, index: usize, alias_span: Option<Span>) -> Node {
-        let Some(raw) = self.arena.get(index) else {
+    /// `shared` says whether the node will be materialised again (it is, or lies under,
+    /// an anchored node that an alias refers to): otherwise its text is moved out of the
+    /// arena instead of copied, so that a large document is not held twice.
+    fn build(&mut self, index: usize, alias_span: Option<Span>, shared: bool) -> Node {
+        let Some(raw) = self.arena.get_mut(index) else {
             // Unreachable: indexes come from the arena. An empty node is a safe answer.
             return Node::new(Span::new(self.file, 0, 0), Value::Null);
         };
+        let shared = shared || raw.aliased;
         let span = alias_span.unwrap_or(raw.span);
-        let value = match &raw.kind {
+        let value = match &mut raw.kind {
             RawKind::Null => Value::Null,
             RawKind::Scalar(text, style) => Value::Scalar {
-                text: text.clone(),
+                text: if shared {
+                    text.clone()
+                } else {
+                    std::mem::take(text)
+                },
                 style: *style,
             },
-            RawKind::Seq(items) => Value::Seq(items.iter().map(|&i| self.build(i, None)).collect()),
-            RawKind::Map(children) => Value::Map(
-                children
-                    .chunks_exact(2)
-                    .map(|kv| (self.build(kv[0], None), self.build(kv[1], None)))
-                    .collect(),
-            ),
-            RawKind::Alias(target) => return self.build(*target, Some(span)),
+            RawKind::Seq(items) => {
+                let items = items.clone();
+                Value::Seq(
+                    items
+                        .into_iter()
+                        .map(|i| self.build(i, None, shared))
+                        .collect(),
+                )
+            }
+            RawKind::Map(children) => {
+                let children = children.clone();
+                Value::Map(
+                    children
+                        .chunks_exact(2)
+                        .map(|kv| {
+                            (
+                                self.build(kv[0], None, shared),
+                                self.build(kv[1], None, shared),
+                            )
+                        })
+                        .collect(),
+                )
+            }
+            RawKind::Alias(target) => {
+                let target = *target;
+                return self.build(target, Some(span), true);
+            }
         };
         Node::new(span, value)
     }
@@ -478,6 +601,7 @@ impl<'a> Loader<'a> {
                 count: 1,
                 height: 1,
                 bytes,
+                aliased: false,
             },
             anchor,
         )
@@ -609,6 +733,7 @@ impl<'a> Loader<'a> {
                 count: frame.count,
                 height: frame.height,
                 bytes: frame.bytes,
+                aliased: false,
             },
             frame.anchor,
         )
@@ -631,6 +756,9 @@ impl<'a> Loader<'a> {
             return Ok(());
         };
         let (count, height, bytes) = (t.count, t.height, t.bytes);
+        if let Some(t) = self.arena.get_mut(target) {
+            t.aliased = true;
+        }
         if self.frames.len() + height > self.max_depth {
             return Err(Box::new(self.too_deep(span)));
         }
@@ -655,6 +783,7 @@ impl<'a> Loader<'a> {
                 count,
                 height,
                 bytes,
+                aliased: false,
             },
             0,
         )
@@ -719,7 +848,7 @@ impl<'a> Loader<'a> {
                 return Err(Box::new(self.complex_key(raw.span)));
             }
         };
-        let Some(frame) = self.frames.last_mut() else {
+        let Some(frame) = self.frames.last() else {
             return Ok(());
         };
         let first = match &value {
@@ -727,21 +856,44 @@ impl<'a> Loader<'a> {
             None => None,
         }
         .or_else(|| frame.keys_by_text.get(&text).copied());
+        let merge = text == "<<" && matches!(target, Some(RawKind::Scalar(_, ScalarStyle::Plain)));
         if let Some(first) = first {
-            return Err(Box::new(
-                Diagnostic::error(
-                    codes::DUPLICATE_KEY,
-                    format!("duplicate mapping key `{}`", clip(&text)),
-                )
-                .with_label(raw.span, "duplicate key")
-                .with_secondary(first, "first defined here")
-                .with_help("remove one of the entries or merge them"),
-            ));
+            // Reported, and the parser goes on: every duplicate of the file is shown.
+            let d = Diagnostic::error(
+                codes::DUPLICATE_KEY,
+                format!("duplicate mapping key `{}`", clip(&text)),
+            )
+            .with_label(raw.span, "duplicate key")
+            .with_secondary(first, "first defined here")
+            .with_help("remove one of the entries or merge them");
+            return self.soft_error(d);
         }
+        if merge {
+            let d = Diagnostic::error(codes::UNSUPPORTED, "YAML merge keys (`<<`) are not supported")
+                .with_label(raw.span, "merge key")
+                .with_note("merge keys were dropped from YAML 1.2 and netpolc reads YAML 1.2")
+                .with_help("write the entries out in this mapping (an alias may still stand for a whole value)");
+            self.soft_error(d)?;
+        }
+        let Some(frame) = self.frames.last_mut() else {
+            return Ok(());
+        };
         if let Some(v) = value {
             frame.keys_by_value.insert(v, raw.span);
         }
         frame.keys_by_text.insert(text, raw.span);
+        Ok(())
+    }
+
+    /// Records a problem that does not stop the parser; stops it after
+    /// [`MAX_REPORTED`] of them.
+    fn soft_error(&mut self, d: Diagnostic) -> Res<()> {
+        if self.errors.len() + 1 >= MAX_REPORTED {
+            return Err(Box::new(d.with_note(format!(
+                "stopped after {MAX_REPORTED} problems in this file"
+            ))));
+        }
+        self.errors.push(d);
         Ok(())
     }
 }

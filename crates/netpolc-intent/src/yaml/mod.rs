@@ -54,9 +54,10 @@ mod suggest;
 #[cfg(test)]
 mod tests;
 
-pub use de::from_node;
+pub use de::{from_node, from_node_all, Partial};
 pub use error::DeError;
-pub use load::{load, Limits};
+pub(crate) use load::clip;
+pub use load::{load, load_all, Limits};
 pub use node::{Node, ScalarStyle, Value};
 pub use spanned::Spanned;
 pub use suggest::suggest;

@@ -54,6 +54,11 @@ impl Node {
         Node { span, value }
     }
 
+    /// Whether the node covers no text (an empty node).
+    pub(crate) fn span_is_empty(&self) -> bool {
+        self.span.start == self.span.end
+    }
+
     /// The text of a scalar node, whatever its style.
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
