@@ -299,6 +299,25 @@ pub(crate) fn explain(args: &ExplainArgs) -> ExitCode {
         port,
     };
     let mut s = format!("{} -> {} {}/{}\n", args.from, args.to, port, protocol);
+    // Say when an answer rests on labels nobody declared.
+    let mut assumed: Vec<&str> = [&test.cases[0].from, &test.cases[0].to]
+        .into_iter()
+        .filter_map(|e| match e {
+            TestEndpoint::Pod { namespace, .. } => Some(namespace.as_str()),
+            TestEndpoint::Address(_) => None,
+        })
+        .filter(|ns| {
+            !program.namespaces.contains_key(*ns)
+                && !program.profile.unmanaged_namespaces.contains_key(*ns)
+        })
+        .collect();
+    assumed.dedup();
+    for ns in assumed {
+        let _ = writeln!(
+            s,
+            "  assumption: namespace `{ns}` has no IntentSet and the ClusterProfile does not declare its labels (`spec.namespaces`); it is taken to have none"
+        );
+    }
     let intended = netpolc_ir::eval::intended(&program);
     side_lines(&mut s, "intended", &intended.verdict(&model, &flow));
     for (t, objects) in &rendered {

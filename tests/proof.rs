@@ -143,3 +143,29 @@ fn identity_collisions_are_found_once() {
     assert_eq!(applied.len(), 2);
     assert_eq!(applied[0]["spec"]["ingress"][0]["ports"][0]["port"], 443);
 }
+
+/// A namespace without an IntentSet has the labels the ClusterProfile declares for it; when
+/// it declares none, `explain` says that its answer rests on that assumption.
+#[test]
+fn explain_uses_declared_labels_of_unmanaged_namespaces() {
+    let set = "apiVersion: netpolc.dev/v1alpha1\nkind: IntentSet\nmetadata: {name: shop}\nspec:\n  namespace: shop\n  isolate: [egress]\n  groups:\n    web: {selector: {app: web}}\n    gold: {namespaces: {tier: gold}}\n  intents:\n    - {name: web-to-gold, from: web, to: gold, ports: [80/tcp]}\n";
+    let dir = project("unmanaged", set);
+    let args = ["explain", "shop/app=web", "legacy/app=x", "80/tcp"];
+    let out = netpolc(&dir, &args);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("assumption: namespace `legacy`"), "{text}");
+    assert!(text.contains("intended   deny"), "{text}");
+    std::fs::write(
+        dir.join("policies/profile.yaml"),
+        "apiVersion: netpolc.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: cluster}\nspec:\n  namespaces:\n    legacy: {tier: gold}\n",
+    )
+    .unwrap();
+    let out = netpolc(&dir, &args);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!text.contains("assumption"), "{text}");
+    for who in ["intended  ", "kubernetes", "calico    ", "cilium    "] {
+        assert!(text.contains(&format!("{who} allow")), "{who}: {text}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

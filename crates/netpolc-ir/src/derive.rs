@@ -1,7 +1,8 @@
 //! Deriving a [`ClusterModel`] from a [`Program`]: the smallest cluster on which every
 //! distinction the intents can make shows up.
 //!
-//! - **Namespaces**: every managed namespace; every namespace a peer names; for every
+//! - **Namespaces**: every managed namespace; every namespace the ClusterProfile declares
+//!   (`spec.namespaces`, with its labels); every namespace a peer names; for every
 //!   namespace label selector that no known namespace satisfies, a synthetic namespace
 //!   that does; and one unlabelled, unmanaged namespace.
 //! - **Pods**: per namespace, one pod per class of label sets the program's pod selectors
@@ -106,6 +107,12 @@ pub fn derive(program: &Program) -> ClusterModel {
     let mut namespaces: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for n in program.namespaces.values() {
         namespaces.insert(n.name.clone(), n.labels.clone());
+    }
+    // Namespaces without an IntentSet whose labels the ClusterProfile declares.
+    for (name, labels) in &program.profile.unmanaged_namespaces {
+        let mut labels = labels.clone();
+        labels.insert(NAMESPACE_NAME_LABEL.to_string(), name.clone());
+        namespaces.entry(name.clone()).or_insert(labels);
     }
     for sel in &ns_selectors {
         for r in sel.requirements() {
