@@ -43,6 +43,7 @@ use netpolc_ir::model::{
 };
 use netpolc_ir::{Direction, Protocol as IrProtocol};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -169,6 +170,7 @@ impl CompiledTier {
 #[derive(Clone, Debug)]
 pub(crate) struct CalicoEvaluator {
     tiers: Vec<CompiledTier>,
+    cache: std::cell::RefCell<ViewCache>,
 }
 
 fn order_key(o: Option<f64>) -> f64 {
@@ -291,7 +293,10 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
         });
         t.index();
     }
-    Ok(CalicoEvaluator { tiers })
+    Ok(CalicoEvaluator {
+        tiers,
+        cache: Default::default(),
+    })
 }
 
 /// Expands `List` objects (as `kubectl get -o yaml` writes them).
@@ -492,9 +497,58 @@ struct Ep<'m> {
 struct PodView<'m> {
     pod: &'m Pod,
     /// Workload-endpoint labels: pod labels plus Calico's own and the `pcns.` ones.
-    labels: BTreeMap<String, String>,
+    labels: Cow<'m, BTreeMap<String, String>>,
     /// Namespace labels plus `projectcalico.org/name`.
+    namespace_labels: Cow<'m, BTreeMap<String, String>>,
+}
+
+/// The label maps of one pod as Calico sees it (see [`view`]).
+#[derive(Clone, Debug, Default)]
+struct Labels {
+    labels: BTreeMap<String, String>,
     namespace_labels: BTreeMap<String, String>,
+}
+
+/// Every pod's label maps for one model (keyed by its address and pod count), built once
+/// for the proof, which asks about the same pods many times.
+#[derive(Clone, Debug, Default)]
+struct ViewCache {
+    key: (usize, usize),
+    pods: Vec<Labels>,
+}
+
+fn labels_of(model: &ClusterModel, pod: &Pod) -> Labels {
+    let mut namespace_labels = model.namespace_labels(pod);
+    namespace_labels.insert(NAME_LABEL.into(), pod.namespace.clone());
+    let mut labels = pod.labels.clone();
+    for (k, v) in &namespace_labels {
+        labels.insert(format!("{NAMESPACE_LABEL_PREFIX}{k}"), v.clone());
+    }
+    labels.insert(NAMESPACE_LABEL.into(), pod.namespace.clone());
+    labels.insert(ORCHESTRATOR_LABEL.into(), "k8s".into());
+    Labels {
+        labels,
+        namespace_labels,
+    }
+}
+
+/// A view borrowing cached label maps.
+fn cached_view<'m>(model: &'m ClusterModel, cache: &'m ViewCache, e: &Endpoint) -> Ep<'m> {
+    match e {
+        Endpoint::Pod(i) if *i < cache.pods.len() => {
+            let pod = &model.pods[*i];
+            let l = &cache.pods[*i];
+            Ep {
+                ip: pod.ip,
+                pod: Some(PodView {
+                    pod,
+                    labels: Cow::Borrowed(&l.labels),
+                    namespace_labels: Cow::Borrowed(&l.namespace_labels),
+                }),
+            }
+        }
+        _ => view(model, e),
+    }
 }
 
 fn view<'m>(model: &'m ClusterModel, e: &Endpoint) -> Ep<'m> {
@@ -502,20 +556,13 @@ fn view<'m>(model: &'m ClusterModel, e: &Endpoint) -> Ep<'m> {
         Endpoint::External(ip) => Ep { ip: *ip, pod: None },
         Endpoint::Pod(i) => {
             let pod = &model.pods[*i];
-            let mut namespace_labels = model.namespace_labels(pod);
-            namespace_labels.insert(NAME_LABEL.into(), pod.namespace.clone());
-            let mut labels = pod.labels.clone();
-            for (k, v) in &namespace_labels {
-                labels.insert(format!("{NAMESPACE_LABEL_PREFIX}{k}"), v.clone());
-            }
-            labels.insert(NAMESPACE_LABEL.into(), pod.namespace.clone());
-            labels.insert(ORCHESTRATOR_LABEL.into(), "k8s".into());
+            let l = labels_of(model, pod);
             Ep {
                 ip: pod.ip,
                 pod: Some(PodView {
                     pod,
-                    labels,
-                    namespace_labels,
+                    labels: Cow::Owned(l.labels),
+                    namespace_labels: Cow::Owned(l.namespace_labels),
                 }),
             }
         }
@@ -889,8 +936,16 @@ impl Evaluator for CalicoEvaluator {
                 }
             }
         }
+        {
+            let key = (std::ptr::from_ref(model) as usize, model.pods.len());
+            if self.cache.borrow().key != key || model.pods.is_empty() {
+                let pods = model.pods.iter().map(|p| labels_of(model, p)).collect();
+                *self.cache.borrow_mut() = ViewCache { key, pods };
+            }
+        }
         Box::new(move |other, ports, out| {
-            let other = view(model, &other);
+            let cache = self.cache.borrow();
+            let other = cached_view(model, &cache, &other);
             let (src, dst) = match direction {
                 Direction::Egress => (&local, &other),
                 Direction::Ingress => (&other, &local),

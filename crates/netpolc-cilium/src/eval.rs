@@ -444,9 +444,24 @@ fn entity_matches(e: Entity, id: &Identity) -> bool {
     }
 }
 
+/// The identities of a model's pods, computed once per model (keyed by its address and
+/// pod count) for the proof, which asks about the same pods many times.
+#[derive(Default)]
+struct IdentityCache {
+    key: (usize, usize),
+    identities: Vec<Identity>,
+}
+
+impl std::fmt::Debug for IdentityCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IdentityCache({} identities)", self.identities.len())
+    }
+}
+
 /// The evaluator over normalised policies.
 #[derive(Debug)]
 struct CiliumEvaluator {
+    cache: std::cell::RefCell<IdentityCache>,
     policies: Vec<CPolicy>,
     /// Indices (ascending) of the policies whose subject fixes one namespace.
     by_namespace: BTreeMap<String, Vec<usize>>,
@@ -482,10 +497,23 @@ impl CiliumEvaluator {
             }
         }
         CiliumEvaluator {
+            cache: Default::default(),
             policies,
             by_namespace,
             anywhere,
         }
+    }
+
+    /// Fills the identity cache for `model` unless it holds it already.
+    fn cache_identities(&self, model: &ClusterModel) {
+        let key = (std::ptr::from_ref(model) as usize, model.pods.len());
+        if self.cache.borrow().key == key && !model.pods.is_empty() {
+            return;
+        }
+        let identities = (0..model.pods.len())
+            .map(|i| identity(model, &Endpoint::Pod(i)))
+            .collect();
+        *self.cache.borrow_mut() = IdentityCache { key, identities };
     }
 
     /// The policies that may select a pod of `namespace`, in their original order.
@@ -637,6 +665,7 @@ impl Evaluator for CiliumEvaluator {
         me: usize,
         direction: Direction,
     ) -> PreparedSide<'a> {
+        self.cache_identities(model);
         let me_id = identity(model, &Endpoint::Pod(me));
         let applicable: Vec<&CPolicy> = self
             .candidates(&model.pods[me].namespace)
@@ -655,11 +684,19 @@ impl Evaluator for CiliumEvaluator {
                 Direction::Egress => (Endpoint::Pod(me), other),
                 Direction::Ingress => (other, Endpoint::Pod(me)),
             };
-            let other = identity(model, &other);
+            let cache = self.cache.borrow();
+            let owned;
+            let other: &Identity = match other {
+                Endpoint::Pod(i) if i < cache.identities.len() => &cache.identities[i],
+                _ => {
+                    owned = identity(model, &other);
+                    &owned
+                }
+            };
             let matching: Vec<&CRule> = rules
                 .iter()
                 .copied()
-                .filter(|r| r.l3_matches(&other))
+                .filter(|r| r.l3_matches(other))
                 .collect();
             for &(protocol, port) in ports {
                 let flow = Flow {
@@ -671,7 +708,7 @@ impl Evaluator for CiliumEvaluator {
                 let ctx = Ctx {
                     model,
                     flow: &flow,
-                    other: &other,
+                    other,
                 };
                 let hit = |deny: bool| {
                     matching

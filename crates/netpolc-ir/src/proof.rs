@@ -537,6 +537,7 @@ impl<'a> Prover<'a> {
         others.extend(local.addresses.iter().map(|ip| Endpoint::External(*ip)));
         let named = local.named_ports;
         let base = local.ports.clone();
+        let plain = self.samples(&base, None);
         let me = Endpoint::Pod(s);
         // (target, other end, port) where the side differs.
         let mut differ: Vec<(usize, Endpoint, Protocol, u16)> = Vec::new();
@@ -560,16 +561,23 @@ impl<'a> Prover<'a> {
                     (Direction::Egress, Endpoint::External(_)) => None,
                     (Direction::Ingress, _) => Some(s),
                 };
-                let samples = self.samples(&base, dst.filter(|_| named));
+                let with_named;
+                let samples: &[(Protocol, u16)] = match dst.filter(|_| named) {
+                    Some(dst) if !self.model.pods[dst].named_ports.is_empty() => {
+                        with_named = self.samples(&base, Some(dst));
+                        &with_named
+                    }
+                    _ => &plain,
+                };
                 want.clear();
-                intended(o, &samples, &mut want);
+                intended(o, samples, &mut want);
                 for (t, side) in targets.iter().enumerate() {
                     let Some(side) = side else {
                         continue;
                     };
                     side_checks += samples.len() as u64;
                     got.clear();
-                    side(o, &samples, &mut got);
+                    side(o, samples, &mut got);
                     for (k, &(protocol, port)) in samples.iter().enumerate() {
                         if got[k] != want[k] {
                             differ.push((t, o, protocol, port));
