@@ -14,6 +14,7 @@ mod e2e;
 mod eval;
 mod gitops;
 mod manifests;
+mod metadata;
 mod properties;
 mod seed;
 mod util;
