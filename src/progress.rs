@@ -49,7 +49,9 @@ impl Progress {
                 let (lock, cv) = &*theirs;
                 let mut drawn = false;
                 let Ok(mut state) = lock.lock() else { return };
-                loop {
+                // `done` is checked before every wait: finish() may have run before this
+                // thread first took the lock, and its notification is then long gone.
+                while !state.done {
                     let elapsed = started.elapsed();
                     let wait = if elapsed < after {
                         after - elapsed
