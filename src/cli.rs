@@ -32,6 +32,19 @@ pub(crate) enum Command {
     /// functionConfig (target, policies, golden, namespace, calico-namespaced, cilium-sctp,
     /// allow-empty); see docs/gitops.md.
     Fn,
+    /// Argo CD plugin discovery: list the intent files of the current folder (none: no output)
+    ///
+    /// Looks in `policies/` (or --policies, $PARAM_POLICIES, $ARGOCD_ENV_NETPOLC_POLICIES,
+    /// $NETPOLC_POLICIES), recursively, for `.yaml` and `.yml` files holding a
+    /// `netpolc.dev/` document, and prints their paths. Exits 0 either way; Argo CD uses the
+    /// plugin when the output is not empty.
+    Discover(DiscoverArgs),
+    /// Print the manual page (or write one page per command into a folder)
+    Man {
+        /// Write netpolc.1 and netpolc-<command>.1 into this folder
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
     /// Print shell completions
     Completions {
         /// The shell.
@@ -65,6 +78,16 @@ pub(crate) struct Common {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct DiscoverArgs {
+    /// The folder to look in (the Application's source folder)
+    #[arg(short = 'C', long, default_value = ".")]
+    pub(crate) root: PathBuf,
+    /// The intents folder, relative to the root (default: from the environment, or policies)
+    #[arg(long = "policies", value_name = "PATH")]
+    pub(crate) policies: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct BuildArgs {
     #[command(flatten)]
     pub(crate) common: Common,
@@ -74,6 +97,9 @@ pub(crate) struct BuildArgs {
     /// Targets to build (default: all)
     #[arg(long = "target", value_enum, value_delimiter = ',')]
     pub(crate) targets: Vec<TargetArg>,
+    /// No progress line (shown on a terminal for runs over a second)
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, Args)]

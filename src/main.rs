@@ -5,6 +5,9 @@
 
 mod cli;
 mod commands;
+mod discover;
+mod man;
+mod progress;
 
 use clap::{CommandFactory, Parser};
 use cli::{BuildArgs, Cli, Command, Common, DiagnosticFormat, OutputFormat, RenderArgs, TargetArg};
@@ -122,6 +125,8 @@ fn run(cli: Cli) -> ExitCode {
         Command::Explain(args) => commands::explain(&args),
         Command::Eval(args) => commands::eval(&args),
         Command::Fn => krm_function(),
+        Command::Discover(args) => discover::run(&args),
+        Command::Man { out_dir } => man::run(out_dir.as_deref()),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -292,14 +297,24 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
     } else {
         args.targets.iter().map(|t| target_of(*t)).collect()
     };
+    let mut progress = progress::Progress::stderr(
+        !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    );
+    progress.stage("reading and compiling the intents");
     let (sources, program) = match front_end(&args.common) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    progress.stage("rendering");
     let rendered = match render_all(&args.common, &sources, &program, &targets) {
         Ok(r) => r,
         Err(code) => return code,
     };
+    progress.stage(if check_only {
+        "comparing golden/"
+    } else {
+        "writing golden/"
+    });
     let mut expected = golden::Files::new();
     for (t, objects) in &rendered {
         expected.extend(golden::files(*t, objects));
@@ -310,7 +325,9 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
         args.common.root.join(&args.golden)
     };
     if check_only {
-        let findings = match golden::check(&golden_dir, &targets, &expected) {
+        let checked = golden::check(&golden_dir, &targets, &expected);
+        progress.finish();
+        let findings = match checked {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("error: cannot read `{}`: {e}", golden_dir.display());
@@ -318,7 +335,9 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
             }
         };
         if findings.is_empty() {
-            eprintln!("golden/ is up to date ({} files)", expected.len());
+            if !args.quiet {
+                eprintln!("golden/ is up to date ({} files)", expected.len());
+            }
             return ExitCode::SUCCESS;
         }
         if machine_format(args.common.diagnostics) {
@@ -344,8 +363,13 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
         );
         return ExitCode::from(FINDINGS);
     }
-    match golden::write(&golden_dir, &targets, &expected) {
+    let written = golden::write(&golden_dir, &targets, &expected);
+    progress.finish();
+    match written {
         Ok(s) => {
+            if args.quiet {
+                return ExitCode::SUCCESS;
+            }
             eprintln!(
                 "wrote {} file(s), removed {}, {} unchanged",
                 s.written.len(),
@@ -402,7 +426,11 @@ fn first_changed_line(diff: &str) -> Option<usize> {
 }
 
 fn env_target() -> Option<Result<Target, String>> {
-    for var in ["ARGOCD_ENV_NETPOLC_TARGET", "NETPOLC_TARGET"] {
+    for var in [
+        "PARAM_TARGET",
+        "ARGOCD_ENV_NETPOLC_TARGET",
+        "NETPOLC_TARGET",
+    ] {
         if let Ok(v) = std::env::var(var) {
             if !v.is_empty() {
                 return Some(Target::from_name(&v).ok_or(format!(
@@ -414,11 +442,13 @@ fn env_target() -> Option<Result<Target, String>> {
     None
 }
 
-/// Reads `ARGOCD_ENV_NETPOLC_<NAME>`, else `NETPOLC_<NAME>`; empty means unset. Argo CD
-/// passes an Application's `spec.source.plugin.env` to the plugin with the `ARGOCD_ENV_`
-/// prefix.
-fn env_value(name: &str) -> Result<Option<(String, String)>, String> {
+/// Reads `PARAM_<NAME>`, else `ARGOCD_ENV_NETPOLC_<NAME>`, else `NETPOLC_<NAME>`; empty
+/// means unset. Argo CD passes an Application's `spec.source.plugin.parameters` (those
+/// announced in deploy/argocd/plugin.yaml) as `PARAM_<NAME>`, and its
+/// `spec.source.plugin.env` with the `ARGOCD_ENV_` prefix.
+pub(crate) fn env_value(name: &str) -> Result<Option<(String, String)>, String> {
     for var in [
+        format!("PARAM_{name}"),
         format!("ARGOCD_ENV_NETPOLC_{name}"),
         format!("NETPOLC_{name}"),
     ] {
@@ -449,23 +479,32 @@ fn render_env(args: &mut RenderArgs) -> Result<(), String> {
     args.common.calico_namespaced |= env_flag("CALICO_NAMESPACED")?;
     args.common.cilium_sctp |= env_flag("CILIUM_SCTP")?;
     if args.common.policies.is_empty() {
-        if let Some((var, v)) = env_value("POLICIES")? {
-            let path = PathBuf::from(&v);
-            let inside = path.components().all(|c| {
-                matches!(
-                    c,
-                    std::path::Component::Normal(_) | std::path::Component::CurDir
-                )
-            });
-            if !inside {
-                return Err(format!(
-                    "{var}={v} is not a relative path inside the application folder"
-                ));
-            }
+        if let Some(path) = env_policies()? {
             args.common.policies = vec![path];
         }
     }
     Ok(())
+}
+
+/// The policies folder from the environment (`POLICIES`, see [`env_value`]), which must be
+/// a relative path inside the working directory (the Application's source folder).
+pub(crate) fn env_policies() -> Result<Option<PathBuf>, String> {
+    let Some((var, v)) = env_value("POLICIES")? else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(&v);
+    let inside = path.components().all(|c| {
+        matches!(
+            c,
+            std::path::Component::Normal(_) | std::path::Component::CurDir
+        )
+    });
+    if !inside {
+        return Err(format!(
+            "{var}={v} is not a relative path inside the application folder"
+        ));
+    }
+    Ok(Some(path))
 }
 
 fn render(mut args: RenderArgs) -> ExitCode {

@@ -20,7 +20,12 @@ use std::process::{Command, Output};
 const BIN: &str = env!("CARGO_BIN_EXE_netpolc");
 
 /// Variables that change what netpolc does; every child starts without them.
-const NETPOLC_ENV: [&str; 12] = [
+const NETPOLC_ENV: [&str; 17] = [
+    "PARAM_TARGET",
+    "PARAM_POLICIES",
+    "PARAM_ALLOW_EMPTY",
+    "PARAM_CALICO_NAMESPACED",
+    "PARAM_CILIUM_SCTP",
     "ARGOCD_APP_NAME",
     "ARGOCD_APP_NAMESPACE",
     "ARGOCD_ENV_NETPOLC_TARGET",
@@ -531,6 +536,197 @@ fn as_argocd(app: &Path, env: &[(&str, &str)]) -> Output {
     run(&mut c)
 }
 
+/// The plugin's discovery command, run as Argo CD runs it (in the Application's source
+/// folder, with the Application's env and parameters); whether it matched (exit 0 and
+/// output on stdout).
+fn discovers(app: &Path, env: &[(&str, &str)]) -> bool {
+    let p = plugin();
+    let d = &p["spec"]["discover"];
+    assert!(
+        d["fileName"].is_null() && d["find"]["glob"].is_null(),
+        "discovery must be the command (a glob cannot follow NETPOLC_POLICIES): {d}"
+    );
+    let argv: Vec<String> = d["find"]["command"]
+        .as_array()
+        .expect("discover.find.command")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(argv[0], "netpolc", "discovery runs {argv:?}");
+    let mut c = netpolc(app);
+    c.args(&argv[1..]).env("ARGOCD_APP_NAME", "shop-policies");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = run(&mut c);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "discovery failed: {}",
+        both(&out)
+    );
+    !out.stdout.is_empty()
+}
+
+#[test]
+fn argocd_discovery_matches_every_layout_that_renders() {
+    let app = Scratch::new("argocd-discover");
+    let dir = app.path();
+    let production = std::fs::read_to_string(root().join("policies/production.yaml")).unwrap();
+    let renders = |env: &[(&str, &str)]| as_argocd(dir, env).status.code() == Some(0);
+    let reset = || {
+        for f in ["policies", "intents"] {
+            let _ = std::fs::remove_dir_all(dir.join(f));
+        }
+    };
+
+    // No intents folder, an empty one, another tool's policies/: no match.
+    assert!(!discovers(dir, &[]));
+    std::fs::create_dir_all(dir.join("policies")).unwrap();
+    assert!(!discovers(dir, &[]));
+    std::fs::write(
+        dir.join("policies/kyverno.yaml"),
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: x}\n",
+    )
+    .unwrap();
+    assert!(!discovers(dir, &[]));
+    reset();
+
+    // `.yaml` at the top, `.yml`, and subfolders: each matches, and renders.
+    for file in [
+        "policies/production.yaml",
+        "policies/production.yml",
+        "policies/teams/shop/production.yaml",
+        "policies/teams/production.yml",
+    ] {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &production).unwrap();
+        assert!(discovers(dir, &[]), "{file} is not discovered");
+        assert!(renders(&[]), "{file} is discovered but does not render");
+        reset();
+    }
+
+    // A custom folder, from plugin.env or from the `policies` parameter.
+    std::fs::create_dir_all(dir.join("intents/prod")).unwrap();
+    std::fs::write(dir.join("intents/prod/production.yml"), &production).unwrap();
+    assert!(!discovers(dir, &[]), "policies/ does not exist");
+    for env in [
+        ("ARGOCD_ENV_NETPOLC_POLICIES", "intents"),
+        ("PARAM_POLICIES", "intents"),
+    ] {
+        assert!(discovers(dir, &[env]), "{env:?}");
+        assert!(renders(&[env]), "{env:?}");
+    }
+    // A parameter wins over plugin.env.
+    assert!(discovers(
+        dir,
+        &[
+            ("ARGOCD_ENV_NETPOLC_POLICIES", "elsewhere"),
+            ("PARAM_POLICIES", "intents")
+        ]
+    ));
+
+    // A file with errors still matches: render then reports them, rather than Argo CD
+    // saying that no plugin supports the repository.
+    std::fs::write(
+        dir.join("intents/prod/production.yml"),
+        production.replace("to: backend,", "to: backnd,"),
+    )
+    .unwrap();
+    assert!(discovers(dir, &[("PARAM_POLICIES", "intents")]));
+    let out = as_argocd(dir, &[("PARAM_POLICIES", "intents")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("NP2003"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn argocd_parameters_are_announced_and_read_from_param_variables() {
+    let p = plugin();
+    let announced = p["spec"]["parameters"]["static"]
+        .as_array()
+        .expect("parameters.static");
+    let names: Vec<&str> = announced
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "target",
+            "policies",
+            "allow-empty",
+            "calico-namespaced",
+            "cilium-sctp"
+        ]
+    );
+    for a in announced {
+        assert!(a["title"].is_string(), "{a}");
+    }
+    let default = |n: &str| {
+        announced.iter().find(|a| a["name"] == n).unwrap()["string"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // The announced defaults are what netpolc does when nothing is set.
+    assert_eq!(default("target"), "kubernetes");
+    assert_eq!(default("policies"), "policies");
+    let app = app("argocd-params");
+    let ns = ("ARGOCD_APP_NAMESPACE", "shop");
+    let plain = as_argocd(app.path(), &[ns]);
+    assert_eq!(plain.status.code(), Some(0), "{}", text(&plain.stderr));
+    assert_eq!(
+        text(&plain.stdout),
+        render(app.path(), &["--namespace", "shop"])
+    );
+
+    // Argo CD passes parameter `calico-namespaced` as PARAM_CALICO_NAMESPACED.
+    let out = as_argocd(
+        app.path(),
+        &[
+            ns,
+            ("PARAM_TARGET", "calico"),
+            ("PARAM_CALICO_NAMESPACED", "true"),
+            ("ARGOCD_ENV_NETPOLC_TARGET", "cilium"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        render(
+            app.path(),
+            &[
+                "--target",
+                "calico",
+                "--calico-namespaced",
+                "--namespace",
+                "shop"
+            ]
+        )
+    );
+    let out = as_argocd(app.path(), &[ns, ("PARAM_TARGET", "cilum")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("PARAM_TARGET=cilum"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = as_argocd(app.path(), &[ns, ("PARAM_CILIUM_SCTP", "yes")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("PARAM_CILIUM_SCTP=yes"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = as_argocd(app.path(), &[ns, ("PARAM_POLICIES", "../x")]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
 /// A Git checkout as the plugin sees it: the Application's folder holding policies/.
 fn app(name: &str) -> Scratch {
     let s = Scratch::new(name);
@@ -544,14 +740,7 @@ fn argocd_plugin_prints_only_objects() {
     std::fs::write(app.path().join("policies/team.yaml"), TEAM).unwrap();
 
     // Discovery matches this layout.
-    let pattern = plugin()["spec"]["discover"]["fileName"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(pattern, "./policies/*.yaml");
-    assert!(std::fs::read_dir(app.path().join("policies"))
-        .unwrap()
-        .any(|e| e.unwrap().path().extension().is_some_and(|x| x == "yaml")));
+    assert!(discovers(app.path(), &[]), "discovery does not match");
 
     let out = as_argocd(
         app.path(),
@@ -755,55 +944,84 @@ fn argocd_repo_server_patch_adds_the_plugin_sidecar() {
     ] {
         std::fs::copy(root().join("deploy/argocd").join(f), component.join(f)).unwrap();
     }
-    // The parts of Argo CD's install manifest the patch relies on.
-    std::fs::write(
-        s.path().join("repo-server.yaml"),
-        "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: argocd-repo-server
-spec:
-  selector:
-    matchLabels: {app.kubernetes.io/name: argocd-repo-server}
-  template:
-    metadata:
-      labels: {app.kubernetes.io/name: argocd-repo-server}
-    spec:
-      containers:
-      - name: argocd-repo-server
-        image: quay.io/argoproj/argocd:latest
-        volumeMounts:
-        - {name: var-files, mountPath: /var/run/argocd}
-        - {name: plugins, mountPath: /home/argocd/cmp-server/plugins}
-      volumes:
-      - {name: var-files, emptyDir: {}}
-      - {name: plugins, emptyDir: {}}
-",
-    )
-    .unwrap();
+    // Argo CD's own install manifest, vendored and pinned (tests/fixtures/argocd).
+    let install = std::fs::read(root().join(ARGOCD_INSTALL)).unwrap();
+    assert_eq!(
+        git_blob_sha1(&root().join(ARGOCD_INSTALL)),
+        ARGOCD_INSTALL_BLOB,
+        "{ARGOCD_INSTALL} differs from the upstream blob named in its README"
+    );
+    std::fs::write(s.path().join("install.yaml"), &install).unwrap();
     std::fs::write(
         s.path().join("kustomization.yaml"),
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: argocd\nresources: [repo-server.yaml]\ncomponents: [netpolc]\n",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: argocd\nresources: [install.yaml]\ncomponents: [netpolc]\n",
     )
     .unwrap();
+    let upstream = by_id(docs("install.yaml", &String::from_utf8(install).unwrap()));
     let out = run(tool("kubectl").arg("kustomize").arg(s.path()));
     assert!(out.status.success(), "{}", both(&out));
     let objects = by_id(docs("kustomize", &text(&out.stdout)));
     let cm = objects
         .values()
-        .find(|o| o["kind"] == "ConfigMap")
-        .expect("a ConfigMap");
+        .find(|o| {
+            o["kind"] == "ConfigMap"
+                && o["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("netpolc-cmp-plugin"))
+        })
+        .expect("the plugin's ConfigMap");
     let plugin_text = std::fs::read_to_string(root().join("deploy/argocd/plugin.yaml")).unwrap();
     assert_eq!(cm["data"]["plugin.yaml"], plugin_text.as_str());
     let cm_name = cm["metadata"]["name"].as_str().unwrap();
     assert!(cm_name.starts_with("netpolc-cmp-plugin"));
 
+    // Every upstream object is still there, plus the plugin's ConfigMap.
+    let mut added = kind_names(objects.values());
+    added.retain(|k| !kind_names(upstream.values()).contains(k));
+    assert_eq!(
+        added.into_iter().collect::<Vec<_>>(),
+        vec![format!("ConfigMap {cm_name}")]
+    );
+    assert_eq!(objects.len(), upstream.len() + 1, "one ConfigMap added");
     let d = &objects["Deployment argocd/argocd-repo-server"];
+    let before = &upstream
+        .values()
+        .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "argocd-repo-server")
+        .unwrap()["spec"]["template"]["spec"];
     let spec = &d["spec"]["template"]["spec"];
     let containers = spec["containers"].as_array().unwrap();
-    assert!(
-        containers.iter().any(|c| c["name"] == "argocd-repo-server"),
-        "the repo-server container is gone"
+    assert_eq!(
+        containers
+            .iter()
+            .find(|c| c["name"] == "argocd-repo-server"),
+        before["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "argocd-repo-server"),
+        "the repo-server container changed"
+    );
+    assert_eq!(
+        spec["initContainers"], before["initContainers"],
+        "the init container that copies argocd-cmp-server changed"
+    );
+    // `kubectl logs deploy/argocd-repo-server` shows the repo-server, not the sidecar.
+    assert_eq!(
+        d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/default-container"],
+        "argocd-repo-server"
+    );
+    // The sidecar runs the image the Dockerfile builds, tagged with this release.
+    let side_image = containers
+        .iter()
+        .find(|c| c["name"] == "netpolc")
+        .map(|c| c["image"].as_str().unwrap().to_string())
+        .unwrap();
+    assert_eq!(
+        side_image,
+        format!(
+            "registry.example.invalid/netpolc:{}",
+            env!("CARGO_PKG_VERSION")
+        )
     );
     let side = containers
         .iter()
@@ -843,6 +1061,60 @@ spec:
         "the sidecar's /tmp must be its own"
     );
     assert!(!["var-files", "plugins"].contains(&tmp));
+    // The shared volumes are upstream's, and the init container fills var-files with
+    // argocd-cmp-server, the sidecar's entrypoint.
+    for v in ["var-files", "plugins"] {
+        assert!(
+            before["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["name"] == v),
+            "upstream has no volume {v}"
+        );
+    }
+    let init = &before["initContainers"][0];
+    assert!(
+        init["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == "var-files" && m["mountPath"] == "/var/run/argocd"),
+        "{init}"
+    );
+    assert!(
+        serde_json::to_string(&init["command"])
+            .unwrap()
+            .contains("argocd-cmp-server")
+            || serde_json::to_string(&init["args"])
+                .unwrap()
+                .contains("argocd-cmp-server"),
+        "{init}"
+    );
+}
+
+/// The vendored Argo CD install manifest and its upstream git blob hash.
+const ARGOCD_INSTALL: &str = "tests/fixtures/argocd/install-v3.5.1.yaml";
+const ARGOCD_INSTALL_BLOB: &str = "e7238840ff8b86f2c2429e66fc053c9190c5659c";
+
+/// `git hash-object` of a file, as stored (no filters).
+fn git_blob_sha1(path: &Path) -> String {
+    let out = run(tool("git").args(["hash-object", "--no-filters"]).arg(path));
+    assert!(out.status.success(), "{}", both(&out));
+    text(&out.stdout).trim().to_string()
+}
+
+/// Kind and name of every object (namespaces differ after kustomize's `namespace:`).
+fn kind_names<'a>(objects: impl Iterator<Item = &'a Value>) -> std::collections::BTreeSet<String> {
+    objects
+        .map(|o| {
+            format!(
+                "{} {}",
+                o["kind"].as_str().unwrap(),
+                o["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ pub struct TypeMeta {
 
 /// `metadata` of every document.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Metadata {
     /// Name, unique per kind across the repository.
@@ -39,6 +40,7 @@ pub struct Metadata {
 
 /// A whole document of kind `IntentSet`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct IntentSetDoc {
     /// Always [`API_VERSION`].
@@ -53,6 +55,7 @@ pub struct IntentSetDoc {
 
 /// The body of an `IntentSet`: the intents of one namespace.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct IntentSetSpec {
     /// The namespace whose pods the set governs; when absent, the run's default
@@ -77,6 +80,7 @@ pub struct IntentSetSpec {
 
 /// A whole document of kind `ClusterIntentSet`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterIntentSetDoc {
     /// Always [`API_VERSION`].
@@ -91,6 +95,7 @@ pub struct ClusterIntentSetDoc {
 
 /// The body of a `ClusterIntentSet`: a baseline for every managed namespace it selects.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterIntentSetSpec {
     /// Which managed namespaces it applies to (default: all of them).
@@ -111,6 +116,7 @@ pub struct ClusterIntentSetSpec {
 
 /// A named group: pods (by labels, in namespaces), addresses, an entity or DNS names.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GroupDoc {
     /// Pod labels.
@@ -127,6 +133,7 @@ pub struct GroupDoc {
 
 /// One intent: a connection from a group to a group on some ports.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct IntentDoc {
     /// Name, unique within the set.
@@ -149,6 +156,7 @@ pub struct IntentDoc {
 
 /// An L7 HTTP match.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HttpDoc {
     /// Method (regex), e.g. `GET`.
@@ -159,6 +167,7 @@ pub struct HttpDoc {
 
 /// A whole document of kind `ConnectivityTest`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConnectivityTestDoc {
     /// Always [`API_VERSION`].
@@ -173,6 +182,7 @@ pub struct ConnectivityTestDoc {
 
 /// The body of a `ConnectivityTest`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConnectivityTestSpec {
     /// The namespace whose intent set's groups bare names refer to (default: the only
@@ -184,6 +194,7 @@ pub struct ConnectivityTestSpec {
 
 /// One expected verdict.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ExpectDoc {
     /// Source.
@@ -207,6 +218,7 @@ pub enum EndpointDoc {
 
 /// A concrete test pod or address.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PodDoc {
     /// Namespace of the pod.
@@ -239,6 +251,7 @@ impl<'de> Deserialize<'de> for EndpointDoc {
 
 /// A `ClusterProfile` document: cluster facts with defaults.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterProfileDoc {
     /// Always [`API_VERSION`].
@@ -253,6 +266,7 @@ pub struct ClusterProfileDoc {
 
 /// Cluster facts; each absent field keeps its default.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterProfileSpec {
     /// Pod networks (default `10.244.0.0/16`).
@@ -278,6 +292,7 @@ pub struct ClusterProfileSpec {
 
 /// Where the API server's endpoints are.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ApiServerDoc {
     /// Endpoint addresses (post-DNAT).
@@ -289,6 +304,7 @@ pub struct ApiServerDoc {
 
 /// Where the cluster DNS pods are.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DnsDoc {
     /// Namespace (default `kube-system`).
@@ -309,6 +325,7 @@ pub struct SelectorDoc {
 
 /// One `matchExpressions` entry.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ExpressionDoc {
     /// Label key.

@@ -23,6 +23,8 @@ pub mod codes;
 mod lower;
 mod names;
 mod ports;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod yaml;
 
 pub use lower::{

@@ -41,8 +41,17 @@ pub const BUILTIN_GROUPS: [&str; 6] = [
     "world",
 ];
 
-/// The cloud metadata addresses `block-cloud-metadata` denies.
-pub const METADATA_CIDRS: [&str; 2] = ["169.254.169.254/32", "100.100.100.200/32"];
+/// The cloud metadata addresses `block-cloud-metadata` denies: the IPv4 address most
+/// clouds share (AWS, GCP, Azure, OCI, DigitalOcean, OpenStack), Alibaba Cloud's, and the
+/// IPv6 instance-metadata addresses of AWS (`fd00:ec2::254`), GCP (`fd20:ce::254`) and
+/// OCI (`fd00:c1::a9fe:a9fe`). Sources in docs/intent-language.md.
+pub const METADATA_CIDRS: [&str; 5] = [
+    "169.254.169.254/32",
+    "100.100.100.200/32",
+    "fd00:ec2::254/128",
+    "fd20:ce::254/128",
+    "fd00:c1::a9fe:a9fe/128",
+];
 
 /// The result of compiling a repository: the program when there was no error, and every
 /// diagnostic (errors, warnings and notes) in a deterministic order.

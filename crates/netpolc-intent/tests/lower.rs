@@ -65,7 +65,7 @@ fn seed_compiles_without_diagnostics() {
         .iter()
         .filter(|r| r.origin.intent == "block-cloud-metadata")
         .collect();
-    assert_eq!(meta.len(), 2, "{text}");
+    assert_eq!(meta.len(), netpolc_intent::METADATA_CIDRS.len(), "{text}");
     assert!(meta
         .iter()
         .all(|r| r.action == Action::Deny && r.direction == Direction::Egress));
