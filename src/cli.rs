@@ -77,6 +77,10 @@ pub(crate) struct BuildArgs {
     /// Check every flow of the model, however large (default: a sample on very large repositories)
     #[arg(long)]
     pub(crate) verify_all: bool,
+    /// Succeed even when a target renders no object (its golden folder then holds an
+    /// empty kustomization, and a GitOps tool that prunes deletes every policy)
+    #[arg(long)]
+    pub(crate) allow_empty: bool,
 }
 
 #[derive(Debug, Args)]

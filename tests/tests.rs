@@ -6,6 +6,7 @@
 //! - `seed`: the seed scenario's two traps, shown impossible.
 //! - `determinism`: identical bytes across runs and file orders.
 //! - `cli`: the binary's contract (exit codes, stdout/stderr, atomic writes).
+//! - `golden`: writing golden/ (kills, concurrency, links, empty sets) and its layout.
 
 mod cli;
 mod corpus;
@@ -13,6 +14,7 @@ mod determinism;
 mod e2e;
 mod eval;
 mod gitops;
+mod golden;
 mod manifests;
 mod properties;
 mod seed;
