@@ -890,6 +890,68 @@ fn kubectl_kustomize_puts_the_calico_tier_first() {
     assert!(only.iter().all(|o| o["kind"] == "Tier"));
 }
 
+/// deploy/flux/calico.yaml: the tiers Kustomization applies exactly the Tiers, the
+/// policies one waits for it and, built as Flux builds it (its `patches` over
+/// golden/calico), holds every policy and no Tier.
+#[test]
+fn the_flux_calico_example_applies_the_tier_first_and_once() {
+    let repo = Scratch::new("flux-calico");
+    copy_policies(repo.path());
+    let out = run(netpolc(repo.path()).args(["build", "--target", "calico"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let flux = docs(
+        "calico.yaml",
+        &std::fs::read_to_string(root().join("deploy/flux/calico.yaml")).unwrap(),
+    );
+    let tiers = flux
+        .iter()
+        .find(|d| d["metadata"]["name"] == "netpolc-calico-tiers")
+        .expect("a tiers Kustomization");
+    let policies = flux
+        .iter()
+        .find(|d| d["metadata"]["name"] == "netpolc-calico")
+        .expect("a policies Kustomization");
+    assert_eq!(
+        policies["spec"]["dependsOn"][0]["name"],
+        tiers["metadata"]["name"]
+    );
+    let build = |path: &str, patches: &Value| -> Vec<Value> {
+        // Flux builds `path` with `spec.patches` added to a kustomization over it.
+        let overlay = repo
+            .path()
+            .join(format!("overlay-{}", path.replace('/', "-")));
+        std::fs::create_dir_all(&overlay).unwrap();
+        let relative = format!("../{}", path.trim_start_matches("./"));
+        let mut k = serde_json::json!({"resources": [relative]});
+        if patches.is_array() {
+            k["patches"] = patches.clone();
+        }
+        std::fs::write(overlay.join("kustomization.yaml"), k.to_string()).unwrap();
+        let out = run(tool("kubectl").arg("kustomize").arg(&overlay));
+        assert!(out.status.success(), "{}", both(&out));
+        docs("kustomize", &text(&out.stdout))
+    };
+    let tier_objects = build(tiers["spec"]["path"].as_str().unwrap(), &Value::Null);
+    assert!(!tier_objects.is_empty());
+    assert!(tier_objects.iter().all(|o| o["kind"] == "Tier"));
+    let policy_objects = build(
+        policies["spec"]["path"].as_str().unwrap(),
+        &policies["spec"]["patches"],
+    );
+    assert!(policy_objects.iter().all(|o| o["kind"] != "Tier"));
+    let rendered = by_id(docs(
+        "render",
+        &render(repo.path(), &["--target", "calico"]),
+    ));
+    let expected: Vec<&String> = rendered
+        .iter()
+        .filter(|(_, o)| o["kind"] != "Tier")
+        .map(|(id, _)| id)
+        .collect();
+    let built = by_id(policy_objects);
+    assert_eq!(built.keys().collect::<Vec<_>>(), expected);
+}
+
 #[test]
 fn kubectl_kustomize_builds_every_golden_folder_as_render_prints_it() {
     let repo = Scratch::new("flux");
