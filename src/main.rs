@@ -392,23 +392,25 @@ fn render(mut args: RenderArgs) -> ExitCode {
         );
         return ExitCode::from(BAD_INPUT);
     }
-    let text = match args.output {
-        OutputFormat::Yaml => objects
-            .iter()
-            .map(|o| format!("---\n{}", netpolc_driver::emit::to_yaml(o)))
-            .collect::<String>(),
-        OutputFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&objects).unwrap_or_default();
-            s.push('\n');
-            s
+    // Written object by object into one buffered stream: no second copy of the output.
+    let stdout = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+    let written = match args.output {
+        OutputFormat::Yaml => {
+            let mut buf = String::new();
+            objects.into_iter().try_for_each(|o| {
+                buf.clear();
+                buf.push_str("---\n");
+                netpolc_driver::emit::write_yaml(&mut buf, &o);
+                drop(o);
+                out.write_all(buf.as_bytes())
+            })
         }
+        OutputFormat::Json => serde_json::to_writer_pretty(&mut out, &objects)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n")),
     };
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .is_err()
-    {
+    if written.and_then(|()| out.flush()).is_err() {
         return ExitCode::from(BAD_INPUT);
     }
     ExitCode::SUCCESS

@@ -245,10 +245,11 @@ pub fn check(program: &Program, options: &Options) -> Vec<Diagnostic> {
 /// (when there are deny rules), then GlobalNetworkPolicies by name, then namespaced
 /// NetworkPolicies by namespace and name. Intents [`check`] reports are left out.
 pub fn render(program: &Program, options: &Options) -> Vec<serde_json::Value> {
+    // Consume the typed objects while converting them: both forms are never held in full.
     render::plan(program, options, false)
         .manifests()
-        .iter()
-        .map(render::Manifest::to_value)
+        .into_iter()
+        .map(|m| m.to_value())
         .collect()
 }
 
