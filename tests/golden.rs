@@ -284,6 +284,17 @@ fn a_golden_folder_outside_the_repository_is_refused() {
         text(&out.stderr)
     );
     assert!(!std::env::temp_dir().join(&name).exists());
+    let out = p.run(&["build", "--golden", "a/../../escape"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    // A nested folder inside the repository is fine, created as needed.
+    let out = p.run(&["build", "--golden", "deploy/golden"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(p
+        .path()
+        .join("deploy/golden/kubernetes/production.yaml")
+        .is_file());
+    let out = p.run(&["check", "--golden", "deploy/golden"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
 #[test]

@@ -359,12 +359,38 @@ fn split(golden: &Path) -> io::Result<(PathBuf, String)> {
 pub fn contained(root: &Path, golden: &Path) -> io::Result<PathBuf> {
     let (parent, name) = split(golden)?;
     let real_root = fs::canonicalize(root)?;
-    let real_parent = fs::canonicalize(&parent).map_err(|e| {
+    // The nearest existing folder of the parent decides where it really is (links
+    // resolved); the rest is created by the build, inside it.
+    let mut existing = parent.as_path();
+    while fs::symlink_metadata(existing).is_err() {
+        match existing.parent() {
+            Some(p) if !p.as_os_str().is_empty() => existing = p,
+            _ => {
+                existing = Path::new(".");
+                break;
+            }
+        }
+    }
+    let real_parent = fs::canonicalize(existing).map_err(|e| {
         error(
             e.kind(),
-            format!("cannot resolve {}: {e}", parent.display()),
+            format!("cannot resolve {}: {e}", existing.display()),
         )
     })?;
+    if parent
+        .components()
+        .any(|c| matches!(c, Component::ParentDir))
+        && !fs::canonicalize(&parent).is_ok_and(|p| p.starts_with(&real_root))
+    {
+        return Err(error(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is outside the repository {}; netpolc writes only inside it",
+                golden.display(),
+                real_root.display()
+            ),
+        ));
+    }
     if !real_parent.starts_with(&real_root) || name == ".." {
         return Err(error(
             io::ErrorKind::InvalidInput,
@@ -410,6 +436,9 @@ pub struct Lock {
 /// I/O errors opening or locking the folder.
 pub fn lock(golden: &Path, exclusive: bool, on_wait: impl FnOnce()) -> io::Result<Lock> {
     let (parent, _) = split(golden)?;
+    if exclusive {
+        fs::create_dir_all(&parent)?;
+    }
     let file = fs::File::open(&parent)?;
     #[cfg(unix)]
     {
