@@ -100,6 +100,10 @@ pub(crate) struct BuildArgs {
     /// No progress line (shown on a terminal for runs over a second)
     #[arg(short, long)]
     pub(crate) quiet: bool,
+    /// Succeed even when a target renders no object (its golden folder then holds an
+    /// empty kustomization, and a GitOps tool that prunes deletes every policy)
+    #[arg(long)]
+    pub(crate) allow_empty: bool,
 }
 
 #[derive(Debug, Args)]

@@ -305,11 +305,28 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    progress.stage("rendering");
+    progress.stage("rendering and proving every target");
     let rendered = match render_all(&args.common, &sources, &program, &targets) {
         Ok(r) => r,
         Err(code) => return code,
     };
+    // An empty policy set would make golden/ an empty kustomization, and a GitOps tool
+    // with pruning would then delete every policy of the cluster.
+    if !args.allow_empty {
+        let empty: Vec<&str> = rendered
+            .iter()
+            .filter(|(_, o)| o.is_empty())
+            .map(|(t, _)| t.name())
+            .collect();
+        if !empty.is_empty() {
+            progress.finish();
+            eprintln!(
+                "error: the intents render no {} object; nothing was written (pass --allow-empty if that is intended)",
+                empty.join(", ")
+            );
+            return ExitCode::from(BAD_INPUT);
+        }
+    }
     progress.stage(if check_only {
         "comparing golden/"
     } else {
@@ -323,6 +340,29 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
         args.golden.clone()
     } else {
         args.common.root.join(&args.golden)
+    };
+    let root = &args.common.root;
+    if let Err(e) = golden::contained(root, &golden_dir) {
+        progress.finish();
+        eprintln!("error: {e}");
+        return ExitCode::from(BAD_INPUT);
+    }
+    let lock = golden::lock(&golden_dir, !check_only, || {
+        eprintln!(
+            "note: another netpolc build is writing {}; waiting for it",
+            golden_dir.display()
+        );
+    });
+    let lock = match lock {
+        Ok(l) => l,
+        Err(e) => {
+            progress.finish();
+            eprintln!(
+                "error: cannot lock the folder of {}: {e}",
+                golden_dir.display()
+            );
+            return ExitCode::from(BAD_INPUT);
+        }
     };
     if check_only {
         let checked = golden::check(&golden_dir, &targets, &expected);
@@ -363,10 +403,13 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
         );
         return ExitCode::from(FINDINGS);
     }
-    let written = golden::write(&golden_dir, &targets, &expected);
+    let written = golden::write(root, &golden_dir, &targets, &expected, &lock);
     progress.finish();
     match written {
         Ok(s) => {
+            for w in &s.warnings {
+                eprintln!("warning: {w}");
+            }
             if args.quiet {
                 return ExitCode::SUCCESS;
             }
@@ -379,7 +422,7 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: cannot write `{}`: {e}", golden_dir.display());
+            eprintln!("error: {e}; golden/ was not changed");
             ExitCode::from(BAD_INPUT)
         }
     }
@@ -539,23 +582,25 @@ fn render(mut args: RenderArgs) -> ExitCode {
         );
         return ExitCode::from(BAD_INPUT);
     }
-    let text = match args.output {
-        OutputFormat::Yaml => objects
-            .iter()
-            .map(|o| format!("---\n{}", netpolc_driver::emit::to_yaml(o)))
-            .collect::<String>(),
-        OutputFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&objects).unwrap_or_default();
-            s.push('\n');
-            s
+    // Written object by object into one buffered stream: no second copy of the output.
+    let stdout = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+    let written = match args.output {
+        OutputFormat::Yaml => {
+            let mut buf = String::new();
+            objects.into_iter().try_for_each(|o| {
+                buf.clear();
+                buf.push_str("---\n");
+                netpolc_driver::emit::write_yaml(&mut buf, &o);
+                drop(o);
+                out.write_all(buf.as_bytes())
+            })
         }
+        OutputFormat::Json => serde_json::to_writer_pretty(&mut out, &objects)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n")),
     };
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .is_err()
-    {
+    if written.and_then(|()| out.flush()).is_err() {
         return ExitCode::from(BAD_INPUT);
     }
     ExitCode::SUCCESS

@@ -10,6 +10,7 @@
 //!   error in its place, bounded output, JSON/GitHub/SARIF/JUnit for CI).
 //! - `fuzz`: a bounded fuzz of the loader and `fn` (no panic, exit 2 with a diagnostic).
 //! - `docs`: every example of docs/diagnostics.md renders as documented.
+//! - `golden`: writing golden/ (kills, concurrency, links, empty sets) and its layout.
 
 mod cli;
 mod corpus;
@@ -19,6 +20,7 @@ mod e2e;
 mod eval;
 mod fuzz;
 mod gitops;
+mod golden;
 mod hostile;
 mod intent_schema;
 mod manifests;

@@ -245,11 +245,28 @@ pub fn check(program: &Program, options: &Options) -> Vec<Diagnostic> {
 /// (when there are deny rules), then GlobalNetworkPolicies by name, then namespaced
 /// NetworkPolicies by namespace and name. Intents [`check`] reports are left out.
 pub fn render(program: &Program, options: &Options) -> Vec<serde_json::Value> {
+    // Consume the typed objects while converting them: both forms are never held in full.
     render::plan(program, options, false)
         .manifests()
-        .iter()
-        .map(render::Manifest::to_value)
+        .into_iter()
+        .map(|m| m.to_value())
         .collect()
+}
+
+/// The namespace whose pods a rendered GlobalNetworkPolicy selects, when it selects the
+/// pods of exactly one namespace (its selector starts with
+/// `projectcalico.org/namespace == '<ns>'`, as [`render`] writes every namespace-scoped
+/// subject); `None` for cluster-scoped subjects and other objects. `netpolc build` files
+/// such a policy with that namespace's objects.
+pub fn home_namespace(object: &serde_json::Value) -> Option<String> {
+    let selector = object["spec"]["selector"].as_str()?;
+    let rest = selector
+        .strip_prefix(NAMESPACE_LABEL)?
+        .strip_prefix(" == '")?;
+    let end = rest.find('\'')?;
+    let ns = &rest[..end];
+    let after = &rest[end + 1..];
+    (after.is_empty() || after.starts_with(" && ")).then(|| ns.to_string())
 }
 
 /// An evaluator of manifests with Calico's semantics: `projectcalico.org/v3` `Tier`,

@@ -38,8 +38,9 @@ pub fn render(program: &Program, options: &Options) -> Vec<Value> {
     render_isolations(program, &mut objects);
     render_rules(program, &mut objects);
     objects.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    // Consume the typed objects while converting them: both forms are never held in full.
     objects
-        .iter()
+        .into_iter()
         .map(|o| serde_json::to_value(o).expect("manifests always serialise"))
         .collect()
 }

@@ -12,20 +12,39 @@ use std::fmt::Write as _;
 /// One document, ending in a newline, without a `---` marker.
 pub fn to_yaml(value: &Value) -> String {
     let mut out = String::new();
+    write_yaml(&mut out, value);
+    out
+}
+
+/// Appends one document, ending in a newline, without a `---` marker, to `out` (no
+/// intermediate strings: the whole file of a namespace is written into one buffer).
+pub fn write_yaml(out: &mut String, value: &Value) {
     match value {
-        Value::Object(m) if !m.is_empty() => write_map(&mut out, m, 0),
-        Value::Array(a) if !a.is_empty() => write_seq(&mut out, a, 0),
+        Value::Object(m) if !m.is_empty() => write_map(out, m, 0),
+        Value::Array(a) if !a.is_empty() => write_seq(out, a, 0),
         other => {
-            out.push_str(&scalar(other));
+            write_scalar(out, other);
             out.push('\n');
         }
     }
+}
+
+/// `s` plain when [`plain_ok`], else [`quote`]d.
+pub fn quote_if_needed(s: &str) -> String {
+    let mut out = String::new();
+    write_str(&mut out, s);
     out
+}
+
+fn indent_to(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
 }
 
 fn write_map(out: &mut String, m: &serde_json::Map<String, Value>, indent: usize) {
     for (k, v) in m {
-        let _ = write!(out, "{:indent$}{}:", "", key(k));
+        indent_to(out, indent);
+        write_str(out, k);
+        out.push(':');
         write_value_after_key(out, v, indent);
     }
 }
@@ -42,7 +61,7 @@ fn write_value_after_key(out: &mut String, v: &Value, indent: usize) {
         }
         other => {
             out.push(' ');
-            out.push_str(&scalar(other));
+            write_scalar(out, other);
             out.push('\n');
         }
     }
@@ -50,18 +69,21 @@ fn write_value_after_key(out: &mut String, v: &Value, indent: usize) {
 
 fn write_seq(out: &mut String, a: &[Value], indent: usize) {
     for item in a {
-        let _ = write!(out, "{:indent$}-", "");
+        indent_to(out, indent);
+        out.push('-');
         match item {
             Value::Object(m) if !m.is_empty() => {
                 // The first key goes on the dash line; the rest align under it.
                 let mut first = true;
                 for (k, v) in m {
                     if first {
-                        let _ = write!(out, " {}:", key(k));
+                        out.push(' ');
                         first = false;
                     } else {
-                        let _ = write!(out, "{:w$}{}:", "", key(k), w = indent + 2);
+                        indent_to(out, indent + 2);
                     }
+                    write_str(out, k);
+                    out.push(':');
                     write_value_after_key(out, v, indent + 2);
                 }
             }
@@ -71,35 +93,31 @@ fn write_seq(out: &mut String, a: &[Value], indent: usize) {
             }
             other => {
                 out.push(' ');
-                out.push_str(&scalar(other));
+                write_scalar(out, other);
                 out.push('\n');
             }
         }
     }
 }
 
-fn key(k: &str) -> String {
-    if plain_ok(k) {
-        k.to_string()
+fn write_str(out: &mut String, s: &str) {
+    if plain_ok(s) {
+        out.push_str(s);
     } else {
-        quote(k)
+        quote_into(out, s);
     }
 }
 
-fn scalar(v: &Value) -> String {
+fn write_scalar(out: &mut String, v: &Value) {
     match v {
-        Value::Null => "null".to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => {
-            if plain_ok(s) {
-                s.clone()
-            } else {
-                quote(s)
-            }
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
         }
-        Value::Object(_) => "{}".to_string(),
-        Value::Array(_) => "[]".to_string(),
+        Value::String(s) => write_str(out, s),
+        Value::Object(_) => out.push_str("{}"),
+        Value::Array(_) => out.push_str("[]"),
     }
 }
 
@@ -118,11 +136,10 @@ pub fn plain_ok(s: &str) -> bool {
     {
         return false;
     }
-    let lower = s.to_ascii_lowercase();
     const SPECIAL: [&str; 13] = [
         "true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", "inf", "none", "~",
     ];
-    if SPECIAL.contains(&lower.as_str()) {
+    if s.len() <= 5 && SPECIAL.iter().any(|w| w.eq_ignore_ascii_case(s)) {
         return false;
     }
     // Anything that starts like a number (ints with `_`, floats such as `1.2.3` in YAML
@@ -134,6 +151,11 @@ pub fn plain_ok(s: &str) -> bool {
 /// A double-quoted YAML string with JSON-compatible escapes.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    quote_into(&mut out, s);
+    out
+}
+
+fn quote_into(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -155,7 +177,6 @@ pub fn quote(s: &str) -> String {
         }
     }
     out.push('"');
-    out
 }
 
 #[cfg(test)]

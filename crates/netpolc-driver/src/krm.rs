@@ -873,15 +873,19 @@ impl ResourceList {
             let path = format!("{}/{rel}", config.golden);
             let (header, body) = split_header(&text);
             match verify::parse_yaml(&path, body) {
-                Ok(mut docs) if docs.len() == 1 => {
-                    let mut value = docs.remove(0);
-                    set_path(&mut value, &path);
-                    generated.push((path, header.to_string(), value));
+                Ok(docs) if !docs.is_empty() => {
+                    // A multi-document file: one item per document, the header comment
+                    // on the first, as kpt writes them back.
+                    for (index, mut value) in docs.into_iter().enumerate() {
+                        set_path(&mut value, &path, index);
+                        let h = if index == 0 { header } else { "" };
+                        generated.push((path.clone(), h.to_string(), value));
+                    }
                 }
                 Ok(_) | Err(_) => {
                     findings.push(Finding::error(
                         codes::VALIDATION_FAILED,
-                        format!("internal error: `{path}` does not read back as one object"),
+                        format!("internal error: `{path}` does not read back as objects"),
                     ));
                     return self.fail(findings, BAD_INPUT);
                 }
@@ -952,7 +956,7 @@ fn header_lines(header: &str) -> Vec<&str> {
 }
 
 /// Adds kpt's path and index annotations to a generated object.
-fn set_path(value: &mut Value, path: &str) {
+fn set_path(value: &mut Value, path: &str, index: usize) {
     let Some(obj) = value.as_object_mut() else {
         return;
     };
@@ -971,8 +975,8 @@ fn set_path(value: &mut Value, path: &str) {
     if let Some(a) = annotations.as_object_mut() {
         a.insert(PATH_ANNOTATION.into(), path.into());
         a.insert(INTERNAL_PATH_ANNOTATION.into(), path.into());
-        a.insert(INDEX_ANNOTATION.into(), "0".into());
-        a.insert(INTERNAL_INDEX_ANNOTATION.into(), "0".into());
+        a.insert(INDEX_ANNOTATION.into(), index.to_string().into());
+        a.insert(INTERNAL_INDEX_ANNOTATION.into(), index.to_string().into());
     }
 }
 

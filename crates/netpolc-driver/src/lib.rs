@@ -134,8 +134,7 @@ pub fn render(
     };
     let mut problems = Vec::new();
     for o in &objects {
-        let text = serde_json::to_string(o).unwrap_or_default();
-        if text.contains("${") {
+        if contains_substitution(o) {
             problems.push(
                 Diagnostic::error(
                     "NP6002",
@@ -153,6 +152,18 @@ pub fn render(
         objects,
         diagnostics,
     })
+}
+
+/// Whether any key or string of `v` contains `${` (walked in place: no serialisation).
+fn contains_substitution(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("${"),
+        Value::Array(a) => a.iter().any(contains_substitution),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| k.contains("${") || contains_substitution(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
 }
 
 /// `Kind namespace/name` or `Kind name` of a manifest.

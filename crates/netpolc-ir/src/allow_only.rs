@@ -240,6 +240,12 @@ fn subtract(r: &Rule, x: &Rule) -> SubResult {
     let Some(inside_pods) = r.subject.pods.and(&x.subject.pods) else {
         return Ok(vec![r.clone()]);
     };
+    // Split only where the deny really intersects the allow: subjects, peers and ports
+    // must all overlap, otherwise the boxes are disjoint and the allow stays whole (one
+    // object, not one per side of the deny's subject).
+    if ports_disjoint(&r.ports, &x.ports) || peer_minus(&r.peer, &x.peer)?.is_none() {
+        return Ok(vec![r.clone()]);
+    }
     let mut out = Vec::new();
     // 1. Subjects outside the deny keep the whole rule.
     let outside_ns: BTreeSet<&str> = r
@@ -419,6 +425,26 @@ fn cidr_minus(a: &CidrBlock, b: &CidrBlock) -> Option<(Vec<Peer>, Peer)> {
         }
     }
     Some((rest, Peer::Cidr(common)))
+}
+
+/// Whether no port matches both `a` and `b`, as far as can be known without the pods
+/// (named ports may be any number, so they are never disjoint from a number or another
+/// name of the same protocol).
+fn ports_disjoint(a: &Ports, b: &Ports) -> bool {
+    let (Ports::Only(a), Ports::Only(b)) = (a, b) else {
+        return false;
+    };
+    a.iter().all(|pa| {
+        b.iter()
+            .filter(|pb| pb.protocol == pa.protocol)
+            .all(|pb| match (&pa.port, &pb.port) {
+                (
+                    PortSpec::Range { start: s1, end: e1 },
+                    PortSpec::Range { start: s2, end: e2 },
+                ) => e1 < s2 || e2 < s1,
+                _ => false,
+            })
+    })
 }
 
 /// `a ∖ b`; `Ok(None)` when nothing is left.

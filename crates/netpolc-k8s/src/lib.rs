@@ -146,8 +146,10 @@ pub fn render(program: &Program, options: &Options) -> Vec<Value> {
             isolation_only
         }
     };
+    // Consume the typed objects while converting them, so that both forms are never
+    // held in full at once.
     emit::objects(&lowered)
-        .iter()
+        .into_iter()
         .map(|r| emit::to_json(&r.policy))
         .collect()
 }
