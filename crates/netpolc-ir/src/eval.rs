@@ -227,7 +227,8 @@ pub fn peer_matches(program: &Program, model: &ClusterModel, peer: &Peer, e: &En
 /// connection is allowed, one line each; empty when they agree on every flow.
 ///
 /// Only the overall verdict is compared (both sides must allow), not which rule decided.
-/// Back ends' unit tests use it; the driver's `verify` adds sampling for large models.
+/// Back ends' unit tests and the property tests use it; `build` and friends run the
+/// exact proof ([`crate::proof`]) instead, which needs no enumeration.
 pub fn first_disagreements<E>(
     program: &Program,
     model: &ClusterModel,
