@@ -27,7 +27,15 @@ fn stderr(o: &Output) -> String {
 fn eval(output: &str) -> String {
     let o = netpolc(
         &root(),
-        &["eval", "--cluster", DUMP, SEED, "--output", output],
+        &[
+            "eval",
+            "--flows",
+            "--cluster",
+            DUMP,
+            SEED,
+            "--output",
+            output,
+        ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     stdout(&o)
@@ -236,6 +244,7 @@ fn eval_skips_host_network_pods_with_a_note_and_probes_extra_addresses() {
         &root(),
         &[
             "eval",
+            "--flows",
             "--cluster",
             DUMP,
             SEED,
@@ -516,4 +525,138 @@ fn explain_names_the_deciding_object_and_intent_on_every_backend() {
         assert!(line.ends_with("deny"), "{line}");
     }
     assert!(text.contains("default deny (isolated by"), "{text}");
+}
+
+/// `netpolc eval` without `--flows`: the connectivity map.
+fn eval_map(dir: &std::path::Path, args: &[&str]) -> Output {
+    let mut all = vec!["eval"];
+    all.extend_from_slice(args);
+    netpolc(dir, &all)
+}
+
+#[test]
+fn eval_default_is_the_connectivity_map_grouped_by_classes() {
+    let o = eval_map(&root(), &["--cluster", DUMP, SEED]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    // Far fewer lines than flows; the seed's two traps show as backend-specific rows.
+    assert!(text.lines().count() < 20, "{text}");
+    assert!(
+        text.contains(
+            "production/app=frontend -> production/app=backend 8080/tcp  [kubernetes, calico only]"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("production/app=backend -> production/app=database 5432/tcp\n"),
+        "{text}"
+    );
+    insta::assert_snapshot!("eval_map_seed", text);
+    // The per-flow table is still there with --flows.
+    let flows = stdout(&eval_map(&root(), &["--flows", "--cluster", DUMP, SEED]));
+    assert!(flows.starts_with("# ") && flows.contains(" flows; columns: kubernetes calico cilium"));
+    assert!(flows.lines().count() > text.lines().count() * 10);
+}
+
+#[test]
+fn eval_json_map_is_one_document_with_the_same_rows() {
+    let o = eval_map(&root(), &["--cluster", DUMP, SEED, "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("one JSON document");
+    let text = stdout(&eval_map(&root(), &["--cluster", DUMP, SEED]));
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        text.lines().filter(|l| !l.starts_with('#')).count()
+    );
+    assert_eq!(
+        v["targets"],
+        serde_json::json!(["kubernetes", "calico", "cilium"])
+    );
+    let r = rows
+        .iter()
+        .find(|r| r["to"] == serde_json::json!(["production/app=database"]))
+        .expect("the database row");
+    assert_eq!(r["from"], serde_json::json!(["production/app=backend"]));
+    assert_eq!(r["ports"], serde_json::json!(["5432/tcp"]));
+    assert_eq!(r["targets"].as_array().unwrap().len(), 3);
+}
+
+/// A dump of `n` namespaces × `per` small pods, dual stack, written as text.
+fn big_dump(n: usize, per: usize) -> String {
+    let mut s = String::from("apiVersion: v1\nitems:\n");
+    let mut k = 0usize;
+    for i in 0..n {
+        s.push_str(&format!(
+            "- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: ns-{i}\n"
+        ));
+        for j in 0..per {
+            k += 1;
+            s.push_str(&format!(
+                "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p-{j}\n    namespace: ns-{i}\n    labels:\n      app: a{}\n  spec:\n    containers:\n    - name: c\n      ports:\n      - {{containerPort: 8080, name: http}}\n  status:\n    phase: Running\n    podIP: 10.{}.{}.{}\n    podIPs:\n    - ip: 10.{}.{}.{}\n    - ip: fd00::{k:x}\n",
+                j % 3,
+                k / 65536, (k / 256) % 256, k % 256,
+                k / 65536, (k / 256) % 256, k % 256,
+            ));
+        }
+    }
+    s.push_str(
+        "- apiVersion: v1\n  kind: Service\n  metadata:\n    name: api\n    namespace: ns-0\n",
+    );
+    s.push_str("kind: List\nmetadata:\n  resourceVersion: \"\"\n");
+    s
+}
+
+#[test]
+fn eval_accepts_a_20000_pod_dump_reads_pod_ips_and_names_other_objects() {
+    let dir = scratch("big-dump");
+    let dump = big_dump(200, 100);
+    assert!(dump.len() > 4 << 20, "larger than the intent files' limit");
+    std::fs::write(dir.join("dump.yaml"), dump).unwrap();
+    std::fs::write(
+        dir.join("np.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny\n  namespace: ns-1\nspec:\n  podSelector: {matchLabels: {app: a1}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - ipBlock: {cidr: 'fd00::/16'}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  namespace: ns-1\n",
+    )
+    .unwrap();
+    let o = eval_map(
+        &dir,
+        &["--cluster", "dump.yaml", "np.yaml", "--output", "json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("one JSON document");
+    assert_eq!(v["pods"], 20000);
+    let err = stderr(&o);
+    assert!(err.contains("20000 pod(s) have several addresses"), "{err}");
+    assert!(
+        err.contains("1 Service object(s)") && err.contains("ns-0/api"),
+        "{err}"
+    );
+    assert!(
+        err.contains("ConfigMap ns-1/cm") || err.contains("cm"),
+        "{err}"
+    );
+    // ns-1/app=a1 is isolated for ingress: only the IPv6 range may reach it.
+    let rows = v["rows"].as_array().unwrap();
+    let to_a1: Vec<&Value> = rows
+        .iter()
+        .filter(|r| {
+            r["to"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t == "ns-1/app=a1")
+        })
+        .collect();
+    assert!(!to_a1.is_empty());
+    for r in to_a1 {
+        assert!(
+            r["from"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f.as_str().unwrap().starts_with("fd00::/16")),
+            "{r}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -610,21 +610,13 @@ impl<'a> Builder<'a> {
         if pods.len() == n {
             out.push("*".to_string());
         } else {
-            let mut by_ns: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-            for c in pods {
-                by_ns.entry(self.class_ns[c]).or_default().push(c);
-            }
-            let mut total: BTreeMap<usize, usize> = BTreeMap::new();
-            for ns in &self.class_ns {
-                *total.entry(*ns).or_default() += 1;
-            }
-            for (ns, cs) in by_ns {
-                let name = &self.ns_names[ns];
-                if cs.len() == total[&ns] {
-                    out.push(format!("{name}/*"));
-                } else {
-                    out.extend(cs.iter().map(|c| format!("{name}/{}", names[*c])));
-                }
+            let direct = self.render_pods(&pods, names);
+            let rest: Vec<usize> = (0..n).filter(|c| !set.contains(c)).collect();
+            let inverse = self.render_pods(&rest, names);
+            if pods.len() > n / 2 && inverse.len() < direct.len() {
+                out.push(format!("* except [{}]", inverse.join(", ")));
+            } else {
+                out.extend(direct);
             }
         }
         let atoms: Vec<&String> = set
@@ -636,6 +628,27 @@ impl<'a> Builder<'a> {
             out.push("any address".to_string());
         } else {
             out.extend(atoms.into_iter().cloned());
+        }
+        out
+    }
+
+    fn render_pods(&self, pods: &[usize], names: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut by_ns: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for c in pods {
+            by_ns.entry(self.class_ns[*c]).or_default().push(*c);
+        }
+        let mut total: BTreeMap<usize, usize> = BTreeMap::new();
+        for ns in &self.class_ns {
+            *total.entry(*ns).or_default() += 1;
+        }
+        for (ns, cs) in by_ns {
+            let name = &self.ns_names[ns];
+            if cs.len() == total[&ns] {
+                out.push(format!("{name}/*"));
+            } else {
+                out.extend(cs.iter().map(|c| format!("{name}/{}", names[*c])));
+            }
         }
         out
     }
