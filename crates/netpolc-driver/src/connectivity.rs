@@ -167,6 +167,13 @@ struct Side {
 
 const UNNAMED: usize = usize::MAX;
 
+/// What every evaluator decides a pod's sides from: namespace, labels, named ports.
+type RoughKey<'m> = (
+    &'m str,
+    &'m BTreeMap<String, String>,
+    &'m BTreeMap<String, (Protocol, u16)>,
+);
+
 /// Computes the connectivity map of `model` under each evaluator.
 ///
 /// `secondary` are the pods' other addresses (dual stack): no address range shown is
@@ -207,14 +214,7 @@ impl<'a> Builder<'a> {
         let mut model = model.clone();
         let real = model.pods.len();
         // Mentions of one pod per (namespace, labels, named ports).
-        let mut first: BTreeMap<
-            (
-                &str,
-                &BTreeMap<String, String>,
-                &BTreeMap<String, (Protocol, u16)>,
-            ),
-            usize,
-        > = BTreeMap::new();
+        let mut first: BTreeMap<RoughKey<'_>, usize> = BTreeMap::new();
         let mut rough = vec![0usize; real];
         let mut reps = Vec::new();
         for (i, p) in model.pods.iter().enumerate() {
