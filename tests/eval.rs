@@ -551,7 +551,10 @@ fn eval_default_is_the_connectivity_map_grouped_by_classes() {
         text.contains("production/app=backend -> production/app=database 5432/tcp\n"),
         "{text}"
     );
-    insta::assert_snapshot!("eval_map_seed", text);
+    // Outside tests/snapshots/, which holds the corpus' snapshots only.
+    insta::with_settings!({snapshot_path => "snapshots/eval"}, {
+        insta::assert_snapshot!("eval_map_seed", text);
+    });
     // The per-flow table is still there with --flows.
     let flows = stdout(&eval_map(&root(), &["--flows", "--cluster", DUMP, SEED]));
     assert!(flows.starts_with("# ") && flows.contains(" flows; columns: kubernetes calico cilium"));
@@ -658,5 +661,165 @@ fn eval_accepts_a_20000_pod_dump_reads_pod_ips_and_names_other_objects() {
             "{r}"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Pods of a dump (not on the host network): `ns/name` → (namespace, labels).
+fn dump_labels(path: &std::path::Path) -> BTreeMap<String, (String, BTreeMap<String, String>)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let docs =
+        netpolc_driver::dump::flatten(netpolc_driver::verify::parse_yaml("dump", &text).unwrap());
+    docs.iter()
+        .filter(|d| d["kind"] == "Pod" && d["spec"]["hostNetwork"] != true)
+        .map(|d| {
+            let ns = d["metadata"]["namespace"].as_str().unwrap().to_string();
+            let name = d["metadata"]["name"].as_str().unwrap();
+            let labels = d["metadata"]["labels"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect();
+            (format!("{ns}/{name}"), (ns, labels))
+        })
+        .collect()
+}
+
+/// The pods a map endpoint names (`*`, `* except [..]`, `ns/*`, `ns/k=v,k=v`); empty
+/// for address ranges.
+fn expand(
+    name: &str,
+    pods: &BTreeMap<String, (String, BTreeMap<String, String>)>,
+) -> std::collections::BTreeSet<String> {
+    if name == "*" {
+        return pods.keys().cloned().collect();
+    }
+    if let Some(rest) = name.strip_prefix("* except [") {
+        let inner = rest.strip_suffix(']').unwrap();
+        let mut out = expand("*", pods);
+        for part in inner.split(", ") {
+            for p in expand(part, pods) {
+                out.remove(&p);
+            }
+        }
+        return out;
+    }
+    let Some((ns, sel)) = name.split_once('/') else {
+        return Default::default();
+    };
+    if !pods.values().any(|(n, _)| n == ns) {
+        return Default::default(); // an address range such as 10.0.0.0/8
+    }
+    pods.iter()
+        .filter(|(_, (n, labels))| {
+            n == ns
+                && (sel == "*"
+                    || sel.split(',').all(|kv| {
+                        let (k, v) = kv.split_once('=').expect("a label selector");
+                        labels.get(k).map(String::as_str) == Some(v)
+                    }))
+        })
+        .map(|(p, _)| p.clone())
+        .collect()
+}
+
+fn port_in(spec: &str, port: u64, protocol: &str) -> bool {
+    let (range, proto) = spec.split_once('/').unwrap();
+    if !proto.eq_ignore_ascii_case(protocol) {
+        return false;
+    }
+    match range {
+        "all" => true,
+        r => match r.split_once('-') {
+            Some((a, b)) => (a.parse::<u64>().unwrap()..=b.parse().unwrap()).contains(&port),
+            None => r.parse::<u64>().unwrap() == port,
+        },
+    }
+}
+
+/// Every pod-to-pod flow of `--flows` is allowed on a backend iff a row of the map
+/// covers it on that backend.
+fn map_agrees_with_flows(dir: &std::path::Path, dump: &str, manifests: &str) {
+    let pods = dump_labels(&dir.join(dump));
+    let map = eval_map(dir, &["--cluster", dump, manifests, "--output", "json"]);
+    assert_eq!(map.status.code(), Some(0), "{}", stderr(&map));
+    let map: Value = serde_json::from_str(&stdout(&map)).unwrap();
+    let flows = eval_map(
+        dir,
+        &["--flows", "--cluster", dump, manifests, "--output", "json"],
+    );
+    let flows: Value = serde_json::from_str(&stdout(&flows)).unwrap();
+    let rows: Vec<(_, _, Vec<String>, Vec<String>)> = map["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let set = |k: &str| {
+                r[k].as_array()
+                    .unwrap()
+                    .iter()
+                    .flat_map(|e| expand(e.as_str().unwrap(), &pods))
+                    .collect::<std::collections::BTreeSet<String>>()
+            };
+            let strings = |k: &str| -> Vec<String> {
+                r[k].as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.as_str().unwrap().to_string())
+                    .collect()
+            };
+            (set("from"), set("to"), strings("ports"), strings("targets"))
+        })
+        .collect();
+    let mut checked = 0;
+    for f in flows.as_array().unwrap() {
+        let (from, to) = (f["from"].as_str().unwrap(), f["to"].as_str().unwrap());
+        if !pods.contains_key(from) || !pods.contains_key(to) {
+            continue;
+        }
+        let (port, proto) = (f["port"].as_u64().unwrap(), f["protocol"].as_str().unwrap());
+        for (t, v) in f["verdicts"].as_object().unwrap() {
+            let in_map = rows.iter().any(|(fr, tt, ports, ts)| {
+                ts.contains(t)
+                    && fr.contains(from)
+                    && tt.contains(to)
+                    && ports.iter().any(|p| port_in(p, port, proto))
+            });
+            assert_eq!(
+                in_map,
+                v["allowed"].as_bool().unwrap(),
+                "{from} -> {to} {port}/{proto} on {t}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked}");
+}
+
+#[test]
+fn eval_map_agrees_with_every_pod_flow_on_the_seed() {
+    map_agrees_with_flows(&root(), DUMP, SEED);
+}
+
+#[test]
+fn eval_map_agrees_with_every_pod_flow_across_namespaces_and_named_ports() {
+    let dir = scratch("map-vs-flows");
+    std::fs::write(dir.join("dump.yaml"), big_dump(4, 5)).unwrap();
+    let np = |ns: &str, name: &str, spec: &str| {
+        format!("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n{spec}")
+    };
+    let mut text = String::new();
+    for ns in ["ns-0", "ns-1", "ns-2"] {
+        text += &np(
+            ns,
+            "deny",
+            "  podSelector: {}\n  policyTypes: [Ingress, Egress]\n",
+        );
+        text += &np(ns, "a0-to-a1", "  podSelector: {matchLabels: {app: a1}}\n  ingress:\n  - from:\n    - podSelector: {matchLabels: {app: a0}}\n    ports:\n    - port: http\n");
+        text += &np(ns, "a0-out", "  podSelector: {matchLabels: {app: a0}}\n  policyTypes: [Egress]\n  egress:\n  - to:\n    - podSelector: {}\n      namespaceSelector: {}\n    ports:\n    - {port: 8000, endPort: 8100}\n");
+    }
+    text += &np("ns-1", "from-ns-0", "  podSelector: {matchLabels: {app: a2}}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ns-0}}\n      podSelector: {matchExpressions: [{key: app, operator: NotIn, values: [a1]}]}\n");
+    std::fs::write(dir.join("np.yaml"), text).unwrap();
+    map_agrees_with_flows(&dir, "dump.yaml", "np.yaml");
     let _ = std::fs::remove_dir_all(&dir);
 }
