@@ -5,7 +5,7 @@ NetworkPolicies for `netpolc eval` at scale (benches/eval-scale.sh).
 Usage: gen-cluster.py NAMESPACES OUTDIR
 Per namespace: 10 pods (apps web, api, db, worker, cache), 11 NetworkPolicies: default
 deny (ingress and egress), DNS egress to kube-system, allows between the apps, one
-cross-namespace allow (from the previous namespace's web). Plus kube-system with DNS."""
+cross-namespace allow (web to the next namespace's web). Plus kube-system with DNS."""
 import os
 import sys
 
@@ -143,10 +143,21 @@ def main():
             p.write(allow(ns, "worker-db", "worker", "db", 5432))
             p.write(allow(ns, "api-cache", "api", "cache", 6379))
             prev = f"ns-{(i - 1) % n:05d}"
-            p.write(np(ns, "from-prev", f"""  podSelector:
+            nxt = f"ns-{(i + 1) % n:05d}"
+            p.write(np(ns, "web-chain", f"""  podSelector:
     matchLabels:
       app: web
-  policyTypes: [Ingress]
+  policyTypes: [Ingress, Egress]
+  egress:
+  - to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: {nxt}
+      podSelector:
+        matchLabels:
+          app: web
+    ports:
+    - port: 8080
   ingress:
   - from:
     - namespaceSelector:

@@ -749,9 +749,22 @@ fn map_agrees_with_flows(dir: &std::path::Path, dump: &str, manifests: &str) {
         &["--flows", "--cluster", dump, manifests, "--output", "json"],
     );
     let flows: Value = serde_json::from_str(&stdout(&flows)).unwrap();
-    let rows: Vec<(_, _, Vec<String>, Vec<String>)> = map["rows"]
-        .as_array()
-        .unwrap()
+    // Pattern rows over a group of namespaces: one row per namespace.
+    let mut plain = Vec::new();
+    for r in map["rows"].as_array().unwrap() {
+        match r["namespace_group"].as_str() {
+            None => plain.push(r.clone()),
+            Some(g) => {
+                for ns in map["namespace_groups"][g].as_array().unwrap() {
+                    let text = r
+                        .to_string()
+                        .replace(&format!("{{{g}}}/"), &format!("{}/", ns.as_str().unwrap()));
+                    plain.push(serde_json::from_str(&text).unwrap());
+                }
+            }
+        }
+    }
+    let rows: Vec<(_, _, Vec<String>, Vec<String>)> = plain
         .iter()
         .map(|r| {
             let set = |k: &str| {

@@ -43,6 +43,9 @@ pub struct Row {
     pub ports: Vec<String>,
     /// The backends on which the row holds (all of them when they agree).
     pub targets: Vec<String>,
+    /// When set, the row is a pattern holding inside each namespace of this group on its
+    /// own: `{NS1}/app=web` stands for `ns/app=web` of the same namespace `ns`.
+    pub group: Option<String>,
 }
 
 /// The connectivity map.
@@ -58,6 +61,8 @@ pub struct Map {
     pub namespaces: usize,
     /// The backends.
     pub targets: Vec<String>,
+    /// Groups of namespaces that behave alike inside themselves (`NS1` → names).
+    pub groups: Vec<(String, Vec<String>)>,
 }
 
 impl Map {
@@ -71,6 +76,13 @@ impl Map {
             self.namespaces,
             self.targets.join(" ")
         );
+        for (g, names) in &self.groups {
+            s.push_str(&format!(
+                "# {{{g}}}: each of {} namespaces on its own: {}\n",
+                names.len(),
+                names.join(", ")
+            ));
+        }
         let all = self.targets.len();
         for r in &self.rows {
             let on = if r.targets.len() == all {
@@ -95,11 +107,13 @@ impl Map {
             "classes": self.classes,
             "namespaces": self.namespaces,
             "targets": self.targets,
+            "namespace_groups": self.groups.iter().map(|(g, n)| (g.clone(), json!(n))).collect::<serde_json::Map<String, Value>>(),
             "rows": self.rows.iter().map(|r| json!({
                 "from": r.from,
                 "to": r.to,
                 "ports": r.ports,
                 "targets": r.targets,
+                "namespace_group": r.group,
             })).collect::<Vec<_>>(),
         })
     }
@@ -538,24 +552,107 @@ impl<'a> Builder<'a> {
             by_from.entry((froms, m, ts)).or_default().insert(to);
         }
         let names = self.class_names();
-        let mut rows: Vec<Row> = by_from
+        let rows: Vec<Row> = by_from
             .into_iter()
             .map(|((froms, m, ts), tos)| Row {
                 from: self.render_set(&froms, &names),
                 to: self.render_set(&tos, &names),
                 ports: self.render_ports(&m),
                 targets: ts.iter().map(|k| targets[*k].clone()).collect(),
+                group: None,
             })
             .collect();
+        let (mut rows, groups) = self.group_namespaces(rows);
         rows.sort();
         let namespaces: BTreeSet<usize> = self.class_ns.iter().copied().collect();
         Map {
+            groups,
             rows,
             pods: self.classes.iter().map(Vec::len).sum(),
             classes: n,
             namespaces: namespaces.len(),
             targets,
         }
+    }
+
+    /// Rows that stay inside one namespace and read the same in several namespaces
+    /// (but for the namespace's name) become one pattern row over a group of them.
+    #[allow(clippy::type_complexity)]
+    fn group_namespaces(&self, rows: Vec<Row>) -> (Vec<Row>, Vec<(String, Vec<String>)>) {
+        let with_pods: BTreeSet<&str> = self
+            .class_ns
+            .iter()
+            .map(|n| self.ns_names[*n].as_str())
+            .collect();
+        // Pattern (with `\0` for the namespace) → namespaces.
+        let mut patterns: BTreeMap<Row, Vec<String>> = BTreeMap::new();
+        let mut out = Vec::new();
+        for r in rows {
+            let first = r
+                .from
+                .first()
+                .and_then(|e| e.split_once('/'))
+                .map(|(n, _)| n);
+            let ns = first.filter(|n| {
+                with_pods.contains(n)
+                    && r.from
+                        .iter()
+                        .chain(&r.to)
+                        .all(|e| e.split_once('/').is_some_and(|(m, _)| m == *n))
+            });
+            match ns {
+                Some(ns) => {
+                    let ns = ns.to_string();
+                    let strip = |v: &[String]| -> Vec<String> {
+                        v.iter().map(|e| format!("\0{}", &e[ns.len()..])).collect()
+                    };
+                    let key = Row {
+                        from: strip(&r.from),
+                        to: strip(&r.to),
+                        ports: r.ports.clone(),
+                        targets: r.targets.clone(),
+                        group: None,
+                    };
+                    patterns.entry(key).or_default().push(ns);
+                }
+                None => out.push(r),
+            }
+        }
+        let mut groups: BTreeMap<Vec<String>, String> = BTreeMap::new();
+        let mut order: Vec<(String, Vec<String>)> = Vec::new();
+        for (pattern, names) in patterns {
+            if names.len() == 1 {
+                let put = |v: &[String]| -> Vec<String> {
+                    v.iter().map(|e| e.replacen('\0', &names[0], 1)).collect()
+                };
+                out.push(Row {
+                    from: put(&pattern.from),
+                    to: put(&pattern.to),
+                    ..pattern
+                });
+                continue;
+            }
+            let g = groups
+                .entry(names.clone())
+                .or_insert_with(|| {
+                    let g = format!("NS{}", order.len() + 1);
+                    order.push((g.clone(), names.clone()));
+                    g
+                })
+                .clone();
+            let put = |v: &[String]| -> Vec<String> {
+                v.iter()
+                    .map(|e| e.replacen('\0', &format!("{{{g}}}"), 1))
+                    .collect()
+            };
+            out.push(Row {
+                from: put(&pattern.from),
+                to: put(&pattern.to),
+                group: Some(g.clone()),
+                ..pattern
+            });
+        }
+        (out, order)
     }
 
     /// `app=web` for each class: its labels on the keys any rule tests, made unique
