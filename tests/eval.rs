@@ -836,3 +836,29 @@ fn eval_map_agrees_with_every_pod_flow_across_namespaces_and_named_ports() {
     map_agrees_with_flows(&dir, "dump.yaml", "np.yaml");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn eval_reports_a_broken_dump_with_file_line_column_and_code() {
+    let dir = scratch("broken-dump");
+    std::fs::write(
+        dir.join("dump.yaml"),
+        "apiVersion: v1\nitems:\n- kind: Pod\n  metadata: {name: [\n",
+    )
+    .unwrap();
+    let o = eval_map(
+        &dir,
+        &[
+            "--cluster",
+            "dump.yaml",
+            &root().join(SEED).display().to_string(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("error[NP1003]") && err.contains("dump.yaml:"),
+        "{err}"
+    );
+    assert!(err.contains("help:"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -176,7 +176,7 @@ struct Side {
     named_ports: bool,
     /// Cache: (namespace id or UNNAMED, projected key id, named ports of the other end
     /// when they matter, or the class itself) → mask per target.
-    cache: HashMap<(usize, usize, usize), Vec<Mask>>,
+    cache: HashMap<(usize, usize, usize), usize>,
 }
 
 const UNNAMED: usize = usize::MAX;
@@ -214,6 +214,9 @@ struct Builder<'a> {
     samples: Vec<(Protocol, u16, u16)>,
     /// Address atoms: representative and name.
     atoms: Vec<(IpAddr, String)>,
+    /// Side verdicts computed (masks per target), and whether each allows nothing.
+    masks: Vec<Vec<Mask>>,
+    empty: Vec<bool>,
 }
 
 fn dir(d: Direction) -> usize {
@@ -431,6 +434,8 @@ impl<'a> Builder<'a> {
             projected,
             samples,
             atoms,
+            masks: Vec::new(),
+            empty: Vec::new(),
         }
     }
 
@@ -460,7 +465,7 @@ impl<'a> Builder<'a> {
 
     /// The side of class `c` in direction `d`, against the class `o` (a pod of it other
     /// than `c`'s representative). `None` when there is no such pod.
-    fn pod_side(&mut self, c: usize, d: Direction, o: usize) -> Option<Vec<Mask>> {
+    fn pod_side(&mut self, c: usize, d: Direction, o: usize) -> Option<usize> {
         let me = self.classes[c][0];
         let side = &self.sides[c][dir(d)];
         let told = side
@@ -477,7 +482,7 @@ impl<'a> Builder<'a> {
         };
         if let Some(m) = side.cache.get(&key) {
             if !(o == c && self.classes[c].len() < 2) {
-                return Some(m.clone());
+                return Some(*m);
             }
         }
         let other = if told {
@@ -490,8 +495,11 @@ impl<'a> Builder<'a> {
             Direction::Ingress => (Endpoint::Pod(other), Endpoint::Pod(me)),
         };
         let m = self.side_masks(ends, d);
-        self.sides[c][dir(d)].cache.insert(key, m.clone());
-        Some(m)
+        self.empty.push(m.iter().all(is_empty));
+        self.masks.push(m);
+        let id = self.masks.len() - 1;
+        self.sides[c][dir(d)].cache.insert(key, id);
+        Some(id)
     }
 
     fn run(mut self) -> Map {
@@ -504,12 +512,16 @@ impl<'a> Builder<'a> {
                 let Some(e) = self.pod_side(s, Direction::Egress, dcls) else {
                     continue;
                 };
-                if e.iter().all(is_empty) {
+                if self.empty[e] {
                     continue;
                 }
                 let Some(i) = self.pod_side(dcls, Direction::Ingress, s) else {
                     continue;
                 };
+                if self.empty[i] {
+                    continue;
+                }
+                let (e, i) = (&self.masks[e], &self.masks[i]);
                 let both: Vec<Mask> = (0..t)
                     .map(|k| e[k].iter().zip(&i[k]).map(|(a, b)| a & b).collect())
                     .collect();
