@@ -507,8 +507,60 @@ impl<'a> Builder<'a> {
         let t = self.evals.len();
         // (from, to) endpoints: classes are 0..n, atoms n.. ; masks per target.
         let mut pairs: Vec<((usize, usize), Vec<Mask>)> = Vec::new();
+        let mut by_ns: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (c, ns) in self.class_ns.iter().enumerate() {
+            by_ns.entry(*ns).or_default().push(c);
+        }
+        // Per projection, the classes of each projected key.
+        let by_key: Vec<Vec<Vec<usize>>> = self
+            .projected
+            .iter()
+            .map(|keys| {
+                let mut out: Vec<Vec<usize>> = Vec::new();
+                for (c, k) in keys.iter().enumerate() {
+                    if out.len() <= *k {
+                        out.resize(k + 1, Vec::new());
+                    }
+                    out[*k].push(c);
+                }
+                out
+            })
+            .collect();
+        let mut candidates: Vec<usize> = Vec::new();
         for s in 0..n {
-            for dcls in 0..n {
+            // The destinations worth a look: every class of the namespaces the egress side
+            // tells apart, and of the others only those whose group (all alike to the
+            // side) it allows somewhere.
+            candidates.clear();
+            let side = &self.sides[s][dir(Direction::Egress)];
+            match (&side.namespaces, side.named_ports) {
+                (Some(told), false) => {
+                    let told = told.clone();
+                    let projection = side.projection;
+                    for ns in &told {
+                        candidates.extend(by_ns.get(ns).into_iter().flatten());
+                    }
+                    for group in &by_key[projection] {
+                        let outside: Vec<usize> = group
+                            .iter()
+                            .copied()
+                            .filter(|c| !told.contains(&self.class_ns[*c]))
+                            .collect();
+                        let Some(&first) = outside.first() else {
+                            continue;
+                        };
+                        if let Some(e) = self.pod_side(s, Direction::Egress, first) {
+                            if !self.empty[e] {
+                                candidates.extend(outside);
+                            }
+                        }
+                    }
+                    candidates.sort_unstable();
+                }
+                _ => candidates.extend(0..n),
+            }
+            for k in 0..candidates.len() {
+                let dcls = candidates[k];
                 let Some(e) = self.pod_side(s, Direction::Egress, dcls) else {
                     continue;
                 };
