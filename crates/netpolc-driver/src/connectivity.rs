@@ -202,6 +202,8 @@ struct Builder<'a> {
     /// Class of each real pod, the pods of each class.
     classes: Vec<Vec<usize>>,
     class_ns: Vec<usize>,
+    /// Classes per namespace id.
+    ns_classes: Vec<usize>,
     ns_names: Vec<String>,
     /// Per class, the unnamed namespace's pod with its labels and named ports.
     unnamed_pod: Vec<usize>,
@@ -426,6 +428,13 @@ impl<'a> Builder<'a> {
             model,
             evals,
             classes,
+            ns_classes: {
+                let mut v = vec![0; ns_names.len()];
+                for ns in &class_ns {
+                    v[*ns] += 1;
+                }
+                v
+            },
             class_ns,
             ns_names,
             unnamed_pod,
@@ -772,12 +781,15 @@ impl<'a> Builder<'a> {
             out.push("*".to_string());
         } else {
             let direct = self.render_pods(&pods, names);
-            let rest: Vec<usize> = (0..n).filter(|c| !set.contains(c)).collect();
-            let inverse = self.render_pods(&rest, names);
-            if pods.len() > n / 2 && inverse.len() < direct.len() {
-                out.push(format!("* except [{}]", inverse.join(", ")));
-            } else {
-                out.extend(direct);
+            let inverse = (pods.len() > n / 2).then(|| {
+                let rest: Vec<usize> = (0..n).filter(|c| !set.contains(c)).collect();
+                self.render_pods(&rest, names)
+            });
+            match inverse {
+                Some(inverse) if inverse.len() < direct.len() => {
+                    out.push(format!("* except [{}]", inverse.join(", ")));
+                }
+                _ => out.extend(direct),
             }
         }
         let atoms: Vec<&String> = set
@@ -799,13 +811,9 @@ impl<'a> Builder<'a> {
         for c in pods {
             by_ns.entry(self.class_ns[*c]).or_default().push(*c);
         }
-        let mut total: BTreeMap<usize, usize> = BTreeMap::new();
-        for ns in &self.class_ns {
-            *total.entry(*ns).or_default() += 1;
-        }
         for (ns, cs) in by_ns {
             let name = &self.ns_names[ns];
-            if cs.len() == total[&ns] {
+            if cs.len() == self.ns_classes[ns] {
                 out.push(format!("{name}/*"));
             } else {
                 out.extend(cs.iter().map(|c| format!("{name}/{}", names[*c])));
