@@ -568,8 +568,7 @@ impl<'a> Builder<'a> {
                 }
                 _ => candidates.extend(0..n),
             }
-            for k in 0..candidates.len() {
-                let dcls = candidates[k];
+            for &dcls in &candidates {
                 let Some(e) = self.pod_side(s, Direction::Egress, dcls) else {
                     continue;
                 };
