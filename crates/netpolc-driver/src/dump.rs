@@ -638,3 +638,53 @@ fn plain(text: &str) -> Value {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POD_V6_ONLY: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: n}\nstatus:\n  podIPs:\n  - ip: fd00::1\n  - ip: 10.0.0.1\n";
+
+    #[test]
+    fn reads_pod_ips_without_pod_ip_and_keeps_the_other_family() {
+        let d = read("d", POD_V6_ONLY.as_bytes(), &DumpLimits::default()).unwrap();
+        assert_eq!(d.model.pods[0].ip, "fd00::1".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            d.secondary_addresses,
+            vec!["10.0.0.1".parse::<IpAddr>().unwrap()]
+        );
+        assert!(d.notes.iter().any(|n| n.contains("dual stack")));
+    }
+
+    #[test]
+    fn lists_documents_and_json_read_alike() {
+        let list = "apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: a, namespace: n, labels: {app: x}}\n  status: {podIP: 10.0.0.1}\n- {apiVersion: v1, kind: Namespace, metadata: {name: n, labels: {t: 'y'}}}\nkind: List\n";
+        let docs = "apiVersion: v1\nkind: Namespace\nmetadata: {name: n, labels: {t: 'y'}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: n, labels: {app: x}}\nstatus: {podIP: 10.0.0.1}\n";
+        let json = r#"{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "namespace": "n", "labels": {"app": "x"}}, "status": {"podIP": "10.0.0.1"}}, {"kind": "Namespace", "metadata": {"name": "n", "labels": {"t": "y"}}}]}"#;
+        let models: Vec<ClusterModel> = [list, docs, json]
+            .iter()
+            .map(|t| {
+                read("d", t.as_bytes(), &DumpLimits::default())
+                    .unwrap()
+                    .model
+            })
+            .collect();
+        assert_eq!(models[0], models[1]);
+        assert_eq!(models[0], models[2]);
+        assert_eq!(models[0].namespaces["n"]["t"], "y");
+        assert_eq!(models[0].pods[0].labels["app"], "x");
+    }
+
+    #[test]
+    fn limits_and_aliases_are_diagnostics() {
+        let small = DumpLimits {
+            max_file_size: 10,
+            ..DumpLimits::default()
+        };
+        let e = read("d", POD_V6_ONLY.as_bytes(), &small).unwrap_err();
+        assert!(e.contains("NP1001") && e.contains("help:"), "{e}");
+        let alias = "a: &x 1\nb: *x\n";
+        let e = read("d", alias.as_bytes(), &DumpLimits::default()).unwrap_err();
+        assert!(e.contains("NP1008") && e.contains("d:2:"), "{e}");
+    }
+}
