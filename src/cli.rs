@@ -159,9 +159,13 @@ pub(crate) struct EvalArgs {
     /// Extra external addresses to probe
     #[arg(long = "address")]
     pub(crate) addresses: Vec<std::net::IpAddr>,
-    /// Output format
+    /// Output format (`json`: one JSON document)
     #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
     pub(crate) output: EvalFormat,
+    /// Print every flow (pod pair × port, pod × address) instead of the connectivity map
+    /// grouped by classes
+    #[arg(long)]
+    pub(crate) flows: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

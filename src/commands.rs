@@ -338,12 +338,6 @@ fn side_lines(s: &mut String, who: &str, v: &Verdict) {
     let _ = writeln!(s, "    ingress: {}", v.ingress);
 }
 
-fn read_yaml(path: &std::path::Path) -> Result<Vec<serde_json::Value>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8", path.display()))?;
-    verify::parse_yaml(&path.display().to_string(), &text).map(dump::flatten)
-}
-
 /// Which objects a backend enforces: its own kinds plus plain NetworkPolicies.
 fn applies(target: Target, o: &serde_json::Value) -> bool {
     let api = o["apiVersion"].as_str().unwrap_or("");
@@ -364,18 +358,25 @@ pub(crate) fn eval(args: &EvalArgs) -> ExitCode {
         eprintln!("error: {e}");
         ExitCode::from(BAD_INPUT)
     };
+    let limits = dump::DumpLimits::default();
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    };
     let mut manifests = Vec::new();
     for p in &args.manifests {
-        match read_yaml(p) {
+        match read(p).and_then(|b| dump::read_objects(&p.display().to_string(), &b, &limits)) {
             Ok(docs) => manifests.extend(docs),
             Err(e) => return fail(e),
         }
     }
-    let (mut model, notes) = match read_yaml(&args.cluster).and_then(|d| dump::model(&d)) {
-        Ok(m) => m,
+    let cluster = match read(&args.cluster)
+        .and_then(|b| dump::read(&args.cluster.display().to_string(), &b, &limits))
+    {
+        Ok(d) => d,
         Err(e) => return fail(e),
     };
-    for n in notes {
+    let mut model = cluster.model;
+    for n in &cluster.notes {
         eprintln!("note: {n}");
     }
     let known = [
@@ -384,13 +385,24 @@ pub(crate) fn eval(args: &EvalArgs) -> ExitCode {
         "crd.projectcalico.org/v1",
         "cilium.io/v2",
     ];
-    for o in &manifests {
-        if !known.contains(&o["apiVersion"].as_str().unwrap_or("")) {
-            eprintln!(
-                "note: {} is not a network policy; ignored",
-                netpolc_driver::object_id(o)
-            );
-        }
+    let ignored: Vec<String> = manifests
+        .iter()
+        .filter(|o| !known.contains(&o["apiVersion"].as_str().unwrap_or("")))
+        .map(netpolc_driver::object_id)
+        .collect();
+    if !ignored.is_empty() {
+        const SHOWN: usize = 10;
+        let more = ignored.len().saturating_sub(SHOWN);
+        eprintln!(
+            "note: {} object(s) are not network policies: ignored ({}{})",
+            ignored.len(),
+            ignored[..ignored.len().min(SHOWN)].join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
     }
     model.ports = dump::ports(&manifests, &model);
     model.externals = dump::externals(&manifests, &model, &args.addresses);
@@ -406,6 +418,20 @@ pub(crate) fn eval(args: &EvalArgs) -> ExitCode {
             Ok(e) => evals.push((*t, e)),
             Err(e) => return fail(format!("{t}: {e}")),
         }
+    }
+    drop(manifests);
+    if !args.flows {
+        let refs: Vec<&dyn Evaluator> = evals.iter().map(|(_, e)| e.as_ref()).collect();
+        let map = netpolc_driver::connectivity::map(&model, &cluster.secondary_addresses, &refs);
+        let text = match args.output {
+            EvalFormat::Text => map.to_text(),
+            EvalFormat::Json => {
+                let mut s = serde_json::to_string_pretty(&map.to_json()).unwrap_or_default();
+                s.push('\n');
+                s
+            }
+        };
+        return out(&text);
     }
     let flows: Vec<Flow> = model
         .flows()

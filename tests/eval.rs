@@ -27,7 +27,15 @@ fn stderr(o: &Output) -> String {
 fn eval(output: &str) -> String {
     let o = netpolc(
         &root(),
-        &["eval", "--cluster", DUMP, SEED, "--output", output],
+        &[
+            "eval",
+            "--flows",
+            "--cluster",
+            DUMP,
+            SEED,
+            "--output",
+            output,
+        ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     stdout(&o)
@@ -236,6 +244,7 @@ fn eval_skips_host_network_pods_with_a_note_and_probes_extra_addresses() {
         &root(),
         &[
             "eval",
+            "--flows",
             "--cluster",
             DUMP,
             SEED,
@@ -516,4 +525,340 @@ fn explain_names_the_deciding_object_and_intent_on_every_backend() {
         assert!(line.ends_with("deny"), "{line}");
     }
     assert!(text.contains("default deny (isolated by"), "{text}");
+}
+
+/// `netpolc eval` without `--flows`: the connectivity map.
+fn eval_map(dir: &std::path::Path, args: &[&str]) -> Output {
+    let mut all = vec!["eval"];
+    all.extend_from_slice(args);
+    netpolc(dir, &all)
+}
+
+#[test]
+fn eval_default_is_the_connectivity_map_grouped_by_classes() {
+    let o = eval_map(&root(), &["--cluster", DUMP, SEED]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    // Far fewer lines than flows; the seed's two traps show as backend-specific rows.
+    assert!(text.lines().count() < 20, "{text}");
+    assert!(
+        text.contains(
+            "production/app=frontend -> production/app=backend 8080/tcp  [kubernetes, calico only]"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("production/app=backend -> production/app=database 5432/tcp\n"),
+        "{text}"
+    );
+    // Outside tests/snapshots/, which holds the corpus' snapshots only.
+    insta::with_settings!({snapshot_path => "snapshots/eval"}, {
+        insta::assert_snapshot!("eval_map_seed", text);
+    });
+    // The per-flow table is still there with --flows.
+    let flows = stdout(&eval_map(&root(), &["--flows", "--cluster", DUMP, SEED]));
+    assert!(flows.starts_with("# ") && flows.contains(" flows; columns: kubernetes calico cilium"));
+    assert!(flows.lines().count() > text.lines().count() * 10);
+}
+
+#[test]
+fn eval_json_map_is_one_document_with_the_same_rows() {
+    let o = eval_map(&root(), &["--cluster", DUMP, SEED, "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("one JSON document");
+    let text = stdout(&eval_map(&root(), &["--cluster", DUMP, SEED]));
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        text.lines().filter(|l| !l.starts_with('#')).count()
+    );
+    assert_eq!(
+        v["targets"],
+        serde_json::json!(["kubernetes", "calico", "cilium"])
+    );
+    let r = rows
+        .iter()
+        .find(|r| r["to"] == serde_json::json!(["production/app=database"]))
+        .expect("the database row");
+    assert_eq!(r["from"], serde_json::json!(["production/app=backend"]));
+    assert_eq!(r["ports"], serde_json::json!(["5432/tcp"]));
+    assert_eq!(r["targets"].as_array().unwrap().len(), 3);
+}
+
+/// A dump of `n` namespaces × `per` small pods, dual stack, written as text.
+fn big_dump(n: usize, per: usize) -> String {
+    let mut s = String::from("apiVersion: v1\nitems:\n");
+    let mut k = 0usize;
+    for i in 0..n {
+        s.push_str(&format!(
+            "- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: ns-{i}\n"
+        ));
+        for j in 0..per {
+            k += 1;
+            s.push_str(&format!(
+                "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p-{j}\n    namespace: ns-{i}\n    labels:\n      app: a{}\n  spec:\n    containers:\n    - name: c\n      ports:\n      - {{containerPort: 8080, name: http}}\n  status:\n    phase: Running\n    podIP: 10.{}.{}.{}\n    podIPs:\n    - ip: 10.{}.{}.{}\n    - ip: fd00::{k:x}\n",
+                j % 3,
+                k / 65536, (k / 256) % 256, k % 256,
+                k / 65536, (k / 256) % 256, k % 256,
+            ));
+        }
+    }
+    s.push_str(
+        "- apiVersion: v1\n  kind: Service\n  metadata:\n    name: api\n    namespace: ns-0\n",
+    );
+    s.push_str("kind: List\nmetadata:\n  resourceVersion: \"\"\n");
+    s
+}
+
+#[test]
+fn eval_accepts_a_20000_pod_dump_reads_pod_ips_and_names_other_objects() {
+    let dir = scratch("big-dump");
+    let dump = big_dump(200, 100);
+    assert!(dump.len() > 4 << 20, "larger than the intent files' limit");
+    std::fs::write(dir.join("dump.yaml"), dump).unwrap();
+    std::fs::write(
+        dir.join("np.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny\n  namespace: ns-1\nspec:\n  podSelector: {matchLabels: {app: a1}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - ipBlock: {cidr: 'fd00::/16'}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  namespace: ns-1\n",
+    )
+    .unwrap();
+    let o = eval_map(
+        &dir,
+        &["--cluster", "dump.yaml", "np.yaml", "--output", "json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("one JSON document");
+    assert_eq!(v["pods"], 20000);
+    let err = stderr(&o);
+    assert!(err.contains("20000 pod(s) have several addresses"), "{err}");
+    assert!(
+        err.contains("1 Service object(s)") && err.contains("ns-0/api"),
+        "{err}"
+    );
+    assert!(
+        err.contains("ConfigMap ns-1/cm") || err.contains("cm"),
+        "{err}"
+    );
+    // ns-1/app=a1 is isolated for ingress: only the IPv6 range may reach it.
+    let rows = v["rows"].as_array().unwrap();
+    let to_a1: Vec<&Value> = rows
+        .iter()
+        .filter(|r| {
+            r["to"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t == "ns-1/app=a1")
+        })
+        .collect();
+    assert!(!to_a1.is_empty());
+    for r in to_a1 {
+        assert!(
+            r["from"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f.as_str().unwrap().starts_with("fd00::/16")),
+            "{r}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Pods of a dump (not on the host network): `ns/name` → (namespace, labels).
+fn dump_labels(path: &std::path::Path) -> BTreeMap<String, (String, BTreeMap<String, String>)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let docs =
+        netpolc_driver::dump::flatten(netpolc_driver::verify::parse_yaml("dump", &text).unwrap());
+    docs.iter()
+        .filter(|d| d["kind"] == "Pod" && d["spec"]["hostNetwork"] != true)
+        .map(|d| {
+            let ns = d["metadata"]["namespace"].as_str().unwrap().to_string();
+            let name = d["metadata"]["name"].as_str().unwrap();
+            let labels = d["metadata"]["labels"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect();
+            (format!("{ns}/{name}"), (ns, labels))
+        })
+        .collect()
+}
+
+/// The pods a map endpoint names (`*`, `* except [..]`, `ns/*`, `ns/k=v,k=v`); empty
+/// for address ranges.
+fn expand(
+    name: &str,
+    pods: &BTreeMap<String, (String, BTreeMap<String, String>)>,
+) -> std::collections::BTreeSet<String> {
+    if name == "*" {
+        return pods.keys().cloned().collect();
+    }
+    if let Some(rest) = name.strip_prefix("* except [") {
+        let inner = rest.strip_suffix(']').unwrap();
+        let mut out = expand("*", pods);
+        for part in inner.split(", ") {
+            for p in expand(part, pods) {
+                out.remove(&p);
+            }
+        }
+        return out;
+    }
+    let Some((ns, sel)) = name.split_once('/') else {
+        return Default::default();
+    };
+    if !pods.values().any(|(n, _)| n == ns) {
+        return Default::default(); // an address range such as 10.0.0.0/8
+    }
+    pods.iter()
+        .filter(|(_, (n, labels))| {
+            n == ns
+                && (sel == "*"
+                    || sel.split(',').all(|kv| {
+                        let (k, v) = kv.split_once('=').expect("a label selector");
+                        labels.get(k).map(String::as_str) == Some(v)
+                    }))
+        })
+        .map(|(p, _)| p.clone())
+        .collect()
+}
+
+fn port_in(spec: &str, port: u64, protocol: &str) -> bool {
+    let (range, proto) = spec.split_once('/').unwrap();
+    if !proto.eq_ignore_ascii_case(protocol) {
+        return false;
+    }
+    match range {
+        "all" => true,
+        r => match r.split_once('-') {
+            Some((a, b)) => (a.parse::<u64>().unwrap()..=b.parse().unwrap()).contains(&port),
+            None => r.parse::<u64>().unwrap() == port,
+        },
+    }
+}
+
+/// Every pod-to-pod flow of `--flows` is allowed on a backend iff a row of the map
+/// covers it on that backend.
+fn map_agrees_with_flows(dir: &std::path::Path, dump: &str, manifests: &str) {
+    let pods = dump_labels(&dir.join(dump));
+    let map = eval_map(dir, &["--cluster", dump, manifests, "--output", "json"]);
+    assert_eq!(map.status.code(), Some(0), "{}", stderr(&map));
+    let map: Value = serde_json::from_str(&stdout(&map)).unwrap();
+    let flows = eval_map(
+        dir,
+        &["--flows", "--cluster", dump, manifests, "--output", "json"],
+    );
+    let flows: Value = serde_json::from_str(&stdout(&flows)).unwrap();
+    // Pattern rows over a group of namespaces: one row per namespace.
+    let mut plain = Vec::new();
+    for r in map["rows"].as_array().unwrap() {
+        match r["namespace_group"].as_str() {
+            None => plain.push(r.clone()),
+            Some(g) => {
+                for ns in map["namespace_groups"][g].as_array().unwrap() {
+                    let text = r
+                        .to_string()
+                        .replace(&format!("{{{g}}}/"), &format!("{}/", ns.as_str().unwrap()));
+                    plain.push(serde_json::from_str(&text).unwrap());
+                }
+            }
+        }
+    }
+    let rows: Vec<(_, _, Vec<String>, Vec<String>)> = plain
+        .iter()
+        .map(|r| {
+            let set = |k: &str| {
+                r[k].as_array()
+                    .unwrap()
+                    .iter()
+                    .flat_map(|e| expand(e.as_str().unwrap(), &pods))
+                    .collect::<std::collections::BTreeSet<String>>()
+            };
+            let strings = |k: &str| -> Vec<String> {
+                r[k].as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.as_str().unwrap().to_string())
+                    .collect()
+            };
+            (set("from"), set("to"), strings("ports"), strings("targets"))
+        })
+        .collect();
+    let mut checked = 0;
+    for f in flows.as_array().unwrap() {
+        let (from, to) = (f["from"].as_str().unwrap(), f["to"].as_str().unwrap());
+        if !pods.contains_key(from) || !pods.contains_key(to) {
+            continue;
+        }
+        let (port, proto) = (f["port"].as_u64().unwrap(), f["protocol"].as_str().unwrap());
+        for (t, v) in f["verdicts"].as_object().unwrap() {
+            let in_map = rows.iter().any(|(fr, tt, ports, ts)| {
+                ts.contains(t)
+                    && fr.contains(from)
+                    && tt.contains(to)
+                    && ports.iter().any(|p| port_in(p, port, proto))
+            });
+            assert_eq!(
+                in_map,
+                v["allowed"].as_bool().unwrap(),
+                "{from} -> {to} {port}/{proto} on {t}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked}");
+}
+
+#[test]
+fn eval_map_agrees_with_every_pod_flow_on_the_seed() {
+    map_agrees_with_flows(&root(), DUMP, SEED);
+}
+
+#[test]
+fn eval_map_agrees_with_every_pod_flow_across_namespaces_and_named_ports() {
+    let dir = scratch("map-vs-flows");
+    std::fs::write(dir.join("dump.yaml"), big_dump(4, 5)).unwrap();
+    let np = |ns: &str, name: &str, spec: &str| {
+        format!("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n{spec}")
+    };
+    let mut text = String::new();
+    for ns in ["ns-0", "ns-1", "ns-2"] {
+        text += &np(
+            ns,
+            "deny",
+            "  podSelector: {}\n  policyTypes: [Ingress, Egress]\n",
+        );
+        text += &np(ns, "a0-to-a1", "  podSelector: {matchLabels: {app: a1}}\n  ingress:\n  - from:\n    - podSelector: {matchLabels: {app: a0}}\n    ports:\n    - port: http\n");
+        text += &np(ns, "a0-out", "  podSelector: {matchLabels: {app: a0}}\n  policyTypes: [Egress]\n  egress:\n  - to:\n    - podSelector: {}\n      namespaceSelector: {}\n    ports:\n    - {port: 8000, endPort: 8100}\n");
+    }
+    text += &np("ns-1", "from-ns-0", "  podSelector: {matchLabels: {app: a2}}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ns-0}}\n      podSelector: {matchExpressions: [{key: app, operator: NotIn, values: [a1]}]}\n");
+    std::fs::write(dir.join("np.yaml"), text).unwrap();
+    map_agrees_with_flows(&dir, "dump.yaml", "np.yaml");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn eval_reports_a_broken_dump_with_file_line_column_and_code() {
+    let dir = scratch("broken-dump");
+    std::fs::write(
+        dir.join("dump.yaml"),
+        "apiVersion: v1\nitems:\n- kind: Pod\n  metadata: {name: [\n",
+    )
+    .unwrap();
+    let o = eval_map(
+        &dir,
+        &[
+            "--cluster",
+            "dump.yaml",
+            &root().join(SEED).display().to_string(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("error[NP1003]") && err.contains("dump.yaml:"),
+        "{err}"
+    );
+    assert!(err.contains("help:"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -16,6 +16,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod connectivity;
 pub mod dump;
 pub mod emit;
 pub mod golden;

@@ -1,0 +1,940 @@
+//! The connectivity map of `netpolc eval`: which pod classes and address ranges may
+//! connect to which, on which ports, grouped so that a cluster of thousands of pods reads
+//! in a few dozen rows — without enumerating pod pairs × ports flow by flow.
+//!
+//! How it is computed (the same ideas as the exact proof, [`netpolc_ir::proof`]):
+//!
+//! 1. **Classes.** Pods are grouped by (namespace, labels, named ports): pods of one
+//!    Deployment are one class. Every evaluator decides a pod's sides only from those
+//!    (and from its address, which no network mentioned tells apart; when one does, every
+//!    pod is its own class).
+//! 2. **Sides.** For each class, each direction and each backend, the evaluator's
+//!    [`Evaluator::mentions`] say what the side can tell apart about the other end: the
+//!    namespaces it names or selects by label (their pods are taken as they are), the
+//!    labels it tests (the other pods are seen through that projection), the networks
+//!    and the port boundaries. Other namespaces all look like one *unnamed namespace*.
+//!    A side verdict is computed once per (what the side can see of the other end), on
+//!    one port per interval of the ports every side mentions, and cached.
+//! 3. **Pairs.** A connection is allowed when the source's egress and the destination's
+//!    ingress both allow it: the port sets of both sides are intersected, per pair of
+//!    classes and per address range.
+//! 4. **Rows.** Pairs with the same destination, ports and backends are merged into one
+//!    row with several sources, then rows with the same sources, ports and backends into
+//!    one row with several destinations; a namespace whose every class is listed reads
+//!    `ns/*`, every pod of the cluster `*`, an address range outside every network the
+//!    policies name `world`.
+
+use ipnet::IpNet;
+use netpolc_ir::model::{ClusterModel, Endpoint, Evaluator, Mentions, Pod};
+use netpolc_ir::{Direction, Protocol, NAMESPACE_NAME_LABEL};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// One row of the map: every source may connect to every destination on the ports, on
+/// the backends named.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Row {
+    /// Sources: `ns/app=web`, `ns/*`, `*`, `world`, `10.0.0.0/8`.
+    pub from: Vec<String>,
+    /// Destinations, named the same way.
+    pub to: Vec<String>,
+    /// Ports: `8080/tcp`, `8000-8099/tcp`, `all/udp`.
+    pub ports: Vec<String>,
+    /// The backends on which the row holds (all of them when they agree).
+    pub targets: Vec<String>,
+    /// When set, the row is a pattern holding inside each namespace of this group on its
+    /// own: `{NS1}/app=web` stands for `ns/app=web` of the same namespace `ns`.
+    pub group: Option<String>,
+}
+
+/// The connectivity map.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Map {
+    /// Rows, sorted.
+    pub rows: Vec<Row>,
+    /// Pods of the model.
+    pub pods: usize,
+    /// Pod classes.
+    pub classes: usize,
+    /// Namespaces with pods.
+    pub namespaces: usize,
+    /// The backends.
+    pub targets: Vec<String>,
+    /// Groups of namespaces that behave alike inside themselves (`NS1` → names).
+    pub groups: Vec<(String, Vec<String>)>,
+}
+
+impl Map {
+    /// The map as text: a header, then one row per line.
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "# connectivity map: {} pods in {} classes, {} namespaces; backends: {}\n\
+             # every connection not listed is denied on every backend (TCP, UDP, SCTP)\n",
+            self.pods,
+            self.classes,
+            self.namespaces,
+            self.targets.join(" ")
+        );
+        for (g, names) in &self.groups {
+            s.push_str(&format!(
+                "# {{{g}}}: each of {} namespaces on its own: {}\n",
+                names.len(),
+                names.join(", ")
+            ));
+        }
+        let all = self.targets.len();
+        for r in &self.rows {
+            let on = if r.targets.len() == all {
+                String::new()
+            } else {
+                format!("  [{} only]", r.targets.join(", "))
+            };
+            s.push_str(&format!(
+                "{} -> {} {}{on}\n",
+                r.from.join(", "),
+                r.to.join(", "),
+                r.ports.join(", ")
+            ));
+        }
+        s
+    }
+
+    /// The map as one JSON document.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "pods": self.pods,
+            "classes": self.classes,
+            "namespaces": self.namespaces,
+            "targets": self.targets,
+            "namespace_groups": self.groups.iter().map(|(g, n)| (g.clone(), json!(n))).collect::<serde_json::Map<String, Value>>(),
+            "rows": self.rows.iter().map(|r| json!({
+                "from": r.from,
+                "to": r.to,
+                "ports": r.ports,
+                "targets": r.targets,
+                "namespace_group": r.group,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// A set of port intervals: one bit per global port sample.
+type Mask = Vec<u64>;
+
+fn is_empty(m: &Mask) -> bool {
+    m.iter().all(|w| *w == 0)
+}
+
+/// What of a pod a side's rules can see: the value of each mentioned key when that value
+/// is mentioned, "another value" or absence; or every label.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Projection {
+    all: bool,
+    keys: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Projection {
+    fn of(m: &Mentions) -> Projection {
+        let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (k, v) in &m.pod_labels {
+            keys.entry(k.clone()).or_default().insert(v.clone());
+        }
+        for k in &m.pod_keys {
+            keys.entry(k.clone()).or_default();
+        }
+        Projection {
+            all: m.all_pod_labels,
+            keys,
+        }
+    }
+
+    fn key(&self, labels: &BTreeMap<String, String>) -> Vec<(Option<String>, bool)> {
+        if self.all {
+            return labels
+                .iter()
+                .flat_map(|(k, v)| [(Some(k.clone()), false), (Some(v.clone()), false)])
+                .collect();
+        }
+        self.keys
+            .iter()
+            .map(|(k, values)| match labels.get(k) {
+                None => (None, false),
+                Some(v) if values.contains(v) => (Some(v.clone()), false),
+                Some(_) => (None, true),
+            })
+            .collect()
+    }
+}
+
+/// One side (class, direction) as resolved against the model.
+struct Side {
+    /// Namespaces told apart (ids); `None`: every namespace.
+    namespaces: Option<BTreeSet<usize>>,
+    /// Index into the interned projections.
+    projection: usize,
+    named_ports: bool,
+    /// Cache: (namespace id or UNNAMED, projected key id, named ports of the other end
+    /// when they matter, or the class itself) → mask per target.
+    cache: HashMap<(usize, usize, usize), usize>,
+}
+
+const UNNAMED: usize = usize::MAX;
+
+/// What every evaluator decides a pod's sides from: namespace, labels, named ports.
+type RoughKey<'m> = (
+    &'m str,
+    &'m BTreeMap<String, String>,
+    &'m BTreeMap<String, (Protocol, u16)>,
+);
+
+/// Computes the connectivity map of `model` under each evaluator.
+///
+/// `secondary` are the pods' other addresses (dual stack): no address range shown is
+/// taken among them.
+pub fn map(model: &ClusterModel, secondary: &[IpAddr], evals: &[&dyn Evaluator]) -> Map {
+    Builder::new(model, secondary, evals).run()
+}
+
+struct Builder<'a> {
+    model: ClusterModel,
+    evals: &'a [&'a dyn Evaluator],
+    /// Class of each real pod, the pods of each class.
+    classes: Vec<Vec<usize>>,
+    class_ns: Vec<usize>,
+    /// Classes per namespace id.
+    ns_classes: Vec<usize>,
+    ns_names: Vec<String>,
+    /// Per class, the unnamed namespace's pod with its labels and named ports.
+    unnamed_pod: Vec<usize>,
+    /// Per class and direction.
+    sides: Vec<[Side; 2]>,
+    projections: Vec<Projection>,
+    /// Per projection, the projected key id of each class.
+    projected: Vec<Vec<usize>>,
+    /// Global port samples: (protocol, first, last).
+    samples: Vec<(Protocol, u16, u16)>,
+    /// Address atoms: representative and name.
+    atoms: Vec<(IpAddr, String)>,
+    /// Side verdicts computed (masks per target), and whether each allows nothing.
+    masks: Vec<Vec<Mask>>,
+    empty: Vec<bool>,
+}
+
+fn dir(d: Direction) -> usize {
+    match d {
+        Direction::Ingress => 0,
+        Direction::Egress => 1,
+    }
+}
+
+impl<'a> Builder<'a> {
+    fn new(model: &ClusterModel, secondary: &[IpAddr], evals: &'a [&'a dyn Evaluator]) -> Self {
+        let mut model = model.clone();
+        let real = model.pods.len();
+        // Mentions of one pod per (namespace, labels, named ports).
+        let mut first: BTreeMap<RoughKey<'_>, usize> = BTreeMap::new();
+        let mut rough = vec![0usize; real];
+        let mut reps = Vec::new();
+        for (i, p) in model.pods.iter().enumerate() {
+            let n = first.len();
+            let c = *first
+                .entry((p.namespace.as_str(), &p.labels, &p.named_ports))
+                .or_insert(n);
+            if c == reps.len() {
+                reps.push(i);
+            }
+            rough[i] = c;
+        }
+        drop(first);
+        let mentions: Vec<[Mentions; 2]> = reps
+            .iter()
+            .map(|&pod| {
+                [Direction::Ingress, Direction::Egress].map(|d| {
+                    let mut m = Mentions::default();
+                    for e in evals {
+                        m.merge(&e.mentions(&model, pod, d));
+                    }
+                    m
+                })
+            })
+            .collect();
+        // Do the networks mentioned tell pod addresses apart?
+        let mut pod_ips: Vec<IpAddr> = model.pods.iter().map(|p| p.ip).collect();
+        pod_ips.extend(secondary.iter().copied());
+        pod_ips.sort();
+        pod_ips.dedup();
+        let nets: BTreeSet<IpNet> = mentions
+            .iter()
+            .flatten()
+            .flat_map(|m| m.nets.iter().copied())
+            .collect();
+        let family = |ip: &IpAddr, v4: bool| ip.is_ipv4() == v4;
+        let splits = nets.iter().any(|n| {
+            let lo = pod_ips.partition_point(|ip| *ip < n.network());
+            let hi = pod_ips.partition_point(|ip| *ip <= n.broadcast());
+            let fam = pod_ips
+                .iter()
+                .filter(|ip| family(ip, n.network().is_ipv4()))
+                .count();
+            hi > lo && hi - lo < fam
+        });
+        // Classes: the rough classes, or every pod alone when addresses matter.
+        let (class_of, class_reps): (Vec<usize>, Vec<usize>) = if splits {
+            ((0..real).collect(), (0..real).collect())
+        } else {
+            (rough.clone(), reps.clone())
+        };
+        let mut classes: Vec<Vec<usize>> = vec![Vec::new(); class_reps.len()];
+        for (i, c) in class_of.iter().enumerate() {
+            classes[*c].push(i);
+        }
+        let class_mentions: Vec<&[Mentions; 2]> =
+            class_reps.iter().map(|&p| &mentions[rough[p]]).collect();
+        // Namespaces.
+        let ns_names: Vec<String> = model.namespaces.keys().cloned().collect();
+        let ns_id: BTreeMap<&str, usize> = ns_names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
+        let class_ns: Vec<usize> = class_reps
+            .iter()
+            .map(|&p| ns_id[model.pods[p].namespace.as_str()])
+            .collect();
+        let mut by_pair: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+        let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (ns, labels) in &model.namespaces {
+            for (k, v) in labels {
+                by_pair.entry((k, v)).or_default().push(ns_id[ns.as_str()]);
+                by_key.entry(k).or_default().push(ns_id[ns.as_str()]);
+            }
+        }
+        // Projections, interned.
+        let mut proj_index: HashMap<Projection, usize> = HashMap::new();
+        let mut projections = Vec::new();
+        let mut sides = Vec::with_capacity(class_reps.len());
+        let mut all_ports = BTreeSet::new();
+        let mut any_all_ports = false;
+        for (c, m2) in class_mentions.iter().enumerate() {
+            let made = [0, 1].map(|k| {
+                let m = &m2[k];
+                any_all_ports |= m.all_ports;
+                all_ports.extend(m.ports.iter().copied());
+                let namespaces = if m.all_namespaces {
+                    None
+                } else {
+                    let mut s = BTreeSet::from([class_ns[c]]);
+                    s.extend(m.namespaces.iter().filter_map(|n| ns_id.get(n.as_str())));
+                    for (k, v) in &m.namespace_labels {
+                        s.extend(by_pair.get(&(k.as_str(), v.as_str())).into_iter().flatten());
+                    }
+                    for k in &m.namespace_keys {
+                        s.extend(by_key.get(k.as_str()).into_iter().flatten());
+                    }
+                    Some(s)
+                };
+                let p = Projection::of(m);
+                let n = projections.len();
+                let projection = *proj_index.entry(p.clone()).or_insert_with(|| {
+                    projections.push(p);
+                    n
+                });
+                Side {
+                    namespaces,
+                    projection,
+                    named_ports: m.named_ports || m.all_ports,
+                    cache: HashMap::new(),
+                }
+            });
+            // `Direction::BOTH` order is not assumed: index by `dir`.
+            sides.push(made);
+        }
+        // Projected key ids per projection and class.
+        let projected: Vec<Vec<usize>> = projections
+            .iter()
+            .map(|p| {
+                let mut ids: HashMap<Vec<(Option<String>, bool)>, usize> = HashMap::new();
+                class_reps
+                    .iter()
+                    .map(|&r| {
+                        let n = ids.len();
+                        *ids.entry(p.key(&model.pods[r].labels)).or_insert(n)
+                    })
+                    .collect()
+            })
+            .collect();
+        // The unnamed namespace and its pods (one per class).
+        let mentioned: BTreeSet<&String> = mentions
+            .iter()
+            .flatten()
+            .flat_map(|m| m.namespaces.iter())
+            .collect();
+        let unnamed = (0u32..)
+            .map(|i| format!("netpolc-unnamed-{i}"))
+            .find(|n| !model.namespaces.contains_key(n) && !mentioned.contains(n))
+            .unwrap_or_default();
+        drop(mentioned);
+        model.namespaces.insert(
+            unnamed.clone(),
+            BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), unnamed.clone())]),
+        );
+        let mut unnamed_pod = Vec::with_capacity(class_reps.len());
+        for (c, &r) in class_reps.iter().enumerate() {
+            let p = &model.pods[r];
+            let pod = Pod {
+                namespace: unnamed.clone(),
+                name: format!("class-{c}"),
+                labels: p.labels.clone(),
+                ip: p.ip,
+                named_ports: p.named_ports.clone(),
+            };
+            unnamed_pod.push(model.pods.len());
+            model.pods.push(pod);
+        }
+        // Port samples.
+        if any_all_ports {
+            for (p, n) in &model.ports {
+                all_ports.insert((*p, u32::from(*n)));
+                all_ports.insert((*p, u32::from(*n) + 1));
+            }
+        }
+        for p in model.pods.iter().take(real) {
+            for (proto, n) in p.named_ports.values() {
+                all_ports.insert((*proto, u32::from(*n)));
+                all_ports.insert((*proto, u32::from(*n) + 1));
+            }
+        }
+        for p in Protocol::PORTED {
+            all_ports.insert((p, 1));
+        }
+        let starts: Vec<(Protocol, u32)> = all_ports
+            .into_iter()
+            .filter(|(p, n)| Protocol::PORTED.contains(p) && (1..=65535).contains(n))
+            .collect();
+        let samples = starts
+            .iter()
+            .enumerate()
+            .map(|(i, (p, n))| {
+                let last = match starts.get(i + 1) {
+                    Some((q, m)) if q == p => m - 1,
+                    _ => 65535,
+                };
+                (*p, *n as u16, last as u16)
+            })
+            .collect();
+        let atoms = atoms(&nets, &pod_ips);
+        Builder {
+            model,
+            evals,
+            classes,
+            ns_classes: {
+                let mut v = vec![0; ns_names.len()];
+                for ns in &class_ns {
+                    v[*ns] += 1;
+                }
+                v
+            },
+            class_ns,
+            ns_names,
+            unnamed_pod,
+            sides,
+            projections,
+            projected,
+            samples,
+            atoms,
+            masks: Vec::new(),
+            empty: Vec::new(),
+        }
+    }
+
+    fn words(&self) -> usize {
+        self.samples.len().div_ceil(64)
+    }
+
+    /// Side verdicts of `pod` in `d` against `other`, as masks per target.
+    fn side_masks(&self, ends: (Endpoint, Endpoint), d: Direction) -> Vec<Mask> {
+        let ports: Vec<(Protocol, u16)> = self.samples.iter().map(|(p, n, _)| (*p, *n)).collect();
+        let mut out = Vec::new();
+        self.evals
+            .iter()
+            .map(|e| {
+                out.clear();
+                let (me, other) = match d {
+                    Direction::Egress => ends,
+                    Direction::Ingress => (ends.1, ends.0),
+                };
+                match me {
+                    Endpoint::Pod(me) => {
+                        e.prepare_side(&self.model, me, d)(other, &ports, &mut out)
+                    }
+                    // An address has no side to enforce.
+                    Endpoint::External(_) => out.extend(ports.iter().map(|_| true)),
+                }
+                let mut m = vec![0u64; self.words()];
+                for (i, ok) in out.iter().enumerate() {
+                    if *ok {
+                        m[i / 64] |= 1 << (i % 64);
+                    }
+                }
+                m
+            })
+            .collect()
+    }
+
+    /// The side of class `c` in direction `d`, against the class `o` (a pod of it other
+    /// than `c`'s representative). `None` when there is no such pod.
+    fn pod_side(&mut self, c: usize, d: Direction, o: usize) -> Option<usize> {
+        let me = self.classes[c][0];
+        let side = &self.sides[c][dir(d)];
+        let told = side
+            .namespaces
+            .as_ref()
+            .is_none_or(|s| s.contains(&self.class_ns[o]));
+        let key = match &side.namespaces {
+            None => (o, 0, 0),
+            Some(_) => {
+                let ns = if told { self.class_ns[o] } else { UNNAMED };
+                let named = if side.named_ports { o } else { 0 };
+                (ns, self.projected[side.projection][o], named)
+            }
+        };
+        if let Some(m) = side.cache.get(&key) {
+            if !(o == c && self.classes[c].len() < 2) {
+                return Some(*m);
+            }
+        }
+        let other = if told {
+            *self.classes[o].iter().find(|p| **p != me)?
+        } else {
+            self.unnamed_pod[o]
+        };
+        let ends = match d {
+            Direction::Egress => (Endpoint::Pod(me), Endpoint::Pod(other)),
+            Direction::Ingress => (Endpoint::Pod(other), Endpoint::Pod(me)),
+        };
+        let m = self.side_masks(ends, d);
+        self.empty.push(m.iter().all(is_empty));
+        self.masks.push(m);
+        let id = self.masks.len() - 1;
+        self.sides[c][dir(d)].cache.insert(key, id);
+        Some(id)
+    }
+
+    fn run(mut self) -> Map {
+        let n = self.classes.len();
+        let t = self.evals.len();
+        // (from, to) endpoints: classes are 0..n, atoms n.. ; masks per target.
+        let mut pairs: Vec<((usize, usize), Vec<Mask>)> = Vec::new();
+        let mut by_ns: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (c, ns) in self.class_ns.iter().enumerate() {
+            by_ns.entry(*ns).or_default().push(c);
+        }
+        // Per projection, the classes of each projected key.
+        let by_key: Vec<Vec<Vec<usize>>> = self
+            .projected
+            .iter()
+            .map(|keys| {
+                let mut out: Vec<Vec<usize>> = Vec::new();
+                for (c, k) in keys.iter().enumerate() {
+                    if out.len() <= *k {
+                        out.resize(k + 1, Vec::new());
+                    }
+                    out[*k].push(c);
+                }
+                out
+            })
+            .collect();
+        let mut candidates: Vec<usize> = Vec::new();
+        for s in 0..n {
+            // The destinations worth a look: every class of the namespaces the egress side
+            // tells apart, and of the others only those whose group (all alike to the
+            // side) it allows somewhere.
+            candidates.clear();
+            let side = &self.sides[s][dir(Direction::Egress)];
+            match (&side.namespaces, side.named_ports) {
+                (Some(told), false) => {
+                    let told = told.clone();
+                    let projection = side.projection;
+                    for ns in &told {
+                        candidates.extend(by_ns.get(ns).into_iter().flatten());
+                    }
+                    for group in &by_key[projection] {
+                        let outside: Vec<usize> = group
+                            .iter()
+                            .copied()
+                            .filter(|c| !told.contains(&self.class_ns[*c]))
+                            .collect();
+                        let Some(&first) = outside.first() else {
+                            continue;
+                        };
+                        if let Some(e) = self.pod_side(s, Direction::Egress, first) {
+                            if !self.empty[e] {
+                                candidates.extend(outside);
+                            }
+                        }
+                    }
+                    candidates.sort_unstable();
+                }
+                _ => candidates.extend(0..n),
+            }
+            for &dcls in &candidates {
+                let Some(e) = self.pod_side(s, Direction::Egress, dcls) else {
+                    continue;
+                };
+                if self.empty[e] {
+                    continue;
+                }
+                let Some(i) = self.pod_side(dcls, Direction::Ingress, s) else {
+                    continue;
+                };
+                if self.empty[i] {
+                    continue;
+                }
+                let (e, i) = (&self.masks[e], &self.masks[i]);
+                let both: Vec<Mask> = (0..t)
+                    .map(|k| e[k].iter().zip(&i[k]).map(|(a, b)| a & b).collect())
+                    .collect();
+                if !both.iter().all(is_empty) {
+                    pairs.push(((s, dcls), both));
+                }
+            }
+        }
+        for a in 0..self.atoms.len() {
+            let ip = self.atoms[a].0;
+            for c in 0..n {
+                let me = Endpoint::Pod(self.classes[c][0]);
+                let out = self.side_masks((me, Endpoint::External(ip)), Direction::Egress);
+                if !out.iter().all(is_empty) {
+                    pairs.push(((c, n + a), out));
+                }
+                let inn = self.side_masks((Endpoint::External(ip), me), Direction::Ingress);
+                if !inn.iter().all(is_empty) {
+                    pairs.push(((n + a, c), inn));
+                }
+            }
+        }
+        let targets: Vec<String> = self.evals.iter().map(|e| e.name().to_string()).collect();
+        // Per pair, one entry per distinct mask with the targets that have it.
+        let mut by_to: BTreeMap<(usize, Mask, Vec<usize>), BTreeSet<usize>> = BTreeMap::new();
+        for ((from, to), masks) in pairs {
+            let mut groups: BTreeMap<&Mask, Vec<usize>> = BTreeMap::new();
+            for (k, m) in masks.iter().enumerate() {
+                if !is_empty(m) {
+                    groups.entry(m).or_default().push(k);
+                }
+            }
+            for (m, ts) in groups {
+                by_to.entry((to, m.clone(), ts)).or_default().insert(from);
+            }
+        }
+        let mut by_from: BTreeMap<(BTreeSet<usize>, Mask, Vec<usize>), BTreeSet<usize>> =
+            BTreeMap::new();
+        for ((to, m, ts), froms) in by_to {
+            by_from.entry((froms, m, ts)).or_default().insert(to);
+        }
+        let names = self.class_names();
+        let rows: Vec<Row> = by_from
+            .into_iter()
+            .map(|((froms, m, ts), tos)| Row {
+                from: self.render_set(&froms, &names),
+                to: self.render_set(&tos, &names),
+                ports: self.render_ports(&m),
+                targets: ts.iter().map(|k| targets[*k].clone()).collect(),
+                group: None,
+            })
+            .collect();
+        let (mut rows, groups) = self.group_namespaces(rows);
+        rows.sort();
+        let namespaces: BTreeSet<usize> = self.class_ns.iter().copied().collect();
+        Map {
+            groups,
+            rows,
+            pods: self.classes.iter().map(Vec::len).sum(),
+            classes: n,
+            namespaces: namespaces.len(),
+            targets,
+        }
+    }
+
+    /// Rows that stay inside one namespace and read the same in several namespaces
+    /// (but for the namespace's name) become one pattern row over a group of them.
+    #[allow(clippy::type_complexity)]
+    fn group_namespaces(&self, rows: Vec<Row>) -> (Vec<Row>, Vec<(String, Vec<String>)>) {
+        let with_pods: BTreeSet<&str> = self
+            .class_ns
+            .iter()
+            .map(|n| self.ns_names[*n].as_str())
+            .collect();
+        // Pattern (with `\0` for the namespace) → namespaces.
+        let mut patterns: BTreeMap<Row, Vec<String>> = BTreeMap::new();
+        let mut out = Vec::new();
+        for r in rows {
+            let first = r
+                .from
+                .first()
+                .and_then(|e| e.split_once('/'))
+                .map(|(n, _)| n);
+            let ns = first.filter(|n| {
+                with_pods.contains(n)
+                    && r.from
+                        .iter()
+                        .chain(&r.to)
+                        .all(|e| e.split_once('/').is_some_and(|(m, _)| m == *n))
+            });
+            match ns {
+                Some(ns) => {
+                    let ns = ns.to_string();
+                    let strip = |v: &[String]| -> Vec<String> {
+                        v.iter().map(|e| format!("\0{}", &e[ns.len()..])).collect()
+                    };
+                    let key = Row {
+                        from: strip(&r.from),
+                        to: strip(&r.to),
+                        ports: r.ports.clone(),
+                        targets: r.targets.clone(),
+                        group: None,
+                    };
+                    patterns.entry(key).or_default().push(ns);
+                }
+                None => out.push(r),
+            }
+        }
+        let mut groups: BTreeMap<Vec<String>, String> = BTreeMap::new();
+        let mut order: Vec<(String, Vec<String>)> = Vec::new();
+        for (pattern, names) in patterns {
+            if names.len() == 1 {
+                let put = |v: &[String]| -> Vec<String> {
+                    v.iter().map(|e| e.replacen('\0', &names[0], 1)).collect()
+                };
+                out.push(Row {
+                    from: put(&pattern.from),
+                    to: put(&pattern.to),
+                    ..pattern
+                });
+                continue;
+            }
+            let g = groups
+                .entry(names.clone())
+                .or_insert_with(|| {
+                    let g = format!("NS{}", order.len() + 1);
+                    order.push((g.clone(), names.clone()));
+                    g
+                })
+                .clone();
+            let put = |v: &[String]| -> Vec<String> {
+                v.iter()
+                    .map(|e| e.replacen('\0', &format!("{{{g}}}"), 1))
+                    .collect()
+            };
+            out.push(Row {
+                from: put(&pattern.from),
+                to: put(&pattern.to),
+                group: Some(g.clone()),
+                ..pattern
+            });
+        }
+        (out, order)
+    }
+
+    /// `app=web` for each class: its labels on the keys any rule tests, made unique
+    /// within the namespace (all labels, then a number, when that is not enough).
+    fn class_names(&self) -> Vec<String> {
+        let mut keys: BTreeSet<&String> = BTreeSet::new();
+        let mut all = false;
+        for p in &self.projections {
+            all |= p.all;
+            keys.extend(p.keys.keys());
+        }
+        let label_text = |labels: &BTreeMap<String, String>, only: Option<&BTreeSet<&String>>| {
+            let parts: Vec<String> = labels
+                .iter()
+                .filter(|(k, _)| only.is_none_or(|o| o.contains(k)))
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            if parts.is_empty() {
+                "(no labels)".to_string()
+            } else {
+                parts.join(",")
+            }
+        };
+        let n = self.classes.len();
+        let rep = |c: usize| &self.model.pods[self.classes[c][0]];
+        let mut names: Vec<String> = (0..n)
+            .map(|c| label_text(&rep(c).labels, (!all).then_some(&keys)))
+            .collect();
+        for round in 0..2 {
+            let mut seen: BTreeMap<(usize, &String), Vec<usize>> = BTreeMap::new();
+            for (c, name) in names.iter().enumerate() {
+                seen.entry((self.class_ns[c], name)).or_default().push(c);
+            }
+            let clashes: Vec<Vec<usize>> = seen.into_values().filter(|v| v.len() > 1).collect();
+            for group in clashes {
+                for (k, c) in group.into_iter().enumerate() {
+                    names[c] = if round == 0 {
+                        label_text(&rep(c).labels, None)
+                    } else {
+                        format!("{}#{}", names[c], k + 1)
+                    };
+                }
+            }
+        }
+        names
+    }
+
+    fn render_set(&self, set: &BTreeSet<usize>, names: &[String]) -> Vec<String> {
+        let n = self.classes.len();
+        let mut out = Vec::new();
+        let pods: Vec<usize> = set.iter().copied().filter(|e| *e < n).collect();
+        if pods.len() == n {
+            out.push("*".to_string());
+        } else {
+            let direct = self.render_pods(&pods, names);
+            let inverse = (pods.len() > n / 2).then(|| {
+                let rest: Vec<usize> = (0..n).filter(|c| !set.contains(c)).collect();
+                self.render_pods(&rest, names)
+            });
+            match inverse {
+                Some(inverse) if inverse.len() < direct.len() => {
+                    out.push(format!("* except [{}]", inverse.join(", ")));
+                }
+                _ => out.extend(direct),
+            }
+        }
+        let atoms: Vec<&String> = set
+            .iter()
+            .filter(|e| **e >= n)
+            .map(|e| &self.atoms[e - n].1)
+            .collect();
+        if atoms.len() == self.atoms.len() && !atoms.is_empty() {
+            out.push("any address".to_string());
+        } else {
+            out.extend(atoms.into_iter().cloned());
+        }
+        out
+    }
+
+    fn render_pods(&self, pods: &[usize], names: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut by_ns: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for c in pods {
+            by_ns.entry(self.class_ns[*c]).or_default().push(*c);
+        }
+        for (ns, cs) in by_ns {
+            let name = &self.ns_names[ns];
+            if cs.len() == self.ns_classes[ns] {
+                out.push(format!("{name}/*"));
+            } else {
+                out.extend(cs.iter().map(|c| format!("{name}/{}", names[*c])));
+            }
+        }
+        out
+    }
+
+    fn render_ports(&self, m: &Mask) -> Vec<String> {
+        let mut runs: Vec<(Protocol, u16, u16)> = Vec::new();
+        for (i, (p, first, last)) in self.samples.iter().enumerate() {
+            if m[i / 64] & (1 << (i % 64)) == 0 {
+                continue;
+            }
+            match runs.last_mut() {
+                Some((q, _, end)) if q == p && u32::from(*end) + 1 == u32::from(*first) => {
+                    *end = *last;
+                }
+                _ => runs.push((*p, *first, *last)),
+            }
+        }
+        runs.into_iter()
+            .map(|(p, a, b)| {
+                let proto = p.as_str().to_ascii_lowercase();
+                match (a, b) {
+                    (1, 65535) => format!("all/{proto}"),
+                    (a, b) if a == b => format!("{a}/{proto}"),
+                    (a, b) => format!("{a}-{b}/{proto}"),
+                }
+            })
+            .collect()
+    }
+}
+
+/// One address per range that the networks cut the address space into (outside the
+/// pods' addresses), named by the smallest network holding it (`world` when none does,
+/// with `except` for the networks inside it).
+fn atoms(nets: &BTreeSet<IpNet>, pods: &[IpAddr]) -> Vec<(IpAddr, String)> {
+    let nets: BTreeSet<IpNet> = nets.iter().map(IpNet::trunc).collect();
+    let nets = &nets;
+    let mut cands: BTreeSet<IpAddr> = BTreeSet::new();
+    cands.insert(IpAddr::V4(Ipv4Addr::new(8, 8, 8, 8)));
+    cands.insert(IpAddr::V6(Ipv6Addr::new(
+        0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888,
+    )));
+    for n in nets {
+        cands.insert(n.network());
+        cands.insert(n.broadcast());
+        for ip in [step(n.network(), false), step(n.broadcast(), true)]
+            .into_iter()
+            .flatten()
+        {
+            cands.insert(ip);
+        }
+    }
+    let mut by_name: BTreeMap<String, IpAddr> = BTreeMap::new();
+    for ip in cands {
+        if ip.is_unspecified() || pods.binary_search(&ip).is_ok() {
+            continue;
+        }
+        let holding: Vec<&IpNet> = nets.iter().filter(|n| n.contains(&ip)).collect();
+        let name = match holding.iter().max_by_key(|n| n.prefix_len()) {
+            None if ip.is_ipv4() => with_except("world".into(), nets, |n| {
+                n.network().is_ipv4() && n.prefix_len() > 0
+            }),
+            None => with_except("world (IPv6)".into(), nets, |n| {
+                !n.network().is_ipv4() && n.prefix_len() > 0
+            }),
+            Some(net) => {
+                let net = **net;
+                with_except(net.to_string(), nets, |n| *n != net && net.contains(n))
+            }
+        };
+        by_name.entry(name).or_insert(ip);
+    }
+    by_name.into_iter().map(|(n, ip)| (ip, n)).collect()
+}
+
+/// `name except a, b` for the outermost networks selected by `inside`.
+fn with_except(name: String, nets: &BTreeSet<IpNet>, inside: impl Fn(&IpNet) -> bool) -> String {
+    let inner: Vec<&IpNet> = nets.iter().filter(|n| inside(n)).collect();
+    let outer: Vec<String> = inner
+        .iter()
+        .filter(|n| !inner.iter().any(|m| m != *n && m.contains(**n)))
+        .map(|n| n.to_string())
+        .collect();
+    if outer.is_empty() {
+        name
+    } else {
+        format!("{name} except [{}]", outer.join(", "))
+    }
+}
+
+fn step(ip: IpAddr, up: bool) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V4(v) => {
+            let n = u32::from(v);
+            let n = if up {
+                n.checked_add(1)
+            } else {
+                n.checked_sub(1)
+            }?;
+            Some(IpAddr::V4(n.into()))
+        }
+        IpAddr::V6(v) => {
+            let n = u128::from(v);
+            let n = if up {
+                n.checked_add(1)
+            } else {
+                n.checked_sub(1)
+            }?;
+            Some(IpAddr::V6(n.into()))
+        }
+    }
+}
