@@ -26,6 +26,7 @@
 
 use ipnet::IpNet;
 use netpolc_ir::model::{ClusterModel, Endpoint, Evaluator, Mentions, Pod};
+use netpolc_ir::proof::{adjacent, Projection, Seen};
 use netpolc_ir::{Direction, Protocol, NAMESPACE_NAME_LABEL};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -124,47 +125,6 @@ type Mask = Vec<u64>;
 
 fn is_empty(m: &Mask) -> bool {
     m.iter().all(|w| *w == 0)
-}
-
-/// What of a pod a side's rules can see: the value of each mentioned key when that value
-/// is mentioned, "another value" or absence; or every label.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct Projection {
-    all: bool,
-    keys: BTreeMap<String, BTreeSet<String>>,
-}
-
-impl Projection {
-    fn of(m: &Mentions) -> Projection {
-        let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for (k, v) in &m.pod_labels {
-            keys.entry(k.clone()).or_default().insert(v.clone());
-        }
-        for k in &m.pod_keys {
-            keys.entry(k.clone()).or_default();
-        }
-        Projection {
-            all: m.all_pod_labels,
-            keys,
-        }
-    }
-
-    fn key(&self, labels: &BTreeMap<String, String>) -> Vec<(Option<String>, bool)> {
-        if self.all {
-            return labels
-                .iter()
-                .flat_map(|(k, v)| [(Some(k.clone()), false), (Some(v.clone()), false)])
-                .collect();
-        }
-        self.keys
-            .iter()
-            .map(|(k, values)| match labels.get(k) {
-                None => (None, false),
-                Some(v) if values.contains(v) => (Some(v.clone()), false),
-                Some(_) => (None, true),
-            })
-            .collect()
-    }
 }
 
 /// One side (class, direction) as resolved against the model.
@@ -354,7 +314,7 @@ impl<'a> Builder<'a> {
         let projected: Vec<Vec<usize>> = projections
             .iter()
             .map(|p| {
-                let mut ids: HashMap<Vec<(Option<String>, bool)>, usize> = HashMap::new();
+                let mut ids: HashMap<Seen<'_>, usize> = HashMap::new();
                 class_reps
                     .iter()
                     .map(|&r| {
@@ -871,7 +831,7 @@ fn atoms(nets: &BTreeSet<IpNet>, pods: &[IpAddr]) -> Vec<(IpAddr, String)> {
     for n in nets {
         cands.insert(n.network());
         cands.insert(n.broadcast());
-        for ip in [step(n.network(), false), step(n.broadcast(), true)]
+        for ip in [adjacent(n.network(), false), adjacent(n.broadcast(), true)]
             .into_iter()
             .flatten()
         {
@@ -913,28 +873,5 @@ fn with_except(name: String, nets: &BTreeSet<IpNet>, inside: impl Fn(&IpNet) -> 
         name
     } else {
         format!("{name} except [{}]", outer.join(", "))
-    }
-}
-
-fn step(ip: IpAddr, up: bool) -> Option<IpAddr> {
-    match ip {
-        IpAddr::V4(v) => {
-            let n = u32::from(v);
-            let n = if up {
-                n.checked_add(1)
-            } else {
-                n.checked_sub(1)
-            }?;
-            Some(IpAddr::V4(n.into()))
-        }
-        IpAddr::V6(v) => {
-            let n = u128::from(v);
-            let n = if up {
-                n.checked_add(1)
-            } else {
-                n.checked_sub(1)
-            }?;
-            Some(IpAddr::V6(n.into()))
-        }
     }
 }

@@ -102,7 +102,7 @@ fn unnamed_namespace(model: &ClusterModel, mentioned: &BTreeSet<String>) -> Stri
 }
 
 /// A pod's labels as one side sees them (see [`Projection::key`]).
-type Seen<'a> = Vec<(Option<&'a str>, bool)>;
+pub type Seen<'a> = Vec<(Option<&'a str>, bool)>;
 
 /// What tells two other ends of one side apart: namespace, labels seen, named ports.
 type GroupKey<'a> = (
@@ -132,16 +132,18 @@ struct Local {
 }
 
 /// The part of a pod's labels one side's rules can see: the value of each mentioned key
-/// when that value is mentioned, "another value" otherwise, or absence.
-#[derive(Debug, Default)]
-struct Projection {
-    all: bool,
+/// when that value is mentioned, "another value" otherwise, or absence; or every label.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Projection {
+    /// Every label matters.
+    pub all: bool,
     /// Mentioned key → mentioned values.
-    keys: BTreeMap<String, BTreeSet<String>>,
+    pub keys: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Projection {
-    fn of(m: &Mentions) -> Projection {
+    /// What the pod-label part of `m` can tell apart.
+    pub fn of(m: &Mentions) -> Projection {
         let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (k, v) in &m.pod_labels {
             keys.entry(k.clone()).or_default().insert(v.clone());
@@ -155,9 +157,10 @@ impl Projection {
         }
     }
 
-    /// The key of a pod under this projection (`None` values: absent; `Some("")` with
-    /// `other`: a value nobody mentions).
-    fn key<'a>(&self, labels: &'a BTreeMap<String, String>) -> Seen<'a> {
+    /// The key of a pod under this projection: per mentioned key, the value when it is
+    /// mentioned (`(Some(v), false)`), another value (`(None, true)`) or absence
+    /// (`(None, false)`).
+    pub fn key<'a>(&self, labels: &'a BTreeMap<String, String>) -> Seen<'a> {
         if self.all {
             return labels
                 .iter()
@@ -665,10 +668,10 @@ fn representatives(nets: &BTreeSet<IpNet>, networks: &[IpNet]) -> Vec<IpAddr> {
     for n in nets.iter().chain(networks) {
         out.insert(n.network());
         out.insert(n.broadcast());
-        if let Some(ip) = step(n.network(), false) {
+        if let Some(ip) = adjacent(n.network(), false) {
             out.insert(ip);
         }
-        if let Some(ip) = step(n.broadcast(), true) {
+        if let Some(ip) = adjacent(n.broadcast(), true) {
             out.insert(ip);
         }
     }
@@ -677,7 +680,8 @@ fn representatives(nets: &BTreeSet<IpNet>, networks: &[IpNet]) -> Vec<IpAddr> {
         .collect()
 }
 
-fn step(ip: IpAddr, up: bool) -> Option<IpAddr> {
+/// The address just above (`up`) or just below `ip`, if any.
+pub fn adjacent(ip: IpAddr, up: bool) -> Option<IpAddr> {
     match ip {
         IpAddr::V4(v) => {
             let n = u32::from(v);
