@@ -13,14 +13,7 @@ fn text(b: &[u8]) -> String {
 
 /// A scratch project holding a copy of the repository's policies/.
 fn project(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("netpolc-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("policies")).unwrap();
-    for e in std::fs::read_dir(root().join("policies")).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, dir.join("policies").join(p.file_name().unwrap())).unwrap();
-    }
-    dir
+    crate::util::project_copy("cli", name)
 }
 
 fn snapshot_tree(dir: &Path) -> Vec<(String, String)> {

@@ -102,3 +102,16 @@ pub(crate) fn netpolc(dir: &Path, args: &[&str]) -> std::process::Output {
         .output()
         .expect("runs")
 }
+
+/// A scratch project `netpolc-<prefix>-<name>-<pid>` holding a copy of the repository's
+/// policies/.
+pub(crate) fn project_copy(prefix: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netpolc-{prefix}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("policies")).unwrap();
+    for e in std::fs::read_dir(root().join("policies")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join("policies").join(p.file_name().unwrap())).unwrap();
+    }
+    dir
+}

@@ -291,6 +291,27 @@ pub trait Evaluator {
     }
 }
 
+/// Records a label test: `In`/`NotIn` mention the pairs, `Exists`/`DoesNotExist` the key.
+fn label_test<'a>(
+    pairs: &mut BTreeSet<(String, String)>,
+    keys: &mut BTreeSet<String>,
+    key: &str,
+    op: crate::Op,
+    values: impl Iterator<Item = &'a String>,
+) {
+    use crate::Op;
+    match op {
+        Op::In | Op::NotIn => {
+            for v in values {
+                pairs.insert((key.to_string(), v.clone()));
+            }
+        }
+        Op::Exists | Op::DoesNotExist => {
+            keys.insert(key.to_string());
+        }
+    }
+}
+
 /// One side of one pod, prepared by [`Evaluator::prepare_side`]: given the other end and
 /// the ports, appends whether the side allows each port.
 pub type PreparedSide<'a> = Box<dyn Fn(Endpoint, &[(Protocol, u16)], &mut Vec<bool>) + 'a>;
@@ -368,17 +389,13 @@ impl Mentions {
         op: crate::Op,
         values: impl Iterator<Item = &'a String>,
     ) {
-        use crate::Op;
-        match op {
-            Op::In | Op::NotIn => {
-                for v in values {
-                    self.namespace_labels.insert((key.to_string(), v.clone()));
-                }
-            }
-            Op::Exists | Op::DoesNotExist => {
-                self.namespace_keys.insert(key.to_string());
-            }
-        }
+        label_test(
+            &mut self.namespace_labels,
+            &mut self.namespace_keys,
+            key,
+            op,
+            values,
+        );
     }
 
     /// Adds one requirement of a selector over the other end's *pod* labels.
@@ -394,17 +411,7 @@ impl Mentions {
         op: crate::Op,
         values: impl Iterator<Item = &'a String>,
     ) {
-        use crate::Op;
-        match op {
-            Op::In | Op::NotIn => {
-                for v in values {
-                    self.pod_labels.insert((key.to_string(), v.clone()));
-                }
-            }
-            Op::Exists | Op::DoesNotExist => {
-                self.pod_keys.insert(key.to_string());
-            }
-        }
+        label_test(&mut self.pod_labels, &mut self.pod_keys, key, op, values);
     }
 
     /// Adds everything `other` mentions.
