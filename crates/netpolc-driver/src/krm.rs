@@ -836,9 +836,14 @@ impl ResourceList {
             return self.fail(findings, BAD_INPUT);
         }
 
-        // Translation validation, as `netpolc build` does.
+        // Identities and translation validation, as `netpolc build` does.
         let model = netpolc_ir::derive::derive(&program);
         let rendered = [(target, objects)];
+        let collisions = verify::identity_collisions(&program, &rendered);
+        if !collisions.is_empty() {
+            findings.extend(collisions.iter().map(|d| unit.finding(d)));
+            return self.fail(findings, BAD_INPUT);
+        }
         match verify::validate(&program, &model, &rendered, 5) {
             Ok(disagreements) if disagreements.is_empty() => {}
             Ok(disagreements) => {
@@ -1344,6 +1349,30 @@ mod tests {
         let flow = "{\"apiVersion\": \"config.kubernetes.io/v1\", \"kind\": \"ResourceList\", \"items\": [{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"a\"}}]}";
         let l3 = ResourceList::parse(flow).unwrap();
         assert!(l3.items[0].raw.is_none());
+    }
+
+    /// Two objects with one identity are refused under `fn` too (NP6011), with the
+    /// intents' paths, and nothing is generated.
+    #[test]
+    fn identity_collisions_are_refused() {
+        let cluster = |name: &str, intent: &str| {
+            format!(
+                "- apiVersion: netpolc.dev/v1alpha1\n  kind: ClusterIntentSet\n  metadata:\n    name: {name}\n    annotations: {{config.kubernetes.io/path: policies/{name}.yaml}}\n  spec:\n    groups:\n      gw: {{selector: {{app: gw}}}}\n      mail: {{cidrs: [203.0.113.0/24]}}\n    intents:\n    - {{name: {intent}, from: gw, to: mail, ports: [25/tcp], action: deny}}\n"
+            )
+        };
+        let list = |second: &str| {
+            format!(
+                "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: netpolc}}\n  data: {{target: cilium}}\nitems:\n- apiVersion: netpolc.dev/v1alpha1\n  kind: IntentSet\n  metadata:\n    name: shop\n    annotations: {{config.kubernetes.io/path: policies/shop.yaml}}\n  spec:\n    namespace: shop\n    isolate: [egress]\n    groups:\n      gw: {{selector: {{app: gw}}}}\n    intents:\n    - {{name: out, from: gw, to: world, ports: [25/tcp]}}\n{}{}",
+                cluster("a", "b-smtp"),
+                second
+            )
+        };
+        let ok = run(list(&cluster("a-c", "smtp")).as_bytes());
+        assert_eq!(ok.exit_code, SUCCESS, "{}", ok.stderr);
+        let out = run(list(&cluster("a-b", "smtp")).as_bytes());
+        assert_eq!(out.exit_code, BAD_INPUT, "{}", out.stderr);
+        assert!(out.stdout.contains("NP6011"), "{}", out.stdout);
+        assert!(out.stderr.contains("policies/a-b.yaml"), "{}", out.stderr);
     }
 
     #[test]
