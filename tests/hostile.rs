@@ -112,14 +112,14 @@ fn links_inside_the_repository_are_followed_and_others_refused() {
 
     // A link to a file elsewhere in the repository: followed, named by the link.
     let linked = project("linked");
-    std::fs::create_dir_all(linked.join("shared")).unwrap();
+    std::fs::create_dir_all(linked.join("common")).unwrap();
     std::fs::rename(
         linked.join("policies/production.yaml"),
-        linked.join("shared/production.yaml"),
+        linked.join("common/production.yaml"),
     )
     .unwrap();
     symlink(
-        "../shared/production.yaml",
+        "../common/production.yaml",
         linked.join("policies/production.yaml"),
     )
     .unwrap();
@@ -132,7 +132,7 @@ fn links_inside_the_repository_are_followed_and_others_refused() {
         std::env::temp_dir().join(format!("netpolc-hostile-outside-{}", std::process::id()));
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::copy(
-        linked.join("shared/production.yaml"),
+        linked.join("common/production.yaml"),
         outside.join("production.yaml"),
     )
     .unwrap();
@@ -156,7 +156,7 @@ fn links_inside_the_repository_are_followed_and_others_refused() {
     // A linked folder outside too, and a dangling link.
     std::fs::remove_file(linked.join("policies/production.yaml")).unwrap();
     std::fs::copy(
-        linked.join("shared/production.yaml"),
+        linked.join("common/production.yaml"),
         linked.join("policies/production.yaml"),
     )
     .unwrap();
