@@ -39,7 +39,7 @@ use crate::validate::parse_cidr_or_ip;
 use crate::{ANNOTATION_INTENT, DEFAULT_TIER, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Side, Verdict,
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Side,
 };
 use netpolc_ir::{Direction, Protocol as IrProtocol};
 use serde_json::Value;
@@ -897,13 +897,6 @@ impl CalicoEvaluator {
 impl Evaluator for CalicoEvaluator {
     fn name(&self) -> &'static str {
         "calico"
-    }
-
-    fn verdict(&self, model: &ClusterModel, flow: &Flow) -> Verdict {
-        Verdict {
-            egress: self.side(model, flow, Direction::Egress),
-            ingress: self.side(model, flow, Direction::Ingress),
-        }
     }
 
     fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {

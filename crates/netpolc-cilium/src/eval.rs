@@ -28,7 +28,7 @@ use crate::types::{
 use crate::validate::{parse_cidr_or_ip, parse_port, problems, PortValue};
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, PreparedSide, Side, Verdict,
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, PreparedSide, Side,
 };
 use netpolc_ir::{Direction, Protocol};
 use serde::Deserialize;
@@ -646,13 +646,6 @@ impl CiliumEvaluator {
 impl Evaluator for CiliumEvaluator {
     fn name(&self) -> &'static str {
         "cilium"
-    }
-
-    fn verdict(&self, model: &ClusterModel, flow: &Flow) -> Verdict {
-        Verdict {
-            egress: self.side(model, flow, Direction::Egress),
-            ingress: self.side(model, flow, Direction::Ingress),
-        }
     }
 
     fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {

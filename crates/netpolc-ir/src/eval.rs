@@ -83,13 +83,6 @@ impl Evaluator for Intended<'_> {
         "intended"
     }
 
-    fn verdict(&self, model: &ClusterModel, flow: &Flow) -> Verdict {
-        Verdict {
-            egress: self.side_of(model, flow, Direction::Egress),
-            ingress: self.side_of(model, flow, Direction::Ingress),
-        }
-    }
-
     fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
         self.side_of(model, flow, direction)
     }

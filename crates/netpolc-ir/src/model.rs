@@ -243,15 +243,14 @@ impl Verdict {
 pub trait Evaluator {
     /// A short name (`intended`, `kubernetes`, `calico`, `cilium`).
     fn name(&self) -> &'static str;
-    /// The verdict for one flow.
-    fn verdict(&self, model: &ClusterModel, flow: &Flow) -> Verdict;
-    /// The verdict of one side of a flow (the source's egress or the destination's
-    /// ingress). Evaluators override it when one side is cheaper than both.
-    fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
-        let v = self.verdict(model, flow);
-        match direction {
-            Direction::Egress => v.egress,
-            Direction::Ingress => v.ingress,
+    /// The verdict of one side of a flow: the source's egress side or the destination's
+    /// ingress side ([`Side::NotApplicable`] when that end is an address).
+    fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side;
+    /// The verdict for one flow: both sides.
+    fn verdict(&self, model: &ClusterModel, flow: &Flow) -> Verdict {
+        Verdict {
+            egress: self.side(model, flow, Direction::Egress),
+            ingress: self.side(model, flow, Direction::Ingress),
         }
     }
     /// One side of the pod `me` (an index into `model.pods`) in `direction`, prepared

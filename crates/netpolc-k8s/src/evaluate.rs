@@ -28,7 +28,7 @@ use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, Network
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use netpolc_ir::model::{
-    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Side, Verdict,
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Side,
 };
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
 use serde_json::Value;
@@ -533,13 +533,6 @@ fn port_matches(model: &ClusterModel, p: &PortM, flow: &Flow) -> bool {
 impl Evaluator for K8sEvaluator {
     fn name(&self) -> &'static str {
         "kubernetes"
-    }
-
-    fn verdict(&self, model: &ClusterModel, flow: &Flow) -> Verdict {
-        Verdict {
-            egress: self.side(model, flow, Direction::Egress),
-            ingress: self.side(model, flow, Direction::Ingress),
-        }
     }
 
     fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
