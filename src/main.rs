@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod discover;
+mod import;
 mod man;
 mod progress;
 
@@ -124,6 +125,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Test(args) => commands::test(&args),
         Command::Explain(args) => commands::explain(&args),
         Command::Eval(args) => commands::eval(&args),
+        Command::Import(args) => import::run(&args),
         Command::Fn => krm_function(),
         Command::Discover(args) => discover::run(&args),
         Command::Man { out_dir } => man::run(out_dir.as_deref()),

@@ -20,6 +20,7 @@ pub mod connectivity;
 pub mod dump;
 pub mod emit;
 pub mod golden;
+pub mod import;
 pub mod krm;
 pub mod load;
 pub mod verify;
