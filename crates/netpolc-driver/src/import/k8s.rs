@@ -162,7 +162,7 @@ fn peers(
                 found.push(Found::left_out(
                     &rule,
                     format!(
-                        "`ipBlock` {cidr} lies inside the cluster networks: an intent selects pods by labels, never by address"
+                        "`ipBlock` {cidr} lies inside the cluster networks (pod addresses, service addresses): an intent selects pods by labels, never by address"
                     ),
                 ));
                 continue;
@@ -211,6 +211,19 @@ fn peers(
             Some(v) => super::Ns::Labels(selector(v, &format!("{path}.namespaceSelector"))?),
             None => super::Ns::Name(ns.to_string()),
         };
+        // Cilium turns a namespace selector into a selector on identity labels without a
+        // namespace pin: when every requirement also holds where the labels are absent
+        // (`NotIn`, `DoesNotExist`), it matches the identities of addresses outside the
+        // cluster too.
+        let absent = |s: &Sel| {
+            s.iter()
+                .all(|r| matches!(r.op, Op::NotIn | Op::DoesNotExist))
+        };
+        if let super::Ns::Labels(l) = &nsp {
+            if source.target == Target::Cilium && !l.is_empty() && absent(l) && absent(&pods) {
+                out.push(Peer::World);
+            }
+        }
         out.push(Peer::Pods { ns: nsp, pods });
     }
     Ok(out)

@@ -1039,7 +1039,10 @@ pub fn prove(
         .filter(|o| o["apiVersion"] == "networking.k8s.io/v1")
         .collect();
     let mut out = ProofOutcome::default();
-    let rendered = match crate::render(&program, target, &crate::Options::default()) {
+    // SCTP rules in the source mean the agents enforce SCTP: render them.
+    let mut render_options = crate::Options::default();
+    render_options.cilium.sctp = true;
+    let rendered = match crate::render(&program, target, &render_options) {
         Ok(r) => r.objects,
         Err(d) => {
             return Err(netpolc_source::render_human(&loaded.sources, &d));

@@ -1,0 +1,290 @@
+//! `netpolc import`: existing NetworkPolicies into intents, proved equal.
+//!
+//! - Round trip on the Kubernetes e2e NetworkPolicy scenarios (tests/e2e): import as
+//!   each CNI enforces them, prove, compile the intents to that back end and compare
+//!   every probe of the scenario's cluster with the suite's truth table.
+//! - The seed's hand-written policies: the dead frontend→backend ingress rule (on
+//!   Cilium, which never matches pods by `ipBlock`) and the `0.0.0.0/0` egress allow are
+//!   reported, and the intents mean exactly what the policies mean on each back end.
+//! - The proof can fail: an imported file edited by one port is caught.
+
+use crate::e2e;
+use crate::util::{netpolc, root};
+use netpolc_driver::{import, Target};
+use netpolc_ir::model::Evaluator;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const SEED: &str = "tests/fixtures/seed/seed-policies.yaml";
+const DUMP: &str = "tests/data/seed-cluster.yaml";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netpolc-import-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, files: &[(String, String)]) {
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+}
+
+/// The written intents, compiled and rendered for `target`, as that back end's evaluator.
+fn compiled(dir: &Path, target: Target) -> Box<dyn Evaluator> {
+    let loaded = netpolc_driver::load::policies(dir, dir).expect("loads");
+    let out = netpolc_driver::compile(&loaded);
+    let program = out.program.unwrap_or_else(|| {
+        panic!(
+            "{}",
+            netpolc_source::render_human(&loaded.sources, &out.diagnostics)
+        )
+    });
+    let mut options = netpolc_driver::Options::default();
+    options.cilium.sctp = true;
+    let rendered = netpolc_driver::render(&program, target, &options).expect("renders");
+    let objects = netpolc_driver::verify::round_trip(&rendered.objects).unwrap();
+    netpolc_driver::verify::evaluator(target, &objects).unwrap()
+}
+
+fn codes(i: &import::Imported) -> Vec<&'static str> {
+    i.diagnostics.iter().map(|d| d.code).collect()
+}
+
+#[test]
+fn e2e_scenarios_round_trip_on_every_backend() {
+    let mut failures = Vec::new();
+    let mut imported = 0;
+    let mut left_out = Vec::new();
+    for s in e2e::scenarios() {
+        let policies = e2e::manifests(&s, &s.doc["policies"], "policies");
+        let model = e2e::model(&s);
+        for target in Target::ALL {
+            let label = format!("{}/{} as {target}", s.file, s.name);
+            let options = import::Options {
+                target,
+                namespaces: model.namespaces.clone(),
+            };
+            let result =
+                import::import(&policies, &options).unwrap_or_else(|e| panic!("{label}: {e}"));
+            if result.left_out > 0 {
+                // Only `ipBlock`s of pod addresses (the suite's CIDR scenarios) have no
+                // intent form; anything else left out is a failure.
+                for d in result.diagnostics.iter().filter(|d| d.is_error()) {
+                    if !(d.code == "NP8001" && d.message.contains("pod addresses")) {
+                        failures.push(format!("{label}: {}: {}", d.code, d.message));
+                    }
+                }
+                left_out.push(label);
+                continue;
+            }
+            let dir = scratch(&format!("e2e-{}-{target}", s.name));
+            write(&dir, &result.files);
+            match import::prove(&dir, &policies, target, Some(&model), true) {
+                Ok(p) if p.diagnostics.is_empty() => {}
+                Ok(p) => failures.push(format!(
+                    "{label}: {}",
+                    p.diagnostics
+                        .iter()
+                        .map(|d| d.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )),
+                Err(e) => failures.push(format!("{label}: {e}")),
+            }
+            // Equal connectivity on the scenario's cluster: the compiled intents against
+            // the suite's truth (or the documented difference of this CNI).
+            let truth = match s.doc["knpDiffers"].get(target.name()) {
+                Some(d) => e2e::tables(&s, &d["truth"], "knpDiffers"),
+                None => e2e::tables(&s, &s.doc["truth"], "truth"),
+            };
+            let eval = compiled(&dir, target);
+            failures.extend(e2e::compare(
+                &s,
+                &format!("imported on {target}"),
+                eval.as_ref(),
+                &truth,
+            ));
+            // And flow by flow against the source policies as this CNI enforces them.
+            let source = e2e::evaluator(target.name(), &policies).unwrap();
+            for flow in model.flows() {
+                let (a, b) = (source.verdict(&model, &flow), eval.verdict(&model, &flow));
+                if a.allowed() != b.allowed() {
+                    failures.push(format!("{label}: {} differs", model.flow_name(&flow)));
+                }
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+            imported += 1;
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    eprintln!("{imported} scenario imports proved; left out: {left_out:?}");
+    assert!(imported >= 30, "only {imported} scenario imports ran");
+    assert!(left_out.len() <= 9, "left out: {left_out:?}");
+}
+
+fn seed() -> Vec<Value> {
+    let text = std::fs::read_to_string(root().join(SEED)).unwrap();
+    netpolc_driver::verify::parse_yaml(SEED, &text).unwrap()
+}
+
+#[test]
+fn seed_policies_import_with_their_traps_reported_and_proved_on_every_backend() {
+    let policies = seed();
+    for target in Target::ALL {
+        let options = import::Options {
+            target,
+            namespaces: Default::default(),
+        };
+        let result = import::import(&policies, &options).unwrap();
+        assert_eq!(result.left_out, 0, "{target}: {:?}", codes(&result));
+        // The metadata policy allows all egress, on every back end.
+        let broad: Vec<_> = result
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "NP8102")
+            .collect();
+        assert_eq!(broad.len(), 1, "{target}");
+        assert!(broad[0].message.contains("production/block-metadata"));
+        // The frontend→backend ingress rule is dead where `ipBlock` never matches pods.
+        let dead: Vec<_> = result
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "NP8101")
+            .collect();
+        if target == Target::Cilium {
+            assert_eq!(dead.len(), 1, "{:?}", codes(&result));
+            let d = dead[0];
+            assert!(d
+                .message
+                .contains("production/backend-allow-frontend spec.ingress[0]"));
+            assert!(d.message.contains("production/default-deny-all"));
+            let help = d.help.as_deref().unwrap_or_default();
+            assert!(
+                help.contains("from: app-frontend, to: app-backend, ports: [\"8080/tcp\"]"),
+                "{help}"
+            );
+        } else {
+            assert!(dead.is_empty(), "{target}: {:?}", codes(&result));
+        }
+        let dir = scratch(&format!("seed-{target}"));
+        write(&dir, &result.files);
+        let proof = import::prove(&dir, &policies, target, None, true).unwrap();
+        assert!(
+            proof.diagnostics.is_empty(),
+            "{target}: {:?}",
+            proof.diagnostics
+        );
+        // The intents, compiled to every back end, mean what the source means on this one:
+        // an intent program means the same everywhere, so the verdicts agree.
+        let model = netpolc_ir::derive::derive(&{
+            let loaded = netpolc_driver::load::policies(&dir, &dir).unwrap();
+            netpolc_driver::compile(&loaded).program.unwrap()
+        });
+        let source = e2e::evaluator(target.name(), &policies).unwrap();
+        for other in Target::ALL {
+            let eval = compiled(&dir, other);
+            for flow in model.flows() {
+                assert_eq!(
+                    source.verdict(&model, &flow).allowed(),
+                    eval.verdict(&model, &flow).allowed(),
+                    "{target} source vs intents on {other}: {}",
+                    model.flow_name(&flow)
+                );
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn the_proof_catches_an_edited_import() {
+    let policies = seed();
+    let options = import::Options {
+        target: Target::Kubernetes,
+        namespaces: Default::default(),
+    };
+    let result = import::import(&policies, &options).unwrap();
+    let dir = scratch("edited");
+    let files: Vec<(String, String)> = result
+        .files
+        .iter()
+        .map(|(n, t)| (n.clone(), t.replace("\"5432/tcp\"", "\"5433/tcp\"")))
+        .collect();
+    assert_ne!(files, result.files);
+    write(&dir, &files);
+    let proof = import::prove(&dir, &policies, Target::Kubernetes, None, true).unwrap();
+    assert!(
+        proof.diagnostics.iter().any(|d| d.code == "NP8003"),
+        "{:?}",
+        proof.diagnostics
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn import_command_writes_proves_and_reports() {
+    let dir = scratch("cli");
+    let out = dir.join("intents");
+    let o = netpolc(
+        &root(),
+        &[
+            "import",
+            "--as",
+            "cilium",
+            "--cluster",
+            DUMP,
+            SEED,
+            "--out",
+            &out.display().to_string(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning[NP8101]") && err.contains("warning[NP8102]"),
+        "{err}"
+    );
+    assert!(err.contains("proved equal on cilium"), "{err}");
+    let text = std::fs::read_to_string(out.join("production.yaml")).unwrap();
+    assert!(text.contains("kind: IntentSet") && text.contains("isolate: [ingress, egress]"));
+    assert!(
+        text.contains("# NetworkPolicy production/allow-dns spec.egress[0]"),
+        "{text}"
+    );
+    // The dump's namespace labels are written, for the namespaces and the profile.
+    let profile = std::fs::read_to_string(out.join("cluster-profile.yaml")).unwrap();
+    assert!(profile.contains("monitoring"), "{profile}");
+    // Never overwrites.
+    let again = netpolc(
+        &root(),
+        &["import", SEED, "--out", &out.display().to_string()],
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+    // Calico and Cilium objects are reported as left out: exit 1, files still written.
+    let calico = dir.join("calico.yaml");
+    std::fs::write(
+        &calico,
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: p}\nspec: {selector: all()}\n",
+    )
+    .unwrap();
+    let o = netpolc(
+        &root(),
+        &[
+            "import",
+            SEED,
+            &calico.display().to_string(),
+            "--out",
+            &dir.join("partial").display().to_string(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("NP8002") && err.contains("GlobalNetworkPolicy p"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
