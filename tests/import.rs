@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 const SEED: &str = "tests/fixtures/seed/seed-policies.yaml";
 const DUMP: &str = "tests/data/seed-cluster.yaml";
+const CALICO: &str = "tests/fixtures/calico/storefront.yaml";
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("netpolc-import-{name}-{}", std::process::id()));
@@ -263,11 +264,11 @@ fn import_command_writes_proves_and_reports() {
     );
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
-    // Calico and Cilium objects are reported as left out: exit 1, files still written.
-    let calico = dir.join("calico.yaml");
+    // Cilium objects are reported as left out: exit 1, files still written.
+    let calico = dir.join("cilium.yaml");
     std::fs::write(
         &calico,
-        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: p}\nspec: {selector: all()}\n",
+        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: production}\nspec: {endpointSelector: {}}\n",
     )
     .unwrap();
     let o = netpolc(
@@ -283,8 +284,149 @@ fn import_command_writes_proves_and_reports() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("NP8002") && err.contains("GlobalNetworkPolicy p"),
+        err.contains("NP8002") && err.contains("CiliumNetworkPolicy production/p"),
         "{err}"
     );
+    assert!(dir.join("partial").join("production.yaml").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn calico_fixture() -> Vec<Value> {
+    let text = std::fs::read_to_string(root().join(CALICO)).unwrap();
+    netpolc_driver::verify::parse_yaml(CALICO, &text).unwrap()
+}
+
+#[test]
+fn calico_tiers_network_sets_and_denies_import_with_a_proof() {
+    let objects = calico_fixture();
+    let options = import::Options {
+        target: Target::Calico,
+        namespaces: Default::default(),
+    };
+    let result = import::import(&objects, &options).unwrap();
+    assert_eq!(result.left_out, 0, "{:?}", result.diagnostics);
+    assert!(
+        result.diagnostics.iter().all(|d| !d.is_error()),
+        "{:?}",
+        result.diagnostics
+    );
+    let text = &result
+        .files
+        .iter()
+        .find(|(n, _)| n == "storefront.yaml")
+        .expect("one IntentSet for the namespace")
+        .1;
+    // The threat feed (a GlobalNetworkSet) is denied both ways, the partners' set and
+    // the namespaced NetworkSet are CIDR groups, and every intent names its source.
+    assert!(text.contains("cidrs: [\"198.51.100.0/24\"]"), "{text}");
+    assert!(text.contains("cidrs: [\"192.0.2.0/24\"]"), "{text}");
+    assert!(text.contains("cidrs: [\"203.0.113.0/26\"]"), "{text}");
+    assert!(text.contains("action: deny"), "{text}");
+    assert!(text.contains("# GlobalNetworkPolicy security.block-threat-feed spec.ingress[0]"));
+    let dir = scratch("calico");
+    write(&dir, &result.files);
+    let proof = import::prove(&dir, &objects, Target::Calico, None, true).unwrap();
+    assert!(proof.diagnostics.is_empty(), "{:?}", proof.diagnostics);
+    // The intents, compiled to Cilium, mean what the Calico objects mean on Calico:
+    // the migration this import is for.
+    let program = {
+        let loaded = netpolc_driver::load::policies(&dir, &dir).unwrap();
+        netpolc_driver::compile(&loaded).program.unwrap()
+    };
+    let model = netpolc_ir::derive::derive(&program);
+    let source = e2e::evaluator("calico", &objects).unwrap();
+    for other in Target::ALL {
+        let eval = compiled(&dir, other);
+        for flow in model.flows() {
+            assert_eq!(
+                source.verdict(&model, &flow).allowed(),
+                eval.verdict(&model, &flow).allowed(),
+                "calico source vs intents on {other}: {}",
+                model.flow_name(&flow)
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn calico_constructs_without_an_intent_form_are_reported_and_left_out() {
+    let mut objects = calico_fixture();
+    // A `Pass` rule, a `Log` rule, a selector with `||`, and a GlobalNetworkPolicy over
+    // every namespace.
+    objects.push(serde_json::json!({
+        "apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy",
+        "metadata": {"name": "odd", "namespace": "storefront"},
+        "spec": {"selector": "app == 'backend'", "types": ["Ingress"], "ingress": [
+            {"action": "Pass"},
+            {"action": "Log"},
+            {"action": "Allow", "source": {"selector": "app == 'a' || app == 'b'"}}
+        ]}
+    }));
+    objects.push(serde_json::json!({
+        "apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy",
+        "metadata": {"name": "everywhere"},
+        "spec": {"selector": "all()", "types": ["Ingress"]}
+    }));
+    let options = import::Options {
+        target: Target::Calico,
+        namespaces: Default::default(),
+    };
+    let result = import::import(&objects, &options).unwrap();
+    let messages: Vec<String> = result
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "NP8001")
+        .map(|d| d.message.clone())
+        .collect();
+    assert_eq!(result.left_out, 4, "{messages:?}");
+    for needle in [
+        "NetworkPolicy storefront/odd spec.ingress[0]: left out: `Pass`",
+        "NetworkPolicy storefront/odd spec.ingress[1]: left out: `Log`",
+        "NetworkPolicy storefront/odd spec.ingress[2]: left out:",
+        "GlobalNetworkPolicy everywhere: left out:",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(needle)),
+            "{needle}: {messages:?}"
+        );
+    }
+    // Through the binary: exit 1, the findings on stderr.
+    let dir = scratch("calico-odd");
+    let input = dir.join("in.yaml");
+    let docs: Vec<String> = objects
+        .iter()
+        .map(|o| serde_json::to_string(o).unwrap())
+        .collect();
+    std::fs::write(&input, docs.join("\n---\n")).unwrap();
+    let o = netpolc(
+        &root(),
+        &[
+            "import",
+            "--as",
+            "calico",
+            &input.display().to_string(),
+            "--out",
+            &dir.join("out").display().to_string(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error[NP8001]") && err.contains("4 construct(s) left out"),
+        "{err}"
+    );
+    // Without `--as calico`, Calico objects are an input error.
+    let o = netpolc(
+        &root(),
+        &[
+            "import",
+            CALICO,
+            "--out",
+            &dir.join("out2").display().to_string(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--as calico"));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -152,50 +152,7 @@ fn peers(
                 })
                 .collect::<Result<_, _>>()?;
             let rule = origin.at(&path);
-            // The part outside the cluster networks: a CIDR group (the front end carves
-            // the cluster networks out).
-            let inside_cluster = source
-                .cluster_networks
-                .iter()
-                .any(|c| c.contains(&cidr) || *c == cidr);
-            if inside_cluster {
-                found.push(Found::left_out(
-                    &rule,
-                    format!(
-                        "`ipBlock` {cidr} lies inside the cluster networks (pod addresses, service addresses): an intent selects pods by labels, never by address"
-                    ),
-                ));
-                continue;
-            }
-            out.push(Peer::Cidr {
-                net: cidr,
-                except: except.clone(),
-            });
-            // Pod addresses: matched by Kubernetes' reading and Calico, never by Cilium.
-            if source.target != Target::Cilium {
-                for pods in &source.pod_networks {
-                    let overlaps = cidr.contains(pods) || pods.contains(&cidr);
-                    if !overlaps {
-                        continue;
-                    }
-                    let covers = cidr.contains(pods)
-                        && !except.iter().any(|e| e.contains(pods) || pods.contains(e));
-                    if covers {
-                        out.push(Peer::Pods {
-                            ns: super::Ns::Labels(Sel::new()),
-                            pods: Sel::new(),
-                        });
-                    } else {
-                        found.push(Found::left_out(
-                            &rule,
-                            format!(
-                                "`ipBlock` {cidr} matches some pod addresses of {pods} on {}: an intent selects pods by labels, never by address",
-                                source.target
-                            ),
-                        ));
-                    }
-                }
-            }
+            out.extend(super::cidr_peers(cidr, &except, source, &rule, found));
             continue;
         }
         let pod_sel = p.get("podSelector").filter(|v| !v.is_null());
@@ -305,6 +262,7 @@ pub(crate) fn read(o: &Value, source: &Source, found: &mut Vec<Found>) -> Result
             let ports = ports(&r["ports"], &format!("{path}.ports")).map_err(fail)?;
             for peer in peers {
                 rules.push(SideRule {
+                    deny: false,
                     namespace: ns.to_string(),
                     direction,
                     subject: subject.clone(),

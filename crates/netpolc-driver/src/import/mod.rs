@@ -24,6 +24,7 @@
 //! loader and proves, with the engine of `build`, that the intents mean what the source
 //! manifests mean as the source CNI enforces them.
 
+mod calico;
 mod k8s;
 mod sel;
 
@@ -154,9 +155,67 @@ pub(crate) enum PortItem {
 /// `None`: every port and protocol.
 pub(crate) type Ports = Option<Vec<PortItem>>;
 
-/// One allow rule of one side.
+/// The peers an address block stands for, as `source` enforces it: the block outside
+/// the cluster networks (the front end carves them out), and every pod when the CNI
+/// matches pod addresses (Kubernetes' reading, Calico) and the block covers the pod
+/// network without holes in it. A block that matches only some pod addresses, or lies
+/// inside the cluster networks, has no intent form.
+pub(crate) fn cidr_peers(
+    cidr: IpNet,
+    except: &[IpNet],
+    source: &Source,
+    rule: &Origin,
+    found: &mut Vec<Found>,
+) -> Vec<Peer> {
+    let mut out = Vec::new();
+    let inside_cluster = source
+        .cluster_networks
+        .iter()
+        .any(|c| c.contains(&cidr) || *c == cidr);
+    if inside_cluster {
+        found.push(Found::left_out(
+            rule,
+            format!(
+                "`ipBlock` {cidr} lies inside the cluster networks (pod addresses, service addresses): an intent selects pods by labels, never by address"
+            ),
+        ));
+        return out;
+    }
+    out.push(Peer::Cidr {
+        net: cidr,
+        except: except.to_vec(),
+    });
+    if source.target != Target::Cilium {
+        for pods in &source.pod_networks {
+            if !(cidr.contains(pods) || pods.contains(&cidr)) {
+                continue;
+            }
+            let covers =
+                cidr.contains(pods) && !except.iter().any(|e| e.contains(pods) || pods.contains(e));
+            if covers {
+                out.push(Peer::Pods {
+                    ns: Ns::Labels(Sel::new()),
+                    pods: Sel::new(),
+                });
+            } else {
+                found.push(Found::left_out(
+                    rule,
+                    format!(
+                        "`ipBlock` {cidr} matches some pod addresses of {pods} on {}: an intent selects pods by labels, never by address",
+                        source.target
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// One rule of one side.
 #[derive(Clone, Debug)]
 pub(crate) struct SideRule {
+    /// A deny rule (Calico); else an allow.
+    pub(crate) deny: bool,
     pub(crate) namespace: String,
     pub(crate) direction: Direction,
     pub(crate) subject: Sel,
@@ -225,6 +284,7 @@ type Group = Peer;
 
 /// One intent to write.
 struct IntentOut {
+    deny: bool,
     set: String,
     name: String,
     from: Group,
@@ -340,6 +400,7 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
         found: Vec::new(),
     };
     let mut reads = Vec::new();
+    let mut calico = Vec::new();
     for o in crate::dump::flatten(objects.to_vec()) {
         let api = o["apiVersion"].as_str().unwrap_or_default();
         let kind = o["kind"].as_str().unwrap_or_default();
@@ -348,7 +409,16 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
             ("networking.k8s.io/v1", "NetworkPolicy") => {
                 reads.push(k8s::read(&o, &source, &mut im.found)?);
             }
-            ("projectcalico.org/v3" | "crd.projectcalico.org/v1" | "cilium.io/v2", _) => {
+            ("projectcalico.org/v3" | "crd.projectcalico.org/v1", _) => {
+                if options.target != Target::Calico {
+                    return Err(format!(
+                        "{id}: a Calico object, but the source is read as {} (pass `--as calico`)",
+                        options.target
+                    ));
+                }
+                calico.push(o.clone());
+            }
+            ("cilium.io/v2", _) => {
                 im.found.push(Found {
                     diagnostic: Diagnostic::error(
                         "NP8002",
@@ -365,12 +435,14 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
             }
         }
     }
-    reads.sort_by(|a, b| a.display.cmp(&b.display));
-    for w in reads.windows(2) {
-        if w[0].display == w[1].display {
-            return Err(format!("{}: defined more than once", w[0].display));
+    let mut seen = BTreeSet::new();
+    for r in &reads {
+        if !seen.insert(r.display.clone()) {
+            return Err(format!("{}: defined more than once", r.display));
         }
     }
+    reads.extend(calico::read(&calico, &source, &mut im)?);
+    reads.sort_by(|a, b| (&a.display, &a.namespace).cmp(&(&b.display, &b.namespace)));
 
     // Isolation per namespace and direction, and the rules of each side.
     let mut isolated: BTreeMap<Direction, BTreeSet<String>> = BTreeMap::new();
@@ -391,7 +463,7 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
                     .push((r.subject.clone(), r.display.clone()));
             }
         }
-        for rule in &r.rules {
+        for rule in r.rules.iter().filter(|r| !r.deny) {
             rules
                 .entry((rule.namespace.clone(), rule.direction))
                 .or_default()
@@ -410,6 +482,7 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
             Some(open) => {
                 for c in open {
                     rules.entry((ns.clone(), *d)).or_default().push(SideRule {
+                        deny: false,
                         namespace: ns.clone(),
                         direction: *d,
                         subject: c,
@@ -438,11 +511,36 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
     };
 
     let mut intents: Vec<IntentOut> = Vec::new();
+    // Deny rules: a deny intent of the same flows (deny beats allow; the proof checks
+    // that the source's order does not say otherwise).
+    for r in &reads {
+        for d in r.rules.iter().filter(|r| r.deny) {
+            let (from, to) = match d.direction {
+                Direction::Egress => (own(&d.namespace, &d.subject), d.peer.clone()),
+                Direction::Ingress => (d.peer.clone(), own(&d.namespace, &d.subject)),
+            };
+            intents.push(IntentOut {
+                deny: true,
+                set: d.namespace.clone(),
+                name: format!(
+                    "{}-deny-{}-{}",
+                    d.origin.name,
+                    direction_name(d.direction),
+                    rule_index(&d.origin)
+                ),
+                from,
+                to,
+                ports: d.ports.clone(),
+                comment: d.origin.text(),
+            });
+        }
+    }
     // Egress rules towards addresses and namespaces whose ingress is open.
     for x in eg_iso {
         for e in side(x, Direction::Egress) {
             for (k, to) in outside(&e.peer, in_iso).into_iter().enumerate() {
                 intents.push(IntentOut {
+                    deny: false,
                     set: x.clone(),
                     name: format!("{}-egress-{}-{k}", e.origin.name, rule_index(&e.origin)),
                     from: own(x, &e.subject),
@@ -458,6 +556,7 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
         for i in side(y, Direction::Ingress) {
             for (k, from) in outside(&i.peer, eg_iso).into_iter().enumerate() {
                 intents.push(IntentOut {
+                    deny: false,
                     set: y.clone(),
                     name: format!("{}-ingress-{}-{k}", i.origin.name, rule_index(&i.origin)),
                     from,
@@ -505,6 +604,7 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
                     used.insert((e.origin.text(), y.clone()));
                     used.insert((i.origin.text(), x.clone()));
                     intents.push(IntentOut {
+                        deny: false,
                         set: x.clone(),
                         name: format!(
                             "{}-egress-{}-{}-ingress-{}",
@@ -526,7 +626,11 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
         }
     }
     // Dead half-rules: a rule naming pods of a namespace whose other side allows none of
-    // its flows.
+    // its flows, and that yields no intent at all.
+    let produced: BTreeSet<&str> = intents
+        .iter()
+        .flat_map(|i| i.comment.split(" and "))
+        .collect();
     let mut dead = Vec::new();
     for (d, mine, theirs, other_dir) in [
         (Direction::Ingress, in_iso, eg_iso, Direction::Egress),
@@ -534,7 +638,9 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
     ] {
         for y in mine {
             for r in side(y, d) {
-                if !matches!(r.peer, Peer::Pods { .. }) {
+                if !matches!(r.peer, Peer::Pods { .. })
+                    || produced.contains(r.origin.text().as_str())
+                {
                     continue;
                 }
                 for x in theirs {
@@ -938,7 +1044,8 @@ impl SetOut {
     fn add(&mut self, i: IntentOut) {
         let from = self.group(&i.from);
         let to = self.group(&i.to);
-        let key = format!("{from} {to}{}", ports_yaml(&i.ports));
+        let action = if i.deny { ", action: deny" } else { "" };
+        let key = format!("{from} {to}{}{action}", ports_yaml(&i.ports));
         if let Some(&k) = self.seen.get(&key) {
             // The same flows again: one intent, naming every source.
             let c = &mut self.intents[k].0;
@@ -956,7 +1063,7 @@ impl SetOut {
         }
         self.names.insert(name.clone());
         let line = format!(
-            "  - {{name: {name}, from: {from}, to: {to}{}}}",
+            "  - {{name: {name}, from: {from}, to: {to}{}{action}}}",
             ports_yaml(&i.ports)
         );
         self.intents.push((i.comment, line));
@@ -1036,7 +1143,13 @@ pub fn prove(
     let model = netpolc_ir::derive::derive(&program);
     let source: Vec<Value> = crate::dump::flatten(objects.to_vec())
         .into_iter()
-        .filter(|o| o["apiVersion"] == "networking.k8s.io/v1")
+        .filter(|o| {
+            let api = o["apiVersion"].as_str().unwrap_or_default();
+            api == "networking.k8s.io/v1"
+                || (target == Target::Calico
+                    && (api == "projectcalico.org/v3" || api == "crd.projectcalico.org/v1"))
+                || (target == Target::Cilium && api == "cilium.io/v2")
+        })
         .collect();
     let mut out = ProofOutcome::default();
     // SCTP rules in the source mean the agents enforce SCTP: render them.
