@@ -430,3 +430,78 @@ fn calico_constructs_without_an_intent_form_are_reported_and_left_out() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--as calico"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// Targets as a project setting (the last step of a migration): the ClusterProfile's
+// `targets` decides what build, check, render and fn produce.
+
+fn cilium_only_project(name: &str, targets: &str) -> PathBuf {
+    let dir = scratch(name);
+    std::fs::create_dir_all(dir.join("policies")).unwrap();
+    std::fs::write(
+        dir.join("policies/profile.yaml"),
+        format!("apiVersion: netpolc.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {{name: cluster}}\nspec:\n{targets}"),
+    )
+    .unwrap();
+    // An FQDN rule: only Cilium can express it.
+    std::fs::write(
+        dir.join("policies/shop.yaml"),
+        "apiVersion: netpolc.dev/v1alpha1\nkind: IntentSet\nmetadata: {name: shop}\nspec:\n  namespace: shop\n  isolate: [egress]\n  presets: [allow-dns]\n  groups:\n    web: {selector: {app: web}}\n    stripe: {fqdns: [api.stripe.com]}\n  intents:\n  - {name: web-to-stripe, from: web, to: stripe, ports: [443/tcp]}\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn project_targets_decide_what_is_built_and_rendered() {
+    // Without the setting, every back end is built and the FQDN rule fails on two.
+    let all = cilium_only_project("targets-all", "  podCIDRs: [10.244.0.0/16]\n");
+    let o = netpolc(&all, &["build"]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&all);
+
+    let dir = cilium_only_project("targets-cilium", "  targets: [cilium]\n");
+    let o = netpolc(&dir, &["build"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(dir.join("golden/cilium").is_dir());
+    assert!(!dir.join("golden/kubernetes").exists() && !dir.join("golden/calico").exists());
+    assert_eq!(netpolc(&dir, &["check"]).status.code(), Some(0));
+    // render without --target renders the project's back end; another is refused.
+    let o = netpolc(&dir, &["render"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("kind: CiliumNetworkPolicy"));
+    for args in [
+        &["render", "--target", "kubernetes"][..],
+        &["build", "--target", "calico"][..],
+    ] {
+        let o = netpolc(&dir, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("not a back end of this project"),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn project_targets_are_checked() {
+    let dir = cilium_only_project("targets-bad", "  targets: [cilium, cilium, flannel]\n");
+    let o = netpolc(&dir, &["build"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains("error[NP2041]: back end `cilium` listed twice"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error[NP2041]: unknown back end `flannel`"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -23,6 +23,7 @@ pub mod golden;
 pub mod import;
 pub mod krm;
 pub mod load;
+pub mod project;
 pub mod verify;
 
 use netpolc_intent::{Compiled, InputFile};

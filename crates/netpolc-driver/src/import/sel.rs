@@ -255,7 +255,11 @@ mod tests {
             Req::not_in("app", ["b".into()])
         ])));
         assert!(!satisfiable(&s(&[a.clone(), a.negate()])));
-        let c = complement_of_union(&[s(&[a.clone()]), s(&[b.clone()])], 8).expect("small");
+        let c = complement_of_union(
+            &[s(std::slice::from_ref(&a)), s(std::slice::from_ref(&b))],
+            8,
+        )
+        .expect("small");
         assert_eq!(c.len(), 1);
         let labels = |v: &str| BTreeMap::from([("app".to_string(), v.to_string())]);
         assert!(matches(&c[0], &labels("c")) && !matches(&c[0], &labels("a")));
