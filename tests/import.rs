@@ -505,3 +505,43 @@ fn project_targets_are_checked() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn fn_refuses_a_target_the_project_does_not_build() {
+    use std::io::Write as _;
+    let list = |target: &str| {
+        format!(
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig: {{apiVersion: v1, kind: ConfigMap, metadata: {{name: netpolc}}, data: {{target: {target}}}}}\nitems:\n- apiVersion: netpolc.dev/v1alpha1\n  kind: ClusterProfile\n  metadata:\n    name: cluster\n    annotations: {{config.kubernetes.io/path: policies/profile.yaml}}\n  spec: {{targets: [cilium]}}\n- apiVersion: netpolc.dev/v1alpha1\n  kind: IntentSet\n  metadata:\n    name: shop\n    annotations: {{config.kubernetes.io/path: policies/shop.yaml}}\n  spec:\n    namespace: shop\n    isolate: [egress]\n    groups:\n      web: {{selector: {{app: web}}}}\n    intents:\n    - {{name: out, from: web, to: world, ports: [443/tcp]}}\n"
+        )
+    };
+    let run = |target: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_netpolc"))
+            .arg("fn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(list(target).as_bytes())
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        (
+            o.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )
+    };
+    let (code, out) = run("cilium");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("kind: CiliumNetworkPolicy"), "{out}");
+    let (code, out) = run("kubernetes");
+    assert_ne!(code, Some(0), "{out}");
+    assert!(out.contains("not a back end of this project"), "{out}");
+}
