@@ -545,3 +545,62 @@ fn fn_refuses_a_target_the_project_does_not_build() {
     assert_ne!(code, Some(0), "{out}");
     assert!(out.contains("not a back end of this project"), "{out}");
 }
+
+/// The scenarios' hand translations to Calico import too: proved, and equal flow by flow
+/// on the scenario's cluster (e2e.rs checks the translations against the suite's truth).
+#[test]
+fn e2e_calico_translations_round_trip() {
+    let mut failures = Vec::new();
+    let mut imported = Vec::new();
+    let mut left_out = Vec::new();
+    for s in e2e::scenarios() {
+        let Some(tr) = s.doc.get("calico") else {
+            continue;
+        };
+        let objects = e2e::manifests(&s, &tr["policies"], "calico.policies");
+        let model = e2e::model(&s);
+        let label = format!("{}/{} (calico translation)", s.file, s.name);
+        let options = import::Options {
+            target: Target::Calico,
+            namespaces: model.namespaces.clone(),
+        };
+        let result = import::import(&objects, &options).unwrap_or_else(|e| panic!("{label}: {e}"));
+        if result.left_out > 0 {
+            left_out.push(format!(
+                "{label}: {}",
+                result
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .map(|d| d.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+            continue;
+        }
+        let dir = scratch(&format!("e2e-calico-{}", s.name));
+        write(&dir, &result.files);
+        match import::prove(&dir, &objects, Target::Calico, Some(&model), true) {
+            Ok(p) if p.diagnostics.is_empty() => {}
+            Ok(p) => failures.push(format!("{label}: {}", p.diagnostics[0].message)),
+            Err(e) => failures.push(format!("{label}: {e}")),
+        }
+        let source = e2e::evaluator("calico", &objects).unwrap();
+        let eval = compiled(&dir, Target::Calico);
+        for flow in model.flows() {
+            if source.verdict(&model, &flow).allowed() != eval.verdict(&model, &flow).allowed() {
+                failures.push(format!("{label}: {} differs", model.flow_name(&flow)));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        imported.push(label);
+    }
+    eprintln!(
+        "{} Calico translations imported and proved; left out:\n{}",
+        imported.len(),
+        left_out.join("\n")
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(imported.len() >= 7, "only {} imported", imported.len());
+    assert!(left_out.len() <= 1, "{left_out:?}");
+}

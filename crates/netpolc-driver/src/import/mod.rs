@@ -176,7 +176,7 @@ pub(crate) fn cidr_peers(
         found.push(Found::left_out(
             rule,
             format!(
-                "`ipBlock` {cidr} lies inside the cluster networks (pod addresses, service addresses): an intent selects pods by labels, never by address"
+                "the block {cidr} lies inside the cluster networks (pod addresses, service addresses): an intent selects pods by labels, never by address"
             ),
         ));
         return out;
@@ -201,7 +201,7 @@ pub(crate) fn cidr_peers(
                 found.push(Found::left_out(
                     rule,
                     format!(
-                        "`ipBlock` {cidr} matches some pod addresses of {pods} on {}: an intent selects pods by labels, never by address",
+                        "the block {cidr} matches some pod addresses of {pods} on {}: an intent selects pods by labels, never by address",
                         source.target
                     ),
                 ));
