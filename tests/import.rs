@@ -6,7 +6,11 @@
 //! - The seed's hand-written policies: the dead frontend→backend ingress rule (on
 //!   Cilium, which never matches pods by `ipBlock`) and the `0.0.0.0/0` egress allow are
 //!   reported, and the intents mean exactly what the policies mean on each back end.
+//! - The scenarios' Calico and Cilium translations import and prove too; a realistic
+//!   Calico fixture (tiers, network sets, denies) imports with a proof; what has no intent
+//!   form is reported.
 //! - The proof can fail: an imported file edited by one port is caught.
+//! - Targets as a project setting (the ClusterProfile's `targets`).
 
 use crate::e2e;
 use crate::util::{netpolc, root};
@@ -268,7 +272,7 @@ fn import_command_writes_proves_and_reports() {
     let calico = dir.join("cilium.yaml");
     std::fs::write(
         &calico,
-        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: production}\nspec: {endpointSelector: {}}\n",
+        "apiVersion: cilium.io/v2\nkind: CiliumEgressGatewayPolicy\nmetadata: {name: p}\nspec: {}\n",
     )
     .unwrap();
     let o = netpolc(
@@ -284,7 +288,7 @@ fn import_command_writes_proves_and_reports() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("NP8002") && err.contains("CiliumNetworkPolicy production/p"),
+        err.contains("NP8002") && err.contains("CiliumEgressGatewayPolicy p"),
         "{err}"
     );
     assert!(dir.join("partial").join("production.yaml").exists());
@@ -546,22 +550,22 @@ fn fn_refuses_a_target_the_project_does_not_build() {
     assert!(out.contains("not a back end of this project"), "{out}");
 }
 
-/// The scenarios' hand translations to Calico import too: proved, and equal flow by flow
-/// on the scenario's cluster (e2e.rs checks the translations against the suite's truth).
-#[test]
-fn e2e_calico_translations_round_trip() {
+/// The scenarios' hand translations to Calico and Cilium import too: proved, and equal
+/// flow by flow on the scenario's cluster (e2e.rs checks the translations against the
+/// suite's truth).
+fn translations_round_trip(target: Target) -> (Vec<String>, Vec<String>) {
     let mut failures = Vec::new();
     let mut imported = Vec::new();
     let mut left_out = Vec::new();
     for s in e2e::scenarios() {
-        let Some(tr) = s.doc.get("calico") else {
+        let Some(tr) = s.doc.get(target.name()) else {
             continue;
         };
-        let objects = e2e::manifests(&s, &tr["policies"], "calico.policies");
+        let objects = e2e::manifests(&s, &tr["policies"], "translation");
         let model = e2e::model(&s);
-        let label = format!("{}/{} (calico translation)", s.file, s.name);
+        let label = format!("{}/{} ({target} translation)", s.file, s.name);
         let options = import::Options {
-            target: Target::Calico,
+            target,
             namespaces: model.namespaces.clone(),
         };
         let result = import::import(&objects, &options).unwrap_or_else(|e| panic!("{label}: {e}"));
@@ -578,15 +582,15 @@ fn e2e_calico_translations_round_trip() {
             ));
             continue;
         }
-        let dir = scratch(&format!("e2e-calico-{}", s.name));
+        let dir = scratch(&format!("e2e-{target}-{}", s.name));
         write(&dir, &result.files);
-        match import::prove(&dir, &objects, Target::Calico, Some(&model), true) {
+        match import::prove(&dir, &objects, target, Some(&model), true) {
             Ok(p) if p.diagnostics.is_empty() => {}
             Ok(p) => failures.push(format!("{label}: {}", p.diagnostics[0].message)),
             Err(e) => failures.push(format!("{label}: {e}")),
         }
-        let source = e2e::evaluator("calico", &objects).unwrap();
-        let eval = compiled(&dir, Target::Calico);
+        let source = e2e::evaluator(target.name(), &objects).unwrap();
+        let eval = compiled(&dir, target);
         for flow in model.flows() {
             if source.verdict(&model, &flow).allowed() != eval.verdict(&model, &flow).allowed() {
                 failures.push(format!("{label}: {} differs", model.flow_name(&flow)));
@@ -596,11 +600,81 @@ fn e2e_calico_translations_round_trip() {
         imported.push(label);
     }
     eprintln!(
-        "{} Calico translations imported and proved; left out:\n{}",
+        "{} {target} translations imported and proved; left out:\n{}",
         imported.len(),
         left_out.join("\n")
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    (imported, left_out)
+}
+
+#[test]
+fn e2e_calico_translations_round_trip() {
+    let (imported, left_out) = translations_round_trip(Target::Calico);
     assert!(imported.len() >= 7, "only {} imported", imported.len());
     assert!(left_out.len() <= 1, "{left_out:?}");
+}
+
+#[test]
+fn e2e_cilium_translations_round_trip() {
+    let (imported, left_out) = translations_round_trip(Target::Cilium);
+    assert!(imported.len() >= 7, "only {} imported", imported.len());
+    assert!(left_out.len() <= 1, "{left_out:?}");
+}
+
+#[test]
+fn cilium_constructs_without_an_intent_form_are_reported_and_left_out() {
+    let objects: Vec<Value> = vec![
+        serde_json::json!({
+            "apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+            "metadata": {"name": "api", "namespace": "shop"},
+            "spec": {"endpointSelector": {"matchLabels": {"app": "api"}},
+                     "ingress": [
+                        {"fromEndpoints": [{"matchLabels": {"app": "web"}}],
+                         "toPorts": [{"ports": [{"port": "8080", "protocol": "TCP"}]}]},
+                        {"fromEndpoints": [{"matchLabels": {"app": "web"}}],
+                         "toPorts": [{"ports": [{"port": "80", "protocol": "TCP"}],
+                                      "rules": {"http": [{"method": "GET"}]}}]},
+                        {"fromEntities": ["host"]}
+                     ]}
+        }),
+        serde_json::json!({
+            "apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy",
+            "metadata": {"name": "everywhere"},
+            "spec": {"endpointSelector": {}, "ingress": [{}]}
+        }),
+    ];
+    let options = import::Options {
+        target: Target::Cilium,
+        namespaces: Default::default(),
+    };
+    let result = import::import(&objects, &options).unwrap();
+    let messages: Vec<String> = result
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "NP8001")
+        .map(|d| d.message.clone())
+        .collect();
+    assert_eq!(result.left_out, 3, "{messages:?}");
+    for needle in [
+        "CiliumNetworkPolicy shop/api spec.ingress[1]: left out: ICMP and L7",
+        "CiliumNetworkPolicy shop/api spec.ingress[2]: left out: the entity `host`",
+        "CiliumClusterwideNetworkPolicy everywhere: left out:",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(needle)),
+            "{needle}: {messages:?}"
+        );
+    }
+    // The rule with an intent form is written.
+    let text = &result
+        .files
+        .iter()
+        .find(|(n, _)| n == "shop.yaml")
+        .unwrap()
+        .1;
+    assert!(
+        text.contains("from: app-web, to: app-api, ports: [\"8080/tcp\"]"),
+        "{text}"
+    );
 }

@@ -1,4 +1,5 @@
-//! `netpolc import`: existing NetworkPolicies into intent files, proved equal.
+//! `netpolc import`: existing NetworkPolicies (Kubernetes, Calico, Cilium) into intent
+//! files, proved equal.
 //!
 //! Kubernetes NetworkPolicies are one-sided: a flow passes iff its egress side (the
 //! source pod's policies) and its ingress side (the destination's) both allow it, and a
@@ -25,6 +26,7 @@
 //! manifests mean as the source CNI enforces them.
 
 mod calico;
+mod cilium;
 mod k8s;
 mod sel;
 
@@ -401,6 +403,7 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
     };
     let mut reads = Vec::new();
     let mut calico = Vec::new();
+    let mut cilium_objects = Vec::new();
     for o in crate::dump::flatten(objects.to_vec()) {
         let api = o["apiVersion"].as_str().unwrap_or_default();
         let kind = o["kind"].as_str().unwrap_or_default();
@@ -418,11 +421,20 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
                 }
                 calico.push(o.clone());
             }
+            ("cilium.io/v2", "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy") => {
+                if options.target != Target::Cilium {
+                    return Err(format!(
+                        "{id}: a Cilium object, but the source is read as {} (pass `--as cilium`)",
+                        options.target
+                    ));
+                }
+                cilium_objects.push(o.clone());
+            }
             ("cilium.io/v2", _) => {
                 im.found.push(Found {
                     diagnostic: Diagnostic::error(
                         "NP8002",
-                        format!("{id}: left out: `{api}` objects are not imported yet"),
+                        format!("{id}: left out: `{api}` `{kind}` objects are not imported"),
                     )
                     .with_help("keep the object as it is next to the imported intents, or write it as intents by hand; `netpolc eval` shows what it allows"),
                     left_out: true,
@@ -442,6 +454,7 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
         }
     }
     reads.extend(calico::read(&calico, &source, &mut im)?);
+    reads.extend(cilium::read(&cilium_objects, &source, &mut im)?);
     reads.sort_by(|a, b| (&a.display, &a.namespace).cmp(&(&b.display, &b.namespace)));
 
     // Isolation per namespace and direction, and the rules of each side.
