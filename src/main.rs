@@ -577,7 +577,7 @@ fn render(mut args: RenderArgs) -> ExitCode {
     };
     // Without a target: the project's first back end (Kubernetes when it builds all).
     let target = match netpolc_driver::project::choose(&program, requested.as_slice()) {
-        Ok(t) => t[0],
+        Ok(t) => t.first().copied().unwrap_or(Target::Kubernetes),
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(BAD_INPUT);
