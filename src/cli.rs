@@ -26,6 +26,12 @@ pub(crate) enum Command {
     Explain(ExplainArgs),
     /// Evaluate existing manifests (any of the three backends) on a cluster dump
     Eval(EvalArgs),
+    /// Import existing NetworkPolicies into intent files, proved equal
+    ///
+    /// Writes one IntentSet per namespace and a ClusterProfile into --out, then proves that
+    /// the intents mean what the manifests mean as the --as CNI enforces them. Exits 1 when
+    /// a construct was left out (each reported with its code), 2 on bad input.
+    Import(ImportArgs),
     /// Run as a KRM function: a ResourceList on stdin, with the rendered objects on stdout
     ///
     /// For kpt: `kpt fn eval DIR --exec "netpolc fn" -- target=cilium`. Options come from the
@@ -166,6 +172,23 @@ pub(crate) struct EvalArgs {
     /// grouped by classes
     #[arg(long)]
     pub(crate) flows: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// Manifest files or folders (`-`: standard input)
+    #[arg(required = true)]
+    pub(crate) manifests: Vec<PathBuf>,
+    /// The cluster: output of `kubectl get namespaces,pods -A -o yaml` (namespace labels,
+    /// and a second proof on its pods)
+    #[arg(long)]
+    pub(crate) cluster: Option<PathBuf>,
+    /// The CNI that enforces the manifests (how plain NetworkPolicies are read)
+    #[arg(long = "as", value_enum, default_value_t = TargetArg::Kubernetes)]
+    pub(crate) source: TargetArg,
+    /// The folder to write the intents into (must not exist or be empty)
+    #[arg(long)]
+    pub(crate) out: PathBuf,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

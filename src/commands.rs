@@ -379,6 +379,8 @@ pub(crate) fn eval(args: &EvalArgs) -> ExitCode {
     for n in &cluster.notes {
         eprintln!("note: {n}");
     }
+    // Network sets in the dump are cluster state the Calico rules select.
+    manifests.extend(cluster.network_sets);
     let known = [
         "networking.k8s.io/v1",
         "projectcalico.org/v3",

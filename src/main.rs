@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod discover;
+mod import;
 mod man;
 mod progress;
 
@@ -124,6 +125,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Test(args) => commands::test(&args),
         Command::Explain(args) => commands::explain(&args),
         Command::Eval(args) => commands::eval(&args),
+        Command::Import(args) => import::run(&args),
         Command::Fn => krm_function(),
         Command::Discover(args) => discover::run(&args),
         Command::Man { out_dir } => man::run(out_dir.as_deref()),
@@ -292,11 +294,7 @@ fn prove(
 }
 
 fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
-    let targets: Vec<Target> = if args.targets.is_empty() {
-        Target::ALL.to_vec()
-    } else {
-        args.targets.iter().map(|t| target_of(*t)).collect()
-    };
+    let requested: Vec<Target> = args.targets.iter().map(|t| target_of(*t)).collect();
     let mut progress = progress::Progress::stderr(
         !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     );
@@ -304,6 +302,15 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
     let (sources, program) = match front_end(&args.common) {
         Ok(x) => x,
         Err(code) => return code,
+    };
+    // The project's back ends (ClusterProfile `targets`), or the requested ones among them.
+    let targets = match netpolc_driver::project::choose(&program, &requested) {
+        Ok(t) => t,
+        Err(e) => {
+            progress.finish();
+            eprintln!("error: {e}");
+            return ExitCode::from(BAD_INPUT);
+        }
     };
     progress.stage("rendering and proving every target");
     let rendered = match render_all(&args.common, &sources, &program, &targets) {
@@ -555,18 +562,26 @@ fn render(mut args: RenderArgs) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(BAD_INPUT);
     }
-    let target = match (args.target, env_target()) {
-        (Some(t), _) => target_of(t),
-        (None, Some(Ok(t))) => t,
+    let requested = match (args.target, env_target()) {
+        (Some(t), _) => Some(target_of(t)),
+        (None, Some(Ok(t))) => Some(t),
         (None, Some(Err(e))) => {
             eprintln!("error: {e}");
             return ExitCode::from(BAD_INPUT);
         }
-        (None, None) => Target::Kubernetes,
+        (None, None) => None,
     };
     let (sources, program) = match front_end(&args.common) {
         Ok(x) => x,
         Err(code) => return code,
+    };
+    // Without a target: the project's first back end (Kubernetes when it builds all).
+    let target = match netpolc_driver::project::choose(&program, requested.as_slice()) {
+        Ok(t) => t.first().copied().unwrap_or(Target::Kubernetes),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(BAD_INPUT);
+        }
     };
     let rendered = match render_all(&args.common, &sources, &program, &[target]) {
         Ok(r) => r,

@@ -26,10 +26,10 @@ const NAMESPACES: [&str; 3] = ["x", "y", "z"];
 const PODS: [&str; 3] = ["a", "b", "c"];
 
 /// One scenario read from a data file.
-struct Scenario {
-    file: String,
-    name: String,
-    doc: Value,
+pub(crate) struct Scenario {
+    pub(crate) file: String,
+    pub(crate) name: String,
+    pub(crate) doc: Value,
 }
 
 impl Scenario {
@@ -41,7 +41,7 @@ impl Scenario {
 }
 
 /// An expected verdict table per probe: (source, destination) → allowed.
-type Tables = BTreeMap<(Protocol, u16), BTreeMap<(Endpoint, Endpoint), bool>>;
+pub(crate) type Tables = BTreeMap<(Protocol, u16), BTreeMap<(Endpoint, Endpoint), bool>>;
 
 fn data_files() -> Vec<PathBuf> {
     let dir = root().join("tests/e2e");
@@ -54,7 +54,7 @@ fn data_files() -> Vec<PathBuf> {
     out
 }
 
-fn scenarios() -> Vec<Scenario> {
+pub(crate) fn scenarios() -> Vec<Scenario> {
     let mut out = Vec::new();
     for path in data_files() {
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -138,7 +138,7 @@ fn labels(v: &Value) -> BTreeMap<String, String> {
 }
 
 /// The suite's model: 9 pods serving TCP, UDP and SCTP on 80 and 81 under named ports.
-fn model(s: &Scenario) -> ClusterModel {
+pub(crate) fn model(s: &Scenario) -> ClusterModel {
     let extra_ns = &s.doc["namespaceLabels"];
     let extra_pod = &s.doc["podLabels"];
     let mut m = ClusterModel::default();
@@ -188,7 +188,7 @@ fn model(s: &Scenario) -> ClusterModel {
 }
 
 /// Parses `truth`-shaped tables (`"80/tcp 81/tcp": <grid>`).
-fn tables(s: &Scenario, v: &Value, what: &str) -> Tables {
+pub(crate) fn tables(s: &Scenario, v: &Value, what: &str) -> Tables {
     let mut out = Tables::new();
     let obj = v
         .as_object()
@@ -273,14 +273,19 @@ fn tables(s: &Scenario, v: &Value, what: &str) -> Tables {
     out
 }
 
-fn manifests(s: &Scenario, v: &Value, what: &str) -> Vec<Value> {
+pub(crate) fn manifests(s: &Scenario, v: &Value, what: &str) -> Vec<Value> {
     v.as_array()
         .unwrap_or_else(|| panic!("{}: `{what}` is not a list of manifests", s.name))
         .clone()
 }
 
 /// Compares an evaluator with a truth table; returns one line per mismatching flow.
-fn compare(s: &Scenario, label: &str, eval: &dyn Evaluator, truth: &Tables) -> Vec<String> {
+pub(crate) fn compare(
+    s: &Scenario,
+    label: &str,
+    eval: &dyn Evaluator,
+    truth: &Tables,
+) -> Vec<String> {
     let m = model(s);
     let mut out = Vec::new();
     for (&(protocol, port), table) in truth {
@@ -309,7 +314,7 @@ fn compare(s: &Scenario, label: &str, eval: &dyn Evaluator, truth: &Tables) -> V
     out
 }
 
-fn evaluator(backend: &str, objects: &[Value]) -> Result<Box<dyn Evaluator>, String> {
+pub(crate) fn evaluator(backend: &str, objects: &[Value]) -> Result<Box<dyn Evaluator>, String> {
     Ok(match backend {
         "kubernetes" => Box::new(netpolc_k8s::evaluator(objects)?),
         "calico" => Box::new(netpolc_calico::evaluator(objects)?),

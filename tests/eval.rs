@@ -862,3 +862,54 @@ fn eval_reports_a_broken_dump_with_file_line_column_and_code() {
     assert!(err.contains("help:"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Calico network sets, in the manifests or in the dump, are matched by rule selectors.
+#[test]
+fn eval_reads_calico_network_sets_from_manifests_and_dump() {
+    let dir = scratch("network-sets");
+    let set = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: partners\n  labels: {role: partner}\nspec:\n  nets: [203.0.113.0/24]\n";
+    let policy = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: backend-from-partners}\nspec:\n  selector: app == 'backend'\n  types: [Ingress]\n  ingress:\n  - action: Allow\n    protocol: TCP\n    source: {selector: role == 'partner'}\n    destination: {ports: [443]}\n";
+    let dump = std::fs::read_to_string(root().join(DUMP)).unwrap();
+    std::fs::write(dir.join("dump.yaml"), format!("{dump}---\n{set}")).unwrap();
+    std::fs::write(dir.join("policy.yaml"), policy).unwrap();
+    std::fs::write(dir.join("both.yaml"), format!("{set}---\n{policy}")).unwrap();
+    let dump_path = root().join(DUMP).display().to_string();
+    let run = |cluster: &str, manifests: &str| {
+        let o = netpolc(
+            &dir,
+            &[
+                "eval",
+                "--flows",
+                "--target",
+                "calico",
+                "--cluster",
+                cluster,
+                manifests,
+                "--address",
+                "203.0.113.9",
+                "--address",
+                "198.51.100.7",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let backend = pod("production", "backend-");
+    for out in [
+        run(&dump_path, "both.yaml"),
+        run("dump.yaml", "policy.yaml"),
+    ] {
+        let verdict = |from: &str| {
+            out.lines()
+                .find(|l| l.starts_with(&format!("{from} -> {backend} 443/tcp: ")))
+                .unwrap_or_else(|| panic!("no flow from {from}:\n{out}"))
+                .rsplit(' ')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(verdict("203.0.113.9"), "calico=allow");
+        assert_eq!(verdict("198.51.100.7"), "calico=deny");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

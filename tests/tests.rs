@@ -11,6 +11,7 @@
 //! - `fuzz`: a bounded fuzz of the loader and `fn` (no panic, exit 2 with a diagnostic).
 //! - `docs`: every example of docs/diagnostics.md renders as documented.
 //! - `golden`: writing golden/ (kills, concurrency, links, empty sets) and its layout.
+//! - `import`: existing policies into intents, proved equal (e2e scenarios, the seed).
 
 mod cli;
 mod corpus;
@@ -22,6 +23,7 @@ mod fuzz;
 mod gitops;
 mod golden;
 mod hostile;
+mod import;
 mod intent_schema;
 mod manifests;
 mod metadata;

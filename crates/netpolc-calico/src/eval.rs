@@ -25,6 +25,18 @@
 //! namespace selectors see the namespace's labels plus `projectcalico.org/name`. `nets`
 //! match any address, pods included. Named ports resolve on the destination pod.
 //!
+//! Network sets (`GlobalNetworkSet`, namespaced `NetworkSet`) are labelled lists of
+//! networks: an entity rule's `selector`/`notSelector` (with its namespace restriction)
+//! matches an address, pod or not, when some network set whose `nets` contain it
+//! matches, exactly as Felix puts the sets' CIDRs into the selector's IP set. A
+//! namespaced set carries its own labels plus `projectcalico.org/namespace` and the
+//! `pcns.` namespace labels (it inherits its namespace's profile), so a namespaced
+//! policy's bare `selector` matches the sets of its own namespace and a
+//! `namespaceSelector` the sets of the namespaces it selects (`all()`: every namespaced
+//! set). A global set has only its own labels: a GlobalNetworkPolicy rule without
+//! `namespaceSelector` and any rule with `namespaceSelector: global()` match it, and no
+//! other namespace restriction does (`all()` means `has(projectcalico.org/namespace)`).
+//!
 //! Objects in Calico's storage form (`crd.projectcalico.org/v1`, as a cluster dump shows
 //! them without the Calico API server) are read like their `projectcalico.org/v3`
 //! counterparts: they store the same spec.
@@ -32,8 +44,8 @@
 use crate::knp;
 use crate::selector::{Expr, Selector};
 use crate::types::{
-    Action, EntityRule, GlobalNetworkPolicy, NetworkPolicy, PolicyType, PortValue, Protocol, Rule,
-    Tier, TierAction, API_VERSION,
+    Action, EntityRule, GlobalNetworkPolicy, NetworkPolicy, NetworkSet, PolicyType, PortValue,
+    Protocol, Rule, Tier, TierAction, API_VERSION,
 };
 use crate::validate::parse_cidr_or_ip;
 use crate::{ANNOTATION_INTENT, DEFAULT_TIER, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
@@ -166,10 +178,21 @@ impl CompiledTier {
     }
 }
 
+/// One network set: labelled networks matched by rule selectors.
+#[derive(Clone, Debug)]
+pub(crate) struct NetSet {
+    /// A `NetworkSet`'s namespace; `None` for a `GlobalNetworkSet`.
+    pub(crate) namespace: Option<String>,
+    /// `metadata.labels`.
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) nets: Vec<IpNet>,
+}
+
 /// The Calico evaluator of a set of manifests.
 #[derive(Clone, Debug)]
 pub(crate) struct CalicoEvaluator {
     tiers: Vec<CompiledTier>,
+    sets: Vec<NetSet>,
     cache: std::cell::RefCell<ViewCache>,
 }
 
@@ -190,6 +213,7 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
     );
     let mut identities = BTreeSet::new();
     let mut policies = Vec::new();
+    let mut sets = Vec::new();
     for (i, &object) in flat.iter().enumerate() {
         let api = object
             .get("apiVersion")
@@ -244,10 +268,16 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
             (knp::API_VERSION, "NetworkPolicy") => {
                 policies.push(knp::compile(object).map_err(fail)?);
             }
+            (API_VERSION | CRD_V1, "GlobalNetworkSet" | "NetworkSet") => {
+                let n: NetworkSet =
+                    serde_json::from_value(object.clone()).map_err(|e| fail(e.to_string()))?;
+                sets.push(network_set(&n).map_err(fail)?);
+            }
             _ => {
                 return Err(fail(format!(
                     "unsupported object `{api}` `{kind}` (expected a projectcalico.org/v3 Tier, \
-                     GlobalNetworkPolicy or NetworkPolicy, or a networking.k8s.io/v1 NetworkPolicy)"
+                     GlobalNetworkPolicy, NetworkPolicy, GlobalNetworkSet or NetworkSet, or a \
+                     networking.k8s.io/v1 NetworkPolicy)"
                 )))
             }
         }
@@ -295,7 +325,24 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
     }
     Ok(CalicoEvaluator {
         tiers,
+        sets,
         cache: Default::default(),
+    })
+}
+
+/// Compiles a `GlobalNetworkSet` or `NetworkSet`.
+fn network_set(n: &NetworkSet) -> Result<NetSet, String> {
+    let namespace = match (n.kind.as_str(), &n.metadata.namespace) {
+        ("NetworkSet", None) => {
+            return Err("metadata.namespace is required to evaluate a NetworkSet".into())
+        }
+        ("NetworkSet", Some(ns)) => Some(ns.clone()),
+        _ => None,
+    };
+    Ok(NetSet {
+        namespace,
+        labels: n.metadata.labels.clone(),
+        nets: nets("spec.nets", &n.spec.nets)?,
     })
 }
 
@@ -492,6 +539,60 @@ fn entity(path: &str, e: &EntityRule, ns: Option<&str>) -> Result<Entity, String
 struct Ep<'m> {
     ip: IpAddr,
     pod: Option<PodView<'m>>,
+    /// The network sets whose `nets` contain the address, with their labels as
+    /// selectors see them.
+    sets: Vec<SetView>,
+}
+
+/// A network set as selectors see it.
+struct SetView {
+    /// Whether it is a namespaced `NetworkSet`.
+    namespaced: bool,
+    namespace: Option<String>,
+    /// Its labels; for a namespaced set plus `projectcalico.org/namespace` and the
+    /// `pcns.` namespace labels.
+    labels: BTreeMap<String, String>,
+    /// What a `namespaceSelector` is evaluated on: the namespace's labels plus
+    /// `projectcalico.org/name` (namespaced); the `pcns.` labels of the set, unprefixed
+    /// (global: normally none).
+    namespace_labels: BTreeMap<String, String>,
+}
+
+/// The network sets containing `ip`, as selectors see them.
+fn set_views(model: &ClusterModel, sets: &[NetSet], ip: IpAddr) -> Vec<SetView> {
+    sets.iter()
+        .filter(|s| s.nets.iter().any(|n| n.contains(&ip)))
+        .map(|s| match &s.namespace {
+            Some(ns) => {
+                let mut namespace_labels = model.namespaces.get(ns).cloned().unwrap_or_default();
+                namespace_labels.insert(NAME_LABEL.into(), ns.clone());
+                let mut labels = s.labels.clone();
+                for (k, v) in &namespace_labels {
+                    labels.insert(format!("{NAMESPACE_LABEL_PREFIX}{k}"), v.clone());
+                }
+                labels.insert(NAMESPACE_LABEL.into(), ns.clone());
+                SetView {
+                    namespaced: true,
+                    namespace: Some(ns.clone()),
+                    labels,
+                    namespace_labels,
+                }
+            }
+            None => SetView {
+                namespaced: false,
+                namespace: None,
+                labels: s.labels.clone(),
+                namespace_labels: s
+                    .labels
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        k.strip_prefix(NAMESPACE_LABEL_PREFIX)
+                            .map(|k| (k.to_string(), v.clone()))
+                    })
+                    .collect(),
+            },
+        })
+        .collect()
 }
 
 struct PodView<'m> {
@@ -533,13 +634,19 @@ fn labels_of(model: &ClusterModel, pod: &Pod) -> Labels {
 }
 
 /// A view borrowing cached label maps.
-fn cached_view<'m>(model: &'m ClusterModel, cache: &'m ViewCache, e: &Endpoint) -> Ep<'m> {
+fn cached_view<'m>(
+    model: &'m ClusterModel,
+    sets: &[NetSet],
+    cache: &'m ViewCache,
+    e: &Endpoint,
+) -> Ep<'m> {
     match e {
         Endpoint::Pod(i) if *i < cache.pods.len() => {
             let pod = &model.pods[*i];
             let l = &cache.pods[*i];
             Ep {
                 ip: pod.ip,
+                sets: set_views(model, sets, pod.ip),
                 pod: Some(PodView {
                     pod,
                     labels: Cow::Borrowed(&l.labels),
@@ -547,18 +654,23 @@ fn cached_view<'m>(model: &'m ClusterModel, cache: &'m ViewCache, e: &Endpoint) 
                 }),
             }
         }
-        _ => view(model, e),
+        _ => view(model, sets, e),
     }
 }
 
-fn view<'m>(model: &'m ClusterModel, e: &Endpoint) -> Ep<'m> {
+fn view<'m>(model: &'m ClusterModel, sets: &[NetSet], e: &Endpoint) -> Ep<'m> {
     match e {
-        Endpoint::External(ip) => Ep { ip: *ip, pod: None },
+        Endpoint::External(ip) => Ep {
+            ip: *ip,
+            pod: None,
+            sets: set_views(model, sets, *ip),
+        },
         Endpoint::Pod(i) => {
             let pod = &model.pods[*i];
             let l = labels_of(model, pod);
             Ep {
                 ip: pod.ip,
+                sets: set_views(model, sets, pod.ip),
                 pod: Some(PodView {
                     pod,
                     labels: Cow::Owned(l.labels),
@@ -600,21 +712,24 @@ impl Entity {
             return false;
         }
         if let Some(e) = &self.endpoints {
-            // Selectors match endpoints (here: pods) only, never bare addresses.
-            let Some(pod) = &ep.pod else {
-                return false;
-            };
-            let in_namespace = match &e.namespaces {
-                Namespaces::Any => true,
-                Namespaces::Own(ns) => pod.pod.namespace == *ns,
-                Namespaces::Matching(s) => s.matches(&pod.namespace_labels),
-            };
-            if !in_namespace || !e.selector.as_ref().is_none_or(|s| s.matches(&pod.labels)) {
+            // Selectors match endpoints (here: pods) and the addresses of the network
+            // sets they select.
+            let pod_matches = ep.pod.as_ref().is_some_and(|pod| {
+                let in_namespace = match &e.namespaces {
+                    Namespaces::Any => true,
+                    Namespaces::Own(ns) => pod.pod.namespace == *ns,
+                    Namespaces::Matching(s) => s.matches(&pod.namespace_labels),
+                };
+                in_namespace && e.selector.as_ref().is_none_or(|s| s.matches(&pod.labels))
+            });
+            if !pod_matches && !ep.sets.iter().any(|set| e.matches_set(set)) {
                 return false;
             }
         }
-        if let (Some(s), Some(pod)) = (&self.not_selector, &ep.pod) {
-            if s.matches(&pod.labels) {
+        if let Some(s) = &self.not_selector {
+            if ep.pod.as_ref().is_some_and(|pod| s.matches(&pod.labels))
+                || ep.sets.iter().any(|set| s.matches(&set.labels))
+            {
                 return false;
             }
         }
@@ -626,6 +741,29 @@ impl Entity {
             return false;
         }
         !self.not_ports.iter().any(|p| port_matches(p, flow, dst))
+    }
+}
+
+impl Endpoints {
+    /// Whether a network set is in this selector's IP set.
+    fn matches_set(&self, set: &SetView) -> bool {
+        let in_namespace = match &self.namespaces {
+            Namespaces::Any => true,
+            Namespaces::Own(ns) => set.namespace.as_deref() == Some(ns),
+            // `global()` becomes `!has(projectcalico.org/namespace)`, `all()` becomes
+            // `has(projectcalico.org/namespace)`; any other namespace selector is
+            // evaluated on the `pcns.` labels.
+            Namespaces::Matching(s) => match s.expr() {
+                Expr::Global => !set.namespaced,
+                Expr::All => set.namespaced,
+                _ => s.matches(&set.namespace_labels),
+            },
+        };
+        in_namespace
+            && self
+                .selector
+                .as_ref()
+                .is_none_or(|s| s.matches(&set.labels))
     }
 }
 
@@ -819,7 +957,8 @@ fn entity_mentions(e: &Entity, protocol: Option<u8>, m: &mut Mentions) {
 impl CalicoEvaluator {
     fn pod_mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
         let mut m = Mentions::default();
-        let ep = view(model, &Endpoint::Pod(pod));
+        let mut sets_mentioned = false;
+        let ep = view(model, &[], &Endpoint::Pod(pod));
         let Some(pv) = &ep.pod else {
             return m;
         };
@@ -835,6 +974,17 @@ impl CalicoEvaluator {
                     let protocol = r.protocol;
                     entity_mentions(&r.source, protocol, &mut m);
                     entity_mentions(&r.destination, protocol, &mut m);
+                    if !sets_mentioned
+                        && [&r.source, &r.destination]
+                            .iter()
+                            .any(|e| e.endpoints.is_some() || e.not_selector.is_some())
+                    {
+                        // A selector may match any network set: their networks tell
+                        // addresses apart.
+                        sets_mentioned = true;
+                        m.nets
+                            .extend(self.sets.iter().flat_map(|s| s.nets.iter().copied()));
+                    }
                 }
             }
         }
@@ -842,8 +992,8 @@ impl CalicoEvaluator {
     }
 
     fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
-        let src = view(model, &flow.src);
-        let dst = view(model, &flow.dst);
+        let src = view(model, &self.sets, &flow.src);
+        let dst = view(model, &self.sets, &flow.dst);
         let local = match direction {
             Direction::Egress => &src,
             Direction::Ingress => &dst,
@@ -909,7 +1059,7 @@ impl Evaluator for CalicoEvaluator {
         me: usize,
         direction: Direction,
     ) -> PreparedSide<'a> {
-        let local = view(model, &Endpoint::Pod(me));
+        let local = view(model, &self.sets, &Endpoint::Pod(me));
         // Per tier with an applicable policy: its default action and the policies' rules
         // in order.
         let mut tiers: Vec<(TierAction, Vec<&CompiledRule>)> = Vec::new();
@@ -938,7 +1088,7 @@ impl Evaluator for CalicoEvaluator {
         }
         Box::new(move |other, ports, out| {
             let cache = self.cache.borrow();
-            let other = cached_view(model, &cache, &other);
+            let other = cached_view(model, &self.sets, &cache, &other);
             let (src, dst) = match direction {
                 Direction::Egress => (&local, &other),
                 Direction::Ingress => (&other, &local),

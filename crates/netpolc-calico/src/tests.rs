@@ -1499,3 +1499,152 @@ fn the_tier_scheme_is_what_makes_the_rendering_right() {
     assert!(calico.verdict(&model, &to("8.8.8.8")).allowed());
     assert!(!calico.verdict(&model, &to("169.254.169.254")).allowed());
 }
+
+fn network_set(kind: &str, name: &str, ns: Option<&str>, labels: Value, nets: &[&str]) -> Value {
+    let mut metadata = json!({"name": name, "labels": labels});
+    if let Some(ns) = ns {
+        metadata["namespace"] = json!(ns);
+    }
+    json!({"apiVersion": "projectcalico.org/v3", "kind": kind, "metadata": metadata,
+           "spec": {"nets": nets}})
+}
+
+#[test]
+fn network_sets_are_matched_by_selectors() {
+    let backend = ("production", "backend");
+    let sets = || {
+        vec![
+            network_set(
+                "GlobalNetworkSet",
+                "partners",
+                None,
+                json!({"role": "partner"}),
+                &["203.0.113.0/24"],
+            ),
+            network_set(
+                "NetworkSet",
+                "office",
+                Some("production"),
+                json!({"role": "office"}),
+                &["198.51.100.0/24"],
+            ),
+            network_set(
+                "NetworkSet",
+                "staging-office",
+                Some("staging"),
+                json!({"role": "office"}),
+                &["192.0.2.0/24"],
+            ),
+        ]
+    };
+    let global = |source: Value| {
+        let mut o = sets();
+        o.push(gnp(
+            "p",
+            json!({"selector": "projectcalico.org/namespace == 'production' && app == 'backend'",
+                   "types": ["Ingress"], "ingress": [{"action": "Allow", "source": source}]}),
+        ));
+        o
+    };
+    let namespaced = |source: Value| {
+        let mut o = sets();
+        o.push(json!({
+            "apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy",
+            "metadata": {"name": "p", "namespace": "production"},
+            "spec": {"selector": "app == 'backend'", "types": ["Ingress"],
+                     "ingress": [{"action": "Allow", "source": source}]}
+        }));
+        o
+    };
+    let allows = |objects: &[Value], ip: &str| ingress_side(objects, ext(ip), backend, 80).allows();
+    // A GlobalNetworkPolicy selector matches global and namespaced sets by their labels.
+    let p = global(json!({"selector": "role == 'partner'"}));
+    assert!(allows(&p, "203.0.113.7"));
+    assert!(!allows(&p, "198.51.100.7"));
+    assert!(!allows(&p, "8.8.8.8"));
+    let p = global(json!({"selector": "role == 'office'"}));
+    assert!(allows(&p, "198.51.100.7") && allows(&p, "192.0.2.7"));
+    assert!(!allows(&p, "203.0.113.7"));
+    // A namespaceSelector restricts to the sets of the namespaces it selects.
+    let p =
+        global(json!({"selector": "role == 'office'", "namespaceSelector": "env == 'staging'"}));
+    assert!(allows(&p, "192.0.2.7") && !allows(&p, "198.51.100.7"));
+    // `all()` means every namespaced object: no global set.
+    let p = global(json!({"selector": "has(role)", "namespaceSelector": "all()"}));
+    assert!(allows(&p, "198.51.100.7") && !allows(&p, "203.0.113.7"));
+    // Namespaced sets carry the namespace and its `pcns.` labels.
+    let p = global(json!({"selector": "pcns.env == 'prod'"}));
+    assert!(allows(&p, "198.51.100.7") && !allows(&p, "192.0.2.7"));
+    // A namespaced policy's bare selector sees the sets of its own namespace only...
+    let p = namespaced(json!({"selector": "has(role)"}));
+    assert!(allows(&p, "198.51.100.7"));
+    assert!(!allows(&p, "192.0.2.7") && !allows(&p, "203.0.113.7"));
+    // ... and `namespaceSelector: global()` the global sets only.
+    let p = namespaced(json!({"selector": "has(role)", "namespaceSelector": "global()"}));
+    assert!(allows(&p, "203.0.113.7"));
+    assert!(!allows(&p, "198.51.100.7") && !allows(&p, "192.0.2.7"));
+    // The orchestrator term of converted pod selectors keeps sets out.
+    let p = global(json!({"selector": "projectcalico.org/orchestrator == 'k8s' && has(role)"}));
+    assert!(!allows(&p, "203.0.113.7") && !allows(&p, "198.51.100.7"));
+    // notSelector excludes the addresses of the sets it matches.
+    let p = global(json!({"notSelector": "role == 'partner'"}));
+    assert!(!allows(&p, "203.0.113.7") && allows(&p, "8.8.8.8"));
+    // A deny through a set, and the storage form.
+    let mut o = sets();
+    o[0]["apiVersion"] = json!("crd.projectcalico.org/v1");
+    o.push(gnp(
+        "deny-partners",
+        json!({"selector": "all()", "types": ["Ingress"], "order": 10,
+               "ingress": [{"action": "Deny", "source": {"selector": "role == 'partner'"}}]}),
+    ));
+    match ingress_side(&o, ext("203.0.113.9"), backend, 80) {
+        Side::Denied(d) => assert_eq!(d.object, "GlobalNetworkPolicy deny-partners"),
+        other => panic!("unexpected {other}"),
+    }
+    // Malformed sets are refused, never ignored.
+    assert!(evaluator_error(&[network_set(
+        "NetworkSet",
+        "x",
+        None,
+        json!({}),
+        &["1.2.3.0/24"]
+    )])
+    .contains("metadata.namespace"));
+    assert!(evaluator_error(&[network_set(
+        "GlobalNetworkSet",
+        "x",
+        None,
+        json!({}),
+        &["nope"]
+    )])
+    .contains("spec.nets"));
+    let mut domains = network_set("GlobalNetworkSet", "x", None, json!({}), &[]);
+    domains["spec"]["allowedEgressDomains"] = json!(["a.example"]);
+    assert!(evaluator_error(&[domains]).contains("allowedEgressDomains"));
+}
+
+#[test]
+fn network_sets_are_mentioned() {
+    // The proof must see the sets' networks: a set inside 0.0.0.0/0 tells addresses apart.
+    let objects = vec![
+        network_set(
+            "GlobalNetworkSet",
+            "partners",
+            None,
+            json!({"role": "partner"}),
+            &["203.0.113.0/24"],
+        ),
+        gnp(
+            "p",
+            json!({"selector": "app == 'backend'", "types": ["Ingress"],
+                   "ingress": [{"action": "Allow", "source": {"selector": "role == 'partner'"}}]}),
+        ),
+    ];
+    let e = evaluator(&objects).expect("compiles");
+    let m = model();
+    let i = pod_index(&m, "production", "backend");
+    let mentions = e.mentions(&m, i, Direction::Ingress);
+    assert!(mentions
+        .nets
+        .contains(&"203.0.113.0/24".parse().expect("net")));
+}

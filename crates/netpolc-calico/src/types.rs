@@ -421,6 +421,31 @@ pub struct Tier {
     pub status: Option<serde_json::Value>,
 }
 
+/// A `GlobalNetworkSet` or a namespaced `NetworkSet`: labelled networks that rule
+/// selectors match by address (Calico Open Source has only `nets`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkSet {
+    /// `projectcalico.org/v3` (or `crd.projectcalico.org/v1`).
+    pub api_version: String,
+    /// `GlobalNetworkSet` or `NetworkSet`.
+    pub kind: String,
+    /// Metadata (`namespace` for a `NetworkSet`).
+    pub metadata: ObjectMeta,
+    /// Spec.
+    #[serde(default)]
+    pub spec: NetworkSetSpec,
+}
+
+/// The spec of a network set.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkSetSpec {
+    /// The networks (CIDRs or single addresses).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nets: Vec<String>,
+}
+
 impl GlobalNetworkPolicy {
     /// A policy with the right `apiVersion` and `kind`.
     pub fn new(metadata: ObjectMeta, spec: GlobalNetworkPolicySpec) -> Self {

@@ -82,6 +82,8 @@ pub struct ModelBuilder {
     notes: Vec<String>,
     /// Objects that are neither Namespaces nor Pods, by kind: named in one note each.
     ignored: BTreeMap<String, Vec<String>>,
+    /// Calico network sets (`GlobalNetworkSet`, `NetworkSet`): kept for the evaluators.
+    network_sets: Vec<Value>,
     /// Pods with more than one address (dual stack).
     dual_stack: usize,
     /// The addresses of pods after their first (dual stack).
@@ -98,6 +100,18 @@ pub struct Dump {
     pub notes: Vec<String>,
     /// The pods' addresses after their first (the other family, on dual-stack clusters).
     pub secondary_addresses: Vec<IpAddr>,
+    /// Calico `GlobalNetworkSet`/`NetworkSet` objects of the dump (`projectcalico.org/v3`
+    /// or `crd.projectcalico.org/v1`): cluster state that Calico rule selectors match, read
+    /// with the manifests.
+    pub network_sets: Vec<Value>,
+}
+
+/// Whether an object is a Calico network set (either API group).
+pub fn is_network_set(o: &Value) -> bool {
+    matches!(
+        o["apiVersion"].as_str(),
+        Some("projectcalico.org/v3" | "crd.projectcalico.org/v1")
+    ) && matches!(o["kind"].as_str(), Some("GlobalNetworkSet" | "NetworkSet"))
 }
 
 impl ModelBuilder {
@@ -111,6 +125,7 @@ impl ModelBuilder {
             match o["kind"].as_str() {
                 Some("Namespace") => self.namespace(&o)?,
                 Some("Pod") => self.pod(&o)?,
+                _ if is_network_set(&o) => self.network_sets.push(o),
                 kind => {
                     let kind = kind.unwrap_or("(no kind)").to_string();
                     let name = match (
@@ -222,6 +237,7 @@ impl ModelBuilder {
             ignored,
             dual_stack,
             mut secondary,
+            network_sets,
             ..
         } = self;
         for (kind, names) in ignored {
@@ -253,10 +269,17 @@ impl ModelBuilder {
             .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         secondary.sort();
         secondary.dedup();
+        if !network_sets.is_empty() {
+            notes.push(format!(
+                "the cluster dump holds {} Calico network set(s): read with the manifests",
+                network_sets.len()
+            ));
+        }
         Ok(Dump {
             model,
             notes,
             secondary_addresses: secondary,
+            network_sets,
         })
     }
 }

@@ -802,6 +802,13 @@ impl ResourceList {
         let Some(program) = compiled.program else {
             return self.fail(findings, BAD_INPUT);
         };
+        if let Err(e) = crate::project::choose(&program, &[target]) {
+            findings.push(
+                Finding::error("NP7002", format!("invalid `functionConfig`: {e}"))
+                    .help("pass `-- target=<one of the project's back ends>` to kpt"),
+            );
+            return self.fail(findings, BAD_INPUT);
+        }
         let mut options = Options::default();
         options.calico.namespaced = config.calico_namespaced;
         options.cilium.sctp = config.cilium_sctp;

@@ -20,8 +20,10 @@ pub mod connectivity;
 pub mod dump;
 pub mod emit;
 pub mod golden;
+pub mod import;
 pub mod krm;
 pub mod load;
+pub mod project;
 pub mod verify;
 
 use netpolc_intent::{Compiled, InputFile};

@@ -288,6 +288,11 @@ pub struct ClusterProfileSpec {
     /// assumed to carry only `kubernetes.io/metadata.name`.
     #[serde(default)]
     pub namespaces: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<String>>>,
+    /// The back ends this project builds: `kubernetes`, `calico`, `cilium` (default: all
+    /// three). `build`, `check`, `render`, `fn` and the Argo CD plugin render only these,
+    /// so a project may use what only some back ends can express (FQDN rules on
+    /// `[cilium]`), and a migration can build `[calico, cilium]`.
+    pub targets: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// Where the API server's endpoints are.

@@ -39,5 +39,7 @@ pub const UNMANAGED_SIDE: &str = "NP2021";
 /// `io.kubernetes.pod.namespace`, `io.cilium.k8s.…`, `pcns.`/`pcsa.` prefixes): it
 /// matches on one back end and not on another.
 pub const CNI_LABEL: &str = "NP2040";
+/// A ClusterProfile `targets` entry that is not a back end, or repeated, or an empty list.
+pub const BAD_TARGETS: &str = "NP2041";
 /// Something that has no effect (a note or warning).
 pub const NO_EFFECT: &str = "NP2020";

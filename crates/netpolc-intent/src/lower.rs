@@ -726,6 +726,41 @@ impl Cx {
                 }
             }
         }
+        if let Some(list) = &spec.targets {
+            let mut names = BTreeSet::new();
+            for t in &list.value {
+                if !["kubernetes", "calico", "cilium"].contains(&t.value.as_str()) {
+                    self.diags.push(
+                        err(
+                            codes::BAD_TARGETS,
+                            t.span,
+                            format!("unknown back end `{}`", t.value),
+                            "not a back end",
+                        )
+                        .with_help("write `kubernetes`, `calico` or `cilium`"),
+                    );
+                } else if !names.insert(t.value.clone()) {
+                    self.diags.push(err(
+                        codes::BAD_TARGETS,
+                        t.span,
+                        format!("back end `{}` listed twice", t.value),
+                        "repeated",
+                    ));
+                }
+            }
+            if list.value.is_empty() {
+                self.diags.push(
+                    err(
+                        codes::BAD_TARGETS,
+                        list.span,
+                        "`targets` is empty",
+                        "no back end",
+                    )
+                    .with_help("list at least one back end, or leave `targets` out for all three"),
+                );
+            }
+            p.targets = Some(names.into_iter().collect());
+        }
         for (ns, labels) in &spec.namespaces {
             if !self.check_name("namespace name", ns) {
                 continue;

@@ -268,6 +268,9 @@ pub struct ClusterProfile {
     /// (each includes `kubernetes.io/metadata.name`). A namespace not listed here and not
     /// managed is assumed to carry only `kubernetes.io/metadata.name`.
     pub unmanaged_namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    /// The back ends the project builds (`kubernetes`, `calico`, `cilium`), sorted;
+    /// `None`: all of them.
+    pub targets: Option<Vec<String>>,
 }
 
 impl ClusterProfile {
@@ -297,6 +300,7 @@ impl Default for ClusterProfile {
             dns_namespace: "kube-system".to_string(),
             dns_pods: LabelSelector::from_labels([("k8s-app", "kube-dns")]),
             unmanaged_namespaces: BTreeMap::new(),
+            targets: None,
         }
     }
 }

@@ -1,0 +1,633 @@
+//! Reading Calico `projectcalico.org/v3` (or `crd.projectcalico.org/v1`) objects into the
+//! sides of `import`: Tiers, GlobalNetworkPolicies, NetworkPolicies, GlobalNetworkSets
+//! and NetworkSets.
+//!
+//! - A policy isolates the pods it selects in its directions when its tier ends in
+//!   `Deny` (the `default` tier does; a tier ending in `Pass` isolates nothing).
+//! - `Allow` and `Deny` rules become allow and deny intents; the tiers' and policies'
+//!   `order` is not kept: deny beats allow in intents, and the proof afterwards checks
+//!   that the source's order does not decide otherwise. `Pass` and `Log` rules have no
+//!   intent form (`NP8001`).
+//! - A GlobalNetworkPolicy must name its namespaces (`projectcalico.org/namespace`
+//!   in its selector, or `projectcalico.org/name` in its `namespaceSelector`): intents
+//!   govern the namespaces they name, never every namespace.
+//! - Selectors must be conjunctions of `==`, `!=`, `in`, `not in`, `has`, `!has`;
+//!   `projectcalico.org/namespace` and `pcns.` keys become namespace terms,
+//!   `projectcalico.org/orchestrator == 'k8s'` means pods only; other Calico labels have
+//!   no intent form.
+//! - A rule selector also matches the network sets whose labels it selects (with
+//!   Calico's namespace scoping, as in the evaluator): their `nets` become CIDR groups.
+
+use super::k8s::Read;
+use super::sel::{Op, Req, Sel};
+use super::{cidr_peers, Importer, Ns, Origin, Peer, PortItem, Ports, SideRule, Source};
+use ipnet::IpNet;
+use netpolc_calico::selector::{Expr, Selector};
+use netpolc_calico::types::{
+    Action, EntityRule, GlobalNetworkPolicy, NetworkPolicy, NetworkSet, PolicyType, PortValue,
+    Rule, Tier, TierAction,
+};
+use netpolc_ir::{Direction, Protocol, NAMESPACE_NAME_LABEL};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+const NS_LABEL: &str = "projectcalico.org/namespace";
+const NAME_LABEL: &str = "projectcalico.org/name";
+const ORCHESTRATOR: &str = "projectcalico.org/orchestrator";
+const PCNS: &str = "pcns.";
+
+struct NetSet {
+    namespace: Option<String>,
+    labels: BTreeMap<String, String>,
+    nets: Vec<IpNet>,
+}
+
+/// A selector split into what it says about pods and about their namespaces.
+#[derive(Default)]
+struct Split {
+    pods: Sel,
+    namespaces: Sel,
+}
+
+fn leaf(e: &Expr) -> Result<Req, String> {
+    let one = |v: &String| BTreeSet::from([v.clone()]);
+    Ok(match e {
+        Expr::Eq(k, v) => Req {
+            key: k.clone(),
+            op: Op::In,
+            values: one(v),
+        },
+        Expr::Ne(k, v) => Req {
+            key: k.clone(),
+            op: Op::NotIn,
+            values: one(v),
+        },
+        Expr::In(k, vs) => Req {
+            key: k.clone(),
+            op: Op::In,
+            values: vs.clone(),
+        },
+        Expr::NotIn(k, vs) => Req {
+            key: k.clone(),
+            op: Op::NotIn,
+            values: vs.clone(),
+        },
+        Expr::Has(k) => Req {
+            key: k.clone(),
+            op: Op::Exists,
+            values: BTreeSet::new(),
+        },
+        Expr::Not(inner) => match inner.as_ref() {
+            Expr::Has(_) | Expr::Eq(..) | Expr::Ne(..) | Expr::In(..) | Expr::NotIn(..) => {
+                leaf(inner)?.negate()
+            }
+            _ => return Err("a negated expression other than a label test".into()),
+        },
+        Expr::Or(_) => return Err("`||` (a union)".into()),
+        Expr::Contains(..) | Expr::StartsWith(..) | Expr::EndsWith(..) => {
+            return Err(
+                "a test on the text of a value (`contains`, `starts with`, `ends with`)".into(),
+            )
+        }
+        Expr::Global => return Err("`global()` inside a selector".into()),
+        Expr::All | Expr::And(_) => return Err("internal: not a leaf".into()),
+    })
+}
+
+/// The requirements of a conjunction.
+fn conjunction(e: &Expr, out: &mut Vec<Req>) -> Result<(), String> {
+    match e {
+        Expr::All => Ok(()),
+        Expr::And(es) => es.iter().try_for_each(|x| conjunction(x, out)),
+        other => {
+            out.push(leaf(other)?);
+            Ok(())
+        }
+    }
+}
+
+fn parse(text: &str) -> Result<Selector, String> {
+    Selector::parse(text).map_err(|e| format!("invalid selector `{text}`: {e}"))
+}
+
+/// An endpoint selector, split into pod and namespace terms; `pods_only` when it keeps
+/// network sets out (`projectcalico.org/orchestrator == 'k8s'`).
+fn endpoint_selector(text: &str) -> Result<(Split, bool), String> {
+    let s = parse(text)?;
+    let mut reqs = Vec::new();
+    conjunction(s.expr(), &mut reqs).map_err(|e| format!("`{text}`: {e} has no intent form"))?;
+    let mut out = Split::default();
+    let mut pods_only = false;
+    for r in reqs {
+        if r.key == NS_LABEL {
+            out.namespaces.insert(Req {
+                key: NAMESPACE_NAME_LABEL.into(),
+                ..r
+            });
+        } else if r.key == ORCHESTRATOR {
+            if r.op == Op::In && r.values.len() == 1 && r.values.contains("k8s") {
+                pods_only = true;
+            } else {
+                return Err(format!(
+                    "`{text}`: a test of `{ORCHESTRATOR}` other than `== 'k8s'`"
+                ));
+            }
+        } else if let Some(k) = r.key.strip_prefix(PCNS) {
+            let key = if k == NAME_LABEL {
+                NAMESPACE_NAME_LABEL
+            } else {
+                k
+            };
+            out.namespaces.insert(Req {
+                key: key.into(),
+                ..r
+            });
+        } else if r.key.starts_with("projectcalico.org/") {
+            return Err(format!(
+                "`{text}`: `{}` is a label Calico sets itself (no intent form)",
+                r.key
+            ));
+        } else {
+            out.pods.insert(r);
+        }
+    }
+    Ok((out, pods_only))
+}
+
+/// A namespace selector's terms (over namespace labels).
+fn namespace_selector(text: &str) -> Result<Sel, String> {
+    let s = parse(text)?;
+    let mut reqs = Vec::new();
+    conjunction(s.expr(), &mut reqs).map_err(|e| format!("`{text}`: {e} has no intent form"))?;
+    Ok(reqs
+        .into_iter()
+        .map(|r| {
+            if r.key == NAME_LABEL {
+                Req {
+                    key: NAMESPACE_NAME_LABEL.into(),
+                    ..r
+                }
+            } else {
+                r
+            }
+        })
+        .collect())
+}
+
+/// Where an entity's endpoints may be, as in the evaluator.
+enum Scope {
+    Own(String),
+    Any,
+    Global,
+    Matching(Selector),
+}
+
+struct Ctx<'a, 'b> {
+    im: &'a mut Importer<'b>,
+    source: &'a Source,
+    sets: &'a [NetSet],
+}
+
+impl Ctx<'_, '_> {
+    fn set_matches(&self, set: &NetSet, scope: &Scope, selector: Option<&Selector>) -> bool {
+        let mut labels = set.labels.clone();
+        let mut ns_labels = BTreeMap::new();
+        if let Some(ns) = &set.namespace {
+            ns_labels = self.im.ns_labels(ns);
+            ns_labels.insert(NAME_LABEL.into(), ns.clone());
+            for (k, v) in &ns_labels {
+                labels.insert(format!("{PCNS}{k}"), v.clone());
+            }
+            labels.insert(NS_LABEL.into(), ns.clone());
+        }
+        let in_scope = match scope {
+            Scope::Any => true,
+            Scope::Own(ns) => set.namespace.as_deref() == Some(ns),
+            Scope::Global => set.namespace.is_none(),
+            Scope::Matching(s) => match s.expr() {
+                Expr::All => set.namespace.is_some(),
+                _ => set.namespace.is_some() && s.matches(&ns_labels),
+            },
+        };
+        in_scope && selector.is_none_or(|s| s.matches(&labels))
+    }
+
+    /// The peers of an entity rule (the other end of a rule).
+    fn peers(
+        &mut self,
+        e: &EntityRule,
+        ns: Option<&str>,
+        rule: &Origin,
+    ) -> Result<Vec<Peer>, String> {
+        if e.not_selector.is_some() {
+            return Err("`notSelector` has no intent form".into());
+        }
+        if !e.not_nets.is_empty() && e.nets.is_empty() {
+            return Err("`notNets` without `nets` has no intent form".into());
+        }
+        let has_endpoints = e.selector.is_some() || e.namespace_selector.is_some();
+        if has_endpoints && !e.nets.is_empty() {
+            return Err(
+                "`nets` together with selectors (an intersection) has no intent form".into(),
+            );
+        }
+        let parse_net =
+            |n: &String| netpolc_calico_net(n).ok_or_else(|| format!("`{n}` is not a CIDR"));
+        if !e.nets.is_empty() {
+            let nets: Vec<IpNet> = e.nets.iter().map(parse_net).collect::<Result<_, _>>()?;
+            let holes: Vec<IpNet> = e.not_nets.iter().map(parse_net).collect::<Result<_, _>>()?;
+            let mut out = Vec::new();
+            for n in nets {
+                let except: Vec<IpNet> = holes
+                    .iter()
+                    .filter(|h| n.contains(*h) && **h != n)
+                    .copied()
+                    .collect();
+                if holes.iter().any(|h| !n.contains(h) && h.contains(&n)) {
+                    continue; // the whole block is a hole
+                }
+                if holes
+                    .iter()
+                    .any(|h| !n.contains(h) && !h.contains(&n) && overlaps(h, &n))
+                {
+                    return Err("a `notNets` entry that only partly overlaps a `nets` entry".into());
+                }
+                out.extend(cidr_peers(
+                    n,
+                    &except,
+                    self.source,
+                    rule,
+                    &mut self.im.found,
+                ));
+            }
+            return Ok(out);
+        }
+        if !has_endpoints {
+            return Ok(vec![Peer::Anywhere]);
+        }
+        let (scope, ns_terms) = match e.namespace_selector.as_deref().map(str::trim) {
+            Some("global()") => (Scope::Global, None),
+            Some("all()") => (Scope::Matching(parse("all()")?), Some(Sel::new())),
+            Some(t) => (Scope::Matching(parse(t)?), Some(namespace_selector(t)?)),
+            None => match ns {
+                Some(n) => (Scope::Own(n.to_string()), None),
+                None => (Scope::Any, Some(Sel::new())),
+            },
+        };
+        let selector = e.selector.as_deref().map(parse).transpose()?;
+        let (split, _) = match e.selector.as_deref() {
+            Some(t) => endpoint_selector(t)?,
+            None => (Split::default(), false),
+        };
+        let mut out = Vec::new();
+        // Pods.
+        match (&scope, ns_terms) {
+            (Scope::Global, _) => {}
+            (Scope::Own(n), _) => {
+                if super::sel::matches(&split.namespaces, &self.im.ns_labels(n)) {
+                    out.push(Peer::Pods {
+                        ns: Ns::Name(n.clone()),
+                        pods: split.pods.clone(),
+                    });
+                }
+            }
+            (_, Some(mut l)) => {
+                l.extend(split.namespaces.iter().cloned());
+                if super::sel::satisfiable(&l) {
+                    out.push(Peer::Pods {
+                        ns: Ns::Labels(l),
+                        pods: split.pods.clone(),
+                    });
+                }
+            }
+            (_, None) => {}
+        }
+        // Network sets.
+        for set in self.sets {
+            if self.set_matches(set, &scope, selector.as_ref()) {
+                for n in &set.nets {
+                    out.extend(cidr_peers(*n, &[], self.source, rule, &mut self.im.found));
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+}
+
+fn overlaps(a: &IpNet, b: &IpNet) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+fn netpolc_calico_net(s: &str) -> Option<IpNet> {
+    s.parse::<IpNet>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(IpNet::from))
+}
+
+fn ports_of(r: &Rule) -> Result<Ports, String> {
+    if r.not_protocol.is_some()
+        || r.icmp.is_some()
+        || r.not_icmp.is_some()
+        || r.ip_version.is_some()
+    {
+        return Err("`notProtocol`, `icmp`, `notICMP` and `ipVersion` are not imported".into());
+    }
+    if !r.source.ports.is_empty()
+        || !r.source.not_ports.is_empty()
+        || !r.destination.not_ports.is_empty()
+    {
+        return Err("source ports and `notPorts` have no intent form".into());
+    }
+    let protocol = match &r.protocol {
+        None => None,
+        Some(p) => Some(match p.number() {
+            Some(6) => Protocol::Tcp,
+            Some(17) => Protocol::Udp,
+            Some(132) => Protocol::Sctp,
+            _ => {
+                return Err(format!(
+                    "protocol `{p}` is not imported (TCP, UDP, SCTP are)"
+                ))
+            }
+        }),
+    };
+    if r.destination.ports.is_empty() {
+        return Ok(protocol.map(|p| vec![PortItem::All(p)]));
+    }
+    let Some(p) = protocol else {
+        return Err("ports without a protocol".into());
+    };
+    let mut out = Vec::new();
+    for port in &r.destination.ports {
+        out.push(match port.value()? {
+            PortValue::Range(a, b) => PortItem::Range(p, a, b),
+            PortValue::Named(n) => PortItem::Named(p, n),
+        });
+    }
+    out.sort();
+    out.dedup();
+    Ok(Some(out))
+}
+
+/// Reads the Calico objects into sides (one [`Read`] per policy and namespace).
+///
+/// # Errors
+/// Input errors: an object that names an undefined tier.
+pub(crate) fn read(
+    objects: &[Value],
+    source: &Source,
+    im: &mut Importer<'_>,
+) -> Result<Vec<Read>, String> {
+    let mut tiers: BTreeMap<String, TierAction> = BTreeMap::from([
+        ("default".to_string(), TierAction::Deny),
+        ("kube-admin".to_string(), TierAction::Pass),
+        ("kube-baseline".to_string(), TierAction::Pass),
+    ]);
+    let mut sets = Vec::new();
+    let mut policies = Vec::new();
+    for o in objects {
+        let id = crate::object_id(o);
+        let origin = Origin {
+            object: id.clone(),
+            name: o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            rule: String::new(),
+        };
+        let kind = o["kind"].as_str().unwrap_or_default();
+        let bad = |e: serde_json::Error| format!("{id}: {e}");
+        match kind {
+            "Tier" => {
+                let t: Tier = serde_json::from_value(o.clone()).map_err(bad)?;
+                tiers.insert(
+                    t.metadata.name.clone(),
+                    t.spec.default_action.unwrap_or(TierAction::Deny),
+                );
+            }
+            "GlobalNetworkSet" | "NetworkSet" => {
+                let n: NetworkSet = serde_json::from_value(o.clone()).map_err(bad)?;
+                if kind == "NetworkSet" && n.metadata.namespace.is_none() {
+                    return Err(format!("{id}: metadata.namespace is required"));
+                }
+                let nets = n
+                    .spec
+                    .nets
+                    .iter()
+                    .map(|s| {
+                        netpolc_calico_net(s)
+                            .ok_or_else(|| format!("{id}: spec.nets: `{s}` is not a CIDR"))
+                    })
+                    .collect::<Result<_, _>>()?;
+                sets.push(NetSet {
+                    namespace: if kind == "NetworkSet" {
+                        n.metadata.namespace.clone()
+                    } else {
+                        None
+                    },
+                    labels: n.metadata.labels.clone(),
+                    nets,
+                });
+            }
+            "GlobalNetworkPolicy" | "NetworkPolicy" => policies.push((o.clone(), origin)),
+            _ => {
+                im.found.push(super::Found::left_out(
+                    &origin,
+                    format!("`{kind}` is not imported"),
+                ));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut ctx = Ctx {
+        im,
+        source,
+        sets: &sets,
+    };
+    for (o, origin) in policies {
+        let global = o["kind"] == "GlobalNetworkPolicy";
+        // The fields both kinds share, read with their strict types.
+        let parsed = if global {
+            serde_json::from_value::<GlobalNetworkPolicy>(o.clone()).map(|p| {
+                let s = p.spec;
+                (
+                    p.metadata,
+                    s.tier,
+                    s.selector,
+                    s.namespace_selector,
+                    s.types,
+                    s.ingress,
+                    s.egress,
+                    s.pre_dnat == Some(true)
+                        || s.do_not_track == Some(true)
+                        || s.apply_on_forward == Some(true),
+                )
+            })
+        } else {
+            serde_json::from_value::<NetworkPolicy>(o.clone()).map(|p| {
+                let s = p.spec;
+                (
+                    p.metadata, s.tier, s.selector, None, s.types, s.ingress, s.egress, false,
+                )
+            })
+        };
+        let (meta, tier, selector, ns_selector, types, ingress, egress, hosts) = match parsed {
+            Ok(x) => x,
+            Err(e) => {
+                ctx.im.found.push(super::Found::left_out(
+                    &origin,
+                    format!("{e} (no intent form)"),
+                ));
+                continue;
+            }
+        };
+        if hosts {
+            ctx.im.found.push(super::Found::left_out(
+                &origin,
+                "host-endpoint policy (`preDNAT`, `doNotTrack`, `applyOnForward`)".into(),
+            ));
+            continue;
+        }
+        let tier = tier.unwrap_or_else(|| "default".into());
+        let Some(default_action) = tiers.get(&tier).copied() else {
+            return Err(format!(
+                "{}: tier `{tier}` is not defined (add its Tier object)",
+                origin.object
+            ));
+        };
+        let (ing_type, eg_type) = match &types {
+            Some(t) => (
+                t.contains(&PolicyType::Ingress),
+                t.contains(&PolicyType::Egress),
+            ),
+            None => match (ingress.is_empty(), egress.is_empty()) {
+                (_, true) => (true, false),
+                (true, false) => (false, true),
+                (false, false) => (true, true),
+            },
+        };
+        // The subject: pods, and the namespaces they may be in.
+        let subject = match selector.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(t) => endpoint_selector(t).map(|(s, _)| s),
+            None => Ok(Split::default()),
+        };
+        let subject = match subject {
+            Ok(s) => s,
+            Err(e) => {
+                ctx.im
+                    .found
+                    .push(super::Found::left_out(&origin.at("spec.selector"), e));
+                continue;
+            }
+        };
+        let mut ns_terms = subject.namespaces.clone();
+        if let Some(t) = ns_selector.as_deref().filter(|s| !s.trim().is_empty()) {
+            match namespace_selector(t) {
+                Ok(l) => ns_terms.extend(l),
+                Err(e) => {
+                    ctx.im.found.push(super::Found::left_out(
+                        &origin.at("spec.namespaceSelector"),
+                        e,
+                    ));
+                    continue;
+                }
+            }
+        }
+        let namespaces: Vec<String> = if global {
+            let named = ns_terms
+                .iter()
+                .find(|r| r.key == NAMESPACE_NAME_LABEL && r.op == Op::In)
+                .map(|r| r.values.iter().cloned().collect::<Vec<_>>());
+            match named {
+                Some(n) => n,
+                None => {
+                    ctx.im.found.push(super::Found::left_out(
+                        &origin,
+                        "a GlobalNetworkPolicy over namespaces it does not name: intents govern the namespaces they name (select them with `projectcalico.org/namespace in {...}` or a `namespaceSelector` on `projectcalico.org/name`)".into(),
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            vec![meta.namespace.clone().unwrap_or_default()]
+        };
+        let policy_ns = if global {
+            None
+        } else {
+            meta.namespace.as_deref()
+        };
+        for ns in namespaces {
+            if !super::sel::matches(&ns_terms, &ctx.im.ns_labels(&ns)) {
+                continue;
+            }
+            let mut rules = Vec::new();
+            for (direction, list, on, field) in [
+                (Direction::Ingress, &ingress, ing_type, "ingress"),
+                (Direction::Egress, &egress, eg_type, "egress"),
+            ] {
+                if !on {
+                    continue;
+                }
+                for (i, r) in list.iter().enumerate() {
+                    let rule_origin = origin.at(&format!("spec.{field}[{i}]"));
+                    let result = (|| -> Result<Vec<SideRule>, String> {
+                        let deny = match r.action {
+                            Action::Allow => false,
+                            Action::Deny => true,
+                            Action::Pass => {
+                                return Err(
+                                    "`Pass` (skip to the next tier) has no intent form".into()
+                                )
+                            }
+                            Action::Log => return Err("`Log` has no intent form".into()),
+                        };
+                        let (peer_side, local_side) = match direction {
+                            Direction::Ingress => (&r.source, &r.destination),
+                            Direction::Egress => (&r.destination, &r.source),
+                        };
+                        if local_side.selector.is_some()
+                            || local_side.namespace_selector.is_some()
+                            || local_side.not_selector.is_some()
+                            || !local_side.nets.is_empty()
+                            || !local_side.not_nets.is_empty()
+                        {
+                            return Err(
+                                "a rule that narrows its own endpoints has no intent form".into()
+                            );
+                        }
+                        let ports = ports_of(r)?;
+                        let peers = ctx.peers(peer_side, policy_ns, &rule_origin)?;
+                        Ok(peers
+                            .into_iter()
+                            .map(|peer| SideRule {
+                                deny,
+                                namespace: ns.clone(),
+                                direction,
+                                subject: subject.pods.clone(),
+                                peer,
+                                ports: ports.clone(),
+                                origin: rule_origin.clone(),
+                            })
+                            .collect())
+                    })();
+                    match result {
+                        Ok(r) => rules.extend(r),
+                        Err(e) => ctx.im.found.push(super::Found::left_out(&rule_origin, e)),
+                    }
+                }
+            }
+            let isolates = default_action == TierAction::Deny;
+            out.push(Read {
+                namespace: ns.clone(),
+                subject: subject.pods.clone(),
+                ingress: ing_type && isolates,
+                egress: eg_type && isolates,
+                rules,
+                display: origin.object.clone(),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,446 @@
+//! Reading Cilium `cilium.io/v2` CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies
+//! into the sides of `import`.
+//!
+//! - A policy with an `ingress` or `ingressDeny` section puts the endpoints it selects
+//!   into default deny for ingress (likewise egress), unless `enableDefaultDeny` says no.
+//! - `fromEndpoints`/`toEndpoints` selectors: `k8s:`-prefixed or bare pod labels,
+//!   `io.kubernetes.pod.namespace` (the namespace), `io.cilium.k8s.namespace.labels.*`
+//!   (namespace labels). In a CiliumNetworkPolicy a selector that names neither is pinned
+//!   to the policy's namespace. A key Cilium leaves out of identities never matches
+//!   (`NP8001`).
+//! - Entities: `world` is every address outside the cluster, `all` everything, `cluster`
+//!   every pod; the others (`host`, `remote-node`, `kube-apiserver`, ...) are not pods or
+//!   addresses of the model and have no intent form.
+//! - A rule without peers matches every peer when it has `toPorts`, and nothing
+//!   otherwise (`ingress: [{}]` is a default deny).
+//! - CIDRs never match pods. `ingressDeny`/`egressDeny` become deny intents. L7 rules,
+//!   `toFQDNs`, ICMP and `specs` lists are left out (`NP8001`).
+//! - A CiliumClusterwideNetworkPolicy must name its namespaces
+//!   (`io.kubernetes.pod.namespace` in its `endpointSelector`).
+
+use super::k8s::Read;
+use super::sel::{Op, Req, Sel};
+use super::{cidr_peers, Found, Importer, Ns, Origin, Peer, PortItem, Ports, SideRule, Source};
+use ipnet::IpNet;
+use netpolc_cilium::types::{
+    CidrRule, CiliumPolicy, EndpointSelector, Entity, L4Protocol, PortProtocol, SelectorOperator,
+};
+use netpolc_ir::{Direction, Protocol, NAMESPACE_NAME_LABEL};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+const NS_KEY: &str = "io.kubernetes.pod.namespace";
+const NS_LABELS: &str = "io.cilium.k8s.namespace.labels.";
+
+/// A selector split into pod and namespace terms, and whether it names the namespace.
+struct Split {
+    pods: Sel,
+    namespaces: Sel,
+    names_namespace: bool,
+}
+
+fn split(s: &EndpointSelector) -> Result<Split, String> {
+    let mut reqs = Vec::new();
+    for (k, v) in &s.match_labels {
+        reqs.push(Req::eq(k, v));
+    }
+    for e in &s.match_expressions {
+        let op = match e.operator {
+            SelectorOperator::In => Op::In,
+            SelectorOperator::NotIn => Op::NotIn,
+            SelectorOperator::Exists => Op::Exists,
+            SelectorOperator::DoesNotExist => Op::DoesNotExist,
+        };
+        reqs.push(Req {
+            key: e.key.clone(),
+            op,
+            values: e.values.iter().cloned().collect(),
+        });
+    }
+    let mut out = Split {
+        pods: Sel::new(),
+        namespaces: Sel::new(),
+        names_namespace: false,
+    };
+    for r in reqs {
+        let key = r
+            .key
+            .strip_prefix("k8s:")
+            .or_else(|| r.key.strip_prefix("any:"))
+            .unwrap_or(&r.key)
+            .to_string();
+        if key.contains(':') {
+            return Err(format!(
+                "the label source of `{}` has no intent form",
+                r.key
+            ));
+        }
+        if key == NS_KEY {
+            out.names_namespace = true;
+            out.namespaces.insert(Req {
+                key: NAMESPACE_NAME_LABEL.into(),
+                ..r
+            });
+        } else if let Some(k) = key.strip_prefix(NS_LABELS) {
+            out.names_namespace = true;
+            out.namespaces.insert(Req { key: k.into(), ..r });
+        } else if key.starts_with("io.cilium") || key.starts_with("io.kubernetes") {
+            return Err(format!(
+                "`{key}` is a label Cilium sets itself (no intent form)"
+            ));
+        } else if !netpolc_cilium::identity_label_kept(&key) {
+            return Err(format!(
+                "`{key}` is not an identity label on Cilium (the selector never matches)"
+            ));
+        } else {
+            out.pods.insert(Req { key, ..r });
+        }
+    }
+    Ok(out)
+}
+
+fn protocols(p: Option<L4Protocol>) -> Result<Vec<Protocol>, String> {
+    Ok(match p {
+        None | Some(L4Protocol::Any) => vec![Protocol::Tcp, Protocol::Udp, Protocol::Sctp],
+        Some(L4Protocol::Tcp) => vec![Protocol::Tcp],
+        Some(L4Protocol::Udp) => vec![Protocol::Udp],
+        Some(L4Protocol::Sctp) => vec![Protocol::Sctp],
+        Some(other) => return Err(format!("protocol `{other:?}` has no intent form")),
+    })
+}
+
+fn ports(list: &[&PortProtocol]) -> Result<Ports, String> {
+    if list.is_empty() {
+        return Ok(None);
+    }
+    let mut out = BTreeSet::new();
+    for p in list {
+        for proto in protocols(p.protocol)? {
+            let item = match p.port.parse::<u16>() {
+                Ok(0) => PortItem::All(proto),
+                Ok(n) => {
+                    let end = match p.end_port {
+                        None | Some(0) => n,
+                        Some(e) => u16::try_from(e)
+                            .ok()
+                            .filter(|e| *e >= n)
+                            .ok_or("an `endPort` below `port`")?,
+                    };
+                    PortItem::Range(proto, n, end)
+                }
+                Err(_) if p.port.is_empty() => PortItem::All(proto),
+                Err(_) => PortItem::Named(proto, p.port.clone()),
+            };
+            out.insert(item);
+        }
+    }
+    Ok(Some(out.into_iter().collect()))
+}
+
+struct Ctx<'a, 'b> {
+    im: &'a mut Importer<'b>,
+    source: &'a Source,
+}
+
+impl Ctx<'_, '_> {
+    fn endpoint_peers(
+        &mut self,
+        list: &[EndpointSelector],
+        ns: Option<&str>,
+    ) -> Result<Vec<Peer>, String> {
+        let mut out = Vec::new();
+        for s in list {
+            let sp = split(s)?;
+            match ns {
+                Some(n) if !sp.names_namespace => out.push(Peer::Pods {
+                    ns: Ns::Name(n.to_string()),
+                    pods: sp.pods,
+                }),
+                _ => out.push(Peer::Pods {
+                    ns: Ns::Labels(sp.namespaces),
+                    pods: sp.pods,
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    fn cidr_peers(
+        &mut self,
+        cidrs: &[String],
+        sets: &[CidrRule],
+        rule: &Origin,
+    ) -> Result<Vec<Peer>, String> {
+        let net = |s: &str| {
+            s.parse::<IpNet>()
+                .map_err(|_| format!("`{s}` is not a CIDR"))
+        };
+        let mut out = Vec::new();
+        for c in cidrs {
+            out.extend(cidr_peers(
+                net(c)?,
+                &[],
+                self.source,
+                rule,
+                &mut self.im.found,
+            ));
+        }
+        for s in sets {
+            let except = s
+                .except
+                .iter()
+                .map(|e| net(e))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.extend(cidr_peers(
+                net(&s.cidr)?,
+                &except,
+                self.source,
+                rule,
+                &mut self.im.found,
+            ));
+        }
+        Ok(out)
+    }
+}
+
+fn entity_peers(list: &[Entity]) -> Result<Vec<Peer>, String> {
+    list.iter()
+        .map(|e| match e {
+            Entity::World => Ok(Peer::World),
+            Entity::All => Ok(Peer::Anywhere),
+            Entity::Cluster => Ok(Peer::Pods {
+                ns: Ns::Labels(Sel::new()),
+                pods: Sel::new(),
+            }),
+            other => Err(format!(
+                "the entity `{}` is not a pod or an address (no intent form)",
+                other.as_str()
+            )),
+        })
+        .collect()
+}
+
+/// Reads the Cilium objects into sides (one [`Read`] per policy and namespace).
+///
+/// # Errors
+/// None today (every problem is a finding); kept for symmetry with the other readers.
+pub(crate) fn read(
+    objects: &[Value],
+    source: &Source,
+    im: &mut Importer<'_>,
+) -> Result<Vec<Read>, String> {
+    let mut out = Vec::new();
+    let mut ctx = Ctx { im, source };
+    for o in objects {
+        let origin = Origin {
+            object: crate::object_id(o),
+            name: o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            rule: String::new(),
+        };
+        let p: CiliumPolicy = match serde_json::from_value(o.clone()) {
+            Ok(p) => p,
+            Err(e) => {
+                ctx.im
+                    .found
+                    .push(Found::left_out(&origin, format!("{e} (no intent form)")));
+                continue;
+            }
+        };
+        let (Some(spec), None) = (&p.spec, &p.specs) else {
+            ctx.im.found.push(Found::left_out(
+                &origin,
+                "`specs` lists (several rules in one object) are not imported".into(),
+            ));
+            continue;
+        };
+        if spec.node_selector.is_some() {
+            ctx.im.found.push(Found::left_out(
+                &origin,
+                "a `nodeSelector` (host policy)".into(),
+            ));
+            continue;
+        }
+        let clusterwide = p.kind == "CiliumClusterwideNetworkPolicy";
+        let subject = match spec.endpoint_selector.as_ref().map(split).transpose() {
+            Ok(s) => s.unwrap_or(Split {
+                pods: Sel::new(),
+                namespaces: Sel::new(),
+                names_namespace: false,
+            }),
+            Err(e) => {
+                ctx.im
+                    .found
+                    .push(Found::left_out(&origin.at("spec.endpointSelector"), e));
+                continue;
+            }
+        };
+        let namespaces: Vec<String> = if clusterwide {
+            match subject
+                .namespaces
+                .iter()
+                .find(|r| r.key == NAMESPACE_NAME_LABEL && r.op == Op::In)
+            {
+                Some(r) => r.values.iter().cloned().collect(),
+                None => {
+                    ctx.im.found.push(Found::left_out(
+                        &origin,
+                        "a CiliumClusterwideNetworkPolicy over namespaces it does not name: intents govern the namespaces they name (select them with `io.kubernetes.pod.namespace`)".into(),
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            vec![p.metadata.namespace.clone().unwrap_or_default()]
+        };
+        let policy_ns = if clusterwide {
+            None
+        } else {
+            p.metadata.namespace.as_deref()
+        };
+        let default_deny = spec.enable_default_deny.as_ref();
+        let isolates_in = (spec.ingress.is_some() || spec.ingress_deny.is_some())
+            && default_deny.and_then(|d| d.ingress) != Some(false);
+        let isolates_eg = (spec.egress.is_some() || spec.egress_deny.is_some())
+            && default_deny.and_then(|d| d.egress) != Some(false);
+        for ns in namespaces {
+            if !super::sel::matches(&subject.namespaces, &ctx.im.ns_labels(&ns)) {
+                continue;
+            }
+            let mut rules = Vec::new();
+            let mut push = |ctx: &mut Ctx<'_, '_>,
+                            path: String,
+                            deny: bool,
+                            direction: Direction,
+                            r: Result<(Vec<Peer>, Ports), String>| {
+                let rule = origin.at(&path);
+                match r {
+                    Ok((peers, ports)) => {
+                        for peer in peers {
+                            rules.push(SideRule {
+                                deny,
+                                namespace: ns.clone(),
+                                direction,
+                                subject: subject.pods.clone(),
+                                peer,
+                                ports: ports.clone(),
+                                origin: rule.clone(),
+                            });
+                        }
+                    }
+                    Err(e) => ctx.im.found.push(Found::left_out(&rule, e)),
+                }
+            };
+            for (i, r) in spec.ingress.iter().flatten().enumerate() {
+                let path = format!("spec.ingress[{i}]");
+                let rule = origin.at(&path);
+                let res = (|| {
+                    if !r.icmps.is_empty() || r.to_ports.iter().any(|p| p.rules.is_some()) {
+                        return Err("ICMP and L7 rules have no intent form here".to_string());
+                    }
+                    let mut peers = ctx.endpoint_peers(&r.from_endpoints, policy_ns)?;
+                    peers.extend(ctx.cidr_peers(&r.from_cidr, &r.from_cidr_set, &rule)?);
+                    peers.extend(entity_peers(&r.from_entities)?);
+                    if r.from_endpoints.is_empty()
+                        && r.from_cidr.is_empty()
+                        && r.from_cidr_set.is_empty()
+                        && r.from_entities.is_empty()
+                        && !r.to_ports.is_empty()
+                    {
+                        peers.push(Peer::Anywhere);
+                    }
+                    let list: Vec<&PortProtocol> =
+                        r.to_ports.iter().flat_map(|p| &p.ports).collect();
+                    Ok((peers, ports(&list)?))
+                })();
+                push(&mut ctx, path, false, Direction::Ingress, res);
+            }
+            for (i, r) in spec.ingress_deny.iter().flatten().enumerate() {
+                let path = format!("spec.ingressDeny[{i}]");
+                let rule = origin.at(&path);
+                let res = (|| {
+                    if !r.icmps.is_empty() {
+                        return Err("ICMP rules are not imported".to_string());
+                    }
+                    let mut peers = ctx.endpoint_peers(&r.from_endpoints, policy_ns)?;
+                    peers.extend(ctx.cidr_peers(&r.from_cidr, &r.from_cidr_set, &rule)?);
+                    peers.extend(entity_peers(&r.from_entities)?);
+                    if r.from_endpoints.is_empty()
+                        && r.from_cidr.is_empty()
+                        && r.from_cidr_set.is_empty()
+                        && r.from_entities.is_empty()
+                        && !r.to_ports.is_empty()
+                    {
+                        peers.push(Peer::Anywhere);
+                    }
+                    let list: Vec<&PortProtocol> =
+                        r.to_ports.iter().flat_map(|p| &p.ports).collect();
+                    Ok((peers, ports(&list)?))
+                })();
+                push(&mut ctx, path, true, Direction::Ingress, res);
+            }
+            for (i, r) in spec.egress.iter().flatten().enumerate() {
+                let path = format!("spec.egress[{i}]");
+                let rule = origin.at(&path);
+                let res = (|| {
+                    if !r.icmps.is_empty()
+                        || !r.to_fqdns.is_empty()
+                        || r.to_ports.iter().any(|p| p.rules.is_some())
+                    {
+                        return Err("ICMP, `toFQDNs` and L7 rules are not imported".to_string());
+                    }
+                    let mut peers = ctx.endpoint_peers(&r.to_endpoints, policy_ns)?;
+                    peers.extend(ctx.cidr_peers(&r.to_cidr, &r.to_cidr_set, &rule)?);
+                    peers.extend(entity_peers(&r.to_entities)?);
+                    if r.to_endpoints.is_empty()
+                        && r.to_cidr.is_empty()
+                        && r.to_cidr_set.is_empty()
+                        && r.to_entities.is_empty()
+                        && !r.to_ports.is_empty()
+                    {
+                        peers.push(Peer::Anywhere);
+                    }
+                    let list: Vec<&PortProtocol> =
+                        r.to_ports.iter().flat_map(|p| &p.ports).collect();
+                    Ok((peers, ports(&list)?))
+                })();
+                push(&mut ctx, path, false, Direction::Egress, res);
+            }
+            for (i, r) in spec.egress_deny.iter().flatten().enumerate() {
+                let path = format!("spec.egressDeny[{i}]");
+                let rule = origin.at(&path);
+                let res = (|| {
+                    if !r.icmps.is_empty() {
+                        return Err("ICMP rules are not imported".to_string());
+                    }
+                    let mut peers = ctx.endpoint_peers(&r.to_endpoints, policy_ns)?;
+                    peers.extend(ctx.cidr_peers(&r.to_cidr, &r.to_cidr_set, &rule)?);
+                    peers.extend(entity_peers(&r.to_entities)?);
+                    if r.to_endpoints.is_empty()
+                        && r.to_cidr.is_empty()
+                        && r.to_cidr_set.is_empty()
+                        && r.to_entities.is_empty()
+                        && !r.to_ports.is_empty()
+                    {
+                        peers.push(Peer::Anywhere);
+                    }
+                    let list: Vec<&PortProtocol> =
+                        r.to_ports.iter().flat_map(|p| &p.ports).collect();
+                    Ok((peers, ports(&list)?))
+                })();
+                push(&mut ctx, path, true, Direction::Egress, res);
+            }
+            out.push(Read {
+                namespace: ns.clone(),
+                subject: subject.pods.clone(),
+                ingress: isolates_in,
+                egress: isolates_eg,
+                rules,
+                display: origin.object.clone(),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,680 @@
+//! `netpolc import`: existing NetworkPolicies into intents, proved equal.
+//!
+//! - Round trip on the Kubernetes e2e NetworkPolicy scenarios (tests/e2e): import as
+//!   each CNI enforces them, prove, compile the intents to that back end and compare
+//!   every probe of the scenario's cluster with the suite's truth table.
+//! - The seed's hand-written policies: the dead frontend→backend ingress rule (on
+//!   Cilium, which never matches pods by `ipBlock`) and the `0.0.0.0/0` egress allow are
+//!   reported, and the intents mean exactly what the policies mean on each back end.
+//! - The scenarios' Calico and Cilium translations import and prove too; a realistic
+//!   Calico fixture (tiers, network sets, denies) imports with a proof; what has no intent
+//!   form is reported.
+//! - The proof can fail: an imported file edited by one port is caught.
+//! - Targets as a project setting (the ClusterProfile's `targets`).
+
+use crate::e2e;
+use crate::util::{netpolc, root};
+use netpolc_driver::{import, Target};
+use netpolc_ir::model::Evaluator;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const SEED: &str = "tests/fixtures/seed/seed-policies.yaml";
+const DUMP: &str = "tests/data/seed-cluster.yaml";
+const CALICO: &str = "tests/fixtures/calico/storefront.yaml";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netpolc-import-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, files: &[(String, String)]) {
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+}
+
+/// The written intents, compiled and rendered for `target`, as that back end's evaluator.
+fn compiled(dir: &Path, target: Target) -> Box<dyn Evaluator> {
+    let loaded = netpolc_driver::load::policies(dir, dir).expect("loads");
+    let out = netpolc_driver::compile(&loaded);
+    let program = out.program.unwrap_or_else(|| {
+        panic!(
+            "{}",
+            netpolc_source::render_human(&loaded.sources, &out.diagnostics)
+        )
+    });
+    let mut options = netpolc_driver::Options::default();
+    options.cilium.sctp = true;
+    let rendered = netpolc_driver::render(&program, target, &options).expect("renders");
+    let objects = netpolc_driver::verify::round_trip(&rendered.objects).unwrap();
+    netpolc_driver::verify::evaluator(target, &objects).unwrap()
+}
+
+fn codes(i: &import::Imported) -> Vec<&'static str> {
+    i.diagnostics.iter().map(|d| d.code).collect()
+}
+
+#[test]
+fn e2e_scenarios_round_trip_on_every_backend() {
+    let mut failures = Vec::new();
+    let mut imported = 0;
+    let mut left_out = Vec::new();
+    for s in e2e::scenarios() {
+        let policies = e2e::manifests(&s, &s.doc["policies"], "policies");
+        let model = e2e::model(&s);
+        for target in Target::ALL {
+            let label = format!("{}/{} as {target}", s.file, s.name);
+            let options = import::Options {
+                target,
+                namespaces: model.namespaces.clone(),
+            };
+            let result =
+                import::import(&policies, &options).unwrap_or_else(|e| panic!("{label}: {e}"));
+            if result.left_out > 0 {
+                // Only `ipBlock`s of pod addresses (the suite's CIDR scenarios) have no
+                // intent form; anything else left out is a failure.
+                for d in result.diagnostics.iter().filter(|d| d.is_error()) {
+                    if !(d.code == "NP8001" && d.message.contains("pod addresses")) {
+                        failures.push(format!("{label}: {}: {}", d.code, d.message));
+                    }
+                }
+                left_out.push(label);
+                continue;
+            }
+            let dir = scratch(&format!("e2e-{}-{target}", s.name));
+            write(&dir, &result.files);
+            match import::prove(&dir, &policies, target, Some(&model), true) {
+                Ok(p) if p.diagnostics.is_empty() => {}
+                Ok(p) => failures.push(format!(
+                    "{label}: {}",
+                    p.diagnostics
+                        .iter()
+                        .map(|d| d.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )),
+                Err(e) => failures.push(format!("{label}: {e}")),
+            }
+            // Equal connectivity on the scenario's cluster: the compiled intents against
+            // the suite's truth (or the documented difference of this CNI).
+            let truth = match s.doc["knpDiffers"].get(target.name()) {
+                Some(d) => e2e::tables(&s, &d["truth"], "knpDiffers"),
+                None => e2e::tables(&s, &s.doc["truth"], "truth"),
+            };
+            let eval = compiled(&dir, target);
+            failures.extend(e2e::compare(
+                &s,
+                &format!("imported on {target}"),
+                eval.as_ref(),
+                &truth,
+            ));
+            // And flow by flow against the source policies as this CNI enforces them.
+            let source = e2e::evaluator(target.name(), &policies).unwrap();
+            for flow in model.flows() {
+                let (a, b) = (source.verdict(&model, &flow), eval.verdict(&model, &flow));
+                if a.allowed() != b.allowed() {
+                    failures.push(format!("{label}: {} differs", model.flow_name(&flow)));
+                }
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+            imported += 1;
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    eprintln!("{imported} scenario imports proved; left out: {left_out:?}");
+    assert!(imported >= 30, "only {imported} scenario imports ran");
+    assert!(left_out.len() <= 9, "left out: {left_out:?}");
+}
+
+fn seed() -> Vec<Value> {
+    let text = std::fs::read_to_string(root().join(SEED)).unwrap();
+    netpolc_driver::verify::parse_yaml(SEED, &text).unwrap()
+}
+
+#[test]
+fn seed_policies_import_with_their_traps_reported_and_proved_on_every_backend() {
+    let policies = seed();
+    for target in Target::ALL {
+        let options = import::Options {
+            target,
+            namespaces: Default::default(),
+        };
+        let result = import::import(&policies, &options).unwrap();
+        assert_eq!(result.left_out, 0, "{target}: {:?}", codes(&result));
+        // The metadata policy allows all egress, on every back end.
+        let broad: Vec<_> = result
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "NP8102")
+            .collect();
+        assert_eq!(broad.len(), 1, "{target}");
+        assert!(broad[0].message.contains("production/block-metadata"));
+        // The frontend→backend ingress rule is dead where `ipBlock` never matches pods.
+        let dead: Vec<_> = result
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "NP8101")
+            .collect();
+        if target == Target::Cilium {
+            assert_eq!(dead.len(), 1, "{:?}", codes(&result));
+            let d = dead[0];
+            assert!(d
+                .message
+                .contains("production/backend-allow-frontend spec.ingress[0]"));
+            assert!(d.message.contains("production/default-deny-all"));
+            let help = d.help.as_deref().unwrap_or_default();
+            assert!(
+                help.contains("from: app-frontend, to: app-backend, ports: [\"8080/tcp\"]"),
+                "{help}"
+            );
+        } else {
+            assert!(dead.is_empty(), "{target}: {:?}", codes(&result));
+        }
+        let dir = scratch(&format!("seed-{target}"));
+        write(&dir, &result.files);
+        let proof = import::prove(&dir, &policies, target, None, true).unwrap();
+        assert!(
+            proof.diagnostics.is_empty(),
+            "{target}: {:?}",
+            proof.diagnostics
+        );
+        // The intents, compiled to every back end, mean what the source means on this one:
+        // an intent program means the same everywhere, so the verdicts agree.
+        let model = netpolc_ir::derive::derive(&{
+            let loaded = netpolc_driver::load::policies(&dir, &dir).unwrap();
+            netpolc_driver::compile(&loaded).program.unwrap()
+        });
+        let source = e2e::evaluator(target.name(), &policies).unwrap();
+        for other in Target::ALL {
+            let eval = compiled(&dir, other);
+            for flow in model.flows() {
+                assert_eq!(
+                    source.verdict(&model, &flow).allowed(),
+                    eval.verdict(&model, &flow).allowed(),
+                    "{target} source vs intents on {other}: {}",
+                    model.flow_name(&flow)
+                );
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn the_proof_catches_an_edited_import() {
+    let policies = seed();
+    let options = import::Options {
+        target: Target::Kubernetes,
+        namespaces: Default::default(),
+    };
+    let result = import::import(&policies, &options).unwrap();
+    let dir = scratch("edited");
+    let files: Vec<(String, String)> = result
+        .files
+        .iter()
+        .map(|(n, t)| (n.clone(), t.replace("\"5432/tcp\"", "\"5433/tcp\"")))
+        .collect();
+    assert_ne!(files, result.files);
+    write(&dir, &files);
+    let proof = import::prove(&dir, &policies, Target::Kubernetes, None, true).unwrap();
+    assert!(
+        proof.diagnostics.iter().any(|d| d.code == "NP8003"),
+        "{:?}",
+        proof.diagnostics
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn import_command_writes_proves_and_reports() {
+    let dir = scratch("cli");
+    let out = dir.join("intents");
+    let o = netpolc(
+        &root(),
+        &[
+            "import",
+            "--as",
+            "cilium",
+            "--cluster",
+            DUMP,
+            SEED,
+            "--out",
+            &out.display().to_string(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning[NP8101]") && err.contains("warning[NP8102]"),
+        "{err}"
+    );
+    assert!(err.contains("proved equal on cilium"), "{err}");
+    let text = std::fs::read_to_string(out.join("production.yaml")).unwrap();
+    assert!(text.contains("kind: IntentSet") && text.contains("isolate: [ingress, egress]"));
+    assert!(
+        text.contains("# NetworkPolicy production/allow-dns spec.egress[0]"),
+        "{text}"
+    );
+    // The dump's namespace labels are written, for the namespaces and the profile.
+    let profile = std::fs::read_to_string(out.join("cluster-profile.yaml")).unwrap();
+    assert!(profile.contains("monitoring"), "{profile}");
+    // Never overwrites.
+    let again = netpolc(
+        &root(),
+        &["import", SEED, "--out", &out.display().to_string()],
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+    // Cilium objects are reported as left out: exit 1, files still written.
+    let calico = dir.join("cilium.yaml");
+    std::fs::write(
+        &calico,
+        "apiVersion: cilium.io/v2\nkind: CiliumEgressGatewayPolicy\nmetadata: {name: p}\nspec: {}\n",
+    )
+    .unwrap();
+    let o = netpolc(
+        &root(),
+        &[
+            "import",
+            SEED,
+            &calico.display().to_string(),
+            "--out",
+            &dir.join("partial").display().to_string(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("NP8002") && err.contains("CiliumEgressGatewayPolicy p"),
+        "{err}"
+    );
+    assert!(dir.join("partial").join("production.yaml").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn calico_fixture() -> Vec<Value> {
+    let text = std::fs::read_to_string(root().join(CALICO)).unwrap();
+    netpolc_driver::verify::parse_yaml(CALICO, &text).unwrap()
+}
+
+#[test]
+fn calico_tiers_network_sets_and_denies_import_with_a_proof() {
+    let objects = calico_fixture();
+    let options = import::Options {
+        target: Target::Calico,
+        namespaces: Default::default(),
+    };
+    let result = import::import(&objects, &options).unwrap();
+    assert_eq!(result.left_out, 0, "{:?}", result.diagnostics);
+    assert!(
+        result.diagnostics.iter().all(|d| !d.is_error()),
+        "{:?}",
+        result.diagnostics
+    );
+    let text = &result
+        .files
+        .iter()
+        .find(|(n, _)| n == "storefront.yaml")
+        .expect("one IntentSet for the namespace")
+        .1;
+    // The threat feed (a GlobalNetworkSet) is denied both ways, the partners' set and
+    // the namespaced NetworkSet are CIDR groups, and every intent names its source.
+    assert!(text.contains("cidrs: [\"198.51.100.0/24\"]"), "{text}");
+    assert!(text.contains("cidrs: [\"192.0.2.0/24\"]"), "{text}");
+    assert!(text.contains("cidrs: [\"203.0.113.0/26\"]"), "{text}");
+    assert!(text.contains("action: deny"), "{text}");
+    assert!(text.contains("# GlobalNetworkPolicy security.block-threat-feed spec.ingress[0]"));
+    let dir = scratch("calico");
+    write(&dir, &result.files);
+    let proof = import::prove(&dir, &objects, Target::Calico, None, true).unwrap();
+    assert!(proof.diagnostics.is_empty(), "{:?}", proof.diagnostics);
+    // The intents, compiled to Cilium, mean what the Calico objects mean on Calico:
+    // the migration this import is for.
+    let program = {
+        let loaded = netpolc_driver::load::policies(&dir, &dir).unwrap();
+        netpolc_driver::compile(&loaded).program.unwrap()
+    };
+    let model = netpolc_ir::derive::derive(&program);
+    let source = e2e::evaluator("calico", &objects).unwrap();
+    for other in Target::ALL {
+        let eval = compiled(&dir, other);
+        for flow in model.flows() {
+            assert_eq!(
+                source.verdict(&model, &flow).allowed(),
+                eval.verdict(&model, &flow).allowed(),
+                "calico source vs intents on {other}: {}",
+                model.flow_name(&flow)
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn calico_constructs_without_an_intent_form_are_reported_and_left_out() {
+    let mut objects = calico_fixture();
+    // A `Pass` rule, a `Log` rule, a selector with `||`, and a GlobalNetworkPolicy over
+    // every namespace.
+    objects.push(serde_json::json!({
+        "apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy",
+        "metadata": {"name": "odd", "namespace": "storefront"},
+        "spec": {"selector": "app == 'backend'", "types": ["Ingress"], "ingress": [
+            {"action": "Pass"},
+            {"action": "Log"},
+            {"action": "Allow", "source": {"selector": "app == 'a' || app == 'b'"}}
+        ]}
+    }));
+    objects.push(serde_json::json!({
+        "apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy",
+        "metadata": {"name": "everywhere"},
+        "spec": {"selector": "all()", "types": ["Ingress"]}
+    }));
+    let options = import::Options {
+        target: Target::Calico,
+        namespaces: Default::default(),
+    };
+    let result = import::import(&objects, &options).unwrap();
+    let messages: Vec<String> = result
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "NP8001")
+        .map(|d| d.message.clone())
+        .collect();
+    assert_eq!(result.left_out, 4, "{messages:?}");
+    for needle in [
+        "NetworkPolicy storefront/odd spec.ingress[0]: left out: `Pass`",
+        "NetworkPolicy storefront/odd spec.ingress[1]: left out: `Log`",
+        "NetworkPolicy storefront/odd spec.ingress[2]: left out:",
+        "GlobalNetworkPolicy everywhere: left out:",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(needle)),
+            "{needle}: {messages:?}"
+        );
+    }
+    // Through the binary: exit 1, the findings on stderr.
+    let dir = scratch("calico-odd");
+    let input = dir.join("in.yaml");
+    let docs: Vec<String> = objects
+        .iter()
+        .map(|o| serde_json::to_string(o).unwrap())
+        .collect();
+    std::fs::write(&input, docs.join("\n---\n")).unwrap();
+    let o = netpolc(
+        &root(),
+        &[
+            "import",
+            "--as",
+            "calico",
+            &input.display().to_string(),
+            "--out",
+            &dir.join("out").display().to_string(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error[NP8001]") && err.contains("4 construct(s) left out"),
+        "{err}"
+    );
+    // Without `--as calico`, Calico objects are an input error.
+    let o = netpolc(
+        &root(),
+        &[
+            "import",
+            CALICO,
+            "--out",
+            &dir.join("out2").display().to_string(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--as calico"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// Targets as a project setting (the last step of a migration): the ClusterProfile's
+// `targets` decides what build, check, render and fn produce.
+
+fn cilium_only_project(name: &str, targets: &str) -> PathBuf {
+    let dir = scratch(name);
+    std::fs::create_dir_all(dir.join("policies")).unwrap();
+    std::fs::write(
+        dir.join("policies/profile.yaml"),
+        format!("apiVersion: netpolc.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {{name: cluster}}\nspec:\n{targets}"),
+    )
+    .unwrap();
+    // An FQDN rule: only Cilium can express it.
+    std::fs::write(
+        dir.join("policies/shop.yaml"),
+        "apiVersion: netpolc.dev/v1alpha1\nkind: IntentSet\nmetadata: {name: shop}\nspec:\n  namespace: shop\n  isolate: [egress]\n  presets: [allow-dns]\n  groups:\n    web: {selector: {app: web}}\n    stripe: {fqdns: [api.stripe.com]}\n  intents:\n  - {name: web-to-stripe, from: web, to: stripe, ports: [443/tcp]}\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn project_targets_decide_what_is_built_and_rendered() {
+    // Without the setting, every back end is built and the FQDN rule fails on two.
+    let all = cilium_only_project("targets-all", "  podCIDRs: [10.244.0.0/16]\n");
+    let o = netpolc(&all, &["build"]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&all);
+
+    let dir = cilium_only_project("targets-cilium", "  targets: [cilium]\n");
+    let o = netpolc(&dir, &["build"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(dir.join("golden/cilium").is_dir());
+    assert!(!dir.join("golden/kubernetes").exists() && !dir.join("golden/calico").exists());
+    assert_eq!(netpolc(&dir, &["check"]).status.code(), Some(0));
+    // render without --target renders the project's back end; another is refused.
+    let o = netpolc(&dir, &["render"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("kind: CiliumNetworkPolicy"));
+    for args in [
+        &["render", "--target", "kubernetes"][..],
+        &["build", "--target", "calico"][..],
+    ] {
+        let o = netpolc(&dir, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("not a back end of this project"),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn project_targets_are_checked() {
+    let dir = cilium_only_project("targets-bad", "  targets: [cilium, cilium, flannel]\n");
+    let o = netpolc(&dir, &["build"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains("error[NP2041]: back end `cilium` listed twice"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error[NP2041]: unknown back end `flannel`"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn fn_refuses_a_target_the_project_does_not_build() {
+    use std::io::Write as _;
+    let list = |target: &str| {
+        format!(
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig: {{apiVersion: v1, kind: ConfigMap, metadata: {{name: netpolc}}, data: {{target: {target}}}}}\nitems:\n- apiVersion: netpolc.dev/v1alpha1\n  kind: ClusterProfile\n  metadata:\n    name: cluster\n    annotations: {{config.kubernetes.io/path: policies/profile.yaml}}\n  spec: {{targets: [cilium]}}\n- apiVersion: netpolc.dev/v1alpha1\n  kind: IntentSet\n  metadata:\n    name: shop\n    annotations: {{config.kubernetes.io/path: policies/shop.yaml}}\n  spec:\n    namespace: shop\n    isolate: [egress]\n    groups:\n      web: {{selector: {{app: web}}}}\n    intents:\n    - {{name: out, from: web, to: world, ports: [443/tcp]}}\n"
+        )
+    };
+    let run = |target: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_netpolc"))
+            .arg("fn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(list(target).as_bytes())
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        (
+            o.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )
+    };
+    let (code, out) = run("cilium");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("kind: CiliumNetworkPolicy"), "{out}");
+    let (code, out) = run("kubernetes");
+    assert_ne!(code, Some(0), "{out}");
+    assert!(out.contains("not a back end of this project"), "{out}");
+}
+
+/// The scenarios' hand translations to Calico and Cilium import too: proved, and equal
+/// flow by flow on the scenario's cluster (e2e.rs checks the translations against the
+/// suite's truth).
+fn translations_round_trip(target: Target) -> (Vec<String>, Vec<String>) {
+    let mut failures = Vec::new();
+    let mut imported = Vec::new();
+    let mut left_out = Vec::new();
+    for s in e2e::scenarios() {
+        let Some(tr) = s.doc.get(target.name()) else {
+            continue;
+        };
+        let objects = e2e::manifests(&s, &tr["policies"], "translation");
+        let model = e2e::model(&s);
+        let label = format!("{}/{} ({target} translation)", s.file, s.name);
+        let options = import::Options {
+            target,
+            namespaces: model.namespaces.clone(),
+        };
+        let result = import::import(&objects, &options).unwrap_or_else(|e| panic!("{label}: {e}"));
+        if result.left_out > 0 {
+            left_out.push(format!(
+                "{label}: {}",
+                result
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .map(|d| d.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+            continue;
+        }
+        let dir = scratch(&format!("e2e-{target}-{}", s.name));
+        write(&dir, &result.files);
+        match import::prove(&dir, &objects, target, Some(&model), true) {
+            Ok(p) if p.diagnostics.is_empty() => {}
+            Ok(p) => failures.push(format!("{label}: {}", p.diagnostics[0].message)),
+            Err(e) => failures.push(format!("{label}: {e}")),
+        }
+        let source = e2e::evaluator(target.name(), &objects).unwrap();
+        let eval = compiled(&dir, target);
+        for flow in model.flows() {
+            if source.verdict(&model, &flow).allowed() != eval.verdict(&model, &flow).allowed() {
+                failures.push(format!("{label}: {} differs", model.flow_name(&flow)));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        imported.push(label);
+    }
+    eprintln!(
+        "{} {target} translations imported and proved; left out:\n{}",
+        imported.len(),
+        left_out.join("\n")
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    (imported, left_out)
+}
+
+#[test]
+fn e2e_calico_translations_round_trip() {
+    let (imported, left_out) = translations_round_trip(Target::Calico);
+    assert!(imported.len() >= 7, "only {} imported", imported.len());
+    assert!(left_out.len() <= 1, "{left_out:?}");
+}
+
+#[test]
+fn e2e_cilium_translations_round_trip() {
+    let (imported, left_out) = translations_round_trip(Target::Cilium);
+    assert!(imported.len() >= 7, "only {} imported", imported.len());
+    assert!(left_out.len() <= 1, "{left_out:?}");
+}
+
+#[test]
+fn cilium_constructs_without_an_intent_form_are_reported_and_left_out() {
+    let objects: Vec<Value> = vec![
+        serde_json::json!({
+            "apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+            "metadata": {"name": "api", "namespace": "shop"},
+            "spec": {"endpointSelector": {"matchLabels": {"app": "api"}},
+                     "ingress": [
+                        {"fromEndpoints": [{"matchLabels": {"app": "web"}}],
+                         "toPorts": [{"ports": [{"port": "8080", "protocol": "TCP"}]}]},
+                        {"fromEndpoints": [{"matchLabels": {"app": "web"}}],
+                         "toPorts": [{"ports": [{"port": "80", "protocol": "TCP"}],
+                                      "rules": {"http": [{"method": "GET"}]}}]},
+                        {"fromEntities": ["host"]}
+                     ]}
+        }),
+        serde_json::json!({
+            "apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy",
+            "metadata": {"name": "everywhere"},
+            "spec": {"endpointSelector": {}, "ingress": [{}]}
+        }),
+    ];
+    let options = import::Options {
+        target: Target::Cilium,
+        namespaces: Default::default(),
+    };
+    let result = import::import(&objects, &options).unwrap();
+    let messages: Vec<String> = result
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "NP8001")
+        .map(|d| d.message.clone())
+        .collect();
+    assert_eq!(result.left_out, 3, "{messages:?}");
+    for needle in [
+        "CiliumNetworkPolicy shop/api spec.ingress[1]: left out: ICMP and L7",
+        "CiliumNetworkPolicy shop/api spec.ingress[2]: left out: the entity `host`",
+        "CiliumClusterwideNetworkPolicy everywhere: left out:",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(needle)),
+            "{needle}: {messages:?}"
+        );
+    }
+    // The rule with an intent form is written.
+    let text = &result
+        .files
+        .iter()
+        .find(|(n, _)| n == "shop.yaml")
+        .unwrap()
+        .1;
+    assert!(
+        text.contains("from: app-web, to: app-api, ports: [\"8080/tcp\"]"),
+        "{text}"
+    );
+}
