@@ -168,7 +168,7 @@ pub(crate) fn run(args: &ImportArgs) -> ExitCode {
         Err(e) => {
             diagnostics.push(
                 Diagnostic::error(
-                    "NP8003",
+                    "NP9003",
                     "the imported intents do not compile to the source's back end",
                 )
                 .with_note(e)

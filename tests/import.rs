@@ -77,7 +77,7 @@ fn e2e_scenarios_round_trip_on_every_backend() {
                 // Only `ipBlock`s of pod addresses (the suite's CIDR scenarios) have no
                 // intent form; anything else left out is a failure.
                 for d in result.diagnostics.iter().filter(|d| d.is_error()) {
-                    if !(d.code == "NP8001" && d.message.contains("pod addresses")) {
+                    if !(d.code == "NP9001" && d.message.contains("pod addresses")) {
                         failures.push(format!("{label}: {}: {}", d.code, d.message));
                     }
                 }
@@ -148,7 +148,7 @@ fn seed_policies_import_with_their_traps_reported_and_proved_on_every_backend() 
         let broad: Vec<_> = result
             .diagnostics
             .iter()
-            .filter(|d| d.code == "NP8102")
+            .filter(|d| d.code == "NP9102")
             .collect();
         assert_eq!(broad.len(), 1, "{target}");
         assert!(broad[0].message.contains("production/block-metadata"));
@@ -156,7 +156,7 @@ fn seed_policies_import_with_their_traps_reported_and_proved_on_every_backend() 
         let dead: Vec<_> = result
             .diagnostics
             .iter()
-            .filter(|d| d.code == "NP8101")
+            .filter(|d| d.code == "NP9101")
             .collect();
         if target == Target::Cilium {
             assert_eq!(dead.len(), 1, "{:?}", codes(&result));
@@ -221,7 +221,7 @@ fn the_proof_catches_an_edited_import() {
     write(&dir, &files);
     let proof = import::prove(&dir, &policies, Target::Kubernetes, None, true).unwrap();
     assert!(
-        proof.diagnostics.iter().any(|d| d.code == "NP8003"),
+        proof.diagnostics.iter().any(|d| d.code == "NP9003"),
         "{:?}",
         proof.diagnostics
     );
@@ -248,7 +248,7 @@ fn import_command_writes_proves_and_reports() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(
-        err.contains("warning[NP8101]") && err.contains("warning[NP8102]"),
+        err.contains("warning[NP9101]") && err.contains("warning[NP9102]"),
         "{err}"
     );
     assert!(err.contains("proved equal on cilium"), "{err}");
@@ -288,7 +288,7 @@ fn import_command_writes_proves_and_reports() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("NP8002") && err.contains("CiliumEgressGatewayPolicy p"),
+        err.contains("NP9002") && err.contains("CiliumEgressGatewayPolicy p"),
         "{err}"
     );
     assert!(dir.join("partial").join("production.yaml").exists());
@@ -380,7 +380,7 @@ fn calico_constructs_without_an_intent_form_are_reported_and_left_out() {
     let messages: Vec<String> = result
         .diagnostics
         .iter()
-        .filter(|d| d.code == "NP8001")
+        .filter(|d| d.code == "NP9001")
         .map(|d| d.message.clone())
         .collect();
     assert_eq!(result.left_out, 4, "{messages:?}");
@@ -417,7 +417,7 @@ fn calico_constructs_without_an_intent_form_are_reported_and_left_out() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("error[NP8001]") && err.contains("4 construct(s) left out"),
+        err.contains("error[NP9001]") && err.contains("4 construct(s) left out"),
         "{err}"
     );
     // Without `--as calico`, Calico objects are an input error.
@@ -652,7 +652,7 @@ fn cilium_constructs_without_an_intent_form_are_reported_and_left_out() {
     let messages: Vec<String> = result
         .diagnostics
         .iter()
-        .filter(|d| d.code == "NP8001")
+        .filter(|d| d.code == "NP9001")
         .map(|d| d.message.clone())
         .collect();
     assert_eq!(result.left_out, 3, "{messages:?}");

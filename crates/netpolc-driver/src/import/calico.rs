@@ -7,7 +7,7 @@
 //! - `Allow` and `Deny` rules become allow and deny intents; the tiers' and policies'
 //!   `order` is not kept: deny beats allow in intents, and the proof afterwards checks
 //!   that the source's order does not decide otherwise. `Pass` and `Log` rules have no
-//!   intent form (`NP8001`).
+//!   intent form (`NP9001`).
 //! - A GlobalNetworkPolicy must name its namespaces (`projectcalico.org/namespace`
 //!   in its selector, or `projectcalico.org/name` in its `namespaceSelector`): intents
 //!   govern the namespaces they name, never every namespace.

@@ -7,14 +7,14 @@
 //!   `io.kubernetes.pod.namespace` (the namespace), `io.cilium.k8s.namespace.labels.*`
 //!   (namespace labels). In a CiliumNetworkPolicy a selector that names neither is pinned
 //!   to the policy's namespace. A key Cilium leaves out of identities never matches
-//!   (`NP8001`).
+//!   (`NP9001`).
 //! - Entities: `world` is every address outside the cluster, `all` everything, `cluster`
 //!   every pod; the others (`host`, `remote-node`, `kube-apiserver`, ...) are not pods or
 //!   addresses of the model and have no intent form.
 //! - A rule without peers matches every peer when it has `toPorts`, and nothing
 //!   otherwise (`ingress: [{}]` is a default deny).
 //! - CIDRs never match pods. `ingressDeny`/`egressDeny` become deny intents. L7 rules,
-//!   `toFQDNs`, ICMP and `specs` lists are left out (`NP8001`).
+//!   `toFQDNs`, ICMP and `specs` lists are left out (`NP9001`).
 //! - A CiliumClusterwideNetworkPolicy must name its namespaces
 //!   (`io.kubernetes.pod.namespace` in its `endpointSelector`).
 

@@ -18,9 +18,9 @@
 //!   rule's pods that the egress rule's peer selects, on the ports both allow.
 //!
 //! The union is exactly "egress side allows ∧ ingress side allows". A rule whose every
-//! pair is empty can never be used (a *dead half-rule*): it is reported (`NP8101`) with
+//! pair is empty can never be used (a *dead half-rule*): it is reported (`NP9101`) with
 //! the intent its author probably meant, and left out, since the real meaning has no
-//! such flow. What has no exact intent form is reported (`NP8001`, `NP8002`) and left
+//! such flow. What has no exact intent form is reported (`NP9001`, `NP9002`) and left
 //! out; then `import` exits 1. After writing, [`prove`] loads the files with the normal
 //! loader and proves, with the engine of `build`, that the intents mean what the source
 //! manifests mean as the source CNI enforces them.
@@ -62,7 +62,7 @@ pub struct Options {
 pub struct Imported {
     /// (file name relative to the output folder, text), sorted.
     pub files: Vec<(String, String)>,
-    /// `NP8xxx` findings, sorted as found (deterministic).
+    /// `NP9xxx` findings, sorted as found (deterministic).
     pub diagnostics: Vec<Diagnostic>,
     /// How many constructs were left out (exit 1 when not zero).
     pub left_out: usize,
@@ -114,7 +114,7 @@ pub(crate) struct Found {
 impl Found {
     pub(crate) fn left_out(origin: &Origin, why: String) -> Found {
         Found {
-            diagnostic: Diagnostic::error("NP8001", format!("{}: left out: {why}", origin.text()))
+            diagnostic: Diagnostic::error("NP9001", format!("{}: left out: {why}", origin.text()))
                 .with_help("write this part as intents by hand, or keep the object as it is"),
             left_out: true,
         }
@@ -433,7 +433,7 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
             ("cilium.io/v2", _) => {
                 im.found.push(Found {
                     diagnostic: Diagnostic::error(
-                        "NP8002",
+                        "NP9002",
                         format!("{id}: left out: `{api}` `{kind}` objects are not imported"),
                     )
                     .with_help("keep the object as it is next to the imported intents, or write it as intents by hand; `netpolc eval` shows what it allows"),
@@ -736,7 +736,7 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
         };
         diagnostics_dead.push(
             Diagnostic::warning(
-                "NP8101",
+                "NP9101",
                 format!(
                     "{}: can never be used: {} isolate{} the {other} of those pods in `{x}` and no {other} rule there allows these flows",
                     r.origin.text(),
@@ -769,7 +769,7 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
                         ),
                     };
                     let mut d = Diagnostic::warning(
-                        "NP8102",
+                        "NP9102",
                         format!(
                             "{}: allows egress to every address{pods}, {ports}",
                             e.origin.text()
@@ -1193,7 +1193,7 @@ pub fn prove(
             for d in report.disagreements {
                 out.diagnostics.push(
                     Diagnostic::error(
-                        "NP8003",
+                        "NP9003",
                         format!(
                             "not proved equal on {what}: {} ({label} on {target}) {}; the imported intents {}",
                             d.flow, d.emitted, d.intended
