@@ -56,3 +56,7 @@ spec:
 {body}
 """
     open(os.path.join(out, "policies", f"{ns}.yaml"), "w").write(text)
+open(os.path.join(out, "policies", "cluster-profile.yaml"), "w").write(
+    "apiVersion: netpolc.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: cluster}\n"
+    "spec:\n  nodeCIDRs: [192.168.0.0/24]\n"
+)

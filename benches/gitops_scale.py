@@ -99,7 +99,7 @@ def repository(n, base):
     with open(os.path.join(pol, "cluster-profile.yaml"), "w") as f:
         f.write(
             "apiVersion: netpolc.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: cluster}\n"
-            "spec:\n  podCIDRs: [10.244.0.0/16]\n  serviceCIDRs: [10.96.0.0/12]\n"
+            "spec:\n  podCIDRs: [10.244.0.0/16]\n  serviceCIDRs: [10.96.0.0/12]\n  nodeCIDRs: [192.168.0.0/24]\n"
         )
     for i in range(n):
         with open(os.path.join(pol, f"{ns(i)}.yaml"), "w") as f:

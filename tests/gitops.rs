@@ -580,7 +580,10 @@ fn discovers(app: &Path, env: &[(&str, &str)]) -> bool {
 fn argocd_discovery_matches_every_layout_that_renders() {
     let app = Scratch::new("argocd-discover");
     let dir = app.path();
-    let production = std::fs::read_to_string(root().join("policies/production.yaml")).unwrap();
+    // The set and the cluster profile (its node networks) in one file.
+    let production = std::fs::read_to_string(root().join("policies/production.yaml")).unwrap()
+        + "---\n"
+        + &std::fs::read_to_string(root().join("policies/cluster-profile.yaml")).unwrap();
     let renders = |env: &[(&str, &str)]| as_argocd(dir, env).status.code() == Some(0);
     let reset = || {
         for f in ["policies", "intents"] {

@@ -204,3 +204,88 @@ fn a_name_collision_is_refused_on_render() {
     assert!(out.stdout.is_empty());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The policy of the node-address example: a gateway may reach anything on 22/tcp except
+/// a private range.
+const NODES_POLICY: &str = "apiVersion: netpolc.dev/v1alpha1\nkind: IntentSet\nmetadata: {name: shop}\nspec:\n  namespace: shop\n  isolate: [egress]\n  groups:\n    gw: {selector: {app: gw}}\n    private: {cidrs: [192.168.0.0/16]}\n  intents:\n    - {name: ssh, from: gw, to: world, ports: [22/tcp]}\n    - {name: no-private-ssh, from: gw, to: private, ports: [22/tcp], action: deny}\n";
+
+/// Without `nodeCIDRs`, Calico `nets` and Kubernetes `ipBlock` would match node
+/// addresses that CIDR peers and `world` exclude (Cilium's never do): those back ends
+/// refuse with NP4020 and NP3020 on every path, pointing at the intent; Cilium renders.
+#[test]
+fn address_peers_without_node_networks_are_refused_where_they_would_match_nodes() {
+    let dir = project("nodes", NODES_POLICY);
+    for (target, code) in [("calico", "NP4020"), ("kubernetes", "NP3020")] {
+        let out = netpolc(&dir, &["render", "--target", target]);
+        assert_eq!(out.status.code(), Some(2), "{target}: {}", stderr(&out));
+        assert!(stderr(&out).contains(code), "{target}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("policies/shop.yaml:11:"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains("nodeCIDRs"), "{}", stderr(&out));
+    }
+    let out = netpolc(&dir, &["render", "--target", "cilium"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Declared: every back end renders, and the proof covers a node address.
+    std::fs::write(
+        dir.join("policies/cluster.yaml"),
+        "apiVersion: netpolc.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: cluster}\nspec: {nodeCIDRs: [192.168.0.0/24]}\n",
+    )
+    .unwrap();
+    let out = netpolc(&dir, &["build"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = netpolc(&dir, &["check", "-v"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("note: proved"), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// With the node networks declared, the model has a node address and the proof compares
+/// it: a Cilium output that also reaches nodes (`remote-node`) is caught, with the node
+/// as the witness. The proof used to know no node address, so it passed.
+#[test]
+fn the_proof_covers_node_addresses() {
+    let dir = project("nodes-proof", NODES_POLICY);
+    std::fs::write(
+        dir.join("policies/cluster.yaml"),
+        "apiVersion: netpolc.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: cluster}\nspec: {nodeCIDRs: [192.168.0.0/24]}\n",
+    )
+    .unwrap();
+    let (_, program, diags) = compile(&[dir.join("policies")]);
+    let program = program.unwrap_or_else(|| panic!("{diags}"));
+    let model = netpolc_ir::derive::derive(&program);
+    assert_eq!(
+        model.nodes,
+        ["192.168.0.1".parse::<std::net::IpAddr>().unwrap()]
+    );
+    let objects = netpolc_driver::render(&program, Target::Cilium, &Default::default())
+        .unwrap()
+        .objects;
+    let clean = verify::prove(&program, &model, &[(Target::Cilium, objects.clone())], 5).unwrap();
+    assert!(clean.disagreements.is_empty(), "{:?}", clean.disagreements);
+    // Widen the `world` allow to nodes too.
+    let mut widened = objects;
+    let mut touched = false;
+    for o in &mut widened {
+        for rule in o["spec"]["egress"].as_array_mut().into_iter().flatten() {
+            if rule.get("toCIDRSet").is_some() {
+                rule.as_object_mut().unwrap().remove("toCIDRSet");
+                rule["toEntities"] = json!(["world", "remote-node"]);
+                touched = true;
+            }
+        }
+    }
+    assert!(touched, "the world allow is a CIDR set: {widened:#?}");
+    let report = verify::prove(&program, &model, &[(Target::Cilium, widened)], 5).unwrap();
+    assert!(
+        report
+            .disagreements
+            .iter()
+            .any(|d| d.flow.contains("192.168.0.1")),
+        "{:?}",
+        report.disagreements
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

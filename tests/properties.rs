@@ -242,6 +242,9 @@ impl Repo {
             };
             let _ = write!(out, "---\napiVersion: netpolc.dev/v1alpha1\nkind: ClusterIntentSet\nmetadata: {{name: baseline}}\nspec:{spec}");
         }
+        // Nodes declared: the model then has a node address, which Calico and Kubernetes
+        // match by address and Cilium only as `remote-node`.
+        out.push_str("---\napiVersion: netpolc.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: cluster}\nspec:\n  nodeCIDRs: [192.168.0.0/24]\n");
         out
     }
 }

@@ -52,6 +52,11 @@ pub const TOO_MANY_RULES: &str = "NP4010";
 /// the safety net behind the specific codes above.
 pub const REJECTED_BY_CALICO: &str = "NP4011";
 
+/// Error: a CIDR or `world` peer while the ClusterProfile does not declare `nodeCIDRs`.
+/// Calico `nets` also match node addresses, which CIDR peers and `world` exclude; see
+/// [`netpolc_ir::nodes`].
+pub const NODES_UNDECLARED: &str = "NP4020";
+
 /// Every code with a one-line summary, in code order (for documentation and tests).
 pub const ALL: &[(&str, &str)] = &[
     (
@@ -77,4 +82,8 @@ pub const ALL: &[(&str, &str)] = &[
     (BAD_PORTS, "ports that cannot be written as a Calico rule"),
     (TOO_MANY_RULES, "more than 1024 rules in one direction"),
     (REJECTED_BY_CALICO, "an object Calico's validation rejects"),
+    (
+        NODES_UNDECLARED,
+        "address peers without the node networks in the profile",
+    ),
 ];

@@ -238,7 +238,15 @@ pub struct Options {
 /// exactly (codes `NP4001`–`NP4011`, see [`codes`]). [`render`] may be called when no
 /// error is reported.
 pub fn check(program: &Program, options: &Options) -> Vec<Diagnostic> {
-    render::plan(program, options, true).diagnostics
+    let mut out: Vec<Diagnostic> = netpolc_ir::nodes::undeclared(
+        program,
+        codes::NODES_UNDECLARED,
+        "backend: calico (`projectcalico.org/v3`)",
+    )
+    .into_iter()
+    .collect();
+    out.extend(render::plan(program, options, true).diagnostics);
+    out
 }
 
 /// Renders the program as complete manifests, in a stable order: the `netpolc` tier

@@ -145,8 +145,11 @@ impl Builder {
         self
     }
 
+    /// The program, with the node networks declared (these tests are about rendering;
+    /// `address_peers_need_the_node_networks` is about the declaration).
     fn build(mut self) -> Program {
         self.program.canonicalise();
+        self.program.profile.nodes_declared = true;
         self.program
     }
 }
@@ -261,6 +264,7 @@ fn model() -> ClusterModel {
         pods,
         externals,
         api_server: vec!["192.0.2.10".parse().expect("valid")],
+        nodes: Vec::new(),
         ports,
     }
 }
@@ -915,6 +919,24 @@ fn cidrs_ports_and_entities() {
 // ---------------------------------------------------------------------------------------
 // Diagnostics.
 
+/// A CIDR peer (and so `world`) needs the node networks: Calico `nets` match node
+/// addresses, which address peers exclude.
+#[test]
+fn address_peers_need_the_node_networks() {
+    let mut p = one_rule(
+        cidr("203.0.113.0/24", &[]),
+        Ports::Any,
+        LabelSelector::all(),
+    )
+    .build();
+    assert!(!codes_of(&p).contains(&codes::NODES_UNDECLARED));
+    p.profile.nodes_declared = false;
+    assert!(codes_of(&p).contains(&codes::NODES_UNDECLARED));
+    let mut p = one_rule(Peer::Any, Ports::Any, LabelSelector::all()).build();
+    p.profile.nodes_declared = false;
+    assert!(!codes_of(&p).contains(&codes::NODES_UNDECLARED));
+}
+
 fn codes_of(program: &Program) -> Vec<&'static str> {
     check(program, &Options::default())
         .iter()
@@ -952,7 +974,7 @@ fn refused_constructs() {
     let mut p = one_rule(Peer::Entity(Entity::KubeApiserver), Ports::Any, any()).build();
     p.profile.api_server_cidrs.clear();
     assert_eq!(codes_of(&p), vec![codes::NO_API_SERVER_CIDRS]);
-    let mut p = one_rule(Peer::Any, Ports::Any, any()).build();
+    let mut p = one_rule(Peer::Any, Ports::Any, LabelSelector::all()).build();
     p.rules[0].http.push(HttpRule {
         method: Some("GET".into()),
         path: None,

@@ -262,13 +262,16 @@ fn identity(model: &ClusterModel, e: &Endpoint) -> Identity {
         }
         Endpoint::External(ip) => {
             let reserved = |n: &str| (SOURCE_RESERVED.to_string(), n.to_string(), String::new());
-            let mut labels = vec![reserved("world")];
+            // A node is `remote-node`, never `world`, and CIDR rules do not select it
+            // (the default `policy-cidr-match-mode`).
+            let node = model.nodes.contains(ip);
+            let mut labels = vec![reserved(if node { "remote-node" } else { "world" })];
             if model.api_server.contains(ip) {
                 labels.push(reserved("kube-apiserver"));
             }
             Identity {
                 labels,
-                cidr_address: Some(*ip),
+                cidr_address: (!node).then_some(*ip),
             }
         }
     }

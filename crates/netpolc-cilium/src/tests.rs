@@ -193,6 +193,7 @@ fn model(
         pods,
         externals: externals.iter().map(|a| a.parse().expect("IP")).collect(),
         api_server: api_server.iter().map(|a| a.parse().expect("IP")).collect(),
+        nodes: Vec::new(),
         ports: probe.to_vec(),
     };
     m.pods

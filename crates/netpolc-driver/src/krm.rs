@@ -21,9 +21,15 @@
 //!   passed through as the text it arrived as (comments included); then the files
 //!   [`golden::files`] maps the rendered objects to, at `<golden>/<target>/...` with the
 //!   same header comment, so that kpt writes exactly what `netpolc build` would write.
-//!   The output is parsed back and compared with the intended items; should the verbatim
-//!   copy ever differ, every item is re-serialised instead (comments are then lost, the
-//!   content never is).
+//!   An item's verbatim text is used only when it reads back alone as the same item;
+//!   otherwise that item is re-serialised (its comments are then lost, its content never
+//!   is). The whole output is read back once more and compared, item by item, with a
+//!   digest of every expected item; should that ever fail, the run fails (NP7006)
+//!   instead of writing something else.
+//! - **Memory** stays a small multiple of the input: the `ResourceList` is read as a
+//!   stream ([`yaml::load_streamed`]), one item at a time, and only intent documents are
+//!   kept whole; every other item is kept as its text (a range of the input when it is
+//!   already at column 0) and a digest. `benches/fn-memory.sh` measures it.
 //! - **Diagnostics** become `results` (`severity`, `message` starting with the code,
 //!   `resourceRef`, `file: {path, index}`, `field: {path}` where the diagnostic points
 //!   into a document, `tags: {code}`), and are also returned for stderr.
@@ -629,19 +635,54 @@ fn segment_match(pattern: &str, text: &str) -> bool {
 // ---------------------------------------------------------------------------------------
 // The ResourceList
 
-/// One input item.
+/// One input item. Only intent documents are kept whole; every other item is kept as its
+/// text and a digest of its content, so that memory stays a small multiple of the input.
 #[derive(Clone, Debug)]
 struct Item {
-    value: Value,
-    /// The item's text as a sequence entry at column 0 (`- ...`), when it could be cut out
-    /// of the input.
-    raw: Option<String>,
+    /// The item as a sequence entry at column 0 (`- ...`): cut out of the input (comments
+    /// included) when that reads back alone as the same item, re-serialised otherwise.
+    text: Text,
     /// Whether a generated-file header comment precedes the item.
     header: bool,
+    /// A digest of the item's content (its JSON form), for the read-back check.
+    digest: u64,
+    /// The item's file in the package (from the path annotations).
+    path: Option<String>,
+    /// Whether the item carries `app.kubernetes.io/managed-by: netpolc`.
+    managed: bool,
+    /// The whole item, for intent documents (`netpolc.dev/v1alpha1`, not the config).
+    value: Option<Value>,
 }
 
-#[derive(Debug)]
-struct ResourceList {
+/// Where an item's text is.
+#[derive(Clone, Debug)]
+enum Text {
+    /// A byte range of the input that is already an entry at column 0.
+    Input(usize, usize),
+    /// Text of its own (dedented or re-serialised).
+    Owned(String),
+}
+
+impl Item {
+    fn text<'t>(&'t self, input: &'t str) -> &'t str {
+        match &self.text {
+            Text::Input(a, b) => input.get(*a..*b).unwrap_or(""),
+            Text::Owned(s) => s,
+        }
+    }
+
+    /// The item's content, read back from its text (exact: the text was checked to read
+    /// back as the item when the input was read).
+    fn value_in(&self, input: &str) -> Value {
+        if let Some(v) = &self.value {
+            return v.clone();
+        }
+        read_entry(self.text(input)).unwrap_or(Value::Null)
+    }
+}
+
+struct ResourceList<'a> {
+    input: &'a str,
     api_version: String,
     items: Vec<Item>,
     function_config: Option<Value>,
@@ -660,16 +701,141 @@ fn input_limits() -> Limits {
     }
 }
 
-impl ResourceList {
-    fn parse(text: &str) -> Result<ResourceList, String> {
+/// A digest of a value's content: equal values have equal digests (the JSON text is
+/// canonical: object keys are sorted).
+fn digest(value: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    value.to_string().hash(&mut h);
+    h.finish()
+}
+
+/// The one item of an entry's text (`- ...` at column 0), read as a sequence.
+fn read_entry(entry: &str) -> Option<Value> {
+    let text = format!("items:\n{entry}");
+    let docs = yaml::load(FileId(0), text.as_bytes(), &input_limits()).ok()?;
+    let [root] = docs.as_slice() else {
+        return None;
+    };
+    match root.get("items").and_then(Node::as_seq) {
+        Some([item]) => Some(item.to_json()),
+        _ => None,
+    }
+}
+
+/// Reads the items of the `ResourceList` one at a time as the loader hands them over.
+/// An item's extent is known when the next one starts, so one item waits.
+struct Reader<'a> {
+    input: &'a str,
+    items: Vec<Item>,
+    /// The previous item, with its dash (line start and column), waiting for its end.
+    pending: Option<(Node, Option<(usize, usize)>)>,
+    /// The column of the first dash: every entry must have it.
+    column: Option<usize>,
+    /// Whether an item was not a mapping (reported after loading).
+    not_object: Option<usize>,
+}
+
+impl<'a> Reader<'a> {
+    fn push(&mut self, node: Node) {
+        if node.as_map().is_none() && self.not_object.is_none() {
+            self.not_object = Some(self.items.len() + usize::from(self.pending.is_some()));
+        }
+        let mut dash = dash_before(self.input, node.span.start as usize);
+        if let (Some((line, col)), Some(first)) = (dash, self.column) {
+            let after_previous = self
+                .pending
+                .as_ref()
+                .and_then(|(_, d)| *d)
+                .is_none_or(|(prev, _)| line > prev);
+            if col != first || !after_previous {
+                dash = None;
+            }
+        }
+        if self.column.is_none() {
+            self.column = dash.map(|(_, c)| c);
+        }
+        let next_line = dash.map(|(line, _)| line);
+        if let Some((prev, prev_dash)) = self.pending.take() {
+            let end = next_line.or_else(|| end_of_entry(self.input, prev.span.end as usize));
+            self.finish(prev, prev_dash, end);
+        }
+        self.pending = Some((node, dash));
+    }
+
+    fn close(&mut self) {
+        if let Some((prev, dash)) = self.pending.take() {
+            let end = end_of_entry(self.input, prev.span.end as usize);
+            self.finish(prev, dash, end);
+        }
+    }
+
+    /// Files one item: its text (verbatim when that reads back as the item), digest and
+    /// metadata.
+    fn finish(&mut self, node: Node, dash: Option<(usize, usize)>, end: Option<usize>) {
+        let value = node.to_json();
+        let mut header = false;
+        let mut text = None;
+        if let (Some((start, column)), Some(end)) = (dash, end) {
+            let at = start + column;
+            header = self
+                .input
+                .get(at + 1..node.span.start as usize)
+                .is_some_and(|t| t.trim_start().starts_with(golden::HEADER_PREFIX));
+            if let Some(region) = self.input.get(start..end) {
+                let cut = if column == 0 && region.ends_with('\n') {
+                    Some(Text::Input(start, end))
+                } else {
+                    dedent(region, column).map(Text::Owned)
+                };
+                // An entry already at column 0 without aliases reads alone exactly as in
+                // the input (the parser is in the same state at its dash); any other text
+                // is read back first. The whole output is checked again at the end.
+                text = cut.filter(|t| match t {
+                    Text::Input(a, b) if !self.input[*a..*b].contains('*') => true,
+                    Text::Input(a, b) => read_entry(&self.input[*a..*b]).as_ref() == Some(&value),
+                    Text::Owned(s) => read_entry(s).as_ref() == Some(&value),
+                });
+            }
+        }
+        if text.is_none() {
+            header = false;
+        }
+        let text = text.unwrap_or_else(|| Text::Owned(entry(&value, &[])));
+        let intent = value["apiVersion"].as_str() == Some(INTENT_API_VERSION)
+            && value["kind"].as_str() != Some(CONFIG_KIND);
+        self.items.push(Item {
+            text,
+            header,
+            digest: digest(&value),
+            path: item_path(&value),
+            managed: value["metadata"]["labels"][MANAGED_BY_LABEL].as_str() == Some("netpolc"),
+            value: intent.then_some(value),
+        });
+    }
+}
+
+impl<'a> ResourceList<'a> {
+    fn parse(text: &'a str) -> Result<ResourceList<'a>, String> {
         let mut sources = netpolc_source::SourceMap::default();
-        let id = sources.add("<ResourceList>", text.to_string());
+        let id = sources.add("<ResourceList>", String::new());
+        let mut reader = Reader {
+            input: text,
+            items: Vec::new(),
+            pending: None,
+            column: None,
+            not_object: None,
+        };
         // One line, not a rendered diagnostic: the finding is itself rendered.
-        let docs = yaml::load(id, text.as_bytes(), &input_limits()).map_err(|d| {
+        let loaded = yaml::load_streamed(id, text.as_bytes(), &input_limits(), "items", &mut |n| {
+            reader.push(n)
+        });
+        reader.close();
+        let docs = loaded.map_err(|d| {
             let at = d
                 .primary_span()
                 .map(|s| {
-                    let (l, c) = sources.line_col(s);
+                    let (l, c) = line_col(text, s.start as usize);
                     format!(" at line {l}, column {c}")
                 })
                 .unwrap_or_default();
@@ -694,71 +860,62 @@ impl ResourceList {
                 "`{api_version}` is not a ResourceList apiVersion (config.kubernetes.io/v1)"
             ));
         }
-        let nodes: &[Node] = match root.get("items") {
-            None => &[],
-            Some(n) if n.is_null() => &[],
-            Some(n) => n
-                .as_seq()
-                .ok_or("`items` of the ResourceList is not a list")?,
-        };
-        if let Some(i) = nodes.iter().position(|n| n.as_map().is_none()) {
+        match root.get("items") {
+            None => {}
+            Some(n) if n.is_null() || n.as_seq().is_some() => {}
+            Some(_) => return Err("`items` of the ResourceList is not a list".into()),
+        }
+        if let Some(i) = reader.not_object {
             return Err(format!("items[{i}] of the ResourceList is not an object"));
-        }
-        let cut = cut_items(text, nodes);
-        let mut items = Vec::with_capacity(nodes.len());
-        for n in nodes {
-            items.push(Item {
-                value: n.to_json(),
-                raw: None,
-                header: false,
-            });
-        }
-        if let Some(cut) = cut {
-            for (item, (raw, header)) in items.iter_mut().zip(cut) {
-                item.raw = Some(raw);
-                item.header = header;
-            }
         }
         let function_config = root
             .get("functionConfig")
             .filter(|n| !n.is_null())
             .map(Node::to_json);
         Ok(ResourceList {
+            input: text,
             api_version: api_version.to_string(),
-            items,
+            items: reader.items,
             function_config,
         })
     }
 
     /// Passes every item through unchanged and reports the findings.
     fn fail(&self, findings: Vec<Finding>, exit_code: u8) -> FnOutput {
-        let expected: Vec<&Value> = self.items.iter().map(|i| &i.value).collect();
-        let verbatim: Vec<String> = self.items.iter().map(item_text).collect();
-        let stdout = self.finish(&verbatim, &expected, &findings, || {
-            self.items.iter().map(|i| entry(&i.value, &[])).collect()
-        });
-        FnOutput {
-            stdout,
-            stderr: human(&findings),
-            exit_code,
-        }
+        let texts: Vec<&str> = self.items.iter().map(|i| i.text(self.input)).collect();
+        let digests: Vec<u64> = self.items.iter().map(|i| i.digest).collect();
+        self.finish(&texts, &digests, findings, exit_code)
     }
 
-    /// Assembles the output, checks that it reads back as `expected`, and falls back to
-    /// re-serialised items when it does not.
+    /// Assembles the output and checks, item by item as it is read back, that it holds
+    /// exactly the expected items.
     fn finish(
         &self,
-        items: &[String],
-        expected: &[&Value],
-        findings: &[Finding],
-        fallback: impl FnOnce() -> Vec<String>,
-    ) -> String {
+        items: &[&str],
+        digests: &[u64],
+        mut findings: Vec<Finding>,
+        exit_code: u8,
+    ) -> FnOutput {
         let fc = self.function_config.as_ref();
-        let text = assemble(&self.api_version, items, fc, findings);
-        if reads_back(&text, expected) {
-            return text;
+        let text = assemble(&self.api_version, items, fc, &findings);
+        if reads_back(&text, digests) {
+            return FnOutput {
+                stdout: text,
+                stderr: human(&findings),
+                exit_code,
+            };
         }
-        assemble(&self.api_version, &fallback(), fc, findings)
+        findings.retain(|f| f.code != codes::SUMMARY);
+        findings.push(Finding::error(
+            codes::VALIDATION_FAILED,
+            "internal error: the output does not read back as the expected items; nothing is changed",
+        ));
+        let text = assemble(&self.api_version, &[], fc, &findings);
+        FnOutput {
+            stdout: text,
+            stderr: human(&findings),
+            exit_code: BAD_INPUT,
+        }
     }
 
     fn generate(&self, config: &Config) -> FnOutput {
@@ -768,10 +925,8 @@ impl ResourceList {
 
         // Sort the items: previous output of this target (dropped), intents, the rest.
         let owned = |item: &Item| {
-            item_path(&item.value).is_some_and(|p| p.starts_with(&prefix))
-                && (item.header
-                    || item.value["metadata"]["labels"][MANAGED_BY_LABEL].as_str()
-                        == Some("netpolc"))
+            item.path.as_deref().is_some_and(|p| p.starts_with(&prefix))
+                && (item.header || item.managed)
         };
         let mut kept = Vec::new();
         let mut intents = Vec::new();
@@ -782,11 +937,7 @@ impl ResourceList {
                 continue;
             }
             kept.push(i);
-            let v = &item.value;
-            if v["apiVersion"].as_str() == Some(INTENT_API_VERSION)
-                && v["kind"].as_str() != Some(CONFIG_KIND)
-                && config.selects(item_path(v).as_deref())
-            {
+            if item.value.is_some() && config.selects(item.path.as_deref()) {
                 intents.push(i);
             }
         }
@@ -904,9 +1055,10 @@ impl ResourceList {
             }
         }
         for &i in &kept {
-            let v = &self.items[i].value;
-            if let Some(p) = item_path(v) {
-                if generated.iter().any(|(g, _, _)| *g == p) {
+            let item = &self.items[i];
+            if let Some(p) = &item.path {
+                if generated.iter().any(|(g, _, _)| g == p) {
+                    let v = &item.value_in(self.input);
                     findings.push(
                         Finding::error(
                             codes::FOREIGN_ITEM,
@@ -930,24 +1082,18 @@ impl ResourceList {
             ),
         ));
 
-        let mut expected: Vec<&Value> = kept.iter().map(|&i| &self.items[i].value).collect();
-        expected.extend(generated.iter().map(|(_, _, v)| v));
-        let mut verbatim: Vec<String> = kept.iter().map(|&i| item_text(&self.items[i])).collect();
-        verbatim.extend(generated.iter().map(|(_, h, v)| entry(v, &header_lines(h))));
-        let stdout = self.finish(&verbatim, &expected, &findings, || {
-            let mut texts: Vec<String> = kept
-                .iter()
-                .map(|&i| entry(&self.items[i].value, &[]))
-                .collect();
-            texts.extend(generated.iter().map(|(_, h, v)| entry(v, &header_lines(h))));
-            texts
-        });
-        let stderr = human(&findings);
-        FnOutput {
-            stdout,
-            stderr,
-            exit_code: SUCCESS,
-        }
+        let generated: Vec<(String, u64)> = generated
+            .into_iter()
+            .map(|(_, h, v)| (entry(&v, &header_lines(&h)), digest(&v)))
+            .collect();
+        let mut texts: Vec<&str> = kept
+            .iter()
+            .map(|&i| self.items[i].text(self.input))
+            .collect();
+        texts.extend(generated.iter().map(|(t, _)| t.as_str()));
+        let mut digests: Vec<u64> = kept.iter().map(|&i| self.items[i].digest).collect();
+        digests.extend(generated.iter().map(|(_, d)| *d));
+        self.finish(&texts, &digests, findings, SUCCESS)
     }
 }
 
@@ -1008,17 +1154,8 @@ fn entry(value: &Value, comments: &[&str]) -> String {
     out
 }
 
-fn item_text(item: &Item) -> String {
-    item.raw.clone().unwrap_or_else(|| entry(&item.value, &[]))
-}
-
 /// The whole output document.
-fn assemble(
-    api_version: &str,
-    items: &[String],
-    fc: Option<&Value>,
-    findings: &[Finding],
-) -> String {
+fn assemble(api_version: &str, items: &[&str], fc: Option<&Value>, findings: &[Finding]) -> String {
     let mut out = format!(
         "apiVersion: {}\nkind: ResourceList\n",
         emit::to_yaml(&Value::String(api_version.to_string())).trim_end()
@@ -1053,50 +1190,32 @@ fn assemble(
     out
 }
 
-/// Whether `text` is a ResourceList whose items are exactly `expected`.
-fn reads_back(text: &str, expected: &[&Value]) -> bool {
-    let docs = match yaml::load(FileId(0), text.as_bytes(), &input_limits()) {
-        Ok(d) => d,
-        Err(_) => return false,
-    };
-    let [root] = docs.as_slice() else {
-        return false;
-    };
-    // One item at a time: the output is not converted to JSON as a whole.
-    let items: &[Node] = root.get("items").and_then(Node::as_seq).unwrap_or(&[]);
-    items.len() == expected.len() && items.iter().zip(expected).all(|(a, b)| a.to_json() == **b)
+/// Whether `text` is a ResourceList whose items have exactly the digests `expected`, read
+/// back one item at a time.
+fn reads_back(text: &str, expected: &[u64]) -> bool {
+    let mut seen = 0usize;
+    let mut same = true;
+    let loaded = yaml::load_streamed(
+        FileId(0),
+        text.as_bytes(),
+        &input_limits(),
+        "items",
+        &mut |n| {
+            same &= expected.get(seen) == Some(&digest(&n.to_json()));
+            seen += 1;
+        },
+    );
+    matches!(loaded.as_deref(), Ok([_])) && same && seen == expected.len()
 }
 
-/// Cuts every item of a block sequence out of the input, as `- ...` entries at column 0
-/// (comments included), with whether a generated-file header precedes it. `None` when
-/// the sequence is not laid out as expected (flow style, tabs, odd indentation).
-fn cut_items(text: &str, nodes: &[Node]) -> Option<Vec<(String, bool)>> {
-    let mut dashes = Vec::with_capacity(nodes.len());
-    for n in nodes {
-        let (line_start, column) = dash_before(text, n.span.start as usize)?;
-        if let Some(&(prev, col)) = dashes.last() {
-            if line_start <= prev || column != col {
-                return None;
-            }
-        }
-        dashes.push((line_start, column));
-    }
-    let mut out = Vec::with_capacity(nodes.len());
-    for (k, n) in nodes.iter().enumerate() {
-        let (start, column) = dashes[k];
-        let end = match dashes.get(k + 1) {
-            Some(&(next, _)) => next,
-            None => end_of_entry(text, n.span.end as usize)?,
-        };
-        let region = text.get(start..end)?;
-        let dash = start + column;
-        let header = text
-            .get(dash + 1..n.span.start as usize)?
-            .trim_start()
-            .starts_with(golden::HEADER_PREFIX);
-        out.push((dedent(region, column)?, header));
-    }
-    Some(out)
+/// The 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
 }
 
 /// The start of the line holding the `-` of the entry whose node starts at `start`, and
@@ -1183,8 +1302,10 @@ struct Unit {
 impl Unit {
     fn new(items: &[Item], intents: &[usize]) -> Unit {
         let mut by_file: BTreeMap<String, Vec<(u64, usize)>> = BTreeMap::new();
+        let null = Value::Null;
+        let value = |i: usize| items[i].value.as_ref().unwrap_or(&null);
         for &i in intents {
-            let v = &items[i].value;
+            let v = value(i);
             let name = item_path(v).unwrap_or_else(|| format!("items[{i}]"));
             let index = item_index(v).unwrap_or(u64::MAX);
             by_file.entry(name).or_default().push((index, i));
@@ -1196,7 +1317,7 @@ impl Unit {
             let mut text = String::new();
             for &(_, i) in &docs {
                 text.push_str("---\n");
-                text.push_str(&emit::to_yaml(&strip_orchestration(&items[i].value)));
+                text.push_str(&emit::to_yaml(&strip_orchestration(value(i))));
             }
             let id = loaded.sources.add(name.clone(), text.clone());
             let trees = yaml::load(id, text.as_bytes(), &Limits::default()).unwrap_or_default();
@@ -1210,10 +1331,7 @@ impl Unit {
         Unit {
             loaded,
             files,
-            items: intents
-                .iter()
-                .map(|&i| (i, items[i].value.clone()))
-                .collect(),
+            items: intents.iter().map(|&i| (i, value(i).clone())).collect(),
         }
     }
 
@@ -1334,28 +1452,40 @@ mod tests {
         let text = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- # lead\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}  # trailing\n  data:\n    k: |\n      line\n\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: b\nfunctionConfig: {apiVersion: v1, kind: ConfigMap, data: {target: cilium}}\n";
         let list = ResourceList::parse(text).unwrap();
         assert_eq!(
-            list.items[0].raw.as_deref(),
+            Some(list.items[0].text(text)),
             Some("- # lead\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}  # trailing\n  data:\n    k: |\n      line\n\n")
         );
         assert_eq!(
-            list.items[1].raw.as_deref(),
+            Some(list.items[1].text(text)),
             Some("- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: b\n")
         );
         // An indented sequence: the same entries.
         let indented = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: b\n    # trailing comment\n  -\n    # own line\n    apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: c}\n";
         let l2 = ResourceList::parse(indented).unwrap();
         assert_eq!(
-            l2.items[0].raw.as_deref(),
+            Some(l2.items[0].text(indented)),
             Some("- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: b\n  # trailing comment\n")
         );
         assert_eq!(
-            l2.items[1].raw.as_deref(),
+            Some(l2.items[1].text(indented)),
             Some("-\n  # own line\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c}\n")
         );
         // A flow sequence (JSON) is re-serialised.
         let flow = "{\"apiVersion\": \"config.kubernetes.io/v1\", \"kind\": \"ResourceList\", \"items\": [{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"a\"}}]}";
         let l3 = ResourceList::parse(flow).unwrap();
-        assert!(l3.items[0].raw.is_none());
+        assert_eq!(
+            l3.items[0].text(flow),
+            "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: a\n"
+        );
+        // Anchors and aliases across items.
+        let alias = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- &a {kind: A, data: {x: y}}\n- *a\n- {kind: C, data: *a}\n";
+        let l5 = ResourceList::parse(alias).unwrap();
+        let values: Vec<Value> = l5.items.iter().map(|i| i.value_in(alias)).collect();
+        let a = json!({"kind": "A", "data": {"x": "y"}});
+        assert_eq!(
+            values,
+            [a.clone(), a.clone(), json!({"kind": "C", "data": a})]
+        );
     }
 
     /// Two objects with one identity are refused under `fn` too (NP6011), with the

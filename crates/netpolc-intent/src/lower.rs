@@ -698,6 +698,7 @@ impl Cx {
         nets(&spec.pod_cidrs, &mut p.pod_cidrs, &mut self.diags);
         nets(&spec.service_cidrs, &mut p.service_cidrs, &mut self.diags);
         nets(&spec.node_cidrs, &mut p.node_cidrs, &mut self.diags);
+        p.nodes_declared = spec.node_cidrs.is_some();
         if let Some(api) = &spec.api_server {
             let list = Some(api.cidrs.clone());
             nets(&list, &mut p.api_server_cidrs, &mut self.diags);

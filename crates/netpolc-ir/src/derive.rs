@@ -12,6 +12,8 @@
 //! - **External addresses**: both ends of every CIDR and of every hole, the addresses
 //!   just outside them, the metadata addresses, one public address per family, and the
 //!   API server's addresses; none inside the cluster networks.
+//! - **Nodes**: one address per node network of the profile ([`node_address`]), a remote
+//!   node (also listed in `externals`).
 //! - **Ports**: every mentioned port and range end, their neighbours, the named ports'
 //!   numbers, and one unmentioned port per protocol.
 //!
@@ -217,14 +219,45 @@ pub fn derive(program: &Program) -> ClusterModel {
             ext.insert(ip);
         }
     }
-    model.externals = ext
+    let mut externals: Vec<IpAddr> = ext
         .into_iter()
         .filter(|ip| !cluster.iter().any(|c| c.contains(ip)) && !ip.is_unspecified())
         .collect();
+    // One address per node network: every rule treats a node network as a whole (address
+    // peers never overlap it), so one node stands for all.
+    let mut nodes: Vec<IpAddr> = program
+        .profile
+        .node_cidrs
+        .iter()
+        .map(|n| node_address(*n))
+        .filter(|ip| {
+            !program
+                .profile
+                .api_server_cidrs
+                .iter()
+                .any(|a| a.contains(ip))
+        })
+        .collect();
+    nodes.sort();
+    nodes.dedup();
+    externals.extend(nodes.iter().copied());
+    externals.sort();
+    externals.dedup();
+    model.externals = externals;
+    model.nodes = nodes;
     api.sort();
     api.dedup();
     model.api_server = api;
     model
+}
+
+/// The address standing for the nodes of a node network: its first host address.
+pub fn node_address(net: IpNet) -> IpAddr {
+    if net.prefix_len() + 1 < net.max_prefix_len() {
+        step(net.network(), 1).unwrap_or(net.network())
+    } else {
+        net.network()
+    }
 }
 
 fn step(ip: IpAddr, by: i64) -> Option<IpAddr> {

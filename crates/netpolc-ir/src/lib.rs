@@ -54,6 +54,7 @@ pub mod eval;
 pub mod explain;
 pub mod model;
 pub mod naming;
+pub mod nodes;
 mod ports;
 mod program;
 pub mod proof;

@@ -37,6 +37,10 @@ pub struct ClusterModel {
     pub externals: Vec<IpAddr>,
     /// Addresses of the Kubernetes API server endpoints (a subset of `externals`).
     pub api_server: Vec<IpAddr>,
+    /// Node addresses (a subset of `externals`, inside the profile's node networks):
+    /// remote nodes, which Calico and Kubernetes match by address and Cilium only by the
+    /// `remote-node`, `cluster` and `all` entities.
+    pub nodes: Vec<IpAddr>,
     /// Ports worth probing, per protocol, sorted.
     pub ports: Vec<(Protocol, u16)>,
 }

@@ -256,6 +256,11 @@ pub struct ClusterProfile {
     pub service_cidrs: Vec<IpNet>,
     /// Node networks.
     pub node_cidrs: Vec<IpNet>,
+    /// Whether the profile declares the node networks (`nodeCIDRs`, possibly empty).
+    /// Without them, back ends whose address rules also match node addresses (Calico
+    /// `nets`, Kubernetes `ipBlock`) cannot express CIDR peers and `world` exactly: see
+    /// [`Program::address_rules_without_nodes`].
+    pub nodes_declared: bool,
     /// Kubernetes API server endpoint addresses (post-DNAT), if known.
     pub api_server_cidrs: Vec<IpNet>,
     /// Kubernetes API server endpoint port (usually 6443).
@@ -295,6 +300,7 @@ impl Default for ClusterProfile {
             pod_cidrs: vec!["10.244.0.0/16".parse().expect("valid")],
             service_cidrs: vec!["10.96.0.0/12".parse().expect("valid")],
             node_cidrs: Vec::new(),
+            nodes_declared: false,
             api_server_cidrs: Vec::new(),
             api_server_port: 6443,
             dns_namespace: "kube-system".to_string(),
@@ -377,6 +383,22 @@ impl Program {
         self.namespaces
             .get(namespace)
             .is_some_and(|n| n.isolated.contains(&direction))
+    }
+
+    /// The rules whose peer is an address block (a CIDR peer or `world`) when the profile
+    /// does not declare the node networks; empty when it does. The intent language says
+    /// such peers mean addresses outside the cluster, nodes excluded (Cilium's CIDR rules
+    /// and `world` never match nodes). Calico `nets` and Kubernetes `ipBlock` do match
+    /// node addresses, so those back ends can carve the nodes out only when they know
+    /// where the nodes are, and refuse these rules otherwise.
+    pub fn address_rules_without_nodes(&self) -> Vec<&Rule> {
+        if self.profile.nodes_declared {
+            return Vec::new();
+        }
+        self.rules
+            .iter()
+            .filter(|r| matches!(r.peer, Peer::Cidr(_)))
+            .collect()
     }
 
     /// Sorts and deduplicates every vector, establishing the ordering invariant.

@@ -390,7 +390,11 @@ impl<'a> Prover<'a> {
             Local {
                 namespaces: names,
                 all: m.all_namespaces || splits,
-                addresses: representatives(&nets, networks),
+                addresses: {
+                    let mut a = representatives(&nets, networks);
+                    a.extend(self.model.nodes.iter().copied());
+                    a
+                },
                 ports,
                 named_ports: m.named_ports || m.all_ports,
                 projection: Projection::of(&m),

@@ -21,6 +21,11 @@ const BACKEND_NOTE: &str = "backend: kubernetes (`networking.k8s.io/v1` NetworkP
 pub fn check(program: &Program, options: &Options) -> Vec<Diagnostic> {
     let _ = options;
     let mut out = Vec::new();
+    out.extend(netpolc_ir::nodes::undeclared(
+        program,
+        codes::NODES_UNDECLARED,
+        BACKEND_NOTE,
+    ));
     let lowered = match allow_only::lower(program) {
         Ok(p) => Some(p),
         Err(diagnostics) => {

@@ -40,3 +40,8 @@ pub const REJECTED_BY_API_SERVER: &str = "NP3008";
 /// Cilium does not match node addresses with `ipBlock` when the API server runs on the
 /// cluster's nodes. The rendered rule is never wider than intended.
 pub const API_SERVER_AS_IP_BLOCK: &str = "NP3009";
+
+/// Error: a CIDR or `world` peer while the ClusterProfile does not declare `nodeCIDRs`.
+/// `ipBlock` (as Calico enforces it) also matches node addresses, which CIDR peers and
+/// `world` exclude; see [`netpolc_ir::nodes`].
+pub const NODES_UNDECLARED: &str = "NP3020";

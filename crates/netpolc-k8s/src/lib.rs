@@ -93,6 +93,7 @@
 //!     pods: vec![pod("backend", "10.244.0.2"), pod("frontend", "10.244.0.3")],
 //!     externals: vec!["192.0.2.1".parse().unwrap()],
 //!     api_server: Vec::new(),
+//!     nodes: Vec::new(),
 //!     ports: vec![(Protocol::Tcp, 8080), (Protocol::Tcp, 9090)],
 //! };
 //! let evaluator = netpolc_k8s::evaluator(&objects).unwrap();

@@ -192,8 +192,11 @@ impl Builder {
         )
     }
 
+    /// The program, with the node networks declared (these tests are about rendering;
+    /// `address_peers_need_the_node_networks` is about the declaration).
     fn build(mut self) -> Program {
         self.program.canonicalise();
+        self.program.profile.nodes_declared = true;
         self.program
     }
 }
@@ -294,6 +297,7 @@ fn model() -> ClusterModel {
         pods,
         externals,
         api_server: vec!["192.0.2.10".parse().expect("test IP")],
+        nodes: Vec::new(),
         ports: vec![
             (Protocol::Tcp, 53),
             (Protocol::Tcp, 443),

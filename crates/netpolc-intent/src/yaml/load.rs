@@ -111,6 +111,56 @@ pub fn load(file: FileId, bytes: &[u8], limits: &Limits) -> Result<Vec<Node>, Di
     load_all(file, bytes, limits).map_err(|mut all| all.swap_remove(0))
 }
 
+/// Loads a stream of one document whose top node is a mapping, and hands every entry of
+/// the sequence under its key `key` to `each` as soon as the entry is read, instead of
+/// keeping it in the tree: the returned document holds an empty sequence there. Memory
+/// then grows with the largest entry, not with the stream (for `netpolc fn`, whose
+/// `ResourceList` may hold hundreds of thousands of items). Limits, duplicate keys and
+/// aliases are checked as by [`load`]; an entry that defines an anchor is kept for the
+/// aliases after it. Entries are streamed only in the first document.
+///
+/// ```
+/// use netpolc_intent::yaml::{load_streamed, Limits};
+/// use netpolc_source::FileId;
+///
+/// let text = "kind: List\nitems:\n- {a: 1}\n- {b: 2}\n";
+/// let mut seen = Vec::new();
+/// let docs = load_streamed(FileId(0), text.as_bytes(), &Limits::default(), "items", &mut |n| {
+///     seen.push(n.to_json())
+/// })
+/// .unwrap();
+/// assert_eq!(seen, [serde_json::json!({"a": 1}), serde_json::json!({"b": 2})]);
+/// assert_eq!(docs[0].to_json(), serde_json::json!({"kind": "List", "items": []}));
+/// ```
+#[allow(clippy::result_large_err)]
+pub fn load_streamed<'a>(
+    file: FileId,
+    bytes: &'a [u8],
+    limits: &'a Limits,
+    key: &'a str,
+    each: &'a mut dyn FnMut(Node),
+) -> Result<Vec<Node>, Diagnostic> {
+    load_with(
+        file,
+        bytes,
+        limits,
+        Some(Stream {
+            key,
+            each,
+            mark: None,
+        }),
+    )
+    .map_err(|mut all| all.swap_remove(0))
+}
+
+/// Where [`load_streamed`] hands entries over.
+struct Stream<'s> {
+    key: &'s str,
+    each: &'s mut dyn FnMut(Node),
+    /// The arena length when the streamed sequence's current entry began.
+    mark: Option<usize>,
+}
+
 /// Most problems [`load_all`] reports for one file.
 const MAX_REPORTED: usize = 100;
 
@@ -120,11 +170,16 @@ const MAX_REPORTED: usize = 100;
 // The error type is the contract of every stage: diagnostics.
 #[allow(clippy::result_large_err)]
 pub fn load_all(file: FileId, bytes: &[u8], limits: &Limits) -> Result<Vec<Node>, Vec<Diagnostic>> {
-    load_inner(file, bytes, limits)
+    load_with(file, bytes, limits, None)
 }
 
 #[allow(clippy::result_large_err)]
-fn load_inner(file: FileId, bytes: &[u8], limits: &Limits) -> Result<Vec<Node>, Vec<Diagnostic>> {
+fn load_with<'a>(
+    file: FileId,
+    bytes: &'a [u8],
+    limits: &'a Limits,
+    stream: Option<Stream<'a>>,
+) -> Result<Vec<Node>, Vec<Diagnostic>> {
     let max_size = limits.max_file_size.min(u32::MAX as usize);
     if bytes.len() > max_size {
         return Err(vec![Diagnostic::error(
@@ -176,7 +231,7 @@ fn load_inner(file: FileId, bytes: &[u8], limits: &Limits) -> Result<Vec<Node>, 
     // The parser is third-party code: should it panic on some input, report that as a
     // syntax error instead of taking the process down.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Loader::new(file, text, limits).run()
+        Loader::new(file, text, limits, stream).run()
     })) {
         Ok(result) => result,
         Err(_) => Err(vec![Diagnostic::error(
@@ -250,6 +305,7 @@ enum KeyValue {
 }
 
 struct Loader<'a> {
+    stream: Option<Stream<'a>>,
     file: FileId,
     text: &'a str,
     index: CharIndex<'a>,
@@ -269,8 +325,9 @@ struct Loader<'a> {
 }
 
 impl<'a> Loader<'a> {
-    fn new(file: FileId, text: &'a str, limits: &'a Limits) -> Self {
+    fn new(file: FileId, text: &'a str, limits: &'a Limits, stream: Option<Stream<'a>>) -> Self {
         Loader {
+            stream,
             file,
             text,
             index: CharIndex::new(text),
@@ -701,6 +758,12 @@ impl<'a> Loader<'a> {
             keys_by_text: BTreeMap::new(),
             keys_by_value: BTreeMap::new(),
         });
+        if self.frames.len() == 2 {
+            let next = self.arena.len();
+            if let Some(stream) = self.stream.as_mut() {
+                stream.mark = Some(next);
+            }
+        }
         Ok(())
     }
 
@@ -811,6 +874,15 @@ impl<'a> Loader<'a> {
         if anchor != 0 {
             self.anchors.insert(anchor, index);
         }
+        if self.streamed_entry() {
+            self.hand_over(index);
+            if let Some(frame) = self.frames.last_mut() {
+                frame.count = frame.count.saturating_add(count);
+                frame.height = frame.height.max(height + 1);
+                frame.bytes = frame.bytes.saturating_add(bytes);
+            }
+            return Ok(());
+        }
         match self.frames.last_mut() {
             Some(frame) => {
                 frame.children.push(index);
@@ -821,6 +893,49 @@ impl<'a> Loader<'a> {
             None => self.root = Some(index),
         }
         Ok(())
+    }
+
+    /// Whether the node being completed is an entry of the streamed sequence: the first
+    /// document's top mapping, under the streamed key, a sequence.
+    fn streamed_entry(&self) -> bool {
+        let Some(stream) = &self.stream else {
+            return false;
+        };
+        let [top, seq] = self.frames.as_slice() else {
+            return false;
+        };
+        self.documents == 1
+            && top.is_map
+            && !seq.is_map
+            && top.children.len() % 2 == 1
+            && top
+                .children
+                .last()
+                .and_then(|&k| self.arena.get(k))
+                .is_some_and(|k| matches!(&k.kind, RawKind::Scalar(t, _) if t == stream.key))
+    }
+
+    /// Builds the streamed entry at `index`, hands it over and frees its arena nodes,
+    /// unless it defines an anchor a later alias may name.
+    fn hand_over(&mut self, index: usize) {
+        let mark = self
+            .stream
+            .as_ref()
+            .and_then(|s| s.mark)
+            .unwrap_or(index)
+            .min(index);
+        let anchored = self.anchors.values().any(|&i| i >= mark);
+        let node = self.build(index, None, anchored);
+        if let Some(stream) = self.stream.as_mut() {
+            (stream.each)(node);
+        }
+        if !anchored {
+            self.arena.truncate(mark);
+        }
+        let next = self.arena.len();
+        if let Some(stream) = self.stream.as_mut() {
+            stream.mark = Some(next);
+        }
     }
 
     /// Rejects collection keys and duplicate keys.

@@ -57,7 +57,7 @@ mod tests;
 pub use de::{from_node, from_node_all, Partial};
 pub use error::DeError;
 pub(crate) use load::clip;
-pub use load::{load, load_all, Limits};
+pub use load::{load, load_all, load_streamed, Limits};
 pub use node::{Node, ScalarStyle, Value};
 pub use spanned::Spanned;
 pub use suggest::suggest;

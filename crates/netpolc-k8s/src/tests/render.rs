@@ -542,6 +542,25 @@ fn codes_of(program: &Program) -> Vec<&'static str> {
         .collect()
 }
 
+/// A CIDR peer (and so `world`) needs the node networks: `ipBlock` matches node addresses
+/// on Calico, which address peers exclude.
+#[test]
+fn address_peers_need_the_node_networks() {
+    let codes = |p: &Program| -> Vec<&str> {
+        check(p, &Options::default())
+            .iter()
+            .map(|d| d.code)
+            .collect()
+    };
+    let mut p = one_rule(cidr("203.0.113.0/24", &[]), Ports::Any, Vec::new());
+    assert!(!codes(&p).contains(&crate::codes::NODES_UNDECLARED));
+    p.profile.nodes_declared = false;
+    assert_eq!(codes(&p), [crate::codes::NODES_UNDECLARED]);
+    let mut p = one_rule(Peer::Any, Ports::Any, Vec::new());
+    p.profile.nodes_declared = false;
+    assert!(codes(&p).is_empty());
+}
+
 fn one_rule(peer: Peer, p: Ports, http: Vec<HttpRule>) -> Program {
     let mut program = Builder::new()
         .namespace("shop", &[], &[Egress])

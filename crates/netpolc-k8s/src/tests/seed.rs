@@ -151,6 +151,7 @@ fn seed_model() -> ClusterModel {
         pods,
         externals,
         api_server: Vec::new(),
+        nodes: Vec::new(),
         ports: vec![
             (Protocol::Tcp, 53),
             (Protocol::Tcp, 443),
