@@ -189,6 +189,10 @@ pub(crate) struct ImportArgs {
     /// The folder to write the intents into (must not exist or be empty)
     #[arg(long)]
     pub(crate) out: PathBuf,
+    /// The networks of the nodes' addresses, comma-separated (written as the profile's
+    /// `nodeCIDRs`; address rules over them have no intent form on Kubernetes and Calico)
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) node_cidrs: Option<Vec<ipnet::IpNet>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -143,6 +143,7 @@ pub(crate) fn run(args: &ImportArgs) -> ExitCode {
             .as_ref()
             .map(|c| c.namespaces.clone())
             .unwrap_or_default(),
+        node_networks: args.node_cidrs.clone(),
     };
     let imported = match import::import(&objects, &options) {
         Ok(i) => i,

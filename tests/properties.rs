@@ -611,7 +611,7 @@ impl Demand {
     /// flows the intents deny, takes larger ones.
     fn max_flows(self) -> usize {
         match self {
-            Demand::Exact => 3500,
+            Demand::Exact => 4000,
             Demand::Sound => 6000,
         }
     }

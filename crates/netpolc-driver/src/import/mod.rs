@@ -55,6 +55,10 @@ pub struct Options {
     /// Known namespaces and their labels (from `--cluster`); others are assumed to carry
     /// only `kubernetes.io/metadata.name`.
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    /// The node networks (`--node-cidrs`), written as the profile's `nodeCIDRs`. Unknown
+    /// (`None`): the profile declares none, and a warning (NP9103) says so when address
+    /// rules are imported.
+    pub node_networks: Option<Vec<IpNet>>,
 }
 
 /// The written intent files and what the import found.
@@ -74,6 +78,9 @@ pub struct Imported {
 pub(crate) struct Source {
     pub(crate) target: Target,
     pub(crate) pod_networks: Vec<IpNet>,
+    pub(crate) node_networks: Vec<IpNet>,
+    /// Whether the node networks were not given.
+    pub(crate) nodes_unknown: bool,
     pub(crate) cluster_networks: Vec<IpNet>,
 }
 
@@ -182,6 +189,44 @@ pub(crate) fn cidr_peers(
             ),
         ));
         return out;
+    }
+    // Kubernetes' reading and Calico match node addresses by address; intents cannot name
+    // nodes (address peers exclude them), so a block over a node network has no intent
+    // form there. Cilium's CIDR rules never match nodes: the carved block is exact.
+    if source.target != Target::Cilium {
+        for nodes in &source.node_networks {
+            let covered = cidr.contains(nodes) && !except.iter().any(|e| e.contains(nodes));
+            if covered || nodes.contains(&cidr) {
+                found.push(Found::left_out(
+                    rule,
+                    format!(
+                        "the block {cidr} matches the node addresses of {nodes} on {}: intents name nodes only with `anywhere`, never by address",
+                        source.target
+                    ),
+                ));
+                return out;
+            }
+        }
+    }
+    if source.nodes_unknown
+        && source.target != Target::Cilium
+        && !found.iter().any(|f| f.diagnostic.code == "NP9103")
+    {
+        found.push(Found {
+            diagnostic: Diagnostic::warning(
+                "NP9103",
+                format!(
+                    "{}: the node networks are not known, so the import assumes no node address falls inside an address rule",
+                    rule.text()
+                ),
+            )
+            .with_note(format!(
+                "{} matches node addresses by address; the intents' address groups exclude nodes, and the written ClusterProfile declares `nodeCIDRs: []`",
+                source.target
+            ))
+            .with_help("pass the nodes' networks with `--node-cidrs` (the INTERNAL-IP column of `kubectl get nodes -o wide`)"),
+            left_out: false,
+        });
     }
     out.push(Peer::Cidr {
         net: cidr,
@@ -392,10 +437,15 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
     let source = Source {
         target: options.target,
         pod_networks: vec![POD_CIDR.parse().map_err(|_| "internal: pod CIDR")?],
-        cluster_networks: vec![
+        node_networks: options.node_networks.clone().unwrap_or_default(),
+        nodes_unknown: options.node_networks.is_none(),
+        cluster_networks: [
             POD_CIDR.parse().map_err(|_| "internal: pod CIDR")?,
             SERVICE_CIDR.parse().map_err(|_| "internal: service CIDR")?,
-        ],
+        ]
+        .into_iter()
+        .chain(options.node_networks.iter().flatten().copied())
+        .collect(),
     };
     let mut im = Importer {
         options,
@@ -819,6 +869,15 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
     );
     let _ = writeln!(profile, "  podCIDRs: [{POD_CIDR}]");
     let _ = writeln!(profile, "  serviceCIDRs: [{SERVICE_CIDR}]");
+    match &options.node_networks {
+        Some(nets) => {
+            let list: Vec<String> = nets.iter().map(|n| q(&n.to_string())).collect();
+            let _ = writeln!(profile, "  nodeCIDRs: [{}]", list.join(", "));
+        }
+        None => profile.push_str(
+            "  # Not given to `netpolc import` (--node-cidrs): set the nodes' networks here.\n  nodeCIDRs: []\n",
+        ),
+    }
     let unmanaged: Vec<(&String, &BTreeMap<String, String>)> = options
         .namespaces
         .iter()
