@@ -54,19 +54,14 @@ fn every_emitted_object_is_valid() {
             ),
             None => failures.push(format!("{id}: no schema for {key}")),
         }
-        let rules = match target {
-            Target::Kubernetes => {
-                if let Err(e) = serde_json::from_value::<
-                    k8s_openapi::api::networking::v1::NetworkPolicy,
-                >(o.clone())
-                {
-                    failures.push(format!("{id}: k8s-openapi: {e}"));
-                }
-                netpolc_k8s::validate(o)
+        if netpolc_ir::backend::is_network_policy(o) {
+            if let Err(e) =
+                serde_json::from_value::<k8s_openapi::api::networking::v1::NetworkPolicy>(o.clone())
+            {
+                failures.push(format!("{id}: k8s-openapi: {e}"));
             }
-            Target::Calico => netpolc_calico::validate(o),
-            Target::Cilium => netpolc_cilium::validate(o),
-        };
+        }
+        let rules = target.backend().validate(o);
         failures.extend(
             rules
                 .into_iter()

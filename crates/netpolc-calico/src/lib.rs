@@ -59,7 +59,7 @@
 //!   With [`Options::namespaced`], namespaced subjects become namespaced
 //!   `projectcalico.org/v3` NetworkPolicies instead (same tiers, orders and names; the
 //!   subject selector then omits the namespace term).
-//! - **Names.** `netpolc_ir::naming::dns_label(&[set, intent, direction], 63)` (isolation:
+//! - **Names.** `netpolc_ir::naming::object_name(set, &[intent, direction], 63)` (isolation:
 //!   `[set, "isolate"]`), numbered `-1`, `-2`, … when one intent has several subjects.
 //!   Names include the set, so they stay unique among cluster-global objects. Deny
 //!   policies are prefixed with their tier (`netpolc.`): Calico v3.29–v3.31 require
@@ -187,6 +187,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod backend;
 pub mod codes;
 mod eval;
 mod knp;
@@ -194,6 +195,8 @@ mod render;
 pub mod selector;
 pub mod types;
 mod validate;
+
+pub use backend::Calico;
 
 use netpolc_ir::Program;
 use netpolc_source::Diagnostic;
@@ -239,6 +242,22 @@ pub struct Options {
 /// error is reported.
 pub fn check(program: &Program, options: &Options) -> Vec<Diagnostic> {
     render::plan(program, options, true).diagnostics
+}
+
+/// Checks and renders in one pass: every diagnostic of [`check`] and, when none is an
+/// error, the manifests of [`render`].
+pub fn compile(program: &Program, options: &Options) -> netpolc_ir::backend::Compiled {
+    let mut plan = render::plan(program, options, true);
+    let diagnostics = std::mem::take(&mut plan.diagnostics);
+    let objects = if diagnostics.iter().any(Diagnostic::is_error) {
+        Vec::new()
+    } else {
+        plan.manifests().into_iter().map(|m| m.to_value()).collect()
+    };
+    netpolc_ir::backend::Compiled {
+        diagnostics,
+        objects,
+    }
 }
 
 /// Renders the program as complete manifests, in a stable order: the `netpolc` tier

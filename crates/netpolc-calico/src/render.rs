@@ -19,7 +19,7 @@ use crate::{
     TIER_ORDER,
 };
 use ipnet::IpNet;
-use netpolc_ir::naming::dns_label;
+use netpolc_ir::naming::object_name;
 use netpolc_ir::{
     Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortSpec, Ports, Program, Protocol,
     Requirement, Rule, Scope, NAMESPACE_NAME_LABEL,
@@ -627,13 +627,16 @@ fn tier_manifest() -> Planned {
 
 /// Names `base` when it is alone, `base-1`, `base-2`, ... otherwise.
 fn numbered(parts: &[&str], index: usize, count: usize) -> String {
+    let (set, rest) = parts
+        .split_first()
+        .expect("a set and at least one more part");
     if count == 1 {
-        dns_label(parts, 63)
+        object_name(set, rest, 63)
     } else {
         let n = (index + 1).to_string();
-        let mut all = parts.to_vec();
+        let mut all = rest.to_vec();
         all.push(&n);
-        dns_label(&all, 63)
+        object_name(set, &all, 63)
     }
 }
 

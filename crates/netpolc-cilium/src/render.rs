@@ -10,7 +10,7 @@ use crate::types::{
     SelectorOperator, SelectorRequirement,
 };
 use crate::Options;
-use netpolc_ir::naming::dns_label;
+use netpolc_ir::naming::object_name;
 use netpolc_ir::{
     Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortMatch, PortSpec, Ports,
     Program, Protocol, Rule, Scope, NAMESPACE_NAME_LABEL,
@@ -80,7 +80,7 @@ fn render_isolations(program: &Program, objects: &mut Vec<CiliumPolicy>) {
         };
         objects.push(object(
             scope,
-            dns_label(&[set, "isolate"], 63),
+            object_name(set, &["isolate"], 63),
             origin,
             spec,
         ));
@@ -110,7 +110,7 @@ fn render_rules(program: &Program, objects: &mut Vec<CiliumPolicy>) {
             .push(i);
     }
     for ((scope, set, intent, direction), inner) in groups {
-        let base = dns_label(&[set, intent, direction_word(direction)], 63);
+        let base = object_name(set, &[intent, direction_word(direction)], 63);
         let numbered = inner.len() > 1;
         for (n, ((pods, action), indices)) in inner.into_iter().enumerate() {
             let name = if numbered {

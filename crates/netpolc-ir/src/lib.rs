@@ -49,6 +49,7 @@
 #![deny(missing_docs)]
 
 pub mod allow_only;
+pub mod backend;
 pub mod derive;
 pub mod eval;
 pub mod explain;

@@ -18,7 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     LabelSelector, LabelSelectorRequirement, ObjectMeta,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use netpolc_ir::naming::dns_label;
+use netpolc_ir::naming::object_name;
 use netpolc_ir::{CidrBlock, Direction, Entity, Op, Origin, Peer, PortSpec, Ports, Program, Rule};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -89,7 +89,7 @@ fn isolation_objects(program: &Program) -> Vec<Rendered> {
     groups
         .into_iter()
         .map(|((namespace, _), (origin, directions))| {
-            let name = dns_label(&[&origin.set, "isolate"], 63);
+            let name = object_name(&origin.set, &["isolate"], 63);
             let spec = NetworkPolicySpec {
                 pod_selector: Some(LabelSelector::default()),
                 policy_types: Some(directions.iter().map(|d| d.as_str().to_string()).collect()),
@@ -144,9 +144,9 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
         for (index, (selector, rules)) in by_selector.into_iter().enumerate() {
             let name = if several {
                 let n = (index + 1).to_string();
-                dns_label(&[&origin.set, &origin.intent, dir, &n], 63)
+                object_name(&origin.set, &[&origin.intent, dir, &n], 63)
             } else {
-                dns_label(&[&origin.set, &origin.intent, dir], 63)
+                object_name(&origin.set, &[&origin.intent, dir], 63)
             };
             let mut spec = NetworkPolicySpec {
                 pod_selector: Some(label_selector(&selector)),
