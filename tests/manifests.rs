@@ -5,7 +5,6 @@
 //!   cannot express (Kubernetes §8.1, Calico validator and CEL rules, Cilium agent).
 
 use crate::util::{all_emitted, schemas};
-use netpolc_driver::Target;
 use netpolc_schema::Validator;
 use std::collections::BTreeMap;
 
