@@ -217,14 +217,10 @@ pub const NAMESPACE_LABEL: &str = "projectcalico.org/namespace";
 pub const NAME_LABEL: &str = "projectcalico.org/name";
 /// The workload-endpoint label `k8s` for Kubernetes pods.
 pub const ORCHESTRATOR_LABEL: &str = "projectcalico.org/orchestrator";
-/// The label every rendered object carries, with value [`MANAGED_BY`].
-pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-/// The value of [`LABEL_MANAGED_BY`].
-pub const MANAGED_BY: &str = "netpolc";
-/// The annotation naming the intent file.
-pub const ANNOTATION_SOURCE: &str = "netpolc.dev/source";
-/// The annotation naming the intent (`set/intent`).
-pub const ANNOTATION_INTENT: &str = "netpolc.dev/intent";
+/// The metadata every rendered object carries (one name each, shared by every back end).
+pub use netpolc_ir::metadata::{
+    INTENT_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, SOURCE_ANNOTATION,
+};
 /// The Argo CD sync-wave annotation put on the tier.
 pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 

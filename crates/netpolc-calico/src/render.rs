@@ -14,8 +14,8 @@ use crate::types::{
     Rule as CRule, Tier, TierAction, TierSpec,
 };
 use crate::{
-    Options, ANNOTATION_INTENT, ANNOTATION_SOURCE, DEFAULT_TIER, LABEL_MANAGED_BY, MANAGED_BY,
-    NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL, POLICY_ORDER, SYNC_WAVE, TIER_NAME,
+    Options, DEFAULT_TIER, INTENT_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, NAMESPACE_LABEL,
+    NAME_LABEL, ORCHESTRATOR_LABEL, POLICY_ORDER, SOURCE_ANNOTATION, SYNC_WAVE, TIER_NAME,
     TIER_ORDER,
 };
 use ipnet::IpNet;
@@ -523,10 +523,10 @@ fn metadata(name: String, namespace: Option<String>, origin: &Origin) -> ObjectM
     ObjectMeta {
         name,
         namespace,
-        labels: [(LABEL_MANAGED_BY.to_string(), MANAGED_BY.to_string())].into(),
+        labels: [(MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string())].into(),
         annotations: [
-            (ANNOTATION_SOURCE.to_string(), origin.file.clone()),
-            (ANNOTATION_INTENT.to_string(), origin.qualified()),
+            (SOURCE_ANNOTATION.to_string(), origin.file.clone()),
+            (INTENT_ANNOTATION.to_string(), origin.qualified()),
         ]
         .into(),
     }
@@ -609,7 +609,7 @@ fn tier_manifest() -> Planned {
     let meta = ObjectMeta {
         name: TIER_NAME.to_string(),
         namespace: None,
-        labels: [(LABEL_MANAGED_BY.to_string(), MANAGED_BY.to_string())].into(),
+        labels: [(MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string())].into(),
         // Argo CD applies lower waves first: the tier must exist before its policies.
         annotations: [(SYNC_WAVE.to_string(), "-1".to_string())].into(),
     };

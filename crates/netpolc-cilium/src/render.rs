@@ -21,12 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Cilium's limit of ports per `toPorts` item and of fields per `icmps` item.
 pub(crate) const MAX_PORTS: usize = 40;
 
-/// The label every emitted object carries.
-const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "netpolc");
-/// Annotation naming the intent file.
-const SOURCE_ANNOTATION: &str = "netpolc.dev/source";
-/// Annotation naming the intent an object implements.
-pub(crate) const INTENT_ANNOTATION: &str = "netpolc.dev/intent";
+pub(crate) use netpolc_ir::metadata::INTENT_ANNOTATION;
+use netpolc_ir::metadata::{MANAGED_BY, MANAGED_BY_LABEL, SOURCE_ANNOTATION};
 
 /// Renders the objects of a program that passed [`crate::check`], sorted: cluster-wide
 /// objects by name, then namespaced objects by namespace and name.
@@ -174,7 +170,7 @@ fn object(scope: &Scope, name: String, origin: &Origin, spec: types::Rule) -> Ci
         metadata: ObjectMeta {
             name,
             namespace,
-            labels: BTreeMap::from([(MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string())]),
+            labels: BTreeMap::from([(MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string())]),
             annotations: BTreeMap::from([
                 (INTENT_ANNOTATION.to_string(), origin.qualified()),
                 (SOURCE_ANNOTATION.to_string(), origin.file.clone()),

@@ -35,9 +35,6 @@ use serde_json::Value;
 
 pub use target::{Target, BACKENDS};
 
-/// The annotation naming the intent (`set/intent`) an object implements.
-pub const PROVENANCE_INTENT: &str = "netpolc.dev/intent";
-
 /// Back-end options.
 #[derive(Clone, Debug, Default)]
 pub struct Options {

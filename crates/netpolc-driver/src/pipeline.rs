@@ -118,7 +118,7 @@ pub(crate) fn rejected(program: &Program, target: Target, objects: &[Value]) -> 
         if problems.is_empty() {
             continue;
         }
-        let intent = o["metadata"]["annotations"][crate::PROVENANCE_INTENT].as_str();
+        let intent = o["metadata"]["annotations"][netpolc_ir::metadata::INTENT_ANNOTATION].as_str();
         let mut d = Diagnostic::error(
             "NP6012",
             format!(

@@ -133,7 +133,7 @@ pub fn identity_collisions(
 
 /// The `netpolc.dev/intent` annotation, escaped for a JSON pointer.
 const INTENT_POINTER: &str = "netpolc.dev~1intent";
-const _: () = assert!(crate::PROVENANCE_INTENT.len() + 1 == INTENT_POINTER.len());
+const _: () = assert!(netpolc_ir::metadata::INTENT_ANNOTATION.len() + 1 == INTENT_POINTER.len());
 
 /// Where each intent (by qualified name, `set/intent`) and isolation is written.
 pub struct IntentSpans {

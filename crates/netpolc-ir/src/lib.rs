@@ -53,6 +53,7 @@ pub mod backend;
 pub mod derive;
 pub mod eval;
 pub mod explain;
+pub mod metadata;
 pub mod model;
 pub mod naming;
 mod ports;

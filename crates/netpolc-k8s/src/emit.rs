@@ -23,14 +23,8 @@ use netpolc_ir::{CidrBlock, Direction, Entity, Op, Origin, Peer, PortSpec, Ports
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The label every emitted object carries.
-pub(crate) const MANAGED_BY_KEY: &str = "app.kubernetes.io/managed-by";
-/// Its value.
-pub(crate) const MANAGED_BY_VALUE: &str = "netpolc";
-/// The annotation naming the intent file.
-pub(crate) const SOURCE_ANNOTATION: &str = "netpolc.dev/source";
-/// The annotation naming the intent an object implements.
-pub(crate) const INTENT_ANNOTATION: &str = "netpolc.dev/intent";
+pub(crate) use netpolc_ir::metadata::INTENT_ANNOTATION;
+use netpolc_ir::metadata::{MANAGED_BY, MANAGED_BY_LABEL, SOURCE_ANNOTATION};
 
 /// One rendered object with what it came from.
 #[derive(Clone, Debug)]
@@ -195,8 +189,8 @@ fn policy(namespace: &str, name: &str, origin: &Origin, spec: NetworkPolicySpec)
             name: Some(name.to_string()),
             namespace: Some(namespace.to_string()),
             labels: Some(BTreeMap::from([(
-                MANAGED_BY_KEY.to_string(),
-                MANAGED_BY_VALUE.to_string(),
+                MANAGED_BY_LABEL.to_string(),
+                MANAGED_BY.to_string(),
             )])),
             annotations: Some(BTreeMap::from([
                 (INTENT_ANNOTATION.to_string(), origin.qualified()),
