@@ -69,14 +69,7 @@ fn home(target: Target, o: &Value) -> String {
     }
 }
 
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
+use netpolc_ir::names::is_dns_label;
 
 /// Escapes what must not reach a comment line raw: control characters (a newline in a
 /// file name would end the comment and start YAML), line and paragraph separators, and

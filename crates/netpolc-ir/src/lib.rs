@@ -55,6 +55,7 @@ pub mod eval;
 pub mod explain;
 pub mod metadata;
 pub mod model;
+pub mod names;
 pub mod naming;
 mod ports;
 mod program;

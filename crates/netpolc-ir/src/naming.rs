@@ -60,7 +60,7 @@ pub fn dns_label(parts: &[&str], max: usize) -> String {
 /// assert_eq!(object_name("a--b", &["isolate"], 63), "a----b-isolate");
 /// ```
 pub fn object_name(set: &str, rest: &[&str], max: usize) -> String {
-    if !is_dns_label(set) || !rest.iter().all(|p| is_dns_label(p)) {
+    if !is_label_form(set) || !rest.iter().all(|p| is_label_form(p)) {
         let set = dns_label(&[set], usize::MAX);
         return object_name(&set, &[&dns_label(rest, usize::MAX)], max);
     }
@@ -70,16 +70,6 @@ pub fn object_name(set: &str, rest: &[&str], max: usize) -> String {
         full.push_str(part);
     }
     shorten(full, max)
-}
-
-/// Whether `s` is a DNS-1123 label of any length (lower-case alphanumerics and `-`,
-/// starting and ending alphanumeric).
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 /// `name` when it has at most `max` characters; otherwise cut, ending in `-` and eight
@@ -93,6 +83,8 @@ fn shorten(name: String, max: usize) -> String {
     let head = name[..keep].trim_end_matches('-');
     format!("{head}-{hash}")
 }
+
+use crate::names::is_label_form;
 
 /// 64-bit FNV-1a: tiny, stable across platforms and releases.
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -157,6 +149,6 @@ mod tests {
         let b = object_name("a", &[&format!("b-{long}"), "ingress"], 63);
         assert_eq!(a.len(), 63);
         assert_ne!(a, b);
-        assert!(is_dns_label(&a) && is_dns_label(&b));
+        assert!(crate::names::is_dns_label(&a) && crate::names::is_dns_label(&b));
     }
 }
