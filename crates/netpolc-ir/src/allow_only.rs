@@ -339,16 +339,26 @@ fn peer_minus(
         // Everything minus an address block: every pod (the block never overlaps the
         // cluster's networks), every address of the block's family outside it (and in
         // its holes), and every address of the other family.
+        //
+        // Address pieces leave the pod networks out: pods are the `Pods` piece, and a later
+        // deny of pods must find every address piece disjoint from them (an `ipBlock`
+        // matches pod addresses on some CNIs).
         (Any, Cidr(c)) => {
-            let (whole, other) = whole_families(&c.net);
-            let Some((mut rest, common)) = cidr_minus(&whole, c) else {
-                return Ok(None);
+            let pod_networks = known_pod_networks(profile)?;
+            let (whole, other) = whole_families(&c.net, pod_networks);
+            // The front end keeps blocks off the cluster's networks; should one lie in
+            // the pod networks anyway, refuse rather than call it disjoint.
+            let Some((mut rest, common)) = whole.and_then(|w| cidr_minus(&w, c)) else {
+                return Err((
+                    codes::PEER_NOT_SUBTRACTABLE,
+                    format!("`{}` lies in the pod networks", peer_word(b)),
+                ));
             };
             rest.push(Pods {
                 namespaces: crate::LabelSelector::all(),
                 pods: crate::LabelSelector::all(),
             });
-            rest.push(Cidr(other));
+            rest.extend(other.map(Cidr));
             Ok(Some((rest, common)))
         }
         // Everything minus some pods: the other namespaces' pods, the other pods of the
@@ -368,10 +378,11 @@ fn peer_minus(
                 namespaces: namespaces.clone(),
                 pods: p,
             }));
+            let pod_networks = known_pod_networks(profile)?;
             let v4: IpNet = "0.0.0.0/0".parse().expect("valid");
             let v6: IpNet = "::/0".parse().expect("valid");
             for net in [v4, v6] {
-                if let Some(bl) = block(net, profile.pod_cidrs.iter().copied()) {
+                if let Some(bl) = block(net, pod_networks.iter().copied()) {
                     rest.push(Cidr(bl));
                 }
             }
@@ -475,20 +486,31 @@ fn unknown_addresses(a: &Peer, b: &Peer) -> String {
         .unwrap_or_else(|| "their addresses are not known when compiling".to_string())
 }
 
-/// The whole address space of `net`'s family, and of the other family.
-fn whole_families(net: &IpNet) -> (CidrBlock, CidrBlock) {
-    let v4 = CidrBlock {
-        net: "0.0.0.0/0".parse().expect("valid"),
-        except: Vec::new(),
-    };
-    let v6 = CidrBlock {
-        net: "::/0".parse().expect("valid"),
-        except: Vec::new(),
-    };
-    match net {
+/// The pod networks of the profile; an error when it names none (then no `ipBlock` can
+/// be kept off the pods).
+fn known_pod_networks(profile: &crate::ClusterProfile) -> Result<&[IpNet], (&'static str, String)> {
+    if profile.pod_cidrs.is_empty() {
+        return Err((
+            codes::PEER_NOT_SUBTRACTABLE,
+            "\"anything\" minus some peers needs the pod networks to keep `ipBlock`s off the pods, and the profile names none".to_string(),
+        ));
+    }
+    Ok(&profile.pod_cidrs)
+}
+
+/// The address space of `net`'s family without the pod networks, and that of the other
+/// family (each `None` when the pod networks cover it all).
+fn whole_families(net: &IpNet, pod_networks: &[IpNet]) -> (Option<CidrBlock>, Option<CidrBlock>) {
+    let v4: IpNet = "0.0.0.0/0".parse().expect("valid");
+    let v6: IpNet = "::/0".parse().expect("valid");
+    let (mine, other) = match net {
         IpNet::V4(_) => (v4, v6),
         IpNet::V6(_) => (v6, v4),
-    }
+    };
+    (
+        block(mine, pod_networks.iter().copied()),
+        block(other, pod_networks.iter().copied()),
+    )
 }
 
 /// Whether no address of `net` is in `block` (outside its net, or inside one of its
@@ -744,7 +766,14 @@ mod tests {
         let deny = rule(Action::Deny, cidr("198.51.100.0/24"), Ports::Any, "b");
         let pieces = subtract(&allow, &deny, &profile).unwrap();
         let peers: Vec<String> = pieces.iter().map(|r| peer_word(&r.peer)).collect();
-        assert_eq!(peers, ["0.0.0.0/0 except 198.51.100.0/24", "pods", "::/0"]);
+        assert_eq!(
+            peers,
+            [
+                "0.0.0.0/0 except 10.244.0.0/16, 198.51.100.0/24",
+                "pods",
+                "::/0"
+            ]
+        );
         // DNS names stay refused, with the reason.
         let fqdn = rule(
             Action::Deny,
