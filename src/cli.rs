@@ -2,6 +2,7 @@
 //! arguments (and environment) into settings and runs the pipeline.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use netpolc_driver::Target;
 use std::path::PathBuf;
 
 /// netpolc compiles network intents into Kubernetes, Calico and Cilium policies.
@@ -184,7 +185,7 @@ pub(crate) struct ImportArgs {
     #[arg(long)]
     pub(crate) cluster: Option<PathBuf>,
     /// The CNI that enforces the manifests (how plain NetworkPolicies are read)
-    #[arg(long = "as", value_enum, default_value_t = TargetArg::Kubernetes)]
+    #[arg(long = "as", value_enum, default_value_t = TargetArg(Target::Kubernetes))]
     pub(crate) source: TargetArg,
     /// The folder to write the intents into (must not exist or be empty)
     #[arg(long)]
@@ -208,11 +209,29 @@ pub(crate) enum ReportFormat {
     Junit,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum TargetArg {
-    Kubernetes,
-    Calico,
-    Cilium,
+/// A target on the command line: the names of the back-end registry
+/// (`netpolc_driver::BACKENDS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TargetArg(pub(crate) Target);
+
+const TARGET_ARGS: [TargetArg; Target::ALL.len()] = {
+    let mut all = [TargetArg(Target::Kubernetes); Target::ALL.len()];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] = TargetArg(Target::ALL[i]);
+        i += 1;
+    }
+    all
+};
+
+impl ValueEnum for TargetArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &TARGET_ARGS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.name()))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -338,20 +338,6 @@ fn side_lines(s: &mut String, who: &str, v: &Verdict) {
     let _ = writeln!(s, "    ingress: {}", v.ingress);
 }
 
-/// Which objects a backend enforces: its own kinds plus plain NetworkPolicies.
-fn applies(target: Target, o: &serde_json::Value) -> bool {
-    let api = o["apiVersion"].as_str().unwrap_or("");
-    let kind = o["kind"].as_str().unwrap_or("");
-    if api == "networking.k8s.io/v1" && kind == "NetworkPolicy" {
-        return true;
-    }
-    match target {
-        Target::Kubernetes => false,
-        Target::Calico => api == "projectcalico.org/v3" || api == "crd.projectcalico.org/v1",
-        Target::Cilium => api == "cilium.io/v2",
-    }
-}
-
 /// `netpolc eval`.
 pub(crate) fn eval(args: &EvalArgs) -> ExitCode {
     let fail = |e: String| {
@@ -413,7 +399,7 @@ pub(crate) fn eval(args: &EvalArgs) -> ExitCode {
     for t in &targets {
         let objs: Vec<_> = manifests
             .iter()
-            .filter(|o| applies(*t, o))
+            .filter(|o| t.backend().enforces(o))
             .cloned()
             .collect();
         match verify::evaluator(*t, &objs) {

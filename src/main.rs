@@ -142,11 +142,7 @@ fn run(cli: Cli) -> ExitCode {
 }
 
 pub(crate) fn target_of(t: TargetArg) -> Target {
-    match t {
-        TargetArg::Kubernetes => Target::Kubernetes,
-        TargetArg::Calico => Target::Calico,
-        TargetArg::Cilium => Target::Cilium,
-    }
+    t.0
 }
 
 fn options(c: &Common) -> Options {
@@ -215,80 +211,46 @@ pub(crate) fn front_end(c: &Common) -> Result<(SourceMap, Program), ExitCode> {
     }
 }
 
+/// Renders `targets` and proves them with the driver's one pipeline
+/// (`netpolc_driver::pipeline::build`); prints every diagnostic.
 pub(crate) fn render_all(
     c: &Common,
     sources: &SourceMap,
     program: &Program,
     targets: &[Target],
 ) -> Result<Vec<(Target, Vec<serde_json::Value>)>, ExitCode> {
-    let opts = options(c);
-    let mut out = Vec::new();
-    let mut failed = false;
-    for &t in targets {
-        match netpolc_driver::render(program, t, &opts) {
-            Ok(r) => {
-                let d: Vec<Diagnostic> = r
-                    .diagnostics
-                    .into_iter()
-                    .map(|d| d.with_target(t.name()))
-                    .collect();
-                print_diagnostics(c.diagnostics, sources, &d);
-                out.push((t, r.objects));
-            }
-            Err(d) => {
-                let d: Vec<Diagnostic> = d.into_iter().map(|d| d.with_target(t.name())).collect();
-                print_diagnostics(c.diagnostics, sources, &d);
-                failed = true;
-            }
-        }
-    }
-    if failed {
-        return Err(ExitCode::from(BAD_INPUT));
-    }
-    prove(c, sources, program, &out)?;
-    Ok(out)
-}
-
-/// The checks every path runs on what it is about to write or print: no two objects share
-/// an identity, and every target's manifests, read back from their YAML, are proved to
-/// mean what the intents mean on every flow of the model.
-fn prove(
-    c: &Common,
-    sources: &SourceMap,
-    program: &Program,
-    rendered: &[(Target, Vec<serde_json::Value>)],
-) -> Result<(), ExitCode> {
-    use netpolc_driver::verify;
-    let collisions = verify::identity_collisions(program, rendered);
-    if !collisions.is_empty() {
-        print_diagnostics(c.diagnostics, sources, &collisions);
-        return Err(ExitCode::from(BAD_INPUT));
-    }
-    let model = netpolc_ir::derive::derive(program);
+    use netpolc_driver::pipeline::{self, Failure};
     let started = std::time::Instant::now();
-    let result = verify::prove(program, &model, rendered, 5);
-    if let (true, Ok(r)) = (c.verbose, &result) {
-        eprintln!(
-            "note: proved {} target(s) on {} namespaces, {} pods: {} side and {} flow verdicts compared in {:.2?}",
-            rendered.len(),
-            r.stats.namespaces,
-            r.stats.pods,
-            r.stats.side_checks,
-            r.stats.flow_checks,
-            started.elapsed()
-        );
-    }
-    match result {
-        Ok(report) if report.disagreements.is_empty() => Ok(()),
-        Ok(report) => {
-            let diags: Vec<Diagnostic> =
-                verify::disagreement_diagnostics(program, &report.disagreements);
-            print_diagnostics(c.diagnostics, sources, &diags);
-            Err(ExitCode::from(FINDINGS))
+    match pipeline::build(program, targets, &options(c)) {
+        Ok(built) => {
+            print_diagnostics(c.diagnostics, sources, &built.diagnostics);
+            if c.verbose {
+                eprintln!(
+                    "note: proved {} target(s) on {} namespaces, {} pods: {} side and {} flow verdicts compared in {:.2?}",
+                    built.rendered.len(),
+                    built.stats.namespaces,
+                    built.stats.pods,
+                    built.stats.side_checks,
+                    built.stats.flow_checks,
+                    started.elapsed()
+                );
+            }
+            Ok(built.rendered)
         }
-        Err(e) => {
-            eprintln!("error: translation validation could not run: {e}");
-            Err(ExitCode::from(BAD_INPUT))
+        Err(failed) => {
+            print_diagnostics(c.diagnostics, sources, &failed.diagnostics);
+            Err(match failed.failure {
+                Failure::Refused => ExitCode::from(BAD_INPUT),
+                Failure::Disagreed(d) => {
+                    let diags = netpolc_driver::verify::disagreement_diagnostics(program, &d);
+                    print_diagnostics(c.diagnostics, sources, &diags);
+                    ExitCode::from(FINDINGS)
+                }
+                Failure::Internal(e) => {
+                    eprintln!("error: translation validation could not run: {e}");
+                    ExitCode::from(BAD_INPUT)
+                }
+            })
         }
     }
 }
@@ -484,7 +446,8 @@ fn env_target() -> Option<Result<Target, String>> {
         if let Ok(v) = std::env::var(var) {
             if !v.is_empty() {
                 return Some(Target::from_name(&v).ok_or(format!(
-                    "{var}={v} is not a target (kubernetes, calico, cilium)"
+                    "{var}={v} is not a target ({})",
+                    Target::ALL.map(Target::name).join(", ")
                 )));
             }
         }

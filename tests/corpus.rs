@@ -108,3 +108,30 @@ fn no_snapshot_is_orphaned() {
     let orphans: Vec<_> = stored.difference(&expected).collect();
     assert!(orphans.is_empty(), "orphaned snapshots: {orphans:?}");
 }
+
+/// Set `a` intent `b-c` and set `a-b` intent `c` (one namespace) gave one object name on
+/// every back end (NP6011 since it was caught; before that the later object silently
+/// replaced the earlier). The naming scheme now tells them apart by construction: the
+/// whole pipeline (render, identities, proof) accepts them on every back end, with two
+/// distinct names.
+#[test]
+fn hyphenated_set_and_intent_names_render_distinct_names_on_every_back_end() {
+    let case = crate::util::root().join("tests/cases/valid/set-and-intent-names-with-hyphens.yaml");
+    let (_, program, diags) = compile(std::slice::from_ref(&case));
+    let program = program.unwrap_or_else(|| panic!("{diags}"));
+    let built = netpolc_driver::pipeline::build(&program, &Target::ALL, &Default::default())
+        .unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
+    for (t, objects) in &built.rendered {
+        let names: Vec<&str> = objects
+            .iter()
+            .filter_map(|o| o["metadata"]["name"].as_str())
+            .collect();
+        for want in ["a-b-c-ingress", "a--b-c-ingress"] {
+            assert_eq!(
+                names.iter().filter(|n| **n == want).count(),
+                1,
+                "{t}: {want} in {names:?}"
+            );
+        }
+    }
+}

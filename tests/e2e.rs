@@ -315,12 +315,13 @@ pub(crate) fn compare(
 }
 
 pub(crate) fn evaluator(backend: &str, objects: &[Value]) -> Result<Box<dyn Evaluator>, String> {
-    Ok(match backend {
-        "kubernetes" => Box::new(netpolc_k8s::evaluator(objects)?),
-        "calico" => Box::new(netpolc_calico::evaluator(objects)?),
-        "cilium" => Box::new(netpolc_cilium::evaluator(objects)?),
-        other => panic!("unknown backend `{other}`"),
-    })
+    target(backend).backend().evaluator(objects)
+}
+
+/// The registered back end of that name (the scenarios name back ends by their CLI name).
+fn target(backend: &str) -> netpolc_driver::Target {
+    netpolc_driver::Target::from_name(backend)
+        .unwrap_or_else(|| panic!("unknown backend `{backend}`"))
 }
 
 /// Differences between two tables (for the explicit "this backend differs" assertion).
@@ -392,10 +393,7 @@ fn check_translation(s: &Scenario, backend: &str) -> Option<Vec<String>> {
     };
     let objects = manifests(s, &tr["policies"], &format!("{backend}.policies"));
     for o in &objects {
-        let problems = match backend {
-            "calico" => netpolc_calico::validate(o),
-            _ => netpolc_cilium::validate(o),
-        };
+        let problems = target(backend).backend().validate(o);
         assert!(
             problems.is_empty(),
             "{}: the {backend} translation is invalid: {problems:?}",

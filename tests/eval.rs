@@ -913,3 +913,22 @@ fn eval_reads_calico_network_sets_from_manifests_and_dump() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A typo in a NetworkPolicy (`ingres`) is an error on every back end's reading: the
+/// Kubernetes reading accepted it silently (the policy then isolated ingress with no rule,
+/// while the Calico reading refused it).
+#[test]
+fn every_reading_of_network_policy_refuses_a_misspelt_field() {
+    let np = serde_json::json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "x", "namespace": "shop"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingres": [{}]}
+    });
+    for t in netpolc_driver::Target::ALL {
+        match t.backend().evaluator(std::slice::from_ref(&np)) {
+            Ok(_) => panic!("{t} accepts `ingres`"),
+            Err(e) => assert!(e.contains("ingres"), "{t}: {e}"),
+        }
+    }
+}

@@ -5,7 +5,6 @@
 //!   cannot express (Kubernetes §8.1, Calico validator and CEL rules, Cilium agent).
 
 use crate::util::{all_emitted, schemas};
-use netpolc_driver::Target;
 use netpolc_schema::Validator;
 use std::collections::BTreeMap;
 
@@ -54,19 +53,14 @@ fn every_emitted_object_is_valid() {
             ),
             None => failures.push(format!("{id}: no schema for {key}")),
         }
-        let rules = match target {
-            Target::Kubernetes => {
-                if let Err(e) = serde_json::from_value::<
-                    k8s_openapi::api::networking::v1::NetworkPolicy,
-                >(o.clone())
-                {
-                    failures.push(format!("{id}: k8s-openapi: {e}"));
-                }
-                netpolc_k8s::validate(o)
+        if netpolc_ir::backend::is_network_policy(o) {
+            if let Err(e) =
+                serde_json::from_value::<k8s_openapi::api::networking::v1::NetworkPolicy>(o.clone())
+            {
+                failures.push(format!("{id}: k8s-openapi: {e}"));
             }
-            Target::Calico => netpolc_calico::validate(o),
-            Target::Cilium => netpolc_cilium::validate(o),
-        };
+        }
+        let rules = target.backend().validate(o);
         failures.extend(
             rules
                 .into_iter()

@@ -777,11 +777,7 @@ fn emitted_objects_are_valid_and_deterministic() {
                 "{text}\n{t}: the emitted YAML reads back differently"
             );
             for o in &objects {
-                let problems = match t {
-                    Target::Kubernetes => netpolc_k8s::validate(o),
-                    Target::Calico => netpolc_calico::validate(o),
-                    Target::Cilium => netpolc_cilium::validate(o),
-                };
+                let problems = t.backend().validate(o);
                 prop_assert!(
                     problems.is_empty(),
                     "{text}\n{t}: {} is invalid: {problems:?}",

@@ -48,7 +48,7 @@ use crate::types::{
     Protocol, Rule, Tier, TierAction, API_VERSION,
 };
 use crate::validate::parse_cidr_or_ip;
-use crate::{ANNOTATION_INTENT, DEFAULT_TIER, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
+use crate::{DEFAULT_TIER, INTENT_ANNOTATION, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
 use ipnet::IpNet;
 use netpolc_ir::model::{
     ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Side,
@@ -408,7 +408,7 @@ fn global_policy(p: &GlobalNetworkPolicy) -> Result<Policy, String> {
         egress_type,
         ingress: rules("spec.ingress", &s.ingress, None)?,
         egress: rules("spec.egress", &s.egress, None)?,
-        intent: p.metadata.annotations.get(ANNOTATION_INTENT).cloned(),
+        intent: p.metadata.annotations.get(INTENT_ANNOTATION).cloned(),
         hosts_only: s.pre_dnat == Some(true) || s.do_not_track == Some(true),
     })
 }
@@ -434,7 +434,7 @@ fn namespaced_policy(p: &NetworkPolicy) -> Result<Policy, String> {
         egress_type,
         ingress: rules("spec.ingress", &s.ingress, Some(&ns))?,
         egress: rules("spec.egress", &s.egress, Some(&ns))?,
-        intent: p.metadata.annotations.get(ANNOTATION_INTENT).cloned(),
+        intent: p.metadata.annotations.get(INTENT_ANNOTATION).cloned(),
         hosts_only: false,
     })
 }

@@ -24,7 +24,7 @@ use crate::eval::{eq, CompiledRule, Endpoints, Entity, Namespaces, Policy};
 use crate::selector::{Expr, Selector};
 use crate::types::{Action, ObjectMeta, PolicyType, Port, PortValue};
 use crate::validate::parse_cidr;
-use crate::{ANNOTATION_INTENT, DEFAULT_TIER, ORCHESTRATOR_LABEL};
+use crate::{DEFAULT_TIER, INTENT_ANNOTATION, ORCHESTRATOR_LABEL};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -308,7 +308,7 @@ pub(crate) fn compile(object: &Value) -> Result<Policy, String> {
         egress_type,
         ingress,
         egress,
-        intent: np.metadata.annotations.get(ANNOTATION_INTENT).cloned(),
+        intent: np.metadata.annotations.get(INTENT_ANNOTATION).cloned(),
         hosts_only: false,
     })
 }

@@ -59,7 +59,7 @@
 //!   With [`Options::namespaced`], namespaced subjects become namespaced
 //!   `projectcalico.org/v3` NetworkPolicies instead (same tiers, orders and names; the
 //!   subject selector then omits the namespace term).
-//! - **Names.** `netpolc_ir::naming::dns_label(&[set, intent, direction], 63)` (isolation:
+//! - **Names.** `netpolc_ir::naming::object_name(set, &[intent, direction], 63)` (isolation:
 //!   `[set, "isolate"]`), numbered `-1`, `-2`, … when one intent has several subjects.
 //!   Names include the set, so they stay unique among cluster-global objects. Deny
 //!   policies are prefixed with their tier (`netpolc.`): Calico v3.29–v3.31 require
@@ -187,6 +187,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod backend;
 pub mod codes;
 mod eval;
 mod knp;
@@ -194,6 +195,8 @@ mod render;
 pub mod selector;
 pub mod types;
 mod validate;
+
+pub use backend::Calico;
 
 use netpolc_ir::Program;
 use netpolc_source::Diagnostic;
@@ -214,14 +217,10 @@ pub const NAMESPACE_LABEL: &str = "projectcalico.org/namespace";
 pub const NAME_LABEL: &str = "projectcalico.org/name";
 /// The workload-endpoint label `k8s` for Kubernetes pods.
 pub const ORCHESTRATOR_LABEL: &str = "projectcalico.org/orchestrator";
-/// The label every rendered object carries, with value [`MANAGED_BY`].
-pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-/// The value of [`LABEL_MANAGED_BY`].
-pub const MANAGED_BY: &str = "netpolc";
-/// The annotation naming the intent file.
-pub const ANNOTATION_SOURCE: &str = "netpolc.dev/source";
-/// The annotation naming the intent (`set/intent`).
-pub const ANNOTATION_INTENT: &str = "netpolc.dev/intent";
+/// The metadata every rendered object carries (one name each, shared by every back end).
+pub use netpolc_ir::metadata::{
+    INTENT_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, SOURCE_ANNOTATION,
+};
 /// The Argo CD sync-wave annotation put on the tier.
 pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 
@@ -247,6 +246,22 @@ pub fn check(program: &Program, options: &Options) -> Vec<Diagnostic> {
     .collect();
     out.extend(render::plan(program, options, true).diagnostics);
     out
+}
+
+/// Checks and renders in one pass: every diagnostic of [`check`] and, when none is an
+/// error, the manifests of [`render`].
+pub fn compile(program: &Program, options: &Options) -> netpolc_ir::backend::Compiled {
+    let mut plan = render::plan(program, options, true);
+    let diagnostics = std::mem::take(&mut plan.diagnostics);
+    let objects = if diagnostics.iter().any(Diagnostic::is_error) {
+        Vec::new()
+    } else {
+        plan.manifests().into_iter().map(|m| m.to_value()).collect()
+    };
+    netpolc_ir::backend::Compiled {
+        diagnostics,
+        objects,
+    }
 }
 
 /// Renders the program as complete manifests, in a stable order: the `netpolc` tier

@@ -14,12 +14,12 @@ use crate::types::{
     Rule as CRule, Tier, TierAction, TierSpec,
 };
 use crate::{
-    Options, ANNOTATION_INTENT, ANNOTATION_SOURCE, DEFAULT_TIER, LABEL_MANAGED_BY, MANAGED_BY,
-    NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL, POLICY_ORDER, SYNC_WAVE, TIER_NAME,
+    Options, DEFAULT_TIER, INTENT_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, NAMESPACE_LABEL,
+    NAME_LABEL, ORCHESTRATOR_LABEL, POLICY_ORDER, SOURCE_ANNOTATION, SYNC_WAVE, TIER_NAME,
     TIER_ORDER,
 };
 use ipnet::IpNet;
-use netpolc_ir::naming::dns_label;
+use netpolc_ir::naming::object_name;
 use netpolc_ir::{
     Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortSpec, Ports, Program, Protocol,
     Requirement, Rule, Scope, NAMESPACE_NAME_LABEL,
@@ -523,10 +523,10 @@ fn metadata(name: String, namespace: Option<String>, origin: &Origin) -> ObjectM
     ObjectMeta {
         name,
         namespace,
-        labels: [(LABEL_MANAGED_BY.to_string(), MANAGED_BY.to_string())].into(),
+        labels: [(MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string())].into(),
         annotations: [
-            (ANNOTATION_SOURCE.to_string(), origin.file.clone()),
-            (ANNOTATION_INTENT.to_string(), origin.qualified()),
+            (SOURCE_ANNOTATION.to_string(), origin.file.clone()),
+            (INTENT_ANNOTATION.to_string(), origin.qualified()),
         ]
         .into(),
     }
@@ -609,7 +609,7 @@ fn tier_manifest() -> Planned {
     let meta = ObjectMeta {
         name: TIER_NAME.to_string(),
         namespace: None,
-        labels: [(LABEL_MANAGED_BY.to_string(), MANAGED_BY.to_string())].into(),
+        labels: [(MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string())].into(),
         // Argo CD applies lower waves first: the tier must exist before its policies.
         annotations: [(SYNC_WAVE.to_string(), "-1".to_string())].into(),
     };
@@ -627,13 +627,16 @@ fn tier_manifest() -> Planned {
 
 /// Names `base` when it is alone, `base-1`, `base-2`, ... otherwise.
 fn numbered(parts: &[&str], index: usize, count: usize) -> String {
+    let (set, rest) = parts
+        .split_first()
+        .expect("a set and at least one more part");
     if count == 1 {
-        dns_label(parts, 63)
+        object_name(set, rest, 63)
     } else {
         let n = (index + 1).to_string();
-        let mut all = parts.to_vec();
+        let mut all = rest.to_vec();
         all.push(&n);
-        dns_label(&all, 63)
+        object_name(set, &all, 63)
     }
 }
 

@@ -86,51 +86,8 @@ fn is_alnum_lower(c: u8) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit()
 }
 
-/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, without a length limit (Calico's `nameLabelFmt`).
-fn is_label_form(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && is_alnum_lower(b[0])
-        && is_alnum_lower(b[b.len() - 1])
-        && b.iter().all(|c| is_alnum_lower(*c) || *c == b'-')
-}
-
-/// A DNS-1123 label: the label form, at most 63 characters.
-pub(crate) fn is_dns_label(s: &str) -> bool {
-    s.len() <= 63 && is_label_form(s)
-}
-
-/// A DNS-1123 subdomain: label forms joined by dots, at most 253 characters.
-fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_label_form)
-}
-
-/// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`.
-fn is_qualified_part(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-}
-
-/// A Kubernetes qualified name: `[prefix/]name`, prefix a DNS subdomain, name at most
-/// 63 characters.
-fn is_qualified_name(s: &str) -> bool {
-    let (prefix, name) = match s.split_once('/') {
-        Some((p, n)) => (Some(p), n),
-        None => (None, s),
-    };
-    prefix.is_none_or(|p| !p.is_empty() && is_dns_subdomain(p))
-        && name.len() <= 63
-        && is_qualified_part(name)
-}
-
-/// A Kubernetes label value: empty, or a qualified-name part of at most 63 characters.
-fn is_label_value(s: &str) -> bool {
-    s.is_empty() || (s.len() <= 63 && is_qualified_part(s))
-}
+pub(crate) use netpolc_ir::names::is_dns_label;
+use netpolc_ir::names::{is_dns_subdomain, is_label_form, is_label_value, is_qualified_name};
 
 /// An IANA service name, as Kubernetes requires for named ports: 1–15 characters of
 /// `[-a-z0-9]`, at least one letter, no leading, trailing or double `-`.

@@ -156,6 +156,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod backend;
 mod check;
 pub mod codes;
 mod dns;
@@ -169,11 +170,27 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use backend::Cilium;
 pub use check::check;
 pub use eval::evaluator;
 pub use labels::identity_label_kept;
 pub use render::render;
 pub use validate::validate;
+
+/// Checks and renders in one pass: every diagnostic of [`check`] and, when none is an
+/// error, the manifests of [`render`].
+pub fn compile(program: &netpolc_ir::Program, options: &Options) -> netpolc_ir::backend::Compiled {
+    let diagnostics = check(program, options);
+    let objects = if diagnostics.iter().any(netpolc_source::Diagnostic::is_error) {
+        Vec::new()
+    } else {
+        render(program, options)
+    };
+    netpolc_ir::backend::Compiled {
+        diagnostics,
+        objects,
+    }
+}
 
 /// Options of the Cilium back end; `Default` is what `netpolc build` uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use crate::types::{
     SelectorOperator, SelectorRequirement,
 };
 use crate::Options;
-use netpolc_ir::naming::dns_label;
+use netpolc_ir::naming::object_name;
 use netpolc_ir::{
     Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortMatch, PortSpec, Ports,
     Program, Protocol, Rule, Scope, NAMESPACE_NAME_LABEL,
@@ -21,12 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Cilium's limit of ports per `toPorts` item and of fields per `icmps` item.
 pub(crate) const MAX_PORTS: usize = 40;
 
-/// The label every emitted object carries.
-const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "netpolc");
-/// Annotation naming the intent file.
-const SOURCE_ANNOTATION: &str = "netpolc.dev/source";
-/// Annotation naming the intent an object implements.
-pub(crate) const INTENT_ANNOTATION: &str = "netpolc.dev/intent";
+pub(crate) use netpolc_ir::metadata::INTENT_ANNOTATION;
+use netpolc_ir::metadata::{MANAGED_BY, MANAGED_BY_LABEL, SOURCE_ANNOTATION};
 
 /// Renders the objects of a program that passed [`crate::check`], sorted: cluster-wide
 /// objects by name, then namespaced objects by namespace and name.
@@ -80,7 +76,7 @@ fn render_isolations(program: &Program, objects: &mut Vec<CiliumPolicy>) {
         };
         objects.push(object(
             scope,
-            dns_label(&[set, "isolate"], 63),
+            object_name(set, &["isolate"], 63),
             origin,
             spec,
         ));
@@ -110,7 +106,7 @@ fn render_rules(program: &Program, objects: &mut Vec<CiliumPolicy>) {
             .push(i);
     }
     for ((scope, set, intent, direction), inner) in groups {
-        let base = dns_label(&[set, intent, direction_word(direction)], 63);
+        let base = object_name(set, &[intent, direction_word(direction)], 63);
         let numbered = inner.len() > 1;
         for (n, ((pods, action), indices)) in inner.into_iter().enumerate() {
             let name = if numbered {
@@ -174,7 +170,7 @@ fn object(scope: &Scope, name: String, origin: &Origin, spec: types::Rule) -> Ci
         metadata: ObjectMeta {
             name,
             namespace,
-            labels: BTreeMap::from([(MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string())]),
+            labels: BTreeMap::from([(MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string())]),
             annotations: BTreeMap::from([
                 (INTENT_ANNOTATION.to_string(), origin.qualified()),
                 (SOURCE_ANNOTATION.to_string(), origin.file.clone()),

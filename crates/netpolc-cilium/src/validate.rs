@@ -798,30 +798,7 @@ pub(crate) fn fqdn_valid(s: &str, pattern: bool) -> bool {
         && s.chars().all(|c| c == '.' || ok(c))
 }
 
-/// Whether a string is a DNS-1123 subdomain (an object name).
-fn is_dns_subdomain(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|label| {
-            !label.is_empty()
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
-}
-
-/// Whether a string is a Kubernetes label value (the CRD's `matchLabels` pattern).
-fn is_label_value(s: &str) -> bool {
-    s.len() <= 63
-        && (s.is_empty()
-            || (s
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-                && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-                && s.ends_with(|c: char| c.is_ascii_alphanumeric())))
-}
+use netpolc_ir::names::{is_dns_subdomain, is_label_value};
 
 #[cfg(test)]
 mod tests {

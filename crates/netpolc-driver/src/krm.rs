@@ -963,14 +963,44 @@ impl<'a> ResourceList<'a> {
         let mut options = Options::default();
         options.calico.namespaced = config.calico_namespaced;
         options.cilium.sctp = config.cilium_sctp;
-        let objects = match crate::render(&program, target, &options) {
-            Ok(r) => {
-                findings.extend(r.diagnostics.iter().map(|d| unit.finding(d)));
-                r.objects
+        // Render, identities and translation validation: `netpolc build`'s pipeline.
+        let objects = match crate::pipeline::build(&program, &[target], &options) {
+            Ok(built) => {
+                findings.extend(built.diagnostics.iter().map(|d| unit.finding(d)));
+                built
+                    .rendered
+                    .into_iter()
+                    .flat_map(|(_, o)| o)
+                    .collect::<Vec<_>>()
             }
-            Err(diagnostics) => {
-                findings.extend(diagnostics.iter().map(|d| unit.finding(d)));
-                return self.fail(findings, BAD_INPUT);
+            Err(failed) => {
+                findings.extend(failed.diagnostics.iter().map(|d| unit.finding(d)));
+                return match failed.failure {
+                    crate::pipeline::Failure::Refused => self.fail(findings, BAD_INPUT),
+                    crate::pipeline::Failure::Disagreed(disagreements) => {
+                        for d in disagreements {
+                            findings.push(
+                                Finding::error(
+                                    codes::DISAGREEMENT,
+                                    format!(
+                                        "{} does not mean what the intents say for {}",
+                                        d.target, d.flow
+                                    ),
+                                )
+                                .note(format!("intents: {}", d.intended))
+                                .note(format!("{}: {}", d.target, d.emitted)),
+                            );
+                        }
+                        self.fail(findings, FINDINGS)
+                    }
+                    crate::pipeline::Failure::Internal(e) => {
+                        findings.push(Finding::error(
+                            codes::VALIDATION_FAILED,
+                            format!("translation validation could not run: {e}"),
+                        ));
+                        self.fail(findings, BAD_INPUT)
+                    }
+                };
             }
         };
         if objects.is_empty() && !config.allow_empty {
@@ -993,42 +1023,6 @@ impl<'a> ResourceList<'a> {
             );
             return self.fail(findings, BAD_INPUT);
         }
-
-        // Identities and translation validation, as `netpolc build` does.
-        let model = netpolc_ir::derive::derive(&program);
-        let rendered = [(target, objects)];
-        let collisions = verify::identity_collisions(&program, &rendered);
-        if !collisions.is_empty() {
-            findings.extend(collisions.iter().map(|d| unit.finding(d)));
-            return self.fail(findings, BAD_INPUT);
-        }
-        match verify::validate(&program, &model, &rendered, 5) {
-            Ok(disagreements) if disagreements.is_empty() => {}
-            Ok(disagreements) => {
-                for d in disagreements {
-                    findings.push(
-                        Finding::error(
-                            codes::DISAGREEMENT,
-                            format!(
-                                "{} does not mean what the intents say for {}",
-                                d.target, d.flow
-                            ),
-                        )
-                        .note(format!("intents: {}", d.intended))
-                        .note(format!("{}: {}", d.target, d.emitted)),
-                    );
-                }
-                return self.fail(findings, FINDINGS);
-            }
-            Err(e) => {
-                findings.push(Finding::error(
-                    codes::VALIDATION_FAILED,
-                    format!("translation validation could not run: {e}"),
-                ));
-                return self.fail(findings, BAD_INPUT);
-            }
-        }
-        let [(_, objects)] = rendered;
 
         // The generated files, exactly as `netpolc build` writes them.
         let mut generated = Vec::new();
@@ -1504,12 +1498,19 @@ mod tests {
                 second
             )
         };
-        let ok = run(list(&cluster("a-c", "smtp")).as_bytes());
+        // Set `a` intent `b-smtp` and set `a-b` intent `smtp` have distinct names; two
+        // long intent names whose cut names share a hash (found by search) do not.
+        let ok = run(list(&cluster("a-b", "smtp")).as_bytes());
         assert_eq!(ok.exit_code, SUCCESS, "{}", ok.stderr);
-        let out = run(list(&cluster("a-b", "smtp")).as_bytes());
+        let mut colliding = cluster(
+            "z",
+            "smtp-relay-to-the-mail-gateway-in-the-other-datacentayfcqx",
+        );
+        colliding.push_str("    - {name: smtp-relay-to-the-mail-gateway-in-the-other-datacenta5h1ax, from: gw, to: mail, ports: [25/tcp], action: deny}\n");
+        let out = run(list(&colliding).as_bytes());
         assert_eq!(out.exit_code, BAD_INPUT, "{}", out.stderr);
         assert!(out.stdout.contains("NP6011"), "{}", out.stdout);
-        assert!(out.stderr.contains("policies/a-b.yaml"), "{}", out.stderr);
+        assert!(out.stderr.contains("policies/z.yaml"), "{}", out.stderr);
     }
 
     #[test]

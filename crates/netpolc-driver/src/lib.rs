@@ -1,10 +1,12 @@
 //! The netpolc pipeline, shared by the CLI and the tests.
 //!
 //! Stages: [`load`] the policy files → [`compile`] them into the IR (front end) →
-//! [`render`] each [`Target`] (capability check, then the back end) → [`emit`] YAML →
-//! [`golden`] maps objects to files under `golden/<target>/` and writes or checks them.
-//! [`verify`] evaluates the emitted manifests of every target on a cluster model and
-//! compares them with the intended meaning.
+//! [`pipeline::build`]: [`render`] each [`Target`] (its back end's one-pass compile, then
+//! the checks every back end needs) and prove the result ([`verify`] evaluates the
+//! emitted manifests of every target on a cluster model and compares them with the
+//! intended meaning) → [`emit`] YAML → [`golden`] maps objects to files under
+//! `golden/<target>/` and writes or checks them. The back ends are listed once, in
+//! [`BACKENDS`].
 //!
 //! ```no_run
 //! use netpolc_driver::{load, compile, render, Target, Options};
@@ -24,49 +26,16 @@ pub mod import;
 pub mod krm;
 pub mod load;
 pub mod project;
+pub mod pipeline;
+mod target;
 pub mod verify;
 
 use netpolc_intent::{Compiled, InputFile};
 use netpolc_ir::Program;
 use netpolc_source::Diagnostic;
 use serde_json::Value;
-use std::fmt;
 
-/// A back end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Target {
-    /// `networking.k8s.io/v1` NetworkPolicy.
-    Kubernetes,
-    /// `projectcalico.org/v3` GlobalNetworkPolicy (and Tier).
-    Calico,
-    /// `cilium.io/v2` CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy.
-    Cilium,
-}
-
-impl Target {
-    /// Every target, in output order.
-    pub const ALL: [Target; 3] = [Target::Kubernetes, Target::Calico, Target::Cilium];
-
-    /// The name used on the command line and as the folder under `golden/`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::Kubernetes => "kubernetes",
-            Target::Calico => "calico",
-            Target::Cilium => "cilium",
-        }
-    }
-
-    /// Parses a target name.
-    pub fn from_name(s: &str) -> Option<Target> {
-        Target::ALL.into_iter().find(|t| t.name() == s)
-    }
-}
-
-impl fmt::Display for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use target::{Target, BACKENDS};
 
 /// Back-end options.
 #[derive(Clone, Debug, Default)]
@@ -77,6 +46,17 @@ pub struct Options {
     pub calico: netpolc_calico::Options,
     /// Cilium back-end options.
     pub cilium: netpolc_cilium::Options,
+}
+
+impl Options {
+    /// The options as the back ends read them (each its own type).
+    pub fn for_backends(&self) -> netpolc_ir::backend::Options {
+        let mut o = netpolc_ir::backend::Options::default();
+        o.set(self.kubernetes.clone());
+        o.set(self.calico.clone());
+        o.set(self.cilium);
+        o
+    }
 }
 
 /// Compiles loaded files into the IR.
@@ -113,28 +93,24 @@ pub struct Rendered {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Checks and renders one target.
+/// Compiles one target with its back end (one pass), then runs the checks every back end
+/// needs on its objects: the `${` guard (`NP6002`) and the back end's own validation
+/// (`NP6012`). Identity collisions and the proof run on all targets together in
+/// [`pipeline::build`].
 ///
 /// # Errors
-/// The capability check's diagnostics when any is an error.
+/// Every diagnostic when any is an error.
 pub fn render(
     program: &Program,
     target: Target,
     options: &Options,
 ) -> Result<Rendered, Vec<Diagnostic>> {
-    let diagnostics = match target {
-        Target::Kubernetes => netpolc_k8s::check(program, &options.kubernetes),
-        Target::Calico => netpolc_calico::check(program, &options.calico),
-        Target::Cilium => netpolc_cilium::check(program, &options.cilium),
-    };
+    let compiled = target.backend().compile(program, &options.for_backends());
+    let mut diagnostics = compiled.diagnostics;
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
     }
-    let objects = match target {
-        Target::Kubernetes => netpolc_k8s::render(program, &options.kubernetes),
-        Target::Calico => netpolc_calico::render(program, &options.calico),
-        Target::Cilium => netpolc_cilium::render(program, &options.cilium),
-    };
+    let objects = compiled.objects;
     let mut problems = Vec::new();
     for o in &objects {
         if contains_substitution(o) {
@@ -148,8 +124,10 @@ pub fn render(
             );
         }
     }
+    problems.extend(pipeline::rejected(program, target, &objects));
     if !problems.is_empty() {
-        return Err(problems);
+        diagnostics.extend(problems);
+        return Err(diagnostics);
     }
     Ok(Rendered {
         objects,

@@ -133,6 +133,7 @@ pub fn identity_collisions(
 
 /// The `netpolc.dev/intent` annotation, escaped for a JSON pointer.
 const INTENT_POINTER: &str = "netpolc.dev~1intent";
+const _: () = assert!(netpolc_ir::metadata::INTENT_ANNOTATION.len() + 1 == INTENT_POINTER.len());
 
 /// Where each intent (by qualified name, `set/intent`) and isolation is written.
 pub struct IntentSpans {
@@ -167,11 +168,7 @@ impl IntentSpans {
 /// # Errors
 /// When the manifests contain something the evaluator does not understand.
 pub fn evaluator(target: Target, objects: &[Value]) -> Result<Box<dyn Evaluator>, String> {
-    Ok(match target {
-        Target::Kubernetes => Box::new(netpolc_k8s::evaluator(objects)?),
-        Target::Calico => Box::new(netpolc_calico::evaluator(objects)?),
-        Target::Cilium => Box::new(netpolc_cilium::evaluator(objects)?),
-    })
+    target.backend().evaluator(objects)
 }
 
 /// One flow on which a target's manifests and the intents disagree.

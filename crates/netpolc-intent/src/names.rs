@@ -23,12 +23,7 @@ pub(crate) fn dns_label_problem(s: &str) -> Option<String> {
 }
 
 fn name_part_ok(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+    s.len() <= 63 && netpolc_ir::names::is_qualified_name_part(s)
 }
 
 fn dns_subdomain_ok(s: &str) -> bool {

@@ -106,7 +106,7 @@ pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
         for x in candidates.iter().map(|&i| &denies[i]) {
             let mut next = Vec::new();
             for p in pieces {
-                match subtract(&p, x) {
+                match subtract(&p, x, &program.profile) {
                     Ok(rest) => next.extend(rest),
                     Err((code, why)) => {
                         let key = (
@@ -181,33 +181,60 @@ fn restrict_scope(scope: &Scope, keep: &BTreeSet<&str>) -> Option<Scope> {
 
 /// Whether every flow a deny rule on the open side of namespace `ns` covers is also
 /// denied on the isolated opposite side by a rule of the same intent.
+///
+/// The deny's peer must name its namespaces (`kubernetes.io/metadata.name in (...)`, so
+/// that no unmanaged namespace hides behind a label), every one of them isolated in the
+/// opposite direction, and in each a deny of the same intent must select the peer pods
+/// and cover this side's pods (by selector, or as `anywhere`) and ports.
 fn mirrored(program: &Program, x: &Rule, ns: &str) -> bool {
     let Peer::Pods { namespaces, pods } = &x.peer else {
         return false;
     };
-    let Some(other_ns) = Peer::single_namespace(namespaces) else {
+    let Some(others) = named_namespaces(namespaces) else {
         return false;
     };
     let opposite = match x.direction {
         Direction::Ingress => Direction::Egress,
         Direction::Egress => Direction::Ingress,
     };
-    if !program.is_isolated(other_ns, opposite) {
-        return false;
-    }
     let Some(my_ns_labels) = program.namespaces.get(ns).map(|n| &n.labels) else {
         return false;
     };
-    program.rules.iter().any(|m| {
-        m.action == Action::Deny
-            && m.direction == opposite
-            && same_intent(&m.origin, &x.origin)
-            && m.subject.scope.contains(other_ns)
-            && pods.subset_of(&m.subject.pods)
-            && matches!(&m.peer, Peer::Pods { namespaces: n2, pods: p2 }
-                if n2.matches(my_ns_labels) && x.subject.pods.subset_of(p2))
-            && covers_ports(&m.ports, &x.ports)
+    let covers_me = |peer: &Peer| match peer {
+        Peer::Any => true,
+        Peer::Pods {
+            namespaces: n2,
+            pods: p2,
+        } => n2.matches(my_ns_labels) && x.subject.pods.subset_of(p2),
+        _ => false,
+    };
+    others.into_iter().all(|other_ns| {
+        program.is_isolated(other_ns, opposite)
+            && program.rules.iter().any(|m| {
+                m.action == Action::Deny
+                    && m.direction == opposite
+                    && same_intent(&m.origin, &x.origin)
+                    && m.subject.scope.contains(other_ns)
+                    && pods.subset_of(&m.subject.pods)
+                    && covers_me(&m.peer)
+                    && covers_ports(&m.ports, &x.ports)
+            })
     })
+}
+
+/// The namespaces a selector names, when it is exactly `kubernetes.io/metadata.name in
+/// (...)` (or `=`); `None` for any other selector.
+fn named_namespaces(namespaces: &crate::LabelSelector) -> Option<Vec<&str>> {
+    let mut reqs = namespaces.requirements();
+    let first = reqs.next()?;
+    if reqs.next().is_some()
+        || first.key != crate::NAMESPACE_NAME_LABEL
+        || first.op != crate::Op::In
+        || first.values.is_empty()
+    {
+        return None;
+    }
+    Some(first.values.iter().map(String::as_str).collect())
 }
 
 fn same_intent(a: &Origin, b: &Origin) -> bool {
@@ -225,7 +252,7 @@ fn covers_ports(outer: &Ports, inner: &Ports) -> bool {
 type SubResult = Result<Vec<Rule>, (&'static str, String)>;
 
 /// `r ∖ x` as disjoint allow rules.
-fn subtract(r: &Rule, x: &Rule) -> SubResult {
+fn subtract(r: &Rule, x: &Rule, profile: &crate::ClusterProfile) -> SubResult {
     // Subjects.
     let common: BTreeSet<&str> = r
         .subject
@@ -243,7 +270,7 @@ fn subtract(r: &Rule, x: &Rule) -> SubResult {
     // Split only where the deny really intersects the allow: subjects, peers and ports
     // must all overlap, otherwise the boxes are disjoint and the allow stays whole (one
     // object, not one per side of the deny's subject).
-    if ports_disjoint(&r.ports, &x.ports) || peer_minus(&r.peer, &x.peer)?.is_none() {
+    if ports_disjoint(&r.ports, &x.ports) || peer_minus(&r.peer, &x.peer, profile)?.is_none() {
         return Ok(vec![r.clone()]);
     }
     let mut out = Vec::new();
@@ -273,7 +300,7 @@ fn subtract(r: &Rule, x: &Rule) -> SubResult {
         pods: inside_pods,
     };
     // 2. and 3. Peers and ports within the overlapping subjects.
-    let Some((peer_rest, peer_common)) = peer_minus(&r.peer, &x.peer)? else {
+    let Some((peer_rest, peer_common)) = peer_minus(&r.peer, &x.peer, profile)? else {
         // Disjoint peers: the overlapping subjects keep the rule as it is.
         let mut piece = r.clone();
         piece.subject = inside;
@@ -297,14 +324,77 @@ fn subtract(r: &Rule, x: &Rule) -> SubResult {
 }
 
 /// `Ok(None)` when the peers are disjoint; otherwise `(a ∖ b as disjoint peers, a ∩ b)`.
+/// `profile` gives the API server's addresses (which `kube-apiserver` means on
+/// Kubernetes, rendered as `ipBlock`s of exactly those) and the pod networks.
 #[allow(clippy::type_complexity)] // A one-off pair; a named struct would not read better.
-fn peer_minus(a: &Peer, b: &Peer) -> Result<Option<(Vec<Peer>, Peer)>, (&'static str, String)> {
+fn peer_minus(
+    a: &Peer,
+    b: &Peer,
+    profile: &crate::ClusterProfile,
+) -> Result<Option<(Vec<Peer>, Peer)>, (&'static str, String)> {
     use Peer::*;
+    let api = &profile.api_server_cidrs;
     match (a, b) {
         (_, Any) => Ok(Some((Vec::new(), a.clone()))),
+        // Everything minus an address block: every pod (the block never overlaps the
+        // cluster's networks), every address of the block's family outside it (and in
+        // its holes), and every address of the other family.
+        //
+        // Address pieces leave the pod networks out: pods are the `Pods` piece, and a later
+        // deny of pods must find every address piece disjoint from them (an `ipBlock`
+        // matches pod addresses on some CNIs).
+        (Any, Cidr(c)) => {
+            let pod_networks = known_pod_networks(profile)?;
+            let (whole, other) = whole_families(&c.net, pod_networks);
+            // The front end keeps blocks off the cluster's networks; should one lie in
+            // the pod networks anyway, refuse rather than call it disjoint.
+            let Some((mut rest, common)) = whole.and_then(|w| cidr_minus(&w, c)) else {
+                return Err((
+                    codes::PEER_NOT_SUBTRACTABLE,
+                    format!("`{}` lies in the pod networks", peer_word(b)),
+                ));
+            };
+            rest.push(Pods {
+                namespaces: crate::LabelSelector::all(),
+                pods: crate::LabelSelector::all(),
+            });
+            rest.extend(other.map(Cidr));
+            Ok(Some((rest, common)))
+        }
+        // Everything minus some pods: the other namespaces' pods, the other pods of the
+        // matching namespaces, and every address outside the pod networks (so that an
+        // `ipBlock` never matches a pod, on the CNIs that match pod addresses with it).
+        (Any, Pods { namespaces, pods }) => {
+            let all = crate::LabelSelector::all();
+            let mut rest: Vec<Peer> = all
+                .minus(namespaces)
+                .into_iter()
+                .map(|n| Pods {
+                    namespaces: n,
+                    pods: all.clone(),
+                })
+                .collect();
+            rest.extend(all.minus(pods).into_iter().map(|p| Pods {
+                namespaces: namespaces.clone(),
+                pods: p,
+            }));
+            let pod_networks = known_pod_networks(profile)?;
+            let v4: IpNet = "0.0.0.0/0".parse().expect("valid");
+            let v6: IpNet = "::/0".parse().expect("valid");
+            for net in [v4, v6] {
+                if let Some(bl) = block(net, pod_networks.iter().copied()) {
+                    rest.push(Cidr(bl));
+                }
+            }
+            Ok(Some((rest, b.clone())))
+        }
         (Any, _) => Err((
             codes::PEER_NOT_SUBTRACTABLE,
-            "\"anything\" minus a set of peers has no exact NetworkPolicy form".to_string(),
+            format!(
+                "\"anything\" minus `{}` has no exact NetworkPolicy form: {}, so no `ipBlock` can leave them out",
+                peer_word(b),
+                unknown_addresses(a, b)
+            ),
         )),
         (
             Pods {
@@ -343,16 +433,91 @@ fn peer_minus(a: &Peer, b: &Peer) -> Result<Option<(Vec<Peer>, Peer)>, (&'static
         (Pods { .. }, Entity(_)) | (Entity(_), Pods { .. }) => Ok(None),
         (Cidr(x), Cidr(y)) => Ok(cidr_minus(x, y)),
         (Entity(x), Entity(y)) if x == y => Ok(Some((Vec::new(), a.clone()))),
+        // `kube-apiserver` is the profile's addresses: when none of them is in the block,
+        // the two peers share no address and the allow stays whole.
+        (Entity(crate::Entity::KubeApiserver), Cidr(c))
+        | (Cidr(c), Entity(crate::Entity::KubeApiserver))
+            if !api.is_empty() && api.iter().all(|net| outside_block(net, c)) =>
+        {
+            Ok(None)
+        }
         (Entity(_), Entity(_)) => Ok(None),
+        (Entity(crate::Entity::KubeApiserver), Cidr(_))
+        | (Cidr(_), Entity(crate::Entity::KubeApiserver))
+            if !api.is_empty() =>
+        {
+            Err((
+                codes::PEER_NOT_SUBTRACTABLE,
+                format!(
+                    "the API server's addresses ({}) overlap `{}`: removing them from `kube-apiserver` has no exact NetworkPolicy form",
+                    api.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                    if matches!(a, Cidr(_)) { peer_word(a) } else { peer_word(b) }
+                ),
+            ))
+        }
         (Fqdn(_), _) | (_, Fqdn(_)) | (Entity(_), Cidr(_)) | (Cidr(_), Entity(_)) => Err((
             codes::PEER_NOT_SUBTRACTABLE,
             format!(
-                "cannot decide exactly which addresses `{}` and `{}` share",
+                "cannot decide exactly which addresses `{}` and `{}` share: {}",
                 peer_word(a),
-                peer_word(b)
+                peer_word(b),
+                unknown_addresses(a, b)
             ),
         )),
     }
+}
+
+/// Why the addresses of `a` or `b` are not known when compiling.
+fn unknown_addresses(a: &Peer, b: &Peer) -> String {
+    let why = |p: &Peer| match p {
+        Peer::Fqdn(f) => Some(format!(
+            "the addresses `{f}` resolves to are only known at run time"
+        )),
+        Peer::Entity(crate::Entity::Host) => {
+            Some("the node's addresses are not known when compiling".to_string())
+        }
+        Peer::Entity(crate::Entity::KubeApiserver) => {
+            Some("the profile names no API server addresses (`apiServer.cidrs`)".to_string())
+        }
+        _ => None,
+    };
+    why(a)
+        .or_else(|| why(b))
+        .unwrap_or_else(|| "their addresses are not known when compiling".to_string())
+}
+
+/// The pod networks of the profile; an error when it names none (then no `ipBlock` can
+/// be kept off the pods).
+fn known_pod_networks(profile: &crate::ClusterProfile) -> Result<&[IpNet], (&'static str, String)> {
+    if profile.pod_cidrs.is_empty() {
+        return Err((
+            codes::PEER_NOT_SUBTRACTABLE,
+            "\"anything\" minus some peers needs the pod networks to keep `ipBlock`s off the pods, and the profile names none".to_string(),
+        ));
+    }
+    Ok(&profile.pod_cidrs)
+}
+
+/// The address space of `net`'s family without the pod networks, and that of the other
+/// family (each `None` when the pod networks cover it all).
+fn whole_families(net: &IpNet, pod_networks: &[IpNet]) -> (Option<CidrBlock>, Option<CidrBlock>) {
+    let v4: IpNet = "0.0.0.0/0".parse().expect("valid");
+    let v6: IpNet = "::/0".parse().expect("valid");
+    let (mine, other) = match net {
+        IpNet::V4(_) => (v4, v6),
+        IpNet::V6(_) => (v6, v4),
+    };
+    (
+        block(mine, pod_networks.iter().copied()),
+        block(other, pod_networks.iter().copied()),
+    )
+}
+
+/// Whether no address of `net` is in `block` (outside its net, or inside one of its
+/// holes).
+fn outside_block(net: &IpNet, block: &CidrBlock) -> bool {
+    let overlaps = block.net.contains(net) || net.contains(&block.net);
+    !overlaps || block.except.iter().any(|hole| hole.contains(net))
 }
 
 fn peer_word(p: &Peer) -> String {
@@ -530,4 +695,93 @@ fn spec_minus(
             ));
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Entity, LabelSelector};
+
+    fn rule(action: Action, peer: Peer, ports: Ports, intent: &str) -> Rule {
+        Rule {
+            subject: Subject {
+                scope: Scope::Namespace("ops".into()),
+                pods: LabelSelector::all(),
+            },
+            direction: Direction::Egress,
+            action,
+            peer,
+            ports,
+            http: Vec::new(),
+            origin: Origin {
+                file: "policies/ops.yaml".into(),
+                set: "ops".into(),
+                intent: intent.into(),
+                preset: None,
+                span: None,
+            },
+        }
+    }
+
+    fn cidr(s: &str) -> Peer {
+        Peer::Cidr(CidrBlock {
+            net: s.parse().unwrap(),
+            except: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn the_api_server_minus_a_block_is_whole_when_disjoint_and_refused_with_why_otherwise() {
+        let mut profile = crate::ClusterProfile::default();
+        let allow = rule(
+            Action::Allow,
+            Peer::Entity(Entity::KubeApiserver),
+            Ports::Any,
+            "a",
+        );
+        let deny = rule(Action::Deny, cidr("169.254.169.254/32"), Ports::Any, "b");
+        // Unknown addresses: refused, and the note says what is missing.
+        let (code, why) = subtract(&allow, &deny, &profile).unwrap_err();
+        assert_eq!(code, codes::PEER_NOT_SUBTRACTABLE);
+        assert!(why.contains("apiServer.cidrs"), "{why}");
+        // Known and disjoint: the allow is untouched.
+        profile.api_server_cidrs = vec!["172.20.0.10/32".parse().unwrap()];
+        assert_eq!(
+            subtract(&allow, &deny, &profile).unwrap(),
+            vec![allow.clone()]
+        );
+        // Known and inside the block: refused, naming the addresses.
+        let wide = rule(Action::Deny, cidr("172.20.0.0/16"), Ports::Any, "b");
+        let (_, why) = subtract(&allow, &wide, &profile).unwrap_err();
+        assert!(
+            why.contains("172.20.0.10/32") && why.contains("overlap"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn anything_minus_a_block_keeps_every_pod_and_every_other_address() {
+        let profile = crate::ClusterProfile::default();
+        let allow = rule(Action::Allow, Peer::Any, Ports::Any, "a");
+        let deny = rule(Action::Deny, cidr("198.51.100.0/24"), Ports::Any, "b");
+        let pieces = subtract(&allow, &deny, &profile).unwrap();
+        let peers: Vec<String> = pieces.iter().map(|r| peer_word(&r.peer)).collect();
+        assert_eq!(
+            peers,
+            [
+                "0.0.0.0/0 except 10.244.0.0/16, 198.51.100.0/24",
+                "pods",
+                "::/0"
+            ]
+        );
+        // DNS names stay refused, with the reason.
+        let fqdn = rule(
+            Action::Deny,
+            Peer::Fqdn("a.example.com".into()),
+            Ports::Any,
+            "b",
+        );
+        let (_, why) = subtract(&allow, &fqdn, &profile).unwrap_err();
+        assert!(why.contains("only known at run time"), "{why}");
+    }
 }

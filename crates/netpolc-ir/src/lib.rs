@@ -49,10 +49,13 @@
 #![deny(missing_docs)]
 
 pub mod allow_only;
+pub mod backend;
 pub mod derive;
 pub mod eval;
 pub mod explain;
+pub mod metadata;
 pub mod model;
+pub mod names;
 pub mod naming;
 pub mod nodes;
 mod ports;

@@ -4,8 +4,10 @@
 use crate::codes;
 use crate::emit;
 use crate::Options;
+use netpolc_ir::backend::Compiled;
 use netpolc_ir::{allow_only, Action, Entity, Origin, Peer, PortSpec, Ports, Program, Rule};
 use netpolc_source::{Diagnostic, Severity};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 const BACKEND_NOTE: &str = "backend: kubernetes (`networking.k8s.io/v1` NetworkPolicy)";
@@ -19,6 +21,13 @@ const BACKEND_NOTE: &str = "backend: kubernetes (`networking.k8s.io/v1` NetworkP
 /// rendered objects (`NP3007` name collisions, `NP3008` objects the API server would
 /// reject). [`render`](crate::render) may be called when no error is reported.
 pub fn check(program: &Program, options: &Options) -> Vec<Diagnostic> {
+    compile(program, options).diagnostics
+}
+
+/// Checks and renders in one pass: the deny subtraction, the capability check, the
+/// objects (emitted once, validated and converted to JSON once) and, when no diagnostic
+/// is an error, the manifests sorted by namespace and name.
+pub fn compile(program: &Program, options: &Options) -> Compiled {
     let _ = options;
     let mut out = Vec::new();
     out.extend(netpolc_ir::nodes::undeclared(
@@ -42,8 +51,18 @@ pub fn check(program: &Program, options: &Options) -> Vec<Diagnostic> {
             }
         }
     }
-    out.extend(rendered_problems(target));
-    out
+    let rendered = emit::objects(target);
+    let values: Vec<Value> = rendered.iter().map(|r| emit::to_json(&r.policy)).collect();
+    out.extend(rendered_problems(&rendered, &values));
+    let objects = if out.iter().any(Diagnostic::is_error) {
+        Vec::new()
+    } else {
+        values
+    };
+    Compiled {
+        diagnostics: out,
+        objects,
+    }
 }
 
 /// A diagnostic about an intent: primary label on its span (or its file when the span
@@ -153,12 +172,11 @@ fn capability(program: &Program, rule: &Rule) -> Vec<Diagnostic> {
 }
 
 /// Name collisions and API-server validation of the rendered objects.
-fn rendered_problems(program: &Program) -> Vec<Diagnostic> {
-    let objects = emit::objects(program);
+fn rendered_problems(objects: &[emit::Rendered], values: &[Value]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut by_name: BTreeMap<(&str, &str), &emit::Rendered> = BTreeMap::new();
     let mut reported: BTreeSet<(String, String, String)> = BTreeSet::new();
-    for r in &objects {
+    for r in objects {
         match by_name.get(&(r.namespace.as_str(), r.name.as_str())) {
             Some(first) => {
                 let (a, b) = (first.origin.qualified(), r.origin.qualified());
@@ -187,9 +205,8 @@ fn rendered_problems(program: &Program) -> Vec<Diagnostic> {
         }
     }
     let mut validated: BTreeSet<(String, String)> = BTreeSet::new();
-    for r in &objects {
-        let value = emit::to_json(&r.policy);
-        let problems = crate::validate(&value);
+    for (r, value) in objects.iter().zip(values) {
+        let problems = crate::validate(value);
         if problems.is_empty() {
             continue;
         }

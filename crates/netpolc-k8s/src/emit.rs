@@ -18,19 +18,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     LabelSelector, LabelSelectorRequirement, ObjectMeta,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use netpolc_ir::naming::dns_label;
+use netpolc_ir::naming::object_name;
 use netpolc_ir::{CidrBlock, Direction, Entity, Op, Origin, Peer, PortSpec, Ports, Program, Rule};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The label every emitted object carries.
-pub(crate) const MANAGED_BY_KEY: &str = "app.kubernetes.io/managed-by";
-/// Its value.
-pub(crate) const MANAGED_BY_VALUE: &str = "netpolc";
-/// The annotation naming the intent file.
-pub(crate) const SOURCE_ANNOTATION: &str = "netpolc.dev/source";
-/// The annotation naming the intent an object implements.
-pub(crate) const INTENT_ANNOTATION: &str = "netpolc.dev/intent";
+pub(crate) use netpolc_ir::metadata::INTENT_ANNOTATION;
+use netpolc_ir::metadata::{MANAGED_BY, MANAGED_BY_LABEL, SOURCE_ANNOTATION};
 
 /// One rendered object with what it came from.
 #[derive(Clone, Debug)]
@@ -89,7 +83,7 @@ fn isolation_objects(program: &Program) -> Vec<Rendered> {
     groups
         .into_iter()
         .map(|((namespace, _), (origin, directions))| {
-            let name = dns_label(&[&origin.set, "isolate"], 63);
+            let name = object_name(&origin.set, &["isolate"], 63);
             let spec = NetworkPolicySpec {
                 pod_selector: Some(LabelSelector::default()),
                 policy_types: Some(directions.iter().map(|d| d.as_str().to_string()).collect()),
@@ -144,9 +138,9 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
         for (index, (selector, rules)) in by_selector.into_iter().enumerate() {
             let name = if several {
                 let n = (index + 1).to_string();
-                dns_label(&[&origin.set, &origin.intent, dir, &n], 63)
+                object_name(&origin.set, &[&origin.intent, dir, &n], 63)
             } else {
-                dns_label(&[&origin.set, &origin.intent, dir], 63)
+                object_name(&origin.set, &[&origin.intent, dir], 63)
             };
             let mut spec = NetworkPolicySpec {
                 pod_selector: Some(label_selector(&selector)),
@@ -195,8 +189,8 @@ fn policy(namespace: &str, name: &str, origin: &Origin, spec: NetworkPolicySpec)
             name: Some(name.to_string()),
             namespace: Some(namespace.to_string()),
             labels: Some(BTreeMap::from([(
-                MANAGED_BY_KEY.to_string(),
-                MANAGED_BY_VALUE.to_string(),
+                MANAGED_BY_LABEL.to_string(),
+                MANAGED_BY.to_string(),
             )])),
             annotations: Some(BTreeMap::from([
                 (INTENT_ANNOTATION.to_string(), origin.qualified()),

@@ -170,6 +170,9 @@ enum PortSel {
 
 impl Policy {
     fn parse(what: &str, object: &Value) -> Result<Policy, String> {
+        if let Some(spec) = object.get("spec") {
+            known_fields(what, "spec", spec, &SPEC)?;
+        }
         let np: NetworkPolicy = serde_json::from_value(object.clone())
             .map_err(|e| format!("{what}: not a valid NetworkPolicy: {e}"))?;
         let name = np
@@ -326,6 +329,91 @@ fn peer(what: &str, path: &str, p: &NetworkPolicyPeer) -> Result<PeerM, String> 
                 .map(|s| selector(what, &format!("{path}.podSelector"), Some(s)))
                 .transpose()?,
         }),
+    }
+}
+
+/// The fields of a NetworkPolicy's spec, as `(field, what it holds)`: a typo (`ingres`)
+/// is an error rather than silently nothing, as on the API server with strict field
+/// validation (and in the Calico and Cilium readings).
+#[derive(Clone, Copy)]
+enum Shape {
+    /// An object with these fields.
+    Object(&'static [(&'static str, Shape)]),
+    /// A list of one shape.
+    List(&'static Shape),
+    /// A scalar, or a map of free keys (`matchLabels`).
+    Leaf,
+}
+
+const SELECTOR: Shape = Shape::Object(&[
+    ("matchLabels", Shape::Leaf),
+    (
+        "matchExpressions",
+        Shape::List(&Shape::Object(&[
+            ("key", Shape::Leaf),
+            ("operator", Shape::Leaf),
+            ("values", Shape::Leaf),
+        ])),
+    ),
+]);
+const PEER: Shape = Shape::Object(&[
+    ("podSelector", SELECTOR),
+    ("namespaceSelector", SELECTOR),
+    (
+        "ipBlock",
+        Shape::Object(&[("cidr", Shape::Leaf), ("except", Shape::Leaf)]),
+    ),
+]);
+const PORT: Shape = Shape::Object(&[
+    ("protocol", Shape::Leaf),
+    ("port", Shape::Leaf),
+    ("endPort", Shape::Leaf),
+]);
+const SPEC: Shape = Shape::Object(&[
+    ("podSelector", SELECTOR),
+    ("policyTypes", Shape::Leaf),
+    (
+        "ingress",
+        Shape::List(&Shape::Object(&[
+            ("from", Shape::List(&PEER)),
+            ("ports", Shape::List(&PORT)),
+        ])),
+    ),
+    (
+        "egress",
+        Shape::List(&Shape::Object(&[
+            ("to", Shape::List(&PEER)),
+            ("ports", Shape::List(&PORT)),
+        ])),
+    ),
+]);
+
+/// An error naming the first field of `value` (at `path`) that `shape` does not have.
+fn known_fields(what: &str, path: &str, value: &Value, shape: &Shape) -> Result<(), String> {
+    match (shape, value) {
+        (Shape::Object(fields), Value::Object(map)) => {
+            for (key, v) in map {
+                match fields.iter().find(|(name, _)| name == key) {
+                    Some((_, inner)) => known_fields(what, &format!("{path}.{key}"), v, inner)?,
+                    None => {
+                        let known: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+                        return Err(format!(
+                            "{what}: {path}: unknown field `{key}` (expected one of {})",
+                            known.join(", ")
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+        (Shape::List(inner), Value::Array(items)) => {
+            for (i, v) in items.iter().enumerate() {
+                known_fields(what, &format!("{path}[{i}]"), v, inner)?;
+            }
+            Ok(())
+        }
+        // Wrong types are reported by the typed reading that follows.
+        _ => Ok(()),
     }
 }
 

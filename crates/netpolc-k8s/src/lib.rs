@@ -22,7 +22,7 @@
 //!
 //! Every object carries the label `app.kubernetes.io/managed-by: netpolc` and the
 //! annotations `netpolc.dev/intent` and `netpolc.dev/source`; objects are sorted by
-//! (namespace, name). Names are [`netpolc_ir::naming::dns_label`]s of at most 63
+//! (namespace, name). Names are [`netpolc_ir::naming::object_name`]s of at most 63
 //! characters.
 //!
 //! # Example
@@ -107,6 +107,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod backend;
 pub mod codes;
 
 mod check;
@@ -117,7 +118,8 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use check::check;
+pub use backend::Kubernetes;
+pub use check::{check, compile};
 pub use evaluate::evaluator;
 pub use validate::validate;
 

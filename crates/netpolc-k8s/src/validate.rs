@@ -269,20 +269,7 @@ fn labels_map(v: &mut Errors, path: &str, labels: &BTreeMap<String, String>) {
     }
 }
 
-fn is_alnum(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-}
-
-/// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`
-fn is_qualified_name_part(s: &str) -> bool {
-    let (Some(first), Some(last)) = (s.chars().next(), s.chars().last()) else {
-        return false;
-    };
-    is_alnum(first)
-        && is_alnum(last)
-        && s.chars()
-            .all(|c| is_alnum(c) || matches!(c, '-' | '_' | '.'))
-}
+use netpolc_ir::names::{is_label_form, is_qualified_name_part};
 
 /// A label key or annotation key: `[prefix/]name`.
 pub(crate) fn qualified_name(key: &str) -> Vec<String> {
@@ -342,23 +329,13 @@ pub(crate) fn label_value(value: &str) -> Vec<String> {
     out
 }
 
-fn is_dns_label(s: &str) -> bool {
-    let lower_alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    match (s.chars().next(), s.chars().last()) {
-        (Some(f), Some(l)) => {
-            lower_alnum(f) && lower_alnum(l) && s.chars().all(|c| lower_alnum(c) || c == '-')
-        }
-        _ => false,
-    }
-}
-
 /// A DNS-1123 label: at most 63 characters of `[a-z0-9-]`, alphanumeric at both ends.
 pub(crate) fn dns1123_label(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     if s.len() > 63 {
         out.push(format!("`{s}` must be no more than 63 characters"));
     }
-    if !is_dns_label(s) {
+    if !is_label_form(s) {
         out.push(format!(
             "`{s}` must be a DNS-1123 label: lower-case alphanumeric characters or `-`, \
              starting and ending with an alphanumeric character"
@@ -373,7 +350,7 @@ pub(crate) fn dns1123_subdomain(s: &str) -> Vec<String> {
     if s.len() > 253 {
         out.push(format!("`{s}` must be no more than 253 characters"));
     }
-    if !s.split('.').all(is_dns_label) {
+    if !s.split('.').all(is_label_form) {
         out.push(format!(
             "`{s}` must be a DNS-1123 subdomain: lower-case alphanumeric characters, `-` or `.`, \
              starting and ending with an alphanumeric character"

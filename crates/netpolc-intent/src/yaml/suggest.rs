@@ -16,17 +16,12 @@
 /// assert_eq!(suggest("xyz", &["from", "to"]), None);
 /// ```
 pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let word: Vec<char> = word.chars().map(|c| c.to_ascii_lowercase()).collect();
-    let limit = if word.len() <= 3 {
-        1
-    } else {
-        (word.len() / 3).max(2)
-    };
+    let word = word.to_ascii_lowercase();
+    let length = word.chars().count();
+    let limit = if length <= 3 { 1 } else { (length / 3).max(2) };
     let mut best: Option<(usize, &'a str)> = None;
     for &candidate in candidates {
-        let cand: Vec<char> = candidate.chars().map(|c| c.to_ascii_lowercase()).collect();
-        let bound = best.map_or(limit, |(d, _)| d.saturating_sub(1).min(limit));
-        if let Some(d) = distance_within(&word, &cand, bound) {
+        if let Some(d) = distance_within(&word, &candidate.to_ascii_lowercase(), limit) {
             if best.is_none_or(|(b, _)| d < b) {
                 best = Some((d, candidate));
             }
@@ -35,28 +30,14 @@ pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     best.map(|(_, c)| c)
 }
 
-/// The Levenshtein distance between `a` and `b` if it is at most `bound`.
-fn distance_within(a: &[char], b: &[char], bound: usize) -> Option<usize> {
-    if a.len().abs_diff(b.len()) > bound {
+/// The Levenshtein distance between `a` and `b` (`strsim`) if it is at most `bound`.
+/// Words whose lengths differ by more than `bound` are never compared, so a long
+/// hostile scalar costs nothing against the short names it is compared with.
+fn distance_within(a: &str, b: &str, bound: usize) -> Option<usize> {
+    if a.chars().count().abs_diff(b.chars().count()) > bound {
         return None;
     }
-    // One row of the dynamic programme at a time.
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        let mut row_min = cur[0];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = substitute.min(prev[j + 1] + 1).min(cur[j] + 1);
-            row_min = row_min.min(cur[j + 1]);
-        }
-        if row_min > bound {
-            return None;
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    let d = prev[b.len()];
+    let d = strsim::levenshtein(a, b);
     (d <= bound).then_some(d)
 }
 
@@ -66,11 +47,7 @@ mod tests {
 
     #[test]
     fn distances() {
-        let d = |a: &str, b: &str| {
-            let a: Vec<char> = a.chars().collect();
-            let b: Vec<char> = b.chars().collect();
-            distance_within(&a, &b, 100)
-        };
+        let d = |a: &str, b: &str| distance_within(a, b, 100);
         assert_eq!(d("kitten", "sitting"), Some(3));
         assert_eq!(d("", "abc"), Some(3));
         assert_eq!(d("abc", "abc"), Some(0));

@@ -1,0 +1,157 @@
+//! What a back end is: the [`Backend`] trait every back-end crate implements, and the
+//! [`Options`] bag that carries each back end's own typed options through code that does
+//! not know them.
+//!
+//! A back end compiles a [`Program`] into manifests (diagnostics and objects in one
+//! pass), evaluates manifests of its kinds with its CNI's semantics (for translation
+//! validation, `test`, `explain` and `eval`), validates single objects the way its API
+//! server or agent would, and declares what it can express. The driver holds the one
+//! registry of back ends (`netpolc_driver::Target`) and runs what every back end needs
+//! once for all of them: object identity collisions, validation turned into diagnostics,
+//! the `${` guard, the round trip through YAML and the exact proof.
+//!
+//! ```
+//! use netpolc_ir::backend::Options;
+//! #[derive(Clone, Debug, Default, PartialEq)]
+//! struct Mine { fast: bool }
+//! let mut options = Options::default();
+//! assert_eq!(options.get::<Mine>(), Mine::default());
+//! options.set(Mine { fast: true });
+//! assert!(options.get::<Mine>().fast);
+//! ```
+
+use crate::model::Evaluator;
+use crate::Program;
+use netpolc_source::Diagnostic;
+use serde_json::Value;
+use std::any::{Any, TypeId};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// One back end. Implementations are unit structs (or hold only constants): everything
+/// that varies per run comes in through [`Options`].
+pub trait Backend: Sync {
+    /// The name on the command line, in diagnostics and as the folder under `golden/`
+    /// (`kubernetes`, `calico`, `cilium`): a DNS-1123 label.
+    fn name(&self) -> &'static str;
+
+    /// One line for `--help`: what the back end writes.
+    fn description(&self) -> &'static str;
+
+    /// Compiles `program`: every capability diagnostic and, when none is an error, the
+    /// complete manifests sorted as they are written. One pass: nothing is rendered
+    /// twice. Only internal errors may panic; everything a user can cause is a
+    /// diagnostic pointing at the intent.
+    fn compile(&self, program: &Program, options: &Options) -> Compiled;
+
+    /// An evaluator of manifests with this back end's semantics. It reads the back end's
+    /// own kinds and plain `networking.k8s.io/v1` NetworkPolicies (as this CNI enforces
+    /// them) and ignores other objects.
+    ///
+    /// # Errors
+    /// When an object of a kind it reads is malformed (a message naming the object).
+    fn evaluator(&self, objects: &[Value]) -> Result<Box<dyn Evaluator>, String>;
+
+    /// The problems the API server (or agent) would report for `object`, as messages;
+    /// empty when it is accepted. Objects of other kinds are accepted.
+    fn validate(&self, object: &Value) -> Vec<String>;
+
+    /// Whether this back end's evaluator reads `object` (its own kinds and plain
+    /// NetworkPolicies).
+    fn enforces(&self, object: &Value) -> bool {
+        is_network_policy(object)
+    }
+
+    /// The namespace whose file under `golden/<name>/` holds a cluster-scoped object, when
+    /// it belongs to one namespace; `None` files it with the cluster-wide objects.
+    fn home_namespace(&self, object: &Value) -> Option<String> {
+        let _ = object;
+        None
+    }
+
+    /// Whether `object` is one the others need to exist first (Calico's tiers): such
+    /// objects are filed under `golden/<name>/_tiers/` and listed first.
+    fn is_prerequisite(&self, object: &Value) -> bool {
+        let _ = object;
+        false
+    }
+
+    /// What the back end can express exactly.
+    fn capabilities(&self) -> Capabilities;
+}
+
+/// Diagnostics and objects of one back end.
+#[derive(Clone, Debug, Default)]
+pub struct Compiled {
+    /// Errors, warnings and notes of the capability check.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Complete manifests, in output order; empty when a diagnostic is an error.
+    pub objects: Vec<Value>,
+}
+
+/// What a back end can express exactly (everything else is refused with a diagnostic).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Deny rules that beat allows wherever they are written (otherwise they are
+    /// subtracted from the allows where that is exact).
+    pub deny: bool,
+    /// Egress to DNS names (`fqdn` peers).
+    pub fqdn: bool,
+    /// L7 HTTP rules.
+    pub http: bool,
+    /// The `host` entity (the node's own addresses).
+    pub host: bool,
+    /// The `kube-apiserver` entity without `apiServer.cidrs` in the profile.
+    pub api_server_entity: bool,
+    /// ICMP types and codes.
+    pub icmp: bool,
+    /// Objects that select pods of several namespaces (one object per cluster-scoped
+    /// intent rather than one per namespace).
+    pub cluster_scoped_objects: bool,
+}
+
+impl Capabilities {
+    /// A capability set (the struct is `non_exhaustive`: build it with this and the
+    /// field setters below).
+    pub fn none() -> Capabilities {
+        Capabilities::default()
+    }
+}
+
+/// Whether `object` is a `networking.k8s.io/v1` NetworkPolicy.
+pub fn is_network_policy(object: &Value) -> bool {
+    object["apiVersion"].as_str() == Some("networking.k8s.io/v1")
+        && object["kind"].as_str() == Some("NetworkPolicy")
+}
+
+/// Each back end's own options, by type: a back end reads its options with
+/// [`Options::get`] (its `Default` when none was set), the caller sets them with
+/// [`Options::set`]. Code between the two never needs to know the back ends.
+#[derive(Clone, Default)]
+pub struct Options {
+    by_type: BTreeMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl Options {
+    /// Sets the options of type `T` (replacing earlier ones).
+    pub fn set<T: Any + Send + Sync>(&mut self, value: T) {
+        self.by_type.insert(TypeId::of::<T>(), Arc::new(value));
+    }
+
+    /// The options of type `T`, or `T::default()` when none were set.
+    pub fn get<T: Any + Send + Sync + Clone + Default>(&self) -> T {
+        self.by_type
+            .get(&TypeId::of::<T>())
+            .and_then(|v| v.downcast_ref::<T>())
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Options({} set)", self.by_type.len())
+    }
+}
