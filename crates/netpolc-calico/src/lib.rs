@@ -237,22 +237,28 @@ pub struct Options {
 /// exactly (codes `NP4001`–`NP4011`, see [`codes`]). [`render`] may be called when no
 /// error is reported.
 pub fn check(program: &Program, options: &Options) -> Vec<Diagnostic> {
-    let mut out: Vec<Diagnostic> = netpolc_ir::nodes::undeclared(
+    let mut out = nodes_undeclared(program);
+    out.extend(render::plan(program, options, true).diagnostics);
+    out
+}
+
+/// `NP4020` when address peers need the node networks the profile does not declare.
+fn nodes_undeclared(program: &Program) -> Vec<Diagnostic> {
+    netpolc_ir::nodes::undeclared(
         program,
         codes::NODES_UNDECLARED,
         "backend: calico (`projectcalico.org/v3`)",
     )
     .into_iter()
-    .collect();
-    out.extend(render::plan(program, options, true).diagnostics);
-    out
+    .collect()
 }
 
 /// Checks and renders in one pass: every diagnostic of [`check`] and, when none is an
 /// error, the manifests of [`render`].
 pub fn compile(program: &Program, options: &Options) -> netpolc_ir::backend::Compiled {
     let mut plan = render::plan(program, options, true);
-    let diagnostics = std::mem::take(&mut plan.diagnostics);
+    let mut diagnostics = nodes_undeclared(program);
+    diagnostics.append(&mut plan.diagnostics);
     let objects = if diagnostics.iter().any(Diagnostic::is_error) {
         Vec::new()
     } else {
