@@ -26,6 +26,11 @@ pub(crate) enum Command {
     Explain(ExplainArgs),
     /// Evaluate existing manifests (any of the three backends) on a cluster dump
     Eval(EvalArgs),
+    /// Connectivity added and removed between two versions (a Git revision, a folder, or
+    /// two sets of manifests on a cluster dump), with the intents that cause it
+    Diff(crate::review::DiffArgs),
+    /// The intended connectivity as a Mermaid or Graphviz graph, grouped by namespace
+    Graph(crate::review::GraphArgs),
     /// Run as a KRM function: a ResourceList on stdin, with the rendered objects on stdout
     ///
     /// For kpt: `kpt fn eval DIR --exec "netpolc fn" -- target=cilium`. Options come from the

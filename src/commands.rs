@@ -28,7 +28,7 @@ fn verdict_word(v: &Verdict) -> &'static str {
     }
 }
 
-fn out(text: &str) -> ExitCode {
+pub(crate) fn out(text: &str) -> ExitCode {
     let mut o = std::io::stdout().lock();
     if o.write_all(text.as_bytes())
         .and_then(|_| o.flush())
@@ -339,7 +339,7 @@ fn side_lines(s: &mut String, who: &str, v: &Verdict) {
 }
 
 /// Which objects a backend enforces: its own kinds plus plain NetworkPolicies.
-fn applies(target: Target, o: &serde_json::Value) -> bool {
+pub(crate) fn applies(target: Target, o: &serde_json::Value) -> bool {
     let api = o["apiVersion"].as_str().unwrap_or("");
     let kind = o["kind"].as_str().unwrap_or("");
     if api == "networking.k8s.io/v1" && kind == "NetworkPolicy" {

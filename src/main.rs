@@ -8,6 +8,7 @@ mod commands;
 mod discover;
 mod man;
 mod progress;
+mod review;
 
 use clap::{CommandFactory, Parser};
 use cli::{BuildArgs, Cli, Command, Common, DiagnosticFormat, OutputFormat, RenderArgs, TargetArg};
@@ -56,6 +57,8 @@ fn main() -> ExitCode {
         Command::Render(a) => (a.common.diagnostics, true),
         Command::Test(a) => (a.common.diagnostics, false),
         Command::Explain(a) => (a.common.diagnostics, false),
+        Command::Diff(a) => (a.common.diagnostics, false),
+        Command::Graph(a) => (a.diagnostics, false),
         _ => (DiagnosticFormat::Human, false),
     };
     with_report(|r| {
@@ -124,6 +127,8 @@ fn run(cli: Cli) -> ExitCode {
         Command::Test(args) => commands::test(&args),
         Command::Explain(args) => commands::explain(&args),
         Command::Eval(args) => commands::eval(&args),
+        Command::Diff(args) => review::diff(&args),
+        Command::Graph(args) => review::graph(&args),
         Command::Fn => krm_function(),
         Command::Discover(args) => discover::run(&args),
         Command::Man { out_dir } => man::run(out_dir.as_deref()),
@@ -147,7 +152,7 @@ pub(crate) fn target_of(t: TargetArg) -> Target {
     }
 }
 
-fn options(c: &Common) -> Options {
+pub(crate) fn options(c: &Common) -> Options {
     let mut o = Options::default();
     o.calico.namespaced = c.calico_namespaced;
     o.cilium.sctp = c.cilium_sctp;

@@ -17,9 +17,11 @@
 #![deny(missing_docs)]
 
 pub mod connectivity;
+pub mod diff;
 pub mod dump;
 pub mod emit;
 pub mod golden;
+pub mod graph;
 pub mod krm;
 pub mod load;
 pub mod verify;
