@@ -370,9 +370,26 @@ pub(crate) fn graph(args: &GraphArgs) -> ExitCode {
     }
     let model = netpolc_ir::derive::derive(&program);
     let intended = netpolc_ir::eval::intended(&program);
-    let map = netpolc_driver::connectivity::map(&model, &[], &[&intended]);
-    let edges = graph::map_edges(&map, args.namespace.as_deref());
-    let legend = graph::groups_legend(&map);
+    // Only what some intent constrains: pairs with an isolated side.
+    let mut focus = netpolc_driver::connectivity::Focus::default();
+    for (name, ns) in &program.namespaces {
+        for d in &ns.isolated {
+            match d {
+                netpolc_ir::Direction::Egress => focus.egress.insert(name.clone()),
+                netpolc_ir::Direction::Ingress => focus.ingress.insert(name.clone()),
+            };
+        }
+    }
+    let rows =
+        netpolc_driver::connectivity::compare(&model, &[], &[&intended], Some(&focus), |p| {
+            vec![((), p.allowed[0].clone())]
+        });
+    let refs: Vec<&netpolc_driver::connectivity::Row> = rows.rows.iter().map(|(r, _)| r).collect();
+    let edges = graph::row_edges(&refs, &rows.groups, 1, args.namespace.as_deref());
+    let mut legend = vec![
+        "what the intents allow where they isolate a side; traffic between sides no intent isolates is not shown".to_string(),
+    ];
+    legend.extend(graph::legend(&rows.groups));
     let text = match args.output {
         GraphFormat::Mermaid => with_legend(graph::mermaid(&edges), &legend, "%% "),
         GraphFormat::Dot => with_legend(graph::dot(&edges), &legend, "// "),

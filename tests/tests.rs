@@ -11,10 +11,12 @@
 //! - `fuzz`: a bounded fuzz of the loader and `fn` (no panic, exit 2 with a diagnostic).
 //! - `docs`: every example of docs/diagnostics.md renders as documented.
 //! - `golden`: writing golden/ (kills, concurrency, links, empty sets) and its layout.
+//! - `diff`: `netpolc diff` on real Git repositories and manifests, and `netpolc graph`.
 
 mod cli;
 mod corpus;
 mod determinism;
+mod diff;
 mod docs;
 mod e2e;
 mod eval;

@@ -65,8 +65,8 @@ fn layout(edges: &[Edge]) -> Layout {
             let first = side.first().and_then(|x| namespace_of(x));
             let ns = first.filter(|ns| side.iter().all(|x| namespace_of(x) == Some(*ns)));
             let lines: Vec<String> = match ns {
-                Some(ns) => side.iter().map(|x| x[ns.len() + 1..].to_string()).collect(),
-                None => side.clone(),
+                Some(ns) => side.iter().map(|x| shorten(&x[ns.len() + 1..])).collect(),
+                None => side.iter().map(|x| shorten(x)).collect(),
             };
             boxes
                 .entry(ns.map(str::to_string))
@@ -86,6 +86,27 @@ fn layout(edges: &[Edge]) -> Layout {
     Layout { boxes, ids }
 }
 
+/// A long `X except [a, b, ...]` cut to its first three exceptions and a count (the
+/// graph is for reading; the text and JSON outputs keep every name).
+fn shorten(s: &str) -> String {
+    const KEEP: usize = 3;
+    let Some((head, list)) = s.split_once(" except [") else {
+        return s.to_string();
+    };
+    let Some(list) = list.strip_suffix(']') else {
+        return s.to_string();
+    };
+    let items: Vec<&str> = list.split(", ").collect();
+    if s.len() <= 80 || items.len() <= KEEP + 1 {
+        return s.to_string();
+    }
+    format!(
+        "{head} except [{}, … {} more]",
+        items[..KEEP].join(", "),
+        items.len() - KEEP
+    )
+}
+
 /// Escapes a Mermaid label (inside double quotes) with entity codes.
 fn mermaid_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -97,6 +118,7 @@ fn mermaid_text(s: &str) -> String {
             '>' => out.push_str("#gt;"),
             '|' => out.push_str("#124;"),
             '`' => out.push_str("#96;"),
+            '%' => out.push_str("#37;"),
             c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
@@ -209,11 +231,22 @@ pub fn dot(edges: &[Edge]) -> String {
 /// The edges of a connectivity map; with `namespace`, only rows that touch it (a
 /// pattern row over a group holding it is shown for that namespace).
 pub fn map_edges(map: &Map, namespace: Option<&str>) -> Vec<Edge> {
-    let all = map.targets.len();
+    let rows: Vec<&crate::connectivity::Row> = map.rows.iter().collect();
+    row_edges(&rows, &map.groups, map.targets.len(), namespace)
+}
+
+/// The edges of rows (see [`map_edges`]); `targets` is how many targets a row holding
+/// everywhere names.
+pub fn row_edges(
+    rows: &[&crate::connectivity::Row],
+    groups: &[(String, Vec<String>)],
+    targets: usize,
+    namespace: Option<&str>,
+) -> Vec<Edge> {
     let groups: BTreeMap<&str, &Vec<String>> =
-        map.groups.iter().map(|(g, n)| (g.as_str(), n)).collect();
+        groups.iter().map(|(g, n)| (g.as_str(), n)).collect();
     let mut out = Vec::new();
-    for r in &map.rows {
+    for r in rows {
         let (mut from, mut to) = (r.from.clone(), r.to.clone());
         if let Some(ns) = namespace {
             let in_group = r
@@ -239,7 +272,7 @@ pub fn map_edges(map: &Map, namespace: Option<&str>) -> Vec<Edge> {
                 continue;
             }
         }
-        let on = if r.targets.len() == all {
+        let on = if r.targets.len() == targets || r.targets.is_empty() {
             String::new()
         } else {
             format!(" [{} only]", r.targets.join(", "))
@@ -254,9 +287,9 @@ pub fn map_edges(map: &Map, namespace: Option<&str>) -> Vec<Edge> {
     out
 }
 
-/// A legend for graphs of maps with namespace groups: `{NS1}` → its namespaces.
-pub fn groups_legend(map: &Map) -> Vec<String> {
-    map.groups
+/// A legend for graphs with namespace groups: `{NS1}` → its namespaces.
+pub fn legend(groups: &[(String, Vec<String>)]) -> Vec<String> {
+    groups
         .iter()
         .map(|(g, names)| {
             format!(
