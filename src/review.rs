@@ -332,11 +332,16 @@ fn manifests_diff(args: &DiffArgs) -> Result<Diff, ExitCode> {
             .collect::<Vec<_>>()
             .join(" ")
     };
+    let (mut old_label, mut new_label) = (label(&args.manifests_old), label(&args.manifests_new));
+    if let (Some(a), Some(b)) = (args.old_as, args.new_as) {
+        old_label = format!("{old_label} as {}", target_of(a));
+        new_label = format!("{new_label} as {}", target_of(b));
+    }
     Ok(diff::manifests(
         &model,
         &cluster.secondary_addresses,
         &readings,
-        (&label(&args.manifests_old), &label(&args.manifests_new)),
+        (&old_label, &new_label),
     ))
 }
 

@@ -432,6 +432,22 @@ fn seed_diff_markdown_and_json_snapshots() {
         insta::assert_snapshot!("diff_seed_markdown", md);
         insta::assert_snapshot!("diff_seed_json", json);
     });
+    // docs/review.md shows this very output.
+    let doc = std::fs::read_to_string(root().join("docs/review.md")).unwrap();
+    let shown = doc
+        .split("<!-- netpolc diff --output markdown: begin -->\n")
+        .nth(1)
+        .and_then(|r| {
+            r.split("<!-- netpolc diff --output markdown: end -->")
+                .next()
+        })
+        .expect("markers in docs/review.md");
+    assert_eq!(shown, md, "docs/review.md is stale: paste the output again");
+    let text = stdout(&netpolc(&dir, &["diff"]));
+    assert!(
+        doc.contains(&format!("$ netpolc diff\n{text}```")),
+        "docs/review.md: stale text example"
+    );
     // The Mermaid block of the comment parses.
     let block = md
         .split("```mermaid\n")
@@ -480,6 +496,11 @@ fn graph_command_groups_by_namespace_and_filters_one() {
     let g = mermaid::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert!(g.subgraphs.contains(&"production".to_string()), "{text}");
     assert!(text.contains("app=frontend"), "{text}");
+    let doc = std::fs::read_to_string(root().join("docs/review.md")).unwrap();
+    assert!(
+        doc.contains(&format!("```mermaid\n{text}```")),
+        "docs/review.md: stale graph example"
+    );
     let one = stdout(&netpolc(&root(), &["graph", "--namespace", "monitoring"]));
     mermaid::parse(&one).unwrap_or_else(|e| panic!("{e}\n{one}"));
     assert!(one.lines().count() < text.lines().count(), "{one}");
