@@ -14,7 +14,7 @@ bin="$PWD/target/release/netpolc"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 g() { git -c user.name=bench -c user.email=bench@netpolc.invalid -c commit.gpgsign=false "$@"; }
-printf '%-6s %-8s %-22s %-8s %-9s %s\n' ns intents change wall_s peak_MB rows
+printf '%-6s %-8s %-19s %-7s %-7s %-8s %-5s %s\n' ns intents change wall_s user_s peak_MB rows "split (-v: compile both / compare)"
 for n in "${@:-100 500 2000}"; do
   repo="$work/r$n"
   python3 benches/gen-repo.py "$n" "$repo"
@@ -27,10 +27,12 @@ for n in "${@:-100 500 2000}"; do
       widen-one-intent) sed -i 's/{name: web-to-api, from: web, to: api, ports: \[8080\/tcp\]}/{name: web-to-api, from: web, to: api}/' "$file" ;;
       remove-one-intent) sed -i '/name: api-to-db,/d' "$file" ;;
     esac
-    (cd "$repo" && /usr/bin/time -f '%e %M' -o "$work/time" "$bin" diff --output json >"$work/out" 2>"$work/err") || {
+    (cd "$repo" && /usr/bin/time -f '%e %U %M' -o "$work/time" "$bin" diff --output json >"$work/out" 2>"$work/err") || {
       cat "$work/err"; exit 1; }
-    read -r wall kb < <(tail -1 "$work/time")
+    read -r wall user kb < <(tail -1 "$work/time")
     rows="$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["changes"]))' "$work/out")"
-    printf '%-6s %-8s %-22s %-8s %-9s %s\n' "$n" "$((n * 25))" "$change" "$wall" "$((kb / 1024))" "$rows"
+    # Where the time goes (a second run; -v also prints the intents' notes, not timed).
+    split="$(cd "$repo" && "$bin" diff -v 2>&1 >/dev/null | sed -n 's/^note: read and compiled both versions in \(.*\)$/\1/p; s/^note: compared the versions in \([^ ]*\).*/\1/p' | paste -sd/ -)"
+    printf '%-6s %-8s %-19s %-7s %-7s %-8s %-5s %s\n' "$n" "$((n * 25))" "$change" "$wall" "$user" "$((kb / 1024))" "$rows" "${split:-0 (no model)}"
   done
 done

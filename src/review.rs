@@ -193,6 +193,7 @@ fn intents_diff(args: &DiffArgs) -> Result<Diff, ExitCode> {
         default_namespace: c.namespace.clone(),
         namespace_source: c.namespace.as_ref().map(|_| "`--namespace`".to_string()),
     };
+    let started = std::time::Instant::now();
     let (base, new) = std::thread::scope(|s| {
         let b = s.spawn(|| netpolc_driver::compile_with(&base_loaded, &options));
         let n = netpolc_driver::compile_with(&new_loaded, &options);
@@ -219,17 +220,27 @@ fn intents_diff(args: &DiffArgs) -> Result<Diff, ExitCode> {
     let targets: Vec<Target> = args.targets.iter().map(|t| target_of(*t)).collect();
     let base_v = version(c, &sources, &base_program, &targets)?;
     let new_v = version(c, &sources, &new_program, &targets)?;
+    if c.verbose {
+        eprintln!(
+            "note: read and compiled both versions in {:.2?}",
+            started.elapsed()
+        );
+    }
+    let started = std::time::Instant::now();
     let new_label = if args.base_dir.is_some() {
         c.root.display().to_string()
     } else {
         "working tree".to_string()
     };
-    Ok(diff::intents(
-        &base_v,
-        &new_v,
-        &sources,
-        (&base_label, &new_label),
-    ))
+    let d = diff::intents(&base_v, &new_v, &sources, (&base_label, &new_label));
+    if c.verbose {
+        eprintln!(
+            "note: compared the versions in {:.2?} ({} change rows)",
+            started.elapsed(),
+            d.changes.len()
+        );
+    }
+    Ok(d)
 }
 
 /// A compiled version with the evaluators of its back ends' output.
@@ -301,7 +312,9 @@ fn manifests_diff(args: &DiffArgs) -> Result<Diff, ExitCode> {
             .collect();
         verify::evaluator(t, &mine).map_err(|e| fail(format!("{t}: {e}")))
     };
-    let mut evals: Vec<(String, Box<dyn Evaluator>, Box<dyn Evaluator>)> = Vec::new();
+    // (reading, base evaluator, new evaluator)
+    type Pairing = (String, Box<dyn Evaluator>, Box<dyn Evaluator>);
+    let mut evals: Vec<Pairing> = Vec::new();
     match (args.old_as, args.new_as) {
         (Some(a), Some(b)) => {
             let (a, b) = (target_of(a), target_of(b));
@@ -362,14 +375,16 @@ pub(crate) fn graph(args: &GraphArgs) -> ExitCode {
     };
     if let Some(ns) = &args.namespace {
         if !program.namespaces.contains_key(ns) {
+            let known: Vec<String> = program.namespaces.keys().take(10).cloned().collect();
+            let more = program.namespaces.len().saturating_sub(known.len());
             return fail(format!(
-                "`{ns}` is not a namespace of the intents (they manage: {})",
-                program
-                    .namespaces
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "`{ns}` is not a namespace of the intents (they manage {}{})",
+                known.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
             ));
         }
     }

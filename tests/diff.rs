@@ -547,9 +547,9 @@ fn hostile_names_cannot_break_the_mermaid_syntax() {
 /// entity code (`#quot;`, `#35;`); ids are `[A-Za-z0-9_]+` and no keyword; every edge
 /// joins defined nodes; every subgraph is closed.
 mod mermaid {
-    pub struct Graph {
-        pub edges: usize,
-        pub subgraphs: Vec<String>,
+    pub(super) struct Graph {
+        pub(super) edges: usize,
+        pub(super) subgraphs: Vec<String>,
     }
 
     const KEYWORDS: [&str; 9] = [
@@ -611,7 +611,7 @@ mod mermaid {
         Ok(name)
     }
 
-    pub fn parse(text: &str) -> Result<Graph, String> {
+    pub(super) fn parse(text: &str) -> Result<Graph, String> {
         let mut lines = text.lines();
         let first = lines.next().ok_or("empty")?;
         if first != "flowchart LR" && first != "flowchart TD" {

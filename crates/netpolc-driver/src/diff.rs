@@ -785,6 +785,7 @@ pub fn read_git(
     sources: &mut SourceMap,
 ) -> Result<Loaded, Vec<Diagnostic>> {
     let one = |d: Diagnostic| vec![d];
+    let boxed = |d: Box<Diagnostic>| vec![*d];
     if rev.starts_with('-') || rev.is_empty() || rev.chars().any(char::is_control) {
         return Err(one(Diagnostic::error(
             codes::BASE,
@@ -795,7 +796,7 @@ pub fn read_git(
         )));
     }
     let prefix = git(root, &["rev-parse", "--show-prefix"], None)
-        .map_err(one)?
+        .map_err(boxed)?
         .trim_end_matches('\n')
         .to_string();
     let commit = git(
@@ -828,7 +829,7 @@ pub fn read_git(
             &["ls-tree", "-r", "-z", "--full-tree", &commit, "--", full],
             None,
         )
-        .map_err(one)?;
+        .map_err(boxed)?;
         for entry in listing.split('\0').filter(|e| !e.is_empty()) {
             let Some((meta, path)) = entry.split_once('\t') else {
                 continue;
@@ -914,7 +915,7 @@ fn relative(root: &Path, input: &Path) -> Option<String> {
 }
 
 /// Runs git in `root`; its stdout, or a diagnostic with its stderr.
-fn git(root: &Path, args: &[&str], stdin: Option<&[u8]>) -> Result<String, Diagnostic> {
+fn git(root: &Path, args: &[&str], stdin: Option<&[u8]>) -> Result<String, Box<Diagnostic>> {
     let mut cmd = Command::new("git");
     cmd.arg("-C")
         .arg(root)
@@ -929,20 +930,22 @@ fn git(root: &Path, args: &[&str], stdin: Option<&[u8]>) -> Result<String, Diagn
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let out = cmd.output().map_err(git_missing)?;
+    let out = cmd.output().map_err(|e| Box::new(git_missing(e)))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        return Err(Diagnostic::error(
-            codes::BASE,
-            format!(
-                "`git {}` failed in `{}`: {}",
-                args.first().unwrap_or(&""),
-                root.display(),
-                err.lines().next().unwrap_or("").trim()
+        return Err(Box::new(
+            Diagnostic::error(
+                codes::BASE,
+                format!(
+                    "`git {}` failed in `{}`: {}",
+                    args.first().unwrap_or(&""),
+                    root.display(),
+                    err.lines().next().unwrap_or("").trim()
+                ),
+            )
+            .with_help(
+                "run `netpolc diff` inside a Git repository, or compare with `--base-dir DIR`",
             ),
-        )
-        .with_help(
-            "run `netpolc diff` inside a Git repository, or compare with `--base-dir DIR`",
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())

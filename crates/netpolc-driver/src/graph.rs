@@ -51,15 +51,17 @@ pub fn namespace_of(e: &str) -> Option<&str> {
     Some(ns)
 }
 
-/// Nodes, grouped: (namespace or none) → node key → (id, label lines).
+/// The nodes of one box: node key (the endpoints) → (id, label lines).
+type Nodes = BTreeMap<Vec<String>, (String, Vec<String>)>;
+
+/// Nodes, grouped: (namespace or none) → nodes.
 struct Layout {
-    boxes: BTreeMap<Option<String>, BTreeMap<Vec<String>, (String, Vec<String>)>>,
+    boxes: BTreeMap<Option<String>, Nodes>,
     ids: BTreeMap<Vec<String>, String>,
 }
 
 fn layout(edges: &[Edge]) -> Layout {
-    let mut boxes: BTreeMap<Option<String>, BTreeMap<Vec<String>, (String, Vec<String>)>> =
-        BTreeMap::new();
+    let mut boxes: BTreeMap<Option<String>, Nodes> = BTreeMap::new();
     for e in edges {
         for side in [&e.from, &e.to] {
             let first = side.first().and_then(|x| namespace_of(x));
