@@ -301,19 +301,43 @@ fn meaning(r: &Rule) -> Meaning<'_> {
     )
 }
 
+/// The rules of each program without a partner of equal meaning in the other: a merge
+/// of the two rule lists (sorted, so equal meanings are adjacent). Unsorted input would
+/// only leave more rules unmatched, never fewer.
+fn unmatched<'a>(base: &'a Program, new: &'a Program) -> (Vec<&'a Rule>, Vec<&'a Rule>) {
+    let (a, b) = (&base.rules, &new.rules);
+    let (mut gone, mut added) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let order = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => meaning(x).cmp(&meaning(y)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, _) => std::cmp::Ordering::Greater,
+        };
+        match order {
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+            std::cmp::Ordering::Less => {
+                gone.push(&a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                added.push(&b[j]);
+                j += 1;
+            }
+        }
+    }
+    (gone, added)
+}
+
 /// The sides whose rules or isolation differ between two programs (names, files and
 /// lines aside); `None` when something global differs (the cluster profile), so that
 /// every side must be looked at.
 pub fn focus(base: &Program, new: &Program) -> Option<Focus> {
     if base.profile != new.profile {
         return None;
-    }
-    let mut count: BTreeMap<Meaning<'_>, i64> = BTreeMap::new();
-    for r in &base.rules {
-        *count.entry(meaning(r)).or_default() -= 1;
-    }
-    for r in &new.rules {
-        *count.entry(meaning(r)).or_default() += 1;
     }
     let mut f = Focus::default();
     let mut mark = |scope: &netpolc_ir::Scope, d: Direction| {
@@ -323,10 +347,9 @@ pub fn focus(base: &Program, new: &Program) -> Option<Focus> {
         };
         set.extend(scope.namespaces().into_iter().map(str::to_string));
     };
-    for ((subject, d, ..), n) in &count {
-        if *n != 0 {
-            mark(&subject.scope, *d);
-        }
+    let (gone, added) = unmatched(base, new);
+    for r in gone.into_iter().chain(added) {
+        mark(&r.subject.scope, r.direction);
     }
     let iso = |p: &Program| -> BTreeSet<(String, Direction)> {
         p.namespaces
@@ -362,14 +385,8 @@ fn union(base: &Program, new: &Program) -> Program {
             .entry(name.clone())
             .or_insert_with(|| labels.clone());
     }
-    let known: BTreeSet<Meaning<'_>> = new.rules.iter().map(meaning).collect();
-    p.rules.extend(
-        base.rules
-            .iter()
-            .filter(|r| !known.contains(&meaning(r)))
-            .cloned(),
-    );
-    p.canonicalise();
+    p.rules.extend(unmatched(base, new).0.into_iter().cloned());
+    // Derivation reads the rules in any order: no need to sort them again.
     p
 }
 
@@ -432,12 +449,17 @@ pub fn intents(
             new: n.as_ref(),
         });
     }
+    // Built on first use: only rows need them.
     let spans = (
-        IntentSpans::new(base.program),
-        IntentSpans::new(new.program),
+        std::cell::OnceCell::<IntentSpans>::new(),
+        std::cell::OnceCell::<IntentSpans>::new(),
     );
     let locate = |is_base: bool, q: &str| {
-        let s = if is_base { &spans.0 } else { &spans.1 };
+        let s = if is_base {
+            spans.0.get_or_init(|| IntentSpans::new(base.program))
+        } else {
+            spans.1.get_or_init(|| IntentSpans::new(new.program))
+        };
         s.get(q).map(|span| {
             let (line, _) = sources.line_col(span);
             format!("{}:{line}", sources.get(span.file).name())
