@@ -33,6 +33,11 @@ pub(crate) enum Command {
     /// the intents mean what the manifests mean as the --as CNI enforces them. Exits 1 when
     /// a construct was left out (each reported with its code), 2 on bad input.
     Import(ImportArgs),
+    /// Connectivity added and removed between two versions (a Git revision, a folder, or
+    /// two sets of manifests on a cluster dump), with the intents that cause it
+    Diff(crate::review::DiffArgs),
+    /// The intended connectivity as a Mermaid or Graphviz graph, grouped by namespace
+    Graph(crate::review::GraphArgs),
     /// Run as a KRM function: a ResourceList on stdin, with the rendered objects on stdout
     ///
     /// For kpt: `kpt fn eval DIR --exec "netpolc fn" -- target=cilium`. Options come from the

@@ -28,7 +28,7 @@ fn verdict_word(v: &Verdict) -> &'static str {
     }
 }
 
-fn out(text: &str) -> ExitCode {
+pub(crate) fn out(text: &str) -> ExitCode {
     let mut o = std::io::stdout().lock();
     if o.write_all(text.as_bytes())
         .and_then(|_| o.flush())
@@ -336,6 +336,11 @@ fn side_lines(s: &mut String, who: &str, v: &Verdict) {
     let _ = writeln!(s, "  {who:<10} {}", verdict_word(v));
     let _ = writeln!(s, "    egress:  {}", v.egress);
     let _ = writeln!(s, "    ingress: {}", v.ingress);
+}
+
+/// Which objects a backend enforces: its own kinds plus plain NetworkPolicies.
+pub(crate) fn applies(target: Target, o: &serde_json::Value) -> bool {
+    target.backend().enforces(o)
 }
 
 /// `netpolc eval`.

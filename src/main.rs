@@ -9,6 +9,7 @@ mod discover;
 mod import;
 mod man;
 mod progress;
+mod review;
 
 use clap::{CommandFactory, Parser};
 use cli::{BuildArgs, Cli, Command, Common, DiagnosticFormat, OutputFormat, RenderArgs, TargetArg};
@@ -57,6 +58,8 @@ fn main() -> ExitCode {
         Command::Render(a) => (a.common.diagnostics, true),
         Command::Test(a) => (a.common.diagnostics, false),
         Command::Explain(a) => (a.common.diagnostics, false),
+        Command::Diff(a) => (a.common.diagnostics, false),
+        Command::Graph(a) => (a.diagnostics, false),
         _ => (DiagnosticFormat::Human, false),
     };
     with_report(|r| {
@@ -126,6 +129,8 @@ fn run(cli: Cli) -> ExitCode {
         Command::Explain(args) => commands::explain(&args),
         Command::Eval(args) => commands::eval(&args),
         Command::Import(args) => import::run(&args),
+        Command::Diff(args) => review::diff(&args),
+        Command::Graph(args) => review::graph(&args),
         Command::Fn => krm_function(),
         Command::Discover(args) => discover::run(&args),
         Command::Man { out_dir } => man::run(out_dir.as_deref()),
@@ -145,7 +150,7 @@ pub(crate) fn target_of(t: TargetArg) -> Target {
     t.0
 }
 
-fn options(c: &Common) -> Options {
+pub(crate) fn options(c: &Common) -> Options {
     let mut o = Options::default();
     o.calico.namespaced = c.calico_namespaced;
     o.cilium.sctp = c.cilium_sctp;

@@ -12,10 +12,12 @@
 //! - `docs`: every example of docs/diagnostics.md renders as documented.
 //! - `golden`: writing golden/ (kills, concurrency, links, empty sets) and its layout.
 //! - `import`: existing policies into intents, proved equal (e2e scenarios, the seed).
+//! - `diff`: `netpolc diff` on real Git repositories and manifests, and `netpolc graph`.
 
 mod cli;
 mod corpus;
 mod determinism;
+mod diff;
 mod docs;
 mod e2e;
 mod eval;

@@ -156,6 +156,134 @@ pub fn map(model: &ClusterModel, secondary: &[IpAddr], evals: &[&dyn Evaluator])
     Builder::new(model, secondary, evals).run()
 }
 
+/// Which sides a [`compare`] looks at: pairs whose source is in one of the `egress`
+/// namespaces, or whose destination is in one of the `ingress` namespaces. Every other
+/// pair is left out (the caller knows that nothing about it changed).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Focus {
+    /// Namespaces whose pods' egress sides matter.
+    pub egress: BTreeSet<String>,
+    /// Namespaces whose pods' ingress sides matter.
+    pub ingress: BTreeSet<String>,
+}
+
+/// [`Focus`] resolved to namespace ids.
+struct ClassFocus {
+    egress: BTreeSet<usize>,
+    ingress: BTreeSet<usize>,
+}
+
+/// A set of ports: one bit per port interval of the comparison (see [`Pair`]).
+pub type PortSet = Vec<u64>;
+
+/// One pair of ends of a [`compare`]: a pod class or an address range on each end, with
+/// what each evaluator allows between them (source's egress and destination's ingress
+/// both).
+pub struct Pair<'a> {
+    /// The source: a pod of the source class (an index into `model`) or an address.
+    pub from: Endpoint,
+    /// The destination, likewise.
+    pub to: Endpoint,
+    /// The model the pods index (the input model plus internal pods).
+    pub model: &'a ClusterModel,
+    /// Per evaluator (in the order given), the ports allowed.
+    pub allowed: &'a [PortSet],
+    samples: &'a [(Protocol, u16, u16)],
+}
+
+impl Pair<'_> {
+    /// The first port of a set (a concrete witness), if any.
+    pub fn first_port(&self, set: &PortSet) -> Option<(Protocol, u16)> {
+        (0..self.samples.len())
+            .find(|i| set[i / 64] & (1 << (i % 64)) != 0)
+            .map(|i| (self.samples[i].0, self.samples[i].1))
+    }
+}
+
+/// `a & !b`.
+pub fn minus(a: &PortSet, b: &PortSet) -> PortSet {
+    a.iter().zip(b).map(|(x, y)| x & !y).collect()
+}
+
+/// Whether a port set is empty.
+pub fn none(a: &PortSet) -> bool {
+    is_empty(a)
+}
+
+/// Rows of a comparison, each with the key its classifier gave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Compared<K> {
+    /// Rows (their `targets` are empty) with their keys, sorted.
+    pub rows: Vec<(Row, K)>,
+    /// Namespace groups of pattern rows (`NS1` → names), as in [`Map::groups`].
+    pub groups: Vec<(String, Vec<String>)>,
+}
+
+/// The connectivity map's machinery, with the caller deciding what a row is: for each
+/// pair of ends that some evaluator allows, `classify` turns the ports allowed per
+/// evaluator into keyed port sets (e.g. "added on these readings"); entries with the same
+/// key and ports are merged into rows as in [`map`]. With a `focus`, only pairs it names
+/// are computed, so the cost follows the focus, not the cluster.
+pub fn compare<K: Ord + Clone>(
+    model: &ClusterModel,
+    secondary: &[IpAddr],
+    evals: &[&dyn Evaluator],
+    focus: Option<&Focus>,
+    mut classify: impl FnMut(&Pair<'_>) -> Vec<(K, PortSet)>,
+) -> Compared<K> {
+    let mut b = Builder::new(model, secondary, evals);
+    b.describe = true;
+    let focus = focus.map(|f| {
+        let id = |names: &BTreeSet<String>| -> BTreeSet<usize> {
+            b.ns_names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| names.contains(*n))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        ClassFocus {
+            egress: id(&f.egress),
+            ingress: id(&f.ingress),
+        }
+    });
+    let pairs = b.pairs(focus.as_ref());
+    let n = b.classes.len();
+    let mut entries = Vec::new();
+    for ((from, to), masks) in pairs {
+        let end = |e: usize, other: Option<usize>| -> Endpoint {
+            if e >= n {
+                return Endpoint::External(b.atoms[e - n].0);
+            }
+            let avoid = other.map(|o| b.classes[o][0]);
+            Endpoint::Pod(
+                b.classes[e]
+                    .iter()
+                    .copied()
+                    .find(|p| Some(*p) != avoid)
+                    .unwrap_or(b.classes[e][0]),
+            )
+        };
+        let src = end(from, None);
+        let dst = end(to, (from < n).then_some(from));
+        let pair = Pair {
+            from: src,
+            to: dst,
+            model: &b.model,
+            allowed: &masks,
+            samples: &b.samples,
+        };
+        for (k, m) in classify(&pair) {
+            if !is_empty(&m) {
+                entries.push(((from, to), m, k));
+            }
+        }
+    }
+    let (mut rows, groups) = b.keyed_rows(entries);
+    rows.sort();
+    Compared { rows, groups }
+}
+
 struct Builder<'a> {
     model: ClusterModel,
     evals: &'a [&'a dyn Evaluator],
@@ -179,6 +307,9 @@ struct Builder<'a> {
     /// Side verdicts computed (masks per target), and whether each allows nothing.
     masks: Vec<Vec<Mask>>,
     empty: Vec<bool>,
+    /// Name a namespace's classes by the label pairs that cover them exactly
+    /// (`ns/app=web` for every class with `app=web`), not class by class.
+    describe: bool,
 }
 
 fn dir(d: Direction) -> usize {
@@ -405,6 +536,7 @@ impl<'a> Builder<'a> {
             atoms,
             masks: Vec::new(),
             empty: Vec::new(),
+            describe: false,
         }
     }
 
@@ -482,6 +614,45 @@ impl<'a> Builder<'a> {
     }
 
     fn run(mut self) -> Map {
+        let pairs = self.pairs(None);
+        let targets: Vec<String> = self.evals.iter().map(|e| e.name().to_string()).collect();
+        // Per pair, one entry per distinct mask with the targets that have it.
+        let mut entries = Vec::new();
+        for ((from, to), masks) in pairs {
+            let mut groups: BTreeMap<&Mask, Vec<usize>> = BTreeMap::new();
+            for (k, m) in masks.iter().enumerate() {
+                if !is_empty(m) {
+                    groups.entry(m).or_default().push(k);
+                }
+            }
+            for (m, ts) in groups {
+                entries.push(((from, to), m.clone(), ts));
+            }
+        }
+        let (rows, groups) = self.keyed_rows(entries);
+        let mut rows: Vec<Row> = rows
+            .into_iter()
+            .map(|(mut r, ts)| {
+                r.targets = ts.iter().map(|k| targets[*k].clone()).collect();
+                r
+            })
+            .collect();
+        rows.sort();
+        let namespaces: BTreeSet<usize> = self.class_ns.iter().copied().collect();
+        Map {
+            groups,
+            rows,
+            pods: self.classes.iter().map(Vec::len).sum(),
+            classes: self.classes.len(),
+            namespaces: namespaces.len(),
+            targets,
+        }
+    }
+
+    /// The pairs of ends (classes `0..n`, address atoms `n..`) that some evaluator
+    /// allows on some port, with the masks per evaluator. With a focus, only pairs whose
+    /// source's egress side or destination's ingress side is in focus.
+    fn pairs(&mut self, focus: Option<&ClassFocus>) -> Vec<((usize, usize), Vec<Mask>)> {
         let n = self.classes.len();
         let t = self.evals.len();
         // (from, to) endpoints: classes are 0..n, atoms n.. ; masks per target.
@@ -507,6 +678,9 @@ impl<'a> Builder<'a> {
             .collect();
         let mut candidates: Vec<usize> = Vec::new();
         for s in 0..n {
+            if focus.is_some_and(|f| !f.egress.contains(&self.class_ns[s])) {
+                continue;
+            }
             // The destinations worth a look: every class of the namespaces the egress side
             // tells apart, and of the others only those whose group (all alike to the
             // side) it allows somewhere.
@@ -560,76 +734,111 @@ impl<'a> Builder<'a> {
                 }
             }
         }
+        // Destinations in focus, from sources out of it: the ingress side first (it
+        // tells apart few sources), then the source's egress.
+        if let Some(f) = focus {
+            for dcls in 0..n {
+                if !f.ingress.contains(&self.class_ns[dcls]) {
+                    continue;
+                }
+                for s in 0..n {
+                    if f.egress.contains(&self.class_ns[s]) {
+                        continue;
+                    }
+                    let Some(i) = self.pod_side(dcls, Direction::Ingress, s) else {
+                        continue;
+                    };
+                    if self.empty[i] {
+                        continue;
+                    }
+                    let Some(e) = self.pod_side(s, Direction::Egress, dcls) else {
+                        continue;
+                    };
+                    if self.empty[e] {
+                        continue;
+                    }
+                    let (e, i) = (&self.masks[e], &self.masks[i]);
+                    let both: Vec<Mask> = (0..t)
+                        .map(|k| e[k].iter().zip(&i[k]).map(|(a, b)| a & b).collect())
+                        .collect();
+                    if !both.iter().all(is_empty) {
+                        pairs.push(((s, dcls), both));
+                    }
+                }
+            }
+        }
         for a in 0..self.atoms.len() {
             let ip = self.atoms[a].0;
             for c in 0..n {
                 let me = Endpoint::Pod(self.classes[c][0]);
-                let out = self.side_masks((me, Endpoint::External(ip)), Direction::Egress);
-                if !out.iter().all(is_empty) {
-                    pairs.push(((c, n + a), out));
+                let ns = self.class_ns[c];
+                if focus.is_none_or(|f| f.egress.contains(&ns)) {
+                    let out = self.side_masks((me, Endpoint::External(ip)), Direction::Egress);
+                    if !out.iter().all(is_empty) {
+                        pairs.push(((c, n + a), out));
+                    }
                 }
-                let inn = self.side_masks((Endpoint::External(ip), me), Direction::Ingress);
-                if !inn.iter().all(is_empty) {
-                    pairs.push(((n + a, c), inn));
+                if focus.is_none_or(|f| f.ingress.contains(&ns)) {
+                    let inn = self.side_masks((Endpoint::External(ip), me), Direction::Ingress);
+                    if !inn.iter().all(is_empty) {
+                        pairs.push(((n + a, c), inn));
+                    }
                 }
             }
         }
-        let targets: Vec<String> = self.evals.iter().map(|e| e.name().to_string()).collect();
-        // Per pair, one entry per distinct mask with the targets that have it.
-        let mut by_to: BTreeMap<(usize, Mask, Vec<usize>), BTreeSet<usize>> = BTreeMap::new();
-        for ((from, to), masks) in pairs {
-            let mut groups: BTreeMap<&Mask, Vec<usize>> = BTreeMap::new();
-            for (k, m) in masks.iter().enumerate() {
-                if !is_empty(m) {
-                    groups.entry(m).or_default().push(k);
-                }
-            }
-            for (m, ts) in groups {
-                by_to.entry((to, m.clone(), ts)).or_default().insert(from);
-            }
+        pairs
+    }
+
+    /// Rows from (pair, ports, key) entries: pairs with the same destination, ports and
+    /// key merged by source, then by destination, then grouped by namespace patterns.
+    #[allow(clippy::type_complexity)]
+    fn keyed_rows<K: Ord + Clone>(
+        &self,
+        entries: Vec<((usize, usize), Mask, K)>,
+    ) -> (Vec<(Row, K)>, Vec<(String, Vec<String>)>) {
+        let mut by_to: BTreeMap<(usize, Mask, K), BTreeSet<usize>> = BTreeMap::new();
+        for ((from, to), m, k) in entries {
+            by_to.entry((to, m, k)).or_default().insert(from);
         }
-        let mut by_from: BTreeMap<(BTreeSet<usize>, Mask, Vec<usize>), BTreeSet<usize>> =
-            BTreeMap::new();
-        for ((to, m, ts), froms) in by_to {
-            by_from.entry((froms, m, ts)).or_default().insert(to);
+        let mut by_from: BTreeMap<(BTreeSet<usize>, Mask, K), BTreeSet<usize>> = BTreeMap::new();
+        for ((to, m, k), froms) in by_to {
+            by_from.entry((froms, m, k)).or_default().insert(to);
         }
         let names = self.class_names();
-        let rows: Vec<Row> = by_from
+        let rows: Vec<(Row, K)> = by_from
             .into_iter()
-            .map(|((froms, m, ts), tos)| Row {
-                from: self.render_set(&froms, &names),
-                to: self.render_set(&tos, &names),
-                ports: self.render_ports(&m),
-                targets: ts.iter().map(|k| targets[*k].clone()).collect(),
-                group: None,
+            .map(|((froms, m, k), tos)| {
+                (
+                    Row {
+                        from: self.render_set(&froms, &names),
+                        to: self.render_set(&tos, &names),
+                        ports: self.render_ports(&m),
+                        targets: Vec::new(),
+                        group: None,
+                    },
+                    k,
+                )
             })
             .collect();
-        let (mut rows, groups) = self.group_namespaces(rows);
-        rows.sort();
-        let namespaces: BTreeSet<usize> = self.class_ns.iter().copied().collect();
-        Map {
-            groups,
-            rows,
-            pods: self.classes.iter().map(Vec::len).sum(),
-            classes: n,
-            namespaces: namespaces.len(),
-            targets,
-        }
+        self.group_namespaces(rows)
     }
 
     /// Rows that stay inside one namespace and read the same in several namespaces
     /// (but for the namespace's name) become one pattern row over a group of them.
     #[allow(clippy::type_complexity)]
-    fn group_namespaces(&self, rows: Vec<Row>) -> (Vec<Row>, Vec<(String, Vec<String>)>) {
+    fn group_namespaces<K: Ord + Clone>(
+        &self,
+        rows: Vec<(Row, K)>,
+    ) -> (Vec<(Row, K)>, Vec<(String, Vec<String>)>) {
         let with_pods: BTreeSet<&str> = self
             .class_ns
             .iter()
             .map(|n| self.ns_names[*n].as_str())
             .collect();
         // Pattern (with `\0` for the namespace) → namespaces.
-        let mut patterns: BTreeMap<Row, Vec<String>> = BTreeMap::new();
+        let mut patterns: BTreeMap<(Row, K), Vec<String>> = BTreeMap::new();
         let mut out = Vec::new();
-        for r in rows {
+        for (r, k) in rows {
             let first = r
                 .from
                 .first()
@@ -655,23 +864,26 @@ impl<'a> Builder<'a> {
                         targets: r.targets.clone(),
                         group: None,
                     };
-                    patterns.entry(key).or_default().push(ns);
+                    patterns.entry((key, k)).or_default().push(ns);
                 }
-                None => out.push(r),
+                None => out.push((r, k)),
             }
         }
         let mut groups: BTreeMap<Vec<String>, String> = BTreeMap::new();
         let mut order: Vec<(String, Vec<String>)> = Vec::new();
-        for (pattern, names) in patterns {
+        for ((pattern, k), names) in patterns {
             if names.len() == 1 {
                 let put = |v: &[String]| -> Vec<String> {
                     v.iter().map(|e| e.replacen('\0', &names[0], 1)).collect()
                 };
-                out.push(Row {
-                    from: put(&pattern.from),
-                    to: put(&pattern.to),
-                    ..pattern
-                });
+                out.push((
+                    Row {
+                        from: put(&pattern.from),
+                        to: put(&pattern.to),
+                        ..pattern
+                    },
+                    k,
+                ));
                 continue;
             }
             let g = groups
@@ -687,12 +899,15 @@ impl<'a> Builder<'a> {
                     .map(|e| e.replacen('\0', &format!("{{{g}}}"), 1))
                     .collect()
             };
-            out.push(Row {
-                from: put(&pattern.from),
-                to: put(&pattern.to),
-                group: Some(g.clone()),
-                ..pattern
-            });
+            out.push((
+                Row {
+                    from: put(&pattern.from),
+                    to: put(&pattern.to),
+                    group: Some(g.clone()),
+                    ..pattern
+                },
+                k,
+            ));
         }
         (out, order)
     }
@@ -784,10 +999,52 @@ impl<'a> Builder<'a> {
             let name = &self.ns_names[ns];
             if cs.len() == self.ns_classes[ns] {
                 out.push(format!("{name}/*"));
+            } else if self.describe {
+                out.extend(
+                    self.cover(ns, &cs, names)
+                        .iter()
+                        .map(|d| format!("{name}/{d}")),
+                );
             } else {
                 out.extend(cs.iter().map(|c| format!("{name}/{}", names[*c])));
             }
         }
+        out
+    }
+
+    /// Names a set of classes of one namespace by label pairs whose classes (in that
+    /// namespace) all belong to the set, largest first; the rest by class names.
+    fn cover(&self, ns: usize, set: &[usize], names: &[String]) -> Vec<String> {
+        let all: Vec<usize> = (0..self.classes.len())
+            .filter(|c| self.class_ns[*c] == ns)
+            .collect();
+        let labels = |c: usize| &self.model.pods[self.classes[c][0]].labels;
+        let wanted: BTreeSet<usize> = set.iter().copied().collect();
+        let mut candidates: BTreeMap<(&String, &String), BTreeSet<usize>> = BTreeMap::new();
+        for &c in &all {
+            for (k, v) in labels(c) {
+                candidates.entry((k, v)).or_default().insert(c);
+            }
+        }
+        candidates.retain(|_, cs| cs.is_subset(&wanted));
+        let mut left = wanted.clone();
+        let mut out = Vec::new();
+        while !left.is_empty() {
+            let best = candidates
+                .iter()
+                .map(|(kv, cs)| (cs.intersection(&left).count(), std::cmp::Reverse(*kv), cs))
+                .filter(|(n, _, _)| *n > 1)
+                .max_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+            let Some((_, std::cmp::Reverse((k, v)), cs)) = best else {
+                break;
+            };
+            out.push(format!("{k}={v}"));
+            for c in cs {
+                left.remove(c);
+            }
+        }
+        out.extend(left.iter().map(|c| names[*c].clone()));
+        out.sort();
         out
     }
 

@@ -19,14 +19,16 @@
 #![deny(missing_docs)]
 
 pub mod connectivity;
+pub mod diff;
 pub mod dump;
 pub mod emit;
 pub mod golden;
+pub mod graph;
 pub mod import;
 pub mod krm;
 pub mod load;
-pub mod project;
 pub mod pipeline;
+pub mod project;
 mod target;
 pub mod verify;
 

@@ -1553,9 +1553,14 @@ impl Cx {
                     self.diags.push(d);
                 }
             }
-            let namespaces: BTreeSet<String> = program
-                .namespaces
-                .values()
+            // A selector naming one namespace meets only that one (a managed namespace's
+            // name label is its name): no scan of every namespace per intent.
+            let candidates: Vec<&ManagedNamespace> = match Peer::single_namespace(&ns_sel) {
+                Some(name) => program.namespaces.get(name).into_iter().collect(),
+                None => program.namespaces.values().collect(),
+            };
+            let namespaces: BTreeSet<String> = candidates
+                .into_iter()
                 .filter(|n| ns_sel.matches(&n.labels))
                 .filter(|n| action == Action::Deny || n.isolated.contains(&direction))
                 .map(|n| n.name.clone())

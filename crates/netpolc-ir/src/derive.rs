@@ -167,18 +167,21 @@ pub fn derive(program: &Program) -> ClusterModel {
             IpNet::V6(_) => None,
         })
         .unwrap_or(u32::from(Ipv4Addr::new(10, 244, 0, 0)));
+    // One representative per class, the same in every namespace: computed once.
+    let mut seen: BTreeSet<Vec<bool>> = BTreeSet::new();
+    let mut classes: Vec<&BTreeMap<String, String>> = Vec::new();
+    for labels in &candidates {
+        let signature: Vec<bool> = selectors.iter().map(|s| s.matches(labels)).collect();
+        if !seen.insert(signature) {
+            continue;
+        }
+        if classes.len() == MAX_CLASSES {
+            break;
+        }
+        classes.push(labels);
+    }
     for ns in namespaces.keys() {
-        let mut seen: BTreeSet<Vec<bool>> = BTreeSet::new();
-        let mut count = 0;
-        for labels in &candidates {
-            let signature: Vec<bool> = selectors.iter().map(|s| s.matches(labels)).collect();
-            if !seen.insert(signature) {
-                continue;
-            }
-            count += 1;
-            if count > MAX_CLASSES {
-                break;
-            }
+        for labels in classes.iter().copied() {
             ip_index += 1;
             model.pods.push(Pod {
                 namespace: ns.clone(),
