@@ -57,6 +57,7 @@ pub mod naming;
 mod ports;
 mod program;
 pub mod proof;
+pub mod provenance;
 mod selector;
 
 pub use ports::{PortMatch, PortSpec, Ports, Protocol};
