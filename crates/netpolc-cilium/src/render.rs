@@ -11,6 +11,7 @@ use crate::types::{
 };
 use crate::Options;
 use netpolc_ir::naming::dns_label;
+use netpolc_ir::provenance::{object_name, subject_words, Provenance, RULES_ANNOTATION};
 use netpolc_ir::{
     Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortMatch, PortSpec, Ports,
     Program, Protocol, Rule, Scope, NAMESPACE_NAME_LABEL,
@@ -25,8 +26,8 @@ pub(crate) const MAX_PORTS: usize = 40;
 const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "netpolc");
 /// Annotation naming the intent file.
 const SOURCE_ANNOTATION: &str = "netpolc.dev/source";
-/// Annotation naming the intent an object implements.
-pub(crate) const INTENT_ANNOTATION: &str = "netpolc.dev/intent";
+/// Annotation naming the intents an object implements.
+use netpolc_ir::provenance::INTENT_ANNOTATION;
 
 /// Renders the objects of a program that passed [`crate::check`], sorted: cluster-wide
 /// objects by name, then namespaced objects by namespace and name.
@@ -87,46 +88,58 @@ fn render_isolations(program: &Program, objects: &mut Vec<CiliumPolicy>) {
     }
 }
 
-/// Objects of one (scope, set, intent, direction); the inner key tells objects apart.
+/// Objects of one (scope, set, direction, action), one per subject selector; the rules
+/// of each grouped by intent (file, intent, preset), in IR order.
 type Groups<'p> = BTreeMap<
-    (&'p Scope, &'p str, &'p str, Direction),
-    BTreeMap<(&'p LabelSelector, Action), Vec<usize>>,
+    (&'p Scope, &'p str, Direction, Action),
+    BTreeMap<&'p LabelSelector, BTreeMap<(&'p str, &'p str, &'p Option<String>), Vec<usize>>>,
 >;
 
 fn render_rules(program: &Program, objects: &mut Vec<CiliumPolicy>) {
     let carriers = dns::dns_carriers(program);
     let mut groups: Groups<'_> = BTreeMap::new();
     for (i, r) in program.rules.iter().enumerate() {
+        let o = &r.origin;
         groups
-            .entry((
-                &r.subject.scope,
-                r.origin.set.as_str(),
-                r.origin.intent.as_str(),
-                r.direction,
-            ))
+            .entry((&r.subject.scope, o.set.as_str(), r.direction, r.action))
             .or_default()
-            .entry((&r.subject.pods, r.action))
+            .entry(&r.subject.pods)
+            .or_default()
+            .entry((o.file.as_str(), o.intent.as_str(), &o.preset))
             .or_default()
             .push(i);
     }
-    for ((scope, set, intent, direction), inner) in groups {
-        let base = dns_label(&[set, intent, direction_word(direction)], 63);
-        let numbered = inner.len() > 1;
-        for (n, ((pods, action), indices)) in inner.into_iter().enumerate() {
-            let name = if numbered {
-                format!("{base}-{}", n + 1)
-            } else {
-                base.clone()
+    for ((scope, set, direction, action), subjects) in groups {
+        let words = subject_words(subjects.keys().copied());
+        for ((pods, by_intent), word) in subjects.into_iter().zip(words) {
+            let field = match (direction, action) {
+                (Direction::Ingress, Action::Allow) => "ingress",
+                (Direction::Ingress, Action::Deny) => "ingressDeny",
+                (Direction::Egress, Action::Allow) => "egress",
+                (Direction::Egress, Action::Deny) => "egressDeny",
             };
-            let items: Vec<Item> = indices
-                .iter()
-                .flat_map(|&i| items(&program.rules[i], carriers[i]))
-                .collect();
-            if items.is_empty() {
+            let mut items: Vec<Item> = Vec::new();
+            let mut provenance = Provenance::default();
+            let mut first: Option<&Origin> = None;
+            for indices in by_intent.values() {
+                let origin = &program.rules[indices[0]].origin;
+                let q = origin.qualified();
+                let before = items.len();
+                for &i in indices {
+                    for item in self::items(&program.rules[i], carriers[i]) {
+                        provenance.push(format!("spec.{field}[{}]", items.len()), q.clone());
+                        items.push(item);
+                    }
+                }
+                if items.len() > before {
+                    first.get_or_insert(origin);
+                }
+            }
+            let Some(origin) = first else {
                 // Nothing these rules match can be written: an FQDN source (dropped,
                 // see `l3`) or only ICMP specs on ported protocols (which match nothing).
                 continue;
-            }
+            };
             let mut spec = types::Rule {
                 endpoint_selector: Some(scope_selector(scope, pods)),
                 enable_default_deny: Some(DefaultDeny {
@@ -149,16 +162,20 @@ fn render_rules(program: &Program, objects: &mut Vec<CiliumPolicy>) {
                     spec.egress_deny = Some(items.into_iter().map(Item::egress_deny).collect());
                 }
             }
-            let origin = &program.rules[indices[0]].origin;
-            objects.push(object(scope, name, origin, spec));
+            let name = object_name(set, &word, direction, action == Action::Deny);
+            let mut object = object(scope, name, origin, spec);
+            object.metadata.annotations.insert(
+                INTENT_ANNOTATION.to_string(),
+                provenance.intent_annotation(),
+            );
+            if let Some(rules) = provenance.rules_annotation() {
+                object
+                    .metadata
+                    .annotations
+                    .insert(RULES_ANNOTATION.to_string(), rules);
+            }
+            objects.push(object);
         }
-    }
-}
-
-fn direction_word(d: Direction) -> &'static str {
-    match d {
-        Direction::Ingress => "ingress",
-        Direction::Egress => "egress",
     }
 }
 
