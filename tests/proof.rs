@@ -170,21 +170,21 @@ fn explain_uses_declared_labels_of_unmanaged_namespaces() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Cluster set `a` intent `b-smtp` and cluster set `a-b` intent `smtp` render two
-/// cluster-wide Cilium objects with one name; applied, the second replaced the first and
-/// its deny was lost, while `render` exited 0. Now the collision is NP6011 and nothing is
-/// printed.
+/// Cluster set `a` with subject `app.gw: x` and cluster set `a-app` with subject
+/// `gw: x` render two cluster-wide Cilium objects with one name (`a-app-gw-x-…`);
+/// applied, the second would replace the first and its deny would be lost. The collision
+/// is NP6011 and nothing is printed.
 #[test]
 fn a_name_collision_is_refused_on_render() {
-    let cluster = |name: &str, intent: &str| {
-        format!("apiVersion: netpolc.dev/v1alpha1\nkind: ClusterIntentSet\nmetadata: {{name: {name}}}\nspec:\n  groups:\n    gw: {{selector: {{app: gw}}}}\n    mail: {{cidrs: [203.0.113.0/24]}}\n  intents:\n    - {{name: {intent}, from: gw, to: mail, ports: [25/tcp], action: deny}}\n")
+    let cluster = |name: &str, key: &str| {
+        format!("apiVersion: netpolc.dev/v1alpha1\nkind: ClusterIntentSet\nmetadata: {{name: {name}}}\nspec:\n  groups:\n    gw: {{selector: {{{key}: x}}}}\n    mail: {{cidrs: [203.0.113.0/24]}}\n  intents:\n    - {{name: smtp, from: gw, to: mail, ports: [25/tcp], action: deny}}\n")
     };
     let dir = project(
         "collision",
         "apiVersion: netpolc.dev/v1alpha1\nkind: IntentSet\nmetadata: {name: shop}\nspec:\n  namespace: shop\n  isolate: [egress]\n  groups:\n    gw: {selector: {app: gw}}\n  intents:\n    - {name: out, from: gw, to: world, ports: [25/tcp]}\n",
     );
-    std::fs::write(dir.join("policies/a.yaml"), cluster("a", "b-smtp")).unwrap();
-    std::fs::write(dir.join("policies/a-b.yaml"), cluster("a-c", "smtp")).unwrap();
+    std::fs::write(dir.join("policies/a.yaml"), cluster("a", "app.gw")).unwrap();
+    std::fs::write(dir.join("policies/a-b.yaml"), cluster("a-c", "gw")).unwrap();
     let out = netpolc(&dir, &["render", "--target", "cilium"]);
     assert_eq!(
         out.status.code(),
@@ -192,7 +192,7 @@ fn a_name_collision_is_refused_on_render() {
         "distinct names: {}",
         stderr(&out)
     );
-    std::fs::write(dir.join("policies/a-b.yaml"), cluster("a-b", "smtp")).unwrap();
+    std::fs::write(dir.join("policies/a-b.yaml"), cluster("a-app", "gw")).unwrap();
     let out = netpolc(&dir, &["render", "--target", "cilium"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");

@@ -11,6 +11,7 @@
 //! - `fuzz`: a bounded fuzz of the loader and `fn` (no panic, exit 2 with a diagnostic).
 //! - `docs`: every example of docs/diagnostics.md renders as documented.
 //! - `golden`: writing golden/ (kills, concurrency, links, empty sets) and its layout.
+//! - `lean`: one object per subject and direction at GitOps scale, same meaning.
 
 mod cli;
 mod corpus;
@@ -23,6 +24,7 @@ mod gitops;
 mod golden;
 mod hostile;
 mod intent_schema;
+mod lean;
 mod manifests;
 mod metadata;
 mod proof;

@@ -20,7 +20,7 @@ use crate::{
 };
 use ipnet::IpNet;
 use netpolc_ir::naming::dns_label;
-use netpolc_ir::provenance::{object_name, subject_words, Provenance, RULES_ANNOTATION};
+use netpolc_ir::provenance::{object_name, scoped_subject_words, Provenance, RULES_ANNOTATION};
 use netpolc_ir::{
     Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortSpec, Ports, Program, Protocol,
     Requirement, Rule, Scope, NAMESPACE_NAME_LABEL,
@@ -736,21 +736,17 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
     // Rules: one object per (intent set, subject scope, direction, action, subject
     // selector), merging the rules of every intent of the set with that subject, grouped
     // by intent; the provenance annotations name each rule's intent.
-    type Key<'a> = (&'a str, &'a Scope, Direction, Action);
+    type Key<'a> = (&'a str, Direction, Action);
     type ByIntent<'a> =
         BTreeMap<(&'a str, &'a str, &'a Option<String>), (&'a Origin, Vec<&'a Rule>)>;
-    let mut groups: BTreeMap<Key<'_>, BTreeMap<&LabelSelector, ByIntent<'_>>> = BTreeMap::new();
+    type BySubject<'a> = BTreeMap<(&'a Scope, &'a LabelSelector), ByIntent<'a>>;
+    let mut groups: BTreeMap<Key<'_>, BySubject<'_>> = BTreeMap::new();
     for rule in &program.rules {
         let o = &rule.origin;
         groups
-            .entry((
-                o.set.as_str(),
-                &rule.subject.scope,
-                rule.direction,
-                rule.action,
-            ))
+            .entry((o.set.as_str(), rule.direction, rule.action))
             .or_default()
-            .entry(&rule.subject.pods)
+            .entry((&rule.subject.scope, &rule.subject.pods))
             .or_default()
             .entry((o.file.as_str(), o.intent.as_str(), &o.preset))
             .or_insert((o, Vec::new()))
@@ -758,10 +754,15 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
             .push(rule);
     }
     let mut any_deny = false;
-    for ((set, scope, direction, action), subjects) in &groups {
+    // Global policies share one name space; namespaced ones (`--calico-namespaced`) one
+    // per namespace.
+    let cluster_wide =
+        |scope: &Scope| !(options.namespaced && matches!(scope, Scope::Namespace(_)));
+    for ((set, direction, action), subjects) in &groups {
         let deny = *action == Action::Deny;
-        let words = subject_words(subjects.keys().copied());
-        for ((pods, by_intent), word) in subjects.iter().zip(words) {
+        let keys: Vec<(&Scope, &LabelSelector)> = subjects.keys().copied().collect();
+        let words = scoped_subject_words(&keys, &cluster_wide);
+        for (((scope, pods), by_intent), word) in subjects.iter().zip(words) {
             // Calico accepts at most MAX_RULES rules per direction in one policy: start a
             // new object (`-2`, `-3`, …) at an intent boundary when the next intent would
             // not fit.

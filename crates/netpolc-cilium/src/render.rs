@@ -11,7 +11,7 @@ use crate::types::{
 };
 use crate::Options;
 use netpolc_ir::naming::dns_label;
-use netpolc_ir::provenance::{object_name, subject_words, Provenance, RULES_ANNOTATION};
+use netpolc_ir::provenance::{object_name, scoped_subject_words, Provenance, RULES_ANNOTATION};
 use netpolc_ir::{
     Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortMatch, PortSpec, Ports,
     Program, Protocol, Rule, Scope, NAMESPACE_NAME_LABEL,
@@ -88,11 +88,14 @@ fn render_isolations(program: &Program, objects: &mut Vec<CiliumPolicy>) {
     }
 }
 
-/// Objects of one (scope, set, direction, action), one per subject selector; the rules
-/// of each grouped by intent (file, intent, preset), in IR order.
+/// Objects of one (set, direction, action), one per subject scope and selector; the
+/// rules of each grouped by intent (file, intent, preset), in IR order.
 type Groups<'p> = BTreeMap<
-    (&'p Scope, &'p str, Direction, Action),
-    BTreeMap<&'p LabelSelector, BTreeMap<(&'p str, &'p str, &'p Option<String>), Vec<usize>>>,
+    (&'p str, Direction, Action),
+    BTreeMap<
+        (&'p Scope, &'p LabelSelector),
+        BTreeMap<(&'p str, &'p str, &'p Option<String>), Vec<usize>>,
+    >,
 >;
 
 fn render_rules(program: &Program, objects: &mut Vec<CiliumPolicy>) {
@@ -101,17 +104,21 @@ fn render_rules(program: &Program, objects: &mut Vec<CiliumPolicy>) {
     for (i, r) in program.rules.iter().enumerate() {
         let o = &r.origin;
         groups
-            .entry((&r.subject.scope, o.set.as_str(), r.direction, r.action))
+            .entry((o.set.as_str(), r.direction, r.action))
             .or_default()
-            .entry(&r.subject.pods)
+            .entry((&r.subject.scope, &r.subject.pods))
             .or_default()
             .entry((o.file.as_str(), o.intent.as_str(), &o.preset))
             .or_default()
             .push(i);
     }
-    for ((scope, set, direction, action), subjects) in groups {
-        let words = subject_words(subjects.keys().copied());
-        for ((pods, by_intent), word) in subjects.into_iter().zip(words) {
+    // CiliumClusterwideNetworkPolicies share one name space, CiliumNetworkPolicies one
+    // per namespace.
+    let cluster_wide = |scope: &Scope| matches!(scope, Scope::Cluster(_));
+    for ((set, direction, action), subjects) in groups {
+        let keys: Vec<(&Scope, &LabelSelector)> = subjects.keys().copied().collect();
+        let words = scoped_subject_words(&keys, &cluster_wide);
+        for (((scope, pods), by_intent), word) in subjects.into_iter().zip(words) {
             let field = match (direction, action) {
                 (Direction::Ingress, Action::Allow) => "ingress",
                 (Direction::Ingress, Action::Deny) => "ingressDeny",

@@ -25,7 +25,7 @@
 //! ```
 
 use crate::naming::dns_label;
-use crate::{Direction, LabelSelector, Op};
+use crate::{Direction, LabelSelector, Op, Scope};
 use std::collections::BTreeMap;
 
 /// The annotation listing the intents of the object's rules (see the module docs).
@@ -192,6 +192,72 @@ pub fn subject_words<'a>(selectors: impl IntoIterator<Item = &'a LabelSelector>)
         .collect()
 }
 
+/// Names for the subjects of one (set, direction, action) whose objects may share a name
+/// space: `subjects` are (scope, selector) pairs in sorted order; objects of a scope for
+/// which `cluster_wide` is true share one name space (cluster-wide kinds), the others one
+/// per namespace. Each name is the [`subject_word`]; when one word stands for subjects of
+/// several scopes in one name space, each gets its scope appended (the namespace, or
+/// `cluster-` and a hash of the namespace list); what still collides gets `-2`, `-3`, ….
+pub fn scoped_subject_words(
+    subjects: &[(&Scope, &LabelSelector)],
+    cluster_wide: &dyn Fn(&Scope) -> bool,
+) -> Vec<String> {
+    let space = |scope: &Scope| -> String {
+        match scope {
+            Scope::Namespace(n) if !cluster_wide(scope) => n.clone(),
+            _ => String::new(),
+        }
+    };
+    let base: Vec<String> = subjects.iter().map(|(_, s)| subject_word(s)).collect();
+    // (name space, word) → the scopes using it.
+    let mut scopes: BTreeMap<(String, &str), Vec<&Scope>> = BTreeMap::new();
+    for ((scope, _), word) in subjects.iter().zip(&base) {
+        let users = scopes.entry((space(scope), word.as_str())).or_default();
+        if !users.contains(scope) {
+            users.push(scope);
+        }
+    }
+    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    subjects
+        .iter()
+        .zip(&base)
+        .map(|((scope, _), word)| {
+            let shared = scopes
+                .get(&(space(scope), word.as_str()))
+                .is_some_and(|u| u.len() > 1);
+            let word = if shared {
+                let tag = match scope {
+                    Scope::Namespace(n) => n.clone(),
+                    Scope::Cluster(list) => {
+                        let joined: Vec<&str> = list.iter().map(String::as_str).collect();
+                        format!("cluster-{:08x}", fnv1a(joined.join(",").as_bytes()) as u32)
+                    }
+                };
+                dns_label(&[word, &tag], 253)
+            } else {
+                word.clone()
+            };
+            let n = seen.entry((space(scope), word.clone())).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                word
+            } else {
+                format!("{word}-{n}")
+            }
+        })
+        .collect()
+}
+
+/// 64-bit FNV-1a: tiny, stable across platforms and releases.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +285,22 @@ mod tests {
             object_name("shop", "app-web", Direction::Ingress, true),
             "shop-app-web-ingress-deny"
         );
+    }
+
+    #[test]
+    fn scoped_words_tell_scopes_apart_in_one_name_space() {
+        let all = LabelSelector::all();
+        let web = LabelSelector::from_labels([("app", "web")]);
+        let (a, b) = (Scope::Namespace("a".into()), Scope::Namespace("b".into()));
+        let c = Scope::Cluster(["a".to_string(), "b".to_string()].into());
+        let subjects = [(&a, &all), (&a, &web), (&b, &all), (&c, &all)];
+        // Namespaced kinds: `a` and `b` are separate name spaces.
+        let namespaced = scoped_subject_words(&subjects, &|s| matches!(s, Scope::Cluster(_)));
+        assert_eq!(namespaced, ["all-pods", "app-web", "all-pods", "all-pods"]);
+        // Cluster-wide kinds: one name space, the scope tells the subjects apart.
+        let global = scoped_subject_words(&subjects, &|_| true);
+        assert_eq!(global[..3], ["all-pods-a", "app-web", "all-pods-b"]);
+        assert!(global[3].starts_with("all-pods-cluster-"));
     }
 
     #[test]
