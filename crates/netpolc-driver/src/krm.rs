@@ -1355,24 +1355,26 @@ mod tests {
     /// intents' paths, and nothing is generated.
     #[test]
     fn identity_collisions_are_refused() {
-        let cluster = |name: &str, intent: &str| {
+        // Set `a` with subject `app.gw: x` and set `a-app` with subject `gw: x` both name
+        // their deny object `a-app-gw-x-egress-deny`.
+        let cluster = |name: &str, key: &str| {
             format!(
-                "- apiVersion: netpolc.dev/v1alpha1\n  kind: ClusterIntentSet\n  metadata:\n    name: {name}\n    annotations: {{config.kubernetes.io/path: policies/{name}.yaml}}\n  spec:\n    groups:\n      gw: {{selector: {{app: gw}}}}\n      mail: {{cidrs: [203.0.113.0/24]}}\n    intents:\n    - {{name: {intent}, from: gw, to: mail, ports: [25/tcp], action: deny}}\n"
+                "- apiVersion: netpolc.dev/v1alpha1\n  kind: ClusterIntentSet\n  metadata:\n    name: {name}\n    annotations: {{config.kubernetes.io/path: policies/{name}.yaml}}\n  spec:\n    groups:\n      gw: {{selector: {{{key}: x}}}}\n      mail: {{cidrs: [203.0.113.0/24]}}\n    intents:\n    - {{name: smtp, from: gw, to: mail, ports: [25/tcp], action: deny}}\n"
             )
         };
         let list = |second: &str| {
             format!(
                 "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: netpolc}}\n  data: {{target: cilium}}\nitems:\n- apiVersion: netpolc.dev/v1alpha1\n  kind: IntentSet\n  metadata:\n    name: shop\n    annotations: {{config.kubernetes.io/path: policies/shop.yaml}}\n  spec:\n    namespace: shop\n    isolate: [egress]\n    groups:\n      gw: {{selector: {{app: gw}}}}\n    intents:\n    - {{name: out, from: gw, to: world, ports: [25/tcp]}}\n{}{}",
-                cluster("a", "b-smtp"),
+                cluster("a", "app.gw"),
                 second
             )
         };
-        let ok = run(list(&cluster("a-c", "smtp")).as_bytes());
+        let ok = run(list(&cluster("a-c", "gw")).as_bytes());
         assert_eq!(ok.exit_code, SUCCESS, "{}", ok.stderr);
-        let out = run(list(&cluster("a-b", "smtp")).as_bytes());
+        let out = run(list(&cluster("a-app", "gw")).as_bytes());
         assert_eq!(out.exit_code, BAD_INPUT, "{}", out.stderr);
         assert!(out.stdout.contains("NP6011"), "{}", out.stdout);
-        assert!(out.stderr.contains("policies/a-b.yaml"), "{}", out.stderr);
+        assert!(out.stderr.contains("policies/a-app.yaml"), "{}", out.stderr);
     }
 
     #[test]
