@@ -117,10 +117,7 @@ impl RuleIntents {
     /// The intent of the rule at `path`: its line of the rules annotation, else the
     /// object's intent annotation.
     pub fn intent(&self, path: &str) -> Option<String> {
-        self.rules
-            .get(path)
-            .or(self.object.as_ref())
-            .map(String::clone)
+        self.rules.get(path).or(self.object.as_ref()).cloned()
     }
 
     /// The object's intent annotation as written.
