@@ -478,8 +478,14 @@ fn explain_names_the_deciding_object_and_intent_on_every_backend() {
             if who == "intended" {
                 continue;
             }
+            // One object per subject and direction: frontend's egress, backend's ingress.
+            let subject = if *direction == "egress" {
+                "frontend"
+            } else {
+                "backend"
+            };
             let object = format!(
-                "{kind} {}production-frontend-to-backend-{direction} spec.{direction}[0]",
+                "{kind} {}production-app-{subject}-{direction} spec.{direction}[0]",
                 if kind == "GlobalNetworkPolicy" {
                     ""
                 } else {
@@ -493,7 +499,7 @@ fn explain_names_the_deciding_object_and_intent_on_every_backend() {
             // The named object exists in that backend's output and carries the intent.
             let target = Target::from_name(who).unwrap();
             let objects = render(&sources, &program, target).unwrap();
-            let name = format!("production-frontend-to-backend-{direction}");
+            let name = format!("production-app-{subject}-{direction}");
             let found = objects
                 .iter()
                 .find(|o| o["kind"] == kind && o["metadata"]["name"] == name.as_str())

@@ -13,6 +13,7 @@
 //! - `golden`: writing golden/ (kills, concurrency, links, empty sets) and its layout.
 //! - `import`: existing policies into intents, proved equal (e2e scenarios, the seed).
 //! - `diff`: `netpolc diff` on real Git repositories and manifests, and `netpolc graph`.
+//! - `lean`: one object per subject and direction at GitOps scale, same meaning.
 
 mod cli;
 mod corpus;
@@ -27,6 +28,7 @@ mod golden;
 mod hostile;
 mod import;
 mod intent_schema;
+mod lean;
 mod manifests;
 mod metadata;
 mod proof;

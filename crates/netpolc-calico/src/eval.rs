@@ -48,11 +48,12 @@ use crate::types::{
     Protocol, Rule, Tier, TierAction, API_VERSION,
 };
 use crate::validate::parse_cidr_or_ip;
-use crate::{DEFAULT_TIER, INTENT_ANNOTATION, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
+use crate::{DEFAULT_TIER, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
 use ipnet::IpNet;
 use netpolc_ir::model::{
     ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Side,
 };
+use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol as IrProtocol};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -130,7 +131,8 @@ pub(crate) struct Policy {
     pub(crate) egress_type: bool,
     pub(crate) ingress: Vec<CompiledRule>,
     pub(crate) egress: Vec<CompiledRule>,
-    pub(crate) intent: Option<String>,
+    /// Which intent each rule comes from (`netpolc.dev/intent`, `netpolc.dev/rules`).
+    pub(crate) intents: RuleIntents,
     /// `preDNAT`/`doNotTrack` policies apply to host endpoints only.
     pub(crate) hosts_only: bool,
 }
@@ -408,7 +410,7 @@ fn global_policy(p: &GlobalNetworkPolicy) -> Result<Policy, String> {
         egress_type,
         ingress: rules("spec.ingress", &s.ingress, None)?,
         egress: rules("spec.egress", &s.egress, None)?,
-        intent: p.metadata.annotations.get(INTENT_ANNOTATION).cloned(),
+        intents: RuleIntents::from_annotations(&p.metadata.annotations),
         hosts_only: s.pre_dnat == Some(true) || s.do_not_track == Some(true),
     })
 }
@@ -434,7 +436,7 @@ fn namespaced_policy(p: &NetworkPolicy) -> Result<Policy, String> {
         egress_type,
         ingress: rules("spec.ingress", &s.ingress, Some(&ns))?,
         egress: rules("spec.egress", &s.egress, Some(&ns))?,
-        intent: p.metadata.annotations.get(INTENT_ANNOTATION).cloned(),
+        intents: RuleIntents::from_annotations(&p.metadata.annotations),
         hosts_only: false,
     })
 }
@@ -1021,7 +1023,7 @@ impl CalicoEvaluator {
                     let decision = || Decision {
                         object: policy.display.clone(),
                         rule: rule.path.clone(),
-                        intent: policy.intent.clone(),
+                        intent: policy.intents.intent(&rule.path),
                     };
                     match rule.action {
                         Action::Allow => return Side::Allowed(decision()),

@@ -24,7 +24,8 @@ use crate::eval::{eq, CompiledRule, Endpoints, Entity, Namespaces, Policy};
 use crate::selector::{Expr, Selector};
 use crate::types::{Action, ObjectMeta, PolicyType, Port, PortValue};
 use crate::validate::parse_cidr;
-use crate::{DEFAULT_TIER, INTENT_ANNOTATION, ORCHESTRATOR_LABEL};
+use crate::{DEFAULT_TIER, ORCHESTRATOR_LABEL};
+use netpolc_ir::provenance::RuleIntents;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -308,7 +309,7 @@ pub(crate) fn compile(object: &Value) -> Result<Policy, String> {
         egress_type,
         ingress,
         egress,
-        intent: np.metadata.annotations.get(INTENT_ANNOTATION).cloned(),
+        intents: RuleIntents::from_annotations(&np.metadata.annotations),
         hosts_only: false,
     })
 }

@@ -21,9 +21,9 @@
 //!
 //! | IR | Calico object | tier | order | name |
 //! |---|---|---|---|---|
-//! | deny rules | GlobalNetworkPolicy, `Deny` rules | `netpolc` | 1000 | `netpolc.<set>-<intent>-<direction>` |
+//! | deny rules | GlobalNetworkPolicy, `Deny` rules | `netpolc` | 1000 | `netpolc.<set>-<subject>-<direction>-deny` |
 //! | isolation | GlobalNetworkPolicy, `types` only, no rules | `default` | 1000 | `<set>-isolate` |
-//! | allow rules | GlobalNetworkPolicy, `Allow` rules | `default` | 1000 | `<set>-<intent>-<direction>` |
+//! | allow rules | GlobalNetworkPolicy, `Allow` rules | `default` | 1000 | `<set>-<subject>-<direction>` |
 //!
 //! - **Deny beats allow through a tier.** The `Tier` `netpolc` has `order: 100000` and
 //!   `defaultAction: Pass`. It sorts after `kube-admin` (order 1,000; and the
@@ -59,9 +59,16 @@
 //!   With [`Options::namespaced`], namespaced subjects become namespaced
 //!   `projectcalico.org/v3` NetworkPolicies instead (same tiers, orders and names; the
 //!   subject selector then omits the namespace term).
-//! - **Names.** `netpolc_ir::naming::object_name(set, &[intent, direction], 63)` (isolation:
-//!   `[set, "isolate"]`), numbered `-1`, `-2`, … when one intent has several subjects.
-//!   Names include the set, so they stay unique among cluster-global objects. Deny
+//! - **One object per subject.** The rules of every intent of one set with the same
+//!   scope, subject selector, direction and action are merged into one policy, grouped
+//!   by intent; `netpolc.dev/intent` lists the intents and, when there are several,
+//!   `netpolc.dev/rules` names the intent of each rule ([`netpolc_ir::provenance`]),
+//!   which the evaluator reads back. An object that would exceed 1024 rules in its
+//!   direction continues in `-2`, `-3`, … (split between intents).
+//! - **Names.** `netpolc_ir::provenance::object_name` (`<set>-<subject>-<direction>`,
+//!   `<subject>` such as `app-backend` or `all-pods`, `-deny` for denies; isolation:
+//!   `[set, "isolate"]`). Names include the set, so they stay unique among
+//!   cluster-global objects. Deny
 //!   policies are prefixed with their tier (`netpolc.`): Calico v3.29–v3.31 require
 //!   `<tier>.<name>` outside the default tier and reject dots inside it; v3.32 accepts
 //!   both. Names have at most one dot.
@@ -139,7 +146,7 @@
 //!         "apiVersion": "projectcalico.org/v3",
 //!         "kind": "GlobalNetworkPolicy",
 //!         "metadata": {
-//!             "name": "shop-frontend-to-backend-ingress",
+//!             "name": "shop-app-backend-ingress",
 //!             "labels": {"app.kubernetes.io/managed-by": "netpolc"},
 //!             "annotations": {
 //!                 "netpolc.dev/intent": "shop/frontend-to-backend",

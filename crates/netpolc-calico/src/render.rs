@@ -19,7 +19,9 @@ use crate::{
     TIER_ORDER,
 };
 use ipnet::IpNet;
-use netpolc_ir::naming::object_name;
+use netpolc_ir::provenance::{
+    continued_object_name, object_name, scoped_subject_words, Provenance, RULES_ANNOTATION,
+};
 use netpolc_ir::{
     Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortSpec, Ports, Program, Protocol,
     Requirement, Rule, Scope, NAMESPACE_NAME_LABEL,
@@ -120,6 +122,19 @@ struct Problem {
 }
 
 impl Problem {
+    /// The same problem about intent `to` instead of `from` (both qualified).
+    fn about(&self, from: &str, to: &str) -> Problem {
+        Problem {
+            code: self.code,
+            message: self
+                .message
+                .replace(&format!("`{from}`"), &format!("`{to}`")),
+            label: self.label,
+            why: self.why.clone(),
+            help: self.help.clone(),
+        }
+    }
+
     fn into_diagnostic(self, origin: &Origin) -> Diagnostic {
         let d = Diagnostic::new(Severity::Error, self.code, self.message)
             .with_note(BACKEND_NOTE)
@@ -556,6 +571,8 @@ struct Draft<'a> {
     ingress: Vec<CRule>,
     egress: Vec<CRule>,
     origin: &'a Origin,
+    /// The intent of each rule, for merged objects.
+    provenance: Option<Provenance>,
 }
 
 fn build(draft: Draft<'_>, options: &Options) -> Result<Planned, Problem> {
@@ -571,7 +588,14 @@ fn build(draft: Draft<'_>, options: &Options) -> Result<Planned, Problem> {
     } else {
         (DEFAULT_TIER, draft.name)
     };
-    let meta = metadata(name, namespace.clone(), draft.origin);
+    let mut meta = metadata(name, namespace.clone(), draft.origin);
+    if let Some(p) = &draft.provenance {
+        meta.annotations
+            .insert(INTENT_ANNOTATION.to_string(), p.intent_annotation());
+        if let Some(rules) = p.rules_annotation() {
+            meta.annotations.insert(RULES_ANNOTATION.to_string(), rules);
+        }
+    }
     let manifest = if namespace.is_some() {
         Manifest::Namespaced(NetworkPolicy::new(
             meta,
@@ -631,12 +655,12 @@ fn numbered(parts: &[&str], index: usize, count: usize) -> String {
         .split_first()
         .expect("a set and at least one more part");
     if count == 1 {
-        object_name(set, rest, 63)
+        netpolc_ir::naming::object_name(set, rest, 63)
     } else {
         let n = (index + 1).to_string();
         let mut all = rest.to_vec();
         all.push(&n);
-        object_name(set, &all, 63)
+        netpolc_ir::naming::object_name(set, &all, 63)
     }
 }
 
@@ -704,6 +728,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
                 ingress: Vec::new(),
                 egress: Vec::new(),
                 origin,
+                provenance: None,
             };
             match build(draft, options) {
                 Ok(p) => objects.push(p),
@@ -712,63 +737,107 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
         }
     }
 
-    // Rules: one object per (subject scope, subject selector, intent, direction, action);
-    // objects that would share a name are numbered in the order of their subjects.
-    type Subject<'a> = (&'a Scope, &'a LabelSelector, &'a Origin);
-    type Key<'a> = (&'a str, &'a str, Direction, Action);
-    let mut groups: BTreeMap<Key<'_>, BTreeMap<Subject<'_>, Vec<&Rule>>> = BTreeMap::new();
+    // Rules: one object per (intent set, subject scope, direction, action, subject
+    // selector), merging the rules of every intent of the set with that subject, grouped
+    // by intent; the provenance annotations name each rule's intent.
+    type Key<'a> = (&'a str, Direction, Action);
+    type ByIntent<'a> =
+        BTreeMap<(&'a str, &'a str, &'a Option<String>), (&'a Origin, Vec<&'a Rule>)>;
+    type BySubject<'a> = BTreeMap<(&'a Scope, &'a LabelSelector), ByIntent<'a>>;
+    let mut groups: BTreeMap<Key<'_>, BySubject<'_>> = BTreeMap::new();
     for rule in &program.rules {
+        let o = &rule.origin;
         groups
-            .entry((
-                rule.origin.set.as_str(),
-                rule.origin.intent.as_str(),
-                rule.direction,
-                rule.action,
-            ))
+            .entry((o.set.as_str(), rule.direction, rule.action))
             .or_default()
-            .entry((&rule.subject.scope, &rule.subject.pods, &rule.origin))
+            .entry((&rule.subject.scope, &rule.subject.pods))
             .or_default()
+            .entry((o.file.as_str(), o.intent.as_str(), &o.preset))
+            .or_insert((o, Vec::new()))
+            .1
             .push(rule);
     }
     let mut any_deny = false;
-    for ((set, intent, direction, action), subjects) in &groups {
-        let count = subjects.len();
-        for (i, ((scope, pods, origin), rules)) in subjects.iter().enumerate() {
-            let mut calico = Vec::new();
-            let mut failed = false;
-            for rule in rules {
-                match calico_rules(program, rule) {
-                    Ok(rs) => calico.extend(rs),
-                    Err(problems) => {
-                        failed = true;
-                        for p in problems {
-                            rep.problem(p, origin);
+    // Global policies share one name space; namespaced ones (`--calico-namespaced`) one
+    // per namespace.
+    let cluster_wide =
+        |scope: &Scope| !(options.namespaced && matches!(scope, Scope::Namespace(_)));
+    for ((set, direction, action), subjects) in &groups {
+        let deny = *action == Action::Deny;
+        let keys: Vec<(&Scope, &LabelSelector)> = subjects.keys().copied().collect();
+        let words = scoped_subject_words(&keys, &cluster_wide);
+        for (((scope, pods), by_intent), word) in subjects.iter().zip(words) {
+            // Calico accepts at most MAX_RULES rules per direction in one policy: start a
+            // new object (`-2`, `-3`, …) at an intent boundary when the next intent would
+            // not fit.
+            let mut chunks: Vec<(Vec<CRule>, Provenance, Vec<&Origin>)> = Vec::new();
+            for (origin, rules) in by_intent.values() {
+                let mut calico = Vec::new();
+                let mut failed = false;
+                for rule in rules {
+                    match calico_rules(program, rule) {
+                        Ok(rs) => calico.extend(rs),
+                        Err(problems) => {
+                            failed = true;
+                            for p in problems {
+                                rep.problem(p, origin);
+                            }
                         }
                     }
                 }
+                if failed || calico.is_empty() {
+                    continue;
+                }
+                let fits = chunks
+                    .last()
+                    .is_some_and(|(c, _, _)| c.len() + calico.len() <= MAX_RULES);
+                if !fits {
+                    chunks.push((Vec::new(), Provenance::default(), Vec::new()));
+                }
+                let Some((chunk, provenance, origins)) = chunks.last_mut() else {
+                    continue;
+                };
+                let field = direction_word(*direction);
+                let q = origin.qualified();
+                for r in calico {
+                    provenance.push(format!("spec.{field}[{}]", chunk.len()), q.clone());
+                    chunk.push(r);
+                }
+                origins.push(origin);
             }
-            if failed {
-                continue;
-            }
-            let deny = *action == Action::Deny;
-            any_deny |= deny;
-            let (ingress, egress) = match direction {
-                Direction::Ingress => (calico, Vec::new()),
-                Direction::Egress => (Vec::new(), calico),
-            };
-            let draft = Draft {
-                name: numbered(&[set, intent, direction_word(*direction)], i, count),
-                deny,
-                scope,
-                pods,
-                types: vec![policy_type(*direction)],
-                ingress,
-                egress,
-                origin,
-            };
-            match build(draft, options) {
-                Ok(p) => objects.push(p),
-                Err(p) => rep.problem(p, origin),
+            let base = object_name(set, &word, *direction, deny);
+            for (n, (calico, provenance, origins)) in chunks.into_iter().enumerate() {
+                any_deny |= deny;
+                let (ingress, egress) = match direction {
+                    Direction::Ingress => (calico, Vec::new()),
+                    Direction::Egress => (Vec::new(), calico),
+                };
+                let name = if n == 0 {
+                    base.clone()
+                } else {
+                    continued_object_name(set, &word, *direction, deny, n + 1)
+                };
+                let draft = Draft {
+                    name,
+                    deny,
+                    scope,
+                    pods,
+                    types: vec![policy_type(*direction)],
+                    ingress,
+                    egress,
+                    origin: origins[0],
+                    provenance: Some(provenance),
+                };
+                match build(draft, options) {
+                    Ok(p) => objects.push(p),
+                    Err(p) => {
+                        // The subject is every intent's: report it about each of them.
+                        let first = origins[0].qualified();
+                        for origin in origins {
+                            rep.problem(p.about(&first, &origin.qualified()), origin);
+                        }
+                    }
+                }
             }
         }
     }

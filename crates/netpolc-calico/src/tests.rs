@@ -328,6 +328,36 @@ fn find<'a>(objects: &'a [Value], name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no object {name}"))
 }
 
+/// The object holding the `direction` rules of `intent` (`set/intent`), with only that
+/// intent's rules: merged objects hold the rules of several intents, told apart by their
+/// provenance annotations.
+fn intent_find(objects: &[Value], intent: &str, direction: &str) -> Value {
+    let mut found: Vec<Value> = Vec::new();
+    for o in objects {
+        let annotations: BTreeMap<String, String> =
+            serde_json::from_value(o["metadata"]["annotations"].clone()).unwrap_or_default();
+        let intents = netpolc_ir::provenance::RuleIntents::from_annotations(&annotations);
+        let Some(rules) = o["spec"][direction].as_array() else {
+            continue;
+        };
+        let mine: Vec<Value> = rules
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                intents.intent(&format!("spec.{direction}[{i}]")).as_deref() == Some(intent)
+            })
+            .map(|(_, r)| r.clone())
+            .collect();
+        if !mine.is_empty() {
+            let mut o = o.clone();
+            o["spec"][direction] = Value::Array(mine);
+            found.push(o);
+        }
+    }
+    assert_eq!(found.len(), 1, "{direction} rules of {intent}: {found:#?}");
+    found.remove(0)
+}
+
 fn names(objects: &[Value]) -> Vec<String> {
     objects
         .iter()
@@ -450,15 +480,14 @@ fn seed_scenario() {
         names(&objects),
         vec![
             "Tier netpolc",
-            "GlobalNetworkPolicy netpolc.production-block-cloud-metadata-egress",
-            "GlobalNetworkPolicy production-allow-dns-egress",
-            "GlobalNetworkPolicy production-backend-to-database-egress",
-            "GlobalNetworkPolicy production-backend-to-database-ingress",
-            "GlobalNetworkPolicy production-backend-to-partner-egress",
-            "GlobalNetworkPolicy production-frontend-to-backend-egress",
-            "GlobalNetworkPolicy production-frontend-to-backend-ingress",
+            "GlobalNetworkPolicy netpolc.production-all-pods-egress-deny",
+            "GlobalNetworkPolicy production-all-pods-egress",
+            "GlobalNetworkPolicy production-all-pods-ingress",
+            "GlobalNetworkPolicy production-app-backend-egress",
+            "GlobalNetworkPolicy production-app-backend-ingress",
+            "GlobalNetworkPolicy production-app-database-ingress",
+            "GlobalNetworkPolicy production-app-frontend-egress",
             "GlobalNetworkPolicy production-isolate",
-            "GlobalNetworkPolicy production-monitoring-scrape-ingress",
         ]
     );
     assert_eq!(
@@ -480,7 +509,7 @@ fn seed_scenario() {
             "apiVersion": "projectcalico.org/v3",
             "kind": "GlobalNetworkPolicy",
             "metadata": {
-                "name": "netpolc.production-block-cloud-metadata-egress",
+                "name": "netpolc.production-all-pods-egress-deny",
                 "labels": {"app.kubernetes.io/managed-by": "netpolc"},
                 "annotations": {
                     "netpolc.dev/intent": "production/block-cloud-metadata",
@@ -506,7 +535,7 @@ fn seed_scenario() {
         })
     );
     assert_eq!(
-        find(&objects, "production-allow-dns-egress")["spec"]["egress"],
+        intent_find(&objects, "production/allow-dns", "egress")["spec"]["egress"],
         json!([
             {
                 "action": "Allow",
@@ -529,7 +558,7 @@ fn seed_scenario() {
         ])
     );
     assert_eq!(
-        find(&objects, "production-monitoring-scrape-ingress")["spec"]["ingress"],
+        intent_find(&objects, "production/monitoring-scrape", "ingress")["spec"]["ingress"],
         json!([{
             "action": "Allow",
             "protocol": "TCP",
@@ -541,7 +570,7 @@ fn seed_scenario() {
         }])
     );
     assert_eq!(
-        find(&objects, "production-backend-to-partner-egress")["spec"]["egress"],
+        intent_find(&objects, "production/backend-to-partner", "egress")["spec"]["egress"],
         json!([{
             "action": "Allow",
             "protocol": "TCP",
@@ -567,7 +596,7 @@ fn seed_scenario() {
     assert_eq!(
         v.egress,
         Side::DefaultDeny(vec![
-            "GlobalNetworkPolicy production-allow-dns-egress".to_string(),
+            "GlobalNetworkPolicy production-all-pods-egress".to_string(),
             "GlobalNetworkPolicy production-isolate".to_string(),
         ])
     );
@@ -577,12 +606,44 @@ fn seed_scenario() {
         Side::Allowed(d) => {
             assert_eq!(
                 d.object,
-                "GlobalNetworkPolicy production-frontend-to-backend-ingress"
+                "GlobalNetworkPolicy production-app-backend-ingress"
             );
             assert_eq!(d.rule, "spec.ingress[0]");
             assert_eq!(d.intent.as_deref(), Some("production/frontend-to-backend"));
         }
         other => panic!("unexpected {other}"),
+    }
+    // Backend's egress is one object merging two intents: each decision names the
+    // intent of its own rule.
+    let to_partner = Flow {
+        src: Endpoint::Pod(backend),
+        dst: Endpoint::External("203.0.113.7".parse().expect("valid")),
+        protocol: Protocol::Tcp,
+        port: 443,
+    };
+    for (flow, rule, intent) in [
+        (
+            flow(backend, database, 5432),
+            "spec.egress[0]",
+            "production/backend-to-database",
+        ),
+        (
+            to_partner,
+            "spec.egress[1]",
+            "production/backend-to-partner",
+        ),
+    ] {
+        match calico.verdict(&model, &flow).egress {
+            Side::Allowed(d) => {
+                assert_eq!(
+                    d.object,
+                    "GlobalNetworkPolicy production-app-backend-egress"
+                );
+                assert_eq!(d.rule, rule);
+                assert_eq!(d.intent.as_deref(), Some(intent));
+            }
+            other => panic!("unexpected {other}"),
+        }
     }
     // Deny beats allow: nothing reaches the metadata address, and the deny is named.
     let metadata = Flow {
@@ -595,7 +656,7 @@ fn seed_scenario() {
         Side::Denied(d) => {
             assert_eq!(
                 d.object,
-                "GlobalNetworkPolicy netpolc.production-block-cloud-metadata-egress"
+                "GlobalNetworkPolicy netpolc.production-all-pods-egress-deny"
             );
             assert_eq!(d.rule, "spec.egress[0]");
         }
@@ -610,11 +671,11 @@ fn seed_scenario_namespaced() {
     assert!(objects[1..]
         .iter()
         .all(|o| o["kind"] == "NetworkPolicy" && o["metadata"]["namespace"] == "production"));
-    let deny = find(&objects, "netpolc.production-block-cloud-metadata-egress");
+    let deny = intent_find(&objects, "production/block-cloud-metadata", "egress");
     assert_eq!(deny["spec"]["tier"], "netpolc");
     assert_eq!(deny["spec"]["selector"], "all()");
     assert_eq!(
-        find(&objects, "production-frontend-to-backend-ingress")["spec"]["selector"],
+        intent_find(&objects, "production/frontend-to-backend", "ingress")["spec"]["selector"],
         "app == 'backend'"
     );
 }
@@ -649,8 +710,8 @@ fn denies_on_non_isolated_sides() {
         names(&objects),
         vec![
             "Tier netpolc",
-            "GlobalNetworkPolicy netpolc.staging-no-dns-google-egress",
-            "GlobalNetworkPolicy netpolc.staging-no-prod-frontend-ingress",
+            "GlobalNetworkPolicy netpolc.staging-all-pods-egress-deny",
+            "GlobalNetworkPolicy netpolc.staging-app-frontend-ingress-deny",
         ]
     );
     // Everything else stays open.
@@ -734,7 +795,7 @@ fn cluster_scope_and_cross_namespace() {
         )
         .build();
     let objects = equivalent(&program, &Options::default());
-    let scrape = find(&objects, "baseline-scrape-ingress");
+    let scrape = intent_find(&objects, "baseline/scrape", "ingress");
     assert_eq!(
         scrape["spec"]["selector"],
         "projectcalico.org/namespace in {'production', 'staging'}"
@@ -747,7 +808,7 @@ fn cluster_scope_and_cross_namespace() {
         })
     );
     assert_eq!(
-        find(&objects, "baseline-same-env-frontends-ingress")["spec"]["ingress"][0],
+        intent_find(&objects, "baseline/same-env-frontends", "ingress")["spec"]["ingress"][0],
         json!({
             "action": "Allow",
             "source": {
@@ -766,13 +827,13 @@ fn cluster_scope_and_cross_namespace() {
         names(&namespaced),
         vec![
             "Tier netpolc",
+            "GlobalNetworkPolicy baseline-all-pods-ingress",
+            "GlobalNetworkPolicy baseline-app-frontend-ingress",
             "GlobalNetworkPolicy baseline-isolate",
-            "GlobalNetworkPolicy baseline-same-env-frontends-ingress",
-            "GlobalNetworkPolicy baseline-scrape-ingress",
-            "GlobalNetworkPolicy netpolc.baseline-no-metadata-egress",
-            "NetworkPolicy production/netpolc.production-block-staging-frontend-egress",
+            "GlobalNetworkPolicy netpolc.baseline-all-pods-egress-deny",
+            "NetworkPolicy production/netpolc.production-app-backend-egress-deny",
+            "NetworkPolicy production/production-all-pods-egress",
             "NetworkPolicy production/production-isolate",
-            "NetworkPolicy production/production-to-staging-egress",
         ]
     );
 }
@@ -864,7 +925,7 @@ fn cidrs_ports_and_entities() {
         .push("2001:db8::10/128".parse::<IpNet>().expect("valid"));
     let objects = equivalent(&program, &Options::default());
     assert_eq!(
-        find(&objects, "production-partner-egress")["spec"]["egress"],
+        intent_find(&objects, "production/partner", "egress")["spec"]["egress"],
         json!([
             {
                 "action": "Allow",
@@ -887,7 +948,7 @@ fn cidrs_ports_and_entities() {
         "namespaceSelector": "projectcalico.org/name == 'production'"
     });
     assert_eq!(
-        find(&objects, "production-web-ingress")["spec"]["ingress"],
+        intent_find(&objects, "production/web", "ingress")["spec"]["ingress"],
         json!([
             {"action": "Allow", "protocol": "TCP", "source": source,
              "destination": {"ports": ["3000:3010", "http"]}},
@@ -898,7 +959,7 @@ fn cidrs_ports_and_entities() {
         ])
     );
     assert_eq!(
-        find(&objects, "production-apiserver-egress")["spec"]["egress"],
+        intent_find(&objects, "production/apiserver", "egress")["spec"]["egress"],
         json!([
             {"action": "Allow", "protocol": "TCP",
              "destination": {"nets": ["192.0.2.10/32"], "ports": [6443]}},
@@ -907,11 +968,11 @@ fn cidrs_ports_and_entities() {
         ])
     );
     assert_eq!(
-        find(&objects, "production-open-frontend-ingress")["spec"]["ingress"],
+        intent_find(&objects, "production/open-frontend", "ingress")["spec"]["ingress"],
         json!([{"action": "Allow"}])
     );
     assert_eq!(
-        find(&objects, "netpolc.production-no-udp-5000-ingress")["spec"]["ingress"],
+        intent_find(&objects, "production/no-udp-5000", "ingress")["spec"]["ingress"],
         json!([{"action": "Deny", "protocol": "UDP", "destination": {"ports": [5000]}}])
     );
 }
@@ -1008,12 +1069,12 @@ fn refused_constructs() {
         codes_of(&one_rule(Peer::Any, Ports::Any, many).build()),
         vec![codes::SELECTOR_TOO_LONG]
     );
-    // Two intents whose names normalise to the same DNS label.
+    // Two intent sets whose names normalise to the same DNS label.
     let prod = ns_scope("production");
     let p = one_rule(Peer::Any, Ports::Any, any())
         .rule(
-            "production",
             "a_b",
+            "x",
             subject(&prod, any()),
             Direction::Egress,
             Action::Allow,
@@ -1021,8 +1082,8 @@ fn refused_constructs() {
             Ports::Any,
         )
         .rule(
-            "production",
             "a-b",
+            "x",
             subject(&prod, any()),
             Direction::Egress,
             Action::Allow,
@@ -1054,7 +1115,7 @@ fn refused_constructs() {
 }
 
 #[test]
-fn several_subjects_of_one_intent_are_numbered() {
+fn several_subjects_of_one_intent_are_several_objects() {
     let prod = ns_scope("production");
     let program = Builder::new()
         .namespace("production", &[], &[Direction::Egress])
@@ -1080,11 +1141,11 @@ fn several_subjects_of_one_intent_are_numbered() {
         .build();
     let objects = equivalent(&program, &Options::default());
     assert_eq!(
-        find(&objects, "production-web-egress-1")["spec"]["selector"],
+        find(&objects, "production-app-backend-egress")["spec"]["selector"],
         "projectcalico.org/namespace == 'production' && app == 'backend'"
     );
     assert_eq!(
-        find(&objects, "production-web-egress-2")["spec"]["selector"],
+        find(&objects, "production-app-frontend-egress")["spec"]["selector"],
         "projectcalico.org/namespace == 'production' && app == 'frontend'"
     );
 }
@@ -1504,10 +1565,18 @@ fn the_tier_scheme_is_what_makes_the_rendering_right() {
     assert_eq!(mismatches(&program, &objects), 0);
     let partner = objects
         .iter_mut()
-        .find(|o| o["metadata"]["name"] == "production-backend-to-partner-egress")
+        .find(|o| o["metadata"]["name"] == "production-app-backend-egress")
         .expect("rendered");
-    partner["spec"]["egress"][0]["destination"]["nets"] = json!(["0.0.0.0/0"]);
-    partner["spec"]["egress"][0]["protocol"] = json!("TCP");
+    let at = partner["spec"]["egress"]
+        .as_array()
+        .and_then(|rules| {
+            rules
+                .iter()
+                .position(|r| r["destination"]["nets"].is_array())
+        })
+        .expect("the partner rule");
+    partner["spec"]["egress"][at]["destination"]["nets"] = json!(["0.0.0.0/0"]);
+    partner["spec"]["egress"][at]["protocol"] = json!("TCP");
     // Widening the allow changes verdicts except where the netpolc tier denies first.
     let model = model();
     let calico = evaluator(&objects).expect("evaluates");

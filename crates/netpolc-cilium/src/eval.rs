@@ -20,7 +20,6 @@ use crate::labels::{
     identity_label_kept, parse_selector_key, CLUSTER_KEY, DEFAULT_CLUSTER_NAME, NAMESPACE_KEY,
     NAMESPACE_LABELS_PREFIX, SOURCE_ANY, SOURCE_K8S, SOURCE_RESERVED,
 };
-use crate::render::INTENT_ANNOTATION;
 use crate::types::{
     self, CidrRule, CiliumPolicy, EndpointSelector, Entity, IcmpFamily, IcmpRule, IcmpType,
     L4Protocol, PortProtocol, SelectorOperator,
@@ -30,6 +29,7 @@ use ipnet::IpNet;
 use netpolc_ir::model::{
     ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, PreparedSide, Side,
 };
+use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol};
 use serde::Deserialize;
 use serde_json::Value;
@@ -334,7 +334,8 @@ pub(crate) struct CRule {
 pub(crate) struct CPolicy {
     /// `Kind namespace/name` or `Kind name`.
     pub(crate) object: String,
-    pub(crate) intent: Option<String>,
+    /// Which intent each rule comes from (`netpolc.dev/intent`, `netpolc.dev/rules`).
+    pub(crate) intents: RuleIntents,
     /// `None` for node selectors (no node is part of the model).
     pub(crate) subject: Option<Sel>,
     /// Default deny requested for ingress, egress.
@@ -623,7 +624,7 @@ impl CiliumEvaluator {
                     .map(|r| Decision {
                         object: p.object.clone(),
                         rule: r.path.clone(),
-                        intent: p.intent.clone(),
+                        intent: p.intents.intent(&r.path),
                     })
             })
         };
@@ -906,7 +907,7 @@ fn from_cilium(p: &CiliumPolicy) -> Vec<CPolicy> {
         Some(ns) => format!("{} {ns}/{}", p.kind, p.metadata.name),
         None => format!("{} {}", p.kind, p.metadata.name),
     };
-    let intent = p.metadata.annotations.get(INTENT_ANNOTATION).cloned();
+    let intents = RuleIntents::from_annotations(&p.metadata.annotations);
     let mut rules: Vec<(String, &types::Rule)> = Vec::new();
     if let Some(spec) = &p.spec {
         rules.push(("spec".to_string(), spec));
@@ -955,7 +956,7 @@ fn from_cilium(p: &CiliumPolicy) -> Vec<CPolicy> {
             section("egressDeny", raws(egress_deny), Direction::Egress, true);
             CPolicy {
                 object: object.clone(),
-                intent: intent.clone(),
+                intents: intents.clone(),
                 subject,
                 default_deny,
                 rules: out,

@@ -18,9 +18,9 @@
 
 use crate::eval::{cidr_rule, CPolicy, CRule, PortC, Sel, L3};
 use crate::labels::{NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX, SOURCE_K8S};
-use crate::render::INTENT_ANNOTATION;
 use crate::types::{CidrRule, EndpointSelector, L4Protocol, ObjectMeta};
 use crate::validate::{parse_port, PortValue};
+use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::Direction;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
@@ -178,7 +178,7 @@ pub(crate) fn convert(np: &NetworkPolicy) -> Option<CPolicy> {
     subject.add_match(SOURCE_K8S, NAMESPACE_KEY, ns);
     Some(CPolicy {
         object: format!("NetworkPolicy {ns}/{}", np.metadata.name),
-        intent: np.metadata.annotations.get(INTENT_ANNOTATION).cloned(),
+        intents: RuleIntents::from_annotations(&np.metadata.annotations),
         subject: Some(subject),
         default_deny: [counts[0] > 0, counts[1] > 0],
         rules,

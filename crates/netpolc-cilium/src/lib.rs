@@ -61,10 +61,12 @@
 //!   "any port" is a rule without `toPorts`. ICMP types go to a separate rule item with
 //!   `icmps` (Cilium rejects `icmps` beside `toPorts`); "all ICMP" lists types 0–255.
 //!   HTTP constraints become `rules.http` on TCP ports.
-//! - **Objects and names** follow the conventions: one object per (subject scope,
-//!   subject selector, intent, direction, action), named `<set>-<intent>-<direction>`
-//!   (`-1`, `-2`, … when one name has several subject selectors or actions), one
-//!   isolation object `<set>-isolate` per intent set; output sorted (CCNPs, then CNPs by
+//! - **Objects and names** follow the conventions: one object per (intent set, subject
+//!   scope, subject selector, direction, action), merging the rule items of every intent
+//!   with that subject (grouped by intent, `netpolc.dev/rules` naming each item's intent
+//!   when there are several, read back by the evaluator), named
+//!   `<set>-<subject>-<direction>` (`-deny` for denies; `<subject>` such as `app-web` or
+//!   `all-pods`, see `netpolc_ir::provenance`), one isolation object `<set>-isolate` per intent set; output sorted (CCNPs, then CNPs by
 //!   namespace and name).
 //! - **Evaluator.** [`evaluator`] reads manifests back (never the IR) and decides each
 //!   side of a flow the way the agent does: identities carry `k8s:` pod labels after the
@@ -129,7 +131,7 @@
 //! assert!(netpolc_cilium::check(&program, &options).is_empty());
 //! let objects = netpolc_cilium::render(&program, &options);
 //! let names: Vec<&str> = objects.iter().map(|o| o["metadata"]["name"].as_str().unwrap()).collect();
-//! assert_eq!(names, ["shop-isolate", "shop-web-to-api-egress", "shop-web-to-api-ingress"]);
+//! assert_eq!(names, ["shop-app-api-ingress", "shop-app-web-egress", "shop-isolate"]);
 //! assert_eq!(objects[1]["spec"]["egress"][0]["toEndpoints"][0]["matchLabels"]["k8s:app"], "api");
 //! assert_eq!(objects[1]["spec"]["egress"][0]["toPorts"][0]["ports"][0]["port"], "8080");
 //! assert!(objects.iter().all(|o| netpolc_cilium::validate(o).is_empty()));

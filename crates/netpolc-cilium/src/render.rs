@@ -10,7 +10,7 @@ use crate::types::{
     SelectorOperator, SelectorRequirement,
 };
 use crate::Options;
-use netpolc_ir::naming::object_name;
+use netpolc_ir::provenance::{object_name, scoped_subject_words, Provenance, RULES_ANNOTATION};
 use netpolc_ir::{
     Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortMatch, PortSpec, Ports,
     Program, Protocol, Rule, Scope, NAMESPACE_NAME_LABEL,
@@ -76,53 +76,72 @@ fn render_isolations(program: &Program, objects: &mut Vec<CiliumPolicy>) {
         };
         objects.push(object(
             scope,
-            object_name(set, &["isolate"], 63),
+            netpolc_ir::naming::object_name(set, &["isolate"], 63),
             origin,
             spec,
         ));
     }
 }
 
-/// Objects of one (scope, set, intent, direction); the inner key tells objects apart.
+/// Objects of one (set, direction, action), one per subject scope and selector; the
+/// rules of each grouped by intent (file, intent, preset), in IR order.
 type Groups<'p> = BTreeMap<
-    (&'p Scope, &'p str, &'p str, Direction),
-    BTreeMap<(&'p LabelSelector, Action), Vec<usize>>,
+    (&'p str, Direction, Action),
+    BTreeMap<
+        (&'p Scope, &'p LabelSelector),
+        BTreeMap<(&'p str, &'p str, &'p Option<String>), Vec<usize>>,
+    >,
 >;
 
 fn render_rules(program: &Program, objects: &mut Vec<CiliumPolicy>) {
     let carriers = dns::dns_carriers(program);
     let mut groups: Groups<'_> = BTreeMap::new();
     for (i, r) in program.rules.iter().enumerate() {
+        let o = &r.origin;
         groups
-            .entry((
-                &r.subject.scope,
-                r.origin.set.as_str(),
-                r.origin.intent.as_str(),
-                r.direction,
-            ))
+            .entry((o.set.as_str(), r.direction, r.action))
             .or_default()
-            .entry((&r.subject.pods, r.action))
+            .entry((&r.subject.scope, &r.subject.pods))
+            .or_default()
+            .entry((o.file.as_str(), o.intent.as_str(), &o.preset))
             .or_default()
             .push(i);
     }
-    for ((scope, set, intent, direction), inner) in groups {
-        let base = object_name(set, &[intent, direction_word(direction)], 63);
-        let numbered = inner.len() > 1;
-        for (n, ((pods, action), indices)) in inner.into_iter().enumerate() {
-            let name = if numbered {
-                format!("{base}-{}", n + 1)
-            } else {
-                base.clone()
+    // CiliumClusterwideNetworkPolicies share one name space, CiliumNetworkPolicies one
+    // per namespace.
+    let cluster_wide = |scope: &Scope| matches!(scope, Scope::Cluster(_));
+    for ((set, direction, action), subjects) in groups {
+        let keys: Vec<(&Scope, &LabelSelector)> = subjects.keys().copied().collect();
+        let words = scoped_subject_words(&keys, &cluster_wide);
+        for (((scope, pods), by_intent), word) in subjects.into_iter().zip(words) {
+            let field = match (direction, action) {
+                (Direction::Ingress, Action::Allow) => "ingress",
+                (Direction::Ingress, Action::Deny) => "ingressDeny",
+                (Direction::Egress, Action::Allow) => "egress",
+                (Direction::Egress, Action::Deny) => "egressDeny",
             };
-            let items: Vec<Item> = indices
-                .iter()
-                .flat_map(|&i| items(&program.rules[i], carriers[i]))
-                .collect();
-            if items.is_empty() {
+            let mut items: Vec<Item> = Vec::new();
+            let mut provenance = Provenance::default();
+            let mut first: Option<&Origin> = None;
+            for indices in by_intent.values() {
+                let origin = &program.rules[indices[0]].origin;
+                let q = origin.qualified();
+                let before = items.len();
+                for &i in indices {
+                    for item in self::items(&program.rules[i], carriers[i]) {
+                        provenance.push(format!("spec.{field}[{}]", items.len()), q.clone());
+                        items.push(item);
+                    }
+                }
+                if items.len() > before {
+                    first.get_or_insert(origin);
+                }
+            }
+            let Some(origin) = first else {
                 // Nothing these rules match can be written: an FQDN source (dropped,
                 // see `l3`) or only ICMP specs on ported protocols (which match nothing).
                 continue;
-            }
+            };
             let mut spec = types::Rule {
                 endpoint_selector: Some(scope_selector(scope, pods)),
                 enable_default_deny: Some(DefaultDeny {
@@ -145,16 +164,20 @@ fn render_rules(program: &Program, objects: &mut Vec<CiliumPolicy>) {
                     spec.egress_deny = Some(items.into_iter().map(Item::egress_deny).collect());
                 }
             }
-            let origin = &program.rules[indices[0]].origin;
-            objects.push(object(scope, name, origin, spec));
+            let name = object_name(set, &word, direction, action == Action::Deny);
+            let mut object = object(scope, name, origin, spec);
+            object.metadata.annotations.insert(
+                INTENT_ANNOTATION.to_string(),
+                provenance.intent_annotation(),
+            );
+            if let Some(rules) = provenance.rules_annotation() {
+                object
+                    .metadata
+                    .annotations
+                    .insert(RULES_ANNOTATION.to_string(), rules);
+            }
+            objects.push(object);
         }
-    }
-}
-
-fn direction_word(d: Direction) -> &'static str {
-    match d {
-        Direction::Ingress => "ingress",
-        Direction::Egress => "egress",
     }
 }
 

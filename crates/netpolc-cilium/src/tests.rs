@@ -289,6 +289,36 @@ fn find<'a>(objects: &'a [Value], name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no object `{name}` among {:?}", names(objects)))
 }
 
+/// The object holding the `field` rules (`ingress`, `egressDeny`, …) of `intent`
+/// (`set/intent`), with only that intent's rules: merged objects hold the rules of
+/// several intents, told apart by their provenance annotations.
+fn intent_find(objects: &[Value], intent: &str, field: &str) -> Value {
+    let mut found: Vec<Value> = Vec::new();
+    for o in objects {
+        let annotations: BTreeMap<String, String> =
+            serde_json::from_value(o["metadata"]["annotations"].clone()).unwrap_or_default();
+        let intents = netpolc_ir::provenance::RuleIntents::from_annotations(&annotations);
+        let Some(rules) = o["spec"][field].as_array() else {
+            continue;
+        };
+        let mine: Vec<Value> = rules
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                intents.intent(&format!("spec.{field}[{i}]")).as_deref() == Some(intent)
+            })
+            .map(|(_, r)| r.clone())
+            .collect();
+        if !mine.is_empty() {
+            let mut o = o.clone();
+            o["spec"][field] = Value::Array(mine);
+            found.push(o);
+        }
+    }
+    assert_eq!(found.len(), 1, "{field} rules of {intent}: {found:#?}");
+    found.remove(0)
+}
+
 fn names(objects: &[Value]) -> Vec<String> {
     objects
         .iter()
@@ -564,26 +594,18 @@ fn main_program_renders_the_expected_objects() {
     assert_eq!(
         names(&objects),
         [
-            "data/data-backend-to-db-ingress",
+            "data/data-app-db-ingress",
             "data/data-isolate",
-            "monitoring/monitoring-block-metadata-egress",
-            "monitoring/monitoring-no-frontend-ingress",
-            "prod/prod-allow-dns-egress",
-            "prod/prod-backend-to-apiserver-egress",
-            "prod/prod-backend-to-db-egress",
-            "prod/prod-backend-to-node-egress",
-            "prod/prod-backend-to-partner-egress",
-            "prod/prod-backend-to-saas-egress",
-            "prod/prod-block-metadata-egress",
-            "prod/prod-frontend-pings-backend-egress",
-            "prod/prod-frontend-pings-backend-ingress",
-            "prod/prod-frontend-to-backend-egress",
-            "prod/prod-frontend-to-backend-ingress",
-            "prod/prod-frontend-to-internet-egress",
+            "monitoring/monitoring-all-pods-egress-deny",
+            "monitoring/monitoring-all-pods-ingress-deny",
+            "prod/prod-all-pods-egress",
+            "prod/prod-all-pods-egress-deny",
+            "prod/prod-all-pods-ingress",
+            "prod/prod-app-backend-egress",
+            "prod/prod-app-backend-ingress",
+            "prod/prod-app-frontend-egress",
             "prod/prod-isolate",
-            "prod/prod-monitoring-scrape-ingress",
-            "prod/prod-prometheus-anywhere-ingress",
-            "prod/prod-test-to-nodeports-egress",
+            "prod/prod-run-test-egress",
         ]
     );
 
@@ -621,7 +643,7 @@ fn main_program_renders_the_expected_objects() {
 
     // An allow with HTTP rules, never isolating by itself; the peer names its namespace.
     assert_eq!(
-        find(&objects, "prod-frontend-to-backend-egress")["spec"],
+        intent_find(&objects, "prod/frontend-to-backend", "egress")["spec"],
         json!({
             "endpointSelector": {"matchLabels": {"k8s:app": "frontend"}},
             "enableDefaultDeny": {"ingress": false, "egress": false},
@@ -639,7 +661,7 @@ fn main_program_renders_the_expected_objects() {
     );
     // ICMP and TCP of one intent: two rule items.
     assert_eq!(
-        find(&objects, "prod-frontend-pings-backend-ingress")["spec"]["ingress"],
+        intent_find(&objects, "prod/frontend-pings-backend", "ingress")["spec"]["ingress"],
         json!([
             {
                 "fromEndpoints": [{"matchLabels": {
@@ -659,7 +681,7 @@ fn main_program_renders_the_expected_objects() {
     );
     // Namespace labels, pinned to pods; named port lower-cased.
     assert_eq!(
-        find(&objects, "prod-monitoring-scrape-ingress")["spec"],
+        intent_find(&objects, "prod/monitoring-scrape", "ingress")["spec"],
         json!({
             "endpointSelector": {},
             "enableDefaultDeny": {"ingress": false, "egress": false},
@@ -676,7 +698,7 @@ fn main_program_renders_the_expected_objects() {
     );
     // All namespaces, port range.
     assert_eq!(
-        find(&objects, "prod-prometheus-anywhere-ingress")["spec"]["ingress"],
+        intent_find(&objects, "prod/prometheus-anywhere", "ingress")["spec"]["ingress"],
         json!([{
             "fromEndpoints": [{
                 "matchLabels": {"k8s:app": "prometheus"},
@@ -689,7 +711,7 @@ fn main_program_renders_the_expected_objects() {
     );
     // The DNS allow of pods that use FQDNs carries the DNS proxy rule.
     assert_eq!(
-        find(&objects, "prod-allow-dns-egress")["spec"]["egress"],
+        intent_find(&objects, "prod/allow-dns", "egress")["spec"]["egress"],
         json!([{
             "toEndpoints": [{"matchLabels": {
                 "k8s:io.kubernetes.pod.namespace": "kube-system",
@@ -705,26 +727,28 @@ fn main_program_renders_the_expected_objects() {
         }])
     );
     assert_eq!(
-        find(&objects, "prod-backend-to-saas-egress")["spec"]["egress"],
+        intent_find(&objects, "prod/backend-to-saas", "egress")["spec"]["egress"],
         json!([{
             "toFQDNs": [{"matchName": "api.example.com"}],
             "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}]
         }])
     );
     assert_eq!(
-        find(&objects, "prod-frontend-to-internet-egress")["spec"]["egress"][0]["toCIDRSet"],
+        intent_find(&objects, "prod/frontend-to-internet", "egress")["spec"]["egress"][0]
+            ["toCIDRSet"],
         json!([{"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "169.254.169.254/32"]}])
     );
     assert_eq!(
-        find(&objects, "prod-backend-to-apiserver-egress")["spec"]["egress"][0]["toEntities"],
+        intent_find(&objects, "prod/backend-to-apiserver", "egress")["spec"]["egress"][0]
+            ["toEntities"],
         json!(["kube-apiserver"])
     );
     assert_eq!(
-        find(&objects, "prod-backend-to-node-egress")["spec"]["egress"][0]["toEntities"],
+        intent_find(&objects, "prod/backend-to-node", "egress")["spec"]["egress"][0]["toEntities"],
         json!(["host"])
     );
     assert_eq!(
-        find(&objects, "prod-test-to-nodeports-egress")["spec"]["egress"],
+        intent_find(&objects, "prod/test-to-nodeports", "egress")["spec"]["egress"],
         json!([{
             "toEntities": ["all"],
             "toPorts": [{"ports": [{"port": "30000", "endPort": 32767, "protocol": "TCP"}]}]
@@ -732,7 +756,7 @@ fn main_program_renders_the_expected_objects() {
     );
     // Denies: ingressDeny/egressDeny, never isolating; "any port" has no toPorts.
     assert_eq!(
-        find(&objects, "monitoring-block-metadata-egress")["spec"],
+        intent_find(&objects, "monitoring/block-metadata", "egressDeny")["spec"],
         json!({
             "endpointSelector": {},
             "enableDefaultDeny": {"ingress": false, "egress": false},
@@ -740,7 +764,7 @@ fn main_program_renders_the_expected_objects() {
         })
     );
     assert_eq!(
-        find(&objects, "monitoring-no-frontend-ingress")["spec"]["ingressDeny"],
+        intent_find(&objects, "monitoring/no-frontend", "ingressDeny")["spec"]["ingressDeny"],
         json!([{"fromEndpoints": [{"matchLabels": {
             "k8s:app": "frontend",
             "k8s:io.kubernetes.pod.namespace": "prod"
@@ -773,9 +797,11 @@ fn main_program_means_on_cilium_what_it_means_in_the_ir() {
     };
     assert_eq!(
         d.object,
-        "CiliumNetworkPolicy prod/prod-frontend-to-backend-egress"
+        "CiliumNetworkPolicy prod/prod-app-frontend-egress"
     );
-    assert_eq!(d.rule, "spec.egress[0]");
+    // The object merges frontend's egress intents in name order: the two rule items of
+    // `frontend-pings-backend` come first, and the decision still names the intent.
+    assert_eq!(d.rule, "spec.egress[2]");
     assert_eq!(d.intent.as_deref(), Some("prod/frontend-to-backend"));
     // Isolated, nothing allows: the isolation object is named.
     let v = cilium.verdict(&m, &flow(test, db, Protocol::Tcp, 5432));
@@ -937,10 +963,10 @@ fn cluster_scope_becomes_one_ccnp_per_object() {
     assert_eq!(
         names(&objects),
         [
-            "-/baseline-allow-dns-egress",
-            "-/baseline-block-metadata-egress",
+            "-/baseline-all-pods-egress",
+            "-/baseline-all-pods-egress-deny",
             "-/baseline-isolate",
-            "-/baseline-web-to-api-egress",
+            "-/baseline-tier-web-egress",
         ]
     );
     let iso = find(&objects, "baseline-isolate");
@@ -957,7 +983,7 @@ fn cluster_scope_becomes_one_ccnp_per_object() {
         })
     );
     assert_eq!(
-        find(&objects, "baseline-web-to-api-egress")["spec"]["endpointSelector"],
+        intent_find(&objects, "baseline/web-to-api", "egress")["spec"]["endpointSelector"],
         json!({
             "matchLabels": {"k8s:tier": "web"},
             "matchExpressions": [
@@ -1033,7 +1059,7 @@ fn many_ports_and_all_icmp_types_are_split_into_items_of_forty() {
     }));
     p.canonicalise();
     let objects = render_clean(&p, &Options::default());
-    let egress = &find(&objects, "n-many-egress")["spec"]["egress"];
+    let egress = &intent_find(&objects, "n/many", "egress")["spec"]["egress"];
     let to_ports = egress[0]["toPorts"].as_array().expect("toPorts");
     assert_eq!(to_ports.len(), 2);
     assert_eq!(to_ports[0]["ports"].as_array().map(Vec::len), Some(40));
@@ -1067,7 +1093,7 @@ fn sctp_needs_the_option() {
     assert_eq!(d[0].code, codes::SCTP_DISABLED);
     let objects = render_clean(&p, &Options { sctp: true });
     assert_eq!(
-        find(&objects, "n-sctp-egress")["spec"]["egress"][0]["toPorts"][0]["ports"],
+        intent_find(&objects, "n/sctp", "egress")["spec"]["egress"][0]["toPorts"][0]["ports"],
         json!([{"port": "3868", "protocol": "SCTP"}])
     );
 }
@@ -1110,16 +1136,16 @@ fn several_subjects_and_operators() {
     let objects = render_clean(&p, &Options::default());
     assert_eq!(
         names(&objects),
-        ["n/n-isolate", "n/n-out-egress-1", "n/n-out-egress-2"]
+        ["n/n-app-a-egress", "n/n-app-in-b-c-egress", "n/n-isolate"]
     );
     assert_eq!(
-        find(&objects, "n-out-egress-2")["spec"]["endpointSelector"],
+        find(&objects, "n-app-in-b-c-egress")["spec"]["endpointSelector"],
         json!({"matchExpressions": [
             {"key": "k8s:app", "operator": "In", "values": ["b", "c"]}
         ]})
     );
     assert_eq!(
-        find(&objects, "n-out-egress-1")["spec"]["egress"][0]["toEndpoints"],
+        find(&objects, "n-app-a-egress")["spec"]["egress"][0]["toEndpoints"],
         json!([{"matchExpressions": [
             {"key": "k8s:io.kubernetes.pod.namespace", "operator": "NotIn", "values": ["kube-system"]},
             {"key": "k8s:io.kubernetes.pod.namespace", "operator": "Exists"},

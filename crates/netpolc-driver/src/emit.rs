@@ -59,12 +59,37 @@ fn write_value_after_key(out: &mut String, v: &Value, indent: usize) {
             out.push('\n');
             write_seq(out, a, indent);
         }
+        Value::String(s) if literal_ok(s) => {
+            // Several lines (such as `netpolc.dev/rules`): a literal block, one line per
+            // line, so that reviewers read them as written.
+            out.push_str(" |-\n");
+            for line in s.split('\n') {
+                indent_to(out, indent + 2);
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
         other => {
             out.push(' ');
             write_scalar(out, other);
             out.push('\n');
         }
     }
+}
+
+/// Whether a string of several lines reads back exactly from a `|-` literal block: no
+/// empty line, no line starting or ending with white space, no `#` at a line's start,
+/// nothing but printable characters besides the line breaks.
+pub fn literal_ok(s: &str) -> bool {
+    s.contains('\n')
+        && s.split('\n').all(|line| {
+            !line.is_empty()
+                && !line.starts_with([' ', '#'])
+                && !line.ends_with(' ')
+                && line.chars().all(|c| {
+                    !c.is_control() && !matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
+                })
+        })
 }
 
 fn write_seq(out: &mut String, a: &[Value], indent: usize) {
@@ -249,5 +274,16 @@ spec:
             assert!(plain_ok(s), "{s} may be plain");
         }
         assert_eq!(quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+    }
+
+    #[test]
+    fn several_lines_as_a_literal_block() {
+        let v = json!({"a": {"k": "x[0]: s/i\nx[1]: s/j"}, "b": "one\n two", "c": "x\n"});
+        assert_eq!(
+            to_yaml(&v),
+            "a:\n  k: |-\n    x[0]: s/i\n    x[1]: s/j\nb: \"one\\n two\"\nc: \"x\\n\"\n"
+        );
+        // The loader reads every form back as the same string.
+        assert_eq!(crate::verify::parse_yaml("t", &to_yaml(&v)), Ok(vec![v]));
     }
 }

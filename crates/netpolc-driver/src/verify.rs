@@ -99,7 +99,11 @@ pub fn identity_collisions(
                 for x in [first, o] {
                     if let Some(i) = x.pointer(&format!("/metadata/annotations/{}", INTENT_POINTER))
                     {
-                        entry.1.insert(i.as_str().unwrap_or("").to_string());
+                        // A merged object lists its intents (`netpolc_ir::provenance`).
+                        let list = i.as_str().unwrap_or("");
+                        for intent in list.split(netpolc_ir::provenance::INTENT_SEPARATOR) {
+                            entry.1.insert(intent.to_string());
+                        }
                     }
                 }
             }

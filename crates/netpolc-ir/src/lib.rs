@@ -61,6 +61,7 @@ pub mod nodes;
 mod ports;
 mod program;
 pub mod proof;
+pub mod provenance;
 mod selector;
 
 pub use ports::{PortMatch, PortSpec, Ports, Protocol};

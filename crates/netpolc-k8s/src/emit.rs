@@ -3,8 +3,10 @@
 //! Layout (see `docs/backend-conventions.md`):
 //! - one isolation object per (namespace, intent set isolation): `podSelector: {}`,
 //!   `policyTypes` = the isolated directions, no rules;
-//! - one object per (namespace, intent, direction, subject selector), whose rule list has
-//!   exactly one NetworkPolicy rule per IR rule, in IR order; `Scope::Cluster` subjects
+//! - one object per (namespace, intent set, direction, subject selector), merging the
+//!   allows of every intent of the set with that subject: one NetworkPolicy rule per IR
+//!   rule, grouped by intent (intents in name order, rules in IR order), with the
+//!   provenance annotations of [`netpolc_ir::provenance`]; `Scope::Cluster` subjects
 //!   become one object per namespace in scope.
 //!
 //! Rendering is *fail closed*: a construct the back end cannot express (reported by
@@ -18,13 +20,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     LabelSelector, LabelSelectorRequirement, ObjectMeta,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use netpolc_ir::naming::object_name;
+use netpolc_ir::provenance::{object_name, subject_words, Provenance};
 use netpolc_ir::{CidrBlock, Direction, Entity, Op, Origin, Peer, PortSpec, Ports, Program, Rule};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(crate) use netpolc_ir::metadata::INTENT_ANNOTATION;
 use netpolc_ir::metadata::{MANAGED_BY, MANAGED_BY_LABEL, SOURCE_ANNOTATION};
+pub(crate) use netpolc_ir::provenance::RULES_ANNOTATION;
 
 /// One rendered object with what it came from.
 #[derive(Clone, Debug)]
@@ -83,7 +86,7 @@ fn isolation_objects(program: &Program) -> Vec<Rendered> {
     groups
         .into_iter()
         .map(|((namespace, _), (origin, directions))| {
-            let name = object_name(&origin.set, &["isolate"], 63);
+            let name = netpolc_ir::naming::object_name(&origin.set, &["isolate"], 63);
             let spec = NetworkPolicySpec {
                 pod_selector: Some(LabelSelector::default()),
                 policy_types: Some(directions.iter().map(|d| d.as_str().to_string()).collect()),
@@ -100,9 +103,11 @@ fn isolation_objects(program: &Program) -> Vec<Rendered> {
         .collect()
 }
 
+/// Rules of one object: (namespace, set file, set name, direction) → subject selector →
+/// intent (origin without span) → (origin with span, rules).
 type RuleGroups = BTreeMap<
-    (String, Origin, Direction),
-    (Origin, BTreeMap<netpolc_ir::LabelSelector, Vec<K8sRule>>),
+    (String, String, String, Direction),
+    BTreeMap<netpolc_ir::LabelSelector, BTreeMap<Origin, (Origin, Vec<K8sRule>)>>,
 >;
 
 fn rule_objects(program: &Program) -> Vec<Rendered> {
@@ -120,27 +125,43 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
                 continue;
             };
             groups
-                .entry((ns.to_string(), origin_key(&rule.origin), rule.direction))
-                .or_insert_with(|| (rule.origin.clone(), BTreeMap::new()))
-                .1
+                .entry((
+                    ns.to_string(),
+                    rule.origin.file.clone(),
+                    rule.origin.set.clone(),
+                    rule.direction,
+                ))
+                .or_default()
                 .entry(rule.subject.pods.clone())
                 .or_default()
+                .entry(origin_key(&rule.origin))
+                .or_insert_with(|| (rule.origin.clone(), Vec::new()))
+                .1
                 .push(k8s);
         }
     }
     let mut out = Vec::new();
-    for ((namespace, _, direction), (origin, by_selector)) in groups {
-        let dir = match direction {
+    for ((namespace, _, set, direction), by_selector) in groups {
+        let field = match direction {
             Direction::Ingress => "ingress",
             Direction::Egress => "egress",
         };
-        let several = by_selector.len() > 1;
-        for (index, (selector, rules)) in by_selector.into_iter().enumerate() {
-            let name = if several {
-                let n = (index + 1).to_string();
-                object_name(&origin.set, &[&origin.intent, dir, &n], 63)
-            } else {
-                object_name(&origin.set, &[&origin.intent, dir], 63)
+        let words = subject_words(by_selector.keys());
+        for ((selector, by_intent), word) in by_selector.into_iter().zip(words) {
+            let name = object_name(&set, &word, direction, false);
+            let mut provenance = Provenance::default();
+            let mut rules: Vec<K8sRule> = Vec::new();
+            let mut first: Option<Origin> = None;
+            for (_, (origin, intent_rules)) in by_intent {
+                let q = origin.qualified();
+                for r in intent_rules {
+                    provenance.push(format!("spec.{field}[{}]", rules.len()), q.clone());
+                    rules.push(r);
+                }
+                first.get_or_insert(origin);
+            }
+            let Some(origin) = first else {
+                continue;
             };
             let mut spec = NetworkPolicySpec {
                 pod_selector: Some(label_selector(&selector)),
@@ -172,11 +193,21 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
                     );
                 }
             }
+            let mut policy = policy(&namespace, &name, &origin, spec);
+            if let Some(annotations) = policy.metadata.annotations.as_mut() {
+                annotations.insert(
+                    INTENT_ANNOTATION.to_string(),
+                    provenance.intent_annotation(),
+                );
+                if let Some(rules) = provenance.rules_annotation() {
+                    annotations.insert(RULES_ANNOTATION.to_string(), rules);
+                }
+            }
             out.push(Rendered {
-                policy: policy(&namespace, &name, &origin, spec),
+                policy,
                 namespace: namespace.clone(),
                 name,
-                origin: origin.clone(),
+                origin,
             });
         }
     }

@@ -22,7 +22,6 @@
 //!
 //! Traffic from a pod's own node and a pod's traffic to itself are not modelled.
 
-use crate::emit::INTENT_ANNOTATION;
 use ipnet::IpNet;
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -30,6 +29,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use netpolc_ir::model::{
     ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Side,
 };
+use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -115,7 +115,8 @@ struct K8sEvaluator {
 struct Policy {
     namespace: String,
     name: String,
-    intent: Option<String>,
+    /// Which intent each rule comes from (`netpolc.dev/intent`, `netpolc.dev/rules`).
+    intents: RuleIntents,
     subject: Selector,
     /// Rules per direction; `None` when the direction is not in the effective
     /// `policyTypes` (the policy neither isolates nor allows in that direction).
@@ -187,12 +188,12 @@ impl Policy {
             .clone()
             .ok_or_else(|| format!("{what}: metadata.namespace is required to evaluate it"))?;
         let what = format!("NetworkPolicy `{namespace}/{name}`");
-        let intent = np
+        let intents = np
             .metadata
             .annotations
             .as_ref()
-            .and_then(|a| a.get(INTENT_ANNOTATION))
-            .cloned();
+            .map(RuleIntents::from_annotations)
+            .unwrap_or_default();
         let spec = np.spec.unwrap_or_default();
         let subject = selector(&what, "spec.podSelector", spec.pod_selector.as_ref())?;
         let egress_rules = spec.egress.as_deref().unwrap_or_default();
@@ -252,7 +253,7 @@ impl Policy {
         Ok(Policy {
             namespace,
             name,
-            intent,
+            intents,
             subject,
             ingress,
             egress,
@@ -525,10 +526,11 @@ impl K8sEvaluator {
         for p in &selecting {
             for (index, r) in p.rules(direction).unwrap_or_default().iter().enumerate() {
                 if rule_matches(model, p, r, &other, flow) {
+                    let rule = format!("spec.{field}[{index}]");
                     return Side::Allowed(Decision {
                         object: format!("NetworkPolicy {}/{}", p.namespace, p.name),
-                        rule: format!("spec.{field}[{index}]"),
-                        intent: p.intent.clone(),
+                        intent: p.intents.intent(&rule),
+                        rule,
                     });
                 }
             }

@@ -11,7 +11,7 @@
 //! | IR | NetworkPolicy |
 //! |---|---|
 //! | [`Isolation`](netpolc_ir::Isolation) of a set | one object `<set>-isolate` per namespace: `podSelector: {}`, `policyTypes` = the isolated directions, no rules |
-//! | allow [`Rule`](netpolc_ir::Rule)s of one intent, direction and subject selector | one object `<set>-<intent>-<direction>` per namespace in scope (`-1`, `-2`, … per subject selector when there are several), `policyTypes` = that direction, one NetworkPolicy rule per IR rule |
+//! | allow [`Rule`](netpolc_ir::Rule)s of one intent set, direction and subject selector, whatever their intents | one object `<set>-<subject>-<direction>` per namespace in scope (`<subject>` from [`netpolc_ir::provenance::subject_word`], e.g. `app-backend`, `all-pods`), `policyTypes` = that direction, one NetworkPolicy rule per IR rule, grouped by intent |
 //! | subject / selectors | `matchLabels` for single-value `In`, `matchExpressions` for the rest |
 //! | [`Peer::Pods`](netpolc_ir::Peer::Pods) | `podSelector` alone when the namespace selector names exactly the object's namespace; otherwise `namespaceSelector` (+ `podSelector` unless it selects every pod) |
 //! | [`Peer::Cidr`](netpolc_ir::Peer::Cidr) | `ipBlock {cidr, except}` |
@@ -21,8 +21,11 @@
 //! | `host`, FQDN, L7 HTTP, ICMP | errors, see [`codes`] |
 //!
 //! Every object carries the label `app.kubernetes.io/managed-by: netpolc` and the
-//! annotations `netpolc.dev/intent` and `netpolc.dev/source`; objects are sorted by
-//! (namespace, name). Names are [`netpolc_ir::naming::object_name`]s of at most 63
+//! annotations `netpolc.dev/intent` (its intents) and `netpolc.dev/source`; an object
+//! whose rules come from several intents also carries `netpolc.dev/rules`, naming the
+//! intent of each rule ([`netpolc_ir::provenance`]), which the evaluator reads back to
+//! name the intent of the deciding rule. Objects are sorted by
+//! (namespace, name). Names are [`netpolc_ir::naming::dns_label`]s of at most 63
 //! characters.
 //!
 //! # Example
@@ -68,7 +71,7 @@
 //! assert!(netpolc_k8s::check(&program, &options).is_empty());
 //! let objects = netpolc_k8s::render(&program, &options);
 //! assert_eq!(objects.len(), 2);
-//! assert_eq!(objects[0]["metadata"]["name"], "shop-frontend-to-backend-ingress");
+//! assert_eq!(objects[0]["metadata"]["name"], "shop-app-backend-ingress");
 //! assert_eq!(objects[0]["spec"], json!({
 //!     "podSelector": {"matchLabels": {"app": "backend"}},
 //!     "policyTypes": ["Ingress"],
@@ -102,7 +105,7 @@
 //! let to_backend = flows.iter().find(|f| model.flow_name(f) == "shop/frontend -> shop/backend 8080/tcp").unwrap();
 //! assert_eq!(
 //!     evaluator.verdict(&model, to_backend).ingress.to_string(),
-//!     "allowed by NetworkPolicy shop/shop-frontend-to-backend-ingress spec.ingress[0] (intent shop/frontend-to-backend)"
+//!     "allowed by NetworkPolicy shop/shop-app-backend-ingress spec.ingress[0] (intent shop/frontend-to-backend)"
 //! );
 //! ```
 #![deny(missing_docs)]

@@ -368,6 +368,43 @@ fn object<'a>(objects: &'a [Value], namespace: &str, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no object {namespace}/{name} in {objects:#?}"))
 }
 
+/// The object holding the `direction` (`ingress` or `egress`) rules of `intent`
+/// (`set/intent`) in `namespace`, with only that intent's rules: merged objects hold the
+/// rules of several intents, told apart by their provenance annotations.
+fn intent_object(objects: &[Value], namespace: &str, intent: &str, direction: &str) -> Value {
+    let mut found: Vec<Value> = Vec::new();
+    for o in objects
+        .iter()
+        .filter(|o| o["metadata"]["namespace"] == namespace)
+    {
+        let annotations: std::collections::BTreeMap<String, String> =
+            serde_json::from_value(o["metadata"]["annotations"].clone()).unwrap_or_default();
+        let intents = netpolc_ir::provenance::RuleIntents::from_annotations(&annotations);
+        let Some(rules) = o["spec"][direction].as_array() else {
+            continue;
+        };
+        let mine: Vec<Value> = rules
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                intents.intent(&format!("spec.{direction}[{i}]")).as_deref() == Some(intent)
+            })
+            .map(|(_, r)| r.clone())
+            .collect();
+        if !mine.is_empty() {
+            let mut o = o.clone();
+            o["spec"][direction] = Value::Array(mine);
+            found.push(o);
+        }
+    }
+    assert_eq!(
+        found.len(),
+        1,
+        "{direction} rules of {intent} in {namespace}: {found:#?}"
+    );
+    found.remove(0)
+}
+
 /// The flow `src -> dst port/proto` of the test model, by names as `ClusterModel::flow_name`
 /// prints them.
 fn flow(m: &ClusterModel, text: &str) -> Flow {

@@ -29,8 +29,8 @@ fn isolation_and_connection() {
     assert_eq!(
         names,
         [
-            "shop-frontend-to-backend-egress",
-            "shop-frontend-to-backend-ingress",
+            "shop-app-backend-ingress",
+            "shop-app-frontend-egress",
             "shop-isolate"
         ]
     );
@@ -52,7 +52,7 @@ fn isolation_and_connection() {
         })
     );
     assert_eq!(
-        object(&objects, "shop", "shop-frontend-to-backend-egress")["spec"],
+        intent_object(&objects, "shop", "shop/frontend-to-backend", "egress")["spec"],
         json!({
             "podSelector": {"matchLabels": {"app": "frontend"}},
             "policyTypes": ["Egress"],
@@ -63,13 +63,13 @@ fn isolation_and_connection() {
         })
     );
     assert_eq!(
-        object(&objects, "shop", "shop-frontend-to-backend-ingress")["metadata"]["annotations"]
-            ["netpolc.dev/intent"],
+        intent_object(&objects, "shop", "shop/frontend-to-backend", "ingress")["metadata"]
+            ["annotations"]["netpolc.dev/intent"],
         "shop/frontend-to-backend"
     );
     // Key order is the reading order, not the typed struct's.
-    let spec_keys: Vec<&String> = object(&objects, "shop", "shop-frontend-to-backend-egress")
-        ["spec"]
+    let egress = intent_object(&objects, "shop", "shop/frontend-to-backend", "egress");
+    let spec_keys: Vec<&String> = egress["spec"]
         .as_object()
         .map(|m| m.keys().collect())
         .unwrap_or_default();
@@ -126,7 +126,7 @@ fn cross_namespace_peers() {
         .build();
     let objects = translate(&program);
     assert_eq!(
-        object(&objects, "shop", "shop-allow-dns-egress")["spec"]["egress"],
+        intent_object(&objects, "shop", "shop/allow-dns", "egress")["spec"]["egress"],
         json!([{
             "to": [{
                 "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
@@ -136,21 +136,23 @@ fn cross_namespace_peers() {
         }])
     );
     assert_eq!(
-        object(&objects, "shop", "shop-monitoring-scrape-ingress")["spec"]["ingress"],
+        intent_object(&objects, "shop", "shop/monitoring-scrape", "ingress")["spec"]["ingress"],
         json!([{
             "from": [{"namespaceSelector": {"matchLabels": {"purpose": "monitoring"}}}],
             "ports": [{"protocol": "TCP", "port": 9090}]
         }])
     );
     assert_eq!(
-        object(&objects, "other", "shop-frontend-to-other-ingress")["spec"]["ingress"][0]["from"],
+        intent_object(&objects, "other", "shop/frontend-to-other", "ingress")["spec"]["ingress"][0]
+            ["from"],
         json!([{
             "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "shop"}},
             "podSelector": {"matchLabels": {"app": "frontend"}}
         }])
     );
     assert_eq!(
-        object(&objects, "shop", "shop-db-from-everywhere-ingress")["spec"]["ingress"][0]["from"],
+        intent_object(&objects, "shop", "shop/db-from-everywhere", "ingress")["spec"]["ingress"][0]
+            ["from"],
         json!([{"namespaceSelector": {}}])
     );
     // `other` is isolated for ingress only: the egress side of the intent lives in `shop`.
@@ -198,23 +200,23 @@ fn cidr_with_except_and_any_peer() {
         .build();
     let objects = translate(&program);
     assert_eq!(
-        object(&objects, "shop", "shop-internet-egress")["spec"]["egress"],
+        intent_object(&objects, "shop", "shop/internet", "egress")["spec"]["egress"],
         json!([{
             "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "169.254.169.254/32"]}}],
             "ports": [{"protocol": "TCP", "port": 443}]
         }])
     );
     assert_eq!(
-        object(&objects, "shop", "shop-partner-v6-egress")["spec"]["egress"],
+        intent_object(&objects, "shop", "shop/partner-v6", "egress")["spec"]["egress"],
         json!([{"to": [{"ipBlock": {"cidr": "2001:db8::/32"}}]}])
     );
     assert_eq!(
-        object(&objects, "shop", "shop-public-https-ingress")["spec"]["ingress"],
+        intent_object(&objects, "shop", "shop/public-https", "ingress")["spec"]["ingress"],
         json!([{"ports": [{"protocol": "TCP", "port": 443}]}])
     );
     // A rule with neither peers nor ports is `{}`: never `to: []` or `ports: []`.
     assert_eq!(
-        object(&objects, "shop", "shop-anything-egress")["spec"]["egress"],
+        intent_object(&objects, "shop", "shop/anything", "egress")["spec"]["egress"],
         json!([{}])
     );
 }
@@ -259,12 +261,12 @@ fn cluster_scope_is_one_object_per_namespace() {
     assert_eq!(
         names,
         [
-            "other/baseline-from-shop-frontend-ingress",
+            "other/baseline-all-pods-ingress",
+            "other/baseline-app-backend-ingress",
             "other/baseline-isolate",
-            "other/baseline-scrape-ingress",
-            "shop/baseline-from-shop-frontend-ingress",
+            "shop/baseline-all-pods-ingress",
+            "shop/baseline-app-backend-ingress",
             "shop/baseline-isolate",
-            "shop/baseline-scrape-ingress",
         ]
     );
     assert_eq!(
@@ -274,20 +276,21 @@ fn cluster_scope_is_one_object_per_namespace() {
     );
     // Inside `shop` the peer is the policy's own namespace: a pod selector alone.
     assert_eq!(
-        object(&objects, "shop", "baseline-from-shop-frontend-ingress")["spec"]["ingress"][0]
-            ["from"],
+        intent_object(&objects, "shop", "baseline/from-shop-frontend", "ingress")["spec"]
+            ["ingress"][0]["from"],
         json!([{"podSelector": {"matchLabels": {"app": "frontend"}}}])
     );
     assert_eq!(
-        object(&objects, "other", "baseline-from-shop-frontend-ingress")["spec"]["ingress"][0]
-            ["from"],
+        intent_object(&objects, "other", "baseline/from-shop-frontend", "ingress")["spec"]
+            ["ingress"][0]["from"],
         json!([{
             "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "shop"}},
             "podSelector": {"matchLabels": {"app": "frontend"}}
         }])
     );
     assert_eq!(
-        object(&objects, "shop", "baseline-scrape-ingress")["spec"]["ingress"][0]["ports"],
+        intent_object(&objects, "shop", "baseline/scrape", "ingress")["spec"]["ingress"][0]
+            ["ports"],
         json!([{"protocol": "TCP", "port": 9090}, {"protocol": "TCP", "port": "metrics"}])
     );
 }
@@ -327,8 +330,12 @@ fn named_ports_and_ranges() {
         .build();
     let objects = translate(&program);
     assert_eq!(
-        object(&objects, "shop", "shop-frontend-to-backend-range-ingress")["spec"]["ingress"][0]
-            ["ports"],
+        intent_object(
+            &objects,
+            "shop",
+            "shop/frontend-to-backend-range",
+            "ingress"
+        )["spec"]["ingress"][0]["ports"],
         json!([
             {"protocol": "TCP", "port": 8000, "endPort": 8060},
             {"protocol": "UDP"},
@@ -336,7 +343,7 @@ fn named_ports_and_ranges() {
         ])
     );
     assert_eq!(
-        object(&objects, "other", "shop-web-ingress")["spec"]["ingress"][0]["ports"],
+        intent_object(&objects, "other", "shop/web", "ingress")["spec"]["ingress"][0]["ports"],
         json!([{"protocol": "TCP", "port": "http"}])
     );
     // The named port resolves on each destination pod: 8050 on other/backend.
@@ -381,7 +388,7 @@ fn selector_expressions() {
         )
         .build();
     let objects = translate(&program);
-    let spec = &object(&objects, "shop", "shop-exprs-ingress")["spec"];
+    let spec = &intent_object(&objects, "shop", "shop/exprs", "ingress")["spec"];
     assert_eq!(
         spec["podSelector"],
         json!({"matchExpressions": [
@@ -404,7 +411,7 @@ fn selector_expressions() {
 }
 
 #[test]
-fn several_subject_selectors_get_numbered_names() {
+fn one_object_per_subject_selector() {
     let program = Builder::new()
         .namespace("shop", &[], &[Egress])
         .allow(
@@ -425,13 +432,13 @@ fn several_subject_selectors_get_numbered_names() {
         )
         .build();
     let objects = translate(&program);
-    // Sorted selectors: app=backend < app=frontend.
+    // Objects are named after their subject selector.
     assert_eq!(
-        object(&objects, "shop", "shop-out-egress-1")["spec"]["podSelector"],
+        object(&objects, "shop", "shop-app-backend-egress")["spec"]["podSelector"],
         json!({"matchLabels": {"app": "backend"}})
     );
     assert_eq!(
-        object(&objects, "shop", "shop-out-egress-2")["spec"]["podSelector"],
+        object(&objects, "shop", "shop-app-frontend-egress")["spec"]["podSelector"],
         json!({"matchLabels": {"app": "frontend"}})
     );
 }
@@ -449,7 +456,8 @@ fn one_kubernetes_rule_per_ir_rule() {
         )
         .build();
     let objects = translate(&program);
-    let egress = &object(&objects, "shop", "shop-frontend-to-backend-egress")["spec"]["egress"];
+    let egress =
+        &intent_object(&objects, "shop", "shop/frontend-to-backend", "egress")["spec"]["egress"];
     assert_eq!(egress.as_array().map(Vec::len), Some(2));
 }
 
@@ -478,7 +486,7 @@ fn kube_apiserver_as_ip_blocks() {
     assert!(!diagnostics[0].is_error());
     let objects = translate(&program);
     assert_eq!(
-        object(&objects, "shop", "shop-api-egress")["spec"]["egress"][0]["to"],
+        intent_object(&objects, "shop", "shop/api", "egress")["spec"]["egress"][0]["to"],
         json!([{"ipBlock": {"cidr": "192.0.2.0/28"}}, {"ipBlock": {"cidr": "192.0.2.10/32"}}])
     );
 }
@@ -634,7 +642,7 @@ fn capability_errors() {
     // A mixed ICMP/TCP rule keeps only the TCP port (narrower).
     let objects = render(&icmp, &Options::default());
     assert_eq!(
-        object(&objects, "shop", "shop-it-egress")["spec"]["egress"],
+        intent_object(&objects, "shop", "shop/it", "egress")["spec"]["egress"],
         json!([{"ports": [{"protocol": "TCP", "port": 80}]}])
     );
 }
@@ -679,11 +687,11 @@ fn deny_rules_go_through_allow_only_lowering() {
 
 #[test]
 fn name_collisions_are_errors() {
-    // Set `shop`, intent `a-b` and set `shop`, intent `a_b` normalise to the same name.
+    // Sets `a-b` and `a_b` normalise to the same object names.
     let program = Builder::new()
         .namespace("shop", &[], &[Ingress])
         .allow(
-            ("shop", "a-b"),
+            ("a-b", "x"),
             ns("shop"),
             LabelSelector::all(),
             Ingress,
@@ -691,7 +699,7 @@ fn name_collisions_are_errors() {
             ports(&[tcp(80)]),
         )
         .allow(
-            ("shop", "a_b"),
+            ("a_b", "x"),
             ns("shop"),
             LabelSelector::all(),
             Ingress,
@@ -704,8 +712,8 @@ fn name_collisions_are_errors() {
         diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
         [codes::NAME_COLLISION]
     );
-    assert!(diagnostics[0].message.contains("`shop/a-b`"));
-    assert!(diagnostics[0].message.contains("`shop/a_b`"));
+    assert!(diagnostics[0].message.contains("`a-b/x`"));
+    assert!(diagnostics[0].message.contains("`a_b/x`"));
 }
 
 #[test]
@@ -732,4 +740,52 @@ fn objects_the_api_server_would_reject_are_errors() {
         "{notes}"
     );
     assert!(notes.contains("spec.ingress[0].ports[0].port"), "{notes}");
+}
+
+#[test]
+fn rules_of_one_subject_merge_into_one_object_with_provenance() {
+    // Two intents allow ingress to backend: one object, one rule each, and the
+    // evaluator names the intent of the deciding rule.
+    let program = shop()
+        .connect(
+            ("shop", "database-to-backend"),
+            ("shop", sel(&[("app", "database")])),
+            ("shop", sel(&[("app", "backend")])),
+            ports(&[tcp(9090)]),
+        )
+        .build();
+    let objects = translate(&program);
+    let backend = object(&objects, "shop", "shop-app-backend-ingress");
+    assert_eq!(backend["spec"]["ingress"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        backend["metadata"]["annotations"],
+        json!({
+            "netpolc.dev/intent": "shop/database-to-backend, shop/frontend-to-backend",
+            "netpolc.dev/rules": "spec.ingress[0]: shop/database-to-backend\nspec.ingress[1]: shop/frontend-to-backend",
+            "netpolc.dev/source": "policies/shop.yaml"
+        })
+    );
+    let ingress_objects = objects
+        .iter()
+        .filter(|o| o["spec"]["ingress"].is_array())
+        .count();
+    assert_eq!(ingress_objects, 1, "one ingress object for one subject");
+    let ev = evaluator(&objects).expect("evaluates");
+    let m = model();
+    for (flow, intent) in [
+        (
+            "shop/database -> shop/backend 9090/tcp",
+            "shop/database-to-backend",
+        ),
+        (
+            "shop/frontend -> shop/backend 8080/tcp",
+            "shop/frontend-to-backend",
+        ),
+    ] {
+        let netpolc_ir::model::Side::Allowed(d) = verdict(&ev, &m, flow).ingress else {
+            panic!("{flow} is allowed");
+        };
+        assert_eq!(d.object, "NetworkPolicy shop/shop-app-backend-ingress");
+        assert_eq!(d.intent.as_deref(), Some(intent), "{flow}");
+    }
 }

@@ -1,0 +1,345 @@
+//! Merged objects and per-rule provenance, shared by every back end.
+//!
+//! Back ends merge the rules of one (intent set, scope, subject selector, direction,
+//! action) into one object, so that objects grow with namespaces × subjects × directions
+//! rather than with intents. Which intent each rule of such an object comes from is kept
+//! in two annotations (see `docs/backend-conventions.md`):
+//!
+//! - `netpolc.dev/intent`: the intents of the object's rules, distinct, in rule order,
+//!   separated by `, ` (one name when the object implements one intent);
+//! - `netpolc.dev/rules`: only when there are several, one line per rule in rule order,
+//!   `<field path>: <intent>`, e.g. `spec.egress[2]: shop/backend-to-db`.
+//!
+//! Evaluators read them back with [`RuleIntents`] to name the intent of the deciding rule.
+//!
+//! ```
+//! use netpolc_ir::provenance::{Provenance, RuleIntents};
+//! let mut p = Provenance::default();
+//! p.push("spec.egress[0]", "shop/allow-dns");
+//! p.push("spec.egress[1]", "shop/backend-to-db");
+//! assert_eq!(p.intent_annotation(), "shop/allow-dns, shop/backend-to-db");
+//! let rules = p.rules_annotation().unwrap();
+//! assert_eq!(rules, "spec.egress[0]: shop/allow-dns\nspec.egress[1]: shop/backend-to-db");
+//! let read = RuleIntents::new(Some(&p.intent_annotation()), Some(&rules));
+//! assert_eq!(read.intent("spec.egress[1]").as_deref(), Some("shop/backend-to-db"));
+//! ```
+
+use crate::naming::dns_label;
+use crate::{Direction, LabelSelector, Op, Scope};
+use std::collections::BTreeMap;
+
+/// The annotation listing the intents of the object's rules (see the module docs).
+pub const INTENT_ANNOTATION: &str = "netpolc.dev/intent";
+/// The annotation naming the intent of each rule of a merged object.
+pub const RULES_ANNOTATION: &str = "netpolc.dev/rules";
+/// What separates intents in [`INTENT_ANNOTATION`].
+pub const INTENT_SEPARATOR: &str = ", ";
+
+/// The intents of an object's rules, in rule order, as the renderer sees them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Provenance {
+    rules: Vec<(String, String)>,
+}
+
+impl Provenance {
+    /// Records that the rule at field path `path` comes from intent `intent` (qualified).
+    pub fn push(&mut self, path: impl Into<String>, intent: impl Into<String>) {
+        self.rules.push((path.into(), intent.into()));
+    }
+
+    /// Whether no rule was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The distinct intents in rule order.
+    pub fn intents(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for (_, i) in &self.rules {
+            if !out.contains(&i.as_str()) {
+                out.push(i);
+            }
+        }
+        out
+    }
+
+    /// The value of [`INTENT_ANNOTATION`].
+    pub fn intent_annotation(&self) -> String {
+        self.intents().join(INTENT_SEPARATOR)
+    }
+
+    /// The value of [`RULES_ANNOTATION`]: `None` when every rule comes from one intent
+    /// (then [`INTENT_ANNOTATION`] says it all).
+    pub fn rules_annotation(&self) -> Option<String> {
+        if self.intents().len() < 2 {
+            return None;
+        }
+        let lines: Vec<String> = self
+            .rules
+            .iter()
+            .map(|(path, intent)| format!("{path}: {intent}"))
+            .collect();
+        Some(lines.join("\n"))
+    }
+}
+
+/// The provenance annotations of a manifest, read back: the intent of each rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleIntents {
+    object: Option<String>,
+    rules: BTreeMap<String, String>,
+}
+
+impl RuleIntents {
+    /// From the values of [`INTENT_ANNOTATION`] and [`RULES_ANNOTATION`], if present.
+    /// Lines of the rules annotation that do not read as `<path>: <intent>` are ignored.
+    pub fn new(intent: Option<&str>, rules: Option<&str>) -> RuleIntents {
+        let rules = rules
+            .into_iter()
+            .flat_map(str::lines)
+            .filter_map(|l| l.split_once(": "))
+            .map(|(p, i)| (p.trim().to_string(), i.trim().to_string()))
+            .collect();
+        RuleIntents {
+            object: intent.map(str::to_string),
+            rules,
+        }
+    }
+
+    /// From an annotation map.
+    pub fn from_annotations(annotations: &BTreeMap<String, String>) -> RuleIntents {
+        RuleIntents::new(
+            annotations.get(INTENT_ANNOTATION).map(String::as_str),
+            annotations.get(RULES_ANNOTATION).map(String::as_str),
+        )
+    }
+
+    /// The intent of the rule at `path`: its line of the rules annotation, else the
+    /// object's intent annotation.
+    pub fn intent(&self, path: &str) -> Option<String> {
+        self.rules.get(path).or(self.object.as_ref()).cloned()
+    }
+
+    /// The object's intent annotation as written.
+    pub fn object(&self) -> Option<&str> {
+        self.object.as_deref()
+    }
+}
+
+/// A readable DNS-label form of a subject selector: `all-pods` for every pod; otherwise
+/// its requirements in order, `app-web` (`app In (web)`), `app-in-a-b`, `app-not-web`
+/// (`NotIn`), `has-app`, `no-app`.
+///
+/// ```
+/// use netpolc_ir::{provenance::subject_word, LabelSelector, Requirement};
+/// assert_eq!(subject_word(&LabelSelector::all()), "all-pods");
+/// assert_eq!(subject_word(&LabelSelector::from_labels([("app", "web")])), "app-web");
+/// let not_web = LabelSelector::from_requirements([Requirement::not_in("app", ["web"])]).unwrap();
+/// assert_eq!(subject_word(&not_web), "app-not-web");
+/// ```
+pub fn subject_word(selector: &LabelSelector) -> String {
+    if selector.is_all() {
+        return "all-pods".to_string();
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for r in selector.requirements() {
+        let values: Vec<&str> = r.values.iter().map(String::as_str).collect();
+        parts.push(match r.op {
+            Op::In if values.len() == 1 => format!("{}-{}", r.key, values[0]),
+            Op::In => format!("{}-in-{}", r.key, values.join("-")),
+            Op::NotIn => format!("{}-not-{}", r.key, values.join("-")),
+            Op::Exists => format!("has-{}", r.key),
+            Op::DoesNotExist => format!("no-{}", r.key),
+        });
+    }
+    dns_label(&[&parts.join("-")], 253)
+}
+
+/// The name of a merged object: `<set>-<subject>-<direction>`, with `-deny` for deny
+/// objects, at most 63 characters, the set's hyphens doubled ([`crate::naming::object_name`]).
+pub fn object_name(set: &str, subject: &str, direction: Direction, deny: bool) -> String {
+    let dir = match direction {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    };
+    // `naming::object_name` doubles the set's hyphens, so that the set's end is known
+    // and two (set, subject) pairs never spell one name.
+    if deny {
+        crate::naming::object_name(set, &[subject, dir, "deny"], 63)
+    } else {
+        crate::naming::object_name(set, &[subject, dir], 63)
+    }
+}
+
+/// The name of the `n`-th continuation (`n` ≥ 2) of a merged object that would exceed a
+/// back end's rule limit: [`object_name`] followed by `-<n>`, as injective.
+pub fn continued_object_name(
+    set: &str,
+    subject: &str,
+    direction: Direction,
+    deny: bool,
+    n: usize,
+) -> String {
+    let dir = match direction {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    };
+    let n = n.to_string();
+    if deny {
+        crate::naming::object_name(set, &[subject, dir, "deny", &n], 63)
+    } else {
+        crate::naming::object_name(set, &[subject, dir, &n], 63)
+    }
+}
+
+/// Names for the distinct subject selectors of one (set, scope, direction, action),
+/// given in sorted order: [`subject_word`]s, made unique (two selectors whose words
+/// collide get `-2`, `-3`, … in selector order, after the first).
+pub fn subject_words<'a>(selectors: impl IntoIterator<Item = &'a LabelSelector>) -> Vec<String> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    selectors
+        .into_iter()
+        .map(|s| {
+            let word = subject_word(s);
+            let n = seen.entry(word.clone()).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                word
+            } else {
+                format!("{word}-{n}")
+            }
+        })
+        .collect()
+}
+
+/// Names for the subjects of one (set, direction, action) whose objects may share a name
+/// space: `subjects` are (scope, selector) pairs in sorted order; objects of a scope for
+/// which `cluster_wide` is true share one name space (cluster-wide kinds), the others one
+/// per namespace. Each name is the [`subject_word`]; when one word stands for subjects of
+/// several scopes in one name space, each gets its scope appended (the namespace, or
+/// `cluster-` and a hash of the namespace list); what still collides gets `-2`, `-3`, ….
+pub fn scoped_subject_words(
+    subjects: &[(&Scope, &LabelSelector)],
+    cluster_wide: &dyn Fn(&Scope) -> bool,
+) -> Vec<String> {
+    let space = |scope: &Scope| -> String {
+        match scope {
+            Scope::Namespace(n) if !cluster_wide(scope) => n.clone(),
+            _ => String::new(),
+        }
+    };
+    let base: Vec<String> = subjects.iter().map(|(_, s)| subject_word(s)).collect();
+    // (name space, word) → the scopes using it.
+    let mut scopes: BTreeMap<(String, &str), Vec<&Scope>> = BTreeMap::new();
+    for ((scope, _), word) in subjects.iter().zip(&base) {
+        let users = scopes.entry((space(scope), word.as_str())).or_default();
+        if !users.contains(scope) {
+            users.push(scope);
+        }
+    }
+    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    subjects
+        .iter()
+        .zip(&base)
+        .map(|((scope, _), word)| {
+            let shared = scopes
+                .get(&(space(scope), word.as_str()))
+                .is_some_and(|u| u.len() > 1);
+            let word = if shared {
+                let tag = match scope {
+                    Scope::Namespace(n) => n.clone(),
+                    Scope::Cluster(list) => {
+                        let joined: Vec<&str> = list.iter().map(String::as_str).collect();
+                        format!("cluster-{:08x}", fnv1a(joined.join(",").as_bytes()) as u32)
+                    }
+                };
+                dns_label(&[word, &tag], 253)
+            } else {
+                word.clone()
+            };
+            let n = seen.entry((space(scope), word.clone())).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                word
+            } else {
+                format!("{word}-{n}")
+            }
+        })
+        .collect()
+}
+
+/// 64-bit FNV-1a: tiny, stable across platforms and releases.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Requirement;
+
+    #[test]
+    fn words_are_unique_and_stable() {
+        let a = LabelSelector::from_labels([("app.x", "web")]);
+        let b = LabelSelector::from_labels([("app-x", "web")]);
+        let words = subject_words([&a, &b]);
+        assert_eq!(
+            words,
+            vec!["app-x-web".to_string(), "app-x-web-2".to_string()]
+        );
+        let many = LabelSelector::from_requirements([
+            Requirement::is_in("tier", ["a", "b"]),
+            Requirement::exists("team"),
+            Requirement::does_not_exist("canary"),
+        ])
+        .unwrap();
+        assert_eq!(subject_word(&many), "no-canary-has-team-tier-in-a-b");
+        let name = object_name("shop", &"x".repeat(80), Direction::Egress, false);
+        assert_eq!(name.len(), 63);
+        assert_eq!(
+            object_name("shop", "app-web", Direction::Ingress, true),
+            "shop-app-web-ingress-deny"
+        );
+    }
+
+    #[test]
+    fn scoped_words_tell_scopes_apart_in_one_name_space() {
+        let all = LabelSelector::all();
+        let web = LabelSelector::from_labels([("app", "web")]);
+        let (a, b) = (Scope::Namespace("a".into()), Scope::Namespace("b".into()));
+        let c = Scope::Cluster(["a".to_string(), "b".to_string()].into());
+        let subjects = [(&a, &all), (&a, &web), (&b, &all), (&c, &all)];
+        // Namespaced kinds: `a` and `b` are separate name spaces.
+        let namespaced = scoped_subject_words(&subjects, &|s| matches!(s, Scope::Cluster(_)));
+        assert_eq!(namespaced, ["all-pods", "app-web", "all-pods", "all-pods"]);
+        // Cluster-wide kinds: one name space, the scope tells the subjects apart.
+        let global = scoped_subject_words(&subjects, &|_| true);
+        assert_eq!(global[..3], ["all-pods-a", "app-web", "all-pods-b"]);
+        assert!(global[3].starts_with("all-pods-cluster-"));
+    }
+
+    #[test]
+    fn provenance_round_trip() {
+        let mut p = Provenance::default();
+        p.push("spec.ingress[0]", "a/x");
+        p.push("spec.ingress[1]", "a/x");
+        assert_eq!(p.rules_annotation(), None);
+        assert_eq!(p.intent_annotation(), "a/x");
+        p.push("spec.ingress[2]", "a/p:y");
+        let read = RuleIntents::new(
+            Some(&p.intent_annotation()),
+            p.rules_annotation().as_deref(),
+        );
+        assert_eq!(read.intent("spec.ingress[2]").as_deref(), Some("a/p:y"));
+        assert_eq!(read.intent("spec.ingress[0]").as_deref(), Some("a/x"));
+        assert_eq!(
+            read.intent("spec.ingress[9]").as_deref(),
+            Some("a/x, a/p:y")
+        );
+    }
+}
