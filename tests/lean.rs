@@ -118,6 +118,11 @@ fn the_gitops_pattern_gives_one_object_per_subject_and_direction() {
         )
         .unwrap();
     }
+    std::fs::write(
+        dir.join("policies/cluster-profile.yaml"),
+        "apiVersion: netpolc.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: cluster}\nspec:\n  nodeCIDRs: [192.168.0.0/24]\n",
+    )
+    .unwrap();
     let inputs: Vec<PathBuf> = vec![dir.join("policies")];
     let loaded = netpolc_driver::load::policies_from(&dir, &inputs).unwrap();
     let compiled = netpolc_driver::compile(&loaded);
