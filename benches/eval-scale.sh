@@ -9,7 +9,8 @@ bin=target/release/netpolc
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 printf '%-10s %-8s %-10s %-10s %-12s %-6s\n' namespaces pods policies wall_s peak_rss_mb rows
-for n in "${@:-100 1000}"; do
+if [ "$#" -eq 0 ]; then set -- 100 1000; fi
+for n in "$@"; do
   python3 benches/gen-cluster.py "$n" "$work/$n"
   /usr/bin/time -v "$bin" eval --cluster "$work/$n/cluster.yaml" "$work/$n/policies.yaml" \
     >"$work/$n/out" 2>"$work/$n/time"

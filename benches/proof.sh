@@ -10,7 +10,8 @@ bin="$PWD/target/release/netpolc"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 printf '%-6s %-8s %-9s %-10s %s\n' "ns" "intents" "wall_s" "peak_MB" "proof"
-for n in "${@:-100 250 500 1000 2000}"; do
+if [ "$#" -eq 0 ]; then set -- 100 250 500 1000 2000; fi
+for n in "$@"; do
   for m in $n; do
     python3 benches/gen-repo.py "$m" "$work/r$m"
     (cd "$work/r$m" && /usr/bin/time -f '%e %M' -o "$work/time" "$bin" check -v \
