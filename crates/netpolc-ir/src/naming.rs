@@ -87,7 +87,7 @@ fn shorten(name: String, max: usize) -> String {
 use crate::names::is_label_form;
 
 /// 64-bit FNV-1a: tiny, stable across platforms and releases.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);

@@ -250,7 +250,10 @@ pub fn scoped_subject_words(
                     Scope::Namespace(n) => n.clone(),
                     Scope::Cluster(list) => {
                         let joined: Vec<&str> = list.iter().map(String::as_str).collect();
-                        format!("cluster-{:08x}", fnv1a(joined.join(",").as_bytes()) as u32)
+                        format!(
+                            "cluster-{:08x}",
+                            crate::naming::fnv1a(joined.join(",").as_bytes()) as u32
+                        )
                     }
                 };
                 dns_label(&[word, &tag], 253)
@@ -266,16 +269,6 @@ pub fn scoped_subject_words(
             }
         })
         .collect()
-}
-
-/// 64-bit FNV-1a: tiny, stable across platforms and releases.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 #[cfg(test)]
