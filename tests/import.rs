@@ -739,3 +739,41 @@ fn node_networks_decide_what_address_rules_import_as() {
     let cilium = run(Target::Cilium, Some("192.168.0.0/24"));
     assert!(codes(&cilium).is_empty(), "{:?}", codes(&cilium));
 }
+
+/// With node networks declared, an allow of every peer that import must split around
+/// isolated namespaces would lose the node addresses (intents name nodes only with
+/// `anywhere`): it is reported and left out (NP9001), and what is written is proved to
+/// mean no more than the manifests; undeclared, the same fixture imports whole. The
+/// node address in the model found this (the split used to pass unnoticed).
+#[test]
+fn an_allow_of_every_peer_split_around_isolated_namespaces_keeps_nodes_or_is_reported() {
+    let objects = calico_fixture();
+    let options = import::Options {
+        target: Target::Calico,
+        namespaces: Default::default(),
+        node_networks: Some(vec!["192.168.0.0/24".parse().unwrap()]),
+    };
+    let result = import::import(&objects, &options).unwrap();
+    assert_eq!(result.left_out, 1, "{:?}", result.diagnostics);
+    let d = result.diagnostics.iter().find(|d| d.is_error()).unwrap();
+    assert_eq!(d.code, "NP9001");
+    assert!(
+        d.message.contains("storefront/frontend spec.ingress[0]"),
+        "{}",
+        d.message
+    );
+    assert!(
+        d.message.contains("node addresses included"),
+        "{}",
+        d.message
+    );
+    let dir = scratch("calico-nodes");
+    write(&dir, &result.files);
+    let proof = import::prove(&dir, &objects, Target::Calico, None, false).unwrap();
+    assert!(
+        proof.diagnostics.iter().all(|d| d.code != "NP9003"),
+        "{:?}",
+        proof.diagnostics
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

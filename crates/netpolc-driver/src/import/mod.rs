@@ -369,6 +369,15 @@ impl Importer<'_> {
     }
 }
 
+/// Why a rule allowing every peer is left out when node networks are declared.
+const NODES_LOST: &str = "the rule allows every peer, node addresses included; outside the namespaces whose other side is isolated that is every address and every other pod, which intents can write only as `world` and pod groups, both without nodes (only `anywhere` names nodes, and it would also open the isolated side)";
+
+/// Whether splitting `peer` outside the namespaces `isolated` would lose the node
+/// addresses the source allows: `anywhere` split while node networks are declared.
+fn nodes_lost(peer: &Peer, isolated: &BTreeSet<String>, source: &Source) -> bool {
+    matches!(peer, Peer::Anywhere) && !isolated.is_empty() && !source.node_networks.is_empty()
+}
+
 /// The part of a peer outside the namespaces `isolated` (addresses included).
 fn outside(peer: &Peer, isolated: &BTreeSet<String>) -> Vec<Peer> {
     let not_in = || Req::not_in(NAMESPACE_NAME_LABEL, isolated.iter().cloned());
@@ -601,6 +610,11 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
     // Egress rules towards addresses and namespaces whose ingress is open.
     for x in eg_iso {
         for e in side(x, Direction::Egress) {
+            if nodes_lost(&e.peer, in_iso, &source) {
+                im.found
+                    .push(Found::left_out(&e.origin, NODES_LOST.to_string()));
+                continue;
+            }
             for (k, to) in outside(&e.peer, in_iso).into_iter().enumerate() {
                 intents.push(IntentOut {
                     deny: false,
@@ -617,6 +631,11 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
     // Ingress rules from addresses and namespaces whose egress is open.
     for y in in_iso {
         for i in side(y, Direction::Ingress) {
+            if nodes_lost(&i.peer, eg_iso, &source) {
+                im.found
+                    .push(Found::left_out(&i.origin, NODES_LOST.to_string()));
+                continue;
+            }
             for (k, from) in outside(&i.peer, eg_iso).into_iter().enumerate() {
                 intents.push(IntentOut {
                     deny: false,
