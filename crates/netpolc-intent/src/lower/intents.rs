@@ -1,0 +1,368 @@
+//! Intents into IR rules: ports, L7 HTTP, and the sides (egress of the source,
+//! ingress of the destination) each intent needs.
+
+use super::*;
+
+impl Cx {
+    pub(super) fn lower_intents(
+        &mut self,
+        cx: &SetContext<'_>,
+        presets: &[Spanned<String>],
+        intents: &[Spanned<IntentDoc>],
+        program: &mut Program,
+    ) {
+        let mut seen: BTreeMap<String, Span> = BTreeMap::new();
+        // Presets first: they are ordinary intents named after the preset.
+        for p in presets {
+            if !PRESETS.contains(&p.value.as_str()) {
+                let mut d = err(
+                    codes::UNKNOWN_PRESET,
+                    p.span,
+                    format!("unknown preset `{}`", p.value),
+                    "not a preset",
+                )
+                .with_help(format!(
+                    "presets are {}",
+                    PRESETS.map(|p| format!("`{p}`")).join(", ")
+                ));
+                if let Some(s) = yaml::suggest(&p.value, &PRESETS) {
+                    d = d.with_help(format!("did you mean `{s}`?"));
+                }
+                self.diags.push(d);
+                continue;
+            }
+            if let Some(prev) = seen.insert(p.value.clone(), p.span) {
+                self.diags.push(
+                    err(
+                        codes::DUPLICATE,
+                        p.span,
+                        format!("preset `{}` is listed twice", p.value),
+                        "again",
+                    )
+                    .with_secondary(prev, "first"),
+                );
+                continue;
+            }
+            let profile = program.profile.clone();
+            let all = Group::Pods {
+                namespaces: cx.own.clone(),
+                pods: LabelSelector::all(),
+            };
+            let spec = match p.value.as_str() {
+                "allow-dns" => Some((
+                    Action::Allow,
+                    all.clone(),
+                    kube_dns(&profile),
+                    ports_of(&[
+                        PortMatch::single(Protocol::Udp, 53),
+                        PortMatch::single(Protocol::Tcp, 53),
+                    ]),
+                )),
+                "allow-kube-apiserver" => Some((
+                    Action::Allow,
+                    all.clone(),
+                    Group::Peers(vec![Peer::Entity(Entity::KubeApiserver)]),
+                    ports_of(&[PortMatch::single(Protocol::Tcp, profile.api_server_port)]),
+                )),
+                "allow-same-namespace" => {
+                    if cx.cluster_scope.is_some() {
+                        self.diags.push(
+                            err(codes::BAD_VALUE, p.span, "`allow-same-namespace` is not available in a ClusterIntentSet", "here")
+                                .with_note("cluster-wide objects cannot say \"the subject's own namespace\" on Calico and Cilium")
+                                .with_help("list the preset in each namespace's IntentSet"),
+                        );
+                        None
+                    } else {
+                        Some((Action::Allow, all.clone(), all.clone(), Ports::Any))
+                    }
+                }
+                "block-cloud-metadata" => {
+                    let peers = METADATA_CIDRS
+                        .iter()
+                        .map(|c| {
+                            Peer::Cidr(CidrBlock {
+                                net: c.parse().expect("constant"),
+                                except: vec![],
+                            })
+                        })
+                        .collect();
+                    Some((Action::Deny, all.clone(), Group::Peers(peers), Ports::Any))
+                }
+                _ => None, // default-deny: isolation only, handled with `isolate`.
+            };
+            if let Some((action, from, to, ports)) = spec {
+                let origin = Origin {
+                    file: cx.file.to_string(),
+                    set: cx.set.to_string(),
+                    intent: p.value.clone(),
+                    preset: Some(p.value.clone()),
+                    span: Some(p.span),
+                };
+                self.sides(cx, &origin, action, &from, &to, &ports, &[], program);
+            }
+        }
+        for i in intents {
+            let doc = &i.value;
+            if !self.check_name("intent name", &doc.name) {
+                continue;
+            }
+            if let Some(prev) = seen.insert(doc.name.value.clone(), doc.name.span) {
+                self.diags.push(
+                    err(
+                        codes::DUPLICATE,
+                        doc.name.span,
+                        format!(
+                            "intent `{}` is defined twice in `{}`",
+                            doc.name.value, cx.set
+                        ),
+                        "second definition",
+                    )
+                    .with_secondary(prev, "first definition (intent or preset)"),
+                );
+                continue;
+            }
+            let from = self.resolve_ref(cx, &doc.from, &program.profile);
+            let to = self.resolve_ref(cx, &doc.to, &program.profile);
+            let action = match doc.action.as_ref().map(|a| a.value.as_str()) {
+                None | Some("allow") => Some(Action::Allow),
+                Some("deny") => Some(Action::Deny),
+                Some(other) => {
+                    let a = doc.action.as_ref().map(|a| a.span).unwrap_or(i.span);
+                    self.diags.push(
+                        err(
+                            codes::BAD_VALUE,
+                            a,
+                            format!("unknown action `{other}`"),
+                            "not an action",
+                        )
+                        .with_help("expected `allow` or `deny`"),
+                    );
+                    None
+                }
+            };
+            let ports = self.ports(doc);
+            let http = self.http(doc, action, &ports);
+            let (Some(from), Some(to), Some(action), Some(ports), Some(http)) =
+                (from, to, action, ports, http)
+            else {
+                continue;
+            };
+            if matches!(from, Group::Peers(ref p) if p.iter().any(|p| matches!(p, Peer::Fqdn(_)))) {
+                self.diags.push(err(
+                    codes::BAD_DIRECTION,
+                    doc.from.span,
+                    "a DNS-name group can only be a destination",
+                    "used as a source",
+                ));
+                continue;
+            }
+            if matches!(from, Group::Peers(_)) && matches!(to, Group::Peers(_)) {
+                self.diags.push(
+                    err(codes::NO_POD_SIDE, i.span, format!("intent `{}` connects two non-pod groups", doc.name.value), "neither end is a pod")
+                        .with_note("netpolc governs pods; traffic between external addresses never passes a pod's policy"),
+                );
+                continue;
+            }
+            let origin = Origin {
+                file: cx.file.to_string(),
+                set: cx.set.to_string(),
+                intent: doc.name.value.clone(),
+                preset: None,
+                span: Some(i.span),
+            };
+            let made = self.sides(cx, &origin, action, &from, &to, &ports, &http, program);
+            if made == 0 && action == Action::Allow {
+                // Nothing to emit: both sides open or unmanaged. Say why.
+                self.diags.push(
+                    Diagnostic::note(codes::NO_EFFECT, format!("intent `{}` needs no rule", origin.qualified()))
+                        .with_label(i.span, "already allowed")
+                        .with_note("neither end is an isolated, managed namespace, so the flow is already allowed"),
+                );
+            }
+        }
+    }
+
+    pub(super) fn ports(&mut self, doc: &IntentDoc) -> Option<Ports> {
+        let Some(list) = &doc.ports else {
+            return Some(Ports::Any);
+        };
+        if list.value.is_empty() {
+            self.diags.push(
+                err(codes::BAD_PORT, list.span, "empty port list", "`ports: []`")
+                    .with_help("omit `ports` to mean every port, or list at least one"),
+            );
+            return None;
+        }
+        let mut set = BTreeSet::new();
+        let mut ok = true;
+        for p in &list.value {
+            match parse_port(&p.value) {
+                Ok(m) => {
+                    set.insert(m);
+                }
+                Err(msg) => {
+                    self.diags.push(err(
+                        codes::BAD_PORT,
+                        p.span,
+                        format!("invalid port `{}`", p.value),
+                        msg,
+                    ));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(Ports::Only(set))
+    }
+
+    pub(super) fn http(
+        &mut self,
+        doc: &IntentDoc,
+        action: Option<Action>,
+        ports: &Option<Ports>,
+    ) -> Option<Vec<HttpRule>> {
+        if doc.http.is_empty() {
+            return Some(Vec::new());
+        }
+        let span = doc.http[0].span;
+        if action == Some(Action::Deny) {
+            self.diags.push(err(
+                codes::BAD_L7,
+                span,
+                "HTTP rules are only for allow intents",
+                "on a deny intent",
+            ));
+            return None;
+        }
+        let tcp_only = matches!(ports, Some(Ports::Only(s)) if s.iter().all(|p| p.protocol == Protocol::Tcp && p.port != netpolc_ir::PortSpec::All));
+        if !tcp_only {
+            self.diags.push(
+                err(
+                    codes::BAD_L7,
+                    span,
+                    "HTTP rules need specific TCP ports",
+                    "here",
+                )
+                .with_help(
+                    "list the TCP ports the HTTP service listens on, e.g. `ports: [8080/tcp]`",
+                ),
+            );
+            return None;
+        }
+        Some(
+            doc.http
+                .iter()
+                .map(|h| HttpRule {
+                    method: h.value.method.as_ref().map(|m| m.value.clone()),
+                    path: h.value.path.as_ref().map(|p| p.value.clone()),
+                })
+                .collect(),
+        )
+    }
+
+    /// Emits the egress and ingress sides of one intent; returns how many rules it made.
+    #[allow(clippy::too_many_arguments)] // One call site per kind of intent; a struct would only rename them.
+    pub(super) fn sides(
+        &mut self,
+        cx: &SetContext<'_>,
+        origin: &Origin,
+        action: Action,
+        from: &Group,
+        to: &Group,
+        ports: &Ports,
+        http: &[HttpRule],
+        program: &mut Program,
+    ) -> usize {
+        let mut made = 0;
+        for (direction, me, other) in [
+            (Direction::Egress, from, to),
+            (Direction::Ingress, to, from),
+        ] {
+            if direction == Direction::Ingress
+                && matches!(other, Group::Peers(p) if p.iter().any(|p| matches!(p, Peer::Fqdn(_))))
+            {
+                continue;
+            }
+            let (ns_sel, pods) = match me {
+                Group::Pods { namespaces, pods } => (namespaces.clone(), pods.clone()),
+                Group::Any => (LabelSelector::all(), LabelSelector::all()),
+                Group::Peers(_) => continue,
+            };
+            // Namespaces named explicitly but not managed: that side is left alone.
+            for r in ns_sel
+                .requirements()
+                .filter(|r| r.key == NAMESPACE_NAME_LABEL && r.op == Op::In)
+            {
+                for name in r
+                    .values
+                    .iter()
+                    .filter(|n| !program.namespaces.contains_key(*n))
+                {
+                    let side = match direction {
+                        Direction::Egress => "egress",
+                        Direction::Ingress => "ingress",
+                    };
+                    let mut d = Diagnostic::note(
+                        codes::UNMANAGED_SIDE,
+                        format!(
+                            "the {side} side of `{}` in namespace `{name}` is left alone",
+                            origin.qualified()
+                        ),
+                    )
+                    .with_note(format!(
+                        "namespace `{name}` has no IntentSet, so netpolc emits no rule there"
+                    ));
+                    if let Some(span) = origin.span {
+                        d = d.with_label(span, "this intent");
+                    }
+                    self.diags.push(d);
+                }
+            }
+            // A selector naming one namespace meets only that one (a managed namespace's
+            // name label is its name): no scan of every namespace per intent.
+            let candidates: Vec<&ManagedNamespace> = match Peer::single_namespace(&ns_sel) {
+                Some(name) => program.namespaces.get(name).into_iter().collect(),
+                None => program.namespaces.values().collect(),
+            };
+            let namespaces: BTreeSet<String> = candidates
+                .into_iter()
+                .filter(|n| ns_sel.matches(&n.labels))
+                .filter(|n| action == Action::Deny || n.isolated.contains(&direction))
+                .map(|n| n.name.clone())
+                .collect();
+            if namespaces.is_empty() {
+                continue;
+            }
+            let peers: Vec<Peer> = match other {
+                Group::Pods { namespaces, pods } => vec![Peer::Pods {
+                    namespaces: namespaces.clone(),
+                    pods: pods.clone(),
+                }],
+                Group::Any => vec![Peer::Any],
+                Group::Peers(p) => p.clone(),
+            };
+            let scopes: Vec<Scope> = if cx.cluster_scope.is_some() {
+                vec![Scope::Cluster(namespaces)]
+            } else {
+                namespaces.into_iter().map(Scope::Namespace).collect()
+            };
+            for scope in scopes {
+                for peer in &peers {
+                    program.rules.push(Rule {
+                        subject: Subject {
+                            scope: scope.clone(),
+                            pods: pods.clone(),
+                        },
+                        direction,
+                        action,
+                        peer: peer.clone(),
+                        ports: ports.clone(),
+                        http: http.to_vec(),
+                        origin: origin.clone(),
+                    });
+                    made += 1;
+                }
+            }
+        }
+        made
+    }
+}
