@@ -203,6 +203,39 @@ impl Ctx<'_, '_> {
     }
 }
 
+/// The L3 fields of one rule, whichever its direction and action.
+struct L3<'r> {
+    endpoints: &'r [EndpointSelector],
+    cidrs: &'r [String],
+    sets: &'r [CidrRule],
+    entities: &'r [Entity],
+}
+
+impl Ctx<'_, '_> {
+    /// The peers and ports of one rule: the peers of its L3 fields, or every peer when it
+    /// has none but has `toPorts` (an empty rule selects nothing).
+    fn rule(
+        &mut self,
+        l3: &L3<'_>,
+        ports_list: Vec<&PortProtocol>,
+        has_ports: bool,
+        policy_ns: Option<&str>,
+        rule: &Origin,
+    ) -> Result<(Vec<Peer>, Ports), String> {
+        let mut peers = self.endpoint_peers(l3.endpoints, policy_ns)?;
+        peers.extend(self.cidr_peers(l3.cidrs, l3.sets, rule)?);
+        peers.extend(entity_peers(l3.entities)?);
+        let no_l3 = l3.endpoints.is_empty()
+            && l3.cidrs.is_empty()
+            && l3.sets.is_empty()
+            && l3.entities.is_empty();
+        if no_l3 && has_ports {
+            peers.push(Peer::Anywhere);
+        }
+        Ok((peers, ports(&ports_list)?))
+    }
+}
+
 fn entity_peers(list: &[Entity]) -> Result<Vec<Peer>, String> {
     list.iter()
         .map(|e| match e {
@@ -335,101 +368,93 @@ pub(crate) fn read(
             };
             for (i, r) in spec.ingress.iter().flatten().enumerate() {
                 let path = format!("spec.ingress[{i}]");
-                let rule = origin.at(&path);
-                let res = (|| {
-                    if !r.icmps.is_empty() || r.to_ports.iter().any(|p| p.rules.is_some()) {
-                        return Err("ICMP and L7 rules have no intent form here".to_string());
-                    }
-                    let mut peers = ctx.endpoint_peers(&r.from_endpoints, policy_ns)?;
-                    peers.extend(ctx.cidr_peers(&r.from_cidr, &r.from_cidr_set, &rule)?);
-                    peers.extend(entity_peers(&r.from_entities)?);
-                    if r.from_endpoints.is_empty()
-                        && r.from_cidr.is_empty()
-                        && r.from_cidr_set.is_empty()
-                        && r.from_entities.is_empty()
-                        && !r.to_ports.is_empty()
-                    {
-                        peers.push(Peer::Anywhere);
-                    }
-                    let list: Vec<&PortProtocol> =
-                        r.to_ports.iter().flat_map(|p| &p.ports).collect();
-                    Ok((peers, ports(&list)?))
-                })();
+                let res = if !r.icmps.is_empty() || r.to_ports.iter().any(|p| p.rules.is_some()) {
+                    Err("ICMP and L7 rules have no intent form here".to_string())
+                } else {
+                    let l3 = L3 {
+                        endpoints: &r.from_endpoints,
+                        cidrs: &r.from_cidr,
+                        sets: &r.from_cidr_set,
+                        entities: &r.from_entities,
+                    };
+                    let ports = r.to_ports.iter().flat_map(|p| &p.ports).collect();
+                    ctx.rule(
+                        &l3,
+                        ports,
+                        !r.to_ports.is_empty(),
+                        policy_ns,
+                        &origin.at(&path),
+                    )
+                };
                 push(&mut ctx, path, false, Direction::Ingress, res);
             }
             for (i, r) in spec.ingress_deny.iter().flatten().enumerate() {
                 let path = format!("spec.ingressDeny[{i}]");
-                let rule = origin.at(&path);
-                let res = (|| {
-                    if !r.icmps.is_empty() {
-                        return Err("ICMP rules are not imported".to_string());
-                    }
-                    let mut peers = ctx.endpoint_peers(&r.from_endpoints, policy_ns)?;
-                    peers.extend(ctx.cidr_peers(&r.from_cidr, &r.from_cidr_set, &rule)?);
-                    peers.extend(entity_peers(&r.from_entities)?);
-                    if r.from_endpoints.is_empty()
-                        && r.from_cidr.is_empty()
-                        && r.from_cidr_set.is_empty()
-                        && r.from_entities.is_empty()
-                        && !r.to_ports.is_empty()
-                    {
-                        peers.push(Peer::Anywhere);
-                    }
-                    let list: Vec<&PortProtocol> =
-                        r.to_ports.iter().flat_map(|p| &p.ports).collect();
-                    Ok((peers, ports(&list)?))
-                })();
+                let res = if !r.icmps.is_empty() {
+                    Err("ICMP rules are not imported".to_string())
+                } else {
+                    let l3 = L3 {
+                        endpoints: &r.from_endpoints,
+                        cidrs: &r.from_cidr,
+                        sets: &r.from_cidr_set,
+                        entities: &r.from_entities,
+                    };
+                    let ports = r.to_ports.iter().flat_map(|p| &p.ports).collect();
+                    ctx.rule(
+                        &l3,
+                        ports,
+                        !r.to_ports.is_empty(),
+                        policy_ns,
+                        &origin.at(&path),
+                    )
+                };
                 push(&mut ctx, path, true, Direction::Ingress, res);
             }
             for (i, r) in spec.egress.iter().flatten().enumerate() {
                 let path = format!("spec.egress[{i}]");
-                let rule = origin.at(&path);
-                let res = (|| {
-                    if !r.icmps.is_empty()
-                        || !r.to_fqdns.is_empty()
-                        || r.to_ports.iter().any(|p| p.rules.is_some())
-                    {
-                        return Err("ICMP, `toFQDNs` and L7 rules are not imported".to_string());
-                    }
-                    let mut peers = ctx.endpoint_peers(&r.to_endpoints, policy_ns)?;
-                    peers.extend(ctx.cidr_peers(&r.to_cidr, &r.to_cidr_set, &rule)?);
-                    peers.extend(entity_peers(&r.to_entities)?);
-                    if r.to_endpoints.is_empty()
-                        && r.to_cidr.is_empty()
-                        && r.to_cidr_set.is_empty()
-                        && r.to_entities.is_empty()
-                        && !r.to_ports.is_empty()
-                    {
-                        peers.push(Peer::Anywhere);
-                    }
-                    let list: Vec<&PortProtocol> =
-                        r.to_ports.iter().flat_map(|p| &p.ports).collect();
-                    Ok((peers, ports(&list)?))
-                })();
+                let res = if !r.icmps.is_empty()
+                    || !r.to_fqdns.is_empty()
+                    || r.to_ports.iter().any(|p| p.rules.is_some())
+                {
+                    Err("ICMP, `toFQDNs` and L7 rules are not imported".to_string())
+                } else {
+                    let l3 = L3 {
+                        endpoints: &r.to_endpoints,
+                        cidrs: &r.to_cidr,
+                        sets: &r.to_cidr_set,
+                        entities: &r.to_entities,
+                    };
+                    let ports = r.to_ports.iter().flat_map(|p| &p.ports).collect();
+                    ctx.rule(
+                        &l3,
+                        ports,
+                        !r.to_ports.is_empty(),
+                        policy_ns,
+                        &origin.at(&path),
+                    )
+                };
                 push(&mut ctx, path, false, Direction::Egress, res);
             }
             for (i, r) in spec.egress_deny.iter().flatten().enumerate() {
                 let path = format!("spec.egressDeny[{i}]");
-                let rule = origin.at(&path);
-                let res = (|| {
-                    if !r.icmps.is_empty() {
-                        return Err("ICMP rules are not imported".to_string());
-                    }
-                    let mut peers = ctx.endpoint_peers(&r.to_endpoints, policy_ns)?;
-                    peers.extend(ctx.cidr_peers(&r.to_cidr, &r.to_cidr_set, &rule)?);
-                    peers.extend(entity_peers(&r.to_entities)?);
-                    if r.to_endpoints.is_empty()
-                        && r.to_cidr.is_empty()
-                        && r.to_cidr_set.is_empty()
-                        && r.to_entities.is_empty()
-                        && !r.to_ports.is_empty()
-                    {
-                        peers.push(Peer::Anywhere);
-                    }
-                    let list: Vec<&PortProtocol> =
-                        r.to_ports.iter().flat_map(|p| &p.ports).collect();
-                    Ok((peers, ports(&list)?))
-                })();
+                let res = if !r.icmps.is_empty() {
+                    Err("ICMP rules are not imported".to_string())
+                } else {
+                    let l3 = L3 {
+                        endpoints: &r.to_endpoints,
+                        cidrs: &r.to_cidr,
+                        sets: &r.to_cidr_set,
+                        entities: &r.to_entities,
+                    };
+                    let ports = r.to_ports.iter().flat_map(|p| &p.ports).collect();
+                    ctx.rule(
+                        &l3,
+                        ports,
+                        !r.to_ports.is_empty(),
+                        policy_ns,
+                        &origin.at(&path),
+                    )
+                };
                 push(&mut ctx, path, true, Direction::Egress, res);
             }
             out.push(Read {
