@@ -32,6 +32,7 @@ mod sel;
 
 use crate::Target;
 use ipnet::IpNet;
+use netpolc_ir::naming::dns_label;
 use netpolc_ir::{Direction, Protocol, NAMESPACE_NAME_LABEL};
 use netpolc_source::Diagnostic;
 use sel::{Req, Sel};
@@ -788,8 +789,12 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
             .collect();
         let suggestion = format!(
             "`- {{name: {}, from: {fg}, to: {tg}{}}}`{}",
-            sel::dns(
-                &format!("{}-{}", r.origin.name, direction_name(r.direction)),
+            dns_label(
+                &[&format!(
+                    "{}-{}",
+                    r.origin.name,
+                    direction_name(r.direction)
+                )],
                 60
             ),
             ports_yaml(&r.ports),
@@ -1117,7 +1122,7 @@ impl SetOut {
         if let Some(n) = self.by_spec.get(&spec) {
             return n.clone();
         }
-        let mut base = sel::dns(&base, 50);
+        let mut base = dns_label(&[&base], 50);
         if BUILTINS.contains(&base.as_str()) {
             base.push_str("-pods");
         }
@@ -1145,7 +1150,7 @@ impl SetOut {
             return;
         }
         self.seen.insert(key, self.intents.len());
-        let base = sel::dns(&i.name, 58);
+        let base = dns_label(&[&i.name], 58);
         let mut name = base.clone();
         let mut k = 2;
         while self.names.contains(&name) {

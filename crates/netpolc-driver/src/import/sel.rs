@@ -216,27 +216,6 @@ pub(crate) fn name_of(sel: &Sel) -> String {
     parts.join("-")
 }
 
-/// Lower-cases and keeps `[a-z0-9-]`, collapsing the rest into single dashes, at most
-/// `max` characters.
-pub(crate) fn dns(s: &str, max: usize) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            out.push(c);
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    out.truncate(max);
-    let out = out.trim_matches('-').to_string();
-    if out.is_empty() {
-        "x".into()
-    } else {
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
