@@ -652,9 +652,29 @@ impl<'a> Builder<'a> {
     /// The pairs of ends (classes `0..n`, address atoms `n..`) that some evaluator
     /// allows on some port, with the masks per evaluator. With a focus, only pairs whose
     /// source's egress side or destination's ingress side is in focus.
+    /// The ports (per evaluator) on which class `s` reaches class `d`: both sides' masks
+    /// intersected; `None` when a side is missing or allows nothing. `ingress_first`
+    /// computes the ingress side first (cheaper when it tells apart few sources).
+    fn pair_masks(&mut self, s: usize, d: usize, ingress_first: bool) -> Option<Vec<Mask>> {
+        let mut side = |c: usize, dir: Direction, o: usize| {
+            self.pod_side(c, dir, o).filter(|&x| !self.empty[x])
+        };
+        let (e, i) = if ingress_first {
+            let i = side(d, Direction::Ingress, s)?;
+            (side(s, Direction::Egress, d)?, i)
+        } else {
+            let e = side(s, Direction::Egress, d)?;
+            (e, side(d, Direction::Ingress, s)?)
+        };
+        let (e, i) = (&self.masks[e], &self.masks[i]);
+        let both: Vec<Mask> = (0..self.evals.len())
+            .map(|k| e[k].iter().zip(&i[k]).map(|(a, b)| a & b).collect())
+            .collect();
+        (!both.iter().all(is_empty)).then_some(both)
+    }
+
     fn pairs(&mut self, focus: Option<&ClassFocus>) -> Vec<((usize, usize), Vec<Mask>)> {
         let n = self.classes.len();
-        let t = self.evals.len();
         // (from, to) endpoints: classes are 0..n, atoms n.. ; masks per target.
         let mut pairs: Vec<((usize, usize), Vec<Mask>)> = Vec::new();
         let mut by_ns: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -713,23 +733,7 @@ impl<'a> Builder<'a> {
                 _ => candidates.extend(0..n),
             }
             for &dcls in &candidates {
-                let Some(e) = self.pod_side(s, Direction::Egress, dcls) else {
-                    continue;
-                };
-                if self.empty[e] {
-                    continue;
-                }
-                let Some(i) = self.pod_side(dcls, Direction::Ingress, s) else {
-                    continue;
-                };
-                if self.empty[i] {
-                    continue;
-                }
-                let (e, i) = (&self.masks[e], &self.masks[i]);
-                let both: Vec<Mask> = (0..t)
-                    .map(|k| e[k].iter().zip(&i[k]).map(|(a, b)| a & b).collect())
-                    .collect();
-                if !both.iter().all(is_empty) {
+                if let Some(both) = self.pair_masks(s, dcls, false) {
                     pairs.push(((s, dcls), both));
                 }
             }
@@ -745,23 +749,7 @@ impl<'a> Builder<'a> {
                     if f.egress.contains(&self.class_ns[s]) {
                         continue;
                     }
-                    let Some(i) = self.pod_side(dcls, Direction::Ingress, s) else {
-                        continue;
-                    };
-                    if self.empty[i] {
-                        continue;
-                    }
-                    let Some(e) = self.pod_side(s, Direction::Egress, dcls) else {
-                        continue;
-                    };
-                    if self.empty[e] {
-                        continue;
-                    }
-                    let (e, i) = (&self.masks[e], &self.masks[i]);
-                    let both: Vec<Mask> = (0..t)
-                        .map(|k| e[k].iter().zip(&i[k]).map(|(a, b)| a & b).collect())
-                        .collect();
-                    if !both.iter().all(is_empty) {
+                    if let Some(both) = self.pair_masks(s, dcls, true) {
                         pairs.push(((s, dcls), both));
                     }
                 }
