@@ -8,63 +8,6 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-/// One namespace of the benchmark's repository (the same groups and intents as
-/// `benches/gitops_scale.py`, 25 intents plus the DNS preset).
-fn intent_set(i: usize, n: usize) -> String {
-    let ns = |i: usize| format!("ns-{i:04}");
-    let teams = n.div_ceil(10).max(1);
-    let intents = [
-        "{name: web-to-api, from: web, to: api, ports: [8080/tcp]}",
-        "{name: api-to-db, from: api, to: db, ports: [5432/tcp]}",
-        "{name: api-to-cache, from: api, to: cache, ports: [6379/tcp]}",
-        "{name: web-to-cache, from: web, to: cache, ports: [6379/tcp]}",
-        "{name: worker-to-queue, from: worker, to: queue, ports: [5672/tcp]}",
-        "{name: api-to-queue, from: api, to: queue, ports: [5672/tcp]}",
-        "{name: worker-to-db, from: worker, to: db, ports: [5432/tcp]}",
-        "{name: scrape-web, from: metrics, to: web, ports: [9090/tcp]}",
-        "{name: scrape-api, from: metrics, to: api, ports: [9090/tcp]}",
-        "{name: scrape-db, from: metrics, to: db, ports: [9187/tcp]}",
-        "{name: scrape-cache, from: metrics, to: cache, ports: [9121/tcp]}",
-        "{name: scrape-worker, from: metrics, to: worker, ports: [9090/tcp]}",
-        "{name: scrape-queue, from: metrics, to: queue, ports: [15692/tcp]}",
-        "{name: web-to-peer, from: web, to: peer-api, ports: [8443/tcp]}",
-        "{name: api-to-peer, from: api, to: peer-api, ports: [8443/tcp]}",
-        "{name: team-to-web, from: team, to: web, ports: [8080/tcp]}",
-        "{name: team-to-api, from: team, to: api, ports: [8080/tcp]}",
-        "{name: api-to-partner, from: api, to: partner, ports: [443/tcp]}",
-        "{name: worker-to-partner, from: worker, to: partner, ports: [443/tcp]}",
-        "{name: worker-batch, from: worker, to: api, ports: [30000-30100/tcp]}",
-        "{name: api-statsd, from: api, to: metrics, ports: [8125/udp]}",
-        "{name: worker-statsd, from: worker, to: metrics, ports: [8125/udp]}",
-        "{name: cache-replication, from: cache, to: cache, ports: [16379/tcp]}",
-        "{name: queue-cluster, from: queue, to: queue, ports: [25672/tcp]}",
-        "{name: no-web-to-db, from: web, to: db, ports: [5432/tcp], action: deny}",
-    ];
-    let mut t = format!(
-        "apiVersion: netpolc.dev/v1alpha1\nkind: IntentSet\nmetadata: {{name: {me}}}\nspec:\n  \
-         namespace: {me}\n  namespaceLabels: {{team: t{team}}}\n  isolate: [ingress, egress]\n  \
-         presets: [allow-dns]\n  groups:\n",
-        me = ns(i),
-        team = i / 10,
-    );
-    for g in ["web", "api", "db", "cache", "worker", "queue", "metrics"] {
-        t.push_str(&format!("    {g}: {{selector: {{app: {g}}}}}\n"));
-    }
-    t.push_str(&format!(
-        "    peer-api: {{selector: {{app: api}}, namespaces: [{}]}}\n",
-        ns((i + 1) % n)
-    ));
-    t.push_str(&format!(
-        "    team: {{namespaces: {{team: t{}}}}}\n",
-        (i / 10 + 1) % teams
-    ));
-    t.push_str("    partner: {cidrs: [203.0.113.0/24]}\n  intents:\n");
-    for x in intents {
-        t.push_str(&format!("    - {x}\n"));
-    }
-    t
-}
-
 /// The intent set an object comes from (`set/intent, …` annotation).
 fn set_of(o: &Value) -> String {
     let intent = o["metadata"]["annotations"]["netpolc.dev/intent"]
@@ -110,19 +53,7 @@ fn the_gitops_pattern_gives_one_object_per_subject_and_direction() {
     let n = 3;
     let dir = std::env::temp_dir().join(format!("netpolc-lean-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("policies")).unwrap();
-    for i in 0..n {
-        std::fs::write(
-            dir.join(format!("policies/ns-{i:04}.yaml")),
-            intent_set(i, n),
-        )
-        .unwrap();
-    }
-    std::fs::write(
-        dir.join("policies/cluster-profile.yaml"),
-        "apiVersion: netpolc.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: cluster}\nspec:\n  nodeCIDRs: [192.168.0.0/24]\n",
-    )
-    .unwrap();
+    crate::gitops_repo::write(&dir.join("policies"), n);
     let inputs: Vec<PathBuf> = vec![dir.join("policies")];
     let loaded = netpolc_driver::load::policies_from(&dir, &inputs).unwrap();
     let compiled = netpolc_driver::compile(&loaded);

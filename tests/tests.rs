@@ -11,6 +11,7 @@
 //! - `fuzz`: a bounded fuzz of the loader and `fn` (no panic, exit 2 with a diagnostic).
 //! - `docs`: every example of docs/diagnostics.md renders as documented.
 //! - `golden`: writing golden/ (kills, concurrency, links, empty sets) and its layout.
+//! - `gitops_repo`: the GitOps-scale repository of the benchmarks (also used by `benches/golden.rs`).
 //! - `import`: existing policies into intents, proved equal (e2e scenarios, the seed).
 //! - `diff`: `netpolc diff` on real Git repositories and manifests, and `netpolc graph`.
 //! - `lean`: one object per subject and direction at GitOps scale, same meaning.
@@ -24,6 +25,7 @@ mod e2e;
 mod eval;
 mod fuzz;
 mod gitops;
+mod gitops_repo;
 mod golden;
 mod hostile;
 mod import;
