@@ -21,6 +21,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
+/// mimalloc instead of the system allocator: the proof and the emitters allocate and free
+/// many small objects; measured by `bash benches/proof.sh` (see CHANGELOG).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code for findings.
 pub(crate) const FINDINGS: u8 = 1;
 /// Exit code for bad input or usage.

@@ -59,6 +59,7 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 /// The storage form of the same kinds (what `kubectl get` shows without Calico's API
 /// server); the spec is the `projectcalico.org/v3` spec.
@@ -191,11 +192,21 @@ pub(crate) struct NetSet {
 }
 
 /// The Calico evaluator of a set of manifests.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct CalicoEvaluator {
     tiers: Vec<CompiledTier>,
     sets: Vec<NetSet>,
-    cache: std::cell::RefCell<ViewCache>,
+    cache: RwLock<ViewCache>,
+}
+
+impl Clone for CalicoEvaluator {
+    fn clone(&self) -> Self {
+        CalicoEvaluator {
+            tiers: self.tiers.clone(),
+            sets: self.sets.clone(),
+            cache: RwLock::new(read(&self.cache).clone()),
+        }
+    }
 }
 
 fn order_key(o: Option<f64>) -> f64 {
@@ -635,6 +646,11 @@ fn labels_of(model: &ClusterModel, pod: &Pod) -> Labels {
     }
 }
 
+/// The cache, read; a poisoned lock still holds a whole cache (it is replaced whole).
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// A view borrowing cached label maps.
 fn cached_view<'m>(
     model: &'m ClusterModel,
@@ -846,8 +862,8 @@ impl Policy {
 
 /// Adds what a selector over *workload endpoint* labels tells apart about namespaces
 /// and pods.
-fn endpoint_mentions(e: &Expr, m: &mut Mentions) {
-    expr_mentions(e, m, &|key| {
+fn endpoint_mentions(e: &Expr, m: &mut Mentions, scope: Option<&BTreeSet<String>>) {
+    expr_mentions(e, m, scope, &|key| {
         if key == NAMESPACE_LABEL {
             Some(NsKey::Name)
         } else if key == ORCHESTRATOR_LABEL {
@@ -867,7 +883,7 @@ fn endpoint_mentions(e: &Expr, m: &mut Mentions) {
 
 /// Adds what a selector over *namespace* labels tells apart.
 fn namespace_mentions(e: &Expr, m: &mut Mentions) {
-    expr_mentions(e, m, &|key| {
+    expr_mentions(e, m, None, &|key| {
         Some(if key == NAME_LABEL {
             NsKey::Name
         } else {
@@ -886,19 +902,25 @@ enum NsKey {
     Pod(String),
 }
 
-fn expr_mentions(e: &Expr, m: &mut Mentions, classify: &dyn Fn(&str) -> Option<NsKey>) {
+/// `scope`: the namespaces whose pods alone the expression's pod tests can meet (see
+/// [`Mentions::pod_labels_in`]), or `None` for any namespace.
+fn expr_mentions(
+    e: &Expr,
+    m: &mut Mentions,
+    scope: Option<&BTreeSet<String>>,
+    classify: &dyn Fn(&str) -> Option<NsKey>,
+) {
     use netpolc_ir::Op;
-    let values =
-        |m: &mut Mentions, key: &str, vs: &mut dyn Iterator<Item = &String>| match classify(key) {
-            None => {}
-            Some(NsKey::Name) => m.namespaces.extend(vs.cloned()),
-            Some(NsKey::Label(k)) => m.add_namespace_label_test(&k, Op::In, vs),
-            Some(NsKey::Pod(k)) => m.add_pod_label_test(&k, Op::In, vs),
-        };
+    let values = |m: &mut Mentions, key: &str, vs: &[&String]| match classify(key) {
+        None => {}
+        Some(NsKey::Name) => m.namespaces.extend(vs.iter().map(|v| (*v).clone())),
+        Some(NsKey::Label(k)) => m.add_namespace_label_test(&k, Op::In, vs.iter().copied()),
+        Some(NsKey::Pod(k)) => m.add_pod_label_test_in(scope, &k, Op::In, vs.iter().copied()),
+    };
     match e {
         Expr::All | Expr::Global => {}
-        Expr::Eq(k, v) | Expr::Ne(k, v) => values(m, k, &mut std::iter::once(v)),
-        Expr::In(k, vs) | Expr::NotIn(k, vs) => values(m, k, &mut vs.iter()),
+        Expr::Eq(k, v) | Expr::Ne(k, v) => values(m, k, &[v]),
+        Expr::In(k, vs) | Expr::NotIn(k, vs) => values(m, k, &vs.iter().collect::<Vec<_>>()),
         Expr::Has(k) | Expr::Contains(k, _) | Expr::StartsWith(k, _) | Expr::EndsWith(k, _) => {
             match classify(k) {
                 None => {}
@@ -909,15 +931,49 @@ fn expr_mentions(e: &Expr, m: &mut Mentions, classify: &dyn Fn(&str) -> Option<N
                     m.add_namespace_label_test(&k, Op::Exists, std::iter::empty())
                 }
                 Some(NsKey::Pod(k)) if matches!(e, Expr::Has(_)) => {
-                    m.add_pod_label_test(&k, Op::Exists, std::iter::empty())
+                    m.add_pod_label_test_in(scope, &k, Op::Exists, std::iter::empty())
                 }
                 // A test on a value's text tells apart values nobody lists.
                 Some(NsKey::Label(_)) => m.all_namespaces = true,
                 Some(NsKey::Pod(_)) => m.all_pod_labels = true,
             }
         }
-        Expr::Not(inner) => expr_mentions(inner, m, classify),
-        Expr::And(es) | Expr::Or(es) => es.iter().for_each(|x| expr_mentions(x, m, classify)),
+        Expr::Not(inner) => expr_mentions(inner, m, scope, classify),
+        Expr::And(es) | Expr::Or(es) => {
+            es.iter().for_each(|x| expr_mentions(x, m, scope, classify))
+        }
+    }
+}
+
+/// The namespaces an expression can match, when it names them (`key == 'n'` or
+/// `key in {...}` on a key `is_name` accepts, at the top or under `&&`); `None` otherwise.
+fn expr_name_scope(e: &Expr, is_name: &dyn Fn(&str) -> bool) -> Option<BTreeSet<String>> {
+    match e {
+        Expr::Eq(k, v) if is_name(k) => Some(BTreeSet::from([v.clone()])),
+        Expr::In(k, vs) if is_name(k) => Some(vs.clone()),
+        Expr::And(es) => es
+            .iter()
+            .filter_map(|x| expr_name_scope(x, is_name))
+            .reduce(|a, b| a.intersection(&b).cloned().collect()),
+        _ => None,
+    }
+}
+
+/// The namespaces the workload endpoints of `eps` can be in, when they are named.
+fn endpoints_scope(eps: &Endpoints) -> Option<BTreeSet<String>> {
+    let by_namespace = match &eps.namespaces {
+        Namespaces::Any => None,
+        Namespaces::Own(ns) => Some(BTreeSet::from([ns.clone()])),
+        Namespaces::Matching(sel) => expr_name_scope(sel.expr(), &|k| k == NAME_LABEL),
+    };
+    let by_selector = eps.selector.as_ref().and_then(|sel| {
+        expr_name_scope(sel.expr(), &|k| {
+            k == NAMESPACE_LABEL || k.strip_prefix(NAMESPACE_LABEL_PREFIX) == Some(NAME_LABEL)
+        })
+    });
+    match (by_namespace, by_selector) {
+        (Some(a), Some(b)) => Some(a.intersection(&b).cloned().collect()),
+        (a, b) => a.or(b),
     }
 }
 
@@ -931,11 +987,11 @@ fn entity_mentions(e: &Entity, protocol: Option<u8>, m: &mut Mentions) {
             Namespaces::Matching(sel) => namespace_mentions(sel.expr(), m),
         }
         if let Some(sel) = &eps.selector {
-            endpoint_mentions(sel.expr(), m);
+            endpoint_mentions(sel.expr(), m, endpoints_scope(eps).as_ref());
         }
     }
     if let Some(sel) = &e.not_selector {
-        endpoint_mentions(sel.expr(), m);
+        endpoint_mentions(sel.expr(), m, None);
     }
     m.nets.extend(e.nets.iter().chain(&e.not_nets).copied());
     let protocols: Vec<IrProtocol> = match protocol {
@@ -1083,13 +1139,14 @@ impl Evaluator for CalicoEvaluator {
         }
         {
             let key = (std::ptr::from_ref(model) as usize, model.pods.len());
-            if self.cache.borrow().key != key || model.pods.is_empty() {
+            if read(&self.cache).key != key || model.pods.is_empty() {
                 let pods = model.pods.iter().map(|p| labels_of(model, p)).collect();
-                *self.cache.borrow_mut() = ViewCache { key, pods };
+                *self.cache.write().unwrap_or_else(PoisonError::into_inner) =
+                    ViewCache { key, pods };
             }
         }
         Box::new(move |other, ports, out| {
-            let cache = self.cache.borrow();
+            let cache = read(&self.cache);
             let other = cached_view(model, &self.sets, &cache, &other);
             let (src, dst) = match direction {
                 Direction::Egress => (&local, &other),

@@ -27,7 +27,7 @@ use crate::types::{
 use crate::validate::{parse_cidr_or_ip, parse_port, problems, PortValue};
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, PreparedSide, Side,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, PreparedSide, Side,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol};
@@ -35,6 +35,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 /// Builds an evaluator of manifests under Cilium's semantics.
 ///
@@ -448,6 +449,11 @@ fn entity_matches(e: Entity, id: &Identity) -> bool {
     }
 }
 
+/// The cache, read; a poisoned lock still holds a whole cache (it is replaced whole).
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// The identities of a model's pods, computed once per model (keyed by its address and
 /// pod count) for the proof, which asks about the same pods many times.
 #[derive(Default)]
@@ -465,7 +471,7 @@ impl std::fmt::Debug for IdentityCache {
 /// The evaluator over normalised policies.
 #[derive(Debug)]
 struct CiliumEvaluator {
-    cache: std::cell::RefCell<IdentityCache>,
+    cache: RwLock<IdentityCache>,
     policies: Vec<CPolicy>,
     /// Indices (ascending) of the policies whose subject fixes one namespace.
     by_namespace: BTreeMap<String, Vec<usize>>,
@@ -508,16 +514,18 @@ impl CiliumEvaluator {
         }
     }
 
-    /// Fills the identity cache for `model` unless it holds it already.
+    /// Fills the identity cache for `model` unless it holds it already (two threads may
+    /// both fill it: they write the same).
     fn cache_identities(&self, model: &ClusterModel) {
         let key = (std::ptr::from_ref(model) as usize, model.pods.len());
-        if self.cache.borrow().key == key && !model.pods.is_empty() {
+        if read(&self.cache).key == key && !model.pods.is_empty() {
             return;
         }
         let identities = (0..model.pods.len())
             .map(|i| identity(model, &Endpoint::Pod(i)))
             .collect();
-        *self.cache.borrow_mut() = IdentityCache { key, identities };
+        *self.cache.write().unwrap_or_else(PoisonError::into_inner) =
+            IdentityCache { key, identities };
     }
 
     /// The policies that may select a pod of `namespace`, in their original order.
@@ -545,21 +553,39 @@ impl CiliumEvaluator {
         for r in rules {
             match &r.l3 {
                 L3::Selectors(sels) => {
-                    for req in sels.iter().flat_map(|s| s.reqs.iter()) {
-                        let op = match req.op {
-                            SelectorOperator::In => Op::In,
-                            SelectorOperator::NotIn => Op::NotIn,
-                            SelectorOperator::Exists => Op::Exists,
-                            SelectorOperator::DoesNotExist => Op::DoesNotExist,
-                        };
-                        if req.key == NAMESPACE_KEY {
-                            if matches!(op, Op::In | Op::NotIn) {
-                                m.namespaces.extend(req.values.iter().cloned());
+                    let op = |req: &Req| match req.op {
+                        SelectorOperator::In => Op::In,
+                        SelectorOperator::NotIn => Op::NotIn,
+                        SelectorOperator::Exists => Op::Exists,
+                        SelectorOperator::DoesNotExist => Op::DoesNotExist,
+                    };
+                    for sel in sels {
+                        // The namespaces the selector can match, when it names them.
+                        let scope = (!sel.all)
+                            .then(|| {
+                                name_scope(
+                                    sel.reqs
+                                        .iter()
+                                        .map(|r| (r.key == NAMESPACE_KEY, op(r), &r.values)),
+                                )
+                            })
+                            .flatten();
+                        for req in &sel.reqs {
+                            let op = op(req);
+                            if req.key == NAMESPACE_KEY {
+                                if matches!(op, Op::In | Op::NotIn) {
+                                    m.namespaces.extend(req.values.iter().cloned());
+                                }
+                            } else if let Some(k) = req.key.strip_prefix(NAMESPACE_LABELS_PREFIX) {
+                                m.add_namespace_label_test(k, op, req.values.iter());
+                            } else if req.key != CLUSTER_KEY {
+                                m.add_pod_label_test_in(
+                                    scope.as_ref(),
+                                    &req.key,
+                                    op,
+                                    req.values.iter(),
+                                );
                             }
-                        } else if let Some(k) = req.key.strip_prefix(NAMESPACE_LABELS_PREFIX) {
-                            m.add_namespace_label_test(k, op, req.values.iter());
-                        } else if req.key != CLUSTER_KEY {
-                            m.add_pod_label_test(&req.key, op, req.values.iter());
                         }
                     }
                 }
@@ -681,7 +707,7 @@ impl Evaluator for CiliumEvaluator {
                 Direction::Egress => (Endpoint::Pod(me), other),
                 Direction::Ingress => (other, Endpoint::Pod(me)),
             };
-            let cache = self.cache.borrow();
+            let cache = read(&self.cache);
             let owned;
             let other: &Identity = match other {
                 Endpoint::Pod(i) if i < cache.identities.len() => &cache.identities[i],

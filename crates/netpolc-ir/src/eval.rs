@@ -2,9 +2,12 @@
 //! [`ClusterModel`]. Every back end's evaluator is compared against this one.
 
 use crate::model::{
-    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, PreparedSide, Side, Verdict,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, PreparedSide, Side,
+    Verdict,
 };
-use crate::{Action, Direction, Entity, Peer, PortSpec, Ports, Program, Rule};
+use crate::{
+    Action, Direction, Entity, Peer, PortSpec, Ports, Program, Rule, NAMESPACE_NAME_LABEL,
+};
 use std::collections::BTreeMap;
 
 /// Evaluates the intended meaning of a program.
@@ -136,8 +139,13 @@ impl Evaluator for Intended<'_> {
                     for req in namespaces.requirements() {
                         m.add_namespace_requirement(req);
                     }
+                    let scope = name_scope(
+                        namespaces
+                            .requirements()
+                            .map(|r| (r.key == NAMESPACE_NAME_LABEL, r.op, &r.values)),
+                    );
                     for req in pods.requirements() {
-                        m.add_pod_requirement(req);
+                        m.add_pod_requirement_in(scope.as_ref(), req);
                     }
                 }
                 Peer::Cidr(block) => {

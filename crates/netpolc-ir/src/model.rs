@@ -244,7 +244,7 @@ impl Verdict {
 /// address lies in one of the networks mentioned, and on the port only through the port
 /// boundaries mentioned. Reporting more than needed is always safe (only slower);
 /// [`Mentions::everything`], the default, is always correct.
-pub trait Evaluator {
+pub trait Evaluator: Sync {
     /// A short name (`intended`, `kubernetes`, `calico`, `cilium`).
     fn name(&self) -> &'static str;
     /// The verdict of one side of a flow: the source's egress side or the destination's
@@ -349,6 +349,14 @@ pub struct Mentions {
     pub pod_labels: BTreeSet<(String, String)>,
     /// Pod label keys tested for existence, or with tests other than equality.
     pub pod_keys: BTreeSet<String>,
+    /// Pod label pairs tested only on the pods of one namespace (a peer whose namespace
+    /// part can match that namespace alone, such as a rule's own namespace), by
+    /// namespace. Such a test tells apart pods of that namespace only; each of these
+    /// namespaces must also be in [`Self::namespaces`].
+    pub pod_labels_in: BTreeMap<String, BTreeSet<(String, String)>>,
+    /// Pod label keys tested only on the pods of one namespace, by namespace (as
+    /// [`Self::pod_labels_in`]).
+    pub pod_keys_in: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Mentions {
@@ -417,6 +425,36 @@ impl Mentions {
         label_test(&mut self.pod_labels, &mut self.pod_keys, key, op, values);
     }
 
+    /// Adds a test on a pod label that can only meet pods of the namespaces `scope`
+    /// (a peer whose namespace part matches those namespaces alone), or any pod when
+    /// `scope` is `None`. The namespaces of `scope` are mentioned by name too.
+    pub fn add_pod_label_test_in<'a>(
+        &mut self,
+        scope: Option<&BTreeSet<String>>,
+        key: &str,
+        op: crate::Op,
+        values: impl Iterator<Item = &'a String> + Clone,
+    ) {
+        let Some(scope) = scope else {
+            return self.add_pod_label_test(key, op, values);
+        };
+        for ns in scope {
+            self.namespaces.insert(ns.clone());
+            let pairs = self.pod_labels_in.entry(ns.clone()).or_default();
+            let keys = self.pod_keys_in.entry(ns.clone()).or_default();
+            label_test(pairs, keys, key, op, values.clone());
+        }
+    }
+
+    /// [`Self::add_pod_label_test_in`] for one requirement.
+    pub fn add_pod_requirement_in(
+        &mut self,
+        scope: Option<&BTreeSet<String>>,
+        r: &crate::Requirement,
+    ) {
+        self.add_pod_label_test_in(scope, &r.key, r.op, r.values.iter());
+    }
+
     /// Adds everything `other` mentions.
     pub fn merge(&mut self, other: &Mentions) {
         self.all_namespaces |= other.all_namespaces;
@@ -432,7 +470,37 @@ impl Mentions {
         self.all_pod_labels |= other.all_pod_labels;
         self.pod_labels.extend(other.pod_labels.iter().cloned());
         self.pod_keys.extend(other.pod_keys.iter().cloned());
+        for (ns, pairs) in &other.pod_labels_in {
+            let mine = self.pod_labels_in.entry(ns.clone()).or_default();
+            mine.extend(pairs.iter().cloned());
+        }
+        for (ns, keys) in &other.pod_keys_in {
+            let mine = self.pod_keys_in.entry(ns.clone()).or_default();
+            mine.extend(keys.iter().cloned());
+        }
     }
+}
+
+/// The namespaces a namespace selector can match when it names them (the values of its
+/// `In` requirements on the namespace's name, intersected), or `None` when it does not
+/// restrict the name. `tests` yields `(is a test on the name, op, values)`.
+pub fn name_scope<'a, V>(
+    tests: impl IntoIterator<Item = (bool, crate::Op, V)>,
+) -> Option<BTreeSet<String>>
+where
+    V: IntoIterator<Item = &'a String>,
+{
+    let mut scope: Option<BTreeSet<String>> = None;
+    for (on_name, op, values) in tests {
+        if on_name && op == crate::Op::In {
+            let these: BTreeSet<String> = values.into_iter().cloned().collect();
+            scope = Some(match scope {
+                None => these,
+                Some(s) => s.intersection(&these).cloned().collect(),
+            });
+        }
+    }
+    scope
 }
 
 #[cfg(test)]

@@ -8,7 +8,10 @@
 //! 1. **Sides.** For every pod `s` of the model and each direction, the other endpoints are
 //!    partitioned by what the rules of that side can tell apart ([`Mentions`], reported
 //!    by every evaluator for `(namespace, direction)`): the pods of every namespace those
-//!    rules name or select by label are taken as they are; every other namespace is
+//!    rules name or select by label are taken one per group of pods the rules cannot tell
+//!    apart (a label test confined to one namespace, such as a peer in the rule's own
+//!    namespace, tells apart the pods of that namespace only:
+//!    [`Mentions::pod_labels_in`]); every other namespace is
 //!    represented by one *unnamed namespace* holding one pod of each pod class of the
 //!    model (its labels are none, its name is mentioned nowhere, so each evaluator answers
 //!    for it exactly as for any namespace it cannot tell apart); addresses by one address
@@ -31,7 +34,11 @@
 //!
 //! Cost: pods × (representatives of one side) × (ports of one side) side verdicts, plus
 //! whole flows where sides differ; linear in the namespaces when each namespace's rules
-//! name a bounded number of others. [`ProofStats`] counts the work.
+//! name a bounded number of others. [`ProofStats`] counts the work. Sides are resolved
+//! one at a time (memory stays in proportion to the model, not to pods × namespaces)
+//! and checked on every core, in blocks of pods; the findings of the threads are merged
+//! in the order one thread would have found them, so the outcome does not depend on the
+//! number of threads.
 
 use crate::model::{ClusterModel, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Verdict};
 use crate::{Direction, Protocol, NAMESPACE_NAME_LABEL};
@@ -127,8 +134,17 @@ struct Local {
     ports: BTreeSet<(Protocol, u32)>,
     /// The destination's named ports matter.
     named_ports: bool,
-    /// What of the other pod's labels matters.
+    /// What of the other pod's labels matters, in namespaces no test is confined to.
     projection: Projection,
+    /// What of the other pod's labels matters, in namespaces some tests are confined to.
+    within: BTreeMap<String, Projection>,
+}
+
+impl Local {
+    /// What of a pod's labels matters when the pod is in `namespace`.
+    fn projection(&self, namespace: &str) -> &Projection {
+        self.within.get(namespace).unwrap_or(&self.projection)
+    }
 }
 
 /// The part of a pod's labels one side's rules can see: the value of each mentioned key
@@ -142,18 +158,49 @@ pub struct Projection {
 }
 
 impl Projection {
-    /// What the pod-label part of `m` can tell apart.
+    /// What the pod-label part of `m` can tell apart in any namespace: every test,
+    /// including those [`Mentions::pod_labels_in`] confines to one namespace.
     pub fn of(m: &Mentions) -> Projection {
-        let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for (k, v) in &m.pod_labels {
-            keys.entry(k.clone()).or_default().insert(v.clone());
-        }
-        for k in &m.pod_keys {
-            keys.entry(k.clone()).or_default();
-        }
-        Projection {
+        let mut p = Projection::outside(m);
+        p.add(
+            m.pod_labels_in.values().flatten(),
+            m.pod_keys_in.values().flatten(),
+        );
+        p
+    }
+
+    /// What the pod-label part of `m` can tell apart about pods of a namespace that
+    /// no test is confined to.
+    pub fn outside(m: &Mentions) -> Projection {
+        let mut p = Projection {
             all: m.all_pod_labels,
-            keys,
+            keys: BTreeMap::new(),
+        };
+        p.add(&m.pod_labels, &m.pod_keys);
+        p
+    }
+
+    /// What the pod-label part of `m` can tell apart about pods of `namespace`.
+    pub fn within(m: &Mentions, namespace: &str) -> Projection {
+        let mut p = Projection::outside(m);
+        let none = BTreeSet::new();
+        p.add(
+            m.pod_labels_in.get(namespace).unwrap_or(&none),
+            m.pod_keys_in.get(namespace).into_iter().flatten(),
+        );
+        p
+    }
+
+    fn add<'a>(
+        &mut self,
+        pairs: impl IntoIterator<Item = &'a (String, String)>,
+        keys: impl IntoIterator<Item = &'a String>,
+    ) {
+        for (k, v) in pairs {
+            self.keys.entry(k.clone()).or_default().insert(v.clone());
+        }
+        for k in keys {
+            self.keys.entry(k.clone()).or_default();
         }
     }
 
@@ -185,6 +232,21 @@ fn direction_index(d: Direction) -> usize {
     }
 }
 
+/// What resolves one side's [`Mentions`] against the model.
+#[derive(Debug, Default)]
+struct Vocabulary {
+    /// Namespaces by label pair.
+    by_pair: BTreeMap<(String, String), Vec<String>>,
+    /// Namespaces by label key.
+    by_key: BTreeMap<String, Vec<String>>,
+    /// Networks that always cut the address space (the cluster's, the API server's).
+    fixed: BTreeSet<IpNet>,
+    /// Some mentioned network tells pod addresses apart.
+    splits: bool,
+    /// The cluster's own networks.
+    networks: Vec<IpNet>,
+}
+
 struct Prover<'a> {
     /// The model plus the unnamed namespace and its pods (after the real pods).
     model: ClusterModel,
@@ -192,8 +254,8 @@ struct Prover<'a> {
     intended: &'a dyn Evaluator,
     targets: &'a [&'a dyn Evaluator],
     limit: usize,
-    /// Per real pod, per direction index.
-    local: Vec<[Local; 2]>,
+    /// What resolves a side's mentions against the model.
+    vocabulary: Vocabulary,
     /// Real pods per namespace.
     pods_by_namespace: BTreeMap<String, Vec<usize>>,
     /// Class of each real pod.
@@ -202,9 +264,73 @@ struct Prover<'a> {
     pods_of_class: Vec<Vec<usize>>,
     /// The unnamed namespace's pod of each class.
     unnamed_pods: Vec<usize>,
-    findings: Vec<Finding>,
-    found: Vec<usize>,
     stats: ProofStats,
+}
+
+/// What one thread of the proof found: findings (each with the position of the side
+/// that found it, so that threads merge in the order one thread would have found them),
+/// suspects, and the work done.
+struct Tally {
+    /// Per target, how many findings.
+    found: Vec<usize>,
+    /// `(target, pod, direction index, sequence)` and the finding.
+    findings: Vec<((usize, usize, usize, usize), Finding)>,
+    /// `(target, pod, direction index, other pod)` whose side differs.
+    suspects: BTreeSet<(usize, usize, usize, usize)>,
+    side_checks: u64,
+    flow_checks: u64,
+}
+
+impl Tally {
+    fn new(targets: usize) -> Tally {
+        Tally {
+            found: vec![0; targets],
+            findings: Vec::new(),
+            suspects: BTreeSet::new(),
+            side_checks: 0,
+            flow_checks: 0,
+        }
+    }
+
+    fn done(&self, limit: usize) -> bool {
+        self.found.iter().all(|n| *n >= limit)
+    }
+}
+
+/// How many threads the proof runs on: the machine's cores, at most 8.
+fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+        .clamp(1, 8)
+}
+
+/// Pods per unit of work a thread takes.
+const BLOCK: usize = 32;
+
+/// `f` for each of `0..n`, in order, on up to [`threads`] threads.
+fn par_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = threads().min(n.div_ceil(BLOCK)).max(1);
+    if threads == 1 {
+        return (0..n).map(f).collect();
+    }
+    let chunk = n.div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|k| {
+                scope.spawn(move || {
+                    (k * chunk..((k + 1) * chunk).min(n))
+                        .map(f)
+                        .collect::<Vec<T>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 impl<'a> Prover<'a> {
@@ -221,19 +347,17 @@ impl<'a> Prover<'a> {
             intended,
             targets,
             limit,
-            local: Vec::new(),
+            vocabulary: Vocabulary::default(),
             pods_by_namespace: BTreeMap::new(),
             class_of: Vec::new(),
             pods_of_class: Vec::new(),
             unnamed_pods: Vec::new(),
-            findings: Vec::new(),
-            found: vec![0; targets.len()],
             stats: ProofStats::default(),
         };
         let classes = p.classes();
-        let raw = p.collect_mentions();
-        p.add_unnamed(&classes, &raw);
-        p.resolve(raw, networks);
+        let (mentioned, nets) = p.scan_mentions();
+        p.add_unnamed(&classes, &mentioned);
+        p.vocabulary = p.vocabulary(&nets, networks);
         p.stats.namespaces = model.namespaces.len();
         p.stats.pods = p.real_pods;
         p
@@ -265,28 +389,40 @@ impl<'a> Prover<'a> {
     }
 
     /// Every evaluator's mentions, merged per side, for every real pod.
-    fn collect_mentions(&self) -> Vec<[Mentions; 2]> {
-        (0..self.real_pods)
-            .map(|pod| {
-                Direction::BOTH.map(|d| {
-                    let mut m = self.intended.mentions(&self.model, pod, d);
-                    for t in self.targets {
-                        m.merge(&t.mentions(&self.model, pod, d));
-                    }
-                    m
-                })
-            })
-            .collect()
+    fn mentions(&self, pod: usize, d: Direction) -> Mentions {
+        let mut m = self.intended.mentions(&self.model, pod, d);
+        for t in self.targets {
+            m.merge(&t.mentions(&self.model, pod, d));
+        }
+        m
+    }
+
+    /// The namespaces and networks any side mentions (sides are resolved one at a time,
+    /// later: keeping every side's vocabulary would cost memory in proportion to pods
+    /// times namespaces).
+    fn scan_mentions(&self) -> (BTreeSet<String>, BTreeSet<IpNet>) {
+        let per_block = par_map(self.real_pods.div_ceil(BLOCK), |b| {
+            let (mut names, mut nets) = (BTreeSet::new(), BTreeSet::new());
+            for pod in b * BLOCK..((b + 1) * BLOCK).min(self.real_pods) {
+                for d in Direction::BOTH {
+                    let m = self.mentions(pod, d);
+                    names.extend(m.namespaces);
+                    nets.extend(m.nets);
+                }
+            }
+            (names, nets)
+        });
+        let (mut names, mut nets) = (BTreeSet::new(), BTreeSet::new());
+        for (n, x) in per_block {
+            names.extend(n);
+            nets.extend(x);
+        }
+        (names, nets)
     }
 
     /// Adds the unnamed namespace and one pod of each class to the model.
-    fn add_unnamed(&mut self, classes: &[Class], raw: &[[Mentions; 2]]) {
-        let mentioned: BTreeSet<String> = raw
-            .iter()
-            .flatten()
-            .flat_map(|m| m.namespaces.iter().cloned())
-            .collect();
-        let name = unnamed_namespace(&self.model, &mentioned);
+    fn add_unnamed(&mut self, classes: &[Class], mentioned: &BTreeSet<String>) {
+        let name = unnamed_namespace(&self.model, mentioned);
         self.model.namespaces.insert(
             name.clone(),
             BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), name.clone())]),
@@ -306,14 +442,19 @@ impl<'a> Prover<'a> {
         }
     }
 
-    /// Resolves each side's mentions against the model's namespaces and addresses.
-    fn resolve(&mut self, raw: Vec<[Mentions; 2]>, networks: &[IpNet]) {
-        let mut by_pair: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
-        let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    /// What resolves mentions against the model's namespaces and addresses.
+    fn vocabulary(&self, all_nets: &BTreeSet<IpNet>, networks: &[IpNet]) -> Vocabulary {
+        let mut v = Vocabulary {
+            networks: networks.to_vec(),
+            ..Vocabulary::default()
+        };
         for (ns, labels) in &self.model.namespaces {
-            for (k, v) in labels {
-                by_pair.entry((k, v)).or_default().push(ns);
-                by_key.entry(k).or_default().push(ns);
+            for (k, val) in labels {
+                v.by_pair
+                    .entry((k.clone(), val.clone()))
+                    .or_default()
+                    .push(ns.clone());
+                v.by_key.entry(k.clone()).or_default().push(ns.clone());
             }
         }
         // Do pod addresses stay together under every network mentioned?
@@ -322,83 +463,71 @@ impl<'a> Prover<'a> {
             .map(|p| p.ip)
             .collect();
         pod_ips.sort();
-        let all_nets: BTreeSet<IpNet> = raw
-            .iter()
-            .flatten()
-            .flat_map(|m| m.nets.iter().copied())
-            .collect();
-        let splits = all_nets.iter().any(|n| {
+        v.splits = all_nets.iter().any(|n| {
             let lo = pod_ips.partition_point(|ip| *ip < n.network());
             let hi = pod_ips.partition_point(|ip| *ip <= n.broadcast());
             hi > lo && hi - lo < pod_ips.len()
         });
-        let mut fixed: BTreeSet<IpNet> = networks.iter().copied().collect();
+        v.fixed = networks.iter().copied().collect();
         for ip in &self.model.api_server {
-            fixed.insert(IpNet::from(*ip));
+            v.fixed.insert(IpNet::from(*ip));
         }
-        let mut resolved = Vec::with_capacity(raw.len());
-        for (pod, sides) in raw.into_iter().enumerate() {
-            let ns = self.model.pods[pod].namespace.clone();
-            resolved.push(
-                sides.map(|m| {
-                    self.resolve_side(m, &ns, &by_pair, &by_key, &fixed, splits, networks)
-                }),
-            );
-        }
-        self.local = resolved;
+        v
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn resolve_side(
-        &self,
-        m: Mentions,
-        ns: &str,
-        by_pair: &BTreeMap<(&str, &str), Vec<&str>>,
-        by_key: &BTreeMap<&str, Vec<&str>>,
-        fixed: &BTreeSet<IpNet>,
-        splits: bool,
-        networks: &[IpNet],
-    ) -> Local {
-        {
-            let mut names: BTreeSet<String> = BTreeSet::new();
-            names.insert(ns.to_string());
-            for n in &m.namespaces {
-                if self.model.namespaces.contains_key(n) {
-                    names.insert(n.clone());
-                }
+    /// One side's mentions, resolved against the model's namespaces and addresses.
+    fn side_local(&self, pod: usize, d: Direction) -> Local {
+        let m = self.mentions(pod, d);
+        let v = &self.vocabulary;
+        let ns = self.model.pods[pod].namespace.as_str();
+        let mut names: BTreeSet<String> = BTreeSet::new();
+        names.insert(ns.to_string());
+        for n in &m.namespaces {
+            if self.model.namespaces.contains_key(n) {
+                names.insert(n.clone());
             }
-            for (k, v) in &m.namespace_labels {
-                if let Some(list) = by_pair.get(&(k.as_str(), v.as_str())) {
-                    names.extend(list.iter().map(|s| s.to_string()));
-                }
+        }
+        for (k, val) in &m.namespace_labels {
+            if let Some(list) = v.by_pair.get(&(k.clone(), val.clone())) {
+                names.extend(list.iter().cloned());
             }
-            for k in &m.namespace_keys {
-                if let Some(list) = by_key.get(k.as_str()) {
-                    names.extend(list.iter().map(|s| s.to_string()));
-                }
+        }
+        for k in &m.namespace_keys {
+            if let Some(list) = v.by_key.get(k) {
+                names.extend(list.iter().cloned());
             }
-            let mut nets = fixed.clone();
-            nets.extend(m.nets.iter().copied());
-            let mut ports = m.ports.clone();
-            if m.all_ports {
-                ports.extend(self.model_ports());
-            }
-            for p in Protocol::PORTED {
-                ports.insert((p, 1));
-            }
-            ports.retain(|(_, n)| (1..=65535).contains(n));
-            Local {
-                namespaces: names,
-                all: m.all_namespaces || splits,
-                addresses: {
-                    let mut a = representatives(&nets, networks);
-                    a.extend(self.model.nodes.iter().copied());
-                    a
-                },
-                ports,
-                named_ports: m.named_ports || m.all_ports,
-                projection: Projection::of(&m),
-            }
+        }
+        // A namespace with tests confined to it is told apart.
+        let within: BTreeMap<String, Projection> = m
+            .pod_labels_in
+            .keys()
+            .chain(m.pod_keys_in.keys())
+            .filter(|n| self.model.namespaces.contains_key(*n))
+            .map(|n| (n.clone(), Projection::within(&m, n)))
+            .collect();
+        names.extend(within.keys().cloned());
+        let mut nets = v.fixed.clone();
+        nets.extend(m.nets.iter().copied());
+        let mut ports = m.ports.clone();
+        if m.all_ports {
+            ports.extend(self.model_ports());
+        }
+        for p in Protocol::PORTED {
+            ports.insert((p, 1));
+        }
+        ports.retain(|(_, n)| (1..=65535).contains(n));
+        Local {
+            namespaces: names,
+            all: m.all_namespaces || v.splits,
+            addresses: {
+                let mut a = representatives(&nets, &v.networks);
+                a.extend(self.model.nodes.iter().copied());
+                a
+            },
+            ports,
+            named_ports: m.named_ports || m.all_ports,
+            projection: Projection::outside(&m),
+            within,
         }
     }
 
@@ -411,28 +540,68 @@ impl<'a> Prover<'a> {
         out
     }
 
-    fn done(&self) -> bool {
-        self.found.iter().all(|n| *n >= self.limit)
-    }
-
     fn run(mut self) -> Proof {
-        let mut suspects: BTreeSet<(usize, usize, usize, usize)> = BTreeSet::new();
-        'pods: for s in 0..self.real_pods {
-            for d in Direction::BOTH {
-                if self.done() {
-                    break 'pods;
+        let limit = self.limit;
+        let targets = self.targets.len();
+        // Sides, in blocks of pods taken by the threads in turn.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let blocks = self.real_pods.div_ceil(BLOCK);
+        let threads = threads().min(blocks).max(1);
+        let this = &self;
+        let work = || {
+            let mut tally = Tally::new(targets);
+            'blocks: loop {
+                let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if b >= blocks {
+                    break;
                 }
-                self.check_sides(s, d, &mut suspects);
+                for s in b * BLOCK..((b + 1) * BLOCK).min(this.real_pods) {
+                    for d in Direction::BOTH {
+                        if tally.done(limit) {
+                            break 'blocks;
+                        }
+                        this.check_sides(s, d, &mut tally);
+                    }
+                }
+            }
+            tally
+        };
+        let tallies: Vec<Tally> = if threads == 1 {
+            vec![work()]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        // Merge as one thread going through the pods in order would have found them.
+        let mut tally = Tally::new(targets);
+        let mut keyed = Vec::new();
+        for t in tallies {
+            keyed.extend(t.findings);
+            tally.suspects.extend(t.suspects);
+            tally.side_checks += t.side_checks;
+            tally.flow_checks += t.flow_checks;
+        }
+        keyed.sort_by_key(|(key, _)| (key.0, key.1, key.2, key.3));
+        for (key, f) in keyed {
+            if tally.found[key.0] < limit {
+                tally.found[key.0] += 1;
+                tally.findings.push((key, f));
             }
         }
+        // Whole flows where a side differs for a pod.
         let mut checked: BTreeSet<(usize, usize, usize)> = BTreeSet::new();
+        let suspects = std::mem::take(&mut tally.suspects);
         for (t, s, di, o) in suspects {
-            if self.found[t] >= self.limit {
+            if tally.found[t] >= limit {
                 continue;
             }
             let d = Direction::BOTH[di];
-            let others = self.members(s, d, o);
-            for q in others {
+            for q in self.members(s, d, o) {
                 if q == s {
                     continue;
                 }
@@ -441,13 +610,16 @@ impl<'a> Prover<'a> {
                     Direction::Ingress => (q, s),
                 };
                 if checked.insert((t, src, dst)) {
-                    self.check_flow(t, src, dst);
+                    self.check_flow(t, src, dst, &mut tally);
                 }
             }
         }
-        self.findings.sort_by_key(|f| f.target);
+        let mut findings: Vec<Finding> = tally.findings.into_iter().map(|(_, f)| f).collect();
+        findings.sort_by_key(|f| f.target);
+        self.stats.side_checks = tally.side_checks;
+        self.stats.flow_checks = tally.flow_checks;
         Proof {
-            findings: self.findings,
+            findings,
             stats: self.stats,
         }
     }
@@ -456,12 +628,15 @@ impl<'a> Prover<'a> {
     /// namespace (or, for the unnamed namespace, of every namespace the side does not
     /// tell apart) that the side's rules cannot tell from it.
     fn members(&self, s: usize, d: Direction, o: usize) -> Vec<usize> {
-        let local = self.side_local(s, d);
+        let local = &self.side_local(s, d);
         let rep = &self.model.pods[o];
-        let key = (local.projection.key(&rep.labels), &rep.named_ports);
+        let key = (
+            local.projection(&rep.namespace).key(&rep.labels),
+            &rep.named_ports,
+        );
         let same = |q: &usize| {
             let pod = &self.model.pods[*q];
-            local.projection.key(&pod.labels) == key.0
+            local.projection(&pod.namespace).key(&pod.labels) == key.0
                 && (!local.named_ports || pod.named_ports == *key.1)
         };
         if o >= self.real_pods {
@@ -480,10 +655,6 @@ impl<'a> Prover<'a> {
                 .filter(same)
                 .collect()
         }
-    }
-
-    fn side_local(&self, pod: usize, d: Direction) -> &Local {
-        &self.local[pod][direction_index(d)]
     }
 
     /// The port samples of a side (plus the destination's named ports).
@@ -505,13 +676,8 @@ impl<'a> Prover<'a> {
     }
 
     /// Compares one side of pod `s` against every representative of the other end.
-    fn check_sides(
-        &mut self,
-        s: usize,
-        d: Direction,
-        suspects: &mut BTreeSet<(usize, usize, usize, usize)>,
-    ) {
-        let local = self.side_local(s, d);
+    fn check_sides(&self, s: usize, d: Direction, tally: &mut Tally) {
+        let local = &self.side_local(s, d);
         let mut others: Vec<Endpoint> = Vec::new();
         if local.all {
             others.extend((0..self.real_pods).map(Endpoint::Pod));
@@ -533,7 +699,7 @@ impl<'a> Prover<'a> {
                 let pod = &self.model.pods[i];
                 let key = (
                     pod.namespace.as_str(),
-                    local.projection.key(&pod.labels),
+                    local.projection(&pod.namespace).key(&pod.labels),
                     local.named_ports.then_some(&pod.named_ports),
                 );
                 if seen.insert(key) {
@@ -555,7 +721,7 @@ impl<'a> Prover<'a> {
             let targets: Vec<Option<PreparedSide<'_>>> = self
                 .targets
                 .iter()
-                .zip(&self.found)
+                .zip(&tally.found)
                 .map(|(t, found)| (*found < self.limit).then(|| t.prepare_side(model, s, d)))
                 .collect();
             let (mut want, mut got) = (Vec::new(), Vec::new());
@@ -596,11 +762,11 @@ impl<'a> Prover<'a> {
                 }
             }
         }
-        self.stats.side_checks += side_checks;
-        for (t, o, protocol, port) in differ {
+        tally.side_checks += side_checks;
+        for (seq, (t, o, protocol, port)) in differ.into_iter().enumerate() {
             match o {
                 Endpoint::External(_) => {
-                    if self.found[t] >= self.limit {
+                    if tally.found[t] >= self.limit {
                         continue;
                     }
                     let (src, dst) = match d {
@@ -613,24 +779,24 @@ impl<'a> Prover<'a> {
                         protocol,
                         port,
                     };
-                    self.compare(t, &flow);
+                    self.compare(t, &flow, (s, direction_index(d), seq), tally);
                 }
                 Endpoint::Pod(i) => {
-                    suspects.insert((t, s, direction_index(d), i));
+                    tally.suspects.insert((t, s, direction_index(d), i));
                 }
             }
         }
     }
 
     /// Compares every port of the whole flows `src -> dst` for one target.
-    fn check_flow(&mut self, t: usize, src: usize, dst: usize) {
-        let e = self.side_local(src, Direction::Egress);
-        let i = self.side_local(dst, Direction::Ingress);
+    fn check_flow(&self, t: usize, src: usize, dst: usize, tally: &mut Tally) {
+        let e = &self.side_local(src, Direction::Egress);
+        let i = &self.side_local(dst, Direction::Ingress);
         let mut ports = e.ports.clone();
         ports.extend(i.ports.iter().copied());
         let samples = self.samples(&ports, Some(dst));
         for (protocol, port) in samples {
-            if self.found[t] >= self.limit {
+            if tally.found[t] >= self.limit {
                 return;
             }
             let flow = Flow {
@@ -639,24 +805,29 @@ impl<'a> Prover<'a> {
                 protocol,
                 port,
             };
-            self.compare(t, &flow);
+            self.compare(t, &flow, (usize::MAX, 0, 0), tally);
         }
     }
 
     /// Compares whole verdicts of one flow; records a finding when they differ.
-    fn compare(&mut self, t: usize, flow: &Flow) {
-        self.stats.flow_checks += 1;
+    /// `at`: where the proof found it (pod, direction index, sequence), to merge threads
+    /// in order.
+    fn compare(&self, t: usize, flow: &Flow, at: (usize, usize, usize), tally: &mut Tally) {
+        tally.flow_checks += 1;
         let want = self.intended.verdict(&self.model, flow);
         let got = self.targets[t].verdict(&self.model, flow);
         if want.allowed() != got.allowed() {
-            self.found[t] += 1;
-            self.findings.push(Finding {
-                target: t,
-                flow: *flow,
-                flow_name: self.model.flow_name(flow),
-                intended: want,
-                actual: got,
-            });
+            tally.found[t] += 1;
+            tally.findings.push((
+                (t, at.0, at.1, at.2),
+                Finding {
+                    target: t,
+                    flow: *flow,
+                    flow_name: self.model.flow_name(flow),
+                    intended: want,
+                    actual: got,
+                },
+            ));
         }
     }
 }

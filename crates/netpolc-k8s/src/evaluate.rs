@@ -27,7 +27,8 @@ use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, Network
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use netpolc_ir::model::{
-    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Side,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide,
+    Side,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
@@ -701,8 +702,16 @@ impl Evaluator for K8sEvaluator {
                         for r in namespaces.iter().flat_map(|s| s.0.iter()) {
                             m.add_namespace_requirement(r);
                         }
+                        // Without a namespaceSelector, the policy's own namespace.
+                        let scope = match namespaces {
+                            None => Some(BTreeSet::from([pod.namespace.clone()])),
+                            Some(s) => name_scope(
+                                s.0.iter()
+                                    .map(|r| (r.key == NAMESPACE_NAME_LABEL, r.op, &r.values)),
+                            ),
+                        };
                         for r in pods.iter().flat_map(|s| s.0.iter()) {
-                            m.add_pod_requirement(r);
+                            m.add_pod_requirement_in(scope.as_ref(), r);
                         }
                     }
                     PeerM::Block { net, except } => {
