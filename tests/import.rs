@@ -71,6 +71,8 @@ fn e2e_scenarios_round_trip_on_every_backend() {
                 target,
                 namespaces: model.namespaces.clone(),
                 node_networks: None,
+                pod_networks: None,
+                service_networks: None,
             };
             let result =
                 import::import(&policies, &options).unwrap_or_else(|e| panic!("{label}: {e}"));
@@ -143,6 +145,8 @@ fn seed_policies_import_with_their_traps_reported_and_proved_on_every_backend() 
             target,
             namespaces: Default::default(),
             node_networks: None,
+            pod_networks: None,
+            service_networks: None,
         };
         let result = import::import(&policies, &options).unwrap();
         assert_eq!(result.left_out, 0, "{target}: {:?}", codes(&result));
@@ -212,6 +216,8 @@ fn the_proof_catches_an_edited_import() {
         target: Target::Kubernetes,
         namespaces: Default::default(),
         node_networks: None,
+        pod_networks: None,
+        service_networks: None,
     };
     let result = import::import(&policies, &options).unwrap();
     let dir = scratch("edited");
@@ -310,6 +316,8 @@ fn calico_tiers_network_sets_and_denies_import_with_a_proof() {
         target: Target::Calico,
         namespaces: Default::default(),
         node_networks: None,
+        pod_networks: None,
+        service_networks: None,
     };
     let result = import::import(&objects, &options).unwrap();
     assert_eq!(result.left_out, 0, "{:?}", result.diagnostics);
@@ -380,6 +388,8 @@ fn calico_constructs_without_an_intent_form_are_reported_and_left_out() {
         target: Target::Calico,
         namespaces: Default::default(),
         node_networks: None,
+        pod_networks: None,
+        service_networks: None,
     };
     let result = import::import(&objects, &options).unwrap();
     let messages: Vec<String> = result
@@ -573,6 +583,8 @@ fn translations_round_trip(target: Target) -> (Vec<String>, Vec<String>) {
             target,
             namespaces: model.namespaces.clone(),
             node_networks: None,
+            pod_networks: None,
+            service_networks: None,
         };
         let result = import::import(&objects, &options).unwrap_or_else(|e| panic!("{label}: {e}"));
         if result.left_out > 0 {
@@ -654,6 +666,8 @@ fn cilium_constructs_without_an_intent_form_are_reported_and_left_out() {
         target: Target::Cilium,
         namespaces: Default::default(),
         node_networks: None,
+        pod_networks: None,
+        service_networks: None,
     };
     let result = import::import(&objects, &options).unwrap();
     let messages: Vec<String> = result
@@ -704,6 +718,8 @@ fn node_networks_decide_what_address_rules_import_as() {
             target,
             namespaces: Default::default(),
             node_networks: nodes.map(|n| vec![n.parse().unwrap()]),
+            pod_networks: None,
+            service_networks: None,
         };
         import::import(std::slice::from_ref(&policy), &options).unwrap()
     };
@@ -752,6 +768,8 @@ fn an_allow_of_every_peer_split_around_isolated_namespaces_keeps_nodes_or_is_rep
         target: Target::Calico,
         namespaces: Default::default(),
         node_networks: Some(vec!["192.168.0.0/24".parse().unwrap()]),
+        pod_networks: None,
+        service_networks: None,
     };
     let result = import::import(&objects, &options).unwrap();
     assert_eq!(result.left_out, 1, "{:?}", result.diagnostics);
