@@ -67,7 +67,16 @@ impl Manifests {
         let file = self
             .sources
             .add(name, String::from_utf8_lossy(bytes).into_owned());
-        let docs = yaml::load_all(file, bytes, &limits.yaml)?;
+        let docs = yaml::load_all(file, bytes, &limits.yaml).map_err(|all| {
+            all.into_iter()
+                .map(|d| match d.help {
+                    Some(_) => d,
+                    None => d.with_help(
+                        "fix the YAML here, or pass the output of `kubectl get ... -o yaml` unchanged",
+                    ),
+                })
+                .collect::<Vec<_>>()
+        })?;
         for d in docs {
             self.push(d, limits)?;
         }
