@@ -46,7 +46,7 @@ struct Split {
 fn split(s: &EndpointSelector) -> Result<Split, String> {
     let mut reqs = Vec::new();
     for (k, v) in &s.match_labels {
-        reqs.push(Req::eq(k, v));
+        reqs.push(Req::is_in(k, [v.as_str()]));
     }
     for e in &s.match_expressions {
         let op = match e.operator {

@@ -99,7 +99,7 @@ fn selector(v: &Value, path: &FieldPath) -> R<Sel> {
         Value::Object(ls) => {
             for (k, val) in ls {
                 let val = string(val, &labels.key(k))?;
-                out.insert(Req::eq(k, val));
+                out.insert(Req::is_in(k, [val]));
             }
         }
         other => return Err(wrong_type(&labels, "a mapping", other)),
