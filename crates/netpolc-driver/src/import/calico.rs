@@ -445,7 +445,7 @@ pub(crate) fn read(
     objects: &[(usize, &Value, Option<&netpolc_intent::yaml::Node>)],
     source: &Source,
     im: &mut Importer<'_>,
-) -> Result<Vec<Read>, InputError> {
+) -> Result<Vec<Read>, Box<InputError>> {
     let mut tiers: BTreeMap<String, TierAction> = BTreeMap::from([
         ("default".to_string(), TierAction::Deny),
         ("kube-admin".to_string(), TierAction::Pass),
@@ -466,7 +466,7 @@ pub(crate) fn read(
         };
         let kind = o["kind"].as_str().unwrap_or_default();
         // Tiers and network sets decide what the policies mean: any mismatch is bad input.
-        let whole = |r: Result<String, Bad>, what: &str| -> InputError {
+        let whole = |r: Result<String, Bad>, what: &str| -> Box<InputError> {
             match r {
                 Ok(why) => Bad::new(
                     codes::BAD_FIELD,
@@ -617,7 +617,7 @@ pub(crate) fn read(
         };
         let subject = match subject {
             Ok(s) => s,
-            Err(Fail::Input(b)) => return Err(located(*b)),
+            Err(Fail::Input(b)) => return Err(located(b)),
             Err(Fail::LeftOut(e)) => {
                 ctx.im
                     .found
@@ -629,7 +629,7 @@ pub(crate) fn read(
         if let Some(t) = ns_selector.as_deref().filter(|s| !s.trim().is_empty()) {
             match namespace_selector(t, &spec_path.key("namespaceSelector")) {
                 Ok(l) => ns_terms.extend(l),
-                Err(Fail::Input(b)) => return Err(located(*b)),
+                Err(Fail::Input(b)) => return Err(located(b)),
                 Err(Fail::LeftOut(e)) => {
                     ctx.im.found.push(super::Found::left_out(
                         &origin.at("spec.namespaceSelector"),
@@ -724,7 +724,7 @@ pub(crate) fn read(
                     })();
                     match result {
                         Ok(r) => rules.extend(r),
-                        Err(Fail::Input(b)) => return Err(located(*b)),
+                        Err(Fail::Input(b)) => return Err(located(b)),
                         Err(Fail::LeftOut(e)) => {
                             ctx.im.found.push(super::Found::left_out(&rule_origin, e))
                         }

@@ -336,7 +336,7 @@ pub(crate) fn read(
     objects: &[(usize, &Value, Option<&netpolc_intent::yaml::Node>)],
     source: &Source,
     im: &mut Importer<'_>,
-) -> Result<Vec<Read>, InputError> {
+) -> Result<Vec<Read>, Box<InputError>> {
     let mut out = Vec::new();
     let mut ctx = Ctx { im, source };
     for &(idx, o, node) in objects {
@@ -422,7 +422,7 @@ pub(crate) fn read(
                             deny: bool,
                             direction: Direction,
                             r: Result<(Vec<Peer>, Ports), Fail>|
-             -> Result<(), InputError> {
+             -> Result<(), Box<InputError>> {
                 let rule = origin.at(&path.to_string());
                 match r {
                     Ok((peers, ports)) => {

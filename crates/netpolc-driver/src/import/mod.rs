@@ -241,9 +241,27 @@ impl InputError {
     }
 }
 
-/// An input error found by a reader, before it knows which object it is in.
+/// An input error found by a reader, before it knows which object it is in (boxed: it
+/// travels through every reader's `Result`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Bad {
+pub(crate) struct Bad(Box<BadData>);
+
+impl std::ops::Deref for Bad {
+    type Target = BadData;
+    fn deref(&self) -> &BadData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Bad {
+    fn deref_mut(&mut self) -> &mut BadData {
+        &mut self.0
+    }
+}
+
+/// What a [`Bad`] holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct BadData {
     pub(crate) code: &'static str,
     pub(crate) path: FieldPath,
     pub(crate) key: bool,
@@ -261,7 +279,7 @@ impl Bad {
         label: impl Into<String>,
         help: impl Into<String>,
     ) -> Bad {
-        Bad {
+        Bad(Box::new(BadData {
             code,
             path: path.clone(),
             key: false,
@@ -269,7 +287,7 @@ impl Bad {
             label: label.into(),
             help: help.into(),
             span: None,
-        }
+        }))
     }
 
     /// The key of the field is at fault.
@@ -279,26 +297,27 @@ impl Bad {
     }
 
     /// The error in object `object` (an index into the flattened input).
-    pub(crate) fn in_object(self, object: usize, o: &Value) -> InputError {
-        InputError {
-            code: self.code,
+    pub(crate) fn in_object(self, object: usize, o: &Value) -> Box<InputError> {
+        let b = *self.0;
+        Box::new(InputError {
+            code: b.code,
             object: Some(object),
             id: crate::object_id(o),
-            path: self.path,
-            key: self.key,
-            message: self.message,
-            label: self.label,
-            help: self.help,
+            path: b.path,
+            key: b.key,
+            message: b.message,
+            label: b.label,
+            help: b.help,
             also: None,
-            span: self.span,
-        }
+            span: b.span,
+        })
     }
 }
 
 /// What a reader of Calico or Cilium rules can fail with: bad input (exit 2) or a
 /// construct without an intent form (left out, `NP9001`).
 pub(crate) enum Fail {
-    Input(Box<Bad>),
+    Input(Bad),
     LeftOut(String),
 }
 
@@ -316,7 +335,7 @@ impl From<&str> for Fail {
 
 impl From<Bad> for Fail {
     fn from(b: Bad) -> Fail {
-        Fail::Input(Box::new(b))
+        Fail::Input(b)
     }
 }
 
@@ -777,7 +796,7 @@ fn outside(peer: &Peer, isolated: &BTreeSet<String>) -> Vec<Peer> {
 ///
 /// # Errors
 /// An [`InputError`] naming the object and field when a manifest cannot be read.
-pub fn import(objects: &[Value], options: &Options) -> Result<Imported, InputError> {
+pub fn import(objects: &[Value], options: &Options) -> Result<Imported, Box<InputError>> {
     import_with(&crate::dump::flatten(objects.to_vec()), None, options)
 }
 
@@ -786,7 +805,10 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, InputErr
 ///
 /// # Errors
 /// As [`import`].
-pub fn import_manifests(manifests: &Manifests, options: &Options) -> Result<Imported, InputError> {
+pub fn import_manifests(
+    manifests: &Manifests,
+    options: &Options,
+) -> Result<Imported, Box<InputError>> {
     import_with(&manifests.objects, Some(manifests), options)
 }
 
@@ -806,7 +828,7 @@ fn import_with(
     objects: &[Value],
     manifests: Option<&Manifests>,
     options: &Options,
-) -> Result<Imported, InputError> {
+) -> Result<Imported, Box<InputError>> {
     let (pod_networks, service_networks) = networks(options);
     let source = Source {
         target: options.target,
