@@ -261,6 +261,12 @@ fn import_command_writes_proves_and_reports() {
         "{err}"
     );
     assert!(err.contains("proved equal on cilium"), "{err}");
+    // The findings point at the rules' text.
+    assert!(
+        err.contains("--> tests/fixtures/seed/seed-policies.yaml:29:5")
+            && err.contains("--> tests/fixtures/seed/seed-policies.yaml:73:5"),
+        "{err}"
+    );
     let text = std::fs::read_to_string(out.join("production.yaml")).unwrap();
     assert!(text.contains("kind: IntentSet") && text.contains("isolate: [ingress, egress]"));
     assert!(
@@ -981,18 +987,19 @@ fn input_errors_are_located_in_the_manifests() {
 
 /// `--pod-cidrs` and `--service-cidrs` are written into the ClusterProfile and decide the
 /// proof's model (its pods get addresses in the pod network) and what address rules mean
-/// (a block inside the pod network has no intent form).
+/// (a block inside the pod network has no intent form). A relative `--out` is proved too
+/// (the proof used to look for `out/out`).
 #[test]
 fn pod_and_service_cidrs_are_written_and_used_by_the_proof() {
     let dir = scratch("cidrs");
+    // `--out` relative to the working directory (the proof loads it from there).
+    let seed = root().join(SEED).display().to_string();
     let run = |out: &str, extra: &[&str]| {
-        let out = dir.join(out);
-        let mut args = vec!["import", SEED];
+        let mut args = vec!["import", &seed];
         args.extend_from_slice(extra);
-        let out_s = out.display().to_string();
-        args.extend(["--out", &out_s]);
-        let o = netpolc(&root(), &args);
-        (o, out)
+        args.extend(["--out", out]);
+        let o = netpolc(&dir, &args);
+        (o, dir.join(out))
     };
     let (o, out) = run(
         "custom",

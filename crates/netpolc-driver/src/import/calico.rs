@@ -463,6 +463,7 @@ pub(crate) fn read(
                 .unwrap_or_default()
                 .to_string(),
             rule: String::new(),
+            index: Some(idx),
         };
         let kind = o["kind"].as_str().unwrap_or_default();
         // Tiers and network sets decide what the policies mean: any mismatch is bad input.

@@ -347,6 +347,7 @@ pub(crate) fn read(
                 .unwrap_or_default()
                 .to_string(),
             rule: String::new(),
+            index: Some(idx),
         };
         let kind = o["kind"].as_str().unwrap_or("Cilium policy");
         let p: CiliumPolicy = match typed(o, node, kind).map_err(|b| b.in_object(idx, o))? {

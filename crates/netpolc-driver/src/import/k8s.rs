@@ -408,7 +408,7 @@ pub(crate) struct Read {
 }
 
 /// Reads one `networking.k8s.io/v1` NetworkPolicy.
-pub(crate) fn read(o: &Value, source: &Source, found: &mut Vec<Found>) -> R<Read> {
+pub(crate) fn read(o: &Value, index: usize, source: &Source, found: &mut Vec<Found>) -> R<Read> {
     let root = FieldPath::root();
     let meta = root.key("metadata");
     if !o["metadata"].is_object() {
@@ -473,6 +473,7 @@ pub(crate) fn read(o: &Value, source: &Source, found: &mut Vec<Found>) -> R<Read
         object: display.clone(),
         name: name.to_string(),
         rule: String::new(),
+        index: Some(index),
     };
     let mut rules = Vec::new();
     for (direction, list, on, peer_key, field) in [

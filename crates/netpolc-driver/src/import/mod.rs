@@ -446,6 +446,8 @@ pub(crate) struct Origin {
     pub(crate) name: String,
     /// `spec.ingress[0]` (empty: the object).
     pub(crate) rule: String,
+    /// The object's index in the input, to point at the rule's text.
+    pub(crate) index: Option<usize>,
 }
 
 impl Origin {
@@ -469,6 +471,8 @@ impl Origin {
 pub(crate) struct Found {
     diagnostic: Diagnostic,
     left_out: bool,
+    /// Where in the input (object index, field path), and the words under the marker.
+    at: Option<(usize, String, &'static str)>,
 }
 
 impl Found {
@@ -477,8 +481,22 @@ impl Found {
             diagnostic: Diagnostic::error("NP9001", format!("{}: left out: {why}", origin.text()))
                 .with_help("write this part as intents by hand, or keep the object as it is"),
             left_out: true,
+            at: origin.index.map(|i| (i, origin.rule.clone(), "left out")),
         }
     }
+}
+
+/// `d` with a label at `origin`'s rule when the input was read with positions.
+fn located(
+    d: Diagnostic,
+    at: Option<(usize, &str)>,
+    label: &str,
+    manifests: Option<&Manifests>,
+) -> Diagnostic {
+    let span = at
+        .zip(manifests)
+        .and_then(|((i, rule), m)| m.span(i, &FieldPath::parse(rule), false));
+    d.with_opt_label(span, label.to_string())
 }
 
 /// Namespaces of a peer.
@@ -579,6 +597,7 @@ pub(crate) fn cidr_peers(
             ))
             .with_help("pass the nodes' networks with `--node-cidrs` (the INTERNAL-IP column of `kubectl get nodes -o wide`)"),
             left_out: false,
+            at: rule.index.map(|i| (i, rule.rule.clone(), "an address rule")),
         });
     }
     out.push(Peer::Cidr {
@@ -871,7 +890,9 @@ fn import_with(
         };
         let known = match (api, kind) {
             ("networking.k8s.io/v1", "NetworkPolicy") => {
-                reads.push(k8s::read(o, &source, &mut im.found).map_err(|b| b.in_object(idx, o))?);
+                reads.push(
+                    k8s::read(o, idx, &source, &mut im.found).map_err(|b| b.in_object(idx, o))?,
+                );
                 true
             }
             ("projectcalico.org/v3" | "crd.projectcalico.org/v1", _) => {
@@ -896,6 +917,7 @@ fn import_with(
                     )
                     .with_help("keep the object as it is next to the imported intents, or write it as intents by hand; `netpolc eval` shows what it allows"),
                     left_out: true,
+                    at: Some((idx, "kind".into(), "not imported")),
                 });
                 false
             }
@@ -965,6 +987,7 @@ fn import_with(
             object: format!("namespace {ns}"),
             name: format!("unselected-{}", direction_name(*d)),
             rule: format!("pods no {} policy selects", direction_name(*d)),
+            index: None,
         };
         match sel::complement_of_union(&only, MAX_COMPLEMENT) {
             Some(open) => {
@@ -1223,7 +1246,7 @@ fn import_with(
             Direction::Ingress => "egress",
             Direction::Egress => "ingress",
         };
-        diagnostics_dead.push(
+        diagnostics_dead.push(located(
             Diagnostic::warning(
                 "NP9101",
                 format!(
@@ -1237,7 +1260,10 @@ fn import_with(
             .with_help(format!(
                 "if the flows were meant to pass, add to the IntentSet of `{set}`: {suggestion}"
             )),
-        );
+            r.origin.index.map(|i| (i, r.origin.rule.as_str())),
+            "never used",
+            manifests,
+        ));
     }
     // Broad allows: an egress `ipBlock` of every address.
     let mut broad = Vec::new();
@@ -1270,8 +1296,13 @@ fn import_with(
                             except.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
                         ));
                     }
-                    broad.push(d.with_help(
-                        "to block addresses, use a deny intent (the preset `block-cloud-metadata`) next to the allows you mean",
+                    broad.push(located(
+                        d.with_help(
+                            "to block addresses, use a deny intent (the preset `block-cloud-metadata`) next to the allows you mean",
+                        ),
+                        e.origin.index.map(|i| (i, e.origin.rule.as_str())),
+                        "every address",
+                        manifests,
                     ));
                 }
             }
@@ -1344,7 +1375,16 @@ fn import_with(
     files.push(("cluster-profile.yaml".into(), profile));
     files.sort();
     let left_out = im.found.iter().filter(|f| f.left_out).count();
-    let mut diagnostics: Vec<Diagnostic> = im.found.into_iter().map(|f| f.diagnostic).collect();
+    let mut diagnostics: Vec<Diagnostic> = im
+        .found
+        .into_iter()
+        .map(|f| match &f.at {
+            Some((i, rule, label)) => {
+                located(f.diagnostic, Some((*i, rule.as_str())), label, manifests)
+            }
+            None => f.diagnostic,
+        })
+        .collect();
     diagnostics.extend(diagnostics_dead);
     diagnostics.extend(broad);
     Ok(Imported {
@@ -1707,7 +1747,10 @@ pub fn prove(
     cluster: Option<&netpolc_ir::model::ClusterModel>,
     compare_source: bool,
 ) -> Result<ProofOutcome, String> {
-    let loaded = crate::load::policies(dir, dir).map_err(|d| d.message.clone())?;
+    // The folder as the root and as the input: absolute, or the loader would look for
+    // `out/out` when `--out` is relative.
+    let dir = std::fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let loaded = crate::load::policies(&dir, &dir).map_err(|d| d.message.clone())?;
     let compiled = crate::compile(&loaded);
     let Some(program) = compiled.program else {
         return Err(netpolc_source::render_human(
