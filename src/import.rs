@@ -98,6 +98,21 @@ fn read_manifests(paths: &[PathBuf], manifests: &mut Manifests) -> Result<(), Re
     Ok(())
 }
 
+/// The objects of manifest files and folders (`eval`, `diff --manifests-*`), read with
+/// positions: a YAML error or a duplicate key is printed with its file:line:column and
+/// is `Err(exit 2)`.
+pub(crate) fn objects_of(paths: &[PathBuf]) -> Result<Vec<serde_json::Value>, ExitCode> {
+    let mut manifests = Manifests::default();
+    match read_manifests(paths, &mut manifests) {
+        Ok(()) => Ok(manifests.objects),
+        Err(ReadError::Plain(e)) => Err(fail(&e)),
+        Err(ReadError::Located(d)) => {
+            eprint!("{}", netpolc_source::render_human(&manifests.sources, &d));
+            Err(ExitCode::from(BAD_INPUT))
+        }
+    }
+}
+
 /// Writes the files into a staging folder beside `out`, then renames it into place.
 fn write(out: &Path, files: &[(String, String)]) -> Result<(), String> {
     if out.exists() {
