@@ -24,6 +24,13 @@
 //! out; then `import` exits 1. After writing, [`prove`] loads the files with the normal
 //! loader and proves, with the engine of `build`, that the intents mean what the source
 //! manifests mean as the source CNI enforces them.
+//!
+//! Bad input (a field of the wrong type, an unknown field, a bad selector, CIDR or port,
+//! an object twice) is an [`InputError`] with a stable code ([`codes`]) and the field's
+//! path; read with positions ([`import_manifests`]), it points at the text. The networks
+//! the import assumes (`--pod-cidrs`, `--service-cidrs`, `--node-cidrs`, or what a
+//! cluster dump tells, [`use_cluster`]) are written into the ClusterProfile, which the
+//! proof then reads like any project.
 
 mod calico;
 mod cilium;
