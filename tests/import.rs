@@ -903,6 +903,13 @@ fn malformed_manifests_exit_2_with_file_line_column_and_a_code() {
             ":7:46",
         ),
         (
+            "cilium-selector",
+            format!("{CILIUM_NP}spec:\n  endpointSelector: {{}}\n  ingress:\n  - fromEndpoints: [{{matchExpressions: [{{key: app, operator: In}}]}}]\n"),
+            "cilium",
+            "NP9007",
+            ":7:41",
+        ),
+        (
             "cilium-cidr",
             format!("{CILIUM_NP}spec:\n  endpointSelector: {{}}\n  egress:\n  - toCIDR: [10.0.0.0/99]\n"),
             "cilium",

@@ -43,6 +43,33 @@ struct Split {
     names_namespace: bool,
 }
 
+/// Checks the requirements of a selector as Kubernetes does (bad input, `NP9007`).
+fn check_selector(s: &EndpointSelector, path: &FieldPath) -> Result<(), Bad> {
+    for (i, e) in s.match_expressions.iter().enumerate() {
+        let at = path.key("matchExpressions").index(i);
+        let with_values = matches!(e.operator, SelectorOperator::In | SelectorOperator::NotIn);
+        if with_values && e.values.is_empty() {
+            return Err(Bad::new(
+                codes::BAD_SELECTOR,
+                &at,
+                "`In` and `NotIn` need at least one value",
+                "no `values`",
+                "list the values, e.g. `values: [web]`",
+            ));
+        }
+        if !with_values && !e.values.is_empty() {
+            return Err(Bad::new(
+                codes::BAD_SELECTOR,
+                &at.key("values"),
+                "`Exists` and `DoesNotExist` take no values",
+                "values here",
+                "remove `values`",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn split(s: &EndpointSelector) -> Result<Split, String> {
     let mut reqs = Vec::new();
     for (k, v) in &s.match_labels {
@@ -278,6 +305,10 @@ impl Ctx<'_, '_> {
         rule: &Origin,
     ) -> Result<(Vec<Peer>, Ports), Fail> {
         // Bad input first.
+        let ep = l3.path.key(&format!("{}Endpoints", l3.side));
+        for (j, s) in l3.endpoints.iter().enumerate() {
+            check_selector(s, &ep.index(j))?;
+        }
         check_cidrs(l3)?;
         for (path, p) in &ports_list {
             check_port(p, path)?;
@@ -372,6 +403,10 @@ pub(crate) fn read(
             continue;
         }
         let clusterwide = p.kind == "CiliumClusterwideNetworkPolicy";
+        if let Some(s) = &spec.endpoint_selector {
+            let at = FieldPath::root().key("spec").key("endpointSelector");
+            check_selector(s, &at).map_err(|b| b.in_object(idx, o))?;
+        }
         let subject = match spec.endpoint_selector.as_ref().map(split).transpose() {
             Ok(s) => s.unwrap_or(Split {
                 pods: Sel::new(),
