@@ -502,7 +502,7 @@ pub(crate) fn read(
                     return Err(located(Bad::new(
                         codes::BAD_FIELD,
                         &FieldPath::root().key("metadata"),
-                        format!("{id}: metadata.namespace is required"),
+                        "`metadata.namespace` is required",
                         "needs a `namespace`",
                         "add `namespace:` to the metadata, or make it a GlobalNetworkSet",
                     )));

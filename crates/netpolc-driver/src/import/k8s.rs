@@ -420,7 +420,7 @@ pub(crate) fn read(o: &Value, index: usize, source: &Source, found: &mut Vec<Fou
             return Err(Bad::new(
                 codes::BAD_FIELD,
                 &meta,
-                "a NetworkPolicy without `metadata.name`",
+                "`metadata.name` is required",
                 "needs a `name`",
                 "name the object: `metadata: {name: ..., namespace: ...}`",
             ))
@@ -431,7 +431,7 @@ pub(crate) fn read(o: &Value, index: usize, source: &Source, found: &mut Vec<Fou
         None => return Err(Bad::new(
             codes::BAD_FIELD,
             &meta,
-            format!("NetworkPolicy `{name}`: metadata.namespace is required to import it"),
+            "`metadata.namespace` is required to import it",
             "needs a `namespace`",
             "add `namespace:` to the metadata (`kubectl get networkpolicies -A -o yaml` writes it)",
         )),
