@@ -467,16 +467,22 @@ pub(crate) fn read(
         };
         let kind = o["kind"].as_str().unwrap_or_default();
         // Tiers and network sets decide what the policies mean: any mismatch is bad input.
-        let whole = |r: Result<String, Bad>, what: &str| -> Box<InputError> {
+        let whole = |r: Result<super::UnknownField, Bad>, what: &str| -> Box<InputError> {
             match r {
-                Ok(why) => Bad::new(
-                    codes::BAD_FIELD,
-                    &FieldPath::root(),
-                    format!("not a valid {what}: {why}"),
-                    "",
-                    format!("write the object as the {what} schema says"),
-                )
-                .in_object(idx, o),
+                Ok(u) => {
+                    let mut b = Bad::new(
+                        codes::BAD_FIELD,
+                        &FieldPath::root(),
+                        format!(
+                            "not a valid {what}: {}",
+                            u.why.trim_end_matches(" (no intent form)")
+                        ),
+                        "unknown field",
+                        format!("write the object as the {what} schema says"),
+                    );
+                    b.span = u.span;
+                    b.in_object(idx, o)
+                }
                 Err(b) => located(b),
             }
         };
@@ -484,7 +490,7 @@ pub(crate) fn read(
             "Tier" => {
                 let t: Tier = match typed(o, node, "Tier") {
                     Ok(Ok(t)) => t,
-                    Ok(Err(why)) => return Err(whole(Ok(why), "Tier")),
+                    Ok(Err(u)) => return Err(whole(Ok(u), "Tier")),
                     Err(b) => return Err(whole(Err(b), "Tier")),
                 };
                 tiers.insert(
@@ -495,7 +501,7 @@ pub(crate) fn read(
             "GlobalNetworkSet" | "NetworkSet" => {
                 let n: NetworkSet = match typed(o, node, kind) {
                     Ok(Ok(t)) => t,
-                    Ok(Err(why)) => return Err(whole(Ok(why), kind)),
+                    Ok(Err(u)) => return Err(whole(Ok(u), kind)),
                     Err(b) => return Err(whole(Err(b), kind)),
                 };
                 if kind == "NetworkSet" && n.metadata.namespace.is_none() {
@@ -577,8 +583,8 @@ pub(crate) fn read(
         let (meta, tier, selector, ns_selector, types, ingress, egress, hosts) =
             match parsed.map_err(located)? {
                 Ok(x) => x,
-                Err(e) => {
-                    ctx.im.found.push(super::Found::left_out(&origin, e));
+                Err(u) => {
+                    ctx.im.found.push(super::Found::unknown_field(&origin, u));
                     continue;
                 }
             };

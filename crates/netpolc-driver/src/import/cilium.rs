@@ -383,8 +383,8 @@ pub(crate) fn read(
         let kind = o["kind"].as_str().unwrap_or("Cilium policy");
         let p: CiliumPolicy = match typed(o, node, kind).map_err(|b| b.in_object(idx, o))? {
             Ok(p) => p,
-            Err(e) => {
-                ctx.im.found.push(Found::left_out(&origin, e));
+            Err(u) => {
+                ctx.im.found.push(Found::unknown_field(&origin, u));
                 continue;
             }
         };

@@ -354,13 +354,20 @@ pub(crate) fn typed<T: serde::de::DeserializeOwned>(
     o: &Value,
     node: Option<&netpolc_intent::yaml::Node>,
     what: &str,
-) -> Result<Result<T, String>, Bad> {
+) -> Result<Result<T, UnknownField>, Bad> {
     match serde_json::from_value::<T>(o.clone()) {
         Ok(t) => Ok(Ok(t)),
         Err(e) => {
             let text = e.to_string();
             if text.starts_with("unknown field") {
-                return Ok(Err(format!("{text} (no intent form)")));
+                let span = match node.map(netpolc_intent::yaml::from_node::<T>) {
+                    Some(Err(de)) => Some(de.span),
+                    _ => None,
+                };
+                return Ok(Err(UnknownField {
+                    why: format!("{text} (no intent form)"),
+                    span,
+                }));
             }
             let mut bad = Bad::new(
                 codes::BAD_FIELD,
@@ -480,6 +487,8 @@ pub(crate) struct Found {
     left_out: bool,
     /// Where in the input (object index, field path), and the words under the marker.
     at: Option<(usize, String, &'static str)>,
+    /// Where exactly, when known otherwise (an unknown field found by the deserializer).
+    span: Option<Span>,
 }
 
 impl Found {
@@ -489,8 +498,23 @@ impl Found {
                 .with_help("write this part as intents by hand, or keep the object as it is"),
             left_out: true,
             at: origin.index.map(|i| (i, origin.rule.clone(), "left out")),
+            span: None,
         }
     }
+
+    /// [`Found::left_out`] of an unknown field, at its key when known.
+    pub(crate) fn unknown_field(origin: &Origin, field: UnknownField) -> Found {
+        Found {
+            span: field.span,
+            ..Found::left_out(origin, field.why)
+        }
+    }
+}
+
+/// A field a typed read does not know: left out, not bad input.
+pub(crate) struct UnknownField {
+    pub(crate) why: String,
+    pub(crate) span: Option<Span>,
 }
 
 /// `d` with a label at `origin`'s rule when the input was read with positions.
@@ -605,6 +629,7 @@ pub(crate) fn cidr_peers(
             .with_help("pass the nodes' networks with `--node-cidrs` (the INTERNAL-IP column of `kubectl get nodes -o wide`)"),
             left_out: false,
             at: rule.index.map(|i| (i, rule.rule.clone(), "an address rule")),
+            span: None,
         });
     }
     out.push(Peer::Cidr {
@@ -925,6 +950,7 @@ fn import_with(
                     .with_help("keep the object as it is next to the imported intents, or write it as intents by hand; `netpolc eval` shows what it allows"),
                     left_out: true,
                     at: Some((idx, "kind".into(), "not imported")),
+                    span: None,
                 });
                 false
             }
@@ -1385,11 +1411,12 @@ fn import_with(
     let mut diagnostics: Vec<Diagnostic> = im
         .found
         .into_iter()
-        .map(|f| match &f.at {
-            Some((i, rule, label)) => {
+        .map(|f| match (&f.at, f.span.filter(|_| manifests.is_some())) {
+            (Some((_, _, label)), Some(span)) => f.diagnostic.with_label(span, *label),
+            (Some((i, rule, label)), None) => {
                 located(f.diagnostic, Some((*i, rule.as_str())), label, manifests)
             }
-            None => f.diagnostic,
+            (None, _) => f.diagnostic,
         })
         .collect();
     diagnostics.extend(diagnostics_dead);
