@@ -977,6 +977,16 @@ fn input_errors_are_located_in_the_manifests() {
     let e2 = import::import(&m.objects, &import::Options::new(Target::Kubernetes)).unwrap_err();
     assert_eq!(e2.to_string(), e.to_string());
     assert!(e2.to_diagnostic(None).labels.is_empty());
+    // Findings point at the text too: a Calico field import does not read, at its key.
+    let calico = "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: a, namespace: s}\nspec:\n  selector: all()\n  serviceAccountSelector: x\n";
+    let mut m = Manifests::default();
+    m.add("c.yaml", calico.as_bytes(), &ManifestLimits::default())
+        .unwrap();
+    let r = import::import_manifests(&m, &import::Options::new(Target::Calico)).unwrap();
+    assert_eq!(r.left_out, 1);
+    let d = &r.diagnostics[0];
+    assert_eq!(d.code, "NP9001");
+    assert_eq!(m.sources.location(d.primary_span().unwrap()), "c.yaml:6:3");
     // Limits.
     let small = ManifestLimits {
         max_objects: 1,
