@@ -199,6 +199,14 @@ pub(crate) struct ImportArgs {
     /// `nodeCIDRs`; address rules over them have no intent form on Kubernetes and Calico)
     #[arg(long, value_delimiter = ',')]
     pub(crate) node_cidrs: Option<Vec<ipnet::IpNet>>,
+    /// The networks of the pods' addresses, comma-separated (written as the profile's
+    /// `podCIDRs`; default: the Nodes' `spec.podCIDRs` of --cluster, else 10.244.0.0/16)
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) pod_cidrs: Option<Vec<ipnet::IpNet>>,
+    /// The networks of the services' cluster IPs, comma-separated (written as the
+    /// profile's `serviceCIDRs`; default 10.96.0.0/12)
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) service_cidrs: Option<Vec<ipnet::IpNet>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

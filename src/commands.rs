@@ -353,13 +353,10 @@ pub(crate) fn eval(args: &EvalArgs) -> ExitCode {
     let read = |p: &std::path::Path| {
         std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
     };
-    let mut manifests = Vec::new();
-    for p in &args.manifests {
-        match read(p).and_then(|b| dump::read_objects(&p.display().to_string(), &b, &limits)) {
-            Ok(docs) => manifests.extend(docs),
-            Err(e) => return fail(e),
-        }
-    }
+    let mut manifests = match crate::import::objects_of(&args.manifests) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
     let cluster = match read(&args.cluster)
         .and_then(|b| dump::read(&args.cluster.display().to_string(), &b, &limits))
     {

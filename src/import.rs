@@ -1,8 +1,11 @@
-//! `netpolc import`: reading the manifests (files, folders, `-`), writing the intent
-//! files into a fresh folder (staged, then renamed: nothing half-written), and the proof.
+//! `netpolc import`: reading the manifests (files, folders, `-`) with their positions,
+//! writing the intent files into a fresh folder (staged, then renamed: nothing
+//! half-written), and the proof. Bad input is a located diagnostic and exit 2, before
+//! anything is written.
 
 use crate::cli::ImportArgs;
 use crate::{target_of, BAD_INPUT, FINDINGS};
+use netpolc_driver::manifests::{ManifestLimits, Manifests};
 use netpolc_driver::{dump, import};
 use netpolc_source::{Diagnostic, SourceMap};
 use std::io::Read as _;
@@ -11,6 +14,13 @@ use std::process::ExitCode;
 
 fn fail(e: &str) -> ExitCode {
     eprintln!("error: {e}");
+    ExitCode::from(BAD_INPUT)
+}
+
+/// Bad input with positions: the diagnostics, and exit 2 (nothing was written).
+fn located(sources: &SourceMap, diagnostics: &[Diagnostic]) -> ExitCode {
+    eprint!("{}", netpolc_source::render_human(sources, diagnostics));
+    eprintln!("error: the manifests cannot be imported; nothing was written");
     ExitCode::from(BAD_INPUT)
 }
 
@@ -43,18 +53,32 @@ fn files_of(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), Stri
     Ok(())
 }
 
-/// Reads every manifest named on the command line.
-fn read_manifests(paths: &[PathBuf]) -> Result<Vec<serde_json::Value>, String> {
-    let limits = dump::DumpLimits::default();
-    let mut objects = Vec::new();
+/// Why manifests could not be read: a plain message (a file that cannot be opened), or
+/// located diagnostics.
+enum ReadError {
+    Plain(String),
+    Located(Vec<Diagnostic>),
+}
+
+impl From<String> for ReadError {
+    fn from(s: String) -> Self {
+        ReadError::Plain(s)
+    }
+}
+
+/// Reads every manifest named on the command line, with positions.
+fn read_manifests(paths: &[PathBuf], manifests: &mut Manifests) -> Result<(), ReadError> {
+    let limits = ManifestLimits::default();
     for p in paths {
         if p.as_os_str() == "-" {
             let mut bytes = Vec::new();
             std::io::stdin()
-                .take(limits.max_file_size as u64 + 1)
+                .take(limits.yaml.max_file_size as u64 + 1)
                 .read_to_end(&mut bytes)
                 .map_err(|e| format!("cannot read standard input: {e}"))?;
-            objects.extend(dump::read_objects("<stdin>", &bytes, &limits)?);
+            manifests
+                .add("<stdin>", &bytes, &limits)
+                .map_err(ReadError::Located)?;
             continue;
         }
         let mut files = Vec::new();
@@ -66,14 +90,27 @@ fn read_manifests(paths: &[PathBuf]) -> Result<Vec<serde_json::Value>, String> {
         for f in files {
             let bytes =
                 std::fs::read(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
-            objects.extend(dump::read_objects(
-                &f.display().to_string(),
-                &bytes,
-                &limits,
-            )?);
+            manifests
+                .add(&f.display().to_string(), &bytes, &limits)
+                .map_err(ReadError::Located)?;
         }
     }
-    Ok(objects)
+    Ok(())
+}
+
+/// The objects of manifest files and folders (`eval`, `diff --manifests-*`), read with
+/// positions: a YAML error or a duplicate key is printed with its file:line:column and
+/// is `Err(exit 2)`.
+pub(crate) fn objects_of(paths: &[PathBuf]) -> Result<Vec<serde_json::Value>, ExitCode> {
+    let mut manifests = Manifests::default();
+    match read_manifests(paths, &mut manifests) {
+        Ok(()) => Ok(manifests.objects),
+        Err(ReadError::Plain(e)) => Err(fail(&e)),
+        Err(ReadError::Located(d)) => {
+            eprint!("{}", netpolc_source::render_human(&manifests.sources, &d));
+            Err(ExitCode::from(BAD_INPUT))
+        }
+    }
 }
 
 /// Writes the files into a staging folder beside `out`, then renames it into place.
@@ -118,10 +155,12 @@ fn write(out: &Path, files: &[(String, String)]) -> Result<(), String> {
 
 /// `netpolc import`.
 pub(crate) fn run(args: &ImportArgs) -> ExitCode {
-    let objects = match read_manifests(&args.manifests) {
-        Ok(o) => o,
-        Err(e) => return fail(&e),
-    };
+    let mut manifests = Manifests::default();
+    match read_manifests(&args.manifests, &mut manifests) {
+        Ok(()) => {}
+        Err(ReadError::Plain(e)) => return fail(&e),
+        Err(ReadError::Located(d)) => return located(&manifests.sources, &d),
+    }
     let cluster = match &args.cluster {
         None => None,
         Some(p) => {
@@ -131,31 +170,32 @@ pub(crate) fn run(args: &ImportArgs) -> ExitCode {
                     dump::read(&p.display().to_string(), &b, &dump::DumpLimits::default())
                 });
             match read {
-                Ok(d) => Some(d.model),
+                Ok(d) => Some(d),
                 Err(e) => return fail(&e),
             }
         }
     };
     let target = target_of(args.source);
-    let options = import::Options {
-        target,
-        namespaces: cluster
-            .as_ref()
-            .map(|c| c.namespaces.clone())
-            .unwrap_or_default(),
-        node_networks: args.node_cidrs.clone(),
-    };
-    let imported = match import::import(&objects, &options) {
+    let mut options = import::Options::new(target);
+    options.node_networks = args.node_cidrs.clone();
+    options.pod_networks = args.pod_cidrs.clone();
+    options.service_networks = args.service_cidrs.clone();
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    if let Some(dump) = &cluster {
+        diagnostics.extend(import::use_cluster(&mut options, dump));
+    }
+    let imported = match import::import_manifests(&manifests, &options) {
         Ok(i) => i,
-        Err(e) => return fail(&e),
+        Err(e) => return located(&manifests.sources, &[e.to_diagnostic(Some(&manifests))]),
     };
     if let Err(e) = write(&args.out, &imported.files) {
         return fail(&e);
     }
-    let mut diagnostics: Vec<Diagnostic> = imported.diagnostics.clone();
+    diagnostics.extend(imported.diagnostics.iter().cloned());
+    let cluster = cluster.map(|d| d.model);
     let proof = import::prove(
         &args.out,
-        &objects,
+        &manifests.objects,
         target,
         cluster.as_ref(),
         imported.left_out == 0,
@@ -180,7 +220,7 @@ pub(crate) fn run(args: &ImportArgs) -> ExitCode {
     };
     eprint!(
         "{}",
-        netpolc_source::render_human(&SourceMap::default(), &diagnostics)
+        netpolc_source::render_human(&manifests.sources, &diagnostics)
     );
     let status = if imported.left_out > 0 {
         format!(

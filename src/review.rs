@@ -270,26 +270,10 @@ fn version<'p>(
     Ok(Version { program, backends })
 }
 
-fn read_manifests(
-    paths: &[PathBuf],
-    limits: &dump::DumpLimits,
-) -> Result<Vec<serde_json::Value>, String> {
-    let mut out = Vec::new();
-    for p in paths {
-        let bytes = std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-        out.extend(dump::read_objects(
-            &p.display().to_string(),
-            &bytes,
-            limits,
-        )?);
-    }
-    Ok(out)
-}
-
 fn manifests_diff(args: &DiffArgs) -> Result<Diff, ExitCode> {
     let limits = dump::DumpLimits::default();
-    let old = read_manifests(&args.manifests_old, &limits).map_err(fail)?;
-    let new = read_manifests(&args.manifests_new, &limits).map_err(fail)?;
+    let old = crate::import::objects_of(&args.manifests_old)?;
+    let new = crate::import::objects_of(&args.manifests_new)?;
     let Some(cluster_path) = &args.cluster else {
         return Err(fail("--cluster is required with manifests"));
     };

@@ -869,6 +869,44 @@ fn eval_reports_a_broken_dump_with_file_line_column_and_code() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Manifests are read with positions (as by `import`): a duplicate key, which used to
+/// keep the last value silently, is an error pointing at both keys, and so is a YAML
+/// error, with the offending line; `diff --manifests-*` reads them the same way.
+#[test]
+fn eval_and_diff_report_a_duplicate_key_in_the_manifests_with_its_place() {
+    let dir = scratch("duplicate-key");
+    std::fs::write(
+        dir.join("np.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a, namespace: production}\nspec:\n  podSelector: {}\n  podSelector: {matchLabels: {app: x}}\n",
+    )
+    .unwrap();
+    let dump = root().join(DUMP).display().to_string();
+    let o = eval_map(&dir, &["--cluster", &dump, "np.yaml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("error[NP1004]")
+            && err.contains("--> np.yaml:6:3")
+            && err.contains("np.yaml:5:3"),
+        "{err}"
+    );
+    let o = netpolc(
+        &dir,
+        &[
+            "diff",
+            "--manifests-old",
+            "np.yaml",
+            "--manifests-new",
+            "np.yaml",
+            "--cluster",
+            &dump,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--> np.yaml:6:3"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Calico network sets, in the manifests or in the dump, are matched by rule selectors.
 #[test]
 fn eval_reads_calico_network_sets_from_manifests_and_dump() {

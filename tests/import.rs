@@ -71,6 +71,8 @@ fn e2e_scenarios_round_trip_on_every_backend() {
                 target,
                 namespaces: model.namespaces.clone(),
                 node_networks: None,
+                pod_networks: None,
+                service_networks: None,
             };
             let result =
                 import::import(&policies, &options).unwrap_or_else(|e| panic!("{label}: {e}"));
@@ -143,6 +145,8 @@ fn seed_policies_import_with_their_traps_reported_and_proved_on_every_backend() 
             target,
             namespaces: Default::default(),
             node_networks: None,
+            pod_networks: None,
+            service_networks: None,
         };
         let result = import::import(&policies, &options).unwrap();
         assert_eq!(result.left_out, 0, "{target}: {:?}", codes(&result));
@@ -212,6 +216,8 @@ fn the_proof_catches_an_edited_import() {
         target: Target::Kubernetes,
         namespaces: Default::default(),
         node_networks: None,
+        pod_networks: None,
+        service_networks: None,
     };
     let result = import::import(&policies, &options).unwrap();
     let dir = scratch("edited");
@@ -255,6 +261,12 @@ fn import_command_writes_proves_and_reports() {
         "{err}"
     );
     assert!(err.contains("proved equal on cilium"), "{err}");
+    // The findings point at the rules' text.
+    assert!(
+        err.contains("--> tests/fixtures/seed/seed-policies.yaml:29:5")
+            && err.contains("--> tests/fixtures/seed/seed-policies.yaml:73:5"),
+        "{err}"
+    );
     let text = std::fs::read_to_string(out.join("production.yaml")).unwrap();
     assert!(text.contains("kind: IntentSet") && text.contains("isolate: [ingress, egress]"));
     assert!(
@@ -310,6 +322,8 @@ fn calico_tiers_network_sets_and_denies_import_with_a_proof() {
         target: Target::Calico,
         namespaces: Default::default(),
         node_networks: None,
+        pod_networks: None,
+        service_networks: None,
     };
     let result = import::import(&objects, &options).unwrap();
     assert_eq!(result.left_out, 0, "{:?}", result.diagnostics);
@@ -380,6 +394,8 @@ fn calico_constructs_without_an_intent_form_are_reported_and_left_out() {
         target: Target::Calico,
         namespaces: Default::default(),
         node_networks: None,
+        pod_networks: None,
+        service_networks: None,
     };
     let result = import::import(&objects, &options).unwrap();
     let messages: Vec<String> = result
@@ -573,6 +589,8 @@ fn translations_round_trip(target: Target) -> (Vec<String>, Vec<String>) {
             target,
             namespaces: model.namespaces.clone(),
             node_networks: None,
+            pod_networks: None,
+            service_networks: None,
         };
         let result = import::import(&objects, &options).unwrap_or_else(|e| panic!("{label}: {e}"));
         if result.left_out > 0 {
@@ -654,6 +672,8 @@ fn cilium_constructs_without_an_intent_form_are_reported_and_left_out() {
         target: Target::Cilium,
         namespaces: Default::default(),
         node_networks: None,
+        pod_networks: None,
+        service_networks: None,
     };
     let result = import::import(&objects, &options).unwrap();
     let messages: Vec<String> = result
@@ -704,6 +724,8 @@ fn node_networks_decide_what_address_rules_import_as() {
             target,
             namespaces: Default::default(),
             node_networks: nodes.map(|n| vec![n.parse().unwrap()]),
+            pod_networks: None,
+            service_networks: None,
         };
         import::import(std::slice::from_ref(&policy), &options).unwrap()
     };
@@ -752,6 +774,8 @@ fn an_allow_of_every_peer_split_around_isolated_namespaces_keeps_nodes_or_is_rep
         target: Target::Calico,
         namespaces: Default::default(),
         node_networks: Some(vec!["192.168.0.0/24".parse().unwrap()]),
+        pod_networks: None,
+        service_networks: None,
     };
     let result = import::import(&objects, &options).unwrap();
     assert_eq!(result.left_out, 1, "{:?}", result.diagnostics);
@@ -776,4 +800,320 @@ fn an_allow_of_every_peer_split_around_isolated_namespaces_keeps_nodes_or_is_rep
         proof.diagnostics
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every kind of bad input is exit 2 with the file, line and column of the offending
+/// text, a stable code and a help, and nothing is written: YAML errors (the loader's
+/// codes), objects of the wrong API, fields of the wrong type or name (a `form:` typo
+/// used to be read as "from anywhere"), selectors, CIDRs, ports, duplicates and tiers.
+#[test]
+fn malformed_manifests_exit_2_with_file_line_column_and_a_code() {
+    const NP: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: api, namespace: shop}\n";
+    const CALICO_NP: &str =
+        "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: api, namespace: shop}\n";
+    const CILIUM_NP: &str =
+        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: api, namespace: shop}\n";
+    let cases: Vec<(&str, String, &str, &str, &str)> = vec![
+        // (name, text, --as, code, line:column)
+        ("syntax", format!("{NP}spec: [\n"), "kubernetes", "NP1003", ":5:1"),
+        ("duplicate-key", format!("{NP}spec: {{}}\nspec: {{}}\n"), "kubernetes", "NP1004", ":5:1"),
+        (
+            "api-version",
+            NP.replace("networking.k8s.io/v1", "networking.k8s.io/v1beta1"),
+            "kubernetes",
+            "NP9004",
+            ":1:13",
+        ),
+        ("not-a-policy", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n".into(), "kubernetes", "NP9004", ":2:7"),
+        (
+            "calico-without-as",
+            format!("{CALICO_NP}spec: {{selector: all()}}\n"),
+            "kubernetes",
+            "NP9005",
+            ":1:13",
+        ),
+        (
+            "unknown-field",
+            format!("{NP}spec:\n  podSelector: {{}}\n  ingress:\n  - form: [{{podSelector: {{}}}}]\n"),
+            "kubernetes",
+            "NP9006",
+            ":7:5",
+        ),
+        (
+            "wrong-type",
+            format!("{NP}spec:\n  podSelector: {{}}\n  ingress:\n  - from: {{podSelector: {{}}}}\n"),
+            "kubernetes",
+            "NP9006",
+            ":7:11",
+        ),
+        (
+            "selector-operator",
+            format!("{NP}spec:\n  podSelector:\n    matchExpressions: [{{key: app, operator: in, values: [web]}}]\n"),
+            "kubernetes",
+            "NP9007",
+            ":6:45",
+        ),
+        (
+            "cidr",
+            format!("{NP}spec:\n  podSelector: {{}}\n  egress:\n  - to: [{{ipBlock: {{cidr: 10.0.0.0/33}}}}]\n"),
+            "kubernetes",
+            "NP9008",
+            ":7:27",
+        ),
+        (
+            "port",
+            format!("{NP}spec:\n  podSelector: {{}}\n  egress:\n  - ports: [{{port: 70000}}]\n"),
+            "kubernetes",
+            "NP9009",
+            ":7:20",
+        ),
+        (
+            "twice",
+            format!("{NP}spec: {{podSelector: {{}}}}\n---\n{NP}spec: {{podSelector: {{}}}}\n"),
+            "kubernetes",
+            "NP9010",
+            ":8:18",
+        ),
+        (
+            "calico-selector",
+            format!("{CALICO_NP}spec:\n  ingress:\n  - action: Allow\n    source: {{selector: app == web'}}\n"),
+            "calico",
+            "NP9007",
+            ":7:24",
+        ),
+        (
+            "calico-type",
+            format!("{CALICO_NP}spec:\n  order: fast\n"),
+            "calico",
+            "NP9006",
+            ":5:10",
+        ),
+        (
+            "calico-tier",
+            format!("{CALICO_NP}spec:\n  tier: security\n"),
+            "calico",
+            "NP9011",
+            ":5:9",
+        ),
+        (
+            "cilium-port",
+            format!("{CILIUM_NP}spec:\n  endpointSelector: {{}}\n  egress:\n  - toPorts: [{{ports: [{{port: \"80\", endPort: 20}}]}}]\n"),
+            "cilium",
+            "NP9009",
+            ":7:46",
+        ),
+        (
+            "cilium-selector",
+            format!("{CILIUM_NP}spec:\n  endpointSelector: {{}}\n  ingress:\n  - fromEndpoints: [{{matchExpressions: [{{key: app, operator: In}}]}}]\n"),
+            "cilium",
+            "NP9007",
+            ":7:41",
+        ),
+        (
+            "cilium-cidr",
+            format!("{CILIUM_NP}spec:\n  endpointSelector: {{}}\n  egress:\n  - toCIDR: [10.0.0.0/99]\n"),
+            "cilium",
+            "NP9008",
+            ":7:14",
+        ),
+    ];
+    let dir = scratch("malformed");
+    let mut failures = Vec::new();
+    for (name, text, cni, code, at) in &cases {
+        let file = dir.join(format!("{name}.yaml"));
+        std::fs::write(&file, text).unwrap();
+        let out = dir.join(format!("out-{name}"));
+        let o = netpolc(
+            &dir,
+            &[
+                "import",
+                "--as",
+                cni,
+                &format!("{name}.yaml"),
+                "--out",
+                &out.display().to_string(),
+            ],
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        let location = format!("--> {name}.yaml{at}\n");
+        if o.status.code() != Some(2)
+            || !err.contains(&format!("error[{code}]"))
+            || !err.contains(&location)
+            || !err.contains("= help:")
+            || out.exists()
+        {
+            failures.push(format!(
+                "{name}: expected exit 2, error[{code}] at {location:?}, a help and no {}; got {:?}:\n{err}",
+                out.display(),
+                o.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The driver's side of the same: the error names the object and field, and locates it
+/// when the manifests were read with positions; limits are located diagnostics too.
+#[test]
+fn input_errors_are_located_in_the_manifests() {
+    use netpolc_driver::manifests::{ManifestLimits, Manifests};
+    let text = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: api, namespace: shop}\nspec:\n  podSelector:\n    matchLabels: {app: 5}\n";
+    let mut m = Manifests::default();
+    m.add("np.yaml", text.as_bytes(), &ManifestLimits::default())
+        .unwrap();
+    let e = import::import_manifests(&m, &import::Options::new(Target::Kubernetes)).unwrap_err();
+    assert_eq!(e.code, "NP9006");
+    assert_eq!(
+        e.to_string(),
+        "NetworkPolicy shop/api spec.podSelector.matchLabels.app: expected a string, found a number"
+    );
+    let d = e.to_diagnostic(Some(&m));
+    assert_eq!(
+        m.sources.location(d.primary_span().unwrap()),
+        "np.yaml:6:24"
+    );
+    // Without positions (objects built in memory): the same message, no label.
+    let e2 = import::import(&m.objects, &import::Options::new(Target::Kubernetes)).unwrap_err();
+    assert_eq!(e2.to_string(), e.to_string());
+    assert!(e2.to_diagnostic(None).labels.is_empty());
+    // Findings point at the text too: a Calico field import does not read, at its key.
+    let calico = "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: a, namespace: s}\nspec:\n  selector: all()\n  serviceAccountSelector: x\n";
+    let mut m = Manifests::default();
+    m.add("c.yaml", calico.as_bytes(), &ManifestLimits::default())
+        .unwrap();
+    let r = import::import_manifests(&m, &import::Options::new(Target::Calico)).unwrap();
+    assert_eq!(r.left_out, 1);
+    let d = &r.diagnostics[0];
+    assert_eq!(d.code, "NP9001");
+    assert_eq!(m.sources.location(d.primary_span().unwrap()), "c.yaml:6:3");
+    // Limits.
+    let small = ManifestLimits {
+        max_objects: 1,
+        ..ManifestLimits::default()
+    };
+    let mut m = Manifests::default();
+    let two = format!("{text}---\n{text}");
+    let d = m.add("two.yaml", two.as_bytes(), &small).unwrap_err();
+    assert_eq!(d[0].code, "NP1009");
+    assert_eq!(
+        m.sources.location(d[0].primary_span().unwrap()),
+        "two.yaml:8:1"
+    );
+}
+
+/// `--pod-cidrs` and `--service-cidrs` are written into the ClusterProfile and decide the
+/// proof's model (its pods get addresses in the pod network) and what address rules mean
+/// (a block inside the pod network has no intent form). A relative `--out` is proved too
+/// (the proof used to look for `out/out`).
+#[test]
+fn pod_and_service_cidrs_are_written_and_used_by_the_proof() {
+    let dir = scratch("cidrs");
+    // `--out` relative to the working directory (the proof loads it from there).
+    let seed = root().join(SEED).display().to_string();
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["import", &seed];
+        args.extend_from_slice(extra);
+        args.extend(["--out", out]);
+        let o = netpolc(&dir, &args);
+        (o, dir.join(out))
+    };
+    let (o, out) = run(
+        "custom",
+        &[
+            "--pod-cidrs",
+            "10.8.0.0/16,fd00:8::/56",
+            "--service-cidrs",
+            "10.9.0.0/16",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let profile = std::fs::read_to_string(out.join("cluster-profile.yaml")).unwrap();
+    assert!(
+        profile.contains("podCIDRs: [\"10.8.0.0/16\", \"fd00:8::/56\"]")
+            && profile.contains("serviceCIDRs: [\"10.9.0.0/16\"]"),
+        "{profile}"
+    );
+    let pods_of = |dir: &Path| {
+        let loaded = netpolc_driver::load::policies(dir, dir).unwrap();
+        let program = netpolc_driver::compile(&loaded).program.unwrap();
+        assert_eq!(
+            program.profile.service_cidrs,
+            vec!["10.9.0.0/16".parse().unwrap()]
+        );
+        netpolc_ir::derive::derive(&program).pods
+    };
+    let net: ipnet::IpNet = "10.8.0.0/16".parse().unwrap();
+    let pods = pods_of(&out);
+    assert!(!pods.is_empty() && pods.iter().all(|p| net.contains(&p.ip)));
+    // The default, for comparison.
+    let (o, default) = run("default", &[]);
+    assert_eq!(o.status.code(), Some(0));
+    let profile = std::fs::read_to_string(default.join("cluster-profile.yaml")).unwrap();
+    assert!(
+        profile.contains("podCIDRs: [\"10.244.0.0/16\"]"),
+        "{profile}"
+    );
+    // A block of the declared pod network selects pods by address: no intent form.
+    let policy = serde_json::json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "out", "namespace": "shop"},
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"],
+                 "egress": [{"to": [{"ipBlock": {"cidr": "10.8.0.0/24"}}]}]}
+    });
+    let mut options = import::Options::new(Target::Kubernetes);
+    options.node_networks = Some(vec![]);
+    let plain = import::import(std::slice::from_ref(&policy), &options).unwrap();
+    assert_eq!(plain.left_out, 0, "{:?}", plain.diagnostics);
+    options.pod_networks = Some(vec![net]);
+    let inside = import::import(std::slice::from_ref(&policy), &options).unwrap();
+    assert_eq!(inside.left_out, 1, "{:?}", inside.diagnostics);
+    assert!(inside.diagnostics[0]
+        .message
+        .contains("inside the cluster networks"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// With `--cluster`, the Nodes' pod networks and addresses are used when not given
+/// (NP9105), and pods or services outside the networks assumed are named (NP9104).
+#[test]
+fn a_cluster_dump_with_nodes_and_services_tells_the_networks() {
+    let dump = "apiVersion: v1\nkind: List\nitems:\n\
+- {apiVersion: v1, kind: Node, metadata: {name: n1}, spec: {podCIDRs: [10.32.0.0/24]}, status: {addresses: [{type: InternalIP, address: 172.16.0.4}, {type: Hostname, address: n1}]}}\n\
+- {apiVersion: v1, kind: Node, metadata: {name: n2}, spec: {podCIDR: 10.32.1.0/24}}\n\
+- {apiVersion: v1, kind: Service, metadata: {name: s, namespace: shop}, spec: {clusterIP: 10.200.0.1}}\n\
+- {apiVersion: v1, kind: Namespace, metadata: {name: shop}}\n\
+- {apiVersion: v1, kind: Pod, metadata: {name: a, namespace: shop}, status: {podIP: 10.32.1.7}}\n";
+    let d = netpolc_driver::dump::read("d", dump.as_bytes(), &Default::default()).unwrap();
+    let mut options = import::Options::new(Target::Kubernetes);
+    let found = import::use_cluster(&mut options, &d);
+    assert_eq!(
+        options.pod_networks,
+        Some(vec!["10.32.0.0/23".parse().unwrap()])
+    );
+    assert_eq!(
+        options.node_networks,
+        Some(vec!["172.16.0.4/32".parse().unwrap()])
+    );
+    let codes: Vec<&str> = found.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["NP9105", "NP9105", "NP9104"], "{found:?}");
+    assert!(found[2].message.contains("service address 10.200.0.1"));
+    assert!(found[2]
+        .help
+        .as_deref()
+        .unwrap()
+        .contains("--service-cidrs"));
+    // Given networks win; the pod outside them is named.
+    let mut options = import::Options::new(Target::Kubernetes);
+    options.pod_networks = Some(vec!["10.244.0.0/16".parse().unwrap()]);
+    options.service_networks = Some(vec!["10.200.0.0/16".parse().unwrap()]);
+    let found = import::use_cluster(&mut options, &d);
+    let warn: Vec<_> = found.iter().filter(|d| d.code == "NP9104").collect();
+    assert_eq!(warn.len(), 1);
+    assert!(
+        warn[0].message.contains("pod shop/a (10.32.1.7)"),
+        "{}",
+        warn[0].message
+    );
 }

@@ -89,6 +89,20 @@ pub struct ModelBuilder {
     /// The addresses of pods after their first (dual stack).
     secondary: Vec<IpAddr>,
     objects: usize,
+    networks: Networks,
+}
+
+/// What a dump says about the cluster's networks, when it holds Nodes and Services
+/// (`kubectl get nodes,services,namespaces,pods -A -o yaml`); still named as ignored
+/// objects in the notes, since the model has no nodes or services.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Networks {
+    /// The Nodes' `spec.podCIDRs` (or `spec.podCIDR`), sorted.
+    pub node_pod_cidrs: Vec<ipnet::IpNet>,
+    /// The Nodes' `InternalIP` addresses, sorted.
+    pub node_addresses: Vec<IpAddr>,
+    /// The Services' cluster IPs (`spec.clusterIPs`, `spec.clusterIP`; not `None`), sorted.
+    pub service_addresses: Vec<IpAddr>,
 }
 
 /// A cluster dump read: the model, notes for the user, and the pods' other addresses.
@@ -104,6 +118,8 @@ pub struct Dump {
     /// or `crd.projectcalico.org/v1`): cluster state that Calico rule selectors match, read
     /// with the manifests.
     pub network_sets: Vec<Value>,
+    /// The networks its Nodes and Services show (for `import`).
+    pub networks: Networks,
 }
 
 /// Whether an object is a Calico network set (either API group).
@@ -127,6 +143,9 @@ impl ModelBuilder {
                 Some("Pod") => self.pod(&o)?,
                 _ if is_network_set(&o) => self.network_sets.push(o),
                 kind => {
+                    if o["apiVersion"] == "v1" {
+                        self.networks.read(&o);
+                    }
                     let kind = kind.unwrap_or("(no kind)").to_string();
                     let name = match (
                         o["metadata"]["namespace"].as_str(),
@@ -238,8 +257,15 @@ impl ModelBuilder {
             dual_stack,
             mut secondary,
             network_sets,
+            mut networks,
             ..
         } = self;
+        networks.node_pod_cidrs.sort();
+        networks.node_pod_cidrs.dedup();
+        networks.node_addresses.sort();
+        networks.node_addresses.dedup();
+        networks.service_addresses.sort();
+        networks.service_addresses.dedup();
         for (kind, names) in ignored {
             const SHOWN: usize = 5;
             let mut list = names
@@ -280,7 +306,46 @@ impl ModelBuilder {
             notes,
             secondary_addresses: secondary,
             network_sets,
+            networks,
         })
+    }
+}
+
+impl Networks {
+    /// Reads a `v1` Node or Service (other objects are left alone).
+    fn read(&mut self, o: &Value) {
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        };
+        match o["kind"].as_str() {
+            Some("Node") => {
+                let mut cidrs = strings(&o["spec"]["podCIDRs"]);
+                cidrs.extend(o["spec"]["podCIDR"].as_str().map(str::to_string));
+                self.node_pod_cidrs.extend(
+                    cidrs
+                        .iter()
+                        .filter_map(|c| c.parse::<ipnet::IpNet>().ok())
+                        .map(|n| n.trunc()),
+                );
+                for a in o["status"]["addresses"].as_array().into_iter().flatten() {
+                    if a["type"] == "InternalIP" {
+                        self.node_addresses
+                            .extend(a["address"].as_str().and_then(|s| s.parse::<IpAddr>().ok()));
+                    }
+                }
+            }
+            Some("Service") => {
+                let mut ips = strings(&o["spec"]["clusterIPs"]);
+                ips.extend(o["spec"]["clusterIP"].as_str().map(str::to_string));
+                self.service_addresses
+                    .extend(ips.iter().filter_map(|s| s.parse::<IpAddr>().ok()));
+            }
+            _ => {}
+        }
     }
 }
 

@@ -27,6 +27,7 @@ pub mod graph;
 pub mod import;
 pub mod krm;
 pub mod load;
+pub mod manifests;
 pub mod pipeline;
 pub mod project;
 mod target;

@@ -20,7 +20,11 @@
 
 use super::k8s::Read;
 use super::sel::{Op, Req, Sel};
-use super::{cidr_peers, Importer, Ns, Origin, Peer, PortItem, Ports, SideRule, Source};
+use super::{
+    cidr_peers, codes, typed, Bad, Fail, Importer, InputError, Ns, Origin, Peer, PortItem, Ports,
+    SideRule, Source,
+};
+use crate::manifests::FieldPath;
 use ipnet::IpNet;
 use netpolc_calico::selector::{Expr, Selector};
 use netpolc_calico::types::{
@@ -106,14 +110,22 @@ fn conjunction(e: &Expr, out: &mut Vec<Req>) -> Result<(), String> {
     }
 }
 
-fn parse(text: &str) -> Result<Selector, String> {
-    Selector::parse(text).map_err(|e| format!("invalid selector `{text}`: {e}"))
+fn parse(text: &str, path: &FieldPath) -> Result<Selector, Bad> {
+    Selector::parse(text).map_err(|e| {
+        Bad::new(
+            codes::BAD_SELECTOR,
+            path,
+            format!("invalid selector `{text}`: {e}"),
+            "not a Calico selector",
+            "write a Calico selector expression, e.g. `app == 'web' && has(tier)` (strings in quotes)",
+        )
+    })
 }
 
 /// An endpoint selector, split into pod and namespace terms; `pods_only` when it keeps
 /// network sets out (`projectcalico.org/orchestrator == 'k8s'`).
-fn endpoint_selector(text: &str) -> Result<(Split, bool), String> {
-    let s = parse(text)?;
+fn endpoint_selector(text: &str, path: &FieldPath) -> Result<(Split, bool), Fail> {
+    let s = parse(text, path)?;
     let mut reqs = Vec::new();
     conjunction(s.expr(), &mut reqs).map_err(|e| format!("`{text}`: {e} has no intent form"))?;
     let mut out = Split::default();
@@ -128,9 +140,9 @@ fn endpoint_selector(text: &str) -> Result<(Split, bool), String> {
             if r.op == Op::In && r.values.len() == 1 && r.values.contains("k8s") {
                 pods_only = true;
             } else {
-                return Err(format!(
-                    "`{text}`: a test of `{ORCHESTRATOR}` other than `== 'k8s'`"
-                ));
+                return Err(
+                    format!("`{text}`: a test of `{ORCHESTRATOR}` other than `== 'k8s'`").into(),
+                );
             }
         } else if let Some(k) = r.key.strip_prefix(PCNS) {
             let key = if k == NAME_LABEL {
@@ -146,7 +158,8 @@ fn endpoint_selector(text: &str) -> Result<(Split, bool), String> {
             return Err(format!(
                 "`{text}`: `{}` is a label Calico sets itself (no intent form)",
                 r.key
-            ));
+            )
+            .into());
         } else {
             out.pods.insert(r);
         }
@@ -155,8 +168,8 @@ fn endpoint_selector(text: &str) -> Result<(Split, bool), String> {
 }
 
 /// A namespace selector's terms (over namespace labels).
-fn namespace_selector(text: &str) -> Result<Sel, String> {
-    let s = parse(text)?;
+fn namespace_selector(text: &str, path: &FieldPath) -> Result<Sel, Fail> {
+    let s = parse(text, path)?;
     let mut reqs = Vec::new();
     conjunction(s.expr(), &mut reqs).map_err(|e| format!("`{text}`: {e} has no intent form"))?;
     Ok(reqs
@@ -218,7 +231,28 @@ impl Ctx<'_, '_> {
         e: &EntityRule,
         ns: Option<&str>,
         rule: &Origin,
-    ) -> Result<Vec<Peer>, String> {
+        path: &FieldPath,
+    ) -> Result<Vec<Peer>, Fail> {
+        let nets_of = |list: &[String], key: &str| -> Result<Vec<IpNet>, Bad> {
+            list.iter()
+                .enumerate()
+                .map(|(j, n)| {
+                    netpolc_calico_net(n).ok_or_else(|| bad_net(n, &path.key(key).index(j)))
+                })
+                .collect()
+        };
+        // Bad input first, whatever has an intent form.
+        let nets = nets_of(&e.nets, "nets")?;
+        let holes = nets_of(&e.not_nets, "notNets")?;
+        let selector = e
+            .selector
+            .as_deref()
+            .map(|t| parse(t, &path.key("selector")))
+            .transpose()?;
+        let ns_path = path.key("namespaceSelector");
+        if let Some(t) = e.namespace_selector.as_deref() {
+            parse(t, &ns_path)?;
+        }
         if e.not_selector.is_some() {
             return Err("`notSelector` has no intent form".into());
         }
@@ -231,11 +265,7 @@ impl Ctx<'_, '_> {
                 "`nets` together with selectors (an intersection) has no intent form".into(),
             );
         }
-        let parse_net =
-            |n: &String| netpolc_calico_net(n).ok_or_else(|| format!("`{n}` is not a CIDR"));
         if !e.nets.is_empty() {
-            let nets: Vec<IpNet> = e.nets.iter().map(parse_net).collect::<Result<_, _>>()?;
-            let holes: Vec<IpNet> = e.not_nets.iter().map(parse_net).collect::<Result<_, _>>()?;
             let mut out = Vec::new();
             for n in nets {
                 let except: Vec<IpNet> = holes
@@ -267,16 +297,18 @@ impl Ctx<'_, '_> {
         }
         let (scope, ns_terms) = match e.namespace_selector.as_deref().map(str::trim) {
             Some("global()") => (Scope::Global, None),
-            Some("all()") => (Scope::Matching(parse("all()")?), Some(Sel::new())),
-            Some(t) => (Scope::Matching(parse(t)?), Some(namespace_selector(t)?)),
+            Some("all()") => (Scope::Matching(parse("all()", &ns_path)?), Some(Sel::new())),
+            Some(t) => (
+                Scope::Matching(parse(t, &ns_path)?),
+                Some(namespace_selector(t, &ns_path)?),
+            ),
             None => match ns {
                 Some(n) => (Scope::Own(n.to_string()), None),
                 None => (Scope::Any, Some(Sel::new())),
             },
         };
-        let selector = e.selector.as_deref().map(parse).transpose()?;
         let (split, _) = match e.selector.as_deref() {
-            Some(t) => endpoint_selector(t)?,
+            Some(t) => endpoint_selector(t, &path.key("selector"))?,
             None => (Split::default(), false),
         };
         let mut out = Vec::new();
@@ -316,6 +348,16 @@ impl Ctx<'_, '_> {
     }
 }
 
+fn bad_net(n: &str, path: &FieldPath) -> Bad {
+    Bad::new(
+        codes::BAD_CIDR,
+        path,
+        format!("`{n}` is not a CIDR"),
+        "not a CIDR or an address",
+        "write an address block (`203.0.113.0/24`) or one address (`203.0.113.7`)",
+    )
+}
+
 fn overlaps(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
@@ -326,7 +368,35 @@ fn netpolc_calico_net(s: &str) -> Option<IpNet> {
         .or_else(|| s.parse::<std::net::IpAddr>().ok().map(IpNet::from))
 }
 
-fn ports_of(r: &Rule) -> Result<Ports, String> {
+/// The destination ports' values, or the first that is not a port (bad input).
+fn port_values(r: &Rule, path: &FieldPath) -> Result<Vec<PortValue>, Bad> {
+    let pp = path.key("destination").key("ports");
+    let mut values = Vec::new();
+    for (k, port) in r.destination.ports.iter().enumerate() {
+        values.push(port.value().map_err(|e| {
+            Bad::new(
+                codes::BAD_PORT,
+                &pp.index(k),
+                e,
+                "not a port",
+                "write a number from 1 to 65535, a range `\"8000:8080\"`, or the name of a container port",
+            )
+        })?);
+    }
+    if !values.is_empty() && r.protocol.is_none() {
+        return Err(Bad::new(
+            codes::BAD_PORT,
+            &pp,
+            "ports without a protocol",
+            "no `protocol` in this rule",
+            "add `protocol: TCP` (or UDP, SCTP) to the rule: Calico rejects ports without one",
+        ));
+    }
+    Ok(values)
+}
+
+fn ports_of(r: &Rule, path: &FieldPath) -> Result<Ports, Fail> {
+    let values = port_values(r, path)?;
     if r.not_protocol.is_some()
         || r.icmp.is_some()
         || r.not_icmp.is_some()
@@ -346,11 +416,7 @@ fn ports_of(r: &Rule) -> Result<Ports, String> {
             Some(6) => Protocol::Tcp,
             Some(17) => Protocol::Udp,
             Some(132) => Protocol::Sctp,
-            _ => {
-                return Err(format!(
-                    "protocol `{p}` is not imported (TCP, UDP, SCTP are)"
-                ))
-            }
+            _ => return Err(format!("protocol `{p}` is not imported (TCP, UDP, SCTP are)").into()),
         }),
     };
     if r.destination.ports.is_empty() {
@@ -360,8 +426,8 @@ fn ports_of(r: &Rule) -> Result<Ports, String> {
         return Err("ports without a protocol".into());
     };
     let mut out = Vec::new();
-    for port in &r.destination.ports {
-        out.push(match port.value()? {
+    for v in values {
+        out.push(match v {
             PortValue::Range(a, b) => PortItem::Range(p, a, b),
             PortValue::Named(n) => PortItem::Named(p, n),
         });
@@ -376,10 +442,10 @@ fn ports_of(r: &Rule) -> Result<Ports, String> {
 /// # Errors
 /// Input errors: an object that names an undefined tier.
 pub(crate) fn read(
-    objects: &[Value],
+    objects: &[(usize, &Value, Option<&netpolc_intent::yaml::Node>)],
     source: &Source,
     im: &mut Importer<'_>,
-) -> Result<Vec<Read>, String> {
+) -> Result<Vec<Read>, Box<InputError>> {
     let mut tiers: BTreeMap<String, TierAction> = BTreeMap::from([
         ("default".to_string(), TierAction::Deny),
         ("kube-admin".to_string(), TierAction::Pass),
@@ -387,8 +453,9 @@ pub(crate) fn read(
     ]);
     let mut sets = Vec::new();
     let mut policies = Vec::new();
-    for o in objects {
+    for &(idx, o, node) in objects {
         let id = crate::object_id(o);
+        let located = |b: Bad| b.in_object(idx, o);
         let origin = Origin {
             object: id.clone(),
             name: o["metadata"]["name"]
@@ -396,29 +463,64 @@ pub(crate) fn read(
                 .unwrap_or_default()
                 .to_string(),
             rule: String::new(),
+            index: Some(idx),
         };
         let kind = o["kind"].as_str().unwrap_or_default();
-        let bad = |e: serde_json::Error| format!("{id}: {e}");
+        // Tiers and network sets decide what the policies mean: any mismatch is bad input.
+        let whole = |r: Result<super::UnknownField, Bad>, what: &str| -> Box<InputError> {
+            match r {
+                Ok(u) => {
+                    let mut b = Bad::new(
+                        codes::BAD_FIELD,
+                        &FieldPath::root(),
+                        format!(
+                            "not a valid {what}: {}",
+                            u.why.trim_end_matches(" (no intent form)")
+                        ),
+                        "unknown field",
+                        format!("write the object as the {what} schema says"),
+                    );
+                    b.span = u.span;
+                    b.in_object(idx, o)
+                }
+                Err(b) => located(b),
+            }
+        };
         match kind {
             "Tier" => {
-                let t: Tier = serde_json::from_value(o.clone()).map_err(bad)?;
+                let t: Tier = match typed(o, node, "Tier") {
+                    Ok(Ok(t)) => t,
+                    Ok(Err(u)) => return Err(whole(Ok(u), "Tier")),
+                    Err(b) => return Err(whole(Err(b), "Tier")),
+                };
                 tiers.insert(
                     t.metadata.name.clone(),
                     t.spec.default_action.unwrap_or(TierAction::Deny),
                 );
             }
             "GlobalNetworkSet" | "NetworkSet" => {
-                let n: NetworkSet = serde_json::from_value(o.clone()).map_err(bad)?;
+                let n: NetworkSet = match typed(o, node, kind) {
+                    Ok(Ok(t)) => t,
+                    Ok(Err(u)) => return Err(whole(Ok(u), kind)),
+                    Err(b) => return Err(whole(Err(b), kind)),
+                };
                 if kind == "NetworkSet" && n.metadata.namespace.is_none() {
-                    return Err(format!("{id}: metadata.namespace is required"));
+                    return Err(located(Bad::new(
+                        codes::BAD_FIELD,
+                        &FieldPath::root().key("metadata"),
+                        "`metadata.namespace` is required",
+                        "needs a `namespace`",
+                        "add `namespace:` to the metadata, or make it a GlobalNetworkSet",
+                    )));
                 }
+                let np = FieldPath::root().key("spec").key("nets");
                 let nets = n
                     .spec
                     .nets
                     .iter()
-                    .map(|s| {
-                        netpolc_calico_net(s)
-                            .ok_or_else(|| format!("{id}: spec.nets: `{s}` is not a CIDR"))
+                    .enumerate()
+                    .map(|(j, s)| {
+                        netpolc_calico_net(s).ok_or_else(|| located(bad_net(s, &np.index(j))))
                     })
                     .collect::<Result<_, _>>()?;
                 sets.push(NetSet {
@@ -431,7 +533,7 @@ pub(crate) fn read(
                     nets,
                 });
             }
-            "GlobalNetworkPolicy" | "NetworkPolicy" => policies.push((o.clone(), origin)),
+            "GlobalNetworkPolicy" | "NetworkPolicy" => policies.push((idx, o, node, origin)),
             _ => {
                 im.found.push(super::Found::left_out(
                     &origin,
@@ -446,43 +548,46 @@ pub(crate) fn read(
         source,
         sets: &sets,
     };
-    for (o, origin) in policies {
+    for (idx, o, node, origin) in policies {
+        let located = |b: Bad| b.in_object(idx, o);
         let global = o["kind"] == "GlobalNetworkPolicy";
         // The fields both kinds share, read with their strict types.
         let parsed = if global {
-            serde_json::from_value::<GlobalNetworkPolicy>(o.clone()).map(|p| {
-                let s = p.spec;
-                (
-                    p.metadata,
-                    s.tier,
-                    s.selector,
-                    s.namespace_selector,
-                    s.types,
-                    s.ingress,
-                    s.egress,
-                    s.pre_dnat == Some(true)
-                        || s.do_not_track == Some(true)
-                        || s.apply_on_forward == Some(true),
-                )
+            typed::<GlobalNetworkPolicy>(o, node, "GlobalNetworkPolicy").map(|r| {
+                r.map(|p| {
+                    let s = p.spec;
+                    (
+                        p.metadata,
+                        s.tier,
+                        s.selector,
+                        s.namespace_selector,
+                        s.types,
+                        s.ingress,
+                        s.egress,
+                        s.pre_dnat == Some(true)
+                            || s.do_not_track == Some(true)
+                            || s.apply_on_forward == Some(true),
+                    )
+                })
             })
         } else {
-            serde_json::from_value::<NetworkPolicy>(o.clone()).map(|p| {
-                let s = p.spec;
-                (
-                    p.metadata, s.tier, s.selector, None, s.types, s.ingress, s.egress, false,
-                )
+            typed::<NetworkPolicy>(o, node, "Calico NetworkPolicy").map(|r| {
+                r.map(|p| {
+                    let s = p.spec;
+                    (
+                        p.metadata, s.tier, s.selector, None, s.types, s.ingress, s.egress, false,
+                    )
+                })
             })
         };
-        let (meta, tier, selector, ns_selector, types, ingress, egress, hosts) = match parsed {
-            Ok(x) => x,
-            Err(e) => {
-                ctx.im.found.push(super::Found::left_out(
-                    &origin,
-                    format!("{e} (no intent form)"),
-                ));
-                continue;
-            }
-        };
+        let (meta, tier, selector, ns_selector, types, ingress, egress, hosts) =
+            match parsed.map_err(located)? {
+                Ok(x) => x,
+                Err(u) => {
+                    ctx.im.found.push(super::Found::unknown_field(&origin, u));
+                    continue;
+                }
+            };
         if hosts {
             ctx.im.found.push(super::Found::left_out(
                 &origin,
@@ -492,10 +597,13 @@ pub(crate) fn read(
         }
         let tier = tier.unwrap_or_else(|| "default".into());
         let Some(default_action) = tiers.get(&tier).copied() else {
-            return Err(format!(
-                "{}: tier `{tier}` is not defined (add its Tier object)",
-                origin.object
-            ));
+            return Err(located(Bad::new(
+                codes::UNKNOWN_TIER,
+                &FieldPath::root().key("spec").key("tier"),
+                format!("tier `{tier}` is not defined"),
+                "no Tier object of this name",
+                "pass the Tier object with the manifests (`kubectl get tiers.projectcalico.org -o yaml`)",
+            )));
         };
         let (ing_type, eg_type) = match &types {
             Some(t) => (
@@ -509,13 +617,15 @@ pub(crate) fn read(
             },
         };
         // The subject: pods, and the namespaces they may be in.
+        let spec_path = FieldPath::root().key("spec");
         let subject = match selector.as_deref().filter(|s| !s.trim().is_empty()) {
-            Some(t) => endpoint_selector(t).map(|(s, _)| s),
+            Some(t) => endpoint_selector(t, &spec_path.key("selector")).map(|(s, _)| s),
             None => Ok(Split::default()),
         };
         let subject = match subject {
             Ok(s) => s,
-            Err(e) => {
+            Err(Fail::Input(b)) => return Err(located(b)),
+            Err(Fail::LeftOut(e)) => {
                 ctx.im
                     .found
                     .push(super::Found::left_out(&origin.at("spec.selector"), e));
@@ -524,9 +634,10 @@ pub(crate) fn read(
         };
         let mut ns_terms = subject.namespaces.clone();
         if let Some(t) = ns_selector.as_deref().filter(|s| !s.trim().is_empty()) {
-            match namespace_selector(t) {
+            match namespace_selector(t, &spec_path.key("namespaceSelector")) {
                 Ok(l) => ns_terms.extend(l),
-                Err(e) => {
+                Err(Fail::Input(b)) => return Err(located(b)),
+                Err(Fail::LeftOut(e)) => {
                     ctx.im.found.push(super::Found::left_out(
                         &origin.at("spec.namespaceSelector"),
                         e,
@@ -571,8 +682,10 @@ pub(crate) fn read(
                     continue;
                 }
                 for (i, r) in list.iter().enumerate() {
-                    let rule_origin = origin.at(&format!("spec.{field}[{i}]"));
-                    let result = (|| -> Result<Vec<SideRule>, String> {
+                    let rule_path = spec_path.key(field).index(i);
+                    let rule_origin = origin.at(&rule_path.to_string());
+                    let result = (|| -> Result<Vec<SideRule>, Fail> {
+                        port_values(r, &rule_path)?;
                         let deny = match r.action {
                             Action::Allow => false,
                             Action::Deny => true,
@@ -597,8 +710,12 @@ pub(crate) fn read(
                                 "a rule that narrows its own endpoints has no intent form".into()
                             );
                         }
-                        let ports = ports_of(r)?;
-                        let peers = ctx.peers(peer_side, policy_ns, &rule_origin)?;
+                        let ports = ports_of(r, &rule_path)?;
+                        let peer_path = rule_path.key(match direction {
+                            Direction::Ingress => "source",
+                            Direction::Egress => "destination",
+                        });
+                        let peers = ctx.peers(peer_side, policy_ns, &rule_origin, &peer_path)?;
                         Ok(peers
                             .into_iter()
                             .map(|peer| SideRule {
@@ -614,7 +731,10 @@ pub(crate) fn read(
                     })();
                     match result {
                         Ok(r) => rules.extend(r),
-                        Err(e) => ctx.im.found.push(super::Found::left_out(&rule_origin, e)),
+                        Err(Fail::Input(b)) => return Err(located(b)),
+                        Err(Fail::LeftOut(e)) => {
+                            ctx.im.found.push(super::Found::left_out(&rule_origin, e))
+                        }
                     }
                 }
             }

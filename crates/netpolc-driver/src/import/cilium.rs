@@ -20,7 +20,11 @@
 
 use super::k8s::Read;
 use super::sel::{Op, Req, Sel};
-use super::{cidr_peers, Found, Importer, Ns, Origin, Peer, PortItem, Ports, SideRule, Source};
+use super::{
+    cidr_peers, codes, typed, Bad, Fail, Found, Importer, InputError, Ns, Origin, Peer, PortItem,
+    Ports, SideRule, Source,
+};
+use crate::manifests::FieldPath;
 use ipnet::IpNet;
 use netpolc_cilium::types::{
     CidrRule, CiliumPolicy, EndpointSelector, Entity, L4Protocol, PortProtocol, SelectorOperator,
@@ -39,10 +43,37 @@ struct Split {
     names_namespace: bool,
 }
 
+/// Checks the requirements of a selector as Kubernetes does (bad input, `NP9007`).
+fn check_selector(s: &EndpointSelector, path: &FieldPath) -> Result<(), Bad> {
+    for (i, e) in s.match_expressions.iter().enumerate() {
+        let at = path.key("matchExpressions").index(i);
+        let with_values = matches!(e.operator, SelectorOperator::In | SelectorOperator::NotIn);
+        if with_values && e.values.is_empty() {
+            return Err(Bad::new(
+                codes::BAD_SELECTOR,
+                &at,
+                "`In` and `NotIn` need at least one value",
+                "no `values`",
+                "list the values, e.g. `values: [web]`",
+            ));
+        }
+        if !with_values && !e.values.is_empty() {
+            return Err(Bad::new(
+                codes::BAD_SELECTOR,
+                &at.key("values"),
+                "`Exists` and `DoesNotExist` take no values",
+                "values here",
+                "remove `values`",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn split(s: &EndpointSelector) -> Result<Split, String> {
     let mut reqs = Vec::new();
     for (k, v) in &s.match_labels {
-        reqs.push(Req::eq(k, v));
+        reqs.push(Req::is_in(k, [v.as_str()]));
     }
     for e in &s.match_expressions {
         let op = match e.operator {
@@ -109,22 +140,51 @@ fn protocols(p: Option<L4Protocol>) -> Result<Vec<Protocol>, String> {
     })
 }
 
-fn ports(list: &[&PortProtocol]) -> Result<Ports, String> {
+/// Checks a port's number and `endPort` (bad input), before anything is left out.
+fn check_port(p: &PortProtocol, path: &FieldPath) -> Result<(), Bad> {
+    let bad = |at: &FieldPath, msg: String| {
+        Bad::new(
+            codes::BAD_PORT,
+            at,
+            msg,
+            "not a port",
+            "write a number from 0 (every port) to 65535 as a string (`\"8080\"`), or the name of a container port",
+        )
+    };
+    let numeric = !p.port.is_empty() && p.port.bytes().all(|b| b.is_ascii_digit());
+    if numeric {
+        let Ok(n) = p.port.parse::<u16>() else {
+            return Err(bad(
+                &path.key("port"),
+                format!("`{}` is not a port", p.port),
+            ));
+        };
+        if let Some(e) = p.end_port.filter(|e| *e != 0) {
+            if u16::try_from(e).ok().filter(|e| *e >= n).is_none() {
+                return Err(bad(
+                    &path.key("endPort"),
+                    format!("`{e}` is not a port from `port` ({n}) to 65535"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn ports(list: &[(FieldPath, &PortProtocol)]) -> Result<Ports, Fail> {
     if list.is_empty() {
         return Ok(None);
     }
     let mut out = BTreeSet::new();
-    for p in list {
+    for (path, p) in list {
+        check_port(p, path)?;
         for proto in protocols(p.protocol)? {
             let item = match p.port.parse::<u16>() {
                 Ok(0) => PortItem::All(proto),
                 Ok(n) => {
                     let end = match p.end_port {
                         None | Some(0) => n,
-                        Some(e) => u16::try_from(e)
-                            .ok()
-                            .filter(|e| *e >= n)
-                            .ok_or("an `endPort` below `port`")?,
+                        Some(e) => u16::try_from(e).unwrap_or(u16::MAX),
                     };
                     PortItem::Range(proto, n, end)
                 }
@@ -165,34 +225,15 @@ impl Ctx<'_, '_> {
         Ok(out)
     }
 
-    fn cidr_peers(
-        &mut self,
-        cidrs: &[String],
-        sets: &[CidrRule],
-        rule: &Origin,
-    ) -> Result<Vec<Peer>, String> {
-        let net = |s: &str| {
-            s.parse::<IpNet>()
-                .map_err(|_| format!("`{s}` is not a CIDR"))
-        };
+    fn cidr_peers(&mut self, l3: &L3<'_>, rule: &Origin) -> Result<Vec<Peer>, Fail> {
+        let (nets, sets) = check_cidrs(l3)?;
         let mut out = Vec::new();
-        for c in cidrs {
-            out.extend(cidr_peers(
-                net(c)?,
-                &[],
-                self.source,
-                rule,
-                &mut self.im.found,
-            ));
+        for n in nets {
+            out.extend(cidr_peers(n, &[], self.source, rule, &mut self.im.found));
         }
-        for s in sets {
-            let except = s
-                .except
-                .iter()
-                .map(|e| net(e))
-                .collect::<Result<Vec<_>, _>>()?;
+        for (n, except) in sets {
             out.extend(cidr_peers(
-                net(&s.cidr)?,
+                n,
                 &except,
                 self.source,
                 rule,
@@ -205,10 +246,51 @@ impl Ctx<'_, '_> {
 
 /// The L3 fields of one rule, whichever its direction and action.
 struct L3<'r> {
+    /// The rule's path.
+    path: FieldPath,
+    /// `from` or `to`.
+    side: &'static str,
     endpoints: &'r [EndpointSelector],
     cidrs: &'r [String],
     sets: &'r [CidrRule],
     entities: &'r [Entity],
+}
+
+type CidrSets = (Vec<IpNet>, Vec<(IpNet, Vec<IpNet>)>);
+
+/// The rule's CIDRs and CIDR sets, or the first that is not a CIDR (bad input).
+fn check_cidrs(l3: &L3<'_>) -> Result<CidrSets, Bad> {
+    let net = |s: &str, at: FieldPath| {
+        s.parse::<IpNet>().map_err(|_| {
+            Bad::new(
+                codes::BAD_CIDR,
+                &at,
+                format!("`{s}` is not a CIDR"),
+                "not a CIDR",
+                "write an address block with its prefix length, e.g. `203.0.113.0/24`",
+            )
+        })
+    };
+    let cp = l3.path.key(&format!("{}CIDR", l3.side));
+    let sp = l3.path.key(&format!("{}CIDRSet", l3.side));
+    let nets = l3
+        .cidrs
+        .iter()
+        .enumerate()
+        .map(|(j, c)| net(c, cp.index(j)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut sets = Vec::new();
+    for (j, s) in l3.sets.iter().enumerate() {
+        let n = net(&s.cidr, sp.index(j).key("cidr"))?;
+        let except = s
+            .except
+            .iter()
+            .enumerate()
+            .map(|(k, e)| net(e, sp.index(j).key("except").index(k)))
+            .collect::<Result<Vec<_>, _>>()?;
+        sets.push((n, except));
+    }
+    Ok((nets, sets))
 }
 
 impl Ctx<'_, '_> {
@@ -217,13 +299,22 @@ impl Ctx<'_, '_> {
     fn rule(
         &mut self,
         l3: &L3<'_>,
-        ports_list: Vec<&PortProtocol>,
+        ports_list: Vec<(FieldPath, &PortProtocol)>,
         has_ports: bool,
         policy_ns: Option<&str>,
         rule: &Origin,
-    ) -> Result<(Vec<Peer>, Ports), String> {
+    ) -> Result<(Vec<Peer>, Ports), Fail> {
+        // Bad input first.
+        let ep = l3.path.key(&format!("{}Endpoints", l3.side));
+        for (j, s) in l3.endpoints.iter().enumerate() {
+            check_selector(s, &ep.index(j))?;
+        }
+        check_cidrs(l3)?;
+        for (path, p) in &ports_list {
+            check_port(p, path)?;
+        }
         let mut peers = self.endpoint_peers(l3.endpoints, policy_ns)?;
-        peers.extend(self.cidr_peers(l3.cidrs, l3.sets, rule)?);
+        peers.extend(self.cidr_peers(l3, rule)?);
         peers.extend(entity_peers(l3.entities)?);
         let no_l3 = l3.endpoints.is_empty()
             && l3.cidrs.is_empty()
@@ -234,6 +325,21 @@ impl Ctx<'_, '_> {
         }
         Ok((peers, ports(&ports_list)?))
     }
+}
+
+/// The ports of a rule's `toPorts`, each with its path.
+fn port_list<'r>(
+    rule: &FieldPath,
+    to_ports: impl Iterator<Item = &'r Vec<PortProtocol>>,
+) -> Vec<(FieldPath, &'r PortProtocol)> {
+    let tp = rule.key("toPorts");
+    to_ports
+        .enumerate()
+        .flat_map(|(a, ports)| {
+            let tp = tp.index(a).key("ports");
+            ports.iter().enumerate().map(move |(b, p)| (tp.index(b), p))
+        })
+        .collect()
 }
 
 fn entity_peers(list: &[Entity]) -> Result<Vec<Peer>, String> {
@@ -258,13 +364,13 @@ fn entity_peers(list: &[Entity]) -> Result<Vec<Peer>, String> {
 /// # Errors
 /// None today (every problem is a finding); kept for symmetry with the other readers.
 pub(crate) fn read(
-    objects: &[Value],
+    objects: &[(usize, &Value, Option<&netpolc_intent::yaml::Node>)],
     source: &Source,
     im: &mut Importer<'_>,
-) -> Result<Vec<Read>, String> {
+) -> Result<Vec<Read>, Box<InputError>> {
     let mut out = Vec::new();
     let mut ctx = Ctx { im, source };
-    for o in objects {
+    for &(idx, o, node) in objects {
         let origin = Origin {
             object: crate::object_id(o),
             name: o["metadata"]["name"]
@@ -272,13 +378,13 @@ pub(crate) fn read(
                 .unwrap_or_default()
                 .to_string(),
             rule: String::new(),
+            index: Some(idx),
         };
-        let p: CiliumPolicy = match serde_json::from_value(o.clone()) {
+        let kind = o["kind"].as_str().unwrap_or("Cilium policy");
+        let p: CiliumPolicy = match typed(o, node, kind).map_err(|b| b.in_object(idx, o))? {
             Ok(p) => p,
-            Err(e) => {
-                ctx.im
-                    .found
-                    .push(Found::left_out(&origin, format!("{e} (no intent form)")));
+            Err(u) => {
+                ctx.im.found.push(Found::unknown_field(&origin, u));
                 continue;
             }
         };
@@ -297,6 +403,10 @@ pub(crate) fn read(
             continue;
         }
         let clusterwide = p.kind == "CiliumClusterwideNetworkPolicy";
+        if let Some(s) = &spec.endpoint_selector {
+            let at = FieldPath::root().key("spec").key("endpointSelector");
+            check_selector(s, &at).map_err(|b| b.in_object(idx, o))?;
+        }
         let subject = match spec.endpoint_selector.as_ref().map(split).transpose() {
             Ok(s) => s.unwrap_or(Split {
                 pods: Sel::new(),
@@ -344,11 +454,12 @@ pub(crate) fn read(
             }
             let mut rules = Vec::new();
             let mut push = |ctx: &mut Ctx<'_, '_>,
-                            path: String,
+                            path: &FieldPath,
                             deny: bool,
                             direction: Direction,
-                            r: Result<(Vec<Peer>, Ports), String>| {
-                let rule = origin.at(&path);
+                            r: Result<(Vec<Peer>, Ports), Fail>|
+             -> Result<(), Box<InputError>> {
+                let rule = origin.at(&path.to_string());
                 match r {
                     Ok((peers, ports)) => {
                         for peer in peers {
@@ -363,99 +474,109 @@ pub(crate) fn read(
                             });
                         }
                     }
-                    Err(e) => ctx.im.found.push(Found::left_out(&rule, e)),
+                    Err(Fail::LeftOut(e)) => ctx.im.found.push(Found::left_out(&rule, e)),
+                    Err(Fail::Input(b)) => return Err(b.in_object(idx, o)),
                 }
+                Ok(())
             };
             for (i, r) in spec.ingress.iter().flatten().enumerate() {
-                let path = format!("spec.ingress[{i}]");
+                let path = FieldPath::root().key("spec").key("ingress").index(i);
                 let res = if !r.icmps.is_empty() || r.to_ports.iter().any(|p| p.rules.is_some()) {
-                    Err("ICMP and L7 rules have no intent form here".to_string())
+                    Err("ICMP and L7 rules have no intent form here".into())
                 } else {
                     let l3 = L3 {
+                        path: path.clone(),
+                        side: "from",
                         endpoints: &r.from_endpoints,
                         cidrs: &r.from_cidr,
                         sets: &r.from_cidr_set,
                         entities: &r.from_entities,
                     };
-                    let ports = r.to_ports.iter().flat_map(|p| &p.ports).collect();
+                    let ports = port_list(&path, r.to_ports.iter().map(|p| &p.ports));
                     ctx.rule(
                         &l3,
                         ports,
                         !r.to_ports.is_empty(),
                         policy_ns,
-                        &origin.at(&path),
+                        &origin.at(&path.to_string()),
                     )
                 };
-                push(&mut ctx, path, false, Direction::Ingress, res);
+                push(&mut ctx, &path, false, Direction::Ingress, res)?;
             }
             for (i, r) in spec.ingress_deny.iter().flatten().enumerate() {
-                let path = format!("spec.ingressDeny[{i}]");
+                let path = FieldPath::root().key("spec").key("ingressDeny").index(i);
                 let res = if !r.icmps.is_empty() {
-                    Err("ICMP rules are not imported".to_string())
+                    Err("ICMP rules are not imported".into())
                 } else {
                     let l3 = L3 {
+                        path: path.clone(),
+                        side: "from",
                         endpoints: &r.from_endpoints,
                         cidrs: &r.from_cidr,
                         sets: &r.from_cidr_set,
                         entities: &r.from_entities,
                     };
-                    let ports = r.to_ports.iter().flat_map(|p| &p.ports).collect();
+                    let ports = port_list(&path, r.to_ports.iter().map(|p| &p.ports));
                     ctx.rule(
                         &l3,
                         ports,
                         !r.to_ports.is_empty(),
                         policy_ns,
-                        &origin.at(&path),
+                        &origin.at(&path.to_string()),
                     )
                 };
-                push(&mut ctx, path, true, Direction::Ingress, res);
+                push(&mut ctx, &path, true, Direction::Ingress, res)?;
             }
             for (i, r) in spec.egress.iter().flatten().enumerate() {
-                let path = format!("spec.egress[{i}]");
+                let path = FieldPath::root().key("spec").key("egress").index(i);
                 let res = if !r.icmps.is_empty()
                     || !r.to_fqdns.is_empty()
                     || r.to_ports.iter().any(|p| p.rules.is_some())
                 {
-                    Err("ICMP, `toFQDNs` and L7 rules are not imported".to_string())
+                    Err("ICMP, `toFQDNs` and L7 rules are not imported".into())
                 } else {
                     let l3 = L3 {
+                        path: path.clone(),
+                        side: "to",
                         endpoints: &r.to_endpoints,
                         cidrs: &r.to_cidr,
                         sets: &r.to_cidr_set,
                         entities: &r.to_entities,
                     };
-                    let ports = r.to_ports.iter().flat_map(|p| &p.ports).collect();
+                    let ports = port_list(&path, r.to_ports.iter().map(|p| &p.ports));
                     ctx.rule(
                         &l3,
                         ports,
                         !r.to_ports.is_empty(),
                         policy_ns,
-                        &origin.at(&path),
+                        &origin.at(&path.to_string()),
                     )
                 };
-                push(&mut ctx, path, false, Direction::Egress, res);
+                push(&mut ctx, &path, false, Direction::Egress, res)?;
             }
             for (i, r) in spec.egress_deny.iter().flatten().enumerate() {
-                let path = format!("spec.egressDeny[{i}]");
+                let path = FieldPath::root().key("spec").key("egressDeny").index(i);
                 let res = if !r.icmps.is_empty() {
-                    Err("ICMP rules are not imported".to_string())
+                    Err("ICMP rules are not imported".into())
                 } else {
                     let l3 = L3 {
+                        path: path.clone(),
+                        side: "to",
                         endpoints: &r.to_endpoints,
                         cidrs: &r.to_cidr,
                         sets: &r.to_cidr_set,
                         entities: &r.to_entities,
                     };
-                    let ports = r.to_ports.iter().flat_map(|p| &p.ports).collect();
+                    let ports = port_list(&path, r.to_ports.iter().map(|p| &p.ports));
                     ctx.rule(
                         &l3,
                         ports,
                         !r.to_ports.is_empty(),
                         policy_ns,
-                        &origin.at(&path),
+                        &origin.at(&path.to_string()),
                     )
                 };
-                push(&mut ctx, path, true, Direction::Egress, res);
+                push(&mut ctx, &path, true, Direction::Egress, res)?;
             }
             out.push(Read {
                 namespace: ns.clone(),

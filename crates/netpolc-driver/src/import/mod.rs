@@ -24,26 +24,373 @@
 //! out; then `import` exits 1. After writing, [`prove`] loads the files with the normal
 //! loader and proves, with the engine of `build`, that the intents mean what the source
 //! manifests mean as the source CNI enforces them.
+//!
+//! Bad input (a field of the wrong type, an unknown field, a bad selector, CIDR or port,
+//! an object twice) is an [`InputError`] with a stable code ([`codes`]) and the field's
+//! path; read with positions ([`import_manifests`]), it points at the text. The networks
+//! the import assumes (`--pod-cidrs`, `--service-cidrs`, `--node-cidrs`, or what a
+//! cluster dump tells, [`use_cluster`]) are written into the ClusterProfile, which the
+//! proof then reads like any project.
 
 mod calico;
 mod cilium;
 mod k8s;
 mod sel;
 
+use crate::manifests::{FieldPath, Manifests};
 use crate::Target;
 use ipnet::IpNet;
 use netpolc_ir::naming::dns_label;
 use netpolc_ir::{Direction, Protocol, NAMESPACE_NAME_LABEL};
-use netpolc_source::Diagnostic;
+use netpolc_source::{Diagnostic, Span};
 use sel::{Req, Sel};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// The default ClusterProfile networks (the intents' defaults), written explicitly.
-const POD_CIDR: &str = "10.244.0.0/16";
-const SERVICE_CIDR: &str = "10.96.0.0/12";
+/// The default ClusterProfile networks (the intents' defaults), written explicitly when
+/// `--pod-cidrs` and `--service-cidrs` are not given.
+pub const DEFAULT_POD_CIDR: &str = "10.244.0.0/16";
+/// The default service network (see [`DEFAULT_POD_CIDR`]).
+pub const DEFAULT_SERVICE_CIDR: &str = "10.96.0.0/12";
+
+/// The stable codes of import's input errors (exit 2) and of its facts about the
+/// cluster (`docs/diagnostics.md`).
+pub mod codes {
+    /// An object that is not a network policy `import` reads (wrong `apiVersion` or
+    /// `kind`, or none).
+    pub const NOT_A_POLICY: &str = "NP9004";
+    /// A Calico or Cilium object while the source is read as another CNI (`--as`).
+    pub const WRONG_SOURCE: &str = "NP9005";
+    /// A field of the wrong type, an unknown or missing field, a value out of its set.
+    pub const BAD_FIELD: &str = "NP9006";
+    /// A label selector that is not valid (operator, values, Calico selector syntax).
+    pub const BAD_SELECTOR: &str = "NP9007";
+    /// An address block that is not a CIDR, or an `except` outside its `cidr`.
+    pub const BAD_CIDR: &str = "NP9008";
+    /// A port or protocol that is not valid.
+    pub const BAD_PORT: &str = "NP9009";
+    /// Two objects with one identity (kind, namespace, name).
+    pub const DUPLICATE: &str = "NP9010";
+    /// A Calico policy in a tier no Tier object defines.
+    pub const UNKNOWN_TIER: &str = "NP9011";
+    /// Addresses of the cluster dump outside the pod or service networks the import
+    /// assumes (warning).
+    pub const OUTSIDE_NETWORKS: &str = "NP9104";
+    /// Networks taken from the cluster dump's Nodes (note).
+    pub const DERIVED: &str = "NP9105";
+}
+
+/// Completes `options` with what a cluster dump tells: its namespaces' labels; the pod
+/// networks (the Nodes' `spec.podCIDRs`) and node networks (the Nodes' `InternalIP`s) when
+/// not given. Returns a note (`NP9105`) per network taken from the dump, and a warning
+/// (`NP9104`) when pods or services of the dump have addresses outside the pod or service
+/// networks the import then assumes (the proof and the written profile would be wrong
+/// about them).
+pub fn use_cluster(options: &mut Options, dump: &crate::dump::Dump) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (n, l) in &dump.model.namespaces {
+        options
+            .namespaces
+            .entry(n.clone())
+            .or_insert_with(|| l.clone());
+    }
+    let facts = &dump.networks;
+    let text = |nets: &[IpNet]| {
+        nets.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    if options.pod_networks.as_ref().is_none_or(Vec::is_empty) && !facts.node_pod_cidrs.is_empty() {
+        let nets = IpNet::aggregate(&facts.node_pod_cidrs);
+        out.push(
+            Diagnostic::note(
+                codes::DERIVED,
+                format!(
+                    "pod networks taken from the cluster dump's Nodes (`spec.podCIDRs`): {}",
+                    text(&nets)
+                ),
+            )
+            .with_help("pass `--pod-cidrs` with the cluster's whole pod network (the cluster CIDR) to cover future nodes"),
+        );
+        options.pod_networks = Some(nets);
+    }
+    if options.node_networks.is_none() && !facts.node_addresses.is_empty() {
+        let nets: Vec<IpNet> = facts
+            .node_addresses
+            .iter()
+            .map(|a| IpNet::from(*a))
+            .collect();
+        out.push(
+            Diagnostic::note(
+                codes::DERIVED,
+                format!(
+                    "node networks taken from the cluster dump's Nodes (`InternalIP`): {}",
+                    text(&nets)
+                ),
+            )
+            .with_help("pass `--node-cidrs` with the nodes' networks to cover future nodes"),
+        );
+        options.node_networks = Some(nets);
+    }
+    let (pods, services) = networks(options);
+    let mut outside: Vec<String> = Vec::new();
+    let in_any = |nets: &[IpNet], ip: &std::net::IpAddr| nets.iter().any(|n| n.contains(ip));
+    for p in &dump.model.pods {
+        if !in_any(&pods, &p.ip) {
+            outside.push(format!("pod {}/{} ({})", p.namespace, p.name, p.ip));
+        }
+    }
+    for ip in &dump.secondary_addresses {
+        if !in_any(&pods, ip) {
+            outside.push(format!("pod address {ip}"));
+        }
+    }
+    let pods_outside = outside.len();
+    for ip in &facts.service_addresses {
+        if !in_any(&services, ip) {
+            outside.push(format!("service address {ip}"));
+        }
+    }
+    if !outside.is_empty() {
+        const SHOWN: usize = 5;
+        let mut list = outside
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if outside.len() > SHOWN {
+            let _ = write!(list, " and {} more", outside.len() - SHOWN);
+        }
+        let flag = match (pods_outside > 0, pods_outside < outside.len()) {
+            (true, true) => "`--pod-cidrs` and `--service-cidrs`",
+            (true, false) => "`--pod-cidrs`",
+            _ => "`--service-cidrs`",
+        };
+        out.push(
+            Diagnostic::warning(
+                codes::OUTSIDE_NETWORKS,
+                format!(
+                    "addresses of the cluster dump lie outside the networks the import assumes (pods {}, services {}): {list}",
+                    text(&pods),
+                    text(&services)
+                ),
+            )
+            .with_note("the written ClusterProfile and the proof take these networks as the cluster's: address rules over the other addresses would be read as external")
+            .with_help(format!("pass the cluster's networks with {flag}")),
+        );
+    }
+    out
+}
+
+/// An input error of `import` (exit 2): the object and field, what is wrong with it, and
+/// what to write instead. [`InputError::to_diagnostic`] locates it in the manifests'
+/// text when they were read with positions ([`Manifests`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputError {
+    /// Stable code ([`codes`]).
+    pub code: &'static str,
+    /// The object's index in the flattened input (`None`: not about one object).
+    pub object: Option<usize>,
+    /// `NetworkPolicy ns/name`.
+    pub id: String,
+    /// The field.
+    pub path: FieldPath,
+    /// Whether the key of the field is at fault (an unknown field), not its value.
+    pub key: bool,
+    /// What is wrong.
+    pub message: String,
+    /// The words under the marker.
+    pub label: String,
+    /// What to do.
+    pub help: String,
+    /// Another place: the first definition of a duplicate (object index, words).
+    pub also: Option<(usize, String)>,
+    /// Where, when known without the path (a typed read located by the deserializer).
+    pub span: Option<Span>,
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.headline())
+    }
+}
+
+impl std::error::Error for InputError {}
+
+impl InputError {
+    fn headline(&self) -> String {
+        match (self.id.is_empty(), self.path.is_root()) {
+            (true, _) => self.message.clone(),
+            (false, true) => format!("{}: {}", self.id, self.message),
+            (false, false) => format!("{} {}: {}", self.id, self.path, self.message),
+        }
+    }
+
+    /// The diagnostic, with the offending text when `manifests` holds the object.
+    pub fn to_diagnostic(&self, manifests: Option<&Manifests>) -> Diagnostic {
+        let mut d = Diagnostic::error(self.code, self.headline()).with_help(self.help.clone());
+        let span = self.span.filter(|_| manifests.is_some()).or_else(|| {
+            self.object
+                .zip(manifests)
+                .and_then(|(o, m)| m.span(o, &self.path, self.key))
+        });
+        d = d.with_opt_label(span, self.label.clone());
+        if let Some((o, words)) = &self.also {
+            if let Some(s) = manifests.and_then(|m| m.span(*o, &FieldPath::root(), false)) {
+                d = d.with_secondary(s, words.clone());
+            }
+        }
+        d
+    }
+}
+
+/// An input error found by a reader, before it knows which object it is in (boxed: it
+/// travels through every reader's `Result`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Bad(Box<BadData>);
+
+impl std::ops::Deref for Bad {
+    type Target = BadData;
+    fn deref(&self) -> &BadData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Bad {
+    fn deref_mut(&mut self) -> &mut BadData {
+        &mut self.0
+    }
+}
+
+/// What a [`Bad`] holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct BadData {
+    pub(crate) code: &'static str,
+    pub(crate) path: FieldPath,
+    pub(crate) key: bool,
+    pub(crate) message: String,
+    pub(crate) label: String,
+    pub(crate) help: String,
+    pub(crate) span: Option<Span>,
+}
+
+impl Bad {
+    pub(crate) fn new(
+        code: &'static str,
+        path: &FieldPath,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Bad {
+        Bad(Box::new(BadData {
+            code,
+            path: path.clone(),
+            key: false,
+            message: message.into(),
+            label: label.into(),
+            help: help.into(),
+            span: None,
+        }))
+    }
+
+    /// The key of the field is at fault.
+    pub(crate) fn at_key(mut self) -> Bad {
+        self.key = true;
+        self
+    }
+
+    /// The error in object `object` (an index into the flattened input).
+    pub(crate) fn in_object(self, object: usize, o: &Value) -> Box<InputError> {
+        let b = *self.0;
+        Box::new(InputError {
+            code: b.code,
+            object: Some(object),
+            id: crate::object_id(o),
+            path: b.path,
+            key: b.key,
+            message: b.message,
+            label: b.label,
+            help: b.help,
+            also: None,
+            span: b.span,
+        })
+    }
+}
+
+/// What a reader of Calico or Cilium rules can fail with: bad input (exit 2) or a
+/// construct without an intent form (left out, `NP9001`).
+pub(crate) enum Fail {
+    Input(Bad),
+    LeftOut(String),
+}
+
+impl From<String> for Fail {
+    fn from(s: String) -> Fail {
+        Fail::LeftOut(s)
+    }
+}
+
+impl From<&str> for Fail {
+    fn from(s: &str) -> Fail {
+        Fail::LeftOut(s.to_string())
+    }
+}
+
+impl From<Bad> for Fail {
+    fn from(b: Bad) -> Fail {
+        Fail::Input(b)
+    }
+}
+
+/// A typed object read with serde (Calico and Cilium types refuse unknown fields): an
+/// unknown field is a construct without an intent form (`Ok(Err(why))`, left out), any
+/// other mismatch bad input, located by the span-keeping deserializer when the object
+/// was read with positions.
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(
+    o: &Value,
+    node: Option<&netpolc_intent::yaml::Node>,
+    what: &str,
+) -> Result<Result<T, UnknownField>, Bad> {
+    match serde_json::from_value::<T>(o.clone()) {
+        Ok(t) => Ok(Ok(t)),
+        Err(e) => {
+            let text = e.to_string();
+            if text.starts_with("unknown field") {
+                let span = match node.map(netpolc_intent::yaml::from_node::<T>) {
+                    Some(Err(de)) => Some(de.span),
+                    _ => None,
+                };
+                return Ok(Err(UnknownField {
+                    why: format!("{text} (no intent form)"),
+                    span,
+                }));
+            }
+            let mut bad = Bad::new(
+                codes::BAD_FIELD,
+                &FieldPath::root(),
+                format!("not a valid {what}: {text}"),
+                "",
+                format!("write the field as the {what} schema says (`kubectl explain` shows it)"),
+            );
+            // The same read over the marked tree says where.
+            if let Some(Err(de)) = node.map(netpolc_intent::yaml::from_node::<T>) {
+                let d = de.to_diagnostic();
+                bad.span = Some(de.span);
+                bad.label = d
+                    .labels
+                    .first()
+                    .map(|l| l.message.clone())
+                    .unwrap_or_default();
+                bad.message = format!("not a valid {what}: {}", d.message);
+            }
+            Err(bad)
+        }
+    }
+}
 
 /// Most conjunctions the complement of one namespace's policy selectors may take.
 const MAX_COMPLEMENT: usize = 64;
@@ -60,6 +407,25 @@ pub struct Options {
     /// (`None`): the profile declares none, and a warning (NP9103) says so when address
     /// rules are imported.
     pub node_networks: Option<Vec<IpNet>>,
+    /// The pod networks (`--pod-cidrs`, or derived from `--cluster`), written as the
+    /// profile's `podCIDRs`; `None` (or empty): the default, 10.244.0.0/16.
+    pub pod_networks: Option<Vec<IpNet>>,
+    /// The service networks (`--service-cidrs`), written as the profile's
+    /// `serviceCIDRs`; `None` (or empty): the default, 10.96.0.0/12.
+    pub service_networks: Option<Vec<IpNet>>,
+}
+
+impl Options {
+    /// Reading as `target`, nothing known about the cluster.
+    pub fn new(target: Target) -> Options {
+        Options {
+            target,
+            namespaces: BTreeMap::new(),
+            node_networks: None,
+            pod_networks: None,
+            service_networks: None,
+        }
+    }
 }
 
 /// The written intent files and what the import found.
@@ -94,6 +460,8 @@ pub(crate) struct Origin {
     pub(crate) name: String,
     /// `spec.ingress[0]` (empty: the object).
     pub(crate) rule: String,
+    /// The object's index in the input, to point at the rule's text.
+    pub(crate) index: Option<usize>,
 }
 
 impl Origin {
@@ -117,6 +485,10 @@ impl Origin {
 pub(crate) struct Found {
     diagnostic: Diagnostic,
     left_out: bool,
+    /// Where in the input (object index, field path), and the words under the marker.
+    at: Option<(usize, String, &'static str)>,
+    /// Where exactly, when known otherwise (an unknown field found by the deserializer).
+    span: Option<Span>,
 }
 
 impl Found {
@@ -125,8 +497,37 @@ impl Found {
             diagnostic: Diagnostic::error("NP9001", format!("{}: left out: {why}", origin.text()))
                 .with_help("write this part as intents by hand, or keep the object as it is"),
             left_out: true,
+            at: origin.index.map(|i| (i, origin.rule.clone(), "left out")),
+            span: None,
         }
     }
+
+    /// [`Found::left_out`] of an unknown field, at its key when known.
+    pub(crate) fn unknown_field(origin: &Origin, field: UnknownField) -> Found {
+        Found {
+            span: field.span,
+            ..Found::left_out(origin, field.why)
+        }
+    }
+}
+
+/// A field a typed read does not know: left out, not bad input.
+pub(crate) struct UnknownField {
+    pub(crate) why: String,
+    pub(crate) span: Option<Span>,
+}
+
+/// `d` with a label at `origin`'s rule when the input was read with positions.
+fn located(
+    d: Diagnostic,
+    at: Option<(usize, &str)>,
+    label: &str,
+    manifests: Option<&Manifests>,
+) -> Diagnostic {
+    let span = at
+        .zip(manifests)
+        .and_then(|((i, rule), m)| m.span(i, &FieldPath::parse(rule), false));
+    d.with_opt_label(span, label.to_string())
 }
 
 /// Namespaces of a peer.
@@ -227,6 +628,8 @@ pub(crate) fn cidr_peers(
             ))
             .with_help("pass the nodes' networks with `--node-cidrs` (the INTERNAL-IP column of `kubectl get nodes -o wide`)"),
             left_out: false,
+            at: rule.index.map(|i| (i, rule.rule.clone(), "an address rule")),
+            span: None,
         });
     }
     out.push(Peer::Cidr {
@@ -439,56 +842,104 @@ fn outside(peer: &Peer, isolated: &BTreeSet<String>) -> Vec<Peer> {
     }
 }
 
-/// Imports manifests (already read into objects). Errors are input errors (exit 2).
+/// Imports manifests (already read into objects; `List`s are unpacked). Errors are
+/// input errors (exit 2); their `object` indexes the unpacked objects.
 ///
 /// # Errors
-/// A message naming the object and field when a manifest cannot be read.
-pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> {
+/// An [`InputError`] naming the object and field when a manifest cannot be read.
+pub fn import(objects: &[Value], options: &Options) -> Result<Imported, Box<InputError>> {
+    import_with(&crate::dump::flatten(objects.to_vec()), None, options)
+}
+
+/// [`import`] of manifests read with positions: errors point at the text
+/// ([`InputError::to_diagnostic`] with the same manifests).
+///
+/// # Errors
+/// As [`import`].
+pub fn import_manifests(
+    manifests: &Manifests,
+    options: &Options,
+) -> Result<Imported, Box<InputError>> {
+    import_with(&manifests.objects, Some(manifests), options)
+}
+
+/// The networks an import assumes: the options' or the defaults.
+fn networks(options: &Options) -> (Vec<IpNet>, Vec<IpNet>) {
+    let or_default = |given: &Option<Vec<IpNet>>, default: &str| match given {
+        Some(n) if !n.is_empty() => n.clone(),
+        _ => default.parse().into_iter().collect(),
+    };
+    (
+        or_default(&options.pod_networks, DEFAULT_POD_CIDR),
+        or_default(&options.service_networks, DEFAULT_SERVICE_CIDR),
+    )
+}
+
+fn import_with(
+    objects: &[Value],
+    manifests: Option<&Manifests>,
+    options: &Options,
+) -> Result<Imported, Box<InputError>> {
+    let (pod_networks, service_networks) = networks(options);
     let source = Source {
         target: options.target,
-        pod_networks: vec![POD_CIDR.parse().map_err(|_| "internal: pod CIDR")?],
+        pod_networks: pod_networks.clone(),
         node_networks: options.node_networks.clone().unwrap_or_default(),
         nodes_unknown: options.node_networks.is_none(),
-        cluster_networks: [
-            POD_CIDR.parse().map_err(|_| "internal: pod CIDR")?,
-            SERVICE_CIDR.parse().map_err(|_| "internal: service CIDR")?,
-        ]
-        .into_iter()
-        .chain(options.node_networks.iter().flatten().copied())
-        .collect(),
+        cluster_networks: pod_networks
+            .iter()
+            .chain(&service_networks)
+            .chain(options.node_networks.iter().flatten())
+            .copied()
+            .collect(),
     };
     let mut im = Importer {
         options,
         found: Vec::new(),
     };
+    let node = |i: usize| manifests.and_then(|m| m.node(i));
     let mut reads = Vec::new();
     let mut calico = Vec::new();
     let mut cilium_objects = Vec::new();
-    for o in crate::dump::flatten(objects.to_vec()) {
+    let mut ids: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    for (idx, o) in objects.iter().enumerate() {
         let api = o["apiVersion"].as_str().unwrap_or_default();
         let kind = o["kind"].as_str().unwrap_or_default();
-        let id = crate::object_id(&o);
-        match (api, kind) {
+        let id = crate::object_id(o);
+        let root = FieldPath::root();
+        let wrong_source = |what: &str, flag: &str| {
+            Bad::new(
+                codes::WRONG_SOURCE,
+                &root.key("apiVersion"),
+                format!(
+                    "a {what} object, but the source is read as {} (pass `--as {flag}`)",
+                    options.target
+                ),
+                format!("{what} API"),
+                format!("pass `--as {flag}`, or import the {what} objects separately"),
+            )
+            .in_object(idx, o)
+        };
+        let known = match (api, kind) {
             ("networking.k8s.io/v1", "NetworkPolicy") => {
-                reads.push(k8s::read(&o, &source, &mut im.found)?);
+                reads.push(
+                    k8s::read(o, idx, &source, &mut im.found).map_err(|b| b.in_object(idx, o))?,
+                );
+                true
             }
             ("projectcalico.org/v3" | "crd.projectcalico.org/v1", _) => {
                 if options.target != Target::Calico {
-                    return Err(format!(
-                        "{id}: a Calico object, but the source is read as {} (pass `--as calico`)",
-                        options.target
-                    ));
+                    return Err(wrong_source("Calico", "calico"));
                 }
-                calico.push(o.clone());
+                calico.push((idx, o, node(idx)));
+                true
             }
             ("cilium.io/v2", "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy") => {
                 if options.target != Target::Cilium {
-                    return Err(format!(
-                        "{id}: a Cilium object, but the source is read as {} (pass `--as cilium`)",
-                        options.target
-                    ));
+                    return Err(wrong_source("Cilium", "cilium"));
                 }
-                cilium_objects.push(o.clone());
+                cilium_objects.push((idx, o, node(idx)));
+                true
             }
             ("cilium.io/v2", _) => {
                 im.found.push(Found {
@@ -498,19 +949,38 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
                     )
                     .with_help("keep the object as it is next to the imported intents, or write it as intents by hand; `netpolc eval` shows what it allows"),
                     left_out: true,
+                    at: Some((idx, "kind".into(), "not imported")),
+                    span: None,
                 });
+                false
             }
-            _ => {
-                return Err(format!(
-                    "{id}: not a network policy (expected networking.k8s.io/v1 NetworkPolicy)"
-                ))
+            _ => return Err(not_a_policy(o).in_object(idx, o)),
+        };
+        if known {
+            let key = (
+                format!("{api} {kind}"),
+                o["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                o["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+            if let Some(&first) = ids.get(&key) {
+                let mut e = Bad::new(
+                    codes::DUPLICATE,
+                    &root.key("metadata").key("name"),
+                    "defined more than once",
+                    "the second definition",
+                    "keep one object of this kind, namespace and name: `kubectl apply` keeps only the last",
+                )
+                .in_object(idx, o);
+                e.also = Some((first, "the first definition".into()));
+                return Err(e);
             }
-        }
-    }
-    let mut seen = BTreeSet::new();
-    for r in &reads {
-        if !seen.insert(r.display.clone()) {
-            return Err(format!("{}: defined more than once", r.display));
+            ids.insert(key, idx);
         }
     }
     reads.extend(calico::read(&calico, &source, &mut im)?);
@@ -550,6 +1020,7 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
             object: format!("namespace {ns}"),
             name: format!("unselected-{}", direction_name(*d)),
             rule: format!("pods no {} policy selects", direction_name(*d)),
+            index: None,
         };
         match sel::complement_of_union(&only, MAX_COMPLEMENT) {
             Some(open) => {
@@ -808,7 +1279,7 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
             Direction::Ingress => "egress",
             Direction::Egress => "ingress",
         };
-        diagnostics_dead.push(
+        diagnostics_dead.push(located(
             Diagnostic::warning(
                 "NP9101",
                 format!(
@@ -822,7 +1293,10 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
             .with_help(format!(
                 "if the flows were meant to pass, add to the IntentSet of `{set}`: {suggestion}"
             )),
-        );
+            r.origin.index.map(|i| (i, r.origin.rule.as_str())),
+            "never used",
+            manifests,
+        ));
     }
     // Broad allows: an egress `ipBlock` of every address.
     let mut broad = Vec::new();
@@ -855,8 +1329,13 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
                             except.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
                         ));
                     }
-                    broad.push(d.with_help(
-                        "to block addresses, use a deny intent (the preset `block-cloud-metadata`) next to the allows you mean",
+                    broad.push(located(
+                        d.with_help(
+                            "to block addresses, use a deny intent (the preset `block-cloud-metadata`) next to the allows you mean",
+                        ),
+                        e.origin.index.map(|i| (i, e.origin.rule.as_str())),
+                        "every address",
+                        manifests,
                     ));
                 }
             }
@@ -891,8 +1370,21 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
          # CIDR groups and `world` mean.\n\
          apiVersion: netpolc.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: cluster}\nspec:\n",
     );
-    let _ = writeln!(profile, "  podCIDRs: [{POD_CIDR}]");
-    let _ = writeln!(profile, "  serviceCIDRs: [{SERVICE_CIDR}]");
+    let (pods, services) = networks(options);
+    let list = |nets: &[IpNet]| {
+        nets.iter()
+            .map(|n| q(&n.to_string()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if options.pod_networks.as_ref().is_none_or(Vec::is_empty) {
+        profile.push_str("  # Not given to `netpolc import` (--pod-cidrs): the default.\n");
+    }
+    let _ = writeln!(profile, "  podCIDRs: [{}]", list(&pods));
+    if options.service_networks.as_ref().is_none_or(Vec::is_empty) {
+        profile.push_str("  # Not given to `netpolc import` (--service-cidrs): the default.\n");
+    }
+    let _ = writeln!(profile, "  serviceCIDRs: [{}]", list(&services));
     match &options.node_networks {
         Some(nets) => {
             let list: Vec<String> = nets.iter().map(|n| q(&n.to_string())).collect();
@@ -916,7 +1408,17 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
     files.push(("cluster-profile.yaml".into(), profile));
     files.sort();
     let left_out = im.found.iter().filter(|f| f.left_out).count();
-    let mut diagnostics: Vec<Diagnostic> = im.found.into_iter().map(|f| f.diagnostic).collect();
+    let mut diagnostics: Vec<Diagnostic> = im
+        .found
+        .into_iter()
+        .map(|f| match (&f.at, f.span.filter(|_| manifests.is_some())) {
+            (Some((_, _, label)), Some(span)) => f.diagnostic.with_label(span, *label),
+            (Some((i, rule, label)), None) => {
+                located(f.diagnostic, Some((*i, rule.as_str())), label, manifests)
+            }
+            (None, _) => f.diagnostic,
+        })
+        .collect();
     diagnostics.extend(diagnostics_dead);
     diagnostics.extend(broad);
     Ok(Imported {
@@ -925,6 +1427,57 @@ pub fn import(objects: &[Value], options: &Options) -> Result<Imported, String> 
         left_out,
         intents: count,
     })
+}
+
+/// Why an object is not read, and what it probably should be.
+fn not_a_policy(o: &Value) -> Bad {
+    let root = FieldPath::root();
+    let api = &o["apiVersion"];
+    let kind = &o["kind"];
+    let help = "import reads networking.k8s.io/v1 NetworkPolicy, projectcalico.org/v3 (or crd.projectcalico.org/v1) policies, tiers and network sets, and cilium.io/v2 CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy";
+    let Some(kind_s) = kind.as_str() else {
+        return Bad::new(
+            codes::NOT_A_POLICY,
+            &root.key("kind"),
+            "an object without a `kind`",
+            "no `kind` here",
+            help,
+        );
+    };
+    let Some(api_s) = api.as_str() else {
+        return Bad::new(
+            codes::NOT_A_POLICY,
+            &root.key("apiVersion"),
+            format!("a `{kind_s}` without an `apiVersion`"),
+            "no `apiVersion` here",
+            help,
+        );
+    };
+    if kind_s == "NetworkPolicy" && api_s.starts_with("networking.k8s.io/") {
+        return Bad::new(
+            codes::NOT_A_POLICY,
+            &root.key("apiVersion"),
+            format!("`{api_s}` is not an API version of NetworkPolicy that import reads"),
+            "expected `networking.k8s.io/v1`",
+            "write `apiVersion: networking.k8s.io/v1` (the only version Kubernetes serves)",
+        );
+    }
+    if api_s.starts_with("cilium.io/") || kind_s.starts_with("Cilium") {
+        return Bad::new(
+            codes::NOT_A_POLICY,
+            &root.key("apiVersion"),
+            format!("`{api_s}` `{kind_s}` is not a Cilium policy that import reads"),
+            "expected `cilium.io/v2`",
+            "write `apiVersion: cilium.io/v2` with kind CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy",
+        );
+    }
+    Bad::new(
+        codes::NOT_A_POLICY,
+        &root.key("kind"),
+        format!("`{api_s}` `{kind_s}` is not a network policy"),
+        "not a network policy",
+        help,
+    )
 }
 
 fn direction_name(d: Direction) -> &'static str {
@@ -1228,7 +1781,10 @@ pub fn prove(
     cluster: Option<&netpolc_ir::model::ClusterModel>,
     compare_source: bool,
 ) -> Result<ProofOutcome, String> {
-    let loaded = crate::load::policies(dir, dir).map_err(|d| d.message.clone())?;
+    // The folder as the root and as the input: absolute, or the loader would look for
+    // `out/out` when `--out` is relative.
+    let dir = std::fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let loaded = crate::load::policies(&dir, &dir).map_err(|d| d.message.clone())?;
     let compiled = crate::compile(&loaded);
     let Some(program) = compiled.program else {
         return Err(netpolc_source::render_human(

@@ -1,71 +1,18 @@
 //! The selector algebra of `import`: label requirements in conjunction, their
 //! satisfiability, complement (as a union of conjunctions) and intersection, and the
 //! YAML and names they are written as.
+//!
+//! The requirements themselves, their matching and negation, and satisfiability are
+//! `netpolc_ir`'s ([`netpolc_ir::Requirement`], [`netpolc_ir::LabelSelector`]); a `Sel`
+//! keeps the requirements as the source wrote them (not merged per key), so that the
+//! written selectors and group names follow the source.
 
+use netpolc_ir::LabelSelector;
+pub(crate) use netpolc_ir::{Op, Requirement as Req};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// A requirement's operator (the Kubernetes set-based ones).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Op {
-    In,
-    NotIn,
-    Exists,
-    DoesNotExist,
-}
-
-/// One label requirement.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Req {
-    pub(crate) key: String,
-    pub(crate) op: Op,
-    pub(crate) values: BTreeSet<String>,
-}
 
 /// A conjunction of requirements (empty: everything).
 pub(crate) type Sel = BTreeSet<Req>;
-
-impl Req {
-    pub(crate) fn eq(key: &str, value: &str) -> Req {
-        Req {
-            key: key.into(),
-            op: Op::In,
-            values: BTreeSet::from([value.to_string()]),
-        }
-    }
-
-    pub(crate) fn not_in(key: &str, values: impl IntoIterator<Item = String>) -> Req {
-        Req {
-            key: key.into(),
-            op: Op::NotIn,
-            values: values.into_iter().collect(),
-        }
-    }
-
-    /// The requirement matching exactly the label maps this one does not.
-    pub(crate) fn negate(&self) -> Req {
-        let op = match self.op {
-            Op::In => Op::NotIn,
-            Op::NotIn => Op::In,
-            Op::Exists => Op::DoesNotExist,
-            Op::DoesNotExist => Op::Exists,
-        };
-        Req {
-            key: self.key.clone(),
-            op,
-            values: self.values.clone(),
-        }
-    }
-
-    pub(crate) fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        let v = labels.get(&self.key);
-        match self.op {
-            Op::In => v.is_some_and(|v| self.values.contains(v)),
-            Op::NotIn => v.is_none_or(|v| !self.values.contains(v)),
-            Op::Exists => v.is_some(),
-            Op::DoesNotExist => v.is_none(),
-        }
-    }
-}
 
 /// Whether every requirement holds on `labels`.
 pub(crate) fn matches(sel: &Sel, labels: &BTreeMap<String, String>) -> bool {
@@ -74,39 +21,7 @@ pub(crate) fn matches(sel: &Sel, labels: &BTreeMap<String, String>) -> bool {
 
 /// Whether some label map satisfies the conjunction (exact: keys are independent).
 pub(crate) fn satisfiable(sel: &Sel) -> bool {
-    let mut by_key: BTreeMap<&str, Vec<&Req>> = BTreeMap::new();
-    for r in sel {
-        by_key.entry(&r.key).or_default().push(r);
-    }
-    by_key.values().all(|reqs| {
-        let absent_ok = reqs
-            .iter()
-            .all(|r| matches!(r.op, Op::NotIn | Op::DoesNotExist));
-        if absent_ok {
-            return true;
-        }
-        if reqs.iter().any(|r| r.op == Op::DoesNotExist) {
-            return false;
-        }
-        // Present: the allowed values are the In sets intersected, minus the NotIn sets;
-        // with no In set any value outside the NotIn sets (there is always one).
-        let mut allowed: Option<BTreeSet<&String>> = None;
-        for r in reqs.iter().filter(|r| r.op == Op::In) {
-            let vs: BTreeSet<&String> = r.values.iter().collect();
-            allowed = Some(match allowed {
-                None => vs,
-                Some(a) => a.intersection(&vs).copied().collect(),
-            });
-        }
-        match allowed {
-            None => true,
-            Some(a) => a.iter().any(|v| {
-                reqs.iter()
-                    .filter(|r| r.op == Op::NotIn)
-                    .all(|r| !r.values.contains(*v))
-            }),
-        }
-    })
+    LabelSelector::from_requirements(sel.iter().cloned()).is_some()
 }
 
 /// The intersection of two conjunctions, `None` when empty.
@@ -173,12 +88,7 @@ pub(crate) fn to_yaml(sel: &Sel) -> String {
     let exprs: Vec<String> = sel
         .iter()
         .map(|r| {
-            let op = match r.op {
-                Op::In => "In",
-                Op::NotIn => "NotIn",
-                Op::Exists => "Exists",
-                Op::DoesNotExist => "DoesNotExist",
-            };
+            let op = r.op.as_str();
             if matches!(r.op, Op::In | Op::NotIn) {
                 let vs: Vec<String> = r.values.iter().map(|v| q(v)).collect();
                 format!(
@@ -226,13 +136,10 @@ mod tests {
 
     #[test]
     fn satisfiability_and_complement() {
-        let a = Req::eq("app", "a");
-        let b = Req::eq("app", "b");
+        let a = Req::is_in("app", ["a"]);
+        let b = Req::is_in("app", ["b"]);
         assert!(!satisfiable(&s(&[a.clone(), b.clone()])));
-        assert!(satisfiable(&s(&[
-            a.clone(),
-            Req::not_in("app", ["b".into()])
-        ])));
+        assert!(satisfiable(&s(&[a.clone(), Req::not_in("app", ["b"])])));
         assert!(!satisfiable(&s(&[a.clone(), a.negate()])));
         let c = complement_of_union(
             &[s(std::slice::from_ref(&a)), s(std::slice::from_ref(&b))],
