@@ -94,7 +94,19 @@ pub fn prove(
     targets: &[&dyn Evaluator],
     limit: usize,
 ) -> Proof {
-    Prover::new(model, networks, intended, targets, limit).run()
+    prove_on(threads(), model, networks, intended, targets, limit)
+}
+
+/// [`prove`] on `threads` threads (the outcome is the same on any number).
+pub fn prove_on(
+    threads: usize,
+    model: &ClusterModel,
+    networks: &[IpNet],
+    intended: &dyn Evaluator,
+    targets: &[&dyn Evaluator],
+    limit: usize,
+) -> Proof {
+    Prover::new(model, networks, intended, targets, limit, threads.max(1)).run()
 }
 
 /// The unnamed namespace's name: not in the model and mentioned by nobody.
@@ -254,6 +266,8 @@ struct Prover<'a> {
     intended: &'a dyn Evaluator,
     targets: &'a [&'a dyn Evaluator],
     limit: usize,
+    /// Threads to run on.
+    threads: usize,
     /// What resolves a side's mentions against the model.
     vocabulary: Vocabulary,
     /// Real pods per namespace.
@@ -297,8 +311,8 @@ impl Tally {
     }
 }
 
-/// How many threads the proof runs on: the machine's cores, at most 8.
-fn threads() -> usize {
+/// How many threads [`prove`] runs on: the machine's cores, at most 8.
+pub fn threads() -> usize {
     std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1)
@@ -308,9 +322,9 @@ fn threads() -> usize {
 /// Pods per unit of work a thread takes.
 const BLOCK: usize = 32;
 
-/// `f` for each of `0..n`, in order, on up to [`threads`] threads.
-fn par_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = threads().min(n.div_ceil(BLOCK)).max(1);
+/// `f` for each of `0..n`, in order, on up to `threads` threads.
+fn par_map<T: Send>(threads: usize, n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = threads.min(n.div_ceil(BLOCK)).max(1);
     if threads == 1 {
         return (0..n).map(f).collect();
     }
@@ -340,6 +354,7 @@ impl<'a> Prover<'a> {
         intended: &'a dyn Evaluator,
         targets: &'a [&'a dyn Evaluator],
         limit: usize,
+        threads: usize,
     ) -> Prover<'a> {
         let mut p = Prover {
             model: model.clone(),
@@ -347,6 +362,7 @@ impl<'a> Prover<'a> {
             intended,
             targets,
             limit,
+            threads,
             vocabulary: Vocabulary::default(),
             pods_by_namespace: BTreeMap::new(),
             class_of: Vec::new(),
@@ -401,7 +417,7 @@ impl<'a> Prover<'a> {
     /// later: keeping every side's vocabulary would cost memory in proportion to pods
     /// times namespaces).
     fn scan_mentions(&self) -> (BTreeSet<String>, BTreeSet<IpNet>) {
-        let per_block = par_map(self.real_pods.div_ceil(BLOCK), |b| {
+        let per_block = par_map(self.threads, self.real_pods.div_ceil(BLOCK), |b| {
             let (mut names, mut nets) = (BTreeSet::new(), BTreeSet::new());
             for pod in b * BLOCK..((b + 1) * BLOCK).min(self.real_pods) {
                 for d in Direction::BOTH {
@@ -546,7 +562,7 @@ impl<'a> Prover<'a> {
         // Sides, in blocks of pods taken by the threads in turn.
         let next = std::sync::atomic::AtomicUsize::new(0);
         let blocks = self.real_pods.div_ceil(BLOCK);
-        let threads = threads().min(blocks).max(1);
+        let threads = self.threads.min(blocks).max(1);
         let this = &self;
         let work = || {
             let mut tally = Tally::new(targets);
@@ -875,6 +891,78 @@ pub fn adjacent(ip: IpAddr, up: bool) -> Option<IpAddr> {
                 n.checked_sub(1)
             }?;
             Some(IpAddr::V6(n.into()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Side;
+
+    /// Allows every flow.
+    struct Open;
+
+    impl Evaluator for Open {
+        fn name(&self) -> &'static str {
+            "open"
+        }
+        fn side(&self, _: &ClusterModel, _: &Flow, _: Direction) -> Side {
+            Side::Open
+        }
+    }
+
+    /// Denies the egress of every third pod on port 80 and more.
+    struct Broken;
+
+    impl Evaluator for Broken {
+        fn name(&self) -> &'static str {
+            "broken"
+        }
+        fn side(&self, _: &ClusterModel, flow: &Flow, d: Direction) -> Side {
+            match (d, flow.src) {
+                (Direction::Egress, Endpoint::Pod(i)) if i % 3 == 0 && flow.port >= 80 => {
+                    Side::DefaultDeny(Vec::new())
+                }
+                _ => Side::Open,
+            }
+        }
+    }
+
+    fn model(namespaces: usize, pods: usize) -> ClusterModel {
+        let mut m = ClusterModel::default();
+        for n in 0..namespaces {
+            let ns = format!("ns-{n}");
+            m.namespaces.insert(
+                ns.clone(),
+                BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), ns.clone())]),
+            );
+            for p in 0..pods {
+                m.pods.push(Pod {
+                    namespace: ns.clone(),
+                    name: format!("p{p}"),
+                    labels: BTreeMap::from([("app".to_string(), format!("a{p}"))]),
+                    ip: IpAddr::V4(Ipv4Addr::new(10, 0, n as u8, p as u8 + 1)),
+                    named_ports: BTreeMap::new(),
+                });
+            }
+        }
+        m.ports = vec![(Protocol::Tcp, 80)];
+        m
+    }
+
+    #[test]
+    fn the_outcome_does_not_depend_on_the_threads() {
+        let m = model(20, 7);
+        let nets: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        for limit in [1, 5, 1000] {
+            let one = prove_on(1, &m, &nets, &Open, &[&Broken, &Open], limit);
+            assert!(!one.findings.is_empty());
+            assert!(one.findings.iter().all(|f| f.target == 0));
+            for threads in [2, 3, 8] {
+                let many = prove_on(threads, &m, &nets, &Open, &[&Broken, &Open], limit);
+                assert_eq!(many.findings, one.findings, "{threads} threads, limit {limit}");
+            }
         }
     }
 }
