@@ -62,8 +62,12 @@ pub fn build(program: &Program, targets: &[Target], options: &Options) -> Result
     let mut diagnostics = Vec::new();
     let mut rendered = Vec::new();
     let mut refused = false;
-    for &t in targets {
-        match crate::render(program, t, options) {
+    // The back ends compile side by side; their results are taken in the targets' order.
+    let compiled = netpolc_ir::par::map(netpolc_ir::par::threads(), targets.len(), 1, |i| {
+        crate::render(program, targets[i], options)
+    });
+    for (&t, result) in targets.iter().zip(compiled) {
+        match result {
             Ok(r) => {
                 diagnostics.extend(r.diagnostics.into_iter().map(|d| d.with_target(t.name())));
                 rendered.push((t, r.objects));

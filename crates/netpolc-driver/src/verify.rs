@@ -39,11 +39,15 @@ pub fn parse_yaml(name: &str, text: &str) -> Result<Vec<Value>, String> {
 /// # Errors
 /// When the emitter wrote something the loader cannot read (an internal error).
 pub fn round_trip(objects: &[Value]) -> Result<Vec<Value>, String> {
-    // One document at a time: each is a small text, whatever the size of the repository.
+    // One document at a time: each is a small text, whatever the size of the repository;
+    // read on every core, in the objects' order.
+    let read = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
+        parse_yaml("<emitted>", &emit::to_yaml(&objects[i]))
+    });
     let mut out: Vec<Value> = Vec::with_capacity(objects.len());
     let mut seen: BTreeMap<Identity, usize> = BTreeMap::new();
-    for o in objects {
-        for doc in parse_yaml("<emitted>", &emit::to_yaml(o))? {
+    for docs in read {
+        for doc in docs? {
             match seen.entry(identity(&doc)) {
                 std::collections::btree_map::Entry::Occupied(e) => out[*e.get()] = doc,
                 std::collections::btree_map::Entry::Vacant(e) => {

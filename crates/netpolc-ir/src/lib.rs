@@ -58,6 +58,7 @@ pub mod model;
 pub mod names;
 pub mod naming;
 pub mod nodes;
+pub mod par;
 mod ports;
 mod program;
 pub mod proof;

@@ -244,7 +244,7 @@ impl Verdict {
 /// address lies in one of the networks mentioned, and on the port only through the port
 /// boundaries mentioned. Reporting more than needed is always safe (only slower);
 /// [`Mentions::everything`], the default, is always correct.
-pub trait Evaluator: Sync {
+pub trait Evaluator: Send + Sync {
     /// A short name (`intended`, `kubernetes`, `calico`, `cilium`).
     fn name(&self) -> &'static str;
     /// The verdict of one side of a flow: the source's egress side or the destination's

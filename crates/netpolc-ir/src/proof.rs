@@ -94,7 +94,7 @@ pub fn prove(
     targets: &[&dyn Evaluator],
     limit: usize,
 ) -> Proof {
-    prove_on(threads(), model, networks, intended, targets, limit)
+    prove_on(crate::par::threads(), model, networks, intended, targets, limit)
 }
 
 /// [`prove`] on `threads` threads (the outcome is the same on any number).
@@ -311,41 +311,9 @@ impl Tally {
     }
 }
 
-/// How many threads [`prove`] runs on: the machine's cores, at most 8.
-pub fn threads() -> usize {
-    std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(1)
-        .clamp(1, 8)
-}
-
 /// Pods per unit of work a thread takes.
 const BLOCK: usize = 32;
 
-/// `f` for each of `0..n`, in order, on up to `threads` threads.
-fn par_map<T: Send>(threads: usize, n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = threads.min(n.div_ceil(BLOCK)).max(1);
-    if threads == 1 {
-        return (0..n).map(f).collect();
-    }
-    let chunk = n.div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|k| {
-                scope.spawn(move || {
-                    (k * chunk..((k + 1) * chunk).min(n))
-                        .map(f)
-                        .collect::<Vec<T>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
-}
 
 impl<'a> Prover<'a> {
     fn new(
@@ -417,7 +385,7 @@ impl<'a> Prover<'a> {
     /// later: keeping every side's vocabulary would cost memory in proportion to pods
     /// times namespaces).
     fn scan_mentions(&self) -> (BTreeSet<String>, BTreeSet<IpNet>) {
-        let per_block = par_map(self.threads, self.real_pods.div_ceil(BLOCK), |b| {
+        let per_block = crate::par::map(self.threads, self.real_pods.div_ceil(BLOCK), 1, |b| {
             let (mut names, mut nets) = (BTreeSet::new(), BTreeSet::new());
             for pod in b * BLOCK..((b + 1) * BLOCK).min(self.real_pods) {
                 for d in Direction::BOTH {
