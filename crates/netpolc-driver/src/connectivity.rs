@@ -152,6 +152,10 @@ type RoughKey<'m> = (&'m str, &'m BTreeMap<String, String>, &'m NamedPorts);
 
 type NamedPorts = BTreeMap<String, (Protocol, u16)>;
 
+/// What the unnamed namespace's pods differ by: labels, named ports, and the address
+/// when networks tell pod addresses apart.
+type UnnamedKey<'m> = (&'m BTreeMap<String, String>, &'m NamedPorts, Option<IpAddr>);
+
 /// Computes the connectivity map of `model` under each evaluator.
 ///
 /// `secondary` are the pods' other addresses (dual stack): no address range shown is
@@ -486,8 +490,7 @@ impl<'a> Builder<'a> {
             unnamed.clone(),
             BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), unnamed.clone())]),
         );
-        let mut made: BTreeMap<(&BTreeMap<String, String>, &NamedPorts, Option<IpAddr>), usize> =
-            BTreeMap::new();
+        let mut made: BTreeMap<UnnamedKey<'_>, usize> = BTreeMap::new();
         let mut extra = Vec::new();
         let unnamed_pod: Vec<usize> = classes
             .iter()

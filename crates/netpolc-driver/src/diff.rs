@@ -145,6 +145,9 @@ pub struct Reading<'a> {
 /// Where intents are written, for causes: the qualified intent name → `file:line`.
 pub type Locate<'a> = dyn Fn(bool, &str) -> Option<String> + 'a;
 
+/// Namespace groups of pattern rows (`NS1` → names).
+pub type Groups = Vec<(String, Vec<String>)>;
+
 /// A diff key: kind, readings, causes.
 type Key = (Kind, Vec<usize>, Vec<Cause>);
 
@@ -158,7 +161,7 @@ pub fn compare(
     readings: &[Reading<'_>],
     focus: Option<&Focus>,
     locate: &Locate<'_>,
-) -> (Vec<Change>, Vec<(String, Vec<String>)>, Stats) {
+) -> (Vec<Change>, Groups, Stats) {
     let evals: Vec<&dyn Evaluator> = readings.iter().flat_map(|r| [r.base, r.new]).collect();
     let names: Vec<String> = readings.iter().map(|r| r.name.clone()).collect();
     let compared = connectivity::compare(model, secondary, &evals, focus, |pair| {
