@@ -161,7 +161,7 @@ type UnnamedKey<'m> = (&'m BTreeMap<String, String>, &'m NamedPorts, Option<IpAd
 /// `secondary` are the pods' other addresses (dual stack): no address range shown is
 /// taken among them.
 pub fn map(model: &ClusterModel, secondary: &[IpAddr], evals: &[&dyn Evaluator]) -> Map {
-    Builder::new(model.clone(), secondary, evals).run()
+    Builder::new(model.clone(), secondary, evals, None).run()
 }
 
 /// Which sides a [`compare`] looks at: pairs whose source is in one of the `egress`
@@ -173,6 +173,11 @@ pub struct Focus {
     pub egress: BTreeSet<String>,
     /// Namespaces whose pods' ingress sides matter.
     pub ingress: BTreeSet<String>,
+    /// Pairs `(a, b)` of evaluators (indices into the evaluators compared) such that,
+    /// outside the focus, `a` decides every side as `b` does (the base and the new
+    /// version of one reading, where the rules did not change): there, what the sides
+    /// mention is read from `b` alone.
+    pub alike: Vec<(usize, usize)>,
 }
 
 /// [`Focus`] resolved to namespace ids.
@@ -246,7 +251,7 @@ pub fn compare<K: Ord + Clone>(
     focus: Option<&Focus>,
     mut classify: impl FnMut(&Pair<'_>) -> Vec<(K, PortSet)>,
 ) -> Compared<K> {
-    let mut b = Builder::new(model.into_owned(), secondary, evals);
+    let mut b = Builder::new(model.into_owned(), secondary, evals, focus);
     b.describe = true;
     let focus = focus.map(|f| {
         let id = |names: &BTreeSet<String>| -> Vec<bool> {
@@ -367,7 +372,12 @@ fn dir(d: Direction) -> usize {
 }
 
 impl<'a> Builder<'a> {
-    fn new(mut model: ClusterModel, secondary: &[IpAddr], evals: &'a [&'a dyn Evaluator]) -> Self {
+    fn new(
+        mut model: ClusterModel,
+        secondary: &[IpAddr],
+        evals: &'a [&'a dyn Evaluator],
+        focus: Option<&Focus>,
+    ) -> Self {
         let real = model.pods.len();
         // Mentions of one pod per (namespace, labels, named ports): every evaluator
         // decides a pod's sides from those alone. What every side mentions is needed
@@ -387,11 +397,30 @@ impl<'a> Builder<'a> {
             rough[i] = c;
         }
         drop(first);
+        // Outside the focus, an evaluator that decides every side as another does is
+        // not asked.
+        let mut skip = vec![false; evals.len()];
+        for (a, b) in focus.map(|f| f.alike.as_slice()).unwrap_or_default() {
+            if *a < skip.len() && *b < skip.len() && a != b && !skip[*b] {
+                skip[*a] = true;
+            }
+        }
+        let outside = |ns: &str, d: Direction| {
+            focus.is_some_and(|f| match d {
+                Direction::Egress => !f.egress.contains(ns),
+                Direction::Ingress => !f.ingress.contains(ns),
+            })
+        };
         let mentions: Vec<[Mentions; 2]> = reps
             .iter()
             .map(|&pod| {
                 [Direction::Ingress, Direction::Egress].map(|d| {
-                    let mut each = evals.iter().map(|e| e.mentions(&model, pod, d));
+                    let out = outside(&model.pods[pod].namespace, d);
+                    let mut each = evals
+                        .iter()
+                        .zip(&skip)
+                        .filter(|(_, s)| !(out && **s))
+                        .map(|(e, _)| e.mentions(&model, pod, d));
                     let mut m = each.next().unwrap_or_default();
                     for other in each {
                         m.merge(&other);

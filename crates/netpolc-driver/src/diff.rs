@@ -164,7 +164,12 @@ pub fn compare(
 ) -> (Vec<Change>, Groups, Stats) {
     let evals: Vec<&dyn Evaluator> = readings.iter().flat_map(|r| [r.base, r.new]).collect();
     let names: Vec<String> = readings.iter().map(|r| r.name.clone()).collect();
-    let compared = connectivity::compare(model, secondary, &evals, focus, |pair| {
+    // Outside the focus, each reading's base decides every side as its new version does.
+    let focus = focus.map(|f| Focus {
+        alike: (0..readings.len()).map(|r| (2 * r, 2 * r + 1)).collect(),
+        ..f.clone()
+    });
+    let compared = connectivity::compare(model, secondary, &evals, focus.as_ref(), |pair| {
         classify(pair, readings, locate)
     });
     let mut changes: Vec<Change> = compared
