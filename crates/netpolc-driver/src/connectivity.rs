@@ -330,6 +330,9 @@ struct Builder<'a> {
     /// Namespace ids per namespace label pair and per label key.
     ns_by_pair: HashMap<(String, String), Vec<usize>>,
     ns_by_key: HashMap<String, Vec<usize>>,
+    /// Per class, the id of its label set; per label set, a pod that has it.
+    label_set: Vec<usize>,
+    label_sets: Vec<usize>,
     /// Per class, an id of its named ports (classes with the same named ports share it).
     named_id: Vec<usize>,
     /// Per class, its mentions (merged over evaluators; an index into `mentions`).
@@ -463,6 +466,20 @@ impl<'a> Builder<'a> {
         }
         drop(class_of);
         let class_mentions: Vec<usize> = classes.iter().map(|pods| rough[pods[0]]).collect();
+        let mut label_sets = Vec::new();
+        let label_set: Vec<usize> = {
+            let mut ids: BTreeMap<&BTreeMap<String, String>, usize> = BTreeMap::new();
+            classes
+                .iter()
+                .map(|pods| {
+                    let n = ids.len();
+                    *ids.entry(&model.pods[pods[0]].labels).or_insert_with(|| {
+                        label_sets.push(pods[0]);
+                        n
+                    })
+                })
+                .collect()
+        };
         let named_id: Vec<usize> = {
             let mut ids: BTreeMap<&NamedPorts, usize> = BTreeMap::new();
             classes
@@ -591,6 +608,8 @@ impl<'a> Builder<'a> {
             ns_names,
             ns_by_pair,
             ns_by_key,
+            label_set,
+            label_sets,
             named_id,
             class_mentions,
             mentions,
@@ -672,17 +691,18 @@ impl<'a> Builder<'a> {
         if let Some(id) = self.proj_index.get(&p) {
             return *id;
         }
+        // Once per label set, not per class.
         let mut ids: HashMap<Seen<'_>, usize> = HashMap::new();
-        let keys: Vec<usize> = self
-            .classes
+        let of_set: Vec<usize> = self
+            .label_sets
             .iter()
-            .map(|pods| {
+            .map(|&pod| {
                 let n = ids.len();
-                *ids.entry(p.key(&self.model.pods[pods[0]].labels))
-                    .or_insert(n)
+                *ids.entry(p.key(&self.model.pods[pod].labels)).or_insert(n)
             })
             .collect();
         drop(ids);
+        let keys: Vec<usize> = self.label_set.iter().map(|l| of_set[*l]).collect();
         self.projected.push(keys);
         self.by_key.push(None);
         let id = self.projected.len() - 1;
