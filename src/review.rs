@@ -235,11 +235,27 @@ fn intents_diff(args: &DiffArgs) -> Result<Diff, ExitCode> {
     let d = diff::intents(&base_v, &new_v, &sources, (&base_label, &new_label));
     if c.verbose {
         eprintln!(
-            "note: compared the versions in {:.2?} ({} change rows)",
+            "note: compared the versions in {:.2?} ({} change rows; {} of {} sides prepared, in {} namespaces; {} side verdicts)",
             started.elapsed(),
-            d.changes.len()
+            d.changes.len(),
+            d.stats.sides,
+            2 * d.stats.classes,
+            d.stats.namespaces.len(),
+            d.stats.verdicts
         );
     }
+    // `diff` prints and exits right after: both versions are left to the process's exit
+    // instead of being freed one allocation at a time (~0.3 s at 2,000 namespaces).
+    drop((base_v, new_v));
+    std::mem::forget((
+        base_program,
+        new_program,
+        base.diagnostics,
+        new.diagnostics,
+        base_loaded,
+        new_loaded,
+        sources,
+    ));
     Ok(d)
 }
 
@@ -384,10 +400,13 @@ pub(crate) fn graph(args: &GraphArgs) -> ExitCode {
             };
         }
     }
-    let rows =
-        netpolc_driver::connectivity::compare(&model, &[], &[&intended], Some(&focus), |p| {
-            vec![((), p.allowed[0].clone())]
-        });
+    let rows = netpolc_driver::connectivity::compare(
+        std::borrow::Cow::Owned(model),
+        &[],
+        &[&intended],
+        Some(&focus),
+        |p| vec![((), p.allowed[0].clone())],
+    );
     let refs: Vec<&netpolc_driver::connectivity::Row> = rows.rows.iter().map(|(r, _)| r).collect();
     let edges = graph::row_edges(&refs, &rows.groups, 1, args.namespace.as_deref());
     let mut legend = vec![

@@ -676,3 +676,227 @@ mod mermaid {
         })
     }
 }
+
+/// Both versions compiled from in-memory files into one source map (one id space).
+mod lazy {
+    use crate::gitops_repo;
+    use netpolc_driver::diff::{self, Reading, Version};
+    use netpolc_driver::load::{File, Loaded};
+    use netpolc_ir::Program;
+    use netpolc_source::SourceMap;
+    use std::borrow::Cow;
+
+    fn compile(sources: &mut SourceMap, prefix: &str, files: &[(String, String)]) -> Program {
+        let mut loaded = Loaded::default();
+        for (name, text) in files {
+            let name = format!("{prefix}{name}");
+            let id = sources.add(name.clone(), text.clone());
+            loaded.files.push(File {
+                id,
+                name,
+                bytes: text.clone().into_bytes(),
+            });
+        }
+        loaded.sources = sources.clone();
+        let compiled = netpolc_driver::compile(&loaded);
+        let text = netpolc_source::render_human(sources, &compiled.diagnostics);
+        compiled.program.unwrap_or_else(|| panic!("{text}"))
+    }
+
+    /// The diff of two versions, and the same comparison without a focus (every side
+    /// of the same model prepared): the lazy one must report the same rows.
+    fn diff_and_full(
+        base: &[(String, String)],
+        new: &[(String, String)],
+    ) -> (diff::Diff, netpolc_driver::connectivity::Focus) {
+        let mut sources = SourceMap::default();
+        let b = compile(&mut sources, "HEAD:", base);
+        let n = compile(&mut sources, "", new);
+        let d = diff::intents(
+            &Version {
+                program: &b,
+                backends: Vec::new(),
+            },
+            &Version {
+                program: &n,
+                backends: Vec::new(),
+            },
+            &sources,
+            ("HEAD", "working tree"),
+        );
+        // The model of both versions, as `diff` derives it (the base's rules that the new
+        // version lacks, added to the new version's).
+        let mut union = n.clone();
+        union.rules.extend(b.rules.iter().cloned());
+        for (name, ns) in &b.namespaces {
+            union
+                .namespaces
+                .entry(name.clone())
+                .or_insert_with(|| ns.clone());
+        }
+        let model = netpolc_ir::derive::derive(&union);
+        let (bi, ni) = (
+            netpolc_ir::eval::intended(&b),
+            netpolc_ir::eval::intended(&n),
+        );
+        let readings = [Reading {
+            name: "intended".to_string(),
+            base: &bi,
+            new: &ni,
+        }];
+        let none = |_: bool, _: &str| None;
+        let focus = diff::focus(&b, &n).expect("same profile");
+        let (lazy, lazy_groups, lazy_stats) =
+            diff::compare(Cow::Borrowed(&model), &[], &readings, Some(&focus), &none);
+        let (full, full_groups, full_stats) =
+            diff::compare(Cow::Borrowed(&model), &[], &readings, None, &none);
+        assert_eq!(full_stats.sides, 2 * full_stats.classes, "{full_stats:?}");
+        // Without a focus, rows are every change of the cluster: the same ones here, as
+        // nothing outside the focus changed.
+        assert_eq!(lazy, full);
+        assert_eq!(lazy_groups, full_groups);
+        assert!(lazy_stats.sides <= full_stats.sides);
+        assert!(!d.changes.is_empty(), "{}", d.to_text());
+        assert_eq!(
+            d.changes
+                .iter()
+                .map(|c| (&c.kind, &c.from, &c.to, &c.ports))
+                .collect::<Vec<_>>(),
+            lazy.iter()
+                .map(|c| (&c.kind, &c.from, &c.to, &c.ports))
+                .collect::<Vec<_>>(),
+        );
+        (d, focus)
+    }
+
+    fn repo(n: usize, edit: impl Fn(usize, String) -> String) -> Vec<(String, String)> {
+        let mut files = vec![(
+            "policies/cluster-profile.yaml".to_string(),
+            "apiVersion: netpolc.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: cluster}\nspec:\n  podCIDRs: [10.244.0.0/16]\n  serviceCIDRs: [10.96.0.0/12]\n  nodeCIDRs: [192.168.0.0/24]\n".to_string(),
+        )];
+        for i in 0..n {
+            files.push((
+                format!("policies/{}.yaml", gitops_repo::ns(i)),
+                edit(i, gitops_repo::intent_set(i, n)),
+            ));
+        }
+        files
+    }
+
+    #[test]
+    fn a_change_prepares_only_the_namespaces_it_can_affect() {
+        let base = repo(40, |_, s| s);
+        let new = repo(40, |i, s| {
+            if i == 1 {
+                s.replace(
+                    "{name: web-to-api, from: web, to: api, ports: [8080/tcp]}",
+                    "{name: web-to-api, from: web, to: api}",
+                )
+            } else {
+                s
+            }
+        });
+        let (d, _) = diff_and_full(&base, &new);
+        let text = d.to_text();
+        assert!(
+            text.contains("widened   ns-0001/app=web -> ns-0001/app=api"),
+            "{text}"
+        );
+        let prepared = &d.stats.namespaces;
+        assert!(prepared.iter().any(|n| n == "ns-0001"), "{prepared:?}");
+        // ns-0025 (team t2) neither sends to ns-0001 (team t0) nor receives from it: no
+        // selector of either names or selects the other (ns-0001 takes from t1 and
+        // ns-0030..0039 from t0). None of its sides is looked at.
+        assert!(!prepared.iter().any(|n| n == "ns-0025"), "{prepared:?}");
+        // ns-0001 takes traffic from team t1 (ns-0010..0019) by namespace label: their
+        // egress sides, unchanged, are looked at for the pairs into ns-0001.
+        assert!(prepared.iter().any(|n| n == "ns-0015"), "{prepared:?}");
+        assert!(
+            d.stats.sides * 4 < 2 * d.stats.classes,
+            "{:?} of {} classes",
+            d.stats.sides,
+            d.stats.classes
+        );
+    }
+
+    const PROFILE: &str = "apiVersion: netpolc.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: cluster}\nspec:\n  podCIDRs: [10.244.0.0/16]\n  serviceCIDRs: [10.96.0.0/12]\n  nodeCIDRs: [192.168.0.0/24]\n";
+
+    fn set(ns: &str, labels: &str, groups: &str, intents: &str) -> String {
+        format!(
+            "apiVersion: netpolc.dev/v1alpha1\nkind: IntentSet\nmetadata: {{name: {ns}}}\nspec:\n  namespace: {ns}\n  namespaceLabels: {{{labels}}}\n  isolate: [ingress, egress]\n  groups:\n    web: {{selector: {{app: web}}}}\n    db: {{selector: {{app: db}}}}\n{groups}  intents:\n    - {{name: web-to-db, from: web, to: db, ports: [5432/tcp]}}\n{intents}"
+        )
+    }
+
+    /// `shop` widens what it sends to the databases of every namespace labelled
+    /// `tier: data`: the change is written in `shop` only, yet it reaches `orders` and
+    /// `archive` through that label selector (their ingress sides change too, and must
+    /// be prepared); `billing` (another label) must not be.
+    #[test]
+    fn a_change_reaches_a_namespace_through_a_namespace_label_selector() {
+        let shop = |ports: &str| {
+            set(
+                "shop",
+                "team: shop",
+                "    data-db: {selector: {app: db}, namespaces: {tier: data}}\n",
+                &format!("    - {{name: web-to-data, from: web, to: data-db{ports}}}\n"),
+            )
+        };
+        let files = |ports: &str| {
+            vec![
+                (
+                    "policies/cluster-profile.yaml".to_string(),
+                    PROFILE.to_string(),
+                ),
+                ("policies/shop.yaml".to_string(), shop(ports)),
+                (
+                    "policies/orders.yaml".to_string(),
+                    set("orders", "tier: data", "", ""),
+                ),
+                (
+                    "policies/archive.yaml".to_string(),
+                    set("archive", "tier: data", "", ""),
+                ),
+                (
+                    "policies/billing.yaml".to_string(),
+                    set("billing", "tier: web", "", ""),
+                ),
+            ]
+        };
+        let (base, new) = (files(", ports: [5432/tcp]"), files(""));
+        let (d, focus) = diff_and_full(&base, &new);
+        assert!(
+            focus.egress.iter().eq(["shop"]) && focus.ingress.iter().eq(["archive", "orders"]),
+            "{focus:?}"
+        );
+        let text = d.to_text();
+        let rows: Vec<(diff::Kind, String, String)> = d
+            .changes
+            .iter()
+            .map(|c| (c.kind, c.from.join(", "), c.to.join(", ")))
+            .collect();
+        // One row per destination namespace: their causes name each one's isolation.
+        let widened = |to: &str| {
+            (
+                diff::Kind::Widened,
+                "shop/app=web".to_string(),
+                to.to_string(),
+            )
+        };
+        assert_eq!(
+            rows,
+            [widened("archive/app=db"), widened("orders/app=db")],
+            "{text}"
+        );
+        assert!(
+            d.changes
+                .iter()
+                .all(|c| c.ports.iter().any(|p| p == "all/udp")),
+            "{text}"
+        );
+        let prepared = &d.stats.namespaces;
+        for ns in ["shop", "orders", "archive"] {
+            assert!(prepared.iter().any(|n| n == ns), "{ns}: {prepared:?}");
+        }
+        assert!(!prepared.iter().any(|n| n == "billing"), "{prepared:?}");
+    }
+}

@@ -14,7 +14,11 @@
 //!    labels it tests (the other pods are seen through that projection), the networks
 //!    and the port boundaries. Other namespaces all look like one *unnamed namespace*.
 //!    A side verdict is computed once per (what the side can see of the other end), on
-//!    one port per interval of the ports every side mentions, and cached.
+//!    one port per interval of the ports every side mentions, and cached. What every
+//!    side mentions is read up front (the networks, ports and label keys of the whole
+//!    map come from it); a side itself is resolved (its namespaces, its projection) and
+//!    its verdicts computed only when a pair needs it, so that a [`compare`] with a
+//!    [`Focus`] prepares the sides its pairs meet, not the cluster's.
 //! 3. **Pairs.** A connection is allowed when the source's egress and the destination's
 //!    ingress both allow it: the port sets of both sides are intersected, per pair of
 //!    classes and per address range.
@@ -29,6 +33,7 @@ use netpolc_ir::model::{ClusterModel, Endpoint, Evaluator, Mentions, Pod};
 use netpolc_ir::proof::{adjacent, Projection, Seen};
 use netpolc_ir::{Direction, Protocol, NAMESPACE_NAME_LABEL};
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -134,26 +139,29 @@ struct Side {
     /// Index into the interned projections.
     projection: usize,
     named_ports: bool,
-    /// Cache: (namespace id or UNNAMED, projected key id, named ports of the other end
-    /// when they matter, or the class itself) → mask per target.
+    /// Cache: (namespace id or UNNAMED, projected key id, the id of the other end's
+    /// named ports when they matter), or (the class itself, 0, 0) when every namespace
+    /// is told apart → mask per target.
     cache: HashMap<(usize, usize, usize), usize>,
 }
 
 const UNNAMED: usize = usize::MAX;
 
 /// What every evaluator decides a pod's sides from: namespace, labels, named ports.
-type RoughKey<'m> = (
-    &'m str,
-    &'m BTreeMap<String, String>,
-    &'m BTreeMap<String, (Protocol, u16)>,
-);
+type RoughKey<'m> = (&'m str, &'m BTreeMap<String, String>, &'m NamedPorts);
+
+type NamedPorts = BTreeMap<String, (Protocol, u16)>;
+
+/// What the unnamed namespace's pods differ by: labels, named ports, and the address
+/// when networks tell pod addresses apart.
+type UnnamedKey<'m> = (&'m BTreeMap<String, String>, &'m NamedPorts, Option<IpAddr>);
 
 /// Computes the connectivity map of `model` under each evaluator.
 ///
 /// `secondary` are the pods' other addresses (dual stack): no address range shown is
 /// taken among them.
 pub fn map(model: &ClusterModel, secondary: &[IpAddr], evals: &[&dyn Evaluator]) -> Map {
-    Builder::new(model, secondary, evals).run()
+    Builder::new(model.clone(), secondary, evals, None).run()
 }
 
 /// Which sides a [`compare`] looks at: pairs whose source is in one of the `egress`
@@ -165,12 +173,18 @@ pub struct Focus {
     pub egress: BTreeSet<String>,
     /// Namespaces whose pods' ingress sides matter.
     pub ingress: BTreeSet<String>,
+    /// Pairs `(a, b)` of evaluators (indices into the evaluators compared) such that,
+    /// outside the focus, `a` decides every side as `b` does (the base and the new
+    /// version of one reading, where the rules did not change): there, what the sides
+    /// mention is read from `b` alone.
+    pub alike: Vec<(usize, usize)>,
 }
 
 /// [`Focus`] resolved to namespace ids.
 struct ClassFocus {
-    egress: BTreeSet<usize>,
-    ingress: BTreeSet<usize>,
+    /// Per namespace id, whether its egress (ingress) sides are in focus.
+    egress: Vec<bool>,
+    ingress: Vec<bool>,
 }
 
 /// A set of ports: one bit per port interval of the comparison (see [`Pair`]).
@@ -217,30 +231,31 @@ pub struct Compared<K> {
     pub rows: Vec<(Row, K)>,
     /// Namespace groups of pattern rows (`NS1` → names), as in [`Map::groups`].
     pub groups: Vec<(String, Vec<String>)>,
+    /// What the comparison prepared.
+    pub stats: Stats,
 }
 
 /// The connectivity map's machinery, with the caller deciding what a row is: for each
 /// pair of ends that some evaluator allows, `classify` turns the ports allowed per
 /// evaluator into keyed port sets (e.g. "added on these readings"); entries with the same
 /// key and ports are merged into rows as in [`map`]. With a `focus`, only pairs it names
-/// are computed, so the cost follows the focus, not the cluster.
+/// are computed, and only the sides those pairs meet are prepared, so the cost follows
+/// the focus, not the cluster ([`Compared::stats`] says how much was prepared).
+///
+/// The model is taken as it is when owned (`Cow::Owned`), copied otherwise: the
+/// comparison adds internal pods to it.
 pub fn compare<K: Ord + Clone>(
-    model: &ClusterModel,
+    model: Cow<'_, ClusterModel>,
     secondary: &[IpAddr],
     evals: &[&dyn Evaluator],
     focus: Option<&Focus>,
     mut classify: impl FnMut(&Pair<'_>) -> Vec<(K, PortSet)>,
 ) -> Compared<K> {
-    let mut b = Builder::new(model, secondary, evals);
+    let mut b = Builder::new(model.into_owned(), secondary, evals, focus);
     b.describe = true;
     let focus = focus.map(|f| {
-        let id = |names: &BTreeSet<String>| -> BTreeSet<usize> {
-            b.ns_names
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| names.contains(*n))
-                .map(|(i, _)| i)
-                .collect()
+        let id = |names: &BTreeSet<String>| -> Vec<bool> {
+            b.ns_names.iter().map(|n| names.contains(n)).collect()
         };
         ClassFocus {
             egress: id(&f.egress),
@@ -281,32 +296,72 @@ pub fn compare<K: Ord + Clone>(
     }
     let (mut rows, groups) = b.keyed_rows(entries);
     rows.sort();
-    Compared { rows, groups }
+    Compared {
+        rows,
+        groups,
+        stats: b.stats(),
+    }
+}
+
+/// What a [`compare`] (or [`map`]) prepared: the classes and sides it looked at.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Pod classes of the model.
+    pub classes: usize,
+    /// Sides (class, direction) resolved against the model, out of `2 × classes`.
+    pub sides: usize,
+    /// Side verdicts computed (per side, one per group of other ends it tells apart).
+    pub verdicts: usize,
+    /// The namespaces with a side prepared, sorted.
+    pub namespaces: Vec<String>,
 }
 
 struct Builder<'a> {
+    /// The input model, the unnamed namespace's pods after its pods.
     model: ClusterModel,
     evals: &'a [&'a dyn Evaluator],
-    /// Class of each real pod, the pods of each class.
+    /// The pods of each class.
     classes: Vec<Vec<usize>>,
     class_ns: Vec<usize>,
     /// Classes per namespace id.
     ns_classes: Vec<usize>,
+    /// Namespaces with pods or labels (ids index it; sorted).
     ns_names: Vec<String>,
+    /// Namespace ids per namespace label pair and per label key.
+    ns_by_pair: HashMap<(String, String), Vec<usize>>,
+    ns_by_key: HashMap<String, Vec<usize>>,
+    /// Per class, the id of its label set; per label set, a pod that has it.
+    label_set: Vec<usize>,
+    label_sets: Vec<usize>,
+    /// Per class, an id of its named ports (classes with the same named ports share it).
+    named_id: Vec<usize>,
+    /// Per class, its mentions (merged over evaluators; an index into `mentions`).
+    class_mentions: Vec<usize>,
+    /// Per class of (namespace, labels, named ports), per direction.
+    mentions: Vec<[Mentions; 2]>,
+    /// The pod label keys any side tests (`true`: every label), for class names.
+    label_keys: (bool, BTreeSet<String>),
     /// Per class, the unnamed namespace's pod with its labels and named ports.
     unnamed_pod: Vec<usize>,
-    /// Per class and direction.
-    sides: Vec<[Side; 2]>,
-    projections: Vec<Projection>,
+    /// Per class and direction, resolved on first use.
+    sides: Vec<[Option<Side>; 2]>,
+    /// Projections (of the sides resolved), interned.
+    proj_index: HashMap<Projection, usize>,
     /// Per projection, the projected key id of each class.
     projected: Vec<Vec<usize>>,
-    /// Global port samples: (protocol, first, last).
+    /// Per projection, the classes of each projected key (made on first use).
+    by_key: Vec<Option<Vec<Vec<usize>>>>,
+    /// Global port samples: (protocol, first, last), and their first ports.
     samples: Vec<(Protocol, u16, u16)>,
+    ports: Vec<(Protocol, u16)>,
     /// Address atoms: representative and name.
     atoms: Vec<(IpAddr, String)>,
     /// Side verdicts computed (masks per target), and whether each allows nothing.
     masks: Vec<Vec<Mask>>,
     empty: Vec<bool>,
+    /// Namespaces (ids) with a side prepared.
+    prepared: Vec<bool>,
+    sides_prepared: usize,
     /// Name a namespace's classes by the label pairs that cover them exactly
     /// (`ns/app=web` for every class with `app=web`), not class by class.
     describe: bool,
@@ -320,10 +375,17 @@ fn dir(d: Direction) -> usize {
 }
 
 impl<'a> Builder<'a> {
-    fn new(model: &ClusterModel, secondary: &[IpAddr], evals: &'a [&'a dyn Evaluator]) -> Self {
-        let mut model = model.clone();
+    fn new(
+        mut model: ClusterModel,
+        secondary: &[IpAddr],
+        evals: &'a [&'a dyn Evaluator],
+        focus: Option<&Focus>,
+    ) -> Self {
         let real = model.pods.len();
-        // Mentions of one pod per (namespace, labels, named ports).
+        // Mentions of one pod per (namespace, labels, named ports): every evaluator
+        // decides a pod's sides from those alone. What every side mentions is needed
+        // up front (the networks, ports and label keys of the whole map); the sides
+        // themselves are resolved on first use.
         let mut first: BTreeMap<RoughKey<'_>, usize> = BTreeMap::new();
         let mut rough = vec![0usize; real];
         let mut reps = Vec::new();
@@ -338,13 +400,33 @@ impl<'a> Builder<'a> {
             rough[i] = c;
         }
         drop(first);
+        // Outside the focus, an evaluator that decides every side as another does is
+        // not asked.
+        let mut skip = vec![false; evals.len()];
+        for (a, b) in focus.map(|f| f.alike.as_slice()).unwrap_or_default() {
+            if *a < skip.len() && *b < skip.len() && a != b && !skip[*b] {
+                skip[*a] = true;
+            }
+        }
+        let outside = |ns: &str, d: Direction| {
+            focus.is_some_and(|f| match d {
+                Direction::Egress => !f.egress.contains(ns),
+                Direction::Ingress => !f.ingress.contains(ns),
+            })
+        };
         let mentions: Vec<[Mentions; 2]> = reps
             .iter()
             .map(|&pod| {
                 [Direction::Ingress, Direction::Egress].map(|d| {
-                    let mut m = Mentions::default();
-                    for e in evals {
-                        m.merge(&e.mentions(&model, pod, d));
+                    let out = outside(&model.pods[pod].namespace, d);
+                    let mut each = evals
+                        .iter()
+                        .zip(&skip)
+                        .filter(|(_, s)| !(out && **s))
+                        .map(|(e, _)| e.mentions(&model, pod, d));
+                    let mut m = each.next().unwrap_or_default();
+                    for other in each {
+                        m.merge(&other);
                     }
                     m
                 })
@@ -360,107 +442,91 @@ impl<'a> Builder<'a> {
             .flatten()
             .flat_map(|m| m.nets.iter().copied())
             .collect();
-        let family = |ip: &IpAddr, v4: bool| ip.is_ipv4() == v4;
+        let v4 = pod_ips.iter().filter(|ip| ip.is_ipv4()).count();
         let splits = nets.iter().any(|n| {
             let lo = pod_ips.partition_point(|ip| *ip < n.network());
             let hi = pod_ips.partition_point(|ip| *ip <= n.broadcast());
-            let fam = pod_ips
-                .iter()
-                .filter(|ip| family(ip, n.network().is_ipv4()))
-                .count();
+            let fam = if n.network().is_ipv4() {
+                v4
+            } else {
+                pod_ips.len() - v4
+            };
             hi > lo && hi - lo < fam
         });
         // Classes: the rough classes, or every pod alone when addresses matter.
-        let (class_of, class_reps): (Vec<usize>, Vec<usize>) = if splits {
-            ((0..real).collect(), (0..real).collect())
+        let class_of: Vec<usize> = if splits {
+            (0..real).collect()
         } else {
-            (rough.clone(), reps.clone())
+            rough.clone()
         };
-        let mut classes: Vec<Vec<usize>> = vec![Vec::new(); class_reps.len()];
+        let count = if splits { real } else { reps.len() };
+        let mut classes: Vec<Vec<usize>> = vec![Vec::new(); count];
         for (i, c) in class_of.iter().enumerate() {
             classes[*c].push(i);
         }
-        let class_mentions: Vec<&[Mentions; 2]> =
-            class_reps.iter().map(|&p| &mentions[rough[p]]).collect();
+        drop(class_of);
+        let class_mentions: Vec<usize> = classes.iter().map(|pods| rough[pods[0]]).collect();
+        let mut label_sets = Vec::new();
+        let label_set: Vec<usize> = {
+            let mut ids: BTreeMap<&BTreeMap<String, String>, usize> = BTreeMap::new();
+            classes
+                .iter()
+                .map(|pods| {
+                    let n = ids.len();
+                    *ids.entry(&model.pods[pods[0]].labels).or_insert_with(|| {
+                        label_sets.push(pods[0]);
+                        n
+                    })
+                })
+                .collect()
+        };
+        let named_id: Vec<usize> = {
+            let mut ids: BTreeMap<&NamedPorts, usize> = BTreeMap::new();
+            classes
+                .iter()
+                .map(|pods| {
+                    let n = ids.len();
+                    *ids.entry(&model.pods[pods[0]].named_ports).or_insert(n)
+                })
+                .collect()
+        };
         // Namespaces.
         let ns_names: Vec<String> = model.namespaces.keys().cloned().collect();
-        let ns_id: BTreeMap<&str, usize> = ns_names
+        let ns_id = |name: &str| ns_names.binary_search_by(|n| n.as_str().cmp(name)).ok();
+        let class_ns: Vec<usize> = classes
             .iter()
-            .enumerate()
-            .map(|(i, n)| (n.as_str(), i))
+            .map(|pods| ns_id(model.pods[pods[0]].namespace.as_str()).unwrap_or_default())
             .collect();
-        let class_ns: Vec<usize> = class_reps
-            .iter()
-            .map(|&p| ns_id[model.pods[p].namespace.as_str()])
-            .collect();
-        let mut by_pair: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
-        let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (ns, labels) in &model.namespaces {
+        let mut ns_by_pair: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        let mut ns_by_key: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, labels) in model.namespaces.values().enumerate() {
             for (k, v) in labels {
-                by_pair.entry((k, v)).or_default().push(ns_id[ns.as_str()]);
-                by_key.entry(k).or_default().push(ns_id[ns.as_str()]);
+                ns_by_pair
+                    .entry((k.clone(), v.clone()))
+                    .or_default()
+                    .push(i);
+                ns_by_key.entry(k.clone()).or_default().push(i);
             }
         }
-        // Projections, interned.
-        let mut proj_index: HashMap<Projection, usize> = HashMap::new();
-        let mut projections = Vec::new();
-        let mut sides = Vec::with_capacity(class_reps.len());
+        // What the whole map needs from every side: ports, label keys, names.
         let mut all_ports = BTreeSet::new();
         let mut any_all_ports = false;
-        for (c, m2) in class_mentions.iter().enumerate() {
-            let made = [0, 1].map(|k| {
-                let m = &m2[k];
-                any_all_ports |= m.all_ports;
-                all_ports.extend(m.ports.iter().copied());
-                let namespaces = if m.all_namespaces {
-                    None
-                } else {
-                    let mut s = BTreeSet::from([class_ns[c]]);
-                    s.extend(m.namespaces.iter().filter_map(|n| ns_id.get(n.as_str())));
-                    for (k, v) in &m.namespace_labels {
-                        s.extend(by_pair.get(&(k.as_str(), v.as_str())).into_iter().flatten());
-                    }
-                    for k in &m.namespace_keys {
-                        s.extend(by_key.get(k.as_str()).into_iter().flatten());
-                    }
-                    Some(s)
-                };
-                let p = Projection::of(m);
-                let n = projections.len();
-                let projection = *proj_index.entry(p.clone()).or_insert_with(|| {
-                    projections.push(p);
-                    n
-                });
-                Side {
-                    namespaces,
-                    projection,
-                    named_ports: m.named_ports || m.all_ports,
-                    cache: HashMap::new(),
-                }
-            });
-            // `Direction::BOTH` order is not assumed: index by `dir`.
-            sides.push(made);
+        let mut label_keys = (false, BTreeSet::new());
+        let mut mentioned: BTreeSet<&String> = BTreeSet::new();
+        for m in mentions.iter().flatten() {
+            any_all_ports |= m.all_ports;
+            all_ports.extend(m.ports.iter().copied());
+            label_keys.0 |= m.all_pod_labels;
+            label_keys
+                .1
+                .extend(m.pod_labels.iter().map(|(k, _)| k.clone()));
+            label_keys.1.extend(m.pod_keys.iter().cloned());
+            mentioned.extend(m.namespaces.iter());
         }
-        // Projected key ids per projection and class.
-        let projected: Vec<Vec<usize>> = projections
-            .iter()
-            .map(|p| {
-                let mut ids: HashMap<Seen<'_>, usize> = HashMap::new();
-                class_reps
-                    .iter()
-                    .map(|&r| {
-                        let n = ids.len();
-                        *ids.entry(p.key(&model.pods[r].labels)).or_insert(n)
-                    })
-                    .collect()
-            })
-            .collect();
-        // The unnamed namespace and its pods (one per class).
-        let mentioned: BTreeSet<&String> = mentions
-            .iter()
-            .flatten()
-            .flat_map(|m| m.namespaces.iter())
-            .collect();
+        // The unnamed namespace and its pods: one per (labels, named ports) of a class,
+        // and address when addresses matter (classes of different namespaces with the
+        // same labels share it). Made up front: evaluators cache views of the model's
+        // pods, which a pod added later would invalidate.
         let unnamed = (0u32..)
             .map(|i| format!("netpolc-unnamed-{i}"))
             .find(|n| !model.namespaces.contains_key(n) && !mentioned.contains(n))
@@ -470,19 +536,29 @@ impl<'a> Builder<'a> {
             unnamed.clone(),
             BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), unnamed.clone())]),
         );
-        let mut unnamed_pod = Vec::with_capacity(class_reps.len());
-        for (c, &r) in class_reps.iter().enumerate() {
-            let p = &model.pods[r];
-            let pod = Pod {
-                namespace: unnamed.clone(),
-                name: format!("class-{c}"),
-                labels: p.labels.clone(),
-                ip: p.ip,
-                named_ports: p.named_ports.clone(),
-            };
-            unnamed_pod.push(model.pods.len());
-            model.pods.push(pod);
-        }
+        let mut made: BTreeMap<UnnamedKey<'_>, usize> = BTreeMap::new();
+        let mut extra = Vec::new();
+        let unnamed_pod: Vec<usize> = classes
+            .iter()
+            .map(|pods| {
+                let p = &model.pods[pods[0]];
+                let n = real + made.len();
+                *made
+                    .entry((&p.labels, &p.named_ports, splits.then_some(p.ip)))
+                    .or_insert_with(|| {
+                        extra.push(Pod {
+                            namespace: unnamed.clone(),
+                            name: format!("class-{}", n - real),
+                            labels: p.labels.clone(),
+                            ip: p.ip,
+                            named_ports: p.named_ports.clone(),
+                        });
+                        n
+                    })
+            })
+            .collect();
+        drop(made);
+        model.pods.extend(extra);
         // Port samples.
         if any_all_ports {
             for (p, n) in &model.ports {
@@ -503,7 +579,7 @@ impl<'a> Builder<'a> {
             .into_iter()
             .filter(|(p, n)| Protocol::PORTED.contains(p) && (1..=65535).contains(n))
             .collect();
-        let samples = starts
+        let samples: Vec<(Protocol, u16, u16)> = starts
             .iter()
             .enumerate()
             .map(|(i, (p, n))| {
@@ -515,10 +591,10 @@ impl<'a> Builder<'a> {
             })
             .collect();
         let atoms = atoms(&nets, &pod_ips);
+        let n = classes.len();
         Builder {
             model,
             evals,
-            classes,
             ns_classes: {
                 let mut v = vec![0; ns_names.len()];
                 for ns in &class_ns {
@@ -526,16 +602,29 @@ impl<'a> Builder<'a> {
                 }
                 v
             },
+            classes,
             class_ns,
+            prepared: vec![false; ns_names.len()],
             ns_names,
+            ns_by_pair,
+            ns_by_key,
+            label_set,
+            label_sets,
+            named_id,
+            class_mentions,
+            mentions,
+            label_keys,
             unnamed_pod,
-            sides,
-            projections,
-            projected,
+            sides: (0..n).map(|_| [None, None]).collect(),
+            proj_index: HashMap::new(),
+            projected: Vec::new(),
+            by_key: Vec::new(),
+            ports: samples.iter().map(|(p, n, _)| (*p, *n)).collect(),
             samples,
             atoms,
             masks: Vec::new(),
             empty: Vec::new(),
+            sides_prepared: 0,
             describe: false,
         }
     }
@@ -544,54 +633,140 @@ impl<'a> Builder<'a> {
         self.samples.len().div_ceil(64)
     }
 
-    /// Side verdicts of `pod` in `d` against `other`, as masks per target.
-    fn side_masks(&self, ends: (Endpoint, Endpoint), d: Direction) -> Vec<Mask> {
-        let ports: Vec<(Protocol, u16)> = self.samples.iter().map(|(p, n, _)| (*p, *n)).collect();
-        let mut out = Vec::new();
-        self.evals
-            .iter()
-            .map(|e| {
-                out.clear();
-                let (me, other) = match d {
-                    Direction::Egress => ends,
-                    Direction::Ingress => (ends.1, ends.0),
-                };
-                match me {
-                    Endpoint::Pod(me) => {
-                        e.prepare_side(&self.model, me, d)(other, &ports, &mut out)
-                    }
-                    // An address has no side to enforce.
-                    Endpoint::External(_) => out.extend(ports.iter().map(|_| true)),
+    fn stats(&self) -> Stats {
+        Stats {
+            classes: self.classes.len(),
+            sides: self.sides_prepared,
+            verdicts: self.masks.len(),
+            namespaces: self
+                .prepared
+                .iter()
+                .zip(&self.ns_names)
+                .filter(|(p, _)| **p)
+                .map(|(_, n)| n.clone())
+                .collect(),
+        }
+    }
+
+    /// The side of class `c` in direction `d`, resolved on first use: the namespaces it
+    /// tells apart and the projection through which it sees the other end's labels.
+    fn side(&mut self, c: usize, d: Direction) -> &mut Side {
+        if self.sides[c][dir(d)].is_none() {
+            let m = &self.mentions[self.class_mentions[c]][dir(d)];
+            let namespaces = if m.all_namespaces {
+                None
+            } else {
+                let mut s = BTreeSet::from([self.class_ns[c]]);
+                s.extend(m.namespaces.iter().filter_map(|n| {
+                    self.ns_names
+                        .binary_search_by(|x| x.as_str().cmp(n.as_str()))
+                        .ok()
+                }));
+                for kv in &m.namespace_labels {
+                    s.extend(self.ns_by_pair.get(kv).into_iter().flatten());
                 }
+                for k in &m.namespace_keys {
+                    s.extend(self.ns_by_key.get(k).into_iter().flatten());
+                }
+                Some(s)
+            };
+            let named_ports = m.named_ports || m.all_ports;
+            let projection = self.intern(Projection::of(m));
+            self.sides[c][dir(d)] = Some(Side {
+                namespaces,
+                projection,
+                named_ports,
+                cache: HashMap::new(),
+            });
+            self.sides_prepared += 1;
+            self.prepared[self.class_ns[c]] = true;
+        }
+        self.sides[c][dir(d)]
+            .as_mut()
+            .expect("the side was just resolved")
+    }
+
+    /// The id of a projection, with the projected key of every class.
+    fn intern(&mut self, p: Projection) -> usize {
+        if let Some(id) = self.proj_index.get(&p) {
+            return *id;
+        }
+        // Once per label set, not per class.
+        let mut ids: HashMap<Seen<'_>, usize> = HashMap::new();
+        let of_set: Vec<usize> = self
+            .label_sets
+            .iter()
+            .map(|&pod| {
+                let n = ids.len();
+                *ids.entry(p.key(&self.model.pods[pod].labels)).or_insert(n)
+            })
+            .collect();
+        drop(ids);
+        let keys: Vec<usize> = self.label_set.iter().map(|l| of_set[*l]).collect();
+        self.projected.push(keys);
+        self.by_key.push(None);
+        let id = self.projected.len() - 1;
+        self.proj_index.insert(p, id);
+        id
+    }
+
+    /// The classes of each projected key of a projection.
+    fn by_key(&mut self, p: usize) -> &[Vec<usize>] {
+        if self.by_key[p].is_none() {
+            let mut out: Vec<Vec<usize>> = Vec::new();
+            for (c, k) in self.projected[p].iter().enumerate() {
+                if out.len() <= *k {
+                    out.resize(k + 1, Vec::new());
+                }
+                out[*k].push(c);
+            }
+            self.by_key[p] = Some(out);
+        }
+        self.by_key[p].as_deref().unwrap_or_default()
+    }
+
+    /// Side verdicts of the pod `me` in `d` against each of `others`, as masks per
+    /// target: the side is prepared once per target for all of them.
+    fn side_masks(&self, me: usize, d: Direction, others: &[Endpoint]) -> Vec<Vec<Mask>> {
+        let mut out = Vec::new();
+        let mut per: Vec<Vec<Mask>> = vec![Vec::with_capacity(self.evals.len()); others.len()];
+        for e in self.evals {
+            let prepared = e.prepare_side(&self.model, me, d);
+            for (k, other) in others.iter().enumerate() {
+                out.clear();
+                prepared(*other, &self.ports, &mut out);
                 let mut m = vec![0u64; self.words()];
                 for (i, ok) in out.iter().enumerate() {
                     if *ok {
                         m[i / 64] |= 1 << (i % 64);
                     }
                 }
-                m
-            })
-            .collect()
+                per[k].push(m);
+            }
+        }
+        per
     }
 
     /// The side of class `c` in direction `d`, against the class `o` (a pod of it other
     /// than `c`'s representative). `None` when there is no such pod.
     fn pod_side(&mut self, c: usize, d: Direction, o: usize) -> Option<usize> {
         let me = self.classes[c][0];
-        let side = &self.sides[c][dir(d)];
-        let told = side
-            .namespaces
-            .as_ref()
-            .is_none_or(|s| s.contains(&self.class_ns[o]));
-        let key = match &side.namespaces {
-            None => (o, 0, 0),
-            Some(_) => {
-                let ns = if told { self.class_ns[o] } else { UNNAMED };
-                let named = if side.named_ports { o } else { 0 };
-                (ns, self.projected[side.projection][o], named)
-            }
+        let o_ns = self.class_ns[o];
+        let side = self.side(c, d);
+        let told = side.namespaces.as_ref().is_none_or(|s| s.contains(&o_ns));
+        let (told_apart, projection, named_ports) =
+            (side.namespaces.is_some(), side.projection, side.named_ports);
+        let key = if told_apart {
+            let ns = if told { o_ns } else { UNNAMED };
+            let named = if named_ports { self.named_id[o] } else { 0 };
+            (ns, self.projected[projection][o], named)
+        } else {
+            (o, 0, 0)
         };
-        if let Some(m) = side.cache.get(&key) {
+        if let Some(m) = self.sides[c][dir(d)]
+            .as_ref()
+            .and_then(|s| s.cache.get(&key))
+        {
             if !(o == c && self.classes[c].len() < 2) {
                 return Some(*m);
             }
@@ -601,15 +776,14 @@ impl<'a> Builder<'a> {
         } else {
             self.unnamed_pod[o]
         };
-        let ends = match d {
-            Direction::Egress => (Endpoint::Pod(me), Endpoint::Pod(other)),
-            Direction::Ingress => (Endpoint::Pod(other), Endpoint::Pod(me)),
-        };
-        let m = self.side_masks(ends, d);
+        let m = self
+            .side_masks(me, d, &[Endpoint::Pod(other)])
+            .pop()
+            .unwrap_or_default();
         self.empty.push(m.iter().all(is_empty));
         self.masks.push(m);
         let id = self.masks.len() - 1;
-        self.sides[c][dir(d)].cache.insert(key, id);
+        self.side(c, d).cache.insert(key, id);
         Some(id)
     }
 
@@ -649,9 +823,6 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// The pairs of ends (classes `0..n`, address atoms `n..`) that some evaluator
-    /// allows on some port, with the masks per evaluator. With a focus, only pairs whose
-    /// source's egress side or destination's ingress side is in focus.
     /// The ports (per evaluator) on which class `s` reaches class `d`: both sides' masks
     /// intersected; `None` when a side is missing or allows nothing. `ingress_first`
     /// computes the ingress side first (cheaper when it tells apart few sources).
@@ -673,39 +844,30 @@ impl<'a> Builder<'a> {
         (!both.iter().all(is_empty)).then_some(both)
     }
 
+    /// The pairs of ends (classes `0..n`, address atoms `n..`) that some evaluator
+    /// allows on some port, with the masks per evaluator. With a focus, only pairs whose
+    /// source's egress side or destination's ingress side is in focus; a side is
+    /// prepared only when such a pair meets it.
     fn pairs(&mut self, focus: Option<&ClassFocus>) -> Vec<((usize, usize), Vec<Mask>)> {
         let n = self.classes.len();
+        let egress_in = |f: Option<&ClassFocus>, ns: usize| f.is_none_or(|f| f.egress[ns]);
+        let ingress_in = |f: Option<&ClassFocus>, ns: usize| f.is_none_or(|f| f.ingress[ns]);
         // (from, to) endpoints: classes are 0..n, atoms n.. ; masks per target.
         let mut pairs: Vec<((usize, usize), Vec<Mask>)> = Vec::new();
         let mut by_ns: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (c, ns) in self.class_ns.iter().enumerate() {
             by_ns.entry(*ns).or_default().push(c);
         }
-        // Per projection, the classes of each projected key.
-        let by_key: Vec<Vec<Vec<usize>>> = self
-            .projected
-            .iter()
-            .map(|keys| {
-                let mut out: Vec<Vec<usize>> = Vec::new();
-                for (c, k) in keys.iter().enumerate() {
-                    if out.len() <= *k {
-                        out.resize(k + 1, Vec::new());
-                    }
-                    out[*k].push(c);
-                }
-                out
-            })
-            .collect();
         let mut candidates: Vec<usize> = Vec::new();
         for s in 0..n {
-            if focus.is_some_and(|f| !f.egress.contains(&self.class_ns[s])) {
+            if !egress_in(focus, self.class_ns[s]) {
                 continue;
             }
             // The destinations worth a look: every class of the namespaces the egress side
             // tells apart, and of the others only those whose group (all alike to the
             // side) it allows somewhere.
             candidates.clear();
-            let side = &self.sides[s][dir(Direction::Egress)];
+            let side = self.side(s, Direction::Egress);
             match (&side.namespaces, side.named_ports) {
                 (Some(told), false) => {
                     let told = told.clone();
@@ -713,7 +875,8 @@ impl<'a> Builder<'a> {
                     for ns in &told {
                         candidates.extend(by_ns.get(ns).into_iter().flatten());
                     }
-                    for group in &by_key[projection] {
+                    let groups = self.by_key(projection).to_vec();
+                    for group in &groups {
                         let outside: Vec<usize> = group
                             .iter()
                             .copied()
@@ -742,11 +905,11 @@ impl<'a> Builder<'a> {
         // tells apart few sources), then the source's egress.
         if let Some(f) = focus {
             for dcls in 0..n {
-                if !f.ingress.contains(&self.class_ns[dcls]) {
+                if !f.ingress[self.class_ns[dcls]] {
                     continue;
                 }
                 for s in 0..n {
-                    if f.egress.contains(&self.class_ns[s]) {
+                    if f.egress[self.class_ns[s]] {
                         continue;
                     }
                     if let Some(both) = self.pair_masks(s, dcls, true) {
@@ -755,21 +918,29 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        for a in 0..self.atoms.len() {
-            let ip = self.atoms[a].0;
-            for c in 0..n {
-                let me = Endpoint::Pod(self.classes[c][0]);
-                let ns = self.class_ns[c];
-                if focus.is_none_or(|f| f.egress.contains(&ns)) {
-                    let out = self.side_masks((me, Endpoint::External(ip)), Direction::Egress);
-                    if !out.iter().all(is_empty) {
-                        pairs.push(((c, n + a), out));
-                    }
+        // Address ranges: each side in focus prepared once for all of them.
+        let others: Vec<Endpoint> = self
+            .atoms
+            .iter()
+            .map(|(ip, _)| Endpoint::External(*ip))
+            .collect();
+        for c in 0..n {
+            let ns = self.class_ns[c];
+            let me = self.classes[c][0];
+            for (d, wanted) in [
+                (Direction::Egress, egress_in(focus, ns)),
+                (Direction::Ingress, ingress_in(focus, ns)),
+            ] {
+                if !wanted || others.is_empty() {
+                    continue;
                 }
-                if focus.is_none_or(|f| f.ingress.contains(&ns)) {
-                    let inn = self.side_masks((Endpoint::External(ip), me), Direction::Ingress);
-                    if !inn.iter().all(is_empty) {
-                        pairs.push(((n + a, c), inn));
+                let masks = self.side_masks(me, d, &others);
+                for (a, m) in masks.into_iter().enumerate() {
+                    if !m.iter().all(is_empty) {
+                        pairs.push(match d {
+                            Direction::Egress => ((c, n + a), m),
+                            Direction::Ingress => ((n + a, c), m),
+                        });
                     }
                 }
             }
@@ -903,12 +1074,8 @@ impl<'a> Builder<'a> {
     /// `app=web` for each class: its labels on the keys any rule tests, made unique
     /// within the namespace (all labels, then a number, when that is not enough).
     fn class_names(&self) -> Vec<String> {
-        let mut keys: BTreeSet<&String> = BTreeSet::new();
-        let mut all = false;
-        for p in &self.projections {
-            all |= p.all;
-            keys.extend(p.keys.keys());
-        }
+        let all = self.label_keys.0;
+        let keys: BTreeSet<&String> = self.label_keys.1.iter().collect();
         let label_text = |labels: &BTreeMap<String, String>, only: Option<&BTreeSet<&String>>| {
             let parts: Vec<String> = labels
                 .iter()

@@ -20,18 +20,23 @@
 //! ([`Focus`]): a namespace whose rules are the same in both versions (whatever their
 //! names, files or lines) keeps its sides; its pairs with a changed side are still
 //! computed. Renaming an intent changes nothing and is answered before any model is
-//! built. The work is one model plus the pairs that touch a changed side.
+//! built. The work is one model (derived from both versions' rules without copying
+//! them), what each side mentions (one pass over the pod classes, as in the proof), and
+//! the pairs that touch a changed side: only the sides those pairs meet are prepared
+//! ([`Diff::stats`] counts them; a namespace that neither sends to nor receives from a
+//! changed side is never prepared).
 //!
 //! The base version of a Git repository is read with `git ls-tree` and `git cat-file`
 //! ([`read_git`]): nothing is checked out.
 
-use crate::connectivity::{self, Focus, Pair, PortSet, Row};
+use crate::connectivity::{self, Focus, Pair, PortSet, Row, Stats};
 use crate::load::{File, Loaded, MAX_FILE_BYTES};
 use crate::verify::IntentSpans;
 use netpolc_ir::model::{ClusterModel, Decision, Evaluator, Flow, Side};
 use netpolc_ir::{Direction, Program, Rule};
 use netpolc_source::{Diagnostic, SourceMap};
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::IpAddr;
@@ -123,6 +128,8 @@ pub struct Diff {
     pub groups: Vec<(String, Vec<String>)>,
     /// Remarks (namespace labels that changed, ...).
     pub notes: Vec<String>,
+    /// What the comparison prepared (empty when it was answered without a model).
+    pub stats: Stats,
 }
 
 /// One reading of both versions.
@@ -138,20 +145,31 @@ pub struct Reading<'a> {
 /// Where intents are written, for causes: the qualified intent name → `file:line`.
 pub type Locate<'a> = dyn Fn(bool, &str) -> Option<String> + 'a;
 
+/// Namespace groups of pattern rows (`NS1` → names).
+pub type Groups = Vec<(String, Vec<String>)>;
+
 /// A diff key: kind, readings, causes.
 type Key = (Kind, Vec<usize>, Vec<Cause>);
 
 /// Compares every reading's base and new version on `model`.
+///
+/// The model is taken as it is when owned, copied otherwise (see
+/// [`connectivity::compare`]).
 pub fn compare(
-    model: &ClusterModel,
+    model: Cow<'_, ClusterModel>,
     secondary: &[IpAddr],
     readings: &[Reading<'_>],
     focus: Option<&Focus>,
     locate: &Locate<'_>,
-) -> (Vec<Change>, Vec<(String, Vec<String>)>) {
+) -> (Vec<Change>, Groups, Stats) {
     let evals: Vec<&dyn Evaluator> = readings.iter().flat_map(|r| [r.base, r.new]).collect();
     let names: Vec<String> = readings.iter().map(|r| r.name.clone()).collect();
-    let compared = connectivity::compare(model, secondary, &evals, focus, |pair| {
+    // Outside the focus, each reading's base decides every side as its new version does.
+    let focus = focus.map(|f| Focus {
+        alike: (0..readings.len()).map(|r| (2 * r, 2 * r + 1)).collect(),
+        ..f.clone()
+    });
+    let compared = connectivity::compare(model, secondary, &evals, focus.as_ref(), |pair| {
         classify(pair, readings, locate)
     });
     let mut changes: Vec<Change> = compared
@@ -160,7 +178,7 @@ pub fn compare(
         .map(|(row, (kind, rs, causes))| change(row, kind, &rs, &names, causes))
         .collect();
     changes.sort();
-    (changes, compared.groups)
+    (changes, compared.groups, compared.stats)
 }
 
 fn change(row: Row, kind: Kind, rs: &[usize], names: &[String], causes: Vec<Cause>) -> Change {
@@ -177,6 +195,10 @@ fn change(row: Row, kind: Kind, rs: &[usize], names: &[String], causes: Vec<Caus
 
 /// Splits one pair's ports into (kind, readings) sets and finds each one's causes.
 fn classify(pair: &Pair<'_>, readings: &[Reading<'_>], locate: &Locate<'_>) -> Vec<(Key, PortSet)> {
+    // Most pairs met are unchanged on every reading.
+    if pair.allowed.chunks(2).all(|v| v.first() == v.get(1)) {
+        return Vec::new();
+    }
     let words = pair.allowed.first().map_or(0, Vec::len);
     let mut out: BTreeMap<(Kind, Vec<usize>), PortSet> = BTreeMap::new();
     for kind in [Kind::Widened, Kind::Narrowed] {
@@ -336,6 +358,12 @@ fn unmatched<'a>(base: &'a Program, new: &'a Program) -> (Vec<&'a Rule>, Vec<&'a
 /// lines aside); `None` when something global differs (the cluster profile), so that
 /// every side must be looked at.
 pub fn focus(base: &Program, new: &Program) -> Option<Focus> {
+    let (gone, added) = unmatched(base, new);
+    focus_of(base, new, &gone, &added)
+}
+
+/// [`focus`], with the rules [`unmatched`] found.
+fn focus_of(base: &Program, new: &Program, gone: &[&Rule], added: &[&Rule]) -> Option<Focus> {
     if base.profile != new.profile {
         return None;
     }
@@ -347,8 +375,7 @@ pub fn focus(base: &Program, new: &Program) -> Option<Focus> {
         };
         set.extend(scope.namespaces().into_iter().map(str::to_string));
     };
-    let (gone, added) = unmatched(base, new);
-    for r in gone.into_iter().chain(added) {
+    for r in gone.iter().chain(added) {
         mark(&r.subject.scope, r.direction);
     }
     let iso = |p: &Program| -> BTreeSet<(String, Direction)> {
@@ -364,14 +391,16 @@ pub fn focus(base: &Program, new: &Program) -> Option<Focus> {
     Some(f)
 }
 
-/// One program whose rules, namespaces and profile hold both versions': the model is
-/// derived from it, so that it tells apart what either version tells apart.
-fn union(base: &Program, new: &Program) -> Program {
+/// The model of both versions: derived from the new version's namespaces and profile
+/// (with the base's namespaces and unmanaged namespaces it lacks) and both versions'
+/// rules (the new rules and the base rules without a partner of equal meaning), so that
+/// it tells apart what either version tells apart. No rule is copied.
+fn union_model(base: &Program, new: &Program, gone: &[&Rule]) -> ClusterModel {
     let mut p = Program {
         profile: new.profile.clone(),
         namespaces: new.namespaces.clone(),
         isolations: Vec::new(),
-        rules: new.rules.clone(),
+        rules: Vec::new(),
         tests: Vec::new(),
     };
     for (name, ns) in &base.namespaces {
@@ -385,9 +414,8 @@ fn union(base: &Program, new: &Program) -> Program {
             .entry(name.clone())
             .or_insert_with(|| labels.clone());
     }
-    p.rules.extend(unmatched(base, new).0.into_iter().cloned());
     // Derivation reads the rules in any order: no need to sort them again.
-    p
+    netpolc_ir::derive::derive_with_rules(&p, new.rules.iter().chain(gone.iter().copied()))
 }
 
 /// One version of a repository's intents, compiled.
@@ -425,14 +453,16 @@ pub fn intents(
             }
         }
     }
-    let focus = focus(base.program, new.program);
+    let (gone, added) = unmatched(base.program, new.program);
+    let focus = focus_of(base.program, new.program, &gone, &added);
     if focus
         .as_ref()
         .is_some_and(|f| f.egress.is_empty() && f.ingress.is_empty())
     {
         return diff;
     }
-    let model = netpolc_ir::derive::derive(&union(base.program, new.program));
+    let model = union_model(base.program, new.program, &gone);
+    drop((gone, added));
     let (bi, ni) = (
         netpolc_ir::eval::intended(base.program),
         netpolc_ir::eval::intended(new.program),
@@ -465,9 +495,11 @@ pub fn intents(
             format!("{}:{line}", sources.get(span.file).name())
         })
     };
-    let (changes, groups) = compare(&model, &[], &readings, focus.as_ref(), &locate);
+    let (changes, groups, stats) =
+        compare(Cow::Owned(model), &[], &readings, focus.as_ref(), &locate);
     diff.changes = changes;
     diff.groups = groups;
+    diff.stats = stats;
     diff
 }
 
@@ -492,7 +524,10 @@ pub fn manifests(
     readings: &[Reading<'_>],
     labels: (&str, &str),
 ) -> Diff {
-    let (changes, groups) = compare(model, secondary, readings, None, &|_, _| None);
+    let (changes, groups, stats) =
+        compare(Cow::Borrowed(model), secondary, readings, None, &|_, _| {
+            None
+        });
     Diff {
         base: labels.0.to_string(),
         new: labels.1.to_string(),
@@ -500,6 +535,7 @@ pub fn manifests(
         changes,
         groups,
         notes: Vec::new(),
+        stats,
     }
 }
 

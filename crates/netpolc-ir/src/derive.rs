@@ -21,7 +21,9 @@
 //! flows with pods² × ports; see ARCHITECTURE.md.
 
 use crate::model::{ClusterModel, Pod};
-use crate::{LabelSelector, Op, Peer, PortSpec, Ports, Program, Protocol, NAMESPACE_NAME_LABEL};
+use crate::{
+    LabelSelector, Op, Peer, PortSpec, Ports, Program, Protocol, Rule, NAMESPACE_NAME_LABEL,
+};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -31,6 +33,16 @@ pub const MAX_CLASSES: usize = 64;
 
 /// Builds the model of a program.
 pub fn derive(program: &Program) -> ClusterModel {
+    derive_with_rules(program, &program.rules)
+}
+
+/// Builds the model of `program` with `rules` read in place of its own rules (in any
+/// order): the model of two versions of a program at once (`netpolc diff`) without
+/// copying their rules into one program.
+pub fn derive_with_rules<'r>(
+    program: &Program,
+    rules: impl IntoIterator<Item = &'r Rule>,
+) -> ClusterModel {
     let mut model = ClusterModel::default();
 
     // Selectors that tell pods and namespaces apart.
@@ -39,12 +51,18 @@ pub fn derive(program: &Program) -> ClusterModel {
     let mut named_ports: BTreeSet<(String, Protocol)> = BTreeSet::new();
     let mut ports: BTreeSet<(Protocol, u16)> = BTreeSet::new();
     let mut cidrs: Vec<IpNet> = Vec::new();
-    for r in &program.rules {
-        pod_selectors.insert(r.subject.pods.clone());
+    // Many rules share selectors: each is copied once.
+    let add = |set: &mut BTreeSet<LabelSelector>, s: &LabelSelector| {
+        if !set.contains(s) {
+            set.insert(s.clone());
+        }
+    };
+    for r in rules {
+        add(&mut pod_selectors, &r.subject.pods);
         match &r.peer {
             Peer::Pods { namespaces, pods } => {
-                pod_selectors.insert(pods.clone());
-                ns_selectors.insert(namespaces.clone());
+                add(&mut pod_selectors, pods);
+                add(&mut ns_selectors, namespaces);
             }
             Peer::Cidr(b) => {
                 cidrs.push(b.net);
