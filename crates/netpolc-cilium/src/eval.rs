@@ -66,9 +66,10 @@ pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator, String> {
                 let p = CiliumPolicy::deserialize(obj).map_err(refuse)?;
                 policies.extend(from_cilium(&p));
             }
-            ("networking.k8s.io/v1", "NetworkPolicy") => {
-                let np = knp::NetworkPolicy::deserialize(obj).map_err(refuse)?;
-                policies.extend(knp::convert(&np));
+            (netpolc_kube::networkpolicy::API_VERSION, netpolc_kube::networkpolicy::KIND) => {
+                // The shared reader's message names the object itself.
+                let np = knp::read(obj).map_err(|e| format!("object {i}: {e}"))?;
+                policies.push(knp::convert(&np));
             }
             _ => {
                 return Err(format!(
