@@ -46,7 +46,9 @@ use std::net::IpAddr;
 /// # Errors
 /// An object of another kind, or one using a field this evaluator does not model (for
 /// example `toServices`, `fromRequires`, CIDR groups, Kafka rules), is refused with a
-/// message naming the object.
+/// message naming the object; so is a NetworkPolicy the shared reader
+/// (`netpolc_kube::networkpolicy::read`) refuses, with the same message as on every back
+/// end.
 pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator, String> {
     let mut policies = Vec::new();
     for (i, obj) in objects.iter().enumerate() {

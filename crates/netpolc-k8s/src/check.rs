@@ -85,7 +85,7 @@ fn about(
     }
 }
 
-/// The capability check ([`Capabilities::unsupported`] with this back end's
+/// The capability check ([`netpolc_ir::backend::Capabilities::unsupported`] with this back end's
 /// capabilities), each refusal worded by [`refusal`]; and the warning about the API
 /// server reached through `ipBlock`s.
 fn capability(program: &Program, rule: &Rule) -> Vec<Diagnostic> {
