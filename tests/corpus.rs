@@ -136,3 +136,31 @@ fn hyphenated_set_and_intent_names_render_distinct_names_on_every_back_end() {
         }
     }
 }
+
+/// Capabilities are data that decide: each back end refuses a valid case using one
+/// construct exactly when its declared `capabilities()` lack it (the one check,
+/// `Capabilities::unsupported`, worded by each back end's own table of codes).
+#[test]
+fn back_ends_refuse_exactly_what_their_capabilities_lack() {
+    use netpolc_ir::backend::Capabilities;
+    type Has = fn(&Capabilities) -> bool;
+    let constructs: [(&str, Has); 4] = [
+        ("host-entity", |c| c.host),
+        ("fqdn-egress", |c| c.fqdn),
+        ("http-l7", |c| c.http),
+        ("icmp", |c| c.icmp),
+    ];
+    let mut refusals = 0;
+    for (case, has) in constructs {
+        let path = std::path::PathBuf::from(format!("tests/cases/valid/{case}.yaml"));
+        let (sources, program, diags) = compile(&[path]);
+        let program = program.unwrap_or_else(|| panic!("{case}: {diags}"));
+        for t in Target::ALL {
+            let capable = has(&t.backend().capabilities());
+            let result = render(&sources, &program, t);
+            assert_eq!(result.is_ok(), capable, "{case} on {t}: {:?}", result.err());
+            refusals += usize::from(!capable);
+        }
+    }
+    assert!(refusals >= 4, "some back end lacks each construct");
+}

@@ -14,7 +14,7 @@ use crate::util::root;
 use netpolc_driver::{object_id, verify, Target};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_netpolc");
@@ -81,28 +81,28 @@ fn both(o: &Output) -> String {
     format!("{}{}", text(&o.stdout), text(&o.stderr))
 }
 
-/// A scratch folder, removed when the test passes (kept for inspection when it fails).
-struct Scratch(PathBuf);
+/// A fresh scratch folder, removed when the test passes (kept for inspection when it
+/// fails).
+struct Scratch(tempfile::TempDir);
 
 impl Scratch {
     fn new(name: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("netpolc-gitops-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("netpolc-gitops-{name}-"))
+            .tempdir()
+            .unwrap();
         Scratch(dir)
     }
 
     fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+        // TempDir's own drop then leaves the folder in place.
+        self.0.disable_cleanup(std::thread::panicking());
     }
 }
 

@@ -5,7 +5,7 @@
 
 use crate::util::root;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,29 +15,31 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// A scratch project holding a copy of the repository's policies/, removed on drop.
-struct Project(PathBuf);
+/// A scratch project holding a copy of the repository's policies/, in a fresh temporary
+/// folder removed on drop (kept for inspection when the test fails).
+struct Project(tempfile::TempDir);
 
 impl Project {
     fn new(name: &str) -> Project {
-        let dir =
-            std::env::temp_dir().join(format!("netpolc-golden-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("policies")).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("netpolc-golden-{name}-"))
+            .tempdir()
+            .unwrap();
+        std::fs::create_dir_all(dir.path().join("policies")).unwrap();
         for e in std::fs::read_dir(root().join("policies")).unwrap() {
             let p = e.unwrap().path();
-            std::fs::copy(&p, dir.join("policies").join(p.file_name().unwrap())).unwrap();
+            std::fs::copy(&p, dir.path().join("policies").join(p.file_name().unwrap())).unwrap();
         }
         Project(dir)
     }
 
     fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 
     fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
-        c.current_dir(&self.0).args(args);
+        c.current_dir(self.path()).args(args);
         for v in [
             "NETPOLC_TARGET",
             "ARGOCD_ENV_NETPOLC_TARGET",
@@ -53,12 +55,12 @@ impl Project {
     }
 
     fn golden(&self) -> BTreeMap<String, String> {
-        tree(&self.0.join("golden"))
+        tree(&self.path().join("golden"))
     }
 
     /// Entries beside golden/ that netpolc staged (none once a run completes).
     fn leftovers(&self) -> Vec<String> {
-        std::fs::read_dir(&self.0)
+        std::fs::read_dir(self.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.starts_with(".golden.netpolc-"))
@@ -67,7 +69,7 @@ impl Project {
 
     /// Removes one intent, so that the build writes something else.
     fn drop_monitoring(&self) {
-        let p = self.0.join("policies/production.yaml");
+        let p = self.path().join("policies/production.yaml");
         let t = std::fs::read_to_string(&p).unwrap();
         let line =
             "    - {name: monitoring-scrape, from: monitoring, to: all, ports: [9090/tcp]}\n";
@@ -78,9 +80,8 @@ impl Project {
 
 impl Drop for Project {
     fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+        // TempDir's own drop then leaves the folder in place.
+        self.0.disable_cleanup(std::thread::panicking());
     }
 }
 

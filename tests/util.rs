@@ -103,11 +103,14 @@ pub(crate) fn netpolc(dir: &Path, args: &[&str]) -> std::process::Output {
         .expect("runs")
 }
 
-/// A scratch project `netpolc-<prefix>-<name>-<pid>` holding a copy of the repository's
-/// policies/.
+/// A fresh scratch project `netpolc-<prefix>-<name>-<random>` holding a copy of the
+/// repository's policies/; the caller removes it.
 pub(crate) fn project_copy(prefix: &str, name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("netpolc-{prefix}-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("netpolc-{prefix}-{name}-"))
+        .tempdir()
+        .unwrap()
+        .keep();
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     for e in std::fs::read_dir(root().join("policies")).unwrap() {
         let p = e.unwrap().path();

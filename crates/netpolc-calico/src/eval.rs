@@ -279,7 +279,8 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
                 policies.push(namespaced_policy(&p).map_err(fail)?);
             }
             (knp::API_VERSION, "NetworkPolicy") => {
-                policies.push(knp::compile(object).map_err(fail)?);
+                // The shared reader's message names the object itself.
+                policies.push(knp::compile(object).map_err(|e| format!("object {i}: {e}"))?);
             }
             (API_VERSION | CRD_V1, "GlobalNetworkSet" | "NetworkSet") => {
                 let n: NetworkSet =

@@ -16,159 +16,38 @@
 //!   (`Ingress`, plus `Egress` when there are egress rules), because Calico only ever
 //!   sees stored objects.
 //!
+//! The object is read and checked by the shared reader (`netpolc_kube::networkpolicy`),
+//! like on the other back ends: what the API server refuses is refused here too.
+//!
 //! Decisions name the Kubernetes object (`NetworkPolicy namespace/name`) and its rule
 //! (`spec.ingress[0]`); ties in order are broken by Calico's converted name
 //! `knp.default.<name>`.
 
 use crate::eval::{eq, CompiledRule, Endpoints, Entity, Namespaces, Policy};
 use crate::selector::{Expr, Selector};
-use crate::types::{Action, ObjectMeta, PolicyType, Port, PortValue};
-use crate::validate::parse_cidr;
+use crate::types::{Action, PortValue};
 use crate::{DEFAULT_TIER, ORCHESTRATOR_LABEL};
 use netpolc_ir::provenance::RuleIntents;
-use serde::{Deserialize, Deserializer};
+use netpolc_kube::networkpolicy::{self as kube, LabelSelector, Operator, PortMatch, Protocol};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// `networking.k8s.io/v1`.
-pub(crate) const API_VERSION: &str = "networking.k8s.io/v1";
+pub(crate) const API_VERSION: &str = kube::API_VERSION;
 
-/// `null` reads as the default (Kubernetes dumps write `ingress: null`).
-fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct KubeNetworkPolicy {
-    #[serde(rename = "apiVersion")]
-    _api_version: String,
-    #[serde(rename = "kind")]
-    _kind: String,
-    metadata: ObjectMeta,
-    #[serde(default)]
-    spec: Spec,
-    #[serde(default, rename = "status")]
-    _status: Option<Value>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Spec {
-    #[serde(default, deserialize_with = "nullable")]
-    pod_selector: LabelSelector,
-    #[serde(default)]
-    policy_types: Option<Vec<PolicyType>>,
-    #[serde(default, deserialize_with = "nullable")]
-    ingress: Vec<IngressRule>,
-    #[serde(default, deserialize_with = "nullable")]
-    egress: Vec<EgressRule>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct IngressRule {
-    #[serde(default, deserialize_with = "nullable")]
-    from: Vec<Peer>,
-    #[serde(default, deserialize_with = "nullable")]
-    ports: Vec<KubePort>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct EgressRule {
-    #[serde(default, deserialize_with = "nullable")]
-    to: Vec<Peer>,
-    #[serde(default, deserialize_with = "nullable")]
-    ports: Vec<KubePort>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Peer {
-    #[serde(default)]
-    pod_selector: Option<LabelSelector>,
-    #[serde(default)]
-    namespace_selector: Option<LabelSelector>,
-    #[serde(default)]
-    ip_block: Option<IpBlock>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct IpBlock {
-    cidr: String,
-    #[serde(default, deserialize_with = "nullable")]
-    except: Vec<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct KubePort {
-    #[serde(default)]
-    protocol: Option<String>,
-    #[serde(default)]
-    port: Option<Port>,
-    #[serde(default)]
-    end_port: Option<i64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct LabelSelector {
-    #[serde(default, deserialize_with = "nullable")]
-    match_labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "nullable")]
-    match_expressions: Vec<Requirement>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Requirement {
-    key: String,
-    operator: String,
-    #[serde(default, deserialize_with = "nullable")]
-    values: Vec<String>,
-}
-
-impl LabelSelector {
-    fn is_empty(&self) -> bool {
-        self.match_labels.is_empty() && self.match_expressions.is_empty()
+/// The Calico terms of a selector (matchLabels sorted, then matchExpressions).
+fn terms(sel: &LabelSelector) -> Vec<Expr> {
+    let mut out: Vec<Expr> = sel.match_labels.iter().map(|(k, v)| eq(k, v)).collect();
+    for r in &sel.match_expressions {
+        let values = || r.values.iter().cloned().collect::<BTreeSet<String>>();
+        out.push(match r.operator {
+            Operator::In => Expr::In(r.key.clone(), values()),
+            Operator::NotIn => Expr::NotIn(r.key.clone(), values()),
+            Operator::Exists => Expr::Has(r.key.clone()),
+            Operator::DoesNotExist => Expr::Not(Box::new(Expr::Has(r.key.clone()))),
+        });
     }
-
-    /// The Calico terms of the selector (matchLabels sorted, then matchExpressions).
-    fn terms(&self, path: &str) -> Result<Vec<Expr>, String> {
-        let mut out: Vec<Expr> = self.match_labels.iter().map(|(k, v)| eq(k, v)).collect();
-        for (i, r) in self.match_expressions.iter().enumerate() {
-            let values: BTreeSet<String> = r.values.iter().cloned().collect();
-            let needs_values = |values: BTreeSet<String>| {
-                if values.is_empty() {
-                    Err(format!(
-                        "{path}.matchExpressions[{i}]: `{}` needs values",
-                        r.operator
-                    ))
-                } else {
-                    Ok(values)
-                }
-            };
-            out.push(match r.operator.as_str() {
-                "In" => Expr::In(r.key.clone(), needs_values(values)?),
-                "NotIn" => Expr::NotIn(r.key.clone(), needs_values(values)?),
-                "Exists" => Expr::Has(r.key.clone()),
-                "DoesNotExist" => Expr::Not(Box::new(Expr::Has(r.key.clone()))),
-                other => {
-                    return Err(format!(
-                        "{path}.matchExpressions[{i}]: unknown operator `{other}`"
-                    ))
-                }
-            });
-        }
-        Ok(out)
-    }
+    out
 }
 
 fn and(mut terms: Vec<Expr>) -> Selector {
@@ -180,162 +59,118 @@ fn and(mut terms: Vec<Expr>) -> Selector {
 }
 
 /// A pod selector: the orchestrator term first.
-fn pod_selector(sel: Option<&LabelSelector>, path: &str) -> Result<Selector, String> {
-    let mut terms = vec![eq(ORCHESTRATOR_LABEL, "k8s")];
+fn pod_selector(sel: Option<&LabelSelector>) -> Selector {
+    let mut out = vec![eq(ORCHESTRATOR_LABEL, "k8s")];
     if let Some(sel) = sel {
-        terms.extend(sel.terms(path)?);
+        out.extend(terms(sel));
     }
-    Ok(and(terms))
+    and(out)
 }
 
-fn entity(peer: &Peer, path: &str, namespace: &str) -> Result<Entity, String> {
-    if let Some(block) = &peer.ip_block {
-        let net = |s: &str, p: &str| {
-            parse_cidr(s)
-                .map(|n| n.trunc())
-                .ok_or_else(|| format!("{p}: `{s}` is not a CIDR"))
-        };
-        return Ok(Entity {
-            nets: vec![net(&block.cidr, &format!("{path}.ipBlock.cidr"))?],
-            not_nets: block
-                .except
-                .iter()
-                .enumerate()
-                .map(|(i, e)| net(e, &format!("{path}.ipBlock.except[{i}]")))
-                .collect::<Result<_, _>>()?,
+fn entity(peer: &kube::Peer, namespace: &str) -> Entity {
+    match peer {
+        kube::Peer::IpBlock { cidr, except } => Entity {
+            nets: vec![*cidr],
+            not_nets: except.clone(),
             ..Entity::default()
-        });
+        },
+        kube::Peer::Pods {
+            namespace_selector,
+            pod_selector: pods,
+        } => {
+            let namespaces = match namespace_selector {
+                None => Namespaces::Own(namespace.to_string()),
+                Some(s) if s.is_empty() => Namespaces::Matching(Selector::all()),
+                Some(s) => Namespaces::Matching(and(terms(s))),
+            };
+            Entity {
+                endpoints: Some(Endpoints {
+                    namespaces,
+                    selector: Some(pod_selector(pods.as_ref())),
+                }),
+                ..Entity::default()
+            }
+        }
     }
-    let selector = pod_selector(peer.pod_selector.as_ref(), &format!("{path}.podSelector"))?;
-    let namespaces = match &peer.namespace_selector {
-        None => Namespaces::Own(namespace.to_string()),
-        Some(s) if s.is_empty() => Namespaces::Matching(Selector::all()),
-        Some(s) => Namespaces::Matching(and(s.terms(&format!("{path}.namespaceSelector"))?)),
-    };
-    Ok(Entity {
-        endpoints: Some(Endpoints {
-            namespaces,
-            selector: Some(selector),
-        }),
-        ..Entity::default()
-    })
 }
 
-/// Protocol name → `None` for every port, or the listed ports; the key `""` is "every
+/// Protocol → `None` for every port, or the listed ports; the key `None` is "every
 /// protocol" (no ports at all).
-fn protocol_ports(
-    ports: &[KubePort],
-    path: &str,
-) -> Result<BTreeMap<String, Option<Vec<PortValue>>>, String> {
-    let mut out: BTreeMap<String, Option<Vec<PortValue>>> = BTreeMap::new();
+fn protocol_ports(ports: &[kube::Port]) -> BTreeMap<Option<Protocol>, Option<Vec<PortValue>>> {
+    let mut out: BTreeMap<Option<Protocol>, Option<Vec<PortValue>>> = BTreeMap::new();
     if ports.is_empty() {
-        out.insert(String::new(), None);
-        return Ok(out);
+        out.insert(None, None);
+        return out;
     }
-    for (i, p) in ports.iter().enumerate() {
-        let at = format!("{path}.ports[{i}]");
-        let protocol = p.protocol.clone().unwrap_or_else(|| "TCP".into());
-        if !matches!(protocol.as_str(), "TCP" | "UDP" | "SCTP") {
-            return Err(format!(
-                "{at}.protocol: `{protocol}` is not TCP, UDP or SCTP"
-            ));
-        }
-        let value = match (&p.port, p.end_port) {
-            (None, None) => None,
-            (None, Some(_)) => return Err(format!("{at}.endPort: needs a numeric `port`")),
-            (Some(port), None) => Some(port.value().map_err(|e| format!("{at}.port: {e}"))?),
-            (Some(port), Some(end)) => match port.value() {
-                Ok(PortValue::Range(a, a2)) if a == a2 => {
-                    let end = u16::try_from(end).ok().filter(|e| *e >= a).ok_or_else(|| {
-                        format!("{at}.endPort: `{end}` is not between `port` and 65535")
-                    })?;
-                    Some(PortValue::Range(a, end))
-                }
-                Ok(_) => return Err(format!("{at}.endPort: needs a numeric `port`")),
-                Err(e) => return Err(format!("{at}.port: {e}")),
-            },
+    for p in ports {
+        let value = match &p.port {
+            PortMatch::All => None,
+            PortMatch::Range(a, b) => Some(PortValue::Range(*a, *b)),
+            PortMatch::Named(name) => Some(PortValue::Named(name.clone())),
         };
         match value {
             // A port entry without a number: every port of the protocol.
             None => {
-                out.insert(protocol, None);
+                out.insert(Some(p.protocol), None);
             }
             // An earlier entry without a number already allows every port.
             Some(v) => {
-                if let Some(list) = out.entry(protocol).or_insert_with(|| Some(Vec::new())) {
+                if let Some(list) = out
+                    .entry(Some(p.protocol))
+                    .or_insert_with(|| Some(Vec::new()))
+                {
                     list.push(v);
                 }
             }
         }
     }
-    Ok(out)
+    out
 }
 
-/// Converts and compiles one Kubernetes NetworkPolicy.
+/// Reads (with the shared reader, `netpolc_kube::networkpolicy`), converts and compiles
+/// one Kubernetes NetworkPolicy.
 pub(crate) fn compile(object: &Value) -> Result<Policy, String> {
-    let np: KubeNetworkPolicy =
-        serde_json::from_value(object.clone()).map_err(|e| e.to_string())?;
-    let name = np.metadata.name.clone();
-    let Some(namespace) = np.metadata.namespace.clone() else {
-        return Err("metadata.namespace is required to evaluate a NetworkPolicy".into());
-    };
-    let spec = &np.spec;
-    let (ingress_type, egress_type) = match &spec.policy_types {
-        Some(t) if !t.is_empty() => (
-            t.contains(&PolicyType::Ingress),
-            t.contains(&PolicyType::Egress),
-        ),
-        _ => (true, !spec.egress.is_empty()),
-    };
+    let np = kube::read(object)?;
+    let namespace = &np.namespace;
     let mut ingress = Vec::new();
-    for (i, r) in spec.ingress.iter().enumerate() {
+    for (i, r) in np.ingress.iter().enumerate() {
         let path = format!("spec.ingress[{i}]");
-        ingress.extend(rules(&r.from, &r.ports, &path, &namespace, true)?);
+        ingress.extend(rules(r, &path, namespace, true));
     }
     let mut egress = Vec::new();
-    for (i, r) in spec.egress.iter().enumerate() {
+    for (i, r) in np.egress.iter().enumerate() {
         let path = format!("spec.egress[{i}]");
-        egress.extend(rules(&r.to, &r.ports, &path, &namespace, false)?);
+        egress.extend(rules(r, &path, namespace, false));
     }
     Ok(Policy {
-        display: format!("NetworkPolicy {namespace}/{name}"),
-        sort_name: format!("{namespace}/knp.default.{name}"),
+        display: format!("NetworkPolicy {namespace}/{}", np.name),
+        sort_name: format!("{namespace}/knp.default.{}", np.name),
         tier: DEFAULT_TIER.to_string(),
         order: Some(1000.0),
-        namespace: Some(namespace),
-        selector: pod_selector(Some(&spec.pod_selector), "spec.podSelector")?,
+        namespace: Some(namespace.clone()),
+        selector: pod_selector(Some(&np.pod_selector)),
         namespace_selector: None,
-        ingress_type,
-        egress_type,
+        ingress_type: np.policy_types.ingress,
+        egress_type: np.policy_types.egress,
         ingress,
         egress,
-        intents: RuleIntents::from_annotations(&np.metadata.annotations),
+        intents: RuleIntents::from_annotations(&np.annotations),
         hosts_only: false,
     })
 }
 
 /// One Calico rule per protocol and peer, in that order, as the converter emits them.
-fn rules(
-    peers: &[Peer],
-    ports: &[KubePort],
-    path: &str,
-    namespace: &str,
-    ingress: bool,
-) -> Result<Vec<CompiledRule>, String> {
-    let by_protocol = protocol_ports(ports, path)?;
-    let field = if ingress { "from" } else { "to" };
-    let peers: Vec<Option<(usize, &Peer)>> = if peers.is_empty() {
+fn rules(rule: &kube::Rule, path: &str, namespace: &str, ingress: bool) -> Vec<CompiledRule> {
+    let by_protocol = protocol_ports(&rule.ports);
+    let peers: Vec<Option<&kube::Peer>> = if rule.peers.is_empty() {
         vec![None]
     } else {
-        peers.iter().enumerate().map(Some).collect()
+        rule.peers.iter().map(Some).collect()
     };
     let mut out = Vec::new();
     for (protocol, list) in &by_protocol {
         for peer in &peers {
-            let remote = match peer {
-                Some((j, p)) => entity(p, &format!("{path}.{field}[{j}]"), namespace)?,
-                None => Entity::default(),
-            };
+            let remote = peer.map_or_else(Entity::default, |p| entity(p, namespace));
             let port_list = list.clone().unwrap_or_default();
             // Ports are always on the destination; the remote side is the source of an
             // ingress rule and the destination of an egress rule.
@@ -358,12 +193,11 @@ fn rules(
             };
             out.push(CompiledRule {
                 action: Action::Allow,
-                protocol: match protocol.as_str() {
-                    "" => None,
-                    "TCP" => Some(6),
-                    "UDP" => Some(17),
-                    _ => Some(132),
-                },
+                protocol: protocol.map(|p| match p {
+                    Protocol::Tcp => 6,
+                    Protocol::Udp => 17,
+                    Protocol::Sctp => 132,
+                }),
                 not_protocol: None,
                 icmp: false,
                 ip_version: None,
@@ -373,5 +207,5 @@ fn rules(
             });
         }
     }
-    Ok(out)
+    out
 }

@@ -13,12 +13,14 @@ use crate::types::{
     NetworkPolicy, NetworkPolicySpec, ObjectMeta, Order, PolicyType, Port, Protocol as CProtocol,
     Rule as CRule, Tier, TierAction, TierSpec,
 };
+use crate::Calico;
 use crate::{
     Options, DEFAULT_TIER, INTENT_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, NAMESPACE_LABEL,
     NAME_LABEL, ORCHESTRATOR_LABEL, POLICY_ORDER, SOURCE_ANNOTATION, SYNC_WAVE, TIER_NAME,
     TIER_ORDER,
 };
 use ipnet::IpNet;
+use netpolc_ir::backend::{Backend as _, Unsupported};
 use netpolc_ir::provenance::{
     continued_object_name, object_name, scoped_subject_words, Provenance, RULES_ANNOTATION,
 };
@@ -318,20 +320,8 @@ fn peer_entities(program: &Program, peer: &Peer, q: &str) -> Result<Vec<EntityRu
         Peer::Entity(Entity::KubeApiserver) => {
             let cidrs = &program.profile.api_server_cidrs;
             if cidrs.is_empty() {
-                return Err(Problem {
-                    code: codes::NO_API_SERVER_CIDRS,
-                    message: format!(
-                        "intent `{q}` names `kube-apiserver`, but the cluster profile lists no API server addresses"
-                    ),
-                    label: "the kube-apiserver entity",
-                    why: "Calico evaluates policy after Service DNAT and can only name the API \
-                          server by its endpoint addresses (`nets`)"
-                        .to_string(),
-                    help: Some(
-                        "set `apiServer.cidrs` in the cluster profile to the API server endpoint addresses"
-                            .to_string(),
-                    ),
-                });
+                // Refused by the capability check before; kept so that this never widens.
+                return Err(refusal(Unsupported::ApiServerWithoutCidrs, q));
             }
             // Calico rejects rules that mix IPv4 and IPv6 CIDRs: one rule per family.
             let mut v4: Vec<String> = Vec::new();
@@ -355,7 +345,31 @@ fn peer_entities(program: &Program, peer: &Peer, q: &str) -> Result<Vec<EntityRu
                 })
                 .collect())
         }
-        Peer::Entity(Entity::Host) => Err(Problem {
+        // Refused by the capability check before; kept so that these never widen.
+        Peer::Entity(Entity::Host) => Err(refusal(Unsupported::Host, q)),
+        Peer::Fqdn(name) => Err(refusal(Unsupported::Fqdn(name), q)),
+    }
+}
+
+/// This back end's table from what it cannot express ([`Unsupported`], found by the one
+/// capability check) to its problem.
+fn refusal(u: Unsupported<'_>, q: &str) -> Problem {
+    match u {
+        Unsupported::ApiServerWithoutCidrs => Problem {
+            code: codes::NO_API_SERVER_CIDRS,
+            message: format!(
+                "intent `{q}` names `kube-apiserver`, but the cluster profile lists no API server addresses"
+            ),
+            label: "the kube-apiserver entity",
+            why: "Calico evaluates policy after Service DNAT and can only name the API \
+                  server by its endpoint addresses (`nets`)"
+                .to_string(),
+            help: Some(
+                "set `apiServer.cidrs` in the cluster profile to the API server endpoint addresses"
+                    .to_string(),
+            ),
+        },
+        Unsupported::Host => Problem {
             code: codes::HOST_ENTITY,
             message: format!("intent `{q}` names the `host` entity, which Calico cannot express"),
             label: "the pod's own node",
@@ -366,8 +380,8 @@ fn peer_entities(program: &Program, peer: &Peer, q: &str) -> Result<Vec<EntityRu
             help: Some(
                 "render this intent for cilium, or name the node addresses as CIDRs".to_string(),
             ),
-        }),
-        Peer::Fqdn(name) => Err(Problem {
+        },
+        Unsupported::Fqdn(name) => Problem {
             code: codes::FQDN_PEER,
             message: format!(
                 "intent `{q}` names the DNS name `{name}`, which Calico Open Source cannot express"
@@ -379,7 +393,21 @@ fn peer_entities(program: &Program, peer: &Peer, q: &str) -> Result<Vec<EntityRu
             help: Some(
                 "use the addresses behind the name as CIDRs, or render for cilium".to_string(),
             ),
-        }),
+        },
+        Unsupported::Http => Problem {
+            code: codes::L7_HTTP,
+            message: format!(
+                "intent `{q}` has L7 HTTP rules, which Calico Open Source does not enforce"
+            ),
+            label: "an HTTP match",
+            why: "the rule `http` field is enforced only with Calico's Istio-based \
+                  application-layer-policy integration, and dropping it would widen the rule"
+                .to_string(),
+            help: Some("render this intent for cilium, or remove the HTTP match".to_string()),
+        },
+        // Calico expresses ICMP (the capability is set); bad combinations of protocol,
+        // ports and ICMP fields are `BAD_PORTS`.
+        Unsupported::Icmp => ports_problem(q, "ICMP".to_string()),
     }
 }
 
@@ -483,22 +511,19 @@ fn proto_rules(ports: &Ports, q: &str) -> Result<Vec<ProtoRule>, Problem> {
 fn calico_rules(program: &Program, rule: &Rule) -> Result<Vec<CRule>, Vec<Problem>> {
     let q = rule.origin.qualified();
     let mut problems = Vec::new();
-    if !rule.http.is_empty() {
-        problems.push(Problem {
-            code: codes::L7_HTTP,
-            message: format!(
-                "intent `{q}` has L7 HTTP rules, which Calico Open Source does not enforce"
-            ),
-            label: "an HTTP match",
-            why: "the rule `http` field is enforced only with Calico's Istio-based \
-                  application-layer-policy integration, and dropping it would widen the rule"
-                .to_string(),
-            help: Some("render this intent for cilium, or remove the HTTP match".to_string()),
-        });
-    }
-    let entities = peer_entities(program, &rule.peer, &q)
-        .map_err(|p| problems.push(p))
-        .ok();
+    // The one capability check; HTTP is reported before the peer, as always here.
+    let missing = Calico.capabilities().unsupported(program, rule);
+    let (http, others): (Vec<Unsupported<'_>>, Vec<Unsupported<'_>>) =
+        missing.into_iter().partition(|u| *u == Unsupported::Http);
+    let peer_refused = !others.is_empty();
+    problems.extend(http.into_iter().chain(others).map(|u| refusal(u, &q)));
+    let entities = if peer_refused {
+        None
+    } else {
+        peer_entities(program, &rule.peer, &q)
+            .map_err(|p| problems.push(p))
+            .ok()
+    };
     let protos = proto_rules(&rule.ports, &q)
         .map_err(|p| problems.push(p))
         .ok();

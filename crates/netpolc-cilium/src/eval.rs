@@ -47,7 +47,9 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 /// # Errors
 /// An object of another kind, or one using a field this evaluator does not model (for
 /// example `toServices`, `fromRequires`, CIDR groups, Kafka rules), is refused with a
-/// message naming the object.
+/// message naming the object; so is a NetworkPolicy the shared reader
+/// (`netpolc_kube::networkpolicy::read`) refuses, with the same message as on every back
+/// end.
 pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator, String> {
     let mut policies = Vec::new();
     for (i, obj) in objects.iter().enumerate() {
@@ -67,9 +69,10 @@ pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator, String> {
                 let p = CiliumPolicy::deserialize(obj).map_err(refuse)?;
                 policies.extend(from_cilium(&p));
             }
-            ("networking.k8s.io/v1", "NetworkPolicy") => {
-                let np = knp::NetworkPolicy::deserialize(obj).map_err(refuse)?;
-                policies.extend(knp::convert(&np));
+            (netpolc_kube::networkpolicy::API_VERSION, netpolc_kube::networkpolicy::KIND) => {
+                // The shared reader's message names the object itself.
+                let np = knp::read(obj).map_err(|e| format!("object {i}: {e}"))?;
+                policies.push(knp::convert(&np));
             }
             _ => {
                 return Err(format!(

@@ -13,113 +13,38 @@
 //!   `policyTypes` has `Ingress` or lacks `Egress`; an empty egress list becomes `[{}]`
 //!   when `policyTypes` has `Egress`. Every direction with rules is default deny.
 //!
-//! A policy the agent would reject (a peer mixing selectors and `ipBlock`, a bad CIDR or
-//! port) is not enforced, like on a real cluster.
+//! The object is read and checked by the shared reader (`netpolc_kube::networkpolicy`),
+//! like on the other back ends: what the API server refuses (a peer mixing selectors and
+//! `ipBlock`, a bad CIDR or port, an unknown field) never reaches an agent, and is
+//! refused here too.
 
-use crate::eval::{cidr_rule, CPolicy, CRule, PortC, Sel, L3};
+use crate::eval::{CPolicy, CRule, CidrC, PortC, Sel, L3};
 use crate::labels::{NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX, SOURCE_K8S};
-use crate::types::{CidrRule, EndpointSelector, L4Protocol, ObjectMeta};
-use crate::validate::{parse_port, PortValue};
+use crate::types::{EndpointSelector, L4Protocol, SelectorOperator, SelectorRequirement};
+use crate::validate::PortValue;
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::Direction;
-use serde::de::IgnoredAny;
-use serde::Deserialize;
+use netpolc_kube::networkpolicy::{self as kube, NetworkPolicy, Operator, PortMatch, Protocol};
+use serde_json::Value;
 
-/// The fields of a NetworkPolicy that decide what it enforces.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct NetworkPolicy {
-    #[serde(rename = "apiVersion")]
-    _api_version: IgnoredAny,
-    #[serde(rename = "kind")]
-    _kind: IgnoredAny,
-    #[serde(default)]
-    metadata: ObjectMeta,
-    #[serde(default)]
-    spec: Spec,
-    #[serde(rename = "status", default)]
-    _status: Option<IgnoredAny>,
+/// Reads one NetworkPolicy with the shared reader (`netpolc_kube::networkpolicy`): what
+/// the API server refuses never reaches an agent, and is refused here too.
+pub(crate) fn read(object: &Value) -> Result<NetworkPolicy, String> {
+    kube::read(object)
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Spec {
-    #[serde(default)]
-    pod_selector: EndpointSelector,
-    #[serde(default)]
-    policy_types: Option<Vec<String>>,
-    #[serde(default)]
-    ingress: Option<Vec<IngressRule>>,
-    #[serde(default)]
-    egress: Option<Vec<EgressRule>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IngressRule {
-    #[serde(default)]
-    from: Option<Vec<Peer>>,
-    #[serde(default)]
-    ports: Option<Vec<Port>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EgressRule {
-    #[serde(default)]
-    to: Option<Vec<Peer>>,
-    #[serde(default)]
-    ports: Option<Vec<Port>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Peer {
-    #[serde(default)]
-    pod_selector: Option<EndpointSelector>,
-    #[serde(default)]
-    namespace_selector: Option<EndpointSelector>,
-    #[serde(default)]
-    ip_block: Option<CidrRule>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Port {
-    #[serde(default)]
-    protocol: Option<String>,
-    #[serde(default)]
-    port: Option<IntOrString>,
-    #[serde(default)]
-    end_port: Option<i32>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum IntOrString {
-    Int(i64),
-    Str(String),
-}
-
-/// Converts a NetworkPolicy; `None` when the agent would reject it.
-pub(crate) fn convert(np: &NetworkPolicy) -> Option<CPolicy> {
-    let ns = np.metadata.namespace.as_deref().unwrap_or("default");
-    let spec = &np.spec;
+/// Converts a NetworkPolicy.
+pub(crate) fn convert(np: &NetworkPolicy) -> CPolicy {
+    let ns = np.namespace.as_str();
     let mut rules = Vec::new();
     let mut counts = [0usize; 2];
-    let sides = spec
+    let sides = np
         .ingress
         .iter()
-        .flatten()
-        .map(|r| (Direction::Ingress, &r.from, &r.ports))
-        .chain(
-            spec.egress
-                .iter()
-                .flatten()
-                .map(|r| (Direction::Egress, &r.to, &r.ports)),
-        );
+        .map(|r| (Direction::Ingress, r))
+        .chain(np.egress.iter().map(|r| (Direction::Egress, r)));
     let mut index = [0usize; 2];
-    for (direction, peers, ports) in sides {
+    for (direction, r) in sides {
         let d = usize::from(direction == Direction::Egress);
         let path = format!(
             "spec.{}[{}]",
@@ -127,11 +52,7 @@ pub(crate) fn convert(np: &NetworkPolicy) -> Option<CPolicy> {
             index[d]
         );
         index[d] += 1;
-        let ports = ports
-            .iter()
-            .flatten()
-            .map(port)
-            .collect::<Option<Vec<PortC>>>()?;
+        let ports: Vec<PortC> = r.ports.iter().map(port).collect();
         let has_l4 = !ports.is_empty();
         let rule = |l3: L3| CRule {
             path: path.clone(),
@@ -142,21 +63,18 @@ pub(crate) fn convert(np: &NetworkPolicy) -> Option<CPolicy> {
             ports: ports.clone(),
             icmps: Vec::new(),
         };
-        match peers.as_deref() {
-            Some(peers) if !peers.is_empty() => {
-                for p in peers {
-                    rules.push(rule(peer(ns, p)?));
-                    counts[d] += 1;
-                }
-            }
+        if r.peers.is_empty() {
             // No peers: every identity.
-            _ => {
-                rules.push(rule(L3::Selectors(vec![Sel::default()])));
+            rules.push(rule(L3::Selectors(vec![Sel::default()])));
+            counts[d] += 1;
+        } else {
+            for p in &r.peers {
+                rules.push(rule(peer(ns, p)));
                 counts[d] += 1;
             }
         }
     }
-    let has_type = |t: &str| spec.policy_types.iter().flatten().any(|x| x == t);
+    let types = np.policy_types;
     let empty = |direction| CRule {
         path: "spec.policyTypes".to_string(),
         direction,
@@ -166,70 +84,99 @@ pub(crate) fn convert(np: &NetworkPolicy) -> Option<CPolicy> {
         ports: Vec::new(),
         icmps: Vec::new(),
     };
-    if counts[0] == 0 && (has_type("Ingress") || !has_type("Egress")) {
+    if counts[0] == 0 && (types.ingress || !types.egress) {
         rules.push(empty(Direction::Ingress));
         counts[0] = 1;
     }
-    if counts[1] == 0 && has_type("Egress") {
+    if counts[1] == 0 && types.egress {
         rules.push(empty(Direction::Egress));
         counts[1] = 1;
     }
-    let mut subject = Sel::k8s(&spec.pod_selector, "");
+    let mut subject = Sel::k8s(&endpoint_selector(&np.pod_selector), "");
     subject.add_match(SOURCE_K8S, NAMESPACE_KEY, ns);
-    Some(CPolicy {
-        object: format!("NetworkPolicy {ns}/{}", np.metadata.name),
-        intents: RuleIntents::from_annotations(&np.metadata.annotations),
+    CPolicy {
+        object: format!("NetworkPolicy {ns}/{}", np.name),
+        intents: RuleIntents::from_annotations(&np.annotations),
         subject: Some(subject),
         default_deny: [counts[0] > 0, counts[1] > 0],
         rules,
-    })
-}
-
-/// One peer's L3; `None` when the agent rejects it.
-fn peer(ns: &str, p: &Peer) -> Option<L3> {
-    let selector = match (&p.namespace_selector, &p.pod_selector) {
-        (Some(nss), pods) => {
-            let mut sel = Sel::k8s(nss, NAMESPACE_LABELS_PREFIX);
-            if nss.match_labels.is_empty() && nss.match_expressions.is_empty() {
-                sel.add_exists(SOURCE_K8S, NAMESPACE_KEY);
-            }
-            if let Some(pods) = pods {
-                sel.reqs.extend(Sel::k8s(pods, "").reqs);
-            }
-            Some(sel)
-        }
-        (None, Some(pods)) => {
-            let mut sel = Sel::k8s(pods, "");
-            sel.add_match(SOURCE_K8S, NAMESPACE_KEY, ns);
-            Some(sel)
-        }
-        (None, None) => None,
-    };
-    match (selector, &p.ip_block) {
-        // "Combining FromEndpoints and FromCIDRSet is not supported".
-        (Some(_), Some(_)) => None,
-        (Some(sel), None) => Some(L3::Selectors(vec![sel])),
-        (None, Some(block)) => Some(L3::Cidrs(vec![cidr_rule(block)?])),
-        (None, None) => Some(L3::Absent),
     }
 }
 
-/// One port; `None` when the agent rejects it.
-fn port(p: &Port) -> Option<PortC> {
-    let protocol = match p.protocol.as_deref().unwrap_or("TCP") {
-        "TCP" => L4Protocol::Tcp,
-        "UDP" => L4Protocol::Udp,
-        "SCTP" => L4Protocol::Sctp,
-        _ => return None,
+/// A label selector as Cilium's endpoint selector (keys still without source).
+fn endpoint_selector(s: &kube::LabelSelector) -> EndpointSelector {
+    EndpointSelector {
+        match_labels: s.match_labels.clone(),
+        match_expressions: s
+            .match_expressions
+            .iter()
+            .map(|e| SelectorRequirement {
+                key: e.key.clone(),
+                operator: match e.operator {
+                    Operator::In => SelectorOperator::In,
+                    Operator::NotIn => SelectorOperator::NotIn,
+                    Operator::Exists => SelectorOperator::Exists,
+                    Operator::DoesNotExist => SelectorOperator::DoesNotExist,
+                },
+                values: e.values.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// One peer's L3 (the reader refused a peer mixing selectors and `ipBlock`, which the
+/// agent does not support either).
+fn peer(ns: &str, p: &kube::Peer) -> L3 {
+    match p {
+        kube::Peer::IpBlock { cidr, except } => L3::Cidrs(vec![CidrC {
+            net: *cidr,
+            except: except.clone(),
+        }]),
+        kube::Peer::Pods {
+            namespace_selector: Some(nss),
+            pod_selector: pods,
+        } => {
+            let mut sel = Sel::k8s(&endpoint_selector(nss), NAMESPACE_LABELS_PREFIX);
+            if nss.is_empty() {
+                sel.add_exists(SOURCE_K8S, NAMESPACE_KEY);
+            }
+            if let Some(pods) = pods {
+                sel.reqs.extend(Sel::k8s(&endpoint_selector(pods), "").reqs);
+            }
+            L3::Selectors(vec![sel])
+        }
+        kube::Peer::Pods {
+            namespace_selector: None,
+            pod_selector,
+        } => {
+            let mut sel = Sel::k8s(
+                &endpoint_selector(
+                    pod_selector
+                        .as_ref()
+                        .unwrap_or(&kube::LabelSelector::default()),
+                ),
+                "",
+            );
+            sel.add_match(SOURCE_K8S, NAMESPACE_KEY, ns);
+            L3::Selectors(vec![sel])
+        }
+    }
+}
+
+/// One port: a port without number is port 0 (every port of the protocol).
+fn port(p: &kube::Port) -> PortC {
+    let (port, end) = match &p.port {
+        PortMatch::All => (PortValue::Number(0), None),
+        PortMatch::Range(a, b) => (PortValue::Number(*a), (b > a).then_some(*b)),
+        PortMatch::Named(name) => (PortValue::Name(name.clone()), None),
     };
-    let port = match &p.port {
-        None => PortValue::Number(0),
-        Some(IntOrString::Int(n)) => PortValue::Number(u16::try_from(*n).ok()?),
-        Some(IntOrString::Str(s)) => parse_port(s).ok()?,
-    };
-    Some(PortC {
-        protocol: Some(protocol),
+    PortC {
+        protocol: Some(match p.protocol {
+            Protocol::Tcp => L4Protocol::Tcp,
+            Protocol::Udp => L4Protocol::Udp,
+            Protocol::Sctp => L4Protocol::Sctp,
+        }),
         port,
-        end: p.end_port.and_then(|e| u16::try_from(e).ok()),
-    })
+        end,
+    }
 }

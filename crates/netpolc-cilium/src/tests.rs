@@ -1981,11 +1981,16 @@ fn kubernetes_policies_convert_like_the_agent_does() {
         .verdict(&m, &flow(web_pod, ext("8.8.8.8"), Protocol::Tcp, 80))
         .egress
         .allows());
-    // A peer mixing a selector and an ipBlock is rejected by the agent: not enforced.
+    // A peer mixing a selector and an ipBlock is refused by the API server: it never
+    // reaches an agent, and the shared reader refuses it as on every back end.
     let mixed = np(json!({
         "podSelector": web,
         "policyTypes": ["Egress"],
         "egress": [{"to": [{"podSelector": {}, "ipBlock": {"cidr": "8.8.8.8/32"}}]}]
     }));
-    assert_eq!(web_egress(vec![mixed]), [true; 5]);
+    assert_eq!(
+        evaluator(&[mixed]).err().unwrap_or_default(),
+        "object 0: NetworkPolicy `a/p`: spec.egress[0].to[0]: `ipBlock` cannot be combined \
+         with a selector"
+    );
 }

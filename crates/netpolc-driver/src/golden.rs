@@ -26,7 +26,8 @@
 //!
 //! [`write`] never modifies golden/ in place. Under an exclusive [`Lock`] (on the folder
 //! holding golden/, so concurrent builds serialise) it stages the complete new tree in a
-//! hidden sibling folder (every target, and every file it does not own, copied), makes it
+//! hidden sibling folder (a `tempfile` directory in the same parent, so that the swap is
+//! a rename; every target, and every file it does not own, copied), makes it
 //! durable, and swaps it with golden/ in one `renameat2(RENAME_EXCHANGE)` on Linux (two
 //! renames elsewhere, rolled back by the next run if interrupted between them). A kill at
 //! any point leaves golden/ entirely old or entirely new; the next run removes the
@@ -581,8 +582,14 @@ pub fn write(
     }
 
     let pid = std::process::id();
-    let stage = parent.join(format!("{}stage-{pid}", leftover_prefix(&name)));
-    fs::create_dir(&stage)?;
+    // A fresh, uniquely named sibling (same file system, so the swap is one rename), with
+    // the leftover prefix that `recover` removes after a kill (a kill skips the drop).
+    // Dropping it on an error removes it. Its mode is `mkdir`'s (0o777 less the umask),
+    // which golden/ keeps after the swap.
+    let stage_dir = tempfile::Builder::new()
+        .prefix(&format!("{}stage-", leftover_prefix(&name)))
+        .tempdir_in(&parent)?;
+    let stage = stage_dir.path().to_path_buf();
     let staged = (|| -> io::Result<()> {
         if exists {
             let built: Vec<String> = targets.iter().map(|t| format!("{}/", t.name())).collect();
@@ -603,12 +610,11 @@ pub fn write(
         rustix::fs::syncfs(fs::File::open(&stage)?)?;
         Ok(())
     })();
-    if let Err(e) = staged {
-        let _ = fs::remove_dir_all(&stage);
-        return Err(e);
-    }
+    // On an error, dropping `stage_dir` removes the partial stage.
+    staged?;
     swap(&parent, &name, &stage, golden, exists, pid)?;
-    if let Err(e) = fs::remove_dir_all(&stage) {
+    // `stage` now holds the previous tree (if any).
+    if let Err(e) = stage_dir.close() {
         if fs::symlink_metadata(&stage).is_ok() {
             summary.warnings.push(format!(
                 "cannot remove the previous golden folder, now {}: {e}; remove it by hand",

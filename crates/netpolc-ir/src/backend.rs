@@ -21,7 +21,7 @@
 //! ```
 
 use crate::model::Evaluator;
-use crate::Program;
+use crate::{Entity, Peer, PortSpec, Ports, Program, Rule};
 use netpolc_source::Diagnostic;
 use serde_json::Value;
 use std::any::{Any, TypeId};
@@ -118,6 +118,54 @@ impl Capabilities {
     pub fn none() -> Capabilities {
         Capabilities::default()
     }
+
+    /// The one capability check: what `rule` needs that these capabilities lack, the
+    /// peer first, then HTTP, then ICMP. Each back end words the refusal of each with its
+    /// own code (its table from [`Unsupported`] to a diagnostic).
+    pub fn unsupported<'a>(&self, program: &Program, rule: &'a Rule) -> Vec<Unsupported<'a>> {
+        let mut out = Vec::new();
+        match &rule.peer {
+            Peer::Entity(Entity::Host) if !self.host => out.push(Unsupported::Host),
+            Peer::Fqdn(name) if !self.fqdn => out.push(Unsupported::Fqdn(name)),
+            Peer::Entity(Entity::KubeApiserver)
+                if !self.api_server_entity && program.profile.api_server_cidrs.is_empty() =>
+            {
+                out.push(Unsupported::ApiServerWithoutCidrs);
+            }
+            _ => {}
+        }
+        if !self.http && !rule.http.is_empty() {
+            out.push(Unsupported::Http);
+        }
+        if !self.icmp {
+            if let Ports::Only(set) = &rule.ports {
+                if set
+                    .iter()
+                    .any(|m| !m.protocol.has_ports() || matches!(m.port, PortSpec::Icmp { .. }))
+                {
+                    out.push(Unsupported::Icmp);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A construct of one rule that a back end may be unable to express
+/// ([`Capabilities::unsupported`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unsupported<'a> {
+    /// The `host` entity, without [`Capabilities::host`].
+    Host,
+    /// A DNS-name peer, without [`Capabilities::fqdn`].
+    Fqdn(&'a str),
+    /// The `kube-apiserver` entity while the profile lists no API server addresses,
+    /// without [`Capabilities::api_server_entity`].
+    ApiServerWithoutCidrs,
+    /// L7 HTTP rules, without [`Capabilities::http`].
+    Http,
+    /// ICMP ports, without [`Capabilities::icmp`].
+    Icmp,
 }
 
 /// Whether `object` is a `networking.k8s.io/v1` NetworkPolicy.

@@ -55,7 +55,9 @@ pub mod eval;
 pub mod explain;
 pub mod metadata;
 pub mod model;
-pub mod names;
+/// The apimachinery name rules; their home is `netpolc_kube::names` (shared Kubernetes
+/// knowledge), re-exported here so that callers keep one path.
+pub use netpolc_kube::names;
 pub mod naming;
 pub mod nodes;
 pub mod par;

@@ -3,9 +3,10 @@
 
 use crate::codes;
 use crate::emit;
+use crate::Kubernetes;
 use crate::Options;
-use netpolc_ir::backend::Compiled;
-use netpolc_ir::{allow_only, Action, Entity, Origin, Peer, PortSpec, Ports, Program, Rule};
+use netpolc_ir::backend::{Backend as _, Compiled, Unsupported};
+use netpolc_ir::{allow_only, Action, Entity, Origin, Peer, Program, Rule};
 use netpolc_source::{Diagnostic, Severity};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -84,91 +85,89 @@ fn about(
     }
 }
 
+/// The capability check ([`netpolc_ir::backend::Capabilities::unsupported`] with this back end's
+/// capabilities), each refusal worded by [`refusal`]; and the warning about the API
+/// server reached through `ipBlock`s.
 fn capability(program: &Program, rule: &Rule) -> Vec<Diagnostic> {
-    let q = rule.origin.qualified();
-    let o = &rule.origin;
-    let mut out = Vec::new();
-    match &rule.peer {
-        Peer::Entity(Entity::Host) => out.push(
+    let mut out: Vec<Diagnostic> = Kubernetes
+        .capabilities()
+        .unsupported(program, rule)
+        .into_iter()
+        .map(|u| refusal(u, &rule.origin))
+        .collect();
+    if rule.peer == Peer::Entity(Entity::KubeApiserver)
+        && !program.profile.api_server_cidrs.is_empty()
+    {
+        let q = rule.origin.qualified();
+        // A peer finding: first, as the peer's refusals are.
+        out.insert(
+            0,
             about(
-                Severity::Error,
-                codes::HOST_ENTITY,
-                o,
-                format!("intent `{q}` names the `host` entity, which NetworkPolicy cannot express"),
-                "the pod's own node",
-                "NetworkPolicy has no node peer, and an `ipBlock` of node addresses is \
-                 implementation-defined (Cilium does not match nodes with it)",
-            )
-            .with_help("render this intent for cilium, or remove the `host` peer"),
-        ),
-        Peer::Fqdn(name) => out.push(
-            about(
-                Severity::Error,
-                codes::FQDN_PEER,
-                o,
-                format!("intent `{q}` allows the DNS name `{name}`, which NetworkPolicy cannot express"),
-                "a DNS-name peer",
-                "NetworkPolicy matches addresses only; it has no DNS-name peers",
-            )
-            .with_help("use the addresses behind the name as CIDRs, or render for cilium"),
-        ),
-        Peer::Entity(Entity::KubeApiserver) if program.profile.api_server_cidrs.is_empty() => {
-            out.push(
-                about(
-                    Severity::Error,
-                    codes::NO_API_SERVER_CIDRS,
-                    o,
-                    format!("intent `{q}` names `kube-apiserver`, but the cluster profile lists no API server addresses"),
-                    "the kube-apiserver entity",
-                    "NetworkPolicy can only name the API server by its endpoint addresses (`ipBlock`)",
-                )
-                .with_help("set `apiServer.cidrs` in the cluster profile to the API server endpoint addresses"),
-            );
-        }
-        Peer::Entity(Entity::KubeApiserver) => out.push(about(
-            Severity::Warning,
-            codes::API_SERVER_AS_IP_BLOCK,
-            o,
-            format!("intent `{q}` reaches `kube-apiserver` through `ipBlock`s of the profile's API server addresses"),
-            "the kube-apiserver entity",
-            "whether `ipBlock` sees the API server's endpoint address (after Service DNAT) is \
-             left to the CNI; Cilium does not match node addresses with `ipBlock` when the API \
-             server runs on the cluster's nodes",
-        )),
-        Peer::Pods { .. } | Peer::Cidr(_) | Peer::Any => {}
-    }
-    if !rule.http.is_empty() {
-        out.push(
-            about(
-                Severity::Error,
-                codes::L7_HTTP,
-                o,
-                format!("intent `{q}` has HTTP rules, which NetworkPolicy cannot express"),
-                "L7 HTTP constraints",
-                "NetworkPolicy is L3/L4 only; dropping the HTTP constraints would allow more than intended",
-            )
-            .with_help("remove the `http` constraints, or render this intent for cilium"),
+                Severity::Warning,
+                codes::API_SERVER_AS_IP_BLOCK,
+                &rule.origin,
+                format!("intent `{q}` reaches `kube-apiserver` through `ipBlock`s of the profile's API server addresses"),
+                "the kube-apiserver entity",
+                "whether `ipBlock` sees the API server's endpoint address (after Service DNAT) is \
+                 left to the CNI; Cilium does not match node addresses with `ipBlock` when the API \
+                 server runs on the cluster's nodes",
+            ),
         );
     }
-    if let Ports::Only(set) = &rule.ports {
-        if set
-            .iter()
-            .any(|m| !m.protocol.has_ports() || matches!(m.port, PortSpec::Icmp { .. }))
-        {
-            out.push(
-                about(
-                    Severity::Error,
-                    codes::ICMP,
-                    o,
-                    format!("intent `{q}` names ICMP, which NetworkPolicy cannot express"),
-                    "an ICMP port",
-                    "NetworkPolicy ports are TCP, UDP or SCTP; what happens to ICMP is left to the CNI",
-                )
-                .with_help("remove the ICMP ports, or render this intent for calico or cilium"),
-            );
-        }
-    }
     out
+}
+
+/// This back end's table from what it cannot express to its diagnostic.
+fn refusal(u: Unsupported<'_>, o: &Origin) -> Diagnostic {
+    let q = o.qualified();
+    match u {
+        Unsupported::Host => about(
+            Severity::Error,
+            codes::HOST_ENTITY,
+            o,
+            format!("intent `{q}` names the `host` entity, which NetworkPolicy cannot express"),
+            "the pod's own node",
+            "NetworkPolicy has no node peer, and an `ipBlock` of node addresses is \
+             implementation-defined (Cilium does not match nodes with it)",
+        )
+        .with_help("render this intent for cilium, or remove the `host` peer"),
+        Unsupported::Fqdn(name) => about(
+            Severity::Error,
+            codes::FQDN_PEER,
+            o,
+            format!("intent `{q}` allows the DNS name `{name}`, which NetworkPolicy cannot express"),
+            "a DNS-name peer",
+            "NetworkPolicy matches addresses only; it has no DNS-name peers",
+        )
+        .with_help("use the addresses behind the name as CIDRs, or render for cilium"),
+        Unsupported::ApiServerWithoutCidrs => about(
+            Severity::Error,
+            codes::NO_API_SERVER_CIDRS,
+            o,
+            format!("intent `{q}` names `kube-apiserver`, but the cluster profile lists no API server addresses"),
+            "the kube-apiserver entity",
+            "NetworkPolicy can only name the API server by its endpoint addresses (`ipBlock`)",
+        )
+        .with_help("set `apiServer.cidrs` in the cluster profile to the API server endpoint addresses"),
+        Unsupported::Http => about(
+            Severity::Error,
+            codes::L7_HTTP,
+            o,
+            format!("intent `{q}` has HTTP rules, which NetworkPolicy cannot express"),
+            "L7 HTTP constraints",
+            "NetworkPolicy is L3/L4 only; dropping the HTTP constraints would allow more than intended",
+        )
+        .with_help("remove the `http` constraints, or render this intent for cilium"),
+        Unsupported::Icmp => about(
+            Severity::Error,
+            codes::ICMP,
+            o,
+            format!("intent `{q}` names ICMP, which NetworkPolicy cannot express"),
+            "an ICMP port",
+            "NetworkPolicy ports are TCP, UDP or SCTP; what happens to ICMP is left to the CNI",
+        )
+        .with_help("remove the ICMP ports, or render this intent for calico or cilium"),
+    }
 }
 
 /// Name collisions and API-server validation of the rendered objects.

@@ -23,17 +23,15 @@
 //! Traffic from a pod's own node and a pod's traffic to itself are not modelled.
 
 use ipnet::IpNet;
-use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use netpolc_ir::model::{
     name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide,
     Side,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
+use netpolc_kube::networkpolicy as kube;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// Parses manifests into an evaluator of Kubernetes NetworkPolicy semantics.
@@ -43,10 +41,9 @@ use std::net::IpAddr;
 /// object needs `metadata.name` and `metadata.namespace`.
 ///
 /// # Errors
-/// A message naming the object and field when an object is of another kind, does not
-/// deserialise into `k8s_openapi`'s `NetworkPolicy`, is duplicated, or holds something
-/// whose meaning is undefined (an unknown protocol or selector operator, a peer with no
-/// selector, an unparsable CIDR, a port out of range, `endPort` without a numeric port).
+/// A message naming the object and field when an object is of another kind, is
+/// duplicated, or is refused by the shared reader (`netpolc_kube::networkpolicy::read`:
+/// unknown fields, wrong types, anything the API server's validation refuses).
 pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator + std::fmt::Debug, String> {
     let mut flat = Vec::new();
     for (i, object) in objects.iter().enumerate() {
@@ -84,11 +81,11 @@ fn flatten<'v>(
         .unwrap_or("");
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
     match (api_version, kind) {
-        ("networking.k8s.io/v1", "NetworkPolicy") => {
+        (kube::API_VERSION, kube::KIND) => {
             out.push((what.to_string(), object));
             Ok(())
         }
-        ("v1", "List") | ("networking.k8s.io/v1", "NetworkPolicyList") => {
+        ("v1", "List") | (kube::API_VERSION, "NetworkPolicyList") => {
             let items = object
                 .get("items")
                 .and_then(Value::as_array)
@@ -171,93 +168,17 @@ enum PortSel {
 }
 
 impl Policy {
+    /// Reads one object with the shared reader (`netpolc_kube::networkpolicy`).
     fn parse(what: &str, object: &Value) -> Result<Policy, String> {
-        if let Some(spec) = object.get("spec") {
-            known_fields(what, "spec", spec, &SPEC)?;
-        }
-        let np: NetworkPolicy = serde_json::from_value(object.clone())
-            .map_err(|e| format!("{what}: not a valid NetworkPolicy: {e}"))?;
-        let name = np
-            .metadata
-            .name
-            .clone()
-            .ok_or_else(|| format!("{what}: metadata.name is required"))?;
-        let what = format!("NetworkPolicy `{name}`");
-        let namespace = np
-            .metadata
-            .namespace
-            .clone()
-            .ok_or_else(|| format!("{what}: metadata.namespace is required to evaluate it"))?;
-        let what = format!("NetworkPolicy `{namespace}/{name}`");
-        let intents = np
-            .metadata
-            .annotations
-            .as_ref()
-            .map(RuleIntents::from_annotations)
-            .unwrap_or_default();
-        let spec = np.spec.unwrap_or_default();
-        let subject = selector(&what, "spec.podSelector", spec.pod_selector.as_ref())?;
-        let egress_rules = spec.egress.as_deref().unwrap_or_default();
-        let types: BTreeSet<String> = match spec.policy_types.as_deref() {
-            Some(t) if !t.is_empty() => {
-                for (i, t) in t.iter().enumerate() {
-                    if t != "Ingress" && t != "Egress" {
-                        return Err(format!(
-                            "{what}: spec.policyTypes[{i}]: unknown policy type `{t}`"
-                        ));
-                    }
-                }
-                t.iter().cloned().collect()
-            }
-            // The API server's defaulting: Ingress always, Egress iff there are egress rules.
-            _ => {
-                let mut d = BTreeSet::from(["Ingress".to_string()]);
-                if !egress_rules.is_empty() {
-                    d.insert("Egress".to_string());
-                }
-                d
-            }
-        };
-        let ingress = if types.contains("Ingress") {
-            let rules = spec.ingress.as_deref().unwrap_or_default();
-            let mut out = Vec::new();
-            for (i, r) in rules.iter().enumerate() {
-                let path = format!("spec.ingress[{i}]");
-                out.push(rule(
-                    &what,
-                    &path,
-                    "from",
-                    r.from.as_deref(),
-                    r.ports.as_deref(),
-                )?);
-            }
-            Some(out)
-        } else {
-            None
-        };
-        let egress = if types.contains("Egress") {
-            let mut out = Vec::new();
-            for (i, r) in egress_rules.iter().enumerate() {
-                let path = format!("spec.egress[{i}]");
-                out.push(rule(
-                    &what,
-                    &path,
-                    "to",
-                    r.to.as_deref(),
-                    r.ports.as_deref(),
-                )?);
-            }
-            Some(out)
-        } else {
-            None
-        };
+        let np = kube::read(object).map_err(|e| format!("{what}: {e}"))?;
+        let rules = |list: &[kube::Rule]| list.iter().map(rule).collect::<Vec<_>>();
         Ok(Policy {
-            namespace,
-            name,
-            intents,
-            subject,
-            ingress,
-            egress,
+            intents: RuleIntents::from_annotations(&np.annotations),
+            subject: selector(&np.pod_selector),
+            ingress: np.policy_types.ingress.then(|| rules(&np.ingress)),
+            egress: np.policy_types.egress.then(|| rules(&np.egress)),
+            namespace: np.namespace,
+            name: np.name,
         })
     }
 
@@ -269,233 +190,59 @@ impl Policy {
     }
 }
 
-fn rule(
-    what: &str,
-    path: &str,
-    peer_field: &str,
-    peers: Option<&[NetworkPolicyPeer]>,
-    ports: Option<&[NetworkPolicyPort]>,
-) -> Result<RuleM, String> {
-    let peers = match peers {
-        None | Some([]) => None,
-        Some(list) => {
-            let mut out = Vec::new();
-            for (i, p) in list.iter().enumerate() {
-                out.push(peer(what, &format!("{path}.{peer_field}[{i}]"), p)?);
-            }
-            Some(out)
-        }
-    };
-    let ports = match ports {
-        None | Some([]) => None,
-        Some(list) => {
-            let mut out = Vec::new();
-            for (i, p) in list.iter().enumerate() {
-                out.push(port(what, &format!("{path}.ports[{i}]"), p)?);
-            }
-            Some(out)
-        }
-    };
-    Ok(RuleM { peers, ports })
+fn rule(r: &kube::Rule) -> RuleM {
+    let peers = (!r.peers.is_empty()).then(|| r.peers.iter().map(peer).collect());
+    let ports = (!r.ports.is_empty()).then(|| r.ports.iter().map(port).collect());
+    RuleM { peers, ports }
 }
 
-fn peer(what: &str, path: &str, p: &NetworkPolicyPeer) -> Result<PeerM, String> {
-    match (&p.ip_block, &p.pod_selector, &p.namespace_selector) {
-        (Some(block), None, None) => {
-            let net = parse_net(what, &format!("{path}.ipBlock.cidr"), &block.cidr)?;
-            let mut except = Vec::new();
-            for (i, e) in block
-                .except
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .enumerate()
-            {
-                except.push(parse_net(what, &format!("{path}.ipBlock.except[{i}]"), e)?);
-            }
-            Ok(PeerM::Block { net, except })
-        }
-        (Some(_), _, _) => Err(format!(
-            "{what}: {path}: `ipBlock` cannot be combined with a selector"
-        )),
-        (None, None, None) => Err(format!(
-            "{what}: {path}: a peer needs a selector or an ipBlock"
-        )),
-        (None, pods, namespaces) => Ok(PeerM::Pods {
-            namespaces: namespaces
-                .as_ref()
-                .map(|s| selector(what, &format!("{path}.namespaceSelector"), Some(s)))
-                .transpose()?,
-            pods: pods
-                .as_ref()
-                .map(|s| selector(what, &format!("{path}.podSelector"), Some(s)))
-                .transpose()?,
-        }),
+fn peer(p: &kube::Peer) -> PeerM {
+    match p {
+        kube::Peer::IpBlock { cidr, except } => PeerM::Block {
+            net: *cidr,
+            except: except.clone(),
+        },
+        kube::Peer::Pods {
+            namespace_selector,
+            pod_selector,
+        } => PeerM::Pods {
+            namespaces: namespace_selector.as_ref().map(selector),
+            pods: pod_selector.as_ref().map(selector),
+        },
     }
 }
 
-/// The fields of a NetworkPolicy's spec, as `(field, what it holds)`: a typo (`ingres`)
-/// is an error rather than silently nothing, as on the API server with strict field
-/// validation (and in the Calico and Cilium readings).
-#[derive(Clone, Copy)]
-enum Shape {
-    /// An object with these fields.
-    Object(&'static [(&'static str, Shape)]),
-    /// A list of one shape.
-    List(&'static Shape),
-    /// A scalar, or a map of free keys (`matchLabels`).
-    Leaf,
-}
-
-const SELECTOR: Shape = Shape::Object(&[
-    ("matchLabels", Shape::Leaf),
-    (
-        "matchExpressions",
-        Shape::List(&Shape::Object(&[
-            ("key", Shape::Leaf),
-            ("operator", Shape::Leaf),
-            ("values", Shape::Leaf),
-        ])),
-    ),
-]);
-const PEER: Shape = Shape::Object(&[
-    ("podSelector", SELECTOR),
-    ("namespaceSelector", SELECTOR),
-    (
-        "ipBlock",
-        Shape::Object(&[("cidr", Shape::Leaf), ("except", Shape::Leaf)]),
-    ),
-]);
-const PORT: Shape = Shape::Object(&[
-    ("protocol", Shape::Leaf),
-    ("port", Shape::Leaf),
-    ("endPort", Shape::Leaf),
-]);
-const SPEC: Shape = Shape::Object(&[
-    ("podSelector", SELECTOR),
-    ("policyTypes", Shape::Leaf),
-    (
-        "ingress",
-        Shape::List(&Shape::Object(&[
-            ("from", Shape::List(&PEER)),
-            ("ports", Shape::List(&PORT)),
-        ])),
-    ),
-    (
-        "egress",
-        Shape::List(&Shape::Object(&[
-            ("to", Shape::List(&PEER)),
-            ("ports", Shape::List(&PORT)),
-        ])),
-    ),
-]);
-
-/// An error naming the first field of `value` (at `path`) that `shape` does not have.
-fn known_fields(what: &str, path: &str, value: &Value, shape: &Shape) -> Result<(), String> {
-    match (shape, value) {
-        (Shape::Object(fields), Value::Object(map)) => {
-            for (key, v) in map {
-                match fields.iter().find(|(name, _)| name == key) {
-                    Some((_, inner)) => known_fields(what, &format!("{path}.{key}"), v, inner)?,
-                    None => {
-                        let known: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
-                        return Err(format!(
-                            "{what}: {path}: unknown field `{key}` (expected one of {})",
-                            known.join(", ")
-                        ));
-                    }
-                }
-            }
-            Ok(())
-        }
-        (Shape::List(inner), Value::Array(items)) => {
-            for (i, v) in items.iter().enumerate() {
-                known_fields(what, &format!("{path}[{i}]"), v, inner)?;
-            }
-            Ok(())
-        }
-        // Wrong types are reported by the typed reading that follows.
-        _ => Ok(()),
+fn port(p: &kube::Port) -> PortM {
+    PortM {
+        protocol: match p.protocol {
+            kube::Protocol::Tcp => Protocol::Tcp,
+            kube::Protocol::Udp => Protocol::Udp,
+            kube::Protocol::Sctp => Protocol::Sctp,
+        },
+        port: match &p.port {
+            kube::PortMatch::All => PortSel::All,
+            kube::PortMatch::Range(a, b) => PortSel::Range(*a, *b),
+            kube::PortMatch::Named(name) => PortSel::Named(name.clone()),
+        },
     }
 }
 
-fn parse_net(what: &str, path: &str, text: &str) -> Result<IpNet, String> {
-    // Kubernetes masks host bits when it parses a CIDR; so does matching here.
-    text.parse::<IpNet>()
-        .map(|n| n.trunc())
-        .map_err(|_| format!("{what}: {path}: invalid CIDR `{text}`"))
-}
-
-fn port(what: &str, path: &str, p: &NetworkPolicyPort) -> Result<PortM, String> {
-    let protocol = match p.protocol.as_deref() {
-        None | Some("TCP") => Protocol::Tcp,
-        Some("UDP") => Protocol::Udp,
-        Some("SCTP") => Protocol::Sctp,
-        Some(other) => {
-            return Err(format!(
-                "{what}: {path}.protocol: unsupported protocol `{other}` (TCP, UDP or SCTP)"
-            ))
-        }
-    };
-    let number = |field: &str, n: i32| {
-        u16::try_from(n)
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| format!("{what}: {path}.{field}: port `{n}` is not in 1-65535"))
-    };
-    let port = match (&p.port, p.end_port) {
-        (None, None) => PortSel::All,
-        (None, Some(_)) => {
-            return Err(format!("{what}: {path}.endPort: needs a numeric `port`"));
-        }
-        (Some(IntOrString::Int(n)), None) => {
-            let n = number("port", *n)?;
-            PortSel::Range(n, n)
-        }
-        (Some(IntOrString::Int(n)), Some(e)) => {
-            let (n, e) = (number("port", *n)?, number("endPort", e)?);
-            if e < n {
-                return Err(format!(
-                    "{what}: {path}.endPort: `{e}` is below `port` `{n}`"
-                ));
-            }
-            PortSel::Range(n, e)
-        }
-        (Some(IntOrString::String(name)), None) => PortSel::Named(name.clone()),
-        (Some(IntOrString::String(_)), Some(_)) => {
-            return Err(format!(
-                "{what}: {path}.endPort: not allowed with a named port"
-            ));
-        }
-    };
-    Ok(PortM { protocol, port })
-}
-
-fn selector(what: &str, path: &str, s: Option<&LabelSelector>) -> Result<Selector, String> {
-    let Some(s) = s else {
-        return Ok(Selector::default());
-    };
+fn selector(s: &kube::LabelSelector) -> Selector {
     let mut reqs: Vec<Requirement> = s
         .match_labels
         .iter()
-        .flatten()
         .map(|(k, v)| Requirement::is_in(k.clone(), [v.clone()]))
         .collect();
-    for (i, e) in s.match_expressions.iter().flatten().enumerate() {
-        let values = e.values.iter().flatten().cloned();
-        reqs.push(match e.operator.as_str() {
-            "In" => Requirement::is_in(e.key.clone(), values),
-            "NotIn" => Requirement::not_in(e.key.clone(), values),
-            "Exists" => Requirement::exists(e.key.clone()),
-            "DoesNotExist" => Requirement::does_not_exist(e.key.clone()),
-            other => {
-                return Err(format!(
-                    "{what}: {path}.matchExpressions[{i}].operator: unknown operator `{other}`"
-                ))
-            }
+    for e in &s.match_expressions {
+        let (key, values) = (e.key.clone(), e.values.iter().cloned());
+        reqs.push(match e.operator {
+            kube::Operator::In => Requirement::is_in(key, values),
+            kube::Operator::NotIn => Requirement::not_in(key, values),
+            kube::Operator::Exists => Requirement::exists(key),
+            kube::Operator::DoesNotExist => Requirement::does_not_exist(key),
         });
     }
-    Ok(Selector(reqs))
+    Selector(reqs)
 }
 
 impl K8sEvaluator {

@@ -1,14 +1,16 @@
-//! The function's options, from a ConfigMap or a `NetpolcConfig`, and the kpt path
-//! globs that select the intent files.
+//! The function's options, from a ConfigMap or a `NetpolcConfig`, and the path globs
+//! that select the intent files (globset's syntax, as in ripgrep: `*` and `?` within one
+//! path segment, `**` across segments, `[abc]`, `[!a-c]`, `{a,b}`).
 
 use super::*;
+use globset::{GlobBuilder, GlobMatcher};
 
 /// The function's options.
 #[derive(Clone, Debug)]
 pub(super) struct Config {
     pub(super) target: Target,
     /// Path prefixes or globs selecting intent files; empty selects every file.
-    pub(super) policies: Vec<String>,
+    pub(super) policies: Vec<PathPattern>,
     pub(super) namespace: Option<String>,
     pub(super) golden: String,
     pub(super) calico_namespaced: bool,
@@ -157,7 +159,7 @@ impl Config {
             }
             Opt::Policies => {
                 let patterns: Vec<String> = match value {
-                    Value::String(s) if !camel => s.split(',').map(str::to_string).collect(),
+                    Value::String(s) if !camel => split_patterns(s),
                     Value::String(s) => vec![s.clone()],
                     Value::Array(a) if camel => a
                         .iter()
@@ -168,7 +170,7 @@ impl Config {
                 };
                 self.policies.clear();
                 for p in patterns {
-                    if let Some(p) = clean_pattern(&p)? {
+                    if let Some(p) = PathPattern::new(&p)? {
                         self.policies.push(p);
                     }
                 }
@@ -199,14 +201,76 @@ impl Config {
             return false;
         };
         let path = path.strip_prefix("./").unwrap_or(path);
-        self.policies.iter().any(|p| {
-            if has_glob(p) {
-                glob_match(p, path)
-            } else {
-                path == p || path.starts_with(&format!("{p}/"))
-            }
-        })
+        self.policies.iter().any(|p| p.matches(path))
     }
+}
+
+/// One `policies` entry: a folder or file inside the package (selecting it and everything
+/// under it), or a glob matched against the whole path.
+#[derive(Clone, Debug)]
+pub(super) struct PathPattern {
+    /// As cleaned by [`clean_pattern`].
+    pub(super) text: String,
+    glob: Option<GlobMatcher>,
+}
+
+impl PathPattern {
+    /// A cleaned pattern; `None` for an empty one (the whole package).
+    pub(super) fn new(p: &str) -> Result<Option<PathPattern>, String> {
+        let Some(text) = clean_pattern(p)? else {
+            return Ok(None);
+        };
+        let glob = if has_glob(&text) {
+            let glob = GlobBuilder::new(&text)
+                // `*` and `?` stay within one segment; only `**` crosses `/`.
+                .literal_separator(true)
+                // clean_pattern refuses `\`; nothing to escape.
+                .backslash_escape(false)
+                .build()
+                .map_err(|e| format!("`{text}` is not a valid glob: {}", e.kind()))?;
+            Some(glob.compile_matcher())
+        } else {
+            None
+        };
+        Ok(Some(PathPattern { text, glob }))
+    }
+
+    /// Whether the `/`-separated path (without `./`) is selected.
+    pub(super) fn matches(&self, path: &str) -> bool {
+        match &self.glob {
+            Some(g) => g.is_match(path),
+            None => path == self.text || path.starts_with(&format!("{}/", self.text)),
+        }
+    }
+}
+
+impl std::fmt::Display for PathPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Splits a ConfigMap's comma-separated `policies` at the commas outside `{...}`, so that
+/// `intents/{a,b}/*.yaml` stays one glob.
+pub(super) fn split_patterns(s: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut depth = 0usize;
+    for c in s.chars() {
+        match c {
+            ',' if depth == 0 => out.push(String::new()),
+            _ => {
+                if c == '{' {
+                    depth += 1;
+                } else if c == '}' {
+                    depth = depth.saturating_sub(1);
+                }
+                if let Some(last) = out.last_mut() {
+                    last.push(c);
+                }
+            }
+        }
+    }
+    out
 }
 
 pub(super) fn compact(v: &Value) -> String {
@@ -236,49 +300,5 @@ pub(super) fn clean_pattern(p: &str) -> Result<Option<String>, String> {
 }
 
 pub(super) fn has_glob(p: &str) -> bool {
-    p.contains(['*', '?'])
-}
-
-/// Matches a `/`-separated path against a glob: `*` and `?` within one segment, `**` as
-/// a whole segment for any number of segments.
-pub(super) fn glob_match(pattern: &str, path: &str) -> bool {
-    let p: Vec<&str> = pattern.split('/').collect();
-    let s: Vec<&str> = path.split('/').collect();
-    // m[i][j]: p[i..] matches s[j..].
-    let mut m = vec![vec![false; s.len() + 1]; p.len() + 1];
-    m[p.len()][s.len()] = true;
-    for i in (0..p.len()).rev() {
-        for j in (0..=s.len()).rev() {
-            m[i][j] = if p[i] == "**" {
-                m[i + 1][j] || (j < s.len() && m[i][j + 1])
-            } else {
-                j < s.len() && segment_match(p[i], s[j]) && m[i + 1][j + 1]
-            };
-        }
-    }
-    m[0][0]
-}
-
-/// `*` and `?` wildcards within one segment.
-pub(super) fn segment_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut i, mut j) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while j < t.len() {
-        if i < p.len() && (p[i] == '?' || p[i] == t[j]) {
-            i += 1;
-            j += 1;
-        } else if i < p.len() && p[i] == '*' {
-            star = Some((i, j));
-            i += 1;
-        } else if let Some((si, sj)) = star {
-            i = si + 1;
-            j = sj + 1;
-            star = Some((si, sj + 1));
-        } else {
-            return false;
-        }
-    }
-    p[i..].iter().all(|c| *c == '*')
+    p.contains(['*', '?', '[', '{'])
 }

@@ -384,7 +384,11 @@ impl<'a> ResourceList<'a> {
                     if config.policies.is_empty() {
                         String::new()
                     } else {
-                        format!(" selected by policies={}", config.policies.join(","))
+                        {
+                            let texts: Vec<&str> =
+                                config.policies.iter().map(|p| p.text.as_str()).collect();
+                            format!(" selected by policies={}", texts.join(","))
+                        }
                     }
                 ))
                 .help("set `allow-empty` to `true` in the function config if that is intended"),

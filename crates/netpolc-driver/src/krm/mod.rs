@@ -149,19 +149,58 @@ mod tests {
 
     #[test]
     fn globs() {
+        let glob_match = |pattern: &str, path: &str| {
+            PathPattern::new(pattern)
+                .unwrap()
+                .is_some_and(|p| p.matches(path))
+        };
         assert!(glob_match("policies/*.yaml", "policies/a.yaml"));
         assert!(!glob_match("policies/*.yaml", "policies/x/a.yaml"));
         assert!(glob_match("policies/**/*.yaml", "policies/a.yaml"));
         assert!(glob_match("policies/**/*.yaml", "policies/x/y/a.yaml"));
         assert!(glob_match("**", "a/b/c"));
+        assert!(glob_match("**/*.yaml", "a.yaml") && glob_match("**/*.yaml", "a/b/c.yaml"));
+        assert!(glob_match("policies/**", "policies/x/a.yaml"));
+        assert!(!glob_match("policies/**", "other/a.yaml"));
         assert!(glob_match("p?l*/a*b.y*ml", "pol/aXXb.yml"));
         assert!(!glob_match("p?l*/a*b.y*ml", "pl/ab.yml"));
+        assert!(
+            !glob_match("p?l/a.yaml", "p/l/a.yaml"),
+            "`?` stays in its segment"
+        );
+        // Classes, negated classes, ranges and alternatives.
+        assert!(glob_match("team-[abc]/*.yaml", "team-b/x.yaml"));
+        assert!(!glob_match("team-[abc]/*.yaml", "team-d/x.yaml"));
+        assert!(glob_match("team-[!a-c]/*.yaml", "team-d/x.yaml"));
+        assert!(!glob_match("team-[!a-c]/*.yaml", "team-a/x.yaml"));
+        assert!(glob_match("{shop,mail}/*.{yaml,yml}", "mail/x.yml"));
+        assert!(!glob_match("{shop,mail}/*.{yaml,yml}", "web/x.yaml"));
+        assert!(glob_match(
+            "intents/{prod/**,staging}/*.yaml",
+            "intents/prod/eu/a.yaml"
+        ));
+        // A pattern that does not parse is an error, not "matches nothing".
+        assert_eq!(
+            PathPattern::new("team-[abc/*.yaml").unwrap_err(),
+            "`team-[abc/*.yaml` is not a valid glob: unclosed character class; missing ']'"
+        );
+        // A ConfigMap's comma list keeps `{a,b}` whole.
+        assert_eq!(
+            split_patterns("a/*.yaml,{b,c}/*.yaml, d"),
+            ["a/*.yaml", "{b,c}/*.yaml", " d"]
+        );
+        let fc = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"policies": "{shop,mail}/*.yaml,extra"}});
+        let c = Config::parse(Some(&fc)).unwrap();
+        assert!(c.selects(Some("shop/a.yaml")) && c.selects(Some("mail/b.yaml")));
+        assert!(c.selects(Some("extra/c.yaml")) && !c.selects(Some("web/a.yaml")));
         let c = Config {
-            policies: vec!["policies".into()],
+            policies: vec![PathPattern::new("policies").unwrap().unwrap()],
             ..Config::default()
         };
         assert!(c.selects(Some("policies/a.yaml")) && c.selects(Some("./policies/x/b.yaml")));
         assert!(!c.selects(Some("policies-old/a.yaml")) && !c.selects(None));
+        // `[` and `{` make a glob too.
+        assert!(has_glob("a[1]") && has_glob("{a,b}") && !has_glob("a/b.yaml"));
     }
 
     #[test]
@@ -175,7 +214,8 @@ mod tests {
         let c = Config::parse(Some(&fc)).unwrap();
         assert_eq!(c.target, Target::Calico);
         assert!(c.calico_namespaced);
-        assert_eq!(c.policies, ["intents", "more/**/*.yaml"]);
+        let texts: Vec<&str> = c.policies.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, ["intents", "more/**/*.yaml"]);
         assert_eq!(c.golden, "out");
         let fc = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"golden": "../x"}});
         assert!(Config::parse(Some(&fc)).is_err());

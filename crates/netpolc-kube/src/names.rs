@@ -4,7 +4,7 @@
 //! words its own messages.
 //!
 //! ```
-//! use netpolc_ir::names::*;
+//! use netpolc_kube::names::*;
 //! assert!(is_dns_label("shop") && !is_dns_label("Shop") && !is_dns_label(&"a".repeat(64)));
 //! assert!(is_dns_subdomain("netpolc.dev") && !is_dns_subdomain("a..b"));
 //! assert!(is_qualified_name("app.kubernetes.io/name") && !is_qualified_name("a/b/c"));
@@ -62,4 +62,17 @@ pub fn is_qualified_name(s: &str) -> bool {
 /// A label value: empty, or a qualified-name part of at most 63 characters.
 pub fn is_label_value(s: &str) -> bool {
     s.is_empty() || (s.len() <= 63 && is_qualified_name_part(s))
+}
+
+/// A port name (`IsValidPortName`, an IANA service name): 1–15 lower-case letters,
+/// digits and single inner hyphens, with at least one letter.
+pub fn is_port_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 15
+        && b.iter().all(|c| is_alnum_lower(*c) || *c == b'-')
+        && b.iter().any(u8::is_ascii_lowercase)
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+        && !s.contains("--")
 }

@@ -1,0 +1,16 @@
+//! Shared Kubernetes knowledge, written once for the front end and every back end:
+//!
+//! - [`names`]: the apimachinery name rules (DNS-1123 labels and subdomains, qualified
+//!   names, label values). Needs nothing; `netpolc_ir::names` re-exports it.
+//! - `networkpolicy` (feature `networkpolicy`): the one reader of `networking.k8s.io/v1`
+//!   NetworkPolicy manifests, on `k8s_openapi`'s types, producing one typed form checked
+//!   as the API server checks it (unknown fields included). The three back ends'
+//!   evaluators read plain NetworkPolicies through it, each then applying its own CNI's
+//!   semantics, so they accept and refuse exactly the same objects with the same words.
+//!
+//! Like every library of netpolc, this crate never chooses k8s-openapi's API version
+//! feature; the binary does.
+
+pub mod names;
+#[cfg(feature = "networkpolicy")]
+pub mod networkpolicy;
