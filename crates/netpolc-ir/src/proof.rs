@@ -94,7 +94,14 @@ pub fn prove(
     targets: &[&dyn Evaluator],
     limit: usize,
 ) -> Proof {
-    prove_on(crate::par::threads(), model, networks, intended, targets, limit)
+    prove_on(
+        crate::par::threads(),
+        model,
+        networks,
+        intended,
+        targets,
+        limit,
+    )
 }
 
 /// [`prove`] on `threads` threads (the outcome is the same on any number).
@@ -313,7 +320,6 @@ impl Tally {
 
 /// Pods per unit of work a thread takes.
 const BLOCK: usize = 32;
-
 
 impl<'a> Prover<'a> {
     fn new(
@@ -929,7 +935,10 @@ mod tests {
             assert!(one.findings.iter().all(|f| f.target == 0));
             for threads in [2, 3, 8] {
                 let many = prove_on(threads, &m, &nets, &Open, &[&Broken, &Open], limit);
-                assert_eq!(many.findings, one.findings, "{threads} threads, limit {limit}");
+                assert_eq!(
+                    many.findings, one.findings,
+                    "{threads} threads, limit {limit}"
+                );
             }
         }
     }
