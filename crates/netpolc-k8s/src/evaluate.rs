@@ -31,7 +31,7 @@ use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
 use netpolc_kube::networkpolicy as kube;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 /// Parses manifests into an evaluator of Kubernetes NetworkPolicy semantics.
