@@ -521,6 +521,13 @@ impl<'a> Builder<'a> {
                 .1
                 .extend(m.pod_labels.iter().map(|(k, _)| k.clone()));
             label_keys.1.extend(m.pod_keys.iter().cloned());
+            // Tests confined to one namespace name pods as well.
+            for pairs in m.pod_labels_in.values() {
+                label_keys.1.extend(pairs.iter().map(|(k, _)| k.clone()));
+            }
+            for keys in m.pod_keys_in.values() {
+                label_keys.1.extend(keys.iter().cloned());
+            }
             mentioned.extend(m.namespaces.iter());
         }
         // The unnamed namespace and its pods: one per (labels, named ports) of a class,
