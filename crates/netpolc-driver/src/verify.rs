@@ -20,15 +20,20 @@ use std::collections::{BTreeMap, BTreeSet};
 /// # Errors
 /// The loader's message, with file:line:column.
 pub fn parse_yaml(name: &str, text: &str) -> Result<Vec<Value>, String> {
+    // The source map (a copy of the text and its line starts) only to render an error.
     let mut sources = SourceMap::default();
-    let id: FileId = sources.add(name, text.to_string());
+    let id = FileId(0);
     match netpolc_intent::yaml::load(
         id,
         text.as_bytes(),
         &netpolc_intent::yaml::Limits::default(),
     ) {
         Ok(nodes) => Ok(nodes.iter().map(|n| n.to_json()).collect()),
-        Err(d) => Err(netpolc_source::render_human(&sources, &[d])),
+        Err(d) => {
+            let added = sources.add(name, text.to_string());
+            debug_assert_eq!(added, id);
+            Err(netpolc_source::render_human(&sources, &[d]))
+        }
     }
 }
 

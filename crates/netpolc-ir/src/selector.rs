@@ -130,9 +130,13 @@ impl Requirement {
 
 /// A conjunction of requirements in canonical form: requirements on one key are merged
 /// where that is exact, and sorted.
+///
+/// Immutable and shared: a clone is a reference count, because a program's rules and
+/// every back end's lowering copy the same selectors many times (on large repositories
+/// they were most of the memory).
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LabelSelector {
-    requirements: BTreeSet<Requirement>,
+    requirements: std::sync::Arc<BTreeSet<Requirement>>,
 }
 
 /// What a conjunction of requirements on one key allows, used to merge and to decide
@@ -249,7 +253,9 @@ impl LabelSelector {
         for (key, c) in by_key {
             requirements.extend(c.requirements(&key)?);
         }
-        Some(LabelSelector { requirements })
+        Some(LabelSelector {
+            requirements: std::sync::Arc::new(requirements),
+        })
     }
 
     /// The requirements, sorted.
