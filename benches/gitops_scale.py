@@ -8,8 +8,8 @@ allow-dns preset) -- and prints, for each N, a markdown table of wall time, peak
 (`/usr/bin/time -v`), objects and bytes for `netpolc render --target T`, and, unless
 `--no-build`, the same for `netpolc build` plus `kubectl kustomize golden/<backend>`.
 
-`build` also runs the translation validation (sampled on large repositories), so its
-time is not the render time; `render` is measured on its own.
+`build` and `render` both run the exact proof of what they emit (every path does), and
+`build` also writes golden/ atomically; `render` is measured on its own.
 
 Usage (from the repository root, after `cargo build --release`):
 
