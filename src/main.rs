@@ -244,6 +244,12 @@ pub(crate) fn render_all(
                     built.stats.flow_checks,
                     started.elapsed()
                 );
+                let phases: Vec<String> = built
+                    .phases
+                    .iter()
+                    .map(|(phase, t)| format!("{phase} {t:.2?}"))
+                    .collect();
+                eprintln!("note: {}", phases.join(", "));
             }
             Ok(built.rendered)
         }

@@ -28,6 +28,8 @@ pub struct Built {
     pub diagnostics: Vec<Diagnostic>,
     /// The work the proof did.
     pub stats: ProofStats,
+    /// Wall time of each phase (`compile`, `read back`, `prove`), for `-v`.
+    pub phases: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Why [`build`] produced nothing.
@@ -62,6 +64,7 @@ pub fn build(program: &Program, targets: &[Target], options: &Options) -> Result
     let mut diagnostics = Vec::new();
     let mut rendered = Vec::new();
     let mut refused = false;
+    let started = std::time::Instant::now();
     // The back ends compile side by side; their results are taken in the targets' order.
     let compiled = netpolc_ir::par::map(netpolc_ir::par::threads(), targets.len(), 1, |i| {
         crate::render(program, targets[i], options)
@@ -92,12 +95,18 @@ pub fn build(program: &Program, targets: &[Target], options: &Options) -> Result
             failure: Failure::Refused,
         });
     }
+    let compiled_at = started.elapsed();
     let model = netpolc_ir::derive::derive(program);
     match verify::prove(program, &model, &rendered, DISAGREEMENT_LIMIT) {
         Ok(report) if report.disagreements.is_empty() => Ok(Built {
             rendered,
             diagnostics,
             stats: report.stats,
+            phases: vec![
+                ("compile", compiled_at),
+                ("read back", report.read_back),
+                ("prove", report.proved),
+            ],
         }),
         Ok(report) => Err(Failed {
             diagnostics,

@@ -259,6 +259,10 @@ pub struct Report {
     pub disagreements: Vec<Disagreement>,
     /// The work the proof did.
     pub stats: ProofStats,
+    /// Wall time of reading the objects back and building the evaluators.
+    pub read_back: std::time::Duration,
+    /// Wall time of the proof.
+    pub proved: std::time::Duration,
 }
 
 /// Proves that each target's manifests, read back from the YAML netpolc writes, decide
@@ -286,18 +290,21 @@ pub fn prove(
     rendered: &[(Target, Vec<Value>)],
     limit: usize,
 ) -> Result<Report, String> {
-    let mut evals: Vec<(Target, Box<dyn Evaluator>)> = Vec::new();
-    for (target, objects) in rendered {
+    let started = std::time::Instant::now();
+    // Each target's objects read back and its evaluator built, side by side.
+    let built = netpolc_ir::par::map(netpolc_ir::par::threads(), rendered.len(), 1, |i| {
+        let (target, objects) = &rendered[i];
         let parsed = as_applied(objects)?;
-        evals.push((
-            *target,
-            evaluator(*target, &parsed).map_err(|e| format!("{target}: {e}"))?,
-        ));
-    }
+        let e = evaluator(*target, &parsed).map_err(|e| format!("{target}: {e}"))?;
+        Ok::<_, String>((*target, e))
+    });
+    let evals: Vec<(Target, Box<dyn Evaluator>)> = built.into_iter().collect::<Result<_, _>>()?;
     let intended = netpolc_ir::eval::intended(program);
     let refs: Vec<&dyn Evaluator> = evals.iter().map(|(_, e)| e.as_ref()).collect();
     let networks = program.profile.cluster_cidrs();
+    let read_back = started.elapsed();
     let proof = netpolc_ir::proof::prove(model, &networks, &intended, &refs, limit);
+    let proved = started.elapsed() - read_back;
     let disagreements = proof
         .findings
         .iter()
@@ -312,6 +319,8 @@ pub fn prove(
     Ok(Report {
         disagreements,
         stats: proof.stats,
+        read_back,
+        proved,
     })
 }
 
