@@ -27,7 +27,8 @@ use super::{
 use crate::manifests::FieldPath;
 use ipnet::IpNet;
 use netpolc_cilium::types::{
-    CidrRule, CiliumPolicy, EndpointSelector, Entity, L4Protocol, PortProtocol, SelectorOperator,
+    CidrRule, CiliumPolicy, EndpointSelector, Entity, L4Protocol, PortProtocol, PortRule, Rule,
+    SelectorOperator,
 };
 use netpolc_ir::{Direction, Protocol, NAMESPACE_NAME_LABEL};
 use serde_json::Value;
@@ -242,6 +243,102 @@ impl Ctx<'_, '_> {
         }
         Ok(out)
     }
+}
+
+/// One rule of any of the four sections of a policy, as the import reads it.
+struct Section<'r> {
+    /// `ingress`, `ingressDeny`, `egress` or `egressDeny`.
+    field: &'static str,
+    deny: bool,
+    direction: Direction,
+    /// `from` or `to`.
+    side: &'static str,
+    /// Why the rule has no intent form, when it has none.
+    unsupported: Option<&'static str>,
+    endpoints: &'r [EndpointSelector],
+    cidrs: &'r [String],
+    sets: &'r [CidrRule],
+    entities: &'r [Entity],
+    /// The `ports` of each `toPorts` entry.
+    to_ports: Vec<&'r Vec<PortProtocol>>,
+}
+
+/// Every rule of a policy, with its index in its section: ingress, ingressDeny, egress,
+/// egressDeny.
+fn sections(spec: &Rule) -> Vec<(usize, Section<'_>)> {
+    let l7 = |ports: &[PortRule]| ports.iter().any(|p| p.rules.is_some());
+    let mut out = Vec::new();
+    for (i, r) in spec.ingress.iter().flatten().enumerate() {
+        out.push((
+            i,
+            Section {
+                field: "ingress",
+                deny: false,
+                direction: Direction::Ingress,
+                side: "from",
+                unsupported: (!r.icmps.is_empty() || l7(&r.to_ports))
+                    .then_some("ICMP and L7 rules have no intent form here"),
+                endpoints: &r.from_endpoints,
+                cidrs: &r.from_cidr,
+                sets: &r.from_cidr_set,
+                entities: &r.from_entities,
+                to_ports: r.to_ports.iter().map(|p| &p.ports).collect(),
+            },
+        ));
+    }
+    for (i, r) in spec.ingress_deny.iter().flatten().enumerate() {
+        out.push((
+            i,
+            Section {
+                field: "ingressDeny",
+                deny: true,
+                direction: Direction::Ingress,
+                side: "from",
+                unsupported: (!r.icmps.is_empty()).then_some("ICMP rules are not imported"),
+                endpoints: &r.from_endpoints,
+                cidrs: &r.from_cidr,
+                sets: &r.from_cidr_set,
+                entities: &r.from_entities,
+                to_ports: r.to_ports.iter().map(|p| &p.ports).collect(),
+            },
+        ));
+    }
+    for (i, r) in spec.egress.iter().flatten().enumerate() {
+        out.push((
+            i,
+            Section {
+                field: "egress",
+                deny: false,
+                direction: Direction::Egress,
+                side: "to",
+                unsupported: (!r.icmps.is_empty() || !r.to_fqdns.is_empty() || l7(&r.to_ports))
+                    .then_some("ICMP, `toFQDNs` and L7 rules are not imported"),
+                endpoints: &r.to_endpoints,
+                cidrs: &r.to_cidr,
+                sets: &r.to_cidr_set,
+                entities: &r.to_entities,
+                to_ports: r.to_ports.iter().map(|p| &p.ports).collect(),
+            },
+        ));
+    }
+    for (i, r) in spec.egress_deny.iter().flatten().enumerate() {
+        out.push((
+            i,
+            Section {
+                field: "egressDeny",
+                deny: true,
+                direction: Direction::Egress,
+                side: "to",
+                unsupported: (!r.icmps.is_empty()).then_some("ICMP rules are not imported"),
+                endpoints: &r.to_endpoints,
+                cidrs: &r.to_cidr,
+                sets: &r.to_cidr_set,
+                entities: &r.to_entities,
+                to_ports: r.to_ports.iter().map(|p| &p.ports).collect(),
+            },
+        ));
+    }
+    out
 }
 
 /// The L3 fields of one rule, whichever its direction and action.
@@ -479,104 +576,30 @@ pub(crate) fn read(
                 }
                 Ok(())
             };
-            for (i, r) in spec.ingress.iter().flatten().enumerate() {
-                let path = FieldPath::root().key("spec").key("ingress").index(i);
-                let res = if !r.icmps.is_empty() || r.to_ports.iter().any(|p| p.rules.is_some()) {
-                    Err("ICMP and L7 rules have no intent form here".into())
-                } else {
-                    let l3 = L3 {
-                        path: path.clone(),
-                        side: "from",
-                        endpoints: &r.from_endpoints,
-                        cidrs: &r.from_cidr,
-                        sets: &r.from_cidr_set,
-                        entities: &r.from_entities,
-                    };
-                    let ports = port_list(&path, r.to_ports.iter().map(|p| &p.ports));
-                    ctx.rule(
-                        &l3,
-                        ports,
-                        !r.to_ports.is_empty(),
-                        policy_ns,
-                        &origin.at(&path.to_string()),
-                    )
+            for (i, r) in sections(spec) {
+                let path = FieldPath::root().key("spec").key(r.field).index(i);
+                let res = match r.unsupported {
+                    Some(why) => Err(why.into()),
+                    None => {
+                        let l3 = L3 {
+                            path: path.clone(),
+                            side: r.side,
+                            endpoints: r.endpoints,
+                            cidrs: r.cidrs,
+                            sets: r.sets,
+                            entities: r.entities,
+                        };
+                        let ports = port_list(&path, r.to_ports.iter().copied());
+                        ctx.rule(
+                            &l3,
+                            ports,
+                            !r.to_ports.is_empty(),
+                            policy_ns,
+                            &origin.at(&path.to_string()),
+                        )
+                    }
                 };
-                push(&mut ctx, &path, false, Direction::Ingress, res)?;
-            }
-            for (i, r) in spec.ingress_deny.iter().flatten().enumerate() {
-                let path = FieldPath::root().key("spec").key("ingressDeny").index(i);
-                let res = if !r.icmps.is_empty() {
-                    Err("ICMP rules are not imported".into())
-                } else {
-                    let l3 = L3 {
-                        path: path.clone(),
-                        side: "from",
-                        endpoints: &r.from_endpoints,
-                        cidrs: &r.from_cidr,
-                        sets: &r.from_cidr_set,
-                        entities: &r.from_entities,
-                    };
-                    let ports = port_list(&path, r.to_ports.iter().map(|p| &p.ports));
-                    ctx.rule(
-                        &l3,
-                        ports,
-                        !r.to_ports.is_empty(),
-                        policy_ns,
-                        &origin.at(&path.to_string()),
-                    )
-                };
-                push(&mut ctx, &path, true, Direction::Ingress, res)?;
-            }
-            for (i, r) in spec.egress.iter().flatten().enumerate() {
-                let path = FieldPath::root().key("spec").key("egress").index(i);
-                let res = if !r.icmps.is_empty()
-                    || !r.to_fqdns.is_empty()
-                    || r.to_ports.iter().any(|p| p.rules.is_some())
-                {
-                    Err("ICMP, `toFQDNs` and L7 rules are not imported".into())
-                } else {
-                    let l3 = L3 {
-                        path: path.clone(),
-                        side: "to",
-                        endpoints: &r.to_endpoints,
-                        cidrs: &r.to_cidr,
-                        sets: &r.to_cidr_set,
-                        entities: &r.to_entities,
-                    };
-                    let ports = port_list(&path, r.to_ports.iter().map(|p| &p.ports));
-                    ctx.rule(
-                        &l3,
-                        ports,
-                        !r.to_ports.is_empty(),
-                        policy_ns,
-                        &origin.at(&path.to_string()),
-                    )
-                };
-                push(&mut ctx, &path, false, Direction::Egress, res)?;
-            }
-            for (i, r) in spec.egress_deny.iter().flatten().enumerate() {
-                let path = FieldPath::root().key("spec").key("egressDeny").index(i);
-                let res = if !r.icmps.is_empty() {
-                    Err("ICMP rules are not imported".into())
-                } else {
-                    let l3 = L3 {
-                        path: path.clone(),
-                        side: "to",
-                        endpoints: &r.to_endpoints,
-                        cidrs: &r.to_cidr,
-                        sets: &r.to_cidr_set,
-                        entities: &r.to_entities,
-                    };
-                    let ports = port_list(&path, r.to_ports.iter().map(|p| &p.ports));
-                    ctx.rule(
-                        &l3,
-                        ports,
-                        !r.to_ports.is_empty(),
-                        policy_ns,
-                        &origin.at(&path.to_string()),
-                    )
-                };
-                push(&mut ctx, &path, true, Direction::Egress, res)?;
+                push(&mut ctx, &path, r.deny, r.direction, res)?;
             }
             out.push(Read {
                 namespace: ns.clone(),
