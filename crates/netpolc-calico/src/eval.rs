@@ -388,7 +388,12 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 }
 
 /// Calico's `types` defaulting: from the rules present, `Ingress` when there are none.
-fn types_of(types: &Option<Vec<PolicyType>>, ingress: &[Rule], egress: &[Rule]) -> (bool, bool) {
+/// Returns whether the policy enforces (ingress, egress).
+pub fn types_of(
+    types: &Option<Vec<PolicyType>>,
+    ingress: &[Rule],
+    egress: &[Rule],
+) -> (bool, bool) {
     match types {
         Some(t) => (
             t.contains(&PolicyType::Ingress),

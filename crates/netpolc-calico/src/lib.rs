@@ -204,6 +204,7 @@ pub mod types;
 mod validate;
 
 pub use backend::Calico;
+pub use eval::types_of;
 
 use netpolc_ir::Program;
 use netpolc_source::Diagnostic;

@@ -28,8 +28,8 @@ use crate::manifests::FieldPath;
 use ipnet::IpNet;
 use netpolc_calico::selector::{Expr, Selector};
 use netpolc_calico::types::{
-    Action, EntityRule, GlobalNetworkPolicy, NetworkPolicy, NetworkSet, PolicyType, PortValue,
-    Rule, Tier, TierAction,
+    Action, EntityRule, GlobalNetworkPolicy, NetworkPolicy, NetworkSet, PortValue, Rule, Tier,
+    TierAction,
 };
 use netpolc_ir::{Direction, Protocol, NAMESPACE_NAME_LABEL};
 use serde_json::Value;
@@ -605,17 +605,7 @@ pub(crate) fn read(
                 "pass the Tier object with the manifests (`kubectl get tiers.projectcalico.org -o yaml`)",
             )));
         };
-        let (ing_type, eg_type) = match &types {
-            Some(t) => (
-                t.contains(&PolicyType::Ingress),
-                t.contains(&PolicyType::Egress),
-            ),
-            None => match (ingress.is_empty(), egress.is_empty()) {
-                (_, true) => (true, false),
-                (true, false) => (false, true),
-                (false, false) => (true, true),
-            },
-        };
+        let (ing_type, eg_type) = netpolc_calico::types_of(&types, &ingress, &egress);
         // The subject: pods, and the namespaces they may be in.
         let spec_path = FieldPath::root().key("spec");
         let subject = match selector.as_deref().filter(|s| !s.trim().is_empty()) {
