@@ -516,18 +516,10 @@ impl<'a> Builder<'a> {
         for m in mentions.iter().flatten() {
             any_all_ports |= m.all_ports;
             all_ports.extend(m.ports.iter().copied());
-            label_keys.0 |= m.all_pod_labels;
-            label_keys
-                .1
-                .extend(m.pod_labels.iter().map(|(k, _)| k.clone()));
-            label_keys.1.extend(m.pod_keys.iter().cloned());
-            // Tests confined to one namespace name pods as well.
-            for pairs in m.pod_labels_in.values() {
-                label_keys.1.extend(pairs.iter().map(|(k, _)| k.clone()));
-            }
-            for keys in m.pod_keys_in.values() {
-                label_keys.1.extend(keys.iter().cloned());
-            }
+            // Every key any test sees, confined to a namespace or not.
+            let seen = Projection::of(m);
+            label_keys.0 |= seen.all;
+            label_keys.1.extend(seen.keys.into_keys());
             mentioned.extend(m.namespaces.iter());
         }
         // The unnamed namespace and its pods: one per (labels, named ports) of a class,
