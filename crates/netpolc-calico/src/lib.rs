@@ -275,6 +275,7 @@ pub fn compile(program: &Program, options: &Options) -> netpolc_ir::backend::Com
     netpolc_ir::backend::Compiled {
         diagnostics,
         objects,
+        validated: false,
     }
 }
 

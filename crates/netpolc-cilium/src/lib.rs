@@ -191,6 +191,7 @@ pub fn compile(program: &netpolc_ir::Program, options: &Options) -> netpolc_ir::
     netpolc_ir::backend::Compiled {
         diagnostics,
         objects,
+        validated: false,
     }
 }
 

@@ -140,8 +140,10 @@ pub fn files(target: Target, objects: &[Value]) -> Files {
     for o in objects {
         by_file.entry(home(target, o)).or_default().push(o);
     }
-    let mut out = Files::new();
-    for (rel, mut objs) in by_file {
+    // Each file is written on its own (on every core); the map keeps them in order.
+    let by_file: Vec<(String, Vec<&Value>)> = by_file.into_iter().collect();
+    let texts = netpolc_ir::par::map(netpolc_ir::par::threads(), by_file.len(), 64, |k| {
+        let mut objs = by_file[k].1.clone();
         objs.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
         let sources: BTreeSet<&str> = objs
             .iter()
@@ -155,6 +157,10 @@ pub fn files(target: Target, objects: &[Value]) -> Files {
             }
             emit::write_yaml(&mut text, o);
         }
+        text
+    });
+    let mut out = Files::new();
+    for ((rel, _), text) in by_file.iter().zip(texts) {
         out.insert(format!("{}/{rel}", target.name()), text);
     }
     // The kustomizations: tiers first, then cluster-wide objects, then namespaces.

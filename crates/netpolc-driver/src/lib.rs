@@ -114,6 +114,7 @@ pub fn render(
         return Err(diagnostics);
     }
     let objects = compiled.objects;
+    let validated = compiled.validated;
     let mut problems = Vec::new();
     for o in &objects {
         if contains_substitution(o) {
@@ -127,7 +128,9 @@ pub fn render(
             );
         }
     }
-    problems.extend(pipeline::rejected(program, target, &objects));
+    if !validated {
+        problems.extend(pipeline::rejected(program, target, &objects));
+    }
     if !problems.is_empty() {
         diagnostics.extend(problems);
         return Err(diagnostics);

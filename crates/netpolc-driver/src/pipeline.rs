@@ -5,7 +5,9 @@
 //! For each target: the back end's one-pass compile ([`crate::render`]), then the checks
 //! every back end needs, run here once for all of them: the `${` guard (`NP6002`),
 //! validation of every object by the back end's own API-server or agent rules turned
-//! into diagnostics (`NP6012`), object identity collisions across the targets
+//! into diagnostics (`NP6012`; skipped when the back end's compile already validated
+//! exactly the objects it returns and reported their problems with its own code,
+//! `Compiled::validated`), object identity collisions across the targets
 //! (`NP6011`), and the exact proof on the manifests read back from their YAML
 //! (`NP6010`).
 
@@ -65,8 +67,10 @@ pub fn build(program: &Program, targets: &[Target], options: &Options) -> Result
     let mut rendered = Vec::new();
     let mut refused = false;
     let started = std::time::Instant::now();
-    // The back ends compile side by side; their results are taken in the targets' order.
-    let compiled = netpolc_ir::par::map(netpolc_ir::par::threads(), targets.len(), 1, |i| {
+    // The back ends compile side by side, one thread each (three back ends on two cores
+    // would otherwise leave a core idle while the third compiles); their results are
+    // taken in the targets' order.
+    let compiled = netpolc_ir::par::map(targets.len(), targets.len(), 1, |i| {
         crate::render(program, targets[i], options)
     });
     for (&t, result) in targets.iter().zip(compiled) {

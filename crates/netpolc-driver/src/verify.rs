@@ -291,8 +291,9 @@ pub fn prove(
     limit: usize,
 ) -> Result<Report, String> {
     let started = std::time::Instant::now();
-    // Each target's objects read back and its evaluator built, side by side.
-    let built = netpolc_ir::par::map(netpolc_ir::par::threads(), rendered.len(), 1, |i| {
+    // Each target's objects read back and its evaluator built, side by side, one thread
+    // per target (as the compiles).
+    let built = netpolc_ir::par::map(rendered.len(), rendered.len(), 1, |i| {
         let (target, objects) = &rendered[i];
         let parsed = as_applied(objects)?;
         let e = evaluator(*target, &parsed).map_err(|e| format!("{target}: {e}"))?;
@@ -316,6 +317,9 @@ pub fn prove(
             intent: deciding_intent(&f.intended).or_else(|| deciding_intent(&f.actual)),
         })
         .collect();
+    // Freeing the evaluators takes a while at scale (millions of small allocations): a
+    // thread of its own does it while the caller writes the output.
+    std::thread::spawn(move || drop(evals));
     Ok(Report {
         disagreements,
         stats: proof.stats,

@@ -88,6 +88,10 @@ pub struct Compiled {
     pub diagnostics: Vec<Diagnostic>,
     /// Complete manifests, in output order; empty when a diagnostic is an error.
     pub objects: Vec<Value>,
+    /// Every object of [`Self::objects`] was checked with [`Backend::validate`] while
+    /// compiling (its problems are among the diagnostics), so the pipeline's own net
+    /// need not validate them a second time.
+    pub validated: bool,
 }
 
 /// What a back end can express exactly (everything else is refused with a diagnostic).

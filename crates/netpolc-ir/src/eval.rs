@@ -105,10 +105,11 @@ impl Evaluator for Intended<'_> {
             .collect();
         let isolated = self.program.is_isolated(&pod.namespace, direction);
         Box::new(move |other, ports, out| {
+            let namespace = namespace_of(model, &other);
             let matching: Vec<&Rule> = attached
                 .iter()
                 .copied()
-                .filter(|r| peer_matches(self.program, model, &r.peer, &other))
+                .filter(|r| peer_matches_in(self.program, model, &r.peer, &other, namespace))
                 .collect();
             let dst = match direction {
                 Direction::Egress => other,
@@ -198,15 +199,32 @@ pub fn ports_match(model: &ClusterModel, rule: &Rule, flow: &Flow) -> bool {
 
 /// Whether a peer matches an endpoint under the IR's meaning.
 pub fn peer_matches(program: &Program, model: &ClusterModel, peer: &Peer, e: &Endpoint) -> bool {
+    peer_matches_in(program, model, peer, e, namespace_of(model, e))
+}
+
+/// The labels of the namespace of `e` when it is a pod of a namespace the model has.
+fn namespace_of<'m>(model: &'m ClusterModel, e: &Endpoint) -> Option<&'m BTreeMap<String, String>> {
+    match e {
+        Endpoint::Pod(i) => model.namespaces.get(&model.pods[*i].namespace),
+        Endpoint::External(_) => None,
+    }
+}
+
+/// [`peer_matches`] with the labels of the other end's namespace looked up once for every
+/// rule ([`namespace_of`]; a namespace the model lacks has no labels).
+fn peer_matches_in(
+    program: &Program,
+    model: &ClusterModel,
+    peer: &Peer,
+    e: &Endpoint,
+    namespace: Option<&BTreeMap<String, String>>,
+) -> bool {
+    const NONE: &BTreeMap<String, String> = &BTreeMap::new();
     match (peer, e) {
         (Peer::Any, _) => true,
         (Peer::Pods { namespaces, pods }, Endpoint::Pod(i)) => {
             let pod = &model.pods[*i];
-            let ns_ok = match model.namespaces.get(&pod.namespace) {
-                Some(labels) => namespaces.matches(labels),
-                None => namespaces.matches(&model.namespace_labels(pod)),
-            };
-            ns_ok && pods.matches(&pod.labels)
+            namespaces.matches(namespace.unwrap_or(NONE)) && pods.matches(&pod.labels)
         }
         (Peer::Pods { .. }, Endpoint::External(_)) => false,
         (Peer::Cidr(block), Endpoint::External(ip)) => block.contains(ip),

@@ -13,8 +13,9 @@
 //!    namespace, tells apart the pods of that namespace only:
 //!    [`Mentions::pod_labels_in`]); every other namespace is
 //!    represented by one *unnamed namespace* holding one pod of each pod class of the
-//!    model (its labels are none, its name is mentioned nowhere, so each evaluator answers
-//!    for it exactly as for any namespace it cannot tell apart); addresses by one address
+//!    model (its labels are none and the side does not name it — a side that does tells
+//!    every namespace apart — so each evaluator answers for it exactly as for any
+//!    namespace it cannot tell apart); addresses by one address
 //!    per interval the mentioned networks (and the cluster's networks) cut the address
 //!    space into, plus one public address per family; ports by one port per interval the
 //!    mentioned port boundaries cut each protocol into. Each representative's side
@@ -29,8 +30,8 @@
 //! Every flow of the model is covered: a flow that differs overall differs on one of its
 //! sides, and that side's representative differs too (the evaluators' contract,
 //! [`Evaluator`]). Pod addresses are assumed to be told apart by no network: when a
-//! mentioned network contains some of the model's pod addresses but not all, every
-//! namespace counts as told apart (exact, slower).
+//! network a side mentions contains some of the model's pod addresses but not all, that
+//! side counts every namespace as told apart (exact, slower).
 //!
 //! Cost: pods × (representatives of one side) × (ports of one side) side verdicts, plus
 //! whole flows where sides differ; linear in the namespaces when each namespace's rules
@@ -116,14 +117,16 @@ pub fn prove_on(
     Prover::new(model, networks, intended, targets, limit, threads.max(1)).run()
 }
 
-/// The unnamed namespace's name: not in the model and mentioned by nobody.
-fn unnamed_namespace(model: &ClusterModel, mentioned: &BTreeSet<String>) -> String {
+/// The unnamed namespace's name: not in the model. A side whose rules name it tells
+/// every namespace apart ([`Prover::side_local`]), so no scan of every side is needed to
+/// find a name nobody mentions.
+fn unnamed_namespace(model: &ClusterModel) -> String {
     (0u32..)
         .map(|i| match i {
             0 => "netpolc-unnamed".to_string(),
             _ => format!("netpolc-unnamed-{i}"),
         })
-        .find(|n| !model.namespaces.contains_key(n) && !mentioned.contains(n))
+        .find(|n| !model.namespaces.contains_key(n))
         .unwrap_or_default()
 }
 
@@ -136,6 +139,9 @@ type GroupKey<'a> = (
     Seen<'a>,
     Option<&'a BTreeMap<String, (Protocol, u16)>>,
 );
+
+/// A pod's named ports: name → (protocol, port).
+type NamedPorts = BTreeMap<String, (Protocol, u16)>;
 
 /// A pod class: what of a pod the evaluators can see besides its namespace.
 type Class = (BTreeMap<String, String>, BTreeMap<String, (Protocol, u16)>);
@@ -260,10 +266,20 @@ struct Vocabulary {
     by_key: BTreeMap<String, Vec<String>>,
     /// Networks that always cut the address space (the cluster's, the API server's).
     fixed: BTreeSet<IpNet>,
-    /// Some mentioned network tells pod addresses apart.
-    splits: bool,
+    /// The real pods' addresses, sorted.
+    pod_ips: Vec<IpAddr>,
     /// The cluster's own networks.
     networks: Vec<IpNet>,
+}
+
+impl Vocabulary {
+    /// Whether `net` contains some of the pods' addresses but not all (it tells pods
+    /// apart by address).
+    fn splits(&self, net: &IpNet) -> bool {
+        let lo = self.pod_ips.partition_point(|ip| *ip < net.network());
+        let hi = self.pod_ips.partition_point(|ip| *ip <= net.broadcast());
+        hi > lo && hi - lo < self.pod_ips.len()
+    }
 }
 
 struct Prover<'a> {
@@ -285,6 +301,8 @@ struct Prover<'a> {
     pods_of_class: Vec<Vec<usize>>,
     /// The unnamed namespace's pod of each class.
     unnamed_pods: Vec<usize>,
+    /// The unnamed namespace's name.
+    unnamed: String,
     stats: ProofStats,
 }
 
@@ -342,12 +360,12 @@ impl<'a> Prover<'a> {
             class_of: Vec::new(),
             pods_of_class: Vec::new(),
             unnamed_pods: Vec::new(),
+            unnamed: String::new(),
             stats: ProofStats::default(),
         };
         let classes = p.classes();
-        let (mentioned, nets) = p.scan_mentions();
-        p.add_unnamed(&classes, &mentioned);
-        p.vocabulary = p.vocabulary(&nets, networks);
+        p.add_unnamed(&classes);
+        p.vocabulary = p.vocabulary(networks);
         p.stats.namespaces = model.namespaces.len();
         p.stats.pods = p.real_pods;
         p
@@ -387,32 +405,10 @@ impl<'a> Prover<'a> {
         m
     }
 
-    /// The namespaces and networks any side mentions (sides are resolved one at a time,
-    /// later: keeping every side's vocabulary would cost memory in proportion to pods
-    /// times namespaces).
-    fn scan_mentions(&self) -> (BTreeSet<String>, BTreeSet<IpNet>) {
-        let per_block = crate::par::map(self.threads, self.real_pods.div_ceil(BLOCK), 1, |b| {
-            let (mut names, mut nets) = (BTreeSet::new(), BTreeSet::new());
-            for pod in b * BLOCK..((b + 1) * BLOCK).min(self.real_pods) {
-                for d in Direction::BOTH {
-                    let m = self.mentions(pod, d);
-                    names.extend(m.namespaces);
-                    nets.extend(m.nets);
-                }
-            }
-            (names, nets)
-        });
-        let (mut names, mut nets) = (BTreeSet::new(), BTreeSet::new());
-        for (n, x) in per_block {
-            names.extend(n);
-            nets.extend(x);
-        }
-        (names, nets)
-    }
-
     /// Adds the unnamed namespace and one pod of each class to the model.
-    fn add_unnamed(&mut self, classes: &[Class], mentioned: &BTreeSet<String>) {
-        let name = unnamed_namespace(&self.model, mentioned);
+    fn add_unnamed(&mut self, classes: &[Class]) {
+        let name = unnamed_namespace(&self.model);
+        self.unnamed = name.clone();
         self.model.namespaces.insert(
             name.clone(),
             BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), name.clone())]),
@@ -433,7 +429,7 @@ impl<'a> Prover<'a> {
     }
 
     /// What resolves mentions against the model's namespaces and addresses.
-    fn vocabulary(&self, all_nets: &BTreeSet<IpNet>, networks: &[IpNet]) -> Vocabulary {
+    fn vocabulary(&self, networks: &[IpNet]) -> Vocabulary {
         let mut v = Vocabulary {
             networks: networks.to_vec(),
             ..Vocabulary::default()
@@ -447,17 +443,11 @@ impl<'a> Prover<'a> {
                 v.by_key.entry(k.clone()).or_default().push(ns.clone());
             }
         }
-        // Do pod addresses stay together under every network mentioned?
-        let mut pod_ips: Vec<IpAddr> = self.model.pods[..self.real_pods]
+        v.pod_ips = self.model.pods[..self.real_pods]
             .iter()
             .map(|p| p.ip)
             .collect();
-        pod_ips.sort();
-        v.splits = all_nets.iter().any(|n| {
-            let lo = pod_ips.partition_point(|ip| *ip < n.network());
-            let hi = pod_ips.partition_point(|ip| *ip <= n.broadcast());
-            hi > lo && hi - lo < pod_ips.len()
-        });
+        v.pod_ips.sort();
         v.fixed = networks.iter().copied().collect();
         for ip in &self.model.api_server {
             v.fixed.insert(IpNet::from(*ip));
@@ -508,7 +498,15 @@ impl<'a> Prover<'a> {
         ports.retain(|(_, n)| (1..=65535).contains(n));
         Local {
             namespaces: names,
-            all: m.all_namespaces || v.splits,
+            // Pods told apart by address, or the unnamed namespace named (its pods would
+            // not stand for the namespaces the side cannot tell apart): every namespace
+            // counts as told apart (exact, slower).
+            all: m.all_namespaces
+                || m.nets.iter().any(|n| v.splits(n))
+                || m.namespaces.contains(&self.unnamed)
+                || m.pod_labels_in.contains_key(&self.unnamed)
+                || m.pod_keys_in.contains_key(&self.unnamed)
+                || m.namespace_labels.iter().any(|(_, v)| *v == self.unnamed),
             addresses: {
                 let mut a = representatives(&nets, &v.networks);
                 a.extend(self.model.nodes.iter().copied());
@@ -699,8 +697,8 @@ impl<'a> Prover<'a> {
         }
         others.extend(local.addresses.iter().map(|ip| Endpoint::External(*ip)));
         let named = local.named_ports;
-        let base = local.ports.clone();
-        let plain = self.samples(&base, None);
+        let base = &local.ports;
+        let plain = self.samples(base, None);
         let me = Endpoint::Pod(s);
         // (target, other end, port) where the side differs.
         let mut differ: Vec<(usize, Endpoint, Protocol, u16)> = Vec::new();
@@ -715,6 +713,7 @@ impl<'a> Prover<'a> {
                 .map(|(t, found)| (*found < self.limit).then(|| t.prepare_side(model, s, d)))
                 .collect();
             let (mut want, mut got) = (Vec::new(), Vec::new());
+            let mut with_named: Vec<(&NamedPorts, Vec<(Protocol, u16)>)> = Vec::new();
             for o in others {
                 if o == me {
                     continue;
@@ -724,11 +723,18 @@ impl<'a> Prover<'a> {
                     (Direction::Egress, Endpoint::External(_)) => None,
                     (Direction::Ingress, _) => Some(s),
                 };
-                let with_named;
                 let samples: &[(Protocol, u16)] = match dst.filter(|_| named) {
                     Some(dst) if !self.model.pods[dst].named_ports.is_empty() => {
-                        with_named = self.samples(&base, Some(dst));
-                        &with_named
+                        // Pods with the same named ports share their samples.
+                        let ports = &self.model.pods[dst].named_ports;
+                        let k = match with_named.iter().position(|(p, _)| *p == ports) {
+                            Some(k) => k,
+                            None => {
+                                with_named.push((ports, self.samples(base, Some(dst))));
+                                with_named.len() - 1
+                            }
+                        };
+                        &with_named[k].1
                     }
                     _ => &plain,
                 };
@@ -886,6 +892,21 @@ mod tests {
         }
     }
 
+    /// Allows every flow and tells nothing apart.
+    struct Quiet;
+
+    impl Evaluator for Quiet {
+        fn name(&self) -> &'static str {
+            "quiet"
+        }
+        fn side(&self, _: &ClusterModel, _: &Flow, _: Direction) -> Side {
+            Side::Open
+        }
+        fn mentions(&self, _: &ClusterModel, _: usize, _: Direction) -> Mentions {
+            Mentions::default()
+        }
+    }
+
     /// Denies the egress of every third pod on port 80 and more.
     struct Broken;
 
@@ -923,6 +944,54 @@ mod tests {
         }
         m.ports = vec![(Protocol::Tcp, 80)];
         m
+    }
+
+    /// Names `ns-0` and `netpolc-unnamed` (a namespace the model lacks) and denies the
+    /// pods of every other namespace but the pod's own: real namespaces it cannot tell
+    /// apart behave unlike either.
+    struct NamesTheUnnamed;
+
+    impl Evaluator for NamesTheUnnamed {
+        fn name(&self) -> &'static str {
+            "names-the-unnamed"
+        }
+        fn side(&self, m: &ClusterModel, flow: &Flow, d: Direction) -> Side {
+            let (me, other) = match d {
+                Direction::Egress => (flow.src, flow.dst),
+                Direction::Ingress => (flow.dst, flow.src),
+            };
+            match (me, other) {
+                (Endpoint::Pod(me), Endpoint::Pod(i))
+                    if m.pods[i].namespace != m.pods[me].namespace
+                        && !matches!(m.pods[i].namespace.as_str(), "ns-0" | "netpolc-unnamed") =>
+                {
+                    Side::DefaultDeny(Vec::new())
+                }
+                _ => Side::Open,
+            }
+        }
+        fn mentions(&self, _: &ClusterModel, _: usize, _: Direction) -> Mentions {
+            Mentions {
+                namespaces: ["ns-0".to_string(), "netpolc-unnamed".to_string()].into(),
+                ..Mentions::default()
+            }
+        }
+    }
+
+    #[test]
+    fn a_side_naming_the_unnamed_namespace_tells_every_namespace_apart() {
+        // Were the unnamed namespace called `netpolc-unnamed`, its pods would be allowed
+        // and stand for ns-1 and ns-2, whose pods are denied: the difference would be lost.
+        let m = model(3, 2);
+        let proof = prove_on(1, &m, &[], &Quiet, &[&NamesTheUnnamed], 1000);
+        assert!(
+            proof
+                .findings
+                .iter()
+                .any(|f| f.flow_name.starts_with("ns-1/") && f.flow_name.contains("-> ns-2/")),
+            "{:?}",
+            proof.findings
+        );
     }
 
     #[test]

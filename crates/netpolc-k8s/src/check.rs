@@ -63,6 +63,8 @@ pub fn compile(program: &Program, options: &Options) -> Compiled {
     Compiled {
         diagnostics: out,
         objects,
+        // `rendered_problems` validated exactly these values.
+        validated: true,
     }
 }
 

@@ -327,6 +327,34 @@ fn address(model: &ClusterModel, e: &Endpoint) -> Option<IpAddr> {
 }
 
 fn peer_matches(model: &ClusterModel, policy: &Policy, peer: &PeerM, e: &Endpoint) -> bool {
+    peer_matches_in(model, policy, peer, e, other_namespace(model, e).as_deref())
+}
+
+/// The labels of the namespace of `e` (with the name label the control plane sets) when
+/// it is a pod: looked up once per other end, not once per peer.
+fn other_namespace<'m>(
+    model: &'m ClusterModel,
+    e: &Endpoint,
+) -> Option<std::borrow::Cow<'m, BTreeMap<String, String>>> {
+    let Endpoint::Pod(i) = e else {
+        return None;
+    };
+    let pod = model.pods.get(*i)?;
+    Some(match model.namespaces.get(&pod.namespace) {
+        // The model's labels already carry the name (no copy needed).
+        Some(l) if l.contains_key(NAMESPACE_NAME_LABEL) => std::borrow::Cow::Borrowed(l),
+        _ => std::borrow::Cow::Owned(namespace_labels(model, pod)),
+    })
+}
+
+/// [`peer_matches`] with the other end's namespace labels from [`other_namespace`].
+fn peer_matches_in(
+    model: &ClusterModel,
+    policy: &Policy,
+    peer: &PeerM,
+    e: &Endpoint,
+    namespace: Option<&BTreeMap<String, String>>,
+) -> bool {
     match peer {
         PeerM::Block { net, except } => address(model, e)
             .is_some_and(|ip| net.contains(&ip) && !except.iter().any(|x| x.contains(&ip))),
@@ -337,13 +365,10 @@ fn peer_matches(model: &ClusterModel, policy: &Policy, peer: &PeerM, e: &Endpoin
             let Some(pod) = model.pods.get(*i) else {
                 return false;
             };
-            let ns_ok = match namespaces {
-                None => pod.namespace == policy.namespace,
-                Some(s) => match model.namespaces.get(&pod.namespace) {
-                    // The model's labels already carry the name (no copy needed).
-                    Some(l) if l.contains_key(NAMESPACE_NAME_LABEL) => s.matches(l),
-                    _ => s.matches(&namespace_labels(model, pod)),
-                },
+            let ns_ok = match (namespaces, namespace) {
+                (None, _) => pod.namespace == policy.namespace,
+                (Some(s), Some(l)) => s.matches(l),
+                (Some(_), None) => false,
             };
             ns_ok && pods.as_ref().is_none_or(|s| s.matches(&pod.labels))
         }
@@ -406,12 +431,15 @@ impl Evaluator for K8sEvaluator {
                 out.extend(ports.iter().map(|_| true));
                 return;
             }
+            let namespace = other_namespace(model, &other);
             let matching: Vec<&RuleM> = rules
                 .iter()
                 .filter(|(p, r)| {
-                    r.peers
-                        .as_ref()
-                        .is_none_or(|peers| peers.iter().any(|x| peer_matches(model, p, x, &other)))
+                    r.peers.as_ref().is_none_or(|peers| {
+                        peers
+                            .iter()
+                            .any(|x| peer_matches_in(model, p, x, &other, namespace.as_deref()))
+                    })
                 })
                 .map(|(_, r)| *r)
                 .collect();
