@@ -86,10 +86,17 @@ pub fn literal_ok(s: &str) -> bool {
             !line.is_empty()
                 && !line.starts_with([' ', '#'])
                 && !line.ends_with(' ')
-                && line.chars().all(|c| {
-                    !c.is_control() && !matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
-                })
+                && line.chars().all(|c| !c.is_control() && !escaped_raw(c))
         })
+}
+
+/// The characters besides controls that are written only escaped: line and paragraph
+/// separators, the byte order mark and the noncharacters YAML does not allow in a stream.
+fn escaped_raw(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+    )
 }
 
 fn write_seq(out: &mut String, a: &[Value], indent: usize) {
@@ -189,13 +196,10 @@ fn quote_into(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20
-                || c == '\u{7f}'
-                || c == '\u{85}'
-                || c == '\u{2028}'
-                || c == '\u{2029}'
-                || c == '\u{feff}' =>
-            {
+            // Every character a YAML stream may not hold (C0 and C1 controls, DEL, the
+            // noncharacters U+FFFE and U+FFFF), and those some readers take for a line
+            // break or a byte order mark.
+            c if c.is_control() || escaped_raw(c) => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
@@ -274,6 +278,11 @@ spec:
             assert!(plain_ok(s), "{s} may be plain");
         }
         assert_eq!(quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+        // Characters a YAML stream may not hold raw are escaped.
+        assert_eq!(
+            quote("\u{7f}\u{85}\u{9f}\u{2028}\u{feff}\u{fffe}\u{ffff}é"),
+            "\"\\u007f\\u0085\\u009f\\u2028\\ufeff\\ufffe\\uffffé\""
+        );
     }
 
     #[test]

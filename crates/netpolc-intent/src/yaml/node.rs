@@ -137,21 +137,7 @@ impl Node {
                 text,
                 style: ScalarStyle::Quoted,
             } => J::String(text.clone()),
-            Value::Scalar { text, .. } => match resolve_plain(text) {
-                Resolved::Null => J::Null,
-                Resolved::Bool(b) => J::Bool(b),
-                Resolved::Int(i) => {
-                    if let Ok(v) = i64::try_from(i) {
-                        J::from(v)
-                    } else if let Ok(v) = u64::try_from(i) {
-                        J::from(v)
-                    } else {
-                        float_json(i as f64, text)
-                    }
-                }
-                Resolved::Float(f) => float_json(f, text),
-                Resolved::Str(s) => J::String(s.to_string()),
-            },
+            Value::Scalar { text, .. } => plain_to_json(text),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
             Value::Map(entries) => J::Object(
                 entries
@@ -160,6 +146,30 @@ impl Node {
                     .collect(),
             ),
         }
+    }
+}
+
+/// The JSON value of a plain scalar's text under the YAML 1.2 core schema, as
+/// [`Node::to_json`] gives it (shared with the reader of emitted YAML, [`super::quick`]).
+///
+/// Integers outside the `i64`/`u64` range and floats become JSON numbers when finite;
+/// `.inf` and `.nan`, which JSON cannot hold, stay strings.
+pub(crate) fn plain_to_json(text: &str) -> serde_json::Value {
+    use serde_json::Value as J;
+    match resolve_plain(text) {
+        Resolved::Null => J::Null,
+        Resolved::Bool(b) => J::Bool(b),
+        Resolved::Int(i) => {
+            if let Ok(v) = i64::try_from(i) {
+                J::from(v)
+            } else if let Ok(v) = u64::try_from(i) {
+                J::from(v)
+            } else {
+                float_json(i as f64, text)
+            }
+        }
+        Resolved::Float(f) => float_json(f, text),
+        Resolved::Str(s) => J::String(s.to_string()),
     }
 }
 

@@ -1,0 +1,703 @@
+//! A fast reader for the block-style YAML that netpolc's own emitter writes, straight into
+//! JSON: the read-back of the proof reads every emitted object, and the full loader
+//! ([`super::load`], an event parser plus a marked tree) costs several times more than
+//! the emitting did.
+//!
+//! # The subset
+//!
+//! Exactly the layout of the emitter (`netpolc_driver::emit`), one document, nothing else:
+//!
+//! - block mappings, one `key: value` per line at the mapping's indentation; a nested
+//!   mapping two spaces deeper on the lines after `key:`;
+//! - block sequences written kubectl-style: `- ` at the indentation of the key they are the
+//!   value of, the first key of a mapping item on the dash line and its other keys under
+//!   it, a sequence item of a sequence as `-` alone on its line with the inner sequence two
+//!   spaces deeper;
+//! - scalars: plain ones from a conservative character set (`[A-Za-z0-9_./-]`, starting
+//!   with a letter, a digit, `/` or `_`; in numbers also a leading `-` before a digit and
+//!   `+`, as in `-5` or `1e+42`);
+//!   double-quoted strings with the escapes the emitter writes (`\" \\ \n \t \r \uXXXX`);
+//!   `|-` literal blocks of one or more non-empty lines two spaces deeper than the key,
+//!   no line starting with a space or `#` or ending with a space; `{}` and `[]`.
+//!
+//! Anything else gives `None`, and the caller uses the full loader: comments, document
+//! markers, directives, anchors, aliases, tags, flow collections with content, single
+//! quotes, folded blocks, multi-line plain or quoted scalars, empty values, tabs, carriage
+//! returns, a byte order mark, trailing spaces, empty lines, other indentations, a last
+//! line without its line break, duplicate keys, plain keys that are not strings (`1: x`,
+//! `true: x`) or start with `-`, keys longer than 1000 bytes (YAML limits implicit keys to
+//! 1024 characters), characters YAML does not allow in a stream.
+//!
+//! # The contract
+//!
+//! When [`read`] returns `Some(v)`, the full loader with [`Limits::default`] reads the
+//! same text as exactly one document `n` with `n.to_json() == v`: plain scalars resolve
+//! through the same code as [`Node::to_json`](super::Node::to_json), and the loader's
+//! limits (file size, nesting depth, node count, scalar length, parser look-ahead) are
+//! checked the way the loader counts them, so that no text the loader rejects is read
+//! here. `None` promises nothing. The differential and mutation tests of
+//! `netpolc-driver` (`tests/quick_read.rs`) hold the reader to this against the loader.
+
+use super::load::Limits;
+use super::node::plain_to_json;
+use super::resolve::{resolve_plain, Resolved};
+use serde_json::{Map, Value};
+
+/// Longest implicit key accepted, in bytes (YAML allows 1024 characters; a character is
+/// at least one byte).
+const MAX_KEY: usize = 1000;
+
+/// The loader caps the depth limit here whatever the limits say.
+const DEPTH_CAP: usize = 1024;
+
+/// One document of the block-style subset netpolc's emitter writes, read straight into
+/// JSON; `None` when the text steps outside that subset (the caller then uses the full
+/// loader). See the [module documentation](self) for the subset and the contract.
+///
+/// ```
+/// use netpolc_intent::yaml::quick::read;
+/// let text = "kind: NetworkPolicy\nspec:\n  podSelector: {}\n  ports:\n  - port: 53\n    protocol: UDP\n";
+/// assert_eq!(
+///     read(text),
+///     Some(serde_json::json!({"kind": "NetworkPolicy", "spec": {"podSelector": {}, "ports": [{"port": 53, "protocol": "UDP"}]}}))
+/// );
+/// // A comment is outside the subset.
+/// assert_eq!(read("a: 1 # one\n"), None);
+/// ```
+pub fn read(text: &str) -> Option<Value> {
+    let limits = Limits::default();
+    if text.len() > limits.max_file_size.min(u32::MAX as usize)
+        || !text.ends_with('\n')
+        || !characters_ok(text, limits.max_lookahead.saturating_mul(16))
+    {
+        return None;
+    }
+    let mut r = Reader {
+        text,
+        b: text.as_bytes(),
+        pos: 0,
+        nodes: 0,
+        max_depth: limits.max_depth.min(DEPTH_CAP),
+        max_nodes: limits.max_nodes,
+        max_scalar: limits.max_scalar_len,
+    };
+    let v = if r.dash_line(0) {
+        r.seq(0, 1)?
+    } else {
+        r.inline(Some(0), 1)?
+    };
+    (r.pos == r.b.len()).then_some(v)
+}
+
+/// Whether every character is one YAML allows in a stream and the subset allows anywhere
+/// (no tab, carriage return, control character, byte order mark or Unicode line
+/// separator), and the loader's look-ahead meter, run over the whole text, stays within
+/// `budget`.
+///
+/// The meter (`MeteredChars` in the loader) charges every character that is not blank
+/// and not in what looks like a comment `16 + n`, `n` being the number of brackets opened
+/// and not closed so far; the parser may not spend more than the budget between two
+/// events. The charge of the whole text bounds the charge between any two events.
+fn characters_ok(text: &str, budget: usize) -> bool {
+    let mut counted = 0usize;
+    let mut depth = 0usize;
+    let mut in_comment = false;
+    let mut after_blank = true;
+    for c in text.chars() {
+        let blank = c == ' ' || c == '\n';
+        if !blank && !matches!(c, '\u{21}'..='\u{7E}') && !printable_non_ascii(c) {
+            return false;
+        }
+        let counts = if in_comment {
+            in_comment = c != '\n';
+            false
+        } else if c == '#' && after_blank {
+            in_comment = true;
+            false
+        } else {
+            !blank
+        };
+        if counts {
+            match c {
+                '[' | '{' => depth += 1,
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            counted = counted.saturating_add(16 + depth);
+        }
+        after_blank = blank;
+    }
+    counted <= budget
+}
+
+/// A non-ASCII character that YAML allows in a stream and that no YAML reader takes for
+/// a line break or a byte order mark.
+fn printable_non_ascii(c: char) -> bool {
+    matches!(c, '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+        && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}')
+}
+
+/// A scalar token: a double-quoted string (unescaped) or the byte range of a plain one.
+enum Token {
+    Quoted(String),
+    Plain(usize, usize),
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    b: &'a [u8],
+    pos: usize,
+    /// Nodes read so far, keys included (the loader's count).
+    nodes: usize,
+    max_depth: usize,
+    max_nodes: usize,
+    max_scalar: usize,
+}
+
+impl Reader<'_> {
+    /// Counts one node at `depth` (the top node is at depth 1), within the limits.
+    fn node(&mut self, depth: usize) -> Option<()> {
+        self.nodes += 1;
+        (depth <= self.max_depth && self.nodes <= self.max_nodes).then_some(())
+    }
+
+    fn peek(&self, at: usize) -> Option<u8> {
+        self.b.get(at).copied()
+    }
+
+    /// Spaces at the start of the line at `pos`.
+    fn spaces(&self) -> usize {
+        self.b[self.pos..]
+            .iter()
+            .take_while(|&&c| c == b' ')
+            .count()
+    }
+
+    /// Whether the line at `pos` is `indent` spaces and a sequence entry (`- ` or `-` at
+    /// the line's end).
+    fn dash_line(&self, indent: usize) -> bool {
+        self.spaces() == indent
+            && self.peek(self.pos + indent) == Some(b'-')
+            && matches!(self.peek(self.pos + indent + 1), Some(b' ' | b'\n'))
+    }
+
+    /// Whether the line at `pos` is `indent` spaces and then something that may start a
+    /// key (which [`Reader::key`] then checks).
+    fn key_line(&self, indent: usize) -> bool {
+        self.spaces() == indent
+            && !matches!(self.peek(self.pos + indent), None | Some(b'-' | b'\n'))
+    }
+
+    /// A block sequence whose dashes are at column `indent`; `pos` is at its first line.
+    fn seq(&mut self, indent: usize, depth: usize) -> Option<Value> {
+        self.node(depth)?;
+        let mut items = Vec::new();
+        while self.dash_line(indent) {
+            self.pos += indent + 1;
+            if self.b[self.pos] == b'\n' {
+                // `-` alone: a sequence item, two spaces deeper on the next lines.
+                self.pos += 1;
+                if !self.dash_line(indent + 2) {
+                    return None;
+                }
+                items.push(self.seq(indent + 2, depth + 1)?);
+            } else {
+                self.pos += 1;
+                items.push(self.inline(Some(indent + 2), depth + 1)?);
+            }
+        }
+        (!items.is_empty()).then_some(Value::Array(items))
+    }
+
+    /// A block mapping whose keys are at column `indent`. With `first`, its first key has
+    /// been read on the current line (`pos` at its `:`); without, `pos` is at the start
+    /// of its first line.
+    fn map(&mut self, indent: usize, depth: usize, first: Option<String>) -> Option<Value> {
+        self.node(depth)?;
+        let mut m = Map::new();
+        let mut first = first;
+        loop {
+            let key = match first.take() {
+                Some(k) => k,
+                None => {
+                    if !self.key_line(indent) {
+                        break;
+                    }
+                    self.pos += indent;
+                    self.key()?
+                }
+            };
+            self.node(depth + 1)?;
+            // Past the `:`.
+            self.pos += 1;
+            let value = self.after_key(indent, depth + 1)?;
+            if m.insert(key, value).is_some() {
+                // The loader rejects duplicate keys.
+                return None;
+            }
+        }
+        (!m.is_empty()).then_some(Value::Object(m))
+    }
+
+    /// A mapping key at `pos`, up to (not past) the `:` that must follow it.
+    fn key(&mut self) -> Option<String> {
+        let start = self.pos;
+        let key = match self.token()? {
+            Token::Quoted(s) => s,
+            Token::Plain(from, to) => self.plain_key(from, to)?,
+        };
+        (self.pos - start <= MAX_KEY && self.peek(self.pos) == Some(b':')).then_some(key)
+    }
+
+    /// The text of a plain key, if it is a string: the loader keeps a key's text as
+    /// written, but compares `0x10` and `16` as the same key.
+    fn plain_key(&self, from: usize, to: usize) -> Option<String> {
+        let s = &self.text[from..to];
+        (self.b[from] != b'-' && !s.contains('+') && matches!(resolve_plain(s), Resolved::Str(_)))
+            .then(|| s.to_string())
+    }
+
+    /// The value after `key:` of a mapping whose keys are at column `indent`.
+    fn after_key(&mut self, indent: usize, depth: usize) -> Option<Value> {
+        match self.peek(self.pos)? {
+            b'\n' => {
+                self.pos += 1;
+                if self.dash_line(indent) {
+                    self.seq(indent, depth)
+                } else if self.key_line(indent + 2) {
+                    self.map(indent + 2, depth, None)
+                } else {
+                    None
+                }
+            }
+            b' ' => {
+                self.pos += 1;
+                if self.b[self.pos..].starts_with(b"|-\n") {
+                    self.pos += 3;
+                    self.literal(indent + 2, depth)
+                } else {
+                    self.inline(None, depth)
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// What follows `- ` or a key's `: `, or starts the document, up to the end of its
+    /// line (or of its mapping): `{}`, `[]`, a scalar or, when `map_at` gives the column
+    /// of `pos`, a mapping whose first key is on this line.
+    fn inline(&mut self, map_at: Option<usize>, depth: usize) -> Option<Value> {
+        let rest = &self.b[self.pos..];
+        if rest.starts_with(b"{}\n") || rest.starts_with(b"[]\n") {
+            self.node(depth)?;
+            self.pos += 3;
+            return Some(if rest[0] == b'{' {
+                Value::Object(Map::new())
+            } else {
+                Value::Array(Vec::new())
+            });
+        }
+        let start = self.pos;
+        let token = self.token()?;
+        match (self.peek(self.pos)?, map_at) {
+            (b':', Some(indent)) => {
+                if self.pos - start > MAX_KEY {
+                    return None;
+                }
+                let key = match token {
+                    Token::Quoted(s) => s,
+                    Token::Plain(from, to) => self.plain_key(from, to)?,
+                };
+                self.map(indent, depth, Some(key))
+            }
+            (b'\n', _) => {
+                self.node(depth)?;
+                self.pos += 1;
+                match token {
+                    Token::Quoted(s) => Some(Value::String(s)),
+                    Token::Plain(from, to) => {
+                        let s = &self.text[from..to];
+                        let v = plain_to_json(s);
+                        // A leading `-` or a `+` only in a number (`-5`, `1e+42`).
+                        (v.is_number() || !(s.starts_with('-') || s.contains('+'))).then_some(v)
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// A scalar token at `pos`; `pos` ends after it.
+    fn token(&mut self) -> Option<Token> {
+        let start = self.pos;
+        let first = self.peek(start)?;
+        if first == b'"' {
+            return self.quoted().map(Token::Quoted);
+        }
+        let starts_plain = first.is_ascii_alphanumeric()
+            || first == b'/'
+            || first == b'_'
+            || (first == b'-' && self.peek(start + 1).is_some_and(|c| c.is_ascii_digit()));
+        if !starts_plain {
+            return None;
+        }
+        let len = self.b[start..]
+            .iter()
+            .take_while(|&&c| {
+                c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-' | b'+')
+            })
+            .count();
+        self.pos = start + len;
+        (len <= self.max_scalar).then_some(Token::Plain(start, start + len))
+    }
+
+    /// A double-quoted string on one line, `pos` at its opening quote.
+    fn quoted(&mut self) -> Option<String> {
+        self.pos += 1;
+        let mut s = String::new();
+        loop {
+            let run = self.b[self.pos..]
+                .iter()
+                .position(|&c| matches!(c, b'"' | b'\\' | b'\n'))?;
+            s.push_str(&self.text[self.pos..self.pos + run]);
+            self.pos += run;
+            match self.b[self.pos] {
+                b'"' => {
+                    self.pos += 1;
+                    break;
+                }
+                b'\\' => {
+                    let escape = self.peek(self.pos + 1)?;
+                    self.pos += 2;
+                    match escape {
+                        b'"' => s.push('"'),
+                        b'\\' => s.push('\\'),
+                        b'n' => s.push('\n'),
+                        b't' => s.push('\t'),
+                        b'r' => s.push('\r'),
+                        b'u' => {
+                            let hex = self.b.get(self.pos..self.pos + 4)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return None;
+                            }
+                            let code =
+                                u32::from_str_radix(&self.text[self.pos..self.pos + 4], 16).ok()?;
+                            // Surrogates (pairs are not written) give `None`.
+                            s.push(char::from_u32(code)?);
+                            self.pos += 4;
+                        }
+                        _ => return None,
+                    }
+                }
+                // A line break: a multi-line quoted scalar folds, not in the subset.
+                _ => return None,
+            }
+        }
+        (s.len() <= self.max_scalar).then_some(s)
+    }
+
+    /// The lines of a `|-` literal block at column `indent`, `pos` at its first line.
+    fn literal(&mut self, indent: usize, depth: usize) -> Option<Value> {
+        self.node(depth)?;
+        let mut s = String::new();
+        let mut lines = 0usize;
+        loop {
+            let spaces = self.spaces();
+            if spaces < indent {
+                break;
+            }
+            if spaces > indent {
+                // A line starting with a space keeps it; the emitter quotes such text.
+                return None;
+            }
+            let start = self.pos + indent;
+            let len = self.b[start..].iter().position(|&c| c == b'\n')?;
+            let line = &self.text[start..start + len];
+            if line.is_empty() || line.starts_with('#') || line.ends_with(' ') {
+                return None;
+            }
+            if lines > 0 {
+                s.push('\n');
+            }
+            s.push_str(line);
+            lines += 1;
+            self.pos = start + len + 1;
+        }
+        (lines > 0 && s.len() <= self.max_scalar).then_some(Value::String(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read;
+    use crate::yaml::{load, Limits};
+    use netpolc_source::FileId;
+    use serde_json::{json, Value};
+
+    /// The full loader's reading when it is one document.
+    fn loader(text: &str) -> Option<Value> {
+        match load(FileId(0), text.as_bytes(), &Limits::default()) {
+            Ok(docs) if docs.len() == 1 => Some(docs[0].to_json()),
+            _ => None,
+        }
+    }
+
+    #[track_caller]
+    fn reads(text: &str, expected: Value) {
+        assert_eq!(read(text), Some(expected.clone()), "quick: {text:?}");
+        assert_eq!(loader(text), Some(expected), "loader: {text:?}");
+    }
+
+    #[track_caller]
+    fn rejects(text: &str) {
+        assert_eq!(read(text), None, "{text:?}");
+    }
+
+    #[test]
+    fn the_emitters_layout() {
+        let text = "\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: x
+  labels:
+    app.kubernetes.io/managed-by: netpolc
+  annotations:
+    netpolc.dev/rules: |-
+      x[0]: s/i
+      x[1]: \"a: b\" # c
+spec:
+  podSelector: {}
+  egress:
+  - to:
+    - podSelector:
+        matchLabels:
+          app: db
+    ports:
+    - port: 5432
+      protocol: TCP
+    - port: \"8080\"
+  empty: []
+  nested:
+  -
+    - -1
+    - {}
+  - k: |-
+      one
+      two
+    \"a b\": \"\\\"\\\\\\n\\t\\r\\u0000\\u2028é\"
+";
+        reads(
+            text,
+            json!({
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": {
+                    "name": "x",
+                    "labels": {"app.kubernetes.io/managed-by": "netpolc"},
+                    "annotations": {"netpolc.dev/rules": "x[0]: s/i\nx[1]: \"a: b\" # c"}
+                },
+                "spec": {
+                    "podSelector": {},
+                    "egress": [{"to": [{"podSelector": {"matchLabels": {"app": "db"}}}], "ports": [{"port": 5432, "protocol": "TCP"}, {"port": "8080"}]}],
+                    "empty": [],
+                    "nested": [[-1, {}], {"k": "one\ntwo", "a b": "\"\\\n\t\r\u{0}\u{2028}é"}]
+                }
+            }),
+        );
+    }
+
+    #[test]
+    fn scalars_resolve_as_the_loader_does() {
+        reads("a: true\nb: null\nc: -5\nd: 1.5\nl: 6.59718697111343e+42\ne: 1e300\nf: 18446744073709551615\ng: 0x1F\nh: yes\ni: 10.0.0.0/8\nj: 99999999999999999999999\nk: \"\"\n\"\": 1\n", json!({
+            "a": true, "b": null, "c": -5, "d": 1.5, "l": 6.59718697111343e42, "e": 1e300, "f": 18446744073709551615u64, "g": 31, "h": "yes", "i": "10.0.0.0/8", "j": 1e23, "k": "", "": 1
+        }));
+        for (text, v) in [
+            ("null\n", Value::Null),
+            ("42\n", json!(42)),
+            ("x\n", json!("x")),
+            ("\"a: b\"\n", json!("a: b")),
+            ("{}\n", json!({})),
+            ("[]\n", json!([])),
+            ("- 1\n- x\n", json!([1, "x"])),
+            ("-\n  - a\n", json!([["a"]])),
+        ] {
+            reads(text, v);
+        }
+    }
+
+    #[test]
+    fn rejected_constructs() {
+        for text in [
+            // Comments, document markers, directives.
+            "a: 1 # c\n",
+            "# c\na: 1\n",
+            "a: 1\n# c\n",
+            "---\na: 1\n",
+            "a: 1\n...\n",
+            "a: 1\n---\nb: 2\n",
+            "%YAML 1.2\n---\na: 1\n",
+            // Anchors, aliases, tags.
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "a: !x 1\n",
+            // Flow collections with content, other scalar styles.
+            "a: [1]\n",
+            "a: {b: 1}\n",
+            "[1, 2]\n",
+            "a: 'x'\n",
+            "a: >-\n  x\n  y\n",
+            "a: |\n  x\n  y\n",
+            "a: |+\n  x\n  y\n",
+            "a: |2-\n  x\n  y\n",
+            "? a\n: 1\n",
+            // Multi-line scalars, empty values.
+            "a: b\n  c\n",
+            "a: \"b\n  c\"\n",
+            "a:\n",
+            "a:\nb: 1\n",
+            "a: \n",
+            "- \n",
+            "-\n",
+            "",
+            "\n",
+            // Tabs, carriage returns, byte order marks, trailing spaces, empty lines.
+            "a:\t1\n",
+            "a: \"\t\"\n",
+            "a: 1\r\n",
+            "a: 1\rb: 2\n",
+            "\u{feff}a: 1\n",
+            "a: \"\u{feff}\"\n",
+            "a: 1 \n",
+            "a:\n  b: 1 \n",
+            "a: 1\n\nb: 2\n",
+            "a: 1\n  \nb: 2\n",
+            "a: 1",
+            // Other indentations.
+            "a:\n   b: 1\n",
+            "a:\n b: 1\n",
+            "a:\n  - 1\n",
+            " a: 1\n",
+            "a:\n  b: 1\n c: 2\n",
+            "- a: 1\n b: 2\n",
+            "- a: 1\n   b: 2\n",
+            "- - a\n",
+            "-\n - a\n",
+            "a: 1\n- b\n",
+            // Duplicate keys, keys the loader reads differently.
+            "a: 1\na: 2\n",
+            "\"a\": 1\na: 2\n",
+            "- a: 1\n  a: 2\n",
+            "1: x\n",
+            "true: x\n",
+            "null: x\n",
+            "0x10: x\n",
+            "1.5: x\n",
+            "-a: x\n",
+            "-1: x\n",
+            "a:b: x\n",
+            "\"a\":b\n",
+            "a: b: c\n",
+            // Plain scalars outside the character set.
+            "a: b:c\n",
+            "a: *b\n",
+            "a: b c\n",
+            "a: -b\n",
+            "a: -\n",
+            "a: .5\n",
+            "a: .inf\n",
+            "a: ~\n",
+            "a: ?x\n",
+            "a: b#c\n",
+            "a: @b\n",
+            "a: `b\n",
+            "a: b,c\n",
+            "a: é\n",
+            "a: +1\n",
+            "a: a+b\n",
+            "a+b: 1\n",
+            "-1-\n",
+            // Escapes the emitter does not write, raw characters it escapes.
+            "a: \"\\x41\"\n",
+            "a: \"\\/\"\n",
+            "a: \"\\0\"\n",
+            "a: \"\\U00000041\"\n",
+            "a: \"\\ud800\"\n",
+            "a: \"\\u12\"\n",
+            "a: \"\\u12g4\"\n",
+            "a: \"\\\n",
+            "a: \"x\n",
+            "a: \"x\" \n",
+            "a: \"x\"y\n",
+            "a: \"\u{1}\"\n",
+            "a: \"\u{7f}\"\n",
+            "a: \"\u{85}\"\n",
+            "a: \"\u{2028}\"\n",
+            "a: \"\u{fffe}\"\n",
+            // Literal blocks other than the emitter's.
+            "a: |-\n",
+            "a: |-\nb: 1\n",
+            "a: |-\n  x\n\n  y\n",
+            "a: |-\n  x\n   y\n",
+            "a: |-\n   x\n",
+            "a: |-\n  #x\n",
+            "a: |-\n  x \n",
+            "a: |-\n  x\n y\n",
+            "a: |- \n  x\n",
+            "- |-\n  x\n",
+        ] {
+            rejects(text);
+        }
+        // Keys the parser may not take as implicit keys.
+        rejects(&format!("{}: 1\n", "k".repeat(1001)));
+        rejects(&format!("\"{}\": 1\n", "k".repeat(999)));
+        reads(
+            &format!("{}: 1\n", "k".repeat(1000)),
+            json!({"k".repeat(1000): 1}),
+        );
+    }
+
+    #[test]
+    fn the_loaders_limits() {
+        // Depth: 64 levels are read, 65 are not (by either).
+        let nested = |levels: usize| {
+            let mut text = String::new();
+            for i in 0..levels - 1 {
+                text.push_str(&" ".repeat(2 * i));
+                text.push_str("a:\n");
+            }
+            text.push_str(&" ".repeat(2 * (levels - 1)));
+            text.push_str("a: 1\n");
+            text
+        };
+        let mut deep = json!(1);
+        for _ in 0..63 {
+            deep = json!({ "a": deep });
+        }
+        // 63 maps and the scalar 1: 64 levels.
+        reads(&nested(63), deep);
+        assert_eq!(loader(&nested(64)), None);
+        rejects(&nested(64));
+        // Scalar length: 64 KiB are read, one byte more is not.
+        let max = Limits::default().max_scalar_len;
+        reads(
+            &format!("a: \"{}\"\n", "é".repeat(max / 2)),
+            json!({"a": "é".repeat(max / 2)}),
+        );
+        let long = format!("a: \"{}\"\n", "x".repeat(max + 1));
+        assert_eq!(loader(&long), None);
+        rejects(&long);
+        let long = format!(
+            "a: |-\n  {}\n  {}\n",
+            "x".repeat(max / 2),
+            "x".repeat(max / 2)
+        );
+        assert_eq!(loader(&long), None);
+        rejects(&long);
+        // The look-ahead meter: brackets in strings make the loader's parser count more.
+        let brackets = format!("a: \"{}\"\n", "[".repeat(5000));
+        assert_eq!(loader(&brackets), None);
+        rejects(&brackets);
+        reads("a: \"[[[{\"\n", json!({"a": "[[[{"}));
+    }
+}
