@@ -116,17 +116,18 @@ pub fn render(
     let objects = compiled.objects;
     let validated = compiled.validated;
     let mut problems = Vec::new();
-    for o in &objects {
-        if contains_substitution(o) {
-            problems.push(
-                Diagnostic::error(
-                    "NP6002",
-                    format!("{} output of `{}` contains `${{`", target, object_id(o)),
-                )
-                .with_note("Flux post-build substitution would rewrite it")
-                .with_help("remove `${` from names, labels and HTTP paths"),
-            );
-        }
+    let substituted = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
+        contains_substitution(&objects[i])
+    });
+    for (o, _) in objects.iter().zip(substituted).filter(|(_, s)| *s) {
+        problems.push(
+            Diagnostic::error(
+                "NP6002",
+                format!("{} output of `{}` contains `${{`", target, object_id(o)),
+            )
+            .with_note("Flux post-build substitution would rewrite it")
+            .with_help("remove `${` from names, labels and HTTP paths"),
+        );
     }
     if !validated {
         problems.extend(pipeline::rejected(program, target, &objects));

@@ -37,6 +37,15 @@ pub fn parse_yaml(name: &str, text: &str) -> Result<Vec<Value>, String> {
     }
 }
 
+/// One emitted object's text, read: by the fast reader of the emitter's own subset
+/// (exactly as the loader reads it, or not at all), else by the loader.
+fn read_emitted(text: &str) -> Result<Vec<Value>, String> {
+    match netpolc_intent::yaml::quick::read(text) {
+        Some(doc) => Ok(vec![doc]),
+        None => parse_yaml("<emitted>", text),
+    }
+}
+
 /// The objects as netpolc writes them, read back: emitted YAML → loader → JSON, then
 /// collapsed by identity the way `kubectl apply` applies a stream (a later object with
 /// the same apiVersion group, kind, namespace and name replaces the earlier one).
@@ -48,11 +57,7 @@ pub fn round_trip(objects: &[Value]) -> Result<Vec<Value>, String> {
     // read on every core, in the objects' order. The fast reader reads the emitter's own
     // subset, exactly as the loader would or not at all; the loader reads the rest.
     let read = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
-        let text = emit::to_yaml(&objects[i]);
-        match netpolc_intent::yaml::quick::read(&text) {
-            Some(doc) => Ok(vec![doc]),
-            None => parse_yaml("<emitted>", &text),
-        }
+        read_emitted(&emit::to_yaml(&objects[i]))
     });
     let mut out: Vec<Value> = Vec::with_capacity(objects.len());
     let mut seen: BTreeMap<Identity, usize> = BTreeMap::new();
@@ -81,13 +86,8 @@ pub fn as_applied(objects: &[Value]) -> Result<std::borrow::Cow<'_, [Value]>, St
     // Each object is read back and compared on its thread, then dropped.
     // Read as in `round_trip`: the fast reader, else the loader.
     let same = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
-        let text = emit::to_yaml(&objects[i]);
-        match netpolc_intent::yaml::quick::read(&text) {
-            Some(doc) => Ok(doc == objects[i]),
-            None => {
-                parse_yaml("<emitted>", &text).map(|docs| docs.len() == 1 && docs[0] == objects[i])
-            }
-        }
+        read_emitted(&emit::to_yaml(&objects[i]))
+            .map(|docs| docs.len() == 1 && docs[0] == objects[i])
     });
     let mut identities: BTreeSet<Identity> = BTreeSet::new();
     let mut unchanged = true;
@@ -306,17 +306,39 @@ pub fn prove(
     // per target (as the compiles).
     let built = netpolc_ir::par::map(rendered.len(), rendered.len(), 1, |i| {
         let (target, objects) = &rendered[i];
-        let parsed = as_applied(objects)?;
-        let e = evaluator(*target, &parsed).map_err(|e| format!("{target}: {e}"))?;
-        Ok::<_, String>((*target, e))
+        applied_evaluator(*target, objects).map(|e| (*target, e))
     });
     let evals: Vec<(Target, Box<dyn Evaluator>)> = built.into_iter().collect::<Result<_, _>>()?;
+    let read_back = started.elapsed();
+    let mut report = prove_evaluators(program, model, evals, limit);
+    report.read_back = read_back;
+    Ok(report)
+}
+
+/// The evaluator of a target's objects as they are applied: read back from the YAML
+/// netpolc writes and collapsed by identity ([`as_applied`]).
+///
+/// # Errors
+/// When the objects cannot be read back or evaluated.
+pub fn applied_evaluator(target: Target, objects: &[Value]) -> Result<Box<dyn Evaluator>, String> {
+    let parsed = as_applied(objects)?;
+    evaluator(target, &parsed).map_err(|e| format!("{target}: {e}"))
+}
+
+/// The proof ([`prove`]) on evaluators already built by [`applied_evaluator`]; the
+/// report's `read_back` is zero (the caller timed it).
+pub fn prove_evaluators(
+    program: &Program,
+    model: &ClusterModel,
+    evals: Vec<(Target, Box<dyn Evaluator>)>,
+    limit: usize,
+) -> Report {
+    let started = std::time::Instant::now();
     let intended = netpolc_ir::eval::intended(program);
     let refs: Vec<&dyn Evaluator> = evals.iter().map(|(_, e)| e.as_ref()).collect();
     let networks = program.profile.cluster_cidrs();
-    let read_back = started.elapsed();
     let proof = netpolc_ir::proof::prove(model, &networks, &intended, &refs, limit);
-    let proved = started.elapsed() - read_back;
+    let proved = started.elapsed();
     let disagreements = proof
         .findings
         .iter()
@@ -331,12 +353,12 @@ pub fn prove(
     // Freeing the evaluators takes a while at scale (millions of small allocations): a
     // thread of its own does it while the caller writes the output.
     std::thread::spawn(move || drop(evals));
-    Ok(Report {
+    Report {
         disagreements,
         stats: proof.stats,
-        read_back,
+        read_back: std::time::Duration::ZERO,
         proved,
-    })
+    }
 }
 
 /// Turns disagreements into diagnostics (`NP6010`), each naming the target, the flow

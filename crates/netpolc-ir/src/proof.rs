@@ -148,9 +148,9 @@ type Class = (BTreeMap<String, String>, BTreeMap<String, (Protocol, u16)>);
 
 /// The merged vocabulary of one side, resolved against the model.
 #[derive(Debug, Default)]
-struct Local {
-    /// Namespaces told apart (their pods are taken as they are).
-    namespaces: BTreeSet<String>,
+struct Local<'m> {
+    /// Namespaces told apart (their pods are taken as they are), borrowed from the model.
+    namespaces: BTreeSet<&'m str>,
     /// Every namespace is told apart.
     all: bool,
     /// Representative addresses.
@@ -162,10 +162,10 @@ struct Local {
     /// What of the other pod's labels matters, in namespaces no test is confined to.
     projection: Projection,
     /// What of the other pod's labels matters, in namespaces some tests are confined to.
-    within: BTreeMap<String, Projection>,
+    within: BTreeMap<&'m str, Projection>,
 }
 
-impl Local {
+impl Local<'_> {
     /// What of a pod's labels matters when the pod is in `namespace`.
     fn projection(&self, namespace: &str) -> &Projection {
         self.within.get(namespace).unwrap_or(&self.projection)
@@ -260,8 +260,8 @@ fn direction_index(d: Direction) -> usize {
 /// What resolves one side's [`Mentions`] against the model.
 #[derive(Debug, Default)]
 struct Vocabulary {
-    /// Namespaces by label pair.
-    by_pair: BTreeMap<(String, String), Vec<String>>,
+    /// Namespaces by label key, then value.
+    by_pair: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Namespaces by label key.
     by_key: BTreeMap<String, Vec<String>>,
     /// Networks that always cut the address space (the cluster's, the API server's).
@@ -437,7 +437,9 @@ impl<'a> Prover<'a> {
         for (ns, labels) in &self.model.namespaces {
             for (k, val) in labels {
                 v.by_pair
-                    .entry((k.clone(), val.clone()))
+                    .entry(k.clone())
+                    .or_default()
+                    .entry(val.clone())
                     .or_default()
                     .push(ns.clone());
                 v.by_key.entry(k.clone()).or_default().push(ns.clone());
@@ -456,36 +458,37 @@ impl<'a> Prover<'a> {
     }
 
     /// One side's mentions, resolved against the model's namespaces and addresses.
-    fn side_local(&self, pod: usize, d: Direction) -> Local {
+    fn side_local(&self, pod: usize, d: Direction) -> Local<'_> {
         let m = self.mentions(pod, d);
         let v = &self.vocabulary;
-        let ns = self.model.pods[pod].namespace.as_str();
-        let mut names: BTreeSet<String> = BTreeSet::new();
-        names.insert(ns.to_string());
-        for n in &m.namespaces {
-            if self.model.namespaces.contains_key(n) {
-                names.insert(n.clone());
-            }
-        }
+        // The model's own name of a namespace it has (borrowed: no copies per side).
+        let known = |n: &str| {
+            self.model
+                .namespaces
+                .get_key_value(n)
+                .map(|(k, _)| k.as_str())
+        };
+        let mut names: BTreeSet<&str> = BTreeSet::new();
+        names.insert(self.model.pods[pod].namespace.as_str());
+        names.extend(m.namespaces.iter().filter_map(|n| known(n)));
         for (k, val) in &m.namespace_labels {
-            if let Some(list) = v.by_pair.get(&(k.clone(), val.clone())) {
-                names.extend(list.iter().cloned());
+            if let Some(list) = v.by_pair.get(k).and_then(|by_value| by_value.get(val)) {
+                names.extend(list.iter().map(String::as_str));
             }
         }
         for k in &m.namespace_keys {
             if let Some(list) = v.by_key.get(k) {
-                names.extend(list.iter().cloned());
+                names.extend(list.iter().map(String::as_str));
             }
         }
         // A namespace with tests confined to it is told apart.
-        let within: BTreeMap<String, Projection> = m
+        let within: BTreeMap<&str, Projection> = m
             .pod_labels_in
             .keys()
             .chain(m.pod_keys_in.keys())
-            .filter(|n| self.model.namespaces.contains_key(*n))
-            .map(|n| (n.clone(), Projection::within(&m, n)))
+            .filter_map(|n| known(n).map(|k| (k, Projection::within(&m, n))))
             .collect();
-        names.extend(within.keys().cloned());
+        names.extend(within.keys().copied());
         let mut nets = v.fixed.clone();
         nets.extend(m.nets.iter().copied());
         let mut ports = m.ports.clone();
@@ -629,7 +632,11 @@ impl<'a> Prover<'a> {
         };
         if o >= self.real_pods {
             (0..self.real_pods)
-                .filter(|q| !local.namespaces.contains(&self.model.pods[*q].namespace))
+                .filter(|q| {
+                    !local
+                        .namespaces
+                        .contains(self.model.pods[*q].namespace.as_str())
+                })
                 .filter(same)
                 .collect()
         } else if local.all {
@@ -675,7 +682,7 @@ impl<'a> Prover<'a> {
             let told_apart = local
                 .namespaces
                 .iter()
-                .filter_map(|ns| self.pods_by_namespace.get(ns))
+                .filter_map(|ns| self.pods_by_namespace.get(*ns))
                 .flatten()
                 .chain(&self.unnamed_pods);
             for &i in told_apart {

@@ -53,7 +53,11 @@ pub fn compile(program: &Program, options: &Options) -> Compiled {
         }
     }
     let rendered = emit::objects(target);
-    let values: Vec<Value> = rendered.iter().map(|r| emit::to_json(&r.policy)).collect();
+    // Converted on every core, in order.
+    let values: Vec<Value> =
+        netpolc_ir::par::map(netpolc_ir::par::threads(), rendered.len(), 256, |i| {
+            emit::to_json(&rendered[i].policy)
+        });
     out.extend(rendered_problems(&rendered, &values));
     let objects = if out.iter().any(Diagnostic::is_error) {
         Vec::new()
@@ -206,8 +210,11 @@ fn rendered_problems(objects: &[emit::Rendered], values: &[Value]) -> Vec<Diagno
         }
     }
     let mut validated: BTreeSet<(String, String)> = BTreeSet::new();
-    for (r, value) in objects.iter().zip(values) {
-        let problems = crate::validate(value);
+    // Validated on every core; reported in order.
+    let all_problems = netpolc_ir::par::map(netpolc_ir::par::threads(), values.len(), 256, |i| {
+        crate::validate(&values[i])
+    });
+    for (r, problems) in objects.iter().zip(all_problems) {
         if problems.is_empty() {
             continue;
         }
