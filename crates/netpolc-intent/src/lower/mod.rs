@@ -118,16 +118,23 @@ pub fn compile_with(sources: &SourceMap, files: &[InputFile<'_>], options: &Opti
         emptied: BTreeSet::new(),
         namespace_source: options.namespace_source.clone(),
     };
-    for f in &files {
-        match yaml::load_all(f.id, f.bytes, &yaml::Limits::default()) {
-            Ok(nodes) => {
-                for node in &nodes {
-                    cx.read_document(f.name, node);
+    // Files are parsed on every core, a few hundred at a time (their trees are dropped
+    // once read), and read in order.
+    for chunk in files.chunks(256) {
+        let parsed = netpolc_ir::par::map(netpolc_ir::par::threads(), chunk.len(), 16, |i| {
+            yaml::load_all(chunk[i].id, chunk[i].bytes, &yaml::Limits::default())
+        });
+        for (f, result) in chunk.iter().zip(parsed) {
+            match result {
+                Ok(nodes) => {
+                    for node in &nodes {
+                        cx.read_document(f.name, node);
+                    }
                 }
-            }
-            Err(d) => {
-                cx.diags.extend(d);
-                cx.incomplete = true;
+                Err(d) => {
+                    cx.diags.extend(d);
+                    cx.incomplete = true;
+                }
             }
         }
     }
