@@ -55,6 +55,7 @@ use netpolc_ir::model::{
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol as IrProtocol};
+use serde::Deserialize as _;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -227,7 +228,12 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
     let mut identities = BTreeSet::new();
     let mut policies = Vec::new();
     let mut sets = Vec::new();
-    for (i, &object) in flat.iter().enumerate() {
+    // Objects are read on every core; checked and collected in order, so the first
+    // problem in the objects' order is the one reported.
+    let read = netpolc_ir::par::map(netpolc_ir::par::threads(), flat.len(), 256, |i| {
+        read_object(i, flat[i])
+    });
+    for (i, (&object, item)) in flat.iter().zip(read).enumerate() {
         let api = object
             .get("apiVersion")
             .and_then(Value::as_str)
@@ -240,13 +246,12 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let what = format!("object {i} ({kind} `{name}`)");
-        let fail = |e: String| format!("{what}: {e}");
+        let fail = |e: &str| format!("object {i} ({kind} `{name}`): {e}");
         let namespace = object
             .pointer("/metadata/namespace")
             .and_then(Value::as_str);
         if name.is_empty() {
-            return Err(fail("metadata.name is required".into()));
+            return Err(fail("metadata.name is required"));
         }
         if !identities.insert((
             api.to_string(),
@@ -254,46 +259,14 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
             namespace.map(str::to_string),
             name.to_string(),
         )) {
-            return Err(fail("defined more than once".into()));
+            return Err(fail("defined more than once"));
         }
-        match (api, kind) {
-            (API_VERSION | CRD_V1, "Tier") => {
-                let t: Tier =
-                    serde_json::from_value(object.clone()).map_err(|e| fail(e.to_string()))?;
-                tiers.insert(
-                    name.to_string(),
-                    (
-                        t.spec.order.map(|o| o.0),
-                        t.spec.default_action.unwrap_or(TierAction::Deny),
-                    ),
-                );
+        match item? {
+            Item::Tier(order, action) => {
+                tiers.insert(name.to_string(), (order, action));
             }
-            (API_VERSION | CRD_V1, "GlobalNetworkPolicy") => {
-                let p: GlobalNetworkPolicy =
-                    serde_json::from_value(object.clone()).map_err(|e| fail(e.to_string()))?;
-                policies.push(global_policy(&p).map_err(fail)?);
-            }
-            (API_VERSION | CRD_V1, "NetworkPolicy") => {
-                let p: NetworkPolicy =
-                    serde_json::from_value(object.clone()).map_err(|e| fail(e.to_string()))?;
-                policies.push(namespaced_policy(&p).map_err(fail)?);
-            }
-            (knp::API_VERSION, "NetworkPolicy") => {
-                // The shared reader's message names the object itself.
-                policies.push(knp::compile(object).map_err(|e| format!("object {i}: {e}"))?);
-            }
-            (API_VERSION | CRD_V1, "GlobalNetworkSet" | "NetworkSet") => {
-                let n: NetworkSet =
-                    serde_json::from_value(object.clone()).map_err(|e| fail(e.to_string()))?;
-                sets.push(network_set(&n).map_err(fail)?);
-            }
-            _ => {
-                return Err(fail(format!(
-                    "unsupported object `{api}` `{kind}` (expected a projectcalico.org/v3 Tier, \
-                     GlobalNetworkPolicy, NetworkPolicy, GlobalNetworkSet or NetworkSet, or a \
-                     networking.k8s.io/v1 NetworkPolicy)"
-                )))
-            }
+            Item::Policy(p) => policies.push(*p),
+            Item::Set(n) => sets.push(n),
         }
     }
     let mut compiled: BTreeMap<String, CompiledTier> = tiers
@@ -342,6 +315,65 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
         sets,
         cache: Default::default(),
     })
+}
+
+/// One object read by [`compile`].
+enum Item {
+    /// A tier's order and default action.
+    Tier(Option<f64>, TierAction),
+    Policy(Box<Policy>),
+    Set(NetSet),
+}
+
+/// Reads object `i` of the flattened list (deserialised from the value in place).
+fn read_object(i: usize, object: &Value) -> Result<Item, String> {
+    let api = object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let kind = object
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let fail = |e: String| format!("object {i} ({kind} `{name}`): {e}");
+    match (api, kind) {
+        (API_VERSION | CRD_V1, "Tier") => {
+            let t = Tier::deserialize(object).map_err(|e| fail(e.to_string()))?;
+            Ok(Item::Tier(
+                t.spec.order.map(|o| o.0),
+                t.spec.default_action.unwrap_or(TierAction::Deny),
+            ))
+        }
+        (API_VERSION | CRD_V1, "GlobalNetworkPolicy") => {
+            let p = GlobalNetworkPolicy::deserialize(object).map_err(|e| fail(e.to_string()))?;
+            global_policy(&p)
+                .map(|p| Item::Policy(Box::new(p)))
+                .map_err(fail)
+        }
+        (API_VERSION | CRD_V1, "NetworkPolicy") => {
+            let p = NetworkPolicy::deserialize(object).map_err(|e| fail(e.to_string()))?;
+            namespaced_policy(&p)
+                .map(|p| Item::Policy(Box::new(p)))
+                .map_err(fail)
+        }
+        // The shared reader's message names the object itself.
+        (knp::API_VERSION, "NetworkPolicy") => knp::compile(object)
+            .map(|p| Item::Policy(Box::new(p)))
+            .map_err(|e| format!("object {i}: {e}")),
+        (API_VERSION | CRD_V1, "GlobalNetworkSet" | "NetworkSet") => {
+            let n = NetworkSet::deserialize(object).map_err(|e| fail(e.to_string()))?;
+            network_set(&n).map(Item::Set).map_err(fail)
+        }
+        _ => Err(fail(format!(
+            "unsupported object `{api}` `{kind}` (expected a projectcalico.org/v3 Tier, \
+             GlobalNetworkPolicy, NetworkPolicy, GlobalNetworkSet or NetworkSet, or a \
+             networking.k8s.io/v1 NetworkPolicy)"
+        ))),
+    }
 }
 
 /// Compiles a `GlobalNetworkSet` or `NetworkSet`.

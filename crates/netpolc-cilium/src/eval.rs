@@ -51,37 +51,45 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 /// (`netpolc_kube::networkpolicy::read`) refuses, with the same message as on every back
 /// end.
 pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator, String> {
+    // Objects are read on every core, collected in order (the first error in the
+    // objects' order is the one reported).
+    let read = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
+        read_object(i, &objects[i])
+    });
     let mut policies = Vec::new();
-    for (i, obj) in objects.iter().enumerate() {
-        let api = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-        let name = obj
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let refuse = |e: serde_json::Error| format!("object {i} (`{kind}` `{name}`): {e}");
-        match (api, kind) {
-            (types::API_VERSION, types::KIND_CNP | types::KIND_CCNP) => {
-                // Rejected by the API server or by every agent: never enforced.
-                if problems(obj).iter().any(|p| p.invalid) {
-                    continue;
-                }
-                let p = CiliumPolicy::deserialize(obj).map_err(refuse)?;
-                policies.extend(from_cilium(&p));
-            }
-            (netpolc_kube::networkpolicy::API_VERSION, netpolc_kube::networkpolicy::KIND) => {
-                // The shared reader's message names the object itself.
-                let np = knp::read(obj).map_err(|e| format!("object {i}: {e}"))?;
-                policies.push(knp::convert(&np));
-            }
-            _ => {
-                return Err(format!(
-                    "object {i} (`{kind}` `{name}`): not a network policy this evaluator knows (`{api}`)"
-                ))
-            }
-        }
+    for r in read {
+        policies.extend(r?);
     }
     Ok(CiliumEvaluator::new(policies))
+}
+
+/// The policies of object `i` as the agent holds them (none when it is never enforced).
+fn read_object(i: usize, obj: &Value) -> Result<Vec<CPolicy>, String> {
+    let api = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let refuse = |e: serde_json::Error| format!("object {i} (`{kind}` `{name}`): {e}");
+    match (api, kind) {
+        (types::API_VERSION, types::KIND_CNP | types::KIND_CCNP) => {
+            // Rejected by the API server or by every agent: never enforced.
+            if problems(obj).iter().any(|p| p.invalid) {
+                return Ok(Vec::new());
+            }
+            let p = CiliumPolicy::deserialize(obj).map_err(refuse)?;
+            Ok(from_cilium(&p).into_iter().collect())
+        }
+        (netpolc_kube::networkpolicy::API_VERSION, netpolc_kube::networkpolicy::KIND) => {
+            // The shared reader's message names the object itself.
+            let np = knp::read(obj).map_err(|e| format!("object {i}: {e}"))?;
+            Ok(vec![knp::convert(&np)])
+        }
+        _ => Err(format!(
+            "object {i} (`{kind}` `{name}`): not a network policy this evaluator knows (`{api}`)"
+        )),
+    }
 }
 
 /// One label requirement with its key split into source and key.

@@ -50,8 +50,12 @@ pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator + std::fmt::Debug, 
         flatten(object, &format!("object {i}"), &mut flat)?;
     }
     let mut by_namespace: BTreeMap<String, BTreeMap<String, Policy>> = BTreeMap::new();
-    for (what, object) in flat {
-        let policy = Policy::parse(&what, object)?;
+    // Read on every core; the first error in the objects' order is the one reported.
+    let parsed = netpolc_ir::par::map(netpolc_ir::par::threads(), flat.len(), 256, |i| {
+        Policy::parse(&flat[i].0, flat[i].1)
+    });
+    for ((what, _), policy) in flat.iter().zip(parsed) {
+        let policy = policy?;
         let slot = by_namespace.entry(policy.namespace.clone()).or_default();
         if slot.contains_key(&policy.name) {
             return Err(format!(
