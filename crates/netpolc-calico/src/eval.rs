@@ -234,18 +234,7 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
         read_object(i, flat[i])
     });
     for (i, (&object, item)) in flat.iter().zip(read).enumerate() {
-        let api = object
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let kind = object
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let name = object
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let (api, kind, name) = head(object);
         let fail = |e: &str| format!("object {i} ({kind} `{name}`): {e}");
         let namespace = object
             .pointer("/metadata/namespace")
@@ -325,20 +314,21 @@ enum Item {
     Set(NetSet),
 }
 
+/// An object's apiVersion, kind and name (empty when missing).
+fn head(object: &Value) -> (&str, &str, &str) {
+    fn text(v: Option<&Value>) -> &str {
+        v.and_then(Value::as_str).unwrap_or_default()
+    }
+    (
+        text(object.get("apiVersion")),
+        text(object.get("kind")),
+        text(object.pointer("/metadata/name")),
+    )
+}
+
 /// Reads object `i` of the flattened list (deserialised from the value in place).
 fn read_object(i: usize, object: &Value) -> Result<Item, String> {
-    let api = object
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let kind = object
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let name = object
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let (api, kind, name) = head(object);
     let fail = |e: String| format!("object {i} ({kind} `{name}`): {e}");
     match (api, kind) {
         (API_VERSION | CRD_V1, "Tier") => {
