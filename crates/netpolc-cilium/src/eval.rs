@@ -79,7 +79,7 @@ fn read_object(i: usize, obj: &Value) -> Result<Vec<CPolicy>, String> {
                 return Ok(Vec::new());
             }
             let p = CiliumPolicy::deserialize(obj).map_err(refuse)?;
-            Ok(from_cilium(&p).into_iter().collect())
+            Ok(from_cilium(&p))
         }
         (netpolc_kube::networkpolicy::API_VERSION, netpolc_kube::networkpolicy::KIND) => {
             // The shared reader's message names the object itself.

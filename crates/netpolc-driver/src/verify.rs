@@ -54,8 +54,7 @@ fn read_emitted(text: &str) -> Result<Vec<Value>, String> {
 /// When the emitter wrote something the loader cannot read (an internal error).
 pub fn round_trip(objects: &[Value]) -> Result<Vec<Value>, String> {
     // One document at a time: each is a small text, whatever the size of the repository;
-    // read on every core, in the objects' order. The fast reader reads the emitter's own
-    // subset, exactly as the loader would or not at all; the loader reads the rest.
+    // read on every core, in the objects' order ([`read_emitted`]).
     let read = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
         read_emitted(&emit::to_yaml(&objects[i]))
     });
@@ -83,8 +82,7 @@ pub fn round_trip(objects: &[Value]) -> Result<Vec<Value>, String> {
 /// # Errors
 /// As [`round_trip`].
 pub fn as_applied(objects: &[Value]) -> Result<std::borrow::Cow<'_, [Value]>, String> {
-    // Each object is read back and compared on its thread, then dropped.
-    // Read as in `round_trip`: the fast reader, else the loader.
+    // Each object is read back ([`read_emitted`]) and compared on its thread, then dropped.
     let same = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
         read_emitted(&emit::to_yaml(&objects[i]))
             .map(|docs| docs.len() == 1 && docs[0] == objects[i])
@@ -351,8 +349,9 @@ pub fn prove_evaluators(
         })
         .collect();
     // Freeing the evaluators takes a while at scale (millions of small allocations): a
-    // thread of its own does it while the caller writes the output.
-    std::thread::spawn(move || drop(evals));
+    // thread of its own does it while the caller writes the output (when no thread can
+    // be started, the closure and the evaluators are dropped here instead of panicking).
+    let _ = std::thread::Builder::new().spawn(move || drop(evals));
     Report {
         disagreements,
         stats: proof.stats,
