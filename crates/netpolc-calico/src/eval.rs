@@ -51,7 +51,7 @@ use crate::validate::parse_cidr_or_ip;
 use crate::{DEFAULT_TIER, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Side,
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol as IrProtocol};
@@ -749,6 +749,15 @@ fn port_matches(p: &PortValue, flow: &Flow, dst: &Ep<'_>) -> bool {
 }
 
 impl Entity {
+    /// Whether this side of a rule tests the endpoint (its address, labels or
+    /// namespace), not only ports.
+    fn tests_endpoint(&self) -> bool {
+        self.endpoints.is_some()
+            || self.not_selector.is_some()
+            || !self.nets.is_empty()
+            || !self.not_nets.is_empty()
+    }
+
     /// Everything but the ports.
     fn matches_l3(&self, ep: &Ep<'_>) -> bool {
         if !self.nets.is_empty() && !self.nets.iter().any(|n| n.contains(&ep.ip)) {
@@ -1231,6 +1240,35 @@ impl Evaluator for CalicoEvaluator {
 
     fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
         self.pod_mentions(model, pod, direction)
+    }
+
+    /// The policies that apply to the pod, in order (their tiers with them; named ports
+    /// and address family are the pod's). `None` when a rule tests the pod's own end
+    /// (an egress rule's `source`, an ingress rule's `destination`): the side then
+    /// depends on more of the pod than which policies apply.
+    fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
+        let local = view(model, &self.sets, &Endpoint::Pod(me));
+        let pod = local.pod.as_ref()?;
+        let mut key = Vec::new();
+        for tier in &self.tiers {
+            for p in tier
+                .candidates(&pod.pod.namespace)
+                .filter(|p| p.applies(pod, direction))
+            {
+                let own_end_tested = p.rules(direction).iter().any(|r| {
+                    match direction {
+                        Direction::Egress => &r.source,
+                        Direction::Ingress => &r.destination,
+                    }
+                    .tests_endpoint()
+                });
+                if own_end_tested {
+                    return None;
+                }
+                key.push(std::ptr::from_ref(p) as usize);
+            }
+        }
+        Some(key)
     }
 }
 

@@ -28,6 +28,7 @@ use crate::validate::{parse_cidr_or_ip, parse_port, problems, PortValue};
 use ipnet::IpNet;
 use netpolc_ir::model::{
     name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, PreparedSide, Side,
+    SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol};
@@ -756,6 +757,20 @@ impl Evaluator for CiliumEvaluator {
 
     fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
         self.pod_mentions(model, pod, direction)
+    }
+
+    /// The policies whose subject selects the pod, in order (their rules and default
+    /// deny with them; named ports are the pod's): all that [`Evaluator::prepare_side`]
+    /// reads of it.
+    fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
+        let _ = direction;
+        let me_id = identity(model, &Endpoint::Pod(me));
+        Some(
+            self.candidates(&model.pods[me].namespace)
+                .filter(|p| p.subject.as_ref().is_some_and(|s| s.matches(&me_id)))
+                .map(|p| std::ptr::from_ref(p) as usize)
+                .collect(),
+        )
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::model::{
     name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, PreparedSide, Side,
-    Verdict,
+    SideKey, Verdict,
 };
 use crate::{
     Action, Direction, Entity, Peer, PortSpec, Ports, Program, Rule, NAMESPACE_NAME_LABEL,
@@ -128,6 +128,19 @@ impl Evaluator for Intended<'_> {
                 out.push(!hit(Action::Deny) && (!isolated || hit(Action::Allow)));
             }
         })
+    }
+
+    /// The rules attached to the pod (isolation is the namespace's; named ports are the
+    /// pod's): all that [`Evaluator::prepare_side`] reads of it.
+    fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
+        let pod = &model.pods[me];
+        let rules = self.rules(&pod.namespace, direction).iter().enumerate();
+        Some(
+            rules
+                .filter(|(_, r)| r.subject.selects(&pod.namespace, &pod.labels))
+                .map(|(i, _)| i)
+                .collect(),
+        )
     }
 
     fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {

@@ -292,7 +292,21 @@ pub trait Evaluator: Send + Sync {
         let _ = (model, pod, direction);
         Mentions::everything()
     }
+    /// What makes the side of the pod `me` in `direction` what it is, as a key: two pods
+    /// of one namespace, with the same named ports and address family, whose keys are
+    /// equal (and `Some`) must have the same side, answering alike for every other end
+    /// and port (which rules apply to them, and nothing else of them, decides it). The
+    /// proof checks one side per key ([`crate::proof`]). `None`, the default, promises
+    /// nothing: the side is checked on its own.
+    fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
+        let _ = (model, me, direction);
+        None
+    }
 }
+
+/// What decides one side of a pod, for [`Evaluator::side_key`]: typically the positions
+/// of the policies or rules that apply to it, in order.
+pub type SideKey = Vec<usize>;
 
 /// Records a label test: `In`/`NotIn` mention the pairs, `Exists`/`DoesNotExist` the key.
 fn label_test<'a>(

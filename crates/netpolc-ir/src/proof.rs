@@ -11,7 +11,9 @@
 //!    rules name or select by label are taken one per group of pods the rules cannot tell
 //!    apart (a label test confined to one namespace, such as a peer in the rule's own
 //!    namespace, tells apart the pods of that namespace only:
-//!    [`Mentions::pod_labels_in`]); every other namespace is
+//!    [`Mentions::pod_labels_in`]); namespaces the rules select by label only, and whose
+//!    mentioned labels agree, count as one (their pods are taken one per group across
+//!    them: ten namespaces of one team cost what one does); every other namespace is
 //!    represented by one *unnamed namespace* holding one pod of each pod class of the
 //!    model (its labels are none and the side does not name it — a side that does tells
 //!    every namespace apart — so each evaluator answers for it exactly as for any
@@ -22,10 +24,18 @@
 //!    verdict is compared between the intended meaning and each back end.
 //! 2. **Flows.** A side that differs for an address is a disagreement (an address has no
 //!    other side). A side that differs for a pod is checked as whole flows: against that
-//!    pod, or, when the pod stood for the unnamed namespace, against the pod of the same
-//!    class in every namespace the side's rules do not tell apart. Only a whole flow that
+//!    pod, or, when the pod stood for a group of namespaces or for the unnamed namespace,
+//!    against the pods it stood for in every namespace of the group, or in every
+//!    namespace the side's rules do not tell apart. Only a whole flow that
 //!    differs is a disagreement: a back end may enforce a deny on the other side of the
 //!    flow (Kubernetes does, for sides that are not isolated).
+//!
+//! 3. **Pods with one side.** Pods of one namespace (with the same named ports and address
+//!    family) to which every evaluator gives the same [`Evaluator::side_key`] (the same
+//!    rules apply to them) have the same side: it is compared once, for the first of
+//!    them (the *leader*), and each other pod's side is compared against the leader only
+//!    (the one end the leader's own comparison leaves out). A difference found for the
+//!    leader is checked as whole flows for each of them.
 //!
 //! Every flow of the model is covered: a flow that differs overall differs on one of its
 //! sides, and that side's representative differs too (the evaluators' contract,
@@ -41,7 +51,9 @@
 //! in the order one thread would have found them, so the outcome does not depend on the
 //! number of threads.
 
-use crate::model::{ClusterModel, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Verdict};
+use crate::model::{
+    ClusterModel, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, SideKey, Verdict,
+};
 use crate::{Direction, Protocol, NAMESPACE_NAME_LABEL};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet};
@@ -151,6 +163,13 @@ type Class = (BTreeMap<String, String>, BTreeMap<String, (Protocol, u16)>);
 struct Local<'m> {
     /// Namespaces told apart (their pods are taken as they are), borrowed from the model.
     namespaces: BTreeSet<&'m str>,
+    /// Of those, the namespaces the side tells apart by their labels only (not by name,
+    /// not by tests confined to them), by group: the namespaces of one group carry the
+    /// same mentioned labels, so the side treats them alike and one namespace's pods
+    /// stand for the group's ([`Prover::members`] expands them back).
+    grouped: BTreeMap<&'m str, usize>,
+    /// The groups, each a list of namespaces (the first names the group).
+    groups: Vec<Vec<&'m str>>,
     /// Every namespace is told apart.
     all: bool,
     /// Representative addresses.
@@ -303,6 +322,12 @@ struct Prover<'a> {
     unnamed_pods: Vec<usize>,
     /// The unnamed namespace's name.
     unnamed: String,
+    /// Per real pod and direction index, the pod whose side is checked for it: itself,
+    /// or the first pod of its namespace that every evaluator says has the same side
+    /// ([`Evaluator::side_key`]).
+    leaders: Vec<[usize; 2]>,
+    /// Per `(leader, direction index)`, the other pods it is checked for.
+    followers: BTreeMap<(usize, usize), Vec<usize>>,
     stats: ProofStats,
 }
 
@@ -361,9 +386,19 @@ impl<'a> Prover<'a> {
             pods_of_class: Vec::new(),
             unnamed_pods: Vec::new(),
             unnamed: String::new(),
+            leaders: Vec::new(),
+            followers: BTreeMap::new(),
             stats: ProofStats::default(),
         };
         let classes = p.classes();
+        p.leaders = p.leaders();
+        for (s, leaders) in p.leaders.iter().enumerate() {
+            for (di, &l) in leaders.iter().enumerate() {
+                if l != s {
+                    p.followers.entry((l, di)).or_default().push(s);
+                }
+            }
+        }
         p.add_unnamed(&classes);
         p.vocabulary = p.vocabulary(networks);
         p.stats.namespaces = model.namespaces.len();
@@ -394,6 +429,43 @@ impl<'a> Prover<'a> {
                 .push(i);
         }
         classes
+    }
+
+    /// Per real pod and direction index, the pod whose side stands for its side: the
+    /// first pod of the same namespace, named ports and address family to which every
+    /// evaluator gives the same [`SideKey`].
+    fn leaders(&self) -> Vec<[usize; 2]> {
+        let keys: Vec<[Option<Vec<SideKey>>; 2]> =
+            crate::par::map(self.threads, self.real_pods, 512, |s| {
+                let key = |d: Direction| {
+                    std::iter::once(self.intended)
+                        .chain(self.targets.iter().copied())
+                        .map(|e| e.side_key(&self.model, s, d))
+                        .collect::<Option<Vec<SideKey>>>()
+                };
+                [key(Direction::Ingress), key(Direction::Egress)]
+            });
+        type Alike<'k> = (usize, &'k str, &'k NamedPorts, bool, &'k [SideKey]);
+        let mut first: BTreeMap<Alike<'_>, usize> = BTreeMap::new();
+        let mut leaders = Vec::with_capacity(self.real_pods);
+        for (s, keys) in keys.iter().enumerate() {
+            let pod = &self.model.pods[s];
+            let mut l = [s, s];
+            for (di, key) in keys.iter().enumerate() {
+                if let Some(key) = key {
+                    let alike = (
+                        di,
+                        pod.namespace.as_str(),
+                        &pod.named_ports,
+                        pod.ip.is_ipv6(),
+                        key.as_slice(),
+                    );
+                    l[di] = *first.entry(alike).or_insert(s);
+                }
+            }
+            leaders.push(l);
+        }
+        leaders
     }
 
     /// Every evaluator's mentions, merged per side, for every real pod.
@@ -468,20 +540,11 @@ impl<'a> Prover<'a> {
                 .get_key_value(n)
                 .map(|(k, _)| k.as_str())
         };
+        // Told apart one by one: the side's own namespace, those it names, and those
+        // with tests confined to them.
         let mut names: BTreeSet<&str> = BTreeSet::new();
         names.insert(self.model.pods[pod].namespace.as_str());
         names.extend(m.namespaces.iter().filter_map(|n| known(n)));
-        for (k, val) in &m.namespace_labels {
-            if let Some(list) = v.by_pair.get(k).and_then(|by_value| by_value.get(val)) {
-                names.extend(list.iter().map(String::as_str));
-            }
-        }
-        for k in &m.namespace_keys {
-            if let Some(list) = v.by_key.get(k) {
-                names.extend(list.iter().map(String::as_str));
-            }
-        }
-        // A namespace with tests confined to it is told apart.
         let within: BTreeMap<&str, Projection> = m
             .pod_labels_in
             .keys()
@@ -489,6 +552,20 @@ impl<'a> Prover<'a> {
             .filter_map(|n| known(n).map(|k| (k, Projection::within(&m, n))))
             .collect();
         names.extend(within.keys().copied());
+        // Told apart by their labels: grouped by what the side's tests see of them.
+        let mut labelled: BTreeSet<&str> = BTreeSet::new();
+        for (k, val) in &m.namespace_labels {
+            if let Some(list) = v.by_pair.get(k).and_then(|by_value| by_value.get(val)) {
+                labelled.extend(list.iter().map(String::as_str));
+            }
+        }
+        for k in &m.namespace_keys {
+            if let Some(list) = v.by_key.get(k) {
+                labelled.extend(list.iter().map(String::as_str));
+            }
+        }
+        let (grouped, groups) = self.namespace_groups(&m, &names, &labelled);
+        names.extend(labelled);
         let mut nets = v.fixed.clone();
         nets.extend(m.nets.iter().copied());
         let mut ports = m.ports.clone();
@@ -501,6 +578,8 @@ impl<'a> Prover<'a> {
         ports.retain(|(_, n)| (1..=65535).contains(n));
         Local {
             namespaces: names,
+            grouped,
+            groups,
             // Pods told apart by address, or the unnamed namespace named (its pods would
             // not stand for the namespaces the side cannot tell apart): every namespace
             // counts as told apart (exact, slower).
@@ -520,6 +599,59 @@ impl<'a> Prover<'a> {
             projection: Projection::outside(&m),
             within,
         }
+    }
+
+    /// Groups the namespaces of `labelled` that are not in `named` by what `m`'s
+    /// namespace tests see of their labels: per mentioned key, the value (for a key
+    /// tested for existence, or a value a test names), another value, or absence.
+    /// Namespaces alike under every test, and named by none, are decided alike by every
+    /// evaluator (the same contract that lets the unnamed namespace stand for those the
+    /// side does not mention at all).
+    fn namespace_groups<'m>(
+        &'m self,
+        m: &Mentions,
+        named: &BTreeSet<&str>,
+        labelled: &BTreeSet<&'m str>,
+    ) -> (BTreeMap<&'m str, usize>, Vec<Vec<&'m str>>) {
+        let mut keys: BTreeMap<&str, Option<BTreeSet<&str>>> = BTreeMap::new();
+        for (k, val) in &m.namespace_labels {
+            if let Some(values) = keys.entry(k.as_str()).or_insert(Some(BTreeSet::new())) {
+                values.insert(val.as_str());
+            }
+        }
+        for k in &m.namespace_keys {
+            // Any value tells apart.
+            keys.insert(k.as_str(), None);
+        }
+        let mut index: BTreeMap<Seen<'_>, usize> = BTreeMap::new();
+        let mut grouped = BTreeMap::new();
+        let mut groups: Vec<Vec<&str>> = Vec::new();
+        for &n in labelled {
+            if named.contains(n) {
+                continue;
+            }
+            let Some(labels) = self.model.namespaces.get(n) else {
+                continue;
+            };
+            let seen: Seen<'_> = keys
+                .iter()
+                .map(|(k, values)| match (labels.get(*k), values) {
+                    (None, _) => (None, false),
+                    (Some(v), None) => (Some(v.as_str()), false),
+                    (Some(v), Some(values)) if values.contains(v.as_str()) => {
+                        (Some(v.as_str()), false)
+                    }
+                    (Some(_), Some(_)) => (None, true),
+                })
+                .collect();
+            let g = *index.entry(seen).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(n);
+            grouped.insert(n, g);
+        }
+        (grouped, groups)
     }
 
     fn model_ports(&self) -> BTreeSet<(Protocol, u32)> {
@@ -551,7 +683,10 @@ impl<'a> Prover<'a> {
                         if tally.done(limit) {
                             break 'blocks;
                         }
-                        this.check_sides(s, d, &mut tally);
+                        // A side another pod's stands for is checked with that side.
+                        if this.leaders[s][direction_index(d)] == s {
+                            this.check_sides(s, d, &mut tally);
+                        }
                     }
                 }
             }
@@ -584,15 +719,28 @@ impl<'a> Prover<'a> {
                 tally.findings.push((key, f));
             }
         }
+        // A leader's side that differs for a pod differs alike for its followers.
+        let mut suspects = std::mem::take(&mut tally.suspects);
+        let followed: Vec<(usize, usize, usize, usize)> = suspects
+            .iter()
+            .flat_map(|&(t, l, di, o)| {
+                self.followers
+                    .get(&(l, di))
+                    .into_iter()
+                    .flatten()
+                    .map(move |&f| (t, f, di, o))
+            })
+            .collect();
+        suspects.extend(followed);
         // Whole flows where a side differs for a pod.
         let mut checked: BTreeSet<(usize, usize, usize)> = BTreeSet::new();
-        let suspects = std::mem::take(&mut tally.suspects);
         for (t, s, di, o) in suspects {
             if tally.found[t] >= limit {
                 continue;
             }
             let d = Direction::BOTH[di];
-            for q in self.members(s, d, o) {
+            // What `o` stood for where it was compared: in the side of `s`'s leader.
+            for q in self.members(self.leaders[s][di], d, o) {
                 if q == s {
                     continue;
                 }
@@ -642,9 +790,14 @@ impl<'a> Prover<'a> {
         } else if local.all {
             vec![o]
         } else {
-            self.pods_by_namespace
-                .get(&rep.namespace)
-                .into_iter()
+            let own = [rep.namespace.as_str()];
+            let group = match local.grouped.get(rep.namespace.as_str()) {
+                Some(g) => local.groups[*g].as_slice(),
+                None => own.as_slice(),
+            };
+            group
+                .iter()
+                .filter_map(|ns| self.pods_by_namespace.get(*ns))
                 .flatten()
                 .copied()
                 .filter(same)
@@ -692,8 +845,13 @@ impl<'a> Prover<'a> {
                     continue;
                 }
                 let pod = &self.model.pods[i];
+                // A namespace told apart by its labels only counts as its group.
+                let ns = match local.grouped.get(pod.namespace.as_str()) {
+                    Some(g) => local.groups[*g][0],
+                    None => pod.namespace.as_str(),
+                };
                 let key = (
-                    pod.namespace.as_str(),
+                    ns,
                     local.projection(&pod.namespace).key(&pod.labels),
                     local.named_ports.then_some(&pod.named_ports),
                 );
@@ -761,6 +919,30 @@ impl<'a> Prover<'a> {
                                 break;
                             }
                         }
+                    }
+                }
+            }
+            // The pods whose side this one stands for: every other end they have is
+            // covered above (their side is this side), but for this pod itself.
+            let followers = self.followers.get(&(s, direction_index(d)));
+            for &f in followers.into_iter().flatten() {
+                let samples: &[(Protocol, u16)] = if named {
+                    // `f` and `s` have the same named ports.
+                    &self.samples(base, Some(s))
+                } else {
+                    &plain
+                };
+                want.clear();
+                self.intended.prepare_side(model, f, d)(me, samples, &mut want);
+                for (t, found) in tally.found.iter().enumerate() {
+                    if *found >= self.limit {
+                        continue;
+                    }
+                    side_checks += samples.len() as u64;
+                    got.clear();
+                    self.targets[t].prepare_side(model, f, d)(me, samples, &mut got);
+                    if got != want {
+                        tally.suspects.insert((t, f, direction_index(d), s));
                     }
                 }
             }
@@ -835,27 +1017,52 @@ impl<'a> Prover<'a> {
     }
 }
 
-/// One address per interval that `nets` cut the address space into, outside `networks`,
-/// plus one public address per family.
+/// One address per interval that `nets` and `networks` cut the address space into,
+/// outside `networks`: every address of an interval lies in the same mentioned networks,
+/// so one stands for all. The interval's first address is taken (its last for the
+/// interval that starts at the unspecified address), or the family's public address
+/// (8.8.8.8, 2001:4860:4860::8888) in the interval that holds it.
 fn representatives(nets: &BTreeSet<IpNet>, networks: &[IpNet]) -> Vec<IpAddr> {
-    let mut out: BTreeSet<IpAddr> = BTreeSet::new();
-    out.insert(IpAddr::V4(Ipv4Addr::new(8, 8, 8, 8)));
-    out.insert(IpAddr::V6(Ipv6Addr::new(
-        0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888,
-    )));
+    let public = [
+        IpAddr::V4(Ipv4Addr::new(8, 8, 8, 8)),
+        IpAddr::V6(Ipv6Addr::new(0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888)),
+    ];
+    // Interval starts: each family's first address, and each network's first address
+    // and the one after its last.
+    let mut starts: BTreeSet<IpAddr> = BTreeSet::from([
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    ]);
     for n in nets.iter().chain(networks) {
-        out.insert(n.network());
-        out.insert(n.broadcast());
-        if let Some(ip) = adjacent(n.network(), false) {
-            out.insert(ip);
-        }
+        starts.insert(n.network());
         if let Some(ip) = adjacent(n.broadcast(), true) {
-            out.insert(ip);
+            starts.insert(ip);
         }
     }
-    out.into_iter()
-        .filter(|ip| !ip.is_unspecified() && !networks.iter().any(|n| n.contains(ip)))
-        .collect()
+    let starts: Vec<IpAddr> = starts.into_iter().collect();
+    let mut out = Vec::with_capacity(starts.len());
+    for (k, &first) in starts.iter().enumerate() {
+        // The interval's last address: before the next start of the same family, or
+        // the family's last.
+        let last = match starts.get(k + 1) {
+            Some(next) if next.is_ipv4() == first.is_ipv4() => adjacent(*next, false),
+            _ => Some(match first {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::BROADCAST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::from(u128::MAX)),
+            }),
+        };
+        let Some(last) = last else { continue };
+        let pick = match public.iter().find(|p| first <= **p && **p <= last) {
+            Some(p) => *p,
+            None if first.is_unspecified() => last,
+            None => first,
+        };
+        if !pick.is_unspecified() && !networks.iter().any(|n| n.contains(&pick)) {
+            out.push(pick);
+        }
+    }
+    out.sort();
+    out
 }
 
 /// The address just above (`up`) or just below `ip`, if any.
@@ -999,6 +1206,195 @@ mod tests {
             "{:?}",
             proof.findings
         );
+    }
+
+    /// Denies ingress into `ns-0` from the namespaces labelled `team: t1`, and tells
+    /// them apart by that label only.
+    struct ShutsTeamOne;
+
+    impl Evaluator for ShutsTeamOne {
+        fn name(&self) -> &'static str {
+            "shuts-team-one"
+        }
+        fn side(&self, m: &ClusterModel, flow: &Flow, d: Direction) -> Side {
+            match (d, flow.src, flow.dst) {
+                (Direction::Ingress, Endpoint::Pod(src), Endpoint::Pod(dst))
+                    if m.pods[dst].namespace == "ns-0"
+                        && m.namespaces[&m.pods[src].namespace].get("team")
+                            == Some(&"t1".to_string()) =>
+                {
+                    Side::DefaultDeny(Vec::new())
+                }
+                _ => Side::Open,
+            }
+        }
+        fn mentions(&self, _: &ClusterModel, _: usize, _: Direction) -> Mentions {
+            Mentions {
+                namespace_labels: [("team".to_string(), "t1".to_string())].into(),
+                ..Mentions::default()
+            }
+        }
+    }
+
+    #[test]
+    fn namespaces_alike_under_the_side_s_labels_are_proved_as_one_and_reported_each() {
+        // ns-1..ns-3 carry team t1 (and labels no rule tests), ns-4 carries t2: the side
+        // of an ns-0 pod takes one namespace for ns-1..ns-3, and a difference found there
+        // is checked as whole flows in each of the three.
+        let mut m = model(5, 2);
+        for (n, team) in [(1, "t1"), (2, "t1"), (3, "t1"), (4, "t2")] {
+            let labels = m.namespaces.get_mut(&format!("ns-{n}")).unwrap();
+            labels.insert("team".to_string(), team.to_string());
+            labels.insert("zone".to_string(), format!("z{n}"));
+        }
+        let proof = prove_on(1, &m, &[], &Quiet, &[&ShutsTeamOne], 1000);
+        let sources: BTreeSet<&str> = proof
+            .findings
+            .iter()
+            .filter_map(|f| match f.flow.src {
+                Endpoint::Pod(i) => Some(m.pods[i].namespace.as_str()),
+                Endpoint::External(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            sources,
+            BTreeSet::from(["ns-1", "ns-2", "ns-3"]),
+            "{:?}",
+            proof.findings
+        );
+        // Every pod of the three namespaces, into each pod of ns-0.
+        let pairs: BTreeSet<(Endpoint, Endpoint)> = proof
+            .findings
+            .iter()
+            .map(|f| (f.flow.src, f.flow.dst))
+            .collect();
+        assert_eq!(pairs.len(), 3 * 2 * 2, "{pairs:?}");
+    }
+
+    /// Allows every flow, tells nothing apart, and gives every pod the same side.
+    struct QuietKeyed;
+
+    impl Evaluator for QuietKeyed {
+        fn name(&self) -> &'static str {
+            "quiet-keyed"
+        }
+        fn side(&self, _: &ClusterModel, _: &Flow, _: Direction) -> Side {
+            Side::Open
+        }
+        fn mentions(&self, _: &ClusterModel, _: usize, _: Direction) -> Mentions {
+            Mentions::default()
+        }
+        fn side_key(&self, _: &ClusterModel, _: usize, _: Direction) -> Option<SideKey> {
+            Some(Vec::new())
+        }
+    }
+
+    /// Denies ingress from the pods labelled `app: a0`, the same for every pod (its side
+    /// key says so when `keyed`).
+    struct ShutsA0 {
+        keyed: bool,
+    }
+
+    impl Evaluator for ShutsA0 {
+        fn name(&self) -> &'static str {
+            "shuts-a0"
+        }
+        fn side(&self, m: &ClusterModel, flow: &Flow, d: Direction) -> Side {
+            match (d, flow.src) {
+                (Direction::Ingress, Endpoint::Pod(src))
+                    if m.pods[src].labels.get("app") == Some(&"a0".to_string()) =>
+                {
+                    Side::DefaultDeny(Vec::new())
+                }
+                _ => Side::Open,
+            }
+        }
+        fn mentions(&self, _: &ClusterModel, _: usize, _: Direction) -> Mentions {
+            Mentions {
+                pod_labels: [("app".to_string(), "a0".to_string())].into(),
+                ..Mentions::default()
+            }
+        }
+        fn side_key(&self, _: &ClusterModel, _: usize, _: Direction) -> Option<SideKey> {
+            self.keyed.then(Vec::new)
+        }
+    }
+
+    #[test]
+    fn pods_with_one_side_are_proved_once_and_reported_each() {
+        // Every pod of a namespace has the same side: only the first (p0, itself labelled
+        // a0) is compared against every other end, and the others against p0 (the one
+        // end p0's own comparison leaves out). Every flow from an a0 pod must be found,
+        // as when every side is compared on its own.
+        let m = model(3, 3);
+        let pairs = |keyed: bool| {
+            let proof = prove_on(1, &m, &[], &QuietKeyed, &[&ShutsA0 { keyed }], 10_000);
+            let pairs: BTreeSet<(Endpoint, Endpoint)> = proof
+                .findings
+                .iter()
+                .map(|f| (f.flow.src, f.flow.dst))
+                .collect();
+            (pairs, proof.stats.side_checks)
+        };
+        let (grouped, grouped_checks) = pairs(true);
+        let (alone, alone_checks) = pairs(false);
+        assert_eq!(grouped.len(), 3 * 8, "{grouped:?}");
+        assert_eq!(grouped, alone);
+        assert!(
+            grouped_checks < alone_checks,
+            "{grouped_checks} {alone_checks}"
+        );
+    }
+
+    #[test]
+    fn every_address_has_a_representative_in_the_same_networks() {
+        let nets: BTreeSet<IpNet> = [
+            "0.0.0.0/1",
+            "192.168.0.0/16",
+            "192.168.1.0/24",
+            "169.254.169.254/32",
+            "255.255.255.255/32",
+            "fd00:ec2::254/128",
+            "2001:db8::/32",
+        ]
+        .iter()
+        .map(|n| n.parse().unwrap())
+        .collect();
+        let networks: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let reps = representatives(&nets, &networks);
+        assert!(reps
+            .iter()
+            .all(|ip| !ip.is_unspecified() && !networks[0].contains(ip)));
+        assert!(reps.contains(&"8.8.8.8".parse().unwrap()), "{reps:?}");
+        let seen = |ip: &IpAddr| nets.iter().map(|n| n.contains(ip)).collect::<Vec<_>>();
+        let mut probes: Vec<IpAddr> = Vec::new();
+        let mut x: u128 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..4096 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            probes.push(IpAddr::V4(Ipv4Addr::from((x >> 64) as u32)));
+            probes.push(IpAddr::V6(Ipv6Addr::from(x.rotate_left(17))));
+        }
+        for n in &nets {
+            for ip in [n.network(), n.broadcast()] {
+                probes.extend(
+                    [Some(ip), adjacent(ip, true), adjacent(ip, false)]
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+        }
+        for ip in probes {
+            if ip.is_unspecified() || networks[0].contains(&ip) {
+                continue;
+            }
+            assert!(
+                reps.iter()
+                    .any(|r| r.is_ipv4() == ip.is_ipv4() && seen(r) == seen(&ip)),
+                "{ip} has no representative in {reps:?}"
+            );
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@
 use ipnet::IpNet;
 use netpolc_ir::model::{
     name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide,
-    Side,
+    Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
@@ -465,6 +465,20 @@ impl Evaluator for K8sEvaluator {
                 }));
             }
         })
+    }
+
+    /// The policies of the pod's namespace that select it for `direction` (named ports
+    /// are the pod's): all that [`Evaluator::prepare_side`] reads of it.
+    fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
+        let pod = &model.pods[me];
+        let policies = self.policies.get(&pod.namespace).into_iter().flatten();
+        Some(
+            policies
+                .enumerate()
+                .filter(|(_, p)| p.rules(direction).is_some() && p.subject.matches(&pod.labels))
+                .map(|(i, _)| i)
+                .collect(),
+        )
     }
 
     /// Only the policies of the pod's own namespace apply to it.
