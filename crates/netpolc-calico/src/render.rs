@@ -907,7 +907,11 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
         if !validate || rep.failed.contains(&q) {
             continue;
         }
-        let messages = crate::validate(&planned.manifest.to_value());
+        let messages = match &planned.manifest {
+            Manifest::Tier(t) => crate::validate::validate_tier(t),
+            Manifest::Global(p) => crate::validate::validate_global(p),
+            Manifest::Namespaced(p) => crate::validate::validate_namespaced(p),
+        };
         if !messages.is_empty() {
             let mut d = about_object(
                 codes::REJECTED_BY_CALICO,

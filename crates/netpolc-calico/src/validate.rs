@@ -36,6 +36,29 @@ const MAX_RULES: usize = 1024;
 /// Kubernetes' limit on the total size of an object's annotations.
 const MAX_ANNOTATIONS: usize = 256 * 1024;
 
+/// Validates one object netpolc built (typed, so `apiVersion`, `metadata` and `spec` are
+/// there): the same rules as [`validate`] checks after deserialising, without the trip
+/// through a JSON tree. The driver still validates the emitted JSON of every object.
+pub(crate) fn validate_tier(t: &Tier) -> Vec<String> {
+    let mut out = Vec::new();
+    tier(t, &mut out);
+    out
+}
+
+/// As [`validate_tier`], for a GlobalNetworkPolicy.
+pub(crate) fn validate_global(p: &GlobalNetworkPolicy) -> Vec<String> {
+    let mut out = Vec::new();
+    global_policy(p, &mut out);
+    out
+}
+
+/// As [`validate_tier`], for a namespaced NetworkPolicy.
+pub(crate) fn validate_namespaced(p: &NetworkPolicy) -> Vec<String> {
+    let mut out = Vec::new();
+    namespaced_policy(p, &mut out);
+    out
+}
+
 /// Validates one object; see [`crate::validate`].
 pub(crate) fn validate(object: &Value) -> Vec<String> {
     let mut out = Vec::new();

@@ -65,6 +65,31 @@ pub enum Failure {
 /// # Errors
 /// See [`Failure`].
 pub fn build(program: &Program, targets: &[Target], options: &Options) -> Result<Built, Failed> {
+    // The proof's model is derived while the back ends compile (on a thread of its own
+    // when one can be started).
+    std::thread::scope(|scope| {
+        let derive = || netpolc_ir::derive::derive(program);
+        let model = std::thread::Builder::new()
+            .name("derive".into())
+            .spawn_scoped(scope, derive)
+            .map_err(|_| derive);
+        let model = move || match model {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            Err(derive) => derive(),
+        };
+        build_with(program, targets, options, model)
+    })
+}
+
+/// [`build`], with the model to prove on from `model`.
+fn build_with(
+    program: &Program,
+    targets: &[Target],
+    options: &Options,
+    model: impl FnOnce() -> netpolc_ir::model::ClusterModel,
+) -> Result<Built, Failed> {
     let mut diagnostics = Vec::new();
     let mut rendered = Vec::new();
     let mut evaluators = Vec::new();
@@ -124,7 +149,7 @@ pub fn build(program: &Program, targets: &[Target], options: &Options) -> Result
         });
     }
     let read_back = started.elapsed();
-    let model = netpolc_ir::derive::derive(program);
+    let model = model();
     let report = verify::prove_evaluators(program, &model, evaluators, DISAGREEMENT_LIMIT);
     if report.disagreements.is_empty() {
         Ok(Built {

@@ -87,10 +87,10 @@ pub fn as_applied(objects: &[Value]) -> Result<std::borrow::Cow<'_, [Value]>, St
         read_emitted(&emit::to_yaml(&objects[i]))
             .map(|docs| docs.len() == 1 && docs[0] == objects[i])
     });
-    let mut identities: BTreeSet<Identity> = BTreeSet::new();
+    let mut identities: BTreeSet<IdentityRef<'_>> = BTreeSet::new();
     let mut unchanged = true;
     for (o, same) in objects.iter().zip(same) {
-        unchanged &= same? && identities.insert(identity(o));
+        unchanged &= same? && identities.insert(identity_ref(o));
     }
     if unchanged {
         Ok(std::borrow::Cow::Borrowed(objects))
@@ -102,18 +102,27 @@ pub fn as_applied(objects: &[Value]) -> Result<std::borrow::Cow<'_, [Value]>, St
 /// What `kubectl apply` identifies an object by: apiVersion group, kind, namespace, name.
 pub type Identity = (String, String, String, String);
 
+/// An [`Identity`] borrowed from its object.
+type IdentityRef<'a> = (&'a str, &'a str, &'a str, &'a str);
+
 /// The identity of a manifest (see [`Identity`]).
 pub fn identity(o: &Value) -> Identity {
-    let api = o["apiVersion"].as_str().unwrap_or("");
-    let group = api.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
-    let field = |p: &str| {
-        o.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+    let (group, kind, namespace, name) = identity_ref(o);
     (
         group.to_string(),
+        kind.to_string(),
+        namespace.to_string(),
+        name.to_string(),
+    )
+}
+
+/// The identity of a manifest, borrowed from it.
+fn identity_ref(o: &Value) -> IdentityRef<'_> {
+    let api = o["apiVersion"].as_str().unwrap_or("");
+    let group = api.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+    let field = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or("");
+    (
+        group,
         field("/kind"),
         field("/metadata/namespace"),
         field("/metadata/name"),
@@ -130,12 +139,23 @@ pub fn identity_collisions(
     // (kind, namespace, name) → (targets, intents of the colliding objects).
     type Colliding = (Vec<Target>, BTreeSet<String>);
     let mut found: BTreeMap<(String, String, String), Colliding> = BTreeMap::new();
-    for (target, objects) in rendered {
-        let mut seen: BTreeMap<Identity, &Value> = BTreeMap::new();
-        for o in objects {
-            let id = identity(o);
-            if let Some(first) = seen.insert(id.clone(), o) {
-                let entry = found.entry((id.1, id.2, id.3)).or_default();
+    // Each target's objects that share an identity with an earlier one, on every core.
+    let twins = netpolc_ir::par::map(netpolc_ir::par::threads(), rendered.len(), 1, |t| {
+        let mut seen: BTreeMap<IdentityRef<'_>, &Value> = BTreeMap::new();
+        let mut twins = Vec::new();
+        for o in &rendered[t].1 {
+            let id = identity_ref(o);
+            if let Some(first) = seen.insert(id, o) {
+                twins.push((id, first, o));
+            }
+        }
+        twins
+    });
+    for ((target, _), twins) in rendered.iter().zip(twins) {
+        for ((_, kind, namespace, name), first, o) in twins {
+            {
+                let key = (kind.to_string(), namespace.to_string(), name.to_string());
+                let entry = found.entry(key).or_default();
                 if !entry.0.contains(target) {
                     entry.0.push(*target);
                 }
