@@ -25,6 +25,7 @@ use crate::types::{
 };
 use crate::DEFAULT_TIER;
 use ipnet::IpNet;
+use serde::Deserialize as _;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -80,17 +81,17 @@ pub(crate) fn validate(object: &Value) -> Vec<String> {
         return out;
     }
     match object.get("kind").and_then(Value::as_str) {
-        Some("Tier") => match serde_json::from_value::<Tier>(object.clone()) {
+        Some("Tier") => match Tier::deserialize(object) {
             Ok(t) => tier(&t, &mut out),
             Err(e) => out.push(format!("Tier: {e}")),
         },
         Some("GlobalNetworkPolicy") => {
-            match serde_json::from_value::<GlobalNetworkPolicy>(object.clone()) {
+            match GlobalNetworkPolicy::deserialize(object) {
                 Ok(p) => global_policy(&p, &mut out),
                 Err(e) => out.push(format!("GlobalNetworkPolicy: {e}")),
             }
         }
-        Some("NetworkPolicy") => match serde_json::from_value::<NetworkPolicy>(object.clone()) {
+        Some("NetworkPolicy") => match NetworkPolicy::deserialize(object) {
             Ok(p) => namespaced_policy(&p, &mut out),
             Err(e) => out.push(format!("NetworkPolicy: {e}")),
         },

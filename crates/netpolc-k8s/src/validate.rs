@@ -39,7 +39,7 @@ pub fn validate(object: &Value) -> Vec<String> {
             kind.unwrap_or("")
         )];
     }
-    let np: NetworkPolicy = match serde_json::from_value(object.clone()) {
+    let np: NetworkPolicy = match k8s_openapi::serde::Deserialize::deserialize(object) {
         Ok(np) => np,
         Err(e) => {
             return vec![format!(
