@@ -1,8 +1,8 @@
 //! Benchmarks of the netpolc pipeline on a generated repository: load + compile, render
 //! and YAML emission on 1,000 namespaces (`pipeline`), their growth on 50, 100 and 200
-//! namespaces (`scaling`), and model derivation plus translation validation (every flow
-//! of the derived model on every back end) on a few namespaces (`validation`), where it
-//! grows with the cube of the namespaces.
+//! namespaces (`scaling`), and the exact proof of all three back ends by part (model
+//! derivation, read-back and evaluators, the proof itself) on 50, 100 and 200 namespaces
+//! (`validation`).
 //!
 //! Each namespace is an `IntentSet` that isolates both directions, uses the `allow-dns`
 //! and `block-cloud-metadata` presets, has 3–5 groups (two of them in other namespaces, by
@@ -211,27 +211,17 @@ fn describe(n: usize, model: &netpolc_ir::model::ClusterModel) {
     );
 }
 
-/// Model derivation on 25, 50 and 100 namespaces; derivation plus translation
-/// validation of all three back ends on 2, 4 and 6 namespaces. The derived model has
-/// about ten pods per namespace and thirty probe ports, so flows grow with the square of
-/// the namespaces, and the Calico and Cilium evaluators scan every policy for every
-/// verdict, so validation grows with their cube: 12 namespaces take about 23 s, 25
-/// namespaces (2.5 million flows) more than 2 minutes.
+/// The exact proof (`netpolc_ir::proof`) of all three back ends, by part: model
+/// derivation; reading the emitted objects back and building the evaluators
+/// (`verify::applied_evaluator`); and the proof alone on evaluators built once, on 50,
+/// 100 and 200 namespaces. Every part grows linearly in the namespaces (`benches/proof.sh`
+/// runs the whole `netpolc check` up to 2,000).
 fn validation(c: &mut Criterion) {
     let mut g = c.benchmark_group("validation");
     g.sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(10));
-    for n in [25, 50, 100] {
-        let root = repository(n);
-        let program = compile(&root);
-        describe(n, &netpolc_ir::derive::derive(&program));
-        g.bench_function(BenchmarkId::new("derive", n), |b| {
-            b.iter(|| black_box(netpolc_ir::derive::derive(&program).pods.len()))
-        });
-        let _ = std::fs::remove_dir_all(&root);
-    }
-    for n in [2, 4, 6] {
+    for n in [50, 100, 200] {
         let root = repository(n);
         let program = compile(&root);
         let rendered = render_all(&program);
@@ -239,10 +229,29 @@ fn validation(c: &mut Criterion) {
         describe(n, &model);
         let found = verify::validate(&program, &model, &rendered, 10).expect("evaluates");
         assert!(found.is_empty(), "{found:?}");
-        g.bench_function(BenchmarkId::new("derive+validate", n), |b| {
+        g.bench_function(BenchmarkId::new("derive", n), |b| {
+            b.iter(|| black_box(netpolc_ir::derive::derive(&program).pods.len()))
+        });
+        g.bench_function(BenchmarkId::new("read-back+evaluators", n), |b| {
             b.iter(|| {
-                let model = netpolc_ir::derive::derive(&program);
-                black_box(verify::validate(&program, &model, &rendered, 10).map(|d| d.len()))
+                for (t, objects) in &rendered {
+                    black_box(verify::applied_evaluator(*t, objects).is_ok());
+                }
+            })
+        });
+        let evaluators: Vec<_> = rendered
+            .iter()
+            .map(|(t, objects)| verify::applied_evaluator(*t, objects).expect("reads back"))
+            .collect();
+        let targets: Vec<&dyn netpolc_ir::model::Evaluator> =
+            evaluators.iter().map(|e| e.as_ref()).collect();
+        let intended = netpolc_ir::eval::intended(&program);
+        let networks = program.profile.cluster_cidrs();
+        g.bench_function(BenchmarkId::new("prove", n), |b| {
+            b.iter(|| {
+                let proof = netpolc_ir::proof::prove(&model, &networks, &intended, &targets, 10);
+                assert!(proof.findings.is_empty());
+                black_box(proof.stats.side_checks)
             })
         });
         let _ = std::fs::remove_dir_all(&root);

@@ -85,12 +85,10 @@ pub(crate) fn validate(object: &Value) -> Vec<String> {
             Ok(t) => tier(&t, &mut out),
             Err(e) => out.push(format!("Tier: {e}")),
         },
-        Some("GlobalNetworkPolicy") => {
-            match GlobalNetworkPolicy::deserialize(object) {
-                Ok(p) => global_policy(&p, &mut out),
-                Err(e) => out.push(format!("GlobalNetworkPolicy: {e}")),
-            }
-        }
+        Some("GlobalNetworkPolicy") => match GlobalNetworkPolicy::deserialize(object) {
+            Ok(p) => global_policy(&p, &mut out),
+            Err(e) => out.push(format!("GlobalNetworkPolicy: {e}")),
+        },
         Some("NetworkPolicy") => match NetworkPolicy::deserialize(object) {
             Ok(p) => namespaced_policy(&p, &mut out),
             Err(e) => out.push(format!("NetworkPolicy: {e}")),
