@@ -9,7 +9,8 @@ impl Cx {
         cx: &SetContext<'_>,
         presets: &[Spanned<String>],
         intents: &[Spanned<IntentDoc>],
-        program: &mut Program,
+        program: &Program,
+        rules: &mut Vec<Rule>,
     ) {
         let mut seen: BTreeMap<String, Span> = BTreeMap::new();
         // Presets first: they are ordinary intents named after the preset.
@@ -98,7 +99,7 @@ impl Cx {
                     preset: Some(p.value.clone()),
                     span: Some(p.span),
                 };
-                self.sides(cx, &origin, action, &from, &to, &ports, &[], program);
+                self.sides(cx, &origin, action, &from, &to, &ports, &[], program, rules);
             }
         }
         for i in intents {
@@ -170,7 +171,9 @@ impl Cx {
                 preset: None,
                 span: Some(i.span),
             };
-            let made = self.sides(cx, &origin, action, &from, &to, &ports, &http, program);
+            let made = self.sides(
+                cx, &origin, action, &from, &to, &ports, &http, program, rules,
+            );
             if made == 0 && action == Action::Allow {
                 // Nothing to emit: both sides open or unmanaged. Say why.
                 self.diags.push(
@@ -270,7 +273,8 @@ impl Cx {
         to: &Group,
         ports: &Ports,
         http: &[HttpRule],
-        program: &mut Program,
+        program: &Program,
+        rules: &mut Vec<Rule>,
     ) -> usize {
         let mut made = 0;
         for (direction, me, other) in [
@@ -347,7 +351,7 @@ impl Cx {
             };
             for scope in scopes {
                 for peer in &peers {
-                    program.rules.push(Rule {
+                    rules.push(Rule {
                         subject: Subject {
                             scope: scope.clone(),
                             pods: pods.clone(),

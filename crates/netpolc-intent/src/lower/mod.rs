@@ -432,6 +432,24 @@ impl Cx {
         ))
     }
 
+    /// A context to lower sets with on another thread: what this one knows, with no
+    /// diagnostics of its own yet (the caller takes them in order).
+    fn worker(&self) -> Cx {
+        Cx {
+            default_namespace: self.default_namespace.clone(),
+            diags: Vec::new(),
+            sets: Vec::new(),
+            cluster_sets: Vec::new(),
+            tests: Vec::new(),
+            // Read (and taken) by `profile`, before any set is lowered.
+            profiles: Vec::new(),
+            incomplete: self.incomplete,
+            profile_namespaces: self.profile_namespaces.clone(),
+            emptied: self.emptied.clone(),
+            namespace_source: self.namespace_source.clone(),
+        }
+    }
+
     fn check_name(&mut self, what: &str, name: &Spanned<String>) -> bool {
         match dns_label_problem(&name.value) {
             Some(p) => {
@@ -617,25 +635,37 @@ impl Cx {
             cluster_scopes.push(scope);
         }
 
-        // Intents.
-        for s in &valid_sets {
-            let ns = &s.namespace.value;
-            let own = LabelSelector::from_labels([(NAMESPACE_NAME_LABEL, ns.as_str())]);
-            let mut cx = SetContext {
-                file: &s.file,
-                set: &s.name.value,
-                own,
-                cluster_scope: None,
-                groups: BTreeMap::new(),
-                broken: s.removed.clone(),
-            };
-            self.resolve_groups(&mut cx, &s.spec.value.groups, &program.profile);
-            self.lower_intents(
-                &cx,
-                &s.spec.value.presets,
-                &s.spec.value.intents,
-                &mut program,
-            );
+        // Intents: each set is lowered on its own, so the sets are lowered on every core,
+        // a few dozen at a time; their rules and diagnostics are taken in the sets' order.
+        let chunks: Vec<&[&SetDoc]> = valid_sets.chunks(64).collect();
+        let lowered = netpolc_ir::par::map(netpolc_ir::par::threads(), chunks.len(), 2, |k| {
+            let mut worker = self.worker();
+            let mut rules = Vec::new();
+            for s in chunks[k] {
+                let ns = &s.namespace.value;
+                let own = LabelSelector::from_labels([(NAMESPACE_NAME_LABEL, ns.as_str())]);
+                let mut cx = SetContext {
+                    file: &s.file,
+                    set: &s.name.value,
+                    own,
+                    cluster_scope: None,
+                    groups: BTreeMap::new(),
+                    broken: s.removed.clone(),
+                };
+                worker.resolve_groups(&mut cx, &s.spec.value.groups, &program.profile);
+                worker.lower_intents(
+                    &cx,
+                    &s.spec.value.presets,
+                    &s.spec.value.intents,
+                    &program,
+                    &mut rules,
+                );
+            }
+            (worker.diags, rules)
+        });
+        for (diags, rules) in lowered {
+            self.diags.extend(diags);
+            program.rules.extend(rules);
         }
         for (s, scope) in cluster_sets.iter().zip(cluster_scopes) {
             let own = LabelSelector::from_requirements([Requirement::is_in(
@@ -655,12 +685,15 @@ impl Cx {
                 broken: s.removed.clone(),
             };
             self.resolve_groups(&mut cx, &s.spec.value.groups, &program.profile);
+            let mut rules = Vec::new();
             self.lower_intents(
                 &cx,
                 &s.spec.value.presets,
                 &s.spec.value.intents,
-                &mut program,
+                &program,
+                &mut rules,
             );
+            program.rules.extend(rules);
         }
 
         // Tests.
