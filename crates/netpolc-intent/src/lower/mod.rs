@@ -227,6 +227,14 @@ enum Group {
     Any,
 }
 
+/// What of an intent set (namespaced or cluster-wide) is lowered into rules: its groups,
+/// presets and intents.
+type SetParts<'a> = (
+    &'a BTreeMap<Spanned<String>, Spanned<GroupDoc>>,
+    &'a [Spanned<String>],
+    &'a [Spanned<IntentDoc>],
+);
+
 /// How one intent set refers to "its own" namespace(s).
 struct SetContext<'a> {
     file: &'a str,
@@ -430,6 +438,18 @@ impl Cx {
             "intent set `{}` names no namespace, so its namespace `{}` comes from {source}",
             s.name.value, s.namespace.value
         ))
+    }
+
+    /// Resolves one set's groups and lowers its presets and intents into `rules`.
+    fn lower_set(
+        &mut self,
+        cx: &mut SetContext<'_>,
+        (groups, presets, intents): SetParts<'_>,
+        program: &Program,
+        rules: &mut Vec<Rule>,
+    ) {
+        self.resolve_groups(cx, groups, &program.profile);
+        self.lower_intents(cx, presets, intents, program, rules);
     }
 
     /// A context to lower sets with on another thread: what this one knows, with no
@@ -652,14 +672,9 @@ impl Cx {
                     groups: BTreeMap::new(),
                     broken: s.removed.clone(),
                 };
-                worker.resolve_groups(&mut cx, &s.spec.value.groups, &program.profile);
-                worker.lower_intents(
-                    &cx,
-                    &s.spec.value.presets,
-                    &s.spec.value.intents,
-                    &program,
-                    &mut rules,
-                );
+                let spec = &s.spec.value;
+                let parts = (&spec.groups, &spec.presets[..], &spec.intents[..]);
+                worker.lower_set(&mut cx, parts, &program, &mut rules);
             }
             (worker.diags, rules)
         });
@@ -684,15 +699,10 @@ impl Cx {
                 groups: BTreeMap::new(),
                 broken: s.removed.clone(),
             };
-            self.resolve_groups(&mut cx, &s.spec.value.groups, &program.profile);
+            let spec = &s.spec.value;
+            let parts = (&spec.groups, &spec.presets[..], &spec.intents[..]);
             let mut rules = Vec::new();
-            self.lower_intents(
-                &cx,
-                &s.spec.value.presets,
-                &s.spec.value.intents,
-                &program,
-                &mut rules,
-            );
+            self.lower_set(&mut cx, parts, &program, &mut rules);
             program.rules.extend(rules);
         }
 
