@@ -153,6 +153,18 @@ struct CompiledTier {
 }
 
 impl CompiledTier {
+    /// The policies of this tier that apply to the pod in `direction`, in evaluation
+    /// order: what the pod's sides are made of (one selection for every reading of a
+    /// side, for its mentions and for its key).
+    fn applying<'t: 'p, 'p>(
+        &'t self,
+        pod: &'p PodView<'p>,
+        direction: Direction,
+    ) -> impl Iterator<Item = &'t Policy> + 'p {
+        self.candidates(&pod.pod.namespace)
+            .filter(move |p| p.applies(pod, direction))
+    }
+
     /// The policies that may apply to a pod of `namespace`, in evaluation order.
     fn candidates<'t>(&'t self, namespace: &str) -> impl Iterator<Item = &'t Policy> + 't {
         let local = self
@@ -1058,10 +1070,7 @@ impl CalicoEvaluator {
             return m;
         };
         for tier in &self.tiers {
-            for p in tier
-                .candidates(&pv.pod.namespace)
-                .filter(|p| p.applies(pv, direction))
-            {
+            for p in tier.applying(pv, direction) {
                 if let Some(s) = &p.namespace_selector {
                     namespace_mentions(s.expr(), &mut m);
                 }
@@ -1097,10 +1106,7 @@ impl CalicoEvaluator {
             return Side::NotApplicable;
         };
         'tiers: for tier in &self.tiers {
-            let applicable: Vec<&Policy> = tier
-                .candidates(&pod.pod.namespace)
-                .filter(|p| p.applies(pod, direction))
-                .collect();
+            let applicable: Vec<&Policy> = tier.applying(pod, direction).collect();
             if applicable.is_empty() {
                 continue;
             }
@@ -1162,10 +1168,7 @@ impl Evaluator for CalicoEvaluator {
             for tier in &self.tiers {
                 let mut rules = Vec::new();
                 let mut any = false;
-                for p in tier
-                    .candidates(&pod.pod.namespace)
-                    .filter(|p| p.applies(pod, direction))
-                {
+                for p in tier.applying(pod, direction) {
                     any = true;
                     rules.extend(p.rules(direction));
                 }
@@ -1247,14 +1250,12 @@ impl Evaluator for CalicoEvaluator {
     /// (an egress rule's `source`, an ingress rule's `destination`): the side then
     /// depends on more of the pod than which policies apply.
     fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
-        let local = view(model, &self.sets, &Endpoint::Pod(me));
+        // Which policies apply reads the pod's labels only (no network sets).
+        let local = view(model, &[], &Endpoint::Pod(me));
         let pod = local.pod.as_ref()?;
         let mut key = Vec::new();
         for tier in &self.tiers {
-            for p in tier
-                .candidates(&pod.pod.namespace)
-                .filter(|p| p.applies(pod, direction))
-            {
+            for p in tier.applying(pod, direction) {
                 let own_end_tested = p.rules(direction).iter().any(|r| {
                     match direction {
                         Direction::Egress => &r.source,

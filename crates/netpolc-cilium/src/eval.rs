@@ -553,13 +553,24 @@ impl CiliumEvaluator {
         all.into_iter().map(|i| &self.policies[i])
     }
 
+    /// The policies whose subject selects the endpoint `me` of `namespace`, in order:
+    /// what its sides are made of (one selection for every reading of a side, for its
+    /// mentions and for its key).
+    fn applicable<'s: 'i, 'i>(
+        &'s self,
+        namespace: &str,
+        me: &'i Identity,
+    ) -> impl Iterator<Item = &'s CPolicy> + 'i {
+        self.candidates(namespace)
+            .filter(move |p| p.subject.as_ref().is_some_and(|s| s.matches(me)))
+    }
+
     fn pod_mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
         use netpolc_ir::Op;
         let mut m = Mentions::default();
         let me = identity(model, &Endpoint::Pod(pod));
         let rules = self
-            .candidates(&model.pods[pod].namespace)
-            .filter(|p| p.subject.as_ref().is_some_and(|s| s.matches(&me)))
+            .applicable(&model.pods[pod].namespace, &me)
             .flat_map(|p| p.rules.iter())
             .filter(|r| r.direction == direction);
         for r in rules {
@@ -650,10 +661,8 @@ impl CiliumEvaluator {
         let Endpoint::Pod(index) = flow_side(flow, direction) else {
             return Side::NotApplicable;
         };
-        let applicable: Vec<&CPolicy> = self
-            .candidates(&model.pods[index].namespace)
-            .filter(|p| p.subject.as_ref().is_some_and(|s| s.matches(&me)))
-            .collect();
+        let applicable: Vec<&CPolicy> =
+            self.applicable(&model.pods[index].namespace, &me).collect();
         let decide = |deny: bool| {
             applicable.iter().find_map(|p| {
                 p.rules
@@ -702,10 +711,8 @@ impl Evaluator for CiliumEvaluator {
     ) -> PreparedSide<'a> {
         self.cache_identities(model);
         let me_id = identity(model, &Endpoint::Pod(me));
-        let applicable: Vec<&CPolicy> = self
-            .candidates(&model.pods[me].namespace)
-            .filter(|p| p.subject.as_ref().is_some_and(|s| s.matches(&me_id)))
-            .collect();
+        let applicable: Vec<&CPolicy> =
+            self.applicable(&model.pods[me].namespace, &me_id).collect();
         let isolated = applicable
             .iter()
             .any(|p| p.default_deny[direction_index(direction)]);
@@ -766,8 +773,7 @@ impl Evaluator for CiliumEvaluator {
         let _ = direction;
         let me_id = identity(model, &Endpoint::Pod(me));
         Some(
-            self.candidates(&model.pods[me].namespace)
-                .filter(|p| p.subject.as_ref().is_some_and(|s| s.matches(&me_id)))
+            self.applicable(&model.pods[me].namespace, &me_id)
                 .map(|p| std::ptr::from_ref(p) as usize)
                 .collect(),
         )

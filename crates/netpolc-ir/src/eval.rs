@@ -2,8 +2,8 @@
 //! [`ClusterModel`]. Every back end's evaluator is compared against this one.
 
 use crate::model::{
-    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, PreparedSide, Side,
-    SideKey, Verdict,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide,
+    Side, SideKey, Verdict,
 };
 use crate::{
     Action, Direction, Entity, Peer, PortSpec, Ports, Program, Rule, NAMESPACE_NAME_LABEL,
@@ -43,6 +43,21 @@ impl Intended<'_> {
             .unwrap_or_default()
     }
 
+    /// The rules of `direction` in the pod's namespace that attach to the pod, with their
+    /// positions in that namespace's list: what the pod's side is made of (one selection
+    /// for [`Evaluator::side`], [`Evaluator::prepare_side`] and [`Evaluator::side_key`]).
+    fn attached<'s>(
+        &'s self,
+        pod: &'s Pod,
+        direction: Direction,
+    ) -> impl Iterator<Item = (usize, &'s Rule)> + 's {
+        self.rules(&pod.namespace, direction)
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, r)| r.subject.selects(&pod.namespace, &pod.labels))
+    }
+
     fn side_of(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
         let (me, other) = match direction {
             Direction::Egress => (flow.src, flow.dst),
@@ -52,11 +67,9 @@ impl Intended<'_> {
             return Side::NotApplicable;
         };
         let pod = &model.pods[i];
-        let rules = self.rules(&pod.namespace, direction);
         let matching = |action: Action| {
-            rules.iter().copied().find(|r| {
+            self.attached(pod, direction).map(|(_, r)| r).find(|r| {
                 r.action == action
-                    && r.subject.selects(&pod.namespace, &pod.labels)
                     && peer_matches(self.program, model, &r.peer, &other)
                     && ports_match(model, r, flow)
             })
@@ -97,12 +110,7 @@ impl Evaluator for Intended<'_> {
         direction: Direction,
     ) -> PreparedSide<'a> {
         let pod = &model.pods[me];
-        let attached: Vec<&Rule> = self
-            .rules(&pod.namespace, direction)
-            .iter()
-            .copied()
-            .filter(|r| r.subject.selects(&pod.namespace, &pod.labels))
-            .collect();
+        let attached: Vec<&Rule> = self.attached(pod, direction).map(|(_, r)| r).collect();
         let isolated = self.program.is_isolated(&pod.namespace, direction);
         Box::new(move |other, ports, out| {
             let namespace = namespace_of(model, &other);
@@ -134,13 +142,7 @@ impl Evaluator for Intended<'_> {
     /// pod's): all that [`Evaluator::prepare_side`] reads of it.
     fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
         let pod = &model.pods[me];
-        let rules = self.rules(&pod.namespace, direction).iter().enumerate();
-        Some(
-            rules
-                .filter(|(_, r)| r.subject.selects(&pod.namespace, &pod.labels))
-                .map(|(i, _)| i)
-                .collect(),
-        )
+        Some(self.attached(pod, direction).map(|(i, _)| i).collect())
     }
 
     fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {

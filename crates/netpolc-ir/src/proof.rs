@@ -1106,8 +1106,11 @@ mod tests {
         }
     }
 
-    /// Allows every flow and tells nothing apart.
-    struct Quiet;
+    /// Allows every flow and tells nothing apart; when `keyed`, gives every pod the same
+    /// side key.
+    struct Quiet {
+        keyed: bool,
+    }
 
     impl Evaluator for Quiet {
         fn name(&self) -> &'static str {
@@ -1118,6 +1121,9 @@ mod tests {
         }
         fn mentions(&self, _: &ClusterModel, _: usize, _: Direction) -> Mentions {
             Mentions::default()
+        }
+        fn side_key(&self, _: &ClusterModel, _: usize, _: Direction) -> Option<SideKey> {
+            self.keyed.then(Vec::new)
         }
     }
 
@@ -1197,7 +1203,14 @@ mod tests {
         // Were the unnamed namespace called `netpolc-unnamed`, its pods would be allowed
         // and stand for ns-1 and ns-2, whose pods are denied: the difference would be lost.
         let m = model(3, 2);
-        let proof = prove_on(1, &m, &[], &Quiet, &[&NamesTheUnnamed], 1000);
+        let proof = prove_on(
+            1,
+            &m,
+            &[],
+            &Quiet { keyed: false },
+            &[&NamesTheUnnamed],
+            1000,
+        );
         assert!(
             proof
                 .findings
@@ -1247,7 +1260,7 @@ mod tests {
             labels.insert("team".to_string(), team.to_string());
             labels.insert("zone".to_string(), format!("z{n}"));
         }
-        let proof = prove_on(1, &m, &[], &Quiet, &[&ShutsTeamOne], 1000);
+        let proof = prove_on(1, &m, &[], &Quiet { keyed: false }, &[&ShutsTeamOne], 1000);
         let sources: BTreeSet<&str> = proof
             .findings
             .iter()
@@ -1269,24 +1282,6 @@ mod tests {
             .map(|f| (f.flow.src, f.flow.dst))
             .collect();
         assert_eq!(pairs.len(), 3 * 2 * 2, "{pairs:?}");
-    }
-
-    /// Allows every flow, tells nothing apart, and gives every pod the same side.
-    struct QuietKeyed;
-
-    impl Evaluator for QuietKeyed {
-        fn name(&self) -> &'static str {
-            "quiet-keyed"
-        }
-        fn side(&self, _: &ClusterModel, _: &Flow, _: Direction) -> Side {
-            Side::Open
-        }
-        fn mentions(&self, _: &ClusterModel, _: usize, _: Direction) -> Mentions {
-            Mentions::default()
-        }
-        fn side_key(&self, _: &ClusterModel, _: usize, _: Direction) -> Option<SideKey> {
-            Some(Vec::new())
-        }
     }
 
     /// Denies ingress from the pods labelled `app: a0`, the same for every pod (its side
@@ -1328,7 +1323,14 @@ mod tests {
         // as when every side is compared on its own.
         let m = model(3, 3);
         let pairs = |keyed: bool| {
-            let proof = prove_on(1, &m, &[], &QuietKeyed, &[&ShutsA0 { keyed }], 10_000);
+            let proof = prove_on(
+                1,
+                &m,
+                &[],
+                &Quiet { keyed: true },
+                &[&ShutsA0 { keyed }],
+                10_000,
+            );
             let pairs: BTreeSet<(Endpoint, Endpoint)> = proof
                 .findings
                 .iter()

@@ -250,6 +250,20 @@ fn selector(s: &kube::LabelSelector) -> Selector {
 }
 
 impl K8sEvaluator {
+    /// The policies of the pod's namespace that select it and have rules for
+    /// `direction`, with their positions in that namespace's list: what the pod's side is
+    /// made of (one selection for every reading of a side, and for its key).
+    fn selecting<'s>(
+        &'s self,
+        pod: &'s Pod,
+        direction: Direction,
+    ) -> impl Iterator<Item = (usize, &'s Policy)> + 's {
+        let policies = self.policies.get(&pod.namespace).into_iter().flatten();
+        policies
+            .enumerate()
+            .filter(move |(_, p)| p.rules(direction).is_some() && p.subject.matches(&pod.labels))
+    }
+
     fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
         let (me, other) = match direction {
             Direction::Egress => (flow.src, flow.dst),
@@ -261,13 +275,7 @@ impl K8sEvaluator {
         let Some(pod) = model.pods.get(i) else {
             return Side::NotApplicable;
         };
-        let selecting: Vec<&Policy> = self
-            .policies
-            .get(&pod.namespace)
-            .into_iter()
-            .flatten()
-            .filter(|p| p.rules(direction).is_some() && p.subject.matches(&pod.labels))
-            .collect();
+        let selecting: Vec<&Policy> = self.selecting(pod, direction).map(|(_, p)| p).collect();
         if selecting.is_empty() {
             return Side::Open;
         }
@@ -413,13 +421,7 @@ impl Evaluator for K8sEvaluator {
         direction: Direction,
     ) -> PreparedSide<'a> {
         let pod = &model.pods[me];
-        let selecting: Vec<&Policy> = self
-            .policies
-            .get(&pod.namespace)
-            .into_iter()
-            .flatten()
-            .filter(|p| p.rules(direction).is_some() && p.subject.matches(&pod.labels))
-            .collect();
+        let selecting: Vec<&Policy> = self.selecting(pod, direction).map(|(_, p)| p).collect();
         let rules: Vec<(&Policy, &RuleM)> = selecting
             .iter()
             .flat_map(|p| {
@@ -471,14 +473,7 @@ impl Evaluator for K8sEvaluator {
     /// are the pod's): all that [`Evaluator::prepare_side`] reads of it.
     fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
         let pod = &model.pods[me];
-        let policies = self.policies.get(&pod.namespace).into_iter().flatten();
-        Some(
-            policies
-                .enumerate()
-                .filter(|(_, p)| p.rules(direction).is_some() && p.subject.matches(&pod.labels))
-                .map(|(i, _)| i)
-                .collect(),
-        )
+        Some(self.selecting(pod, direction).map(|(i, _)| i).collect())
     }
 
     /// Only the policies of the pod's own namespace apply to it.
@@ -486,8 +481,7 @@ impl Evaluator for K8sEvaluator {
         let mut m = Mentions::default();
         let pod = &model.pods[pod];
         m.namespaces.insert(pod.namespace.clone());
-        let policies = self.policies.get(&pod.namespace).into_iter().flatten();
-        let selecting = policies.filter(|p| p.subject.matches(&pod.labels));
+        let selecting = self.selecting(pod, direction).map(|(_, p)| p);
         for rule in selecting.filter_map(|p| p.rules(direction)).flatten() {
             for peer in rule.peers.iter().flatten() {
                 match peer {
