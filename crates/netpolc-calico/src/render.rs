@@ -907,11 +907,15 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
         if !validate || rep.failed.contains(&q) {
             continue;
         }
-        let messages = match &planned.manifest {
-            Manifest::Tier(t) => crate::validate::validate_tier(t),
-            Manifest::Global(p) => crate::validate::validate_global(p),
-            Manifest::Namespaced(p) => crate::validate::validate_namespaced(p),
-        };
+        // The typed object is checked by the rules `validate` applies once an object
+        // deserialises, without a trip through JSON (the driver still validates the
+        // emitted JSON of every object).
+        let mut messages = Vec::new();
+        match &planned.manifest {
+            Manifest::Tier(t) => crate::validate::tier(t, &mut messages),
+            Manifest::Global(p) => crate::validate::global_policy(p, &mut messages),
+            Manifest::Namespaced(p) => crate::validate::namespaced_policy(p, &mut messages),
+        }
         if !messages.is_empty() {
             let mut d = about_object(
                 codes::REJECTED_BY_CALICO,

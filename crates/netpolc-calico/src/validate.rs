@@ -37,29 +37,6 @@ const MAX_RULES: usize = 1024;
 /// Kubernetes' limit on the total size of an object's annotations.
 const MAX_ANNOTATIONS: usize = 256 * 1024;
 
-/// Validates one object netpolc built (typed, so `apiVersion`, `metadata` and `spec` are
-/// there): the same rules as [`validate`] checks after deserialising, without the trip
-/// through a JSON tree. The driver still validates the emitted JSON of every object.
-pub(crate) fn validate_tier(t: &Tier) -> Vec<String> {
-    let mut out = Vec::new();
-    tier(t, &mut out);
-    out
-}
-
-/// As [`validate_tier`], for a GlobalNetworkPolicy.
-pub(crate) fn validate_global(p: &GlobalNetworkPolicy) -> Vec<String> {
-    let mut out = Vec::new();
-    global_policy(p, &mut out);
-    out
-}
-
-/// As [`validate_tier`], for a namespaced NetworkPolicy.
-pub(crate) fn validate_namespaced(p: &NetworkPolicy) -> Vec<String> {
-    let mut out = Vec::new();
-    namespaced_policy(p, &mut out);
-    out
-}
-
 /// Validates one object; see [`crate::validate`].
 pub(crate) fn validate(object: &Value) -> Vec<String> {
     let mut out = Vec::new();
@@ -155,7 +132,8 @@ fn metadata(meta: &ObjectMeta, out: &mut Vec<String>) {
 // ---------------------------------------------------------------------------------------
 // Tier.
 
-fn tier(t: &Tier, out: &mut Vec<String>) {
+/// Calico's rules for a Tier, its problems appended to `out`.
+pub(crate) fn tier(t: &Tier, out: &mut Vec<String>) {
     let name = t.metadata.name.as_str();
     // Tier names appear inside policy names, so they are DNS labels without dots, at
     // most 63 characters (validateTier).
@@ -213,7 +191,8 @@ struct Spec<'a> {
     egress: &'a [Rule],
 }
 
-fn global_policy(p: &GlobalNetworkPolicy, out: &mut Vec<String>) {
+/// Calico's rules for a GlobalNetworkPolicy, its problems appended to `out`.
+pub(crate) fn global_policy(p: &GlobalNetworkPolicy, out: &mut Vec<String>) {
     let name = p.metadata.name.as_str();
     // GlobalNetworkPolicy names: a DNS label, or two joined by one dot.
     let well_formed = match name.split_once('.') {
@@ -273,7 +252,8 @@ fn global_policy(p: &GlobalNetworkPolicy, out: &mut Vec<String>) {
     }
 }
 
-fn namespaced_policy(p: &NetworkPolicy, out: &mut Vec<String>) {
+/// Calico's rules for a namespaced NetworkPolicy, its problems appended to `out`.
+pub(crate) fn namespaced_policy(p: &NetworkPolicy, out: &mut Vec<String>) {
     let name = p.metadata.name.as_str();
     // NetworkPolicy names: a DNS label, two joined by one dot, or the prefixes Calico
     // gives converted Kubernetes policies.

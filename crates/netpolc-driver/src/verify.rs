@@ -153,20 +153,17 @@ pub fn identity_collisions(
     });
     for ((target, _), twins) in rendered.iter().zip(twins) {
         for ((_, kind, namespace, name), first, o) in twins {
-            {
-                let key = (kind.to_string(), namespace.to_string(), name.to_string());
-                let entry = found.entry(key).or_default();
-                if !entry.0.contains(target) {
-                    entry.0.push(*target);
-                }
-                for x in [first, o] {
-                    if let Some(i) = x.pointer(&format!("/metadata/annotations/{}", INTENT_POINTER))
-                    {
-                        // A merged object lists its intents (`netpolc_ir::provenance`).
-                        let list = i.as_str().unwrap_or("");
-                        for intent in list.split(netpolc_ir::provenance::INTENT_SEPARATOR) {
-                            entry.1.insert(intent.to_string());
-                        }
+            let key = (kind.to_string(), namespace.to_string(), name.to_string());
+            let entry = found.entry(key).or_default();
+            if !entry.0.contains(target) {
+                entry.0.push(*target);
+            }
+            for x in [first, o] {
+                if let Some(i) = x.pointer(&format!("/metadata/annotations/{}", INTENT_POINTER)) {
+                    // A merged object lists its intents (`netpolc_ir::provenance`).
+                    let list = i.as_str().unwrap_or("");
+                    for intent in list.split(netpolc_ir::provenance::INTENT_SEPARATOR) {
+                        entry.1.insert(intent.to_string());
                     }
                 }
             }
@@ -288,8 +285,6 @@ pub struct Report {
     pub disagreements: Vec<Disagreement>,
     /// The work the proof did.
     pub stats: ProofStats,
-    /// Wall time of reading the objects back and building the evaluators.
-    pub read_back: std::time::Duration,
     /// Wall time of the proof.
     pub proved: std::time::Duration,
 }
@@ -319,7 +314,6 @@ pub fn prove(
     rendered: &[(Target, Vec<Value>)],
     limit: usize,
 ) -> Result<Report, String> {
-    let started = std::time::Instant::now();
     // Each target's objects read back and its evaluator built, side by side, one thread
     // per target (as the compiles).
     let built = netpolc_ir::par::map(rendered.len(), rendered.len(), 1, |i| {
@@ -327,10 +321,7 @@ pub fn prove(
         applied_evaluator(*target, objects).map(|e| (*target, e))
     });
     let evals: Vec<(Target, Box<dyn Evaluator>)> = built.into_iter().collect::<Result<_, _>>()?;
-    let read_back = started.elapsed();
-    let mut report = prove_evaluators(program, model, evals, limit);
-    report.read_back = read_back;
-    Ok(report)
+    Ok(prove_evaluators(program, model, evals, limit))
 }
 
 /// The evaluator of a target's objects as they are applied: read back from the YAML
@@ -343,8 +334,7 @@ pub fn applied_evaluator(target: Target, objects: &[Value]) -> Result<Box<dyn Ev
     evaluator(target, &parsed).map_err(|e| format!("{target}: {e}"))
 }
 
-/// The proof ([`prove`]) on evaluators already built by [`applied_evaluator`]; the
-/// report's `read_back` is zero (the caller timed it).
+/// The proof ([`prove`]) on evaluators already built by [`applied_evaluator`].
 pub fn prove_evaluators(
     program: &Program,
     model: &ClusterModel,
@@ -375,7 +365,6 @@ pub fn prove_evaluators(
     Report {
         disagreements,
         stats: proof.stats,
-        read_back: std::time::Duration::ZERO,
         proved,
     }
 }
