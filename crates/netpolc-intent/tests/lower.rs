@@ -105,3 +105,55 @@ fn world_carves_out_cluster_networks() {
     );
     assert!(text.contains("cidr ::/0 443/tcp"), "{text}");
 }
+
+/// 300 sets, each `a -> <to>` on 80/tcp in its own namespace.
+fn many_sets(to: &str) -> Vec<(String, String)> {
+    (0..300)
+        .map(|i| {
+            (
+                format!("policies/ns-{i:03}.yaml"),
+                format!(
+                    "apiVersion: netpolc.dev/v1alpha1\nkind: IntentSet\nmetadata: {{name: ns-{i:03}}}\n\
+                     spec:\n  namespace: ns-{i:03}\n  isolate: [ingress, egress]\n\
+                     \x20 groups:\n    a: {{selector: {{app: a}}}}\n    b: {{selector: {{app: b}}}}\n\
+                     \x20 intents:\n    - {{name: a-to-b, from: a, to: {to}, ports: [80/tcp]}}\n"
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn many_sets_lowered_on_several_threads_keep_every_rule_and_diagnostic() {
+    // Enough sets to be lowered a few dozen at a time on several threads.
+    let files = many_sets("b");
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let (p, diags) = program(&refs);
+    let p = p.unwrap_or_else(|| panic!("{diags}"));
+    assert_eq!(p.rules.len(), 300 * 2, "both sides of every set's intent");
+    for i in 0..300 {
+        let origin = format!("ns-{i:03}");
+        assert_eq!(
+            p.rules.iter().filter(|r| r.origin.set == origin).count(),
+            2,
+            "{origin}"
+        );
+    }
+    // Each set's diagnostic, found while that set is lowered, is kept.
+    let files = many_sets("nosuch");
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let (_, diags) = program(&refs);
+    for i in 0..300 {
+        assert!(
+            diags.contains(&format!("policies/ns-{i:03}.yaml:")),
+            "ns-{i:03}:\n{diags}"
+        );
+    }
+    assert_eq!(diags.matches("error[NP2003]").count(), 300, "{diags}");
+}

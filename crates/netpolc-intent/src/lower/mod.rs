@@ -676,10 +676,11 @@ impl Cx {
                 let parts = (&spec.groups, &spec.presets[..], &spec.intents[..]);
                 worker.lower_set(&mut cx, parts, &program, &mut rules);
             }
-            (worker.diags, rules)
+            (worker, rules)
         });
-        for (diags, rules) in lowered {
-            self.diags.extend(diags);
+        for (worker, rules) in lowered {
+            self.diags.extend(worker.diags);
+            self.incomplete |= worker.incomplete;
             program.rules.extend(rules);
         }
         for (s, scope) in cluster_sets.iter().zip(cluster_scopes) {
