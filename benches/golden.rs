@@ -34,7 +34,7 @@ fn files(program: &Program, t: Target) -> golden::Files {
     let objects = netpolc_driver::render(program, t, &Options::default())
         .unwrap_or_else(|d| panic!("{t}: {d:?}"))
         .objects;
-    golden::files(t, &objects)
+    golden::files(t, &netpolc_driver::emit::Emitted::all(t, &objects))
 }
 
 fn bench(c: &mut Criterion) {

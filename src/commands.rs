@@ -68,7 +68,7 @@ pub(crate) fn test(args: &TestArgs) -> ExitCode {
     let placed = verify::place_tests(&mut model, &program.tests);
     let mut rows = Vec::new();
     for (target, objects) in &rendered {
-        let eval = match verify::round_trip(objects).and_then(|o| verify::evaluator(*target, &o)) {
+        let eval = match verify::read_back(objects).and_then(|o| verify::evaluator(*target, &o)) {
             Ok(e) => e,
             Err(e) => {
                 eprintln!("error: {target}: {e}");
@@ -321,7 +321,7 @@ pub(crate) fn explain(args: &ExplainArgs) -> ExitCode {
     let intended = netpolc_ir::eval::intended(&program);
     side_lines(&mut s, "intended", &intended.verdict(&model, &flow));
     for (t, objects) in &rendered {
-        match verify::round_trip(objects).and_then(|o| verify::evaluator(*t, &o)) {
+        match verify::read_back(objects).and_then(|o| verify::evaluator(*t, &o)) {
             Ok(e) => side_lines(&mut s, t.name(), &e.verdict(&model, &flow)),
             Err(e) => {
                 eprintln!("error: {t}: {e}");

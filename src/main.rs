@@ -228,7 +228,7 @@ pub(crate) fn render_all(
     sources: &SourceMap,
     program: &Program,
     targets: &[Target],
-) -> Result<Vec<(Target, Vec<serde_json::Value>)>, ExitCode> {
+) -> Result<Vec<(Target, Vec<netpolc_driver::emit::Emitted>)>, ExitCode> {
     use netpolc_driver::pipeline::{self, Failure};
     let started = std::time::Instant::now();
     match pipeline::build(program, targets, &options(c)) {
@@ -587,18 +587,16 @@ fn render(mut args: RenderArgs) -> ExitCode {
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
     let written = match args.output {
-        OutputFormat::Yaml => {
-            let mut buf = String::new();
-            objects.into_iter().try_for_each(|o| {
-                buf.clear();
-                buf.push_str("---\n");
-                netpolc_driver::emit::write_yaml(&mut buf, &o);
-                drop(o);
-                out.write_all(buf.as_bytes())
+        OutputFormat::Yaml => objects.iter().try_for_each(|o| {
+            out.write_all(b"---\n")
+                .and_then(|()| out.write_all(o.yaml.as_bytes()))
+        }),
+        // The objects as they read back from the text (what the proof evaluated).
+        OutputFormat::Json => netpolc_driver::verify::read_back(&objects)
+            .map_err(std::io::Error::other)
+            .and_then(|values| {
+                serde_json::to_writer_pretty(&mut out, &values).map_err(std::io::Error::from)
             })
-        }
-        OutputFormat::Json => serde_json::to_writer_pretty(&mut out, &objects)
-            .map_err(std::io::Error::from)
             .and_then(|()| out.write_all(b"\n")),
     };
     if written.and_then(|()| out.flush()).is_err() {

@@ -122,10 +122,7 @@ fn hyphenated_set_and_intent_names_render_distinct_names_on_every_back_end() {
     let built = netpolc_driver::pipeline::build(&program, &Target::ALL, &Default::default())
         .unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
     for (t, objects) in &built.rendered {
-        let names: Vec<&str> = objects
-            .iter()
-            .filter_map(|o| o["metadata"]["name"].as_str())
-            .collect();
+        let names: Vec<&str> = objects.iter().map(|o| o.name.as_str()).collect();
         // Objects are named `<set>-<subject>-<direction>`, the set's hyphens doubled.
         for want in ["a-app-db-ingress", "a--b-app-db-ingress"] {
             assert_eq!(

@@ -144,6 +144,47 @@ fn identity_collisions_are_found_once() {
     assert_eq!(applied[0]["spec"]["ingress"][0]["ports"][0]["port"], 443);
 }
 
+/// The pipeline keeps each object as the text it wrote and proved, not its JSON tree:
+/// that text reads back as exactly the object the back end rendered, golden/ files are
+/// made of it, and `read_back` collapses identities as `kubectl apply` does.
+#[test]
+fn the_text_that_was_proved_is_what_is_written() {
+    let (_, program) = seed();
+    let built = netpolc_driver::pipeline::build(&program, &Target::ALL, &Default::default())
+        .unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
+    for (t, emitted) in &built.rendered {
+        let objects = netpolc_driver::render(&program, *t, &Default::default())
+            .unwrap()
+            .objects;
+        assert_eq!(emitted.len(), objects.len(), "{t}");
+        assert_eq!(verify::read_back(emitted).unwrap(), objects, "{t}");
+        let files = netpolc_driver::golden::files(*t, emitted);
+        for e in emitted {
+            assert_eq!(
+                e.yaml,
+                netpolc_driver::emit::to_yaml(
+                    &verify::read_back(std::slice::from_ref(e)).unwrap()[0]
+                )
+            );
+            let file = &files[&format!("{t}/{}", e.file)];
+            assert!(file.contains(&e.yaml), "{t}: {} not in {}", e.name, e.file);
+        }
+    }
+    // Two texts of one identity read back as the later one, in the earlier one's place.
+    let np = |name: &str, port: u16| {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+               "metadata": {"name": name, "namespace": "production"},
+               "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
+                        "ingress": [{"ports": [{"port": port}]}]}})
+    };
+    let objects = [np("a", 80), np("b", 80), np("a", 443)];
+    let emitted = netpolc_driver::emit::Emitted::all(Target::Kubernetes, &objects);
+    assert_eq!(
+        verify::read_back(&emitted).unwrap(),
+        vec![np("a", 443), np("b", 80)]
+    );
+}
+
 /// A namespace without an IntentSet has the labels the ClusterProfile declares for it; when
 /// it declares none, `explain` says that its answer rests on that assumption.
 #[test]

@@ -6,8 +6,53 @@
 //! otherwise it is double-quoted with JSON escapes. Numbers, booleans and null are
 //! written as such, empty maps and lists as `{}` and `[]`.
 
+use crate::Target;
 use serde_json::Value;
 use std::fmt::Write as _;
+
+/// One rendered object as netpolc writes it: its YAML text (the bytes the proof reads
+/// back, golden/ holds and `render` prints) and what golden/ needs to place it. The
+/// pipeline keeps these instead of the objects' JSON trees, which cost several times the
+/// text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Emitted {
+    /// One document, ending in a newline, without a `---` marker ([`to_yaml`]).
+    pub yaml: String,
+    /// The file it is written to, relative to `golden/<target>/`.
+    pub file: String,
+    /// Its `kind`.
+    pub kind: String,
+    /// Its `metadata.namespace` (empty when cluster-scoped).
+    pub namespace: String,
+    /// Its `metadata.name`.
+    pub name: String,
+    /// Its `netpolc.dev/source` annotation (the policy file it comes from).
+    pub source: Option<String>,
+}
+
+impl Emitted {
+    /// Emits one object of `target`.
+    pub fn new(target: Target, object: &Value) -> Emitted {
+        let field = |v: &Value| v.as_str().unwrap_or("").to_string();
+        Emitted {
+            yaml: to_yaml(object),
+            file: crate::golden::home(target, object),
+            kind: field(&object["kind"]),
+            namespace: field(&object["metadata"]["namespace"]),
+            name: field(&object["metadata"]["name"]),
+            source: object["metadata"]["annotations"]["netpolc.dev/source"]
+                .as_str()
+                .map(str::to_string),
+        }
+    }
+
+    /// Emits every object of `target`, on every core, in order.
+    pub fn all(target: Target, objects: &[Value]) -> Vec<Emitted> {
+        netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
+            Emitted::new(target, &objects[i])
+        })
+    }
+}
 
 /// One document, ending in a newline, without a `---` marker.
 pub fn to_yaml(value: &Value) -> String {

@@ -34,7 +34,8 @@
 //! staging leftovers. It refuses a golden folder that is a symbolic link, holds one, or
 //! lies outside the repository root.
 
-use crate::{emit, Target};
+use crate::emit::{self, Emitted};
+use crate::Target;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -55,7 +56,7 @@ pub const TIERS_FOLDER: &str = "_tiers";
 pub const CLUSTER_FILE: &str = "_cluster.yaml";
 
 /// Where an object is written, relative to `golden/<target>/`.
-fn home(target: Target, o: &Value) -> String {
+pub(crate) fn home(target: Target, o: &Value) -> String {
     if target.backend().is_prerequisite(o) {
         return format!("{TIERS_FOLDER}/tiers.yaml");
     }
@@ -105,14 +106,6 @@ fn header(sources: &BTreeSet<&str>) -> String {
     format!("{HEADER_PREFIX}{from}; do not edit.\n# Regenerate with `netpolc build`.\n")
 }
 
-fn sort_key(o: &Value) -> (&str, &str, &str) {
-    (
-        o["kind"].as_str().unwrap_or(""),
-        o["metadata"]["namespace"].as_str().unwrap_or(""),
-        o["metadata"]["name"].as_str().unwrap_or(""),
-    )
-}
-
 fn kustomization(resources: &[&str], fifo: bool) -> String {
     let mut text = header(&BTreeSet::new());
     text.push_str("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n");
@@ -135,27 +128,27 @@ fn kustomization(resources: &[&str], fifo: bool) -> String {
 }
 
 /// Renders one target's objects into files (paths relative to the golden folder).
-pub fn files(target: Target, objects: &[Value]) -> Files {
-    let mut by_file: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+pub fn files(target: Target, objects: &[Emitted]) -> Files {
+    let mut by_file: BTreeMap<&str, Vec<&Emitted>> = BTreeMap::new();
     for o in objects {
-        by_file.entry(home(target, o)).or_default().push(o);
+        by_file.entry(o.file.as_str()).or_default().push(o);
     }
-    // Each file is written on its own (on every core); the map keeps them in order.
-    let by_file: Vec<(String, Vec<&Value>)> = by_file.into_iter().collect();
+    // Each file is assembled on its own (on every core); the map keeps them in order.
+    let by_file: Vec<(&str, Vec<&Emitted>)> = by_file.into_iter().collect();
     let texts = netpolc_ir::par::map(netpolc_ir::par::threads(), by_file.len(), 64, |k| {
         let mut objs = by_file[k].1.clone();
-        objs.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-        let sources: BTreeSet<&str> = objs
-            .iter()
-            .filter_map(|o| o["metadata"]["annotations"]["netpolc.dev/source"].as_str())
-            .collect();
+        objs.sort_by(|a, b| {
+            (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name))
+        });
+        let sources: BTreeSet<&str> = objs.iter().filter_map(|o| o.source.as_deref()).collect();
         let mut text = header(&sources);
+        text.reserve(objs.iter().map(|o| o.yaml.len() + 4).sum());
         for (i, o) in objs.into_iter().enumerate() {
             // Documents separated as kpt writes a multi-document file.
             if i > 0 {
                 text.push_str("---\n");
             }
-            emit::write_yaml(&mut text, o);
+            text.push_str(&o.yaml);
         }
         text
     });
@@ -691,7 +684,7 @@ mod tests {
     #[test]
     fn namespace_files_never_clash_with_the_kustomization() {
         let o = serde_json::json!({"kind": "NetworkPolicy", "metadata": {"name": "x", "namespace": "kustomization"}});
-        let f = files(Target::Kubernetes, &[o]);
+        let f = files(Target::Kubernetes, &[Emitted::new(Target::Kubernetes, &o)]);
         assert!(f.contains_key("kubernetes/kustomization_.yaml"));
         assert!(f["kubernetes/kustomization.yaml"].contains("- kustomization_.yaml\n"));
     }

@@ -11,6 +11,7 @@
 //! (`NP6011`), and the exact proof on the manifests read back from their YAML
 //! (`NP6010`).
 
+use crate::emit::Emitted;
 use crate::verify::{self, Disagreement};
 use crate::{Options, Target};
 use netpolc_ir::proof::ProofStats;
@@ -24,8 +25,9 @@ pub const DISAGREEMENT_LIMIT: usize = 5;
 /// The manifests of every target, proved.
 #[derive(Clone, Debug)]
 pub struct Built {
-    /// Each target's manifests, in the order the targets were given.
-    pub rendered: Vec<(Target, Vec<Value>)>,
+    /// Each target's manifests as written ([`Emitted`]: the text the proof read back),
+    /// in the order the targets were given.
+    pub rendered: Vec<(Target, Vec<Emitted>)>,
     /// Warnings and notes of the back ends (each tagged with its target).
     pub diagnostics: Vec<Diagnostic>,
     /// The work the proof did.
@@ -99,27 +101,39 @@ fn build_with(
     // evaluator built, one thread per back end (three back ends on two cores would
     // otherwise leave a core idle; a back end that compiles fast reads back while the
     // others compile). Results are taken in the targets' order.
-    let compiled = netpolc_ir::par::map(targets.len(), targets.len(), 1, |i| {
-        let result = crate::render(program, targets[i], options);
+    // Each back end's objects are emitted once, and only their text is kept: the JSON
+    // trees (several times the text) are dropped as soon as the evaluator is built, so
+    // that the proof runs beside the texts and the evaluators only.
+    let threads = netpolc_ir::par::threads();
+    let compiled = netpolc_ir::par::map_taken(threads, targets.len(), |i| {
+        let target = targets[i];
+        let result = crate::render(program, target, options);
         let compiled_in = started.elapsed();
-        let evaluator = match &result {
-            Ok(r) => Some(verify::applied_evaluator(targets[i], &r.objects)),
-            Err(_) => None,
-        };
-        (result, evaluator, compiled_in)
+        result.map(|r| {
+            let twins = verify::twins(&r.objects);
+            let emitted = verify::emitted_evaluator(target, &r.objects);
+            drop(r.objects);
+            (r.diagnostics, twins, emitted, compiled_in)
+        })
     });
     let mut compile_time = std::time::Duration::ZERO;
     let mut internal = None;
-    for (&t, (result, evaluator, compiled_in)) in targets.iter().zip(compiled) {
-        compile_time = compile_time.max(compiled_in);
+    let mut twins = Vec::new();
+    for (&t, result) in targets.iter().zip(compiled) {
         match result {
-            Ok(r) => {
-                diagnostics.extend(r.diagnostics.into_iter().map(|d| d.with_target(t.name())));
-                rendered.push((t, r.objects));
-                match evaluator {
-                    Some(Ok(e)) => evaluators.push((t, e)),
-                    Some(Err(e)) => internal = internal.or(Some(e)),
-                    None => {}
+            Ok((d, target_twins, emitted, compiled_in)) => {
+                compile_time = compile_time.max(compiled_in);
+                diagnostics.extend(d.into_iter().map(|d| d.with_target(t.name())));
+                twins.push((t, target_twins));
+                match emitted {
+                    Ok((objects, e)) => {
+                        rendered.push((t, objects));
+                        evaluators.push((t, e));
+                    }
+                    Err(e) => {
+                        internal = internal.or(Some(e));
+                        rendered.push((t, Vec::new()));
+                    }
                 }
             }
             Err(d) => {
@@ -134,7 +148,7 @@ fn build_with(
             failure: Failure::Refused,
         });
     }
-    let collisions = verify::identity_collisions(program, &rendered);
+    let collisions = verify::collision_diagnostics(program, twins);
     if !collisions.is_empty() {
         diagnostics.extend(collisions);
         return Err(Failed {

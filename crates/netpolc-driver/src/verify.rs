@@ -6,7 +6,8 @@
 //! Also the shared machinery of `netpolc test`, `explain` and `eval`: evaluators for any
 //! target from manifests, and models with the test endpoints added.
 
-use crate::{emit, Target};
+use crate::emit::{self, Emitted};
+use crate::Target;
 use netpolc_ir::model::{ClusterModel, Endpoint, Evaluator, Flow, Pod, Verdict};
 use netpolc_ir::proof::ProofStats;
 use netpolc_ir::{ConnectivityTest, Expect, PortSpec, Program, TestCase, TestEndpoint};
@@ -55,10 +56,32 @@ fn read_emitted(text: &str) -> Result<Vec<Value>, String> {
 pub fn round_trip(objects: &[Value]) -> Result<Vec<Value>, String> {
     // One document at a time: each is a small text, whatever the size of the repository;
     // read on every core, in the objects' order ([`read_emitted`]).
-    let read = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
-        read_emitted(&emit::to_yaml(&objects[i]))
-    });
-    let mut out: Vec<Value> = Vec::with_capacity(objects.len());
+    collapse(netpolc_ir::par::map(
+        netpolc_ir::par::threads(),
+        objects.len(),
+        256,
+        |i| read_emitted(&emit::to_yaml(&objects[i])),
+    ))
+}
+
+/// Emitted objects read back from their text and collapsed by identity, as
+/// [`round_trip`] does: the objects as they are applied.
+///
+/// # Errors
+/// When a text cannot be read (an internal error).
+pub fn read_back(emitted: &[Emitted]) -> Result<Vec<Value>, String> {
+    collapse(netpolc_ir::par::map(
+        netpolc_ir::par::threads(),
+        emitted.len(),
+        256,
+        |i| read_emitted(&emitted[i].yaml),
+    ))
+}
+
+/// The documents read back, in order, collapsed by identity (a later one replaces an
+/// earlier one in its place).
+fn collapse(read: Vec<Result<Vec<Value>, String>>) -> Result<Vec<Value>, String> {
+    let mut out: Vec<Value> = Vec::with_capacity(read.len());
     let mut seen: BTreeMap<Identity, usize> = BTreeMap::new();
     for docs in read {
         for doc in docs? {
@@ -74,18 +97,22 @@ pub fn round_trip(objects: &[Value]) -> Result<Vec<Value>, String> {
     Ok(out)
 }
 
-/// The objects as they are applied, as [`round_trip`] reads them back, without keeping a
-/// second copy when reading back changes nothing: `Cow::Borrowed(objects)` when every
-/// object reads back as exactly itself (one document each) and no two share an
-/// identity, the read-back objects otherwise. The proof evaluates what this returns.
+/// The objects as they are applied, read back from `texts` (the text of each object, as
+/// [`emit::to_yaml`] writes it) and collapsed by identity as [`read_back`] does, without
+/// keeping a second copy when reading back changes nothing: `Cow::Borrowed(objects)`
+/// when every text reads back as exactly its object (one document each) and no two
+/// share an identity, the read-back objects otherwise. The proof evaluates what this
+/// returns.
 ///
 /// # Errors
-/// As [`round_trip`].
-pub fn as_applied(objects: &[Value]) -> Result<std::borrow::Cow<'_, [Value]>, String> {
-    // Each object is read back ([`read_emitted`]) and compared on its thread, then dropped.
+/// As [`read_back`].
+pub fn as_applied<'a>(
+    objects: &'a [Value],
+    texts: &[&str],
+) -> Result<std::borrow::Cow<'a, [Value]>, String> {
+    // Each text is read back ([`read_emitted`]) and compared on its thread, then dropped.
     let same = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
-        read_emitted(&emit::to_yaml(&objects[i]))
-            .map(|docs| docs.len() == 1 && docs[0] == objects[i])
+        read_emitted(texts[i]).map(|docs| docs.len() == 1 && docs[0] == objects[i])
     });
     let mut identities: BTreeSet<IdentityRef<'_>> = BTreeSet::new();
     let mut unchanged = true;
@@ -95,7 +122,13 @@ pub fn as_applied(objects: &[Value]) -> Result<std::borrow::Cow<'_, [Value]>, St
     if unchanged {
         Ok(std::borrow::Cow::Borrowed(objects))
     } else {
-        round_trip(objects).map(std::borrow::Cow::Owned)
+        collapse(netpolc_ir::par::map(
+            netpolc_ir::par::threads(),
+            texts.len(),
+            256,
+            |i| read_emitted(texts[i]),
+        ))
+        .map(std::borrow::Cow::Owned)
     }
 }
 
@@ -136,38 +169,70 @@ pub fn identity_collisions(
     program: &Program,
     rendered: &[(Target, Vec<Value>)],
 ) -> Vec<Diagnostic> {
-    // (kind, namespace, name) → (targets, intents of the colliding objects).
-    type Colliding = (Vec<Target>, BTreeSet<String>);
-    let mut found: BTreeMap<(String, String, String), Colliding> = BTreeMap::new();
-    // Each target's objects that share an identity with an earlier one, on every core.
+    // Each target's twins, on every core.
     let twins = netpolc_ir::par::map(netpolc_ir::par::threads(), rendered.len(), 1, |t| {
-        let mut seen: BTreeMap<IdentityRef<'_>, &Value> = BTreeMap::new();
-        let mut twins = Vec::new();
-        for o in &rendered[t].1 {
-            let id = identity_ref(o);
-            if let Some(first) = seen.insert(id, o) {
-                twins.push((id, first, o));
-            }
-        }
-        twins
+        (rendered[t].0, twins(&rendered[t].1))
     });
-    for ((target, _), twins) in rendered.iter().zip(twins) {
-        for ((_, kind, namespace, name), first, o) in twins {
-            let key = (kind.to_string(), namespace.to_string(), name.to_string());
-            let entry = found.entry(key).or_default();
-            if !entry.0.contains(target) {
-                entry.0.push(*target);
-            }
-            for x in [first, o] {
-                if let Some(i) = x.pointer(&format!("/metadata/annotations/{}", INTENT_POINTER)) {
-                    // A merged object lists its intents (`netpolc_ir::provenance`).
-                    let list = i.as_str().unwrap_or("");
-                    for intent in list.split(netpolc_ir::provenance::INTENT_SEPARATOR) {
-                        entry.1.insert(intent.to_string());
-                    }
+    collision_diagnostics(program, twins)
+}
+
+/// Objects that share an identity with an earlier object of the same target.
+#[derive(Clone, Debug)]
+pub(crate) struct Twin {
+    /// (kind, namespace, name).
+    object: (String, String, String),
+    /// The intents of both objects (`set/intent`).
+    intents: BTreeSet<String>,
+}
+
+/// The objects of one target that share an identity with an earlier one
+/// ([`identity_collisions`]).
+pub(crate) fn twins(objects: &[Value]) -> Vec<Twin> {
+    let mut seen: BTreeMap<IdentityRef<'_>, &Value> = BTreeMap::new();
+    let mut twins = Vec::new();
+    for o in objects {
+        let id = identity_ref(o);
+        let Some(first) = seen.insert(id, o) else {
+            continue;
+        };
+        let (_, kind, namespace, name) = id;
+        let mut intents = BTreeSet::new();
+        for x in [first, o] {
+            if let Some(i) = x.pointer(&format!("/metadata/annotations/{}", INTENT_POINTER)) {
+                // A merged object lists its intents (`netpolc_ir::provenance`).
+                let list = i.as_str().unwrap_or("");
+                for intent in list.split(netpolc_ir::provenance::INTENT_SEPARATOR) {
+                    intents.insert(intent.to_string());
                 }
             }
         }
+        twins.push(Twin {
+            object: (kind.to_string(), namespace.to_string(), name.to_string()),
+            intents,
+        });
+    }
+    twins
+}
+
+/// One `NP6011` per identity shared on any target ([`identity_collisions`]).
+pub(crate) fn collision_diagnostics(
+    program: &Program,
+    twins: Vec<(Target, Vec<Twin>)>,
+) -> Vec<Diagnostic> {
+    // (kind, namespace, name) → (targets, intents of the colliding objects).
+    type Colliding = (Vec<Target>, BTreeSet<String>);
+    let mut found: BTreeMap<(String, String, String), Colliding> = BTreeMap::new();
+    for (target, twins) in twins {
+        for twin in twins {
+            let entry = found.entry(twin.object).or_default();
+            if !entry.0.contains(&target) {
+                entry.0.push(target);
+            }
+            entry.1.extend(twin.intents);
+        }
+    }
+    if found.is_empty() {
+        return Vec::new();
     }
     let spans = IntentSpans::new(program);
     found
@@ -330,8 +395,25 @@ pub fn prove(
 /// # Errors
 /// When the objects cannot be read back or evaluated.
 pub fn applied_evaluator(target: Target, objects: &[Value]) -> Result<Box<dyn Evaluator>, String> {
-    let parsed = as_applied(objects)?;
-    evaluator(target, &parsed).map_err(|e| format!("{target}: {e}"))
+    emitted_evaluator(target, objects).map(|(_, e)| e)
+}
+
+/// Each object of `target` emitted once ([`Emitted`]), and the evaluator of what that
+/// text reads back as, collapsed by identity ([`as_applied`]): the proof evaluates the
+/// bytes that are written.
+///
+/// # Errors
+/// When the objects cannot be read back or evaluated.
+pub fn emitted_evaluator(
+    target: Target,
+    objects: &[Value],
+) -> Result<(Vec<Emitted>, Box<dyn Evaluator>), String> {
+    let emitted = Emitted::all(target, objects);
+    let texts: Vec<&str> = emitted.iter().map(|e| e.yaml.as_str()).collect();
+    let parsed = as_applied(objects, &texts)?;
+    let evaluator = evaluator(target, &parsed).map_err(|e| format!("{target}: {e}"))?;
+    drop(parsed);
+    Ok((emitted, evaluator))
 }
 
 /// The proof ([`prove`]) on evaluators already built by [`applied_evaluator`].
@@ -507,7 +589,9 @@ mod tests {
     #[test]
     fn objects_that_read_back_as_themselves_are_not_copied() {
         let objects = vec![np("a", 80), np("b", 443)];
-        let applied = as_applied(&objects).unwrap();
+        let texts: Vec<String> = objects.iter().map(emit::to_yaml).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let applied = as_applied(&objects, &texts).unwrap();
         assert!(matches!(applied, std::borrow::Cow::Borrowed(_)));
         assert_eq!(applied.as_ref(), objects.as_slice());
     }
@@ -516,7 +600,9 @@ mod tests {
     fn objects_with_one_identity_are_applied_as_kubectl_would() {
         // The later object replaces the earlier one, as `kubectl apply` does.
         let objects = vec![np("a", 80), np("a", 443)];
-        let applied = as_applied(&objects).unwrap();
+        let texts: Vec<String> = objects.iter().map(emit::to_yaml).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let applied = as_applied(&objects, &texts).unwrap();
         assert!(matches!(applied, std::borrow::Cow::Owned(_)));
         assert_eq!(applied.as_ref(), &[np("a", 443)]);
         assert_eq!(applied.as_ref(), round_trip(&objects).unwrap().as_slice());

@@ -40,6 +40,41 @@ pub fn map<T: Send>(
     })
 }
 
+/// `f` for each of `0..n`, results in order, on up to `threads` threads that each take
+/// the next index when done with one: for a few large, uneven items (the back ends), so
+/// that at most `threads` of them are in flight (and in memory) at once and no thread
+/// idles while another has two left.
+pub fn map_taken<T: Send>(threads: usize, n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = threads.min(n).max(1);
+    if threads == 1 {
+        return (0..n).map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (next, f) = (&next, &f);
+    let mut taken: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= n {
+                            break out;
+                        }
+                        out.push((i, f(i)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    taken.sort_by_key(|(i, _)| *i);
+    taken.into_iter().map(|(_, t)| t).collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -49,5 +84,19 @@ mod tests {
             assert_eq!(v, (0..1000).map(|i| i * 2).collect::<Vec<_>>());
         }
         assert!(super::map(4, 0, 1, |i| i).is_empty());
+    }
+
+    #[test]
+    fn map_taken_keeps_the_order_and_runs_each_once() {
+        for threads in [1, 2, 3, 8] {
+            let calls = std::sync::atomic::AtomicUsize::new(0);
+            let v = super::map_taken(threads, 100, |i| {
+                calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                i * 2
+            });
+            assert_eq!(v, (0..100).map(|i| i * 2).collect::<Vec<_>>());
+            assert_eq!(calls.into_inner(), 100);
+        }
+        assert!(super::map_taken(4, 0, |i| i).is_empty());
     }
 }
