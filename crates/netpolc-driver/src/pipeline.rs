@@ -97,13 +97,13 @@ fn build_with(
     let mut evaluators = Vec::new();
     let mut refused = false;
     let started = std::time::Instant::now();
-    // Each back end compiles, then its objects are read back as they are applied and its
-    // evaluator built, one thread per back end (three back ends on two cores would
-    // otherwise leave a core idle; a back end that compiles fast reads back while the
-    // others compile). Results are taken in the targets' order.
-    // Each back end's objects are emitted once, and only their text is kept: the JSON
-    // trees (several times the text) are dropped as soon as the evaluator is built, so
-    // that the proof runs beside the texts and the evaluators only.
+    // Each back end compiles, then its objects are emitted once, read back as they are
+    // applied and its evaluator built, on as many threads as cores, each taking the next
+    // back end when done (a back end that compiles fast reads back while another
+    // compiles; at most one back end per core holds its objects' JSON trees at once).
+    // Only the text is kept: the trees (several times the text) are dropped as soon as
+    // the evaluator is built, so the proof runs beside the texts and the evaluators only.
+    // Results are taken in the targets' order.
     let threads = netpolc_ir::par::threads();
     let compiled = netpolc_ir::par::map_taken(threads, targets.len(), |i| {
         let target = targets[i];

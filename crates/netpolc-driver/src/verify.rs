@@ -380,7 +380,7 @@ pub fn prove(
     limit: usize,
 ) -> Result<Report, String> {
     // Each target's objects read back and its evaluator built, side by side, one thread
-    // per target (as the compiles).
+    // per target.
     let built = netpolc_ir::par::map(rendered.len(), rendered.len(), 1, |i| {
         let (target, objects) = &rendered[i];
         applied_evaluator(*target, objects).map(|e| (*target, e))
