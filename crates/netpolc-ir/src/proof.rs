@@ -832,31 +832,39 @@ impl<'a> Prover<'a> {
         } else {
             // One pod per (namespace, what the side's rules see of its labels).
             let mut seen: BTreeSet<GroupKey<'_>> = BTreeSet::new();
+            // Namespace by namespace (what the side sees of a namespace is looked up once
+            // for all its pods), the unnamed namespace last.
             let told_apart = local
                 .namespaces
                 .iter()
-                .filter_map(|ns| self.pods_by_namespace.get(*ns))
-                .flatten()
-                .chain(&self.unnamed_pods);
-            for &i in told_apart {
-                if i == s {
-                    // A pod is never the other end of its own flow: its group needs
-                    // another representative.
-                    continue;
-                }
-                let pod = &self.model.pods[i];
+                .filter_map(|ns| Some((*ns, self.pods_by_namespace.get(*ns)?.as_slice())))
+                .chain(std::iter::once((
+                    self.unnamed.as_str(),
+                    self.unnamed_pods.as_slice(),
+                )));
+            for (namespace, pods) in told_apart {
                 // A namespace told apart by its labels only counts as its group.
-                let ns = match local.grouped.get(pod.namespace.as_str()) {
+                let ns = match local.grouped.get(namespace) {
                     Some(g) => local.groups[*g][0],
-                    None => pod.namespace.as_str(),
+                    None => namespace,
                 };
-                let key = (
-                    ns,
-                    local.projection(&pod.namespace).key(&pod.labels),
-                    local.named_ports.then_some(&pod.named_ports),
-                );
-                if seen.insert(key) {
-                    others.push(Endpoint::Pod(i));
+                let projection = local.projection(namespace);
+                for &i in pods {
+                    if i == s {
+                        // A pod is never the other end of its own flow: its group needs
+                        // another representative.
+                        continue;
+                    }
+                    let pod = &self.model.pods[i];
+                    debug_assert_eq!(pod.namespace, namespace);
+                    let key = (
+                        ns,
+                        projection.key(&pod.labels),
+                        local.named_ports.then_some(&pod.named_ports),
+                    );
+                    if seen.insert(key) {
+                        others.push(Endpoint::Pod(i));
+                    }
                 }
             }
         }

@@ -404,16 +404,20 @@ const DATA_MAPS: &[&str] = &["labels", "annotations", "matchLabels"];
 fn tidy(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
             let rank = |k: &str| KEY_ORDER.iter().position(|o| *o == k).unwrap_or(usize::MAX);
-            // Stable sort: unknown keys keep their relative order.
-            entries.sort_by_key(|(k, _)| rank(k));
-            for (k, v) in entries {
-                let mut v = v;
+            if !map.keys().is_sorted_by_key(|k| rank(k)) {
+                let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+                // Stable sort: unknown keys keep their relative order.
+                entries.sort_by_key(|(k, _)| rank(k));
+                // Sized once: a map grown entry by entry keeps up to twice the room.
+                let mut sorted = serde_json::Map::with_capacity(entries.len());
+                sorted.extend(entries);
+                *map = sorted;
+            }
+            for (k, v) in map.iter_mut() {
                 if !DATA_MAPS.contains(&k.as_str()) {
-                    tidy(&mut v);
+                    tidy(v);
                 }
-                map.insert(k, v);
             }
         }
         Value::Array(items) => items.iter_mut().for_each(tidy),
