@@ -592,12 +592,15 @@ fn render(mut args: RenderArgs) -> ExitCode {
                 .and_then(|()| out.write_all(o.yaml.as_bytes()))
         }),
         // The objects as they read back from the text (what the proof evaluated).
-        OutputFormat::Json => netpolc_driver::verify::read_back(&objects)
-            .map_err(std::io::Error::other)
-            .and_then(|values| {
-                serde_json::to_writer_pretty(&mut out, &values).map_err(std::io::Error::from)
-            })
-            .and_then(|()| out.write_all(b"\n")),
+        OutputFormat::Json => match netpolc_driver::verify::read_back(&objects) {
+            Ok(values) => serde_json::to_writer_pretty(&mut out, &values)
+                .map_err(std::io::Error::from)
+                .and_then(|()| out.write_all(b"\n")),
+            Err(e) => {
+                eprintln!("error: the rendered objects could not be read back: {e}");
+                return ExitCode::from(BAD_INPUT);
+            }
+        },
     };
     if written.and_then(|()| out.flush()).is_err() {
         return ExitCode::from(BAD_INPUT);

@@ -110,8 +110,12 @@ fn build_with(
         let result = crate::render(program, target, options);
         let compiled_in = started.elapsed();
         result.map(|r| {
+            // Objects that share an identity refuse the build (NP6011, below): no
+            // evaluator for them.
             let twins = verify::twins(&r.objects);
-            let emitted = verify::emitted_evaluator(target, &r.objects);
+            let emitted = twins
+                .is_empty()
+                .then(|| verify::emitted_evaluator_of(target, &r.objects, true));
             drop(r.objects);
             (r.diagnostics, twins, emitted, compiled_in)
         })
@@ -126,14 +130,12 @@ fn build_with(
                 diagnostics.extend(d.into_iter().map(|d| d.with_target(t.name())));
                 twins.push((t, target_twins));
                 match emitted {
-                    Ok((objects, e)) => {
+                    Some(Ok((objects, e))) => {
                         rendered.push((t, objects));
                         evaluators.push((t, e));
                     }
-                    Err(e) => {
-                        internal = internal.or(Some(e));
-                        rendered.push((t, Vec::new()));
-                    }
+                    Some(Err(e)) => internal = internal.or(Some(e)),
+                    None => {}
                 }
             }
             Err(d) => {

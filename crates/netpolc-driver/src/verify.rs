@@ -56,12 +56,7 @@ fn read_emitted(text: &str) -> Result<Vec<Value>, String> {
 pub fn round_trip(objects: &[Value]) -> Result<Vec<Value>, String> {
     // One document at a time: each is a small text, whatever the size of the repository;
     // read on every core, in the objects' order ([`read_emitted`]).
-    collapse(netpolc_ir::par::map(
-        netpolc_ir::par::threads(),
-        objects.len(),
-        256,
-        |i| read_emitted(&emit::to_yaml(&objects[i])),
-    ))
+    read_each(objects.len(), |i| emit::to_yaml(&objects[i]))
 }
 
 /// Emitted objects read back from their text and collapsed by identity, as
@@ -70,17 +65,18 @@ pub fn round_trip(objects: &[Value]) -> Result<Vec<Value>, String> {
 /// # Errors
 /// When a text cannot be read (an internal error).
 pub fn read_back(emitted: &[Emitted]) -> Result<Vec<Value>, String> {
-    collapse(netpolc_ir::par::map(
-        netpolc_ir::par::threads(),
-        emitted.len(),
-        256,
-        |i| read_emitted(&emitted[i].yaml),
-    ))
+    read_each(emitted.len(), |i| emitted[i].yaml.as_str())
 }
 
-/// The documents read back, in order, collapsed by identity (a later one replaces an
-/// earlier one in its place).
-fn collapse(read: Vec<Result<Vec<Value>, String>>) -> Result<Vec<Value>, String> {
+/// The texts `text(0..n)` read on every core ([`read_emitted`]), in order, and collapsed
+/// by identity (a later document replaces an earlier one in its place).
+fn read_each<S: AsRef<str>>(
+    n: usize,
+    text: impl Fn(usize) -> S + Sync,
+) -> Result<Vec<Value>, String> {
+    let read = netpolc_ir::par::map(netpolc_ir::par::threads(), n, 256, |i| {
+        read_emitted(text(i).as_ref())
+    });
     let mut out: Vec<Value> = Vec::with_capacity(read.len());
     let mut seen: BTreeMap<Identity, usize> = BTreeMap::new();
     for docs in read {
@@ -100,35 +96,29 @@ fn collapse(read: Vec<Result<Vec<Value>, String>>) -> Result<Vec<Value>, String>
 /// The objects as they are applied, read back from `texts` (the text of each object, as
 /// [`emit::to_yaml`] writes it) and collapsed by identity as [`read_back`] does, without
 /// keeping a second copy when reading back changes nothing: `Cow::Borrowed(objects)`
-/// when every text reads back as exactly its object (one document each) and no two
-/// share an identity, the read-back objects otherwise. The proof evaluates what this
-/// returns.
+/// when every text reads back as exactly its object (one document each) and the objects
+/// are `distinct` (no two share an identity: [`twins`] found none), the read-back
+/// objects otherwise. The proof evaluates what this returns.
 ///
 /// # Errors
 /// As [`read_back`].
 pub fn as_applied<'a>(
     objects: &'a [Value],
     texts: &[&str],
+    distinct: bool,
 ) -> Result<std::borrow::Cow<'a, [Value]>, String> {
     // Each text is read back ([`read_emitted`]) and compared on its thread, then dropped.
     let same = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
         read_emitted(texts[i]).map(|docs| docs.len() == 1 && docs[0] == objects[i])
     });
-    let mut identities: BTreeSet<IdentityRef<'_>> = BTreeSet::new();
-    let mut unchanged = true;
-    for (o, same) in objects.iter().zip(same) {
-        unchanged &= same? && identities.insert(identity_ref(o));
+    let mut unchanged = distinct;
+    for same in same {
+        unchanged &= same?;
     }
     if unchanged {
         Ok(std::borrow::Cow::Borrowed(objects))
     } else {
-        collapse(netpolc_ir::par::map(
-            netpolc_ir::par::threads(),
-            texts.len(),
-            256,
-            |i| read_emitted(texts[i]),
-        ))
-        .map(std::borrow::Cow::Owned)
+        read_each(texts.len(), |i| texts[i]).map(std::borrow::Cow::Owned)
     }
 }
 
@@ -178,7 +168,7 @@ pub fn identity_collisions(
 
 /// Objects that share an identity with an earlier object of the same target.
 #[derive(Clone, Debug)]
-pub(crate) struct Twin {
+pub struct Twin {
     /// (kind, namespace, name).
     object: (String, String, String),
     /// The intents of both objects (`set/intent`).
@@ -187,7 +177,7 @@ pub(crate) struct Twin {
 
 /// The objects of one target that share an identity with an earlier one
 /// ([`identity_collisions`]).
-pub(crate) fn twins(objects: &[Value]) -> Vec<Twin> {
+pub fn twins(objects: &[Value]) -> Vec<Twin> {
     let mut seen: BTreeMap<IdentityRef<'_>, &Value> = BTreeMap::new();
     let mut twins = Vec::new();
     for o in objects {
@@ -408,11 +398,20 @@ pub fn emitted_evaluator(
     target: Target,
     objects: &[Value],
 ) -> Result<(Vec<Emitted>, Box<dyn Evaluator>), String> {
+    emitted_evaluator_of(target, objects, twins(objects).is_empty())
+}
+
+/// [`emitted_evaluator`] for objects whose identities the caller has already compared
+/// ([`twins`]): `distinct` when no two share one.
+pub(crate) fn emitted_evaluator_of(
+    target: Target,
+    objects: &[Value],
+    distinct: bool,
+) -> Result<(Vec<Emitted>, Box<dyn Evaluator>), String> {
     let emitted = Emitted::all(target, objects);
     let texts: Vec<&str> = emitted.iter().map(|e| e.yaml.as_str()).collect();
-    let parsed = as_applied(objects, &texts)?;
+    let parsed = as_applied(objects, &texts, distinct)?;
     let evaluator = evaluator(target, &parsed).map_err(|e| format!("{target}: {e}"))?;
-    drop(parsed);
     Ok((emitted, evaluator))
 }
 
@@ -591,7 +590,7 @@ mod tests {
         let objects = vec![np("a", 80), np("b", 443)];
         let texts: Vec<String> = objects.iter().map(emit::to_yaml).collect();
         let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let applied = as_applied(&objects, &texts).unwrap();
+        let applied = as_applied(&objects, &texts, twins(&objects).is_empty()).unwrap();
         assert!(matches!(applied, std::borrow::Cow::Borrowed(_)));
         assert_eq!(applied.as_ref(), objects.as_slice());
     }
@@ -602,7 +601,7 @@ mod tests {
         let objects = vec![np("a", 80), np("a", 443)];
         let texts: Vec<String> = objects.iter().map(emit::to_yaml).collect();
         let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let applied = as_applied(&objects, &texts).unwrap();
+        let applied = as_applied(&objects, &texts, twins(&objects).is_empty()).unwrap();
         assert!(matches!(applied, std::borrow::Cow::Owned(_)));
         assert_eq!(applied.as_ref(), &[np("a", 443)]);
         assert_eq!(applied.as_ref(), round_trip(&objects).unwrap().as_slice());

@@ -54,7 +54,6 @@ pub fn compile(program: &Program, options: &Options) -> Compiled {
     }
     let rendered = emit::objects(target);
     // The lowered program is not needed once rendered: its memory goes to the values.
-    drop(seen);
     drop(lowered);
     // Converted on every core, in order.
     let values: Vec<Value> =
