@@ -185,6 +185,54 @@ fn the_text_that_was_proved_is_what_is_written() {
     );
 }
 
+/// The pipeline builds each evaluator with `evaluator_of_valid` (its objects passed
+/// validation, so Cilium's evaluator does not validate them again): on the seed's objects
+/// it decides every flow of the model exactly as the validating evaluator does, and a
+/// validating evaluator still leaves an invalid Cilium object unenforced.
+#[test]
+fn evaluators_of_valid_objects_decide_as_the_validating_ones() {
+    let (_, program) = seed();
+    let model = netpolc_ir::derive::derive(&program);
+    let networks = program.profile.cluster_cidrs();
+    for t in Target::ALL {
+        let objects = netpolc_driver::render(&program, t, &Default::default())
+            .unwrap()
+            .objects;
+        let validating = verify::evaluator(t, &objects).unwrap();
+        let trusting = t.backend().evaluator_of_valid(&objects).unwrap();
+        let proof = netpolc_ir::proof::prove(
+            &model,
+            &networks,
+            validating.as_ref(),
+            &[trusting.as_ref()],
+            1,
+        );
+        assert!(proof.findings.is_empty(), "{t}: {:?}", proof.findings);
+        assert!(proof.stats.side_checks > 0, "{t}: nothing compared");
+    }
+    // An invalid policy (a label value Cilium refuses) is not enforced by the validating
+    // evaluator; trusted as valid, it would isolate the namespace's egress: the two
+    // differ, so the pipeline may trust only objects that passed validation.
+    let invalid = json!({"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+        "metadata": {"name": "bad", "namespace": "production"},
+        "spec": {"endpointSelector": {},
+                 "egress": [{"toEndpoints": [{"matchLabels": {"app": "not a value!"}}]}]}});
+    assert!(!Target::Cilium.backend().validate(&invalid).is_empty());
+    let validating = verify::evaluator(Target::Cilium, std::slice::from_ref(&invalid)).unwrap();
+    let trusting = Target::Cilium
+        .backend()
+        .evaluator_of_valid(std::slice::from_ref(&invalid))
+        .unwrap();
+    let proof = netpolc_ir::proof::prove(
+        &model,
+        &networks,
+        validating.as_ref(),
+        &[trusting.as_ref()],
+        1,
+    );
+    assert!(!proof.findings.is_empty());
+}
+
 /// A namespace without an IntentSet has the labels the ClusterProfile declares for it; when
 /// it declares none, `explain` says that its answer rests on that assumption.
 #[test]

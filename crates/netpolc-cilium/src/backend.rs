@@ -27,6 +27,10 @@ impl Backend for Cilium {
         Ok(Box::new(crate::evaluator(objects)?))
     }
 
+    fn evaluator_of_valid(&self, objects: &[Value]) -> Result<Box<dyn Evaluator>, String> {
+        Ok(Box::new(crate::eval::evaluator_of_valid(objects)?))
+    }
+
     fn validate(&self, object: &Value) -> Vec<String> {
         crate::validate(object)
     }

@@ -52,10 +52,22 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 /// (`netpolc_kube::networkpolicy::read`) refuses, with the same message as on every back
 /// end.
 pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator, String> {
+    read_all(objects, true)
+}
+
+/// [`evaluator`] of objects [`crate::validate`] accepts with no problem (the pipeline's:
+/// they were validated when compiled), without validating them again: none is invalid,
+/// so every one is enforced.
+pub(crate) fn evaluator_of_valid(objects: &[Value]) -> Result<impl Evaluator, String> {
+    read_all(objects, false)
+}
+
+/// Reads every object (validating each when `validate`) into the evaluator.
+fn read_all(objects: &[Value], validate: bool) -> Result<CiliumEvaluator, String> {
     // Objects are read on every core, collected in order (the first error in the
     // objects' order is the one reported).
     let read = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
-        read_object(i, &objects[i])
+        read_object(i, &objects[i], validate)
     });
     let mut policies = Vec::new();
     for r in read {
@@ -64,8 +76,9 @@ pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator, String> {
     Ok(CiliumEvaluator::new(policies))
 }
 
-/// The policies of object `i` as the agent holds them (none when it is never enforced).
-fn read_object(i: usize, obj: &Value) -> Result<Vec<CPolicy>, String> {
+/// The policies of object `i` as the agent holds them (none when it is never enforced:
+/// checked when `validate`).
+fn read_object(i: usize, obj: &Value, validate: bool) -> Result<Vec<CPolicy>, String> {
     let api = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
     let name = obj
@@ -76,7 +89,7 @@ fn read_object(i: usize, obj: &Value) -> Result<Vec<CPolicy>, String> {
     match (api, kind) {
         (types::API_VERSION, types::KIND_CNP | types::KIND_CCNP) => {
             // Rejected by the API server or by every agent: never enforced.
-            if problems(obj).iter().any(|p| p.invalid) {
+            if validate && problems(obj).iter().any(|p| p.invalid) {
                 return Ok(Vec::new());
             }
             let p = CiliumPolicy::deserialize(obj).map_err(refuse)?;

@@ -113,9 +113,10 @@ fn build_with(
             // Objects that share an identity refuse the build (NP6011, below): no
             // evaluator for them.
             let twins = verify::twins(&r.objects);
+            // Rendered objects passed validation with no problem (`crate::render`).
             let emitted = twins
                 .is_empty()
-                .then(|| verify::emitted_evaluator_of(target, &r.objects, true));
+                .then(|| verify::emitted_evaluator_of(target, &r.objects, true, true));
             drop(r.objects);
             (r.diagnostics, twins, emitted, compiled_in)
         })

@@ -178,7 +178,10 @@ pub struct Twin {
 /// The objects of one target that share an identity with an earlier one
 /// ([`identity_collisions`]).
 pub fn twins(objects: &[Value]) -> Vec<Twin> {
-    let mut seen: BTreeMap<IdentityRef<'_>, &Value> = BTreeMap::new();
+    // Hashed: names share long prefixes, so ordered comparisons cost more; the twins are
+    // listed in the objects' order whatever the map.
+    let mut seen: std::collections::HashMap<IdentityRef<'_>, &Value> =
+        std::collections::HashMap::with_capacity(objects.len());
     let mut twins = Vec::new();
     for o in objects {
         let id = identity_ref(o);
@@ -398,20 +401,29 @@ pub fn emitted_evaluator(
     target: Target,
     objects: &[Value],
 ) -> Result<(Vec<Emitted>, Box<dyn Evaluator>), String> {
-    emitted_evaluator_of(target, objects, twins(objects).is_empty())
+    emitted_evaluator_of(target, objects, twins(objects).is_empty(), false)
 }
 
 /// [`emitted_evaluator`] for objects whose identities the caller has already compared
-/// ([`twins`]): `distinct` when no two share one.
+/// ([`twins`]): `distinct` when no two share one; `valid` when the back end's validation
+/// found no problem in any of them (the pipeline's objects), so that an evaluator that
+/// validates what it reads need not do it again
+/// ([`netpolc_ir::backend::Backend::evaluator_of_valid`]) when the objects read back as
+/// themselves.
 pub(crate) fn emitted_evaluator_of(
     target: Target,
     objects: &[Value],
     distinct: bool,
+    valid: bool,
 ) -> Result<(Vec<Emitted>, Box<dyn Evaluator>), String> {
     let emitted = Emitted::all(target, objects);
     let texts: Vec<&str> = emitted.iter().map(|e| e.yaml.as_str()).collect();
     let parsed = as_applied(objects, &texts, distinct)?;
-    let evaluator = evaluator(target, &parsed).map_err(|e| format!("{target}: {e}"))?;
+    let evaluator = match parsed {
+        std::borrow::Cow::Borrowed(same) if valid => target.backend().evaluator_of_valid(same),
+        parsed => evaluator(target, &parsed),
+    }
+    .map_err(|e| format!("{target}: {e}"))?;
     Ok((emitted, evaluator))
 }
 

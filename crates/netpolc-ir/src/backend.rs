@@ -53,6 +53,17 @@ pub trait Backend: Sync {
     /// When an object of a kind it reads is malformed (a message naming the object).
     fn evaluator(&self, objects: &[Value]) -> Result<Box<dyn Evaluator>, String>;
 
+    /// [`Self::evaluator`] of objects that [`Self::validate`] accepts, each with no
+    /// problem at all (the pipeline's objects: any problem refuses the build). A back end
+    /// whose evaluator validates every object again (to leave unenforced what the API
+    /// server or agent rejects) may skip that here; the evaluator must be the same.
+    ///
+    /// # Errors
+    /// As [`Self::evaluator`].
+    fn evaluator_of_valid(&self, objects: &[Value]) -> Result<Box<dyn Evaluator>, String> {
+        self.evaluator(objects)
+    }
+
     /// The problems the API server (or agent) would report for `object`, as messages;
     /// empty when it is accepted. Objects of other kinds are accepted.
     fn validate(&self, object: &Value) -> Vec<String>;

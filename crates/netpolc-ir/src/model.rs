@@ -469,6 +469,27 @@ impl Mentions {
         self.add_pod_label_test_in(scope, &r.key, r.op, r.values.iter());
     }
 
+    /// [`Self::merge`], taking `other` (its strings are moved, not copied).
+    pub fn absorb(&mut self, mut other: Mentions) {
+        self.all_namespaces |= other.all_namespaces;
+        self.all_ports |= other.all_ports;
+        self.named_ports |= other.named_ports;
+        self.all_pod_labels |= other.all_pod_labels;
+        self.namespaces.append(&mut other.namespaces);
+        self.namespace_labels.append(&mut other.namespace_labels);
+        self.namespace_keys.append(&mut other.namespace_keys);
+        self.nets.append(&mut other.nets);
+        self.ports.append(&mut other.ports);
+        self.pod_labels.append(&mut other.pod_labels);
+        self.pod_keys.append(&mut other.pod_keys);
+        for (ns, mut pairs) in other.pod_labels_in {
+            self.pod_labels_in.entry(ns).or_default().append(&mut pairs);
+        }
+        for (ns, mut keys) in other.pod_keys_in {
+            self.pod_keys_in.entry(ns).or_default().append(&mut keys);
+        }
+    }
+
     /// Adds everything `other` mentions.
     pub fn merge(&mut self, other: &Mentions) {
         self.all_namespaces |= other.all_namespaces;
