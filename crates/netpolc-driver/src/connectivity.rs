@@ -426,7 +426,7 @@ impl<'a> Builder<'a> {
                         .map(|(e, _)| e.mentions(&model, pod, d));
                     let mut m = each.next().unwrap_or_default();
                     for other in each {
-                        m.merge(&other);
+                        m.merge(other);
                     }
                     m
                 })

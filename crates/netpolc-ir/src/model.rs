@@ -469,8 +469,8 @@ impl Mentions {
         self.add_pod_label_test_in(scope, &r.key, r.op, r.values.iter());
     }
 
-    /// [`Self::merge`], taking `other` (its strings are moved, not copied).
-    pub fn absorb(&mut self, mut other: Mentions) {
+    /// Adds everything `other` mentions (its strings are moved, not copied).
+    pub fn merge(&mut self, mut other: Mentions) {
         self.all_namespaces |= other.all_namespaces;
         self.all_ports |= other.all_ports;
         self.named_ports |= other.named_ports;
@@ -487,31 +487,6 @@ impl Mentions {
         }
         for (ns, mut keys) in other.pod_keys_in {
             self.pod_keys_in.entry(ns).or_default().append(&mut keys);
-        }
-    }
-
-    /// Adds everything `other` mentions.
-    pub fn merge(&mut self, other: &Mentions) {
-        self.all_namespaces |= other.all_namespaces;
-        self.all_ports |= other.all_ports;
-        self.named_ports |= other.named_ports;
-        self.namespaces.extend(other.namespaces.iter().cloned());
-        self.namespace_labels
-            .extend(other.namespace_labels.iter().cloned());
-        self.namespace_keys
-            .extend(other.namespace_keys.iter().cloned());
-        self.nets.extend(other.nets.iter().copied());
-        self.ports.extend(other.ports.iter().copied());
-        self.all_pod_labels |= other.all_pod_labels;
-        self.pod_labels.extend(other.pod_labels.iter().cloned());
-        self.pod_keys.extend(other.pod_keys.iter().cloned());
-        for (ns, pairs) in &other.pod_labels_in {
-            let mine = self.pod_labels_in.entry(ns.clone()).or_default();
-            mine.extend(pairs.iter().cloned());
-        }
-        for (ns, keys) in &other.pod_keys_in {
-            let mine = self.pod_keys_in.entry(ns.clone()).or_default();
-            mine.extend(keys.iter().cloned());
         }
     }
 }

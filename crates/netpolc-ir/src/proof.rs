@@ -472,7 +472,7 @@ impl<'a> Prover<'a> {
     fn mentions(&self, pod: usize, d: Direction) -> Mentions {
         let mut m = self.intended.mentions(&self.model, pod, d);
         for t in self.targets {
-            m.absorb(t.mentions(&self.model, pod, d));
+            m.merge(t.mentions(&self.model, pod, d));
         }
         m
     }
