@@ -691,7 +691,12 @@ fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A view borrowing cached label maps.
+/// What tells the label maps of one model from another's in the cache.
+fn cache_key(model: &ClusterModel) -> (usize, usize) {
+    (std::ptr::from_ref(model) as usize, model.pods.len())
+}
+
+/// A view borrowing cached label maps (when the cache holds `model`'s).
 fn cached_view<'m>(
     model: &'m ClusterModel,
     sets: &[NetSet],
@@ -699,7 +704,7 @@ fn cached_view<'m>(
     e: &Endpoint,
 ) -> Ep<'m> {
     match e {
-        Endpoint::Pod(i) if *i < cache.pods.len() => {
+        Endpoint::Pod(i) if cache.key == cache_key(model) && *i < cache.pods.len() => {
             let pod = &model.pods[*i];
             let l = &cache.pods[*i];
             Ep {
@@ -1065,34 +1070,58 @@ impl CalicoEvaluator {
     fn pod_mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
         let mut m = Mentions::default();
         let mut sets_mentioned = false;
-        let ep = view(model, &[], &Endpoint::Pod(pod));
-        let Some(pv) = &ep.pod else {
-            return m;
-        };
-        for tier in &self.tiers {
-            for p in tier.applying(pv, direction) {
-                if let Some(s) = &p.namespace_selector {
-                    namespace_mentions(s.expr(), &mut m);
-                }
-                for r in p.rules(direction) {
-                    let protocol = r.protocol;
-                    entity_mentions(&r.source, protocol, &mut m);
-                    entity_mentions(&r.destination, protocol, &mut m);
-                    if !sets_mentioned
-                        && [&r.source, &r.destination]
-                            .iter()
-                            .any(|e| e.endpoints.is_some() || e.not_selector.is_some())
-                    {
-                        // A selector may match any network set: their networks tell
-                        // addresses apart.
-                        sets_mentioned = true;
-                        m.nets
-                            .extend(self.sets.iter().flat_map(|s| s.nets.iter().copied()));
+        self.with_pod_view(model, pod, |ep| {
+            let Some(pv) = &ep.pod else {
+                return;
+            };
+            for tier in &self.tiers {
+                for p in tier.applying(pv, direction) {
+                    if let Some(s) = &p.namespace_selector {
+                        namespace_mentions(s.expr(), &mut m);
+                    }
+                    for r in p.rules(direction) {
+                        let protocol = r.protocol;
+                        entity_mentions(&r.source, protocol, &mut m);
+                        entity_mentions(&r.destination, protocol, &mut m);
+                        if !sets_mentioned
+                            && [&r.source, &r.destination]
+                                .iter()
+                                .any(|e| e.endpoints.is_some() || e.not_selector.is_some())
+                        {
+                            // A selector may match any network set: their networks tell
+                            // addresses apart.
+                            sets_mentioned = true;
+                            m.nets
+                                .extend(self.sets.iter().flat_map(|s| s.nets.iter().copied()));
+                        }
                     }
                 }
             }
-        }
+        });
         m
+    }
+
+    /// Fills the label-map cache for `model` unless it holds it already (two threads may
+    /// both fill it: they write the same).
+    fn cache_views(&self, model: &ClusterModel) {
+        let key = cache_key(model);
+        if read(&self.cache).key != key || model.pods.is_empty() {
+            let pods = model.pods.iter().map(|p| labels_of(model, p)).collect();
+            *self.cache.write().unwrap_or_else(PoisonError::into_inner) = ViewCache { key, pods };
+        }
+    }
+
+    /// `f` of the view of pod `pod` of `model` without network sets (which policies
+    /// apply reads labels only), its label maps taken from the cache (filled first).
+    fn with_pod_view<R>(
+        &self,
+        model: &ClusterModel,
+        pod: usize,
+        f: impl FnOnce(&Ep<'_>) -> R,
+    ) -> R {
+        self.cache_views(model);
+        let cache = read(&self.cache);
+        f(&cached_view(model, &[], &cache, &Endpoint::Pod(pod)))
     }
 
     fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
@@ -1177,14 +1206,7 @@ impl Evaluator for CalicoEvaluator {
                 }
             }
         }
-        {
-            let key = (std::ptr::from_ref(model) as usize, model.pods.len());
-            if read(&self.cache).key != key || model.pods.is_empty() {
-                let pods = model.pods.iter().map(|p| labels_of(model, p)).collect();
-                *self.cache.write().unwrap_or_else(PoisonError::into_inner) =
-                    ViewCache { key, pods };
-            }
-        }
+        self.cache_views(model);
         Box::new(move |other, ports, out| {
             let cache = read(&self.cache);
             let other = cached_view(model, &self.sets, &cache, &other);
@@ -1251,25 +1273,26 @@ impl Evaluator for CalicoEvaluator {
     /// depends on more of the pod than which policies apply.
     fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
         // Which policies apply reads the pod's labels only (no network sets).
-        let local = view(model, &[], &Endpoint::Pod(me));
-        let pod = local.pod.as_ref()?;
-        let mut key = Vec::new();
-        for tier in &self.tiers {
-            for p in tier.applying(pod, direction) {
-                let own_end_tested = p.rules(direction).iter().any(|r| {
-                    match direction {
-                        Direction::Egress => &r.source,
-                        Direction::Ingress => &r.destination,
+        self.with_pod_view(model, me, |local| {
+            let pod = local.pod.as_ref()?;
+            let mut key = Vec::new();
+            for tier in &self.tiers {
+                for p in tier.applying(pod, direction) {
+                    let own_end_tested = p.rules(direction).iter().any(|r| {
+                        match direction {
+                            Direction::Egress => &r.source,
+                            Direction::Ingress => &r.destination,
+                        }
+                        .tests_endpoint()
+                    });
+                    if own_end_tested {
+                        return None;
                     }
-                    .tests_endpoint()
-                });
-                if own_end_tested {
-                    return None;
+                    key.push(std::ptr::from_ref(p) as usize);
                 }
-                key.push(std::ptr::from_ref(p) as usize);
             }
-        }
-        Some(key)
+            Some(key)
+        })
     }
 }
 

@@ -270,7 +270,7 @@ pub fn compile(program: &Program, options: &Options) -> netpolc_ir::backend::Com
     let objects = if diagnostics.iter().any(Diagnostic::is_error) {
         Vec::new()
     } else {
-        plan.manifests().into_iter().map(|m| m.to_value()).collect()
+        plan.into_values()
     };
     netpolc_ir::backend::Compiled {
         diagnostics,
@@ -283,12 +283,7 @@ pub fn compile(program: &Program, options: &Options) -> netpolc_ir::backend::Com
 /// (when there are deny rules), then GlobalNetworkPolicies by name, then namespaced
 /// NetworkPolicies by namespace and name. Intents [`check`] reports are left out.
 pub fn render(program: &Program, options: &Options) -> Vec<serde_json::Value> {
-    // Consume the typed objects while converting them: both forms are never held in full.
-    render::plan(program, options, false)
-        .manifests()
-        .into_iter()
-        .map(|m| m.to_value())
-        .collect()
+    render::plan(program, options, false).into_values()
 }
 
 /// The namespace whose pods a rendered GlobalNetworkPolicy selects, when it selects the

@@ -51,6 +51,19 @@ pub(crate) enum Manifest {
 impl Manifest {
     /// Sort key: tiers first (they must exist before their policies), then cluster-wide
     /// policies by name, then namespaced ones by namespace and name.
+    /// [`Manifest::key`], borrowed: what objects are sorted by.
+    fn order_key(&self) -> (u8, &str, &str) {
+        match self {
+            Manifest::Tier(t) => (0, "", &t.metadata.name),
+            Manifest::Global(p) => (1, "", &p.metadata.name),
+            Manifest::Namespaced(p) => (
+                2,
+                p.metadata.namespace.as_deref().unwrap_or_default(),
+                &p.metadata.name,
+            ),
+        }
+    }
+
     fn key(&self) -> (u8, String, String) {
         match self {
             Manifest::Tier(t) => (0, String::new(), t.metadata.name.clone()),
@@ -94,6 +107,9 @@ impl Manifest {
     }
 }
 
+/// Objects converted to JSON trees at a time (all cores on one block).
+const CONVERT_BLOCK: usize = 4096;
+
 /// One planned object and the intent it implements (none for the tier).
 struct Planned {
     manifest: Manifest,
@@ -109,8 +125,21 @@ pub(crate) struct Plan {
 impl Plan {
     /// The manifests in their stable order.
     pub(crate) fn manifests(mut self) -> Vec<Manifest> {
-        self.objects.sort_by_key(|p| p.manifest.key());
+        self.objects
+            .sort_by(|a, b| a.manifest.order_key().cmp(&b.manifest.order_key()));
         self.objects.into_iter().map(|p| p.manifest).collect()
+    }
+
+    /// The objects' JSON trees, in [`Plan::manifests`] order, converted on every core; the
+    /// typed objects are consumed as they are converted (both forms are never held in
+    /// full).
+    pub(crate) fn into_values(self) -> Vec<serde_json::Value> {
+        netpolc_ir::par::map_consumed(
+            netpolc_ir::par::threads(),
+            self.manifests(),
+            CONVERT_BLOCK,
+            Manifest::to_value,
+        )
     }
 }
 
@@ -782,12 +811,18 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
             .1
             .push(rule);
     }
-    let mut any_deny = false;
     // Global policies share one name space; namespaced ones (`--calico-namespaced`) one
     // per namespace.
     let cluster_wide =
         |scope: &Scope| !(options.namespaced && matches!(scope, Scope::Namespace(_)));
-    for ((set, direction, action), subjects) in &groups {
+    // Each (set, direction, action) on every core; objects and problems in the order of
+    // the groups.
+    let groups: Vec<_> = groups.into_iter().collect();
+    let planned = netpolc_ir::par::map(netpolc_ir::par::threads(), groups.len(), 256, |g| {
+        let ((set, direction, action), subjects) = &groups[g];
+        let mut objects: Vec<Planned> = Vec::new();
+        let mut problems: Vec<(Problem, &Origin)> = Vec::new();
+        let mut any_deny = false;
         let deny = *action == Action::Deny;
         let keys: Vec<(&Scope, &LabelSelector)> = subjects.keys().copied().collect();
         let words = scoped_subject_words(&keys, &cluster_wide);
@@ -802,11 +837,9 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
                 for rule in rules {
                     match calico_rules(program, rule) {
                         Ok(rs) => calico.extend(rs),
-                        Err(problems) => {
+                        Err(rule_problems) => {
                             failed = true;
-                            for p in problems {
-                                rep.problem(p, origin);
-                            }
+                            problems.extend(rule_problems.into_iter().map(|p| (p, *origin)));
                         }
                     }
                 }
@@ -859,21 +892,44 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
                         // The subject is every intent's: report it about each of them.
                         let first = origins[0].qualified();
                         for origin in origins {
-                            rep.problem(p.about(&first, &origin.qualified()), origin);
+                            problems.push((p.about(&first, &origin.qualified()), origin));
                         }
                     }
                 }
             }
         }
+        (objects, problems, any_deny)
+    });
+    let mut any_deny = false;
+    for (planned, problems, deny) in planned {
+        objects.extend(planned);
+        for (p, origin) in problems {
+            rep.problem(p, origin);
+        }
+        any_deny |= deny;
     }
     if any_deny {
         objects.push(tier_manifest());
     }
 
     // Problems of the objects themselves: name collisions, size limits, and finally
-    // Calico's own validation as a safety net.
+    // Calico's own validation as a safety net (run on every core beforehand; reported in
+    // order, for the objects whose intent has no problem yet).
+    let validated: Vec<Vec<String>> = if validate {
+        netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
+            let mut messages = Vec::new();
+            match &objects[i].manifest {
+                Manifest::Tier(t) => crate::validate::tier(t, &mut messages),
+                Manifest::Global(p) => crate::validate::global_policy(p, &mut messages),
+                Manifest::Namespaced(p) => crate::validate::namespaced_policy(p, &mut messages),
+            }
+            messages
+        })
+    } else {
+        Vec::new()
+    };
     let mut seen: BTreeMap<(u8, String, String), &Origin> = BTreeMap::new();
-    for planned in &objects {
+    for (i, planned) in objects.iter().enumerate() {
         let Some(origin) = planned.origin.as_ref() else {
             continue;
         };
@@ -910,12 +966,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
         // The typed object is checked by the rules `validate` applies once an object
         // deserialises, without a trip through JSON (the driver still validates the
         // emitted JSON of every object).
-        let mut messages = Vec::new();
-        match &planned.manifest {
-            Manifest::Tier(t) => crate::validate::tier(t, &mut messages),
-            Manifest::Global(p) => crate::validate::global_policy(p, &mut messages),
-            Manifest::Namespaced(p) => crate::validate::namespaced_policy(p, &mut messages),
-        }
+        let messages = &validated[i];
         if !messages.is_empty() {
             let mut d = about_object(
                 codes::REJECTED_BY_CALICO,
@@ -923,7 +974,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
                 origin,
             );
             for m in messages {
-                d = d.with_note(m);
+                d = d.with_note(m.as_str());
             }
             rep.diagnostic(d, origin);
         }

@@ -474,6 +474,11 @@ fn entity_matches(e: Entity, id: &Identity) -> bool {
     }
 }
 
+/// What tells the identities of one model from another's in the cache.
+fn cache_key(model: &ClusterModel) -> (usize, usize) {
+    (std::ptr::from_ref(model) as usize, model.pods.len())
+}
+
 /// The cache, read; a poisoned lock still holds a whole cache (it is replaced whole).
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(PoisonError::into_inner)
@@ -542,7 +547,7 @@ impl CiliumEvaluator {
     /// Fills the identity cache for `model` unless it holds it already (two threads may
     /// both fill it: they write the same).
     fn cache_identities(&self, model: &ClusterModel) {
-        let key = (std::ptr::from_ref(model) as usize, model.pods.len());
+        let key = cache_key(model);
         if read(&self.cache).key == key && !model.pods.is_empty() {
             return;
         }
@@ -551,6 +556,23 @@ impl CiliumEvaluator {
             .collect();
         *self.cache.write().unwrap_or_else(PoisonError::into_inner) =
             IdentityCache { key, identities };
+    }
+
+    /// `f` of the identity of pod `pod` of `model`, taken from the cache (filled first).
+    fn with_pod_identity<R>(
+        &self,
+        model: &ClusterModel,
+        pod: usize,
+        f: impl FnOnce(&Identity) -> R,
+    ) -> R {
+        self.cache_identities(model);
+        let cache = read(&self.cache);
+        if cache.key == cache_key(model) && pod < cache.identities.len() {
+            return f(&cache.identities[pod]);
+        }
+        // Another model's identities were cached meanwhile.
+        drop(cache);
+        f(&identity(model, &Endpoint::Pod(pod)))
     }
 
     /// The policies that may select a pod of `namespace`, in their original order.
@@ -581,11 +603,12 @@ impl CiliumEvaluator {
     fn pod_mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
         use netpolc_ir::Op;
         let mut m = Mentions::default();
-        let me = identity(model, &Endpoint::Pod(pod));
-        let rules = self
-            .applicable(&model.pods[pod].namespace, &me)
-            .flat_map(|p| p.rules.iter())
-            .filter(|r| r.direction == direction);
+        let rules: Vec<&CRule> = self.with_pod_identity(model, pod, |me| {
+            self.applicable(&model.pods[pod].namespace, me)
+                .flat_map(|p| p.rules.iter())
+                .filter(|r| r.direction == direction)
+                .collect()
+        });
         for r in rules {
             match &r.l3 {
                 L3::Selectors(sels) => {
@@ -722,10 +745,10 @@ impl Evaluator for CiliumEvaluator {
         me: usize,
         direction: Direction,
     ) -> PreparedSide<'a> {
-        self.cache_identities(model);
-        let me_id = identity(model, &Endpoint::Pod(me));
-        let applicable: Vec<&CPolicy> =
-            self.applicable(&model.pods[me].namespace, &me_id).collect();
+        let applicable: Vec<&CPolicy> = self.with_pod_identity(model, me, |me_id| {
+            self.applicable(&model.pods[me].namespace, me_id).collect()
+        });
+        let key = cache_key(model);
         let isolated = applicable
             .iter()
             .any(|p| p.default_deny[direction_index(direction)]);
@@ -742,7 +765,9 @@ impl Evaluator for CiliumEvaluator {
             let cache = read(&self.cache);
             let owned;
             let other: &Identity = match other {
-                Endpoint::Pod(i) if i < cache.identities.len() => &cache.identities[i],
+                Endpoint::Pod(i) if cache.key == key && i < cache.identities.len() => {
+                    &cache.identities[i]
+                }
                 _ => {
                     owned = identity(model, &other);
                     &owned
@@ -784,12 +809,13 @@ impl Evaluator for CiliumEvaluator {
     /// reads of it.
     fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
         let _ = direction;
-        let me_id = identity(model, &Endpoint::Pod(me));
-        Some(
-            self.applicable(&model.pods[me].namespace, &me_id)
-                .map(|p| std::ptr::from_ref(p) as usize)
-                .collect(),
-        )
+        self.with_pod_identity(model, me, |me_id| {
+            Some(
+                self.applicable(&model.pods[me].namespace, me_id)
+                    .map(|p| std::ptr::from_ref(p) as usize)
+                    .collect(),
+            )
+        })
     }
 }
 

@@ -34,12 +34,15 @@ pub fn render(program: &Program, options: &Options) -> Vec<Value> {
     render_isolations(program, &mut objects);
     render_rules(program, &mut objects);
     objects.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-    // Consume the typed objects while converting them: both forms are never held in full.
-    objects
-        .into_iter()
-        .map(|o| serde_json::to_value(o).expect("manifests always serialise"))
-        .collect()
+    // Consume the typed objects while converting them on every core: both forms are
+    // never held in full.
+    netpolc_ir::par::map_consumed(netpolc_ir::par::threads(), objects, CONVERT_BLOCK, |o| {
+        serde_json::to_value(o).expect("manifests always serialise")
+    })
 }
+
+/// Objects converted to JSON trees at a time (all cores on one block).
+const CONVERT_BLOCK: usize = 4096;
 
 fn sort_key(p: &CiliumPolicy) -> (bool, Option<&str>, &str) {
     (
@@ -110,10 +113,16 @@ fn render_rules(program: &Program, objects: &mut Vec<CiliumPolicy>) {
     // CiliumClusterwideNetworkPolicies share one name space, CiliumNetworkPolicies one
     // per namespace.
     let cluster_wide = |scope: &Scope| matches!(scope, Scope::Cluster(_));
-    for ((set, direction, action), subjects) in groups {
+    // Each (set, direction, action) on every core; objects in the order of the groups.
+    let groups: Vec<_> = groups.into_iter().collect();
+    let rendered = netpolc_ir::par::map(netpolc_ir::par::threads(), groups.len(), 256, |g| {
+        let ((set, direction, action), subjects) = &groups[g];
+        let (set, direction, action) = (*set, *direction, *action);
+        let mut objects = Vec::new();
         let keys: Vec<(&Scope, &LabelSelector)> = subjects.keys().copied().collect();
         let words = scoped_subject_words(&keys, &cluster_wide);
-        for (((scope, pods), by_intent), word) in subjects.into_iter().zip(words) {
+        for (((scope, pods), by_intent), word) in subjects.iter().zip(words) {
+            let (scope, pods) = (*scope, *pods);
             let field = match (direction, action) {
                 (Direction::Ingress, Action::Allow) => "ingress",
                 (Direction::Ingress, Action::Deny) => "ingressDeny",
@@ -178,7 +187,9 @@ fn render_rules(program: &Program, objects: &mut Vec<CiliumPolicy>) {
             }
             objects.push(object);
         }
-    }
+        objects
+    });
+    objects.extend(rendered.into_iter().flatten());
 }
 
 /// A complete manifest: a CNP for a namespace scope, a CCNP for a cluster scope.

@@ -86,9 +86,16 @@ pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
             index.entry((d.direction, ns)).or_default().push(i);
         }
     }
-    let mut out = program.clone();
-    let mut allows = Vec::new();
-    for r in program.rules.iter().filter(|r| r.action == Action::Allow) {
+    // Each allow on every core; pieces and errors in the order of the allows.
+    let allow_rules: Vec<&Rule> = program
+        .rules
+        .iter()
+        .filter(|r| r.action == Action::Allow)
+        .collect();
+    type Found = ((String, &'static str), Diagnostic);
+    let lowered = crate::par::map(crate::par::threads(), allow_rules.len(), 256, |k| {
+        let r = allow_rules[k];
+        let mut found: Vec<Found> = Vec::new();
         let candidates: BTreeSet<usize> = r
             .subject
             .scope
@@ -99,8 +106,7 @@ pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
             .copied()
             .collect();
         if candidates.is_empty() {
-            allows.push(r.clone());
-            continue;
+            return (vec![r.clone()], found);
         }
         let mut pieces = vec![r.clone()];
         for x in candidates.iter().map(|&i| &denies[i]) {
@@ -113,28 +119,42 @@ pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
                             format!("{}|{}", r.origin.qualified(), x.origin.qualified()),
                             code,
                         );
-                        errors.entry(key).or_insert_with(|| {
-                            Diagnostic::error(
-                                code,
-                                format!(
-                                    "deny intent `{}` cannot be subtracted exactly from allow intent `{}` for kubernetes",
-                                    x.origin.qualified(),
-                                    r.origin.qualified()
-                                ),
-                            )
-                            .with_opt_label(x.origin.span, "this deny")
-                            .with_opt_label_secondary(r.origin.span, "overlaps this allow")
-                            .with_note(why)
-                            .with_help("narrow the allow intent so it does not overlap the deny, or render for calico or cilium only")
-                        });
+                        let d = Diagnostic::error(
+                            code,
+                            format!(
+                                "deny intent `{}` cannot be subtracted exactly from allow intent `{}` for kubernetes",
+                                x.origin.qualified(),
+                                r.origin.qualified()
+                            ),
+                        )
+                        .with_opt_label(x.origin.span, "this deny")
+                        .with_opt_label_secondary(r.origin.span, "overlaps this allow")
+                        .with_note(why)
+                        .with_help("narrow the allow intent so it does not overlap the deny, or render for calico or cilium only");
+                        found.push((key, d));
                         next.push(p);
                     }
                 }
             }
             pieces = next;
         }
+        (pieces, found)
+    });
+    let mut allows = Vec::new();
+    for (pieces, found) in lowered {
         allows.extend(pieces);
+        for (key, d) in found {
+            errors.entry(key).or_insert(d);
+        }
     }
+    // Everything but the rules, which are replaced.
+    let mut out = Program {
+        profile: program.profile.clone(),
+        namespaces: program.namespaces.clone(),
+        isolations: program.isolations.clone(),
+        rules: Vec::new(),
+        tests: program.tests.clone(),
+    };
     if !errors.is_empty() {
         return Err(errors.into_values().collect());
     }

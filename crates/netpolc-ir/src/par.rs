@@ -1,5 +1,6 @@
 //! Work spread over the machine's cores, with results in the order of one thread: the
-//! proof's sides, the read-back of emitted objects, the back ends' compiles.
+//! proof's sides, the read-back of emitted objects, the back ends' compiles and the
+//! parts of each compile (objects per group, conversion to JSON trees, validation).
 
 /// How many threads to run on: the machine's cores, at most 8.
 pub fn threads() -> usize {
@@ -38,6 +39,58 @@ pub fn map<T: Send>(
             .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
+}
+
+/// `f` of each item, taken by value, in order, on up to `threads` threads (each takes one
+/// contiguous part); one thread when there are fewer than `min_per_thread` items per
+/// thread.
+pub fn map_into<T: Send, U: Send>(
+    threads: usize,
+    items: Vec<T>,
+    min_per_thread: usize,
+    f: impl Fn(T) -> U + Sync,
+) -> Vec<U> {
+    let n = items.len();
+    let threads = threads.min(n / min_per_thread.max(1)).max(1);
+    if threads == 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let chunk = n.div_ceil(threads);
+    let mut items = items.into_iter();
+    let parts: Vec<Vec<T>> = (0..threads)
+        .map(|_| items.by_ref().take(chunk).collect())
+        .collect();
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// `f` of each item, in order, on up to `threads` threads, consuming `items` a block of
+/// `block` items at a time: each block is dropped once converted, so that the items and
+/// their conversions are never both held in full (typed objects into their JSON trees).
+pub fn map_consumed<T: Sync, U: Send>(
+    threads: usize,
+    items: Vec<T>,
+    block: usize,
+    f: impl Fn(&T) -> U + Sync,
+) -> Vec<U> {
+    let mut out = Vec::with_capacity(items.len());
+    let mut items = items.into_iter();
+    loop {
+        let taken: Vec<T> = items.by_ref().take(block.max(1)).collect();
+        if taken.is_empty() {
+            return out;
+        }
+        out.extend(map(threads, taken.len(), 256, |i| f(&taken[i])));
+    }
 }
 
 /// `f` for each of `0..n`, results in order, on up to `threads` threads that each take
@@ -84,6 +137,28 @@ mod tests {
             assert_eq!(v, (0..1000).map(|i| i * 2).collect::<Vec<_>>());
         }
         assert!(super::map(4, 0, 1, |i| i).is_empty());
+    }
+
+    #[test]
+    fn map_into_keeps_the_order() {
+        for (threads, min) in [(1, 1), (2, 1), (3, 7), (8, 1), (8, 2000)] {
+            let items: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
+            let v = super::map_into(threads, items, min, |s| s + "!");
+            let want: Vec<String> = (0..1000).map(|i| format!("{i}!")).collect();
+            assert_eq!(v, want);
+        }
+        assert!(super::map_into(4, Vec::<u8>::new(), 1, |i| i).is_empty());
+    }
+
+    #[test]
+    fn map_consumed_keeps_the_order() {
+        for (threads, block) in [(1, 7), (2, 300), (3, 1), (8, 5000)] {
+            let items: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
+            let v = super::map_consumed(threads, items, block, |s| s.len());
+            let want: Vec<usize> = (0..1000).map(|i: i32| i.to_string().len()).collect();
+            assert_eq!(v, want);
+        }
+        assert!(super::map_consumed(4, Vec::<u8>::new(), 10, |i| *i).is_empty());
     }
 
     #[test]

@@ -140,8 +140,11 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
                 .push(k8s);
         }
     }
-    let mut out = Vec::new();
-    for ((namespace, _, set, direction), by_selector) in groups {
+    // Each (namespace, set, direction) on every core, in order.
+    let groups: Vec<_> = groups.into_iter().collect();
+    let objects = netpolc_ir::par::map_into(netpolc_ir::par::threads(), groups, 64, |group| {
+        let ((namespace, _, set, direction), by_selector) = group;
+        let mut out = Vec::new();
         let field = match direction {
             Direction::Ingress => "ingress",
             Direction::Egress => "egress",
@@ -210,8 +213,9 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
                 origin,
             });
         }
-    }
-    out
+        out
+    });
+    objects.into_iter().flatten().collect()
 }
 
 fn policy(namespace: &str, name: &str, origin: &Origin, spec: NetworkPolicySpec) -> NetworkPolicy {
