@@ -107,9 +107,6 @@ impl Manifest {
     }
 }
 
-/// Objects converted to JSON trees at a time (all cores on one block).
-const CONVERT_BLOCK: usize = 4096;
-
 /// One planned object and the intent it implements (none for the tier).
 struct Planned {
     manifest: Manifest,
@@ -130,16 +127,12 @@ impl Plan {
         self.objects.into_iter().map(|p| p.manifest).collect()
     }
 
-    /// The objects' JSON trees, in [`Plan::manifests`] order, converted on every core; the
-    /// typed objects are consumed as they are converted (both forms are never held in
-    /// full).
+    /// The objects' JSON trees, in [`Plan::manifests`] order; the typed objects are
+    /// consumed as they are converted (both forms are never held in full). On one thread:
+    /// trees built on other threads are freed later by this one, and mimalloc's frees
+    /// across threads cost more than the conversion saves.
     pub(crate) fn into_values(self) -> Vec<serde_json::Value> {
-        netpolc_ir::par::map_consumed(
-            netpolc_ir::par::threads(),
-            self.manifests(),
-            CONVERT_BLOCK,
-            Manifest::to_value,
-        )
+        self.manifests().into_iter().map(|m| m.to_value()).collect()
     }
 }
 

@@ -34,15 +34,14 @@ pub fn render(program: &Program, options: &Options) -> Vec<Value> {
     render_isolations(program, &mut objects);
     render_rules(program, &mut objects);
     objects.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-    // Consume the typed objects while converting them on every core: both forms are
-    // never held in full.
-    netpolc_ir::par::map_consumed(netpolc_ir::par::threads(), objects, CONVERT_BLOCK, |o| {
-        serde_json::to_value(o).expect("manifests always serialise")
-    })
+    // Consume the typed objects while converting them: both forms are never held in full.
+    // (On one thread: trees built on other threads are freed later by this one, and
+    // mimalloc's frees across threads cost more than the conversion saves.)
+    objects
+        .into_iter()
+        .map(|o| serde_json::to_value(o).expect("manifests always serialise"))
+        .collect()
 }
-
-/// Objects converted to JSON trees at a time (all cores on one block).
-const CONVERT_BLOCK: usize = 4096;
 
 fn sort_key(p: &CiliumPolicy) -> (bool, Option<&str>, &str) {
     (

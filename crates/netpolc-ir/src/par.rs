@@ -1,6 +1,6 @@
 //! Work spread over the machine's cores, with results in the order of one thread: the
 //! proof's sides, the read-back of emitted objects, the back ends' compiles and the
-//! parts of each compile (objects per group, conversion to JSON trees, validation).
+//! parts of each compile (objects per group, validation).
 
 /// How many threads to run on: the machine's cores, at most 8.
 pub fn threads() -> usize {
@@ -73,26 +73,6 @@ pub fn map_into<T: Send, U: Send>(
     })
 }
 
-/// `f` of each item, in order, on up to `threads` threads, consuming `items` a block of
-/// `block` items at a time: each block is dropped once converted, so that the items and
-/// their conversions are never both held in full (typed objects into their JSON trees).
-pub fn map_consumed<T: Sync, U: Send>(
-    threads: usize,
-    items: Vec<T>,
-    block: usize,
-    f: impl Fn(&T) -> U + Sync,
-) -> Vec<U> {
-    let mut out = Vec::with_capacity(items.len());
-    let mut items = items.into_iter();
-    loop {
-        let taken: Vec<T> = items.by_ref().take(block.max(1)).collect();
-        if taken.is_empty() {
-            return out;
-        }
-        out.extend(map(threads, taken.len(), 256, |i| f(&taken[i])));
-    }
-}
-
 /// `f` for each of `0..n`, results in order, on up to `threads` threads that each take
 /// the next index when done with one: for a few large, uneven items (the back ends), so
 /// that at most `threads` of them are in flight (and in memory) at once and no thread
@@ -148,17 +128,6 @@ mod tests {
             assert_eq!(v, want);
         }
         assert!(super::map_into(4, Vec::<u8>::new(), 1, |i| i).is_empty());
-    }
-
-    #[test]
-    fn map_consumed_keeps_the_order() {
-        for (threads, block) in [(1, 7), (2, 300), (3, 1), (8, 5000)] {
-            let items: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
-            let v = super::map_consumed(threads, items, block, |s| s.len());
-            let want: Vec<usize> = (0..1000).map(|i: i32| i.to_string().len()).collect();
-            assert_eq!(v, want);
-        }
-        assert!(super::map_consumed(4, Vec::<u8>::new(), 10, |i| *i).is_empty());
     }
 
     #[test]
