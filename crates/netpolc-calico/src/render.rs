@@ -136,6 +136,16 @@ impl Plan {
     }
 }
 
+/// What planning one group yields, in order: objects, problems about intents, and that
+/// a deny object was planned (the tier is then needed). Nearly every step is an object:
+/// boxing them to shrink the rare others would cost an allocation per object.
+#[allow(clippy::large_enum_variant)]
+enum Planning<'p> {
+    Object(Planned),
+    Problem(Problem, &'p Origin),
+    Deny,
+}
+
 /// Something the planner cannot express, about one intent.
 struct Problem {
     code: &'static str,
@@ -811,95 +821,102 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
     // Each (set, direction, action) on every core; objects and problems in the order of
     // the groups.
     let groups: Vec<_> = groups.into_iter().collect();
-    let planned = netpolc_ir::par::map(netpolc_ir::par::threads(), groups.len(), 256, |g| {
-        let ((set, direction, action), subjects) = &groups[g];
-        let mut objects: Vec<Planned> = Vec::new();
-        let mut problems: Vec<(Problem, &Origin)> = Vec::new();
-        let mut any_deny = false;
-        let deny = *action == Action::Deny;
-        let keys: Vec<(&Scope, &LabelSelector)> = subjects.keys().copied().collect();
-        let words = scoped_subject_words(&keys, &cluster_wide);
-        for (((scope, pods), by_intent), word) in subjects.iter().zip(words) {
-            // Calico accepts at most MAX_RULES rules per direction in one policy: start a
-            // new object (`-2`, `-3`, …) at an intent boundary when the next intent would
-            // not fit.
-            let mut chunks: Vec<(Vec<CRule>, Provenance, Vec<&Origin>)> = Vec::new();
-            for (origin, rules) in by_intent.values() {
-                let mut calico = Vec::new();
-                let mut failed = false;
-                for rule in rules {
-                    match calico_rules(program, rule) {
-                        Ok(rs) => calico.extend(rs),
-                        Err(rule_problems) => {
-                            failed = true;
-                            problems.extend(rule_problems.into_iter().map(|p| (p, *origin)));
+    let planned =
+        netpolc_ir::par::flat_map(netpolc_ir::par::threads(), groups.len(), 256, |g, out| {
+            let ((set, direction, action), subjects) = &groups[g];
+            let deny = *action == Action::Deny;
+            let keys: Vec<(&Scope, &LabelSelector)> = subjects.keys().copied().collect();
+            let words = scoped_subject_words(&keys, &cluster_wide);
+            for (((scope, pods), by_intent), word) in subjects.iter().zip(words) {
+                // Calico accepts at most MAX_RULES rules per direction in one policy: start a
+                // new object (`-2`, `-3`, …) at an intent boundary when the next intent would
+                // not fit.
+                let mut chunks: Vec<(Vec<CRule>, Provenance, Vec<&Origin>)> = Vec::new();
+                for (origin, rules) in by_intent.values() {
+                    let mut calico = Vec::new();
+                    let mut failed = false;
+                    for rule in rules {
+                        match calico_rules(program, rule) {
+                            Ok(rs) => calico.extend(rs),
+                            Err(rule_problems) => {
+                                failed = true;
+                                out.extend(
+                                    rule_problems
+                                        .into_iter()
+                                        .map(|p| Planning::Problem(p, origin)),
+                                );
+                            }
+                        }
+                    }
+                    if failed || calico.is_empty() {
+                        continue;
+                    }
+                    let fits = chunks
+                        .last()
+                        .is_some_and(|(c, _, _)| c.len() + calico.len() <= MAX_RULES);
+                    if !fits {
+                        chunks.push((Vec::new(), Provenance::default(), Vec::new()));
+                    }
+                    let Some((chunk, provenance, origins)) = chunks.last_mut() else {
+                        continue;
+                    };
+                    let field = direction_word(*direction);
+                    let q = origin.qualified();
+                    for r in calico {
+                        provenance.push(format!("spec.{field}[{}]", chunk.len()), q.clone());
+                        chunk.push(r);
+                    }
+                    origins.push(origin);
+                }
+                let base = object_name(set, &word, *direction, deny);
+                for (n, (calico, provenance, origins)) in chunks.into_iter().enumerate() {
+                    if deny {
+                        out.push(Planning::Deny);
+                    }
+                    let (ingress, egress) = match direction {
+                        Direction::Ingress => (calico, Vec::new()),
+                        Direction::Egress => (Vec::new(), calico),
+                    };
+                    let name = if n == 0 {
+                        base.clone()
+                    } else {
+                        continued_object_name(set, &word, *direction, deny, n + 1)
+                    };
+                    let draft = Draft {
+                        name,
+                        deny,
+                        scope,
+                        pods,
+                        types: vec![policy_type(*direction)],
+                        ingress,
+                        egress,
+                        origin: origins[0],
+                        provenance: Some(provenance),
+                    };
+                    match build(draft, options) {
+                        Ok(p) => out.push(Planning::Object(p)),
+                        Err(p) => {
+                            // The subject is every intent's: report it about each of them.
+                            let first = origins[0].qualified();
+                            for origin in origins {
+                                out.push(Planning::Problem(
+                                    p.about(&first, &origin.qualified()),
+                                    origin,
+                                ));
+                            }
                         }
                     }
                 }
-                if failed || calico.is_empty() {
-                    continue;
-                }
-                let fits = chunks
-                    .last()
-                    .is_some_and(|(c, _, _)| c.len() + calico.len() <= MAX_RULES);
-                if !fits {
-                    chunks.push((Vec::new(), Provenance::default(), Vec::new()));
-                }
-                let Some((chunk, provenance, origins)) = chunks.last_mut() else {
-                    continue;
-                };
-                let field = direction_word(*direction);
-                let q = origin.qualified();
-                for r in calico {
-                    provenance.push(format!("spec.{field}[{}]", chunk.len()), q.clone());
-                    chunk.push(r);
-                }
-                origins.push(origin);
             }
-            let base = object_name(set, &word, *direction, deny);
-            for (n, (calico, provenance, origins)) in chunks.into_iter().enumerate() {
-                any_deny |= deny;
-                let (ingress, egress) = match direction {
-                    Direction::Ingress => (calico, Vec::new()),
-                    Direction::Egress => (Vec::new(), calico),
-                };
-                let name = if n == 0 {
-                    base.clone()
-                } else {
-                    continued_object_name(set, &word, *direction, deny, n + 1)
-                };
-                let draft = Draft {
-                    name,
-                    deny,
-                    scope,
-                    pods,
-                    types: vec![policy_type(*direction)],
-                    ingress,
-                    egress,
-                    origin: origins[0],
-                    provenance: Some(provenance),
-                };
-                match build(draft, options) {
-                    Ok(p) => objects.push(p),
-                    Err(p) => {
-                        // The subject is every intent's: report it about each of them.
-                        let first = origins[0].qualified();
-                        for origin in origins {
-                            problems.push((p.about(&first, &origin.qualified()), origin));
-                        }
-                    }
-                }
-            }
-        }
-        (objects, problems, any_deny)
-    });
+        });
     let mut any_deny = false;
-    for (planned, problems, deny) in planned {
-        objects.extend(planned);
-        for (p, origin) in problems {
-            rep.problem(p, origin);
+    objects.reserve_exact(planned.len() + 1);
+    for step in planned {
+        match step {
+            Planning::Object(p) => objects.push(p),
+            Planning::Problem(p, origin) => rep.problem(p, origin),
+            Planning::Deny => any_deny = true,
         }
-        any_deny |= deny;
     }
     if any_deny {
         objects.push(tier_manifest());

@@ -114,81 +114,86 @@ fn render_rules(program: &Program, objects: &mut Vec<CiliumPolicy>) {
     let cluster_wide = |scope: &Scope| matches!(scope, Scope::Cluster(_));
     // Each (set, direction, action) on every core; objects in the order of the groups.
     let groups: Vec<_> = groups.into_iter().collect();
-    let rendered = netpolc_ir::par::map(netpolc_ir::par::threads(), groups.len(), 256, |g| {
-        let ((set, direction, action), subjects) = &groups[g];
-        let (set, direction, action) = (*set, *direction, *action);
-        let mut objects = Vec::new();
-        let keys: Vec<(&Scope, &LabelSelector)> = subjects.keys().copied().collect();
-        let words = scoped_subject_words(&keys, &cluster_wide);
-        for (((scope, pods), by_intent), word) in subjects.iter().zip(words) {
-            let (scope, pods) = (*scope, *pods);
-            let field = match (direction, action) {
-                (Direction::Ingress, Action::Allow) => "ingress",
-                (Direction::Ingress, Action::Deny) => "ingressDeny",
-                (Direction::Egress, Action::Allow) => "egress",
-                (Direction::Egress, Action::Deny) => "egressDeny",
-            };
-            let mut items: Vec<Item> = Vec::new();
-            let mut provenance = Provenance::default();
-            let mut first: Option<&Origin> = None;
-            for indices in by_intent.values() {
-                let origin = &program.rules[indices[0]].origin;
-                let q = origin.qualified();
-                let before = items.len();
-                for &i in indices {
-                    for item in self::items(&program.rules[i], carriers[i]) {
-                        provenance.push(format!("spec.{field}[{}]", items.len()), q.clone());
-                        items.push(item);
+    let rendered = netpolc_ir::par::flat_map(
+        netpolc_ir::par::threads(),
+        groups.len(),
+        256,
+        |g, objects| {
+            let ((set, direction, action), subjects) = &groups[g];
+            let (set, direction, action) = (*set, *direction, *action);
+            let keys: Vec<(&Scope, &LabelSelector)> = subjects.keys().copied().collect();
+            let words = scoped_subject_words(&keys, &cluster_wide);
+            for (((scope, pods), by_intent), word) in subjects.iter().zip(words) {
+                let (scope, pods) = (*scope, *pods);
+                let field = match (direction, action) {
+                    (Direction::Ingress, Action::Allow) => "ingress",
+                    (Direction::Ingress, Action::Deny) => "ingressDeny",
+                    (Direction::Egress, Action::Allow) => "egress",
+                    (Direction::Egress, Action::Deny) => "egressDeny",
+                };
+                let mut items: Vec<Item> = Vec::new();
+                let mut provenance = Provenance::default();
+                let mut first: Option<&Origin> = None;
+                for indices in by_intent.values() {
+                    let origin = &program.rules[indices[0]].origin;
+                    let q = origin.qualified();
+                    let before = items.len();
+                    for &i in indices {
+                        for item in self::items(&program.rules[i], carriers[i]) {
+                            provenance.push(format!("spec.{field}[{}]", items.len()), q.clone());
+                            items.push(item);
+                        }
+                    }
+                    if items.len() > before {
+                        first.get_or_insert(origin);
                     }
                 }
-                if items.len() > before {
-                    first.get_or_insert(origin);
+                let Some(origin) = first else {
+                    // Nothing these rules match can be written: an FQDN source (dropped,
+                    // see `l3`) or only ICMP specs on ported protocols (which match nothing).
+                    continue;
+                };
+                let mut spec = types::Rule {
+                    endpoint_selector: Some(scope_selector(scope, pods)),
+                    enable_default_deny: Some(DefaultDeny {
+                        ingress: Some(false),
+                        egress: Some(false),
+                    }),
+                    ..types::Rule::default()
+                };
+                match (direction, action) {
+                    (Direction::Ingress, Action::Allow) => {
+                        spec.ingress = Some(items.into_iter().map(Item::ingress).collect());
+                    }
+                    (Direction::Ingress, Action::Deny) => {
+                        spec.ingress_deny =
+                            Some(items.into_iter().map(Item::ingress_deny).collect());
+                    }
+                    (Direction::Egress, Action::Allow) => {
+                        spec.egress = Some(items.into_iter().map(Item::egress).collect());
+                    }
+                    (Direction::Egress, Action::Deny) => {
+                        spec.egress_deny = Some(items.into_iter().map(Item::egress_deny).collect());
+                    }
                 }
+                let name = object_name(set, &word, direction, action == Action::Deny);
+                let mut object = object(scope, name, origin, spec);
+                object.metadata.annotations.insert(
+                    INTENT_ANNOTATION.to_string(),
+                    provenance.intent_annotation(),
+                );
+                if let Some(rules) = provenance.rules_annotation() {
+                    object
+                        .metadata
+                        .annotations
+                        .insert(RULES_ANNOTATION.to_string(), rules);
+                }
+                objects.push(object);
             }
-            let Some(origin) = first else {
-                // Nothing these rules match can be written: an FQDN source (dropped,
-                // see `l3`) or only ICMP specs on ported protocols (which match nothing).
-                continue;
-            };
-            let mut spec = types::Rule {
-                endpoint_selector: Some(scope_selector(scope, pods)),
-                enable_default_deny: Some(DefaultDeny {
-                    ingress: Some(false),
-                    egress: Some(false),
-                }),
-                ..types::Rule::default()
-            };
-            match (direction, action) {
-                (Direction::Ingress, Action::Allow) => {
-                    spec.ingress = Some(items.into_iter().map(Item::ingress).collect());
-                }
-                (Direction::Ingress, Action::Deny) => {
-                    spec.ingress_deny = Some(items.into_iter().map(Item::ingress_deny).collect());
-                }
-                (Direction::Egress, Action::Allow) => {
-                    spec.egress = Some(items.into_iter().map(Item::egress).collect());
-                }
-                (Direction::Egress, Action::Deny) => {
-                    spec.egress_deny = Some(items.into_iter().map(Item::egress_deny).collect());
-                }
-            }
-            let name = object_name(set, &word, direction, action == Action::Deny);
-            let mut object = object(scope, name, origin, spec);
-            object.metadata.annotations.insert(
-                INTENT_ANNOTATION.to_string(),
-                provenance.intent_annotation(),
-            );
-            if let Some(rules) = provenance.rules_annotation() {
-                object
-                    .metadata
-                    .annotations
-                    .insert(RULES_ANNOTATION.to_string(), rules);
-            }
-            objects.push(object);
-        }
-        objects
-    });
-    objects.extend(rendered.into_iter().flatten());
+        },
+    );
+    objects.reserve_exact(rendered.len());
+    objects.extend(rendered);
 }
 
 /// A complete manifest: a CNP for a namespace scope, a CCNP for a cluster scope.

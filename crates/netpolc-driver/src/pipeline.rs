@@ -105,9 +105,13 @@ fn build_with(
     // the evaluator is built, so the proof runs beside the texts and the evaluators only.
     // Results are taken in the targets' order.
     let threads = netpolc_ir::par::threads();
+    // The cores each back end's compile may spread its own parts over: all of them for
+    // one target (`render`, `fn`), one each when there are as many targets as cores.
+    let share = (threads / targets.len().max(1)).max(1);
     let compiled = netpolc_ir::par::map_taken(threads, targets.len(), |i| {
         let target = targets[i];
-        let result = crate::render(program, target, options);
+        let result =
+            netpolc_ir::par::with_threads(share, || crate::render(program, target, options));
         let compiled_in = started.elapsed();
         result.map(|r| {
             // Objects that share an identity refuse the build (NP6011, below): no

@@ -2,12 +2,38 @@
 //! proof's sides, the read-back of emitted objects, the back ends' compiles and the
 //! parts of each compile (objects per group, validation).
 
-/// How many threads to run on: the machine's cores, at most 8.
+use std::cell::Cell;
+
+thread_local! {
+    /// The share of the cores this thread's work may use, when it was given one
+    /// ([`with_threads`]).
+    static SHARE: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// How many threads to run on: the machine's cores, at most 8; or the share of them that
+/// the caller's thread was given ([`with_threads`]).
 pub fn threads() -> usize {
-    std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(1)
-        .clamp(1, 8)
+    SHARE.with(Cell::get).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1)
+            .clamp(1, 8)
+    })
+}
+
+/// `f` with [`threads`] answering `n` (at least 1) on this thread: work already spread
+/// over the cores (one back end per core) does not spread its parts again, which would
+/// only add threads and frees across threads.
+pub fn with_threads<R>(n: usize, f: impl FnOnce() -> R) -> R {
+    /// Puts the previous share back, also when `f` panics.
+    struct Restore(Option<usize>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SHARE.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(SHARE.with(|s| s.replace(Some(n.max(1)))));
+    f()
 }
 
 /// `f` for each of `0..n`, in order, on up to `threads` threads (each takes one
@@ -41,19 +67,57 @@ pub fn map<T: Send>(
     })
 }
 
-/// `f` of each item, taken by value, in order, on up to `threads` threads (each takes one
-/// contiguous part); one thread when there are fewer than `min_per_thread` items per
-/// thread.
-pub fn map_into<T: Send, U: Send>(
+/// What `f` pushes for each of `0..n`, in order, as one vector, on up to `threads`
+/// threads (each takes one contiguous range); one thread when `n` is below
+/// `min_per_thread` per thread. On one thread everything is pushed straight into the
+/// result (no vector per item, no second copy to join).
+pub fn flat_map<U: Send>(
+    threads: usize,
+    n: usize,
+    min_per_thread: usize,
+    f: impl Fn(usize, &mut Vec<U>) + Sync,
+) -> Vec<U> {
+    let threads = threads.min(n / min_per_thread.max(1)).max(1);
+    let mut out = Vec::new();
+    if threads == 1 {
+        (0..n).for_each(|i| f(i, &mut out));
+        return out;
+    }
+    let chunk = n.div_ceil(threads);
+    let f = &f;
+    let parts: Vec<Vec<U>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|k| {
+                scope.spawn(move || {
+                    let mut part = Vec::new();
+                    (k * chunk..((k + 1) * chunk).min(n)).for_each(|i| f(i, &mut part));
+                    part
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    out.reserve_exact(parts.iter().map(Vec::len).sum());
+    parts.into_iter().for_each(|mut part| out.append(&mut part));
+    out
+}
+
+/// [`flat_map`] over items taken by value: what `f` pushes for each item, in order.
+pub fn flat_map_into<T: Send, U: Send>(
     threads: usize,
     items: Vec<T>,
     min_per_thread: usize,
-    f: impl Fn(T) -> U + Sync,
+    f: impl Fn(T, &mut Vec<U>) + Sync,
 ) -> Vec<U> {
     let n = items.len();
     let threads = threads.min(n / min_per_thread.max(1)).max(1);
+    let mut out = Vec::new();
     if threads == 1 {
-        return items.into_iter().map(f).collect();
+        items.into_iter().for_each(|item| f(item, &mut out));
+        return out;
     }
     let chunk = n.div_ceil(threads);
     let mut items = items.into_iter();
@@ -61,16 +125,25 @@ pub fn map_into<T: Send, U: Send>(
         .map(|_| items.by_ref().take(chunk).collect())
         .collect();
     let f = &f;
-    std::thread::scope(|scope| {
+    let parts: Vec<Vec<U>> = std::thread::scope(|scope| {
         let handles: Vec<_> = parts
             .into_iter()
-            .map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<U>>()))
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    part.into_iter().for_each(|item| f(item, &mut done));
+                    done
+                })
+            })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
-    })
+    });
+    out.reserve_exact(parts.iter().map(Vec::len).sum());
+    parts.into_iter().for_each(|mut part| out.append(&mut part));
+    out
 }
 
 /// `f` for each of `0..n`, results in order, on up to `threads` threads that each take
@@ -120,14 +193,44 @@ mod tests {
     }
 
     #[test]
-    fn map_into_keeps_the_order() {
+    fn with_threads_sets_the_share_on_this_thread_only() {
+        let machine = super::threads();
+        let (inside, spawned) = super::with_threads(1, || {
+            let spawned = std::thread::spawn(super::threads).join().unwrap();
+            (super::threads(), spawned)
+        });
+        assert_eq!((inside, spawned), (1, machine));
+        assert_eq!(super::threads(), machine);
+        assert_eq!(super::with_threads(0, super::threads), 1);
+        let caught = std::panic::catch_unwind(|| super::with_threads(3, || panic!("boom")));
+        assert!(caught.is_err());
+        assert_eq!(super::threads(), machine);
+    }
+
+    #[test]
+    fn flat_map_keeps_the_order() {
         for (threads, min) in [(1, 1), (2, 1), (3, 7), (8, 1), (8, 2000)] {
-            let items: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
-            let v = super::map_into(threads, items, min, |s| s + "!");
-            let want: Vec<String> = (0..1000).map(|i| format!("{i}!")).collect();
+            let v = super::flat_map(threads, 300, min, |i, out| out.extend(0..i % 4));
+            let want: Vec<usize> = (0..300).flat_map(|i| 0..i % 4).collect();
             assert_eq!(v, want);
         }
-        assert!(super::map_into(4, Vec::<u8>::new(), 1, |i| i).is_empty());
+        assert!(super::flat_map(4, 0, 1, |i, out: &mut Vec<usize>| out.push(i)).is_empty());
+    }
+
+    #[test]
+    fn flat_map_into_keeps_the_order() {
+        for (threads, min) in [(1, 1), (2, 1), (3, 7), (8, 1), (8, 2000)] {
+            let items: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
+            let v = super::flat_map_into(threads, items, min, |s, out| {
+                out.push(s.clone());
+                out.push(s + "!");
+            });
+            let want: Vec<String> = (0..1000)
+                .flat_map(|i| [i.to_string(), format!("{i}!")])
+                .collect();
+            assert_eq!(v, want);
+        }
+        assert!(super::flat_map_into(4, Vec::<u8>::new(), 1, |i, out| out.push(i)).is_empty());
     }
 
     #[test]

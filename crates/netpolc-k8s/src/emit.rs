@@ -142,9 +142,8 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
     }
     // Each (namespace, set, direction) on every core, in order.
     let groups: Vec<_> = groups.into_iter().collect();
-    let objects = netpolc_ir::par::map_into(netpolc_ir::par::threads(), groups, 64, |group| {
+    netpolc_ir::par::flat_map_into(netpolc_ir::par::threads(), groups, 64, |group, out| {
         let ((namespace, _, set, direction), by_selector) = group;
-        let mut out = Vec::new();
         let field = match direction {
             Direction::Ingress => "ingress",
             Direction::Egress => "egress",
@@ -213,9 +212,7 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
                 origin,
             });
         }
-        out
-    });
-    objects.into_iter().flatten().collect()
+    })
 }
 
 fn policy(namespace: &str, name: &str, origin: &Origin, spec: NetworkPolicySpec) -> NetworkPolicy {
