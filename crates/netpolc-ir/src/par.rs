@@ -77,32 +77,7 @@ pub fn flat_map<U: Send>(
     min_per_thread: usize,
     f: impl Fn(usize, &mut Vec<U>) + Sync,
 ) -> Vec<U> {
-    let threads = threads.min(n / min_per_thread.max(1)).max(1);
-    let mut out = Vec::new();
-    if threads == 1 {
-        (0..n).for_each(|i| f(i, &mut out));
-        return out;
-    }
-    let chunk = n.div_ceil(threads);
-    let f = &f;
-    let parts: Vec<Vec<U>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|k| {
-                scope.spawn(move || {
-                    let mut part = Vec::new();
-                    (k * chunk..((k + 1) * chunk).min(n)).for_each(|i| f(i, &mut part));
-                    part
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    out.reserve_exact(parts.iter().map(Vec::len).sum());
-    parts.into_iter().for_each(|mut part| out.append(&mut part));
-    out
+    flat_map_into(threads, (0..n).collect(), min_per_thread, f)
 }
 
 /// [`flat_map`] over items taken by value: what `f` pushes for each item, in order.
