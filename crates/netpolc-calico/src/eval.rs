@@ -51,7 +51,8 @@ use crate::validate::parse_cidr_or_ip;
 use crate::{DEFAULT_TIER, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, Side, SideKey,
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PodCache, PreparedSide, Side,
+    SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol as IrProtocol};
@@ -60,7 +61,6 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 /// The storage form of the same kinds (what `kubectl get` shows without Calico's API
 /// server); the spec is the `projectcalico.org/v3` spec.
@@ -205,21 +205,12 @@ pub(crate) struct NetSet {
 }
 
 /// The Calico evaluator of a set of manifests.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct CalicoEvaluator {
     tiers: Vec<CompiledTier>,
     sets: Vec<NetSet>,
-    cache: RwLock<ViewCache>,
-}
-
-impl Clone for CalicoEvaluator {
-    fn clone(&self) -> Self {
-        CalicoEvaluator {
-            tiers: self.tiers.clone(),
-            sets: self.sets.clone(),
-            cache: RwLock::new(read(&self.cache).clone()),
-        }
-    }
+    /// Every pod's label maps, for the proof.
+    cache: PodCache<Labels>,
 }
 
 fn order_key(o: Option<f64>) -> f64 {
@@ -663,14 +654,6 @@ struct Labels {
     namespace_labels: BTreeMap<String, String>,
 }
 
-/// Every pod's label maps for one model (keyed by its address and pod count), built once
-/// for the proof, which asks about the same pods many times.
-#[derive(Clone, Debug, Default)]
-struct ViewCache {
-    key: (usize, usize),
-    pods: Vec<Labels>,
-}
-
 fn labels_of(model: &ClusterModel, pod: &Pod) -> Labels {
     let mut namespace_labels = model.namespace_labels(pod);
     namespace_labels.insert(NAME_LABEL.into(), pod.namespace.clone());
@@ -686,27 +669,17 @@ fn labels_of(model: &ClusterModel, pod: &Pod) -> Labels {
     }
 }
 
-/// The cache, read; a poisoned lock still holds a whole cache (it is replaced whole).
-fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// What tells the label maps of one model from another's in the cache.
-fn cache_key(model: &ClusterModel) -> (usize, usize) {
-    (std::ptr::from_ref(model) as usize, model.pods.len())
-}
-
-/// A view borrowing cached label maps (when the cache holds `model`'s).
+/// A view borrowing the cached label maps of `model`'s pods ([`PodCache::with`]).
 fn cached_view<'m>(
     model: &'m ClusterModel,
     sets: &[NetSet],
-    cache: &'m ViewCache,
+    cached: Option<&'m [Labels]>,
     e: &Endpoint,
 ) -> Ep<'m> {
-    match e {
-        Endpoint::Pod(i) if cache.key == cache_key(model) && *i < cache.pods.len() => {
+    match (e, cached) {
+        (Endpoint::Pod(i), Some(cached)) => {
             let pod = &model.pods[*i];
-            let l = &cache.pods[*i];
+            let l = &cached[*i];
             Ep {
                 ip: pod.ip,
                 sets: set_views(model, sets, pod.ip),
@@ -1101,14 +1074,10 @@ impl CalicoEvaluator {
         m
     }
 
-    /// Fills the label-map cache for `model` unless it holds it already (two threads may
-    /// both fill it: they write the same).
+    /// Fills the label-map cache for `model` unless it holds it already.
     fn cache_views(&self, model: &ClusterModel) {
-        let key = cache_key(model);
-        if read(&self.cache).key != key || model.pods.is_empty() {
-            let pods = model.pods.iter().map(|p| labels_of(model, p)).collect();
-            *self.cache.write().unwrap_or_else(PoisonError::into_inner) = ViewCache { key, pods };
-        }
+        self.cache
+            .fill(model, |model, i| labels_of(model, &model.pods[i]));
     }
 
     /// `f` of the view of pod `pod` of `model` without network sets (which policies
@@ -1120,8 +1089,9 @@ impl CalicoEvaluator {
         f: impl FnOnce(&Ep<'_>) -> R,
     ) -> R {
         self.cache_views(model);
-        let cache = read(&self.cache);
-        f(&cached_view(model, &[], &cache, &Endpoint::Pod(pod)))
+        self.cache.with(model, |cached| {
+            f(&cached_view(model, &[], cached, &Endpoint::Pod(pod)))
+        })
     }
 
     fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
@@ -1208,58 +1178,59 @@ impl Evaluator for CalicoEvaluator {
         }
         self.cache_views(model);
         Box::new(move |other, ports, out| {
-            let cache = read(&self.cache);
-            let other = cached_view(model, &self.sets, &cache, &other);
-            let (src, dst) = match direction {
-                Direction::Egress => (&local, &other),
-                Direction::Ingress => (&other, &local),
-            };
-            let matching: Vec<(TierAction, Vec<&CompiledRule>)> = tiers
-                .iter()
-                .map(|(default, rules)| {
-                    let rules = rules
-                        .iter()
-                        .copied()
-                        .filter(|r| r.matches_l3(src, dst))
-                        .collect();
-                    (*default, rules)
-                })
-                .collect();
-            for &(protocol, port) in ports {
-                // Only the protocol and port of this flow are read (`matches_l4`); the
-                // ends are `src` and `dst`.
-                let flow = Flow {
-                    src: Endpoint::Pod(me),
-                    dst: Endpoint::Pod(me),
-                    protocol,
-                    port,
+            self.cache.with(model, |cached| {
+                let other = cached_view(model, &self.sets, cached, &other);
+                let (src, dst) = match direction {
+                    Direction::Egress => (&local, &other),
+                    Direction::Ingress => (&other, &local),
                 };
-                let mut verdict = true;
-                'tiers: for (default, rules) in &matching {
-                    for r in rules {
-                        if !r.matches_l4(&flow, src, dst) {
-                            continue;
+                let matching: Vec<(TierAction, Vec<&CompiledRule>)> = tiers
+                    .iter()
+                    .map(|(default, rules)| {
+                        let rules = rules
+                            .iter()
+                            .copied()
+                            .filter(|r| r.matches_l3(src, dst))
+                            .collect();
+                        (*default, rules)
+                    })
+                    .collect();
+                for &(protocol, port) in ports {
+                    // Only the protocol and port of this flow are read (`matches_l4`); the
+                    // ends are `src` and `dst`.
+                    let flow = Flow {
+                        src: Endpoint::Pod(me),
+                        dst: Endpoint::Pod(me),
+                        protocol,
+                        port,
+                    };
+                    let mut verdict = true;
+                    'tiers: for (default, rules) in &matching {
+                        for r in rules {
+                            if !r.matches_l4(&flow, src, dst) {
+                                continue;
+                            }
+                            match r.action {
+                                Action::Allow => {
+                                    verdict = true;
+                                    break 'tiers;
+                                }
+                                Action::Deny => {
+                                    verdict = false;
+                                    break 'tiers;
+                                }
+                                Action::Log => {}
+                                Action::Pass => continue 'tiers,
+                            }
                         }
-                        match r.action {
-                            Action::Allow => {
-                                verdict = true;
-                                break 'tiers;
-                            }
-                            Action::Deny => {
-                                verdict = false;
-                                break 'tiers;
-                            }
-                            Action::Log => {}
-                            Action::Pass => continue 'tiers,
+                        if *default == TierAction::Deny {
+                            verdict = false;
+                            break;
                         }
                     }
-                    if *default == TierAction::Deny {
-                        verdict = false;
-                        break;
-                    }
+                    out.push(verdict);
                 }
-                out.push(verdict);
-            }
+            })
         })
     }
 

@@ -49,10 +49,9 @@ pub(crate) enum Manifest {
 }
 
 impl Manifest {
-    /// Sort key: tiers first (they must exist before their policies), then cluster-wide
-    /// policies by name, then namespaced ones by namespace and name.
-    /// [`Manifest::key`], borrowed: what objects are sorted by.
-    fn order_key(&self) -> (u8, &str, &str) {
+    /// Sort key and identity: tiers first (they must exist before their policies), then
+    /// cluster-wide policies by name, then namespaced ones by namespace and name.
+    fn key(&self) -> (u8, &str, &str) {
         match self {
             Manifest::Tier(t) => (0, "", &t.metadata.name),
             Manifest::Global(p) => (1, "", &p.metadata.name),
@@ -60,18 +59,6 @@ impl Manifest {
                 2,
                 p.metadata.namespace.as_deref().unwrap_or_default(),
                 &p.metadata.name,
-            ),
-        }
-    }
-
-    fn key(&self) -> (u8, String, String) {
-        match self {
-            Manifest::Tier(t) => (0, String::new(), t.metadata.name.clone()),
-            Manifest::Global(p) => (1, String::new(), p.metadata.name.clone()),
-            Manifest::Namespaced(p) => (
-                2,
-                p.metadata.namespace.clone().unwrap_or_default(),
-                p.metadata.name.clone(),
             ),
         }
     }
@@ -123,7 +110,7 @@ impl Plan {
     /// The manifests in their stable order.
     pub(crate) fn manifests(mut self) -> Vec<Manifest> {
         self.objects
-            .sort_by(|a, b| a.manifest.order_key().cmp(&b.manifest.order_key()));
+            .sort_by(|a, b| a.manifest.key().cmp(&b.manifest.key()));
         self.objects.into_iter().map(|p| p.manifest).collect()
     }
 
@@ -938,7 +925,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
     } else {
         Vec::new()
     };
-    let mut seen: BTreeMap<(u8, String, String), &Origin> = BTreeMap::new();
+    let mut seen: BTreeMap<(u8, &str, &str), &Origin> = BTreeMap::new();
     for (i, planned) in objects.iter().enumerate() {
         let Some(origin) = planned.origin.as_ref() else {
             continue;

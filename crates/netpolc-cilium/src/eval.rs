@@ -27,8 +27,8 @@ use crate::types::{
 use crate::validate::{parse_cidr_or_ip, parse_port, problems, PortValue};
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, PreparedSide, Side,
-    SideKey,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, PodCache,
+    PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol};
@@ -36,7 +36,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 /// Builds an evaluator of manifests under Cilium's semantics.
 ///
@@ -474,34 +473,11 @@ fn entity_matches(e: Entity, id: &Identity) -> bool {
     }
 }
 
-/// What tells the identities of one model from another's in the cache.
-fn cache_key(model: &ClusterModel) -> (usize, usize) {
-    (std::ptr::from_ref(model) as usize, model.pods.len())
-}
-
-/// The cache, read; a poisoned lock still holds a whole cache (it is replaced whole).
-fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The identities of a model's pods, computed once per model (keyed by its address and
-/// pod count) for the proof, which asks about the same pods many times.
-#[derive(Default)]
-struct IdentityCache {
-    key: (usize, usize),
-    identities: Vec<Identity>,
-}
-
-impl std::fmt::Debug for IdentityCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "IdentityCache({} identities)", self.identities.len())
-    }
-}
-
 /// The evaluator over normalised policies.
 #[derive(Debug)]
 struct CiliumEvaluator {
-    cache: RwLock<IdentityCache>,
+    /// Every pod's identity, for the proof.
+    cache: PodCache<Identity>,
     policies: Vec<CPolicy>,
     /// Indices (ascending) of the policies whose subject fixes one namespace.
     by_namespace: BTreeMap<String, Vec<usize>>,
@@ -544,20 +520,6 @@ impl CiliumEvaluator {
         }
     }
 
-    /// Fills the identity cache for `model` unless it holds it already (two threads may
-    /// both fill it: they write the same).
-    fn cache_identities(&self, model: &ClusterModel) {
-        let key = cache_key(model);
-        if read(&self.cache).key == key && !model.pods.is_empty() {
-            return;
-        }
-        let identities = (0..model.pods.len())
-            .map(|i| identity(model, &Endpoint::Pod(i)))
-            .collect();
-        *self.cache.write().unwrap_or_else(PoisonError::into_inner) =
-            IdentityCache { key, identities };
-    }
-
     /// `f` of the identity of pod `pod` of `model`, taken from the cache (filled first).
     fn with_pod_identity<R>(
         &self,
@@ -565,14 +527,13 @@ impl CiliumEvaluator {
         pod: usize,
         f: impl FnOnce(&Identity) -> R,
     ) -> R {
-        self.cache_identities(model);
-        let cache = read(&self.cache);
-        if cache.key == cache_key(model) && pod < cache.identities.len() {
-            return f(&cache.identities[pod]);
-        }
-        // Another model's identities were cached meanwhile.
-        drop(cache);
-        f(&identity(model, &Endpoint::Pod(pod)))
+        self.cache
+            .fill(model, |model, i| identity(model, &Endpoint::Pod(i)));
+        self.cache.with(model, |cached| match cached {
+            Some(identities) => f(&identities[pod]),
+            // Another model's identities were cached meanwhile.
+            None => f(&identity(model, &Endpoint::Pod(pod))),
+        })
     }
 
     /// The policies that may select a pod of `namespace`, in their original order.
@@ -748,7 +709,6 @@ impl Evaluator for CiliumEvaluator {
         let applicable: Vec<&CPolicy> = self.with_pod_identity(model, me, |me_id| {
             self.applicable(&model.pods[me].namespace, me_id).collect()
         });
-        let key = cache_key(model);
         let isolated = applicable
             .iter()
             .any(|p| p.default_deny[direction_index(direction)]);
@@ -762,41 +722,40 @@ impl Evaluator for CiliumEvaluator {
                 Direction::Egress => (Endpoint::Pod(me), other),
                 Direction::Ingress => (other, Endpoint::Pod(me)),
             };
-            let cache = read(&self.cache);
-            let owned;
-            let other: &Identity = match other {
-                Endpoint::Pod(i) if cache.key == key && i < cache.identities.len() => {
-                    &cache.identities[i]
+            self.cache.with(model, |cached| {
+                let owned;
+                let other: &Identity = match (other, cached) {
+                    (Endpoint::Pod(i), Some(identities)) => &identities[i],
+                    _ => {
+                        owned = identity(model, &other);
+                        &owned
+                    }
+                };
+                let matching: Vec<&CRule> = rules
+                    .iter()
+                    .copied()
+                    .filter(|r| r.l3_matches(other))
+                    .collect();
+                for &(protocol, port) in ports {
+                    let flow = Flow {
+                        src,
+                        dst,
+                        protocol,
+                        port,
+                    };
+                    let ctx = Ctx {
+                        model,
+                        flow: &flow,
+                        other,
+                    };
+                    let hit = |deny: bool| {
+                        matching
+                            .iter()
+                            .any(|r| r.deny == deny && (!r.has_l4 || r.l4_matches(&ctx)))
+                    };
+                    out.push(!hit(true) && (!isolated || hit(false)));
                 }
-                _ => {
-                    owned = identity(model, &other);
-                    &owned
-                }
-            };
-            let matching: Vec<&CRule> = rules
-                .iter()
-                .copied()
-                .filter(|r| r.l3_matches(other))
-                .collect();
-            for &(protocol, port) in ports {
-                let flow = Flow {
-                    src,
-                    dst,
-                    protocol,
-                    port,
-                };
-                let ctx = Ctx {
-                    model,
-                    flow: &flow,
-                    other,
-                };
-                let hit = |deny: bool| {
-                    matching
-                        .iter()
-                        .any(|r| r.deny == deny && (!r.has_l4 || r.l4_matches(&ctx)))
-                };
-                out.push(!hit(true) && (!isolated || hit(false)));
-            }
+            })
         })
     }
 

@@ -513,6 +513,78 @@ where
     scope
 }
 
+/// Per-pod values of one model (an evaluator's view of each pod's labels), computed once
+/// for the proof, which asks about the same pods many times; shared by the threads.
+///
+/// The model is told by its address and pod count: callers ask about the model they
+/// hold for as long as they ask (the proof's own copy), and a model asked about after
+/// another replaces the whole cache. Two threads may both fill it for one model: they
+/// write the same.
+pub struct PodCache<T> {
+    cached: std::sync::RwLock<((usize, usize), Vec<T>)>,
+}
+
+impl<T> Default for PodCache<T> {
+    fn default() -> Self {
+        PodCache {
+            cached: std::sync::RwLock::new(((0, 0), Vec::new())),
+        }
+    }
+}
+
+impl<T: Clone> Clone for PodCache<T> {
+    fn clone(&self) -> Self {
+        PodCache {
+            cached: std::sync::RwLock::new(self.read().clone()),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for PodCache<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PodCache({} pods)", self.read().1.len())
+    }
+}
+
+impl<T> PodCache<T> {
+    /// What tells one model from another.
+    fn key(model: &ClusterModel) -> (usize, usize) {
+        (std::ptr::from_ref(model) as usize, model.pods.len())
+    }
+
+    /// The cache, read; a poisoned lock still holds a whole cache (it is replaced whole).
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, ((usize, usize), Vec<T>)> {
+        self.cached
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Fills the cache with `value` of every pod (by index) of `model` unless it holds
+    /// them already.
+    pub fn fill(&self, model: &ClusterModel, value: impl Fn(&ClusterModel, usize) -> T) {
+        let key = Self::key(model);
+        if self.read().0 == key && !model.pods.is_empty() {
+            return;
+        }
+        let values = (0..model.pods.len()).map(|i| value(model, i)).collect();
+        *self
+            .cached
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = (key, values);
+    }
+
+    /// `f` of the cached values of `model`'s pods (indexed as its pods), or of `None` when
+    /// the cache holds another model's.
+    pub fn with<R>(&self, model: &ClusterModel, f: impl FnOnce(Option<&[T]>) -> R) -> R {
+        let cached = self.read();
+        if cached.0 == Self::key(model) && cached.1.len() == model.pods.len() {
+            f(Some(&cached.1))
+        } else {
+            f(None)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,5 +618,34 @@ mod tests {
             .iter()
             .all(|f| f.src != f.dst && (f.src.is_pod() || f.dst.is_pod())));
         assert_eq!(m.flow_at(m.flow_count()), None);
+    }
+
+    #[test]
+    fn a_pod_cache_answers_for_the_model_it_holds_only() {
+        let model = ClusterModel {
+            pods: vec![Pod {
+                namespace: "a".into(),
+                name: "p".into(),
+                labels: BTreeMap::new(),
+                ip: "10.0.0.1".parse().unwrap(),
+                named_ports: BTreeMap::new(),
+            }],
+            ..ClusterModel::default()
+        };
+        let other = model.clone();
+        let cache: PodCache<String> = PodCache::default();
+        assert_eq!(cache.with(&model, |c| c.map(<[String]>::to_vec)), None);
+        cache.fill(&model, |m, i| m.pods[i].name.clone());
+        assert_eq!(
+            cache.with(&model, |c| c.map(<[String]>::to_vec)),
+            Some(vec!["p".to_string()])
+        );
+        assert_eq!(cache.with(&other, |c| c.map(<[String]>::to_vec)), None);
+        cache.fill(&other, |m, i| format!("{}!", m.pods[i].name));
+        assert_eq!(cache.with(&model, |c| c.map(<[String]>::to_vec)), None);
+        assert_eq!(
+            cache.with(&other, |c| c.map(<[String]>::to_vec)),
+            Some(vec!["p!".to_string()])
+        );
     }
 }
