@@ -199,7 +199,7 @@ fn evaluators_of_valid_objects_decide_as_the_validating_ones() {
             .unwrap()
             .objects;
         let validating = verify::evaluator(t, &objects).unwrap();
-        let trusting = t.backend().evaluator_of_valid(&objects).unwrap();
+        let trusting = t.backend().evaluator_of_valid(objects.clone()).unwrap();
         let proof = netpolc_ir::proof::prove(
             &model,
             &networks,
@@ -221,7 +221,7 @@ fn evaluators_of_valid_objects_decide_as_the_validating_ones() {
     let validating = verify::evaluator(Target::Cilium, std::slice::from_ref(&invalid)).unwrap();
     let trusting = Target::Cilium
         .backend()
-        .evaluator_of_valid(std::slice::from_ref(&invalid))
+        .evaluator_of_valid(vec![invalid.clone()])
         .unwrap();
     let proof = netpolc_ir::proof::prove(
         &model,

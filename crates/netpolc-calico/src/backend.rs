@@ -27,6 +27,10 @@ impl Backend for Calico {
         Ok(Box::new(crate::evaluator(objects)?))
     }
 
+    fn evaluator_of_valid(&self, objects: Vec<Value>) -> Result<Box<dyn Evaluator>, String> {
+        Ok(Box::new(crate::eval::compile_taken(objects)?))
+    }
+
     fn validate(&self, object: &Value) -> Vec<String> {
         crate::validate(object)
     }

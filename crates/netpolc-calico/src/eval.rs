@@ -101,6 +101,50 @@ pub(crate) struct Entity {
     pub(crate) not_ports: Vec<PortValue>,
 }
 
+impl Entity {
+    /// Matches every endpoint and port (an absent `source` or `destination`).
+    const ANY: Entity = Entity {
+        endpoints: None,
+        not_selector: None,
+        nets: Vec::new(),
+        not_nets: Vec::new(),
+        ports: Vec::new(),
+        not_ports: Vec::new(),
+    };
+
+    fn is_any(&self) -> bool {
+        self.endpoints.is_none()
+            && self.not_selector.is_none()
+            && self.nets.is_empty()
+            && self.not_nets.is_empty()
+            && self.ports.is_empty()
+            && self.not_ports.is_empty()
+    }
+}
+
+/// One end of a compiled rule, read as an [`Entity`]: boxed, or nothing when it matches
+/// everything (most rules test one side only; an entity inline in every rule cost the
+/// evaluator more memory than the rest of the rule).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RuleEnd(Option<Box<Entity>>);
+
+/// What [`RuleEnd`] reads as when it holds nothing.
+static ANY_ENTITY: Entity = Entity::ANY;
+
+impl RuleEnd {
+    pub(crate) fn new(e: Entity) -> RuleEnd {
+        RuleEnd((!e.is_any()).then(|| Box::new(e)))
+    }
+}
+
+impl std::ops::Deref for RuleEnd {
+    type Target = Entity;
+
+    fn deref(&self) -> &Entity {
+        self.0.as_deref().unwrap_or(&ANY_ENTITY)
+    }
+}
+
 /// One compiled rule.
 #[derive(Clone, Debug)]
 pub(crate) struct CompiledRule {
@@ -109,8 +153,8 @@ pub(crate) struct CompiledRule {
     pub(crate) not_protocol: Option<u8>,
     pub(crate) icmp: bool,
     pub(crate) ip_version: Option<u8>,
-    pub(crate) source: Entity,
-    pub(crate) destination: Entity,
+    pub(crate) source: RuleEnd,
+    pub(crate) destination: RuleEnd,
     /// The field path reported in decisions, e.g. `spec.egress[0]`.
     pub(crate) path: String,
 }
@@ -221,6 +265,50 @@ fn order_key(o: Option<f64>) -> f64 {
 pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
     let mut flat = Vec::new();
     flatten(objects, &mut flat, 0)?;
+    // Objects are read on every core; checked and collected in order, so the first
+    // problem in the objects' order is the one reported.
+    let read = netpolc_ir::par::map(netpolc_ir::par::threads(), flat.len(), 256, |i| {
+        (identity(flat[i]), read_object(i, flat[i]))
+    });
+    assemble(read)
+}
+
+/// [`compile`] of objects taken (the pipeline's): each is freed once read, so the
+/// objects and the evaluator are never both held in full. Lists are read by [`compile`].
+pub(crate) fn compile_taken(objects: Vec<Value>) -> Result<CalicoEvaluator, String> {
+    if objects
+        .iter()
+        .any(|o| o.get("kind").and_then(Value::as_str) == Some("List"))
+    {
+        return compile(&objects);
+    }
+    let numbered: Vec<(usize, Value)> = objects.into_iter().enumerate().collect();
+    let read =
+        netpolc_ir::par::flat_map_into(netpolc_ir::par::threads(), numbered, 256, |(i, o), out| {
+            out.push((identity(&o), read_object(i, &o)))
+        });
+    assemble(read)
+}
+
+/// What tells two objects apart: apiVersion, kind, namespace, name.
+type ObjectId = (String, String, Option<String>, String);
+
+/// An object's [`ObjectId`].
+fn identity(object: &Value) -> ObjectId {
+    let (api, kind, name) = head(object);
+    let namespace = object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str);
+    (
+        api.to_string(),
+        kind.to_string(),
+        namespace.map(str::to_string),
+        name.to_string(),
+    )
+}
+
+/// The evaluator of the objects read, in order, each with its identity.
+fn assemble(read: Vec<(ObjectId, Result<Item, String>)>) -> Result<CalicoEvaluator, String> {
     let mut tiers: BTreeMap<String, (Option<f64>, TierAction)> = BTreeMap::new();
     tiers.insert(DEFAULT_TIER.into(), (Some(1_000_000.0), TierAction::Deny));
     tiers.insert("kube-admin".into(), (Some(1_000.0), TierAction::Pass));
@@ -231,31 +319,19 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
     let mut identities = BTreeSet::new();
     let mut policies = Vec::new();
     let mut sets = Vec::new();
-    // Objects are read on every core; checked and collected in order, so the first
-    // problem in the objects' order is the one reported.
-    let read = netpolc_ir::par::map(netpolc_ir::par::threads(), flat.len(), 256, |i| {
-        read_object(i, flat[i])
-    });
-    for (i, (&object, item)) in flat.iter().zip(read).enumerate() {
-        let (api, kind, name) = head(object);
-        let fail = |e: &str| format!("object {i} ({kind} `{name}`): {e}");
-        let namespace = object
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str);
-        if name.is_empty() {
+    for (i, (id, item)) in read.into_iter().enumerate() {
+        let fail = |e: &str| format!("object {i} ({} `{}`): {e}", id.1, id.3);
+        if id.3.is_empty() {
             return Err(fail("metadata.name is required"));
         }
-        if !identities.insert((
-            api.to_string(),
-            kind.to_string(),
-            namespace.map(str::to_string),
-            name.to_string(),
-        )) {
+        if identities.contains(&id) {
             return Err(fail("defined more than once"));
         }
+        let name = id.3.clone();
+        identities.insert(id);
         match item? {
             Item::Tier(order, action) => {
-                tiers.insert(name.to_string(), (order, action));
+                tiers.insert(name, (order, action));
             }
             Item::Policy(p) => policies.push(*p),
             Item::Set(n) => sets.push(n),
@@ -519,8 +595,8 @@ fn rule(path: &str, r: &Rule, ns: Option<&str>) -> Result<CompiledRule, String> 
         not_protocol: protocol_number(&format!("{path}.notProtocol"), &r.not_protocol)?,
         icmp: r.icmp.as_ref().is_some_and(|f| f.icmp_type.is_some()),
         ip_version,
-        source: entity(&format!("{path}.source"), &r.source, ns)?,
-        destination: entity(&format!("{path}.destination"), &r.destination, ns)?,
+        source: RuleEnd::new(entity(&format!("{path}.source"), &r.source, ns)?),
+        destination: RuleEnd::new(entity(&format!("{path}.destination"), &r.destination, ns)?),
         path: path.to_string(),
     })
 }
@@ -673,7 +749,7 @@ fn labels_of(model: &ClusterModel, pod: &Pod) -> Labels {
 fn cached_view<'m>(
     model: &'m ClusterModel,
     sets: &[NetSet],
-    cached: Option<&'m [Labels]>,
+    cached: Option<&'m [std::sync::Arc<Labels>]>,
     e: &Endpoint,
 ) -> Ep<'m> {
     match (e, cached) {

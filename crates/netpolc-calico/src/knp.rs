@@ -23,7 +23,7 @@
 //! (`spec.ingress[0]`); ties in order are broken by Calico's converted name
 //! `knp.default.<name>`.
 
-use crate::eval::{eq, CompiledRule, Endpoints, Entity, Namespaces, Policy};
+use crate::eval::{eq, CompiledRule, Endpoints, Entity, Namespaces, Policy, RuleEnd};
 use crate::selector::{Expr, Selector};
 use crate::types::{Action, PortValue};
 use crate::{DEFAULT_TIER, ORCHESTRATOR_LABEL};
@@ -201,8 +201,8 @@ fn rules(rule: &kube::Rule, path: &str, namespace: &str, ingress: bool) -> Vec<C
                 not_protocol: None,
                 icmp: false,
                 ip_version: None,
-                source,
-                destination,
+                source: RuleEnd::new(source),
+                destination: RuleEnd::new(destination),
                 path: path.to_string(),
             });
         }

@@ -267,6 +267,7 @@ pub fn compile(program: &Program, options: &Options) -> netpolc_ir::backend::Com
     let mut plan = render::plan(program, options, true);
     let mut diagnostics = nodes_undeclared(program);
     diagnostics.append(&mut plan.diagnostics);
+    let validated = plan.validated;
     let objects = if diagnostics.iter().any(Diagnostic::is_error) {
         Vec::new()
     } else {
@@ -275,7 +276,7 @@ pub fn compile(program: &Program, options: &Options) -> netpolc_ir::backend::Com
     netpolc_ir::backend::Compiled {
         diagnostics,
         objects,
-        validated: false,
+        validated,
     }
 }
 

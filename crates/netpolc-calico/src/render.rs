@@ -104,6 +104,10 @@ struct Planned {
 pub(crate) struct Plan {
     objects: Vec<Planned>,
     pub(crate) diagnostics: Vec<Diagnostic>,
+    /// Every object was checked by Calico's validation rules on its typed form, and any
+    /// problem is among the diagnostics (planned with `validate`; the tier, which has no
+    /// intent to report against, had none).
+    pub(crate) validated: bool,
 }
 
 impl Plan {
@@ -925,6 +929,13 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
     } else {
         Vec::new()
     };
+    // An object without an intent (the tier) has nothing to report against: with a
+    // problem, the driver's net validates every object and reports it (NP6012).
+    let validated_all = validate
+        && objects
+            .iter()
+            .zip(&validated)
+            .all(|(planned, messages)| planned.origin.is_some() || messages.is_empty());
     let mut seen: BTreeMap<(u8, &str, &str), &Origin> = BTreeMap::new();
     for (i, planned) in objects.iter().enumerate() {
         let Some(origin) = planned.origin.as_ref() else {
@@ -961,8 +972,8 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
             continue;
         }
         // The typed object is checked by the rules `validate` applies once an object
-        // deserialises, without a trip through JSON (the driver still validates the
-        // emitted JSON of every object).
+        // deserialises, without a trip through JSON: its JSON is the serialisation of
+        // this very value, so the driver does not validate it again (`validated`).
         let messages = &validated[i];
         if !messages.is_empty() {
             let mut d = about_object(
@@ -979,6 +990,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
     Plan {
         objects,
         diagnostics: rep.diagnostics,
+        validated: validated_all,
     }
 }
 

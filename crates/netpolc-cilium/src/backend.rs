@@ -27,7 +27,7 @@ impl Backend for Cilium {
         Ok(Box::new(crate::evaluator(objects)?))
     }
 
-    fn evaluator_of_valid(&self, objects: &[Value]) -> Result<Box<dyn Evaluator>, String> {
+    fn evaluator_of_valid(&self, objects: Vec<Value>) -> Result<Box<dyn Evaluator>, String> {
         Ok(Box::new(crate::eval::evaluator_of_valid(objects)?))
     }
 

@@ -57,8 +57,16 @@ pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator, String> {
 /// [`evaluator`] of objects [`crate::validate`] accepts with no problem (the pipeline's:
 /// they were validated when compiled), without validating them again: none is invalid,
 /// so every one is enforced.
-pub(crate) fn evaluator_of_valid(objects: &[Value]) -> Result<impl Evaluator, String> {
-    read_all(objects, false)
+///
+/// The objects are taken: each is freed once read, so the objects and the evaluator are
+/// never both held in full.
+pub(crate) fn evaluator_of_valid(objects: Vec<Value>) -> Result<impl Evaluator, String> {
+    let numbered: Vec<(usize, Value)> = objects.into_iter().enumerate().collect();
+    let read =
+        netpolc_ir::par::flat_map_into(netpolc_ir::par::threads(), numbered, 256, |(i, o), out| {
+            out.push(read_object(i, &o, false))
+        });
+    assemble(read)
 }
 
 /// Reads every object (validating each when `validate`) into the evaluator.
@@ -68,6 +76,11 @@ fn read_all(objects: &[Value], validate: bool) -> Result<CiliumEvaluator, String
     let read = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
         read_object(i, &objects[i], validate)
     });
+    assemble(read)
+}
+
+/// The evaluator of the objects read, in order (the first error is the one reported).
+fn assemble(read: Vec<Result<Vec<CPolicy>, String>>) -> Result<CiliumEvaluator, String> {
     let mut policies = Vec::new();
     for r in read {
         policies.extend(r?);

@@ -120,8 +120,7 @@ fn build_with(
             // Rendered objects passed validation with no problem (`crate::render`).
             let emitted = twins
                 .is_empty()
-                .then(|| verify::emitted_evaluator_of(target, &r.objects, true, true));
-            drop(r.objects);
+                .then(|| verify::emitted_evaluator_of_valid(target, r.objects));
             (r.diagnostics, twins, emitted, compiled_in)
         })
     });

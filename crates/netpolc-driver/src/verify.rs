@@ -401,27 +401,28 @@ pub fn emitted_evaluator(
     target: Target,
     objects: &[Value],
 ) -> Result<(Vec<Emitted>, Box<dyn Evaluator>), String> {
-    emitted_evaluator_of(target, objects, twins(objects).is_empty(), false)
-}
-
-/// [`emitted_evaluator`] for objects whose identities the caller has already compared
-/// ([`twins`]): `distinct` when no two share one; `valid` when the back end's validation
-/// found no problem in any of them (the pipeline's objects), so that an evaluator that
-/// validates what it reads need not do it again
-/// ([`netpolc_ir::backend::Backend::evaluator_of_valid`]) when the objects read back as
-/// themselves.
-pub(crate) fn emitted_evaluator_of(
-    target: Target,
-    objects: &[Value],
-    distinct: bool,
-    valid: bool,
-) -> Result<(Vec<Emitted>, Box<dyn Evaluator>), String> {
+    let distinct = twins(objects).is_empty();
     let emitted = Emitted::all(target, objects);
     let texts: Vec<&str> = emitted.iter().map(|e| e.yaml.as_str()).collect();
     let parsed = as_applied(objects, &texts, distinct)?;
-    let evaluator = match parsed {
-        std::borrow::Cow::Borrowed(same) if valid => target.backend().evaluator_of_valid(same),
-        parsed => evaluator(target, &parsed),
+    let evaluator = evaluator(target, &parsed).map_err(|e| format!("{target}: {e}"))?;
+    Ok((emitted, evaluator))
+}
+
+/// [`emitted_evaluator`] of the pipeline's objects, taken: no two share an identity
+/// (the caller has compared them, [`twins`]) and the back end's validation found no
+/// problem in any of them, so that an evaluator that validates what it reads need not do
+/// it again ([`netpolc_ir::backend::Backend::evaluator_of_valid`], which may free each
+/// object once read) when the objects read back as themselves.
+pub(crate) fn emitted_evaluator_of_valid(
+    target: Target,
+    objects: Vec<Value>,
+) -> Result<(Vec<Emitted>, Box<dyn Evaluator>), String> {
+    let emitted = Emitted::all(target, &objects);
+    let texts: Vec<&str> = emitted.iter().map(|e| e.yaml.as_str()).collect();
+    let evaluator = match as_applied(&objects, &texts, true)? {
+        std::borrow::Cow::Borrowed(_) => target.backend().evaluator_of_valid(objects),
+        std::borrow::Cow::Owned(parsed) => evaluator(target, &parsed),
     }
     .map_err(|e| format!("{target}: {e}"))?;
     Ok((emitted, evaluator))

@@ -58,10 +58,13 @@ pub trait Backend: Sync {
     /// whose evaluator validates every object again (to leave unenforced what the API
     /// server or agent rejects) may skip that here; the evaluator must be the same.
     ///
+    /// The objects are taken, so that a back end may free each one once read (the
+    /// objects and the evaluator are then never both held in full).
+    ///
     /// # Errors
     /// As [`Self::evaluator`].
-    fn evaluator_of_valid(&self, objects: &[Value]) -> Result<Box<dyn Evaluator>, String> {
-        self.evaluator(objects)
+    fn evaluator_of_valid(&self, objects: Vec<Value>) -> Result<Box<dyn Evaluator>, String> {
+        self.evaluator(&objects)
     }
 
     /// The problems the API server (or agent) would report for `object`, as messages;

@@ -516,13 +516,19 @@ where
 /// Per-pod values of one model (an evaluator's view of each pod's labels), computed once
 /// for the proof, which asks about the same pods many times; shared by the threads.
 ///
+/// A value depends on the pod's namespace and labels only: pods alike in both share one
+/// value (a namespace's replicas hold one copy, not one each).
+///
 /// The model is told by its address and pod count: callers ask about the model they
 /// hold for as long as they ask (the proof's own copy), and a model asked about after
 /// another replaces the whole cache. Two threads may both fill it for one model: they
 /// write the same.
 pub struct PodCache<T> {
-    cached: std::sync::RwLock<((usize, usize), Vec<T>)>,
+    cached: std::sync::RwLock<Cached<T>>,
 }
+
+/// The key of the model a [`PodCache`] holds values of, and the values by pod.
+type Cached<T> = ((usize, usize), Vec<std::sync::Arc<T>>);
 
 impl<T> Default for PodCache<T> {
     fn default() -> Self {
@@ -532,7 +538,7 @@ impl<T> Default for PodCache<T> {
     }
 }
 
-impl<T: Clone> Clone for PodCache<T> {
+impl<T> Clone for PodCache<T> {
     fn clone(&self) -> Self {
         PodCache {
             cached: std::sync::RwLock::new(self.read().clone()),
@@ -553,20 +559,33 @@ impl<T> PodCache<T> {
     }
 
     /// The cache, read; a poisoned lock still holds a whole cache (it is replaced whole).
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, ((usize, usize), Vec<T>)> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Cached<T>> {
         self.cached
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Fills the cache with `value` of every pod (by index) of `model` unless it holds
-    /// them already.
+    /// them already: `value` of the first pod of each namespace and labels, shared by
+    /// the pods alike in both (`value` must read nothing else of the pod).
     pub fn fill(&self, model: &ClusterModel, value: impl Fn(&ClusterModel, usize) -> T) {
         let key = Self::key(model);
         if self.read().0 == key && !model.pods.is_empty() {
             return;
         }
-        let values = (0..model.pods.len()).map(|i| value(model, i)).collect();
+        let mut alike: BTreeMap<(&str, &BTreeMap<String, String>), std::sync::Arc<T>> =
+            BTreeMap::new();
+        let values = model
+            .pods
+            .iter()
+            .enumerate()
+            .map(|(i, pod)| {
+                alike
+                    .entry((pod.namespace.as_str(), &pod.labels))
+                    .or_insert_with(|| std::sync::Arc::new(value(model, i)))
+                    .clone()
+            })
+            .collect();
         *self
             .cached
             .write()
@@ -575,7 +594,11 @@ impl<T> PodCache<T> {
 
     /// `f` of the cached values of `model`'s pods (indexed as its pods), or of `None` when
     /// the cache holds another model's.
-    pub fn with<R>(&self, model: &ClusterModel, f: impl FnOnce(Option<&[T]>) -> R) -> R {
+    pub fn with<R>(
+        &self,
+        model: &ClusterModel,
+        f: impl FnOnce(Option<&[std::sync::Arc<T>]>) -> R,
+    ) -> R {
         let cached = self.read();
         if cached.0 == Self::key(model) && cached.1.len() == model.pods.len() {
             f(Some(&cached.1))
@@ -622,30 +645,52 @@ mod tests {
 
     #[test]
     fn a_pod_cache_answers_for_the_model_it_holds_only() {
+        let pod = |ns: &str, name: &str, app: &str| Pod {
+            namespace: ns.into(),
+            name: name.into(),
+            labels: BTreeMap::from([("app".to_string(), app.to_string())]),
+            ip: "10.0.0.1".parse().unwrap(),
+            named_ports: BTreeMap::new(),
+        };
         let model = ClusterModel {
-            pods: vec![Pod {
-                namespace: "a".into(),
-                name: "p".into(),
-                labels: BTreeMap::new(),
-                ip: "10.0.0.1".parse().unwrap(),
-                named_ports: BTreeMap::new(),
-            }],
+            pods: vec![pod("a", "p", "web")],
             ..ClusterModel::default()
         };
         let other = model.clone();
         let cache: PodCache<String> = PodCache::default();
-        assert_eq!(cache.with(&model, |c| c.map(<[String]>::to_vec)), None);
-        cache.fill(&model, |m, i| m.pods[i].name.clone());
-        assert_eq!(
-            cache.with(&model, |c| c.map(<[String]>::to_vec)),
-            Some(vec!["p".to_string()])
-        );
-        assert_eq!(cache.with(&other, |c| c.map(<[String]>::to_vec)), None);
-        cache.fill(&other, |m, i| format!("{}!", m.pods[i].name));
-        assert_eq!(cache.with(&model, |c| c.map(<[String]>::to_vec)), None);
-        assert_eq!(
-            cache.with(&other, |c| c.map(<[String]>::to_vec)),
-            Some(vec!["p!".to_string()])
-        );
+        let values = |c: Option<&[std::sync::Arc<String>]>| {
+            c.map(|c| c.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+        };
+        let of = |m: &ClusterModel, i: usize| {
+            format!("{}/{}", m.pods[i].namespace, m.pods[i].labels["app"])
+        };
+        assert_eq!(cache.with(&model, values), None);
+        cache.fill(&model, of);
+        assert_eq!(cache.with(&model, values), Some(vec!["a/web".to_string()]));
+        assert_eq!(cache.with(&other, values), None);
+        cache.fill(&other, |m, i| format!("{}!", of(m, i)));
+        assert_eq!(cache.with(&model, values), None);
+        assert_eq!(cache.with(&other, values), Some(vec!["a/web!".to_string()]));
+        // Pods alike in namespace and labels share one value; others have their own.
+        let replicas = ClusterModel {
+            pods: vec![
+                pod("a", "p", "web"),
+                pod("a", "q", "web"),
+                pod("b", "r", "web"),
+                pod("a", "s", "db"),
+            ],
+            ..ClusterModel::default()
+        };
+        cache.fill(&replicas, of);
+        cache.with(&replicas, |c| {
+            let c = c.unwrap();
+            assert!(std::sync::Arc::ptr_eq(&c[0], &c[1]));
+            assert!(!std::sync::Arc::ptr_eq(&c[0], &c[2]));
+            assert!(!std::sync::Arc::ptr_eq(&c[0], &c[3]));
+            assert_eq!(
+                c.iter().map(|v| v.as_str()).collect::<Vec<_>>(),
+                ["a/web", "a/web", "b/web", "a/db"]
+            );
+        });
     }
 }

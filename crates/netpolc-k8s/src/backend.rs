@@ -26,6 +26,10 @@ impl Backend for Kubernetes {
         Ok(Box::new(crate::evaluator(objects)?))
     }
 
+    fn evaluator_of_valid(&self, objects: Vec<Value>) -> Result<Box<dyn Evaluator>, String> {
+        Ok(Box::new(crate::evaluate::evaluator_of_valid(objects)?))
+    }
+
     fn validate(&self, object: &Value) -> Vec<String> {
         crate::validate(object)
     }

@@ -8,7 +8,6 @@ use crate::Options;
 use netpolc_ir::backend::{Backend as _, Compiled, Unsupported};
 use netpolc_ir::{allow_only, Action, Entity, Origin, Peer, Program, Rule};
 use netpolc_source::{Diagnostic, Severity};
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 const BACKEND_NOTE: &str = "backend: kubernetes (`networking.k8s.io/v1` NetworkPolicy)";
@@ -55,21 +54,20 @@ pub fn compile(program: &Program, options: &Options) -> Compiled {
     let rendered = emit::objects(target);
     // The lowered program is not needed once rendered: its memory goes to the values.
     drop(lowered);
-    // Converted on every core, in order.
-    let values: Vec<Value> =
-        netpolc_ir::par::map(netpolc_ir::par::threads(), rendered.len(), 256, |i| {
-            emit::to_json(&rendered[i].policy)
-        });
-    out.extend(rendered_problems(&rendered, &values));
+    out.extend(rendered_problems(&rendered));
     let objects = if out.iter().any(Diagnostic::is_error) {
         Vec::new()
     } else {
-        values
+        // Converted on every core, in order; each typed object is freed once converted,
+        // so both forms are never held in full.
+        netpolc_ir::par::flat_map_into(netpolc_ir::par::threads(), rendered, 256, |r, values| {
+            values.push(emit::to_json(&r.policy))
+        })
     };
     Compiled {
         diagnostics: out,
         objects,
-        // `rendered_problems` validated exactly these values.
+        // `rendered_problems` validated the typed objects these values serialise.
         validated: true,
     }
 }
@@ -179,7 +177,7 @@ fn refusal(u: Unsupported<'_>, o: &Origin) -> Diagnostic {
 }
 
 /// Name collisions and API-server validation of the rendered objects.
-fn rendered_problems(objects: &[emit::Rendered], values: &[Value]) -> Vec<Diagnostic> {
+fn rendered_problems(objects: &[emit::Rendered]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut by_name: BTreeMap<(&str, &str), &emit::Rendered> = BTreeMap::new();
     let mut reported: BTreeSet<(String, String, String)> = BTreeSet::new();
@@ -213,8 +211,8 @@ fn rendered_problems(objects: &[emit::Rendered], values: &[Value]) -> Vec<Diagno
     }
     let mut validated: BTreeSet<(String, String)> = BTreeSet::new();
     // Validated on every core; reported in order.
-    let all_problems = netpolc_ir::par::map(netpolc_ir::par::threads(), values.len(), 256, |i| {
-        crate::validate(&values[i])
+    let all_problems = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
+        crate::validate::policy(&objects[i].policy)
     });
     for (r, problems) in objects.iter().zip(all_problems) {
         if problems.is_empty() {

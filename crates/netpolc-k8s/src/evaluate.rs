@@ -45,16 +45,49 @@ use std::net::IpAddr;
 /// duplicated, or is refused by the shared reader (`netpolc_kube::networkpolicy::read`:
 /// unknown fields, wrong types, anything the API server's validation refuses).
 pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator + std::fmt::Debug, String> {
+    evaluator_of(objects)
+}
+
+/// [`evaluator`], its type named.
+fn evaluator_of(objects: &[Value]) -> Result<K8sEvaluator, String> {
     let mut flat = Vec::new();
     for (i, object) in objects.iter().enumerate() {
         flatten(object, &format!("object {i}"), &mut flat)?;
     }
-    let mut by_namespace: BTreeMap<String, BTreeMap<String, Policy>> = BTreeMap::new();
     // Read on every core; the first error in the objects' order is the one reported.
     let parsed = netpolc_ir::par::map(netpolc_ir::par::threads(), flat.len(), 256, |i| {
         Policy::parse(&flat[i].0, flat[i].1)
     });
-    for ((what, _), policy) in flat.iter().zip(parsed) {
+    assemble(flat.iter().map(|(what, _)| what.as_str()).zip(parsed))
+}
+
+/// [`evaluator`] of the pipeline's objects (NetworkPolicies each, validated), taken: each
+/// is freed once read, so the objects and the evaluator are never both held in full.
+/// Other objects (lists) are read by [`evaluator`].
+pub(crate) fn evaluator_of_valid(objects: Vec<Value>) -> Result<K8sEvaluator, String> {
+    let plain = objects.iter().all(|o| {
+        o.get("apiVersion").and_then(Value::as_str) == Some(kube::API_VERSION)
+            && o.get("kind").and_then(Value::as_str) == Some(kube::KIND)
+    });
+    if !plain {
+        return evaluator_of(&objects);
+    }
+    let n = objects.len();
+    let numbered: Vec<(usize, Value)> = objects.into_iter().enumerate().collect();
+    let parsed =
+        netpolc_ir::par::flat_map_into(netpolc_ir::par::threads(), numbered, 256, |(i, o), out| {
+            out.push(Policy::parse(&format!("object {i}"), &o))
+        });
+    let whats: Vec<String> = (0..n).map(|i| format!("object {i}")).collect();
+    assemble(whats.iter().map(String::as_str).zip(parsed))
+}
+
+/// The evaluator of the policies read, in order, each with what names it in an error.
+fn assemble<'w>(
+    parsed: impl Iterator<Item = (&'w str, Result<Policy, String>)>,
+) -> Result<K8sEvaluator, String> {
+    let mut by_namespace: BTreeMap<String, BTreeMap<String, Policy>> = BTreeMap::new();
+    for (what, policy) in parsed {
         let policy = policy?;
         let slot = by_namespace.entry(policy.namespace.clone()).or_default();
         if slot.contains_key(&policy.name) {
@@ -108,7 +141,7 @@ fn flatten<'v>(
 
 /// The evaluator: policies by namespace, each list sorted by name.
 #[derive(Debug)]
-struct K8sEvaluator {
+pub(crate) struct K8sEvaluator {
     policies: BTreeMap<String, Vec<Policy>>,
 }
 

@@ -47,6 +47,13 @@ pub fn validate(object: &Value) -> Vec<String> {
             )]
         }
     };
+    policy(&np)
+}
+
+/// The API server's rules for a NetworkPolicy that matches the schema (what [`validate`]
+/// checks once the object deserialises): the compile checks its typed objects with it,
+/// without a trip through JSON.
+pub(crate) fn policy(np: &NetworkPolicy) -> Vec<String> {
     let mut v = Errors::default();
     match &np.metadata.name {
         None => v.push("metadata.name", "is required"),
@@ -74,7 +81,8 @@ pub fn validate(object: &Value) -> Vec<String> {
             );
         }
     }
-    let spec = np.spec.unwrap_or_default();
+    let no_spec = Default::default();
+    let spec = np.spec.as_ref().unwrap_or(&no_spec);
     if let Some(s) = &spec.pod_selector {
         selector(&mut v, "spec.podSelector", s);
     }
