@@ -58,7 +58,7 @@ fn evaluator_of(objects: &[Value]) -> Result<K8sEvaluator, String> {
     let parsed = netpolc_ir::par::map(netpolc_ir::par::threads(), flat.len(), 256, |i| {
         Policy::parse(&flat[i].0, flat[i].1)
     });
-    assemble(flat.iter().map(|(what, _)| what.as_str()).zip(parsed))
+    assemble(parsed, |i| flat[i].0.clone())
 }
 
 /// [`evaluator`] of the pipeline's objects (NetworkPolicies each, validated), taken: each
@@ -72,28 +72,30 @@ pub(crate) fn evaluator_of_valid(objects: Vec<Value>) -> Result<K8sEvaluator, St
     if !plain {
         return evaluator_of(&objects);
     }
-    let n = objects.len();
+    let what = |i: usize| format!("object {i}");
     let numbered: Vec<(usize, Value)> = objects.into_iter().enumerate().collect();
     let parsed =
         netpolc_ir::par::flat_map_into(netpolc_ir::par::threads(), numbered, 256, |(i, o), out| {
-            out.push(Policy::parse(&format!("object {i}"), &o))
+            out.push(Policy::parse(&what(i), &o))
         });
-    let whats: Vec<String> = (0..n).map(|i| format!("object {i}")).collect();
-    assemble(whats.iter().map(String::as_str).zip(parsed))
+    assemble(parsed, what)
 }
 
-/// The evaluator of the policies read, in order, each with what names it in an error.
-fn assemble<'w>(
-    parsed: impl Iterator<Item = (&'w str, Result<Policy, String>)>,
+/// The evaluator of the policies read, in order; `what` names policy `i` in an error.
+fn assemble(
+    parsed: Vec<Result<Policy, String>>,
+    what: impl Fn(usize) -> String,
 ) -> Result<K8sEvaluator, String> {
     let mut by_namespace: BTreeMap<String, BTreeMap<String, Policy>> = BTreeMap::new();
-    for (what, policy) in parsed {
+    for (i, policy) in parsed.into_iter().enumerate() {
         let policy = policy?;
         let slot = by_namespace.entry(policy.namespace.clone()).or_default();
         if slot.contains_key(&policy.name) {
             return Err(format!(
-                "{what}: duplicate NetworkPolicy `{}/{}`",
-                policy.namespace, policy.name
+                "{}: duplicate NetworkPolicy `{}/{}`",
+                what(i),
+                policy.namespace,
+                policy.name
             ));
         }
         slot.insert(policy.name.clone(), policy);
