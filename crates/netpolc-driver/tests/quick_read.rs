@@ -95,6 +95,11 @@ fn golden_documents_read_fast() {
         let fast = quick::read(doc);
         assert!(fast.is_some(), "{}: not read fast:\n{doc}", file.display());
         assert_eq!(fast, loader(doc), "{}:\n{doc}", file.display());
+        assert!(
+            quick::matches(doc, fast.as_ref().unwrap()),
+            "{}",
+            file.display()
+        );
         // And each document is what the emitter writes for its value.
         assert_eq!(&emit::to_yaml(fast.as_ref().unwrap()), doc);
     }
@@ -328,6 +333,7 @@ proptest! {
     fn emitted_values_read_back(v in value()) {
         let text = emit::to_yaml(&v);
         prop_assert_eq!(quick::read(&text), Some(v.clone()), "quick:\n{}", text);
+        prop_assert!(quick::matches(&text, &v), "matches:\n{}", text);
         prop_assert_eq!(loader(&text), Some(v), "loader:\n{}", text);
     }
 
@@ -336,11 +342,22 @@ proptest! {
         text in seed_text(),
         edits in prop::collection::vec(edit(), 1..4),
     ) {
+        let original = quick::read(&text);
         let mut mutated = text;
         for e in &edits {
             mutated = apply(&mutated, e);
         }
+        // `matches` is true only when `read` gives the value; and whenever it does, but
+        // for keys moved out of the value's order (swapped lines).
+        if let Some(original) = &original {
+            let same = quick::read(&mutated).as_ref() == Some(original);
+            let matched = quick::matches(&mutated, original);
+            prop_assert!(!matched || same, "{:?}", mutated);
+            let swapped = edits.iter().any(|e| matches!(e, Edit::SwapLines(_)));
+            prop_assert!(matched || !same || swapped, "{:?}", mutated);
+        }
         if let Some(fast) = quick::read(&mutated) {
+            prop_assert!(quick::matches(&mutated, &fast), "{:?}", mutated);
             prop_assert_eq!(Some(fast), loader(&mutated), "{:?}", mutated);
         }
     }

@@ -89,6 +89,47 @@ pub fn read(text: &str) -> Option<Value> {
     (r.pos == r.b.len()).then_some(v)
 }
 
+/// Whether [`read`] reads `text` as `expected`, decided without building the value (no
+/// maps, no arrays, plain keys and strings not copied): the proof's read-back compares
+/// every emitted text with the object it was emitted from, and building each tree only
+/// to compare and drop it cost more than the reading.
+///
+/// `true` only when `read(text) == Some(expected)`; `false` otherwise, and also when a
+/// mapping's keys are written in another order than `expected`'s (the emitter writes
+/// them in the value's order; a caller that must know reads the text instead).
+///
+/// ```
+/// use netpolc_intent::yaml::quick::matches;
+/// let text = "kind: NetworkPolicy\nspec:\n  ports:\n  - port: 53\n";
+/// let v = serde_json::json!({"kind": "NetworkPolicy", "spec": {"ports": [{"port": 53}]}});
+/// assert!(matches(text, &v));
+/// assert!(!matches(text, &serde_json::json!({"kind": "NetworkPolicy"})));
+/// ```
+pub fn matches(text: &str, expected: &Value) -> bool {
+    let limits = Limits::default();
+    if text.len() > limits.max_file_size.min(u32::MAX as usize)
+        || !text.ends_with('\n')
+        || !characters_ok(text, limits.max_lookahead.saturating_mul(16))
+    {
+        return false;
+    }
+    let mut r = Reader {
+        text,
+        b: text.as_bytes(),
+        pos: 0,
+        nodes: 0,
+        max_depth: limits.max_depth.min(DEPTH_CAP),
+        max_nodes: limits.max_nodes,
+        max_scalar: limits.max_scalar_len,
+    };
+    let same = if r.dash_line(0) {
+        r.seq_is(0, 1, expected)
+    } else {
+        r.inline_is(Some(0), 1, expected)
+    };
+    same.is_some() && r.pos == r.b.len()
+}
+
 /// Whether every character is one YAML allows in a stream and the subset allows anywhere
 /// (no tab, carriage return, control character, byte order mark or Unicode line
 /// separator), and the loader's look-ahead meter, run over the whole text, stays within
@@ -103,7 +144,31 @@ fn characters_ok(text: &str, budget: usize) -> bool {
     let mut depth = 0usize;
     let mut in_comment = false;
     let mut after_blank = true;
-    for c in text.chars() {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let byte = b[i];
+        // Most bytes are printable ASCII other than `#` and brackets: counted, nothing
+        // else to do (the loop's one fast path; the rest is the general case below).
+        if matches!(byte, b'\x21'..=b'\x7E') && !matches!(byte, b'#' | b'[' | b']' | b'{' | b'}') {
+            if !in_comment {
+                counted = counted.saturating_add(16 + depth);
+            }
+            after_blank = false;
+            i += 1;
+            continue;
+        }
+        // ASCII as bytes; other characters decoded (the text is UTF-8).
+        let c = if byte < 0x80 {
+            i += 1;
+            char::from(byte)
+        } else {
+            let Some(c) = text[i..].chars().next() else {
+                return false;
+            };
+            i += c.len_utf8();
+            c
+        };
         let blank = c == ' ' || c == '\n';
         if !blank && !matches!(c, '\u{21}'..='\u{7E}') && !printable_non_ascii(c) {
             return false;
@@ -327,6 +392,162 @@ impl Reader<'_> {
         }
     }
 
+    // The same reading as `seq`, `map`, `after_key`, `inline` and `literal`, step for
+    // step (the same checks, the same node counts), comparing with an expected value
+    // instead of building one: `Some(())` when what was read equals it, `None` when it
+    // differs or the text leaves the subset.
+
+    /// [`Reader::seq`], compared with `expected`.
+    fn seq_is(&mut self, indent: usize, depth: usize, expected: &Value) -> Option<()> {
+        self.node(depth)?;
+        let items = expected.as_array()?;
+        let mut n = 0;
+        while self.dash_line(indent) {
+            let item = items.get(n)?;
+            n += 1;
+            self.pos += indent + 1;
+            if self.b[self.pos] == b'\n' {
+                self.pos += 1;
+                if !self.dash_line(indent + 2) {
+                    return None;
+                }
+                self.seq_is(indent + 2, depth + 1, item)?;
+            } else {
+                self.pos += 1;
+                self.inline_is(Some(indent + 2), depth + 1, item)?;
+            }
+        }
+        (n > 0 && n == items.len()).then_some(())
+    }
+
+    /// [`Reader::map`], compared with `expected`.
+    fn map_is(
+        &mut self,
+        indent: usize,
+        depth: usize,
+        first: Option<String>,
+        expected: &Value,
+    ) -> Option<()> {
+        self.node(depth)?;
+        let m = expected.as_object()?;
+        // The keys must come in the order of `expected`'s (as the emitter writes them):
+        // then no key is read twice and none is missing when their counts agree.
+        let mut entries = m.iter();
+        let mut read = 0usize;
+        let mut first = first;
+        loop {
+            let (key, value) = match first.take() {
+                Some(k) => (std::borrow::Cow::Owned(k), entries.next()),
+                None => {
+                    if !self.key_line(indent) {
+                        break;
+                    }
+                    self.pos += indent;
+                    (self.key_text()?, entries.next())
+                }
+            };
+            let (k, value) = value?;
+            if *k != *key {
+                return None;
+            }
+            read += 1;
+            self.node(depth + 1)?;
+            self.pos += 1;
+            self.after_key_is(indent, depth + 1, value)?;
+        }
+        (read > 0 && read == m.len()).then_some(())
+    }
+
+    /// [`Reader::key`], borrowed from the text when it is plain.
+    fn key_text(&mut self) -> Option<std::borrow::Cow<'_, str>> {
+        let start = self.pos;
+        let key = match self.token()? {
+            Token::Quoted(s) => std::borrow::Cow::Owned(s),
+            Token::Plain(from, to) => {
+                self.plain_key(from, to)?;
+                std::borrow::Cow::Borrowed(&self.text[from..to])
+            }
+        };
+        (self.pos - start <= MAX_KEY && self.peek(self.pos) == Some(b':')).then_some(key)
+    }
+
+    /// [`Reader::after_key`], compared with `expected`.
+    fn after_key_is(&mut self, indent: usize, depth: usize, expected: &Value) -> Option<()> {
+        match self.peek(self.pos)? {
+            b'\n' => {
+                self.pos += 1;
+                if self.dash_line(indent) {
+                    self.seq_is(indent, depth, expected)
+                } else if self.key_line(indent + 2) {
+                    self.map_is(indent + 2, depth, None, expected)
+                } else {
+                    None
+                }
+            }
+            b' ' => {
+                self.pos += 1;
+                if self.b[self.pos..].starts_with(b"|-\n") {
+                    self.pos += 3;
+                    let v = self.literal(indent + 2, depth)?;
+                    (v == *expected).then_some(())
+                } else {
+                    self.inline_is(None, depth, expected)
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// [`Reader::inline`], compared with `expected`.
+    fn inline_is(&mut self, map_at: Option<usize>, depth: usize, expected: &Value) -> Option<()> {
+        let rest = &self.b[self.pos..];
+        if rest.starts_with(b"{}\n") || rest.starts_with(b"[]\n") {
+            self.node(depth)?;
+            self.pos += 3;
+            let empty = match expected {
+                Value::Object(m) => rest[0] == b'{' && m.is_empty(),
+                Value::Array(a) => rest[0] == b'[' && a.is_empty(),
+                _ => false,
+            };
+            return empty.then_some(());
+        }
+        let start = self.pos;
+        let token = self.token()?;
+        match (self.peek(self.pos)?, map_at) {
+            (b':', Some(indent)) => {
+                if self.pos - start > MAX_KEY {
+                    return None;
+                }
+                let key = match token {
+                    Token::Quoted(s) => s,
+                    Token::Plain(from, to) => self.plain_key(from, to)?,
+                };
+                self.map_is(indent, depth, Some(key), expected)
+            }
+            (b'\n', _) => {
+                self.node(depth)?;
+                self.pos += 1;
+                match token {
+                    Token::Quoted(s) => (expected.as_str() == Some(s.as_str())).then_some(()),
+                    Token::Plain(from, to) => {
+                        let s = &self.text[from..to];
+                        if let (Value::String(e), Resolved::Str(t)) = (expected, resolve_plain(s)) {
+                            // A plain string (`plain_to_json` without the copy): no
+                            // leading `-`, no `+` (as `inline`).
+                            return (e == t && !(s.starts_with('-') || s.contains('+')))
+                                .then_some(());
+                        }
+                        let v = plain_to_json(s);
+                        (v == *expected
+                            && (v.is_number() || !(s.starts_with('-') || s.contains('+'))))
+                        .then_some(())
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
     /// A scalar token at `pos`; `pos` ends after it.
     fn token(&mut self) -> Option<Token> {
         let start = self.pos;
@@ -445,12 +666,49 @@ mod tests {
     #[track_caller]
     fn reads(text: &str, expected: Value) {
         assert_eq!(read(text), Some(expected.clone()), "quick: {text:?}");
+        assert!(super::matches(text, &expected), "matches: {text:?}");
         assert_eq!(loader(text), Some(expected), "loader: {text:?}");
     }
 
     #[track_caller]
     fn rejects(text: &str) {
         assert_eq!(read(text), None, "{text:?}");
+        // Outside the subset, nothing matches: not what the loader reads, not null.
+        if let Some(v) = loader(text) {
+            assert!(!super::matches(text, &v), "matches: {text:?}");
+        }
+        assert!(!super::matches(text, &Value::Null), "matches: {text:?}");
+    }
+
+    #[test]
+    fn matches_compares_without_building() {
+        let text = "a: 1\nb:\n- x\n- \"y\"\n- {}\nc:\n  d: true\n  e: |-\n    one\n    two\n";
+        let v = json!({"a": 1, "b": ["x", "y", {}], "c": {"d": true, "e": "one\ntwo"}});
+        reads(text, v.clone());
+        // Any difference, in keys, values, types, order of items or count, is seen.
+        for other in [
+            json!({"a": 1, "b": ["x", "y", {}], "c": {"d": true}}),
+            json!({"a": 1, "b": ["x", "y", {}], "c": {"d": true, "e": "one\ntwo"}, "f": 1}),
+            json!({"a": "1", "b": ["x", "y", {}], "c": {"d": true, "e": "one\ntwo"}}),
+            json!({"a": 1, "b": ["y", "x", {}], "c": {"d": true, "e": "one\ntwo"}}),
+            json!({"a": 1, "b": ["x", "y", []], "c": {"d": true, "e": "one\ntwo"}}),
+            json!({"a": 1, "b": ["x", "y"], "c": {"d": true, "e": "one\ntwo"}}),
+            json!({"a": 1, "b": ["x", "y", {}], "c": {"d": "true", "e": "one\ntwo"}}),
+            json!({"a": 1, "b": ["x", "y", {}], "c": {"d": true, "e": "one two"}}),
+            json!([1]),
+        ] {
+            assert!(!super::matches(text, &other), "{other}");
+        }
+        // Keys in another order than the value's are not matched (the caller reads the
+        // text instead), though `read` gives an equal map.
+        let reordered = json!({"c": {"e": "one\ntwo", "d": true}, "b": ["x", "y", {}], "a": 1});
+        assert_eq!(read(text), Some(reordered.clone()));
+        assert!(!super::matches(text, &reordered));
+        // A duplicate key is outside the subset, even where the value would compare.
+        assert!(!super::matches("a: 1\na: 1\n", &json!({"a": 1})));
+        // A plain `-x` or `1+` is not a string of the subset.
+        assert!(!super::matches("a: -x\n", &json!({"a": "-x"})));
+        assert!(super::matches("a: -5\n", &json!({"a": -5})));
     }
 
     #[test]
