@@ -67,22 +67,7 @@ const DEPTH_CAP: usize = 1024;
 /// assert_eq!(read("a: 1 # one\n"), None);
 /// ```
 pub fn read(text: &str) -> Option<Value> {
-    let limits = Limits::default();
-    if text.len() > limits.max_file_size.min(u32::MAX as usize)
-        || !text.ends_with('\n')
-        || !characters_ok(text, limits.max_lookahead.saturating_mul(16))
-    {
-        return None;
-    }
-    let mut r = Reader {
-        text,
-        b: text.as_bytes(),
-        pos: 0,
-        nodes: 0,
-        max_depth: limits.max_depth.min(DEPTH_CAP),
-        max_nodes: limits.max_nodes,
-        max_scalar: limits.max_scalar_len,
-    };
+    let mut r = Reader::start(text)?;
     let v = if r.dash_line(0) {
         r.seq(0, 1)?
     } else {
@@ -108,21 +93,8 @@ pub fn read(text: &str) -> Option<Value> {
 /// assert!(!matches(text, &serde_json::json!({"kind": "NetworkPolicy"})));
 /// ```
 pub fn matches(text: &str, expected: &Value) -> bool {
-    let limits = Limits::default();
-    if text.len() > limits.max_file_size.min(u32::MAX as usize)
-        || !text.ends_with('\n')
-        || !characters_ok(text, limits.max_lookahead.saturating_mul(16))
-    {
+    let Some(mut r) = Reader::start(text) else {
         return false;
-    }
-    let mut r = Reader {
-        text,
-        b: text.as_bytes(),
-        pos: 0,
-        nodes: 0,
-        max_depth: limits.max_depth.min(DEPTH_CAP),
-        max_nodes: limits.max_nodes,
-        max_scalar: limits.max_scalar_len,
     };
     let same = if r.dash_line(0) {
         r.seq_is(0, 1, expected)
@@ -221,7 +193,28 @@ struct Reader<'a> {
     max_scalar: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    /// A reader at the start of `text`, or `None` when the whole text is outside the
+    /// subset or the loader's limits (its size, its last line break, its characters).
+    fn start(text: &'a str) -> Option<Reader<'a>> {
+        let limits = Limits::default();
+        if text.len() > limits.max_file_size.min(u32::MAX as usize)
+            || !text.ends_with('\n')
+            || !characters_ok(text, limits.max_lookahead.saturating_mul(16))
+        {
+            return None;
+        }
+        Some(Reader {
+            text,
+            b: text.as_bytes(),
+            pos: 0,
+            nodes: 0,
+            max_depth: limits.max_depth.min(DEPTH_CAP),
+            max_nodes: limits.max_nodes,
+            max_scalar: limits.max_scalar_len,
+        })
+    }
+
     /// Counts one node at `depth` (the top node is at depth 1), within the limits.
     fn node(&mut self, depth: usize) -> Option<()> {
         self.nodes += 1;
