@@ -301,12 +301,19 @@ impl<'a> Reader<'a> {
 
     /// A mapping key at `pos`, up to (not past) the `:` that must follow it.
     fn key(&mut self) -> Option<String> {
-        let start = self.pos;
-        let key = match self.token()? {
-            Token::Quoted(s) => s,
-            Token::Plain(from, to) => self.plain_key(from, to)?,
-        };
-        (self.pos - start <= MAX_KEY && self.peek(self.pos) == Some(b':')).then_some(key)
+        self.key_text().map(std::borrow::Cow::into_owned)
+    }
+
+    /// The first key of a mapping that starts on the line of a `- ` or of the document,
+    /// read as `token` from `start` (`pos` at its `:`).
+    fn first_key(&self, start: usize, token: Token) -> Option<String> {
+        if self.pos - start > MAX_KEY {
+            return None;
+        }
+        match token {
+            Token::Quoted(s) => Some(s),
+            Token::Plain(from, to) => self.plain_key(from, to),
+        }
     }
 
     /// The text of a plain key, if it is a string: the loader keeps a key's text as
@@ -361,13 +368,7 @@ impl<'a> Reader<'a> {
         let token = self.token()?;
         match (self.peek(self.pos)?, map_at) {
             (b':', Some(indent)) => {
-                if self.pos - start > MAX_KEY {
-                    return None;
-                }
-                let key = match token {
-                    Token::Quoted(s) => s,
-                    Token::Plain(from, to) => self.plain_key(from, to)?,
-                };
+                let key = self.first_key(start, token)?;
                 self.map(indent, depth, Some(key))
             }
             (b'\n', _) => {
@@ -510,13 +511,7 @@ impl<'a> Reader<'a> {
         let token = self.token()?;
         match (self.peek(self.pos)?, map_at) {
             (b':', Some(indent)) => {
-                if self.pos - start > MAX_KEY {
-                    return None;
-                }
-                let key = match token {
-                    Token::Quoted(s) => s,
-                    Token::Plain(from, to) => self.plain_key(from, to)?,
-                };
+                let key = self.first_key(start, token)?;
                 self.map_is(indent, depth, Some(key), expected)
             }
             (b'\n', _) => {
