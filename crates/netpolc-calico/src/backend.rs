@@ -1,6 +1,6 @@
 //! The Calico back end behind the [`netpolc_ir::backend::Backend`] interface.
 
-use netpolc_ir::backend::{is_network_policy, Backend, Capabilities, Compiled, Options};
+use netpolc_ir::backend::{is_network_policy, Backend, Capabilities, Compiled, Options, Reader};
 use netpolc_ir::model::Evaluator;
 use netpolc_ir::Program;
 use serde_json::Value;
@@ -27,8 +27,8 @@ impl Backend for Calico {
         Ok(Box::new(crate::evaluator(objects)?))
     }
 
-    fn evaluator_of_valid(&self, objects: Vec<Value>) -> Result<Box<dyn Evaluator>, String> {
-        Ok(Box::new(crate::eval::compile_taken(objects)?))
+    fn reader(&self) -> Box<dyn Reader + '_> {
+        Box::new(crate::eval::ValidReader)
     }
 
     fn validate(&self, object: &Value) -> Vec<String> {

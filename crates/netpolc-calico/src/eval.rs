@@ -273,21 +273,34 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
     assemble(read)
 }
 
-/// [`compile`] of objects taken (the pipeline's): each is freed once read, so the
-/// objects and the evaluator are never both held in full. Lists are read by [`compile`].
-pub(crate) fn compile_taken(objects: Vec<Value>) -> Result<CalicoEvaluator, String> {
-    if objects
-        .iter()
-        .any(|o| o.get("kind").and_then(Value::as_str) == Some("List"))
-    {
-        return compile(&objects);
+/// The reader of the pipeline's objects ([`netpolc_ir::backend::Reader`]): each object
+/// is read as [`compile`] reads it, as it comes, and freed by the caller; lists are
+/// expanded as there.
+pub(crate) struct ValidReader;
+
+/// What [`ValidReader`] makes of one object (several for a list).
+type Read = Vec<(ObjectId, Result<Item, String>)>;
+
+impl netpolc_ir::backend::Reader for ValidReader {
+    fn read(&self, index: usize, object: &Value) -> netpolc_ir::backend::Piece {
+        let mut flat = Vec::new();
+        let read: Read = match flatten(std::slice::from_ref(object), &mut flat, 0) {
+            Ok(()) => flat
+                .into_iter()
+                .map(|o| (identity(o), read_object(index, o)))
+                .collect(),
+            Err(e) => vec![(identity(object), Err(e))],
+        };
+        netpolc_ir::backend::Piece::new(read)
     }
-    let numbered: Vec<(usize, Value)> = objects.into_iter().enumerate().collect();
-    let read =
-        netpolc_ir::par::flat_map_into(netpolc_ir::par::threads(), numbered, 256, |(i, o), out| {
-            out.push((identity(&o), read_object(i, &o)))
-        });
-    assemble(read)
+
+    fn assemble(
+        &self,
+        pieces: Vec<netpolc_ir::backend::Piece>,
+    ) -> Result<Box<dyn Evaluator>, String> {
+        let read = netpolc_ir::backend::Piece::take_each::<Read>(pieces)?;
+        Ok(Box::new(assemble(read.into_iter().flatten().collect())?))
+    }
 }
 
 /// What tells two objects apart: apiVersion, kind, namespace, name.

@@ -271,7 +271,7 @@ pub fn compile(program: &Program, options: &Options) -> netpolc_ir::backend::Com
     let objects = if diagnostics.iter().any(Diagnostic::is_error) {
         Vec::new()
     } else {
-        plan.into_values()
+        plan.into_typed()
     };
     netpolc_ir::backend::Compiled {
         diagnostics,

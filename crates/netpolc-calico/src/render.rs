@@ -94,6 +94,12 @@ impl Manifest {
     }
 }
 
+impl netpolc_ir::backend::Manifest for Manifest {
+    fn into_json(self: Box<Self>) -> serde_json::Value {
+        self.to_value()
+    }
+}
+
 /// One planned object and the intent it implements (none for the tier).
 struct Planned {
     manifest: Manifest,
@@ -124,6 +130,15 @@ impl Plan {
     /// across threads cost more than the conversion saves.
     pub(crate) fn into_values(self) -> Vec<serde_json::Value> {
         self.manifests().into_iter().map(|m| m.to_value()).collect()
+    }
+
+    /// The typed objects in [`Plan::manifests`] order, each turned into JSON when the
+    /// pipeline takes it.
+    pub(crate) fn into_typed(self) -> Vec<Box<dyn netpolc_ir::backend::Manifest>> {
+        self.manifests()
+            .into_iter()
+            .map(|m| Box::new(m) as Box<dyn netpolc_ir::backend::Manifest>)
+            .collect()
     }
 }
 

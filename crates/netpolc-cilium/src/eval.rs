@@ -54,19 +54,24 @@ pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator, String> {
     read_all(objects, true)
 }
 
-/// [`evaluator`] of objects [`crate::validate`] accepts with no problem (the pipeline's:
-/// they were validated when compiled), without validating them again: none is invalid,
-/// so every one is enforced.
-///
-/// The objects are taken: each is freed once read, so the objects and the evaluator are
-/// never both held in full.
-pub(crate) fn evaluator_of_valid(objects: Vec<Value>) -> Result<impl Evaluator, String> {
-    let numbered: Vec<(usize, Value)> = objects.into_iter().enumerate().collect();
-    let read =
-        netpolc_ir::par::flat_map_into(netpolc_ir::par::threads(), numbered, 256, |(i, o), out| {
-            out.push(read_object(i, &o, false))
-        });
-    assemble(read)
+/// The reader of objects [`crate::validate`] accepts with no problem (the pipeline's:
+/// they were validated when compiled; [`netpolc_ir::backend::Reader`]): as [`evaluator`],
+/// without validating them again: none is invalid, so every one is enforced. Each object
+/// is read as it comes and freed by the caller.
+pub(crate) struct ValidReader;
+
+impl netpolc_ir::backend::Reader for ValidReader {
+    fn read(&self, index: usize, object: &Value) -> netpolc_ir::backend::Piece {
+        netpolc_ir::backend::Piece::new(read_object(index, object, false))
+    }
+
+    fn assemble(
+        &self,
+        pieces: Vec<netpolc_ir::backend::Piece>,
+    ) -> Result<Box<dyn Evaluator>, String> {
+        let read = netpolc_ir::backend::Piece::take_each::<Result<Vec<CPolicy>, String>>(pieces)?;
+        Ok(Box::new(assemble(read)?))
+    }
 }
 
 /// Reads every object (validating each when `validate`) into the evaluator.

@@ -27,6 +27,17 @@ use netpolc_ir::metadata::{MANAGED_BY, MANAGED_BY_LABEL, SOURCE_ANNOTATION};
 /// Renders the objects of a program that passed [`crate::check`], sorted: cluster-wide
 /// objects by name, then namespaced objects by namespace and name.
 pub fn render(program: &Program, options: &Options) -> Vec<Value> {
+    // Consume the typed objects while converting them: both forms are never held in full.
+    // (On one thread: trees built on other threads are freed later by this one, and
+    // mimalloc's frees across threads cost more than the conversion saves.)
+    render_typed(program, options)
+        .into_iter()
+        .map(to_value)
+        .collect()
+}
+
+/// [`render`]'s objects, typed.
+pub(crate) fn render_typed(program: &Program, options: &Options) -> Vec<CiliumPolicy> {
     // Nothing in the output depends on an option today: the check refuses what the
     // options do not allow.
     let _ = options;
@@ -34,13 +45,19 @@ pub fn render(program: &Program, options: &Options) -> Vec<Value> {
     render_isolations(program, &mut objects);
     render_rules(program, &mut objects);
     objects.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-    // Consume the typed objects while converting them: both forms are never held in full.
-    // (On one thread: trees built on other threads are freed later by this one, and
-    // mimalloc's frees across threads cost more than the conversion saves.)
     objects
-        .into_iter()
-        .map(|o| serde_json::to_value(o).expect("manifests always serialise"))
-        .collect()
+}
+
+/// An object's JSON, as it is written.
+fn to_value(object: CiliumPolicy) -> Value {
+    serde_json::to_value(object).expect("manifests always serialise")
+}
+
+/// A rendered object becomes JSON when the pipeline takes it.
+impl netpolc_ir::backend::Manifest for CiliumPolicy {
+    fn into_json(self: Box<Self>) -> Value {
+        to_value(*self)
+    }
 }
 
 fn sort_key(p: &CiliumPolicy) -> (bool, Option<&str>, &str) {

@@ -55,10 +55,27 @@ impl Emitted {
 }
 
 /// One document, ending in a newline, without a `---` marker.
+///
+/// The text is written into a buffer kept by the thread, then copied into a string of
+/// its exact length: a string grown while writing keeps up to twice its length, and the
+/// pipeline holds every object's text.
 pub fn to_yaml(value: &Value) -> String {
-    let mut out = String::new();
-    write_yaml(&mut out, value);
-    out
+    thread_local! {
+        static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    BUFFER.with(|buffer| match buffer.try_borrow_mut() {
+        Ok(mut buffer) => {
+            buffer.clear();
+            write_yaml(&mut buffer, value);
+            buffer.as_str().to_owned()
+        }
+        // Not reentrant; never happens, but a second buffer is always correct.
+        Err(_) => {
+            let mut out = String::new();
+            write_yaml(&mut out, value);
+            out
+        }
+    })
 }
 
 /// Appends one document, ending in a newline, without a `---` marker, to `out` (no

@@ -24,7 +24,7 @@
 //!
 //! # Writing
 //!
-//! [`write`] never modifies golden/ in place. Under an exclusive [`Lock`] (on the folder
+//! [`write()`] never modifies golden/ in place. Under an exclusive [`Lock`] (on the folder
 //! holding golden/, so concurrent builds serialise) it stages the complete new tree in a
 //! hidden sibling folder (a `tempfile` directory in the same parent, so that the swap is
 //! a rename; every target, and every file it does not own, copied), makes it

@@ -30,6 +30,7 @@ pub mod load;
 pub mod manifests;
 pub mod pipeline;
 pub mod project;
+mod stream;
 mod target;
 pub mod verify;
 
@@ -99,7 +100,7 @@ pub struct Rendered {
 /// Compiles one target with its back end (one pass), then runs the checks every back end
 /// needs on its objects: the `${` guard (`NP6002`) and the back end's own validation
 /// (`NP6012`). Identity collisions and the proof run on all targets together in
-/// [`pipeline::build`].
+/// [`pipeline::build`], which runs these checks on each object as it streams it.
 ///
 /// # Errors
 /// Every diagnostic when any is an error.
@@ -108,30 +109,14 @@ pub fn render(
     target: Target,
     options: &Options,
 ) -> Result<Rendered, Vec<Diagnostic>> {
-    let compiled = target.backend().compile(program, &options.for_backends());
-    let mut diagnostics = compiled.diagnostics;
-    if diagnostics.iter().any(Diagnostic::is_error) {
-        return Err(diagnostics);
-    }
-    let objects = compiled.objects;
+    let mut compiled = compiled(program, target, options)?;
+    let mut diagnostics = std::mem::take(&mut compiled.diagnostics);
     let validated = compiled.validated;
-    let mut problems = Vec::new();
-    let substituted = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
-        contains_substitution(&objects[i])
+    let objects = compiled.into_values();
+    let found = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
+        ObjectProblems::of(target, &objects[i], validated)
     });
-    for (o, _) in objects.iter().zip(substituted).filter(|(_, s)| *s) {
-        problems.push(
-            Diagnostic::error(
-                "NP6002",
-                format!("{} output of `{}` contains `${{`", target, object_id(o)),
-            )
-            .with_note("Flux post-build substitution would rewrite it")
-            .with_help("remove `${` from names, labels and HTTP paths"),
-        );
-    }
-    if !validated {
-        problems.extend(pipeline::rejected(program, target, &objects));
-    }
+    let problems = ObjectProblems::diagnostics(program, target, found.into_iter().flatten());
     if !problems.is_empty() {
         diagnostics.extend(problems);
         return Err(diagnostics);
@@ -140,6 +125,108 @@ pub fn render(
         objects,
         diagnostics,
     })
+}
+
+/// The back end's one-pass compile of `target`.
+///
+/// # Errors
+/// Every diagnostic when any is an error.
+pub(crate) fn compiled(
+    program: &Program,
+    target: Target,
+    options: &Options,
+) -> Result<netpolc_ir::backend::Compiled, Vec<Diagnostic>> {
+    let compiled = target.backend().compile(program, &options.for_backends());
+    if compiled.diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(compiled.diagnostics);
+    }
+    Ok(compiled)
+}
+
+/// What the checks every back end needs found wrong with one rendered object
+/// ([`ObjectProblems::of`]).
+#[derive(Debug)]
+pub(crate) struct ObjectProblems {
+    /// [`object_id`] of the object.
+    id: String,
+    /// Its intent annotation.
+    intent: Option<String>,
+    /// It contains `${` (`NP6002`).
+    substituted: bool,
+    /// Its back end's validation's problems (`NP6012`).
+    rejected: Vec<String>,
+}
+
+impl ObjectProblems {
+    /// The `${` guard and, unless the back end `validated` the object when compiling, its
+    /// validation, on one object; `None` when it passes both.
+    pub(crate) fn of(target: Target, o: &Value, validated: bool) -> Option<ObjectProblems> {
+        let substituted = contains_substitution(o);
+        let rejected = if validated {
+            Vec::new()
+        } else {
+            target.backend().validate(o)
+        };
+        (substituted || !rejected.is_empty()).then(|| ObjectProblems {
+            id: object_id(o),
+            intent: o["metadata"]["annotations"][netpolc_ir::metadata::INTENT_ANNOTATION]
+                .as_str()
+                .map(str::to_string),
+            substituted,
+            rejected,
+        })
+    }
+
+    /// The diagnostics of the problems of `target`'s objects, given in the objects'
+    /// order: every `NP6002`, then every `NP6012` (a back end that validates its objects
+    /// while compiling reports them earlier with its own code and a better position;
+    /// this is the net under every back end). The intents' positions are indexed only
+    /// when something is wrong.
+    pub(crate) fn diagnostics(
+        program: &Program,
+        target: Target,
+        found: impl IntoIterator<Item = ObjectProblems>,
+    ) -> Vec<Diagnostic> {
+        let found: Vec<ObjectProblems> = found.into_iter().collect();
+        if found.is_empty() {
+            return Vec::new();
+        }
+        let mut out: Vec<Diagnostic> = found
+            .iter()
+            .filter(|p| p.substituted)
+            .map(|p| {
+                Diagnostic::error(
+                    "NP6002",
+                    format!("{} output of `{}` contains `${{`", target, p.id),
+                )
+                .with_note("Flux post-build substitution would rewrite it")
+                .with_help("remove `${` from names, labels and HTTP paths")
+            })
+            .collect();
+        let spans = verify::IntentSpans::new(program);
+        for p in found.into_iter().filter(|p| !p.rejected.is_empty()) {
+            let intent = p.intent.as_deref();
+            let mut d = Diagnostic::error(
+                "NP6012",
+                format!(
+                    "{target} would reject `{}`{}",
+                    p.id,
+                    intent
+                        .map(|i| format!(" rendered for intent `{i}`"))
+                        .unwrap_or_default()
+                ),
+            )
+            .with_opt_label(
+                intent.and_then(|i| spans.get(i)),
+                "rendered into an invalid object",
+            );
+            for problem in p.rejected {
+                d = d.with_note(problem);
+            }
+            out.push(d.with_help("this is a netpolc bug: please report it with the intent"));
+        }
+        out
+    }
 }
 
 /// Whether any key or string of `v` contains `${` (walked in place: no serialisation).

@@ -2,8 +2,9 @@
 //! `render`, `test` and the KRM function `fn`) calls [`build`], so that they all run the
 //! same checks with the same budget.
 //!
-//! For each target: the back end's one-pass compile ([`crate::render`]), then the checks
-//! every back end needs, run here once for all of them: the `${` guard (`NP6002`),
+//! For each target: the back end's one-pass compile, then, object by object as each is
+//! taken from it (`stream.rs`), the checks every back end needs, run here once for
+//! all of them: the `${` guard (`NP6002`),
 //! validation of every object by the back end's own API-server or agent rules turned
 //! into diagnostics (`NP6012`; skipped when the back end's compile already validated
 //! exactly the objects it returns and reported their problems with its own code,
@@ -12,12 +13,12 @@
 //! (`NP6010`).
 
 use crate::emit::Emitted;
+use crate::stream;
 use crate::verify::{self, Disagreement};
 use crate::{Options, Target};
 use netpolc_ir::proof::ProofStats;
 use netpolc_ir::Program;
 use netpolc_source::Diagnostic;
-use serde_json::Value;
 
 /// How many disagreements per target the proof reports before it stops.
 pub const DISAGREEMENT_LIMIT: usize = 5;
@@ -97,13 +98,12 @@ fn build_with(
     let mut evaluators = Vec::new();
     let mut refused = false;
     let started = std::time::Instant::now();
-    // Each back end compiles, then its objects are emitted once, read back as they are
-    // applied and its evaluator built, on as many threads as cores, each taking the next
-    // back end when done (a back end that compiles fast reads back while another
-    // compiles; at most one back end per core holds its objects' JSON trees at once).
-    // Only the text is kept: the trees (several times the text) are dropped as soon as
-    // the evaluator is built, so the proof runs beside the texts and the evaluators only.
-    // Results are taken in the targets' order.
+    // Each back end compiles, then its objects are taken one at a time, emitted once,
+    // read back as they are applied and read into its evaluator (`stream`), on as many
+    // threads as cores, each taking the next back end when done (a back end that
+    // compiles fast reads back while another compiles). Only the text is kept: each
+    // object's tree (several times the text) is freed once read, so the proof runs
+    // beside the texts and the evaluators only. Results are taken in the targets' order.
     let threads = netpolc_ir::par::threads();
     // The cores each back end's compile may spread its own parts over: all of them for
     // one target (`render`, `fn`), one each when there are as many targets as cores.
@@ -111,17 +111,18 @@ fn build_with(
     let compiled = netpolc_ir::par::map_taken(threads, targets.len(), |i| {
         let target = targets[i];
         let result =
-            netpolc_ir::par::with_threads(share, || crate::render(program, target, options));
+            netpolc_ir::par::with_threads(share, || crate::compiled(program, target, options));
         let compiled_in = started.elapsed();
-        result.map(|r| {
-            // Objects that share an identity refuse the build (NP6011, below): no
-            // evaluator for them.
-            let twins = verify::twins(&r.objects);
-            // Rendered objects passed validation with no problem (`crate::render`).
-            let emitted = twins
-                .is_empty()
-                .then(|| verify::emitted_evaluator_of_valid(target, r.objects));
-            (r.diagnostics, twins, emitted, compiled_in)
+        result.and_then(|mut c| {
+            let diagnostics = std::mem::take(&mut c.diagnostics);
+            // Each object checked, emitted, read back and read into the evaluator, then
+            // freed (`stream`).
+            let s = stream::stream(program, target, c);
+            if s.problems.is_empty() {
+                Ok((diagnostics, s.twins, s.emitted, compiled_in))
+            } else {
+                Err(diagnostics.into_iter().chain(s.problems).collect())
+            }
         })
     });
     let mut compile_time = std::time::Duration::ZERO;
@@ -190,52 +191,19 @@ fn build_with(
     }
 }
 
-/// `NP6012`: objects the back end's own API server or agent would reject. A back end
-/// that validates its objects while compiling reports them earlier with its own code
-/// and a better position; this is the net under every back end.
-pub(crate) fn rejected(program: &Program, target: Target, objects: &[Value]) -> Vec<Diagnostic> {
-    let backend = target.backend();
-    // Validated on every core; reported in order. The intents' positions are indexed
-    // only when something is wrong.
-    let all_problems = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
-        backend.validate(&objects[i])
-    });
-    if all_problems.iter().all(Vec::is_empty) {
-        return Vec::new();
-    }
-    let spans = verify::IntentSpans::new(program);
-    let mut out = Vec::new();
-    for (o, problems) in objects.iter().zip(all_problems) {
-        if problems.is_empty() {
-            continue;
-        }
-        let intent = o["metadata"]["annotations"][netpolc_ir::metadata::INTENT_ANNOTATION].as_str();
-        let mut d = Diagnostic::error(
-            "NP6012",
-            format!(
-                "{target} would reject `{}`{}",
-                crate::object_id(o),
-                intent
-                    .map(|i| format!(" rendered for intent `{i}`"))
-                    .unwrap_or_default()
-            ),
-        )
-        .with_opt_label(
-            intent.and_then(|i| spans.get(i)),
-            "rendered into an invalid object",
-        );
-        for p in problems {
-            d = d.with_note(p);
-        }
-        out.push(d.with_help("this is a netpolc bug: please report it with the intent"));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::ObjectProblems;
+    use serde_json::{json, Value};
+
+    /// `NP6012`s of `objects`, as the pipeline reports them.
+    fn rejected(program: &Program, target: Target, objects: &[Value]) -> Vec<Diagnostic> {
+        let found = objects
+            .iter()
+            .filter_map(|o| ObjectProblems::of(target, o, false));
+        ObjectProblems::diagnostics(program, target, found)
+    }
 
     #[test]
     fn an_object_the_back_end_would_reject_is_np6012() {

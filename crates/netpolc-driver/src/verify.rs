@@ -40,7 +40,7 @@ pub fn parse_yaml(name: &str, text: &str) -> Result<Vec<Value>, String> {
 
 /// One emitted object's text, read: by the fast reader of the emitter's own subset
 /// (exactly as the loader reads it, or not at all), else by the loader.
-fn read_emitted(text: &str) -> Result<Vec<Value>, String> {
+pub(crate) fn read_emitted(text: &str) -> Result<Vec<Value>, String> {
     match netpolc_intent::yaml::quick::read(text) {
         Some(doc) => Ok(vec![doc]),
         None => parse_yaml("<emitted>", text),
@@ -145,10 +145,15 @@ pub fn identity(o: &Value) -> Identity {
     )
 }
 
+/// The group of a manifest's `apiVersion` (empty for the core group).
+pub(crate) fn api_group(o: &Value) -> &str {
+    let api = o["apiVersion"].as_str().unwrap_or("");
+    api.rsplit_once('/').map(|(g, _)| g).unwrap_or("")
+}
+
 /// The identity of a manifest, borrowed from it.
 fn identity_ref(o: &Value) -> IdentityRef<'_> {
-    let api = o["apiVersion"].as_str().unwrap_or("");
-    let group = api.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+    let group = api_group(o);
     let field = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or("");
     (
         group,
@@ -412,25 +417,6 @@ pub fn emitted_evaluator(
     let texts: Vec<&str> = emitted.iter().map(|e| e.yaml.as_str()).collect();
     let parsed = as_applied(objects, &texts, distinct)?;
     let evaluator = evaluator(target, &parsed).map_err(|e| format!("{target}: {e}"))?;
-    Ok((emitted, evaluator))
-}
-
-/// [`emitted_evaluator`] of the pipeline's objects, taken: no two share an identity
-/// (the caller has compared them, [`twins`]) and the back end's validation found no
-/// problem in any of them, so that an evaluator that validates what it reads need not do
-/// it again ([`netpolc_ir::backend::Backend::evaluator_of_valid`], which may free each
-/// object once read) when the objects read back as themselves.
-pub(crate) fn emitted_evaluator_of_valid(
-    target: Target,
-    objects: Vec<Value>,
-) -> Result<(Vec<Emitted>, Box<dyn Evaluator>), String> {
-    let emitted = Emitted::all(target, &objects);
-    let texts: Vec<&str> = emitted.iter().map(|e| e.yaml.as_str()).collect();
-    let evaluator = match as_applied(&objects, &texts, true)? {
-        std::borrow::Cow::Borrowed(_) => target.backend().evaluator_of_valid(objects),
-        std::borrow::Cow::Owned(parsed) => evaluator(target, &parsed),
-    }
-    .map_err(|e| format!("{target}: {e}"))?;
     Ok((emitted, evaluator))
 }
 

@@ -12,7 +12,7 @@
 //! 3. `(R.subject ∩ X.subject) × (R.peer ∩ X.peer) × (R.ports ∖ X.ports)`,
 //!
 //! and each difference is exact for label selectors (negated requirements, see
-//! [`LabelSelector::minus`]), CIDRs (`except` holes) and numeric port ranges (splitting).
+//! [`LabelSelector::minus`](crate::LabelSelector::minus)), CIDRs (`except` holes) and numeric port ranges (splitting).
 //!
 //! A deny on a side that is not isolated cannot be subtracted from anything (there is no
 //! allow to narrow). It is still honoured when the same intent also denies on the other,

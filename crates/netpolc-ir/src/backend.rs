@@ -54,17 +54,30 @@ pub trait Backend: Sync {
     fn evaluator(&self, objects: &[Value]) -> Result<Box<dyn Evaluator>, String>;
 
     /// [`Self::evaluator`] of objects that [`Self::validate`] accepts, each with no
-    /// problem at all (the pipeline's objects: any problem refuses the build). A back end
-    /// whose evaluator validates every object again (to leave unenforced what the API
-    /// server or agent rejects) may skip that here; the evaluator must be the same.
+    /// problem at all (the pipeline's objects: any problem refuses the build), read one
+    /// object at a time ([`Reader`]): each may be freed once read, so the objects and the
+    /// evaluator are never both held in full. A back end whose evaluator validates every
+    /// object again (to leave unenforced what the API server or agent rejects) may skip
+    /// that here; the evaluator must be the same.
     ///
-    /// The objects are taken, so that a back end may free each one once read (the
-    /// objects and the evaluator are then never both held in full).
+    /// The default keeps the objects and builds [`Self::evaluator`] of them at the end.
+    fn reader(&self) -> Box<dyn Reader + '_> {
+        Box::new(Keeping(self))
+    }
+
+    /// [`Self::reader`]'s evaluator of `objects`, read on every core; each object is freed
+    /// once read.
     ///
     /// # Errors
     /// As [`Self::evaluator`].
     fn evaluator_of_valid(&self, objects: Vec<Value>) -> Result<Box<dyn Evaluator>, String> {
-        self.evaluator(&objects)
+        let reader = self.reader();
+        let numbered: Vec<(usize, Value)> = objects.into_iter().enumerate().collect();
+        let pieces =
+            crate::par::flat_map_into(crate::par::threads(), numbered, 256, |(i, o), out| {
+                out.push(reader.read(i, &o))
+            });
+        reader.assemble(pieces)
     }
 
     /// The problems the API server (or agent) would report for `object`, as messages;
@@ -95,17 +108,104 @@ pub trait Backend: Sync {
     fn capabilities(&self) -> Capabilities;
 }
 
+/// Builds an evaluator one object at a time ([`Backend::reader`]): the pipeline reads
+/// each object as soon as it is emitted and compared with its text, then frees it.
+pub trait Reader: Sync {
+    /// Reads object `index` of the stream into a piece of the evaluator (its problems
+    /// are reported by [`Self::assemble`], in the objects' order).
+    fn read(&self, index: usize, object: &Value) -> Piece;
+
+    /// The evaluator of every object read, from their pieces in the objects' order.
+    ///
+    /// # Errors
+    /// As [`Backend::evaluator`]: the first problem in the objects' order.
+    fn assemble(&self, pieces: Vec<Piece>) -> Result<Box<dyn Evaluator>, String>;
+}
+
+/// What [`Reader::read`] made of one object: only the reader that made it knows its type.
+pub struct Piece(Box<dyn Any + Send>);
+
+impl Piece {
+    /// Wraps what a reader read.
+    pub fn new<T: Any + Send>(read: T) -> Piece {
+        Piece(Box::new(read))
+    }
+
+    /// What the reader read, when it is a `T` (a reader's own pieces always are).
+    ///
+    /// # Errors
+    /// When the piece was made by another reader (an internal error).
+    pub fn take<T: Any>(self) -> Result<T, String> {
+        self.0
+            .downcast::<T>()
+            .map(|b| *b)
+            .map_err(|_| "internal error: a piece of another back end's reader".to_string())
+    }
+
+    /// [`Piece::take`] of every piece, in order.
+    ///
+    /// # Errors
+    /// As [`Piece::take`].
+    pub fn take_each<T: Any>(pieces: Vec<Piece>) -> Result<Vec<T>, String> {
+        pieces.into_iter().map(Piece::take).collect()
+    }
+}
+
+impl fmt::Debug for Piece {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Piece")
+    }
+}
+
+/// The default [`Reader`]: keeps every object and builds [`Backend::evaluator`] of them.
+struct Keeping<'a, B: ?Sized>(&'a B);
+
+impl<B: Backend + ?Sized> Reader for Keeping<'_, B> {
+    fn read(&self, _: usize, object: &Value) -> Piece {
+        Piece::new(object.clone())
+    }
+
+    fn assemble(&self, pieces: Vec<Piece>) -> Result<Box<dyn Evaluator>, String> {
+        self.0.evaluator(&Piece::take_each::<Value>(pieces)?)
+    }
+}
+
+/// A manifest as its back end built it (typed), turned into JSON only when the pipeline
+/// takes it: then emitted, read into the evaluator and freed, so that no back end holds
+/// all its objects' JSON trees at once (a tree costs several times its typed object).
+pub trait Manifest: Send + fmt::Debug {
+    /// The manifest's JSON, as it is written.
+    fn into_json(self: Box<Self>) -> Value;
+}
+
+impl Manifest for Value {
+    fn into_json(self: Box<Self>) -> Value {
+        *self
+    }
+}
+
 /// Diagnostics and objects of one back end.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Compiled {
     /// Errors, warnings and notes of the capability check.
     pub diagnostics: Vec<Diagnostic>,
-    /// Complete manifests, in output order; empty when a diagnostic is an error.
-    pub objects: Vec<Value>,
+    /// Complete manifests, in output order, not yet turned into JSON
+    /// ([`Compiled::into_values`]); empty when a diagnostic is an error.
+    pub objects: Vec<Box<dyn Manifest>>,
     /// Every object of [`Self::objects`] was checked with [`Backend::validate`] while
     /// compiling (its problems are among the diagnostics), so the pipeline's own net
     /// need not validate them a second time.
     pub validated: bool,
+}
+
+impl Compiled {
+    /// The objects' JSON, in order, converted on every core; each typed object is freed
+    /// once converted.
+    pub fn into_values(self) -> Vec<Value> {
+        crate::par::flat_map_into(crate::par::threads(), self.objects, 256, |o, out| {
+            out.push(o.into_json())
+        })
+    }
 }
 
 /// What a back end can express exactly (everything else is refused with a diagnostic).
@@ -219,5 +319,97 @@ impl Options {
 impl fmt::Debug for Options {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Options({} set)", self.by_type.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ClusterModel, Flow, Side};
+    use crate::Direction;
+
+    /// Denies everything when it has read an object named `deny`: what its evaluator
+    /// saw is observable.
+    struct Counting(usize);
+
+    impl Evaluator for Counting {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+        fn side(&self, _: &ClusterModel, _: &Flow, _: Direction) -> Side {
+            if self.0 > 0 {
+                Side::DefaultDeny(Vec::new())
+            } else {
+                Side::Open
+            }
+        }
+    }
+
+    struct Plain;
+
+    impl Backend for Plain {
+        fn name(&self) -> &'static str {
+            "plain"
+        }
+        fn description(&self) -> &'static str {
+            "a back end with the default reader"
+        }
+        fn compile(&self, _: &Program, _: &Options) -> Compiled {
+            Compiled::default()
+        }
+        fn evaluator(&self, objects: &[Value]) -> Result<Box<dyn Evaluator>, String> {
+            if objects.iter().any(|o| o == "bad") {
+                return Err("bad object".into());
+            }
+            Ok(Box::new(Counting(
+                objects.iter().filter(|o| *o == "deny").count(),
+            )))
+        }
+        fn validate(&self, _: &Value) -> Vec<String> {
+            Vec::new()
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::none()
+        }
+    }
+
+    #[test]
+    fn the_default_reader_builds_the_evaluator_of_every_object_read() {
+        let model = ClusterModel::default();
+        let flow = Flow {
+            src: crate::model::Endpoint::Pod(0),
+            dst: crate::model::Endpoint::Pod(0),
+            protocol: crate::Protocol::Tcp,
+            port: 80,
+        };
+        let decide = |objects: Vec<Value>| {
+            Plain
+                .evaluator_of_valid(objects)
+                .map(|e| e.side(&model, &flow, Direction::Ingress).allows())
+        };
+        assert_eq!(decide(vec![Value::from("allow")]), Ok(true));
+        assert_eq!(
+            decide(vec![Value::from("allow"), Value::from("deny")]),
+            Ok(false)
+        );
+        assert_eq!(decide(vec![Value::from("bad")]), Err("bad object".into()));
+    }
+
+    #[test]
+    fn a_piece_is_taken_only_as_what_its_reader_made() {
+        assert_eq!(Piece::new(7_u32).take::<u32>(), Ok(7));
+        assert!(Piece::new(7_u32).take::<String>().is_err());
+    }
+
+    #[test]
+    fn compiled_objects_become_their_json_in_order() {
+        let compiled = Compiled {
+            objects: (0..600)
+                .map(|i| Box::new(Value::from(i)) as Box<dyn Manifest>)
+                .collect(),
+            ..Compiled::default()
+        };
+        let values = compiled.into_values();
+        assert_eq!(values, (0..600).map(Value::from).collect::<Vec<_>>());
     }
 }

@@ -1,6 +1,6 @@
 //! The Kubernetes back end behind the [`netpolc_ir::backend::Backend`] interface.
 
-use netpolc_ir::backend::{Backend, Capabilities, Compiled, Options};
+use netpolc_ir::backend::{Backend, Capabilities, Compiled, Options, Reader};
 use netpolc_ir::model::Evaluator;
 use netpolc_ir::Program;
 use serde_json::Value;
@@ -26,8 +26,8 @@ impl Backend for Kubernetes {
         Ok(Box::new(crate::evaluator(objects)?))
     }
 
-    fn evaluator_of_valid(&self, objects: Vec<Value>) -> Result<Box<dyn Evaluator>, String> {
-        Ok(Box::new(crate::evaluate::evaluator_of_valid(objects)?))
+    fn reader(&self) -> Box<dyn Reader + '_> {
+        Box::new(crate::evaluate::ValidReader)
     }
 
     fn validate(&self, object: &Value) -> Vec<String> {

@@ -58,11 +58,11 @@ pub fn compile(program: &Program, options: &Options) -> Compiled {
     let objects = if out.iter().any(Diagnostic::is_error) {
         Vec::new()
     } else {
-        // Converted on every core, in order; each typed object is freed once converted,
-        // so both forms are never held in full.
-        netpolc_ir::par::flat_map_into(netpolc_ir::par::threads(), rendered, 256, |r, values| {
-            values.push(emit::to_json(&r.policy))
-        })
+        // Typed: each becomes JSON when the pipeline takes it (`emit::Typed`).
+        rendered
+            .into_iter()
+            .map(|r| Box::new(emit::Typed(r.policy)) as Box<dyn netpolc_ir::backend::Manifest>)
+            .collect()
     };
     Compiled {
         diagnostics: out,

@@ -359,6 +359,16 @@ pub(crate) fn label_selector(selector: &netpolc_ir::LabelSelector) -> LabelSelec
     }
 }
 
+/// A rendered NetworkPolicy, turned into JSON ([`to_json`]) when the pipeline takes it.
+#[derive(Debug)]
+pub(crate) struct Typed(pub(crate) NetworkPolicy);
+
+impl netpolc_ir::backend::Manifest for Typed {
+    fn into_json(self: Box<Self>) -> Value {
+        to_json(&self.0)
+    }
+}
+
 /// The JSON form of a policy, keys in reading order (identity first, then the subject,
 /// the directions and the rules).
 pub(crate) fn to_json(policy: &NetworkPolicy) -> Value {

@@ -61,24 +61,32 @@ fn evaluator_of(objects: &[Value]) -> Result<K8sEvaluator, String> {
     assemble(parsed, |i| flat[i].0.clone())
 }
 
-/// [`evaluator`] of the pipeline's objects (NetworkPolicies each, validated), taken: each
-/// is freed once read, so the objects and the evaluator are never both held in full.
-/// Other objects (lists) are read by [`evaluator`].
-pub(crate) fn evaluator_of_valid(objects: Vec<Value>) -> Result<K8sEvaluator, String> {
-    let plain = objects.iter().all(|o| {
-        o.get("apiVersion").and_then(Value::as_str) == Some(kube::API_VERSION)
-            && o.get("kind").and_then(Value::as_str) == Some(kube::KIND)
-    });
-    if !plain {
-        return evaluator_of(&objects);
+/// The reader of the pipeline's objects ([`netpolc_ir::backend::Reader`]): each object
+/// is parsed as it comes and freed by the caller. Plain NetworkPolicies are read as
+/// [`evaluator`] reads them; lists are expanded as there.
+pub(crate) struct ValidReader;
+
+impl netpolc_ir::backend::Reader for ValidReader {
+    fn read(&self, index: usize, object: &Value) -> netpolc_ir::backend::Piece {
+        let what = format!("object {index}");
+        let mut flat = Vec::new();
+        let parsed: Vec<Result<Policy, String>> = match flatten(object, &what, &mut flat) {
+            Ok(()) => flat.iter().map(|(w, o)| Policy::parse(w, o)).collect(),
+            Err(e) => vec![Err(e)],
+        };
+        netpolc_ir::backend::Piece::new(parsed)
     }
-    let what = |i: usize| format!("object {i}");
-    let numbered: Vec<(usize, Value)> = objects.into_iter().enumerate().collect();
-    let parsed =
-        netpolc_ir::par::flat_map_into(netpolc_ir::par::threads(), numbered, 256, |(i, o), out| {
-            out.push(Policy::parse(&what(i), &o))
-        });
-    assemble(parsed, what)
+
+    fn assemble(
+        &self,
+        pieces: Vec<netpolc_ir::backend::Piece>,
+    ) -> Result<Box<dyn Evaluator>, String> {
+        let parsed = netpolc_ir::backend::Piece::take_each::<Vec<Result<Policy, String>>>(pieces)?;
+        Ok(Box::new(assemble(
+            parsed.into_iter().flatten().collect(),
+            |i| format!("object {i}"),
+        )?))
+    }
 }
 
 /// The evaluator of the policies read, in order; `what` names policy `i` in an error.

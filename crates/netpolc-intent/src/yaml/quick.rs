@@ -35,10 +35,10 @@
 //! through the same code as [`Node::to_json`](super::Node::to_json), and the loader's
 //! limits (file size, nesting depth, node count, scalar length, parser look-ahead) are
 //! checked the way the loader counts them, so that no text the loader rejects is read
-//! here. `None` promises nothing. [`matches`] is the same reading compared with an
+//! here. `None` promises nothing. [`matches()`] is the same reading compared with an
 //! expected value as it goes: `true` only when [`read`] gives that value. The
 //! differential and mutation tests of `netpolc-driver` (`tests/quick_read.rs`) hold the
-//! reader to this against the loader, and [`matches`] against [`read`].
+//! reader to this against the loader, and [`matches()`] against [`read`].
 
 use super::load::Limits;
 use super::node::plain_to_json;

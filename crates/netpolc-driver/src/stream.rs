@@ -1,0 +1,288 @@
+//! The pipeline's per-object stage ([`stream`]): each object a back end compiled is
+//! turned into JSON, checked (the `${` guard and, unless the back end validated it while
+//! compiling, its validation), emitted once, compared with what its text reads back as,
+//! read into the back end's evaluator ([`netpolc_ir::backend::Reader`]) and freed. No
+//! back end holds all its objects' JSON trees at once (a tree costs several times its
+//! typed object and its text): only the typed objects not yet taken, the texts and the
+//! evaluator's pieces.
+//!
+//! What the proof evaluates is what the text reads back as, collapsed by identity the
+//! way `kubectl apply` applies a stream ([`verify::as_applied`]): an object is read from
+//! its own tree only when its text reads back as exactly that tree; when any does not,
+//! every text is read back and the evaluator is built from what they read as.
+
+use crate::emit::Emitted;
+use crate::verify::{self, Twin};
+use crate::{ObjectProblems, Target};
+use netpolc_ir::backend::{Compiled, Manifest, Piece};
+use netpolc_ir::model::Evaluator;
+use netpolc_ir::Program;
+use netpolc_source::Diagnostic;
+use serde_json::Value;
+
+/// The objects of one back end as written, and the evaluator of what they read back as.
+pub(crate) type Proved = (Vec<Emitted>, Box<dyn Evaluator>);
+
+/// One back end's objects after [`stream`].
+pub(crate) struct Streamed {
+    /// What the checks found wrong (`NP6002`, `NP6012`): the build is refused.
+    pub(crate) problems: Vec<Diagnostic>,
+    /// Objects that share an identity with an earlier one (`NP6011`): the build is
+    /// refused. Looked for only when there are no problems.
+    pub(crate) twins: Vec<Twin>,
+    /// The objects as written and their evaluator; `None` when the build is refused
+    /// (problems or twins); an error when a text cannot be read back or evaluated (an
+    /// internal error).
+    pub(crate) emitted: Option<Result<Proved, String>>,
+}
+
+/// One object after the stage.
+struct One {
+    emitted: Emitted,
+    /// The group of its `apiVersion` (the rest of its identity is in `emitted`).
+    group: String,
+    problems: Option<ObjectProblems>,
+    /// What the back end's reader made of the object, when its text reads back as
+    /// exactly the object.
+    piece: Option<Piece>,
+}
+
+/// Runs the per-object stage on `compiled`'s objects (see the module), on every core, in
+/// order.
+pub(crate) fn stream(program: &Program, target: Target, compiled: Compiled) -> Streamed {
+    let validated = compiled.validated;
+    let reader = target.backend().reader();
+    let numbered: Vec<(usize, Box<dyn Manifest>)> =
+        compiled.objects.into_iter().enumerate().collect();
+    let ones = netpolc_ir::par::flat_map_into(
+        netpolc_ir::par::threads(),
+        numbered,
+        256,
+        |(i, manifest), out| {
+            let value = manifest.into_json();
+            let problems = ObjectProblems::of(target, &value, validated);
+            let emitted = Emitted::new(target, &value);
+            let piece = (problems.is_none() && reads_back_as(&emitted.yaml, &value))
+                .then(|| reader.read(i, &value));
+            out.push(One {
+                emitted,
+                group: verify::api_group(&value).to_string(),
+                problems,
+                piece,
+            });
+        },
+    );
+    let mut found = Vec::new();
+    let mut emitted = Vec::with_capacity(ones.len());
+    let mut groups = Vec::with_capacity(ones.len());
+    let mut pieces = Some(Vec::with_capacity(ones.len()));
+    for one in ones {
+        found.extend(one.problems);
+        emitted.push(one.emitted);
+        groups.push(one.group);
+        // One text that does not read back as its object: every text is read back.
+        pieces = pieces.and_then(|mut p| {
+            p.push(one.piece?);
+            Some(p)
+        });
+    }
+    let problems = ObjectProblems::diagnostics(program, target, found);
+    if !problems.is_empty() {
+        return Streamed {
+            problems,
+            twins: Vec::new(),
+            emitted: None,
+        };
+    }
+    let twins = match twins(&emitted, &groups) {
+        Ok(twins) => twins,
+        Err(e) => {
+            return Streamed {
+                problems,
+                twins: Vec::new(),
+                emitted: Some(Err(e)),
+            }
+        }
+    };
+    if !twins.is_empty() {
+        return Streamed {
+            problems,
+            twins,
+            emitted: None,
+        };
+    }
+    let evaluator = match pieces {
+        Some(pieces) => reader.assemble(pieces),
+        None => verify::read_back(&emitted).and_then(|parsed| verify::evaluator(target, &parsed)),
+    };
+    Streamed {
+        problems,
+        twins,
+        emitted: Some(
+            evaluator
+                .map(|e| (emitted, e))
+                .map_err(|e| format!("{target}: {e}")),
+        ),
+    }
+}
+
+/// Whether `text` reads back as exactly `object` (one document): in step with the object,
+/// no tree built, when it is in the fast reader's subset; otherwise read and compared.
+fn reads_back_as(text: &str, object: &Value) -> bool {
+    netpolc_intent::yaml::quick::matches(text, object)
+        || verify::read_emitted(text).is_ok_and(|docs| docs.len() == 1 && docs[0] == *object)
+}
+
+/// [`verify::twins`] of the objects written as `emitted` (with their apiVersion groups):
+/// found on the identities; when some identity is shared, the texts are read back to
+/// name the intents of each object.
+///
+/// # Errors
+/// When a text cannot be read back (an internal error).
+fn twins(emitted: &[Emitted], groups: &[String]) -> Result<Vec<Twin>, String> {
+    let mut seen = std::collections::HashSet::with_capacity(emitted.len());
+    let shared = emitted.iter().zip(groups).any(|(e, group)| {
+        !seen.insert((
+            group.as_str(),
+            e.kind.as_str(),
+            e.namespace.as_str(),
+            e.name.as_str(),
+        ))
+    });
+    if !shared {
+        return Ok(Vec::new());
+    }
+    let mut objects = Vec::with_capacity(emitted.len());
+    for e in emitted {
+        objects.extend(verify::read_emitted(&e.yaml)?);
+    }
+    Ok(verify::twins(&objects))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netpolc_ir::model::{ClusterModel, Endpoint, Flow, Pod};
+    use netpolc_ir::{Direction, Protocol};
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    fn np(name: &str, port: u16, intent: &str) -> Value {
+        json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {
+                "name": name,
+                "namespace": "shop",
+                "annotations": {"netpolc.dev/intent": intent}
+            },
+            "spec": {
+                "podSelector": {"matchLabels": {"app": "web"}},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"ports": [{"port": port, "protocol": "TCP"}]}]
+            }
+        })
+    }
+
+    fn compiled(objects: Vec<Value>) -> Compiled {
+        Compiled {
+            diagnostics: Vec::new(),
+            objects: objects
+                .into_iter()
+                .map(|o| Box::new(o) as Box<dyn Manifest>)
+                .collect(),
+            validated: false,
+        }
+    }
+
+    /// `shop/web` (app=web) and `shop/db` (app=db).
+    fn model() -> ClusterModel {
+        let pod = |name: &str, ip: [u8; 4]| Pod {
+            namespace: "shop".into(),
+            name: name.into(),
+            labels: BTreeMap::from([("app".to_string(), name.to_string())]),
+            ip: std::net::IpAddr::from(ip),
+            named_ports: BTreeMap::new(),
+        };
+        let mut m = ClusterModel::default();
+        m.namespaces.insert(
+            "shop".into(),
+            BTreeMap::from([(
+                netpolc_ir::NAMESPACE_NAME_LABEL.to_string(),
+                "shop".to_string(),
+            )]),
+        );
+        m.pods = vec![pod("web", [10, 0, 0, 1]), pod("db", [10, 0, 0, 2])];
+        m
+    }
+
+    fn to_web(port: u16) -> Flow {
+        Flow {
+            src: Endpoint::Pod(1),
+            dst: Endpoint::Pod(0),
+            protocol: Protocol::Tcp,
+            port,
+        }
+    }
+
+    #[test]
+    fn each_object_is_emitted_once_and_read_into_the_evaluator() {
+        let objects = vec![np("a", 80, "shop/a"), np("b", 443, "shop/b")];
+        let s = stream(
+            &Program::default(),
+            Target::Kubernetes,
+            compiled(objects.clone()),
+        );
+        assert!(s.problems.is_empty() && s.twins.is_empty());
+        let (emitted, evaluator) = s.emitted.expect("not refused").expect("read back");
+        assert_eq!(emitted, Emitted::all(Target::Kubernetes, &objects));
+        let validating = verify::evaluator(Target::Kubernetes, &objects).unwrap();
+        let m = model();
+        for port in [22, 80, 443] {
+            let side = |e: &dyn Evaluator| e.side(&m, &to_web(port), Direction::Ingress).allows();
+            assert_eq!(side(evaluator.as_ref()), port != 22, "port {port}");
+            assert_eq!(side(evaluator.as_ref()), side(validating.as_ref()));
+        }
+    }
+
+    #[test]
+    fn objects_sharing_an_identity_are_twins_named_with_both_intents() {
+        let objects = vec![np("a", 80, "shop/x"), np("a", 443, "shop/y")];
+        let s = stream(&Program::default(), Target::Kubernetes, compiled(objects));
+        assert!(s.problems.is_empty());
+        assert!(s.emitted.is_none(), "no evaluator for twins");
+        let d =
+            verify::collision_diagnostics(&Program::default(), vec![(Target::Kubernetes, s.twins)]);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].code, "NP6011");
+        let notes = d[0].notes.join("\n");
+        assert!(
+            notes.contains("shop/x") && notes.contains("shop/y"),
+            "{notes}"
+        );
+    }
+
+    #[test]
+    fn an_object_the_checks_refuse_is_a_problem_and_nothing_is_evaluated() {
+        let mut bad = np("a", 80, "shop/a");
+        bad["metadata"]["name"] = json!("Not_A_Name");
+        bad["metadata"]["labels"] = json!({"x": "${VAR}"});
+        let s = stream(
+            &Program::default(),
+            Target::Kubernetes,
+            compiled(vec![np("b", 80, "shop/b"), bad]),
+        );
+        let codes: Vec<&str> = s.problems.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["NP6002", "NP6012"]);
+        assert!(s.emitted.is_none());
+    }
+
+    #[test]
+    fn a_text_reads_back_as_its_object_or_not() {
+        let o = np("a", 80, "shop/a");
+        let text = crate::emit::to_yaml(&o);
+        assert!(reads_back_as(&text, &o));
+        assert!(!reads_back_as(&text, &np("a", 81, "shop/a")));
+        assert!(!reads_back_as(&format!("{text}---\n{text}"), &o));
+    }
+}
