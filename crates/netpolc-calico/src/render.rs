@@ -135,10 +135,7 @@ impl Plan {
     /// The typed objects in [`Plan::manifests`] order, each turned into JSON when the
     /// pipeline takes it.
     pub(crate) fn into_typed(self) -> Vec<Box<dyn netpolc_ir::backend::Manifest>> {
-        self.manifests()
-            .into_iter()
-            .map(|m| Box::new(m) as Box<dyn netpolc_ir::backend::Manifest>)
-            .collect()
+        netpolc_ir::backend::manifests(self.manifests())
     }
 }
 

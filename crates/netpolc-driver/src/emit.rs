@@ -63,18 +63,17 @@ pub fn to_yaml(value: &Value) -> String {
     thread_local! {
         static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
-    BUFFER.with(|buffer| match buffer.try_borrow_mut() {
-        Ok(mut buffer) => {
-            buffer.clear();
-            write_yaml(&mut buffer, value);
-            buffer.as_str().to_owned()
-        }
-        // Not reentrant; never happens, but a second buffer is always correct.
-        Err(_) => {
-            let mut out = String::new();
-            write_yaml(&mut out, value);
-            out
-        }
+    BUFFER.with(|buffer| {
+        // Writing never calls back here, but a buffer of its own is always correct.
+        let mut own = String::new();
+        let mut kept = buffer.try_borrow_mut();
+        let out = match &mut kept {
+            Ok(kept) => &mut **kept,
+            Err(_) => &mut own,
+        };
+        out.clear();
+        write_yaml(out, value);
+        out.as_str().to_owned()
     })
 }
 

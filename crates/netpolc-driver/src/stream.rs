@@ -18,7 +18,6 @@ use netpolc_ir::backend::{Compiled, Manifest, Piece};
 use netpolc_ir::model::Evaluator;
 use netpolc_ir::Program;
 use netpolc_source::Diagnostic;
-use serde_json::Value;
 
 /// The objects of one back end as written, and the evaluator of what they read back as.
 pub(crate) type Proved = (Vec<Emitted>, Box<dyn Evaluator>);
@@ -39,8 +38,6 @@ pub(crate) struct Streamed {
 /// One object after the stage.
 struct One {
     emitted: Emitted,
-    /// The group of its `apiVersion` (the rest of its identity is in `emitted`).
-    group: String,
     problems: Option<ObjectProblems>,
     /// What the back end's reader made of the object, when its text reads back as
     /// exactly the object.
@@ -62,11 +59,10 @@ pub(crate) fn stream(program: &Program, target: Target, compiled: Compiled) -> S
             let value = manifest.into_json();
             let problems = ObjectProblems::of(target, &value, validated);
             let emitted = Emitted::new(target, &value);
-            let piece = (problems.is_none() && reads_back_as(&emitted.yaml, &value))
+            let piece = (problems.is_none() && verify::reads_back_as(&emitted.yaml, &value))
                 .then(|| reader.read(i, &value));
             out.push(One {
                 emitted,
-                group: verify::api_group(&value).to_string(),
                 problems,
                 piece,
             });
@@ -74,12 +70,10 @@ pub(crate) fn stream(program: &Program, target: Target, compiled: Compiled) -> S
     );
     let mut found = Vec::new();
     let mut emitted = Vec::with_capacity(ones.len());
-    let mut groups = Vec::with_capacity(ones.len());
     let mut pieces = Some(Vec::with_capacity(ones.len()));
     for one in ones {
         found.extend(one.problems);
         emitted.push(one.emitted);
-        groups.push(one.group);
         // One text that does not read back as its object: every text is read back.
         pieces = pieces.and_then(|mut p| {
             p.push(one.piece?);
@@ -94,7 +88,7 @@ pub(crate) fn stream(program: &Program, target: Target, compiled: Compiled) -> S
             emitted: None,
         };
     }
-    let twins = match twins(&emitted, &groups) {
+    let twins = match twins(&emitted) {
         Ok(twins) => twins,
         Err(e) => {
             return Streamed {
@@ -126,29 +120,18 @@ pub(crate) fn stream(program: &Program, target: Target, compiled: Compiled) -> S
     }
 }
 
-/// Whether `text` reads back as exactly `object` (one document): in step with the object,
-/// no tree built, when it is in the fast reader's subset; otherwise read and compared.
-fn reads_back_as(text: &str, object: &Value) -> bool {
-    netpolc_intent::yaml::quick::matches(text, object)
-        || verify::read_emitted(text).is_ok_and(|docs| docs.len() == 1 && docs[0] == *object)
-}
-
-/// [`verify::twins`] of the objects written as `emitted` (with their apiVersion groups):
-/// found on the identities; when some identity is shared, the texts are read back to
-/// name the intents of each object.
+/// [`verify::twins`] of the objects written as `emitted`. Looked for by kind, namespace
+/// and name first (no tree read); only when two objects share those are the texts read
+/// back, so that `verify::twins` compares whole identities (the `apiVersion` group too)
+/// and names the intents of each object.
 ///
 /// # Errors
 /// When a text cannot be read back (an internal error).
-fn twins(emitted: &[Emitted], groups: &[String]) -> Result<Vec<Twin>, String> {
+fn twins(emitted: &[Emitted]) -> Result<Vec<Twin>, String> {
     let mut seen = std::collections::HashSet::with_capacity(emitted.len());
-    let shared = emitted.iter().zip(groups).any(|(e, group)| {
-        !seen.insert((
-            group.as_str(),
-            e.kind.as_str(),
-            e.namespace.as_str(),
-            e.name.as_str(),
-        ))
-    });
+    let shared = emitted
+        .iter()
+        .any(|e| !seen.insert((e.kind.as_str(), e.namespace.as_str(), e.name.as_str())));
     if !shared {
         return Ok(Vec::new());
     }
@@ -164,7 +147,7 @@ mod tests {
     use super::*;
     use netpolc_ir::model::{ClusterModel, Endpoint, Flow, Pod};
     use netpolc_ir::{Direction, Protocol};
-    use serde_json::json;
+    use serde_json::{json, Value};
     use std::collections::BTreeMap;
 
     fn np(name: &str, port: u16, intent: &str) -> Value {
@@ -187,10 +170,7 @@ mod tests {
     fn compiled(objects: Vec<Value>) -> Compiled {
         Compiled {
             diagnostics: Vec::new(),
-            objects: objects
-                .into_iter()
-                .map(|o| Box::new(o) as Box<dyn Manifest>)
-                .collect(),
+            objects: netpolc_ir::backend::manifests(objects),
             validated: false,
         }
     }
@@ -281,8 +261,20 @@ mod tests {
     fn a_text_reads_back_as_its_object_or_not() {
         let o = np("a", 80, "shop/a");
         let text = crate::emit::to_yaml(&o);
-        assert!(reads_back_as(&text, &o));
-        assert!(!reads_back_as(&text, &np("a", 81, "shop/a")));
-        assert!(!reads_back_as(&format!("{text}---\n{text}"), &o));
+        assert!(verify::reads_back_as(&text, &o));
+        assert!(!verify::reads_back_as(&text, &np("a", 81, "shop/a")));
+        assert!(!verify::reads_back_as(&format!("{text}---\n{text}"), &o));
+    }
+
+    #[test]
+    fn objects_alike_but_for_their_group_are_not_twins() {
+        let mut other = np("a", 443, "shop/y");
+        other["apiVersion"] = json!("example.com/v1");
+        let objects = vec![np("a", 80, "shop/x"), other];
+        let emitted = Emitted::all(Target::Kubernetes, &objects);
+        assert_eq!(emitted[0].kind, emitted[1].kind);
+        assert!(twins(&emitted).unwrap().is_empty());
+        let emitted = Emitted::all(Target::Kubernetes, &[np("a", 80, "x"), np("a", 81, "y")]);
+        assert_eq!(twins(&emitted).unwrap().len(), 1);
     }
 }

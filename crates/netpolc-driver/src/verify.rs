@@ -107,25 +107,28 @@ pub fn as_applied<'a>(
     texts: &[&str],
     distinct: bool,
 ) -> Result<std::borrow::Cow<'a, [Value]>, String> {
-    // Each text is read back and compared on its thread: in step with the object, no
-    // tree built, when it is in the fast reader's subset (`quick::matches` is exactly
-    // `quick::read(text) == Some(object)`); otherwise read ([`read_emitted`]), compared
-    // and dropped.
-    let same = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
-        if netpolc_intent::yaml::quick::matches(texts[i], &objects[i]) {
-            return Ok(true);
-        }
-        read_emitted(texts[i]).map(|docs| docs.len() == 1 && docs[0] == objects[i])
-    });
-    let mut unchanged = distinct;
-    for same in same {
-        unchanged &= same?;
-    }
+    // Each text is compared with its object on its thread ([`reads_back_as`]). Otherwise
+    // every text is read back below (which reports a text that cannot be read).
+    let unchanged = distinct
+        && netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
+            reads_back_as(texts[i], &objects[i])
+        })
+        .into_iter()
+        .all(|same| same);
     if unchanged {
         Ok(std::borrow::Cow::Borrowed(objects))
     } else {
         read_each(texts.len(), |i| texts[i]).map(std::borrow::Cow::Owned)
     }
+}
+
+/// Whether `text` reads back as exactly `object` (one document): in step with the object,
+/// no tree built, when it is in the fast reader's subset (`quick::matches` is exactly
+/// `quick::read(text) == Some(object)`); otherwise read ([`read_emitted`]) and compared.
+/// A text that cannot be read does not.
+pub(crate) fn reads_back_as(text: &str, object: &Value) -> bool {
+    netpolc_intent::yaml::quick::matches(text, object)
+        || read_emitted(text).is_ok_and(|docs| docs.len() == 1 && docs[0] == *object)
 }
 
 /// What `kubectl apply` identifies an object by: apiVersion group, kind, namespace, name.
@@ -145,15 +148,10 @@ pub fn identity(o: &Value) -> Identity {
     )
 }
 
-/// The group of a manifest's `apiVersion` (empty for the core group).
-pub(crate) fn api_group(o: &Value) -> &str {
-    let api = o["apiVersion"].as_str().unwrap_or("");
-    api.rsplit_once('/').map(|(g, _)| g).unwrap_or("")
-}
-
 /// The identity of a manifest, borrowed from it.
 fn identity_ref(o: &Value) -> IdentityRef<'_> {
-    let group = api_group(o);
+    let api = o["apiVersion"].as_str().unwrap_or("");
+    let group = api.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
     let field = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or("");
     (
         group,

@@ -184,6 +184,16 @@ impl Manifest for Value {
     }
 }
 
+/// Typed objects as [`Compiled::objects`], in order.
+pub fn manifests<M: Manifest + 'static>(
+    objects: impl IntoIterator<Item = M>,
+) -> Vec<Box<dyn Manifest>> {
+    objects
+        .into_iter()
+        .map(|o| Box::new(o) as Box<dyn Manifest>)
+        .collect()
+}
+
 /// Diagnostics and objects of one back end.
 #[derive(Debug, Default)]
 pub struct Compiled {
@@ -404,9 +414,7 @@ mod tests {
     #[test]
     fn compiled_objects_become_their_json_in_order() {
         let compiled = Compiled {
-            objects: (0..600)
-                .map(|i| Box::new(Value::from(i)) as Box<dyn Manifest>)
-                .collect(),
+            objects: manifests((0..600).map(Value::from)),
             ..Compiled::default()
         };
         let values = compiled.into_values();

@@ -59,10 +59,7 @@ pub fn compile(program: &Program, options: &Options) -> Compiled {
         Vec::new()
     } else {
         // Typed: each becomes JSON when the pipeline takes it (`emit::Typed`).
-        rendered
-            .into_iter()
-            .map(|r| Box::new(emit::Typed(r.policy)) as Box<dyn netpolc_ir::backend::Manifest>)
-            .collect()
+        netpolc_ir::backend::manifests(rendered.into_iter().map(|r| emit::Typed(r.policy)))
     };
     Compiled {
         diagnostics: out,

@@ -182,6 +182,18 @@ enum Token {
     Plain(usize, usize),
 }
 
+/// What follows a mapping key's `:` ([`Reader::after_key_kind`]).
+enum AfterKey {
+    /// A block sequence on the next lines, at the key's column.
+    Seq,
+    /// A block mapping on the next lines, two columns in.
+    Map,
+    /// A `|-` literal block.
+    Literal,
+    /// A value on the key's line.
+    Inline,
+}
+
 struct Reader<'a> {
     text: &'a str,
     b: &'a [u8],
@@ -324,15 +336,16 @@ impl<'a> Reader<'a> {
             .then(|| s.to_string())
     }
 
-    /// The value after `key:` of a mapping whose keys are at column `indent`.
-    fn after_key(&mut self, indent: usize, depth: usize) -> Option<Value> {
+    /// What follows `key:` of a mapping whose keys are at column `indent`, with the
+    /// position moved to its start ([`Reader::after_key`], [`Reader::after_key_is`]).
+    fn after_key_kind(&mut self, indent: usize) -> Option<AfterKey> {
         match self.peek(self.pos)? {
             b'\n' => {
                 self.pos += 1;
                 if self.dash_line(indent) {
-                    self.seq(indent, depth)
+                    Some(AfterKey::Seq)
                 } else if self.key_line(indent + 2) {
-                    self.map(indent + 2, depth, None)
+                    Some(AfterKey::Map)
                 } else {
                     None
                 }
@@ -341,12 +354,22 @@ impl<'a> Reader<'a> {
                 self.pos += 1;
                 if self.b[self.pos..].starts_with(b"|-\n") {
                     self.pos += 3;
-                    self.literal(indent + 2, depth)
+                    Some(AfterKey::Literal)
                 } else {
-                    self.inline(None, depth)
+                    Some(AfterKey::Inline)
                 }
             }
             _ => None,
+        }
+    }
+
+    /// The value after `key:` of a mapping whose keys are at column `indent`.
+    fn after_key(&mut self, indent: usize, depth: usize) -> Option<Value> {
+        match self.after_key_kind(indent)? {
+            AfterKey::Seq => self.seq(indent, depth),
+            AfterKey::Map => self.map(indent + 2, depth, None),
+            AfterKey::Literal => self.literal(indent + 2, depth),
+            AfterKey::Inline => self.inline(None, depth),
         }
     }
 
@@ -469,28 +492,14 @@ impl<'a> Reader<'a> {
 
     /// [`Reader::after_key`], compared with `expected`.
     fn after_key_is(&mut self, indent: usize, depth: usize, expected: &Value) -> Option<()> {
-        match self.peek(self.pos)? {
-            b'\n' => {
-                self.pos += 1;
-                if self.dash_line(indent) {
-                    self.seq_is(indent, depth, expected)
-                } else if self.key_line(indent + 2) {
-                    self.map_is(indent + 2, depth, None, expected)
-                } else {
-                    None
-                }
+        match self.after_key_kind(indent)? {
+            AfterKey::Seq => self.seq_is(indent, depth, expected),
+            AfterKey::Map => self.map_is(indent + 2, depth, None, expected),
+            AfterKey::Literal => {
+                let v = self.literal(indent + 2, depth)?;
+                (v == *expected).then_some(())
             }
-            b' ' => {
-                self.pos += 1;
-                if self.b[self.pos..].starts_with(b"|-\n") {
-                    self.pos += 3;
-                    let v = self.literal(indent + 2, depth)?;
-                    (v == *expected).then_some(())
-                } else {
-                    self.inline_is(None, depth, expected)
-                }
-            }
-            _ => None,
+            AfterKey::Inline => self.inline_is(None, depth, expected),
         }
     }
 
