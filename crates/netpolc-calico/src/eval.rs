@@ -740,14 +740,23 @@ struct PodView<'m> {
 #[derive(Clone, Debug, Default)]
 struct Labels {
     labels: BTreeMap<String, String>,
-    namespace_labels: BTreeMap<String, String>,
+    /// Shared by the pods of a namespace ([`CalicoEvaluator::cache_views`]).
+    namespace_labels: std::sync::Arc<BTreeMap<String, String>>,
 }
 
-fn labels_of(model: &ClusterModel, pod: &Pod) -> Labels {
+/// What a `namespaceSelector` sees of the namespace of `pod`: its labels plus
+/// `projectcalico.org/name`.
+fn namespace_labels_of(model: &ClusterModel, pod: &Pod) -> BTreeMap<String, String> {
     let mut namespace_labels = model.namespace_labels(pod);
     namespace_labels.insert(NAME_LABEL.into(), pod.namespace.clone());
+    namespace_labels
+}
+
+/// The label maps of `pod`, whose namespace's are `namespace_labels`
+/// ([`namespace_labels_of`]).
+fn labels_of(pod: &Pod, namespace_labels: std::sync::Arc<BTreeMap<String, String>>) -> Labels {
     let mut labels = pod.labels.clone();
-    for (k, v) in &namespace_labels {
+    for (k, v) in namespace_labels.iter() {
         labels.insert(format!("{NAMESPACE_LABEL_PREFIX}{k}"), v.clone());
     }
     labels.insert(NAMESPACE_LABEL.into(), pod.namespace.clone());
@@ -775,7 +784,7 @@ fn cached_view<'m>(
                 pod: Some(PodView {
                     pod,
                     labels: Cow::Borrowed(&l.labels),
-                    namespace_labels: Cow::Borrowed(&l.namespace_labels),
+                    namespace_labels: Cow::Borrowed(l.namespace_labels.as_ref()),
                 }),
             }
         }
@@ -792,14 +801,16 @@ fn view<'m>(model: &'m ClusterModel, sets: &[NetSet], e: &Endpoint) -> Ep<'m> {
         },
         Endpoint::Pod(i) => {
             let pod = &model.pods[*i];
-            let l = labels_of(model, pod);
+            let l = labels_of(pod, std::sync::Arc::new(namespace_labels_of(model, pod)));
             Ep {
                 ip: pod.ip,
                 sets: set_views(model, sets, pod.ip),
                 pod: Some(PodView {
                     pod,
                     labels: Cow::Owned(l.labels),
-                    namespace_labels: Cow::Owned(l.namespace_labels),
+                    namespace_labels: Cow::Owned(std::sync::Arc::unwrap_or_clone(
+                        l.namespace_labels,
+                    )),
                 }),
             }
         }
@@ -1165,8 +1176,18 @@ impl CalicoEvaluator {
 
     /// Fills the label-map cache for `model` unless it holds it already.
     fn cache_views(&self, model: &ClusterModel) {
-        self.cache
-            .fill(model, |model, i| labels_of(model, &model.pods[i]));
+        // One map of namespace labels per namespace, shared by its pods.
+        let by_namespace = std::cell::RefCell::new(BTreeMap::new());
+        self.cache.fill(model, |model, i| {
+            let pod = &model.pods[i];
+            let shared = std::sync::Arc::clone(
+                by_namespace
+                    .borrow_mut()
+                    .entry(pod.namespace.clone())
+                    .or_insert_with(|| std::sync::Arc::new(namespace_labels_of(model, pod))),
+            );
+            labels_of(pod, shared)
+        });
     }
 
     /// `f` of the view of pod `pod` of `model` without network sets (which policies

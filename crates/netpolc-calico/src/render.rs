@@ -63,15 +63,25 @@ impl Manifest {
         }
     }
 
-    fn describe(&self) -> String {
-        match self {
-            Manifest::Tier(t) => format!("Tier {}", t.metadata.name),
-            Manifest::Global(p) => format!("GlobalNetworkPolicy {}", p.metadata.name),
-            Manifest::Namespaced(p) => format!(
-                "NetworkPolicy {}/{}",
-                p.metadata.namespace.as_deref().unwrap_or_default(),
-                p.metadata.name
-            ),
+    /// Packs the object once built: its identity, rule counts and (with `validate`)
+    /// what Calico's validation refuses in it are kept beside its JSON text, and the
+    /// typed object is freed.
+    fn pack(self, origin: Option<Origin>, validate: bool) -> Planned {
+        let mut messages = Vec::new();
+        if validate {
+            match &self {
+                Manifest::Tier(t) => crate::validate::tier(t, &mut messages),
+                Manifest::Global(p) => crate::validate::global_policy(p, &mut messages),
+                Manifest::Namespaced(p) => crate::validate::namespaced_policy(p, &mut messages),
+            }
+        }
+        let (kind, namespace, name) = self.key();
+        Planned {
+            key: (kind, namespace.to_string(), name.to_string()),
+            rule_counts: self.rule_counts(),
+            messages,
+            object: Packed::new(&self),
+            origin,
         }
     }
 
@@ -82,28 +92,61 @@ impl Manifest {
             Manifest::Namespaced(p) => (p.spec.ingress.len(), p.spec.egress.len()),
         }
     }
+}
 
-    pub(crate) fn to_value(&self) -> serde_json::Value {
-        let v = match self {
-            Manifest::Tier(t) => serde_json::to_value(t),
-            Manifest::Global(p) => serde_json::to_value(p),
-            Manifest::Namespaced(p) => serde_json::to_value(p),
+/// A rendered object kept as its compact JSON text (the serialisation of the typed
+/// object) until the pipeline takes it: the typed object, with a whole map node for
+/// each small map of its metadata, costs several times its text, and a large
+/// repository plans tens of thousands of them before the first is taken.
+#[derive(Clone, Debug)]
+pub(crate) struct Packed(Box<str>);
+
+impl Packed {
+    fn new(manifest: &Manifest) -> Packed {
+        let json = match manifest {
+            Manifest::Tier(t) => serde_json::to_string(t),
+            Manifest::Global(p) => serde_json::to_string(p),
+            Manifest::Namespaced(p) => serde_json::to_string(p),
         };
         // Serialising plain structs with string keys cannot fail.
-        v.unwrap_or(serde_json::Value::Null)
+        Packed(json.unwrap_or_else(|_| "null".to_string()).into_boxed_str())
+    }
+
+    /// The object's JSON tree: what the typed object serialises to.
+    pub(crate) fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.0).unwrap_or(serde_json::Value::Null)
     }
 }
 
-impl netpolc_ir::backend::Manifest for Manifest {
+impl netpolc_ir::backend::Manifest for Packed {
     fn into_json(self: Box<Self>) -> serde_json::Value {
         self.to_value()
     }
 }
 
-/// One planned object and the intent it implements (none for the tier).
+/// One planned object, packed ([`Manifest::pack`]), and the intent it implements (none
+/// for the tier).
 struct Planned {
-    manifest: Manifest,
+    /// Sort key and identity ([`Manifest::key`]).
+    key: (u8, String, String),
+    /// Rules in (ingress, egress).
+    rule_counts: (usize, usize),
+    /// What Calico's validation refuses in the object (planned with `validate`).
+    messages: Vec<String>,
+    object: Packed,
     origin: Option<Origin>,
+}
+
+impl Planned {
+    /// `Kind namespace/name` or `Kind name`.
+    fn describe(&self) -> String {
+        let (kind, namespace, name) = &self.key;
+        match kind {
+            0 => format!("Tier {name}"),
+            1 => format!("GlobalNetworkPolicy {name}"),
+            _ => format!("NetworkPolicy {namespace}/{name}"),
+        }
+    }
 }
 
 /// The planner's result.
@@ -118,10 +161,9 @@ pub(crate) struct Plan {
 
 impl Plan {
     /// The manifests in their stable order.
-    pub(crate) fn manifests(mut self) -> Vec<Manifest> {
-        self.objects
-            .sort_by(|a, b| a.manifest.key().cmp(&b.manifest.key()));
-        self.objects.into_iter().map(|p| p.manifest).collect()
+    pub(crate) fn manifests(mut self) -> Vec<Packed> {
+        self.objects.sort_by(|a, b| a.key.cmp(&b.key));
+        self.objects.into_iter().map(|p| p.object).collect()
     }
 
     /// The objects' JSON trees, in [`Plan::manifests`] order; the typed objects are
@@ -635,7 +677,8 @@ struct Draft<'a> {
     provenance: Option<Provenance>,
 }
 
-fn build(draft: Draft<'_>, options: &Options) -> Result<Planned, Problem> {
+/// Builds the object of `draft`, packed (validated with `validate`).
+fn build(draft: Draft<'_>, options: &Options, validate: bool) -> Result<Planned, Problem> {
     let namespace = match draft.scope {
         Scope::Namespace(ns) if options.namespaced => Some(ns.clone()),
         _ => None,
@@ -683,13 +726,10 @@ fn build(draft: Draft<'_>, options: &Options) -> Result<Planned, Problem> {
             },
         ))
     };
-    Ok(Planned {
-        manifest,
-        origin: Some(draft.origin.clone()),
-    })
+    Ok(manifest.pack(Some(draft.origin.clone()), validate))
 }
 
-fn tier_manifest() -> Planned {
+fn tier_manifest(validate: bool) -> Planned {
     let meta = ObjectMeta {
         name: TIER_NAME.to_string(),
         namespace: None,
@@ -697,16 +737,14 @@ fn tier_manifest() -> Planned {
         // Argo CD applies lower waves first: the tier must exist before its policies.
         annotations: [(SYNC_WAVE.to_string(), "-1".to_string())].into(),
     };
-    Planned {
-        manifest: Manifest::Tier(Tier::new(
-            meta,
-            TierSpec {
-                order: Some(Order(TIER_ORDER)),
-                default_action: Some(TierAction::Pass),
-            },
-        )),
-        origin: None,
-    }
+    Manifest::Tier(Tier::new(
+        meta,
+        TierSpec {
+            order: Some(Order(TIER_ORDER)),
+            default_action: Some(TierAction::Pass),
+        },
+    ))
+    .pack(None, validate)
 }
 
 /// Names `base` when it is alone, `base-1`, `base-2`, ... otherwise.
@@ -790,7 +828,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
                 origin,
                 provenance: None,
             };
-            match build(draft, options) {
+            match build(draft, options, validate) {
                 Ok(p) => objects.push(p),
                 Err(p) => rep.problem(p, origin),
             }
@@ -896,7 +934,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
                         origin: origins[0],
                         provenance: Some(provenance),
                     };
-                    match build(draft, options) {
+                    match build(draft, options, validate) {
                         Ok(p) => out.push(Planning::Object(p)),
                         Err(p) => {
                             // The subject is every intent's: report it about each of them.
@@ -922,40 +960,26 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
         }
     }
     if any_deny {
-        objects.push(tier_manifest());
+        objects.push(tier_manifest(validate));
     }
 
     // Problems of the objects themselves: name collisions, size limits, and finally
-    // Calico's own validation as a safety net (run on every core beforehand; reported in
+    // Calico's own validation as a safety net (run as each object was built; reported in
     // order, for the objects whose intent has no problem yet).
-    let validated: Vec<Vec<String>> = if validate {
-        netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
-            let mut messages = Vec::new();
-            match &objects[i].manifest {
-                Manifest::Tier(t) => crate::validate::tier(t, &mut messages),
-                Manifest::Global(p) => crate::validate::global_policy(p, &mut messages),
-                Manifest::Namespaced(p) => crate::validate::namespaced_policy(p, &mut messages),
-            }
-            messages
-        })
-    } else {
-        Vec::new()
-    };
     // An object without an intent (the tier) has nothing to report against: with a
     // problem, the driver's net validates every object and reports it (NP6012).
     let validated_all = validate
         && objects
             .iter()
-            .zip(&validated)
-            .all(|(planned, messages)| planned.origin.is_some() || messages.is_empty());
-    let mut seen: BTreeMap<(u8, &str, &str), &Origin> = BTreeMap::new();
-    for (i, planned) in objects.iter().enumerate() {
+            .all(|planned| planned.origin.is_some() || planned.messages.is_empty());
+    let mut seen: BTreeMap<&(u8, String, String), &Origin> = BTreeMap::new();
+    for planned in &objects {
         let Some(origin) = planned.origin.as_ref() else {
             continue;
         };
         let q = origin.qualified();
-        let what = planned.manifest.describe();
-        if let Some(first) = seen.insert(planned.manifest.key(), origin) {
+        let what = planned.describe();
+        if let Some(first) = seen.insert(&planned.key, origin) {
             let mut d = about_object(
                 codes::NAME_COLLISION,
                 format!("intent `{q}` renders to `{what}`, which another intent also renders to"),
@@ -968,7 +992,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
             }
             rep.diagnostic(d, origin);
         }
-        let (ingress, egress) = planned.manifest.rule_counts();
+        let (ingress, egress) = planned.rule_counts;
         let most = ingress.max(egress);
         if most > MAX_RULES {
             let d = about_object(
@@ -986,7 +1010,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
         // The typed object is checked by the rules `validate` applies once an object
         // deserialises, without a trip through JSON: its JSON is the serialisation of
         // this very value, so the driver does not validate it again (`validated`).
-        let messages = &validated[i];
+        let messages = &planned.messages;
         if !messages.is_empty() {
             let mut d = about_object(
                 codes::REJECTED_BY_CALICO,
@@ -1014,6 +1038,25 @@ mod tests {
 
     fn reparse(s: &str) -> bool {
         Selector::parse(s).is_ok()
+    }
+
+    #[test]
+    fn a_planned_object_is_packed_with_its_identity_and_reads_back_as_its_tree() {
+        let planned = tier_manifest(true);
+        assert_eq!(planned.key, (0, String::new(), TIER_NAME.to_string()));
+        assert_eq!(planned.describe(), "Tier netpolc");
+        assert_eq!(planned.rule_counts, (0, 0));
+        assert!(planned.messages.is_empty(), "{:?}", planned.messages);
+        let value = planned.object.to_value();
+        assert_eq!(value["kind"], "Tier");
+        assert_eq!(value["metadata"]["name"], TIER_NAME);
+        assert_eq!(value["spec"]["order"].as_f64(), Some(TIER_ORDER));
+        // The text is the serialisation of the typed object, and reads back as the tree
+        // the typed object serialises to.
+        let typed: Tier = serde_json::from_value(value.clone()).expect("a tier");
+        assert_eq!(serde_json::to_value(&typed).expect("serialises"), value);
+        let keys: Vec<&String> = value.as_object().expect("an object").keys().collect();
+        assert_eq!(keys, ["apiVersion", "kind", "metadata", "spec"]);
     }
 
     #[test]

@@ -391,6 +391,7 @@ impl Parser<'_> {
         Ok(if terms.len() == 1 {
             terms.remove(0)
         } else {
+            terms.shrink_to_fit();
             Expr::Or(terms)
         })
     }
@@ -404,6 +405,8 @@ impl Parser<'_> {
         Ok(if terms.len() == 1 {
             terms.remove(0)
         } else {
+            // Kept as long as the policy: no room beyond the terms.
+            terms.shrink_to_fit();
             Expr::And(terms)
         })
     }

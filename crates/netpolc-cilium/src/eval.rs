@@ -154,7 +154,12 @@ impl Sel {
     }
 
     fn build(es: &EndpointSelector, split: impl Fn(&str) -> (String, String)) -> Sel {
-        let mut sel = Sel::default();
+        // Room for the requirements and the one namespace scoping adds (`scope_peer`):
+        // grown by doubling, most selectors would keep room for four.
+        let mut sel = Sel {
+            reqs: Vec::with_capacity(es.match_labels.len() + es.match_expressions.len() + 1),
+            all: false,
+        };
         for (k, v) in &es.match_labels {
             let (source, key) = split(k);
             if source == SOURCE_RESERVED && key == "all" {
@@ -1028,6 +1033,8 @@ fn from_cilium(p: &CiliumPolicy) -> Vec<CPolicy> {
             section("ingressDeny", raws(ingress_deny), Direction::Ingress, true);
             section("egress", raws(egress), Direction::Egress, false);
             section("egressDeny", raws(egress_deny), Direction::Egress, true);
+            // Kept for the whole proof: no room beyond the rules.
+            out.shrink_to_fit();
             CPolicy {
                 object: object.clone(),
                 intents: intents.clone(),

@@ -27,49 +27,67 @@ use netpolc_ir::metadata::{MANAGED_BY, MANAGED_BY_LABEL, SOURCE_ANNOTATION};
 /// Renders the objects of a program that passed [`crate::check`], sorted: cluster-wide
 /// objects by name, then namespaced objects by namespace and name.
 pub fn render(program: &Program, options: &Options) -> Vec<Value> {
-    // Consume the typed objects while converting them: both forms are never held in full.
-    // (On one thread: trees built on other threads are freed later by this one, and
-    // mimalloc's frees across threads cost more than the conversion saves.)
-    render_typed(program, options)
+    // Consume the packed objects while converting them: both forms are never held in
+    // full. (On one thread: trees built on other threads are freed later by this one,
+    // and mimalloc's frees across threads cost more than the conversion saves.)
+    render_packed(program, options)
         .into_iter()
-        .map(to_value)
+        .map(|p| p.to_value())
         .collect()
 }
 
-/// [`render`]'s objects, typed.
-pub(crate) fn render_typed(program: &Program, options: &Options) -> Vec<CiliumPolicy> {
+/// [`render`]'s objects, packed.
+pub(crate) fn render_packed(program: &Program, options: &Options) -> Vec<Packed> {
     // Nothing in the output depends on an option today: the check refuses what the
     // options do not allow.
     let _ = options;
-    let mut objects: Vec<CiliumPolicy> = Vec::new();
+    let mut objects: Vec<Packed> = Vec::new();
     render_isolations(program, &mut objects);
     render_rules(program, &mut objects);
-    objects.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    objects.sort_by(|a, b| a.key.cmp(&b.key));
     objects
 }
 
-/// An object's JSON, as it is written.
-fn to_value(object: CiliumPolicy) -> Value {
-    serde_json::to_value(object).expect("manifests always serialise")
+/// A rendered object kept as its compact JSON text (the serialisation of the typed
+/// object) until the pipeline takes it: the typed object, with a whole map node for
+/// each small map of its metadata and selectors, costs several times its text, and a
+/// large repository renders tens of thousands of them before the first is taken.
+#[derive(Debug)]
+pub(crate) struct Packed {
+    /// Sort key: cluster-wide objects by name, then namespaced ones by namespace and
+    /// name.
+    key: (bool, Option<String>, String),
+    json: Box<str>,
 }
 
-/// A rendered object becomes JSON when the pipeline takes it.
-impl netpolc_ir::backend::Manifest for CiliumPolicy {
-    fn into_json(self: Box<Self>) -> Value {
-        to_value(*self)
+impl Packed {
+    fn new(object: CiliumPolicy) -> Packed {
+        let json = serde_json::to_string(&object).expect("manifests always serialise");
+        Packed {
+            key: (
+                object.kind == types::KIND_CNP,
+                object.metadata.namespace,
+                object.metadata.name,
+            ),
+            json: json.into_boxed_str(),
+        }
+    }
+
+    /// The object's JSON, as it is written: what the typed object serialises to.
+    pub(crate) fn to_value(&self) -> Value {
+        serde_json::from_str(&self.json).expect("JSON text written by serde_json reads back")
     }
 }
 
-fn sort_key(p: &CiliumPolicy) -> (bool, Option<&str>, &str) {
-    (
-        p.kind == types::KIND_CNP,
-        p.metadata.namespace.as_deref(),
-        &p.metadata.name,
-    )
+/// A rendered object becomes JSON when the pipeline takes it.
+impl netpolc_ir::backend::Manifest for Packed {
+    fn into_json(self: Box<Self>) -> Value {
+        self.to_value()
+    }
 }
 
 /// One object per intent set and scope, covering its isolated directions.
-fn render_isolations(program: &Program, objects: &mut Vec<CiliumPolicy>) {
+fn render_isolations(program: &Program, objects: &mut Vec<Packed>) {
     let mut by_set: BTreeMap<(&Scope, &str), (&Origin, BTreeSet<Direction>)> = BTreeMap::new();
     for iso in &program.isolations {
         by_set
@@ -93,12 +111,12 @@ fn render_isolations(program: &Program, objects: &mut Vec<CiliumPolicy>) {
             egress: egress.then(|| vec![EgressRule::default()]),
             ..types::Rule::default()
         };
-        objects.push(object(
+        objects.push(Packed::new(object(
             scope,
             netpolc_ir::naming::object_name(set, &["isolate"], 63),
             origin,
             spec,
-        ));
+        )));
     }
 }
 
@@ -112,7 +130,7 @@ type Groups<'p> = BTreeMap<
     >,
 >;
 
-fn render_rules(program: &Program, objects: &mut Vec<CiliumPolicy>) {
+fn render_rules(program: &Program, objects: &mut Vec<Packed>) {
     let carriers = dns::dns_carriers(program);
     let mut groups: Groups<'_> = BTreeMap::new();
     for (i, r) in program.rules.iter().enumerate() {
@@ -205,7 +223,7 @@ fn render_rules(program: &Program, objects: &mut Vec<CiliumPolicy>) {
                         .annotations
                         .insert(RULES_ANNOTATION.to_string(), rules);
                 }
-                objects.push(object);
+                objects.push(Packed::new(object));
             }
         },
     );

@@ -235,23 +235,28 @@ fn is_temporary(name: &str) -> bool {
 }
 
 /// Every owned file currently under `golden/<target>/` for the given targets.
-fn owned_files(golden: &Path, targets: &[Target]) -> io::Result<BTreeMap<String, String>> {
+/// The `.yaml` files under the targets' folders of `golden` (relative path → path),
+/// owned or not: their texts are read one at a time ([`compare`]).
+fn yaml_files(golden: &Path, targets: &[Target]) -> io::Result<BTreeMap<String, PathBuf>> {
     let mut out = BTreeMap::new();
     for t in targets {
         let dir = golden.join(t.name());
         if dir.is_dir() {
             walk(golden, &dir, &mut |rel, path, ty| {
                 if ty.is_file() && rel.ends_with(".yaml") {
-                    let text = fs::read_to_string(path).unwrap_or_default();
-                    if is_owned(&text) {
-                        out.insert(rel.to_string(), text);
-                    }
+                    out.insert(rel.to_string(), path.to_path_buf());
                 }
                 Ok(())
             })?;
         }
     }
     Ok(out)
+}
+
+/// The text of a file netpolc generated, or `None` (a file it did not generate, or one
+/// that cannot be read).
+fn owned_text(path: &Path) -> Option<String> {
+    fs::read_to_string(path).ok().filter(|text| is_owned(text))
 }
 
 /// Calls `f(relative path, path, type)` for every entry under `dir` (folders after their
@@ -280,19 +285,34 @@ fn walk(
 /// # Errors
 /// I/O errors listing the folder.
 pub fn check(golden: &Path, targets: &[Target], expected: &Files) -> io::Result<Vec<Finding>> {
-    let owned = owned_files(golden, targets)?;
+    compare(golden, targets, expected, true)
+}
+
+/// [`check`]; a stale file's diff is left empty unless `diffs`. Files on disk are read
+/// one at a time, so only the expected files are held in full.
+fn compare(
+    golden: &Path,
+    targets: &[Target],
+    expected: &Files,
+    diffs: bool,
+) -> io::Result<Vec<Finding>> {
+    let on_disk = yaml_files(golden, targets)?;
     let mut findings = Vec::new();
     for (path, want) in expected {
         let full = golden.join(path);
-        match owned.get(path) {
-            Some(have) if have == want => {}
+        match on_disk.get(path).and_then(|p| owned_text(p)) {
+            Some(have) if have == *want => {}
             Some(have) => findings.push(Finding::Stale {
                 path: path.clone(),
-                diff: similar::TextDiff::from_lines(have.as_str(), want.as_str())
-                    .unified_diff()
-                    .context_radius(3)
-                    .header(&format!("a/golden/{path}"), &format!("b/golden/{path}"))
-                    .to_string(),
+                diff: if diffs {
+                    similar::TextDiff::from_lines(have.as_str(), want.as_str())
+                        .unified_diff()
+                        .context_radius(3)
+                        .header(&format!("a/golden/{path}"), &format!("b/golden/{path}"))
+                        .to_string()
+                } else {
+                    String::new()
+                },
             }),
             None if fs::symlink_metadata(&full).is_ok() => {
                 findings.push(Finding::Foreign { path: path.clone() });
@@ -300,8 +320,8 @@ pub fn check(golden: &Path, targets: &[Target], expected: &Files) -> io::Result<
             None => findings.push(Finding::Missing { path: path.clone() }),
         }
     }
-    for path in owned.keys() {
-        if !expected.contains_key(path) {
+    for (path, full) in &on_disk {
+        if !expected.contains_key(path) && owned_text(full).is_some() {
             findings.push(Finding::Orphan { path: path.clone() });
         }
     }
@@ -550,7 +570,8 @@ pub fn write(
     };
     let exists = golden.is_dir();
     let findings = if exists {
-        check(golden, targets, expected)?
+        // What changed, without the diffs `check` prints.
+        compare(golden, targets, expected, false)?
     } else {
         expected
             .keys()

@@ -171,7 +171,7 @@ fn build_with(
     }
     let read_back = started.elapsed();
     let model = model();
-    let report = verify::prove_evaluators(program, &model, evaluators, DISAGREEMENT_LIMIT);
+    let report = verify::prove_evaluators(program, model, evaluators, DISAGREEMENT_LIMIT);
     if report.disagreements.is_empty() {
         Ok(Built {
             rendered,

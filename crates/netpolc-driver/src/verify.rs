@@ -388,7 +388,7 @@ pub fn prove(
         applied_evaluator(*target, objects).map(|e| (*target, e))
     });
     let evals: Vec<(Target, Box<dyn Evaluator>)> = built.into_iter().collect::<Result<_, _>>()?;
-    Ok(prove_evaluators(program, model, evals, limit))
+    Ok(prove_evaluators(program, model.clone(), evals, limit))
 }
 
 /// The evaluator of a target's objects as they are applied: read back from the YAML
@@ -421,7 +421,7 @@ pub fn emitted_evaluator(
 /// The proof ([`prove`]) on evaluators already built by [`applied_evaluator`].
 pub fn prove_evaluators(
     program: &Program,
-    model: &ClusterModel,
+    model: ClusterModel,
     evals: Vec<(Target, Box<dyn Evaluator>)>,
     limit: usize,
 ) -> Report {
@@ -429,7 +429,7 @@ pub fn prove_evaluators(
     let intended = netpolc_ir::eval::intended(program);
     let refs: Vec<&dyn Evaluator> = evals.iter().map(|(_, e)| e.as_ref()).collect();
     let networks = program.profile.cluster_cidrs();
-    let proof = netpolc_ir::proof::prove(model, &networks, &intended, &refs, limit);
+    let proof = netpolc_ir::proof::prove_owned(model, &networks, &intended, &refs, limit);
     let proved = started.elapsed();
     let disagreements = proof
         .findings

@@ -126,7 +126,28 @@ pub fn prove_on(
     targets: &[&dyn Evaluator],
     limit: usize,
 ) -> Proof {
-    Prover::new(model, networks, intended, targets, limit, threads.max(1)).run()
+    Prover::new(
+        model.clone(),
+        networks,
+        intended,
+        targets,
+        limit,
+        threads.max(1),
+    )
+    .run()
+}
+
+/// [`prove`], taking the model: the proof extends a model of its own (with the unnamed
+/// namespace), and a caller done with its model saves that copy.
+pub fn prove_owned(
+    model: ClusterModel,
+    networks: &[IpNet],
+    intended: &dyn Evaluator,
+    targets: &[&dyn Evaluator],
+    limit: usize,
+) -> Proof {
+    let threads = crate::par::threads();
+    Prover::new(model, networks, intended, targets, limit, threads).run()
 }
 
 /// The unnamed namespace's name: not in the model. A side whose rules name it tells
@@ -366,16 +387,17 @@ const BLOCK: usize = 32;
 
 impl<'a> Prover<'a> {
     fn new(
-        model: &ClusterModel,
+        model: ClusterModel,
         networks: &[IpNet],
         intended: &'a dyn Evaluator,
         targets: &'a [&'a dyn Evaluator],
         limit: usize,
         threads: usize,
     ) -> Prover<'a> {
+        let (real_pods, namespaces) = (model.pods.len(), model.namespaces.len());
         let mut p = Prover {
-            model: model.clone(),
-            real_pods: model.pods.len(),
+            model,
+            real_pods,
             intended,
             targets,
             limit,
@@ -401,7 +423,7 @@ impl<'a> Prover<'a> {
         }
         p.add_unnamed(&classes);
         p.vocabulary = p.vocabulary(networks);
-        p.stats.namespaces = model.namespaces.len();
+        p.stats.namespaces = namespaces;
         p.stats.pods = p.real_pods;
         p
     }

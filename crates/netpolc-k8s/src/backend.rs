@@ -27,7 +27,7 @@ impl Backend for Kubernetes {
     }
 
     fn reader(&self) -> Box<dyn Reader + '_> {
-        Box::new(crate::evaluate::ValidReader)
+        Box::new(crate::evaluate::ValidReader::default())
     }
 
     fn validate(&self, object: &Value) -> Vec<String> {

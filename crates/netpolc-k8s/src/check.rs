@@ -58,8 +58,8 @@ pub fn compile(program: &Program, options: &Options) -> Compiled {
     let objects = if out.iter().any(Diagnostic::is_error) {
         Vec::new()
     } else {
-        // Typed: each becomes JSON when the pipeline takes it (`emit::Typed`).
-        netpolc_ir::backend::manifests(rendered.into_iter().map(|r| emit::Typed(r.policy)))
+        // Packed: each becomes JSON when the pipeline takes it (`emit::Packed`).
+        netpolc_ir::backend::manifests(rendered.into_iter().map(|r| r.object))
     };
     Compiled {
         diagnostics: out,
@@ -207,18 +207,17 @@ fn rendered_problems(objects: &[emit::Rendered]) -> Vec<Diagnostic> {
         }
     }
     let mut validated: BTreeSet<(String, String)> = BTreeSet::new();
-    // Validated on every core; reported in order.
-    let all_problems = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
-        crate::validate::policy(&objects[i].policy)
-    });
-    for (r, problems) in objects.iter().zip(all_problems) {
-        if problems.is_empty() {
+    // Validated when rendered (`emit::Rendered::new`); reported in order.
+    for r in objects {
+        if r.problems.is_empty() {
             continue;
         }
         let q = r.origin.qualified();
-        let fresh: Vec<String> = problems
-            .into_iter()
-            .filter(|p| validated.insert((q.clone(), p.clone())))
+        let fresh: Vec<String> = r
+            .problems
+            .iter()
+            .filter(|p| validated.insert((q.clone(), (*p).clone())))
+            .cloned()
             .collect();
         if fresh.is_empty() {
             continue;

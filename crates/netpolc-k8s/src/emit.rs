@@ -38,8 +38,24 @@ pub(crate) struct Rendered {
     pub(crate) name: String,
     /// The intent (or isolation) it implements; its span is the first one seen.
     pub(crate) origin: Origin,
-    /// The object.
-    pub(crate) policy: NetworkPolicy,
+    /// The object, packed.
+    pub(crate) object: Packed,
+    /// What the API server's validation would refuse in it ([`crate::validate::policy`]),
+    /// found while the typed object was at hand.
+    pub(crate) problems: Vec<String>,
+}
+
+impl Rendered {
+    /// The rendered `policy`, validated and packed.
+    fn new(namespace: String, name: String, origin: Origin, policy: &NetworkPolicy) -> Rendered {
+        Rendered {
+            namespace,
+            name,
+            origin,
+            problems: crate::validate::policy(policy),
+            object: Packed::new(policy),
+        }
+    }
 }
 
 /// An origin without its span: what identifies an intent for grouping.
@@ -93,25 +109,26 @@ fn isolation_objects(program: &Program) -> Vec<Rendered> {
                 ingress: None,
                 egress: None,
             };
-            Rendered {
-                policy: policy(&namespace, &name, &origin, spec),
-                namespace,
-                name,
-                origin,
-            }
+            let policy = policy(&namespace, &name, &origin, spec);
+            Rendered::new(namespace, name, origin, &policy)
         })
         .collect()
 }
 
 /// Rules of one object: (namespace, set file, set name, direction) → subject selector →
-/// intent (origin without span) → (origin with span, rules).
-type RuleGroups = BTreeMap<
-    (String, String, String, Direction),
-    BTreeMap<netpolc_ir::LabelSelector, BTreeMap<Origin, (Origin, Vec<K8sRule>)>>,
+/// intent (origin without span) → (origin with span, rules). Only references: each
+/// group's typed rules are made when the group is rendered, so that the typed rules of
+/// the whole program are never held at once.
+type RuleGroups<'p> = BTreeMap<
+    (&'p str, &'p str, &'p str, Direction),
+    BTreeMap<&'p netpolc_ir::LabelSelector, BTreeMap<Origin, (&'p Origin, Vec<&'p Rule>)>>,
 >;
 
+/// One intent's typed rules in one object, with its origin.
+type IntentRules<'p> = (&'p Origin, Vec<K8sRule>);
+
 fn rule_objects(program: &Program) -> Vec<Rendered> {
-    let mut groups: RuleGroups = BTreeMap::new();
+    let mut groups: RuleGroups<'_> = BTreeMap::new();
     for rule in &program.rules {
         if rule.action != netpolc_ir::Action::Allow {
             continue;
@@ -121,23 +138,20 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
             if !program.is_isolated(ns, rule.direction) {
                 continue;
             }
-            let Some(k8s) = k8s_rule(program, rule, ns) else {
-                continue;
-            };
             groups
                 .entry((
-                    ns.to_string(),
-                    rule.origin.file.clone(),
-                    rule.origin.set.clone(),
+                    ns,
+                    rule.origin.file.as_str(),
+                    rule.origin.set.as_str(),
                     rule.direction,
                 ))
                 .or_default()
-                .entry(rule.subject.pods.clone())
+                .entry(&rule.subject.pods)
                 .or_default()
                 .entry(origin_key(&rule.origin))
-                .or_insert_with(|| (rule.origin.clone(), Vec::new()))
+                .or_insert_with(|| (&rule.origin, Vec::new()))
                 .1
-                .push(k8s);
+                .push(rule);
         }
     }
     // Each (namespace, set, direction) on every core, in order.
@@ -148,13 +162,34 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
             Direction::Ingress => "ingress",
             Direction::Egress => "egress",
         };
-        let words = subject_words(by_selector.keys());
+        // The group's typed rules; a rule that cannot be expressed is left out (fail
+        // closed), and so are an intent and a subject left with none: neither names
+        // an object nor tells subjects apart.
+        let by_selector: Vec<(&netpolc_ir::LabelSelector, Vec<IntentRules<'_>>)> = by_selector
+            .into_iter()
+            .map(|(selector, by_intent)| {
+                let intents: Vec<IntentRules<'_>> = by_intent
+                    .into_values()
+                    .map(|(origin, rules)| {
+                        let rules: Vec<K8sRule> = rules
+                            .into_iter()
+                            .filter_map(|rule| k8s_rule(program, rule, namespace))
+                            .collect();
+                        (origin, rules)
+                    })
+                    .filter(|(_, rules)| !rules.is_empty())
+                    .collect();
+                (selector, intents)
+            })
+            .filter(|(_, intents)| !intents.is_empty())
+            .collect();
+        let words = subject_words(by_selector.iter().map(|(selector, _)| *selector));
         for ((selector, by_intent), word) in by_selector.into_iter().zip(words) {
-            let name = object_name(&set, &word, direction, false);
+            let name = object_name(set, &word, direction, false);
             let mut provenance = Provenance::default();
             let mut rules: Vec<K8sRule> = Vec::new();
-            let mut first: Option<Origin> = None;
-            for (_, (origin, intent_rules)) in by_intent {
+            let mut first: Option<&Origin> = None;
+            for (origin, intent_rules) in by_intent {
                 let q = origin.qualified();
                 for r in intent_rules {
                     provenance.push(format!("spec.{field}[{}]", rules.len()), q.clone());
@@ -162,11 +197,11 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
                 }
                 first.get_or_insert(origin);
             }
-            let Some(origin) = first else {
+            let Some(origin) = first.cloned() else {
                 continue;
             };
             let mut spec = NetworkPolicySpec {
-                pod_selector: Some(label_selector(&selector)),
+                pod_selector: Some(label_selector(selector)),
                 policy_types: Some(vec![direction.as_str().to_string()]),
                 ingress: None,
                 egress: None,
@@ -195,7 +230,7 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
                     );
                 }
             }
-            let mut policy = policy(&namespace, &name, &origin, spec);
+            let mut policy = policy(namespace, &name, &origin, spec);
             if let Some(annotations) = policy.metadata.annotations.as_mut() {
                 annotations.insert(
                     INTENT_ANNOTATION.to_string(),
@@ -205,12 +240,7 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
                     annotations.insert(RULES_ANNOTATION.to_string(), rules);
                 }
             }
-            out.push(Rendered {
-                policy,
-                namespace: namespace.clone(),
-                name,
-                origin,
-            });
+            out.push(Rendered::new(namespace.to_string(), name, origin, &policy));
         }
     })
 }
@@ -359,23 +389,35 @@ pub(crate) fn label_selector(selector: &netpolc_ir::LabelSelector) -> LabelSelec
     }
 }
 
-/// A rendered NetworkPolicy, turned into JSON ([`to_json`]) when the pipeline takes it.
-#[derive(Debug)]
-pub(crate) struct Typed(pub(crate) NetworkPolicy);
+/// A rendered NetworkPolicy kept as its compact JSON text until the pipeline takes it: a
+/// typed object, with a whole map node for every small map of its metadata and
+/// selectors, costs several times its text, and a large repository holds tens of
+/// thousands of them between the compile and the pipeline.
+#[derive(Clone, Debug)]
+pub(crate) struct Packed(Box<str>);
 
-impl netpolc_ir::backend::Manifest for Typed {
-    fn into_json(self: Box<Self>) -> Value {
-        to_json(&self.0)
+impl Packed {
+    fn new(policy: &NetworkPolicy) -> Packed {
+        let json =
+            serde_json::to_string(policy).expect("a NetworkPolicy always serialises to JSON");
+        Packed(json.into_boxed_str())
+    }
+
+    /// The object's JSON form, keys in reading order (identity first, then the subject,
+    /// the directions and the rules): the tree the typed object serialises to, which its
+    /// text reads back as, tidied.
+    pub(crate) fn to_json(&self) -> Value {
+        let mut value: Value =
+            serde_json::from_str(&self.0).expect("JSON text written by serde_json reads back");
+        tidy(&mut value);
+        value
     }
 }
 
-/// The JSON form of a policy, keys in reading order (identity first, then the subject,
-/// the directions and the rules).
-pub(crate) fn to_json(policy: &NetworkPolicy) -> Value {
-    let mut value =
-        serde_json::to_value(policy).expect("a NetworkPolicy always serialises to JSON");
-    tidy(&mut value);
-    value
+impl netpolc_ir::backend::Manifest for Packed {
+    fn into_json(self: Box<Self>) -> Value {
+        self.to_json()
+    }
 }
 
 /// The order keys are written in; keys not listed keep their place after the listed ones.
@@ -433,5 +475,52 @@ fn tidy(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(tidy),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_packed_object_reads_back_as_its_tidied_tree() {
+        let spec = NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([("app".into(), "web".into())])),
+                match_expressions: None,
+            }),
+            policy_types: Some(vec!["Ingress".into()]),
+            ingress: Some(vec![NetworkPolicyIngressRule {
+                from: None,
+                ports: Some(vec![NetworkPolicyPort {
+                    protocol: Some("TCP".into()),
+                    port: Some(IntOrString::Int(8080)),
+                    end_port: Some(8090),
+                }]),
+            }]),
+            egress: None,
+        };
+        let origin = Origin {
+            file: "policies/shop.yaml".into(),
+            set: "shop".into(),
+            intent: "web".into(),
+            preset: None,
+            span: None,
+        };
+        let policy = policy("shop", "shop-web", &origin, spec);
+        let mut want = serde_json::to_value(&policy).expect("serialises");
+        tidy(&mut want);
+        let got = Packed::new(&policy).to_json();
+        assert_eq!(got, want);
+        // Keys in reading order, identity first.
+        let keys: Vec<&String> = got.as_object().expect("an object").keys().collect();
+        assert_eq!(keys, ["apiVersion", "kind", "metadata", "spec"]);
+        let meta: Vec<&String> = got["metadata"]
+            .as_object()
+            .expect("an object")
+            .keys()
+            .collect();
+        assert_eq!(meta, ["name", "namespace", "labels", "annotations"]);
+        assert_eq!(got["spec"]["ingress"][0]["ports"][0]["endPort"], 8090);
     }
 }

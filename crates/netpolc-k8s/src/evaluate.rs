@@ -33,6 +33,7 @@ use netpolc_kube::networkpolicy as kube;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 /// Parses manifests into an evaluator of Kubernetes NetworkPolicy semantics.
 ///
@@ -55,8 +56,9 @@ fn evaluator_of(objects: &[Value]) -> Result<K8sEvaluator, String> {
         flatten(object, &format!("object {i}"), &mut flat)?;
     }
     // Read on every core; the first error in the objects' order is the one reported.
+    let selectors = Selectors::default();
     let parsed = netpolc_ir::par::map(netpolc_ir::par::threads(), flat.len(), 256, |i| {
-        Policy::parse(&flat[i].0, flat[i].1)
+        Policy::parse(&flat[i].0, flat[i].1, &selectors)
     });
     assemble(parsed, |i| flat[i].0.clone())
 }
@@ -64,14 +66,20 @@ fn evaluator_of(objects: &[Value]) -> Result<K8sEvaluator, String> {
 /// The reader of the pipeline's objects ([`netpolc_ir::backend::Reader`]): each object
 /// is parsed as it comes and freed by the caller. Plain NetworkPolicies are read as
 /// [`evaluator`] reads them; lists are expanded as there.
-pub(crate) struct ValidReader;
+#[derive(Default)]
+pub(crate) struct ValidReader {
+    selectors: Selectors,
+}
 
 impl netpolc_ir::backend::Reader for ValidReader {
     fn read(&self, index: usize, object: &Value) -> netpolc_ir::backend::Piece {
         let what = format!("object {index}");
         let mut flat = Vec::new();
         let parsed: Vec<Result<Policy, String>> = match flatten(object, &what, &mut flat) {
-            Ok(()) => flat.iter().map(|(w, o)| Policy::parse(w, o)).collect(),
+            Ok(()) => flat
+                .iter()
+                .map(|(w, o)| Policy::parse(w, o, &self.selectors))
+                .collect(),
             Err(e) => vec![Err(e)],
         };
         netpolc_ir::backend::Piece::new(parsed)
@@ -169,9 +177,32 @@ struct Policy {
     egress: Option<Vec<RuleM>>,
 }
 
-/// A conjunction of label requirements.
+/// A conjunction of label requirements, shared by every policy that has the same one
+/// ([`Selectors`]).
 #[derive(Debug, Default)]
-struct Selector(Vec<Requirement>);
+struct Selector(Arc<[Requirement]>);
+
+/// The selectors read so far, each kept once: the same selector recurs in many policies
+/// (a subject such as `app: web` in every namespace, a peer namespace in every policy of
+/// a namespace), and each copy would cost its own label sets.
+#[derive(Debug, Default)]
+struct Selectors(Mutex<BTreeSet<Arc<[Requirement]>>>);
+
+impl Selectors {
+    /// The shared copy of `requirements`.
+    fn intern(&self, requirements: Vec<Requirement>) -> Selector {
+        let mut seen = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(shared) = seen.get(requirements.as_slice()) {
+            return Selector(Arc::clone(shared));
+        }
+        let shared: Arc<[Requirement]> = requirements.into();
+        seen.insert(Arc::clone(&shared));
+        Selector(shared)
+    }
+}
 
 impl Selector {
     fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
@@ -216,12 +247,13 @@ enum PortSel {
 
 impl Policy {
     /// Reads one object with the shared reader (`netpolc_kube::networkpolicy`).
-    fn parse(what: &str, object: &Value) -> Result<Policy, String> {
+    fn parse(what: &str, object: &Value, selectors: &Selectors) -> Result<Policy, String> {
         let np = kube::read(object).map_err(|e| format!("{what}: {e}"))?;
-        let rules = |list: &[kube::Rule]| list.iter().map(rule).collect::<Vec<_>>();
+        let rules =
+            |list: &[kube::Rule]| list.iter().map(|r| rule(r, selectors)).collect::<Vec<_>>();
         Ok(Policy {
             intents: RuleIntents::from_annotations(&np.annotations),
-            subject: selector(&np.pod_selector),
+            subject: selector(&np.pod_selector, selectors),
             ingress: np.policy_types.ingress.then(|| rules(&np.ingress)),
             egress: np.policy_types.egress.then(|| rules(&np.egress)),
             namespace: np.namespace,
@@ -237,13 +269,13 @@ impl Policy {
     }
 }
 
-fn rule(r: &kube::Rule) -> RuleM {
-    let peers = (!r.peers.is_empty()).then(|| r.peers.iter().map(peer).collect());
+fn rule(r: &kube::Rule, selectors: &Selectors) -> RuleM {
+    let peers = (!r.peers.is_empty()).then(|| r.peers.iter().map(|p| peer(p, selectors)).collect());
     let ports = (!r.ports.is_empty()).then(|| r.ports.iter().map(port).collect());
     RuleM { peers, ports }
 }
 
-fn peer(p: &kube::Peer) -> PeerM {
+fn peer(p: &kube::Peer, selectors: &Selectors) -> PeerM {
     match p {
         kube::Peer::IpBlock { cidr, except } => PeerM::Block {
             net: *cidr,
@@ -253,8 +285,8 @@ fn peer(p: &kube::Peer) -> PeerM {
             namespace_selector,
             pod_selector,
         } => PeerM::Pods {
-            namespaces: namespace_selector.as_ref().map(selector),
-            pods: pod_selector.as_ref().map(selector),
+            namespaces: namespace_selector.as_ref().map(|s| selector(s, selectors)),
+            pods: pod_selector.as_ref().map(|s| selector(s, selectors)),
         },
     }
 }
@@ -274,7 +306,7 @@ fn port(p: &kube::Port) -> PortM {
     }
 }
 
-fn selector(s: &kube::LabelSelector) -> Selector {
+fn selector(s: &kube::LabelSelector, selectors: &Selectors) -> Selector {
     let mut reqs: Vec<Requirement> = s
         .match_labels
         .iter()
@@ -289,7 +321,7 @@ fn selector(s: &kube::LabelSelector) -> Selector {
             kube::Operator::DoesNotExist => Requirement::does_not_exist(key),
         });
     }
-    Selector(reqs)
+    selectors.intern(reqs)
 }
 
 impl K8sEvaluator {
@@ -559,5 +591,76 @@ impl Evaluator for K8sEvaluator {
             }
         }
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netpolc_ir::backend::Reader;
+    use serde_json::json;
+
+    fn np(namespace: &str, name: &str, app: &str, peer: &str) -> Value {
+        json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "podSelector": {"matchLabels": {"app": app}},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": peer}}}]}]
+            }
+        })
+    }
+
+    /// The subject of the first policy and the pod selector of its first peer, per
+    /// namespace.
+    fn selectors(e: &K8sEvaluator) -> Vec<[Arc<[Requirement]>; 2]> {
+        e.policies
+            .values()
+            .flatten()
+            .map(|p| {
+                let peer = match p.ingress.as_deref().and_then(|r| r[0].peers.as_deref()) {
+                    Some(
+                        [PeerM::Pods {
+                            pods: Some(pods), ..
+                        }],
+                    ) => Arc::clone(&pods.0),
+                    other => panic!("unexpected peers {other:?}"),
+                };
+                [Arc::clone(&p.subject.0), peer]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_selector_read_twice_is_kept_once() {
+        let objects = [
+            np("a", "p", "web", "api"),
+            np("b", "p", "web", "web"),
+            np("c", "p", "db", "api"),
+        ];
+        let reader = ValidReader::default();
+        let pieces = objects
+            .iter()
+            .enumerate()
+            .map(|(i, o)| reader.read(i, o))
+            .collect();
+        let pieces = netpolc_ir::backend::Piece::take_each::<Vec<Result<Policy, String>>>(pieces)
+            .expect("pieces of this reader");
+        let e = assemble(pieces.into_iter().flatten().collect(), |i| i.to_string())
+            .expect("valid policies");
+        let s = selectors(&e);
+        // `app: web` is one selector for both subjects and for b's peer.
+        assert!(Arc::ptr_eq(&s[0][0], &s[1][0]));
+        assert!(Arc::ptr_eq(&s[0][0], &s[1][1]));
+        // `app: api` is one selector for both peers; `app: db` is another.
+        assert!(Arc::ptr_eq(&s[0][1], &s[2][1]));
+        assert!(!Arc::ptr_eq(&s[0][0], &s[2][0]));
+        assert_eq!(s[2][0].len(), 1);
+        // The shared selectors still tell pods apart.
+        let web = BTreeMap::from([("app".to_string(), "web".to_string())]);
+        assert!(e.policies["a"][0].subject.matches(&web));
+        assert!(!e.policies["c"][0].subject.matches(&web));
     }
 }

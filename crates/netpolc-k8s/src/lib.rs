@@ -152,10 +152,10 @@ pub fn render(program: &Program, options: &Options) -> Vec<Value> {
             isolation_only
         }
     };
-    // Consume the typed objects while converting them, so that both forms are never
+    // Consume the packed objects while converting them, so that both forms are never
     // held in full at once.
     emit::objects(&lowered)
         .into_iter()
-        .map(|r| emit::to_json(&r.policy))
+        .map(|r| r.object.to_json())
         .collect()
 }
