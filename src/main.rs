@@ -299,7 +299,7 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
     };
     progress.stage("rendering and proving every target");
     let rendered = match render_all(&args.common, &sources, &program, &targets) {
-        Ok(r) => at_exit(r),
+        Ok(r) => r,
         Err(code) => return code,
     };
     // An empty policy set would make golden/ an empty kustomization, and a GitOps tool
@@ -325,8 +325,10 @@ fn build(args: &BuildArgs, check_only: bool) -> ExitCode {
         "writing golden/"
     });
     let mut expected = at_exit(golden::Files::new());
-    for (t, objects) in rendered.iter() {
-        expected.extend(golden::files(*t, objects));
+    // Each target's texts are freed once its files hold them: the two are never held in
+    // full at once (a text is one allocation: freeing them is quick).
+    for (t, objects) in rendered {
+        expected.extend(golden::files(t, &objects));
     }
     let golden_dir = if args.golden.is_absolute() {
         args.golden.clone()
