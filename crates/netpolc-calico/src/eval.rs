@@ -731,15 +731,44 @@ fn set_views(model: &ClusterModel, sets: &[NetSet], ip: IpAddr) -> Vec<SetView> 
 struct PodView<'m> {
     pod: &'m Pod,
     /// Workload-endpoint labels: pod labels plus Calico's own and the `pcns.` ones.
-    labels: Cow<'m, BTreeMap<String, String>>,
-    /// Namespace labels plus `projectcalico.org/name`.
-    namespace_labels: Cow<'m, BTreeMap<String, String>>,
+    labels: WorkloadLabels<'m>,
 }
 
-/// The label maps of one pod as Calico sees it (see [`view`]).
+impl PodView<'_> {
+    /// What a `namespaceSelector` sees: the namespace's labels plus
+    /// `projectcalico.org/name`.
+    fn namespace_labels(&self) -> &BTreeMap<String, String> {
+        &self.labels.namespace
+    }
+}
+
+/// A workload endpoint's labels as Calico gives them, answered without building the
+/// map: Calico's own (`projectcalico.org/namespace`, `projectcalico.org/orchestrator`)
+/// first, then the namespace's labels prefixed `pcns.`, then the pod's.
+struct WorkloadLabels<'m> {
+    pod: &'m Pod,
+    /// The namespace's labels plus `projectcalico.org/name` ([`namespace_labels_of`]).
+    namespace: Cow<'m, BTreeMap<String, String>>,
+}
+
+impl crate::selector::Labels for WorkloadLabels<'_> {
+    fn label(&self, key: &str) -> Option<&str> {
+        if key == NAMESPACE_LABEL {
+            return Some(&self.pod.namespace);
+        }
+        if key == ORCHESTRATOR_LABEL {
+            return Some("k8s");
+        }
+        key.strip_prefix(NAMESPACE_LABEL_PREFIX)
+            .and_then(|k| self.namespace.get(k))
+            .or_else(|| self.pod.labels.get(key))
+            .map(String::as_str)
+    }
+}
+
+/// What one pod's view needs that depends on its namespace (see [`view`]).
 #[derive(Clone, Debug, Default)]
 struct Labels {
-    labels: BTreeMap<String, String>,
     /// Shared by the pods of a namespace ([`CalicoEvaluator::cache_views`]).
     namespace_labels: std::sync::Arc<BTreeMap<String, String>>,
 }
@@ -750,21 +779,6 @@ fn namespace_labels_of(model: &ClusterModel, pod: &Pod) -> BTreeMap<String, Stri
     let mut namespace_labels = model.namespace_labels(pod);
     namespace_labels.insert(NAME_LABEL.into(), pod.namespace.clone());
     namespace_labels
-}
-
-/// The label maps of `pod`, whose namespace's are `namespace_labels`
-/// ([`namespace_labels_of`]).
-fn labels_of(pod: &Pod, namespace_labels: std::sync::Arc<BTreeMap<String, String>>) -> Labels {
-    let mut labels = pod.labels.clone();
-    for (k, v) in namespace_labels.iter() {
-        labels.insert(format!("{NAMESPACE_LABEL_PREFIX}{k}"), v.clone());
-    }
-    labels.insert(NAMESPACE_LABEL.into(), pod.namespace.clone());
-    labels.insert(ORCHESTRATOR_LABEL.into(), "k8s".into());
-    Labels {
-        labels,
-        namespace_labels,
-    }
 }
 
 /// A view borrowing the cached label maps of `model`'s pods ([`PodCache::with`]).
@@ -783,8 +797,10 @@ fn cached_view<'m>(
                 sets: set_views(model, sets, pod.ip),
                 pod: Some(PodView {
                     pod,
-                    labels: Cow::Borrowed(&l.labels),
-                    namespace_labels: Cow::Borrowed(l.namespace_labels.as_ref()),
+                    labels: WorkloadLabels {
+                        pod,
+                        namespace: Cow::Borrowed(l.namespace_labels.as_ref()),
+                    },
                 }),
             }
         }
@@ -801,16 +817,15 @@ fn view<'m>(model: &'m ClusterModel, sets: &[NetSet], e: &Endpoint) -> Ep<'m> {
         },
         Endpoint::Pod(i) => {
             let pod = &model.pods[*i];
-            let l = labels_of(pod, std::sync::Arc::new(namespace_labels_of(model, pod)));
             Ep {
                 ip: pod.ip,
                 sets: set_views(model, sets, pod.ip),
                 pod: Some(PodView {
                     pod,
-                    labels: Cow::Owned(l.labels),
-                    namespace_labels: Cow::Owned(std::sync::Arc::unwrap_or_clone(
-                        l.namespace_labels,
-                    )),
+                    labels: WorkloadLabels {
+                        pod,
+                        namespace: Cow::Owned(namespace_labels_of(model, pod)),
+                    },
                 }),
             }
         }
@@ -863,7 +878,7 @@ impl Entity {
                 let in_namespace = match &e.namespaces {
                     Namespaces::Any => true,
                     Namespaces::Own(ns) => pod.pod.namespace == *ns,
-                    Namespaces::Matching(s) => s.matches(&pod.namespace_labels),
+                    Namespaces::Matching(s) => s.matches(pod.namespace_labels()),
                 };
                 in_namespace && e.selector.as_ref().is_none_or(|s| s.matches(&pod.labels))
             });
@@ -958,7 +973,7 @@ impl Policy {
             && self
                 .namespace_selector
                 .as_ref()
-                .is_none_or(|s| s.matches(&pod.namespace_labels))
+                .is_none_or(|s| s.matches(pod.namespace_labels()))
     }
 }
 
@@ -1186,7 +1201,9 @@ impl CalicoEvaluator {
                     .entry(pod.namespace.clone())
                     .or_insert_with(|| std::sync::Arc::new(namespace_labels_of(model, pod))),
             );
-            labels_of(pod, shared)
+            Labels {
+                namespace_labels: shared,
+            }
         });
     }
 

@@ -69,20 +69,34 @@ pub enum Expr {
     Or(Vec<Expr>),
 }
 
+/// Labels a selector is evaluated on: a label map, or a view that answers as one without
+/// being built (a workload endpoint's labels are its pod's, its namespace's prefixed, and
+/// Calico's own).
+pub trait Labels {
+    /// The value of label `key`, if any.
+    fn label(&self, key: &str) -> Option<&str>;
+}
+
+impl Labels for BTreeMap<String, String> {
+    fn label(&self, key: &str) -> Option<&str> {
+        self.get(key).map(String::as_str)
+    }
+}
+
 impl Expr {
-    /// Evaluates the expression on a label map (see the module docs for `global()`).
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    /// Evaluates the expression on labels (see the module docs for `global()`).
+    pub fn matches<L: Labels + ?Sized>(&self, labels: &L) -> bool {
         match self {
             Expr::All => true,
             Expr::Global => false,
-            Expr::Has(k) => labels.contains_key(k),
-            Expr::Eq(k, v) => labels.get(k).is_some_and(|x| x == v),
-            Expr::Ne(k, v) => labels.get(k).is_none_or(|x| x != v),
-            Expr::In(k, set) => labels.get(k).is_some_and(|x| set.contains(x)),
-            Expr::NotIn(k, set) => labels.get(k).is_none_or(|x| !set.contains(x)),
-            Expr::Contains(k, v) => labels.get(k).is_some_and(|x| x.contains(v.as_str())),
-            Expr::StartsWith(k, v) => labels.get(k).is_some_and(|x| x.starts_with(v.as_str())),
-            Expr::EndsWith(k, v) => labels.get(k).is_some_and(|x| x.ends_with(v.as_str())),
+            Expr::Has(k) => labels.label(k).is_some(),
+            Expr::Eq(k, v) => labels.label(k).is_some_and(|x| x == v),
+            Expr::Ne(k, v) => labels.label(k).is_none_or(|x| x != v),
+            Expr::In(k, set) => labels.label(k).is_some_and(|x| set.contains(x)),
+            Expr::NotIn(k, set) => labels.label(k).is_none_or(|x| !set.contains(x)),
+            Expr::Contains(k, v) => labels.label(k).is_some_and(|x| x.contains(v.as_str())),
+            Expr::StartsWith(k, v) => labels.label(k).is_some_and(|x| x.starts_with(v.as_str())),
+            Expr::EndsWith(k, v) => labels.label(k).is_some_and(|x| x.ends_with(v.as_str())),
             Expr::Not(e) => !e.matches(labels),
             Expr::And(es) => es.iter().all(|e| e.matches(labels)),
             Expr::Or(es) => es.iter().any(|e| e.matches(labels)),
@@ -174,8 +188,8 @@ impl Selector {
         &self.root
     }
 
-    /// Whether a label map satisfies the selector.
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    /// Whether labels satisfy the selector.
+    pub fn matches<L: Labels + ?Sized>(&self, labels: &L) -> bool {
         self.root.matches(labels)
     }
 
