@@ -1398,3 +1398,79 @@ impl Evaluator for CalicoEvaluator {
 pub(crate) fn eq(key: &str, value: &str) -> Expr {
     Expr::Eq(key.to_string(), value.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::selector::{Labels as _, Selector};
+
+    /// The map the workload-endpoint labels stand for, built as Calico builds it: the
+    /// pod's labels, overwritten by the namespace's prefixed `pcns.`, overwritten by
+    /// Calico's own.
+    fn built(pod: &Pod, namespace: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut labels = pod.labels.clone();
+        for (k, v) in namespace {
+            labels.insert(format!("{NAMESPACE_LABEL_PREFIX}{k}"), v.clone());
+        }
+        labels.insert(NAMESPACE_LABEL.into(), pod.namespace.clone());
+        labels.insert(ORCHESTRATOR_LABEL.into(), "k8s".into());
+        labels
+    }
+
+    #[test]
+    fn workload_labels_answer_as_the_built_map() {
+        let pairs = |l: &[(&str, &str)]| -> BTreeMap<String, String> {
+            l.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let pod = Pod {
+            namespace: "shop".into(),
+            name: "web-0".into(),
+            // A pod may carry keys Calico sets itself: Calico's win.
+            labels: pairs(&[
+                ("app", "web"),
+                ("pcns.team", "mine"),
+                ("pcns.tier", "front"),
+                ("projectcalico.org/namespace", "other"),
+                ("projectcalico.org/orchestrator", "none"),
+            ]),
+            ip: "10.0.0.1".parse().expect("an address"),
+            named_ports: BTreeMap::new(),
+        };
+        let namespace = pairs(&[("team", "shop"), ("projectcalico.org/name", "shop")]);
+        let view = WorkloadLabels {
+            pod: &pod,
+            namespace: Cow::Borrowed(&namespace),
+        };
+        let want = built(&pod, &namespace);
+        let keys = [
+            "app",
+            "pcns.team",
+            "pcns.tier",
+            "pcns.projectcalico.org/name",
+            "pcns.absent",
+            "projectcalico.org/namespace",
+            "projectcalico.org/orchestrator",
+            "team",
+            "absent",
+        ];
+        for key in keys {
+            assert_eq!(
+                view.label(key),
+                want.get(key).map(String::as_str),
+                "label `{key}`"
+            );
+        }
+        for text in [
+            "app == 'web' && pcns.team == 'shop'",
+            "pcns.tier == 'front'",
+            "projectcalico.org/namespace == 'shop'",
+            "has(pcns.projectcalico.org/name) && !has(team)",
+            "projectcalico.org/orchestrator == 'none'",
+        ] {
+            let s = Selector::parse(text).expect("a selector");
+            assert_eq!(s.matches(&view), s.matches(&want), "`{text}`");
+        }
+    }
+}
