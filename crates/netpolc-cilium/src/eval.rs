@@ -267,7 +267,8 @@ fn scope_peer(mut sel: Sel, namespace: Option<&str>, subject_matches_init: bool)
 
 /// The labels of an identity, plus its address when CIDR rules can match it.
 struct Identity {
-    labels: Vec<(String, String, String)>,
+    /// (source, key, value).
+    labels: Vec<(&'static str, String, String)>,
     cidr_address: Option<IpAddr>,
 }
 
@@ -275,7 +276,7 @@ impl Identity {
     fn get(&self, source: &str, key: &str) -> Option<&str> {
         self.labels
             .iter()
-            .find(|(s, k, _)| k == key && (source == SOURCE_ANY || s == source))
+            .find(|(s, k, _)| k == key && (source == SOURCE_ANY || *s == source))
             .map(|(_, _, v)| v.as_str())
     }
 
@@ -288,7 +289,7 @@ fn identity(model: &ClusterModel, e: &Endpoint) -> Identity {
     match e {
         Endpoint::Pod(i) => {
             let pod = &model.pods[*i];
-            let k8s = |k: &str, v: &str| (SOURCE_K8S.to_string(), k.to_string(), v.to_string());
+            let k8s = |k: &str, v: &str| (SOURCE_K8S, k.to_string(), v.to_string());
             let mut labels: Vec<_> = pod
                 .labels
                 .iter()
@@ -303,13 +304,15 @@ fn identity(model: &ClusterModel, e: &Endpoint) -> Identity {
                 }
             }
             labels.push(k8s(CLUSTER_KEY, DEFAULT_CLUSTER_NAME));
+            // Kept as long as the proof: no room beyond the labels.
+            labels.shrink_to_fit();
             Identity {
                 labels,
                 cidr_address: None,
             }
         }
         Endpoint::External(ip) => {
-            let reserved = |n: &str| (SOURCE_RESERVED.to_string(), n.to_string(), String::new());
+            let reserved = |n: &str| (SOURCE_RESERVED, n.to_string(), String::new());
             // A node is `remote-node`, never `world`, and CIDR rules do not select it
             // (the default `policy-cidr-match-mode`).
             let node = model.nodes.contains(ip);
