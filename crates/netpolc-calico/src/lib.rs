@@ -132,7 +132,7 @@
 //!     direction: Direction::Ingress,
 //!     action: Action::Allow,
 //!     peer: Peer::pods_in("shop", LabelSelector::from_labels([("app", "frontend")])),
-//!     ports: Ports::Only([PortMatch::single(Protocol::Tcp, 8080)].into()),
+//!     ports: Ports::only([PortMatch::single(Protocol::Tcp, 8080)]),
 //!     http: Vec::new(),
 //!     origin: origin("frontend-to-backend"),
 //! });

@@ -57,14 +57,10 @@ fn subject(scope: &Scope, pods: LabelSelector) -> Subject {
 }
 
 fn ports(list: &[(Protocol, PortSpec)]) -> Ports {
-    Ports::Only(
-        list.iter()
-            .map(|(protocol, port)| PortMatch {
-                protocol: *protocol,
-                port: port.clone(),
-            })
-            .collect(),
-    )
+    Ports::only(list.iter().map(|(protocol, port)| PortMatch {
+        protocol: *protocol,
+        port: port.clone(),
+    }))
 }
 
 fn single(protocol: Protocol, port: u16) -> (Protocol, PortSpec) {

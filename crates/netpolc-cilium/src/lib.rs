@@ -109,7 +109,7 @@
 //!     direction,
 //!     action: Action::Allow,
 //!     peer,
-//!     ports: Ports::Only([PortMatch::single(Protocol::Tcp, 8080)].into()),
+//!     ports: Ports::only([PortMatch::single(Protocol::Tcp, 8080)]),
 //!     http: vec![],
 //!     origin: origin("web-to-api"),
 //! };

@@ -462,7 +462,7 @@ fn items(rule: &Rule, dns_carrier: bool) -> Vec<Item> {
     let mut dns_ports = Vec::new();
     let mut ports = Vec::new();
     let mut icmp_fields = Vec::new();
-    for pm in set {
+    for pm in set.iter() {
         match pm.protocol {
             Protocol::Icmp | Protocol::IcmpV6 => icmp_fields.extend(icmp(pm)),
             Protocol::Tcp | Protocol::Udp | Protocol::Sctp => {

@@ -50,7 +50,7 @@ fn in_ns(ns: &str, pods: &[(&str, &str)]) -> Subject {
 }
 
 fn ports(items: &[PortMatch]) -> Ports {
-    Ports::Only(items.iter().cloned().collect())
+    Ports::only(items.iter().cloned())
 }
 
 fn tcp(p: u16) -> PortMatch {

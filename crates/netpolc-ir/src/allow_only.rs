@@ -645,7 +645,7 @@ fn ports_minus(a: &Ports, b: &Ports) -> Result<Option<Ports>, (&'static str, Str
         (Ports::Only(a), Ports::Only(b)) => (a, b),
     };
     let mut out: BTreeSet<PortMatch> = BTreeSet::new();
-    for pa in a {
+    for pa in a.iter() {
         let mut left = vec![pa.port.clone()];
         for pb in b.iter().filter(|pb| pb.protocol == pa.protocol) {
             let mut next = Vec::new();
@@ -659,7 +659,7 @@ fn ports_minus(a: &Ports, b: &Ports) -> Result<Option<Ports>, (&'static str, Str
             port,
         }));
     }
-    Ok((!out.is_empty()).then_some(Ports::Only(out)))
+    Ok((!out.is_empty()).then_some(Ports::Only(out.into())))
 }
 
 fn spec_minus(

@@ -71,7 +71,7 @@ pub fn derive_with_rules<'r>(
             _ => {}
         }
         if let Ports::Only(set) = &r.ports {
-            for p in set {
+            for p in set.iter() {
                 match &p.port {
                     PortSpec::Range { start, end } => {
                         for n in [start.saturating_sub(1), *start, *end, end.saturating_add(1)] {

@@ -175,7 +175,7 @@ impl Evaluator for Intended<'_> {
                 Peer::Entity(Entity::Host) | Peer::Fqdn(_) | Peer::Any => {}
             }
             if let Ports::Only(set) = &r.ports {
-                for p in set {
+                for p in set.iter() {
                     match &p.port {
                         PortSpec::Range { start, end } => m.add_range(p.protocol, *start, *end),
                         PortSpec::Named(_) => m.named_ports = true,

@@ -136,11 +136,17 @@ impl fmt::Display for PortMatch {
 pub enum Ports {
     /// Every protocol and port (including protocols netpolc cannot name).
     Any,
-    /// Exactly these; never empty.
-    Only(BTreeSet<PortMatch>),
+    /// Exactly these; never empty. Shared: every rule an intent lowers to carries its
+    /// ports, and a large program holds hundreds of thousands of rules.
+    Only(std::sync::Arc<BTreeSet<PortMatch>>),
 }
 
 impl Ports {
+    /// Exactly `ports` (never empty: see [`Ports::Only`]).
+    pub fn only(ports: impl IntoIterator<Item = PortMatch>) -> Ports {
+        Ports::Only(std::sync::Arc::new(ports.into_iter().collect()))
+    }
+
     /// Whether a flow matches.
     pub fn matches(
         &self,

@@ -79,7 +79,7 @@ fn peer(kind: usize, a: usize, b: usize) -> Peer {
 }
 
 fn ports(i: usize) -> Ports {
-    let set = |v: Vec<PortMatch>| Ports::Only(v.into_iter().collect());
+    let set = |v: Vec<PortMatch>| Ports::only(v);
     match i {
         0 => Ports::Any,
         1 => set(vec![PortMatch::single(Protocol::Tcp, 80)]),

@@ -62,7 +62,7 @@
 //!     direction: Direction::Ingress,
 //!     action: Action::Allow,
 //!     peer: Peer::pods_in("shop", app("frontend")),
-//!     ports: Ports::Only(BTreeSet::from([PortMatch::single(Protocol::Tcp, 8080)])),
+//!     ports: Ports::only([PortMatch::single(Protocol::Tcp, 8080)]),
 //!     http: Vec::new(),
 //!     origin: origin("frontend-to-backend"),
 //! });

@@ -42,7 +42,7 @@ fn sel(pairs: &[(&str, &str)]) -> LabelSelector {
 }
 
 fn ports(items: &[PortMatch]) -> Ports {
-    Ports::Only(items.iter().cloned().collect())
+    Ports::only(items.iter().cloned())
 }
 
 fn tcp(port: u16) -> PortMatch {

@@ -214,7 +214,7 @@ impl Cx {
                 }
             }
         }
-        ok.then_some(Ports::Only(set))
+        ok.then_some(Ports::Only(set.into()))
     }
 
     pub(super) fn http(

@@ -747,7 +747,7 @@ fn endpoint_text(e: &EndpointDoc) -> String {
 }
 
 fn ports_of(list: &[PortMatch]) -> Ports {
-    Ports::Only(list.iter().cloned().collect())
+    Ports::only(list.iter().cloned())
 }
 
 fn kube_dns(profile: &ClusterProfile) -> Group {
