@@ -267,8 +267,9 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
     flatten(objects, &mut flat, 0)?;
     // Objects are read on every core; checked and collected in order, so the first
     // problem in the objects' order is the one reported.
+    let selectors = Selectors::default();
     let read = netpolc_ir::par::map(netpolc_ir::par::threads(), flat.len(), 256, |i| {
-        (identity(flat[i]), read_object(i, flat[i]))
+        (identity(flat[i]), read_object(i, flat[i], &selectors))
     });
     assemble(read)
 }
@@ -276,7 +277,34 @@ pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
 /// The reader of the pipeline's objects ([`netpolc_ir::backend::Reader`]): each object
 /// is read as [`compile`] reads it, as it comes, and freed by the caller; lists are
 /// expanded as there.
-pub(crate) struct ValidReader;
+#[derive(Default)]
+pub(crate) struct ValidReader {
+    selectors: Selectors,
+}
+
+/// The selectors read so far, by text, each parsed once: one selector text recurs in
+/// many policies and rules (a peer in every policy of a namespace, a subject in both
+/// directions), and each parse would keep its own expression.
+#[derive(Default)]
+pub(crate) struct Selectors(std::sync::Mutex<std::collections::HashMap<String, Selector>>);
+
+impl Selectors {
+    /// The selector of `text` (at `path`, for an error).
+    fn parse(&self, path: &str, text: &str) -> Result<Selector, String> {
+        let seen = || {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(s) = seen().get(text) {
+            return Ok(s.clone());
+        }
+        let s =
+            Selector::parse(text).map_err(|e| format!("{path}: invalid selector `{text}`: {e}"))?;
+        seen().insert(text.to_string(), s.clone());
+        Ok(s)
+    }
+}
 
 /// What [`ValidReader`] makes of one object (several for a list).
 type Read = Vec<(ObjectId, Result<Item, String>)>;
@@ -287,7 +315,7 @@ impl netpolc_ir::backend::Reader for ValidReader {
         let read: Read = match flatten(std::slice::from_ref(object), &mut flat, 0) {
             Ok(()) => flat
                 .into_iter()
-                .map(|o| (identity(o), read_object(index, o)))
+                .map(|o| (identity(o), read_object(index, o, &self.selectors)))
                 .collect(),
             Err(e) => vec![(identity(object), Err(e))],
         };
@@ -419,7 +447,7 @@ fn head(object: &Value) -> (&str, &str, &str) {
 }
 
 /// Reads object `i` of the flattened list (deserialised from the value in place).
-fn read_object(i: usize, object: &Value) -> Result<Item, String> {
+fn read_object(i: usize, object: &Value, selectors: &Selectors) -> Result<Item, String> {
     let (api, kind, name) = head(object);
     let fail = |e: String| format!("object {i} ({kind} `{name}`): {e}");
     match (api, kind) {
@@ -432,13 +460,13 @@ fn read_object(i: usize, object: &Value) -> Result<Item, String> {
         }
         (API_VERSION | CRD_V1, "GlobalNetworkPolicy") => {
             let p = GlobalNetworkPolicy::deserialize(object).map_err(|e| fail(e.to_string()))?;
-            global_policy(&p)
+            global_policy(&p, selectors)
                 .map(|p| Item::Policy(Box::new(p)))
                 .map_err(fail)
         }
         (API_VERSION | CRD_V1, "NetworkPolicy") => {
             let p = NetworkPolicy::deserialize(object).map_err(|e| fail(e.to_string()))?;
-            namespaced_policy(&p)
+            namespaced_policy(&p, selectors)
                 .map(|p| Item::Policy(Box::new(p)))
                 .map_err(fail)
         }
@@ -492,10 +520,6 @@ fn flatten<'v>(objects: &'v [Value], out: &mut Vec<&'v Value>, depth: usize) -> 
     Ok(())
 }
 
-fn parse_selector(path: &str, text: &str) -> Result<Selector, String> {
-    Selector::parse(text).map_err(|e| format!("{path}: invalid selector `{text}`: {e}"))
-}
-
 fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref()
         .filter(|s| !s.trim_matches([' ', '\t']).is_empty())
@@ -521,7 +545,7 @@ pub fn types_of(
     }
 }
 
-fn global_policy(p: &GlobalNetworkPolicy) -> Result<Policy, String> {
+fn global_policy(p: &GlobalNetworkPolicy, selectors: &Selectors) -> Result<Policy, String> {
     let s = &p.spec;
     let (ingress_type, egress_type) = types_of(&s.types, &s.ingress, &s.egress);
     Ok(Policy {
@@ -531,22 +555,22 @@ fn global_policy(p: &GlobalNetworkPolicy) -> Result<Policy, String> {
         order: s.order.map(|o| o.0),
         namespace: None,
         selector: match non_empty(&s.selector) {
-            Some(t) => parse_selector("spec.selector", t)?,
+            Some(t) => selectors.parse("spec.selector", t)?,
             None => Selector::all(),
         },
         namespace_selector: non_empty(&s.namespace_selector)
-            .map(|t| parse_selector("spec.namespaceSelector", t))
+            .map(|t| selectors.parse("spec.namespaceSelector", t))
             .transpose()?,
         ingress_type,
         egress_type,
-        ingress: rules("spec.ingress", &s.ingress, None)?,
-        egress: rules("spec.egress", &s.egress, None)?,
+        ingress: rules("spec.ingress", &s.ingress, None, selectors)?,
+        egress: rules("spec.egress", &s.egress, None, selectors)?,
         intents: RuleIntents::from_annotations(&p.metadata.annotations),
         hosts_only: s.pre_dnat == Some(true) || s.do_not_track == Some(true),
     })
 }
 
-fn namespaced_policy(p: &NetworkPolicy) -> Result<Policy, String> {
+fn namespaced_policy(p: &NetworkPolicy, selectors: &Selectors) -> Result<Policy, String> {
     let s = &p.spec;
     let Some(ns) = p.metadata.namespace.clone() else {
         return Err("metadata.namespace is required to evaluate a namespaced policy".into());
@@ -559,24 +583,29 @@ fn namespaced_policy(p: &NetworkPolicy) -> Result<Policy, String> {
         order: s.order.map(|o| o.0),
         namespace: Some(ns.clone()),
         selector: match non_empty(&s.selector) {
-            Some(t) => parse_selector("spec.selector", t)?,
+            Some(t) => selectors.parse("spec.selector", t)?,
             None => Selector::all(),
         },
         namespace_selector: None,
         ingress_type,
         egress_type,
-        ingress: rules("spec.ingress", &s.ingress, Some(&ns))?,
-        egress: rules("spec.egress", &s.egress, Some(&ns))?,
+        ingress: rules("spec.ingress", &s.ingress, Some(&ns), selectors)?,
+        egress: rules("spec.egress", &s.egress, Some(&ns), selectors)?,
         intents: RuleIntents::from_annotations(&p.metadata.annotations),
         hosts_only: false,
     })
 }
 
-fn rules(field: &str, rules: &[Rule], ns: Option<&str>) -> Result<Vec<CompiledRule>, String> {
+fn rules(
+    field: &str,
+    rules: &[Rule],
+    ns: Option<&str>,
+    selectors: &Selectors,
+) -> Result<Vec<CompiledRule>, String> {
     rules
         .iter()
         .enumerate()
-        .map(|(i, r)| rule(&format!("{field}[{i}]"), r, ns))
+        .map(|(i, r)| rule(&format!("{field}[{i}]"), r, ns, selectors))
         .collect()
 }
 
@@ -590,7 +619,12 @@ fn protocol_number(path: &str, p: &Option<Protocol>) -> Result<Option<u8>, Strin
     }
 }
 
-fn rule(path: &str, r: &Rule, ns: Option<&str>) -> Result<CompiledRule, String> {
+fn rule(
+    path: &str,
+    r: &Rule,
+    ns: Option<&str>,
+    selectors: &Selectors,
+) -> Result<CompiledRule, String> {
     if !r.source.ports.is_empty() || !r.source.not_ports.is_empty() {
         return Err(format!(
             "{path}.source: source ports are not supported (the cluster model has no source ports)"
@@ -608,8 +642,13 @@ fn rule(path: &str, r: &Rule, ns: Option<&str>) -> Result<CompiledRule, String> 
         not_protocol: protocol_number(&format!("{path}.notProtocol"), &r.not_protocol)?,
         icmp: r.icmp.as_ref().is_some_and(|f| f.icmp_type.is_some()),
         ip_version,
-        source: RuleEnd::new(entity(&format!("{path}.source"), &r.source, ns)?),
-        destination: RuleEnd::new(entity(&format!("{path}.destination"), &r.destination, ns)?),
+        source: RuleEnd::new(entity(&format!("{path}.source"), &r.source, ns, selectors)?),
+        destination: RuleEnd::new(entity(
+            &format!("{path}.destination"),
+            &r.destination,
+            ns,
+            selectors,
+        )?),
         path: path.to_string(),
     })
 }
@@ -630,15 +669,20 @@ fn ports(path: &str, list: &[crate::types::Port]) -> Result<Vec<PortValue>, Stri
 /// the namespace restriction (the `namespaceSelector`, else the policy's own namespace)
 /// applies as soon as `selector`, `notSelector` or `namespaceSelector` is present;
 /// `notSelector` itself is never namespace-scoped.
-fn entity(path: &str, e: &EntityRule, ns: Option<&str>) -> Result<Entity, String> {
+fn entity(
+    path: &str,
+    e: &EntityRule,
+    ns: Option<&str>,
+    selectors: &Selectors,
+) -> Result<Entity, String> {
     let selector = non_empty(&e.selector)
-        .map(|t| parse_selector(&format!("{path}.selector"), t))
+        .map(|t| selectors.parse(&format!("{path}.selector"), t))
         .transpose()?;
     let not_selector = non_empty(&e.not_selector)
-        .map(|t| parse_selector(&format!("{path}.notSelector"), t))
+        .map(|t| selectors.parse(&format!("{path}.notSelector"), t))
         .transpose()?;
     let namespace_selector = non_empty(&e.namespace_selector)
-        .map(|t| parse_selector(&format!("{path}.namespaceSelector"), t))
+        .map(|t| selectors.parse(&format!("{path}.namespaceSelector"), t))
         .transpose()?;
     let given_ns = namespace_selector.is_some();
     let namespaces = match (namespace_selector, ns) {
@@ -1415,6 +1459,37 @@ mod tests {
         labels.insert(NAMESPACE_LABEL.into(), pod.namespace.clone());
         labels.insert(ORCHESTRATOR_LABEL.into(), "k8s".into());
         labels
+    }
+
+    #[test]
+    fn a_selector_text_is_parsed_once_per_reader() {
+        let selectors = Selectors::default();
+        let a = selectors
+            .parse("spec.selector", "app == 'web'")
+            .expect("parses");
+        let b = selectors
+            .parse("spec.ingress[0].source.selector", "app == 'web'")
+            .expect("parses");
+        let c = selectors
+            .parse("spec.selector", "app == 'api'")
+            .expect("parses");
+        assert!(a.is_shared_with(&b));
+        assert!(!a.is_shared_with(&c));
+        assert_eq!(a, Selector::parse("app == 'web'").expect("parses"));
+        // Errors are reported with the path of each use, and never cached.
+        for path in ["spec.selector", "spec.egress[1].destination.selector"] {
+            let e = selectors.parse(path, "app ==").expect_err("does not parse");
+            assert!(
+                e.starts_with(&format!("{path}: invalid selector `app ==`")),
+                "{e}"
+            );
+        }
+        // A separate reader parses on its own.
+        let other = Selectors::default();
+        let d = other
+            .parse("spec.selector", "app == 'web'")
+            .expect("parses");
+        assert!(!a.is_shared_with(&d));
     }
 
     #[test]

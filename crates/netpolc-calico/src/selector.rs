@@ -120,10 +120,11 @@ impl Expr {
     }
 }
 
-/// A selector: an expression parsed from Calico's selector language.
+/// A selector: an expression parsed from Calico's selector language (shared by its
+/// copies: an evaluator keeps one per distinct text).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Selector {
-    root: Expr,
+    root: std::sync::Arc<Expr>,
 }
 
 /// Why a selector does not parse.
@@ -156,7 +157,7 @@ impl Selector {
     pub fn parse(text: &str) -> Result<Selector, SelectorError> {
         let tokens = tokenize(text)?;
         if tokens.len() == 1 {
-            return Ok(Selector { root: Expr::All });
+            return Ok(Selector::from_expr(Expr::All));
         }
         let mut p = Parser {
             tokens: &tokens,
@@ -170,17 +171,25 @@ impl Selector {
                 p.peek().describe()
             ));
         }
-        Ok(Selector { root })
+        Ok(Selector::from_expr(root))
     }
 
     /// The selector `all()`.
     pub fn all() -> Selector {
-        Selector { root: Expr::All }
+        Selector::from_expr(Expr::All)
     }
 
     /// A selector from an expression built in code.
     pub fn from_expr(root: Expr) -> Selector {
-        Selector { root }
+        Selector {
+            root: std::sync::Arc::new(root),
+        }
+    }
+
+    /// Whether `other` is this very parse (a copy shares it), not only an equal one.
+    #[cfg(test)]
+    pub(crate) fn is_shared_with(&self, other: &Selector) -> bool {
+        std::sync::Arc::ptr_eq(&self.root, &other.root)
     }
 
     /// The expression.
