@@ -25,8 +25,10 @@
 //!
 //! ```
 //! use netpolc_calico::selector::Selector;
+//! use std::collections::BTreeMap;
 //! let s = Selector::parse("app in {'web', 'api'} && !has(canary)").unwrap();
-//! let labels = [("app".to_string(), "web".to_string())].into_iter().collect();
+//! let labels: BTreeMap<String, String> =
+//!     [("app".to_string(), "web".to_string())].into_iter().collect();
 //! assert!(s.matches(&labels));
 //! assert!(Selector::parse("app = 'web'").is_err());
 //! ```

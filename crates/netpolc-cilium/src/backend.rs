@@ -28,7 +28,7 @@ impl Backend for Cilium {
     }
 
     fn reader(&self) -> Box<dyn Reader + '_> {
-        Box::new(crate::eval::ValidReader)
+        Box::new(crate::eval::ValidReader::default())
     }
 
     fn validate(&self, object: &Value) -> Vec<String> {

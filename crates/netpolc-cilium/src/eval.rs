@@ -34,8 +34,9 @@ use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Builds an evaluator of manifests under Cilium's semantics.
 ///
@@ -58,11 +59,14 @@ pub fn evaluator(objects: &[Value]) -> Result<impl Evaluator, String> {
 /// they were validated when compiled; [`netpolc_ir::backend::Reader`]): as [`evaluator`],
 /// without validating them again: none is invalid, so every one is enforced. Each object
 /// is read as it comes and freed by the caller.
-pub(crate) struct ValidReader;
+#[derive(Default)]
+pub(crate) struct ValidReader {
+    selectors: Selectors,
+}
 
 impl netpolc_ir::backend::Reader for ValidReader {
     fn read(&self, index: usize, object: &Value) -> netpolc_ir::backend::Piece {
-        netpolc_ir::backend::Piece::new(read_object(index, object, false))
+        netpolc_ir::backend::Piece::new(read_object(index, object, false, &self.selectors))
     }
 
     fn assemble(
@@ -78,8 +82,9 @@ impl netpolc_ir::backend::Reader for ValidReader {
 fn read_all(objects: &[Value], validate: bool) -> Result<CiliumEvaluator, String> {
     // Objects are read on every core, collected in order (the first error in the
     // objects' order is the one reported).
+    let selectors = Selectors::default();
     let read = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
-        read_object(i, &objects[i], validate)
+        read_object(i, &objects[i], validate, &selectors)
     });
     assemble(read)
 }
@@ -95,7 +100,12 @@ fn assemble(read: Vec<Result<Vec<CPolicy>, String>>) -> Result<CiliumEvaluator, 
 
 /// The policies of object `i` as the agent holds them (none when it is never enforced:
 /// checked when `validate`).
-fn read_object(i: usize, obj: &Value, validate: bool) -> Result<Vec<CPolicy>, String> {
+fn read_object(
+    i: usize,
+    obj: &Value,
+    validate: bool,
+    selectors: &Selectors,
+) -> Result<Vec<CPolicy>, String> {
     let api = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
     let name = obj
@@ -110,7 +120,7 @@ fn read_object(i: usize, obj: &Value, validate: bool) -> Result<Vec<CPolicy>, St
                 return Ok(Vec::new());
             }
             let p = CiliumPolicy::deserialize(obj).map_err(refuse)?;
-            Ok(from_cilium(&p))
+            Ok(from_cilium(&p, selectors))
         }
         (netpolc_kube::networkpolicy::API_VERSION, netpolc_kube::networkpolicy::KIND) => {
             // The shared reader's message names the object itself.
@@ -124,7 +134,7 @@ fn read_object(i: usize, obj: &Value, validate: bool) -> Result<Vec<CPolicy>, St
 }
 
 /// One label requirement with its key split into source and key.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Req {
     pub(crate) source: String,
     pub(crate) key: String,
@@ -135,7 +145,7 @@ pub(crate) struct Req {
 }
 
 /// An endpoint selector as the agent holds it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Sel {
     pub(crate) reqs: Vec<Req>,
     /// `reserved:all` in `matchLabels`: matches every identity.
@@ -235,6 +245,28 @@ impl Sel {
                     SelectorOperator::DoesNotExist => v.is_none(),
                 }
             })
+    }
+}
+
+/// The selectors read so far, each kept once: one selector recurs in many rules and
+/// policies (a peer in every policy of a namespace), and each copy would keep its own
+/// requirements.
+#[derive(Default)]
+pub(crate) struct Selectors(std::sync::Mutex<BTreeSet<Arc<Sel>>>);
+
+impl Selectors {
+    /// The shared copy of `sel`.
+    fn intern(&self, sel: Sel) -> Arc<Sel> {
+        let mut seen = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(shared) = seen.get(&sel) {
+            return Arc::clone(shared);
+        }
+        let shared = Arc::new(sel);
+        seen.insert(Arc::clone(&shared));
+        shared
     }
 }
 
@@ -341,7 +373,7 @@ pub(crate) enum L3 {
     /// No peer field: every peer (when the rule has ports or ICMP types).
     Absent,
     /// Endpoint selectors, already namespace-scoped.
-    Selectors(Vec<Sel>),
+    Selectors(Vec<Arc<Sel>>),
     /// CIDRs (external addresses only).
     Cidrs(Vec<CidrC>),
     /// Entities.
@@ -388,7 +420,7 @@ pub(crate) struct CPolicy {
     /// Which intent each rule comes from (`netpolc.dev/intent`, `netpolc.dev/rules`).
     pub(crate) intents: RuleIntents,
     /// `None` for node selectors (no node is part of the model).
-    pub(crate) subject: Option<Sel>,
+    pub(crate) subject: Option<Arc<Sel>>,
     /// Default deny requested for ingress, egress.
     pub(crate) default_deny: [bool; 2],
     pub(crate) rules: Vec<CRule>,
@@ -901,17 +933,18 @@ fn convert_item(
     path: String,
     direction: Direction,
     deny: bool,
+    selectors: &Selectors,
 ) -> CRule {
     let l3 = if !raw.endpoints.is_empty() {
         L3::Selectors(
             raw.endpoints
                 .iter()
                 .map(|es| {
-                    scope_peer(
+                    selectors.intern(scope_peer(
                         Sel::parse(es),
                         scoping.namespace,
                         scoping.subject_matches_init,
-                    )
+                    ))
                 })
                 .collect(),
         )
@@ -982,7 +1015,7 @@ fn icmp(f: &types::IcmpField) -> IcmpC {
     }
 }
 
-fn from_cilium(p: &CiliumPolicy) -> Vec<CPolicy> {
+fn from_cilium(p: &CiliumPolicy, selectors: &Selectors) -> Vec<CPolicy> {
     let namespaced = p.kind == types::KIND_CNP;
     let namespace = namespaced.then(|| p.metadata.namespace.as_deref().unwrap_or("default"));
     let object = match namespace {
@@ -1029,7 +1062,7 @@ fn from_cilium(p: &CiliumPolicy) -> Vec<CPolicy> {
             let mut section = |field: &str, raws: Vec<RawItem<'_>>, direction, deny| {
                 for (j, raw) in raws.into_iter().enumerate() {
                     let path = format!("{base}.{field}[{j}]");
-                    out.push(convert_item(raw, scoping, path, direction, deny));
+                    out.push(convert_item(raw, scoping, path, direction, deny, selectors));
                 }
             };
             section("ingress", raws(ingress), Direction::Ingress, false);
@@ -1041,7 +1074,7 @@ fn from_cilium(p: &CiliumPolicy) -> Vec<CPolicy> {
             CPolicy {
                 object: object.clone(),
                 intents: intents.clone(),
-                subject,
+                subject: subject.map(|s| selectors.intern(s)),
                 default_deny,
                 rules: out,
             }

@@ -26,6 +26,7 @@ use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::Direction;
 use netpolc_kube::networkpolicy::{self as kube, NetworkPolicy, Operator, PortMatch, Protocol};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// Reads one NetworkPolicy with the shared reader (`netpolc_kube::networkpolicy`): what
 /// the API server refuses never reaches an agent, and is refused here too.
@@ -65,7 +66,7 @@ pub(crate) fn convert(np: &NetworkPolicy) -> CPolicy {
         };
         if r.peers.is_empty() {
             // No peers: every identity.
-            rules.push(rule(L3::Selectors(vec![Sel::default()])));
+            rules.push(rule(L3::Selectors(vec![Arc::new(Sel::default())])));
             counts[d] += 1;
         } else {
             for p in &r.peers {
@@ -97,7 +98,7 @@ pub(crate) fn convert(np: &NetworkPolicy) -> CPolicy {
     CPolicy {
         object: format!("NetworkPolicy {ns}/{}", np.name),
         intents: RuleIntents::from_annotations(&np.annotations),
-        subject: Some(subject),
+        subject: Some(Arc::new(subject)),
         default_deny: [counts[0] > 0, counts[1] > 0],
         rules,
     }
@@ -143,7 +144,7 @@ fn peer(ns: &str, p: &kube::Peer) -> L3 {
             if let Some(pods) = pods {
                 sel.reqs.extend(Sel::k8s(&endpoint_selector(pods), "").reqs);
             }
-            L3::Selectors(vec![sel])
+            L3::Selectors(vec![Arc::new(sel)])
         }
         kube::Peer::Pods {
             namespace_selector: None,
@@ -158,7 +159,7 @@ fn peer(ns: &str, p: &kube::Peer) -> L3 {
                 "",
             );
             sel.add_match(SOURCE_K8S, NAMESPACE_KEY, ns);
-            L3::Selectors(vec![sel])
+            L3::Selectors(vec![Arc::new(sel)])
         }
     }
 }
