@@ -1081,3 +1081,55 @@ fn from_cilium(p: &CiliumPolicy, selectors: &Selectors) -> Vec<CPolicy> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cnp(namespace: &str, name: &str, peer: &str) -> Value {
+        json!({
+            "apiVersion": "cilium.io/v2",
+            "kind": "CiliumNetworkPolicy",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "endpointSelector": {"matchLabels": {"app": "web"}},
+                "ingress": [{"fromEndpoints": [{"matchLabels": {"app": peer}}]}]
+            }
+        })
+    }
+
+    /// The subject and the first peer of each policy read.
+    fn selectors(objects: &[Value]) -> Vec<[Arc<Sel>; 2]> {
+        let reader = Selectors::default();
+        objects
+            .iter()
+            .enumerate()
+            .flat_map(|(i, o)| read_object(i, o, false, &reader).expect("reads"))
+            .map(|p| {
+                let peer = match &p.rules[0].l3 {
+                    L3::Selectors(s) => Arc::clone(&s[0]),
+                    other => panic!("unexpected peers {other:?}"),
+                };
+                [Arc::clone(p.subject.as_ref().expect("a subject")), peer]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_selector_read_twice_is_kept_once() {
+        let s = selectors(&[
+            cnp("shop", "a", "api"),
+            cnp("shop", "b", "api"),
+            cnp("bank", "c", "api"),
+        ]);
+        // Scoped to their namespace: one subject and one peer for the two in `shop`.
+        assert!(Arc::ptr_eq(&s[0][0], &s[1][0]));
+        assert!(Arc::ptr_eq(&s[0][1], &s[1][1]));
+        // Another namespace is another selector.
+        assert!(!Arc::ptr_eq(&s[0][1], &s[2][1]));
+        assert_ne!(s[0][1], s[2][1]);
+        // The shared selector still holds the namespace it was scoped to.
+        assert!(s[0][1].has_key(SOURCE_K8S, NAMESPACE_KEY));
+    }
+}
