@@ -234,7 +234,6 @@ fn is_temporary(name: &str) -> bool {
     name.starts_with('.') && name.ends_with(".netpolc-tmp")
 }
 
-/// Every owned file currently under `golden/<target>/` for the given targets.
 /// The `.yaml` files under the targets' folders of `golden` (relative path → path),
 /// owned or not: their texts are read one at a time ([`compare`]).
 fn yaml_files(golden: &Path, targets: &[Target]) -> io::Result<BTreeMap<String, PathBuf>> {
