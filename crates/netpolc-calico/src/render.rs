@@ -20,7 +20,7 @@ use crate::{
     TIER_ORDER,
 };
 use ipnet::IpNet;
-use netpolc_ir::backend::{Backend as _, Unsupported};
+use netpolc_ir::backend::{Backend as _, Packed, Unsupported};
 use netpolc_ir::provenance::{
     continued_object_name, object_name, scoped_subject_words, Provenance, RULES_ANNOTATION,
 };
@@ -40,8 +40,9 @@ const MAX_RULES: usize = 1024;
 /// Ports per rule: Calico's documented limit on `ports`.
 const MAX_PORTS: usize = 50;
 
-/// A rendered object.
-#[derive(Clone, Debug)]
+/// A rendered object (serialised as the object itself).
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(untagged)]
 pub(crate) enum Manifest {
     Tier(Tier),
     Global(GlobalNetworkPolicy),
@@ -91,36 +92,6 @@ impl Manifest {
             Manifest::Global(p) => (p.spec.ingress.len(), p.spec.egress.len()),
             Manifest::Namespaced(p) => (p.spec.ingress.len(), p.spec.egress.len()),
         }
-    }
-}
-
-/// A rendered object kept as its compact JSON text (the serialisation of the typed
-/// object) until the pipeline takes it: the typed object, with a whole map node for
-/// each small map of its metadata, costs several times its text, and a large
-/// repository plans tens of thousands of them before the first is taken.
-#[derive(Clone, Debug)]
-pub(crate) struct Packed(Box<str>);
-
-impl Packed {
-    fn new(manifest: &Manifest) -> Packed {
-        let json = match manifest {
-            Manifest::Tier(t) => serde_json::to_string(t),
-            Manifest::Global(p) => serde_json::to_string(p),
-            Manifest::Namespaced(p) => serde_json::to_string(p),
-        };
-        // Serialising plain structs with string keys cannot fail.
-        Packed(json.unwrap_or_else(|_| "null".to_string()).into_boxed_str())
-    }
-
-    /// The object's JSON tree: what the typed object serialises to.
-    pub(crate) fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(&self.0).unwrap_or(serde_json::Value::Null)
-    }
-}
-
-impl netpolc_ir::backend::Manifest for Packed {
-    fn into_json(self: Box<Self>) -> serde_json::Value {
-        self.to_value()
     }
 }
 

@@ -34,7 +34,7 @@ use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -251,24 +251,7 @@ impl Sel {
 /// The selectors read so far, each kept once: one selector recurs in many rules and
 /// policies (a peer in every policy of a namespace), and each copy would keep its own
 /// requirements.
-#[derive(Default)]
-pub(crate) struct Selectors(std::sync::Mutex<BTreeSet<Arc<Sel>>>);
-
-impl Selectors {
-    /// The shared copy of `sel`.
-    fn intern(&self, sel: Sel) -> Arc<Sel> {
-        let mut seen = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(shared) = seen.get(&sel) {
-            return Arc::clone(shared);
-        }
-        let shared = Arc::new(sel);
-        seen.insert(Arc::clone(&shared));
-        shared
-    }
-}
+pub(crate) type Selectors = netpolc_ir::backend::Interner<Sel>;
 
 /// The namespace scoping Cilium applies to a `fromEndpoints`/`toEndpoints` selector when
 /// it imports a CNP (`namespace` set) or CCNP (`None`).

@@ -10,6 +10,7 @@ use crate::types::{
     SelectorOperator, SelectorRequirement,
 };
 use crate::Options;
+use netpolc_ir::backend::Packed;
 use netpolc_ir::provenance::{object_name, scoped_subject_words, Provenance, RULES_ANNOTATION};
 use netpolc_ir::{
     Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortMatch, PortSpec, Ports,
@@ -36,58 +37,37 @@ pub fn render(program: &Program, options: &Options) -> Vec<Value> {
         .collect()
 }
 
-/// [`render`]'s objects, packed.
+/// [`render`]'s objects, packed ([`Packed`]) as soon as each is built.
 pub(crate) fn render_packed(program: &Program, options: &Options) -> Vec<Packed> {
     // Nothing in the output depends on an option today: the check refuses what the
     // options do not allow.
     let _ = options;
-    let mut objects: Vec<Packed> = Vec::new();
+    let mut objects: Vec<Keyed> = Vec::new();
     render_isolations(program, &mut objects);
     render_rules(program, &mut objects);
-    objects.sort_by(|a, b| a.key.cmp(&b.key));
-    objects
+    objects.sort_by(|a, b| a.0.cmp(&b.0));
+    objects.into_iter().map(|(_, packed)| packed).collect()
 }
 
-/// A rendered object kept as its compact JSON text (the serialisation of the typed
-/// object) until the pipeline takes it: the typed object, with a whole map node for
-/// each small map of its metadata and selectors, costs several times its text, and a
-/// large repository renders tens of thousands of them before the first is taken.
-#[derive(Debug)]
-pub(crate) struct Packed {
-    /// Sort key: cluster-wide objects by name, then namespaced ones by namespace and
-    /// name.
-    key: (bool, Option<String>, String),
-    json: Box<str>,
-}
+/// A rendered object, packed, with its sort key: cluster-wide objects by name, then
+/// namespaced ones by namespace and name.
+type Keyed = ((bool, Option<String>, String), Packed);
 
-impl Packed {
-    fn new(object: CiliumPolicy) -> Packed {
-        let json = serde_json::to_string(&object).expect("manifests always serialise");
-        Packed {
-            key: (
-                object.kind == types::KIND_CNP,
-                object.metadata.namespace,
-                object.metadata.name,
-            ),
-            json: json.into_boxed_str(),
-        }
-    }
-
-    /// The object's JSON, as it is written: what the typed object serialises to.
-    pub(crate) fn to_value(&self) -> Value {
-        serde_json::from_str(&self.json).expect("JSON text written by serde_json reads back")
-    }
-}
-
-/// A rendered object becomes JSON when the pipeline takes it.
-impl netpolc_ir::backend::Manifest for Packed {
-    fn into_json(self: Box<Self>) -> Value {
-        self.to_value()
-    }
+/// Packs `object` with its sort key.
+fn keyed(object: CiliumPolicy) -> Keyed {
+    let packed = Packed::new(&object);
+    (
+        (
+            object.kind == types::KIND_CNP,
+            object.metadata.namespace,
+            object.metadata.name,
+        ),
+        packed,
+    )
 }
 
 /// One object per intent set and scope, covering its isolated directions.
-fn render_isolations(program: &Program, objects: &mut Vec<Packed>) {
+fn render_isolations(program: &Program, objects: &mut Vec<Keyed>) {
     let mut by_set: BTreeMap<(&Scope, &str), (&Origin, BTreeSet<Direction>)> = BTreeMap::new();
     for iso in &program.isolations {
         by_set
@@ -111,7 +91,7 @@ fn render_isolations(program: &Program, objects: &mut Vec<Packed>) {
             egress: egress.then(|| vec![EgressRule::default()]),
             ..types::Rule::default()
         };
-        objects.push(Packed::new(object(
+        objects.push(keyed(object(
             scope,
             netpolc_ir::naming::object_name(set, &["isolate"], 63),
             origin,
@@ -130,7 +110,7 @@ type Groups<'p> = BTreeMap<
     >,
 >;
 
-fn render_rules(program: &Program, objects: &mut Vec<Packed>) {
+fn render_rules(program: &Program, objects: &mut Vec<Keyed>) {
     let carriers = dns::dns_carriers(program);
     let mut groups: Groups<'_> = BTreeMap::new();
     for (i, r) in program.rules.iter().enumerate() {
@@ -223,7 +203,7 @@ fn render_rules(program: &Program, objects: &mut Vec<Packed>) {
                         .annotations
                         .insert(RULES_ANNOTATION.to_string(), rules);
                 }
-                objects.push(Packed::new(object));
+                objects.push(keyed(object));
             }
         },
     );

@@ -25,9 +25,10 @@ use crate::{Entity, Peer, PortSpec, Ports, Program, Rule};
 use netpolc_source::Diagnostic;
 use serde_json::Value;
 use std::any::{Any, TypeId};
-use std::collections::BTreeMap;
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// One back end. Implementations are unit structs (or hold only constants): everything
 /// that varies per run comes in through [`Options`].
@@ -170,9 +171,10 @@ impl<B: Backend + ?Sized> Reader for Keeping<'_, B> {
     }
 }
 
-/// A manifest as its back end built it (typed), turned into JSON only when the pipeline
-/// takes it: then emitted, read into the evaluator and freed, so that no back end holds
-/// all its objects' JSON trees at once (a tree costs several times its typed object).
+/// A manifest as its back end keeps it (typed, or [`Packed`]), turned into JSON only when
+/// the pipeline takes it: then emitted, read into the evaluator and freed, so that no
+/// back end holds all its objects' JSON trees at once (a tree costs several times its
+/// text).
 pub trait Manifest: Send + fmt::Debug {
     /// The manifest's JSON, as it is written.
     fn into_json(self: Box<Self>) -> Value;
@@ -184,7 +186,61 @@ impl Manifest for Value {
     }
 }
 
-/// Typed objects as [`Compiled::objects`], in order.
+/// A manifest kept as its compact JSON text until the pipeline takes it: a typed object,
+/// with a whole map node for each small map of its metadata and selectors, costs several
+/// times its text, and a large repository compiles tens of thousands of them before the
+/// first is taken. Made as soon as the typed object is built (and validated).
+#[derive(Clone, Debug)]
+pub struct Packed(Box<str>);
+
+impl Packed {
+    /// The compact JSON text of `object`.
+    pub fn new<T: serde::Serialize + ?Sized>(object: &T) -> Packed {
+        // Manifests are plain structs with string keys: serialising cannot fail (were it
+        // to, the object would read back as `null`, which the pipeline refuses).
+        let json = serde_json::to_string(object).unwrap_or_else(|_| "null".to_string());
+        Packed(json.into_boxed_str())
+    }
+
+    /// The JSON tree the object serialises to (its text reads back as exactly that).
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+}
+
+impl Manifest for Packed {
+    fn into_json(self: Box<Self>) -> Value {
+        self.to_value()
+    }
+}
+
+/// One shared copy of each distinct value a [`Reader`] reads (a selector recurs in many
+/// policies and rules, and each copy would keep its own allocations), safe to use from
+/// every thread reading.
+#[derive(Debug)]
+pub struct Interner<T: ?Sized>(Mutex<BTreeSet<Arc<T>>>);
+
+impl<T: ?Sized> Default for Interner<T> {
+    fn default() -> Self {
+        Interner(Mutex::new(BTreeSet::new()))
+    }
+}
+
+impl<T: Ord + ?Sized> Interner<T> {
+    /// The shared copy of `value`: the one kept already when an equal value was
+    /// interned, else `value`, now kept.
+    pub fn intern<V: Borrow<T> + Into<Arc<T>>>(&self, value: V) -> Arc<T> {
+        let mut seen = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(shared) = seen.get(value.borrow()) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<T> = value.into();
+        seen.insert(Arc::clone(&shared));
+        shared
+    }
+}
+
+/// Objects as [`Compiled::objects`], in order.
 pub fn manifests<M: Manifest + 'static>(
     objects: impl IntoIterator<Item = M>,
 ) -> Vec<Box<dyn Manifest>> {
@@ -409,6 +465,39 @@ mod tests {
     fn a_piece_is_taken_only_as_what_its_reader_made() {
         assert_eq!(Piece::new(7_u32).take::<u32>(), Ok(7));
         assert!(Piece::new(7_u32).take::<String>().is_err());
+    }
+
+    #[test]
+    fn a_packed_object_reads_back_as_the_tree_it_serialises_to() {
+        let object = serde_json::json!({
+            "kind": "Tier",
+            "metadata": {"name": "netpolc", "labels": {"b": "1", "a": "2"}},
+            "spec": {"order": 100000.0, "ports": [80, 443], "none": null}
+        });
+        let packed = Packed::new(&object);
+        assert_eq!(packed.to_value(), object);
+        // Keys keep their order.
+        let value = packed.to_value();
+        let keys: Vec<&String> = value["metadata"]["labels"]
+            .as_object()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["b", "a"]);
+        assert_eq!(Box::new(packed).into_json(), object);
+    }
+
+    #[test]
+    fn an_interner_keeps_one_copy_of_each_distinct_value() {
+        let strings: Interner<str> = Interner::default();
+        let a = strings.intern("web".to_string());
+        let b = strings.intern("web");
+        let c = strings.intern("api");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        let slices: Interner<[u8]> = Interner::default();
+        let x = slices.intern(vec![1, 2]);
+        assert!(Arc::ptr_eq(&x, &slices.intern(vec![1, 2])));
+        assert_eq!(&*x, [1, 2]);
     }
 
     #[test]

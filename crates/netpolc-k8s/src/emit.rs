@@ -1,4 +1,5 @@
-//! Rendering an allow-only [`Program`] into typed `k8s_openapi` NetworkPolicies.
+//! Rendering an allow-only [`Program`] into typed `k8s_openapi` NetworkPolicies, each
+//! validated and packed ([`Packed`]) as soon as it is built.
 //!
 //! Layout (see `docs/backend-conventions.md`):
 //! - one isolation object per (namespace, intent set isolation): `podSelector: {}`,
@@ -186,20 +187,19 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
         let words = subject_words(by_selector.iter().map(|(selector, _)| *selector));
         for ((selector, by_intent), word) in by_selector.into_iter().zip(words) {
             let name = object_name(set, &word, direction, false);
+            // The object's origin is its first intent's (a subject kept has one).
+            let Some(origin) = by_intent.first().map(|(origin, _)| (*origin).clone()) else {
+                continue;
+            };
             let mut provenance = Provenance::default();
             let mut rules: Vec<K8sRule> = Vec::new();
-            let mut first: Option<&Origin> = None;
             for (origin, intent_rules) in by_intent {
                 let q = origin.qualified();
                 for r in intent_rules {
                     provenance.push(format!("spec.{field}[{}]", rules.len()), q.clone());
                     rules.push(r);
                 }
-                first.get_or_insert(origin);
             }
-            let Some(origin) = first.cloned() else {
-                continue;
-            };
             let mut spec = NetworkPolicySpec {
                 pod_selector: Some(label_selector(selector)),
                 policy_types: Some(vec![direction.as_str().to_string()]),
@@ -389,26 +389,20 @@ pub(crate) fn label_selector(selector: &netpolc_ir::LabelSelector) -> LabelSelec
     }
 }
 
-/// A rendered NetworkPolicy kept as its compact JSON text until the pipeline takes it: a
-/// typed object, with a whole map node for every small map of its metadata and
-/// selectors, costs several times its text, and a large repository holds tens of
-/// thousands of them between the compile and the pipeline.
+/// A rendered NetworkPolicy, packed ([`netpolc_ir::backend::Packed`]); its keys are put
+/// in reading order when it is unpacked.
 #[derive(Clone, Debug)]
-pub(crate) struct Packed(Box<str>);
+pub(crate) struct Packed(netpolc_ir::backend::Packed);
 
 impl Packed {
     fn new(policy: &NetworkPolicy) -> Packed {
-        let json =
-            serde_json::to_string(policy).expect("a NetworkPolicy always serialises to JSON");
-        Packed(json.into_boxed_str())
+        Packed(netpolc_ir::backend::Packed::new(policy))
     }
 
     /// The object's JSON form, keys in reading order (identity first, then the subject,
-    /// the directions and the rules): the tree the typed object serialises to, which its
-    /// text reads back as, tidied.
+    /// the directions and the rules): the tree the typed object serialises to, tidied.
     pub(crate) fn to_json(&self) -> Value {
-        let mut value: Value =
-            serde_json::from_str(&self.0).expect("JSON text written by serde_json reads back");
+        let mut value = self.0.to_value();
         tidy(&mut value);
         value
     }

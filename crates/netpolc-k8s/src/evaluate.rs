@@ -33,7 +33,7 @@ use netpolc_kube::networkpolicy as kube;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Parses manifests into an evaluator of Kubernetes NetworkPolicy semantics.
 ///
@@ -60,7 +60,7 @@ fn evaluator_of(objects: &[Value]) -> Result<K8sEvaluator, String> {
     let parsed = netpolc_ir::par::map(netpolc_ir::par::threads(), flat.len(), 256, |i| {
         Policy::parse(&flat[i].0, flat[i].1, &selectors)
     });
-    assemble(parsed, |i| flat[i].0.clone())
+    assemble(flat.iter().map(|(what, _)| what.clone()).zip(parsed))
 }
 
 /// The reader of the pipeline's objects ([`netpolc_ir::backend::Reader`]): each object
@@ -75,12 +75,15 @@ impl netpolc_ir::backend::Reader for ValidReader {
     fn read(&self, index: usize, object: &Value) -> netpolc_ir::backend::Piece {
         let what = format!("object {index}");
         let mut flat = Vec::new();
-        let parsed: Vec<Result<Policy, String>> = match flatten(object, &what, &mut flat) {
+        let parsed: Vec<Named> = match flatten(object, &what, &mut flat) {
             Ok(()) => flat
-                .iter()
-                .map(|(w, o)| Policy::parse(w, o, &self.selectors))
+                .into_iter()
+                .map(|(w, o)| {
+                    let policy = Policy::parse(&w, o, &self.selectors);
+                    (w, policy)
+                })
                 .collect(),
-            Err(e) => vec![Err(e)],
+            Err(e) => vec![(what, Err(e))],
         };
         netpolc_ir::backend::Piece::new(parsed)
     }
@@ -89,29 +92,24 @@ impl netpolc_ir::backend::Reader for ValidReader {
         &self,
         pieces: Vec<netpolc_ir::backend::Piece>,
     ) -> Result<Box<dyn Evaluator>, String> {
-        let parsed = netpolc_ir::backend::Piece::take_each::<Vec<Result<Policy, String>>>(pieces)?;
-        Ok(Box::new(assemble(
-            parsed.into_iter().flatten().collect(),
-            |i| format!("object {i}"),
-        )?))
+        let parsed = netpolc_ir::backend::Piece::take_each::<Vec<Named>>(pieces)?;
+        Ok(Box::new(assemble(parsed.into_iter().flatten())?))
     }
 }
 
-/// The evaluator of the policies read, in order; `what` names policy `i` in an error.
-fn assemble(
-    parsed: Vec<Result<Policy, String>>,
-    what: impl Fn(usize) -> String,
-) -> Result<K8sEvaluator, String> {
+/// A policy read, named as an error names it (`object 3`, `object 3 item 1`).
+type Named = (String, Result<Policy, String>);
+
+/// The evaluator of the policies read, in order.
+fn assemble(parsed: impl IntoIterator<Item = Named>) -> Result<K8sEvaluator, String> {
     let mut by_namespace: BTreeMap<String, BTreeMap<String, Policy>> = BTreeMap::new();
-    for (i, policy) in parsed.into_iter().enumerate() {
+    for (what, policy) in parsed {
         let policy = policy?;
         let slot = by_namespace.entry(policy.namespace.clone()).or_default();
         if slot.contains_key(&policy.name) {
             return Err(format!(
-                "{}: duplicate NetworkPolicy `{}/{}`",
-                what(i),
-                policy.namespace,
-                policy.name
+                "{what}: duplicate NetworkPolicy `{}/{}`",
+                policy.namespace, policy.name
             ));
         }
         slot.insert(policy.name.clone(), policy);
@@ -185,24 +183,7 @@ struct Selector(Arc<[Requirement]>);
 /// The selectors read so far, each kept once: the same selector recurs in many policies
 /// (a subject such as `app: web` in every namespace, a peer namespace in every policy of
 /// a namespace), and each copy would cost its own label sets.
-#[derive(Debug, Default)]
-struct Selectors(Mutex<BTreeSet<Arc<[Requirement]>>>);
-
-impl Selectors {
-    /// The shared copy of `requirements`.
-    fn intern(&self, requirements: Vec<Requirement>) -> Selector {
-        let mut seen = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(shared) = seen.get(requirements.as_slice()) {
-            return Selector(Arc::clone(shared));
-        }
-        let shared: Arc<[Requirement]> = requirements.into();
-        seen.insert(Arc::clone(&shared));
-        Selector(shared)
-    }
-}
+type Selectors = netpolc_ir::backend::Interner<[Requirement]>;
 
 impl Selector {
     fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
@@ -321,7 +302,7 @@ fn selector(s: &kube::LabelSelector, selectors: &Selectors) -> Selector {
             kube::Operator::DoesNotExist => Requirement::does_not_exist(key),
         });
     }
-    selectors.intern(reqs)
+    Selector(selectors.intern(reqs))
 }
 
 impl K8sEvaluator {
@@ -646,10 +627,9 @@ mod tests {
             .enumerate()
             .map(|(i, o)| reader.read(i, o))
             .collect();
-        let pieces = netpolc_ir::backend::Piece::take_each::<Vec<Result<Policy, String>>>(pieces)
+        let pieces = netpolc_ir::backend::Piece::take_each::<Vec<Named>>(pieces)
             .expect("pieces of this reader");
-        let e = assemble(pieces.into_iter().flatten().collect(), |i| i.to_string())
-            .expect("valid policies");
+        let e = assemble(pieces.into_iter().flatten()).expect("valid policies");
         let s = selectors(&e);
         // `app: web` is one selector for both subjects and for b's peer.
         assert!(Arc::ptr_eq(&s[0][0], &s[1][0]));
@@ -662,5 +642,35 @@ mod tests {
         let web = BTreeMap::from([("app".to_string(), "web".to_string())]);
         assert!(e.policies["a"][0].subject.matches(&web));
         assert!(!e.policies["c"][0].subject.matches(&web));
+    }
+
+    #[test]
+    fn a_duplicate_read_by_the_reader_is_named_by_its_object_and_item() {
+        let list = json!({
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": [np("a", "p", "web", "api"), np("a", "q", "web", "api")]
+        });
+        let objects = [list, np("b", "p", "web", "api"), np("a", "q", "db", "api")];
+        let reader = ValidReader::default();
+        let pieces = objects
+            .iter()
+            .enumerate()
+            .map(|(i, o)| reader.read(i, o))
+            .collect();
+        let e = reader.assemble(pieces).err().expect("a duplicate");
+        assert_eq!(e, "object 2: duplicate NetworkPolicy `a/q`");
+        // The evaluator of the same objects names it alike.
+        let e = evaluator_of(&objects).expect_err("a duplicate");
+        assert_eq!(e, "object 2: duplicate NetworkPolicy `a/q`");
+        // An item of a list is named with its position.
+        let twice = json!({
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": [np("a", "p", "web", "api"), np("a", "p", "db", "api")]
+        });
+        let pieces = vec![reader.read(0, &twice)];
+        let e = reader.assemble(pieces).err().expect("a duplicate");
+        assert_eq!(e, "object 0 items[1]: duplicate NetworkPolicy `a/p`");
     }
 }
