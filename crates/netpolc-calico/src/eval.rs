@@ -48,6 +48,7 @@ use crate::types::{
     Protocol, Rule, Tier, TierAction, API_VERSION,
 };
 use crate::validate::parse_cidr_or_ip;
+use crate::At;
 use crate::{DEFAULT_TIER, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
 use ipnet::IpNet;
 use netpolc_ir::model::{
@@ -290,7 +291,7 @@ pub(crate) struct Selectors(std::sync::Mutex<std::collections::HashMap<String, S
 
 impl Selectors {
     /// The selector of `text` (at `path`, for an error).
-    fn parse(&self, path: &str, text: &str) -> Result<Selector, String> {
+    fn parse(&self, path: impl std::fmt::Display, text: &str) -> Result<Selector, String> {
         let seen = || {
             self.0
                 .lock()
@@ -609,7 +610,10 @@ fn rules(
         .collect()
 }
 
-fn protocol_number(path: &str, p: &Option<Protocol>) -> Result<Option<u8>, String> {
+fn protocol_number(
+    path: impl std::fmt::Display,
+    p: &Option<Protocol>,
+) -> Result<Option<u8>, String> {
     match p {
         None => Ok(None),
         Some(p) => p
@@ -638,13 +642,13 @@ fn rule(
     };
     Ok(CompiledRule {
         action: r.action,
-        protocol: protocol_number(&format!("{path}.protocol"), &r.protocol)?,
-        not_protocol: protocol_number(&format!("{path}.notProtocol"), &r.not_protocol)?,
+        protocol: protocol_number(At(path, "protocol"), &r.protocol)?,
+        not_protocol: protocol_number(At(path, "notProtocol"), &r.not_protocol)?,
         icmp: r.icmp.as_ref().is_some_and(|f| f.icmp_type.is_some()),
         ip_version,
-        source: RuleEnd::new(entity(&format!("{path}.source"), &r.source, ns, selectors)?),
+        source: RuleEnd::new(entity(At(path, "source"), &r.source, ns, selectors)?),
         destination: RuleEnd::new(entity(
-            &format!("{path}.destination"),
+            At(path, "destination"),
             &r.destination,
             ns,
             selectors,
@@ -653,13 +657,16 @@ fn rule(
     })
 }
 
-fn nets(path: &str, list: &[String]) -> Result<Vec<IpNet>, String> {
+fn nets(path: impl std::fmt::Display, list: &[String]) -> Result<Vec<IpNet>, String> {
     list.iter()
         .map(|n| parse_cidr_or_ip(n).ok_or_else(|| format!("{path}: `{n}` is not a CIDR")))
         .collect()
 }
 
-fn ports(path: &str, list: &[crate::types::Port]) -> Result<Vec<PortValue>, String> {
+fn ports(
+    path: impl std::fmt::Display,
+    list: &[crate::types::Port],
+) -> Result<Vec<PortValue>, String> {
     list.iter()
         .map(|p| p.value().map_err(|e| format!("{path}: {e}")))
         .collect()
@@ -670,19 +677,19 @@ fn ports(path: &str, list: &[crate::types::Port]) -> Result<Vec<PortValue>, Stri
 /// applies as soon as `selector`, `notSelector` or `namespaceSelector` is present;
 /// `notSelector` itself is never namespace-scoped.
 fn entity(
-    path: &str,
+    path: impl std::fmt::Display + Copy,
     e: &EntityRule,
     ns: Option<&str>,
     selectors: &Selectors,
 ) -> Result<Entity, String> {
     let selector = non_empty(&e.selector)
-        .map(|t| selectors.parse(&format!("{path}.selector"), t))
+        .map(|t| selectors.parse(At(path, "selector"), t))
         .transpose()?;
     let not_selector = non_empty(&e.not_selector)
-        .map(|t| selectors.parse(&format!("{path}.notSelector"), t))
+        .map(|t| selectors.parse(At(path, "notSelector"), t))
         .transpose()?;
     let namespace_selector = non_empty(&e.namespace_selector)
-        .map(|t| selectors.parse(&format!("{path}.namespaceSelector"), t))
+        .map(|t| selectors.parse(At(path, "namespaceSelector"), t))
         .transpose()?;
     let given_ns = namespace_selector.is_some();
     let namespaces = match (namespace_selector, ns) {
@@ -705,10 +712,10 @@ fn entity(
     Ok(Entity {
         endpoints,
         not_selector,
-        nets: nets(&format!("{path}.nets"), &e.nets)?,
-        not_nets: nets(&format!("{path}.notNets"), &e.not_nets)?,
-        ports: ports(&format!("{path}.ports"), &e.ports)?,
-        not_ports: ports(&format!("{path}.notPorts"), &e.not_ports)?,
+        nets: nets(At(path, "nets"), &e.nets)?,
+        not_nets: nets(At(path, "notNets"), &e.not_nets)?,
+        ports: ports(At(path, "ports"), &e.ports)?,
+        not_ports: ports(At(path, "notPorts"), &e.not_ports)?,
     })
 }
 

@@ -24,6 +24,7 @@ use crate::types::{
     PortValue, Protocol, Rule, Tier, TierAction, API_VERSION,
 };
 use crate::DEFAULT_TIER;
+use crate::{At, Item};
 use ipnet::IpNet;
 use serde::Deserialize as _;
 use serde_json::Value;
@@ -343,13 +344,13 @@ fn spec(name: &str, s: &Spec<'_>, out: &mut Vec<String>) {
             ));
         }
         for (i, r) in rules.iter().enumerate() {
-            rule(&format!("spec.{field}[{i}]"), r, out);
+            rule(Item(At("spec", field), i), r, out);
         }
     }
 }
 
 /// Checks a selector's syntax, length and label names.
-fn selector_syntax(path: &str, text: &str, out: &mut Vec<String>) {
+fn selector_syntax(path: impl std::fmt::Display + Copy, text: &str, out: &mut Vec<String>) {
     if text.len() > MAX_SELECTOR {
         out.push(format!(
             "{path}: {} characters, more than the {MAX_SELECTOR} allowed",
@@ -369,7 +370,7 @@ fn selector_syntax(path: &str, text: &str, out: &mut Vec<String>) {
 }
 
 /// A policy-level selector: `global()` is not allowed there.
-fn policy_selector(path: &str, text: &str, out: &mut Vec<String>) {
+fn policy_selector(path: impl std::fmt::Display + Copy, text: &str, out: &mut Vec<String>) {
     selector_syntax(path, text, out);
     if text.contains("global()") {
         out.push(format!(
@@ -378,7 +379,7 @@ fn policy_selector(path: &str, text: &str, out: &mut Vec<String>) {
     }
 }
 
-fn protocol(path: &str, p: &Protocol, out: &mut Vec<String>) {
+fn protocol(path: impl std::fmt::Display + Copy, p: &Protocol, out: &mut Vec<String>) {
     match p {
         Protocol::Number(n) if !(1..=255).contains(n) => {
             out.push(format!(
@@ -392,7 +393,7 @@ fn protocol(path: &str, p: &Protocol, out: &mut Vec<String>) {
     }
 }
 
-fn icmp(path: &str, f: &IcmpFields, out: &mut Vec<String>) {
+fn icmp(path: impl std::fmt::Display + Copy, f: &IcmpFields, out: &mut Vec<String>) {
     // CEL: "!has(self.code) || has(self.type)".
     if f.code.is_some() && f.icmp_type.is_none() {
         out.push(format!("{path}: ICMP code specified without an ICMP type"));
@@ -409,7 +410,12 @@ fn icmp(path: &str, f: &IcmpFields, out: &mut Vec<String>) {
     }
 }
 
-fn ports(path: &str, list: &[Port], supports_ports: bool, out: &mut Vec<String>) {
+fn ports(
+    path: impl std::fmt::Display + Copy,
+    list: &[Port],
+    supports_ports: bool,
+    out: &mut Vec<String>,
+) {
     if list.is_empty() {
         return;
     }
@@ -439,9 +445,14 @@ pub(crate) fn parse_cidr_or_ip(s: &str) -> Option<IpNet> {
     parse_cidr(s).or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
-fn entity(path: &str, e: &EntityRule, supports_ports: bool, out: &mut Vec<String>) {
+fn entity(
+    path: impl std::fmt::Display + Copy,
+    e: &EntityRule,
+    supports_ports: bool,
+    out: &mut Vec<String>,
+) {
     if let Some(sel) = &e.selector {
-        selector_syntax(&format!("{path}.selector"), sel, out);
+        selector_syntax(At(path, "selector"), sel, out);
         if sel.contains("global()") {
             out.push(format!(
                 "{path}.selector: global() can only be used in an EntityRule namespaceSelector"
@@ -449,10 +460,10 @@ fn entity(path: &str, e: &EntityRule, supports_ports: bool, out: &mut Vec<String
         }
     }
     if let Some(sel) = &e.not_selector {
-        selector_syntax(&format!("{path}.notSelector"), sel, out);
+        selector_syntax(At(path, "notSelector"), sel, out);
     }
     if let Some(sel) = &e.namespace_selector {
-        selector_syntax(&format!("{path}.namespaceSelector"), sel, out);
+        selector_syntax(At(path, "namespaceSelector"), sel, out);
         if sel.contains("global(") && sel != "global()" {
             // global() must be the whole namespace selector.
             let alone = selector::tokenize(sel)
@@ -464,34 +475,24 @@ fn entity(path: &str, e: &EntityRule, supports_ports: bool, out: &mut Vec<String
             }
         }
     }
-    ports(&format!("{path}.ports"), &e.ports, supports_ports, out);
-    ports(
-        &format!("{path}.notPorts"),
-        &e.not_ports,
-        supports_ports,
-        out,
-    );
+    ports(At(path, "ports"), &e.ports, supports_ports, out);
+    ports(At(path, "notPorts"), &e.not_ports, supports_ports, out);
 }
 
-fn rule(path: &str, r: &Rule, out: &mut Vec<String>) {
+fn rule(path: impl std::fmt::Display + Copy, r: &Rule, out: &mut Vec<String>) {
     if let Some(p) = &r.protocol {
-        protocol(&format!("{path}.protocol"), p, out);
+        protocol(At(path, "protocol"), p, out);
     }
     if let Some(p) = &r.not_protocol {
-        protocol(&format!("{path}.notProtocol"), p, out);
+        protocol(At(path, "notProtocol"), p, out);
     }
     let supports_ports = r.protocol.as_ref().is_some_and(Protocol::supports_ports);
-    entity(&format!("{path}.source"), &r.source, supports_ports, out);
-    entity(
-        &format!("{path}.destination"),
-        &r.destination,
-        supports_ports,
-        out,
-    );
+    entity(At(path, "source"), &r.source, supports_ports, out);
+    entity(At(path, "destination"), &r.destination, supports_ports, out);
 
     let is = |p: &Option<Protocol>, n: u8| p.as_ref().and_then(Protocol::number) == Some(n);
     if let Some(f) = &r.icmp {
-        icmp(&format!("{path}.icmp"), f, out);
+        icmp(At(path, "icmp"), f, out);
         if !(is(&r.protocol, 1) || is(&r.protocol, 58)) {
             out.push(format!(
                 "{path}.icmp: rules that specify ICMP fields must set protocol to ICMP"
@@ -499,7 +500,7 @@ fn rule(path: &str, r: &Rule, out: &mut Vec<String>) {
         }
     }
     if let Some(f) = &r.not_icmp {
-        icmp(&format!("{path}.notICMP"), f, out);
+        icmp(At(path, "notICMP"), f, out);
     }
     if let Some(v) = r.ip_version {
         if v != 4 && v != 6 {

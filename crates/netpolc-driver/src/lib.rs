@@ -232,13 +232,19 @@ impl ObjectProblems {
 /// Whether any key or string of `v` contains `${` (walked in place: no serialisation).
 fn contains_substitution(v: &Value) -> bool {
     match v {
-        Value::String(s) => s.contains("${"),
+        Value::String(s) => has_substitution(s),
         Value::Array(a) => a.iter().any(contains_substitution),
         Value::Object(m) => m
             .iter()
-            .any(|(k, v)| k.contains("${") || contains_substitution(v)),
+            .any(|(k, v)| has_substitution(k) || contains_substitution(v)),
         Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
+}
+
+/// Whether `s` contains `${`: a byte scan (`str::contains` prepares a substring search
+/// on every call, which costs more than the scan for the short strings of a manifest).
+fn has_substitution(s: &str) -> bool {
+    s.as_bytes().windows(2).any(|w| w == b"${")
 }
 
 /// `Kind namespace/name` or `Kind name` of a manifest.
@@ -248,5 +254,31 @@ pub fn object_id(o: &Value) -> String {
     match o["metadata"]["namespace"].as_str() {
         Some(ns) => format!("{kind} {ns}/{name}"),
         None => format!("{kind} {name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_substitution_is_found_in_keys_and_strings_at_any_depth() {
+        for (s, want) in [
+            ("${X}", true),
+            ("a${b", true),
+            ("ends with ${", true),
+            ("$", false),
+            ("{$", false),
+            ("$ {", false),
+            ("", false),
+        ] {
+            assert_eq!(has_substitution(s), want, "{s:?}");
+        }
+        let deep = serde_json::json!({"a": [{"b": "x"}, {"c": ["ok", "${POD}"]}]});
+        assert!(contains_substitution(&deep));
+        let key = serde_json::json!({"a": {"${K}": 1}});
+        assert!(contains_substitution(&key));
+        let none = serde_json::json!({"a": [{"b": "$x {y}"}, 1, true, null]});
+        assert!(!contains_substitution(&none));
     }
 }

@@ -112,9 +112,28 @@ impl Evaluator for Intended<'_> {
         let pod = &model.pods[me];
         let attached: Vec<&Rule> = self.attached(pod, direction).map(|(_, r)| r).collect();
         let isolated = self.program.is_isolated(&pod.namespace, direction);
+        // The rules whose peer can match an end in the namespace of the last other end
+        // (`None`: an address): the proof asks about the other ends namespace by
+        // namespace, so a namespace's tests run once for all its pods.
+        let near: std::cell::RefCell<(Option<Option<&str>>, Vec<&Rule>)> =
+            std::cell::RefCell::new((None, Vec::new()));
         Box::new(move |other, ports, out| {
             let namespace = namespace_of(model, &other);
-            let matching: Vec<&Rule> = attached
+            let mut near = near.borrow_mut();
+            let at = match other {
+                Endpoint::Pod(i) => Some(model.pods[i].namespace.as_str()),
+                Endpoint::External(_) => None,
+            };
+            if near.0 != Some(at) {
+                near.1 = attached
+                    .iter()
+                    .copied()
+                    .filter(|r| peer_may_match_in(&r.peer, at.is_some(), namespace))
+                    .collect();
+                near.0 = Some(at);
+            }
+            let matching: Vec<&Rule> = near
+                .1
                 .iter()
                 .copied()
                 .filter(|r| peer_matches_in(self.program, model, &r.peer, &other, namespace))
@@ -222,6 +241,18 @@ fn namespace_of<'m>(model: &'m ClusterModel, e: &Endpoint) -> Option<&'m BTreeMa
     match e {
         Endpoint::Pod(i) => model.namespaces.get(&model.pods[*i].namespace),
         Endpoint::External(_) => None,
+    }
+}
+
+/// Whether `peer` can match some end of one namespace with labels `namespace` (`pod`),
+/// or some address (`!pod`): `false` only where [`peer_matches_in`] is `false` for every
+/// such end.
+fn peer_may_match_in(peer: &Peer, pod: bool, namespace: Option<&BTreeMap<String, String>>) -> bool {
+    const NONE: &BTreeMap<String, String> = &BTreeMap::new();
+    match peer {
+        Peer::Any => true,
+        Peer::Pods { namespaces, .. } => pod && namespaces.matches(namespace.unwrap_or(NONE)),
+        Peer::Cidr(_) | Peer::Entity(_) | Peer::Fqdn(_) => !pod,
     }
 }
 

@@ -490,6 +490,14 @@ impl<'a> Prover<'a> {
         leaders
     }
 
+    /// The class of a pod of the model: a real pod's, or the one an unnamed pod stands for.
+    fn class(&self, pod: usize) -> usize {
+        match self.class_of.get(pod) {
+            Some(c) => *c,
+            None => pod - self.real_pods,
+        }
+    }
+
     /// Every evaluator's mentions, merged per side, for every real pod.
     fn mentions(&self, pod: usize, d: Direction) -> Mentions {
         let mut m = self.intended.mentions(&self.model, pod, d);
@@ -908,7 +916,7 @@ impl<'a> Prover<'a> {
                 .map(|(t, found)| (*found < self.limit).then(|| t.prepare_side(model, s, d)))
                 .collect();
             let (mut want, mut got) = (Vec::new(), Vec::new());
-            let mut with_named: Vec<(&NamedPorts, Vec<(Protocol, u16)>)> = Vec::new();
+            let mut with_named: Vec<(usize, Vec<(Protocol, u16)>)> = Vec::new();
             for o in others {
                 if o == me {
                     continue;
@@ -920,12 +928,13 @@ impl<'a> Prover<'a> {
                 };
                 let samples: &[(Protocol, u16)] = match dst.filter(|_| named) {
                     Some(dst) if !self.model.pods[dst].named_ports.is_empty() => {
-                        // Pods with the same named ports share their samples.
-                        let ports = &self.model.pods[dst].named_ports;
-                        let k = match with_named.iter().position(|(p, _)| *p == ports) {
+                        // Pods of one class (hence with the same named ports) share their
+                        // samples.
+                        let class = self.class(dst);
+                        let k = match with_named.iter().position(|(c, _)| *c == class) {
                             Some(k) => k,
                             None => {
-                                with_named.push((ports, self.samples(base, Some(dst))));
+                                with_named.push((class, self.samples(base, Some(dst))));
                                 with_named.len() - 1
                             }
                         };

@@ -443,6 +443,27 @@ fn peer_matches_in(
     }
 }
 
+/// Whether `peer` of `policy` can match some pod of the namespace `at` (with labels
+/// `namespace`), or, for `at` `None`, some address: `false` only where
+/// [`peer_matches_in`] is `false` for every such end.
+fn peer_may_match_in(
+    policy: &Policy,
+    peer: &PeerM,
+    at: Option<&str>,
+    namespace: Option<&BTreeMap<String, String>>,
+) -> bool {
+    match (peer, at) {
+        // A block matches pods by their addresses too.
+        (PeerM::Block { .. }, _) => true,
+        (PeerM::Pods { .. }, None) => false,
+        (PeerM::Pods { namespaces, .. }, Some(at)) => match (namespaces, namespace) {
+            (None, _) => at == policy.namespace,
+            (Some(s), Some(l)) => s.matches(l),
+            (Some(_), None) => false,
+        },
+    }
+}
+
 fn port_matches(model: &ClusterModel, p: &PortM, flow: &Flow) -> bool {
     if p.protocol != flow.protocol {
         return false;
@@ -488,13 +509,38 @@ impl Evaluator for K8sEvaluator {
             })
             .collect();
         let open = selecting.is_empty();
+        // The rules with a peer that can match an end in the namespace of the last other
+        // end (`None`: an address): the proof asks about the other ends namespace by
+        // namespace, so a namespace's tests run once for all its pods.
+        type Near<'r> = (Option<Option<&'r str>>, Vec<(&'r Policy, &'r RuleM)>);
+        let near: std::cell::RefCell<Near<'_>> = std::cell::RefCell::new((None, Vec::new()));
         Box::new(move |other, ports, out| {
             if open {
                 out.extend(ports.iter().map(|_| true));
                 return;
             }
             let namespace = other_namespace(model, &other);
-            let matching: Vec<&RuleM> = rules
+            let at = match other {
+                Endpoint::Pod(i) => model.pods.get(i).map(|p| p.namespace.as_str()),
+                Endpoint::External(_) => None,
+            };
+            let mut near = near.borrow_mut();
+            if near.0 != Some(at) {
+                near.1 = rules
+                    .iter()
+                    .copied()
+                    .filter(|(p, r)| {
+                        r.peers.as_ref().is_none_or(|peers| {
+                            peers
+                                .iter()
+                                .any(|x| peer_may_match_in(p, x, at, namespace.as_deref()))
+                        })
+                    })
+                    .collect();
+                near.0 = Some(at);
+            }
+            let matching: Vec<&RuleM> = near
+                .1
                 .iter()
                 .filter(|(p, r)| {
                     r.peers.as_ref().is_none_or(|peers| {
