@@ -48,9 +48,9 @@ use crate::types::{
     Protocol, Rule, Tier, TierAction, API_VERSION,
 };
 use crate::validate::parse_cidr_or_ip;
-use crate::At;
 use crate::{DEFAULT_TIER, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
 use ipnet::IpNet;
+use netpolc_ir::backend::At;
 use netpolc_ir::model::{
     ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PodCache, PreparedSide, Side,
     SideKey,

@@ -196,27 +196,6 @@
 
 mod backend;
 
-/// A field's path in an object (`parent.field`), written out only for an error: the
-/// fields of every rule are read and checked, and their paths wanted for few.
-#[derive(Clone, Copy)]
-pub(crate) struct At<'a, P>(pub(crate) P, pub(crate) &'a str);
-
-impl<P: std::fmt::Display> std::fmt::Display for At<'_, P> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.0, self.1)
-    }
-}
-
-/// An item's path in a list (`parent[i]`), written out only for an error ([`At`]).
-#[derive(Clone, Copy)]
-pub(crate) struct Item<P>(pub(crate) P, pub(crate) usize);
-
-impl<P: std::fmt::Display> std::fmt::Display for Item<P> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}[{}]", self.0, self.1)
-    }
-}
-
 pub mod codes;
 mod eval;
 mod knp;

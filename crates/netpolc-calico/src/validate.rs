@@ -24,8 +24,8 @@ use crate::types::{
     PortValue, Protocol, Rule, Tier, TierAction, API_VERSION,
 };
 use crate::DEFAULT_TIER;
-use crate::{At, Item};
 use ipnet::IpNet;
+use netpolc_ir::backend::{At, Item};
 use serde::Deserialize as _;
 use serde_json::Value;
 use std::collections::BTreeSet;

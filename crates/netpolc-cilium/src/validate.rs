@@ -12,6 +12,7 @@
 use crate::render::MAX_PORTS;
 use crate::types::{KIND_CCNP, KIND_CNP};
 use ipnet::IpNet;
+use netpolc_ir::backend::{At, Item};
 use serde_json::{Map, Value};
 use std::net::IpAddr;
 
@@ -172,14 +173,19 @@ const ENTITIES: &[&str] = &[
 ];
 
 impl Validator {
-    fn invalid(&mut self, path: &str, message: impl std::fmt::Display) {
+    fn invalid(&mut self, path: impl std::fmt::Display + Copy, message: impl std::fmt::Display) {
         self.out.push(Problem {
             invalid: true,
             message: format!("{path}: {message}"),
         });
     }
 
-    fn known_fields(&mut self, path: &str, map: &Map<String, Value>, known: &[&str]) {
+    fn known_fields(
+        &mut self,
+        path: impl std::fmt::Display + Copy,
+        map: &Map<String, Value>,
+        known: &[&str],
+    ) {
         for key in map.keys() {
             if !known.contains(&key.as_str()) {
                 self.out.push(Problem {
@@ -193,7 +199,11 @@ impl Validator {
         }
     }
 
-    fn map<'v>(&mut self, path: &str, v: &'v Value) -> Option<&'v Map<String, Value>> {
+    fn map<'v>(
+        &mut self,
+        path: impl std::fmt::Display + Copy,
+        v: &'v Value,
+    ) -> Option<&'v Map<String, Value>> {
         let m = v.as_object();
         if m.is_none() {
             self.invalid(path, "expected a mapping");
@@ -202,12 +212,17 @@ impl Validator {
     }
 
     /// A list field; absent is fine, anything else must be a list.
-    fn list<'v>(&mut self, path: &str, map: &'v Map<String, Value>, key: &str) -> &'v [Value] {
+    fn list<'v>(
+        &mut self,
+        path: impl std::fmt::Display + Copy,
+        map: &'v Map<String, Value>,
+        key: &str,
+    ) -> &'v [Value] {
         match map.get(key) {
             None | Some(Value::Null) => &[],
             Some(Value::Array(items)) => items,
             Some(_) => {
-                self.invalid(&format!("{path}.{key}"), "expected a list");
+                self.invalid(At(path, key), "expected a list");
                 &[]
             }
         }
@@ -264,7 +279,7 @@ impl Validator {
                         self.invalid("specs", "a policy needs at least one rule");
                     }
                     for (i, r) in items.iter().enumerate() {
-                        self.rule(&format!("specs[{i}]"), r, is_cnp);
+                        self.rule(Item("specs", i), r, is_cnp);
                     }
                 }
                 None => self.invalid("specs", "expected a list"),
@@ -272,7 +287,7 @@ impl Validator {
         }
     }
 
-    fn rule(&mut self, path: &str, rule: &Value, is_cnp: bool) {
+    fn rule(&mut self, path: impl std::fmt::Display + Copy, rule: &Value, is_cnp: bool) {
         let Some(r) = self.map(path, rule) else {
             return;
         };
@@ -305,24 +320,24 @@ impl Validator {
             _ => {}
         }
         if let Some(s) = endpoints {
-            self.selector(&format!("{path}.endpointSelector"), s);
+            self.selector(At(path, "endpointSelector"), s);
         }
         if let Some(s) = nodes {
             if is_cnp {
                 self.invalid(
-                    &format!("{path}.nodeSelector"),
+                    At(path, "nodeSelector"),
                     "a CiliumNetworkPolicy cannot select nodes",
                 );
             }
-            self.selector(&format!("{path}.nodeSelector"), s);
+            self.selector(At(path, "nodeSelector"), s);
         }
         if let Some(dd) = r.get("enableDefaultDeny") {
-            let p = format!("{path}.enableDefaultDeny");
-            if let Some(m) = self.map(&p, dd) {
-                self.known_fields(&p, m, &["ingress", "egress"]);
+            let p = At(path, "enableDefaultDeny");
+            if let Some(m) = self.map(p, dd) {
+                self.known_fields(p, m, &["ingress", "egress"]);
                 for (k, v) in m {
                     if !v.is_boolean() {
-                        self.invalid(&format!("{p}.{k}"), "expected true or false");
+                        self.invalid(At(p, k), "expected true or false");
                     }
                 }
             }
@@ -357,67 +372,72 @@ impl Validator {
             ("egressDeny", Section::EgressDeny),
         ] {
             for (i, item) in self.list(path, r, key).iter().enumerate() {
-                self.item(&format!("{path}.{key}[{i}]"), item, section, host);
+                self.item(Item(At(path, key), i), item, section, host);
             }
         }
     }
 
-    fn selector(&mut self, path: &str, sel: &Value) {
+    fn selector(&mut self, path: impl std::fmt::Display + Copy, sel: &Value) {
         let Some(m) = self.map(path, sel) else {
             return;
         };
         self.known_fields(path, m, &["matchLabels", "matchExpressions"]);
         if let Some(labels) = m.get("matchLabels") {
-            let p = format!("{path}.matchLabels");
-            if let Some(labels) = self.map(&p, labels) {
+            let p = At(path, "matchLabels");
+            if let Some(labels) = self.map(p, labels) {
                 for (k, v) in labels {
                     if k.is_empty() {
-                        self.invalid(&p, "empty label key");
+                        self.invalid(p, "empty label key");
                     }
                     match v.as_str() {
                         Some(v) if is_label_value(v) => {}
-                        Some(v) => self.invalid(
-                            &format!("{p}.{k}"),
-                            format!("`{v}` is not a valid label value"),
-                        ),
-                        None => self.invalid(&format!("{p}.{k}"), "expected a string"),
+                        Some(v) => {
+                            self.invalid(At(p, k), format!("`{v}` is not a valid label value"))
+                        }
+                        None => self.invalid(At(p, k), "expected a string"),
                     }
                 }
             }
         }
         for (i, e) in self.list(path, m, "matchExpressions").iter().enumerate() {
-            let p = format!("{path}.matchExpressions[{i}]");
-            let Some(e) = self.map(&p, e) else { continue };
-            self.known_fields(&p, e, &["key", "operator", "values"]);
+            let p = Item(At(path, "matchExpressions"), i);
+            let Some(e) = self.map(p, e) else { continue };
+            self.known_fields(p, e, &["key", "operator", "values"]);
             if e.get("key")
                 .and_then(Value::as_str)
                 .is_none_or(str::is_empty)
             {
-                self.invalid(&format!("{p}.key"), "required");
+                self.invalid(At(p, "key"), "required");
             }
             let values = e.get("values").and_then(Value::as_array);
             let n = values.map_or(0, Vec::len);
             if values.is_some_and(|vs| vs.iter().any(|v| !v.is_string())) {
-                self.invalid(&format!("{p}.values"), "expected strings");
+                self.invalid(At(p, "values"), "expected strings");
             }
             match e.get("operator").and_then(Value::as_str) {
                 Some("In" | "NotIn") if n == 0 => {
-                    self.invalid(&format!("{p}.values"), "`In` and `NotIn` need values")
+                    self.invalid(At(p, "values"), "`In` and `NotIn` need values")
                 }
                 Some("Exists" | "DoesNotExist") if n > 0 => self.invalid(
-                    &format!("{p}.values"),
+                    At(p, "values"),
                     "`Exists` and `DoesNotExist` take no values",
                 ),
                 Some("In" | "NotIn" | "Exists" | "DoesNotExist") => {}
                 _ => self.invalid(
-                    &format!("{p}.operator"),
+                    At(p, "operator"),
                     "expected `In`, `NotIn`, `Exists` or `DoesNotExist`",
                 ),
             }
         }
     }
 
-    fn item(&mut self, path: &str, item: &Value, section: Section, host: bool) {
+    fn item(
+        &mut self,
+        path: impl std::fmt::Display + Copy,
+        item: &Value,
+        section: Section,
+        host: bool,
+    ) {
         let Some(m) = self.map(path, item) else {
             return;
         };
@@ -445,7 +465,7 @@ impl Validator {
         for k in ["fromRequires", "toRequires"] {
             if non_empty(k) {
                 self.invalid(
-                    &format!("{path}.{k}"),
+                    At(path, k),
                     "must be empty (the schema allows no items; removed in Cilium 1.19)",
                 );
             }
@@ -453,7 +473,7 @@ impl Validator {
         for k in ["fromNodes", "toNodes"] {
             if non_empty(k) {
                 self.invalid(
-                    &format!("{path}.{k}"),
+                    At(path, k),
                     "needs the agent option `enable-node-selector-labels` (off by default)",
                 );
             }
@@ -472,42 +492,42 @@ impl Validator {
         }
         for key in ["fromEndpoints", "toEndpoints"] {
             for (i, s) in self.list(path, m, key).iter().enumerate() {
-                self.selector(&format!("{path}.{key}[{i}]"), s);
+                self.selector(Item(At(path, key), i), s);
             }
         }
         for key in ["fromCIDR", "toCIDR"] {
             for (i, c) in self.list(path, m, key).iter().enumerate() {
-                let p = format!("{path}.{key}[{i}]");
+                let p = Item(At(path, key), i);
                 match c.as_str() {
                     Some(s) if parse_cidr_or_ip(s).is_some() => {}
-                    _ => self.invalid(&p, "expected a CIDR or an IP address"),
+                    _ => self.invalid(p, "expected a CIDR or an IP address"),
                 }
             }
         }
         for key in ["fromCIDRSet", "toCIDRSet"] {
             for (i, c) in self.list(path, m, key).iter().enumerate() {
-                self.cidr_rule(&format!("{path}.{key}[{i}]"), c);
+                self.cidr_rule(Item(At(path, key), i), c);
             }
         }
         for key in ["fromEntities", "toEntities"] {
             for (i, e) in self.list(path, m, key).iter().enumerate() {
                 if !e.as_str().is_some_and(|e| ENTITIES.contains(&e)) {
-                    self.invalid(&format!("{path}.{key}[{i}]"), format!("unknown entity {e}"));
+                    self.invalid(Item(At(path, key), i), format!("unknown entity {e}"));
                 }
             }
         }
         for (i, f) in self.list(path, m, "toFQDNs").iter().enumerate() {
-            self.fqdn(&format!("{path}.toFQDNs[{i}]"), f);
+            self.fqdn(Item(At(path, "toFQDNs"), i), f);
         }
         for (i, pr) in self.list(path, m, "toPorts").iter().enumerate() {
-            self.port_rule(&format!("{path}.toPorts[{i}]"), pr, section, host);
+            self.port_rule(Item(At(path, "toPorts"), i), pr, section, host);
         }
         for (i, icmp) in self.list(path, m, "icmps").iter().enumerate() {
-            self.icmp_rule(&format!("{path}.icmps[{i}]"), icmp);
+            self.icmp_rule(Item(At(path, "icmps"), i), icmp);
         }
     }
 
-    fn cidr_rule(&mut self, path: &str, v: &Value) {
+    fn cidr_rule(&mut self, path: impl std::fmt::Display + Copy, v: &Value) {
         let Some(m) = self.map(path, v) else { return };
         self.known_fields(
             path,
@@ -528,23 +548,20 @@ impl Validator {
             return;
         };
         let Some(net) = cidr.as_str().and_then(parse_prefix) else {
-            self.invalid(
-                &format!("{path}.cidr"),
-                "expected a CIDR such as `192.0.2.0/24`",
-            );
+            self.invalid(At(path, "cidr"), "expected a CIDR such as `192.0.2.0/24`");
             return;
         };
         for (i, e) in self.list(path, m, "except").iter().enumerate() {
-            let p = format!("{path}.except[{i}]");
+            let p = Item(At(path, "except"), i);
             match e.as_str().and_then(parse_prefix) {
                 Some(ex) if net.contains(&ex.addr()) => {}
-                Some(ex) => self.invalid(&p, format!("`{ex}` is not inside `{net}`")),
-                None => self.invalid(&p, "expected a CIDR"),
+                Some(ex) => self.invalid(p, format!("`{ex}` is not inside `{net}`")),
+                None => self.invalid(p, "expected a CIDR"),
             }
         }
     }
 
-    fn fqdn(&mut self, path: &str, v: &Value) {
+    fn fqdn(&mut self, path: impl std::fmt::Display + Copy, v: &Value) {
         let Some(m) = self.map(path, v) else { return };
         self.known_fields(path, m, &["matchName", "matchPattern"]);
         let name = m.get("matchName").and_then(Value::as_str);
@@ -553,11 +570,11 @@ impl Validator {
             (Some(n), None) if fqdn_valid(n, false) => {}
             (None, Some(p)) if fqdn_valid(p, true) => {}
             (Some(n), None) => self.invalid(
-                &format!("{path}.matchName"),
+                At(path, "matchName"),
                 format!("`{n}` is not a valid DNS name"),
             ),
             (None, Some(p)) => self.invalid(
-                &format!("{path}.matchPattern"),
+                At(path, "matchPattern"),
                 format!("`{p}` is not a valid DNS pattern"),
             ),
             _ => self.invalid(
@@ -567,7 +584,13 @@ impl Validator {
         }
     }
 
-    fn port_rule(&mut self, path: &str, v: &Value, section: Section, host: bool) {
+    fn port_rule(
+        &mut self,
+        path: impl std::fmt::Display + Copy,
+        v: &Value,
+        section: Section,
+        host: bool,
+    ) {
         let Some(m) = self.map(path, v) else { return };
         if section.is_deny() {
             self.known_fields(path, m, &["ports"]);
@@ -588,7 +611,7 @@ impl Validator {
         let ports = self.list(path, m, "ports");
         if ports.len() > MAX_PORTS {
             self.invalid(
-                &format!("{path}.ports"),
+                At(path, "ports"),
                 format!(
                     "{} ports, at most {MAX_PORTS} per `toPorts` item",
                     ports.len()
@@ -603,60 +626,60 @@ impl Validator {
         };
         let mut l7: Vec<&str> = Vec::new();
         if let Some(rules) = rules {
-            let p = format!("{path}.rules");
-            if let Some(r) = self.map(&p, rules) {
-                self.known_fields(&p, r, &["dns", "http", "kafka", "l7", "l7proto"]);
+            let p = At(path, "rules");
+            if let Some(r) = self.map(p, rules) {
+                self.known_fields(p, r, &["dns", "http", "kafka", "l7", "l7proto"]);
                 for k in ["http", "kafka", "dns", "l7proto"] {
                     if r.get(k).is_some_and(|v| !v.is_null()) {
                         l7.push(k);
                     }
                 }
                 if l7.len() > 1 {
-                    self.invalid(&p, "only one L7 protocol per `toPorts` item");
+                    self.invalid(p, "only one L7 protocol per `toPorts` item");
                 }
                 if r.contains_key("l7") && !r.contains_key("l7proto") {
-                    self.invalid(&format!("{p}.l7"), "needs `l7proto`");
+                    self.invalid(At(p, "l7"), "needs `l7proto`");
                 }
-                for (i, h) in self.list(&p, r, "http").iter().enumerate() {
-                    let hp = format!("{p}.http[{i}]");
-                    if let Some(h) = self.map(&hp, h) {
+                for (i, h) in self.list(p, r, "http").iter().enumerate() {
+                    let hp = Item(At(p, "http"), i);
+                    if let Some(h) = self.map(hp, h) {
                         self.known_fields(
-                            &hp,
+                            hp,
                             h,
                             &["headerMatches", "headers", "host", "method", "path"],
                         );
                     }
                 }
-                for (i, f) in self.list(&p, r, "dns").iter().enumerate() {
-                    self.fqdn(&format!("{p}.dns[{i}]"), f);
+                for (i, f) in self.list(p, r, "dns").iter().enumerate() {
+                    self.fqdn(Item(At(p, "dns"), i), f);
                 }
             }
         }
         let dns = l7.contains(&"dns");
         if dns && section.is_ingress() {
-            self.invalid(&format!("{path}.rules.dns"), "DNS rules are egress only");
+            self.invalid(At(At(path, "rules"), "dns"), "DNS rules are egress only");
         }
         if !l7.is_empty() && host {
-            self.invalid(&format!("{path}.rules"), "host policies take no L7 rules");
+            self.invalid(At(path, "rules"), "host policies take no L7 rules");
         }
         if dns && ports.is_empty() {
-            self.invalid(&format!("{path}.ports"), "DNS rules need port 53");
+            self.invalid(At(path, "ports"), "DNS rules need port 53");
         }
         for (i, port) in ports.iter().enumerate() {
-            let p = format!("{path}.ports[{i}]");
-            let Some(pp) = self.map(&p, port) else {
+            let p = Item(At(path, "ports"), i);
+            let Some(pp) = self.map(p, port) else {
                 continue;
             };
-            self.known_fields(&p, pp, &["port", "endPort", "protocol"]);
+            self.known_fields(p, pp, &["port", "endPort", "protocol"]);
             let value = match pp.get("port").and_then(Value::as_str) {
                 None | Some("") => {
-                    self.invalid(&format!("{p}.port"), "required");
+                    self.invalid(At(p, "port"), "required");
                     None
                 }
                 Some(s) => match parse_port(s) {
                     Ok(v) => Some(v),
                     Err(e) => {
-                        self.invalid(&format!("{p}.port"), e);
+                        self.invalid(At(p, "port"), e);
                         None
                     }
                 },
@@ -666,7 +689,7 @@ impl Validator {
                 Some(e) => match e.as_i64().filter(|e| (0..=65535).contains(e)) {
                     Some(e) => Some(e),
                     None => {
-                        self.invalid(&format!("{p}.endPort"), "expected a number 0–65535");
+                        self.invalid(At(p, "endPort"), "expected a number 0–65535");
                         None
                     }
                 },
@@ -677,7 +700,7 @@ impl Validator {
                     Some(s @ ("TCP" | "UDP" | "SCTP" | "VRRP" | "IGMP" | "ANY")) => s,
                     _ => {
                         self.invalid(
-                            &format!("{p}.protocol"),
+                            At(p, "protocol"),
                             "expected `TCP`, `UDP`, `SCTP`, `VRRP`, `IGMP` or `ANY`",
                         );
                         "ANY"
@@ -688,31 +711,31 @@ impl Validator {
                 continue;
             }
             if value == Some(PortValue::Number(0)) {
-                self.invalid(&format!("{p}.port"), "L7 rules cannot apply to port 0");
+                self.invalid(At(p, "port"), "L7 rules cannot apply to port 0");
             }
             if dns {
                 if value != Some(PortValue::Number(53)) {
-                    self.invalid(&format!("{p}.port"), "DNS rules need port 53");
+                    self.invalid(At(p, "port"), "DNS rules need port 53");
                 }
                 if end.is_some_and(|e| e > 53) {
-                    self.invalid(&format!("{p}.endPort"), "DNS rules take no port ranges");
+                    self.invalid(At(p, "endPort"), "DNS rules take no port ranges");
                 }
             } else if protocol != "TCP" {
                 self.invalid(
-                    &format!("{p}.protocol"),
+                    At(p, "protocol"),
                     format!("L7 rules apply to TCP only, not `{protocol}`"),
                 );
             }
         }
     }
 
-    fn icmp_rule(&mut self, path: &str, v: &Value) {
+    fn icmp_rule(&mut self, path: impl std::fmt::Display + Copy, v: &Value) {
         let Some(m) = self.map(path, v) else { return };
         self.known_fields(path, m, &["fields"]);
         let fields = self.list(path, m, "fields");
         if fields.len() > MAX_PORTS {
             self.invalid(
-                &format!("{path}.fields"),
+                At(path, "fields"),
                 format!(
                     "{} types, at most {MAX_PORTS} per `icmps` item",
                     fields.len()
@@ -720,19 +743,19 @@ impl Validator {
             );
         }
         for (i, f) in fields.iter().enumerate() {
-            let p = format!("{path}.fields[{i}]");
-            let Some(f) = self.map(&p, f) else { continue };
-            self.known_fields(&p, f, &["family", "type"]);
+            let p = Item(At(path, "fields"), i);
+            let Some(f) = self.map(p, f) else { continue };
+            self.known_fields(p, f, &["family", "type"]);
             match f.get("family") {
                 None | Some(Value::Null) => {}
                 Some(Value::String(s)) if s == "IPv4" || s == "IPv6" => {}
-                Some(_) => self.invalid(&format!("{p}.family"), "expected `IPv4` or `IPv6`"),
+                Some(_) => self.invalid(At(p, "family"), "expected `IPv4` or `IPv6`"),
             }
             match f.get("type") {
                 Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n <= 255) => {}
                 Some(Value::String(s))
                     if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()) => {}
-                _ => self.invalid(&format!("{p}.type"), "expected an ICMP type 0–255 or name"),
+                _ => self.invalid(At(p, "type"), "expected an ICMP type 0–255 or name"),
             }
         }
     }

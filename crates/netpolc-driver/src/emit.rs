@@ -217,16 +217,25 @@ fn write_scalar(out: &mut String, v: &Value) {
 /// Whether a string can be written without quotes and read back as the same string by
 /// any YAML reader (1.1 or 1.2 core schema).
 pub fn plain_ok(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
+    /// ASCII letters, digits and `_./-`, by byte (every byte of another character is
+    /// outside ASCII, so a byte test is a character test).
+    const PLAIN: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-');
+            b += 1;
+        }
+        t
+    };
+    let Some(&first) = s.as_bytes().first() else {
         return false;
     };
-    if !(first.is_ascii_alphanumeric() || first == '/' || first == '_') {
+    if !(first.is_ascii_alphanumeric() || first == b'/' || first == b'_') {
         return false;
     }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
-    {
+    if !s.bytes().all(|b| PLAIN[usize::from(b)]) {
         return false;
     }
     const SPECIAL: [&str; 13] = [

@@ -171,6 +171,38 @@ impl<B: Backend + ?Sized> Reader for Keeping<'_, B> {
     }
 }
 
+/// A field's path in an object (`parent.field`), written out only for an error: back
+/// ends read and check the fields of every rule, and want the paths of few. `P` is the
+/// parent's path (a `&str`, or another `At` or [`Item`]).
+#[derive(Clone, Copy)]
+pub struct At<'a, P>(pub P, pub &'a str);
+
+impl<P: std::fmt::Display> std::fmt::Display for At<'_, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
+/// An item's path in a list (`parent[i]`), written out only for an error ([`At`]).
+#[derive(Clone, Copy)]
+pub struct Item<P>(pub P, pub usize);
+
+impl<P: std::fmt::Display> std::fmt::Display for Item<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}
+
+/// A map entry's path (`parent[key]`), written out only for an error ([`At`]).
+#[derive(Clone, Copy)]
+pub struct Key<'a, P>(pub P, pub &'a str);
+
+impl<P: std::fmt::Display> std::fmt::Display for Key<'_, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}
+
 /// A manifest as its back end keeps it (typed, or [`Packed`]), turned into JSON only when
 /// the pipeline takes it: then emitted, read into the evaluator and freed, so that no
 /// back end holds all its objects' JSON trees at once (a tree costs several times its

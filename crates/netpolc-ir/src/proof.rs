@@ -413,14 +413,6 @@ impl<'a> Prover<'a> {
             stats: ProofStats::default(),
         };
         let classes = p.classes();
-        p.leaders = p.leaders();
-        for (s, leaders) in p.leaders.iter().enumerate() {
-            for (di, &l) in leaders.iter().enumerate() {
-                if l != s {
-                    p.followers.entry((l, di)).or_default().push(s);
-                }
-            }
-        }
         p.add_unnamed(&classes);
         p.vocabulary = p.vocabulary(networks);
         p.stats.namespaces = namespaces;
@@ -694,6 +686,17 @@ impl<'a> Prover<'a> {
     }
 
     fn run(mut self) -> Proof {
+        // Evaluators are first asked about the model here, where it stays until the proof
+        // ends: an evaluator's per-pod cache ([`crate::model::PodCache`], told by the
+        // model's address) is filled once.
+        self.leaders = self.leaders();
+        for (s, leaders) in self.leaders.iter().enumerate() {
+            for (di, &l) in leaders.iter().enumerate() {
+                if l != s {
+                    self.followers.entry((l, di)).or_default().push(s);
+                }
+            }
+        }
         let limit = self.limit;
         let targets = self.targets.len();
         // Sides, in blocks of pods taken by the threads in turn.

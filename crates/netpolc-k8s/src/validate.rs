@@ -9,6 +9,7 @@
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use netpolc_ir::backend::{At, Item, Key};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -70,7 +71,7 @@ pub(crate) fn policy(np: &NetworkPolicy) -> Vec<String> {
         for (k, val) in annotations {
             total += k.len() + val.len();
             v.extend(
-                &format!("metadata.annotations[{k}]"),
+                Key("metadata.annotations", k),
                 qualified_name(&k.to_ascii_lowercase()),
             );
         }
@@ -87,21 +88,21 @@ pub(crate) fn policy(np: &NetworkPolicy) -> Vec<String> {
         selector(&mut v, "spec.podSelector", s);
     }
     for (i, rule) in spec.ingress.iter().flatten().enumerate() {
-        let path = format!("spec.ingress[{i}]");
+        let path = Item("spec.ingress", i);
         for (j, p) in rule.ports.iter().flatten().enumerate() {
-            port(&mut v, &format!("{path}.ports[{j}]"), p);
+            port(&mut v, Item(At(path, "ports"), j), p);
         }
         for (j, p) in rule.from.iter().flatten().enumerate() {
-            peer(&mut v, &format!("{path}.from[{j}]"), p);
+            peer(&mut v, Item(At(path, "from"), j), p);
         }
     }
     for (i, rule) in spec.egress.iter().flatten().enumerate() {
-        let path = format!("spec.egress[{i}]");
+        let path = Item("spec.egress", i);
         for (j, p) in rule.ports.iter().flatten().enumerate() {
-            port(&mut v, &format!("{path}.ports[{j}]"), p);
+            port(&mut v, Item(At(path, "ports"), j), p);
         }
         for (j, p) in rule.to.iter().flatten().enumerate() {
-            peer(&mut v, &format!("{path}.to[{j}]"), p);
+            peer(&mut v, Item(At(path, "to"), j), p);
         }
     }
     if let Some(types) = &spec.policy_types {
@@ -114,7 +115,7 @@ pub(crate) fn policy(np: &NetworkPolicy) -> Vec<String> {
             for (i, t) in types.iter().enumerate() {
                 if t != "Ingress" && t != "Egress" {
                     v.push(
-                        &format!("spec.policyTypes[{i}]"),
+                        Item("spec.policyTypes", i),
                         &format!("unsupported value `{t}`: must be `Ingress` or `Egress`"),
                     );
                 }
@@ -129,51 +130,51 @@ pub(crate) fn policy(np: &NetworkPolicy) -> Vec<String> {
 struct Errors(Vec<String>);
 
 impl Errors {
-    fn push(&mut self, path: &str, message: &str) {
+    fn push(&mut self, path: impl std::fmt::Display + Copy, message: &str) {
         self.0.push(format!("{path}: {message}"));
     }
 
-    fn extend(&mut self, path: &str, messages: Vec<String>) {
+    fn extend(&mut self, path: impl std::fmt::Display + Copy, messages: Vec<String>) {
         for m in messages {
             self.push(path, &m);
         }
     }
 }
 
-fn port(v: &mut Errors, path: &str, p: &NetworkPolicyPort) {
+fn port(v: &mut Errors, path: impl std::fmt::Display + Copy, p: &NetworkPolicyPort) {
     if let Some(proto) = &p.protocol {
         if !matches!(proto.as_str(), "TCP" | "UDP" | "SCTP") {
             v.push(
-                &format!("{path}.protocol"),
+                At(path, "protocol"),
                 &format!("unsupported value `{proto}`: must be `TCP`, `UDP` or `SCTP`"),
             );
         }
     }
     match (&p.port, p.end_port) {
         (Some(IntOrString::Int(n)), end) => {
-            v.extend(&format!("{path}.port"), port_number(i64::from(*n)));
+            v.extend(At(path, "port"), port_number(i64::from(*n)));
             if let Some(e) = end {
                 if e < *n {
                     v.push(
-                        &format!("{path}.endPort"),
+                        At(path, "endPort"),
                         &format!("must be greater than or equal to `port` ({n})"),
                     );
                 }
-                v.extend(&format!("{path}.endPort"), port_number(i64::from(e)));
+                v.extend(At(path, "endPort"), port_number(i64::from(e)));
             }
         }
         (Some(IntOrString::String(name)), end) => {
             if end.is_some() {
                 v.push(
-                    &format!("{path}.endPort"),
+                    At(path, "endPort"),
                     "may not be specified when `port` is non-numeric",
                 );
             }
-            v.extend(&format!("{path}.port"), port_name(name));
+            v.extend(At(path, "port"), port_name(name));
         }
         (None, Some(_)) => {
             v.push(
-                &format!("{path}.endPort"),
+                At(path, "endPort"),
                 "may not be specified when `port` is not specified",
             );
         }
@@ -181,29 +182,29 @@ fn port(v: &mut Errors, path: &str, p: &NetworkPolicyPort) {
     }
 }
 
-fn peer(v: &mut Errors, path: &str, p: &NetworkPolicyPeer) {
+fn peer(v: &mut Errors, path: impl std::fmt::Display + Copy, p: &NetworkPolicyPeer) {
     let mut count = 0;
     if let Some(s) = &p.pod_selector {
         count += 1;
-        selector(v, &format!("{path}.podSelector"), s);
+        selector(v, At(path, "podSelector"), s);
     }
     if let Some(s) = &p.namespace_selector {
         count += 1;
-        selector(v, &format!("{path}.namespaceSelector"), s);
+        selector(v, At(path, "namespaceSelector"), s);
     }
     if let Some(block) = &p.ip_block {
         count += 1;
-        let cidr_path = format!("{path}.ipBlock.cidr");
+        let cidr_path = At(At(path, "ipBlock"), "cidr");
         if block.cidr.is_empty() {
-            v.push(&cidr_path, "is required");
+            v.push(cidr_path, "is required");
         } else {
             match strict_cidr(&block.cidr) {
-                Err(m) => v.push(&cidr_path, &m),
+                Err(m) => v.push(cidr_path, &m),
                 Ok(net) => {
                     for (i, e) in block.except.iter().flatten().enumerate() {
-                        let e_path = format!("{path}.ipBlock.except[{i}]");
+                        let e_path = Item(At(At(path, "ipBlock"), "except"), i);
                         match strict_cidr(e) {
-                            Err(m) => v.push(&e_path, &m),
+                            Err(m) => v.push(e_path, &m),
                             Ok(hole) => {
                                 if !net.contains(&hole.network())
                                     || hole.prefix_len() <= net.prefix_len()
@@ -233,18 +234,18 @@ fn peer(v: &mut Errors, path: &str, p: &NetworkPolicyPeer) {
     }
 }
 
-fn selector(v: &mut Errors, path: &str, s: &LabelSelector) {
+fn selector(v: &mut Errors, path: impl std::fmt::Display + Copy, s: &LabelSelector) {
     if let Some(labels) = &s.match_labels {
-        labels_map(v, &format!("{path}.matchLabels"), labels);
+        labels_map(v, At(path, "matchLabels"), labels);
     }
     for (i, e) in s.match_expressions.iter().flatten().enumerate() {
-        let e_path = format!("{path}.matchExpressions[{i}]");
+        let e_path = Item(At(path, "matchExpressions"), i);
         let values = e.values.as_deref().unwrap_or_default();
         match e.operator.as_str() {
             "In" | "NotIn" => {
                 if values.is_empty() {
                     v.push(
-                        &format!("{e_path}.values"),
+                        At(e_path, "values"),
                         "must be specified when `operator` is `In` or `NotIn`",
                     );
                 }
@@ -252,28 +253,32 @@ fn selector(v: &mut Errors, path: &str, s: &LabelSelector) {
             "Exists" | "DoesNotExist" => {
                 if !values.is_empty() {
                     v.push(
-                        &format!("{e_path}.values"),
+                        At(e_path, "values"),
                         "may not be specified when `operator` is `Exists` or `DoesNotExist`",
                     );
                 }
             }
             other => v.push(
-                &format!("{e_path}.operator"),
+                At(e_path, "operator"),
                 &format!("unsupported value `{other}`: must be `In`, `NotIn`, `Exists` or `DoesNotExist`"),
             ),
         }
-        v.extend(&format!("{e_path}.key"), qualified_name(&e.key));
+        v.extend(At(e_path, "key"), qualified_name(&e.key));
         for (j, value) in values.iter().enumerate() {
-            v.extend(&format!("{e_path}.values[{j}]"), label_value(value));
+            v.extend(Item(At(e_path, "values"), j), label_value(value));
         }
     }
 }
 
-fn labels_map(v: &mut Errors, path: &str, labels: &BTreeMap<String, String>) {
+fn labels_map(
+    v: &mut Errors,
+    path: impl std::fmt::Display + Copy,
+    labels: &BTreeMap<String, String>,
+) {
     for (k, value) in labels {
-        let p = format!("{path}[{k}]");
-        v.extend(&p, qualified_name(k));
-        v.extend(&p, label_value(value));
+        let p = Key(path, k);
+        v.extend(p, qualified_name(k));
+        v.extend(p, label_value(value));
     }
 }
 

@@ -114,6 +114,16 @@ pub fn matches(text: &str, expected: &Value) -> bool {
 /// and not closed so far; the parser may not spend more than the budget between two
 /// events. The charge of the whole text bounds the charge between any two events.
 fn characters_ok(text: &str, budget: usize) -> bool {
+    /// Printable ASCII other than `#` and brackets, by byte.
+    const PLAIN: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0x21;
+        while b <= 0x7E {
+            t[b] = !matches!(b as u8, b'#' | b'[' | b']' | b'{' | b'}');
+            b += 1;
+        }
+        t
+    };
     let mut counted = 0usize;
     let mut depth = 0usize;
     let mut in_comment = false;
@@ -123,13 +133,22 @@ fn characters_ok(text: &str, budget: usize) -> bool {
     while i < b.len() {
         let byte = b[i];
         // Most bytes are printable ASCII other than `#` and brackets: counted, nothing
-        // else to do (the loop's one fast path; the rest is the general case below).
-        if matches!(byte, b'\x21'..=b'\x7E') && !matches!(byte, b'#' | b'[' | b']' | b'{' | b'}') {
+        // else to do. A run of them is taken at once, and so is a run of spaces (not
+        // counted; they leave a comment a comment): the loop's fast paths, the rest is
+        // the general case below.
+        let plain = |x: &u8| PLAIN[usize::from(*x)];
+        if plain(&byte) {
+            let run = b[i..].iter().take_while(|x| plain(x)).count();
             if !in_comment {
-                counted = counted.saturating_add(16 + depth);
+                counted = counted.saturating_add(run.saturating_mul(16 + depth));
             }
             after_blank = false;
-            i += 1;
+            i += run;
+            continue;
+        }
+        if byte == b' ' {
+            i += b[i..].iter().take_while(|x| **x == b' ').count();
+            after_blank = true;
             continue;
         }
         // ASCII as bytes; other characters decoded (the text is UTF-8).
@@ -660,6 +679,29 @@ mod tests {
             Ok(docs) if docs.len() == 1 => Some(docs[0].to_json()),
             _ => None,
         }
+    }
+
+    /// The meter's charge of a text: the least budget [`super::characters_ok`] accepts.
+    fn charge(text: &str) -> usize {
+        (0..10_000)
+            .find(|&b| super::characters_ok(text, b))
+            .expect("charged less than 10,000")
+    }
+
+    #[test]
+    fn the_meter_charges_runs_brackets_and_comments_as_the_loader_does() {
+        // Each character that is not blank: 16.
+        assert_eq!(charge("ab cd\n"), 4 * 16);
+        assert_eq!(charge("    key: value\n"), 9 * 16);
+        // Inside brackets: 16 plus the brackets open.
+        assert_eq!(charge("[a]\n"), 17 + 17 + 16);
+        assert_eq!(charge("{a: [b]}\n"), 17 + 17 + 17 + 18 + 18 + 17 + 16);
+        // A comment starts after a blank only, and is free to its line's end.
+        assert_eq!(charge("a #x y\nb\n"), 16 + 16);
+        assert_eq!(charge("a#b\n"), 3 * 16);
+        // What no stream holds fails whatever the budget.
+        assert!(!super::characters_ok("a\tb\n", usize::MAX));
+        assert!(super::characters_ok("é ü\n", usize::MAX));
     }
 
     #[track_caller]
