@@ -210,7 +210,7 @@ fn peer(v: &mut Errors, path: impl std::fmt::Display + Copy, p: &NetworkPolicyPe
                                     || hole.prefix_len() <= net.prefix_len()
                                 {
                                     v.push(
-                                        &e_path,
+                                        e_path,
                                         &format!(
                                             "`{e}` must be a strict subset of `cidr` (`{}`)",
                                             block.cidr
