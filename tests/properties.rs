@@ -1049,3 +1049,94 @@ fn the_proof_agrees_with_enumeration() {
         "too few planted faults change meaning: {c:?}"
     );
 }
+
+/// Every evaluator's prepared side ([`Evaluator::prepare_side`], what the proof asks) answers
+/// as its [`Evaluator::side`] does, for every pod, direction, other end and port, whether
+/// the other ends come namespace by namespace (as the proof asks) or alternate between
+/// namespaces (an evaluator that keeps what it found for the last namespace must not
+/// answer for another with it).
+#[test]
+fn prepared_sides_answer_as_sides_do_in_any_order() {
+    use netpolc_ir::model::{Endpoint, Flow};
+    use netpolc_ir::{Direction, Protocol};
+    let checked = RefCell::new(0usize);
+    let result = runner(cases(64)).run(&repo(), |r| {
+        let text = r.yaml();
+        let Ok(program) = compile(&text) else {
+            return Ok(());
+        };
+        let model = netpolc_ir::derive::derive(&program);
+        if model.pods.len() > 24 {
+            return Err(TestCaseError::reject("model too large"));
+        }
+        let mut stats = Stats::default();
+        let rendered = render_all(&program, &Options::default(), &mut stats);
+        let mut evaluators: Vec<Box<dyn Evaluator + '_>> =
+            vec![Box::new(netpolc_ir::eval::intended(&program))];
+        for (target, objects) in &rendered {
+            let parsed = verify::round_trip(objects).map_err(TestCaseError::fail)?;
+            evaluators.push(verify::evaluator(*target, &parsed).map_err(TestCaseError::fail)?);
+        }
+        let mut ports: Vec<(Protocol, u16)> = model.ports.clone();
+        ports.extend([(Protocol::Tcp, 1), (Protocol::Udp, 65535)]);
+        // Other ends in the model's order (pods of a namespace together), and alternating
+        // from both ends of that order (consecutive pods of different namespaces).
+        let mut natural: Vec<Endpoint> = (0..model.pods.len()).map(Endpoint::Pod).collect();
+        natural.extend(model.externals.iter().map(|ip| Endpoint::External(*ip)));
+        let mut alternating = Vec::with_capacity(natural.len());
+        let (mut lo, mut hi) = (0, natural.len());
+        while lo < hi {
+            alternating.push(natural[lo]);
+            lo += 1;
+            if lo < hi {
+                hi -= 1;
+                alternating.push(natural[hi]);
+            }
+        }
+        for e in &evaluators {
+            for me in 0..model.pods.len() {
+                for d in Direction::BOTH {
+                    for order in [&natural, &alternating] {
+                        let side = e.prepare_side(&model, me, d);
+                        let mut got = Vec::new();
+                        for &other in order.iter() {
+                            if other == Endpoint::Pod(me) {
+                                continue;
+                            }
+                            got.clear();
+                            side(other, &ports, &mut got);
+                            for (k, &(protocol, port)) in ports.iter().enumerate() {
+                                let (src, dst) = match d {
+                                    Direction::Egress => (Endpoint::Pod(me), other),
+                                    Direction::Ingress => (other, Endpoint::Pod(me)),
+                                };
+                                let flow = Flow {
+                                    src,
+                                    dst,
+                                    protocol,
+                                    port,
+                                };
+                                let want = e.side(&model, &flow, d).allows();
+                                prop_assert_eq!(
+                                    got[k],
+                                    want,
+                                    "{}\n{}: the prepared {:?} side of {} says {}, side says {}",
+                                    text,
+                                    e.name(),
+                                    d,
+                                    model.flow_name(&flow),
+                                    got[k],
+                                    want
+                                );
+                                *checked.borrow_mut() += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    });
+    fail_with(result);
+    assert!(checked.into_inner() > 1000, "too few answers compared");
+}
