@@ -183,21 +183,12 @@ impl<P: std::fmt::Display> std::fmt::Display for At<'_, P> {
     }
 }
 
-/// An item's path in a list (`parent[i]`), written out only for an error ([`At`]).
+/// An item's path in a list or a map (`parent[i]`, `parent[key]`), written out only for
+/// an error ([`At`]).
 #[derive(Clone, Copy)]
-pub struct Item<P>(pub P, pub usize);
+pub struct Item<P, I>(pub P, pub I);
 
-impl<P: std::fmt::Display> std::fmt::Display for Item<P> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}[{}]", self.0, self.1)
-    }
-}
-
-/// A map entry's path (`parent[key]`), written out only for an error ([`At`]).
-#[derive(Clone, Copy)]
-pub struct Key<'a, P>(pub P, pub &'a str);
-
-impl<P: std::fmt::Display> std::fmt::Display for Key<'_, P> {
+impl<P: std::fmt::Display, I: std::fmt::Display> std::fmt::Display for Item<P, I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}[{}]", self.0, self.1)
     }

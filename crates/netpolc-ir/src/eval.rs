@@ -2,8 +2,8 @@
 //! [`ClusterModel`]. Every back end's evaluator is compared against this one.
 
 use crate::model::{
-    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide,
-    Side, SideKey, Verdict,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo, Pod,
+    PreparedSide, Side, SideKey, Verdict,
 };
 use crate::{
     Action, Direction, Entity, Peer, PortSpec, Ports, Program, Rule, NAMESPACE_NAME_LABEL,
@@ -112,28 +112,19 @@ impl Evaluator for Intended<'_> {
         let pod = &model.pods[me];
         let attached: Vec<&Rule> = self.attached(pod, direction).map(|(_, r)| r).collect();
         let isolated = self.program.is_isolated(&pod.namespace, direction);
-        // The rules whose peer can match an end in the namespace of the last other end
-        // (`None`: an address): the proof asks about the other ends namespace by
-        // namespace, so a namespace's tests run once for all its pods.
-        let near: std::cell::RefCell<(Option<Option<&str>>, Vec<&Rule>)> =
-            std::cell::RefCell::new((None, Vec::new()));
+        // The rules whose peer can match an end in the other end's namespace.
+        let near = std::cell::RefCell::new(NamespaceMemo::default());
         Box::new(move |other, ports, out| {
             let namespace = namespace_of(model, &other);
             let mut near = near.borrow_mut();
-            let at = match other {
-                Endpoint::Pod(i) => Some(model.pods[i].namespace.as_str()),
-                Endpoint::External(_) => None,
-            };
-            if near.0 != Some(at) {
-                near.1 = attached
+            let near = near.for_end(model, &other, |at| {
+                attached
                     .iter()
                     .copied()
                     .filter(|r| peer_may_match_in(&r.peer, at.is_some(), namespace))
-                    .collect();
-                near.0 = Some(at);
-            }
+                    .collect()
+            });
             let matching: Vec<&Rule> = near
-                .1
                 .iter()
                 .copied()
                 .filter(|r| peer_matches_in(self.program, model, &r.peer, &other, namespace))

@@ -513,6 +513,47 @@ where
     scope
 }
 
+/// What a prepared side ([`Evaluator::prepare_side`]) keeps for the namespace of the last
+/// other end it was asked about: typically the rules whose peer can match an end there.
+/// The proof asks about the other ends namespace by namespace, so a namespace's tests run
+/// once for all its pods; an end in another namespace, or an address, refills it.
+#[derive(Debug)]
+pub struct NamespaceMemo<'m, T> {
+    /// The namespace the items are for (`Some(None)`: addresses), once filled.
+    at: Option<Option<&'m str>>,
+    items: Vec<T>,
+}
+
+impl<T> Default for NamespaceMemo<'_, T> {
+    fn default() -> Self {
+        NamespaceMemo {
+            at: None,
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<'m, T> NamespaceMemo<'m, T> {
+    /// The items for the namespace of `other` (a pod of `model`), or for addresses: those
+    /// kept, or `fill(namespace)` when the last end asked about was elsewhere.
+    pub fn for_end(
+        &mut self,
+        model: &'m ClusterModel,
+        other: &Endpoint,
+        fill: impl FnOnce(Option<&'m str>) -> Vec<T>,
+    ) -> &[T] {
+        let at = match other {
+            Endpoint::Pod(i) => model.pods.get(*i).map(|p| p.namespace.as_str()),
+            Endpoint::External(_) => None,
+        };
+        if self.at != Some(at) {
+            self.items = fill(at);
+            self.at = Some(at);
+        }
+        &self.items
+    }
+}
+
 /// Per-pod values of one model (an evaluator's view of each pod's labels), computed once
 /// for the proof, which asks about the same pods many times; shared by the threads.
 ///

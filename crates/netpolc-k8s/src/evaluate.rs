@@ -24,8 +24,8 @@
 
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide,
-    Side, SideKey,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo, Pod,
+    PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
@@ -509,24 +509,17 @@ impl Evaluator for K8sEvaluator {
             })
             .collect();
         let open = selecting.is_empty();
-        // The rules with a peer that can match an end in the namespace of the last other
-        // end (`None`: an address): the proof asks about the other ends namespace by
-        // namespace, so a namespace's tests run once for all its pods.
-        type Near<'r> = (Option<Option<&'r str>>, Vec<(&'r Policy, &'r RuleM)>);
-        let near: std::cell::RefCell<Near<'_>> = std::cell::RefCell::new((None, Vec::new()));
+        // The rules with a peer that can match an end in the other end's namespace.
+        let near = std::cell::RefCell::new(NamespaceMemo::default());
         Box::new(move |other, ports, out| {
             if open {
                 out.extend(ports.iter().map(|_| true));
                 return;
             }
             let namespace = other_namespace(model, &other);
-            let at = match other {
-                Endpoint::Pod(i) => model.pods.get(i).map(|p| p.namespace.as_str()),
-                Endpoint::External(_) => None,
-            };
             let mut near = near.borrow_mut();
-            if near.0 != Some(at) {
-                near.1 = rules
+            let near = near.for_end(model, &other, |at| {
+                rules
                     .iter()
                     .copied()
                     .filter(|(p, r)| {
@@ -536,11 +529,9 @@ impl Evaluator for K8sEvaluator {
                                 .any(|x| peer_may_match_in(p, x, at, namespace.as_deref()))
                         })
                     })
-                    .collect();
-                near.0 = Some(at);
-            }
+                    .collect()
+            });
             let matching: Vec<&RuleM> = near
-                .1
                 .iter()
                 .filter(|(p, r)| {
                     r.peers.as_ref().is_none_or(|peers| {
@@ -660,6 +651,15 @@ mod tests {
             .collect()
     }
 
+    /// Each object read by `reader`, as the pipeline reads them (by position).
+    fn read_each(reader: &ValidReader, objects: &[Value]) -> Vec<netpolc_ir::backend::Piece> {
+        objects
+            .iter()
+            .enumerate()
+            .map(|(i, o)| reader.read(i, o))
+            .collect()
+    }
+
     #[test]
     fn a_selector_read_twice_is_kept_once() {
         let objects = [
@@ -668,11 +668,7 @@ mod tests {
             np("c", "p", "db", "api"),
         ];
         let reader = ValidReader::default();
-        let pieces = objects
-            .iter()
-            .enumerate()
-            .map(|(i, o)| reader.read(i, o))
-            .collect();
+        let pieces = read_each(&reader, &objects);
         let pieces = netpolc_ir::backend::Piece::take_each::<Vec<Named>>(pieces)
             .expect("pieces of this reader");
         let e = assemble(pieces.into_iter().flatten()).expect("valid policies");
@@ -699,11 +695,7 @@ mod tests {
         });
         let objects = [list, np("b", "p", "web", "api"), np("a", "q", "db", "api")];
         let reader = ValidReader::default();
-        let pieces = objects
-            .iter()
-            .enumerate()
-            .map(|(i, o)| reader.read(i, o))
-            .collect();
+        let pieces = read_each(&reader, &objects);
         let e = reader.assemble(pieces).err().expect("a duplicate");
         assert_eq!(e, "object 2: duplicate NetworkPolicy `a/q`");
         // The evaluator of the same objects names it alike.

@@ -9,7 +9,7 @@
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use netpolc_ir::backend::{At, Item, Key};
+use netpolc_ir::backend::{At, Item};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -71,7 +71,7 @@ pub(crate) fn policy(np: &NetworkPolicy) -> Vec<String> {
         for (k, val) in annotations {
             total += k.len() + val.len();
             v.extend(
-                Key("metadata.annotations", k),
+                Item("metadata.annotations", k),
                 qualified_name(&k.to_ascii_lowercase()),
             );
         }
@@ -276,7 +276,7 @@ fn labels_map(
     labels: &BTreeMap<String, String>,
 ) {
     for (k, value) in labels {
-        let p = Key(path, k);
+        let p = Item(path, k);
         v.extend(p, qualified_name(k));
         v.extend(p, label_value(value));
     }
