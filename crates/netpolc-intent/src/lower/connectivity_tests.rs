@@ -197,6 +197,7 @@ impl Cx {
                     cluster_scope: None,
                     groups: BTreeMap::new(),
                     broken: BTreeSet::new(),
+                    index: None,
                 };
                 let resolved = match set.spec.value.groups.iter().find(|(k, _)| k.value == group) {
                     Some((_, g)) => self.group(&cx, g, &program.profile),

@@ -322,10 +322,13 @@ impl Cx {
                 }
             }
             // A selector naming one namespace meets only that one (a managed namespace's
-            // name label is its name): no scan of every namespace per intent.
-            let candidates: Vec<&ManagedNamespace> = match Peer::single_namespace(&ns_sel) {
-                Some(name) => program.namespaces.get(name).into_iter().collect(),
-                None => program.namespaces.values().collect(),
+            // name label is its name).
+            // A selector testing a label for some values meets only the namespaces that
+            // carry one of them (the index): no scan of every namespace per intent.
+            let candidates: Vec<&ManagedNamespace> = match (Peer::single_namespace(&ns_sel), cx.index) {
+                (Some(name), _) => program.namespaces.get(name).into_iter().collect(),
+                (None, Some(index)) => index.candidates(&ns_sel),
+                (None, None) => program.namespaces.values().collect(),
             };
             let namespaces: BTreeSet<String> = candidates
                 .into_iter()
@@ -368,5 +371,114 @@ impl Cx {
             }
         }
         made
+    }
+}
+
+/// The managed namespaces by label, so that the sides of an intent whose namespace
+/// selector tests a label for some values (a team's namespaces, say) meet only the
+/// namespaces carrying one of those values instead of every namespace, per intent.
+pub(super) struct NamespaceIndex<'p> {
+    all: &'p BTreeMap<String, ManagedNamespace>,
+    by_pair: HashMap<(&'p str, &'p str), Vec<&'p ManagedNamespace>>,
+}
+
+impl<'p> NamespaceIndex<'p> {
+    pub(super) fn new(all: &'p BTreeMap<String, ManagedNamespace>) -> NamespaceIndex<'p> {
+        let mut by_pair: HashMap<(&str, &str), Vec<&ManagedNamespace>> = HashMap::new();
+        for n in all.values() {
+            for (k, v) in &n.labels {
+                by_pair.entry((k, v)).or_default().push(n);
+            }
+        }
+        NamespaceIndex { all, by_pair }
+    }
+
+    /// Namespaces among which are all those `selector` matches, each once: those of the
+    /// `In` test that admits the fewest, or every namespace when there is none (the
+    /// caller still tests each against the whole selector).
+    pub(super) fn candidates(&self, selector: &LabelSelector) -> Vec<&'p ManagedNamespace> {
+        let admitted = |r: &Requirement| -> Vec<&'p ManagedNamespace> {
+            r.values
+                .iter()
+                .filter_map(|v| self.by_pair.get(&(r.key.as_str(), v.as_str())))
+                .flatten()
+                .copied()
+                .collect()
+        };
+        // A namespace has one value per key: no namespace comes twice.
+        selector
+            .requirements()
+            .filter(|r| r.op == Op::In)
+            .map(admitted)
+            .min_by_key(Vec::len)
+            .unwrap_or_else(|| self.all.values().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn namespaces() -> BTreeMap<String, ManagedNamespace> {
+        (0..6)
+            .map(|i| {
+                let name = format!("ns-{i}");
+                let mut labels = BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), name.clone())]);
+                if i < 5 {
+                    labels.insert("team".to_string(), format!("t{}", i % 3));
+                }
+                let origin = Origin {
+                    file: "policies/x.yaml".to_string(),
+                    set: name.clone(),
+                    intent: "isolate".to_string(),
+                    preset: None,
+                    span: None,
+                };
+                let n = ManagedNamespace {
+                    name: name.clone(),
+                    labels,
+                    isolated: BTreeSet::new(),
+                    origin,
+                };
+                (name, n)
+            })
+            .collect()
+    }
+
+    fn names(found: Vec<&ManagedNamespace>) -> Vec<&str> {
+        let mut out: Vec<&str> = found.iter().map(|n| n.name.as_str()).collect();
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn the_index_offers_the_namespaces_of_the_narrowest_in_test_and_every_namespace_without_one() {
+        let all = namespaces();
+        let index = NamespaceIndex::new(&all);
+        let sel = |reqs: Vec<Requirement>| LabelSelector::from_requirements(reqs).unwrap();
+        // team In [t0, t1]: ns-0, ns-1, ns-3, ns-4; the name test admits one only.
+        let team = Requirement::is_in("team", ["t0", "t1"]);
+        assert_eq!(
+            names(index.candidates(&sel(vec![team.clone()]))),
+            ["ns-0", "ns-1", "ns-3", "ns-4"]
+        );
+        let named = Requirement::is_in(NAMESPACE_NAME_LABEL, ["ns-3", "ns-5"]);
+        assert_eq!(
+            names(index.candidates(&sel(vec![team, named]))),
+            ["ns-3", "ns-5"]
+        );
+        // No In test: every namespace, also those without the label.
+        let not_in = Requirement::not_in("team", ["t0"]);
+        assert_eq!(index.candidates(&sel(vec![not_in])).len(), 6);
+        // Every namespace a selector matches is offered.
+        for s in [
+            sel(vec![Requirement::is_in("team", ["t2", "t9"])]),
+            sel(vec![Requirement::not_in("team", ["t1"])]),
+        ] {
+            let offered = names(index.candidates(&s));
+            for n in all.values().filter(|n| s.matches(&n.labels)) {
+                assert!(offered.contains(&n.name.as_str()), "{} left out", n.name);
+            }
+        }
     }
 }

@@ -24,7 +24,7 @@ use netpolc_ir::{
     Protocol, Requirement, Rule, Scope, Subject, TestCase, TestEndpoint, NAMESPACE_NAME_LABEL,
 };
 use netpolc_source::{Diagnostic, FileId, SourceMap, Span};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 mod connectivity_tests;
@@ -247,6 +247,8 @@ struct SetContext<'a> {
     /// Groups that are defined but invalid (already reported): references to them are
     /// skipped silently instead of cascading into "unknown group".
     broken: BTreeSet<String>,
+    /// The managed namespaces by label, once all are known (`None`: scan them).
+    index: Option<&'a intents::NamespaceIndex<'a>>,
 }
 
 fn err(
@@ -657,6 +659,7 @@ impl Cx {
 
         // Intents: each set is lowered on its own, so the sets are lowered on every core,
         // a few dozen at a time; their rules and diagnostics are taken in the sets' order.
+        let index = intents::NamespaceIndex::new(&program.namespaces);
         let chunks: Vec<&[&SetDoc]> = valid_sets.chunks(64).collect();
         let lowered = netpolc_ir::par::map(netpolc_ir::par::threads(), chunks.len(), 2, |k| {
             let mut worker = self.worker();
@@ -671,6 +674,7 @@ impl Cx {
                     cluster_scope: None,
                     groups: BTreeMap::new(),
                     broken: s.removed.clone(),
+                    index: Some(&index),
                 };
                 let spec = &s.spec.value;
                 let parts = (&spec.groups, &spec.presets[..], &spec.intents[..]);
@@ -699,6 +703,7 @@ impl Cx {
                 cluster_scope: Some(scope),
                 groups: BTreeMap::new(),
                 broken: s.removed.clone(),
+                index: Some(&index),
             };
             let spec = &s.spec.value;
             let parts = (&spec.groups, &spec.presets[..], &spec.intents[..]);
