@@ -166,12 +166,9 @@ fn unnamed_namespace(model: &ClusterModel) -> String {
 /// A pod's labels as one side sees them (see [`Projection::key`]).
 pub type Seen<'a> = Vec<(Option<&'a str>, bool)>;
 
-/// What tells two other ends of one side apart: namespace, labels seen, named ports.
-type GroupKey<'a> = (
-    &'a str,
-    Seen<'a>,
-    Option<&'a BTreeMap<String, (Protocol, u16)>>,
-);
+/// What tells two other ends of one side in one namespace (or group of namespaces)
+/// apart: labels seen, named ports.
+type OtherKey<'a> = (Seen<'a>, Option<&'a NamedPorts>);
 
 /// A pod's named ports: name → (protocol, port).
 type NamedPorts = BTreeMap<String, (Protocol, u16)>;
@@ -863,8 +860,12 @@ impl<'a> Prover<'a> {
         if local.all {
             others.extend((0..self.real_pods).map(Endpoint::Pod));
         } else {
-            // One pod per (namespace, what the side's rules see of its labels).
-            let mut seen: BTreeSet<GroupKey<'_>> = BTreeSet::new();
+            // One pod per (namespace, what the side's rules see of its labels): the keys
+            // seen are kept per namespace, or per group for the namespaces of a group,
+            // where pods of one class (hence of one key) are passed over by their class.
+            let mut own: BTreeSet<OtherKey<'_>> = BTreeSet::new();
+            let mut in_group: Vec<(BTreeSet<OtherKey<'_>>, BTreeSet<usize>)> =
+                vec![Default::default(); local.groups.len()];
             // Namespace by namespace (what the side sees of a namespace is looked up once
             // for all its pods), the unnamed namespace last.
             let told_apart = local
@@ -876,22 +877,29 @@ impl<'a> Prover<'a> {
                     self.unnamed_pods.as_slice(),
                 )));
             for (namespace, pods) in told_apart {
-                // A namespace told apart by its labels only counts as its group.
-                let ns = match local.grouped.get(namespace) {
-                    Some(g) => local.groups[*g][0],
-                    None => namespace,
-                };
                 let projection = local.projection(namespace);
+                own.clear();
+                let (seen, mut classes) = match local.grouped.get(namespace) {
+                    Some(g) => {
+                        let (keys, classes) = &mut in_group[*g];
+                        (keys, Some(classes))
+                    }
+                    None => (&mut own, None),
+                };
                 for &i in pods {
                     if i == s {
                         // A pod is never the other end of its own flow: its group needs
                         // another representative.
                         continue;
                     }
+                    if let Some(classes) = classes.as_mut() {
+                        if !classes.insert(self.class(i)) {
+                            continue;
+                        }
+                    }
                     let pod = &self.model.pods[i];
                     debug_assert_eq!(pod.namespace, namespace);
                     let key = (
-                        ns,
                         projection.key(&pod.labels),
                         local.named_ports.then_some(&pod.named_ports),
                     );
