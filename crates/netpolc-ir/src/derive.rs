@@ -155,7 +155,13 @@ pub fn derive_with_rules<'r>(
         });
     let mut synthetic = 0;
     for sel in &ns_selectors {
-        if namespaces.values().any(|l| sel.matches(l)) {
+        // A selector naming one namespace can match only that one: no scan of every
+        // namespace per selector (a peer in the next namespace, in each namespace).
+        let met = match Peer::single_namespace(sel) {
+            Some(name) => namespaces.get(name).is_some_and(|l| sel.matches(l)),
+            None => namespaces.values().any(|l| sel.matches(l)),
+        };
+        if met {
             continue;
         }
         synthetic += 1;
