@@ -567,6 +567,7 @@ fn render(mut args: RenderArgs) -> ExitCode {
         Err(code) => return code,
     };
     // Without a target: the project's first back end (Kubernetes when it builds all).
+    let program = at_exit(program);
     let target = match netpolc_driver::project::choose(&program, requested.as_slice()) {
         Ok(t) => t.first().copied().unwrap_or(Target::Kubernetes),
         Err(e) => {
@@ -578,10 +579,12 @@ fn render(mut args: RenderArgs) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let objects = rendered
-        .into_iter()
-        .flat_map(|(_, o)| o)
-        .collect::<Vec<_>>();
+    let objects = at_exit(
+        rendered
+            .into_iter()
+            .flat_map(|(_, o)| o)
+            .collect::<Vec<_>>(),
+    );
     if objects.is_empty() && !args.allow_empty {
         eprintln!(
             "error: the intents render no {target} object; pass --allow-empty if that is intended"
