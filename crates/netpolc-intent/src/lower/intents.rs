@@ -325,11 +325,12 @@ impl Cx {
             // name label is its name).
             // A selector testing a label for some values meets only the namespaces that
             // carry one of them (the index): no scan of every namespace per intent.
-            let candidates: Vec<&ManagedNamespace> = match (Peer::single_namespace(&ns_sel), cx.index) {
-                (Some(name), _) => program.namespaces.get(name).into_iter().collect(),
-                (None, Some(index)) => index.candidates(&ns_sel),
-                (None, None) => program.namespaces.values().collect(),
-            };
+            let candidates: Vec<&ManagedNamespace> =
+                match (Peer::single_namespace(&ns_sel), cx.index) {
+                    (Some(name), _) => program.namespaces.get(name).into_iter().collect(),
+                    (None, Some(index)) => index.candidates(&ns_sel),
+                    (None, None) => program.namespaces.values().collect(),
+                };
             let namespaces: BTreeSet<String> = candidates
                 .into_iter()
                 .filter(|n| ns_sel.matches(&n.labels))
