@@ -566,8 +566,8 @@ fn render(mut args: RenderArgs) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    // Without a target: the project's first back end (Kubernetes when it builds all).
     let program = at_exit(program);
+    // Without a target: the project's first back end (Kubernetes when it builds all).
     let target = match netpolc_driver::project::choose(&program, requested.as_slice()) {
         Ok(t) => t.first().copied().unwrap_or(Target::Kubernetes),
         Err(e) => {

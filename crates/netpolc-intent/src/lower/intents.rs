@@ -321,16 +321,13 @@ impl Cx {
                     self.diags.push(d);
                 }
             }
-            // A selector naming one namespace meets only that one (a managed namespace's
-            // name label is its name).
             // A selector testing a label for some values meets only the namespaces that
-            // carry one of them (the index): no scan of every namespace per intent.
-            let candidates: Vec<&ManagedNamespace> =
-                match (Peer::single_namespace(&ns_sel), cx.index) {
-                    (Some(name), _) => program.namespaces.get(name).into_iter().collect(),
-                    (None, Some(index)) => index.candidates(&ns_sel),
-                    (None, None) => program.namespaces.values().collect(),
-                };
+            // carry one of them (the index; a selector naming one namespace meets that
+            // one, whose name label is its name): no scan of every namespace per intent.
+            let candidates: Vec<&ManagedNamespace> = match cx.index {
+                Some(index) => index.candidates(&ns_sel),
+                None => program.namespaces.values().collect(),
+            };
             let namespaces: BTreeSet<String> = candidates
                 .into_iter()
                 .filter(|n| ns_sel.matches(&n.labels))
@@ -468,6 +465,9 @@ mod tests {
             names(index.candidates(&sel(vec![team, named]))),
             ["ns-3", "ns-5"]
         );
+        // A selector naming one namespace: that one (its name label is its name).
+        let one = Requirement::is_in(NAMESPACE_NAME_LABEL, ["ns-2"]);
+        assert_eq!(names(index.candidates(&sel(vec![one]))), ["ns-2"]);
         // No In test: every namespace, also those without the label.
         let not_in = Requirement::not_in("team", ["t0"]);
         assert_eq!(index.candidates(&sel(vec![not_in])).len(), 6);

@@ -247,7 +247,9 @@ struct SetContext<'a> {
     /// Groups that are defined but invalid (already reported): references to them are
     /// skipped silently instead of cascading into "unknown group".
     broken: BTreeSet<String>,
-    /// The managed namespaces by label, once all are known (`None`: scan them).
+    /// The managed namespaces by label, once all are known; `None` where no intent is
+    /// lowered (a test's endpoints resolve groups only), and then every namespace is
+    /// scanned.
     index: Option<&'a intents::NamespaceIndex<'a>>,
 }
 
