@@ -106,10 +106,17 @@ fn build_with(
     // beside the texts and the evaluators only. Results are taken in the targets' order.
     let threads = netpolc_ir::par::threads();
     // The cores each back end's compile may spread its own parts over: all of them for
-    // one target (`render`, `fn`), one each when there are as many targets as cores.
+    // one target (`render`, `fn`), one each when there are as many targets as cores, and
+    // all of them again for the last target taken, which no other back end waits for
+    // (the other cores only finish what they hold).
     let share = (threads / targets.len().max(1)).max(1);
     let compiled = netpolc_ir::par::map_taken(threads, targets.len(), |i| {
         let target = targets[i];
+        let share = if i + 1 == targets.len() {
+            threads
+        } else {
+            share
+        };
         let result =
             netpolc_ir::par::with_threads(share, || crate::compiled(program, target, options));
         let compiled_in = started.elapsed();

@@ -81,6 +81,9 @@ pub fn flat_map<U: Send>(
 }
 
 /// [`flat_map`] over items taken by value: what `f` pushes for each item, in order.
+/// The items are cut into a few chunks per thread (of at least `min_per_thread` items)
+/// that the threads take in turn, so that a thread whose items were cheap takes more
+/// and none idles at the end while another still has half its share left.
 pub fn flat_map_into<T: Send, U: Send>(
     threads: usize,
     items: Vec<T>,
@@ -94,32 +97,50 @@ pub fn flat_map_into<T: Send, U: Send>(
         items.into_iter().for_each(|item| f(item, &mut out));
         return out;
     }
-    let chunk = n.div_ceil(threads);
+    let chunk = n.div_ceil(threads * CHUNKS_PER_THREAD).max(min_per_thread);
     let mut items = items.into_iter();
-    let parts: Vec<Vec<T>> = (0..threads)
-        .map(|_| items.by_ref().take(chunk).collect())
+    let chunks: Vec<std::sync::Mutex<Vec<T>>> = (0..n.div_ceil(chunk))
+        .map(|_| std::sync::Mutex::new(items.by_ref().take(chunk).collect()))
         .collect();
-    let f = &f;
-    let parts: Vec<Vec<U>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|part| {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (f, chunks, next) = (&f, &chunks, &next);
+    let mut parts: Vec<(usize, Vec<U>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
                 scope.spawn(move || {
                     let mut done = Vec::new();
-                    part.into_iter().for_each(|item| f(item, &mut done));
-                    done
+                    loop {
+                        let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(items) = chunks.get(c) else {
+                            break done;
+                        };
+                        let items = std::mem::take(
+                            &mut *items
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner),
+                        );
+                        let mut part = Vec::new();
+                        items.into_iter().for_each(|item| f(item, &mut part));
+                        done.push((c, part));
+                    }
                 })
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
-    out.reserve_exact(parts.iter().map(Vec::len).sum());
-    parts.into_iter().for_each(|mut part| out.append(&mut part));
+    parts.sort_unstable_by_key(|(c, _)| *c);
+    out.reserve_exact(parts.iter().map(|(_, p)| p.len()).sum());
+    parts
+        .into_iter()
+        .for_each(|(_, mut part)| out.append(&mut part));
     out
 }
+
+/// How many chunks per thread [`flat_map_into`] cuts its items into, at most.
+const CHUNKS_PER_THREAD: usize = 8;
 
 /// `f` for each of `0..n`, results in order, on up to `threads` threads that each take
 /// the next index when done with one: for a few large, uneven items (the back ends), so
