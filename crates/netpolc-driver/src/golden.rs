@@ -27,7 +27,8 @@
 //! [`write()`] never modifies golden/ in place. Under an exclusive [`Lock`] (on the folder
 //! holding golden/, so concurrent builds serialise) it stages the complete new tree in a
 //! hidden sibling folder (a `tempfile` directory in the same parent, so that the swap is
-//! a rename; every target, and every file it does not own, copied), makes it
+//! a rename; every target, and every file it does not own, copied; a file whose text
+//! is unchanged hard-linked from golden/ rather than written again), makes it
 //! durable, and swaps it with golden/ in one `renameat2(RENAME_EXCHANGE)` on Linux (two
 //! renames elsewhere, rolled back by the next run if interrupted between them). A kill at
 //! any point leaves golden/ entirely old or entirely new; the next run removes the
@@ -534,6 +535,14 @@ fn copy_tree(
     })
 }
 
+/// Links the regular file `from` (never followed when a link) as `to`; whether it did.
+fn link_file(from: &Path, to: &Path) -> bool {
+    if !fs::symlink_metadata(from).is_ok_and(|m| m.file_type().is_file()) {
+        return false;
+    }
+    to.parent().is_none_or(|d| fs::create_dir_all(d).is_ok()) && fs::hard_link(from, to).is_ok()
+}
+
 fn write_file(path: &Path, text: &str) -> io::Result<()> {
     if let Some(d) = path.parent() {
         fs::create_dir_all(d)?;
@@ -596,6 +605,7 @@ pub fn write(
         }
     }
     summary.unchanged = expected.len() - summary.written.len();
+    let changed: BTreeSet<&str> = summary.written.iter().map(String::as_str).collect();
     if findings.is_empty() {
         return Ok(summary);
     }
@@ -622,8 +632,17 @@ pub fn write(
                     && fs::read_to_string(path).is_ok_and(|t| is_owned(&t))
             })?;
         }
+        // A file whose text is unchanged is linked from golden/ instead of written
+        // again: the new tree shares its inode, and removing the old tree afterwards
+        // frees nothing. (At 2,000 namespaces a rebuild otherwise allocates 6,000
+        // inodes and frees 6,000, which ext4 without a journal then scans on every
+        // allocation for a while.) Written when the file system refuses the link.
         for (rel, text) in expected {
-            write_file(&stage.join(rel), text)?;
+            let dest = stage.join(rel);
+            if exists && !changed.contains(rel.as_str()) && link_file(&golden.join(rel), &dest) {
+                continue;
+            }
+            write_file(&dest, text)?;
         }
         #[cfg(target_os = "linux")]
         rustix::fs::syncfs(fs::File::open(&stage)?)?;
@@ -699,6 +718,46 @@ mod tests {
             h.contains("policies/a\\u{a}kind: Secret\\u{d}\\u{7}\\\\.yaml"),
             "{h}"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_rebuild_links_unchanged_files_and_writes_changed_ones() {
+        use std::os::unix::fs::MetadataExt;
+        let root = tempfile::tempdir().unwrap();
+        let golden = root.path().join("golden");
+        let text = |body: &str| format!("{HEADER_PREFIX} from policies/x.yaml\n{body}\n");
+        let mut expected = Files::new();
+        expected.insert("kubernetes/a.yaml".into(), text("a: 1"));
+        expected.insert("kubernetes/b.yaml".into(), text("b: 1"));
+        let build = |expected: &Files| {
+            let lock = lock(&golden, true, || {}).unwrap();
+            write(root.path(), &golden, &[Target::Kubernetes], expected, &lock).unwrap()
+        };
+        build(&expected);
+        let inode = |rel: &str| fs::metadata(golden.join(rel)).unwrap().ino();
+        let (a, b) = (inode("kubernetes/a.yaml"), inode("kubernetes/b.yaml"));
+        expected.insert("kubernetes/b.yaml".into(), text("b: 2"));
+        let summary = build(&expected);
+        assert_eq!(summary.written, ["kubernetes/b.yaml"]);
+        assert_eq!(summary.unchanged, 1);
+        assert_eq!(
+            inode("kubernetes/a.yaml"),
+            a,
+            "unchanged: linked, not written"
+        );
+        assert_ne!(inode("kubernetes/b.yaml"), b, "changed: a new file");
+        for (rel, want) in &expected {
+            assert_eq!(fs::read_to_string(golden.join(rel)).unwrap(), *want);
+            let links = fs::metadata(golden.join(rel)).unwrap().nlink();
+            assert_eq!(links, 1, "{rel}: the old tree is gone");
+        }
+        let left: Vec<_> = fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n != "golden" && !n.to_string_lossy().contains("lock"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]
