@@ -148,8 +148,12 @@ pub fn policies_from(root: &Path, inputs: &[PathBuf]) -> Result<Loaded, Box<Diag
         diagnostics,
         ..Loaded::default()
     };
-    for (name, path) in named {
-        match read_limited(&path) {
+    // Read on every core (each file in one or two reads: see `read_limited`), in order.
+    let read = netpolc_ir::par::map(netpolc_ir::par::threads(), named.len(), 64, |i| {
+        read_limited(&named[i].1)
+    });
+    for ((name, _), read) in named.into_iter().zip(read) {
+        match read {
             Ok(Some(bytes)) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 let id = loaded.sources.add(name.clone(), text);
@@ -379,9 +383,13 @@ fn io_error(name: &str, e: &std::io::Error) -> Diagnostic {
         .with_file(name.to_string())
 }
 
+/// The bytes of the file at `path`, or `None` when it holds more than [`MAX_FILE_BYTES`].
+/// The buffer is sized from the file's length (a `take` hides it from `read_to_end`, which
+/// would otherwise grow it from a few bytes, one read call per doubling).
 fn read_limited(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     let f = std::fs::File::open(path)?;
-    let mut bytes = Vec::new();
+    let len = f.metadata().map_or(0, |m| m.len()).min(MAX_FILE_BYTES);
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0) + 1);
     f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     Ok((bytes.len() as u64 <= MAX_FILE_BYTES).then_some(bytes))
 }

@@ -142,6 +142,32 @@ pub fn flat_map_into<T: Send, U: Send>(
 /// How many chunks per thread [`flat_map_into`] cuts its items into, at most.
 const CHUNKS_PER_THREAD: usize = 8;
 
+/// Sorts `v` (as `sort_unstable`: equal elements in any order) on up to two threads:
+/// each half sorted on its own, then merged.
+pub fn sort<T: Ord + Send>(threads: usize, v: &mut Vec<T>) {
+    if threads < 2 || v.len() < 4096 {
+        v.sort_unstable();
+        return;
+    }
+    let mut b = v.split_off(v.len() / 2);
+    let mut a = std::mem::take(v);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| b.sort_unstable());
+        a.sort_unstable();
+        other
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    });
+    v.reserve_exact(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+        let next = if y < x { b.next() } else { a.next() };
+        v.extend(next);
+    }
+    v.extend(a);
+    v.extend(b);
+}
+
 /// `f` for each of `0..n`, results in order, on up to `threads` threads that each take
 /// the next index when done with one: for a few large, uneven items (the back ends), so
 /// that at most `threads` of them are in flight (and in memory) at once and no thread
@@ -227,6 +253,21 @@ mod tests {
             assert_eq!(v, want);
         }
         assert!(super::flat_map_into(4, Vec::<u8>::new(), 1, |i, out| out.push(i)).is_empty());
+    }
+
+    #[test]
+    fn sort_sorts_as_one_thread_does() {
+        for n in [0, 1, 10, 4095, 4096, 10_001] {
+            // A scramble with repeats.
+            let v: Vec<u64> = (0..n).map(|i| (i * 7919 + 13) % 1000).collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            for threads in [1, 2, 8] {
+                let mut got = v.clone();
+                super::sort(threads, &mut got);
+                assert_eq!(got, want, "{n} items, {threads} threads");
+            }
+        }
     }
 
     #[test]

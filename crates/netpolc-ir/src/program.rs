@@ -405,7 +405,8 @@ impl Program {
     pub fn canonicalise(&mut self) {
         self.isolations.sort();
         self.isolations.dedup();
-        self.rules.sort();
+        // Equal rules are alike in every field, so any order among them will do.
+        crate::par::sort(crate::par::threads(), &mut self.rules);
         self.rules.dedup();
         self.tests.sort_by(|a, b| a.name.cmp(&b.name));
     }
