@@ -605,10 +605,10 @@ pub fn write(
         }
     }
     summary.unchanged = expected.len() - summary.written.len();
-    let changed: BTreeSet<&str> = summary.written.iter().map(String::as_str).collect();
     if findings.is_empty() {
         return Ok(summary);
     }
+    let changed: BTreeSet<&str> = summary.written.iter().map(String::as_str).collect();
 
     let pid = std::process::id();
     // A fresh, uniquely named sibling (same file system, so the swap is one rename), with
