@@ -1106,7 +1106,7 @@ fn expr_mentions(
     use netpolc_ir::Op;
     let values = |m: &mut Mentions, key: &str, vs: &[&String]| match classify(key) {
         None => {}
-        Some(NsKey::Name) => m.namespaces.extend(vs.iter().map(|v| (*v).clone())),
+        Some(NsKey::Name) => vs.iter().for_each(|v| m.add_namespace(v)),
         Some(NsKey::Label(k)) => m.add_namespace_label_test(&k, Op::In, vs.iter().copied()),
         Some(NsKey::Pod(k)) => m.add_pod_label_test_in(scope, &k, Op::In, vs.iter().copied()),
     };
@@ -1206,8 +1206,13 @@ fn entity_mentions(e: &Entity, protocol: Option<u8>, m: &mut Mentions) {
 }
 
 impl CalicoEvaluator {
-    fn pod_mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
-        let mut m = Mentions::default();
+    fn pod_mentions(
+        &self,
+        model: &ClusterModel,
+        pod: usize,
+        direction: Direction,
+        m: &mut Mentions,
+    ) {
         let mut sets_mentioned = false;
         self.with_pod_view(model, pod, |ep| {
             let Some(pv) = &ep.pod else {
@@ -1216,12 +1221,12 @@ impl CalicoEvaluator {
             for tier in &self.tiers {
                 for p in tier.applying(pv, direction) {
                     if let Some(s) = &p.namespace_selector {
-                        namespace_mentions(s.expr(), &mut m);
+                        namespace_mentions(s.expr(), m);
                     }
                     for r in p.rules(direction) {
                         let protocol = r.protocol;
-                        entity_mentions(&r.source, protocol, &mut m);
-                        entity_mentions(&r.destination, protocol, &mut m);
+                        entity_mentions(&r.source, protocol, m);
+                        entity_mentions(&r.destination, protocol, m);
                         if !sets_mentioned
                             && [&r.source, &r.destination]
                                 .iter()
@@ -1237,7 +1242,6 @@ impl CalicoEvaluator {
                 }
             }
         });
-        m
     }
 
     /// Fills the label-map cache for `model` unless it holds it already.
@@ -1412,8 +1416,14 @@ impl Evaluator for CalicoEvaluator {
         })
     }
 
-    fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
-        self.pod_mentions(model, pod, direction)
+    fn mentions_into(
+        &self,
+        model: &ClusterModel,
+        pod: usize,
+        direction: Direction,
+        into: &mut Mentions,
+    ) {
+        self.pod_mentions(model, pod, direction, into);
     }
 
     /// The policies that apply to the pod, in order (their tiers with them; named ports

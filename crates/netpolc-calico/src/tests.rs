@@ -1730,7 +1730,8 @@ fn network_sets_are_mentioned() {
     let e = evaluator(&objects).expect("compiles");
     let m = model();
     let i = pod_index(&m, "production", "backend");
-    let mentions = e.mentions(&m, i, Direction::Ingress);
+    let mut mentions = netpolc_ir::model::Mentions::default();
+    e.mentions_into(&m, i, Direction::Ingress, &mut mentions);
     assert!(mentions
         .nets
         .contains(&"203.0.113.0/24".parse().expect("net")));

@@ -134,7 +134,7 @@ fn read_object(
 }
 
 /// One label requirement with its key split into source and key.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct Req {
     pub(crate) source: String,
     pub(crate) key: String,
@@ -145,7 +145,7 @@ pub(crate) struct Req {
 }
 
 /// An endpoint selector as the agent holds it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct Sel {
     pub(crate) reqs: Vec<Req>,
     /// `reserved:all` in `matchLabels`: matches every identity.
@@ -602,9 +602,14 @@ impl CiliumEvaluator {
             .filter(move |p| p.subject.as_ref().is_some_and(|s| s.matches(me)))
     }
 
-    fn pod_mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
+    fn pod_mentions(
+        &self,
+        model: &ClusterModel,
+        pod: usize,
+        direction: Direction,
+        m: &mut Mentions,
+    ) {
         use netpolc_ir::Op;
-        let mut m = Mentions::default();
         let rules: Vec<&CRule> = self.with_pod_identity(model, pod, |me| {
             self.applicable(&model.pods[pod].namespace, me)
                 .flat_map(|p| p.rules.iter())
@@ -635,7 +640,7 @@ impl CiliumEvaluator {
                             let op = op(req);
                             if req.key == NAMESPACE_KEY {
                                 if matches!(op, Op::In | Op::NotIn) {
-                                    m.namespaces.extend(req.values.iter().cloned());
+                                    req.values.iter().for_each(|n| m.add_namespace(n));
                                 }
                             } else if let Some(k) = req.key.strip_prefix(NAMESPACE_LABELS_PREFIX) {
                                 m.add_namespace_label_test(k, op, req.values.iter());
@@ -678,7 +683,6 @@ impl CiliumEvaluator {
                 }
             }
         }
-        m
     }
 
     fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
@@ -800,8 +804,14 @@ impl Evaluator for CiliumEvaluator {
         })
     }
 
-    fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
-        self.pod_mentions(model, pod, direction)
+    fn mentions_into(
+        &self,
+        model: &ClusterModel,
+        pod: usize,
+        direction: Direction,
+        into: &mut Mentions,
+    ) {
+        self.pod_mentions(model, pod, direction, into);
     }
 
     /// The policies whose subject selects the pod, in order (their rules and default

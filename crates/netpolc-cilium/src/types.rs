@@ -129,7 +129,7 @@ pub struct SelectorRequirement {
 }
 
 /// A label-selector operator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum SelectorOperator {
     /// Key present with one of the values.
     In,

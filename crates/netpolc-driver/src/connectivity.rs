@@ -9,7 +9,7 @@
 //!    (and from its address, which no network mentioned tells apart; when one does, every
 //!    pod is its own class).
 //! 2. **Sides.** For each class, each direction and each backend, the evaluator's
-//!    [`Evaluator::mentions`] say what the side can tell apart about the other end: the
+//!    [`Evaluator::mentions_into`] say what the side can tell apart about the other end: the
 //!    namespaces it names or selects by label (their pods are taken as they are), the
 //!    labels it tests (the other pods are seen through that projection), the networks
 //!    and the port boundaries. Other namespaces all look like one *unnamed namespace*.
@@ -419,14 +419,9 @@ impl<'a> Builder<'a> {
             .map(|&pod| {
                 [Direction::Ingress, Direction::Egress].map(|d| {
                     let out = outside(&model.pods[pod].namespace, d);
-                    let mut each = evals
-                        .iter()
-                        .zip(&skip)
-                        .filter(|(_, s)| !(out && **s))
-                        .map(|(e, _)| e.mentions(&model, pod, d));
-                    let mut m = each.next().unwrap_or_default();
-                    for other in each {
-                        m.merge(other);
+                    let mut m = Mentions::default();
+                    for (e, _) in evals.iter().zip(&skip).filter(|(_, s)| !(out && **s)) {
+                        e.mentions_into(&model, pod, d, &mut m);
                     }
                     m
                 })

@@ -26,8 +26,9 @@ use netpolc_source::Diagnostic;
 use serde_json::Value;
 use std::any::{Any, TypeId};
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// One back end. Implementations are unit structs (or hold only constants): everything
@@ -240,16 +241,20 @@ impl Manifest for Packed {
 /// One shared copy of each distinct value a [`Reader`] reads (a selector recurs in many
 /// policies and rules, and each copy would keep its own allocations), safe to use from
 /// every thread reading.
+///
+/// Kept in a hash set: a large repository's readers intern a hundred thousand selectors,
+/// and a tree's lookup compares the strings of a dozen of them each time. Which copy is
+/// kept (the first) does not depend on the set's order.
 #[derive(Debug)]
-pub struct Interner<T: ?Sized>(Mutex<BTreeSet<Arc<T>>>);
+pub struct Interner<T: ?Sized>(Mutex<HashSet<Arc<T>>>);
 
 impl<T: ?Sized> Default for Interner<T> {
     fn default() -> Self {
-        Interner(Mutex::new(BTreeSet::new()))
+        Interner(Mutex::new(HashSet::new()))
     }
 }
 
-impl<T: Ord + ?Sized> Interner<T> {
+impl<T: Eq + Hash + ?Sized> Interner<T> {
     /// The shared copy of `value`: the one kept already when an equal value was
     /// interned, else `value`, now kept.
     pub fn intern<V: Borrow<T> + Into<Arc<T>>>(&self, value: V) -> Arc<T> {

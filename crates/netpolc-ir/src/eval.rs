@@ -155,8 +155,13 @@ impl Evaluator for Intended<'_> {
         Some(self.attached(pod, direction).map(|(i, _)| i).collect())
     }
 
-    fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
-        let mut m = Mentions::default();
+    fn mentions_into(
+        &self,
+        model: &ClusterModel,
+        pod: usize,
+        direction: Direction,
+        m: &mut Mentions,
+    ) {
         let pod = &model.pods[pod];
         let rules = self.rules(&pod.namespace, direction);
         for r in rules.iter().filter(|r| r.subject.pods.matches(&pod.labels)) {
@@ -194,7 +199,6 @@ impl Evaluator for Intended<'_> {
                 }
             }
         }
-        m
     }
 }
 

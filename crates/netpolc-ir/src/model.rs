@@ -238,7 +238,7 @@ impl Verdict {
 ///
 /// The exact proof ([`crate::proof`]) relies on one property of every evaluator, which
 /// each implementation must keep: the verdict of one side (a pod `me`, one direction)
-/// depends on the other endpoint only through what [`Self::mentions`] reports for
+/// depends on the other endpoint only through what [`Self::mentions_into`] reports for
 /// `(me, direction)`: the other pod's labels mentioned and its named ports, whether its
 /// namespace is one of the namespaces or carries one of the labels mentioned, whether an
 /// address lies in one of the networks mentioned, and on the port only through the port
@@ -285,12 +285,20 @@ pub trait Evaluator: Send + Sync {
             }
         })
     }
-    /// What the rules that apply to the pod `pod` (an index into `model.pods`) in
-    /// `direction` can tell apart about the other end of a flow and its port (see the
-    /// trait docs).
-    fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
+    /// Adds to `into` what the rules that apply to the pod `pod` (an index into
+    /// `model.pods`) in `direction` can tell apart about the other end of a flow and its
+    /// port (see the trait docs). The proof gathers every evaluator's mentions of one
+    /// side into one [`Mentions`], each string copied once whichever evaluators mention
+    /// it. The default adds [`Mentions::everything`] (always correct, never fast).
+    fn mentions_into(
+        &self,
+        model: &ClusterModel,
+        pod: usize,
+        direction: Direction,
+        into: &mut Mentions,
+    ) {
         let _ = (model, pod, direction);
-        Mentions::everything()
+        into.merge(Mentions::everything());
     }
     /// What makes the side of the pod `me` in `direction` what it is, as a key: two pods
     /// of one namespace, with the same named ports and address family, whose keys are
@@ -324,7 +332,9 @@ fn label_test<'a>(
             }
         }
         Op::Exists | Op::DoesNotExist => {
-            keys.insert(key.to_string());
+            if !keys.contains(key) {
+                keys.insert(key.to_string());
+            }
         }
     }
 }
@@ -391,13 +401,20 @@ impl Mentions {
         self.ports.insert((protocol, u32::from(end) + 1));
     }
 
+    /// Adds a namespace told apart by name (copied only when not there yet).
+    pub fn add_namespace(&mut self, name: &str) {
+        if !self.namespaces.contains(name) {
+            self.namespaces.insert(name.to_string());
+        }
+    }
+
     /// Adds one requirement of a selector over *namespace* labels (with the namespace's
     /// name as [`crate::NAMESPACE_NAME_LABEL`]).
     pub fn add_namespace_requirement(&mut self, r: &crate::Requirement) {
         use crate::Op;
         if r.key == crate::NAMESPACE_NAME_LABEL {
             match r.op {
-                Op::In | Op::NotIn => self.namespaces.extend(r.values.iter().cloned()),
+                Op::In | Op::NotIn => r.values.iter().for_each(|n| self.add_namespace(n)),
                 // Every namespace has a name: existence tells none apart.
                 Op::Exists | Op::DoesNotExist => {}
             }
@@ -453,10 +470,20 @@ impl Mentions {
             return self.add_pod_label_test(key, op, values);
         };
         for ns in scope {
-            self.namespaces.insert(ns.clone());
-            let pairs = self.pod_labels_in.entry(ns.clone()).or_default();
-            let keys = self.pod_keys_in.entry(ns.clone()).or_default();
-            label_test(pairs, keys, key, op, values.clone());
+            // Copied only where not there yet: every evaluator of a side mentions the
+            // same namespaces (`mentions_into`).
+            self.add_namespace(ns);
+            if !self.pod_labels_in.contains_key(ns) {
+                self.pod_labels_in.insert(ns.clone(), BTreeSet::new());
+            }
+            if !self.pod_keys_in.contains_key(ns) {
+                self.pod_keys_in.insert(ns.clone(), BTreeSet::new());
+            }
+            if let (Some(pairs), Some(keys)) =
+                (self.pod_labels_in.get_mut(ns), self.pod_keys_in.get_mut(ns))
+            {
+                label_test(pairs, keys, key, op, values.clone());
+            }
         }
     }
 

@@ -489,9 +489,10 @@ impl<'a> Prover<'a> {
 
     /// Every evaluator's mentions, merged per side, for every real pod.
     fn mentions(&self, pod: usize, d: Direction) -> Mentions {
-        let mut m = self.intended.mentions(&self.model, pod, d);
+        let mut m = Mentions::default();
+        self.intended.mentions_into(&self.model, pod, d, &mut m);
         for t in self.targets {
-            m.merge(t.mentions(&self.model, pod, d));
+            t.mentions_into(&self.model, pod, d, &mut m);
         }
         m
     }
@@ -1169,9 +1170,7 @@ mod tests {
         fn side(&self, _: &ClusterModel, _: &Flow, _: Direction) -> Side {
             Side::Open
         }
-        fn mentions(&self, _: &ClusterModel, _: usize, _: Direction) -> Mentions {
-            Mentions::default()
-        }
+        fn mentions_into(&self, _: &ClusterModel, _: usize, _: Direction, _: &mut Mentions) {}
         fn side_key(&self, _: &ClusterModel, _: usize, _: Direction) -> Option<SideKey> {
             self.keyed.then(Vec::new)
         }
@@ -1240,11 +1239,11 @@ mod tests {
                 _ => Side::Open,
             }
         }
-        fn mentions(&self, _: &ClusterModel, _: usize, _: Direction) -> Mentions {
-            Mentions {
+        fn mentions_into(&self, _: &ClusterModel, _: usize, _: Direction, into: &mut Mentions) {
+            into.merge(Mentions {
                 namespaces: ["ns-0".to_string(), "netpolc-unnamed".to_string()].into(),
                 ..Mentions::default()
-            }
+            });
         }
     }
 
@@ -1291,11 +1290,11 @@ mod tests {
                 _ => Side::Open,
             }
         }
-        fn mentions(&self, _: &ClusterModel, _: usize, _: Direction) -> Mentions {
-            Mentions {
+        fn mentions_into(&self, _: &ClusterModel, _: usize, _: Direction, into: &mut Mentions) {
+            into.merge(Mentions {
                 namespace_labels: [("team".to_string(), "t1".to_string())].into(),
                 ..Mentions::default()
-            }
+            });
         }
     }
 
@@ -1354,11 +1353,11 @@ mod tests {
                 _ => Side::Open,
             }
         }
-        fn mentions(&self, _: &ClusterModel, _: usize, _: Direction) -> Mentions {
-            Mentions {
+        fn mentions_into(&self, _: &ClusterModel, _: usize, _: Direction, into: &mut Mentions) {
+            into.merge(Mentions {
                 pod_labels: [("app".to_string(), "a0".to_string())].into(),
                 ..Mentions::default()
-            }
+            });
         }
         fn side_key(&self, _: &ClusterModel, _: usize, _: Direction) -> Option<SideKey> {
             self.keyed.then(Vec::new)

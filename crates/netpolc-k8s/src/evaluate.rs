@@ -570,10 +570,15 @@ impl Evaluator for K8sEvaluator {
     }
 
     /// Only the policies of the pod's own namespace apply to it.
-    fn mentions(&self, model: &ClusterModel, pod: usize, direction: Direction) -> Mentions {
-        let mut m = Mentions::default();
+    fn mentions_into(
+        &self,
+        model: &ClusterModel,
+        pod: usize,
+        direction: Direction,
+        m: &mut Mentions,
+    ) {
         let pod = &model.pods[pod];
-        m.namespaces.insert(pod.namespace.clone());
+        m.add_namespace(&pod.namespace);
         let selecting = self.selecting(pod, direction).map(|(_, p)| p);
         for rule in selecting.filter_map(|p| p.rules(direction)).flatten() {
             for peer in rule.peers.iter().flatten() {
@@ -608,7 +613,6 @@ impl Evaluator for K8sEvaluator {
                 }
             }
         }
-        m
     }
 }
 

@@ -1,5 +1,6 @@
 //! Renderers: human text (with the offending line, cut around the marker when long, and
-//! a marker), JSON, GitHub workflow annotations and SARIF.
+//! a marker; notes alike shown three at a time, the rest counted), JSON, GitHub workflow
+//! annotations and SARIF (every diagnostic each).
 //!
 //! All three sort nothing: callers pass diagnostics in the order they want them shown
 //! (the driver sorts by file, position and code so output is deterministic).
@@ -17,9 +18,36 @@ use std::fmt::Write as _;
 ///    |                                                    ^^^^^^ no group of this name
 ///    = help: did you mean `backend`?
 /// ```
+///
+/// Notes alike (same code, notes, help and target, as a repository of 2,000 namespaces
+/// gives one per namespace) are shown three at a time: the rest are counted in
+/// one closing note per kind, naming where the first of them are (`--diagnostics json`
+/// lists every one). Errors and warnings are always shown each.
 pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
+    // Per kind of note, in order of first appearance: how many shown, where the others are.
+    type Kind<'d> = (&'static str, &'d [String], Option<&'d str>, Option<&'d str>);
+    let mut kinds: Vec<(Kind<'_>, &Diagnostic, usize, Vec<String>)> = Vec::new();
+    let mut index: std::collections::HashMap<Kind<'_>, usize> = std::collections::HashMap::new();
     for d in diagnostics {
+        if d.severity == crate::Severity::Note {
+            let kind: Kind<'_> = (d.code, &d.notes, d.help.as_deref(), d.target.as_deref());
+            let k = *index.entry(kind).or_insert_with(|| {
+                kinds.push((kind, d, 0, Vec::new()));
+                kinds.len() - 1
+            });
+            let (_, _, shown, rest) = &mut kinds[k];
+            if *shown >= NOTES_ALIKE {
+                rest.push(match location(sources, d) {
+                    (Some(f), Some(l), Some(c)) => format!("{f}:{l}:{c}"),
+                    (Some(f), Some(l), None) => format!("{f}:{l}"),
+                    (Some(f), None, _) => f,
+                    _ => bounded(&d.message).into_owned(),
+                });
+                continue;
+            }
+            *shown += 1;
+        }
         let _ = writeln!(
             out,
             "{}[{}]: {}",
@@ -87,8 +115,38 @@ pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
         }
         out.push('\n');
     }
+    for (_, first, shown, rest) in kinds.iter().filter(|k| !k.3.is_empty()) {
+        let named: Vec<&str> = rest.iter().take(PLACES_NAMED).map(String::as_str).collect();
+        let more = rest.len() - named.len();
+        let _ = writeln!(
+            out,
+            "note[{}]: {} more like the {shown} above, at {}{}",
+            first.code,
+            rest.len(),
+            named.join(", "),
+            match more {
+                0 => String::new(),
+                1 => " and 1 other place".to_string(),
+                n => format!(" and {n} other places"),
+            }
+        );
+        if let Some(t) = &first.target {
+            let _ = writeln!(out, "   = target: {t}");
+        }
+        for note in &first.notes {
+            let _ = writeln!(out, "   = note: {}", bounded(note));
+        }
+        let _ = writeln!(out, "   = help: `--diagnostics json` lists each of them");
+        out.push('\n');
+    }
     out
 }
+
+/// Notes of one kind shown each by [`render_human`]; the others are counted.
+const NOTES_ALIKE: usize = 3;
+
+/// Places named in the note that counts the notes [`render_human`] left out.
+const PLACES_NAMED: usize = 5;
 
 /// Longest message, label, note or help printed whole, in characters.
 const MAX_MESSAGE: usize = 400;
@@ -416,5 +474,49 @@ mod tests {
             3
         );
         assert_eq!(s["runs"][0]["tool"]["driver"]["rules"][1]["id"], "NP6003");
+    }
+
+    #[test]
+    fn notes_alike_are_shown_three_at_a_time_and_the_rest_counted() {
+        let mut m = SourceMap::default();
+        let files: Vec<_> = (0..9)
+            .map(|i| m.add(format!("ns-{i}.yaml"), "presets: [allow-dns]\n".to_string()))
+            .collect();
+        let note = |i: usize| {
+            Diagnostic::note("NP2021", format!("side of `ns-{i}/allow-dns` left alone"))
+                .with_label(Span::new(files[i], 10, 19), "this intent")
+                .with_note("namespace `kube-system` has no IntentSet")
+        };
+        let mut diags: Vec<Diagnostic> = (0..9).map(note).collect();
+        // Another kind (another note text), a warning and an error among them: shown each.
+        diags.insert(
+            4,
+            Diagnostic::note("NP2021", "other").with_note("namespace `x` has no IntentSet"),
+        );
+        diags.insert(5, Diagnostic::warning("NP2009", "a warning"));
+        diags.push(Diagnostic::error("NP2003", "an error"));
+        let out = render_human(&m, &diags);
+        for i in 0..3 {
+            assert!(out.contains(&format!("`ns-{i}/allow-dns`")), "{out}");
+        }
+        for i in 3..9 {
+            assert!(!out.contains(&format!("`ns-{i}/allow-dns`")), "{out}");
+        }
+        assert!(out.contains("note[NP2021]: other"), "{out}");
+        assert!(out.contains("warning[NP2009]: a warning"), "{out}");
+        assert!(out.contains("error[NP2003]: an error"), "{out}");
+        assert!(
+            out.contains(
+                "note[NP2021]: 6 more like the 3 above, at ns-3.yaml:1:11, ns-4.yaml:1:11, \
+                 ns-5.yaml:1:11, ns-6.yaml:1:11, ns-7.yaml:1:11 and 1 other place\n   \
+                 = note: namespace `kube-system` has no IntentSet\n"
+            ),
+            "{out}"
+        );
+        // JSON keeps every one.
+        assert_eq!(
+            render_json(&m, &diags).as_array().map(Vec::len),
+            Some(diags.len())
+        );
     }
 }
