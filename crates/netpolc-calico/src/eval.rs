@@ -1206,44 +1206,6 @@ fn entity_mentions(e: &Entity, protocol: Option<u8>, m: &mut Mentions) {
 }
 
 impl CalicoEvaluator {
-    fn pod_mentions(
-        &self,
-        model: &ClusterModel,
-        pod: usize,
-        direction: Direction,
-        m: &mut Mentions,
-    ) {
-        let mut sets_mentioned = false;
-        self.with_pod_view(model, pod, |ep| {
-            let Some(pv) = &ep.pod else {
-                return;
-            };
-            for tier in &self.tiers {
-                for p in tier.applying(pv, direction) {
-                    if let Some(s) = &p.namespace_selector {
-                        namespace_mentions(s.expr(), m);
-                    }
-                    for r in p.rules(direction) {
-                        let protocol = r.protocol;
-                        entity_mentions(&r.source, protocol, m);
-                        entity_mentions(&r.destination, protocol, m);
-                        if !sets_mentioned
-                            && [&r.source, &r.destination]
-                                .iter()
-                                .any(|e| e.endpoints.is_some() || e.not_selector.is_some())
-                        {
-                            // A selector may match any network set: their networks tell
-                            // addresses apart.
-                            sets_mentioned = true;
-                            m.nets
-                                .extend(self.sets.iter().flat_map(|s| s.nets.iter().copied()));
-                        }
-                    }
-                }
-            }
-        });
-    }
-
     /// Fills the label-map cache for `model` unless it holds it already.
     fn cache_views(&self, model: &ClusterModel) {
         // One map of namespace labels per namespace, shared by its pods.
@@ -1421,9 +1383,37 @@ impl Evaluator for CalicoEvaluator {
         model: &ClusterModel,
         pod: usize,
         direction: Direction,
-        into: &mut Mentions,
+        m: &mut Mentions,
     ) {
-        self.pod_mentions(model, pod, direction, into);
+        let mut sets_mentioned = false;
+        self.with_pod_view(model, pod, |ep| {
+            let Some(pv) = &ep.pod else {
+                return;
+            };
+            for tier in &self.tiers {
+                for p in tier.applying(pv, direction) {
+                    if let Some(s) = &p.namespace_selector {
+                        namespace_mentions(s.expr(), m);
+                    }
+                    for r in p.rules(direction) {
+                        let protocol = r.protocol;
+                        entity_mentions(&r.source, protocol, m);
+                        entity_mentions(&r.destination, protocol, m);
+                        if !sets_mentioned
+                            && [&r.source, &r.destination]
+                                .iter()
+                                .any(|e| e.endpoints.is_some() || e.not_selector.is_some())
+                        {
+                            // A selector may match any network set: their networks tell
+                            // addresses apart.
+                            sets_mentioned = true;
+                            m.nets
+                                .extend(self.sets.iter().flat_map(|s| s.nets.iter().copied()));
+                        }
+                    }
+                }
+            }
+        });
     }
 
     /// The policies that apply to the pod, in order (their tiers with them; named ports

@@ -602,89 +602,6 @@ impl CiliumEvaluator {
             .filter(move |p| p.subject.as_ref().is_some_and(|s| s.matches(me)))
     }
 
-    fn pod_mentions(
-        &self,
-        model: &ClusterModel,
-        pod: usize,
-        direction: Direction,
-        m: &mut Mentions,
-    ) {
-        use netpolc_ir::Op;
-        let rules: Vec<&CRule> = self.with_pod_identity(model, pod, |me| {
-            self.applicable(&model.pods[pod].namespace, me)
-                .flat_map(|p| p.rules.iter())
-                .filter(|r| r.direction == direction)
-                .collect()
-        });
-        for r in rules {
-            match &r.l3 {
-                L3::Selectors(sels) => {
-                    let op = |req: &Req| match req.op {
-                        SelectorOperator::In => Op::In,
-                        SelectorOperator::NotIn => Op::NotIn,
-                        SelectorOperator::Exists => Op::Exists,
-                        SelectorOperator::DoesNotExist => Op::DoesNotExist,
-                    };
-                    for sel in sels {
-                        // The namespaces the selector can match, when it names them.
-                        let scope = (!sel.all)
-                            .then(|| {
-                                name_scope(
-                                    sel.reqs
-                                        .iter()
-                                        .map(|r| (r.key == NAMESPACE_KEY, op(r), &r.values)),
-                                )
-                            })
-                            .flatten();
-                        for req in &sel.reqs {
-                            let op = op(req);
-                            if req.key == NAMESPACE_KEY {
-                                if matches!(op, Op::In | Op::NotIn) {
-                                    req.values.iter().for_each(|n| m.add_namespace(n));
-                                }
-                            } else if let Some(k) = req.key.strip_prefix(NAMESPACE_LABELS_PREFIX) {
-                                m.add_namespace_label_test(k, op, req.values.iter());
-                            } else if req.key != CLUSTER_KEY {
-                                m.add_pod_label_test_in(
-                                    scope.as_ref(),
-                                    &req.key,
-                                    op,
-                                    req.values.iter(),
-                                );
-                            }
-                        }
-                    }
-                }
-                L3::Cidrs(cidrs) => {
-                    for c in cidrs {
-                        m.nets.insert(c.net);
-                        m.nets.extend(c.except.iter().copied());
-                    }
-                }
-                L3::Absent | L3::Entities(_) | L3::Fqdns => {}
-            }
-            for p in &r.ports {
-                let protocols: &[Protocol] = match p.protocol {
-                    Some(L4Protocol::Tcp) => &[Protocol::Tcp],
-                    Some(L4Protocol::Udp) => &[Protocol::Udp],
-                    Some(L4Protocol::Sctp) => &[Protocol::Sctp],
-                    Some(L4Protocol::Vrrp | L4Protocol::Igmp) => &[],
-                    None | Some(L4Protocol::Any) => &Protocol::PORTED,
-                };
-                match &p.port {
-                    PortValue::Number(0) => {}
-                    PortValue::Number(n) => {
-                        let end = p.end.filter(|e| e > n).unwrap_or(*n);
-                        for proto in protocols {
-                            m.add_range(*proto, *n, end);
-                        }
-                    }
-                    PortValue::Name(_) => m.named_ports = true,
-                }
-            }
-        }
-    }
-
     fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
         let (me, other) = match direction {
             Direction::Egress => (flow.src, flow.dst),
@@ -809,9 +726,82 @@ impl Evaluator for CiliumEvaluator {
         model: &ClusterModel,
         pod: usize,
         direction: Direction,
-        into: &mut Mentions,
+        m: &mut Mentions,
     ) {
-        self.pod_mentions(model, pod, direction, into);
+        use netpolc_ir::Op;
+        let rules: Vec<&CRule> = self.with_pod_identity(model, pod, |me| {
+            self.applicable(&model.pods[pod].namespace, me)
+                .flat_map(|p| p.rules.iter())
+                .filter(|r| r.direction == direction)
+                .collect()
+        });
+        for r in rules {
+            match &r.l3 {
+                L3::Selectors(sels) => {
+                    let op = |req: &Req| match req.op {
+                        SelectorOperator::In => Op::In,
+                        SelectorOperator::NotIn => Op::NotIn,
+                        SelectorOperator::Exists => Op::Exists,
+                        SelectorOperator::DoesNotExist => Op::DoesNotExist,
+                    };
+                    for sel in sels {
+                        // The namespaces the selector can match, when it names them.
+                        let scope = (!sel.all)
+                            .then(|| {
+                                name_scope(
+                                    sel.reqs
+                                        .iter()
+                                        .map(|r| (r.key == NAMESPACE_KEY, op(r), &r.values)),
+                                )
+                            })
+                            .flatten();
+                        for req in &sel.reqs {
+                            let op = op(req);
+                            if req.key == NAMESPACE_KEY {
+                                if matches!(op, Op::In | Op::NotIn) {
+                                    req.values.iter().for_each(|n| m.add_namespace(n));
+                                }
+                            } else if let Some(k) = req.key.strip_prefix(NAMESPACE_LABELS_PREFIX) {
+                                m.add_namespace_label_test(k, op, req.values.iter());
+                            } else if req.key != CLUSTER_KEY {
+                                m.add_pod_label_test_in(
+                                    scope.as_ref(),
+                                    &req.key,
+                                    op,
+                                    req.values.iter(),
+                                );
+                            }
+                        }
+                    }
+                }
+                L3::Cidrs(cidrs) => {
+                    for c in cidrs {
+                        m.nets.insert(c.net);
+                        m.nets.extend(c.except.iter().copied());
+                    }
+                }
+                L3::Absent | L3::Entities(_) | L3::Fqdns => {}
+            }
+            for p in &r.ports {
+                let protocols: &[Protocol] = match p.protocol {
+                    Some(L4Protocol::Tcp) => &[Protocol::Tcp],
+                    Some(L4Protocol::Udp) => &[Protocol::Udp],
+                    Some(L4Protocol::Sctp) => &[Protocol::Sctp],
+                    Some(L4Protocol::Vrrp | L4Protocol::Igmp) => &[],
+                    None | Some(L4Protocol::Any) => &Protocol::PORTED,
+                };
+                match &p.port {
+                    PortValue::Number(0) => {}
+                    PortValue::Number(n) => {
+                        let end = p.end.filter(|e| e > n).unwrap_or(*n);
+                        for proto in protocols {
+                            m.add_range(*proto, *n, end);
+                        }
+                    }
+                    PortValue::Name(_) => m.named_ports = true,
+                }
+            }
+        }
     }
 
     /// The policies whose subject selects the pod, in order (their rules and default

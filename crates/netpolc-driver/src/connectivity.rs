@@ -9,10 +9,10 @@
 //!    (and from its address, which no network mentioned tells apart; when one does, every
 //!    pod is its own class).
 //! 2. **Sides.** For each class, each direction and each backend, the evaluator's
-//!    [`Evaluator::mentions_into`] say what the side can tell apart about the other end: the
-//!    namespaces it names or selects by label (their pods are taken as they are), the
-//!    labels it tests (the other pods are seen through that projection), the networks
-//!    and the port boundaries. Other namespaces all look like one *unnamed namespace*.
+//!    [`Evaluator::mentions_into`] adds what the side can tell apart about the other end
+//!    to one set per side, for every backend: the namespaces it names or selects by
+//!    label (their pods are taken as they are), the labels it tests (the other pods are
+//!    seen through that projection), the networks and the port boundaries. Other namespaces all look like one *unnamed namespace*.
 //!    A side verdict is computed once per (what the side can see of the other end), on
 //!    one port per interval of the ports every side mentions, and cached. What every
 //!    side mentions is read up front (the networks, ports and label keys of the whole

@@ -242,9 +242,9 @@ impl Manifest for Packed {
 /// policies and rules, and each copy would keep its own allocations), safe to use from
 /// every thread reading.
 ///
-/// Kept in a hash set: a large repository's readers intern a hundred thousand selectors,
-/// and a tree's lookup compares the strings of a dozen of them each time. Which copy is
-/// kept (the first) does not depend on the set's order.
+/// Kept in a hash set: a lookup hashes the value once, where a tree's compares its
+/// strings with those of every node on the way down. Which copy is kept (the first)
+/// does not depend on the set's order.
 #[derive(Debug)]
 pub struct Interner<T: ?Sized>(Mutex<HashSet<Arc<T>>>);
 

@@ -339,6 +339,14 @@ fn label_test<'a>(
     }
 }
 
+/// The value of `key` in `map`, inserted empty when missing (the key copied only then).
+fn slot<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).expect("inserted above")
+}
+
 /// One side of one pod, prepared by [`Evaluator::prepare_side`]: given the other end and
 /// the ports, appends whether the side allows each port.
 pub type PreparedSide<'a> = Box<dyn Fn(Endpoint, &[(Protocol, u16)], &mut Vec<bool>) + 'a>;
@@ -473,17 +481,13 @@ impl Mentions {
             // Copied only where not there yet: every evaluator of a side mentions the
             // same namespaces (`mentions_into`).
             self.add_namespace(ns);
-            if !self.pod_labels_in.contains_key(ns) {
-                self.pod_labels_in.insert(ns.clone(), BTreeSet::new());
-            }
-            if !self.pod_keys_in.contains_key(ns) {
-                self.pod_keys_in.insert(ns.clone(), BTreeSet::new());
-            }
-            if let (Some(pairs), Some(keys)) =
-                (self.pod_labels_in.get_mut(ns), self.pod_keys_in.get_mut(ns))
-            {
-                label_test(pairs, keys, key, op, values.clone());
-            }
+            label_test(
+                slot(&mut self.pod_labels_in, ns),
+                slot(&mut self.pod_keys_in, ns),
+                key,
+                op,
+                values.clone(),
+            );
         }
     }
 

@@ -25,18 +25,19 @@ use std::fmt::Write as _;
 /// lists every one). Errors and warnings are always shown each.
 pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
-    // Per kind of note, in order of first appearance: how many shown, where the others are.
+    // Per kind of note, in order of first appearance: its first note, how many shown,
+    // where the others are.
     type Kind<'d> = (&'static str, &'d [String], Option<&'d str>, Option<&'d str>);
-    let mut kinds: Vec<(Kind<'_>, &Diagnostic, usize, Vec<String>)> = Vec::new();
+    let mut kinds: Vec<(&Diagnostic, usize, Vec<String>)> = Vec::new();
     let mut index: std::collections::HashMap<Kind<'_>, usize> = std::collections::HashMap::new();
     for d in diagnostics {
         if d.severity == crate::Severity::Note {
             let kind: Kind<'_> = (d.code, &d.notes, d.help.as_deref(), d.target.as_deref());
             let k = *index.entry(kind).or_insert_with(|| {
-                kinds.push((kind, d, 0, Vec::new()));
+                kinds.push((d, 0, Vec::new()));
                 kinds.len() - 1
             });
-            let (_, _, shown, rest) = &mut kinds[k];
+            let (_, shown, rest) = &mut kinds[k];
             if *shown >= NOTES_ALIKE {
                 rest.push(match location(sources, d) {
                     (Some(f), Some(l), Some(c)) => format!("{f}:{l}:{c}"),
@@ -115,7 +116,7 @@ pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
         }
         out.push('\n');
     }
-    for (_, first, shown, rest) in kinds.iter().filter(|k| !k.3.is_empty()) {
+    for (first, shown, rest) in kinds.iter().filter(|k| !k.2.is_empty()) {
         let named: Vec<&str> = rest.iter().take(PLACES_NAMED).map(String::as_str).collect();
         let more = rest.len() - named.len();
         let _ = writeln!(
