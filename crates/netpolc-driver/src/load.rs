@@ -329,6 +329,17 @@ impl Walk {
                     continue;
                 }
                 self.paths.push((name, path));
+            } else if yaml && !is_file {
+                // A pipe, socket or device named like a policy file: never opened (a
+                // pipe would wait for a writer), never skipped silently.
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        codes::UNREADABLE,
+                        format!("`{}` is neither a file nor a folder", name.escape_debug()),
+                    )
+                    .with_file(name.clone())
+                    .with_help("policy files must be regular files; remove it or rename it"),
+                );
             }
         }
         seen.pop();
@@ -442,6 +453,31 @@ mod tests {
             normalise(Path::new("/r/policies/../policies/./a.yaml")),
             PathBuf::from("/r/policies/a.yaml")
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_socket_named_like_a_policy_file_is_refused_not_skipped() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = root.path().join("policies");
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::write(dir.join("a.yaml"), "kind: x\n").expect("write");
+        let _socket = std::os::unix::net::UnixListener::bind(dir.join("b.yaml")).expect("bind");
+        let _other = std::os::unix::net::UnixListener::bind(dir.join("c.sock")).expect("bind");
+        let loaded = policies(root.path(), Path::new("policies")).expect("lists");
+        let names: Vec<&str> = loaded.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["policies/a.yaml"]);
+        let messages: Vec<&str> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            ["`policies/b.yaml` is neither a file nor a folder"],
+            "only the one named like a policy file"
+        );
+        assert_eq!(loaded.diagnostics[0].code, codes::UNREADABLE);
     }
 
     #[test]
