@@ -135,7 +135,7 @@ pub(crate) fn reads_back_as(text: &str, object: &Value) -> bool {
 pub type Identity = (String, String, String, String);
 
 /// An [`Identity`] borrowed from its object.
-type IdentityRef<'a> = (&'a str, &'a str, &'a str, &'a str);
+pub(crate) type IdentityRef<'a> = (&'a str, &'a str, &'a str, &'a str);
 
 /// The identity of a manifest (see [`Identity`]).
 pub fn identity(o: &Value) -> Identity {
@@ -149,7 +149,7 @@ pub fn identity(o: &Value) -> Identity {
 }
 
 /// The identity of a manifest, borrowed from it.
-fn identity_ref(o: &Value) -> IdentityRef<'_> {
+pub(crate) fn identity_ref(o: &Value) -> IdentityRef<'_> {
     let api = o["apiVersion"].as_str().unwrap_or("");
     let group = api.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
     let field = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or("");

@@ -18,6 +18,9 @@ pub(super) struct Item {
     pub(super) path: Option<String>,
     /// Whether the item carries `app.kubernetes.io/managed-by: netpolc`.
     pub(super) managed: bool,
+    /// A digest of the item's identity as `kubectl apply` sees it ([`verify::identity`]),
+    /// to find items that share one with a generated object without reading them again.
+    pub(super) identity: u64,
     /// The whole item, for intent documents (`netpolc.dev/v1alpha1`, not the config).
     pub(super) value: Option<Value>,
 }
@@ -75,6 +78,14 @@ pub(super) fn digest(value: &Value) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     value.to_string().hash(&mut h);
+    h.finish()
+}
+
+/// A digest of the identity of `value` ([`verify::identity`]).
+pub(super) fn identity_digest(value: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    verify::identity_ref(value).hash(&mut h);
     h.finish()
 }
 
@@ -178,6 +189,7 @@ impl<'a> Reader<'a> {
             digest: digest(&value),
             path: item_path(&value),
             managed: value["metadata"]["labels"][MANAGED_BY_LABEL].as_str() == Some("netpolc"),
+            identity: identity_digest(&value),
             value: intent.then_some(value),
         });
     }
@@ -435,6 +447,48 @@ impl<'a> ResourceList<'a> {
                     );
                 }
             }
+        }
+        // An item of the package that shares its identity with a generated object: applied
+        // together (`kpt live apply`, a directory applied whole), one silently replaces the
+        // other, and what the proof checked is not what runs. Other targets' output is an
+        // alternative to this target's, not applied beside it.
+        let identities: std::collections::HashMap<u64, (&str, &Value)> = generated
+            .iter()
+            .map(|(path, _, v)| (identity_digest(v), (path.as_str(), v)))
+            .collect();
+        for &i in &kept {
+            let item = &self.items[i];
+            if item.managed || item.header {
+                continue;
+            }
+            let Some((path, object)) = identities.get(&item.identity) else {
+                continue;
+            };
+            let v = item.value_in(self.input);
+            if verify::identity(&v) != verify::identity(object) {
+                continue;
+            }
+            let (_, kind, namespace, name) = verify::identity(&v);
+            let shown = if namespace.is_empty() {
+                format!("{kind} `{name}`")
+            } else {
+                format!("{kind} `{namespace}/{name}`")
+            };
+            findings.push(
+                Finding::error(
+                    codes::IDENTITY_TAKEN,
+                    format!(
+                        "{}{shown} has the identity of an object netpolc generates in `{path}`",
+                        item.path
+                            .as_deref()
+                            .map(|p| format!("`{p}`: "))
+                            .unwrap_or_default(),
+                    ),
+                )
+                .note("applied together, one would silently replace the other")
+                .at(&v)
+                .help("rename or remove the item, or leave its namespace out of the intents"),
+            );
         }
         if findings.iter().any(|f| f.severity == Severity::Error) {
             return self.fail(findings, BAD_INPUT);

@@ -35,8 +35,9 @@
 //!   into a document, `tags: {code}`), and are also returned for stderr.
 //! - **Exit code**: 0 success, 1 the rendered objects fail translation validation, 2 bad
 //!   input (an unreadable `ResourceList`, a bad option, intents with errors, nothing to
-//!   render, a generated path held by an item netpolc did not generate). On failure the
-//!   items are passed through unchanged, without generated objects.
+//!   render, a generated path held by an item netpolc did not generate, an item with the
+//!   identity of a generated object). On failure the items are passed through unchanged,
+//!   without generated objects.
 //!
 //! Codes of this module: [`codes`].
 
@@ -85,6 +86,9 @@ pub mod codes {
     pub const DISAGREEMENT: &str = "NP7005";
     /// Translation validation could not run (an internal error).
     pub const VALIDATION_FAILED: &str = "NP7006";
+    /// An item netpolc did not generate has the identity of an object it generates:
+    /// applied together, one would silently replace the other.
+    pub const IDENTITY_TAKEN: &str = "NP7007";
 }
 
 /// The apiVersion of intent documents.
@@ -294,6 +298,64 @@ mod tests {
             "{}",
             out.stderr
         );
+    }
+
+    /// An item of the package with the identity of a generated object is refused
+    /// (NP7007); one of another kind, or another name, is passed through.
+    #[test]
+    fn items_with_a_generated_identity_are_refused() {
+        let list = |extra: &str| {
+            format!(
+                "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: netpolc}}\n  data: {{target: kubernetes}}\nitems:\n- apiVersion: netpolc.dev/v1alpha1\n  kind: IntentSet\n  metadata:\n    name: shop\n    annotations: {{config.kubernetes.io/path: policies/shop.yaml}}\n  spec:\n    namespace: shop\n    isolate: [ingress]\n    groups:\n      web: {{selector: {{app: web}}}}\n    intents:\n    - {{name: in, from: all, to: web, ports: [80/tcp]}}\n{extra}"
+            )
+        };
+        let plain = run(list("").as_bytes());
+        assert_eq!(plain.exit_code, SUCCESS, "{}", plain.stderr);
+        // The name of a generated NetworkPolicy, as written.
+        let out = crate::verify::parse_yaml("out", &plain.stdout).expect("reads");
+        let name = out[0]["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|i| i["kind"] == "NetworkPolicy")
+            .and_then(|i| i["metadata"]["name"].as_str())
+            .expect("a NetworkPolicy is generated")
+            .to_string();
+        let item = |kind: &str, api: &str, name: &str| {
+            format!("- apiVersion: {api}\n  kind: {kind}\n  metadata:\n    name: {name}\n    namespace: shop\n    annotations: {{config.kubernetes.io/path: extra/np.yaml}}\n  spec:\n    podSelector: {{}}\n    ingress:\n    - {{}}\n")
+        };
+        let taken = run(list(&item("NetworkPolicy", "networking.k8s.io/v1", &name)).as_bytes());
+        assert_eq!(taken.exit_code, BAD_INPUT, "{}", taken.stderr);
+        assert!(taken.stdout.contains("NP7007"), "{}", taken.stdout);
+        assert!(
+            taken
+                .stderr
+                .contains(&format!("`extra/np.yaml`: NetworkPolicy `shop/{name}`")),
+            "{}",
+            taken.stderr
+        );
+        let policies = |stdout: &str| {
+            let out = crate::verify::parse_yaml("out", stdout).expect("reads");
+            out[0]["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .filter(|i| i["kind"] == "NetworkPolicy")
+                .count()
+        };
+        assert_eq!(
+            policies(&taken.stdout),
+            1,
+            "only the item: nothing generated"
+        );
+        for (kind, api, n) in [
+            ("NetworkPolicy", "networking.k8s.io/v1", "other"),
+            ("ConfigMap", "v1", name.as_str()),
+            ("NetworkPolicy", "example.com/v1", name.as_str()),
+        ] {
+            let out = run(list(&item(kind, api, n)).as_bytes());
+            assert_eq!(out.exit_code, SUCCESS, "{kind} {api} {n}: {}", out.stderr);
+        }
     }
 
     #[test]
