@@ -21,6 +21,9 @@ pub(super) struct Item {
     /// A digest of the item's identity as `kubectl apply` sees it ([`verify::identity`]),
     /// to find items that share one with a generated object without reading them again.
     pub(super) identity: u64,
+    /// The targets (bits in [`Target::ALL`]'s order) whose back end enforces the item as
+    /// a network policy (a kind named `…NetworkPolicy` that it reads).
+    pub(super) policy_for: u8,
     /// The whole item, for intent documents (`netpolc.dev/v1alpha1`, not the config).
     pub(super) value: Option<Value>,
 }
@@ -87,6 +90,22 @@ pub(super) fn identity_digest(value: &Value) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     verify::identity_ref(value).hash(&mut h);
     h.finish()
+}
+
+/// The targets (bits in [`Target::ALL`]'s order) whose back end enforces `value` as a
+/// network policy.
+pub(super) fn policy_targets(value: &Value) -> u8 {
+    if !value["kind"]
+        .as_str()
+        .is_some_and(|k| k.ends_with("NetworkPolicy"))
+    {
+        return 0;
+    }
+    Target::ALL
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.backend().enforces(value))
+        .fold(0, |bits, (i, _)| bits | 1 << i)
 }
 
 /// The one item of an entry's text (`- ...` at column 0), read as a sequence.
@@ -190,6 +209,7 @@ impl<'a> Reader<'a> {
             path: item_path(&value),
             managed: value["metadata"]["labels"][MANAGED_BY_LABEL].as_str() == Some("netpolc"),
             identity: identity_digest(&value),
+            policy_for: policy_targets(&value),
             value: intent.then_some(value),
         });
     }
@@ -456,6 +476,7 @@ impl<'a> ResourceList<'a> {
             .iter()
             .map(|(path, _, v)| (identity_digest(v), (path.as_str(), v)))
             .collect();
+        let mut taken = std::collections::HashSet::new();
         for &i in &kept {
             let item = &self.items[i];
             if item.managed || item.header {
@@ -468,6 +489,7 @@ impl<'a> ResourceList<'a> {
             if verify::identity(&v) != verify::identity(object) {
                 continue;
             }
+            taken.insert(i);
             let (_, kind, namespace, name) = verify::identity(&v);
             let shown = if namespace.is_empty() {
                 format!("{kind} `{name}`")
@@ -488,6 +510,45 @@ impl<'a> ResourceList<'a> {
                 .note("applied together, one would silently replace the other")
                 .at(&v)
                 .help("rename or remove the item, or leave its namespace out of the intents"),
+            );
+        }
+        // A hand-written policy of a kind this target enforces, where the intents manage
+        // the pods: applied beside the generated objects, it changes what they allow.
+        let bit = Target::ALL.iter().position(|t| *t == target).unwrap_or(0);
+        for &i in &kept {
+            let item = &self.items[i];
+            if item.managed
+                || item.header
+                || item.policy_for & (1 << bit) == 0
+                || taken.contains(&i)
+            {
+                continue;
+            }
+            let v = item.value_in(self.input);
+            let (_, kind, namespace, name) = verify::identity(&v);
+            let (shown, where_) = if namespace.is_empty() {
+                (format!("{kind} `{name}`"), "is cluster-wide".to_string())
+            } else if program.namespaces.contains_key(&namespace) {
+                (
+                    format!("{kind} `{namespace}/{name}`"),
+                    format!("is in namespace `{namespace}`, which the intents manage"),
+                )
+            } else {
+                continue;
+            };
+            findings.push(
+                Finding::warning(
+                    codes::FOREIGN_POLICY,
+                    format!(
+                        "{}{shown}, which netpolc did not generate, {where_}",
+                        item.path.as_deref().map(|p| format!("`{p}`: ")).unwrap_or_default(),
+                    ),
+                )
+                .note(format!(
+                    "applied with the generated {target} objects it changes what they allow; the proof covers only what netpolc generates"
+                ))
+                .at(&v)
+                .help("write it as an intent, or keep it out of the package"),
             );
         }
         if findings.iter().any(|f| f.severity == Severity::Error) {

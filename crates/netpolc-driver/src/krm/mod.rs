@@ -30,6 +30,10 @@
 //!   stream ([`yaml::load_streamed`]), one item at a time, and only intent documents are
 //!   kept whole; every other item is kept as its text (a range of the input when it is
 //!   already at column 0) and a digest. `benches/fn-memory.sh` measures it.
+//! - **The rest of the package**: an item with the identity of a generated object is
+//!   refused (`NP7007`: applied together, one would replace the other), and a network
+//!   policy netpolc did not generate, where the intents manage the pods, is warned about
+//!   (`NP7008`: the proof does not cover it).
 //! - **Diagnostics** become `results` (`severity`, `message` starting with the code,
 //!   `resourceRef`, `file: {path, index}`, `field: {path}` where the diagnostic points
 //!   into a document, `tags: {code}`), and are also returned for stderr.
@@ -89,6 +93,11 @@ pub mod codes {
     /// An item netpolc did not generate has the identity of an object it generates:
     /// applied together, one would silently replace the other.
     pub const IDENTITY_TAKEN: &str = "NP7007";
+    /// Warning: the package holds a network policy netpolc did not generate, of a kind
+    /// the target enforces, in a namespace the intents manage (or cluster-wide): applied
+    /// with the generated objects, it changes what is allowed, and the proof does not
+    /// cover it.
+    pub const FOREIGN_POLICY: &str = "NP7008";
 }
 
 /// The apiVersion of intent documents.
@@ -348,6 +357,7 @@ mod tests {
             1,
             "only the item: nothing generated"
         );
+        assert!(!taken.stdout.contains("NP7008"), "one finding per item");
         for (kind, api, n) in [
             ("NetworkPolicy", "networking.k8s.io/v1", "other"),
             ("ConfigMap", "v1", name.as_str()),
@@ -356,6 +366,31 @@ mod tests {
             let out = run(list(&item(kind, api, n)).as_bytes());
             assert_eq!(out.exit_code, SUCCESS, "{kind} {api} {n}: {}", out.stderr);
         }
+        // A hand-written policy the target enforces, where the intents manage the pods, or
+        // cluster-wide: a warning; elsewhere, or of a kind the target does not read: none.
+        let warned = |extra: &str, target: &str| {
+            let out = run(list(extra).replace("target: kubernetes", target).as_bytes());
+            assert_eq!(out.exit_code, SUCCESS, "{}", out.stderr);
+            out.stdout.contains("NP7008")
+        };
+        let np = item("NetworkPolicy", "networking.k8s.io/v1", "allow-all");
+        assert!(warned(&np, "target: kubernetes"));
+        assert!(
+            warned(&np, "target: cilium"),
+            "Cilium enforces NetworkPolicies too"
+        );
+        assert!(!warned(
+            &np.replace("namespace: shop", "namespace: other"),
+            "target: kubernetes"
+        ));
+        let ccnp = "- apiVersion: cilium.io/v2\n  kind: CiliumClusterwideNetworkPolicy\n  metadata: {name: all}\n  spec: {endpointSelector: {}, ingress: [{}]}\n";
+        assert!(warned(ccnp, "target: cilium"));
+        assert!(
+            !warned(ccnp, "target: kubernetes"),
+            "not read by Kubernetes"
+        );
+        let cm = item("ConfigMap", "v1", "allow-all");
+        assert!(!warned(&cm, "target: kubernetes"));
     }
 
     #[test]

@@ -29,6 +29,13 @@ impl Finding {
         }
     }
 
+    pub(super) fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Finding {
+            severity: Severity::Warning,
+            ..Finding::error(code, message)
+        }
+    }
+
     pub(super) fn info(code: &'static str, message: impl Into<String>) -> Self {
         Finding {
             severity: Severity::Note,
