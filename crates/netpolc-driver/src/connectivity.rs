@@ -12,7 +12,8 @@
 //!    [`Evaluator::mentions_into`] adds what the side can tell apart about the other end
 //!    to one set per side, for every backend: the namespaces it names or selects by
 //!    label (their pods are taken as they are), the labels it tests (the other pods are
-//!    seen through that projection), the networks and the port boundaries. Other namespaces all look like one *unnamed namespace*.
+//!    seen through that projection), the networks and the port boundaries. Other
+//!    namespaces all look like one *unnamed namespace*.
 //!    A side verdict is computed once per (what the side can see of the other end), on
 //!    one port per interval of the ports every side mentions, and cached. What every
 //!    side mentions is read up front (the networks, ports and label keys of the whole

@@ -215,13 +215,7 @@ impl Walk {
                 self.paths.push((name, full));
                 Ok(())
             }
-            Ok(_) => Err(Box::new(
-                Diagnostic::error(
-                    codes::UNREADABLE,
-                    format!("`{shown}` is neither a file nor a folder"),
-                )
-                .with_file(shown.clone()),
-            )),
+            Ok(_) => Err(Box::new(not_a_file(&shown))),
             Err(e) => Err(Box::new(io_error(&shown, &e))),
         }
     }
@@ -329,17 +323,11 @@ impl Walk {
                     continue;
                 }
                 self.paths.push((name, path));
-            } else if yaml && !is_file {
+            } else if yaml {
                 // A pipe, socket or device named like a policy file: never opened (a
                 // pipe would wait for a writer), never skipped silently.
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        codes::UNREADABLE,
-                        format!("`{}` is neither a file nor a folder", name.escape_debug()),
-                    )
-                    .with_file(name.clone())
-                    .with_help("policy files must be regular files; remove it or rename it"),
-                );
+                self.diagnostics
+                    .push(bad_name(&name).unwrap_or_else(|| not_a_file(&name)));
             }
         }
         seen.pop();
@@ -387,6 +375,16 @@ fn outside(name: &str, target: Option<&str>) -> Diagnostic {
         .with_file(name.to_string())
         .with_note("only files inside the repository are compiled, so that what is built is what is reviewed")
         .with_help("copy the policies into the repository, or point `-C` at the folder that holds them")
+}
+
+/// A pipe, socket or device where a policy file or folder is expected.
+fn not_a_file(name: &str) -> Diagnostic {
+    Diagnostic::error(
+        codes::UNREADABLE,
+        format!("`{name}` is neither a file nor a folder"),
+    )
+    .with_file(name.to_string())
+    .with_help("policy files must be regular files; remove it or rename it")
 }
 
 fn io_error(name: &str, e: &std::io::Error) -> Diagnostic {

@@ -38,6 +38,28 @@ pub(super) enum Text {
 }
 
 impl Item {
+    /// Whether netpolc generated the item (for some target and folder): it has the
+    /// generated-file header or the managed-by label.
+    pub(super) fn generated(&self) -> bool {
+        self.header || self.managed
+    }
+
+    /// The item for a message: its file, kind, namespace and name
+    /// (`` `extra/np.yaml`: NetworkPolicy `shop/web` ``), from its content `value`.
+    pub(super) fn named(&self, value: &Value) -> String {
+        let (_, kind, namespace, name) = verify::identity_ref(value);
+        let file = self
+            .path
+            .as_deref()
+            .map(|p| format!("`{p}`: "))
+            .unwrap_or_default();
+        if namespace.is_empty() {
+            format!("{file}{kind} `{name}`")
+        } else {
+            format!("{file}{kind} `{namespace}/{name}`")
+        }
+    }
+
     pub(super) fn text<'t>(&'t self, input: &'t str) -> &'t str {
         match &self.text {
             Text::Input(a, b) => input.get(*a..*b).unwrap_or(""),
@@ -325,8 +347,7 @@ impl<'a> ResourceList<'a> {
 
         // Sort the items: previous output of this target (dropped), intents, the rest.
         let owned = |item: &Item| {
-            item.path.as_deref().is_some_and(|p| p.starts_with(&prefix))
-                && (item.header || item.managed)
+            item.path.as_deref().is_some_and(|p| p.starts_with(&prefix)) && item.generated()
         };
         let mut kept = Vec::new();
         let mut intents = Vec::new();
@@ -479,32 +500,23 @@ impl<'a> ResourceList<'a> {
         let mut taken = std::collections::HashSet::new();
         for &i in &kept {
             let item = &self.items[i];
-            if item.managed || item.header {
+            if item.generated() {
                 continue;
             }
             let Some((path, object)) = identities.get(&item.identity) else {
                 continue;
             };
             let v = item.value_in(self.input);
-            if verify::identity(&v) != verify::identity(object) {
+            if verify::identity_ref(&v) != verify::identity_ref(object) {
                 continue;
             }
             taken.insert(i);
-            let (_, kind, namespace, name) = verify::identity(&v);
-            let shown = if namespace.is_empty() {
-                format!("{kind} `{name}`")
-            } else {
-                format!("{kind} `{namespace}/{name}`")
-            };
             findings.push(
                 Finding::error(
                     codes::IDENTITY_TAKEN,
                     format!(
-                        "{}{shown} has the identity of an object netpolc generates in `{path}`",
-                        item.path
-                            .as_deref()
-                            .map(|p| format!("`{p}`: "))
-                            .unwrap_or_default(),
+                        "{} has the identity of an object netpolc generates in `{path}`",
+                        item.named(&v)
                     ),
                 )
                 .note("applied together, one would silently replace the other")
@@ -517,32 +529,22 @@ impl<'a> ResourceList<'a> {
         let bit = Target::ALL.iter().position(|t| *t == target).unwrap_or(0);
         for &i in &kept {
             let item = &self.items[i];
-            if item.managed
-                || item.header
-                || item.policy_for & (1 << bit) == 0
-                || taken.contains(&i)
-            {
+            if item.generated() || item.policy_for & (1 << bit) == 0 || taken.contains(&i) {
                 continue;
             }
             let v = item.value_in(self.input);
-            let (_, kind, namespace, name) = verify::identity(&v);
-            let (shown, where_) = if namespace.is_empty() {
-                (format!("{kind} `{name}`"), "is cluster-wide".to_string())
-            } else if program.namespaces.contains_key(&namespace) {
-                (
-                    format!("{kind} `{namespace}/{name}`"),
-                    format!("is in namespace `{namespace}`, which the intents manage"),
-                )
+            let namespace = v["metadata"]["namespace"].as_str().unwrap_or("");
+            let place = if namespace.is_empty() {
+                "is cluster-wide".to_string()
+            } else if program.namespaces.contains_key(namespace) {
+                format!("is in namespace `{namespace}`, which the intents manage")
             } else {
                 continue;
             };
             findings.push(
                 Finding::warning(
                     codes::FOREIGN_POLICY,
-                    format!(
-                        "{}{shown}, which netpolc did not generate, {where_}",
-                        item.path.as_deref().map(|p| format!("`{p}`: ")).unwrap_or_default(),
-                    ),
+                    format!("{}, which netpolc did not generate, {place}", item.named(&v)),
                 )
                 .note(format!(
                     "applied with the generated {target} objects it changes what they allow; the proof covers only what netpolc generates"
