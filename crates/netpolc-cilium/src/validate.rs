@@ -12,7 +12,7 @@
 use crate::render::MAX_PORTS;
 use crate::types::{KIND_CCNP, KIND_CNP};
 use ipnet::IpNet;
-use netpolc_ir::backend::{At, Item};
+use netpolc_ir::backend::{At, Fields, Item};
 use serde_json::{Map, Value};
 use std::net::IpAddr;
 
@@ -218,7 +218,7 @@ impl Validator {
         map: &'v Map<String, Value>,
         key: &str,
     ) -> &'v [Value] {
-        match map.get(key) {
+        match map.field(key) {
             None | Some(Value::Null) => &[],
             Some(Value::Array(items)) => items,
             Some(_) => {
@@ -237,10 +237,10 @@ impl Validator {
             obj,
             &["apiVersion", "kind", "metadata", "spec", "specs", "status"],
         );
-        if obj.get("apiVersion").and_then(Value::as_str) != Some("cilium.io/v2") {
+        if obj.field("apiVersion").and_then(Value::as_str) != Some("cilium.io/v2") {
             self.invalid("apiVersion", "expected `cilium.io/v2`");
         }
-        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+        let kind = obj.field("kind").and_then(Value::as_str).unwrap_or("");
         if kind != KIND_CNP && kind != KIND_CCNP {
             self.invalid(
                 "kind",
@@ -249,10 +249,10 @@ impl Validator {
             return;
         }
         let is_cnp = kind == KIND_CNP;
-        match obj.get("metadata") {
+        match obj.field("metadata") {
             Some(m) => {
                 if let Some(m) = self.map("metadata", m) {
-                    match m.get("name").and_then(Value::as_str) {
+                    match m.field("name").and_then(Value::as_str) {
                         Some(name) if is_dns_subdomain(name) => {}
                         Some(name) => self.invalid(
                             "metadata.name",
@@ -264,8 +264,8 @@ impl Validator {
             }
             None => self.invalid("metadata", "required"),
         }
-        let spec = obj.get("spec").filter(|v| !v.is_null());
-        let specs = obj.get("specs").filter(|v| !v.is_null());
+        let spec = obj.field("spec").filter(|v| !v.is_null());
+        let specs = obj.field("specs").filter(|v| !v.is_null());
         if spec.is_none() && specs.is_none() {
             self.invalid("spec", "a policy needs `spec` or `specs`");
         }
@@ -306,8 +306,8 @@ impl Validator {
                 "nodeSelector",
             ],
         );
-        let endpoints = r.get("endpointSelector").filter(|v| !v.is_null());
-        let nodes = r.get("nodeSelector").filter(|v| !v.is_null());
+        let endpoints = r.field("endpointSelector").filter(|v| !v.is_null());
+        let nodes = r.field("nodeSelector").filter(|v| !v.is_null());
         match (endpoints, nodes) {
             (None, None) => self.invalid(
                 path,
@@ -331,7 +331,7 @@ impl Validator {
             }
             self.selector(At(path, "nodeSelector"), s);
         }
-        if let Some(dd) = r.get("enableDefaultDeny") {
+        if let Some(dd) = r.field("enableDefaultDeny") {
             let p = At(path, "enableDefaultDeny");
             if let Some(m) = self.map(p, dd) {
                 self.known_fields(p, m, &["ingress", "egress"]);
@@ -344,7 +344,7 @@ impl Validator {
         }
         if !["ingress", "ingressDeny", "egress", "egressDeny"]
             .iter()
-            .any(|k| r.contains_key(*k))
+            .any(|k| r.has(k))
         {
             self.invalid(
                 path,
@@ -353,7 +353,7 @@ impl Validator {
         } else if ["ingress", "ingressDeny", "egress", "egressDeny"]
             .iter()
             .all(|k| {
-                r.get(*k)
+                r.field(k)
                     .and_then(Value::as_array)
                     .is_none_or(Vec::is_empty)
             })
@@ -382,7 +382,7 @@ impl Validator {
             return;
         };
         self.known_fields(path, m, &["matchLabels", "matchExpressions"]);
-        if let Some(labels) = m.get("matchLabels") {
+        if let Some(labels) = m.field("matchLabels") {
             let p = At(path, "matchLabels");
             if let Some(labels) = self.map(p, labels) {
                 for (k, v) in labels {
@@ -403,18 +403,18 @@ impl Validator {
             let p = Item(At(path, "matchExpressions"), i);
             let Some(e) = self.map(p, e) else { continue };
             self.known_fields(p, e, &["key", "operator", "values"]);
-            if e.get("key")
+            if e.field("key")
                 .and_then(Value::as_str)
                 .is_none_or(str::is_empty)
             {
                 self.invalid(At(p, "key"), "required");
             }
-            let values = e.get("values").and_then(Value::as_array);
+            let values = e.field("values").and_then(Value::as_array);
             let n = values.map_or(0, Vec::len);
             if values.is_some_and(|vs| vs.iter().any(|v| !v.is_string())) {
                 self.invalid(At(p, "values"), "expected strings");
             }
-            match e.get("operator").and_then(Value::as_str) {
+            match e.field("operator").and_then(Value::as_str) {
                 Some("In" | "NotIn") if n == 0 => {
                     self.invalid(At(p, "values"), "`In` and `NotIn` need values")
                 }
@@ -443,7 +443,7 @@ impl Validator {
         };
         self.known_fields(path, m, section.fields());
         let non_empty = |k: &str| {
-            m.get(k)
+            m.field(k)
                 .and_then(Value::as_array)
                 .is_some_and(|a| !a.is_empty())
         };
@@ -536,7 +536,7 @@ impl Validator {
         );
         let kinds = ["cidr", "cidrGroupRef", "cidrGroupSelector"]
             .iter()
-            .filter(|k| m.get(**k).is_some_and(|v| !v.is_null()))
+            .filter(|k| m.field(k).is_some_and(|v| !v.is_null()))
             .count();
         if kinds != 1 {
             self.invalid(
@@ -544,7 +544,7 @@ impl Validator {
                 "exactly one of `cidr`, `cidrGroupRef` and `cidrGroupSelector` is required",
             );
         }
-        let Some(cidr) = m.get("cidr").filter(|v| !v.is_null()) else {
+        let Some(cidr) = m.field("cidr").filter(|v| !v.is_null()) else {
             return;
         };
         let Some(net) = cidr.as_str().and_then(parse_prefix) else {
@@ -564,8 +564,8 @@ impl Validator {
     fn fqdn(&mut self, path: impl std::fmt::Display + Copy, v: &Value) {
         let Some(m) = self.map(path, v) else { return };
         self.known_fields(path, m, &["matchName", "matchPattern"]);
-        let name = m.get("matchName").and_then(Value::as_str);
-        let pattern = m.get("matchPattern").and_then(Value::as_str);
+        let name = m.field("matchName").and_then(Value::as_str);
+        let pattern = m.field("matchPattern").and_then(Value::as_str);
         match (name, pattern) {
             (Some(n), None) if fqdn_valid(n, false) => {}
             (None, Some(p)) if fqdn_valid(p, true) => {}
@@ -622,7 +622,7 @@ impl Validator {
         let rules = if section.is_deny() {
             None
         } else {
-            m.get("rules").filter(|v| !v.is_null())
+            m.field("rules").filter(|v| !v.is_null())
         };
         let mut l7: Vec<&str> = Vec::new();
         if let Some(rules) = rules {
@@ -630,14 +630,14 @@ impl Validator {
             if let Some(r) = self.map(p, rules) {
                 self.known_fields(p, r, &["dns", "http", "kafka", "l7", "l7proto"]);
                 for k in ["http", "kafka", "dns", "l7proto"] {
-                    if r.get(k).is_some_and(|v| !v.is_null()) {
+                    if r.field(k).is_some_and(|v| !v.is_null()) {
                         l7.push(k);
                     }
                 }
                 if l7.len() > 1 {
                     self.invalid(p, "only one L7 protocol per `toPorts` item");
                 }
-                if r.contains_key("l7") && !r.contains_key("l7proto") {
+                if r.has("l7") && !r.has("l7proto") {
                     self.invalid(At(p, "l7"), "needs `l7proto`");
                 }
                 for (i, h) in self.list(p, r, "http").iter().enumerate() {
@@ -671,7 +671,7 @@ impl Validator {
                 continue;
             };
             self.known_fields(p, pp, &["port", "endPort", "protocol"]);
-            let value = match pp.get("port").and_then(Value::as_str) {
+            let value = match pp.field("port").and_then(Value::as_str) {
                 None | Some("") => {
                     self.invalid(At(p, "port"), "required");
                     None
@@ -684,7 +684,7 @@ impl Validator {
                     }
                 },
             };
-            let end = match pp.get("endPort").filter(|v| !v.is_null()) {
+            let end = match pp.field("endPort").filter(|v| !v.is_null()) {
                 None => None,
                 Some(e) => match e.as_i64().filter(|e| (0..=65535).contains(e)) {
                     Some(e) => Some(e),
@@ -694,7 +694,7 @@ impl Validator {
                     }
                 },
             };
-            let protocol = match pp.get("protocol").filter(|v| !v.is_null()) {
+            let protocol = match pp.field("protocol").filter(|v| !v.is_null()) {
                 None => "ANY",
                 Some(v) => match v.as_str() {
                     Some(s @ ("TCP" | "UDP" | "SCTP" | "VRRP" | "IGMP" | "ANY")) => s,
@@ -746,12 +746,12 @@ impl Validator {
             let p = Item(At(path, "fields"), i);
             let Some(f) = self.map(p, f) else { continue };
             self.known_fields(p, f, &["family", "type"]);
-            match f.get("family") {
+            match f.field("family") {
                 None | Some(Value::Null) => {}
                 Some(Value::String(s)) if s == "IPv4" || s == "IPv6" => {}
                 Some(_) => self.invalid(At(p, "family"), "expected `IPv4` or `IPv6`"),
             }
-            match f.get("type") {
+            match f.field("type") {
                 Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n <= 255) => {}
                 Some(Value::String(s))
                     if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()) => {}

@@ -33,14 +33,16 @@ pub struct Emitted {
 impl Emitted {
     /// Emits one object of `target`.
     pub fn new(target: Target, object: &Value) -> Emitted {
-        let field = |v: &Value| v.as_str().unwrap_or("").to_string();
+        use netpolc_ir::backend::field;
+        let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+        let metadata = field(object, "metadata");
         Emitted {
             yaml: to_yaml(object),
             file: crate::golden::home(target, object),
-            kind: field(&object["kind"]),
-            namespace: field(&object["metadata"]["namespace"]),
-            name: field(&object["metadata"]["name"]),
-            source: object["metadata"]["annotations"]["netpolc.dev/source"]
+            kind: text(field(object, "kind")),
+            namespace: text(field(metadata, "namespace")),
+            name: text(field(metadata, "name")),
+            source: field(field(metadata, "annotations"), "netpolc.dev/source")
                 .as_str()
                 .map(str::to_string),
         }

@@ -161,7 +161,28 @@ impl ObjectProblems {
     /// The `${` guard and, unless the back end `validated` the object when compiling, its
     /// validation, on one object; `None` when it passes both.
     pub(crate) fn of(target: Target, o: &Value, validated: bool) -> Option<ObjectProblems> {
-        let substituted = contains_substitution(o);
+        Self::found(target, o, contains_substitution(o), validated)
+    }
+
+    /// [`ObjectProblems::of`] an object emitted as `yaml`. The emitter writes every `$`
+    /// as itself (never escaped), so a text without one has no string holding `${`,
+    /// and its tree is not walked for it.
+    pub(crate) fn of_emitted(
+        target: Target,
+        o: &Value,
+        yaml: &str,
+        validated: bool,
+    ) -> Option<ObjectProblems> {
+        let substituted = yaml.as_bytes().contains(&b'$') && contains_substitution(o);
+        Self::found(target, o, substituted, validated)
+    }
+
+    fn found(
+        target: Target,
+        o: &Value,
+        substituted: bool,
+        validated: bool,
+    ) -> Option<ObjectProblems> {
         let rejected = if validated {
             Vec::new()
         } else {
@@ -281,5 +302,26 @@ mod tests {
         assert!(contains_substitution(&key));
         let none = serde_json::json!({"a": [{"b": "$x {y}"}, 1, true, null]});
         assert!(!contains_substitution(&none));
+    }
+
+    /// The stream looks for `${` only in objects whose text holds a `$`: every string
+    /// holding one, plain or quoted, key or value, is written with it.
+    #[test]
+    fn a_substitution_is_found_through_the_emitted_text_in_every_style() {
+        let target = Target::Kubernetes;
+        for object in [
+            serde_json::json!({"kind": "X", "metadata": {"name": "${NAME}"}}),
+            serde_json::json!({"kind": "X", "a": {"${K}": "v"}}),
+            serde_json::json!({"kind": "X", "a": ["- ${x}: \"q\"\n\t\u{7f}"]}),
+            serde_json::json!({"kind": "X", "a": {"'${k}': {}": [true, "${"]}}),
+            serde_json::json!({"kind": "X", "a": "\u{85}${"}),
+        ] {
+            let yaml = emit::to_yaml(&object);
+            let found = ObjectProblems::of_emitted(target, &object, &yaml, true);
+            assert!(found.is_some_and(|p| p.substituted), "{yaml}");
+        }
+        let clean = serde_json::json!({"kind": "X", "a": {"b": "$x {y}", "c": ["{}", "$"]}});
+        let yaml = emit::to_yaml(&clean);
+        assert!(ObjectProblems::of_emitted(target, &clean, &yaml, true).is_none());
     }
 }

@@ -68,10 +68,15 @@ pub enum Failure {
 /// # Errors
 /// See [`Failure`].
 pub fn build(program: &Program, targets: &[Target], options: &Options) -> Result<Built, Failed> {
-    // The proof's model is derived while the back ends compile (on a thread of its own
-    // when one can be started).
+    // The proof's model is derived, and the intended meaning's evaluator built, while the
+    // back ends compile (on a thread of its own when one can be started).
     std::thread::scope(|scope| {
-        let derive = || netpolc_ir::derive::derive(program);
+        let derive = || {
+            (
+                netpolc_ir::derive::derive(program),
+                netpolc_ir::eval::intended(program),
+            )
+        };
         let model = std::thread::Builder::new()
             .name("derive".into())
             .spawn_scoped(scope, derive)
@@ -86,12 +91,16 @@ pub fn build(program: &Program, targets: &[Target], options: &Options) -> Result
     })
 }
 
-/// [`build`], with the model to prove on from `model`.
-fn build_with(
-    program: &Program,
+/// [`build`], with the model to prove on and the intended meaning's evaluator from
+/// `model`.
+fn build_with<'p>(
+    program: &'p Program,
     targets: &[Target],
     options: &Options,
-    model: impl FnOnce() -> netpolc_ir::model::ClusterModel,
+    model: impl FnOnce() -> (
+        netpolc_ir::model::ClusterModel,
+        netpolc_ir::eval::Intended<'p>,
+    ),
 ) -> Result<Built, Failed> {
     let mut diagnostics = Vec::new();
     let mut rendered = Vec::new();
@@ -177,8 +186,8 @@ fn build_with(
         });
     }
     let read_back = started.elapsed();
-    let model = model();
-    let report = verify::prove_evaluators(program, model, evaluators, DISAGREEMENT_LIMIT);
+    let (model, intended) = model();
+    let report = verify::prove_against(program, model, &intended, evaluators, DISAGREEMENT_LIMIT);
     if report.disagreements.is_empty() {
         Ok(Built {
             rendered,

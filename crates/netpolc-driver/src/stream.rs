@@ -57,8 +57,8 @@ pub(crate) fn stream(program: &Program, target: Target, compiled: Compiled) -> S
         256,
         |(i, manifest), out| {
             let value = manifest.into_json();
-            let problems = ObjectProblems::of(target, &value, validated);
             let emitted = Emitted::new(target, &value);
+            let problems = ObjectProblems::of_emitted(target, &value, &emitted.yaml, validated);
             let piece = (problems.is_none() && verify::reads_back_as(&emitted.yaml, &value))
                 .then(|| reader.read(i, &value));
             out.push(One {

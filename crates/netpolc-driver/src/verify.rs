@@ -425,11 +425,23 @@ pub fn prove_evaluators(
     evals: Vec<(Target, Box<dyn Evaluator>)>,
     limit: usize,
 ) -> Report {
-    let started = std::time::Instant::now();
     let intended = netpolc_ir::eval::intended(program);
+    prove_against(program, model, &intended, evals, limit)
+}
+
+/// [`prove_evaluators`] with the intended meaning's evaluator already built (the
+/// pipeline builds it beside the model, while the back ends compile).
+pub fn prove_against(
+    program: &Program,
+    model: ClusterModel,
+    intended: &dyn Evaluator,
+    evals: Vec<(Target, Box<dyn Evaluator>)>,
+    limit: usize,
+) -> Report {
+    let started = std::time::Instant::now();
     let refs: Vec<&dyn Evaluator> = evals.iter().map(|(_, e)| e.as_ref()).collect();
     let networks = program.profile.cluster_cidrs();
-    let proof = netpolc_ir::proof::prove_owned(model, &networks, &intended, &refs, limit);
+    let proof = netpolc_ir::proof::prove_owned(model, &networks, intended, &refs, limit);
     let proved = started.elapsed();
     let disagreements = proof
         .findings

@@ -238,6 +238,38 @@ impl Manifest for Packed {
     }
 }
 
+/// A key of a small JSON map found by comparing the keys in order, not by hashing it:
+/// a manifest's maps hold a few keys each, and comparing their lengths (then bytes)
+/// costs less than `serde_json`'s SipHash of the key. Larger maps are looked up by hash.
+pub trait Fields {
+    /// The value of `key`, if present.
+    fn field(&self, key: &str) -> Option<&Value>;
+
+    /// Whether `key` is present.
+    fn has(&self, key: &str) -> bool {
+        self.field(key).is_some()
+    }
+}
+
+impl Fields for serde_json::Map<String, Value> {
+    fn field(&self, key: &str) -> Option<&Value> {
+        if self.len() > 16 {
+            return self.get(key);
+        }
+        self.iter().find_map(|(k, v)| (k == key).then_some(v))
+    }
+}
+
+/// `value[key]` through [`Fields::field`]: the value of `key` when `value` is a map
+/// holding it, else `null` (as `serde_json`'s indexing).
+pub fn field<'v>(value: &'v Value, key: &str) -> &'v Value {
+    static NULL: Value = Value::Null;
+    value
+        .as_object()
+        .and_then(|m| m.field(key))
+        .unwrap_or(&NULL)
+}
+
 /// One shared copy of each distinct value a [`Reader`] reads (a selector recurs in many
 /// policies and rules, and each copy would keep its own allocations), safe to use from
 /// every thread reading.

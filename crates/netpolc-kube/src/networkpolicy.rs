@@ -32,6 +32,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// `networking.k8s.io/v1`.
 pub const API_VERSION: &str = "networking.k8s.io/v1";
@@ -240,6 +241,29 @@ fn path_text(path: &serde_ignored::Path<'_>) -> String {
     }
 }
 
+/// Where a field is (`spec.ingress[0].from[1]`), written out only for a message: most
+/// objects have no error, and writing every peer's, port's and label's path cost more
+/// than checking them.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    /// A path written out already.
+    Text(&'a str),
+    /// `parent.field`.
+    Field(&'a At<'a>, &'a str),
+    /// `parent[index]`.
+    Index(&'a At<'a>, usize),
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            At::Text(t) => f.write_str(t),
+            At::Field(parent, field) => write!(f, "{parent}.{field}"),
+            At::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
 fn check(np: net::NetworkPolicy) -> Result<NetworkPolicy, String> {
     let meta = np.metadata;
     let name = meta.name.ok_or("metadata.name is required")?;
@@ -257,7 +281,7 @@ fn check(np: net::NetworkPolicy) -> Result<NetworkPolicy, String> {
         ));
     }
     let spec = np.spec.unwrap_or_default();
-    let pod_selector = selector("spec.podSelector", spec.pod_selector.as_ref())?;
+    let pod_selector = selector(At::Text("spec.podSelector"), spec.pod_selector.as_ref())?;
     let ingress = rules("spec.ingress", "from", spec.ingress.unwrap_or_default())?;
     let egress = rules("spec.egress", "to", spec.egress.unwrap_or_default())?;
     let types = spec.policy_types.unwrap_or_default();
@@ -300,20 +324,23 @@ fn check(np: net::NetworkPolicy) -> Result<NetworkPolicy, String> {
 /// The ingress (`peer_field` `from`) or egress (`to`) rules at `path`.
 fn rules<R: RuleFields>(path: &str, peer_field: &str, list: Vec<R>) -> Result<Vec<Rule>, String> {
     let mut out = Vec::with_capacity(list.len());
+    let path = At::Text(path);
     for (i, r) in list.into_iter().enumerate() {
-        let at = format!("{path}[{i}]");
+        let at = At::Index(&path, i);
         let (peers, ports) = r.fields();
+        let peers_at = At::Field(&at, peer_field);
         let peers = peers
             .unwrap_or_default()
             .iter()
             .enumerate()
-            .map(|(j, p)| peer(&format!("{at}.{peer_field}[{j}]"), p))
+            .map(|(j, p)| peer(At::Index(&peers_at, j), p))
             .collect::<Result<_, _>>()?;
+        let ports_at = At::Field(&at, "ports");
         let ports = ports
             .unwrap_or_default()
             .iter()
             .enumerate()
-            .map(|(j, p)| port(&format!("{at}.ports[{j}]"), p))
+            .map(|(j, p)| port(At::Index(&ports_at, j), p))
             .collect::<Result<_, _>>()?;
         out.push(Rule { peers, ports });
     }
@@ -352,14 +379,16 @@ impl RuleFields for net::NetworkPolicyEgressRule {
     }
 }
 
-fn peer(path: &str, p: &net::NetworkPolicyPeer) -> Result<Peer, String> {
+fn peer(path: At<'_>, p: &net::NetworkPolicyPeer) -> Result<Peer, String> {
     match (&p.ip_block, &p.pod_selector, &p.namespace_selector) {
         (Some(block), None, None) => {
-            let cidr = parse_net(&format!("{path}.ipBlock.cidr"), &block.cidr)?;
+            let ip_block = At::Field(&path, "ipBlock");
+            let cidr = parse_net(At::Field(&ip_block, "cidr"), &block.cidr)?;
             let mut except = Vec::new();
+            let except_at = At::Field(&ip_block, "except");
             for (i, e) in block.except.iter().flatten().enumerate() {
-                let at = format!("{path}.ipBlock.except[{i}]");
-                let hole = parse_net(&at, e)?;
+                let at = At::Index(&except_at, i);
+                let hole = parse_net(at, e)?;
                 if !(cidr.contains(&hole) && hole.prefix_len() > cidr.prefix_len()) {
                     return Err(format!(
                         "{at}: `{e}` is not strictly inside `{}`",
@@ -377,24 +406,24 @@ fn peer(path: &str, p: &net::NetworkPolicyPeer) -> Result<Peer, String> {
         (None, pods, namespaces) => Ok(Peer::Pods {
             namespace_selector: namespaces
                 .as_ref()
-                .map(|s| selector(&format!("{path}.namespaceSelector"), Some(s)))
+                .map(|s| selector(At::Field(&path, "namespaceSelector"), Some(s)))
                 .transpose()?,
             pod_selector: pods
                 .as_ref()
-                .map(|s| selector(&format!("{path}.podSelector"), Some(s)))
+                .map(|s| selector(At::Field(&path, "podSelector"), Some(s)))
                 .transpose()?,
         }),
     }
 }
 
-fn parse_net(path: &str, text: &str) -> Result<IpNet, String> {
+fn parse_net(path: At<'_>, text: &str) -> Result<IpNet, String> {
     // Kubernetes masks host bits when it parses a CIDR.
     text.parse::<IpNet>()
         .map(|n| n.trunc())
         .map_err(|_| format!("{path}: invalid CIDR `{text}`"))
 }
 
-fn port(path: &str, p: &net::NetworkPolicyPort) -> Result<Port, String> {
+fn port(path: At<'_>, p: &net::NetworkPolicyPort) -> Result<Port, String> {
     let protocol = match p.protocol.as_deref() {
         None | Some("TCP") => Protocol::Tcp,
         Some("UDP") => Protocol::Udp,
@@ -441,18 +470,18 @@ fn port(path: &str, p: &net::NetworkPolicyPort) -> Result<Port, String> {
     Ok(Port { protocol, port })
 }
 
-fn selector(path: &str, s: Option<&meta::LabelSelector>) -> Result<LabelSelector, String> {
+fn selector(path: At<'_>, s: Option<&meta::LabelSelector>) -> Result<LabelSelector, String> {
     let Some(s) = s else {
         return Ok(LabelSelector::default());
     };
-    let key = |at: String, k: &str| {
+    let key = |at: At<'_>, k: &str| {
         if is_qualified_name(k) {
             Ok(())
         } else {
             Err(format!("{at}: `{k}` is not a valid label key"))
         }
     };
-    let value = |at: String, v: &str| {
+    let value = |at: At<'_>, v: &str| {
         if is_label_value(v) {
             Ok(())
         } else {
@@ -460,17 +489,20 @@ fn selector(path: &str, s: Option<&meta::LabelSelector>) -> Result<LabelSelector
         }
     };
     let match_labels = s.match_labels.clone().unwrap_or_default();
+    let labels_at = At::Field(&path, "matchLabels");
     for (k, v) in &match_labels {
-        key(format!("{path}.matchLabels"), k)?;
-        value(format!("{path}.matchLabels.{k}"), v)?;
+        key(labels_at, k)?;
+        value(At::Field(&labels_at, k), v)?;
     }
     let mut match_expressions = Vec::new();
+    let expressions_at = At::Field(&path, "matchExpressions");
     for (i, e) in s.match_expressions.iter().flatten().enumerate() {
-        let at = format!("{path}.matchExpressions[{i}]");
-        key(format!("{at}.key"), &e.key)?;
+        let at = At::Index(&expressions_at, i);
+        key(At::Field(&at, "key"), &e.key)?;
         let values = e.values.clone().unwrap_or_default();
+        let values_at = At::Field(&at, "values");
         for (j, v) in values.iter().enumerate() {
-            value(format!("{at}.values[{j}]"), v)?;
+            value(At::Index(&values_at, j), v)?;
         }
         let operator = match e.operator.as_str() {
             "In" => Operator::In,

@@ -44,6 +44,7 @@ use super::load::Limits;
 use super::node::plain_to_json;
 use super::resolve::{resolve_plain, Resolved};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Longest implicit key accepted, in bytes (YAML allows 1024 characters; a character is
 /// at least one byte).
@@ -151,6 +152,13 @@ fn characters_ok(text: &str, budget: usize) -> bool {
             after_blank = true;
             continue;
         }
+        // A line break (once a line): blank, ends a comment, not counted.
+        if byte == b'\n' {
+            i += 1;
+            in_comment = false;
+            after_blank = true;
+            continue;
+        }
         // ASCII as bytes; other characters decoded (the text is UTF-8).
         let c = if byte < 0x80 {
             i += 1;
@@ -196,8 +204,9 @@ fn printable_non_ascii(c: char) -> bool {
 }
 
 /// A scalar token: a double-quoted string (unescaped) or the byte range of a plain one.
-enum Token {
-    Quoted(String),
+enum Token<'a> {
+    /// Borrowed from the text when it holds no escape.
+    Quoted(Cow<'a, str>),
     Plain(usize, usize),
 }
 
@@ -332,27 +341,28 @@ impl<'a> Reader<'a> {
 
     /// A mapping key at `pos`, up to (not past) the `:` that must follow it.
     fn key(&mut self) -> Option<String> {
-        self.key_text().map(std::borrow::Cow::into_owned)
+        self.key_text().map(Cow::into_owned)
     }
 
     /// The first key of a mapping that starts on the line of a `- ` or of the document,
     /// read as `token` from `start` (`pos` at its `:`).
-    fn first_key(&self, start: usize, token: Token) -> Option<String> {
+    fn first_key(&self, start: usize, token: Token<'a>) -> Option<Cow<'a, str>> {
         if self.pos - start > MAX_KEY {
             return None;
         }
         match token {
             Token::Quoted(s) => Some(s),
-            Token::Plain(from, to) => self.plain_key(from, to),
+            Token::Plain(from, to) => self.plain_key(from, to).map(Cow::Borrowed),
         }
     }
 
     /// The text of a plain key, if it is a string: the loader keeps a key's text as
     /// written, but compares `0x10` and `16` as the same key.
-    fn plain_key(&self, from: usize, to: usize) -> Option<String> {
-        let s = &self.text[from..to];
+    fn plain_key(&self, from: usize, to: usize) -> Option<&'a str> {
+        let text: &'a str = self.text;
+        let s = &text[from..to];
         (self.b[from] != b'-' && !s.contains('+') && matches!(resolve_plain(s), Resolved::Str(_)))
-            .then(|| s.to_string())
+            .then_some(s)
     }
 
     /// What follows `key:` of a mapping whose keys are at column `indent`, with the
@@ -410,14 +420,14 @@ impl<'a> Reader<'a> {
         let token = self.token()?;
         match (self.peek(self.pos)?, map_at) {
             (b':', Some(indent)) => {
-                let key = self.first_key(start, token)?;
+                let key = self.first_key(start, token)?.into_owned();
                 self.map(indent, depth, Some(key))
             }
             (b'\n', _) => {
                 self.node(depth)?;
                 self.pos += 1;
                 match token {
-                    Token::Quoted(s) => Some(Value::String(s)),
+                    Token::Quoted(s) => Some(Value::String(s.into_owned())),
                     Token::Plain(from, to) => {
                         let s = &self.text[from..to];
                         let v = plain_to_json(s);
@@ -463,7 +473,7 @@ impl<'a> Reader<'a> {
         &mut self,
         indent: usize,
         depth: usize,
-        first: Option<String>,
+        first: Option<Cow<'a, str>>,
         expected: &Value,
     ) -> Option<()> {
         self.node(depth)?;
@@ -475,7 +485,7 @@ impl<'a> Reader<'a> {
         let mut first = first;
         loop {
             let (key, value) = match first.take() {
-                Some(k) => (std::borrow::Cow::Owned(k), entries.next()),
+                Some(k) => (k, entries.next()),
                 None => {
                     if !self.key_line(indent) {
                         break;
@@ -497,14 +507,11 @@ impl<'a> Reader<'a> {
     }
 
     /// [`Reader::key`], borrowed from the text when it is plain.
-    fn key_text(&mut self) -> Option<std::borrow::Cow<'_, str>> {
+    fn key_text(&mut self) -> Option<Cow<'a, str>> {
         let start = self.pos;
         let key = match self.token()? {
-            Token::Quoted(s) => std::borrow::Cow::Owned(s),
-            Token::Plain(from, to) => {
-                self.plain_key(from, to)?;
-                std::borrow::Cow::Borrowed(&self.text[from..to])
-            }
+            Token::Quoted(s) => s,
+            Token::Plain(from, to) => Cow::Borrowed(self.plain_key(from, to)?),
         };
         (self.pos - start <= MAX_KEY && self.peek(self.pos) == Some(b':')).then_some(key)
     }
@@ -546,7 +553,7 @@ impl<'a> Reader<'a> {
                 self.node(depth)?;
                 self.pos += 1;
                 match token {
-                    Token::Quoted(s) => (expected.as_str() == Some(s.as_str())).then_some(()),
+                    Token::Quoted(s) => (expected.as_str() == Some(&*s)).then_some(()),
                     Token::Plain(from, to) => {
                         let s = &self.text[from..to];
                         if let (Value::String(e), Resolved::Str(t)) = (expected, resolve_plain(s)) {
@@ -567,7 +574,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A scalar token at `pos`; `pos` ends after it.
-    fn token(&mut self) -> Option<Token> {
+    fn token(&mut self) -> Option<Token<'a>> {
         let start = self.pos;
         let first = self.peek(start)?;
         if first == b'"' {
@@ -580,19 +587,38 @@ impl<'a> Reader<'a> {
         if !starts_plain {
             return None;
         }
+        /// The bytes of a plain token: ASCII letters and digits, `_ . / - +`.
+        const TOKEN: [bool; 256] = {
+            let mut t = [false; 256];
+            let mut b = 0;
+            while b < 256 {
+                let c = b as u8;
+                t[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-' | b'+');
+                b += 1;
+            }
+            t
+        };
         let len = self.b[start..]
             .iter()
-            .take_while(|&&c| {
-                c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-' | b'+')
-            })
+            .take_while(|&&c| TOKEN[usize::from(c)])
             .count();
         self.pos = start + len;
         (len <= self.max_scalar).then_some(Token::Plain(start, start + len))
     }
 
     /// A double-quoted string on one line, `pos` at its opening quote.
-    fn quoted(&mut self) -> Option<String> {
+    fn quoted(&mut self) -> Option<Cow<'a, str>> {
         self.pos += 1;
+        // Most quoted scalars hold no escape: borrowed, not copied.
+        let text: &'a str = self.text;
+        let run = self.b[self.pos..]
+            .iter()
+            .position(|&c| matches!(c, b'"' | b'\\' | b'\n'))?;
+        if self.b[self.pos + run] == b'"' {
+            let s = &text[self.pos..self.pos + run];
+            self.pos += run + 1;
+            return (s.len() <= self.max_scalar).then_some(Cow::Borrowed(s));
+        }
         let mut s = String::new();
         loop {
             let run = self.b[self.pos..]
@@ -632,7 +658,7 @@ impl<'a> Reader<'a> {
                 _ => return None,
             }
         }
-        (s.len() <= self.max_scalar).then_some(s)
+        (s.len() <= self.max_scalar).then_some(Cow::Owned(s))
     }
 
     /// The lines of a `|-` literal block at column `indent`, `pos` at its first line.

@@ -30,6 +30,21 @@ pub(crate) enum Resolved<'a> {
 
 /// Resolves the text of a plain scalar.
 pub(crate) fn resolve_plain(text: &str) -> Resolved<'_> {
+    // Numbers start with a digit, a sign or `.`: a scalar starting with a letter is a
+    // null, a bool or a string.
+    if text.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) {
+        return match text {
+            "null" | "Null" | "NULL" => Resolved::Null,
+            "true" | "True" | "TRUE" => Resolved::Bool(true),
+            "false" | "False" | "FALSE" => Resolved::Bool(false),
+            _ => Resolved::Str(text),
+        };
+    }
+    resolve_any(text)
+}
+
+/// [`resolve_plain`] without its shortcut for strings.
+fn resolve_any(text: &str) -> Resolved<'_> {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
         "true" | "True" | "TRUE" => return Resolved::Bool(true),
@@ -125,6 +140,23 @@ fn count_digits(b: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shortcut for strings agrees with the full resolution on every first byte.
+    #[test]
+    fn the_string_shortcut_agrees_with_every_form() {
+        let rests = [
+            "", "ull", "ULL", "rue", "RUE", "alse", "ALSE", "x1f", "o17", "12", ".5", "e3", "inf",
+            "nan", "~", "-1", "+1", "abc", ":x",
+        ];
+        for first in 0u8..0x80 {
+            for rest in rests {
+                let text = format!("{}{rest}", char::from(first));
+                // Compared as written out: `NaN` is not equal to itself.
+                let (fast, full) = (resolve_plain(&text), resolve_any(&text));
+                assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{text:?}");
+            }
+        }
+    }
 
     #[test]
     fn core_schema_nulls_and_bools() {
