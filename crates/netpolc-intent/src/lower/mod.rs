@@ -106,7 +106,7 @@ pub struct Options {
 pub fn compile_with(sources: &SourceMap, files: &[InputFile<'_>], options: &Options) -> Compiled {
     let mut files: Vec<InputFile<'_>> = files.to_vec();
     files.sort_by(|a, b| a.name.cmp(b.name));
-    let mut cx = Cx {
+    let fresh = || Cx {
         default_namespace: options.default_namespace.clone(),
         diags: Vec::new(),
         sets: Vec::new(),
@@ -118,24 +118,27 @@ pub fn compile_with(sources: &SourceMap, files: &[InputFile<'_>], options: &Opti
         emptied: BTreeSet::new(),
         namespace_source: options.namespace_source.clone(),
     };
-    // Files are parsed on every core, a few hundred at a time (their trees are dropped
-    // once read), and read in order.
+    let mut cx = fresh();
+    // Files are parsed and their documents read on every core, a few hundred at a time
+    // (each tree is dropped once read), each into a `Cx` of its own, taken in order.
     for chunk in files.chunks(256) {
-        let parsed = netpolc_ir::par::map(netpolc_ir::par::threads(), chunk.len(), 16, |i| {
-            yaml::load_all(chunk[i].id, chunk[i].bytes, &yaml::Limits::default())
-        });
-        for (f, result) in chunk.iter().zip(parsed) {
-            match result {
+        let read = netpolc_ir::par::map(netpolc_ir::par::threads(), chunk.len(), 16, |i| {
+            let mut one = fresh();
+            match yaml::load_all(chunk[i].id, chunk[i].bytes, &yaml::Limits::default()) {
                 Ok(nodes) => {
                     for node in &nodes {
-                        cx.read_document(f.name, node);
+                        one.read_document(chunk[i].name, node);
                     }
                 }
                 Err(d) => {
-                    cx.diags.extend(d);
-                    cx.incomplete = true;
+                    one.diags.extend(d);
+                    one.incomplete = true;
                 }
             }
+            one
+        });
+        for one in read {
+            cx.absorb(one);
         }
     }
     let program = cx.lower();
@@ -263,6 +266,17 @@ fn err(
 }
 
 impl Cx {
+    /// Takes what `other` read (of the files after those `self` read).
+    fn absorb(&mut self, other: Cx) {
+        self.diags.extend(other.diags);
+        self.sets.extend(other.sets);
+        self.cluster_sets.extend(other.cluster_sets);
+        self.tests.extend(other.tests);
+        self.profiles.extend(other.profiles);
+        self.incomplete |= other.incomplete;
+        self.emptied.extend(other.emptied);
+    }
+
     fn read_document(&mut self, file: &str, node: &Node) {
         let meta: TypeMeta = match yaml::from_node(node) {
             Ok(m) => m,
