@@ -119,15 +119,18 @@ pub fn compile_with(sources: &SourceMap, files: &[InputFile<'_>], options: &Opti
         namespace_source: options.namespace_source.clone(),
     };
     let mut cx = fresh();
-    // Files are parsed and their documents read on every core, a few hundred at a time
-    // (each tree is dropped once read), each into a `Cx` of its own, taken in order.
-    for chunk in files.chunks(256) {
-        let read = netpolc_ir::par::map(netpolc_ir::par::threads(), chunk.len(), 16, |i| {
+    // Files are parsed and their documents read on every core (each tree is dropped once
+    // read), each into a `Cx` of its own, taken in order.
+    let read = netpolc_ir::par::flat_map_into(
+        netpolc_ir::par::threads(),
+        files.iter().collect(),
+        16,
+        |f: &InputFile<'_>, out| {
             let mut one = fresh();
-            match yaml::load_all(chunk[i].id, chunk[i].bytes, &yaml::Limits::default()) {
+            match yaml::load_all(f.id, f.bytes, &yaml::Limits::default()) {
                 Ok(nodes) => {
                     for node in &nodes {
-                        one.read_document(chunk[i].name, node);
+                        one.read_document(f.name, node);
                     }
                 }
                 Err(d) => {
@@ -135,11 +138,11 @@ pub fn compile_with(sources: &SourceMap, files: &[InputFile<'_>], options: &Opti
                     one.incomplete = true;
                 }
             }
-            one
-        });
-        for one in read {
-            cx.absorb(one);
-        }
+            out.push(one);
+        },
+    );
+    for one in read {
+        cx.absorb(one);
     }
     let program = cx.lower();
     let emptied = std::mem::take(&mut cx.emptied);
