@@ -59,6 +59,19 @@ impl Rendered {
     }
 }
 
+/// An intent as [`origin_key`] orders it, borrowed: file, set, intent, preset.
+type OriginRef<'p> = (&'p str, &'p str, &'p str, Option<&'p str>);
+
+/// [`origin_key`] without copying the strings (a rule's group is found per rule).
+fn origin_ref(origin: &Origin) -> OriginRef<'_> {
+    (
+        &origin.file,
+        &origin.set,
+        &origin.intent,
+        origin.preset.as_deref(),
+    )
+}
+
 /// An origin without its span: what identifies an intent for grouping.
 fn origin_key(origin: &Origin) -> Origin {
     Origin {
@@ -122,7 +135,7 @@ fn isolation_objects(program: &Program) -> Vec<Rendered> {
 /// the whole program are never held at once.
 type RuleGroups<'p> = BTreeMap<
     (&'p str, &'p str, &'p str, Direction),
-    BTreeMap<&'p netpolc_ir::LabelSelector, BTreeMap<Origin, (&'p Origin, Vec<&'p Rule>)>>,
+    BTreeMap<&'p netpolc_ir::LabelSelector, BTreeMap<OriginRef<'p>, (&'p Origin, Vec<&'p Rule>)>>,
 >;
 
 /// One intent's typed rules in one object, with its origin.
@@ -149,7 +162,7 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
                 .or_default()
                 .entry(&rule.subject.pods)
                 .or_default()
-                .entry(origin_key(&rule.origin))
+                .entry(origin_ref(&rule.origin))
                 .or_insert_with(|| (&rule.origin, Vec::new()))
                 .1
                 .push(rule);
