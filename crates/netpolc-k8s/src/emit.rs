@@ -427,36 +427,41 @@ impl netpolc_ir::backend::Manifest for Packed {
     }
 }
 
-/// The order keys are written in; keys not listed keep their place after the listed ones.
-const KEY_ORDER: &[&str] = &[
-    "apiVersion",
-    "kind",
-    "metadata",
-    "spec",
-    "name",
-    "namespace",
-    "labels",
-    "annotations",
-    "namespaceSelector",
-    "podSelector",
-    "policyTypes",
-    "ingress",
-    "egress",
-    "from",
-    "to",
-    "ports",
-    "ipBlock",
-    "cidr",
-    "except",
-    "protocol",
-    "port",
-    "endPort",
-    "matchLabels",
-    "matchExpressions",
-    "key",
-    "operator",
-    "values",
-];
+/// Where a key is written: keys not listed keep their place after the listed ones. A
+/// `match` (a switch on the length, then one comparison): it runs for every key of every
+/// object.
+fn rank(key: &str) -> usize {
+    match key {
+        "apiVersion" => 0,
+        "kind" => 1,
+        "metadata" => 2,
+        "spec" => 3,
+        "name" => 4,
+        "namespace" => 5,
+        "labels" => 6,
+        "annotations" => 7,
+        "namespaceSelector" => 8,
+        "podSelector" => 9,
+        "policyTypes" => 10,
+        "ingress" => 11,
+        "egress" => 12,
+        "from" => 13,
+        "to" => 14,
+        "ports" => 15,
+        "ipBlock" => 16,
+        "cidr" => 17,
+        "except" => 18,
+        "protocol" => 19,
+        "port" => 20,
+        "endPort" => 21,
+        "matchLabels" => 22,
+        "matchExpressions" => 23,
+        "key" => 24,
+        "operator" => 25,
+        "values" => 26,
+        _ => usize::MAX,
+    }
+}
 
 /// Maps whose keys are data (label keys), never reordered.
 const DATA_MAPS: &[&str] = &["labels", "annotations", "matchLabels"];
@@ -464,14 +469,16 @@ const DATA_MAPS: &[&str] = &["labels", "annotations", "matchLabels"];
 fn tidy(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            let rank = |k: &str| KEY_ORDER.iter().position(|o| *o == k).unwrap_or(usize::MAX);
-            if !map.keys().is_sorted_by_key(|k| rank(k)) {
-                let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+            // Each key ranked once (a sort by key ranks on every comparison).
+            let ranks: Vec<usize> = map.keys().map(|k| rank(k)).collect();
+            if !ranks.is_sorted() {
+                let mut entries: Vec<(usize, (String, Value))> =
+                    ranks.into_iter().zip(std::mem::take(map)).collect();
                 // Stable sort: unknown keys keep their relative order.
-                entries.sort_by_key(|(k, _)| rank(k));
+                entries.sort_by_key(|(r, _)| *r);
                 // Sized once: a map grown entry by entry keeps up to twice the room.
                 let mut sorted = serde_json::Map::with_capacity(entries.len());
-                sorted.extend(entries);
+                sorted.extend(entries.into_iter().map(|(_, entry)| entry));
                 *map = sorted;
             }
             for (k, v) in map.iter_mut() {
