@@ -261,7 +261,19 @@ pub fn quote(s: &str) -> String {
 
 fn quote_into(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
+    let mut rest = s;
+    loop {
+        // A run of printable ASCII other than `"` and `\` is written as it is, at once.
+        let run = rest
+            .bytes()
+            .take_while(|&b| (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\')
+            .count();
+        out.push_str(&rest[..run]);
+        rest = &rest[run..];
+        let Some(c) = rest.chars().next() else {
+            break;
+        };
+        rest = &rest[c.len_utf8()..];
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
