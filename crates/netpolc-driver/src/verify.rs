@@ -388,7 +388,14 @@ pub fn prove(
         applied_evaluator(*target, objects).map(|e| (*target, e))
     });
     let evals: Vec<(Target, Box<dyn Evaluator>)> = built.into_iter().collect::<Result<_, _>>()?;
-    Ok(prove_evaluators(program, model.clone(), evals, limit))
+    let intended = netpolc_ir::eval::intended(program);
+    Ok(prove_against(
+        program,
+        model.clone(),
+        &intended,
+        evals,
+        limit,
+    ))
 }
 
 /// The evaluator of a target's objects as they are applied: read back from the YAML
@@ -418,19 +425,9 @@ pub fn emitted_evaluator(
     Ok((emitted, evaluator))
 }
 
-/// The proof ([`prove`]) on evaluators already built by [`applied_evaluator`].
-pub fn prove_evaluators(
-    program: &Program,
-    model: ClusterModel,
-    evals: Vec<(Target, Box<dyn Evaluator>)>,
-    limit: usize,
-) -> Report {
-    let intended = netpolc_ir::eval::intended(program);
-    prove_against(program, model, &intended, evals, limit)
-}
-
-/// [`prove_evaluators`] with the intended meaning's evaluator already built (the
-/// pipeline builds it beside the model, while the back ends compile).
+/// The proof ([`prove`]) on evaluators already built by [`applied_evaluator`], against
+/// the intended meaning's evaluator `intended` (the pipeline builds it beside the model,
+/// while the back ends compile).
 pub fn prove_against(
     program: &Program,
     model: ClusterModel,

@@ -59,10 +59,11 @@ impl Rendered {
     }
 }
 
-/// An intent as [`origin_key`] orders it, borrowed: file, set, intent, preset.
+/// What identifies an intent for grouping: its origin without the span (file, set,
+/// intent, preset), borrowed.
 type OriginRef<'p> = (&'p str, &'p str, &'p str, Option<&'p str>);
 
-/// [`origin_key`] without copying the strings (a rule's group is found per rule).
+/// The [`OriginRef`] of `origin`.
 fn origin_ref(origin: &Origin) -> OriginRef<'_> {
     (
         &origin.file,
@@ -70,14 +71,6 @@ fn origin_ref(origin: &Origin) -> OriginRef<'_> {
         &origin.intent,
         origin.preset.as_deref(),
     )
-}
-
-/// An origin without its span: what identifies an intent for grouping.
-fn origin_key(origin: &Origin) -> Origin {
-    Origin {
-        span: None,
-        ..origin.clone()
-    }
 }
 
 /// One NetworkPolicy rule, direction-neutral until it is placed in an object.
@@ -98,7 +91,8 @@ pub(crate) fn objects(program: &Program) -> Vec<Rendered> {
 
 fn isolation_objects(program: &Program) -> Vec<Rendered> {
     // (namespace, origin key) → (origin with span, directions)
-    let mut groups: BTreeMap<(String, Origin), (Origin, BTreeSet<Direction>)> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, OriginRef<'_>), (&Origin, BTreeSet<Direction>)> =
+        BTreeMap::new();
     for iso in &program.isolations {
         for ns in iso.scope.namespaces() {
             // The meaning follows the namespace's isolation flags: never isolate a side the
@@ -107,8 +101,8 @@ fn isolation_objects(program: &Program) -> Vec<Rendered> {
                 continue;
             }
             groups
-                .entry((ns.to_string(), origin_key(&iso.origin)))
-                .or_insert_with(|| (iso.origin.clone(), BTreeSet::new()))
+                .entry((ns, origin_ref(&iso.origin)))
+                .or_insert_with(|| (&iso.origin, BTreeSet::new()))
                 .1
                 .insert(iso.direction);
         }
@@ -123,8 +117,8 @@ fn isolation_objects(program: &Program) -> Vec<Rendered> {
                 ingress: None,
                 egress: None,
             };
-            let policy = policy(&namespace, &name, &origin, spec);
-            Rendered::new(namespace, name, origin, &policy)
+            let policy = policy(namespace, &name, origin, spec);
+            Rendered::new(namespace.to_string(), name, origin.clone(), &policy)
         })
         .collect()
 }

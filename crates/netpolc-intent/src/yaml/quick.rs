@@ -609,21 +609,19 @@ impl<'a> Reader<'a> {
     /// A double-quoted string on one line, `pos` at its opening quote.
     fn quoted(&mut self) -> Option<Cow<'a, str>> {
         self.pos += 1;
-        // Most quoted scalars hold no escape: borrowed, not copied.
         let text: &'a str = self.text;
-        let run = self.b[self.pos..]
-            .iter()
-            .position(|&c| matches!(c, b'"' | b'\\' | b'\n'))?;
-        if self.b[self.pos + run] == b'"' {
-            let s = &text[self.pos..self.pos + run];
-            self.pos += run + 1;
-            return (s.len() <= self.max_scalar).then_some(Cow::Borrowed(s));
-        }
         let mut s = String::new();
         loop {
             let run = self.b[self.pos..]
                 .iter()
                 .position(|&c| matches!(c, b'"' | b'\\' | b'\n'))?;
+            if s.is_empty() && self.b[self.pos + run] == b'"' {
+                // No escape before the closing quote (every escape adds a character):
+                // borrowed, not copied, as most quoted scalars are.
+                let whole = &text[self.pos..self.pos + run];
+                self.pos += run + 1;
+                return (whole.len() <= self.max_scalar).then_some(Cow::Borrowed(whole));
+            }
             s.push_str(&self.text[self.pos..self.pos + run]);
             self.pos += run;
             match self.b[self.pos] {

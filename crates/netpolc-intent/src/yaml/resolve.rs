@@ -33,24 +33,26 @@ pub(crate) fn resolve_plain(text: &str) -> Resolved<'_> {
     // Numbers start with a digit, a sign or `.`: a scalar starting with a letter is a
     // null, a bool or a string.
     if text.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) {
-        return match text {
-            "null" | "Null" | "NULL" => Resolved::Null,
-            "true" | "True" | "TRUE" => Resolved::Bool(true),
-            "false" | "False" | "FALSE" => Resolved::Bool(false),
-            _ => Resolved::Str(text),
-        };
+        return word(text).unwrap_or(Resolved::Str(text));
     }
     resolve_any(text)
 }
 
+/// The nulls, bools and not-a-number of the core schema.
+fn word(text: &str) -> Option<Resolved<'static>> {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => Some(Resolved::Null),
+        "true" | "True" | "TRUE" => Some(Resolved::Bool(true)),
+        "false" | "False" | "FALSE" => Some(Resolved::Bool(false)),
+        ".nan" | ".NaN" | ".NAN" => Some(Resolved::Float(f64::NAN)),
+        _ => None,
+    }
+}
+
 /// [`resolve_plain`] without its shortcut for strings.
 fn resolve_any(text: &str) -> Resolved<'_> {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
-        "true" | "True" | "TRUE" => return Resolved::Bool(true),
-        "false" | "False" | "FALSE" => return Resolved::Bool(false),
-        ".nan" | ".NaN" | ".NAN" => return Resolved::Float(f64::NAN),
-        _ => {}
+    if let Some(r) = word(text) {
+        return r;
     }
     if let Some(r) = resolve_int(text) {
         return r;
