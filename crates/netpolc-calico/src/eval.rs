@@ -262,6 +262,30 @@ fn order_key(o: Option<f64>) -> f64 {
     o.unwrap_or(f64::INFINITY)
 }
 
+/// An order compared by [`f64::total_cmp`].
+#[derive(Clone, Copy, Debug)]
+struct TotalOrder(f64);
+
+impl PartialEq for TotalOrder {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for TotalOrder {}
+
+impl PartialOrd for TotalOrder {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for TotalOrder {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
 /// Compiles the objects; see [`crate::evaluator`].
 pub(crate) fn compile(objects: &[Value]) -> Result<CalicoEvaluator, String> {
     let mut flat = Vec::new();
@@ -358,22 +382,47 @@ fn assemble(read: Vec<(ObjectId, Result<Item, String>)>) -> Result<CalicoEvaluat
         "kube-baseline".into(),
         (Some(10_000_000.0), TierAction::Pass),
     );
-    let mut identities = BTreeSet::new();
+    // The first problem in order is reported; for one object, a missing name, then a
+    // second definition, then what its reading found. Second definitions are found by
+    // sorting the identities on every core (not by a map: tens of thousands of
+    // four-string keys whose strings lie all over the heap cost one core a tenth of a
+    // second): each one after the first in a run of one identity is a repeat.
+    let fail = |i: usize, id: &ObjectId, e: &str| format!("object {i} ({} `{}`): {e}", id.1, id.3);
+    let mut ids: Vec<ObjectId> = Vec::with_capacity(read.len());
+    let mut items = Vec::with_capacity(read.len());
+    let mut stop = None;
+    for (i, (id, item)) in read.into_iter().enumerate() {
+        if id.3.is_empty() {
+            stop = Some(fail(i, &id, "metadata.name is required"));
+            break;
+        }
+        ids.push(id);
+        match item {
+            Ok(item) => items.push(item),
+            Err(e) => {
+                stop = Some(e);
+                break;
+            }
+        }
+    }
+    let order = netpolc_ir::par::order(netpolc_ir::par::threads(), ids.iter());
+    let repeat = order
+        .windows(2)
+        .filter(|w| ids[w[0]] == ids[w[1]])
+        .map(|w| w[1])
+        .min();
+    if let Some(i) = repeat {
+        return Err(fail(i, &ids[i], "defined more than once"));
+    }
+    if let Some(e) = stop {
+        return Err(e);
+    }
     let mut policies = Vec::new();
     let mut sets = Vec::new();
-    for (i, (id, item)) in read.into_iter().enumerate() {
-        let fail = |e: &str| format!("object {i} ({} `{}`): {e}", id.1, id.3);
-        if id.3.is_empty() {
-            return Err(fail("metadata.name is required"));
-        }
-        if identities.contains(&id) {
-            return Err(fail("defined more than once"));
-        }
-        let name = id.3.clone();
-        identities.insert(id);
-        match item? {
+    for (id, item) in ids.into_iter().zip(items) {
+        match item {
             Item::Tier(order, action) => {
-                tiers.insert(name, (order, action));
+                tiers.insert(id.3, (order, action));
             }
             Item::Policy(p) => policies.push(*p),
             Item::Set(n) => sets.push(n),
@@ -413,11 +462,14 @@ fn assemble(read: Vec<(ObjectId, Result<Item, String>)>) -> Result<CalicoEvaluat
             .then_with(|| a.name.cmp(&b.name))
     });
     for t in &mut tiers {
-        t.policies.sort_by(|a, b| {
-            order_key(a.order)
-                .total_cmp(&order_key(b.order))
-                .then_with(|| a.sort_name.cmp(&b.sort_name))
-        });
+        // By order, then name; on every core (a tier may hold tens of thousands).
+        let order = netpolc_ir::par::order(
+            netpolc_ir::par::threads(),
+            t.policies
+                .iter()
+                .map(|p| (TotalOrder(order_key(p.order)), p.sort_name.as_str())),
+        );
+        netpolc_ir::par::permute(&mut t.policies, &order);
         t.index();
     }
     Ok(CalicoEvaluator {

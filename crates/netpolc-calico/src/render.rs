@@ -123,6 +123,9 @@ impl Planned {
 /// The planner's result.
 pub(crate) struct Plan {
     objects: Vec<Planned>,
+    /// The objects' indices in their stable order (by [`Planned::key`], ties in plan
+    /// order).
+    order: Vec<usize>,
     pub(crate) diagnostics: Vec<Diagnostic>,
     /// Every object was checked by Calico's validation rules on its typed form, and any
     /// problem is among the diagnostics (planned with `validate`; the tier, which has no
@@ -133,7 +136,7 @@ pub(crate) struct Plan {
 impl Plan {
     /// The manifests in their stable order.
     pub(crate) fn manifests(mut self) -> Vec<Packed> {
-        self.objects.sort_by(|a, b| a.key.cmp(&b.key));
+        netpolc_ir::par::permute(&mut self.objects, &self.order);
         self.objects.into_iter().map(|p| p.object).collect()
     }
 
@@ -813,26 +816,37 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
     type ByIntent<'a> =
         BTreeMap<(&'a str, &'a str, &'a Option<String>), (&'a Origin, Vec<&'a Rule>)>;
     type BySubject<'a> = BTreeMap<(&'a Scope, &'a LabelSelector), ByIntent<'a>>;
-    let mut groups: BTreeMap<Key<'_>, BySubject<'_>> = BTreeMap::new();
-    for rule in &program.rules {
-        let o = &rule.origin;
+    // Grouped on every core: each thread takes the intent sets of its share and the
+    // rules in order (a group is the same whichever thread made it); the groups of all
+    // shares are then put in key order (shares hold different sets: no key is in two).
+    let threads = netpolc_ir::par::threads();
+    let shares = netpolc_ir::par::map(threads, threads, 1, |share| {
+        let mut groups: BTreeMap<Key<'_>, BySubject<'_>> = BTreeMap::new();
+        for rule in &program.rules {
+            let o = &rule.origin;
+            if netpolc_ir::par::share_of(&o.set, threads) != share {
+                continue;
+            }
+            groups
+                .entry((o.set.as_str(), rule.direction, rule.action))
+                .or_default()
+                .entry((&rule.subject.scope, &rule.subject.pods))
+                .or_default()
+                .entry((o.file.as_str(), o.intent.as_str(), &o.preset))
+                .or_insert((o, Vec::new()))
+                .1
+                .push(rule);
+        }
         groups
-            .entry((o.set.as_str(), rule.direction, rule.action))
-            .or_default()
-            .entry((&rule.subject.scope, &rule.subject.pods))
-            .or_default()
-            .entry((o.file.as_str(), o.intent.as_str(), &o.preset))
-            .or_insert((o, Vec::new()))
-            .1
-            .push(rule);
-    }
+    });
+    let mut groups: Vec<_> = shares.into_iter().flatten().collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
     // Global policies share one name space; namespaced ones (`--calico-namespaced`) one
     // per namespace.
     let cluster_wide =
         |scope: &Scope| !(options.namespaced && matches!(scope, Scope::Namespace(_)));
     // Each (set, direction, action) on every core; objects and problems in the order of
     // the groups.
-    let groups: Vec<_> = groups.into_iter().collect();
     let planned =
         netpolc_ir::par::flat_map(netpolc_ir::par::threads(), groups.len(), 256, |g, out| {
             let ((set, direction, action), subjects) = &groups[g];
@@ -943,14 +957,30 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
         && objects
             .iter()
             .all(|planned| planned.origin.is_some() || planned.messages.is_empty());
-    let mut seen: BTreeMap<&(u8, String, String), &Origin> = BTreeMap::new();
-    for planned in &objects {
+    // The stable order, sorted on every core (tens of thousands of keys whose strings lie
+    // all over the heap: a map of them cost a third of a second of one core). Objects
+    // with one key are then next to each other, in plan order: each one after the first
+    // collides with the one before it.
+    let order = netpolc_ir::par::order(netpolc_ir::par::threads(), objects.iter().map(|p| &p.key));
+    let mut earlier: Vec<Option<usize>> = vec![None; objects.len()];
+    let mut last: Option<usize> = None;
+    for (k, &i) in order.iter().enumerate() {
+        if k > 0 && objects[order[k - 1]].key != objects[i].key {
+            last = None;
+        }
+        if objects[i].origin.is_some() {
+            earlier[i] = last;
+            last = Some(i);
+        }
+    }
+    for (i, planned) in objects.iter().enumerate() {
         let Some(origin) = planned.origin.as_ref() else {
             continue;
         };
-        let q = origin.qualified();
-        let what = planned.describe();
-        if let Some(first) = seen.insert(&planned.key, origin) {
+        let first = earlier[i].and_then(|e| objects[e].origin.as_ref());
+        if let Some(first) = first {
+            let q = origin.qualified();
+            let what = planned.describe();
             let mut d = about_object(
                 codes::NAME_COLLISION,
                 format!("intent `{q}` renders to `{what}`, which another intent also renders to"),
@@ -966,6 +996,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
         let (ingress, egress) = planned.rule_counts;
         let most = ingress.max(egress);
         if most > MAX_RULES {
+            let q = origin.qualified();
             let d = about_object(
                 codes::TOO_MANY_RULES,
                 format!("intent `{q}` renders to {most} rules in one direction, more than the 1024 Calico accepts"),
@@ -975,14 +1006,16 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
             .with_help("split the intent into several intents");
             rep.diagnostic(d, origin);
         }
-        if !validate || rep.failed.contains(&q) {
-            continue;
-        }
         // The typed object is checked by the rules `validate` applies once an object
         // deserialises, without a trip through JSON: its JSON is the serialisation of
         // this very value, so the driver does not validate it again (`validated`).
         let messages = &planned.messages;
-        if !messages.is_empty() {
+        if !validate || messages.is_empty() {
+            continue;
+        }
+        let q = origin.qualified();
+        if !rep.failed.contains(&q) {
+            let what = planned.describe();
             let mut d = about_object(
                 codes::REJECTED_BY_CALICO,
                 format!("intent `{q}` renders to `{what}`, which Calico would reject"),
@@ -996,6 +1029,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
     }
     Plan {
         objects,
+        order,
         diagnostics: rep.diagnostics,
         validated: validated_all,
     }

@@ -1487,6 +1487,29 @@ fn evaluator_refuses_what_it_does_not_understand() {
                                      "metadata": {"name": "x"}})])
     .contains("unsupported"));
     assert!(evaluator_error(&[gnp("p", json!({})), gnp("p", json!({}))]).contains("more than once"));
+    // The first problem in order: a repeat before an unreadable object, and after; of
+    // two repeated names the earlier repeat; a missing name before a repeat of it.
+    let bad = gnp("x", json!({"selector": "a = 'b'"}));
+    let (p, q) = (gnp("p", json!({})), gnp("q", json!({})));
+    assert_eq!(
+        evaluator_error(&[p.clone(), p.clone(), bad.clone()]),
+        "object 1 (GlobalNetworkPolicy `p`): defined more than once"
+    );
+    let e = evaluator_error(&[p.clone(), bad.clone(), p.clone()]);
+    assert!(
+        e.starts_with("object 1 ") && e.contains("spec.selector"),
+        "{e}"
+    );
+    assert_eq!(
+        evaluator_error(&[q.clone(), p.clone(), p.clone(), q.clone()]),
+        "object 2 (GlobalNetworkPolicy `p`): defined more than once"
+    );
+    let unnamed = json!({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy",
+                         "metadata": {}, "spec": {}});
+    assert_eq!(
+        evaluator_error(&[unnamed.clone(), unnamed]),
+        "object 0 (GlobalNetworkPolicy ``): metadata.name is required"
+    );
     assert!(evaluator_error(&[gnp("p", json!({"selector": "a = 'b'"}))]).contains("spec.selector"));
     assert!(evaluator_error(&[gnp(
         "p",

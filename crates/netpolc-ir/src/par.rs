@@ -36,8 +36,11 @@ pub fn with_threads<R>(n: usize, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// `f` for each of `0..n`, in order, on up to `threads` threads (each takes one
-/// contiguous range); one thread when `n` is below `min_per_thread` per thread.
+/// `f` for each of `0..n`, in order, on up to `threads` threads; one thread when `n` is
+/// below `min_per_thread` per thread. The indices are cut into a few ranges per thread
+/// (of at least `min_per_thread`) that the threads take in turn, as [`flat_map_into`]
+/// does: a thread whose items were cheap, or whose core was slower, does not leave the
+/// other idle at the end.
 pub fn map<T: Send>(
     threads: usize,
     n: usize,
@@ -48,15 +51,23 @@ pub fn map<T: Send>(
     if threads == 1 {
         return (0..n).map(f).collect();
     }
-    let chunk = n.div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|scope| {
+    let chunk = n.div_ceil(threads * CHUNKS_PER_THREAD).max(min_per_thread);
+    let chunks = n.div_ceil(chunk);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (f, next) = (&f, &next);
+    let mut parts: Vec<(usize, Vec<T>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
-            .map(|k| {
+            .map(|_| {
                 scope.spawn(move || {
-                    (k * chunk..((k + 1) * chunk).min(n))
-                        .map(f)
-                        .collect::<Vec<T>>()
+                    let mut done = Vec::new();
+                    loop {
+                        let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if c >= chunks {
+                            break done;
+                        }
+                        let part: Vec<T> = (c * chunk..((c + 1) * chunk).min(n)).map(f).collect();
+                        done.push((c, part));
+                    }
                 })
             })
             .collect();
@@ -64,7 +75,13 @@ pub fn map<T: Send>(
             .into_iter()
             .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
-    })
+    });
+    parts.sort_unstable_by_key(|(c, _)| *c);
+    let mut out = Vec::with_capacity(n);
+    parts
+        .into_iter()
+        .for_each(|(_, mut part)| out.append(&mut part));
+    out
 }
 
 /// What `f` pushes for each of `0..n`, in order, as one vector, on up to `threads`
@@ -168,6 +185,55 @@ pub fn sort<T: Ord + Send>(threads: usize, v: &mut Vec<T>) {
     v.extend(b);
 }
 
+/// Which of `shares` parts of some work the key `key` belongs to (FNV-1a of its bytes):
+/// the same on every machine and run. For a serial pass that groups by a key (such as a
+/// namespace): each thread groups the keys of its own share, and no group is split.
+pub fn share_of(key: &str, shares: usize) -> usize {
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    usize::try_from(hash % shares.max(1) as u64).unwrap_or(0)
+}
+
+/// The indices of `keys` in the order of the keys, ties in index order (the order a
+/// stable sort gives), sorted on up to two threads ([`sort`]). For a large serial sort
+/// whose comparisons chase pointers (strings of objects scattered over the heap): the
+/// other core shares the comparisons, and the objects themselves are moved once
+/// ([`permuted`]), not at every step of the sort.
+pub fn order<K: Ord + Send>(threads: usize, keys: impl IntoIterator<Item = K>) -> Vec<usize> {
+    let mut keyed: Vec<(K, usize)> = keys.into_iter().zip(0..).collect();
+    sort(threads, &mut keyed);
+    keyed.into_iter().map(|(_, i)| i).collect()
+}
+
+/// Puts `items` in the order of `order` (a permutation of their indices, as [`order`]
+/// gives: the item at `order[k]` moves to `k`), in place, by swaps along each cycle: no
+/// second vector of the items is held.
+///
+/// `order` must be a permutation of `0..items.len()`; otherwise the items are left in
+/// an unspecified order (never lost, never duplicated: only swaps are made).
+pub fn permute<T>(items: &mut [T], order: &[usize]) {
+    let n = items.len().min(order.len());
+    let mut placed = vec![false; n];
+    for start in 0..n {
+        if placed[start] {
+            continue;
+        }
+        // Along the cycle of `start`: each position takes the item its order names,
+        // whose place is next; the cycle closes on the item first at `start`.
+        let mut at = start;
+        loop {
+            placed[at] = true;
+            let from = order[at];
+            if from >= n || from == start || placed[from] {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
+}
+
 /// `f` for each of `0..n`, results in order, on up to `threads` threads that each take
 /// the next index when done with one: for a few large, uneven items (the back ends), so
 /// that at most `threads` of them are in flight (and in memory) at once and no thread
@@ -210,6 +276,16 @@ mod tests {
         for threads in [1, 2, 3, 8] {
             let v = super::map(threads, 1000, 10, |i| i * 2);
             assert_eq!(v, (0..1000).map(|i| i * 2).collect::<Vec<_>>());
+            // Ranges of every size taken in turn, the last one short, uneven work.
+            for (n, min) in [(1, 1), (7, 1), (64, 3), (1001, 1), (1001, 200), (5000, 64)] {
+                let v = super::map(threads, n, min, |i| {
+                    if i % 97 == 0 {
+                        std::thread::yield_now();
+                    }
+                    i
+                });
+                assert_eq!(v, (0..n).collect::<Vec<_>>(), "{threads} {n} {min}");
+            }
         }
         assert!(super::map(4, 0, 1, |i| i).is_empty());
     }
@@ -253,6 +329,69 @@ mod tests {
             assert_eq!(v, want);
         }
         assert!(super::flat_map_into(4, Vec::<u8>::new(), 1, |i, out| out.push(i)).is_empty());
+    }
+
+    #[test]
+    fn shares_are_fixed_and_cover_every_part() {
+        assert_eq!(super::share_of("anything", 1), 0);
+        assert_eq!(super::share_of("anything", 0), 0);
+        // FNV-1a, 64 bits: fixed values, whatever the machine.
+        assert_eq!(
+            super::share_of("", 7),
+            (0xcbf2_9ce4_8422_2325_u64 % 7) as usize
+        );
+        assert_eq!(
+            super::share_of("a", 1 << 20),
+            (0xaf63_dc4c_8601_ec8c_u64 % (1 << 20)) as usize
+        );
+        let mut seen = [0usize; 3];
+        for i in 0..300 {
+            seen[super::share_of(&format!("ns-{i:04}"), 3)] += 1;
+        }
+        assert!(seen.iter().all(|n| *n > 50), "{seen:?}");
+    }
+
+    #[test]
+    fn order_is_a_stable_sort_on_any_number_of_threads() {
+        for threads in 1..4 {
+            for n in [0usize, 1, 5, 4095, 4096, 10_000] {
+                // Few distinct keys: many ties, which keep their index order.
+                let keys: Vec<u64> = (0..n as u64).map(|i| (i * 7919 + 13) % 17).collect();
+                let got = super::order(threads, keys.iter());
+                let mut want: Vec<usize> = (0..n).collect();
+                want.sort_by_key(|&i| keys[i]);
+                assert_eq!(got, want, "{threads} threads, {n} keys");
+                let mut items: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+                super::permute(&mut items, &got);
+                assert_eq!(
+                    items,
+                    want.iter().map(|i| i.to_string()).collect::<Vec<_>>()
+                );
+            }
+        }
+        // Every permutation of four items.
+        let mut perms: Vec<Vec<usize>> = vec![vec![]];
+        for _ in 0..4 {
+            let mut longer = Vec::new();
+            for p in &perms {
+                for i in (0..4).filter(|i| !p.contains(i)) {
+                    longer.push([p.as_slice(), &[i]].concat());
+                }
+            }
+            perms = longer;
+        }
+        assert_eq!(perms.len(), 24);
+        for p in perms {
+            let mut items = vec!['a', 'b', 'c', 'd'];
+            super::permute(&mut items, &p);
+            let want: Vec<char> = p.iter().map(|&i| ['a', 'b', 'c', 'd'][i]).collect();
+            assert_eq!(items, want, "{p:?}");
+        }
+        // Not a permutation: nothing lost.
+        let mut items = vec!['a', 'b', 'c'];
+        super::permute(&mut items, &[1, 1, 7]);
+        items.sort_unstable();
+        assert_eq!(items, ['a', 'b', 'c']);
     }
 
     #[test]

@@ -136,34 +136,45 @@ type RuleGroups<'p> = BTreeMap<
 type IntentRules<'p> = (&'p Origin, Vec<K8sRule>);
 
 fn rule_objects(program: &Program) -> Vec<Rendered> {
-    let mut groups: RuleGroups<'_> = BTreeMap::new();
-    for rule in &program.rules {
-        if rule.action != netpolc_ir::Action::Allow {
-            continue;
-        }
-        for ns in rule.subject.scope.namespaces() {
-            // An allow rule on an open side means nothing; rendering it would isolate.
-            if !program.is_isolated(ns, rule.direction) {
+    // Grouped on every core: each thread takes the namespaces of its share (by a hash of
+    // the name) and the rules in order, so a group is the same whichever thread made it;
+    // the groups of all shares are then put in key order.
+    let threads = netpolc_ir::par::threads();
+    let shares = netpolc_ir::par::map(threads, threads, 1, |share| {
+        let mut groups: RuleGroups<'_> = BTreeMap::new();
+        for rule in &program.rules {
+            if rule.action != netpolc_ir::Action::Allow {
                 continue;
             }
-            groups
-                .entry((
-                    ns,
-                    rule.origin.file.as_str(),
-                    rule.origin.set.as_str(),
-                    rule.direction,
-                ))
-                .or_default()
-                .entry(&rule.subject.pods)
-                .or_default()
-                .entry(origin_ref(&rule.origin))
-                .or_insert_with(|| (&rule.origin, Vec::new()))
-                .1
-                .push(rule);
+            for ns in rule.subject.scope.namespaces() {
+                // An allow rule on an open side means nothing; rendering it would isolate.
+                if netpolc_ir::par::share_of(ns, threads) != share
+                    || !program.is_isolated(ns, rule.direction)
+                {
+                    continue;
+                }
+                groups
+                    .entry((
+                        ns,
+                        rule.origin.file.as_str(),
+                        rule.origin.set.as_str(),
+                        rule.direction,
+                    ))
+                    .or_default()
+                    .entry(&rule.subject.pods)
+                    .or_default()
+                    .entry(origin_ref(&rule.origin))
+                    .or_insert_with(|| (&rule.origin, Vec::new()))
+                    .1
+                    .push(rule);
+            }
         }
-    }
-    // Each (namespace, set, direction) on every core, in order.
-    let groups: Vec<_> = groups.into_iter().collect();
+        groups
+    });
+    // Each (namespace, set, direction) on every core, in order (shares hold different
+    // namespaces, so no key is in two).
+    let mut groups: Vec<_> = shares.into_iter().flatten().collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
     netpolc_ir::par::flat_map_into(netpolc_ir::par::threads(), groups, 64, |group, out| {
         let ((namespace, _, set, direction), by_selector) = group;
         let field = match direction {
