@@ -417,7 +417,8 @@ fn assemble(read: Vec<(ObjectId, Result<Item, String>)>) -> Result<CalicoEvaluat
     if let Some(e) = stop {
         return Err(e);
     }
-    let mut policies = Vec::new();
+    // Sized once: a vector of policies grown one at a time copies them at each step.
+    let mut policies = Vec::with_capacity(items.len());
     let mut sets = Vec::new();
     for (id, item) in ids.into_iter().zip(items) {
         match item {

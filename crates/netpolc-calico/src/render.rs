@@ -847,9 +847,10 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
         |scope: &Scope| !(options.namespaced && matches!(scope, Scope::Namespace(_)));
     // Each (set, direction, action) on every core; objects and problems in the order of
     // the groups.
+    // Taken by value: each group's maps are freed on the thread that planned it.
     let planned =
-        netpolc_ir::par::flat_map(netpolc_ir::par::threads(), groups.len(), 256, |g, out| {
-            let ((set, direction, action), subjects) = &groups[g];
+        netpolc_ir::par::flat_map_into(netpolc_ir::par::threads(), groups, 256, |group, out| {
+            let ((set, direction, action), subjects) = &group;
             let deny = *action == Action::Deny;
             let keys: Vec<(&Scope, &LabelSelector)> = subjects.keys().copied().collect();
             let words = scoped_subject_words(&keys, &cluster_wide);

@@ -452,9 +452,8 @@ pub fn prove_against(
         })
         .collect();
     // Freeing the evaluators takes a while at scale (millions of small allocations): a
-    // thread of its own does it while the caller writes the output (when no thread can
-    // be started, the closure and the evaluators are dropped here instead of panicking).
-    let _ = std::thread::Builder::new().spawn(move || drop(evals));
+    // thread of its own does it while the caller writes the output.
+    netpolc_ir::par::drop_later(evals);
     Report {
         disagreements,
         stats: proof.stats,

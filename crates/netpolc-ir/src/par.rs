@@ -185,6 +185,13 @@ pub fn sort<T: Ord + Send>(threads: usize, v: &mut Vec<T>) {
     v.extend(b);
 }
 
+/// Drops `value` on a thread of its own, so that freeing a large structure overlaps the
+/// caller's next steps (when no thread can be started, the value is dropped here, with
+/// the closure that held it).
+pub fn drop_later<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new().spawn(move || drop(value));
+}
+
 /// Which of `shares` parts of some work the key `key` belongs to (FNV-1a of its bytes):
 /// the same on every machine and run. For a serial pass that groups by a key (such as a
 /// namespace): each thread groups the keys of its own share, and no group is split.
@@ -329,6 +336,19 @@ mod tests {
             assert_eq!(v, want);
         }
         assert!(super::flat_map_into(4, Vec::<u8>::new(), 1, |i, out| out.push(i)).is_empty());
+    }
+
+    #[test]
+    fn a_value_dropped_later_is_dropped() {
+        struct Signal(std::sync::mpsc::Sender<()>);
+        impl Drop for Signal {
+            fn drop(&mut self) {
+                let _ = self.0.send(());
+            }
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        super::drop_later(Signal(tx));
+        assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(10)), Ok(()));
     }
 
     #[test]

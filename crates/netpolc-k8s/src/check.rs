@@ -52,8 +52,9 @@ pub fn compile(program: &Program, options: &Options) -> Compiled {
         }
     }
     let rendered = emit::objects(target);
-    // The lowered program is not needed once rendered: its memory goes to the values.
-    drop(lowered);
+    // The lowered program is not needed once rendered: its memory goes to the values,
+    // freed beside the rest of the compile (one core took 20 ms at 2,000 namespaces).
+    netpolc_ir::par::drop_later(lowered);
     out.extend(rendered_problems(&rendered));
     let objects = if out.iter().any(Diagnostic::is_error) {
         Vec::new()

@@ -85,7 +85,12 @@ struct K8sRule {
 pub(crate) fn objects(program: &Program) -> Vec<Rendered> {
     let mut out = isolation_objects(program);
     out.extend(rule_objects(program));
-    out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    // By (namespace, name), ties in order: sorted on every core, each object moved once.
+    let order = netpolc_ir::par::order(
+        netpolc_ir::par::threads(),
+        out.iter().map(|r| (r.namespace.as_str(), r.name.as_str())),
+    );
+    netpolc_ir::par::permute(&mut out, &order);
     out
 }
 
