@@ -812,35 +812,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
     // Rules: one object per (intent set, subject scope, direction, action, subject
     // selector), merging the rules of every intent of the set with that subject, grouped
     // by intent; the provenance annotations name each rule's intent.
-    type Key<'a> = (&'a str, Direction, Action);
-    type ByIntent<'a> =
-        BTreeMap<(&'a str, &'a str, &'a Option<String>), (&'a Origin, Vec<&'a Rule>)>;
-    type BySubject<'a> = BTreeMap<(&'a Scope, &'a LabelSelector), ByIntent<'a>>;
-    // Grouped on every core: each thread takes the intent sets of its share and the
-    // rules in order (a group is the same whichever thread made it); the groups of all
-    // shares are then put in key order (shares hold different sets: no key is in two).
-    let threads = netpolc_ir::par::threads();
-    let shares = netpolc_ir::par::map(threads, threads, 1, |share| {
-        let mut groups: BTreeMap<Key<'_>, BySubject<'_>> = BTreeMap::new();
-        for rule in &program.rules {
-            let o = &rule.origin;
-            if netpolc_ir::par::share_of(&o.set, threads) != share {
-                continue;
-            }
-            groups
-                .entry((o.set.as_str(), rule.direction, rule.action))
-                .or_default()
-                .entry((&rule.subject.scope, &rule.subject.pods))
-                .or_default()
-                .entry((o.file.as_str(), o.intent.as_str(), &o.preset))
-                .or_insert((o, Vec::new()))
-                .1
-                .push(rule);
-        }
-        groups
-    });
-    let mut groups: Vec<_> = shares.into_iter().flatten().collect();
-    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    let groups = program.rules_by_object();
     // Global policies share one name space; namespaced ones (`--calico-namespaced`) one
     // per namespace.
     let cluster_wide =
@@ -859,10 +831,14 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
                 // new object (`-2`, `-3`, …) at an intent boundary when the next intent would
                 // not fit.
                 let mut chunks: Vec<(Vec<CRule>, Provenance, Vec<&Origin>)> = Vec::new();
-                for (origin, rules) in by_intent.values() {
+                for indices in by_intent.values() {
+                    // Every intent of a group has a rule; its origin is its first rule's.
+                    let Some(origin) = indices.first().map(|&i| &program.rules[i].origin) else {
+                        continue;
+                    };
                     let mut calico = Vec::new();
                     let mut failed = false;
-                    for rule in rules {
+                    for rule in indices.iter().map(|&i| &program.rules[i]) {
                         match calico_rules(program, rule) {
                             Ok(rs) => calico.extend(rs),
                             Err(rule_problems) => {

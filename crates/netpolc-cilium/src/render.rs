@@ -100,35 +100,13 @@ fn render_isolations(program: &Program, objects: &mut Vec<Keyed>) {
     }
 }
 
-/// Objects of one (set, direction, action), one per subject scope and selector; the
-/// rules of each grouped by intent (file, intent, preset), in IR order.
-type Groups<'p> = BTreeMap<
-    (&'p str, Direction, Action),
-    BTreeMap<
-        (&'p Scope, &'p LabelSelector),
-        BTreeMap<(&'p str, &'p str, &'p Option<String>), Vec<usize>>,
-    >,
->;
-
 fn render_rules(program: &Program, objects: &mut Vec<Keyed>) {
     let carriers = dns::dns_carriers(program);
-    let mut groups: Groups<'_> = BTreeMap::new();
-    for (i, r) in program.rules.iter().enumerate() {
-        let o = &r.origin;
-        groups
-            .entry((o.set.as_str(), r.direction, r.action))
-            .or_default()
-            .entry((&r.subject.scope, &r.subject.pods))
-            .or_default()
-            .entry((o.file.as_str(), o.intent.as_str(), &o.preset))
-            .or_default()
-            .push(i);
-    }
+    let groups = program.rules_by_object();
     // CiliumClusterwideNetworkPolicies share one name space, CiliumNetworkPolicies one
     // per namespace.
     let cluster_wide = |scope: &Scope| matches!(scope, Scope::Cluster(_));
     // Each (set, direction, action) on every core; objects in the order of the groups.
-    let groups: Vec<_> = groups.into_iter().collect();
     let rendered = netpolc_ir::par::flat_map(
         netpolc_ir::par::threads(),
         groups.len(),

@@ -70,7 +70,7 @@ mod selector;
 pub use ports::{PortMatch, PortSpec, Ports, Protocol};
 pub use program::{
     Action, CidrBlock, ClusterProfile, ConnectivityTest, Direction, Entity, Expect, HttpRule,
-    Isolation, ManagedNamespace, Origin, Peer, Program, Rule, Scope, Subject, TestCase,
-    TestEndpoint,
+    IntentKey, Isolation, ManagedNamespace, Origin, Peer, Program, Rule, RuleGroup, Scope, Subject,
+    TestCase, TestEndpoint,
 };
 pub use selector::{LabelSelector, Op, Requirement, NAMESPACE_NAME_LABEL};

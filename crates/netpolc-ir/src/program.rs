@@ -377,7 +377,51 @@ pub struct Program {
     pub tests: Vec<ConnectivityTest>,
 }
 
+/// The rules of one (intent set, direction, action), by subject (scope, pod selector),
+/// then by intent (file, intent, preset): indices into [`Program::rules`], in IR order
+/// ([`Program::rules_by_object`]).
+pub type RuleGroup<'p> = (
+    (&'p str, Direction, Action),
+    BTreeMap<(&'p Scope, &'p LabelSelector), BTreeMap<IntentKey<'p>, Vec<usize>>>,
+);
+
+/// An intent without its span: file, intent, preset.
+pub type IntentKey<'p> = (&'p str, &'p str, &'p Option<String>);
+
 impl Program {
+    /// The rules grouped as the back ends that write one object per (intent set,
+    /// direction, action, subject) group them (Calico, Cilium), in key order.
+    ///
+    /// Grouped on every core: each thread takes the intent sets of its share
+    /// ([`crate::par::share_of`]) and the rules in order, so a group is the same whichever
+    /// thread made it (a map of the whole program's rules, keyed by strings all over the
+    /// heap, took a fifth of a second of one core at 2,000 namespaces).
+    pub fn rules_by_object(&self) -> Vec<RuleGroup<'_>> {
+        let threads = crate::par::threads();
+        let shares = crate::par::map(threads, threads, 1, |share| {
+            let mut groups: BTreeMap<_, BTreeMap<_, BTreeMap<_, Vec<usize>>>> = BTreeMap::new();
+            for (i, rule) in self.rules.iter().enumerate() {
+                let o = &rule.origin;
+                if crate::par::share_of(&o.set, threads) != share {
+                    continue;
+                }
+                groups
+                    .entry((o.set.as_str(), rule.direction, rule.action))
+                    .or_default()
+                    .entry((&rule.subject.scope, &rule.subject.pods))
+                    .or_default()
+                    .entry((o.file.as_str(), o.intent.as_str(), &o.preset))
+                    .or_default()
+                    .push(i);
+            }
+            groups
+        });
+        // Shares hold different sets: no key is in two.
+        let mut groups: Vec<RuleGroup<'_>> = shares.into_iter().flatten().collect();
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        groups
+    }
+
     /// Whether `namespace` is managed and isolated in `direction`.
     pub fn is_isolated(&self, namespace: &str, direction: Direction) -> bool {
         self.namespaces
@@ -409,5 +453,80 @@ impl Program {
         crate::par::sort(crate::par::threads(), &mut self.rules);
         self.rules.dedup();
         self.tests.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(set: &str, intent: &str, direction: Direction, action: Action, app: &str) -> Rule {
+        Rule {
+            subject: Subject {
+                scope: Scope::Namespace(set.into()),
+                pods: LabelSelector::from_labels([("app", app)]),
+            },
+            direction,
+            action,
+            peer: Peer::Any,
+            ports: Ports::Any,
+            http: Vec::new(),
+            origin: Origin {
+                file: format!("policies/{set}.yaml"),
+                set: set.into(),
+                intent: intent.into(),
+                preset: None,
+                span: None,
+            },
+        }
+    }
+
+    #[test]
+    fn rules_are_grouped_alike_on_any_number_of_threads() {
+        let mut program = Program::default();
+        for n in 0..40 {
+            let set = format!("ns-{:02}", n % 13);
+            let direction = if n % 3 == 0 {
+                Direction::Ingress
+            } else {
+                Direction::Egress
+            };
+            let action = if n % 7 == 0 {
+                Action::Deny
+            } else {
+                Action::Allow
+            };
+            let app = ["web", "db"][n % 2];
+            program
+                .rules
+                .push(rule(&set, &format!("i{}", n % 5), direction, action, app));
+        }
+        let one = crate::par::with_threads(1, || program.rules_by_object());
+        for threads in 2..5 {
+            let many = crate::par::with_threads(threads, || program.rules_by_object());
+            assert_eq!(many, one, "{threads} threads");
+        }
+        // In key order; every rule once, in IR order within its intent.
+        assert!(one.windows(2).all(|w| w[0].0 < w[1].0));
+        let mut seen: Vec<usize> = Vec::new();
+        for (key, subjects) in &one {
+            for ((scope, pods), by_intent) in subjects {
+                for ((file, intent, _), indices) in by_intent {
+                    assert!(indices.windows(2).all(|w| w[0] < w[1]));
+                    for &i in indices {
+                        let r = &program.rules[i];
+                        assert_eq!((r.origin.set.as_str(), r.direction, r.action), *key);
+                        assert_eq!((&r.subject.scope, &r.subject.pods), (*scope, *pods));
+                        assert_eq!(
+                            (r.origin.file.as_str(), r.origin.intent.as_str()),
+                            (*file, *intent)
+                        );
+                    }
+                    seen.extend(indices);
+                }
+            }
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..40).collect::<Vec<_>>());
     }
 }
