@@ -406,11 +406,7 @@ fn assemble(read: Vec<(ObjectId, Result<Item, String>)>) -> Result<CalicoEvaluat
         }
     }
     let order = netpolc_ir::par::order(netpolc_ir::par::threads(), ids.iter());
-    let repeat = order
-        .windows(2)
-        .filter(|w| ids[w[0]] == ids[w[1]])
-        .map(|w| w[1])
-        .min();
+    let repeat = netpolc_ir::par::first_repeat(&order, |a, b| ids[a] == ids[b]);
     if let Some(i) = repeat {
         return Err(fail(i, &ids[i], "defined more than once"));
     }

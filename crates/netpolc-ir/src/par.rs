@@ -1,6 +1,8 @@
 //! Work spread over the machine's cores, with results in the order of one thread: the
 //! proof's sides, the read-back of emitted objects, the back ends' compiles and the
-//! parts of each compile (objects per group, validation).
+//! parts of each compile (objects per group, validation), the grouping of rules into
+//! objects by shares of their keys ([`by_share`]), and large sorts ([`order`],
+//! [`permute`]).
 
 use std::cell::Cell;
 
@@ -202,6 +204,34 @@ pub fn share_of(key: &str, shares: usize) -> usize {
     usize::try_from(hash % shares.max(1) as u64).unwrap_or(0)
 }
 
+/// The groups of a serial grouping pass, built on up to `threads` threads and returned
+/// in key order: `build(share, shares)` builds the map of the keys of one share (those
+/// whose [`share_of`] is `share`), going through the items in order, so a group is the
+/// same whichever thread built it and no key is in two maps.
+pub fn by_share<K: Ord + Send, V: Send>(
+    threads: usize,
+    build: impl Fn(usize, usize) -> std::collections::BTreeMap<K, V> + Sync,
+) -> Vec<(K, V)> {
+    let shares = threads.max(1);
+    let mut groups: Vec<(K, V)> = map(shares, shares, 1, |share| build(share, shares))
+        .into_iter()
+        .flatten()
+        .collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    groups
+}
+
+/// The first index (in index order) of an item equal to an earlier one, given `order`
+/// (as [`order`] gives, ties in index order) and `same(a, b)`, whether items `a` and `b`
+/// are equal: in each run of equal items, every one after the first is a repeat.
+pub fn first_repeat(order: &[usize], same: impl Fn(usize, usize) -> bool) -> Option<usize> {
+    order
+        .windows(2)
+        .filter(|w| same(w[0], w[1]))
+        .map(|w| w[1])
+        .min()
+}
+
 /// The indices of `keys` in the order of the keys, ties in index order (the order a
 /// stable sort gives), sorted on up to two threads ([`sort`]). For a large serial sort
 /// whose comparisons chase pointers (strings of objects scattered over the heap): the
@@ -336,6 +366,45 @@ mod tests {
             assert_eq!(v, want);
         }
         assert!(super::flat_map_into(4, Vec::<u8>::new(), 1, |i, out| out.push(i)).is_empty());
+    }
+
+    #[test]
+    fn groups_by_share_are_the_groups_of_one_pass() {
+        use std::collections::BTreeMap;
+        let items: Vec<(String, usize)> =
+            (0..500).map(|i| (format!("ns-{:03}", i % 37), i)).collect();
+        let build = |share: usize, shares: usize| {
+            let mut m: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+            for (k, i) in &items {
+                if super::share_of(k, shares) == share {
+                    m.entry(k.as_str()).or_default().push(*i);
+                }
+            }
+            m
+        };
+        let one: Vec<(&str, Vec<usize>)> = build(0, 1).into_iter().collect();
+        assert_eq!(one.len(), 37);
+        for threads in 1..5 {
+            assert_eq!(super::by_share(threads, build), one, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn the_first_repeat_is_the_earliest_in_index_order() {
+        // Sorted: a(1) a(3) a(5) b(0) b(2) c(4); the repeats are 3, 5 and 2.
+        let keys = ["b", "a", "b", "a", "c", "a"];
+        let order = super::order(2, keys.iter());
+        assert_eq!(
+            super::first_repeat(&order, |a, b| keys[a] == keys[b]),
+            Some(2)
+        );
+        let unique = ["x", "y", "z"];
+        let order = super::order(2, unique.iter());
+        assert_eq!(
+            super::first_repeat(&order, |a, b| unique[a] == unique[b]),
+            None
+        );
+        assert_eq!(super::first_repeat(&[], |_, _| true), None);
     }
 
     #[test]

@@ -397,12 +397,11 @@ impl Program {
     /// thread made it (a map of the whole program's rules, keyed by strings all over the
     /// heap, took a fifth of a second of one core at 2,000 namespaces).
     pub fn rules_by_object(&self) -> Vec<RuleGroup<'_>> {
-        let threads = crate::par::threads();
-        let shares = crate::par::map(threads, threads, 1, |share| {
+        crate::par::by_share(crate::par::threads(), |share, shares| {
             let mut groups: BTreeMap<_, BTreeMap<_, BTreeMap<_, Vec<usize>>>> = BTreeMap::new();
             for (i, rule) in self.rules.iter().enumerate() {
                 let o = &rule.origin;
-                if crate::par::share_of(&o.set, threads) != share {
+                if crate::par::share_of(&o.set, shares) != share {
                     continue;
                 }
                 groups
@@ -415,11 +414,7 @@ impl Program {
                     .push(i);
             }
             groups
-        });
-        // Shares hold different sets: no key is in two.
-        let mut groups: Vec<RuleGroup<'_>> = shares.into_iter().flatten().collect();
-        groups.sort_by(|a, b| a.0.cmp(&b.0));
-        groups
+        })
     }
 
     /// Whether `namespace` is managed and isolated in `direction`.

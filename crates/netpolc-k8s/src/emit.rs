@@ -144,8 +144,7 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
     // Grouped on every core: each thread takes the namespaces of its share (by a hash of
     // the name) and the rules in order, so a group is the same whichever thread made it;
     // the groups of all shares are then put in key order.
-    let threads = netpolc_ir::par::threads();
-    let shares = netpolc_ir::par::map(threads, threads, 1, |share| {
+    let groups = netpolc_ir::par::by_share(netpolc_ir::par::threads(), |share, shares| {
         let mut groups: RuleGroups<'_> = BTreeMap::new();
         for rule in &program.rules {
             if rule.action != netpolc_ir::Action::Allow {
@@ -153,7 +152,7 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
             }
             for ns in rule.subject.scope.namespaces() {
                 // An allow rule on an open side means nothing; rendering it would isolate.
-                if netpolc_ir::par::share_of(ns, threads) != share
+                if netpolc_ir::par::share_of(ns, shares) != share
                     || !program.is_isolated(ns, rule.direction)
                 {
                     continue;
@@ -176,10 +175,7 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
         }
         groups
     });
-    // Each (namespace, set, direction) on every core, in order (shares hold different
-    // namespaces, so no key is in two).
-    let mut groups: Vec<_> = shares.into_iter().flatten().collect();
-    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    // Each (namespace, set, direction) on every core, in order.
     netpolc_ir::par::flat_map_into(netpolc_ir::par::threads(), groups, 64, |group, out| {
         let ((namespace, _, set, direction), by_selector) = group;
         let field = match direction {

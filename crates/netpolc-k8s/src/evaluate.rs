@@ -126,14 +126,10 @@ fn assemble(parsed: impl IntoIterator<Item = Named>) -> Result<K8sEvaluator, Str
     );
     // Ties are in read order, so the second of each run of one name is a duplicate; the
     // earliest of those (in read order) is the one reported.
-    let duplicate = order
-        .windows(2)
-        .filter(|w| {
-            let (a, b) = (&named[w[0]].1, &named[w[1]].1);
-            a.namespace == b.namespace && a.name == b.name
-        })
-        .map(|w| w[1])
-        .min();
+    let duplicate = netpolc_ir::par::first_repeat(&order, |a, b| {
+        let (a, b) = (&named[a].1, &named[b].1);
+        a.namespace == b.namespace && a.name == b.name
+    });
     if let Some(i) = duplicate {
         let (what, p) = &named[i];
         return Err(format!(
