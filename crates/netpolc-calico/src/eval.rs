@@ -352,7 +352,7 @@ impl netpolc_ir::backend::Reader for ValidReader {
         pieces: Vec<netpolc_ir::backend::Piece>,
     ) -> Result<Box<dyn Evaluator>, String> {
         let read = netpolc_ir::backend::Piece::take_each::<Read>(pieces)?;
-        Ok(Box::new(assemble(read.into_iter().flatten().collect())?))
+        Ok(Box::new(assemble(netpolc_ir::backend::concat(read))?))
     }
 }
 

@@ -91,11 +91,8 @@ fn read_all(objects: &[Value], validate: bool) -> Result<CiliumEvaluator, String
 
 /// The evaluator of the objects read, in order (the first error is the one reported).
 fn assemble(read: Vec<Result<Vec<CPolicy>, String>>) -> Result<CiliumEvaluator, String> {
-    let mut policies = Vec::new();
-    for r in read {
-        policies.extend(r?);
-    }
-    Ok(CiliumEvaluator::new(policies))
+    let read = read.into_iter().collect::<Result<Vec<_>, String>>()?;
+    Ok(CiliumEvaluator::new(netpolc_ir::backend::concat(read)))
 }
 
 /// The policies of object `i` as the agent holds them (none when it is never enforced:

@@ -88,7 +88,25 @@ pub(crate) fn stream(program: &Program, target: Target, compiled: Compiled) -> S
             emitted: None,
         };
     }
-    let twins = match twins(&emitted) {
+    // Twins are looked for beside the evaluator's assembly (both are passes over every
+    // object on one core); the evaluator is dropped when there are twins.
+    let assemble = || match pieces {
+        Some(pieces) => reader.assemble(pieces),
+        None => verify::read_back(&emitted).and_then(|parsed| verify::evaluator(target, &parsed)),
+    };
+    let (twins, evaluator) = if netpolc_ir::par::threads() > 1 {
+        std::thread::scope(|scope| {
+            let twins = scope.spawn(|| twins(&emitted));
+            let evaluator = assemble();
+            let twins = twins
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (twins, evaluator)
+        })
+    } else {
+        (twins(&emitted), assemble())
+    };
+    let twins = match twins {
         Ok(twins) => twins,
         Err(e) => {
             return Streamed {
@@ -105,10 +123,6 @@ pub(crate) fn stream(program: &Program, target: Target, compiled: Compiled) -> S
             emitted: None,
         };
     }
-    let evaluator = match pieces {
-        Some(pieces) => reader.assemble(pieces),
-        None => verify::read_back(&emitted).and_then(|parsed| verify::evaluator(target, &parsed)),
-    };
     Streamed {
         problems,
         twins,

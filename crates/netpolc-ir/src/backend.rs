@@ -159,6 +159,21 @@ impl fmt::Debug for Piece {
     }
 }
 
+/// The items of `parts` in order, in one vector sized once: what readers hand to
+/// [`Reader::assemble`] per object, tens of thousands of them, would otherwise be copied
+/// at each doubling of a vector grown one object at a time.
+///
+/// ```
+/// assert_eq!(netpolc_ir::backend::concat(vec![vec![1, 2], vec![], vec![3]]), [1, 2, 3]);
+/// ```
+pub fn concat<T>(parts: Vec<Vec<T>>) -> Vec<T> {
+    let mut all = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        all.extend(part);
+    }
+    all
+}
+
 /// The default [`Reader`]: keeps every object and builds [`Backend::evaluator`] of them.
 struct Keeping<'a, B: ?Sized>(&'a B);
 

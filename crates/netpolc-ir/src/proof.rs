@@ -419,62 +419,79 @@ impl<'a> Prover<'a> {
 
     /// Groups the real pods into classes; returns one representative per class.
     fn classes(&mut self) -> Vec<Class> {
-        let mut index: BTreeMap<Class, usize> = BTreeMap::new();
-        let mut classes = Vec::new();
-        for (i, pod) in self.model.pods.iter().enumerate() {
-            let key: Class = (pod.labels.clone(), pod.named_ports.clone());
-            let c = match index.get(&key) {
-                Some(c) => *c,
+        // Classes are looked up by reference: a pod's labels are copied only for the
+        // first pod of its class, not for each of tens of thousands of pods.
+        let pods = &self.model.pods;
+        let mut index: BTreeMap<(&BTreeMap<String, String>, &NamedPorts), usize> = BTreeMap::new();
+        let mut firsts = Vec::new();
+        let mut class_of = Vec::with_capacity(pods.len());
+        let mut pods_of_class: Vec<Vec<usize>> = Vec::new();
+        let mut by_namespace: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, pod) in pods.iter().enumerate() {
+            let c = *index
+                .entry((&pod.labels, &pod.named_ports))
+                .or_insert_with(|| {
+                    firsts.push(i);
+                    pods_of_class.push(Vec::new());
+                    firsts.len() - 1
+                });
+            pods_of_class[c].push(i);
+            class_of.push(c);
+            match by_namespace.get_mut(pod.namespace.as_str()) {
+                Some(list) => list.push(i),
                 None => {
-                    index.insert(key.clone(), classes.len());
-                    classes.push(key);
-                    self.pods_of_class.push(Vec::new());
-                    classes.len() - 1
+                    by_namespace.insert(pod.namespace.clone(), vec![i]);
                 }
-            };
-            self.pods_of_class[c].push(i);
-            self.class_of.push(c);
-            self.pods_by_namespace
-                .entry(pod.namespace.clone())
-                .or_default()
-                .push(i);
+            }
         }
+        let classes = firsts
+            .iter()
+            .map(|&i| (pods[i].labels.clone(), pods[i].named_ports.clone()))
+            .collect();
+        self.class_of = class_of;
+        self.pods_of_class = pods_of_class;
+        self.pods_by_namespace = by_namespace;
         classes
     }
 
     /// Per real pod and direction index, the pod whose side stands for its side: the
     /// first pod of the same namespace, named ports and address family to which every
-    /// evaluator gives the same [`SideKey`].
+    /// evaluator gives the same [`SideKey`]. Each namespace's pods are keyed and compared
+    /// on one thread (their keys are made and freed there), the namespaces on every core.
     fn leaders(&self) -> Vec<[usize; 2]> {
-        let keys: Vec<[Option<Vec<SideKey>>; 2]> =
-            crate::par::map(self.threads, self.real_pods, 512, |s| {
-                let key = |d: Direction| {
-                    std::iter::once(self.intended)
-                        .chain(self.targets.iter().copied())
-                        .map(|e| e.side_key(&self.model, s, d))
-                        .collect::<Option<Vec<SideKey>>>()
-                };
-                [key(Direction::Ingress), key(Direction::Egress)]
-            });
-        type Alike<'k> = (usize, &'k str, &'k NamedPorts, bool, &'k [SideKey]);
-        let mut first: BTreeMap<Alike<'_>, usize> = BTreeMap::new();
-        let mut leaders = Vec::with_capacity(self.real_pods);
-        for (s, keys) in keys.iter().enumerate() {
-            let pod = &self.model.pods[s];
-            let mut l = [s, s];
-            for (di, key) in keys.iter().enumerate() {
-                if let Some(key) = key {
-                    let alike = (
-                        di,
-                        pod.namespace.as_str(),
-                        &pod.named_ports,
-                        pod.ip.is_ipv6(),
-                        key.as_slice(),
-                    );
-                    l[di] = *first.entry(alike).or_insert(s);
+        let namespaces: Vec<&[usize]> =
+            self.pods_by_namespace.values().map(Vec::as_slice).collect();
+        let found = crate::par::map(self.threads, namespaces.len(), 16, |n| {
+            let key = |s: usize, d: Direction| {
+                std::iter::once(self.intended)
+                    .chain(self.targets.iter().copied())
+                    .map(|e| e.side_key(&self.model, s, d))
+                    .collect::<Option<Vec<SideKey>>>()
+            };
+            type Alike<'k> = (usize, &'k NamedPorts, bool, Vec<SideKey>);
+            let mut first: BTreeMap<Alike<'_>, usize> = BTreeMap::new();
+            let mut leaders = Vec::with_capacity(namespaces[n].len());
+            for &s in namespaces[n] {
+                let pod = &self.model.pods[s];
+                let mut l = [s, s];
+                for (di, d) in [Direction::Ingress, Direction::Egress]
+                    .into_iter()
+                    .enumerate()
+                {
+                    if let Some(key) = key(s, d) {
+                        let alike = (di, &pod.named_ports, pod.ip.is_ipv6(), key);
+                        l[di] = *first.entry(alike).or_insert(s);
+                    }
                 }
+                leaders.push(l);
             }
-            leaders.push(l);
+            leaders
+        });
+        let mut leaders: Vec<[usize; 2]> = (0..self.real_pods).map(|s| [s, s]).collect();
+        for (pods, found) in namespaces.iter().zip(found) {
+            for (&s, l) in pods.iter().zip(found) {
+                leaders[s] = l;
+            }
         }
         leaders
     }
