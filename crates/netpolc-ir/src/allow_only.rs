@@ -140,7 +140,7 @@ pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
         }
         (pieces, found)
     });
-    let mut allows = Vec::new();
+    let mut allows = Vec::with_capacity(lowered.iter().map(|(pieces, _)| pieces.len()).sum());
     for (pieces, found) in lowered {
         allows.extend(pieces);
         for (key, d) in found {
@@ -284,15 +284,19 @@ fn subtract(r: &Rule, x: &Rule, profile: &crate::ClusterProfile) -> SubResult {
     let Some(inside_scope) = restrict_scope(&r.subject.scope, &common) else {
         return Ok(vec![r.clone()]);
     };
+    // Split only where the deny really intersects the allow: subjects, peers and ports
+    // must all overlap, otherwise the boxes are disjoint and the allow stays whole (one
+    // object, not one per side of the deny's subject). The cheapest test first: most
+    // denies a rule meets are on other ports.
+    if ports_disjoint(&r.ports, &x.ports) {
+        return Ok(vec![r.clone()]);
+    }
     let Some(inside_pods) = r.subject.pods.and(&x.subject.pods) else {
         return Ok(vec![r.clone()]);
     };
-    // Split only where the deny really intersects the allow: subjects, peers and ports
-    // must all overlap, otherwise the boxes are disjoint and the allow stays whole (one
-    // object, not one per side of the deny's subject).
-    if ports_disjoint(&r.ports, &x.ports) || peer_minus(&r.peer, &x.peer, profile)?.is_none() {
+    let Some((peer_rest, peer_common)) = peer_minus(&r.peer, &x.peer, profile)? else {
         return Ok(vec![r.clone()]);
-    }
+    };
     let mut out = Vec::new();
     // 1. Subjects outside the deny keep the whole rule.
     let outside_ns: BTreeSet<&str> = r
@@ -320,13 +324,6 @@ fn subtract(r: &Rule, x: &Rule, profile: &crate::ClusterProfile) -> SubResult {
         pods: inside_pods,
     };
     // 2. and 3. Peers and ports within the overlapping subjects.
-    let Some((peer_rest, peer_common)) = peer_minus(&r.peer, &x.peer, profile)? else {
-        // Disjoint peers: the overlapping subjects keep the rule as it is.
-        let mut piece = r.clone();
-        piece.subject = inside;
-        out.push(piece);
-        return Ok(out);
-    };
     for peer in peer_rest {
         let mut piece = r.clone();
         piece.subject = inside.clone();
