@@ -4,7 +4,7 @@
 
 use crate::util::netpolc;
 use crate::util::root;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 fn text(b: &[u8]) -> String {
@@ -12,7 +12,7 @@ fn text(b: &[u8]) -> String {
 }
 
 /// A scratch project holding a copy of the repository's policies/.
-fn project(name: &str) -> PathBuf {
+fn project(name: &str) -> crate::util::Scratch {
     crate::util::project_copy("cli", name)
 }
 
@@ -90,7 +90,6 @@ fn build_then_check_then_stale_then_orphan() {
     assert!(dir.join("golden/cilium/README.md").exists());
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), original);
     assert_eq!(netpolc(&dir, &["check"]).status.code(), Some(0));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -129,7 +128,6 @@ fn bad_input_writes_nothing_and_exits_2() {
         snapshot_tree(&dir.join("golden")),
         "golden/ changed"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -155,7 +153,7 @@ fn render_prints_only_objects() {
         assert_eq!(parsed, docs);
     }
     // Nothing to render is an error unless allowed.
-    let empty = std::env::temp_dir().join(format!("netpolc-cli-empty-{}", std::process::id()));
+    let empty = crate::util::Scratch::new("cli-empty");
     std::fs::create_dir_all(empty.join("policies")).unwrap();
     std::fs::write(empty.join("policies/a.yaml"), "apiVersion: netpolc.dev/v1alpha1\nkind: IntentSet\nmetadata: {name: a}\nspec: {namespace: a}\n").unwrap();
     let out = netpolc(&empty, &["render"]);
@@ -163,8 +161,6 @@ fn render_prints_only_objects() {
     assert!(out.stdout.is_empty());
     let out = netpolc(&empty, &["render", "--allow-empty"]);
     assert_eq!(out.status.code(), Some(0));
-    let _ = std::fs::remove_dir_all(&empty);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

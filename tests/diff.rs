@@ -4,7 +4,7 @@
 //! seed scenario with two edits, and a parser of the Mermaid subset netpolc writes that
 //! every emitted graph must pass.
 
-use crate::util::{netpolc, project_copy, root};
+use crate::util::{netpolc, project_copy, root, Scratch};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -52,7 +52,7 @@ fn git(dir: &Path, args: &[&str]) {
 }
 
 /// A Git repository holding the seed's policies/, committed.
-fn repo(name: &str) -> PathBuf {
+fn repo(name: &str) -> Scratch {
     let dir = project_copy("diff", name);
     git(&dir, &["init", "-q"]);
     git(&dir, &["add", "-A"]);
@@ -269,9 +269,7 @@ fn every_back_end_follows_the_intents_and_other_revisions_and_folders_work() {
 
 #[test]
 fn a_change_on_one_back_end_only_is_a_divergence() {
-    let dir = std::env::temp_dir().join(format!("netpolc-diff-divergence-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("diff-divergence");
     let seed =
         std::fs::read_to_string(root().join("tests/fixtures/seed/seed-policies.yaml")).unwrap();
     std::fs::write(dir.join("old.yaml"), &seed).unwrap();
@@ -408,7 +406,7 @@ fn links_in_the_base_revision_are_refused_and_a_missing_git_is_named() {
 
 /// The seed scenario with two edits: `frontend -> backend` on every port, and the
 /// partner API dropped.
-fn seed_with_two_edits(name: &str) -> PathBuf {
+fn seed_with_two_edits(name: &str) -> Scratch {
     let dir = repo(name);
     edit(
         &dir,

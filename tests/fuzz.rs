@@ -296,8 +296,7 @@ fn the_krm_function_survives_arbitrary_input() {
 
 #[test]
 fn the_binary_exits_2_with_a_diagnostic() {
-    let dir = std::env::temp_dir().join(format!("netpolc-fuzz-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = crate::util::Scratch::new("fuzz");
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     let input = prop_oneof![document().prop_map(String::into_bytes), bytes()];
     runner(40)

@@ -10,7 +10,7 @@
 //! kpt and kubectl must be installed (CI installs both): a missing tool fails these tests
 //! with a message saying so, it never skips them.
 
-use crate::util::root;
+use crate::util::{root, Scratch};
 use netpolc_driver::{object_id, verify, Target};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -79,31 +79,6 @@ fn text(b: &[u8]) -> String {
 /// stdout and stderr, for messages and for tools that print results on either.
 fn both(o: &Output) -> String {
     format!("{}{}", text(&o.stdout), text(&o.stderr))
-}
-
-/// A fresh scratch folder, removed when the test passes (kept for inspection when it
-/// fails).
-struct Scratch(tempfile::TempDir);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("netpolc-gitops-{name}-"))
-            .tempdir()
-            .unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        // TempDir's own drop then leaves the folder in place.
-        self.0.disable_cleanup(std::thread::panicking());
-    }
 }
 
 /// Copies the repository's policies/ into `dir/policies`.
@@ -219,7 +194,7 @@ data:
 
 /// A kpt package: Kptfile, a foreign ConfigMap and a copy of policies/.
 fn package(name: &str) -> Scratch {
-    let s = Scratch::new(name);
+    let s = Scratch::new(&format!("gitops-{name}"));
     std::fs::write(s.path().join("Kptfile"), KPTFILE).unwrap();
     std::fs::write(s.path().join("settings.yaml"), FOREIGN).unwrap();
     copy_policies(s.path());
@@ -237,7 +212,7 @@ fn kpt_eval(dir: &Path, args: &[&str]) -> Output {
 
 /// What `netpolc build --target T` writes for the policies of `pkg`, as package paths.
 fn built(pkg: &Path, name: &str, args: &[&str]) -> (Scratch, BTreeMap<String, Vec<u8>>) {
-    let s = Scratch::new(name);
+    let s = Scratch::new(&format!("gitops-{name}"));
     let from = pkg.join("policies");
     std::fs::create_dir_all(s.path().join("policies")).unwrap();
     for e in std::fs::read_dir(&from).unwrap() {
@@ -429,7 +404,7 @@ fn kpt_fn_eval_fails_on_a_bad_intent_and_changes_nothing() {
 /// `netpolc fn` without kpt: results and exit codes for input kpt would never send.
 #[test]
 fn fn_reports_results_and_never_succeeds_on_errors() {
-    let dir = Scratch::new("fn-direct");
+    let dir = Scratch::new("gitops-fn-direct");
     let call = |input: &str| {
         use std::io::Write as _;
         let mut child = netpolc(dir.path())
@@ -578,7 +553,7 @@ fn discovers(app: &Path, env: &[(&str, &str)]) -> bool {
 
 #[test]
 fn argocd_discovery_matches_every_layout_that_renders() {
-    let app = Scratch::new("argocd-discover");
+    let app = Scratch::new("gitops-argocd-discover");
     let dir = app.path();
     // The set and the cluster profile (its node networks) in one file.
     let production = std::fs::read_to_string(root().join("policies/production.yaml")).unwrap()
@@ -740,7 +715,7 @@ fn argocd_parameters_are_announced_and_read_from_param_variables() {
 
 /// A Git checkout as the plugin sees it: the Application's folder holding policies/.
 fn app(name: &str) -> Scratch {
-    let s = Scratch::new(name);
+    let s = Scratch::new(&format!("gitops-{name}"));
     copy_policies(s.path());
     s
 }
@@ -945,7 +920,7 @@ fn argocd_plugin_never_succeeds_on_errors_or_empty_output() {
 
 #[test]
 fn argocd_repo_server_patch_adds_the_plugin_sidecar() {
-    let s = Scratch::new("argocd-patch");
+    let s = Scratch::new("gitops-argocd-patch");
     let component = s.path().join("netpolc");
     std::fs::create_dir_all(&component).unwrap();
     for f in [
@@ -1136,7 +1111,7 @@ fn kind_names<'a>(objects: impl Iterator<Item = &'a Value>) -> std::collections:
 /// and `golden/calico/_tiers` (Flux's first Kustomization) must hold exactly the Tiers.
 #[test]
 fn kubectl_kustomize_puts_the_calico_tier_first() {
-    let repo = Scratch::new("tier-order");
+    let repo = Scratch::new("gitops-tier-order");
     copy_policies(repo.path());
     let out = run(netpolc(repo.path()).args(["build", "--target", "calico"]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -1170,7 +1145,7 @@ fn kubectl_kustomize_puts_the_calico_tier_first() {
 /// golden/calico), holds every policy and no Tier.
 #[test]
 fn the_flux_calico_example_applies_the_tier_first_and_once() {
-    let repo = Scratch::new("flux-calico");
+    let repo = Scratch::new("gitops-flux-calico");
     copy_policies(repo.path());
     let out = run(netpolc(repo.path()).args(["build", "--target", "calico"]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -1229,7 +1204,7 @@ fn the_flux_calico_example_applies_the_tier_first_and_once() {
 
 #[test]
 fn kubectl_kustomize_builds_every_golden_folder_as_render_prints_it() {
-    let repo = Scratch::new("flux");
+    let repo = Scratch::new("gitops-flux");
     copy_policies(repo.path());
     let out = run(netpolc(repo.path()).arg("build"));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

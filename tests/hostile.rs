@@ -5,14 +5,14 @@
 
 use crate::util::{netpolc, root};
 use netpolc_source::SourceMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 /// A scratch project holding a copy of the repository's policies/.
-fn project(name: &str) -> PathBuf {
+fn project(name: &str) -> crate::util::Scratch {
     crate::util::project_copy("hostile", name)
 }
 
@@ -128,9 +128,7 @@ fn links_inside_the_repository_are_followed_and_others_refused() {
     assert_eq!(tree(&plain.join("golden")), tree(&linked.join("golden")));
 
     // A link that leaves the repository: refused, by the walk and by --policies alike.
-    let outside =
-        std::env::temp_dir().join(format!("netpolc-hostile-outside-{}", std::process::id()));
-    std::fs::create_dir_all(&outside).unwrap();
+    let outside = crate::util::Scratch::new("hostile-outside");
     std::fs::copy(
         linked.join("common/production.yaml"),
         outside.join("production.yaml"),
@@ -207,7 +205,7 @@ fn source_paths_do_not_depend_on_the_machine() {
         let cwd = if args.contains(&"-C") {
             std::env::temp_dir()
         } else {
-            dir.clone()
+            dir.to_path_buf()
         };
         let out = netpolc(&cwd, &args);
         assert_eq!(

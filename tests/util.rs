@@ -103,14 +103,48 @@ pub(crate) fn netpolc(dir: &Path, args: &[&str]) -> std::process::Output {
         .expect("runs")
 }
 
+/// A fresh scratch folder `netpolc-<name>-<random>`, removed when it goes out of scope
+/// and kept for inspection when the test fails. It reads as a `Path`.
+pub(crate) struct Scratch(tempfile::TempDir);
+
+impl Scratch {
+    pub(crate) fn new(name: &str) -> Scratch {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("netpolc-{name}-"))
+            .tempdir()
+            .unwrap();
+        Scratch(dir)
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // TempDir's own drop then leaves the folder in place.
+        self.0.disable_cleanup(std::thread::panicking());
+    }
+}
+
 /// A fresh scratch project `netpolc-<prefix>-<name>-<random>` holding a copy of the
-/// repository's policies/; the caller removes it.
-pub(crate) fn project_copy(prefix: &str, name: &str) -> PathBuf {
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("netpolc-{prefix}-{name}-"))
-        .tempdir()
-        .unwrap()
-        .keep();
+/// repository's policies/.
+pub(crate) fn project_copy(prefix: &str, name: &str) -> Scratch {
+    let dir = Scratch::new(&format!("{prefix}-{name}"));
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     for e in std::fs::read_dir(root().join("policies")).unwrap() {
         let p = e.unwrap().path();
