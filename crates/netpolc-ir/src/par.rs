@@ -162,21 +162,33 @@ pub fn flat_map_into<T: Send, U: Send>(
 const CHUNKS_PER_THREAD: usize = 8;
 
 /// Sorts `v` (as `sort_unstable`: equal elements in any order) on up to two threads:
-/// each half sorted on its own, then merged.
+/// each half sorted in place on its own, then merged. Made for vectors that are mostly
+/// in order already (rules joined from parts each sorted on its own): a vector in order
+/// is only checked (one comparison per element, no element moved), the halves are
+/// sorted by the standard library's run-adaptive sort (runs already in order are merged,
+/// not sorted again), and halves that end up in order are not merged.
 pub fn sort<T: Ord + Send>(threads: usize, v: &mut Vec<T>) {
-    if threads < 2 || v.len() < 4096 {
-        v.sort_unstable();
+    if v.is_sorted() {
         return;
     }
-    let mut b = v.split_off(v.len() / 2);
-    let mut a = std::mem::take(v);
+    if threads < 2 || v.len() < 4096 {
+        v.sort();
+        return;
+    }
+    let mid = v.len() / 2;
+    let (a, b) = v.split_at_mut(mid);
     std::thread::scope(|scope| {
-        let other = scope.spawn(|| b.sort_unstable());
-        a.sort_unstable();
+        let other = scope.spawn(|| b.sort());
+        a.sort();
         other
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
     });
+    if v[mid - 1] <= v[mid] {
+        return;
+    }
+    let b = v.split_off(mid);
+    let a = std::mem::take(v);
     v.reserve_exact(a.len() + b.len());
     let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
     while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
@@ -486,14 +498,34 @@ mod tests {
     #[test]
     fn sort_sorts_as_one_thread_does() {
         for n in [0, 1, 10, 4095, 4096, 10_001] {
-            // A scramble with repeats.
-            let v: Vec<u64> = (0..n).map(|i| (i * 7919 + 13) % 1000).collect();
-            let mut want = v.clone();
-            want.sort_unstable();
-            for threads in [1, 2, 8] {
-                let mut got = v.clone();
-                super::sort(threads, &mut got);
-                assert_eq!(got, want, "{n} items, {threads} threads");
+            let inputs: [Vec<u64>; 4] = [
+                // A scramble with repeats.
+                (0..n).map(|i| (i * 7919 + 13) % 1000).collect(),
+                // In order already.
+                (0..n).map(|i| i / 3).collect(),
+                // Sorted runs, out of order with each other (rules joined from parts).
+                (0..n)
+                    .map(|i| (i / (n / 5 + 1) * 3 % 5) * n + i % (n / 5 + 1))
+                    .collect(),
+                // Two sorted halves whose join is out of order in the middle only.
+                (0..n)
+                    .map(|i| {
+                        if i < n / 2 {
+                            2 * i + 1
+                        } else {
+                            2 * (i - n / 2)
+                        }
+                    })
+                    .collect(),
+            ];
+            for v in inputs {
+                let mut want = v.clone();
+                want.sort_unstable();
+                for threads in [1, 2, 8] {
+                    let mut got = v.clone();
+                    super::sort(threads, &mut got);
+                    assert_eq!(got, want, "{n} items, {threads} threads");
+                }
             }
         }
     }

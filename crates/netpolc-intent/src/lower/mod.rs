@@ -703,6 +703,10 @@ impl Cx {
                 let parts = (&spec.groups, &spec.presets[..], &spec.intents[..]);
                 worker.lower_set(&mut cx, parts, &program, &mut rules);
             }
+            // Sorted here, on every core: each chunk joins the program's rules as a run
+            // in order, which `canonicalise`'s run-adaptive sort merges rather than sorts
+            // again (and only checks when the runs join in order).
+            rules.sort_unstable();
             (worker, rules)
         });
         program
@@ -713,6 +717,9 @@ impl Cx {
             self.incomplete |= worker.incomplete;
             program.rules.extend(rules);
         }
+        // Cluster-scoped rules sort after every namespace's: sorted among themselves, they
+        // keep the whole in order.
+        let mut cluster_rules = Vec::new();
         for (s, scope) in cluster_sets.iter().zip(cluster_scopes) {
             let own = LabelSelector::from_requirements([Requirement::is_in(
                 NAMESPACE_NAME_LABEL,
@@ -733,10 +740,10 @@ impl Cx {
             };
             let spec = &s.spec.value;
             let parts = (&spec.groups, &spec.presets[..], &spec.intents[..]);
-            let mut rules = Vec::new();
-            self.lower_set(&mut cx, parts, &program, &mut rules);
-            program.rules.extend(rules);
+            self.lower_set(&mut cx, parts, &program, &mut cluster_rules);
         }
+        cluster_rules.sort_unstable();
+        program.rules.extend(cluster_rules);
 
         // Tests.
         let tests = std::mem::take(&mut self.tests);
