@@ -349,8 +349,20 @@ fn spec(name: &str, s: &Spec<'_>, out: &mut Vec<String>) {
     }
 }
 
+thread_local! {
+    /// Selector texts this thread found valid (syntax, length and label names): one text
+    /// recurs in many policies and rules (a peer in every policy of a namespace), and
+    /// whether a text is valid depends on the text alone.
+    static VALID_SELECTORS: std::cell::RefCell<std::collections::HashSet<Box<str>>> =
+        std::cell::RefCell::default();
+}
+
 /// Checks a selector's syntax, length and label names.
 fn selector_syntax(path: impl std::fmt::Display + Copy, text: &str, out: &mut Vec<String>) {
+    if VALID_SELECTORS.with_borrow(|valid| valid.contains(text)) {
+        return;
+    }
+    let before = out.len();
     if text.len() > MAX_SELECTOR {
         out.push(format!(
             "{path}: {} characters, more than the {MAX_SELECTOR} allowed",
@@ -366,6 +378,9 @@ fn selector_syntax(path: impl std::fmt::Display + Copy, text: &str, out: &mut Ve
             }
         }
         Err(e) => out.push(format!("{path}: invalid selector `{text}`: {e}")),
+    }
+    if out.len() == before {
+        VALID_SELECTORS.with_borrow_mut(|valid| valid.insert(text.into()));
     }
 }
 
@@ -592,6 +607,27 @@ mod tests {
                                 "destination": {"ports": [80, "8000:8080", "http"]}}]}),
         );
         assert_eq!(validate(&v), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_selector_is_judged_by_its_text_every_time() {
+        // Valid texts are remembered per thread; invalid ones are reported each time, at
+        // each place, also after a valid text was remembered.
+        let with = |selector: &str| gnp("p", json!({"selector": selector}));
+        assert!(validate(&with("app == 'x'")).is_empty());
+        assert!(validate(&with("app == 'x'")).is_empty());
+        for _ in 0..2 {
+            one(&with("app = 'x'"), "spec.selector: invalid selector `app = 'x'`");
+        }
+        let long = format!("{} == 'x'", "k".repeat(513));
+        for _ in 0..2 {
+            one(&with(&long), "label name longer than 512 characters");
+        }
+        let rule = json!({"action": "Allow", "source": {"selector": "app = 'x'"}});
+        one(
+            &gnp("p", json!({"types": ["Ingress"], "ingress": [rule]})),
+            "spec.ingress[0].source.selector: invalid selector",
+        );
     }
 
     #[test]

@@ -187,8 +187,8 @@ pub enum Operator {
 /// A message naming the object and the field, for a field k8s-openapi's type does not
 /// have, a value of the wrong type, or anything the API server's validation refuses.
 pub fn read(object: &Value) -> Result<NetworkPolicy, String> {
-    let who = who(object);
-    let fail = |e: String| format!("{who}: {e}");
+    // Named only when something is wrong: every object of a render is read here.
+    let fail = |e: String| format!("{}: {e}", who(object));
     let mut unknown: Vec<String> = Vec::new();
     let np: net::NetworkPolicy = serde_ignored::deserialize(object, |path| {
         let path = path_text(&path);
