@@ -134,7 +134,7 @@
 //!     peer: Peer::pods_in("shop", LabelSelector::from_labels([("app", "frontend")])),
 //!     ports: Ports::only([PortMatch::single(Protocol::Tcp, 8080)]),
 //!     http: Vec::new(),
-//!     origin: origin("frontend-to-backend"),
+//!     origin: origin("frontend-to-backend").into(),
 //! });
 //!
 //! let options = Options::default();

@@ -136,7 +136,7 @@ impl Builder {
             peer,
             ports,
             http: Vec::new(),
-            origin: origin(set, intent),
+            origin: origin(set, intent).into(),
         });
         self
     }

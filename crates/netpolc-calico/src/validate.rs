@@ -617,7 +617,10 @@ mod tests {
         assert!(validate(&with("app == 'x'")).is_empty());
         assert!(validate(&with("app == 'x'")).is_empty());
         for _ in 0..2 {
-            one(&with("app = 'x'"), "spec.selector: invalid selector `app = 'x'`");
+            one(
+                &with("app = 'x'"),
+                "spec.selector: invalid selector `app = 'x'`",
+            );
         }
         let long = format!("{} == 'x'", "k".repeat(513));
         for _ in 0..2 {

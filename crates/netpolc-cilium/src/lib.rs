@@ -111,7 +111,7 @@
 //!     peer,
 //!     ports: Ports::only([PortMatch::single(Protocol::Tcp, 8080)]),
 //!     http: vec![],
-//!     origin: origin("web-to-api"),
+//!     origin: origin("web-to-api").into(),
 //! };
 //! let mut program = Program::default();
 //! program.namespaces.insert("shop".into(), ManagedNamespace {

@@ -97,7 +97,7 @@ fn rule(r: RuleSpec) -> Rule {
         peer: r.peer,
         ports: r.ports,
         http: Vec::new(),
-        origin: origin(r.set, r.intent),
+        origin: origin(r.set, r.intent).into(),
     }
 }
 

@@ -278,7 +278,7 @@ impl IntentSpans {
         let origins = program
             .rules
             .iter()
-            .map(|r| &r.origin)
+            .map(|r| &*r.origin)
             .chain(program.isolations.iter().map(|i| &i.origin));
         for o in origins {
             if let Some(span) = o.span {

@@ -730,13 +730,13 @@ mod tests {
             peer,
             ports,
             http: Vec::new(),
-            origin: Origin {
+            origin: std::sync::Arc::new(Origin {
                 file: "policies/ops.yaml".into(),
                 set: "ops".into(),
                 intent: intent.into(),
                 preset: None,
                 span: None,
-            },
+            }),
         }
     }
 

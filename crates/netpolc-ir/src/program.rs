@@ -219,8 +219,9 @@ pub struct Rule {
     pub ports: Ports,
     /// L7 HTTP constraints; empty means none (plain L4).
     pub http: Vec<HttpRule>,
-    /// Provenance.
-    pub origin: Origin,
+    /// Provenance, one copy shared by the rules an intent makes (a rule is cloned and
+    /// moved many times, and its `Origin` is half its size).
+    pub origin: std::sync::Arc<Origin>,
 }
 
 /// Default deny for one direction on every pod of the scope.
@@ -466,13 +467,13 @@ mod tests {
             peer: Peer::Any,
             ports: Ports::Any,
             http: Vec::new(),
-            origin: Origin {
+            origin: std::sync::Arc::new(Origin {
                 file: format!("policies/{set}.yaml"),
                 set: set.into(),
                 intent: intent.into(),
                 preset: None,
                 span: None,
-            },
+            }),
         }
     }
 

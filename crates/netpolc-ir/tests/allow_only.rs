@@ -199,7 +199,7 @@ fn program(isolated: &[(bool, bool)], raw: &[RawRule]) -> Program {
             peer,
             ports: ports(pt % 5),
             http: vec![],
-            origin: origin(i),
+            origin: origin(i).into(),
         });
     }
     p.canonicalise();

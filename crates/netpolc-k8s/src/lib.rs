@@ -64,7 +64,7 @@
 //!     peer: Peer::pods_in("shop", app("frontend")),
 //!     ports: Ports::only([PortMatch::single(Protocol::Tcp, 8080)]),
 //!     http: Vec::new(),
-//!     origin: origin("frontend-to-backend"),
+//!     origin: origin("frontend-to-backend").into(),
 //! });
 //!
 //! let options = netpolc_k8s::Options::default();

@@ -146,7 +146,7 @@ impl Builder {
             peer,
             ports,
             http: Vec::new(),
-            origin: origin(set, intent),
+            origin: origin(set, intent).into(),
         });
         self
     }

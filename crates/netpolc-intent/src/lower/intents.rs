@@ -277,6 +277,8 @@ impl Cx {
         rules: &mut Vec<Rule>,
     ) -> usize {
         let mut made = 0;
+        // One copy of the provenance, shared by every rule the intent makes.
+        let shared = std::sync::Arc::new(origin.clone());
         for (direction, me, other) in [
             (Direction::Egress, from, to),
             (Direction::Ingress, to, from),
@@ -362,7 +364,7 @@ impl Cx {
                         peer: peer.clone(),
                         ports: ports.clone(),
                         http: http.to_vec(),
-                        origin: origin.clone(),
+                        origin: shared.clone(),
                     });
                     made += 1;
                 }
