@@ -1223,9 +1223,7 @@ fn entity_mentions(e: &Entity, protocol: Option<u8>, m: &mut Mentions) {
     if let Some(eps) = &e.endpoints {
         match &eps.namespaces {
             Namespaces::Any => {}
-            Namespaces::Own(ns) => {
-                m.namespaces.insert(ns.clone());
-            }
+            Namespaces::Own(ns) => m.add_namespace(ns),
             Namespaces::Matching(sel) => namespace_mentions(sel.expr(), m),
         }
         if let Some(sel) = &eps.selector {

@@ -326,16 +326,73 @@ fn label_test<'a>(
 ) {
     use crate::Op;
     match op {
-        Op::In | Op::NotIn => {
-            for v in values {
-                pairs.insert((key.to_string(), v.clone()));
-            }
+        Op::In | Op::NotIn => add_pairs(pairs, key, values),
+        Op::Exists | Op::DoesNotExist => add_key(keys, key),
+    }
+}
+
+/// Adds the pairs `(key, value)`, each copied only when not there yet: every evaluator
+/// of a side, and many rules, mention the same pairs.
+fn add_pairs<'a>(
+    pairs: &mut BTreeSet<(String, String)>,
+    key: &str,
+    values: impl Iterator<Item = &'a String>,
+) {
+    for v in values {
+        if !pairs.contains(&(key, v.as_str()) as &dyn PairRef) {
+            pairs.insert((key.to_string(), v.clone()));
         }
-        Op::Exists | Op::DoesNotExist => {
-            if !keys.contains(key) {
-                keys.insert(key.to_string());
-            }
-        }
+    }
+}
+
+/// Adds `key`, copied only when not there yet.
+fn add_key(keys: &mut BTreeSet<String>, key: &str) {
+    if !keys.contains(key) {
+        keys.insert(key.to_string());
+    }
+}
+
+/// A label pair, owned or borrowed, so that a set of owned pairs can be searched for a
+/// borrowed one ([`std::borrow::Borrow`]); both order as `(key, value)`.
+trait PairRef {
+    fn pair(&self) -> (&str, &str);
+}
+
+impl PairRef for (String, String) {
+    fn pair(&self) -> (&str, &str) {
+        (&self.0, &self.1)
+    }
+}
+
+impl PairRef for (&str, &str) {
+    fn pair(&self) -> (&str, &str) {
+        *self
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn PairRef + 'a> for (String, String) {
+    fn borrow(&self) -> &(dyn PairRef + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn PairRef + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.pair() == other.pair()
+    }
+}
+
+impl Eq for dyn PairRef + '_ {}
+
+impl PartialOrd for dyn PairRef + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn PairRef + '_ {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.pair().cmp(&other.pair())
     }
 }
 
@@ -467,9 +524,9 @@ impl Mentions {
     /// Adds a test on a pod label that can only meet pods of the namespaces `scope`
     /// (a peer whose namespace part matches those namespaces alone), or any pod when
     /// `scope` is `None`. The namespaces of `scope` are mentioned by name too.
-    pub fn add_pod_label_test_in<'a>(
+    pub fn add_pod_label_test_in<'a, S: AsRef<str>>(
         &mut self,
-        scope: Option<&BTreeSet<String>>,
+        scope: Option<&BTreeSet<S>>,
         key: &str,
         op: crate::Op,
         values: impl Iterator<Item = &'a String> + Clone,
@@ -477,24 +534,26 @@ impl Mentions {
         let Some(scope) = scope else {
             return self.add_pod_label_test(key, op, values);
         };
-        for ns in scope {
+        for ns in scope.iter().map(AsRef::as_ref) {
             // Copied only where not there yet: every evaluator of a side mentions the
-            // same namespaces (`mentions_into`).
+            // same namespaces (`mentions_into`). Only the map the test goes to gets the
+            // namespace (a namespace missing from one reads as empty there).
             self.add_namespace(ns);
-            label_test(
-                slot(&mut self.pod_labels_in, ns),
-                slot(&mut self.pod_keys_in, ns),
-                key,
-                op,
-                values.clone(),
-            );
+            match op {
+                crate::Op::In | crate::Op::NotIn => {
+                    add_pairs(slot(&mut self.pod_labels_in, ns), key, values.clone());
+                }
+                crate::Op::Exists | crate::Op::DoesNotExist => {
+                    add_key(slot(&mut self.pod_keys_in, ns), key);
+                }
+            }
         }
     }
 
     /// [`Self::add_pod_label_test_in`] for one requirement.
-    pub fn add_pod_requirement_in(
+    pub fn add_pod_requirement_in<S: AsRef<str>>(
         &mut self,
-        scope: Option<&BTreeSet<String>>,
+        scope: Option<&BTreeSet<S>>,
         r: &crate::Requirement,
     ) {
         self.add_pod_label_test_in(scope, &r.key, r.op, r.values.iter());
@@ -527,17 +586,19 @@ impl Mentions {
 /// restrict the name. `tests` yields `(is a test on the name, op, values)`.
 pub fn name_scope<'a, V>(
     tests: impl IntoIterator<Item = (bool, crate::Op, V)>,
-) -> Option<BTreeSet<String>>
+) -> Option<BTreeSet<&'a str>>
 where
     V: IntoIterator<Item = &'a String>,
 {
-    let mut scope: Option<BTreeSet<String>> = None;
+    // Borrowed: a side's mentions look it up for every rule, and copy a name only the
+    // first time (`add_namespace`).
+    let mut scope: Option<BTreeSet<&'a str>> = None;
     for (on_name, op, values) in tests {
         if on_name && op == crate::Op::In {
-            let these: BTreeSet<String> = values.into_iter().cloned().collect();
+            let these: BTreeSet<&'a str> = values.into_iter().map(String::as_str).collect();
             scope = Some(match scope {
                 None => these,
-                Some(s) => s.intersection(&these).cloned().collect(),
+                Some(s) => s.intersection(&these).copied().collect(),
             });
         }
     }
@@ -684,6 +745,39 @@ impl<T> PodCache<T> {
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+
+    #[test]
+    fn label_pairs_are_found_borrowed_and_kept_once() {
+        let s = |x: &str| x.to_string();
+        let mut m = Mentions::default();
+        let scope = BTreeSet::from(["shop"]);
+        let values = [s("web"), s("api"), s("web")];
+        for _ in 0..2 {
+            m.add_pod_label_test_in(Some(&scope), "app", crate::Op::In, values.iter());
+            m.add_pod_label_test("tier", crate::Op::NotIn, [s("b"), s("a")].iter());
+        }
+        m.add_pod_label_test_in(Some(&scope), "canary", crate::Op::Exists, [].iter());
+        let in_shop: Vec<_> = m.pod_labels_in["shop"].iter().cloned().collect();
+        assert_eq!(in_shop, [(s("app"), s("api")), (s("app"), s("web"))]);
+        let pairs: Vec<_> = m.pod_labels.iter().cloned().collect();
+        assert_eq!(pairs, [(s("tier"), s("a")), (s("tier"), s("b"))]);
+        // An existence test goes to the keys only; a namespace missing from one map
+        // reads as empty there.
+        assert_eq!(m.pod_keys_in["shop"], BTreeSet::from([s("canary")]));
+        assert!(m.namespaces.contains("shop"));
+        // The borrowed search orders as the owned pairs do.
+        for (k, v) in [("app", "api"), ("app", "web"), ("tier", "a"), ("tier", "b")] {
+            let all: BTreeSet<(String, String)> = m
+                .pod_labels
+                .union(&m.pod_labels_in["shop"])
+                .cloned()
+                .collect();
+            assert!(all.contains(&(k, v) as &dyn PairRef), "{k}={v}");
+        }
+        for (k, v) in [("app", "db"), ("ap", "web"), ("tier", "c"), ("", "")] {
+            assert!(!m.pod_labels.contains(&(k, v) as &dyn PairRef), "{k}={v}");
+        }
+    }
 
     #[test]
     fn flow_at_enumerates_every_flow_once() {

@@ -621,7 +621,7 @@ impl Evaluator for K8sEvaluator {
                         }
                         // Without a namespaceSelector, the policy's own namespace.
                         let scope = match namespaces {
-                            None => Some(BTreeSet::from([pod.namespace.clone()])),
+                            None => Some(BTreeSet::from([pod.namespace.as_str()])),
                             Some(s) => name_scope(
                                 s.0.iter()
                                     .map(|r| (r.key == NAMESPACE_NAME_LABEL, r.op, &r.values)),
