@@ -17,20 +17,11 @@ fn text(b: &[u8]) -> String {
 
 /// A scratch project holding a copy of the repository's policies/, in a fresh temporary
 /// folder removed on drop (kept for inspection when the test fails).
-struct Project(tempfile::TempDir);
+struct Project(crate::util::Scratch);
 
 impl Project {
     fn new(name: &str) -> Project {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("netpolc-golden-{name}-"))
-            .tempdir()
-            .unwrap();
-        std::fs::create_dir_all(dir.path().join("policies")).unwrap();
-        for e in std::fs::read_dir(root().join("policies")).unwrap() {
-            let p = e.unwrap().path();
-            std::fs::copy(&p, dir.path().join("policies").join(p.file_name().unwrap())).unwrap();
-        }
-        Project(dir)
+        Project(crate::util::project_copy("golden", name))
     }
 
     fn path(&self) -> &Path {
@@ -75,13 +66,6 @@ impl Project {
             "    - {name: monitoring-scrape, from: monitoring, to: all, ports: [9090/tcp]}\n";
         assert!(t.contains(line));
         std::fs::write(&p, t.replace(line, "")).unwrap();
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        // TempDir's own drop then leaves the folder in place.
-        self.0.disable_cleanup(std::thread::panicking());
     }
 }
 

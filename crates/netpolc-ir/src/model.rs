@@ -327,7 +327,7 @@ fn label_test<'a>(
     use crate::Op;
     match op {
         Op::In | Op::NotIn => add_pairs(pairs, key, values),
-        Op::Exists | Op::DoesNotExist => add_key(keys, key),
+        Op::Exists | Op::DoesNotExist => add_once(keys, key),
     }
 }
 
@@ -345,10 +345,10 @@ fn add_pairs<'a>(
     }
 }
 
-/// Adds `key`, copied only when not there yet.
-fn add_key(keys: &mut BTreeSet<String>, key: &str) {
-    if !keys.contains(key) {
-        keys.insert(key.to_string());
+/// Adds `name` (a label key, a namespace), copied only when not there yet.
+fn add_once(set: &mut BTreeSet<String>, name: &str) {
+    if !set.contains(name) {
+        set.insert(name.to_string());
     }
 }
 
@@ -468,9 +468,7 @@ impl Mentions {
 
     /// Adds a namespace told apart by name (copied only when not there yet).
     pub fn add_namespace(&mut self, name: &str) {
-        if !self.namespaces.contains(name) {
-            self.namespaces.insert(name.to_string());
-        }
+        add_once(&mut self.namespaces, name);
     }
 
     /// Adds one requirement of a selector over *namespace* labels (with the namespace's
@@ -544,7 +542,7 @@ impl Mentions {
                     add_pairs(slot(&mut self.pod_labels_in, ns), key, values.clone());
                 }
                 crate::Op::Exists | crate::Op::DoesNotExist => {
-                    add_key(slot(&mut self.pod_keys_in, ns), key);
+                    add_once(slot(&mut self.pod_keys_in, ns), key);
                 }
             }
         }
