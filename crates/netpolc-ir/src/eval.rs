@@ -2,8 +2,8 @@
 //! [`ClusterModel`]. Every back end's evaluator is compared against this one.
 
 use crate::model::{
-    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo, Pod,
-    PreparedSide, Side, SideKey, Verdict,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, LastNamespace, Mentions,
+    NamespaceMemo, Pod, PreparedSide, Side, SideKey, Verdict,
 };
 use crate::{
     Action, Direction, Entity, Peer, PortSpec, Ports, Program, Rule, NAMESPACE_NAME_LABEL,
@@ -114,8 +114,12 @@ impl Evaluator for Intended<'_> {
         let isolated = self.program.is_isolated(&pod.namespace, direction);
         // The rules whose peer can match an end in the other end's namespace.
         let near = std::cell::RefCell::new(NamespaceMemo::default());
+        let last = std::cell::RefCell::new(LastNamespace::default());
         Box::new(move |other, ports, out| {
-            let namespace = namespace_of(model, &other);
+            let namespace = last
+                .borrow_mut()
+                .of_end(model, &other, || namespace_of(model, &other))
+                .flatten();
             let mut near = near.borrow_mut();
             let near = near.for_end(model, &other, |at| {
                 attached

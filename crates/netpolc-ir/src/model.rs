@@ -644,6 +644,46 @@ impl<'m, T> NamespaceMemo<'m, T> {
     }
 }
 
+/// What a prepared side ([`Evaluator::prepare_side`]) found for the namespace of the last
+/// other end it was asked about (typically that namespace's labels): the proof asks about
+/// the other ends namespace by namespace, and comparing one name costs less than
+/// searching the model's thousands of namespaces for every end.
+#[derive(Debug)]
+pub struct LastNamespace<'m, T> {
+    at: Option<(&'m str, T)>,
+}
+
+impl<T> Default for LastNamespace<'_, T> {
+    fn default() -> Self {
+        LastNamespace { at: None }
+    }
+}
+
+impl<'m, T: Clone> LastNamespace<'m, T> {
+    /// `find()` for the namespace of `other`, a pod of `model` (kept from the last call
+    /// when that was about the same namespace); `None` for an address or a pod the model
+    /// does not have.
+    pub fn of_end(
+        &mut self,
+        model: &'m ClusterModel,
+        other: &Endpoint,
+        find: impl FnOnce() -> T,
+    ) -> Option<T> {
+        let Endpoint::Pod(i) = other else {
+            return None;
+        };
+        let name = model.pods.get(*i)?.namespace.as_str();
+        match &self.at {
+            Some((at, found)) if *at == name => Some(found.clone()),
+            _ => {
+                let found = find();
+                self.at = Some((name, found.clone()));
+                Some(found)
+            }
+        }
+    }
+}
+
 /// Per-pod values of one model (an evaluator's view of each pod's labels), computed once
 /// for the proof, which asks about the same pods many times; shared by the threads.
 ///
@@ -743,6 +783,42 @@ impl<T> PodCache<T> {
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+
+    /// The last namespace's value is reused for the next end in that namespace only: an
+    /// end elsewhere, or an address, never gets it.
+    #[test]
+    fn the_last_namespace_is_reused_for_its_own_ends_only() {
+        let pod = |namespace: &str, name: &str| Pod {
+            namespace: namespace.into(),
+            name: name.into(),
+            labels: BTreeMap::new(),
+            ip: IpAddr::from([10, 0, 0, 1]),
+            named_ports: BTreeMap::new(),
+        };
+        let model = ClusterModel {
+            pods: vec![pod("a", "1"), pod("a", "2"), pod("b", "1")],
+            ..ClusterModel::default()
+        };
+        let mut last = LastNamespace::default();
+        let finds = std::cell::Cell::new(0);
+        let mut ask = |e: Endpoint| {
+            last.of_end(&model, &e, || {
+                finds.set(finds.get() + 1);
+                match e {
+                    Endpoint::Pod(i) => model.pods[i].namespace.clone(),
+                    Endpoint::External(_) => unreachable!("an address has no namespace"),
+                }
+            })
+        };
+        let external = Endpoint::External(IpAddr::from([192, 0, 2, 1]));
+        assert_eq!(ask(Endpoint::Pod(0)).as_deref(), Some("a"));
+        assert_eq!(ask(Endpoint::Pod(1)).as_deref(), Some("a"));
+        assert_eq!(ask(external), None);
+        assert_eq!(ask(Endpoint::Pod(2)).as_deref(), Some("b"));
+        assert_eq!(ask(Endpoint::Pod(0)).as_deref(), Some("a"));
+        assert_eq!(ask(Endpoint::Pod(7)), None);
+        assert_eq!(finds.get(), 3);
+    }
 
     #[test]
     fn label_pairs_are_found_borrowed_and_kept_once() {

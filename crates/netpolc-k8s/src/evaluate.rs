@@ -24,8 +24,8 @@
 
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo, Pod,
-    PreparedSide, Side, SideKey,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, LastNamespace, Mentions,
+    NamespaceMemo, Pod, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
@@ -543,12 +543,16 @@ impl Evaluator for K8sEvaluator {
         let open = selecting.is_empty();
         // The rules with a peer that can match an end in the other end's namespace.
         let near = std::cell::RefCell::new(NamespaceMemo::default());
+        let last = std::cell::RefCell::new(LastNamespace::default());
         Box::new(move |other, ports, out| {
             if open {
                 out.extend(ports.iter().map(|_| true));
                 return;
             }
-            let namespace = other_namespace(model, &other);
+            let namespace = last
+                .borrow_mut()
+                .of_end(model, &other, || other_namespace(model, &other))
+                .flatten();
             let mut near = near.borrow_mut();
             let near = near.for_end(model, &other, |at| {
                 rules
