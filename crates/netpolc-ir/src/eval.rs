@@ -131,7 +131,14 @@ impl Evaluator for Intended<'_> {
             let matching: Vec<&Rule> = near
                 .iter()
                 .copied()
-                .filter(|r| peer_matches_in(self.program, model, &r.peer, &other, namespace))
+                .filter(|r| {
+                    let near = peer_matches_near(self.program, model, &r.peer, &other);
+                    debug_assert_eq!(
+                        near,
+                        peer_matches_in(self.program, model, &r.peer, &other, namespace)
+                    );
+                    near
+                })
                 .collect();
             let dst = match direction {
                 Direction::Egress => other,
@@ -283,6 +290,16 @@ fn peer_matches_in(
         (Peer::Entity(_), _) => false,
         // FQDN peers are not part of the address model: they match no modelled endpoint.
         (Peer::Fqdn(_), _) => false,
+    }
+}
+
+/// [`peer_matches_in`] for a peer that [`peer_may_match_in`] the namespace of `e` (what a
+/// prepared side's rules near `e` are): a pod peer's namespace test passed there, so only
+/// its pod test is left; no other peer reads the namespace's labels.
+fn peer_matches_near(program: &Program, model: &ClusterModel, peer: &Peer, e: &Endpoint) -> bool {
+    match (peer, e) {
+        (Peer::Pods { pods, .. }, Endpoint::Pod(i)) => pods.matches(&model.pods[*i].labels),
+        _ => peer_matches_in(program, model, peer, e, None),
     }
 }
 
