@@ -52,8 +52,8 @@ use crate::{DEFAULT_TIER, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
 use ipnet::IpNet;
 use netpolc_ir::backend::At;
 use netpolc_ir::model::{
-    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, Pod, PodCache, PreparedSide, Side,
-    SideKey,
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo, Pod, PodCache,
+    PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol as IrProtocol};
@@ -996,6 +996,33 @@ impl Entity {
         true
     }
 
+    /// Whether this end can match some pod of the namespace `at` (whose namespace selector
+    /// view is `namespace`), or, for `at` `None`, some address: `false` only where
+    /// [`Self::matches_l3`] is `false` for every such end. Decided by the namespace part
+    /// alone when there are no network sets (`sets`: an end then matches a selector only
+    /// as a pod).
+    fn may_match_in(
+        &self,
+        at: Option<&str>,
+        namespace: Option<&BTreeMap<String, String>>,
+        sets: bool,
+    ) -> bool {
+        let Some(e) = &self.endpoints else {
+            return true;
+        };
+        if sets {
+            return true;
+        }
+        match at {
+            None => false,
+            Some(at) => match &e.namespaces {
+                Namespaces::Any => true,
+                Namespaces::Own(ns) => at == ns,
+                Namespaces::Matching(s) => namespace.is_some_and(|l| s.matches(l)),
+            },
+        }
+    }
+
     fn matches_ports(&self, flow: &Flow, dst: &Ep<'_>) -> bool {
         if !self.ports.is_empty() && !self.ports.iter().any(|p| port_matches(p, flow, dst)) {
             return false;
@@ -1045,6 +1072,45 @@ impl CompiledRule {
             }
         }
         self.source.matches_l3(src) && self.destination.matches_l3(dst)
+    }
+
+    /// The part of [`Self::matches_l3`] that reads only the prepared side's own end
+    /// (`local`: the source for egress, the destination for ingress).
+    fn matches_local(&self, local: &Ep<'_>, direction: Direction) -> bool {
+        if self.icmp {
+            return false;
+        }
+        match direction {
+            Direction::Egress => self.source.matches_l3(local),
+            Direction::Ingress => self.ip_version_ok(local) && self.destination.matches_l3(local),
+        }
+    }
+
+    /// The rest of [`Self::matches_l3`]: what reads the other end.
+    fn matches_other(&self, other: &Ep<'_>, direction: Direction) -> bool {
+        match direction {
+            Direction::Egress => self.ip_version_ok(other) && self.destination.matches_l3(other),
+            Direction::Ingress => self.source.matches_l3(other),
+        }
+    }
+
+    /// The other end's [`Entity::may_match_in`].
+    fn may_match_other_in(
+        &self,
+        direction: Direction,
+        at: Option<&str>,
+        namespace: Option<&BTreeMap<String, String>>,
+        sets: bool,
+    ) -> bool {
+        match direction {
+            Direction::Egress => self.destination.may_match_in(at, namespace, sets),
+            Direction::Ingress => self.source.may_match_in(at, namespace, sets),
+        }
+    }
+
+    /// Whether the destination's address family is the rule's (`ipVersion`).
+    fn ip_version_ok(&self, dst: &Ep<'_>) -> bool {
+        self.ip_version.is_none_or(|v| (v == 6) == dst.ip.is_ipv6())
     }
 
     fn matches_l4(&self, flow: &Flow, src: &Ep<'_>, dst: &Ep<'_>) -> bool {
@@ -1351,8 +1417,9 @@ impl Evaluator for CalicoEvaluator {
         direction: Direction,
     ) -> PreparedSide<'a> {
         let local = view(model, &self.sets, &Endpoint::Pod(me));
-        // Per tier with an applicable policy: its default action and the policies' rules
-        // in order.
+        // Per tier with an applicable policy: its default action and, in order, the rules
+        // of its policies whose own end (this pod's) matches; the other end is tested per
+        // call.
         let mut tiers: Vec<(TierAction, Vec<&CompiledRule>)> = Vec::new();
         if let Some(pod) = &local.pod {
             for tier in &self.tiers {
@@ -1360,32 +1427,100 @@ impl Evaluator for CalicoEvaluator {
                 let mut any = false;
                 for p in tier.applying(pod, direction) {
                     any = true;
-                    rules.extend(p.rules(direction));
+                    rules.extend(
+                        p.rules(direction)
+                            .iter()
+                            .filter(|r| r.matches_local(&local, direction)),
+                    );
                 }
                 if any {
                     tiers.push((tier.default_action, rules));
                 }
             }
         }
+        #[cfg(debug_assertions)]
+        let all_tiers: Vec<(TierAction, Vec<&CompiledRule>)> = match &local.pod {
+            Some(pod) => self
+                .tiers
+                .iter()
+                .filter(|tier| tier.applying(pod, direction).next().is_some())
+                .map(|tier| {
+                    let rules = tier
+                        .applying(pod, direction)
+                        .flat_map(|p| p.rules(direction))
+                        .collect();
+                    (tier.default_action, rules)
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let sets = !self.sets.is_empty();
         self.cache_views(model);
-        Box::new(move |other, ports, out| {
+        // Per tier, the rules whose other end can match an end in the other end's
+        // namespace (or an address).
+        let near = std::cell::RefCell::new(NamespaceMemo::default());
+        Box::new(move |other_end, ports, out| {
             self.cache.with(model, |cached| {
-                let other = cached_view(model, &self.sets, cached, &other);
+                let other = cached_view(model, &self.sets, cached, &other_end);
                 let (src, dst) = match direction {
                     Direction::Egress => (&local, &other),
                     Direction::Ingress => (&other, &local),
                 };
-                let matching: Vec<(TierAction, Vec<&CompiledRule>)> = tiers
+                let mut near = near.borrow_mut();
+                let near = near.for_end(model, &other_end, |at| {
+                    let namespace = other.pod.as_ref().map(PodView::namespace_labels);
+                    tiers
+                        .iter()
+                        .map(|(default, rules)| {
+                            let rules = rules
+                                .iter()
+                                .copied()
+                                .filter(|r| r.may_match_other_in(direction, at, namespace, sets))
+                                .collect::<Vec<_>>();
+                            (*default, rules)
+                        })
+                        .collect()
+                });
+                let matching: Vec<(TierAction, Vec<&CompiledRule>)> = near
                     .iter()
                     .map(|(default, rules)| {
                         let rules = rules
                             .iter()
                             .copied()
-                            .filter(|r| r.matches_l3(src, dst))
+                            .filter(|r| r.matches_other(&other, direction))
                             .collect();
                         (*default, rules)
                     })
                     .collect();
+                #[cfg(debug_assertions)]
+                {
+                    let full: Vec<(TierAction, Vec<&CompiledRule>)> = all_tiers
+                        .iter()
+                        .map(|(default, rules)| {
+                            let rules = rules
+                                .iter()
+                                .copied()
+                                .filter(|r| r.matches_l3(src, dst))
+                                .collect();
+                            (*default, rules)
+                        })
+                        .collect();
+                    // The same rules (by address), tier by tier.
+                    let rules =
+                        |t: &[(TierAction, Vec<&CompiledRule>)]| -> Vec<(TierAction, Vec<usize>)> {
+                            t.iter()
+                                .map(|(d, rs)| {
+                                    (
+                                        *d,
+                                        rs.iter()
+                                            .map(|r| std::ptr::from_ref(*r) as usize)
+                                            .collect(),
+                                    )
+                                })
+                                .collect()
+                        };
+                    debug_assert_eq!(rules(&matching), rules(&full));
+                }
                 for &(protocol, port) in ports {
                     // Only the protocol and port of this flow are read (`matches_l4`); the
                     // ends are `src` and `dst`.
