@@ -27,8 +27,8 @@ use crate::types::{
 use crate::validate::{parse_cidr_or_ip, parse_port, problems, PortValue};
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, PodCache,
-    PreparedSide, Side, SideKey,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo,
+    PodCache, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol};
@@ -231,17 +231,35 @@ impl Sel {
         });
     }
 
-    fn matches(&self, id: &Identity) -> bool {
+    /// Whether some pod of the namespace of `id` can match, `id` being a pod with no label
+    /// of its own under a key its namespace gives ([`from_namespace`]): requirements on
+    /// those keys are decided by `id` (every such pod of the namespace answers alike),
+    /// the others read the pod's own labels and are left open. `false` only where
+    /// [`Self::matches`] is `false` for every such pod of the namespace.
+    fn may_match_in(&self, id: &Identity) -> bool {
         self.all
             || self.reqs.iter().all(|r| {
-                let v = id.get(&r.source, &r.key);
-                match r.op {
-                    SelectorOperator::In => v.is_some_and(|v| r.values.iter().any(|x| x == v)),
-                    SelectorOperator::NotIn => v.is_none_or(|v| !r.values.iter().any(|x| x == v)),
-                    SelectorOperator::Exists => v.is_some(),
-                    SelectorOperator::DoesNotExist => v.is_none(),
+                if !from_namespace(&r.key) {
+                    return true;
                 }
+                r.matches(id)
             })
+    }
+
+    fn matches(&self, id: &Identity) -> bool {
+        self.all || self.reqs.iter().all(|r| r.matches(id))
+    }
+}
+
+impl Req {
+    fn matches(&self, id: &Identity) -> bool {
+        let v = id.get(&self.source, &self.key);
+        match self.op {
+            SelectorOperator::In => v.is_some_and(|v| self.values.iter().any(|x| x == v)),
+            SelectorOperator::NotIn => v.is_none_or(|v| !self.values.iter().any(|x| x == v)),
+            SelectorOperator::Exists => v.is_some(),
+            SelectorOperator::DoesNotExist => v.is_none(),
+        }
     }
 }
 
@@ -308,14 +326,7 @@ fn identity(model: &ClusterModel, e: &Endpoint) -> Identity {
                 .filter(|(k, _)| identity_label_kept(k))
                 .map(|(k, v)| k8s(k, v))
                 .collect();
-            labels.push(k8s(NAMESPACE_KEY, &pod.namespace));
-            for (k, v) in model.namespace_labels(pod) {
-                let key = format!("{NAMESPACE_LABELS_PREFIX}{k}");
-                if identity_label_kept(&key) {
-                    labels.push(k8s(&key, &v));
-                }
-            }
-            labels.push(k8s(CLUSTER_KEY, DEFAULT_CLUSTER_NAME));
+            namespace_labels_into(model, &pod.namespace, &mut labels);
             // Kept as long as the proof: no room beyond the labels.
             labels.shrink_to_fit();
             Identity {
@@ -338,6 +349,30 @@ fn identity(model: &ClusterModel, e: &Endpoint) -> Identity {
             }
         }
     }
+}
+
+/// Appends the labels a pod's identity has from its namespace `namespace` (the same for
+/// every pod there): its name, its labels (prefixed) and the cluster's name.
+fn namespace_labels_into(
+    model: &ClusterModel,
+    namespace: &str,
+    labels: &mut Vec<(&'static str, String, String)>,
+) {
+    let k8s = |k: &str, v: &str| (SOURCE_K8S, k.to_string(), v.to_string());
+    labels.push(k8s(NAMESPACE_KEY, namespace));
+    for (k, v) in model.namespaces.get(namespace).into_iter().flatten() {
+        let key = format!("{NAMESPACE_LABELS_PREFIX}{k}");
+        if identity_label_kept(&key) {
+            labels.push(k8s(&key, v));
+        }
+    }
+    labels.push(k8s(CLUSTER_KEY, DEFAULT_CLUSTER_NAME));
+}
+
+/// Whether a pod's identity takes the label `key` from its namespace
+/// ([`namespace_labels_into`]); a pod label with such a key would come first.
+fn from_namespace(key: &str) -> bool {
+    key == NAMESPACE_KEY || key == CLUSTER_KEY || key.starts_with(NAMESPACE_LABELS_PREFIX)
 }
 
 /// A CIDR with holes.
@@ -423,6 +458,19 @@ struct Ctx<'a> {
 impl CRule {
     fn matches(&self, ctx: &Ctx<'_>) -> bool {
         self.l3_matches(ctx.other) && (!self.has_l4 || self.l4_matches(ctx))
+    }
+
+    /// Whether some pod of the namespace of the pod `id` can match the peer (see
+    /// [`Sel::may_match_in`]): `false` only where [`Self::l3_matches`] is `false` for each
+    /// of them.
+    fn may_match_pod_in(&self, id: &Identity) -> bool {
+        match &self.l3 {
+            L3::Absent => self.has_l4,
+            L3::Selectors(sels) => sels.iter().any(|s| s.may_match_in(id)),
+            // A pod's identity has no CIDR address.
+            L3::Cidrs(_) | L3::Fqdns => false,
+            L3::Entities(_) => true,
+        }
     }
 
     /// Everything but the ports.
@@ -676,25 +724,59 @@ impl Evaluator for CiliumEvaluator {
             .flat_map(|p| p.rules.iter())
             .filter(|r| r.direction == direction)
             .collect();
-        Box::new(move |other, ports, out| {
+        // The rules whose peer can match a pod of the other end's namespace (every rule
+        // for an address).
+        let near = std::cell::RefCell::new(NamespaceMemo::default());
+        Box::new(move |other_end, ports, out| {
             let (src, dst) = match direction {
-                Direction::Egress => (Endpoint::Pod(me), other),
-                Direction::Ingress => (other, Endpoint::Pod(me)),
+                Direction::Egress => (Endpoint::Pod(me), other_end),
+                Direction::Ingress => (other_end, Endpoint::Pod(me)),
             };
             self.cache.with(model, |cached| {
                 let owned;
-                let other: &Identity = match (other, cached) {
+                let other: &Identity = match (other_end, cached) {
                     (Endpoint::Pod(i), Some(identities)) => &identities[i],
                     _ => {
-                        owned = identity(model, &other);
+                        owned = identity(model, &other_end);
                         &owned
                     }
                 };
-                let matching: Vec<&CRule> = rules
+                let mut near = near.borrow_mut();
+                // A pod with a label of its own under a key its namespace gives is tested
+                // against every rule.
+                let own_namespace_key = match other_end {
+                    Endpoint::Pod(i) => model.pods[i].labels.keys().any(|k| from_namespace(k)),
+                    Endpoint::External(_) => true,
+                };
+                let candidates: &[&CRule] = if own_namespace_key {
+                    &rules
+                } else {
+                    // The other end's labels from its namespace are those of every pod
+                    // there (its own labels take none of those keys).
+                    near.for_end(model, &other_end, |_| {
+                        rules
+                            .iter()
+                            .copied()
+                            .filter(|r| r.may_match_pod_in(other))
+                            .collect()
+                    })
+                };
+                let matching: Vec<&CRule> = candidates
                     .iter()
                     .copied()
                     .filter(|r| r.l3_matches(other))
                     .collect();
+                debug_assert_eq!(
+                    matching
+                        .iter()
+                        .map(|r| std::ptr::from_ref(*r) as usize)
+                        .collect::<Vec<_>>(),
+                    rules
+                        .iter()
+                        .filter(|r| r.l3_matches(other))
+                        .map(|r| std::ptr::from_ref(*r) as usize)
+                        .collect::<Vec<_>>()
+                );
                 for &(protocol, port) in ports {
                     let flow = Flow {
                         src,

@@ -1994,3 +1994,72 @@ fn kubernetes_policies_convert_like_the_agent_does() {
          with a selector"
     );
 }
+
+/// A prepared side tests a peer's namespace requirements once per namespace, on the first
+/// pod asked about there; a pod with a label of its own under a key its namespace gives
+/// (`io.kubernetes.pod.namespace`, read first by Cilium) answers otherwise, and is tested
+/// against every rule: the prepared side answers as `side` does for every end and port.
+#[test]
+fn a_pod_label_under_a_namespace_key_is_not_taken_for_its_namespace() {
+    let m = model(
+        &[("shop", &[]), ("lab", &[])],
+        vec![
+            pod("shop", "db", &[("app", "db")], "10.0.0.1", &[]),
+            pod("lab", "plain", &[("app", "web")], "10.0.1.1", &[]),
+            pod(
+                "lab",
+                "posing",
+                &[("app", "web"), ("io.kubernetes.pod.namespace", "shop")],
+                "10.0.1.2",
+                &[],
+            ),
+        ],
+        &["192.0.2.1"],
+        &[],
+        &[(Protocol::Tcp, 5432)],
+    );
+    let cnp = json!({
+        "apiVersion": "cilium.io/v2",
+        "kind": "CiliumNetworkPolicy",
+        "metadata": {"name": "db", "namespace": "shop"},
+        "spec": {
+            "endpointSelector": {"matchLabels": {"app": "db"}},
+            "ingress": [{
+                "fromEndpoints": [{"matchLabels": {
+                    "k8s:io.kubernetes.pod.namespace": "shop",
+                    "app": "web"
+                }}],
+                "toPorts": [{"ports": [{"port": "5432", "protocol": "TCP"}]}]
+            }]
+        }
+    });
+    let e = evaluator(&[cnp]).expect("evaluator");
+    let db = pod_index(&m, "shop", "db");
+    let Endpoint::Pod(me) = db else {
+        unreachable!("a pod")
+    };
+    // The plain pod first, so that the namespace's rules are found on it.
+    let ends = [
+        pod_index(&m, "lab", "plain"),
+        pod_index(&m, "lab", "posing"),
+        ext("192.0.2.1"),
+    ];
+    let side = e.prepare_side(&m, me, Direction::Ingress);
+    let mut got = Vec::new();
+    let mut allowed = Vec::new();
+    for other in ends {
+        got.clear();
+        side(other, &m.ports, &mut got);
+        let flow = Flow {
+            src: other,
+            dst: db,
+            protocol: Protocol::Tcp,
+            port: 5432,
+        };
+        let want = e.side(&m, &flow, Direction::Ingress).allows();
+        assert_eq!(got, [want], "{other:?}");
+        allowed.push(want);
+    }
+    // Cilium reads the pod's own label first: the posing pod is let in, the plain one not.
+    assert_eq!(allowed, [false, true, false]);
+}
