@@ -881,6 +881,23 @@ fn namespace_labels_of(model: &ClusterModel, pod: &Pod) -> BTreeMap<String, Stri
     namespace_labels
 }
 
+/// Each tier of `tiers` (its default action and rules in order) with only the rules
+/// `keep` keeps.
+fn keep_in_tiers<'r>(
+    tiers: &[(TierAction, Vec<&'r CompiledRule>)],
+    keep: impl Fn(&CompiledRule) -> bool,
+) -> Vec<(TierAction, Vec<&'r CompiledRule>)> {
+    tiers
+        .iter()
+        .map(|(default, rules)| {
+            (
+                *default,
+                rules.iter().copied().filter(|r| keep(r)).collect(),
+            )
+        })
+        .collect()
+}
+
 /// A view borrowing the cached label maps of `model`'s pods ([`PodCache::with`]).
 fn cached_view<'m>(
     model: &'m ClusterModel,
@@ -1469,42 +1486,14 @@ impl Evaluator for CalicoEvaluator {
                 let mut near = near.borrow_mut();
                 let near = near.for_end(model, &other_end, |at| {
                     let namespace = other.pod.as_ref().map(PodView::namespace_labels);
-                    tiers
-                        .iter()
-                        .map(|(default, rules)| {
-                            let rules = rules
-                                .iter()
-                                .copied()
-                                .filter(|r| r.may_match_other_in(direction, at, namespace, sets))
-                                .collect::<Vec<_>>();
-                            (*default, rules)
-                        })
-                        .collect()
-                });
-                let matching: Vec<(TierAction, Vec<&CompiledRule>)> = near
-                    .iter()
-                    .map(|(default, rules)| {
-                        let rules = rules
-                            .iter()
-                            .copied()
-                            .filter(|r| r.matches_other(&other, direction))
-                            .collect();
-                        (*default, rules)
+                    keep_in_tiers(&tiers, |r| {
+                        r.may_match_other_in(direction, at, namespace, sets)
                     })
-                    .collect();
+                });
+                let matching = keep_in_tiers(near, |r| r.matches_other(&other, direction));
                 #[cfg(debug_assertions)]
                 {
-                    let full: Vec<(TierAction, Vec<&CompiledRule>)> = all_tiers
-                        .iter()
-                        .map(|(default, rules)| {
-                            let rules = rules
-                                .iter()
-                                .copied()
-                                .filter(|r| r.matches_l3(src, dst))
-                                .collect();
-                            (*default, rules)
-                        })
-                        .collect();
+                    let full = keep_in_tiers(&all_tiers, |r| r.matches_l3(src, dst));
                     // The same rules (by address), tier by tier.
                     let rules =
                         |t: &[(TierAction, Vec<&CompiledRule>)]| -> Vec<(TierAction, Vec<usize>)> {
