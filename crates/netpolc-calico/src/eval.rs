@@ -1082,13 +1082,7 @@ impl CompiledRule {
         if self.icmp {
             return false;
         }
-        if let Some(v) = self.ip_version {
-            let v6 = dst.ip.is_ipv6();
-            if (v == 6) != v6 {
-                return false;
-            }
-        }
-        self.source.matches_l3(src) && self.destination.matches_l3(dst)
+        self.ip_version_ok(dst) && self.source.matches_l3(src) && self.destination.matches_l3(dst)
     }
 
     /// The part of [`Self::matches_l3`] that reads only the prepared side's own end
@@ -1434,43 +1428,25 @@ impl Evaluator for CalicoEvaluator {
         direction: Direction,
     ) -> PreparedSide<'a> {
         let local = view(model, &self.sets, &Endpoint::Pod(me));
-        // Per tier with an applicable policy: its default action and, in order, the rules
-        // of its policies whose own end (this pod's) matches; the other end is tested per
-        // call.
-        let mut tiers: Vec<(TierAction, Vec<&CompiledRule>)> = Vec::new();
+        // Per tier with an applicable policy: its default action and the policies' rules
+        // in order.
+        let mut applying: Vec<(TierAction, Vec<&CompiledRule>)> = Vec::new();
         if let Some(pod) = &local.pod {
             for tier in &self.tiers {
                 let mut rules = Vec::new();
                 let mut any = false;
                 for p in tier.applying(pod, direction) {
                     any = true;
-                    rules.extend(
-                        p.rules(direction)
-                            .iter()
-                            .filter(|r| r.matches_local(&local, direction)),
-                    );
+                    rules.extend(p.rules(direction));
                 }
                 if any {
-                    tiers.push((tier.default_action, rules));
+                    applying.push((tier.default_action, rules));
                 }
             }
         }
-        #[cfg(debug_assertions)]
-        let all_tiers: Vec<(TierAction, Vec<&CompiledRule>)> = match &local.pod {
-            Some(pod) => self
-                .tiers
-                .iter()
-                .filter(|tier| tier.applying(pod, direction).next().is_some())
-                .map(|tier| {
-                    let rules = tier
-                        .applying(pod, direction)
-                        .flat_map(|p| p.rules(direction))
-                        .collect();
-                    (tier.default_action, rules)
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+        // Of those, the rules whose own end (this pod's) matches; the other end is tested
+        // per call.
+        let tiers = keep_in_tiers(&applying, |r| r.matches_local(&local, direction));
         let sets = !self.sets.is_empty();
         self.cache_views(model);
         // Per tier, the rules whose other end can match an end in the other end's
@@ -1493,7 +1469,7 @@ impl Evaluator for CalicoEvaluator {
                 let matching = keep_in_tiers(near, |r| r.matches_other(&other, direction));
                 #[cfg(debug_assertions)]
                 {
-                    let full = keep_in_tiers(&all_tiers, |r| r.matches_l3(src, dst));
+                    let full = keep_in_tiers(&applying, |r| r.matches_l3(src, dst));
                     // The same rules (by address), tier by tier.
                     let rules =
                         |t: &[(TierAction, Vec<&CompiledRule>)]| -> Vec<(TierAction, Vec<usize>)> {

@@ -6,7 +6,7 @@
 use crate::types::{GlobalNetworkPolicy, NetworkPolicy, Tier};
 use crate::{check, codes, evaluator, render, validate, Options};
 use ipnet::IpNet;
-use netpolc_ir::eval::first_disagreements;
+use netpolc_ir::eval::{first_disagreements, prepared_side_agrees};
 use netpolc_ir::model::{ClusterModel, Endpoint, Evaluator, Flow, Pod, Side};
 use netpolc_ir::{
     Action, CidrBlock, Direction, Entity, HttpRule, Isolation, LabelSelector, ManagedNamespace,
@@ -1758,4 +1758,114 @@ fn network_sets_are_mentioned() {
     assert!(mentions
         .nets
         .contains(&"203.0.113.0/24".parse().expect("net")));
+}
+
+/// A prepared side tests a rule's own end (the destination of an ingress rule, the
+/// source of an egress rule) once, against the prepared pod, and the other end per call,
+/// among the rules that can match in its namespace: for rules whose own end selects some
+/// pods of the policy only, or an address family, and for a namespaced policy's peers
+/// (its own namespace only), it answers as `side` does for every pod, direction, other
+/// end and port.
+#[test]
+fn a_prepared_side_tests_a_rules_own_end_on_its_own_pod() {
+    let m = model();
+    let production = "projectcalico.org/namespace == 'production'";
+    let objects = [
+        gnp(
+            "own-ends",
+            json!({
+                "selector": production,
+                "types": ["Ingress", "Egress"],
+                "ingress": [
+                    {"action": "Deny", "protocol": "TCP",
+                     "destination": {"nets": ["10.244.1.2/32"], "ports": [8080]}},
+                    {"action": "Allow", "ipVersion": 6,
+                     "source": {"namespaceSelector": "env == 'prod'"}},
+                    {"action": "Allow", "protocol": "TCP",
+                     "source": {"namespaceSelector": "env == 'prod'"},
+                     "destination": {"selector": "app in {'database', 'backend'}"}}
+                ],
+                "egress": [
+                    {"action": "Allow", "protocol": "TCP",
+                     "source": {"selector": "app == 'frontend'"},
+                     "destination": {"nets": ["8.8.8.8/32"]}},
+                    {"action": "Allow", "protocol": "UDP",
+                     "source": {"notSelector": "app == 'frontend'"},
+                     "destination": {"selector": "k8s-app == 'kube-dns'",
+                                     "namespaceSelector": "all()"}}
+                ]
+            }),
+        ),
+        json!({
+            "apiVersion": "projectcalico.org/v3",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "from-frontend", "namespace": "production"},
+            "spec": {
+                "selector": "all()",
+                "types": ["Ingress"],
+                "ingress": [{"action": "Allow", "protocol": "UDP",
+                             "source": {"selector": "app == 'frontend'"}}]
+            }
+        }),
+    ];
+    let e = evaluator(&objects).expect("evaluates");
+    let mut ends: Vec<Endpoint> = (0..m.pods.len()).map(Endpoint::Pod).collect();
+    ends.extend(m.externals.iter().map(|ip| Endpoint::External(*ip)));
+    for me in 0..m.pods.len() {
+        for direction in Direction::BOTH {
+            let agreed = prepared_side_agrees(&e, &m, me, direction, &ends, &m.ports);
+            assert!(
+                agreed.is_ok(),
+                "{:?}",
+                agreed.map_err(|x| m.flow_name(&x.flow))
+            );
+        }
+    }
+    // What the sides of production's pods allow.
+    let mut allowed = BTreeSet::new();
+    for flow in m.flows() {
+        let verdict = e.verdict(&m, &flow);
+        for (direction, end, side) in [
+            (Direction::Egress, flow.src, verdict.egress),
+            (Direction::Ingress, flow.dst, verdict.ingress),
+        ] {
+            if let Endpoint::Pod(me) = end {
+                if side.allows() && m.pods[me].namespace == "production" {
+                    allowed.insert((
+                        m.pods[me].name.as_str(),
+                        direction,
+                        flow.protocol,
+                        flow.port,
+                    ));
+                }
+            }
+        }
+    }
+    // The own ends told the pods apart: the database and the backend take TCP from
+    // production (the backend not on 8080), the frontend sends only TCP (to 8.8.8.8), the
+    // others only DNS over UDP.
+    let tcp = Protocol::Tcp;
+    let udp = Protocol::Udp;
+    assert!(allowed.contains(&("database", Direction::Ingress, tcp, 8080)));
+    assert!(allowed.contains(&("backend", Direction::Ingress, tcp, 5432)));
+    assert!(!allowed.contains(&("backend", Direction::Ingress, tcp, 8080)));
+    assert!(!allowed
+        .iter()
+        .any(|(pod, d, _, _)| *pod == "frontend" && *d == Direction::Ingress));
+    assert!(allowed.contains(&("frontend", Direction::Egress, tcp, 443)));
+    assert!(!allowed.contains(&("frontend", Direction::Egress, udp, 53)));
+    assert!(allowed.contains(&("backend", Direction::Egress, udp, 53)));
+    assert!(!allowed.contains(&("backend", Direction::Egress, tcp, 443)));
+    // The namespaced policy lets in UDP from production's frontend, not staging's.
+    let udp_5000 = |from: &str, to: &str| {
+        let flow = Flow {
+            src: Endpoint::Pod(pod_index(&m, from, "frontend")),
+            dst: Endpoint::Pod(pod_index(&m, "production", to)),
+            protocol: udp,
+            port: 5000,
+        };
+        e.side(&m, &flow, Direction::Ingress).allows()
+    };
+    assert!(udp_5000("production", "database"));
+    assert!(!udp_5000("staging", "database"));
 }

@@ -319,7 +319,6 @@ fn identity(model: &ClusterModel, e: &Endpoint) -> Identity {
     match e {
         Endpoint::Pod(i) => {
             let pod = &model.pods[*i];
-            let k8s = |k: &str, v: &str| (SOURCE_K8S, k.to_string(), v.to_string());
             let mut labels: Vec<_> = pod
                 .labels
                 .iter()
@@ -358,7 +357,6 @@ fn namespace_labels_into(
     namespace: &str,
     labels: &mut Vec<(&'static str, String, String)>,
 ) {
-    let k8s = |k: &str, v: &str| (SOURCE_K8S, k.to_string(), v.to_string());
     labels.push(k8s(NAMESPACE_KEY, namespace));
     for (k, v) in model.namespaces.get(namespace).into_iter().flatten() {
         let key = format!("{NAMESPACE_LABELS_PREFIX}{k}");
@@ -367,6 +365,11 @@ fn namespace_labels_into(
         }
     }
     labels.push(k8s(CLUSTER_KEY, DEFAULT_CLUSTER_NAME));
+}
+
+/// An identity label of source `k8s`.
+fn k8s(key: &str, value: &str) -> (&'static str, String, String) {
+    (SOURCE_K8S, key.to_string(), value.to_string())
 }
 
 /// Whether a pod's identity takes the label `key` from its namespace
@@ -753,7 +756,7 @@ impl Evaluator for CiliumEvaluator {
                 } else {
                     // The other end's labels from its namespace are those of every pod
                     // there (its own labels take none of those keys).
-                    near.for_end(model, &other_end, |_| {
+                    near.for_end(model, &other_end, |_| -> Vec<&CRule> {
                         rules
                             .iter()
                             .copied()

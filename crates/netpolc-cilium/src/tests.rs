@@ -7,6 +7,7 @@
 use crate::types::CiliumPolicy;
 use crate::{check, codes, evaluator, render, validate, Options};
 use ipnet::IpNet;
+use netpolc_ir::eval::prepared_side_agrees;
 use netpolc_ir::model::{ClusterModel, Endpoint, Evaluator, Flow, Pod, Side};
 use netpolc_ir::{
     Action, CidrBlock, Direction, Entity, HttpRule, Isolation, LabelSelector, ManagedNamespace,
@@ -2044,22 +2045,24 @@ fn a_pod_label_under_a_namespace_key_is_not_taken_for_its_namespace() {
         pod_index(&m, "lab", "posing"),
         ext("192.0.2.1"),
     ];
-    let side = e.prepare_side(&m, me, Direction::Ingress);
-    let mut got = Vec::new();
-    let mut allowed = Vec::new();
-    for other in ends {
-        got.clear();
-        side(other, &m.ports, &mut got);
-        let flow = Flow {
-            src: other,
-            dst: db,
-            protocol: Protocol::Tcp,
-            port: 5432,
-        };
-        let want = e.side(&m, &flow, Direction::Ingress).allows();
-        assert_eq!(got, [want], "{other:?}");
-        allowed.push(want);
-    }
+    let agreed = prepared_side_agrees(&e, &m, me, Direction::Ingress, &ends, &m.ports);
+    assert!(
+        agreed.is_ok(),
+        "{:?}",
+        agreed.map_err(|x| m.flow_name(&x.flow))
+    );
+    let allowed: Vec<bool> = ends
+        .iter()
+        .map(|&other| {
+            let flow = Flow {
+                src: other,
+                dst: db,
+                protocol: Protocol::Tcp,
+                port: 5432,
+            };
+            e.side(&m, &flow, Direction::Ingress).allows()
+        })
+        .collect();
     // Cilium reads the pod's own label first: the posing pod is let in, the plain one not.
     assert_eq!(allowed, [false, true, false]);
 }

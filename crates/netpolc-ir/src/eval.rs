@@ -2,8 +2,8 @@
 //! [`ClusterModel`]. Every back end's evaluator is compared against this one.
 
 use crate::model::{
-    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, LastNamespace, Mentions,
-    NamespaceMemo, Pod, PreparedSide, Side, SideKey, Verdict,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo, Pod,
+    PreparedSide, Side, SideKey, Verdict,
 };
 use crate::{
     Action, Direction, Entity, Peer, PortSpec, Ports, Program, Rule, NAMESPACE_NAME_LABEL,
@@ -112,21 +112,19 @@ impl Evaluator for Intended<'_> {
         let pod = &model.pods[me];
         let attached: Vec<&Rule> = self.attached(pod, direction).map(|(_, r)| r).collect();
         let isolated = self.program.is_isolated(&pod.namespace, direction);
-        // The rules whose peer can match an end in the other end's namespace.
+        // The other end's namespace labels, and the rules whose peer can match an end
+        // there.
         let near = std::cell::RefCell::new(NamespaceMemo::default());
-        let last = std::cell::RefCell::new(LastNamespace::default());
         Box::new(move |other, ports, out| {
-            let namespace = last
-                .borrow_mut()
-                .of_end(model, &other, || namespace_of(model, &other))
-                .flatten();
             let mut near = near.borrow_mut();
-            let near = near.for_end(model, &other, |at| {
-                attached
+            let (namespace, near): &(_, Vec<&Rule>) = near.for_end(model, &other, |at| {
+                let namespace = namespace_of(model, &other);
+                let near = attached
                     .iter()
                     .copied()
                     .filter(|r| peer_may_match_in(&r.peer, at.is_some(), namespace))
-                    .collect()
+                    .collect();
+                (namespace, near)
             });
             let matching: Vec<&Rule> = near
                 .iter()
@@ -135,7 +133,7 @@ impl Evaluator for Intended<'_> {
                     let near = peer_matches_near(self.program, model, &r.peer, &other);
                     debug_assert_eq!(
                         near,
-                        peer_matches_in(self.program, model, &r.peer, &other, namespace)
+                        peer_matches_in(self.program, model, &r.peer, &other, *namespace)
                     );
                     near
                 })
@@ -301,6 +299,73 @@ fn peer_matches_near(program: &Program, model: &ClusterModel, peer: &Peer, e: &E
         (Peer::Pods { pods, .. }, Endpoint::Pod(i)) => pods.matches(&model.pods[*i].labels),
         _ => peer_matches_in(program, model, peer, e, None),
     }
+}
+
+/// A flow on which a prepared side ([`Evaluator::prepare_side`]) answers otherwise than
+/// [`Evaluator::side`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SideMismatch {
+    /// The flow (its pods index the model).
+    pub flow: Flow,
+    /// Whether the prepared side allows it (`None`: it gave no answer for it).
+    pub prepared: Option<bool>,
+    /// Whether [`Evaluator::side`] allows it.
+    pub side: bool,
+}
+
+/// Compares the prepared side of the pod `me` (an index into `model.pods`) in `direction`
+/// with [`Evaluator::side`], for every end of `ends`, asked in that order (an evaluator
+/// that keeps what it found for the last namespace must answer alike in any order; `me`
+/// itself is skipped), and every port of `ports`: the number of verdicts compared, or
+/// the first flow on which they differ. Back ends' unit tests and the property tests use
+/// it.
+///
+/// # Errors
+/// The first flow on which the two differ.
+pub fn prepared_side_agrees<E>(
+    evaluator: &E,
+    model: &ClusterModel,
+    me: usize,
+    direction: Direction,
+    ends: &[Endpoint],
+    ports: &[(crate::Protocol, u16)],
+) -> Result<usize, SideMismatch>
+where
+    E: Evaluator + ?Sized,
+{
+    let side = evaluator.prepare_side(model, me, direction);
+    let mut got = Vec::new();
+    let mut compared = 0;
+    for &other in ends {
+        if other == Endpoint::Pod(me) {
+            continue;
+        }
+        got.clear();
+        side(other, ports, &mut got);
+        let (src, dst) = match direction {
+            Direction::Egress => (Endpoint::Pod(me), other),
+            Direction::Ingress => (other, Endpoint::Pod(me)),
+        };
+        for (k, &(protocol, port)) in ports.iter().enumerate() {
+            let flow = Flow {
+                src,
+                dst,
+                protocol,
+                port,
+            };
+            let want = evaluator.side(model, &flow, direction).allows();
+            let prepared = got.get(k).copied();
+            if prepared != Some(want) {
+                return Err(SideMismatch {
+                    flow,
+                    prepared,
+                    side: want,
+                });
+            }
+            compared += 1;
+        }
+    }
+    Ok(compared)
 }
 
 /// The first `limit` flows of `model` (in [`ClusterModel::flows`] order) on which

@@ -604,83 +604,40 @@ where
 }
 
 /// What a prepared side ([`Evaluator::prepare_side`]) keeps for the namespace of the last
-/// other end it was asked about: typically the rules whose peer can match an end there.
-/// The proof asks about the other ends namespace by namespace, so a namespace's tests run
-/// once for all its pods; an end in another namespace, or an address, refills it.
+/// other end it was asked about: typically that namespace's labels and the rules whose
+/// peer can match an end there. The proof asks about the other ends namespace by
+/// namespace, so a namespace's labels are looked up (among the model's thousands) and
+/// its tests run once for all its pods; an end in another namespace, or an address,
+/// refills it.
 #[derive(Debug)]
 pub struct NamespaceMemo<'m, T> {
-    /// The namespace the items are for (`Some(None)`: addresses), once filled.
-    at: Option<Option<&'m str>>,
-    items: Vec<T>,
+    /// The namespace the value is for (`None`: addresses), once filled.
+    kept: Option<(Option<&'m str>, T)>,
 }
 
 impl<T> Default for NamespaceMemo<'_, T> {
     fn default() -> Self {
-        NamespaceMemo {
-            at: None,
-            items: Vec::new(),
-        }
+        NamespaceMemo { kept: None }
     }
 }
 
 impl<'m, T> NamespaceMemo<'m, T> {
-    /// The items for the namespace of `other` (a pod of `model`), or for addresses: those
-    /// kept, or `fill(namespace)` when the last end asked about was elsewhere.
+    /// The value for the namespace of `other` (a pod of `model`), or for addresses: the
+    /// one kept, or `fill(namespace)` when the last end asked about was elsewhere.
     pub fn for_end(
         &mut self,
         model: &'m ClusterModel,
         other: &Endpoint,
-        fill: impl FnOnce(Option<&'m str>) -> Vec<T>,
-    ) -> &[T] {
+        fill: impl FnOnce(Option<&'m str>) -> T,
+    ) -> &T {
         let at = match other {
             Endpoint::Pod(i) => model.pods.get(*i).map(|p| p.namespace.as_str()),
             Endpoint::External(_) => None,
         };
-        if self.at != Some(at) {
-            self.items = fill(at);
-            self.at = Some(at);
+        if self.kept.as_ref().is_some_and(|(kept, _)| *kept != at) {
+            self.kept = None;
         }
-        &self.items
-    }
-}
-
-/// What a prepared side ([`Evaluator::prepare_side`]) found for the namespace of the last
-/// other end it was asked about (typically that namespace's labels): the proof asks about
-/// the other ends namespace by namespace, and comparing one name costs less than
-/// searching the model's thousands of namespaces for every end.
-#[derive(Debug)]
-pub struct LastNamespace<'m, T> {
-    at: Option<(&'m str, T)>,
-}
-
-impl<T> Default for LastNamespace<'_, T> {
-    fn default() -> Self {
-        LastNamespace { at: None }
-    }
-}
-
-impl<'m, T: Clone> LastNamespace<'m, T> {
-    /// `find()` for the namespace of `other`, a pod of `model` (kept from the last call
-    /// when that was about the same namespace); `None` for an address or a pod the model
-    /// does not have.
-    pub fn of_end(
-        &mut self,
-        model: &'m ClusterModel,
-        other: &Endpoint,
-        find: impl FnOnce() -> T,
-    ) -> Option<T> {
-        let Endpoint::Pod(i) = other else {
-            return None;
-        };
-        let name = model.pods.get(*i)?.namespace.as_str();
-        match &self.at {
-            Some((at, found)) if *at == name => Some(found.clone()),
-            _ => {
-                let found = find();
-                self.at = Some((name, found.clone()));
-                Some(found)
-            }
-        }
+        &self.kept.get_or_insert_with(|| (at, fill(at))).1
     }
 }
 
@@ -784,10 +741,10 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
-    /// The last namespace's value is reused for the next end in that namespace only: an
-    /// end elsewhere, or an address, never gets it.
+    /// A namespace's value is reused for the next end in that namespace only: an end
+    /// elsewhere, or an address, gets its own.
     #[test]
-    fn the_last_namespace_is_reused_for_its_own_ends_only() {
+    fn a_namespace_memo_is_reused_for_its_own_ends_only() {
         let pod = |namespace: &str, name: &str| Pod {
             namespace: namespace.into(),
             name: name.into(),
@@ -799,25 +756,23 @@ mod tests {
             pods: vec![pod("a", "1"), pod("a", "2"), pod("b", "1")],
             ..ClusterModel::default()
         };
-        let mut last = LastNamespace::default();
-        let finds = std::cell::Cell::new(0);
+        let mut memo = NamespaceMemo::default();
+        let fills = std::cell::Cell::new(0);
         let mut ask = |e: Endpoint| {
-            last.of_end(&model, &e, || {
-                finds.set(finds.get() + 1);
-                match e {
-                    Endpoint::Pod(i) => model.pods[i].namespace.clone(),
-                    Endpoint::External(_) => unreachable!("an address has no namespace"),
-                }
+            memo.for_end(&model, &e, |at| {
+                fills.set(fills.get() + 1);
+                at.unwrap_or("addresses").to_string()
             })
+            .clone()
         };
         let external = Endpoint::External(IpAddr::from([192, 0, 2, 1]));
-        assert_eq!(ask(Endpoint::Pod(0)).as_deref(), Some("a"));
-        assert_eq!(ask(Endpoint::Pod(1)).as_deref(), Some("a"));
-        assert_eq!(ask(external), None);
-        assert_eq!(ask(Endpoint::Pod(2)).as_deref(), Some("b"));
-        assert_eq!(ask(Endpoint::Pod(0)).as_deref(), Some("a"));
-        assert_eq!(ask(Endpoint::Pod(7)), None);
-        assert_eq!(finds.get(), 3);
+        assert_eq!(ask(Endpoint::Pod(0)), "a");
+        assert_eq!(ask(Endpoint::Pod(1)), "a");
+        assert_eq!(ask(external), "addresses");
+        assert_eq!(ask(external), "addresses");
+        assert_eq!(ask(Endpoint::Pod(2)), "b");
+        assert_eq!(ask(Endpoint::Pod(0)), "a");
+        assert_eq!(fills.get(), 4);
     }
 
     #[test]

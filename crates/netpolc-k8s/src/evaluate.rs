@@ -24,8 +24,8 @@
 
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, LastNamespace, Mentions,
-    NamespaceMemo, Pod, PreparedSide, Side, SideKey,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo, Pod,
+    PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
@@ -541,32 +541,31 @@ impl Evaluator for K8sEvaluator {
             })
             .collect();
         let open = selecting.is_empty();
-        // The rules with a peer that can match an end in the other end's namespace.
+        // The other end's namespace labels, and the rules with a peer that can match an
+        // end there.
         let near = std::cell::RefCell::new(NamespaceMemo::default());
-        let last = std::cell::RefCell::new(LastNamespace::default());
         Box::new(move |other, ports, out| {
             if open {
                 out.extend(ports.iter().map(|_| true));
                 return;
             }
-            let namespace = last
-                .borrow_mut()
-                .of_end(model, &other, || other_namespace(model, &other))
-                .flatten();
             let mut near = near.borrow_mut();
-            let near = near.for_end(model, &other, |at| {
-                rules
-                    .iter()
-                    .copied()
-                    .filter(|(p, r)| {
-                        r.peers.as_ref().is_none_or(|peers| {
-                            peers
-                                .iter()
-                                .any(|x| peer_may_match_in(p, x, at, namespace.as_deref()))
+            let (namespace, near): &(_, Vec<(&Policy, &RuleM)>) =
+                near.for_end(model, &other, |at| {
+                    let namespace = other_namespace(model, &other);
+                    let near = rules
+                        .iter()
+                        .copied()
+                        .filter(|(p, r)| {
+                            r.peers.as_ref().is_none_or(|peers| {
+                                peers
+                                    .iter()
+                                    .any(|x| peer_may_match_in(p, x, at, namespace.as_deref()))
+                            })
                         })
-                    })
-                    .collect()
-            });
+                        .collect();
+                    (namespace, near)
+                });
             let matching: Vec<&RuleM> = near
                 .iter()
                 .filter(|(p, r)| {
