@@ -20,7 +20,7 @@ use crate::{
     TIER_ORDER,
 };
 use ipnet::IpNet;
-use netpolc_ir::backend::{Backend as _, Packed, Unsupported};
+use netpolc_ir::backend::{Backend as _, Form, Packed, Unsupported};
 use netpolc_ir::provenance::{
     continued_object_name, object_name, scoped_subject_words, Provenance, RULES_ANNOTATION,
 };
@@ -81,7 +81,8 @@ impl Manifest {
             key: (kind, namespace.to_string(), name.to_string()),
             rule_counts: self.rule_counts(),
             messages,
-            object: Packed::new(&self),
+            // The pipeline plans with validation and takes texts; `render` returns trees.
+            object: Packed::new(&self, if validate { Form::Text } else { Form::Tree }),
             origin,
         }
     }
@@ -145,7 +146,10 @@ impl Plan {
     /// trees built on other threads are freed later by this one, and mimalloc's frees
     /// across threads cost more than the conversion saves.
     pub(crate) fn into_values(self) -> Vec<serde_json::Value> {
-        self.manifests().into_iter().map(|m| m.to_value()).collect()
+        self.manifests()
+            .into_iter()
+            .filter_map(|m| m.to_value())
+            .collect()
     }
 
     /// The typed objects in [`Plan::manifests`] order, each turned into JSON when the
@@ -1029,7 +1033,12 @@ mod tests {
         assert_eq!(planned.describe(), "Tier netpolc");
         assert_eq!(planned.rule_counts, (0, 0));
         assert!(planned.messages.is_empty(), "{:?}", planned.messages);
-        let value = planned.object.to_value();
+        // Planned for the pipeline, it is kept as its text; for `render`, as its tree.
+        assert!(planned.object.to_value().is_none());
+        let value = tier_manifest(false)
+            .object
+            .to_value()
+            .expect("a tree for render");
         assert_eq!(value["kind"], "Tier");
         assert_eq!(value["metadata"]["name"], TIER_NAME);
         assert_eq!(value["spec"]["order"].as_f64(), Some(TIER_ORDER));

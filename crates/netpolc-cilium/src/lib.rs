@@ -186,7 +186,11 @@ pub fn compile(program: &netpolc_ir::Program, options: &Options) -> netpolc_ir::
     let objects = if diagnostics.iter().any(netpolc_source::Diagnostic::is_error) {
         Vec::new()
     } else {
-        netpolc_ir::backend::manifests(render::render_packed(program, options))
+        netpolc_ir::backend::manifests(render::render_packed(
+            program,
+            options,
+            netpolc_ir::backend::Form::Text,
+        ))
     };
     netpolc_ir::backend::Compiled {
         diagnostics,

@@ -10,7 +10,7 @@ use crate::types::{
     SelectorOperator, SelectorRequirement,
 };
 use crate::Options;
-use netpolc_ir::backend::Packed;
+use netpolc_ir::backend::{Form, Packed};
 use netpolc_ir::provenance::{object_name, scoped_subject_words, Provenance, RULES_ANNOTATION};
 use netpolc_ir::{
     Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortMatch, PortSpec, Ports,
@@ -31,20 +31,20 @@ pub fn render(program: &Program, options: &Options) -> Vec<Value> {
     // Consume the packed objects while converting them: both forms are never held in
     // full. (On one thread: trees built on other threads are freed later by this one,
     // and mimalloc's frees across threads cost more than the conversion saves.)
-    render_packed(program, options)
+    render_packed(program, options, Form::Tree)
         .into_iter()
-        .map(|p| p.to_value())
+        .filter_map(|p| p.to_value())
         .collect()
 }
 
-/// [`render`]'s objects, packed ([`Packed`]) as soon as each is built.
-pub(crate) fn render_packed(program: &Program, options: &Options) -> Vec<Packed> {
+/// [`render`]'s objects, packed ([`Packed`]) in `form` as soon as each is built.
+pub(crate) fn render_packed(program: &Program, options: &Options, form: Form) -> Vec<Packed> {
     // Nothing in the output depends on an option today: the check refuses what the
     // options do not allow.
     let _ = options;
     let mut objects: Vec<Keyed> = Vec::new();
-    render_isolations(program, &mut objects);
-    render_rules(program, &mut objects);
+    render_isolations(program, &mut objects, form);
+    render_rules(program, &mut objects, form);
     objects.sort_by(|a, b| a.0.cmp(&b.0));
     objects.into_iter().map(|(_, packed)| packed).collect()
 }
@@ -53,9 +53,9 @@ pub(crate) fn render_packed(program: &Program, options: &Options) -> Vec<Packed>
 /// namespaced ones by namespace and name.
 type Keyed = ((bool, Option<String>, String), Packed);
 
-/// Packs `object` with its sort key.
-fn keyed(object: CiliumPolicy) -> Keyed {
-    let packed = Packed::new(&object);
+/// Packs `object` in `form` with its sort key.
+fn keyed(object: CiliumPolicy, form: Form) -> Keyed {
+    let packed = Packed::new(&object, form);
     (
         (
             object.kind == types::KIND_CNP,
@@ -67,7 +67,7 @@ fn keyed(object: CiliumPolicy) -> Keyed {
 }
 
 /// One object per intent set and scope, covering its isolated directions.
-fn render_isolations(program: &Program, objects: &mut Vec<Keyed>) {
+fn render_isolations(program: &Program, objects: &mut Vec<Keyed>, form: Form) {
     let mut by_set: BTreeMap<(&Scope, &str), (&Origin, BTreeSet<Direction>)> = BTreeMap::new();
     for iso in &program.isolations {
         by_set
@@ -91,16 +91,19 @@ fn render_isolations(program: &Program, objects: &mut Vec<Keyed>) {
             egress: egress.then(|| vec![EgressRule::default()]),
             ..types::Rule::default()
         };
-        objects.push(keyed(object(
-            scope,
-            netpolc_ir::naming::object_name(set, &["isolate"], 63),
-            origin,
-            spec,
-        )));
+        objects.push(keyed(
+            object(
+                scope,
+                netpolc_ir::naming::object_name(set, &["isolate"], 63),
+                origin,
+                spec,
+            ),
+            form,
+        ));
     }
 }
 
-fn render_rules(program: &Program, objects: &mut Vec<Keyed>) {
+fn render_rules(program: &Program, objects: &mut Vec<Keyed>, form: Form) {
     let carriers = dns::dns_carriers(program);
     let groups = program.rules_by_object();
     // CiliumClusterwideNetworkPolicies share one name space, CiliumNetworkPolicies one
@@ -183,7 +186,7 @@ fn render_rules(program: &Program, objects: &mut Vec<Keyed>) {
                         .annotations
                         .insert(RULES_ANNOTATION.to_string(), rules);
                 }
-                objects.push(keyed(object));
+                objects.push(keyed(object, form));
             }
         },
     );

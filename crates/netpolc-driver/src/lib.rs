@@ -112,7 +112,7 @@ pub fn render(
     let mut compiled = compiled(program, target, options)?;
     let mut diagnostics = std::mem::take(&mut compiled.diagnostics);
     let validated = compiled.validated;
-    let objects = compiled.into_values();
+    let objects = compiled.into_values(|text| verify::read_text(text).unwrap_or(Value::Null));
     let found = netpolc_ir::par::map(netpolc_ir::par::threads(), objects.len(), 256, |i| {
         ObjectProblems::of(target, &objects[i], validated)
     });
@@ -183,7 +183,11 @@ impl ObjectProblems {
         substituted: bool,
         validated: bool,
     ) -> Option<ObjectProblems> {
-        let rejected = if validated {
+        let rejected = if !o.is_object() {
+            // What a back end's text that did not read back is taken as (`null`): its
+            // typed object was validated, but this is not it.
+            vec!["not an object: the emitted text does not read back as one".to_string()]
+        } else if validated {
             Vec::new()
         } else {
             target.backend().validate(o)

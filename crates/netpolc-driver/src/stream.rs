@@ -14,10 +14,11 @@
 use crate::emit::Emitted;
 use crate::verify::{self, Twin};
 use crate::{ObjectProblems, Target};
-use netpolc_ir::backend::{Compiled, Manifest, Piece};
+use netpolc_ir::backend::{Compiled, Manifest, Piece, Taken};
 use netpolc_ir::model::Evaluator;
 use netpolc_ir::Program;
 use netpolc_source::Diagnostic;
+use serde_json::Value;
 
 /// The objects of one back end as written, and the evaluator of what they read back as.
 pub(crate) type Proved = (Vec<Emitted>, Box<dyn Evaluator>);
@@ -56,11 +57,30 @@ pub(crate) fn stream(program: &Program, target: Target, compiled: Compiled) -> S
         numbered,
         256,
         |(i, manifest), out| {
-            let value = manifest.into_json();
-            let emitted = Emitted::new(target, &value);
+            // The object and whether its text reads back as it: a tree is written, then
+            // compared with what its text reads back as; a text the back end wrote is
+            // read back, and what it reads as is the object.
+            let (value, emitted, reads_back) = match manifest.take() {
+                Taken::Tree(value) => {
+                    let emitted = Emitted::new(target, &value);
+                    let reads_back = verify::reads_back_as(&emitted.yaml, &value);
+                    (value, emitted, reads_back)
+                }
+                Taken::Text(text) => match verify::read_text(&text) {
+                    Some(value) => {
+                        let emitted = Emitted::written(target, text, &value);
+                        (value, emitted, true)
+                    }
+                    // Not an object (`NP6012`): a netpolc bug if it ever happens.
+                    None => (
+                        Value::Null,
+                        Emitted::written(target, text, &Value::Null),
+                        false,
+                    ),
+                },
+            };
             let problems = ObjectProblems::of_emitted(target, &value, &emitted.yaml, validated);
-            let piece = (problems.is_none() && verify::reads_back_as(&emitted.yaml, &value))
-                .then(|| reader.read(i, &value));
+            let piece = (problems.is_none() && reads_back).then(|| reader.read(i, &value));
             out.push(One {
                 emitted,
                 problems,

@@ -47,6 +47,12 @@ pub(crate) fn read_emitted(text: &str) -> Result<Vec<Value>, String> {
     }
 }
 
+/// What one emitted text reads back as, when it is exactly one document.
+pub(crate) fn read_text(text: &str) -> Option<Value> {
+    let mut docs = read_emitted(text).ok()?;
+    (docs.len() == 1).then(|| docs.pop()).flatten()
+}
+
 /// The objects as netpolc writes them, read back: emitted YAML → loader → JSON, then
 /// collapsed by identity the way `kubectl apply` applies a stream (a later object with
 /// the same apiVersion group, kind, namespace and name replaces the earlier one).

@@ -210,46 +210,100 @@ impl<P: std::fmt::Display, I: std::fmt::Display> std::fmt::Display for Item<P, I
     }
 }
 
-/// A manifest as its back end keeps it (typed, or [`Packed`]), turned into JSON only when
-/// the pipeline takes it: then emitted, read into the evaluator and freed, so that no
-/// back end holds all its objects' JSON trees at once (a tree costs several times its
-/// text).
+/// A manifest as its back end keeps it (typed, or [`Packed`]), taken by the pipeline one
+/// at a time: then emitted, read into the evaluator and freed, so that no back end holds
+/// all its objects' JSON trees at once (a tree costs several times its text).
 pub trait Manifest: Send + fmt::Debug {
-    /// The manifest's JSON, as it is written.
-    fn into_json(self: Box<Self>) -> Value;
+    /// The manifest as it is written: its JSON tree, or its text when the back end
+    /// already wrote it.
+    fn take(self: Box<Self>) -> Taken;
+}
+
+/// A manifest as the pipeline takes it ([`Manifest::take`]).
+#[derive(Debug)]
+pub enum Taken {
+    /// Its JSON tree: the pipeline writes it, and checks that the text reads back as it.
+    Tree(Value),
+    /// Its YAML text ([`crate::yaml`]): the pipeline reads it back, and what it reads is
+    /// the object.
+    Text(String),
 }
 
 impl Manifest for Value {
-    fn into_json(self: Box<Self>) -> Value {
-        *self
+    fn take(self: Box<Self>) -> Taken {
+        Taken::Tree(*self)
     }
 }
 
-/// A manifest kept as its compact JSON text until the pipeline takes it: a typed object,
-/// with a whole map node for each small map of its metadata and selectors, costs several
-/// times its text, and a large repository compiles tens of thousands of them before the
-/// first is taken. Made as soon as the typed object is built (and validated).
+/// A manifest kept as its text until the pipeline takes it: a typed object, with a whole
+/// map node for each small map of its metadata and selectors, costs several times its
+/// text, and a large repository compiles tens of thousands of them before the first is
+/// taken. Made as soon as the typed object is built (and validated): written straight
+/// to YAML ([`crate::yaml::write`], no tree), or, for what that cannot write, to compact
+/// JSON.
 #[derive(Clone, Debug)]
-pub struct Packed(Box<str>);
+pub struct Packed(Text);
+
+/// How a back end keeps its objects until they are taken ([`Packed::new`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// As their YAML text where the emitter writes it without a tree (the pipeline: the
+    /// text is what is written and read back).
+    Text,
+    /// As compact JSON, taken as a tree (a back end's `render`, which returns trees).
+    Tree,
+}
+
+#[derive(Clone, Debug)]
+enum Text {
+    Yaml(Box<str>),
+    Json(Box<str>),
+}
 
 impl Packed {
-    /// The compact JSON text of `object`.
-    pub fn new<T: serde::Serialize + ?Sized>(object: &T) -> Packed {
+    /// `object` in `form`: as [`Form::Text`], its YAML text, or its compact JSON text
+    /// when the YAML emitter cannot write it without a tree; as [`Form::Tree`], its
+    /// compact JSON text.
+    pub fn new<T: serde::Serialize + ?Sized>(object: &T, form: Form) -> Packed {
+        if form == Form::Tree {
+            return Packed::json(object);
+        }
+        match crate::yaml::to_string(object) {
+            Ok(yaml) => {
+                // Written as its JSON tree would be: every debug run checks every object.
+                debug_assert_eq!(
+                    yaml,
+                    crate::yaml::to_string(&serde_json::to_value(object).unwrap_or_default())
+                        .unwrap_or_default()
+                );
+                Packed(Text::Yaml(yaml.into_boxed_str()))
+            }
+            Err(_) => Packed::json(object),
+        }
+    }
+
+    /// The JSON tree of an object kept as JSON (see [`Packed::new`]); `None` for a text.
+    pub fn to_value(&self) -> Option<Value> {
+        match &self.0 {
+            Text::Json(json) => Some(serde_json::from_str(json).unwrap_or(Value::Null)),
+            Text::Yaml(_) => None,
+        }
+    }
+
+    fn json<T: serde::Serialize + ?Sized>(object: &T) -> Packed {
         // Manifests are plain structs with string keys: serialising cannot fail (were it
         // to, the object would read back as `null`, which the pipeline refuses).
         let json = serde_json::to_string(object).unwrap_or_else(|_| "null".to_string());
-        Packed(json.into_boxed_str())
-    }
-
-    /// The JSON tree the object serialises to (its text reads back as exactly that).
-    pub fn to_value(&self) -> Value {
-        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+        Packed(Text::Json(json.into_boxed_str()))
     }
 }
 
 impl Manifest for Packed {
-    fn into_json(self: Box<Self>) -> Value {
-        self.to_value()
+    fn take(self: Box<Self>) -> Taken {
+        match self.0 {
+            Text::Yaml(yaml) => Taken::Text(yaml.into_string()),
+            Text::Json(_) => Taken::Tree(self.to_value().unwrap_or(Value::Null)),
+        }
     }
 }
 
@@ -330,8 +384,8 @@ pub fn manifests<M: Manifest + 'static>(
 pub struct Compiled {
     /// Errors, warnings and notes of the capability check.
     pub diagnostics: Vec<Diagnostic>,
-    /// Complete manifests, in output order, not yet turned into JSON
-    /// ([`Compiled::into_values`]); empty when a diagnostic is an error.
+    /// Complete manifests, in output order, not yet taken ([`Manifest::take`],
+    /// [`Compiled::into_values`]); empty when a diagnostic is an error.
     pub objects: Vec<Box<dyn Manifest>>,
     /// Every object of [`Self::objects`] was checked with [`Backend::validate`] while
     /// compiling (its problems are among the diagnostics), so the pipeline's own net
@@ -341,10 +395,14 @@ pub struct Compiled {
 
 impl Compiled {
     /// The objects' JSON, in order, converted on every core; each typed object is freed
-    /// once converted.
-    pub fn into_values(self) -> Vec<Value> {
+    /// once converted. An object taken as its text is what `read` reads it back as (the
+    /// YAML reader is the caller's: this crate writes YAML but does not read it).
+    pub fn into_values(self, read: impl Fn(&str) -> Value + Sync) -> Vec<Value> {
         crate::par::flat_map_into(crate::par::threads(), self.objects, 256, |o, out| {
-            out.push(o.into_json())
+            out.push(match o.take() {
+                Taken::Tree(value) => value,
+                Taken::Text(text) => read(&text),
+            })
         })
     }
 }
@@ -543,22 +601,30 @@ mod tests {
     }
 
     #[test]
-    fn a_packed_object_reads_back_as_the_tree_it_serialises_to() {
+    fn a_packed_object_is_written_as_its_tree_would_be() {
         let object = serde_json::json!({
             "kind": "Tier",
             "metadata": {"name": "netpolc", "labels": {"b": "1", "a": "2"}},
             "spec": {"order": 100000.0, "ports": [80, 443], "none": null}
         });
-        let packed = Packed::new(&object);
-        assert_eq!(packed.to_value(), object);
-        // Keys keep their order.
-        let value = packed.to_value();
+        // Written straight to YAML, keys in their order, as the tree is written.
+        let Taken::Text(text) = Box::new(Packed::new(&object, Form::Text)).take() else {
+            panic!("a JSON tree is written as YAML");
+        };
+        assert_eq!(
+            text,
+            "kind: Tier\nmetadata:\n  name: netpolc\n  labels:\n    b: \"1\"\n    a: \"2\"\nspec:\n  order: 100000.0\n  ports:\n  - 80\n  - 443\n  \"none\": null\n"
+        );
+        // Packed as JSON, the tree comes back as it was, keys in their order.
+        let Taken::Tree(value) = Box::new(Packed::new(&object, Form::Tree)).take() else {
+            panic!("JSON is taken as a tree");
+        };
+        assert_eq!(value, object);
         let keys: Vec<&String> = value["metadata"]["labels"]
             .as_object()
             .map(|m| m.keys().collect())
             .unwrap_or_default();
         assert_eq!(keys, ["b", "a"]);
-        assert_eq!(Box::new(packed).into_json(), object);
     }
 
     #[test]
@@ -581,7 +647,7 @@ mod tests {
             objects: manifests((0..600).map(Value::from)),
             ..Compiled::default()
         };
-        let values = compiled.into_values();
+        let values = compiled.into_values(|_| Value::Null);
         assert_eq!(values, (0..600).map(Value::from).collect::<Vec<_>>());
     }
 }

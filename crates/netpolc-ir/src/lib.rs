@@ -66,6 +66,7 @@ mod program;
 pub mod proof;
 pub mod provenance;
 mod selector;
+pub mod yaml;
 
 pub use ports::{PortMatch, PortSpec, Ports, Protocol};
 pub use program::{

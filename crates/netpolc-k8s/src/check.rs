@@ -51,7 +51,7 @@ pub fn compile(program: &Program, options: &Options) -> Compiled {
             }
         }
     }
-    let rendered = emit::objects(target);
+    let rendered = emit::objects(target, emit::Form::Text);
     // The lowered program is not needed once rendered: its memory goes to the values,
     // freed beside the rest of the compile (one core took 20 ms at 2,000 namespaces).
     netpolc_ir::par::drop_later(lowered);
@@ -59,7 +59,7 @@ pub fn compile(program: &Program, options: &Options) -> Compiled {
     let objects = if out.iter().any(Diagnostic::is_error) {
         Vec::new()
     } else {
-        // Packed: each becomes JSON when the pipeline takes it (`emit::Packed`).
+        // Written: the pipeline reads each text back when it takes it (`emit::Packed`).
         netpolc_ir::backend::manifests(rendered.into_iter().map(|r| r.object))
     };
     Compiled {

@@ -48,13 +48,19 @@ pub(crate) struct Rendered {
 
 impl Rendered {
     /// The rendered `policy`, validated and packed.
-    fn new(namespace: String, name: String, origin: Origin, policy: &NetworkPolicy) -> Rendered {
+    fn new(
+        namespace: String,
+        name: String,
+        origin: Origin,
+        policy: &NetworkPolicy,
+        form: Form,
+    ) -> Rendered {
         Rendered {
             namespace,
             name,
             origin,
             problems: crate::validate::policy(policy),
-            object: Packed::new(policy),
+            object: Packed::new(policy, form),
         }
     }
 }
@@ -82,9 +88,9 @@ struct K8sRule {
 
 /// Renders every object of an allow-only program, sorted by (namespace, name).
 /// Deny rules, if any are left, are ignored (the caller lowers the program first).
-pub(crate) fn objects(program: &Program) -> Vec<Rendered> {
-    let mut out = isolation_objects(program);
-    out.extend(rule_objects(program));
+pub(crate) fn objects(program: &Program, form: Form) -> Vec<Rendered> {
+    let mut out = isolation_objects(program, form);
+    out.extend(rule_objects(program, form));
     // By (namespace, name), ties in order: sorted on every core, each object moved once.
     let order = netpolc_ir::par::order(
         netpolc_ir::par::threads(),
@@ -94,7 +100,7 @@ pub(crate) fn objects(program: &Program) -> Vec<Rendered> {
     out
 }
 
-fn isolation_objects(program: &Program) -> Vec<Rendered> {
+fn isolation_objects(program: &Program, form: Form) -> Vec<Rendered> {
     // (namespace, origin key) → (origin with span, directions)
     let mut groups: BTreeMap<(&str, OriginRef<'_>), (&Origin, BTreeSet<Direction>)> =
         BTreeMap::new();
@@ -123,7 +129,7 @@ fn isolation_objects(program: &Program) -> Vec<Rendered> {
                 egress: None,
             };
             let policy = policy(namespace, &name, origin, spec);
-            Rendered::new(namespace.to_string(), name, origin.clone(), &policy)
+            Rendered::new(namespace.to_string(), name, origin.clone(), &policy, form)
         })
         .collect()
 }
@@ -140,7 +146,7 @@ type RuleGroups<'p> = BTreeMap<
 /// One intent's typed rules in one object, with its origin.
 type IntentRules<'p> = (&'p Origin, Vec<K8sRule>);
 
-fn rule_objects(program: &Program) -> Vec<Rendered> {
+fn rule_objects(program: &Program, form: Form) -> Vec<Rendered> {
     // Grouped on every core: each thread takes the namespaces of its share (by a hash of
     // the name) and the rules in order, so a group is the same whichever thread made it;
     // the groups of all shares are then put in key order.
@@ -259,7 +265,13 @@ fn rule_objects(program: &Program) -> Vec<Rendered> {
                     annotations.insert(RULES_ANNOTATION.to_string(), rules);
                 }
             }
-            out.push(Rendered::new(namespace.to_string(), name, origin, &policy));
+            out.push(Rendered::new(
+                namespace.to_string(),
+                name,
+                origin,
+                &policy,
+                form,
+            ));
         }
     })
 }
@@ -408,28 +420,63 @@ pub(crate) fn label_selector(selector: &netpolc_ir::LabelSelector) -> LabelSelec
     }
 }
 
-/// A rendered NetworkPolicy, packed ([`netpolc_ir::backend::Packed`]); its keys are put
-/// in reading order when it is unpacked.
+/// How rendered objects are kept until they are taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// As their YAML text (the pipeline: the text is what is written and read back).
+    Text,
+    /// As their JSON trees ([`crate::render`]).
+    Tree,
+}
+
+/// A rendered NetworkPolicy as it is kept until taken, keys in reading order (identity
+/// first, then the subject, the directions and the rules): the tree the typed object
+/// serialises to, tidied ([`tidy`]), or that tree written (as soon as the typed object is
+/// built: a tree costs several times its text, and a large repository renders tens of
+/// thousands of objects before the first is taken).
 #[derive(Clone, Debug)]
-pub(crate) struct Packed(netpolc_ir::backend::Packed);
+pub(crate) enum Packed {
+    Text(Box<str>),
+    Tree(Value),
+}
 
 impl Packed {
-    fn new(policy: &NetworkPolicy) -> Packed {
-        Packed(netpolc_ir::backend::Packed::new(policy))
-    }
-
-    /// The object's JSON form, keys in reading order (identity first, then the subject,
-    /// the directions and the rules): the tree the typed object serialises to, tidied.
-    pub(crate) fn to_json(&self) -> Value {
-        let mut value = self.0.to_value();
-        tidy(&mut value);
-        value
+    fn new(policy: &NetworkPolicy, form: Form) -> Packed {
+        if form == Form::Tree {
+            return Packed::Tree(to_json(policy));
+        }
+        let text = match netpolc_ir::yaml::to_string(&crate::ranked::Ranked(policy)) {
+            Ok(text) => {
+                // Written as its tidied tree would be: every debug run checks every object.
+                debug_assert_eq!(
+                    text,
+                    netpolc_ir::yaml::to_string(&to_json(policy)).unwrap_or_default()
+                );
+                text
+            }
+            // Metadata netpolc never sets: the tree is written.
+            Err(_) => netpolc_ir::yaml::to_string(&to_json(policy)).unwrap_or_default(),
+        };
+        Packed::Text(text.into_boxed_str())
     }
 }
 
+/// The JSON form of `policy`, keys in reading order: the tree the typed object
+/// serialises to, tidied.
+fn to_json(policy: &NetworkPolicy) -> Value {
+    // A typed NetworkPolicy has string keys only: serialising cannot fail (were it to,
+    // the object would read back as `null`, which the pipeline refuses).
+    let mut value = serde_json::to_value(policy).unwrap_or_default();
+    tidy(&mut value);
+    value
+}
+
 impl netpolc_ir::backend::Manifest for Packed {
-    fn into_json(self: Box<Self>) -> Value {
-        self.to_json()
+    fn take(self: Box<Self>) -> netpolc_ir::backend::Taken {
+        match *self {
+            Packed::Text(text) => netpolc_ir::backend::Taken::Text(text.into_string()),
+            Packed::Tree(tree) => netpolc_ir::backend::Taken::Tree(tree),
+        }
     }
 }
 
@@ -503,7 +550,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_packed_object_reads_back_as_its_tidied_tree() {
+    fn a_packed_object_is_its_tidied_tree_written() {
         let spec = NetworkPolicySpec {
             pod_selector: Some(LabelSelector {
                 match_labels: Some(BTreeMap::from([("app".into(), "web".into())])),
@@ -530,8 +577,15 @@ mod tests {
         let policy = policy("shop", "shop-web", &origin, spec);
         let mut want = serde_json::to_value(&policy).expect("serialises");
         tidy(&mut want);
-        let got = Packed::new(&policy).to_json();
+        let got = to_json(&policy);
         assert_eq!(got, want);
+        let Packed::Text(text) = Packed::new(&policy, Form::Text) else {
+            panic!("asked for the text");
+        };
+        assert_eq!(
+            *text,
+            netpolc_ir::yaml::to_string(&want).expect("a tree is written")
+        );
         // Keys in reading order, identity first.
         let keys: Vec<&String> = got.as_object().expect("an object").keys().collect();
         assert_eq!(keys, ["apiVersion", "kind", "metadata", "spec"]);
@@ -542,5 +596,17 @@ mod tests {
             .collect();
         assert_eq!(meta, ["name", "namespace", "labels", "annotations"]);
         assert_eq!(got["spec"]["ingress"][0]["ports"][0]["endPort"], 8090);
+        // Metadata netpolc never sets is written from the tree (`ranked` refuses it).
+        let mut with_uid = policy.clone();
+        with_uid.metadata.uid = Some("u".into());
+        assert!(netpolc_ir::yaml::to_string(&crate::ranked::Ranked(&with_uid)).is_err());
+        let Packed::Text(text) = Packed::new(&with_uid, Form::Text) else {
+            panic!("asked for the text");
+        };
+        assert_eq!(
+            *text,
+            netpolc_ir::yaml::to_string(&to_json(&with_uid)).expect("a tree is written")
+        );
+        assert!(text.contains("\n  uid: u\n"), "{text}");
     }
 }

@@ -116,6 +116,7 @@ pub mod codes;
 mod check;
 mod emit;
 mod evaluate;
+mod ranked;
 mod validate;
 
 #[cfg(test)]
@@ -154,8 +155,11 @@ pub fn render(program: &Program, options: &Options) -> Vec<Value> {
     };
     // Consume the packed objects while converting them, so that both forms are never
     // held in full at once.
-    emit::objects(&lowered)
+    emit::objects(&lowered, emit::Form::Tree)
         .into_iter()
-        .map(|r| r.object.to_json())
+        .filter_map(|r| match r.object {
+            emit::Packed::Tree(tree) => Some(tree),
+            emit::Packed::Text(_) => None,
+        })
         .collect()
 }

@@ -1,0 +1,875 @@
+//! The one YAML emitter: deterministic block-style YAML, written straight from anything
+//! serde serialises (a back end's typed object as it is built, or a JSON tree), with no
+//! tree in between.
+//!
+//! Keys keep the order in which they are serialised (a struct's fields in declaration
+//! order, a `BTreeMap`'s in key order, a `serde_json` tree's in its `preserve_order`
+//! order), sequences are written kubectl-style (`- ` at the parent key's indentation),
+//! and a string is written plain only when no YAML 1.1 or 1.2 reader can take it for
+//! anything but that string; otherwise it is double-quoted with JSON escapes, or, after a
+//! key and when it has several lines that allow it, written as a `|-` literal block.
+//! Numbers, booleans and null are written as such, empty maps and lists as `{}` and
+//! `[]`.
+//!
+//! A typed object is written exactly as its `serde_json` tree would be
+//! ([`serde_json::to_value`], then [`write_value`]): what the tree would hold as `null` is
+//! written `null`, a unit variant as its name, a newtype variant as a one-key map. What
+//! the block layout cannot write without knowing it in advance, or what the tree would
+//! change, is [`Unsupported`] (a map of unknown length, as `#[serde(flatten)]` makes; a
+//! key that is not a string; bytes; 32-bit floats; tuple and struct variants; a struct
+//! whose field count is not the one it announced): the caller then writes the tree.
+
+use serde::ser::{self, Serialize};
+use std::fmt::Write as _;
+
+/// What [`write`] cannot write without a tree (see the [module](self)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported(String);
+
+impl std::fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not written without a tree: {}", self.0)
+    }
+}
+
+impl std::error::Error for Unsupported {}
+
+impl ser::Error for Unsupported {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        Unsupported(msg.to_string())
+    }
+}
+
+fn unsupported<T>(what: &str) -> Result<T, Unsupported> {
+    Err(Unsupported(what.to_string()))
+}
+
+/// Appends `value` as one document, ending in a newline, without a `---` marker. On an
+/// error nothing is appended.
+///
+/// # Errors
+/// [`Unsupported`]: what the block layout cannot write without a tree.
+pub fn write<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(), Unsupported> {
+    let start = out.len();
+    let written = value.serialize(Node {
+        out,
+        indent: 0,
+        at: At::Root,
+    });
+    if written.is_err() {
+        out.truncate(start);
+    }
+    written
+}
+
+/// [`write`] for a JSON tree, which is always supported (string keys, known lengths,
+/// 64-bit numbers).
+pub fn write_value(out: &mut String, value: &serde_json::Value) {
+    let written = write(out, value);
+    debug_assert!(written.is_ok(), "{written:?}");
+}
+
+/// `value` as one document ([`write`]) in a string of its exact length: the text is
+/// written into a buffer kept by the thread, then copied (a string grown while writing
+/// keeps up to twice its length, and a pipeline holds every object's text).
+///
+/// # Errors
+/// As [`write`].
+pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, Unsupported> {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    BUFFER.with(|buffer| {
+        // Writing never calls back here, but a buffer of its own is always correct.
+        let mut own = String::new();
+        let mut kept = buffer.try_borrow_mut();
+        let out = match &mut kept {
+            Ok(kept) => &mut **kept,
+            Err(_) => &mut own,
+        };
+        out.clear();
+        write(out, value)?;
+        Ok(out.as_str().to_owned())
+    })
+}
+
+/// Where a node is written.
+#[derive(Clone, Copy)]
+enum At {
+    /// The whole document.
+    Root,
+    /// After `key:` on a line indented by the node's indentation.
+    AfterKey,
+    /// After a `-` at the node's indentation.
+    Item,
+}
+
+/// The serialiser of one node.
+struct Node<'o> {
+    out: &'o mut String,
+    /// The indentation of the key line ([`At::AfterKey`]) or of the dash ([`At::Item`]).
+    indent: usize,
+    at: At,
+}
+
+impl<'o> Node<'o> {
+    /// A scalar written by `text`, on the line of its key or dash.
+    fn scalar(&mut self, text: impl FnOnce(&mut String)) -> Result<(), Unsupported> {
+        if !matches!(self.at, At::Root) {
+            self.out.push(' ');
+        }
+        text(self.out);
+        self.out.push('\n');
+        Ok(())
+    }
+
+    fn string(mut self, s: &str) -> Result<(), Unsupported> {
+        if matches!(self.at, At::AfterKey) && literal_ok(s) {
+            // Several lines (such as `netpolc.dev/rules`): a literal block, one line per
+            // line, so that reviewers read them as written.
+            self.out.push_str(" |-\n");
+            for line in s.split('\n') {
+                indent_to(self.out, self.indent + 2);
+                self.out.push_str(line);
+                self.out.push('\n');
+            }
+            return Ok(());
+        }
+        self.scalar(|out| write_str(out, s))
+    }
+
+    fn display(mut self, v: impl std::fmt::Display) -> Result<(), Unsupported> {
+        self.scalar(|out| {
+            let _ = write!(out, "{v}");
+        })
+    }
+
+    fn map(mut self, len: Option<usize>) -> Result<Map<'o>, Unsupported> {
+        let Some(len) = len else {
+            return unsupported("a map of unknown length");
+        };
+        let (indent, inline_first) = match self.at {
+            At::Root => (0, false),
+            At::AfterKey => (self.indent + 2, false),
+            // The first key goes on the dash line; the rest align under it.
+            At::Item => (self.indent + 2, true),
+        };
+        if len == 0 {
+            self.scalar(|out| out.push_str("{}"))?;
+        } else if matches!(self.at, At::AfterKey) {
+            self.out.push('\n');
+        }
+        Ok(Map {
+            out: self.out,
+            indent,
+            inline_first,
+            left: len,
+        })
+    }
+
+    fn seq(mut self, len: Option<usize>) -> Result<Seq<'o>, Unsupported> {
+        let Some(len) = len else {
+            return unsupported("a sequence of unknown length");
+        };
+        let dash = match self.at {
+            At::Root => 0,
+            At::AfterKey => self.indent,
+            At::Item => self.indent + 2,
+        };
+        if len == 0 {
+            self.scalar(|out| out.push_str("[]"))?;
+        } else if !matches!(self.at, At::Root) {
+            self.out.push('\n');
+        }
+        Ok(Seq {
+            out: self.out,
+            dash,
+            left: len,
+        })
+    }
+}
+
+impl<'o> ser::Serializer for Node<'o> {
+    type Ok = ();
+    type Error = Unsupported;
+    type SerializeSeq = Seq<'o>;
+    type SerializeTuple = Seq<'o>;
+    type SerializeTupleStruct = Seq<'o>;
+    type SerializeTupleVariant = ser::Impossible<(), Unsupported>;
+    type SerializeMap = Map<'o>;
+    type SerializeStruct = Map<'o>;
+    type SerializeStructVariant = ser::Impossible<(), Unsupported>;
+
+    fn serialize_bool(mut self, v: bool) -> Result<(), Unsupported> {
+        self.scalar(|out| out.push_str(if v { "true" } else { "false" }))
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Unsupported> {
+        self.display(v)
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Unsupported> {
+        self.display(v)
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Unsupported> {
+        self.display(v)
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Unsupported> {
+        self.display(v)
+    }
+    fn serialize_i128(self, v: i128) -> Result<(), Unsupported> {
+        // A JSON tree holds integers of 64 bits.
+        if i64::try_from(v).is_ok() || u64::try_from(v).is_ok() {
+            self.display(v)
+        } else {
+            unsupported("an integer beyond 64 bits")
+        }
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Unsupported> {
+        self.display(v)
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Unsupported> {
+        self.display(v)
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Unsupported> {
+        self.display(v)
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Unsupported> {
+        self.display(v)
+    }
+    fn serialize_u128(self, v: u128) -> Result<(), Unsupported> {
+        if u64::try_from(v).is_ok() {
+            self.display(v)
+        } else {
+            unsupported("an integer beyond 64 bits")
+        }
+    }
+    fn serialize_f32(self, _: f32) -> Result<(), Unsupported> {
+        unsupported("a 32-bit float")
+    }
+    fn serialize_f64(mut self, v: f64) -> Result<(), Unsupported> {
+        // As a JSON tree holds it: a finite number, or null.
+        match serde_json::Number::from_f64(v) {
+            Some(n) => self.display(n),
+            None => self.scalar(|out| out.push_str("null")),
+        }
+    }
+    fn serialize_char(self, v: char) -> Result<(), Unsupported> {
+        self.string(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Unsupported> {
+        self.string(v)
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), Unsupported> {
+        unsupported("bytes")
+    }
+    fn serialize_none(mut self) -> Result<(), Unsupported> {
+        self.scalar(|out| out.push_str("null"))
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Unsupported> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Unsupported> {
+        self.serialize_none()
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Unsupported> {
+        self.serialize_none()
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), Unsupported> {
+        self.string(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Unsupported> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Unsupported> {
+        use ser::SerializeMap as _;
+        let mut map = self.map(Some(1))?;
+        map.serialize_entry(variant, value)?;
+        map.end()
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<Seq<'o>, Unsupported> {
+        self.seq(len)
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Seq<'o>, Unsupported> {
+        self.seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Seq<'o>, Unsupported> {
+        self.seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Unsupported> {
+        unsupported("a tuple variant")
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<Map<'o>, Unsupported> {
+        self.map(len)
+    }
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Map<'o>, Unsupported> {
+        self.map(Some(len))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Unsupported> {
+        unsupported("a struct variant")
+    }
+}
+
+/// A map's entries, `left` of them still to come.
+struct Map<'o> {
+    out: &'o mut String,
+    /// The indentation of the keys.
+    indent: usize,
+    /// The next key goes on the dash line of a sequence item.
+    inline_first: bool,
+    left: usize,
+}
+
+impl Map<'_> {
+    /// Starts an entry: its indentation (or the space after the dash); the key follows.
+    fn start(&mut self) -> Result<(), Unsupported> {
+        if self.left == 0 {
+            return unsupported("more entries than announced");
+        }
+        self.left -= 1;
+        if self.inline_first {
+            self.out.push(' ');
+            self.inline_first = false;
+        } else {
+            indent_to(self.out, self.indent);
+        }
+        Ok(())
+    }
+
+    fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
+        value.serialize(Node {
+            out: self.out,
+            indent: self.indent,
+            at: At::AfterKey,
+        })
+    }
+
+    fn done(self) -> Result<(), Unsupported> {
+        if self.left == 0 {
+            Ok(())
+        } else {
+            unsupported("fewer entries than announced")
+        }
+    }
+}
+
+impl ser::SerializeMap for Map<'_> {
+    type Ok = ();
+    type Error = Unsupported;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Unsupported> {
+        self.start()?;
+        key.serialize(Key(self.out))?;
+        self.out.push(':');
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
+        self.value(value)
+    }
+    fn end(self) -> Result<(), Unsupported> {
+        self.done()
+    }
+}
+
+impl ser::SerializeStruct for Map<'_> {
+    type Ok = ();
+    type Error = Unsupported;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Unsupported> {
+        self.start()?;
+        write_str(self.out, key);
+        self.out.push(':');
+        self.value(value)
+    }
+    fn end(self) -> Result<(), Unsupported> {
+        self.done()
+    }
+}
+
+/// A sequence's items, `left` of them still to come.
+struct Seq<'o> {
+    out: &'o mut String,
+    /// The indentation of the dashes.
+    dash: usize,
+    left: usize,
+}
+
+impl Seq<'_> {
+    fn item<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
+        if self.left == 0 {
+            return unsupported("more items than announced");
+        }
+        self.left -= 1;
+        indent_to(self.out, self.dash);
+        self.out.push('-');
+        value.serialize(Node {
+            out: self.out,
+            indent: self.dash,
+            at: At::Item,
+        })
+    }
+
+    fn done(self) -> Result<(), Unsupported> {
+        if self.left == 0 {
+            Ok(())
+        } else {
+            unsupported("fewer items than announced")
+        }
+    }
+}
+
+impl ser::SerializeSeq for Seq<'_> {
+    type Ok = ();
+    type Error = Unsupported;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Unsupported> {
+        self.done()
+    }
+}
+
+impl ser::SerializeTuple for Seq<'_> {
+    type Ok = ();
+    type Error = Unsupported;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Unsupported> {
+        self.done()
+    }
+}
+
+impl ser::SerializeTupleStruct for Seq<'_> {
+    type Ok = ();
+    type Error = Unsupported;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Unsupported> {
+        self.done()
+    }
+}
+
+/// A map key: written as a string is (a JSON tree's keys are strings).
+struct Key<'o>(&'o mut String);
+
+impl ser::Serializer for Key<'_> {
+    type Ok = ();
+    type Error = Unsupported;
+    type SerializeSeq = ser::Impossible<(), Unsupported>;
+    type SerializeTuple = ser::Impossible<(), Unsupported>;
+    type SerializeTupleStruct = ser::Impossible<(), Unsupported>;
+    type SerializeTupleVariant = ser::Impossible<(), Unsupported>;
+    type SerializeMap = ser::Impossible<(), Unsupported>;
+    type SerializeStruct = ser::Impossible<(), Unsupported>;
+    type SerializeStructVariant = ser::Impossible<(), Unsupported>;
+
+    fn serialize_str(self, v: &str) -> Result<(), Unsupported> {
+        write_str(self.0, v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), Unsupported> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), Unsupported> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Unsupported> {
+        value.serialize(self)
+    }
+    fn serialize_bool(self, _: bool) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_i8(self, _: i8) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_i16(self, _: i16) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_i32(self, _: i32) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_i64(self, _: i64) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_u8(self, _: u8) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_u16(self, _: u16) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_u32(self, _: u32) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_u64(self, _: u64) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_f32(self, _: f32) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_f64(self, _: f64) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_none(self) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_unit(self) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStruct, Unsupported> {
+        unsupported("a key that is not a string")
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Unsupported> {
+        unsupported("a key that is not a string")
+    }
+}
+
+fn indent_to(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+/// `s` plain when [`plain_ok`], else [`quote`]d.
+pub fn write_str(out: &mut String, s: &str) {
+    if plain_ok(s) {
+        out.push_str(s);
+    } else {
+        quote_into(out, s);
+    }
+}
+
+/// Whether a string of several lines reads back exactly from a `|-` literal block: no
+/// empty line, no line starting or ending with white space, no `#` at a line's start,
+/// nothing but printable characters besides the line breaks.
+pub fn literal_ok(s: &str) -> bool {
+    s.contains('\n')
+        && s.split('\n').all(|line| {
+            !line.is_empty()
+                && !line.starts_with([' ', '#'])
+                && !line.ends_with(' ')
+                && line.chars().all(|c| !c.is_control() && !escaped_raw(c))
+        })
+}
+
+/// The characters besides controls that are written only escaped: line and paragraph
+/// separators, the byte order mark and the noncharacters YAML does not allow in a stream.
+fn escaped_raw(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+    )
+}
+
+/// Whether a string can be written without quotes and read back as the same string by
+/// any YAML reader (1.1 or 1.2 core schema).
+pub fn plain_ok(s: &str) -> bool {
+    /// ASCII letters, digits and `_./-`, by byte (every byte of another character is
+    /// outside ASCII, so a byte test is a character test).
+    const PLAIN: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-');
+            b += 1;
+        }
+        t
+    };
+    let Some(&first) = s.as_bytes().first() else {
+        return false;
+    };
+    if !(first.is_ascii_alphanumeric() || first == b'/' || first == b'_') {
+        return false;
+    }
+    if !s.bytes().all(|b| PLAIN[usize::from(b)]) {
+        return false;
+    }
+    const SPECIAL: [&str; 13] = [
+        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", "inf", "none", "~",
+    ];
+    if s.len() <= 5 && SPECIAL.iter().any(|w| w.eq_ignore_ascii_case(s)) {
+        return false;
+    }
+    // Anything that starts like a number (ints with `_`, floats such as `1.2.3` in YAML
+    // 1.1, hex, octal, binary, dates) is quoted, unless a `/` rules all of those out
+    // (CIDRs such as `10.0.0.0/8`).
+    !first.is_ascii_digit() || s.contains('/')
+}
+
+/// A double-quoted YAML string with JSON-compatible escapes.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    quote_into(&mut out, s);
+    out
+}
+
+fn quote_into(out: &mut String, s: &str) {
+    out.push('"');
+    let mut rest = s;
+    loop {
+        // A run of printable ASCII other than `"` and `\` is written as it is, at once.
+        let run = rest
+            .bytes()
+            .take_while(|&b| (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\')
+            .count();
+        out.push_str(&rest[..run]);
+        rest = &rest[run..];
+        let Some(c) = rest.chars().next() else {
+            break;
+        };
+        rest = &rest[c.len_utf8()..];
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            // Every character a YAML stream may not hold (C0 and C1 controls, DEL, the
+            // noncharacters U+FFFE and U+FFFF), and those some readers take for a line
+            // break or a byte order mark.
+            c if c.is_control() || escaped_raw(c) => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Serialize;
+    use std::collections::BTreeMap;
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    enum Kind {
+        Allow,
+        Ports(Vec<u16>),
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Object {
+        api_version: &'static str,
+        labels: BTreeMap<String, String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        skipped: Option<u8>,
+        kept_none: Option<u8>,
+        kinds: Vec<Kind>,
+        nested: Vec<Vec<i64>>,
+        empty: Empty,
+        none_list: Vec<u8>,
+        rules: String,
+        ratio: f64,
+        infinite: f64,
+        big: u128,
+        letter: char,
+        unit: (),
+    }
+
+    #[derive(Serialize)]
+    struct Empty {}
+
+    fn object() -> Object {
+        Object {
+            api_version: "v1",
+            labels: BTreeMap::from([
+                ("b".to_string(), "yes".to_string()),
+                ("a".to_string(), "web".to_string()),
+            ]),
+            skipped: None,
+            kept_none: None,
+            kinds: vec![Kind::Allow, Kind::Ports(vec![80, 443])],
+            nested: vec![vec![1, -2], vec![]],
+            empty: Empty {},
+            none_list: Vec::new(),
+            rules: "a: x\nb: y".to_string(),
+            ratio: 0.5,
+            infinite: f64::INFINITY,
+            big: u128::from(u64::MAX),
+            letter: 'x',
+            unit: (),
+        }
+    }
+
+    #[test]
+    fn a_typed_object_is_written_as_its_tree_would_be() {
+        let typed = to_string(&object()).expect("supported");
+        let tree = serde_json::to_value(object()).expect("serialises");
+        assert_eq!(typed, to_string(&tree).expect("a tree is always written"));
+        assert_eq!(
+            typed,
+            "\
+apiVersion: v1
+labels:
+  a: web
+  b: \"yes\"
+keptNone: null
+kinds:
+- allow
+- ports:
+  - 80
+  - 443
+nested:
+-
+  - 1
+  - -2
+- []
+empty: {}
+noneList: []
+rules: |-
+  a: x
+  b: y
+ratio: 0.5
+infinite: null
+big: 18446744073709551615
+letter: x
+unit: null
+"
+        );
+    }
+
+    #[test]
+    fn what_needs_a_tree_is_refused_and_nothing_is_written() {
+        #[derive(Serialize)]
+        struct Flattened {
+            a: u8,
+            #[serde(flatten)]
+            rest: BTreeMap<String, u8>,
+        }
+        #[derive(Serialize)]
+        enum Variant {
+            Pair(u8, u8),
+        }
+        let mut out = "kept\n".to_string();
+        let flattened = Flattened {
+            a: 1,
+            rest: BTreeMap::new(),
+        };
+        assert!(write(&mut out, &flattened).is_err());
+        assert!(write(&mut out, &BTreeMap::from([(1u8, 2u8)])).is_err());
+        assert!(write(&mut out, &1.5f32).is_err());
+        assert!(write(&mut out, &u128::MAX).is_err());
+        assert!(write(&mut out, &Variant::Pair(1, 2)).is_err());
+        assert!(write(&mut out, serde_bytes_like()).is_err());
+        assert_eq!(out, "kept\n");
+    }
+
+    /// A value that serialises as bytes.
+    fn serde_bytes_like() -> &'static impl Serialize {
+        struct Bytes;
+        impl Serialize for Bytes {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_bytes(b"x")
+            }
+        }
+        &Bytes
+    }
+
+    #[test]
+    fn a_struct_that_miscounts_its_fields_is_refused() {
+        struct Miscounted(usize);
+        impl Serialize for Miscounted {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeStruct as _;
+                let mut st = s.serialize_struct("M", self.0)?;
+                st.serialize_field("a", &1)?;
+                st.end()
+            }
+        }
+        assert_eq!(to_string(&Miscounted(1)), Ok("a: 1\n".to_string()));
+        assert!(to_string(&Miscounted(0)).is_err());
+        assert!(to_string(&Miscounted(2)).is_err());
+    }
+}
