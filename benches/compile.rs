@@ -127,9 +127,9 @@ fn render(program: &Program, t: Target) -> usize {
         .len()
 }
 
-/// 1,000 namespaces: load + compile, render Calico and Cilium, emit their YAML. The
-/// Kubernetes back end is measured by `scaling` only: its deny subtraction is quadratic
-/// in the number of rules, about 100 s at 1,000 namespaces.
+/// 1,000 namespaces: load + compile, render each back end (`netpolc_driver::render`:
+/// compile, the objects as JSON, the `${` guard and validation; no proof), emit the YAML
+/// of every object.
 fn pipeline(c: &mut Criterion) {
     let n = 1000;
     let root = repository(n);
@@ -259,5 +259,31 @@ fn validation(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, pipeline, scaling, validation);
+/// What `netpolc render --target T` does after the front end, for each back end on 100
+/// and 200 namespaces: `pipeline::build` of one target (compile, each object's text
+/// written and read back, the evaluator, the exact proof), on every core.
+fn proved(c: &mut Criterion) {
+    let mut g = c.benchmark_group("proved");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(10));
+    for n in [100, 200] {
+        let root = repository(n);
+        let program = compile(&root);
+        for t in Target::ALL {
+            g.bench_function(BenchmarkId::new(format!("build/{t}"), n), |b| {
+                b.iter(|| {
+                    let built =
+                        netpolc_driver::pipeline::build(&program, &[t], &Options::default())
+                            .unwrap_or_else(|_| panic!("{t}: refused"));
+                    black_box(built.stats.side_checks)
+                })
+            });
+        }
+        let _ = std::fs::remove_dir_all(&root);
+    }
+    g.finish();
+}
+
+criterion_group!(benches, pipeline, scaling, validation, proved);
 criterion_main!(benches);
