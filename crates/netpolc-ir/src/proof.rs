@@ -805,10 +805,18 @@ impl<'a> Prover<'a> {
         findings.sort_by_key(|f| f.target);
         self.stats.side_checks = tally.side_checks;
         self.stats.flow_checks = tally.flow_checks;
-        Proof {
-            findings,
-            stats: self.stats,
-        }
+        // The model and the proof's indexes (tens of thousands of pods and their label
+        // maps at scale) are freed beside the caller's next steps, not before it returns.
+        let Prover {
+            model,
+            vocabulary,
+            pods_by_namespace,
+            followers,
+            stats,
+            ..
+        } = self;
+        crate::par::drop_later((model, vocabulary, pods_by_namespace, followers));
+        Proof { findings, stats }
     }
 
     /// The real pods a representative `o` of one side of `s` stands for: the pods of its

@@ -857,6 +857,89 @@ unit: null
         &Bytes
     }
 
+    /// A typed value of the shapes back ends serialise: structs with optional and
+    /// skipped fields, maps with string keys, lists, nested lists, unit and newtype
+    /// variants, numbers of every width, and strings of any characters.
+    #[derive(Serialize, Debug, Clone)]
+    #[serde(rename_all = "camelCase")]
+    struct Shape {
+        name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        maybe: Option<String>,
+        always: Option<i64>,
+        labels: BTreeMap<String, String>,
+        items: Vec<Item>,
+        nested: Vec<Vec<u16>>,
+        ratio: f64,
+    }
+
+    #[derive(Serialize, Debug, Clone)]
+    #[serde(rename_all = "camelCase")]
+    enum Item {
+        Plain,
+        Named(String),
+        Port(PortItem),
+    }
+
+    #[derive(Serialize, Debug, Clone)]
+    struct PortItem {
+        port: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        end: Option<u32>,
+    }
+
+    fn shape() -> impl proptest::strategy::Strategy<Value = Shape> {
+        use proptest::prelude::*;
+        let text = prop_oneof![
+            "[a-z0-9./_-]{0,12}",
+            any::<String>(),
+            Just("yes".to_string()),
+            Just("a\nb".to_string()),
+            Just("x: y\nz".to_string()),
+            Just("8080".to_string()),
+        ];
+        let item = prop_oneof![
+            Just(Item::Plain),
+            text.clone().prop_map(Item::Named),
+            (any::<u32>(), proptest::option::of(any::<u32>()))
+                .prop_map(|(port, end)| Item::Port(PortItem { port, end })),
+        ];
+        (
+            text.clone(),
+            proptest::option::of(text.clone()),
+            proptest::option::of(any::<i64>()),
+            proptest::collection::btree_map(text.clone(), text, 0..4),
+            proptest::collection::vec(item, 0..4),
+            proptest::collection::vec(proptest::collection::vec(any::<u16>(), 0..3), 0..3),
+            any::<f64>(),
+        )
+            .prop_map(
+                |(name, maybe, always, labels, items, nested, ratio)| Shape {
+                    name,
+                    maybe,
+                    always,
+                    labels,
+                    items,
+                    nested,
+                    ratio,
+                },
+            )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_typed_value_is_written_as_its_tree_would_be(s in shape()) {
+            let tree = serde_json::to_value(&s).expect("serialises");
+            let written = to_string(&s);
+            proptest::prop_assert!(written.is_ok(), "{written:?}");
+            proptest::prop_assert_eq!(written, to_string(&tree));
+            // As a sequence item and as a map value too.
+            let in_list = [s.clone(), s.clone()];
+            let tree = serde_json::to_value(&in_list).expect("serialises");
+            proptest::prop_assert_eq!(to_string(&in_list), to_string(&tree));
+        }
+    }
+
     #[test]
     fn a_struct_that_miscounts_its_fields_is_refused() {
         struct Miscounted(usize);
