@@ -361,10 +361,10 @@ type ObjectId = (String, String, Option<String>, String);
 
 /// An object's [`ObjectId`].
 fn identity(object: &Value) -> ObjectId {
+    use netpolc_ir::backend::field;
     let (api, kind, name) = head(object);
-    let namespace = object
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str);
+    // By key, in order (`field`): a JSON pointer parses its path and hashes each key.
+    let namespace = field(field(object, "metadata"), "namespace").as_str();
     (
         api.to_string(),
         kind.to_string(),
@@ -486,13 +486,13 @@ enum Item {
 
 /// An object's apiVersion, kind and name (empty when missing).
 fn head(object: &Value) -> (&str, &str, &str) {
-    fn text(v: Option<&Value>) -> &str {
-        v.and_then(Value::as_str).unwrap_or_default()
-    }
+    use netpolc_ir::backend::field;
     (
-        text(object.get("apiVersion")),
-        text(object.get("kind")),
-        text(object.pointer("/metadata/name")),
+        field(object, "apiVersion").as_str().unwrap_or_default(),
+        field(object, "kind").as_str().unwrap_or_default(),
+        field(field(object, "metadata"), "name")
+            .as_str()
+            .unwrap_or_default(),
     )
 }
 

@@ -103,12 +103,11 @@ fn read_object(
     validate: bool,
     selectors: &Selectors,
 ) -> Result<Vec<CPolicy>, String> {
-    let api = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-    let name = obj
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    use netpolc_ir::backend::field;
+    // By key, in order (`field`): a JSON pointer parses its path and hashes each key.
+    let api = field(obj, "apiVersion").as_str().unwrap_or("");
+    let kind = field(obj, "kind").as_str().unwrap_or("");
+    let name = field(field(obj, "metadata"), "name").as_str().unwrap_or("");
     let refuse = |e: serde_json::Error| format!("object {i} (`{kind}` `{name}`): {e}");
     match (api, kind) {
         (types::API_VERSION, types::KIND_CNP | types::KIND_CCNP) => {
