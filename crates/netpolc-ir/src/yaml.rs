@@ -44,6 +44,15 @@ fn unsupported<T>(what: &str) -> Result<T, Unsupported> {
     Err(Unsupported(what.to_string()))
 }
 
+/// Whether a map or sequence got every entry or item (`what`) it announced.
+fn all_there(left: usize, what: &str) -> Result<(), Unsupported> {
+    if left == 0 {
+        Ok(())
+    } else {
+        Err(Unsupported(format!("fewer {what} than announced")))
+    }
+}
+
 /// Appends `value` as one document, ending in a newline, without a `---` marker. On an
 /// error nothing is appended.
 ///
@@ -370,11 +379,7 @@ impl Map<'_> {
     }
 
     fn done(self) -> Result<(), Unsupported> {
-        if self.left == 0 {
-            Ok(())
-        } else {
-            unsupported("fewer entries than announced")
-        }
+        all_there(self.left, "entries")
     }
 }
 
@@ -437,49 +442,45 @@ impl Seq<'_> {
     }
 
     fn done(self) -> Result<(), Unsupported> {
-        if self.left == 0 {
-            Ok(())
-        } else {
-            unsupported("fewer items than announced")
+        all_there(self.left, "items")
+    }
+}
+
+/// The three ways serde hands over a sequence's items, each an [`Seq::item`].
+macro_rules! sequence {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for Seq<'_> {
+            type Ok = ();
+            type Error = Unsupported;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
+                self.item(value)
+            }
+            fn end(self) -> Result<(), Unsupported> {
+                self.done()
+            }
         }
-    }
+    )*};
 }
 
-impl ser::SerializeSeq for Seq<'_> {
-    type Ok = ();
-    type Error = Unsupported;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Unsupported> {
-        self.done()
-    }
-}
-
-impl ser::SerializeTuple for Seq<'_> {
-    type Ok = ();
-    type Error = Unsupported;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Unsupported> {
-        self.done()
-    }
-}
-
-impl ser::SerializeTupleStruct for Seq<'_> {
-    type Ok = ();
-    type Error = Unsupported;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Unsupported> {
-        self.done()
-    }
-}
+sequence!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 /// A map key: written as a string is (a JSON tree's keys are strings).
 struct Key<'o>(&'o mut String);
+
+const NOT_A_STRING: &str = "a key that is not a string";
+
+/// Key serialiser methods for scalars that are not strings: refused.
+macro_rules! not_a_string {
+    ($($method:ident($ty:ty)),*) => {$(
+        fn $method(self, _: $ty) -> Result<(), Unsupported> {
+            unsupported(NOT_A_STRING)
+        }
+    )*};
+}
 
 impl ser::Serializer for Key<'_> {
     type Ok = ();
@@ -514,53 +515,29 @@ impl ser::Serializer for Key<'_> {
     ) -> Result<(), Unsupported> {
         value.serialize(self)
     }
-    fn serialize_bool(self, _: bool) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
-    }
-    fn serialize_i8(self, _: i8) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
-    }
-    fn serialize_i16(self, _: i16) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
-    }
-    fn serialize_i32(self, _: i32) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
-    }
-    fn serialize_i64(self, _: i64) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
-    }
-    fn serialize_u8(self, _: u8) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
-    }
-    fn serialize_u16(self, _: u16) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
-    }
-    fn serialize_u32(self, _: u32) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
-    }
-    fn serialize_u64(self, _: u64) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
-    }
-    fn serialize_f32(self, _: f32) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
-    }
-    fn serialize_f64(self, _: f64) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
-    }
+    not_a_string!(
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_bytes(&[u8]),
+        serialize_unit_struct(&'static str)
+    );
     fn serialize_none(self) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
+        unsupported(NOT_A_STRING)
     }
     fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
+        unsupported(NOT_A_STRING)
     }
     fn serialize_unit(self) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
+        unsupported(NOT_A_STRING)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
@@ -569,20 +546,20 @@ impl ser::Serializer for Key<'_> {
         _: &'static str,
         _: &T,
     ) -> Result<(), Unsupported> {
-        unsupported("a key that is not a string")
+        unsupported(NOT_A_STRING)
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Unsupported> {
-        unsupported("a key that is not a string")
+        unsupported(NOT_A_STRING)
     }
     fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Unsupported> {
-        unsupported("a key that is not a string")
+        unsupported(NOT_A_STRING)
     }
     fn serialize_tuple_struct(
         self,
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeTupleStruct, Unsupported> {
-        unsupported("a key that is not a string")
+        unsupported(NOT_A_STRING)
     }
     fn serialize_tuple_variant(
         self,
@@ -591,17 +568,17 @@ impl ser::Serializer for Key<'_> {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeTupleVariant, Unsupported> {
-        unsupported("a key that is not a string")
+        unsupported(NOT_A_STRING)
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Unsupported> {
-        unsupported("a key that is not a string")
+        unsupported(NOT_A_STRING)
     }
     fn serialize_struct(
         self,
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStruct, Unsupported> {
-        unsupported("a key that is not a string")
+        unsupported(NOT_A_STRING)
     }
     fn serialize_struct_variant(
         self,
@@ -610,7 +587,7 @@ impl ser::Serializer for Key<'_> {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStructVariant, Unsupported> {
-        unsupported("a key that is not a string")
+        unsupported(NOT_A_STRING)
     }
 }
 

@@ -143,9 +143,9 @@ impl Serialize for Spec<'_> {
             pod_selector.as_ref().map(Selector).as_ref(),
         )?;
         field(&mut st, "policyTypes", policy_types.as_ref())?;
-        let ingress = ingress.as_deref().map(|r| Each(r, Ingress));
+        let ingress = ingress.as_deref().map(|r| Each(r, crate::ranked::ingress));
         field(&mut st, "ingress", ingress.as_ref())?;
-        let egress = egress.as_deref().map(|r| Each(r, Egress));
+        let egress = egress.as_deref().map(|r| Each(r, crate::ranked::egress));
         field(&mut st, "egress", egress.as_ref())?;
         st.end()
     }
@@ -164,32 +164,39 @@ fn ports(ports: Option<&Vec<NetworkPolicyPort>>) -> Option<Each<'_, NetworkPolic
     ports.map(|p| Each(p, Port))
 }
 
-struct Ingress<'a>(&'a NetworkPolicyIngressRule);
+/// A rule of either direction: its peers (`from` or `to`), then its ports.
+struct Rule<'a> {
+    peers_key: &'static str,
+    peers: Option<&'a Vec<NetworkPolicyPeer>>,
+    ports: Option<&'a Vec<NetworkPolicyPort>>,
+}
 
-impl Serialize for Ingress<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let NetworkPolicyIngressRule { from, ports: p } = self.0;
-        let mut st = s.serialize_struct(
-            "NetworkPolicyIngressRule",
-            count(&[from.is_some(), p.is_some()]),
-        )?;
-        field(&mut st, "from", peers(from.as_ref()).as_ref())?;
-        field(&mut st, "ports", ports(p.as_ref()).as_ref())?;
-        st.end()
+fn ingress(rule: &NetworkPolicyIngressRule) -> Rule<'_> {
+    let NetworkPolicyIngressRule { from, ports } = rule;
+    Rule {
+        peers_key: "from",
+        peers: from.as_ref(),
+        ports: ports.as_ref(),
     }
 }
 
-struct Egress<'a>(&'a NetworkPolicyEgressRule);
+fn egress(rule: &NetworkPolicyEgressRule) -> Rule<'_> {
+    let NetworkPolicyEgressRule { to, ports } = rule;
+    Rule {
+        peers_key: "to",
+        peers: to.as_ref(),
+        ports: ports.as_ref(),
+    }
+}
 
-impl Serialize for Egress<'_> {
+impl Serialize for Rule<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let NetworkPolicyEgressRule { to, ports: p } = self.0;
         let mut st = s.serialize_struct(
-            "NetworkPolicyEgressRule",
-            count(&[to.is_some(), p.is_some()]),
+            "NetworkPolicyRule",
+            count(&[self.peers.is_some(), self.ports.is_some()]),
         )?;
-        field(&mut st, "to", peers(to.as_ref()).as_ref())?;
-        field(&mut st, "ports", ports(p.as_ref()).as_ref())?;
+        field(&mut st, self.peers_key, peers(self.peers).as_ref())?;
+        field(&mut st, "ports", ports(self.ports).as_ref())?;
         st.end()
     }
 }
