@@ -19,7 +19,15 @@ pub struct Intended<'p> {
     program: &'p Program,
     /// Ingress rules, then egress rules, by namespace.
     by_side: [BTreeMap<&'p str, Vec<&'p Rule>>; 2],
+    /// The same lists by subject: each distinct pod selector of a namespace's list (one
+    /// shared copy, [`LabelSelector::is_same`]) with the positions of its rules there, in
+    /// order. A pod's rules are found by testing each selector once (a namespace's dozens
+    /// of rules share a handful of subjects).
+    subjects: [BTreeMap<&'p str, Vec<SubjectRules<'p>>>; 2],
 }
+
+/// A pod selector and the positions of the rules it is the subject of, ascending.
+type SubjectRules<'p> = (&'p crate::LabelSelector, Vec<usize>);
 
 /// The intended-meaning evaluator of a program.
 pub fn intended(program: &Program) -> Intended<'_> {
@@ -32,7 +40,26 @@ pub fn intended(program: &Program) -> Intended<'_> {
                 .push(r);
         }
     }
-    Intended { program, by_side }
+    let subjects = by_side.each_ref().map(|lists| {
+        lists
+            .iter()
+            .map(|(ns, rules)| {
+                let mut groups: Vec<SubjectRules<'_>> = Vec::new();
+                for (i, r) in rules.iter().enumerate() {
+                    match groups.iter_mut().find(|(s, _)| s.is_same(&r.subject.pods)) {
+                        Some((_, positions)) => positions.push(i),
+                        None => groups.push((&r.subject.pods, vec![i])),
+                    }
+                }
+                (*ns, groups)
+            })
+            .collect()
+    });
+    Intended {
+        program,
+        by_side,
+        subjects,
+    }
 }
 
 impl Intended<'_> {
@@ -46,16 +73,30 @@ impl Intended<'_> {
     /// The rules of `direction` in the pod's namespace that attach to the pod, with their
     /// positions in that namespace's list: what the pod's side is made of (one selection
     /// for [`Evaluator::side`], [`Evaluator::prepare_side`] and [`Evaluator::side_key`]).
+    ///
+    /// Each distinct subject selector of the namespace's list is tested once
+    /// ([`Intended::subjects`]); every rule of the list is scoped to the namespace (the
+    /// list is built from the rules' scopes), so a rule attaches iff its selector matches.
     fn attached<'s>(
         &'s self,
         pod: &'s Pod,
         direction: Direction,
     ) -> impl Iterator<Item = (usize, &'s Rule)> + 's {
-        self.rules(&pod.namespace, direction)
+        let rules = self.rules(&pod.namespace, direction);
+        let mut positions: Vec<usize> = self.subjects[direction_index(direction)]
+            .get(pod.namespace.as_str())
+            .into_iter()
+            .flatten()
+            .filter(|(selector, _)| selector.matches(&pod.labels))
+            .flat_map(|(_, positions)| positions.iter().copied())
+            .collect();
+        positions.sort_unstable();
+        debug_assert!(positions.iter().copied().eq(rules
             .iter()
-            .copied()
             .enumerate()
             .filter(|(_, r)| r.subject.selects(&pod.namespace, &pod.labels))
+            .map(|(i, _)| i)));
+        positions.into_iter().map(move |i| (i, rules[i]))
     }
 
     fn side_of(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
@@ -172,8 +213,7 @@ impl Evaluator for Intended<'_> {
         m: &mut Mentions,
     ) {
         let pod = &model.pods[pod];
-        let rules = self.rules(&pod.namespace, direction);
-        for r in rules.iter().filter(|r| r.subject.pods.matches(&pod.labels)) {
+        for (_, r) in self.attached(pod, direction) {
             match &r.peer {
                 Peer::Pods { namespaces, pods } => {
                     for req in namespaces.requirements() {

@@ -218,6 +218,12 @@ impl KeyConstraint {
 }
 
 impl LabelSelector {
+    /// Whether `other` is this very selector (one shared copy), not only an equal one: a
+    /// cheap test to group the rules of one subject.
+    pub(crate) fn is_same(&self, other: &LabelSelector) -> bool {
+        std::sync::Arc::ptr_eq(&self.requirements, &other.requirements)
+    }
+
     /// The selector that matches everything.
     pub fn all() -> Self {
         LabelSelector::default()
