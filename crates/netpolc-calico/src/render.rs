@@ -146,9 +146,11 @@ impl Plan {
     /// trees built on other threads are freed later by this one, and mimalloc's frees
     /// across threads cost more than the conversion saves.
     pub(crate) fn into_values(self) -> Vec<serde_json::Value> {
+        // Planned without validation, each is kept as a tree: were it not, the object
+        // would show as `null` rather than go missing.
         self.manifests()
             .into_iter()
-            .filter_map(|m| m.to_value())
+            .map(|m| m.to_value().unwrap_or(serde_json::Value::Null))
             .collect()
     }
 

@@ -31,9 +31,11 @@ pub fn render(program: &Program, options: &Options) -> Vec<Value> {
     // Consume the packed objects while converting them: both forms are never held in
     // full. (On one thread: trees built on other threads are freed later by this one,
     // and mimalloc's frees across threads cost more than the conversion saves.)
+    // Packed as trees, each has one: were it not, the object would show as `null`
+    // rather than go missing.
     render_packed(program, options, Form::Tree)
         .into_iter()
-        .filter_map(|p| p.to_value())
+        .map(|p| p.to_value().unwrap_or(Value::Null))
         .collect()
 }
 

@@ -1,10 +1,8 @@
 //! What netpolc writes of an object ([`Emitted`]), and the YAML of JSON trees: the
 //! emitter itself is [`netpolc_ir::yaml`] (the back ends write their typed objects with it
-//! while they compile); this module writes trees with it and re-exports its string
-//! rules.
+//! while they compile); this module writes trees with it.
 
 use crate::Target;
-pub use netpolc_ir::yaml::{literal_ok, plain_ok, quote};
 use serde_json::Value;
 
 /// One rendered object as netpolc writes it: its YAML text (the bytes the proof reads
@@ -70,7 +68,8 @@ pub fn write_yaml(out: &mut String, value: &Value) {
     netpolc_ir::yaml::write_value(out, value);
 }
 
-/// `s` plain when [`plain_ok`], else [`quote`]d.
+/// `s` plain when YAML readers take it for that string alone, else double-quoted
+/// ([`netpolc_ir::yaml::write_str`]).
 pub fn quote_if_needed(s: &str) -> String {
     let mut out = String::new();
     netpolc_ir::yaml::write_str(&mut out, s);
@@ -108,50 +107,6 @@ spec:
   empty: []
 ";
         assert_eq!(to_yaml(&v), expected);
-    }
-
-    #[test]
-    fn quoting() {
-        for s in [
-            "8080",
-            "true",
-            "Yes",
-            "no",
-            "",
-            "-x",
-            "a b",
-            "k8s:app",
-            "1e3",
-            "0x1f",
-            "~",
-            "null",
-            "!x",
-            "*",
-            "a: b",
-            "2001:db8::/32",
-            "0.5",
-            ".5",
-            "${x}",
-            "é",
-        ] {
-            assert!(!plain_ok(s) || s == "é", "{s} must be quoted");
-        }
-        for s in [
-            "production",
-            "10.0.0.0/8",
-            "app.kubernetes.io/name",
-            "frontend-to-backend",
-            "TCP",
-            "_x",
-        ] {
-            assert!(plain_ok(s), "{s} may be plain");
-        }
-        assert_eq!(quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
-        // Characters a YAML stream may not hold raw are escaped.
-        assert_eq!(
-            quote("\u{7f}\u{85}\u{9f}\u{2028}\u{feff}\u{fffe}\u{ffff}é"),
-            "\"\\u007f\\u0085\\u009f\\u2028\\ufeff\\ufffe\\uffffé\""
-        );
     }
 
     #[test]

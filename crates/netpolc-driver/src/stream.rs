@@ -291,6 +291,66 @@ mod tests {
         assert!(s.emitted.is_none());
     }
 
+    /// A back end's object already written as `text`.
+    #[derive(Debug)]
+    struct Written(String);
+
+    impl Manifest for Written {
+        fn take(self: Box<Self>) -> Taken {
+            Taken::Text(self.0)
+        }
+    }
+
+    fn written(texts: &[&str]) -> Compiled {
+        Compiled {
+            diagnostics: Vec::new(),
+            objects: texts
+                .iter()
+                .map(|t| Box::new(Written(t.to_string())) as Box<dyn Manifest>)
+                .collect(),
+            validated: true,
+        }
+    }
+
+    #[test]
+    fn a_written_text_is_read_back_and_what_it_reads_as_is_evaluated() {
+        let objects = vec![np("a", 80, "shop/a"), np("b", 443, "shop/b")];
+        let texts: Vec<String> = objects.iter().map(crate::emit::to_yaml).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let s = stream(&Program::default(), Target::Kubernetes, written(&texts));
+        assert!(s.problems.is_empty() && s.twins.is_empty());
+        let (emitted, evaluator) = s.emitted.expect("not refused").expect("read back");
+        assert_eq!(emitted, Emitted::all(Target::Kubernetes, &objects));
+        let m = model();
+        for port in [22, 80, 443] {
+            let allows = evaluator
+                .side(&m, &to_web(port), Direction::Ingress)
+                .allows();
+            assert_eq!(allows, port != 22, "port {port}");
+        }
+    }
+
+    #[test]
+    fn a_written_text_that_is_not_one_object_is_refused_and_nothing_is_evaluated() {
+        let good = crate::emit::to_yaml(&np("a", 80, "shop/a"));
+        for bad in ["a: [\n", "- 1\n- 2\n", &format!("{good}---\n{good}")] {
+            let s = stream(
+                &Program::default(),
+                Target::Kubernetes,
+                written(&[&good, bad]),
+            );
+            let codes: Vec<&str> = s.problems.iter().map(|d| d.code).collect();
+            assert_eq!(codes, ["NP6012"], "{bad:?}");
+            let said = format!(
+                "{} {}",
+                s.problems[0].message,
+                s.problems[0].notes.join(" ")
+            );
+            assert!(said.contains("does not read back"), "{said}");
+            assert!(s.emitted.is_none(), "{bad:?}");
+        }
+    }
+
     #[test]
     fn a_text_reads_back_as_its_object_or_not() {
         let o = np("a", 80, "shop/a");

@@ -649,5 +649,14 @@ mod tests {
         };
         let values = compiled.into_values(|_| Value::Null);
         assert_eq!(values, (0..600).map(Value::from).collect::<Vec<_>>());
+        // A text is what the caller's reader reads it as; a tree is taken as it is.
+        let mut objects = manifests([Value::from(1)]);
+        objects.push(Box::new(Packed::new(&Value::from("x"), Form::Text)));
+        let compiled = Compiled {
+            objects,
+            ..Compiled::default()
+        };
+        let values = compiled.into_values(|text| Value::from(format!("read {text:?}")));
+        assert_eq!(values, [Value::from(1), Value::from("read \"x\\n\"")]);
     }
 }

@@ -18,75 +18,61 @@ use std::collections::BTreeMap;
 pub struct Intended<'p> {
     program: &'p Program,
     /// Ingress rules, then egress rules, by namespace.
-    by_side: [BTreeMap<&'p str, Vec<&'p Rule>>; 2],
-    /// The same lists by subject: each distinct pod selector of a namespace's list (one
-    /// shared copy, [`LabelSelector::is_same`]) with the positions of its rules there, in
-    /// order. A pod's rules are found by testing each selector once (a namespace's dozens
-    /// of rules share a handful of subjects).
-    subjects: [BTreeMap<&'p str, Vec<SubjectRules<'p>>>; 2],
+    by_side: [BTreeMap<&'p str, Listed<'p>>; 2],
 }
 
-/// A pod selector and the positions of the rules it is the subject of, ascending.
-type SubjectRules<'p> = (&'p crate::LabelSelector, Vec<usize>);
+/// The rules of one direction in one namespace.
+#[derive(Debug, Default)]
+struct Listed<'p> {
+    /// In program order.
+    rules: Vec<&'p Rule>,
+    /// The same rules by subject: each distinct pod selector (one shared copy,
+    /// [`crate::LabelSelector::is_same`]) with the positions of its rules in
+    /// [`Self::rules`], ascending. A pod's rules are found by testing each selector once
+    /// (a namespace's dozens of rules share a handful of subjects).
+    subjects: Vec<(&'p crate::LabelSelector, Vec<usize>)>,
+}
 
 /// The intended-meaning evaluator of a program.
 pub fn intended(program: &Program) -> Intended<'_> {
-    let mut by_side: [BTreeMap<&str, Vec<&Rule>>; 2] = [BTreeMap::new(), BTreeMap::new()];
+    let mut by_side: [BTreeMap<&str, Listed<'_>>; 2] = [BTreeMap::new(), BTreeMap::new()];
     for r in &program.rules {
         for ns in r.subject.scope.namespaces() {
-            by_side[direction_index(r.direction)]
-                .entry(ns)
-                .or_default()
-                .push(r);
+            let listed = by_side[direction_index(r.direction)].entry(ns).or_default();
+            let position = listed.rules.len();
+            listed.rules.push(r);
+            match listed
+                .subjects
+                .iter_mut()
+                .find(|(s, _)| s.is_same(&r.subject.pods))
+            {
+                Some((_, positions)) => positions.push(position),
+                None => listed.subjects.push((&r.subject.pods, vec![position])),
+            }
         }
     }
-    let subjects = by_side.each_ref().map(|lists| {
-        lists
-            .iter()
-            .map(|(ns, rules)| {
-                let mut groups: Vec<SubjectRules<'_>> = Vec::new();
-                for (i, r) in rules.iter().enumerate() {
-                    match groups.iter_mut().find(|(s, _)| s.is_same(&r.subject.pods)) {
-                        Some((_, positions)) => positions.push(i),
-                        None => groups.push((&r.subject.pods, vec![i])),
-                    }
-                }
-                (*ns, groups)
-            })
-            .collect()
-    });
-    Intended {
-        program,
-        by_side,
-        subjects,
-    }
+    Intended { program, by_side }
 }
 
 impl Intended<'_> {
-    fn rules(&self, namespace: &str, direction: Direction) -> &[&Rule] {
-        self.by_side[direction_index(direction)]
-            .get(namespace)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-    }
-
     /// The rules of `direction` in the pod's namespace that attach to the pod, with their
     /// positions in that namespace's list: what the pod's side is made of (one selection
-    /// for [`Evaluator::side`], [`Evaluator::prepare_side`] and [`Evaluator::side_key`]).
+    /// for [`Evaluator::side`], [`Evaluator::prepare_side`], [`Evaluator::side_key`] and
+    /// [`Evaluator::mentions_into`]).
     ///
     /// Each distinct subject selector of the namespace's list is tested once
-    /// ([`Intended::subjects`]); every rule of the list is scoped to the namespace (the
+    /// ([`Listed::subjects`]); every rule of the list is scoped to the namespace (the
     /// list is built from the rules' scopes), so a rule attaches iff its selector matches.
     fn attached<'s>(
         &'s self,
         pod: &'s Pod,
         direction: Direction,
     ) -> impl Iterator<Item = (usize, &'s Rule)> + 's {
-        let rules = self.rules(&pod.namespace, direction);
-        let mut positions: Vec<usize> = self.subjects[direction_index(direction)]
-            .get(pod.namespace.as_str())
+        let listed = self.by_side[direction_index(direction)].get(pod.namespace.as_str());
+        let rules = listed.map(|l| l.rules.as_slice()).unwrap_or_default();
+        let mut positions: Vec<usize> = listed
             .into_iter()
-            .flatten()
+            .flat_map(|l| &l.subjects)
             .filter(|(selector, _)| selector.matches(&pod.labels))
             .flat_map(|(_, positions)| positions.iter().copied())
             .collect();

@@ -607,7 +607,7 @@ pub fn write_str(out: &mut String, s: &str) {
 /// Whether a string of several lines reads back exactly from a `|-` literal block: no
 /// empty line, no line starting or ending with white space, no `#` at a line's start,
 /// nothing but printable characters besides the line breaks.
-pub fn literal_ok(s: &str) -> bool {
+fn literal_ok(s: &str) -> bool {
     s.contains('\n')
         && s.split('\n').all(|line| {
             !line.is_empty()
@@ -628,7 +628,7 @@ fn escaped_raw(c: char) -> bool {
 
 /// Whether a string can be written without quotes and read back as the same string by
 /// any YAML reader (1.1 or 1.2 core schema).
-pub fn plain_ok(s: &str) -> bool {
+fn plain_ok(s: &str) -> bool {
     /// ASCII letters, digits and `_./-`, by byte (every byte of another character is
     /// outside ASCII, so a byte test is a character test).
     const PLAIN: [bool; 256] = {
@@ -662,13 +662,7 @@ pub fn plain_ok(s: &str) -> bool {
     !first.is_ascii_digit() || s.contains('/')
 }
 
-/// A double-quoted YAML string with JSON-compatible escapes.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    quote_into(&mut out, s);
-    out
-}
-
+/// `s` as a double-quoted YAML string with JSON-compatible escapes.
 fn quote_into(out: &mut String, s: &str) {
     out.push('"');
     let mut rest = s;
@@ -915,6 +909,57 @@ unit: null
             let tree = serde_json::to_value(&in_list).expect("serialises");
             proptest::prop_assert_eq!(to_string(&in_list), to_string(&tree));
         }
+    }
+
+    /// `s` double-quoted.
+    fn quote(s: &str) -> String {
+        let mut out = String::new();
+        quote_into(&mut out, s);
+        out
+    }
+
+    #[test]
+    fn quoting() {
+        for s in [
+            "8080",
+            "true",
+            "Yes",
+            "no",
+            "",
+            "-x",
+            "a b",
+            "k8s:app",
+            "1e3",
+            "0x1f",
+            "~",
+            "null",
+            "!x",
+            "*",
+            "a: b",
+            "2001:db8::/32",
+            "0.5",
+            ".5",
+            "${x}",
+            "é",
+        ] {
+            assert!(!plain_ok(s) || s == "é", "{s} must be quoted");
+        }
+        for s in [
+            "production",
+            "10.0.0.0/8",
+            "app.kubernetes.io/name",
+            "frontend-to-backend",
+            "TCP",
+            "_x",
+        ] {
+            assert!(plain_ok(s), "{s} may be plain");
+        }
+        assert_eq!(quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+        // Characters a YAML stream may not hold raw are escaped.
+        assert_eq!(
+            quote("\u{7f}\u{85}\u{9f}\u{2028}\u{feff}\u{fffe}\u{ffff}é"),
+            "\"\\u007f\\u0085\\u009f\\u2028\\ufeff\\ufffe\\uffffé\""
+        );
     }
 
     #[test]

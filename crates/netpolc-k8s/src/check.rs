@@ -51,7 +51,7 @@ pub fn compile(program: &Program, options: &Options) -> Compiled {
             }
         }
     }
-    let rendered = emit::objects(target, emit::Form::Text);
+    let rendered = emit::objects(target, netpolc_ir::backend::Form::Text);
     // The lowered program is not needed once rendered: its memory goes to the values,
     // freed beside the rest of the compile (one core took 20 ms at 2,000 namespaces).
     netpolc_ir::par::drop_later(lowered);

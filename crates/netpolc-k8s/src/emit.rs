@@ -21,6 +21,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     LabelSelector, LabelSelectorRequirement, ObjectMeta,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use netpolc_ir::backend::Form;
 use netpolc_ir::provenance::{object_name, subject_words, Provenance};
 use netpolc_ir::{CidrBlock, Direction, Entity, Op, Origin, Peer, PortSpec, Ports, Program, Rule};
 use serde_json::Value;
@@ -420,15 +421,6 @@ pub(crate) fn label_selector(selector: &netpolc_ir::LabelSelector) -> LabelSelec
     }
 }
 
-/// How rendered objects are kept until they are taken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Form {
-    /// As their YAML text (the pipeline: the text is what is written and read back).
-    Text,
-    /// As their JSON trees ([`crate::render`]).
-    Tree,
-}
-
 /// A rendered NetworkPolicy as it is kept until taken, keys in reading order (identity
 /// first, then the subject, the directions and the rules): the tree the typed object
 /// serialises to, tidied ([`tidy`]), or that tree written (as soon as the typed object is
@@ -445,17 +437,15 @@ impl Packed {
         if form == Form::Tree {
             return Packed::Tree(to_json(policy));
         }
+        let tree_written = || netpolc_ir::yaml::to_string(&to_json(policy)).unwrap_or_default();
         let text = match netpolc_ir::yaml::to_string(&crate::ranked::Ranked(policy)) {
             Ok(text) => {
                 // Written as its tidied tree would be: every debug run checks every object.
-                debug_assert_eq!(
-                    text,
-                    netpolc_ir::yaml::to_string(&to_json(policy)).unwrap_or_default()
-                );
+                debug_assert_eq!(text, tree_written());
                 text
             }
             // Metadata netpolc never sets: the tree is written.
-            Err(_) => netpolc_ir::yaml::to_string(&to_json(policy)).unwrap_or_default(),
+            Err(_) => tree_written(),
         };
         Packed::Text(text.into_boxed_str())
     }

@@ -155,11 +155,13 @@ pub fn render(program: &Program, options: &Options) -> Vec<Value> {
     };
     // Consume the packed objects while converting them, so that both forms are never
     // held in full at once.
-    emit::objects(&lowered, emit::Form::Tree)
+    emit::objects(&lowered, netpolc_ir::backend::Form::Tree)
         .into_iter()
-        .filter_map(|r| match r.object {
-            emit::Packed::Tree(tree) => Some(tree),
-            emit::Packed::Text(_) => None,
+        .map(|r| match r.object {
+            emit::Packed::Tree(tree) => tree,
+            // Never (trees were asked for); were it to happen, the object shows as
+            // `null` rather than going missing.
+            emit::Packed::Text(_) => Value::Null,
         })
         .collect()
 }
