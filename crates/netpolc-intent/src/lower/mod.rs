@@ -17,7 +17,7 @@ use crate::codes;
 use crate::names::{cni_label_problem, dns_label_problem, label_key_problem, label_value_problem};
 use crate::ports::parse_port;
 use crate::yaml::{self, Node, Spanned};
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net};
 use netpolc_ir::{
     Action, CidrBlock, ClusterProfile, ConnectivityTest, Direction, Entity, Expect, HttpRule,
     Isolation, LabelSelector, ManagedNamespace, Op, Origin, Peer, PortMatch, Ports, Program,
@@ -25,7 +25,7 @@ use netpolc_ir::{
 };
 use netpolc_source::{Diagnostic, FileId, SourceMap, Span};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 mod connectivity_tests;
 mod groups;
@@ -814,12 +814,43 @@ fn world(profile: &ClusterProfile) -> Vec<Peer> {
         .collect()
 }
 
+/// Whether `a` is an IPv4 address written as IPv6 (`::ffff:a.b.c.d`), as Kubernetes'
+/// validation tells them.
+fn v4_mapped(a: &std::net::Ipv6Addr) -> bool {
+    let s = a.segments();
+    s[..5].iter().all(|&x| x == 0) && s[5] == 0xffff
+}
+
 fn parse_cidr(c: &Spanned<String>, diags: &mut Vec<Diagnostic>) -> Option<IpNet> {
     let text = c.value.trim();
     let parsed: Result<IpNet, _> = text
         .parse()
         .or_else(|e| text.parse::<IpAddr>().map(IpNet::from).map_err(|_| e));
     match parsed {
+        Ok(IpNet::V6(n)) if v4_mapped(&n.addr()) => {
+            // Back ends and dataplanes read these apart: Kubernetes refuses them, others
+            // may match the IPv4 addresses or nothing. The IPv4 CIDR says which is meant.
+            let help = match n.prefix_len().checked_sub(96) {
+                Some(len) => {
+                    let v4 = n.addr().to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED);
+                    let v4 =
+                        Ipv4Net::new(v4, len).map_or(v4.to_string(), |v4| v4.trunc().to_string());
+                    format!("write the IPv4 CIDR `{v4}`")
+                }
+                None => "write the IPv4 CIDR, or an IPv6 CIDR outside `::ffff:0:0/96`".to_string(),
+            };
+            diags.push(
+                err(
+                    codes::BAD_CIDR,
+                    c.span,
+                    format!("`{text}` is an IPv4-mapped IPv6 CIDR"),
+                    "IPv4 addresses written as IPv6",
+                )
+                .with_note("Kubernetes refuses such CIDRs, and CNIs differ on whether they match IPv4 traffic")
+                .with_help(help),
+            );
+            None
+        }
         Ok(n)
             if n.trunc() == n
                 && !text.split(['.', ':', '/']).any(|p| {
