@@ -860,6 +860,28 @@ fn malformed_manifests_exit_2_with_file_line_column_and_a_code() {
             "NP9008",
             ":7:27",
         ),
+        // An IPv4-mapped IPv6 block has no one meaning across CNIs.
+        (
+            "cidr-v4-mapped",
+            format!("{NP}spec:\n  podSelector: {{}}\n  egress:\n  - to: [{{ipBlock: {{cidr: \"::ffff:10.0.0.0/104\"}}}}]\n"),
+            "kubernetes",
+            "NP9008",
+            ":7:27",
+        ),
+        (
+            "calico-cidr-v4-mapped",
+            format!("{CALICO_NP}spec:\n  egress:\n  - action: Allow\n    destination: {{nets: [\"::ffff:10.0.0.0/104\"]}}\n"),
+            "calico",
+            "NP9008",
+            ":7:26",
+        ),
+        (
+            "cilium-cidr-v4-mapped",
+            format!("{CILIUM_NP}spec:\n  endpointSelector: {{}}\n  egress:\n  - toCIDR: [\"::ffff:10.0.0.0/104\"]\n"),
+            "cilium",
+            "NP9008",
+            ":7:14",
+        ),
         (
             "port",
             format!("{NP}spec:\n  podSelector: {{}}\n  egress:\n  - ports: [{{port: 70000}}]\n"),

@@ -237,7 +237,9 @@ impl Ctx<'_, '_> {
             list.iter()
                 .enumerate()
                 .map(|(j, n)| {
-                    netpolc_calico_net(n).ok_or_else(|| bad_net(n, &path.key(key).index(j)))
+                    netpolc_calico_net(n)
+                        .ok_or_else(|| bad_net(n, &path.key(key).index(j)))
+                        .and_then(|net| super::not_mapped(net, n, &path.key(key).index(j)))
                 })
                 .collect()
         };
@@ -520,7 +522,10 @@ pub(crate) fn read(
                     .iter()
                     .enumerate()
                     .map(|(j, s)| {
-                        netpolc_calico_net(s).ok_or_else(|| located(bad_net(s, &np.index(j))))
+                        netpolc_calico_net(s)
+                            .ok_or_else(|| bad_net(s, &np.index(j)))
+                            .and_then(|net| super::not_mapped(net, s, &np.index(j)))
+                            .map_err(located)
                     })
                     .collect::<Result<_, _>>()?;
                 sets.push(NetSet {

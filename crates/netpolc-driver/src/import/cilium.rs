@@ -358,15 +358,17 @@ type CidrSets = (Vec<IpNet>, Vec<(IpNet, Vec<IpNet>)>);
 /// The rule's CIDRs and CIDR sets, or the first that is not a CIDR (bad input).
 fn check_cidrs(l3: &L3<'_>) -> Result<CidrSets, Bad> {
     let net = |s: &str, at: FieldPath| {
-        s.parse::<IpNet>().map_err(|_| {
-            Bad::new(
-                codes::BAD_CIDR,
-                &at,
-                format!("`{s}` is not a CIDR"),
-                "not a CIDR",
-                "write an address block with its prefix length, e.g. `203.0.113.0/24`",
-            )
-        })
+        s.parse::<IpNet>()
+            .map_err(|_| {
+                Bad::new(
+                    codes::BAD_CIDR,
+                    &at,
+                    format!("`{s}` is not a CIDR"),
+                    "not a CIDR",
+                    "write an address block with its prefix length, e.g. `203.0.113.0/24`",
+                )
+            })
+            .and_then(|n| super::not_mapped(n, s, &at))
     };
     let cp = l3.path.key(&format!("{}CIDR", l3.side));
     let sp = l3.path.key(&format!("{}CIDRSet", l3.side));

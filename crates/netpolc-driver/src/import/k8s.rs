@@ -189,15 +189,17 @@ fn selector(v: &Value, path: &FieldPath) -> R<Sel> {
 
 fn net(v: &Value, path: &FieldPath) -> R<IpNet> {
     let s = string(v, path)?;
-    s.parse::<IpNet>().map_err(|_| {
-        Bad::new(
-            codes::BAD_CIDR,
-            path,
-            format!("`{s}` is not a CIDR"),
-            "not a CIDR",
-            "write an address block with its prefix length, e.g. `203.0.113.0/24` or `2001:db8::/32`",
-        )
-    })
+    s.parse::<IpNet>()
+        .map_err(|_| {
+            Bad::new(
+                codes::BAD_CIDR,
+                path,
+                format!("`{s}` is not a CIDR"),
+                "not a CIDR",
+                "write an address block with its prefix length, e.g. `203.0.113.0/24` or `2001:db8::/32`",
+            )
+        })
+        .and_then(|n| super::not_mapped(n, s, path))
 }
 
 fn ports(v: &Value, path: &FieldPath) -> R<Ports> {
