@@ -297,6 +297,52 @@ fn eval_refuses_a_dump_without_pods() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// An IPv4-mapped IPv6 block (`::ffff:a.b.c.d`) may be read by a CNI as IPv4 or as IPv6
+/// addresses: eval refuses it in each kind of object rather than guess, naming the
+/// block, and answers for objects without one.
+#[test]
+fn eval_refuses_ipv4_mapped_blocks_in_every_kind_of_object() {
+    let dir = scratch("mapped");
+    let cases = [
+        (
+            "kubernetes",
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a, namespace: production}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - to: [{ipBlock: {cidr: 'BLOCK'}}]\n",
+        ),
+        (
+            "calico",
+            "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: b}\nspec:\n  selector: all()\n  types: [Egress]\n  egress:\n  - action: Allow\n    destination: {nets: ['BLOCK']}\n",
+        ),
+        (
+            "cilium",
+            "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: c, namespace: production}\nspec:\n  endpointSelector: {}\n  egress:\n  - toCIDRSet: [{cidr: 'BLOCK'}]\n",
+        ),
+    ];
+    let cluster = root()
+        .join("tests/data/seed-cluster.yaml")
+        .display()
+        .to_string();
+    for (target, text) in cases {
+        for (block, refused) in [("::ffff:203.0.113.0/120", true), ("203.0.113.0/24", false)] {
+            std::fs::write(dir.join("m.yaml"), text.replace("BLOCK", block)).unwrap();
+            let o = netpolc(
+                &dir,
+                &["eval", "--cluster", &cluster, "--target", target, "m.yaml"],
+            );
+            if refused {
+                assert_eq!(o.status.code(), Some(2), "{target}: {}", stderr(&o));
+                assert!(
+                    stderr(&o).contains(&format!("`{block}` is an IPv4-mapped IPv6 CIDR")),
+                    "{target}: {}",
+                    stderr(&o)
+                );
+            } else {
+                assert_eq!(o.status.code(), Some(0), "{target}: {}", stderr(&o));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("netpolc-eval-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

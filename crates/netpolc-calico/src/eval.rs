@@ -708,7 +708,14 @@ fn rule(
 
 fn nets(path: impl std::fmt::Display, list: &[String]) -> Result<Vec<IpNet>, String> {
     list.iter()
-        .map(|n| parse_cidr_or_ip(n).ok_or_else(|| format!("{path}: `{n}` is not a CIDR")))
+        .map(|n| match parse_cidr_or_ip(n) {
+            // Not an error of Calico's: netpolc cannot say which addresses it matches.
+            Some(net) if netpolc_ir::addr::is_v4_mapped(&net.addr()) => Err(format!(
+                "{path}: `{n}` is an IPv4-mapped IPv6 CIDR, which a CNI may read as IPv4 or as IPv6 addresses: netpolc does not evaluate it; write the IPv4 CIDR"
+            )),
+            Some(net) => Ok(net),
+            None => Err(format!("{path}: `{n}` is not a CIDR")),
+        })
         .collect()
 }
 

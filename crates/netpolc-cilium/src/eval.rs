@@ -115,6 +115,12 @@ fn read_object(
             if validate && problems(obj).iter().any(|p| p.invalid) {
                 return Ok(Vec::new());
             }
+            if let Some(c) = mapped_cidr(field(obj, "spec")).or(mapped_cidr(field(obj, "specs"))) {
+                // Not an error of Cilium's: netpolc cannot say which addresses it matches.
+                return Err(format!(
+                    "object {i} (`{kind}` `{name}`): `{c}` is an IPv4-mapped IPv6 CIDR, which a CNI may read as IPv4 or as IPv6 addresses: netpolc does not evaluate it; write the IPv4 CIDR"
+                ));
+            }
             let p = CiliumPolicy::deserialize(obj).map_err(refuse)?;
             Ok(from_cilium(&p, selectors))
         }
@@ -127,6 +133,31 @@ fn read_object(
             "object {i} (`{kind}` `{name}`): not a network policy this evaluator knows (`{api}`)"
         )),
     }
+}
+
+/// The first IPv4-mapped IPv6 block (`netpolc_ir::addr`) of the `toCIDR`, `fromCIDR`,
+/// `toCIDRSet` and `fromCIDRSet` fields anywhere in `v` (a policy's rules of every kind).
+fn mapped_cidr(v: &Value) -> Option<&str> {
+    let mapped =
+        |s: &str| parse_cidr_or_ip(s).is_some_and(|n| netpolc_ir::addr::is_v4_mapped(&n.addr()));
+    match v {
+        Value::Object(m) => m.iter().find_map(|(k, v)| match k.as_str() {
+            "toCIDR" | "fromCIDR" => strings(v).find(|s| mapped(s)),
+            "toCIDRSet" | "fromCIDRSet" => v.as_array().into_iter().flatten().find_map(|set| {
+                let cidr = set.get("cidr").and_then(Value::as_str).into_iter();
+                let except = set.get("except").into_iter().flat_map(strings);
+                cidr.chain(except).find(|s| mapped(s))
+            }),
+            _ => mapped_cidr(v),
+        }),
+        Value::Array(items) => items.iter().find_map(mapped_cidr),
+        _ => None,
+    }
+}
+
+/// The strings of a JSON list (none when `v` is not a list).
+fn strings(v: &Value) -> impl Iterator<Item = &str> {
+    v.as_array().into_iter().flatten().filter_map(Value::as_str)
 }
 
 /// One label requirement with its key split into source and key.

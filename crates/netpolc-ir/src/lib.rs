@@ -55,6 +55,8 @@ pub mod eval;
 pub mod explain;
 pub mod metadata;
 pub mod model;
+/// Which written addresses netpolc refuses; their home is `netpolc_kube::addr`.
+pub use netpolc_kube::addr;
 /// The apimachinery name rules; their home is `netpolc_kube::names` (shared Kubernetes
 /// knowledge), re-exported here so that callers keep one path.
 pub use netpolc_kube::names;

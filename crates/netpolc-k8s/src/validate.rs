@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use netpolc_ir::backend::{At, Item};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 
 /// Validates one object the way the API server validates a NetworkPolicy on create.
 /// Returns one message per problem, each starting with the field path; empty when valid.
@@ -439,7 +439,7 @@ pub(crate) fn strict_cidr(text: &str) -> Result<ipnet::IpNet, String> {
     let ip: IpAddr = addr.parse().map_err(|_| invalid())?;
     let len: u8 = bits.parse().map_err(|_| invalid())?;
     if let IpAddr::V6(v6) = ip {
-        if is_v4_mapped(&v6) {
+        if netpolc_ir::addr::v4_mapped(&v6) {
             return Err(format!(
                 "CIDR `{text}` must not be an IPv4-mapped IPv6 address"
             ));
@@ -453,9 +453,4 @@ pub(crate) fn strict_cidr(text: &str) -> Result<ipnet::IpNet, String> {
         ));
     }
     Ok(net)
-}
-
-fn is_v4_mapped(v6: &Ipv6Addr) -> bool {
-    let s = v6.segments();
-    s[..5].iter().all(|&x| x == 0) && s[5] == 0xffff
 }

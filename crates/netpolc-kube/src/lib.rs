@@ -1,5 +1,7 @@
 //! Shared Kubernetes knowledge, written once for the front end and every back end:
 //!
+//! - [`addr`]: which written addresses netpolc refuses (IPv4-mapped IPv6 blocks).
+//!   `netpolc_ir::addr` re-exports it.
 //! - [`names`]: the apimachinery name rules (DNS-1123 labels and subdomains, qualified
 //!   names, label values). Needs nothing; `netpolc_ir::names` re-exports it.
 //! - `networkpolicy` (feature `networkpolicy`): the one reader of `networking.k8s.io/v1`
@@ -11,6 +13,7 @@
 //! Like every library of netpolc, this crate never chooses k8s-openapi's API version
 //! feature; the binary does.
 
+pub mod addr;
 pub mod names;
 #[cfg(feature = "networkpolicy")]
 pub mod networkpolicy;

@@ -418,9 +418,18 @@ fn peer(path: At<'_>, p: &net::NetworkPolicyPeer) -> Result<Peer, String> {
 
 fn parse_net(path: At<'_>, text: &str) -> Result<IpNet, String> {
     // Kubernetes masks host bits when it parses a CIDR.
-    text.parse::<IpNet>()
+    let net = text
+        .parse::<IpNet>()
         .map(|n| n.trunc())
-        .map_err(|_| format!("{path}: invalid CIDR `{text}`"))
+        .map_err(|_| format!("{path}: invalid CIDR `{text}`"))?;
+    if crate::addr::is_v4_mapped(&net.addr()) {
+        // Refused by the API server's strict validation; stored by older servers, and
+        // read by a CNI as IPv4 or as IPv6 addresses: netpolc cannot say which.
+        return Err(format!(
+            "{path}: `{text}` is an IPv4-mapped IPv6 CIDR, which a CNI may read as IPv4 or as IPv6 addresses: netpolc does not evaluate it; write the IPv4 CIDR"
+        ));
+    }
+    Ok(net)
 }
 
 fn port(path: At<'_>, p: &net::NetworkPolicyPort) -> Result<Port, String> {

@@ -278,15 +278,11 @@ pub(crate) struct BadData {
     pub(crate) span: Option<Span>,
 }
 
-/// `net`, unless it is an IPv4-mapped IPv6 block (`::ffff:a.b.c.d`): CNIs differ on
-/// whether such a block matches IPv4 traffic, so it has no one meaning to import (the
+/// `net`, unless it is an IPv4-mapped IPv6 block (`::ffff:a.b.c.d`): a CNI may read
+/// such a block as IPv4 or as IPv6 addresses, so it has no one meaning to import (the
 /// intent language refuses it too, `NP2006`).
 pub(crate) fn not_mapped(net: IpNet, text: &str, path: &FieldPath) -> Result<IpNet, Bad> {
-    let IpNet::V6(v6) = net else {
-        return Ok(net);
-    };
-    let s = v6.addr().segments();
-    if !(s[..5].iter().all(|&x| x == 0) && s[5] == 0xffff) {
+    if !netpolc_ir::addr::is_v4_mapped(&net.addr()) {
         return Ok(net);
     }
     Err(Bad::new(
@@ -294,7 +290,7 @@ pub(crate) fn not_mapped(net: IpNet, text: &str, path: &FieldPath) -> Result<IpN
         path,
         format!("`{text}` is an IPv4-mapped IPv6 CIDR"),
         "IPv4 addresses written as IPv6",
-        "CNIs differ on whether it matches IPv4 traffic: write the IPv4 CIDR in the source",
+        "a CNI may read it as IPv4 or as IPv6 addresses: write the IPv4 CIDR in the source",
     ))
 }
 

@@ -814,20 +814,13 @@ fn world(profile: &ClusterProfile) -> Vec<Peer> {
         .collect()
 }
 
-/// Whether `a` is an IPv4 address written as IPv6 (`::ffff:a.b.c.d`), as Kubernetes'
-/// validation tells them.
-fn v4_mapped(a: &std::net::Ipv6Addr) -> bool {
-    let s = a.segments();
-    s[..5].iter().all(|&x| x == 0) && s[5] == 0xffff
-}
-
 fn parse_cidr(c: &Spanned<String>, diags: &mut Vec<Diagnostic>) -> Option<IpNet> {
     let text = c.value.trim();
     let parsed: Result<IpNet, _> = text
         .parse()
         .or_else(|e| text.parse::<IpAddr>().map(IpNet::from).map_err(|_| e));
     match parsed {
-        Ok(IpNet::V6(n)) if v4_mapped(&n.addr()) => {
+        Ok(IpNet::V6(n)) if netpolc_ir::addr::v4_mapped(&n.addr()) => {
             // Back ends and dataplanes read these apart: Kubernetes refuses them, others
             // may match the IPv4 addresses or nothing. The IPv4 CIDR says which is meant.
             let help = match n.prefix_len().checked_sub(96) {
@@ -846,7 +839,7 @@ fn parse_cidr(c: &Spanned<String>, diags: &mut Vec<Diagnostic>) -> Option<IpNet>
                     format!("`{text}` is an IPv4-mapped IPv6 CIDR"),
                     "IPv4 addresses written as IPv6",
                 )
-                .with_note("Kubernetes refuses such CIDRs, and CNIs differ on whether they match IPv4 traffic")
+                .with_note("Kubernetes refuses such CIDRs, and a CNI may read them as IPv4 or as IPv6 addresses")
                 .with_help(help),
             );
             None
