@@ -407,7 +407,14 @@ pub(crate) fn graph(args: &GraphArgs) -> ExitCode {
         Some(&focus),
         |p| vec![((), p.allowed[0].clone())],
     );
-    let refs: Vec<&netpolc_driver::connectivity::Row> = rows.rows.iter().map(|(r, _)| r).collect();
+    // Allows to DNS names have no endpoint in the model: drawn from their rules.
+    let by_name = netpolc_driver::connectivity::dns_rows(&program);
+    let refs: Vec<&netpolc_driver::connectivity::Row> = rows
+        .rows
+        .iter()
+        .map(|(r, _)| r)
+        .chain(by_name.iter())
+        .collect();
     let edges = graph::row_edges(&refs, &rows.groups, 1, args.namespace.as_deref());
     let mut legend = vec![
         "what the intents allow where they isolate a side; traffic between sides no intent isolates is not shown".to_string(),

@@ -155,6 +155,63 @@ fn widening_is_reported_with_the_intent_that_causes_it() {
     assert!(stdout(&o).contains("widened   production/app=frontend -> production/app=backend"));
 }
 
+/// Connectivity to DNS names has no endpoint in the model: an intent that adds or removes
+/// some is a change all the same, found rule by rule, and gates `--fail-on widen`.
+#[test]
+fn an_intent_to_a_dns_name_is_a_change() {
+    require_git!();
+    let dir = repo("fqdn");
+    edit(
+        &dir,
+        "policies/production.yaml",
+        "    partner-api: {cidrs: [203.0.113.0/24]}\n",
+        "    partner-api: {cidrs: [203.0.113.0/24]}\n    stripe: {fqdns: [api.stripe.com]}\n",
+    );
+    edit(
+        &dir,
+        "policies/production.yaml",
+        BACKEND_TO_PARTNER,
+        &format!("{BACKEND_TO_PARTNER}    - {{name: backend-to-stripe, from: backend, to: stripe, ports: [443/tcp]}}\n"),
+    );
+    let (doc, code) = diff_json(&dir, &[]);
+    assert_eq!(code, Some(0), "{doc:#}");
+    let c = changes(&doc);
+    assert_eq!(c.len(), 1, "{doc:#}");
+    assert_eq!(c[0]["change"], "widened");
+    assert_eq!(strings(&c[0]["from"]), ["production/app=backend"]);
+    assert_eq!(strings(&c[0]["to"]), ["dns:api.stripe.com"]);
+    assert_eq!(strings(&c[0]["ports"]), ["443/tcp"]);
+    let line = line_of(&dir, "policies/production.yaml", "backend-to-stripe");
+    let k = &c[0]["causes"][0];
+    assert_eq!(k["direction"], "egress");
+    assert_eq!(k["base"]["verdict"], "no rule");
+    assert_eq!(k["new"]["by"], "production/backend-to-stripe");
+    assert_eq!(
+        k["new"]["location"],
+        format!("policies/production.yaml:{line}")
+    );
+    let (_, code) = diff_json(&dir, &["--fail-on", "widen"]);
+    assert_eq!(code, Some(1));
+    // Committed, then taken away: narrowed, named on the base side.
+    git(&dir, &["commit", "-qam", "stripe"]);
+    edit(
+        &dir,
+        "policies/production.yaml",
+        "    - {name: backend-to-stripe, from: backend, to: stripe, ports: [443/tcp]}\n",
+        "",
+    );
+    let (doc, code) = diff_json(&dir, &["--fail-on", "widen"]);
+    assert_eq!(code, Some(0), "{doc:#}");
+    let c = changes(&doc);
+    assert_eq!(c.len(), 1, "{doc:#}");
+    assert_eq!(c[0]["change"], "narrowed");
+    assert_eq!(
+        c[0]["causes"][0]["base"]["by"],
+        "production/backend-to-stripe"
+    );
+    assert_eq!(c[0]["causes"][0]["new"]["verdict"], "no rule");
+}
+
 #[test]
 fn narrowing_names_the_removed_intent_on_the_base_side() {
     require_git!();
@@ -506,6 +563,43 @@ fn graph_command_groups_by_namespace_and_filters_one() {
     assert!(dot.contains("subgraph cluster_"), "{dot}");
     let o = netpolc(&root(), &["graph", "--namespace", "nope"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// Allows to DNS names match no endpoint of the model: the graph draws them from their
+/// rules, so a reviewer sees them.
+#[test]
+fn graph_draws_allows_to_dns_names() {
+    let dir = project_copy("diff", "graph-dns");
+    edit(
+        &dir,
+        "policies/production.yaml",
+        "    partner-api: {cidrs: [203.0.113.0/24]}\n",
+        "    partner-api: {cidrs: [203.0.113.0/24]}\n    stripe: {fqdns: [api.stripe.com, \"*.stripe.network\"]}\n",
+    );
+    edit(
+        &dir,
+        "policies/production.yaml",
+        BACKEND_TO_PARTNER,
+        &format!("{BACKEND_TO_PARTNER}    - {{name: backend-to-stripe, from: backend, to: stripe, ports: [443/tcp]}}\n"),
+    );
+    let o = netpolc(&dir, &["graph", "--namespace", "production"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    mermaid::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    for name in ["dns:api.stripe.com", "dns:*.stripe.network"] {
+        let node = text
+            .lines()
+            .find_map(|l| l.trim().strip_suffix(&format!("[\"{name}\"]")))
+            .unwrap_or_else(|| panic!("no node {name}:\n{text}"));
+        let backend = text
+            .lines()
+            .find_map(|l| l.trim().strip_suffix("[\"app=backend\"]"))
+            .unwrap_or_else(|| panic!("no backend node:\n{text}"));
+        assert!(
+            text.contains(&format!("{backend} -->|\"443/tcp\"| {node}")),
+            "{name}:\n{text}"
+        );
+    }
 }
 
 #[test]

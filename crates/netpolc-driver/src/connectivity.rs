@@ -55,6 +55,55 @@ pub struct Row {
     pub group: Option<String>,
 }
 
+/// The pods a rule is attached to, as `ns/app=web` (`ns/*` for every pod; namespaces
+/// joined with `,` for a cluster-wide set).
+pub fn subject_text(r: &netpolc_ir::Rule) -> String {
+    let pods: Vec<String> = r
+        .subject
+        .pods
+        .requirements()
+        .map(|q| {
+            let values = || q.values.iter().cloned().collect::<Vec<_>>().join(",");
+            match q.op {
+                netpolc_ir::Op::In if q.values.len() == 1 => format!("{}={}", q.key, values()),
+                netpolc_ir::Op::In => format!("{} in ({})", q.key, values()),
+                netpolc_ir::Op::NotIn => format!("{} notin ({})", q.key, values()),
+                netpolc_ir::Op::Exists => q.key.clone(),
+                netpolc_ir::Op::DoesNotExist => format!("!{}", q.key),
+            }
+        })
+        .collect();
+    let pods = if pods.is_empty() {
+        "*".to_string()
+    } else {
+        pods.join(",")
+    };
+    format!("{}/{pods}", r.subject.scope.namespaces().join(","))
+}
+
+/// The allows to DNS names (`fqdns` groups) of `program`, as rows of the map (`to` is
+/// `dns:NAME`): the model has no endpoint a DNS name matches, so they are taken from
+/// the rules, one row per subject and name with the ports of all its rules.
+pub fn dns_rows(program: &netpolc_ir::Program) -> Vec<Row> {
+    let mut by: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for r in &program.rules {
+        if let (netpolc_ir::Peer::Fqdn(name), netpolc_ir::Action::Allow) = (&r.peer, r.action) {
+            by.entry((subject_text(r), format!("dns:{name}")))
+                .or_default()
+                .insert(r.ports.to_string());
+        }
+    }
+    by.into_iter()
+        .map(|((from, to), ports)| Row {
+            from: vec![from],
+            to: vec![to],
+            ports: ports.into_iter().collect(),
+            targets: Vec::new(),
+            group: None,
+        })
+        .collect()
+}
+
 /// The connectivity map.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Map {

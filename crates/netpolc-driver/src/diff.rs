@@ -454,11 +454,20 @@ pub fn intents(
         }
     }
     let (gone, added) = unmatched(base.program, new.program);
+    // Rules to DNS names match no endpoint of the model: compared rule by rule.
+    let mut by_name = fqdn_changes(
+        &gone,
+        &added,
+        (base.program, new.program),
+        sources,
+        &diff.readings,
+    );
     let focus = focus_of(base.program, new.program, &gone, &added);
     if focus
         .as_ref()
         .is_some_and(|f| f.egress.is_empty() && f.ingress.is_empty())
     {
+        diff.changes = by_name;
         return diff;
     }
     let model = union_model(base.program, new.program, &gone);
@@ -495,12 +504,87 @@ pub fn intents(
             format!("{}:{line}", sources.get(span.file).name())
         })
     };
-    let (changes, groups, stats) =
+    let (mut changes, groups, stats) =
         compare(Cow::Owned(model), &[], &readings, focus.as_ref(), &locate);
+    // Widened first, as `compare` orders its own.
+    changes.append(&mut by_name);
+    changes.sort_by_key(|c| c.kind);
     diff.changes = changes;
     diff.groups = groups;
     diff.stats = stats;
     diff
+}
+
+/// The rules to DNS names (`fqdns` groups) that one version has and the other has not,
+/// as changes: the model has no endpoint a DNS name matches, so connectivity to DNS names
+/// is compared rule by rule instead (an allow added, or a deny gone, is *widened*; the
+/// reverse *narrowed*). A rule that changed is its old form gone and its new one added.
+/// Every reading holds the change: each compiles the same intents.
+fn fqdn_changes(
+    gone: &[&Rule],
+    added: &[&Rule],
+    (base, new): (&Program, &Program),
+    sources: &SourceMap,
+    readings: &[String],
+) -> Vec<Change> {
+    let spans = (IntentSpans::new(base), IntentSpans::new(new));
+    let side = |r: &Rule, present: bool, is_base: bool| {
+        let q = r.origin.qualified();
+        let location = if is_base { &spans.0 } else { &spans.1 }
+            .get(&q)
+            .map(|span| {
+                let (line, _) = sources.line_col(span);
+                format!("{}:{line}", sources.get(span.file).name())
+            });
+        let verdict = match (present, r.action) {
+            (false, _) => "no rule",
+            (true, netpolc_ir::Action::Allow) => "allowed",
+            (true, _) => "denied",
+        };
+        SideInfo {
+            verdict: verdict.to_string(),
+            by: present.then_some(q),
+            location: location.filter(|_| present),
+        }
+    };
+    let mut out = Vec::new();
+    for (rules, is_new) in [(gone, false), (added, true)] {
+        for r in rules.iter().copied() {
+            let netpolc_ir::Peer::Fqdn(name) = &r.peer else {
+                continue;
+            };
+            let allow = r.action == netpolc_ir::Action::Allow;
+            let kind = if allow == is_new {
+                Kind::Widened
+            } else {
+                Kind::Narrowed
+            };
+            let subject = connectivity::subject_text(r);
+            let (from, to) = match r.direction {
+                Direction::Egress => (subject, format!("dns:{name}")),
+                Direction::Ingress => (format!("dns:{name}"), subject),
+            };
+            out.push(Change {
+                kind,
+                from: vec![from],
+                to: vec![to],
+                ports: vec![r.ports.to_string()],
+                readings: readings.to_vec(),
+                group: None,
+                causes: vec![Cause {
+                    direction: match r.direction {
+                        Direction::Egress => "egress",
+                        Direction::Ingress => "ingress",
+                    },
+                    base: side(r, !is_new, true),
+                    new: side(r, is_new, false),
+                }],
+            });
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn label_text(labels: &BTreeMap<String, String>) -> String {
