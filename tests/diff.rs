@@ -212,6 +212,81 @@ fn an_intent_to_a_dns_name_is_a_change() {
     assert_eq!(c[0]["causes"][0]["new"]["verdict"], "no rule");
 }
 
+/// HTTP constraints are not in the model (it decides ports): their requests are compared
+/// as written, per subject, other end and ports.
+#[test]
+fn http_constraints_are_compared_request_by_request() {
+    require_git!();
+    let dir = repo("http");
+    let with = |method: &str| {
+        format!("{{name: frontend-to-backend, from: frontend, to: backend, ports: [8080/tcp], http: [{{method: {method}, path: \"/api/.*\"}}]}}")
+    };
+    // A constraint added to a plain allow: every request -> GET only, narrowed.
+    edit(
+        &dir,
+        "policies/production.yaml",
+        FRONTEND_TO_BACKEND,
+        &with("GET"),
+    );
+    let (doc, code) = diff_json(&dir, &["--fail-on", "widen"]);
+    assert_eq!(code, Some(0), "{doc:#}");
+    let c = changes(&doc);
+    assert_eq!(c.len(), 1, "{doc:#}");
+    assert_eq!(c[0]["change"], "narrowed");
+    assert_eq!(strings(&c[0]["from"]), ["production/app=frontend"]);
+    assert_eq!(strings(&c[0]["to"]), ["production/app=backend"]);
+    assert_eq!(strings(&c[0]["ports"]), ["8080/tcp http * *"]);
+    // Both sides of the intent, each named.
+    let causes = c[0]["causes"].as_array().unwrap();
+    assert_eq!(causes.len(), 2, "{doc:#}");
+    // Another method: that request widened, the old one narrowed; the gate fires.
+    git(&dir, &["commit", "-qam", "get"]);
+    edit(
+        &dir,
+        "policies/production.yaml",
+        &with("GET"),
+        &with("DELETE"),
+    );
+    let (doc, code) = diff_json(&dir, &["--fail-on", "widen"]);
+    assert_eq!(code, Some(1), "{doc:#}");
+    let c = changes(&doc);
+    let kinds: Vec<(String, Vec<String>)> = c
+        .iter()
+        .map(|x| {
+            (
+                x["change"].as_str().unwrap().to_string(),
+                strings(&x["ports"]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (
+                "widened".to_string(),
+                vec!["8080/tcp http DELETE /api/.*".to_string()]
+            ),
+            (
+                "narrowed".to_string(),
+                vec!["8080/tcp http GET /api/.*".to_string()]
+            ),
+        ],
+        "{doc:#}"
+    );
+    // The constraint dropped: every request, widened.
+    edit(
+        &dir,
+        "policies/production.yaml",
+        &with("DELETE"),
+        FRONTEND_TO_BACKEND,
+    );
+    let (doc, _) = diff_json(&dir, &[]);
+    let c = changes(&doc);
+    assert_eq!(c.len(), 1, "{doc:#}");
+    assert_eq!(c[0]["change"], "widened");
+    assert_eq!(strings(&c[0]["ports"]), ["8080/tcp http * *"]);
+}
+
 #[test]
 fn narrowing_names_the_removed_intent_on_the_base_side() {
     require_git!();

@@ -58,27 +58,58 @@ pub struct Row {
 /// The pods a rule is attached to, as `ns/app=web` (`ns/*` for every pod; namespaces
 /// joined with `,` for a cluster-wide set).
 pub fn subject_text(r: &netpolc_ir::Rule) -> String {
-    let pods: Vec<String> = r
-        .subject
-        .pods
+    format!(
+        "{}/{}",
+        r.subject.scope.namespaces().join(","),
+        selector_text(&r.subject.pods)
+    )
+}
+
+/// The other end of a rule, named like [`subject_text`]: `ns/app=web` (namespaces by
+/// their labels as `{team=a}/app=web`, any namespace as `*/app=web`), a CIDR, an entity,
+/// `dns:NAME`, or `*` for everything.
+pub fn peer_text(p: &netpolc_ir::Peer) -> String {
+    use netpolc_ir::{Op, Peer, NAMESPACE_NAME_LABEL};
+    match p {
+        Peer::Pods { namespaces, pods } => {
+            let reqs: Vec<_> = namespaces.requirements().collect();
+            let ns = match reqs.as_slice() {
+                [] => "*".to_string(),
+                [q] if q.key == NAMESPACE_NAME_LABEL && q.op == Op::In => {
+                    q.values.iter().cloned().collect::<Vec<_>>().join(",")
+                }
+                _ => format!("{{{}}}", selector_text(namespaces)),
+            };
+            format!("{ns}/{}", selector_text(pods))
+        }
+        Peer::Cidr(block) => block.to_string(),
+        Peer::Entity(e) => e.as_str().to_string(),
+        Peer::Fqdn(name) => format!("dns:{name}"),
+        Peer::Any => "*".to_string(),
+    }
+}
+
+/// A label selector as `app=web,tier in (a,b)` (`*` for every label set).
+fn selector_text(s: &netpolc_ir::LabelSelector) -> String {
+    use netpolc_ir::Op;
+    let parts: Vec<String> = s
         .requirements()
         .map(|q| {
             let values = || q.values.iter().cloned().collect::<Vec<_>>().join(",");
             match q.op {
-                netpolc_ir::Op::In if q.values.len() == 1 => format!("{}={}", q.key, values()),
-                netpolc_ir::Op::In => format!("{} in ({})", q.key, values()),
-                netpolc_ir::Op::NotIn => format!("{} notin ({})", q.key, values()),
-                netpolc_ir::Op::Exists => q.key.clone(),
-                netpolc_ir::Op::DoesNotExist => format!("!{}", q.key),
+                Op::In if q.values.len() == 1 => format!("{}={}", q.key, values()),
+                Op::In => format!("{} in ({})", q.key, values()),
+                Op::NotIn => format!("{} notin ({})", q.key, values()),
+                Op::Exists => q.key.clone(),
+                Op::DoesNotExist => format!("!{}", q.key),
             }
         })
         .collect();
-    let pods = if pods.is_empty() {
+    if parts.is_empty() {
         "*".to_string()
     } else {
-        pods.join(",")
-    };
-    format!("{}/{pods}", r.subject.scope.namespaces().join(","))
+        parts.join(",")
+    }
 }
 
 /// The allows to DNS names (`fqdns` groups) of `program`, as rows of the map (`to` is
@@ -87,8 +118,8 @@ pub fn subject_text(r: &netpolc_ir::Rule) -> String {
 pub fn dns_rows(program: &netpolc_ir::Program) -> Vec<Row> {
     let mut by: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     for r in &program.rules {
-        if let (netpolc_ir::Peer::Fqdn(name), netpolc_ir::Action::Allow) = (&r.peer, r.action) {
-            by.entry((subject_text(r), format!("dns:{name}")))
+        if let (netpolc_ir::Peer::Fqdn(_), netpolc_ir::Action::Allow) = (&r.peer, r.action) {
+            by.entry((subject_text(r), peer_text(&r.peer)))
                 .or_default()
                 .insert(r.ports.to_string());
         }

@@ -16,6 +16,9 @@
 //! the source, ingress of the destination) whose verdict changed, with the deciding
 //! intent (or object and rule) and where it is written, on both versions.
 //!
+//! Rules the model cannot decide (to DNS names, HTTP constraints) are compared rule by
+//! rule (`rule_changes`).
+//!
 //! **Cost.** For intents, only the sides whose rules or isolation changed are looked at
 //! ([`Focus`]): a namespace whose rules are the same in both versions (whatever their
 //! names, files or lines) keeps its sides; its pairs with a changed side are still
@@ -454,8 +457,9 @@ pub fn intents(
         }
     }
     let (gone, added) = unmatched(base.program, new.program);
-    // Rules to DNS names match no endpoint of the model: compared rule by rule.
-    let mut by_name = fqdn_changes(
+    // Rules the model cannot decide (to DNS names, with HTTP constraints): compared rule
+    // by rule.
+    let mut by_name = rule_changes(
         &gone,
         &added,
         (base.program, new.program),
@@ -515,12 +519,23 @@ pub fn intents(
     diff
 }
 
-/// The rules to DNS names (`fqdns` groups) that one version has and the other has not,
-/// as changes: the model has no endpoint a DNS name matches, so connectivity to DNS names
-/// is compared rule by rule instead (an allow added, or a deny gone, is *widened*; the
-/// reverse *narrowed*). A rule that changed is its old form gone and its new one added.
-/// Every reading holds the change: each compiles the same intents.
-fn fqdn_changes(
+/// The rules whose meaning the model cannot decide that one version has and the other
+/// has not, as changes: rules to DNS names (`fqdns` groups: the model has no endpoint a
+/// DNS name matches) and HTTP constraints (the model decides ports, not requests).
+///
+/// - A rule to a DNS name: an allow added, or a deny gone, is *widened*; the reverse
+///   *narrowed*. A rule that changed is its old form gone and its new one added.
+/// - HTTP: the rules of one subject, direction, action, other end and ports are taken
+///   together when any of them has HTTP constraints; their requests (`METHOD PATH`,
+///   `* *` for a rule without constraints, which allows every request) in the new
+///   version and not in the base are *widened* (unless the base allowed every request),
+///   the reverse *narrowed* (unless the new version allows every request). Requests are
+///   compared as written: a request that another one already covers still counts.
+///
+/// The two sides an intent makes (egress of the source, ingress of the destination) are
+/// one change with a cause each. Every reading holds the change: each compiles the same
+/// intents.
+fn rule_changes(
     gone: &[&Rule],
     added: &[&Rule],
     (base, new): (&Program, &Program),
@@ -547,44 +562,121 @@ fn fqdn_changes(
             location: location.filter(|_| present),
         }
     };
-    let mut out = Vec::new();
+    let ends = |r: &Rule| {
+        let (subject, peer) = (
+            connectivity::subject_text(r),
+            connectivity::peer_text(&r.peer),
+        );
+        match r.direction {
+            Direction::Egress => (subject, peer, "egress"),
+            Direction::Ingress => (peer, subject, "ingress"),
+        }
+    };
+    let cause = |r: &Rule, is_new: bool, direction| Cause {
+        direction,
+        base: side(r, !is_new, true),
+        new: side(r, is_new, false),
+    };
+    let mut by: BTreeMap<(Kind, String, String, String), Vec<Cause>> = BTreeMap::new();
+    // To DNS names, rule by rule.
     for (rules, is_new) in [(gone, false), (added, true)] {
         for r in rules.iter().copied() {
-            let netpolc_ir::Peer::Fqdn(name) = &r.peer else {
+            if !matches!(r.peer, netpolc_ir::Peer::Fqdn(_)) {
                 continue;
-            };
+            }
             let allow = r.action == netpolc_ir::Action::Allow;
             let kind = if allow == is_new {
                 Kind::Widened
             } else {
                 Kind::Narrowed
             };
-            let subject = connectivity::subject_text(r);
-            let (from, to) = match r.direction {
-                Direction::Egress => (subject, format!("dns:{name}")),
-                Direction::Ingress => (format!("dns:{name}"), subject),
+            let (from, to, direction) = ends(r);
+            by.entry((kind, from, to, r.ports.to_string()))
+                .or_default()
+                .push(cause(r, is_new, direction));
+        }
+    }
+    // HTTP: requests per (subject, direction, action, other end, ports), both versions.
+    type L4<'r> = (
+        &'r netpolc_ir::Subject,
+        Direction,
+        netpolc_ir::Action,
+        &'r netpolc_ir::Peer,
+        &'r netpolc_ir::Ports,
+    );
+    type Requests<'r> = [BTreeMap<(String, String), Vec<&'r Rule>>; 2];
+    let mut groups: BTreeMap<L4<'_>, Requests<'_>> = BTreeMap::new();
+    for (rules, version) in [(gone, 0), (added, 1)] {
+        for r in rules.iter().copied() {
+            if matches!(r.peer, netpolc_ir::Peer::Fqdn(_)) {
+                continue;
+            }
+            let key = (&r.subject, r.direction, r.action, &r.peer, &r.ports);
+            let requests: Vec<(String, String)> = if r.http.is_empty() {
+                vec![("*".to_string(), "*".to_string())]
+            } else {
+                r.http
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.method.clone().unwrap_or_else(|| "*".to_string()),
+                            h.path.clone().unwrap_or_else(|| "*".to_string()),
+                        )
+                    })
+                    .collect()
             };
-            out.push(Change {
+            let slot = &mut groups.entry(key).or_default()[version];
+            for q in requests {
+                slot.entry(q).or_default().push(r);
+            }
+        }
+    }
+    let every = ("*".to_string(), "*".to_string());
+    for ((_, _, action, _, ports), [old, new]) in &groups {
+        let constrained =
+            |m: &BTreeMap<(String, String), Vec<&Rule>>| m.keys().any(|q| *q != every);
+        if !constrained(old) && !constrained(new) {
+            // Ports only: the model decides them.
+            continue;
+        }
+        let allow = *action == netpolc_ir::Action::Allow;
+        for (mine, theirs, is_new) in [(new, old, true), (old, new, false)] {
+            if theirs.contains_key(&every) {
+                continue;
+            }
+            for (q, rules) in mine {
+                if theirs.contains_key(q) {
+                    continue;
+                }
+                let kind = if allow == is_new {
+                    Kind::Widened
+                } else {
+                    Kind::Narrowed
+                };
+                for r in rules {
+                    let (from, to, direction) = ends(r);
+                    by.entry((kind, from, to, format!("{ports} http {} {}", q.0, q.1)))
+                        .or_default()
+                        .push(cause(r, is_new, direction));
+                }
+            }
+        }
+    }
+    by.into_iter()
+        .map(|((kind, from, to, ports), mut causes)| {
+            causes.sort();
+            causes.dedup();
+            Change {
                 kind,
                 from: vec![from],
                 to: vec![to],
-                ports: vec![r.ports.to_string()],
+                ports: vec![ports],
                 readings: readings.to_vec(),
                 group: None,
-                causes: vec![Cause {
-                    direction: match r.direction {
-                        Direction::Egress => "egress",
-                        Direction::Ingress => "ingress",
-                    },
-                    base: side(r, !is_new, true),
-                    new: side(r, is_new, false),
-                }],
-            });
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
+                causes,
+            }
+        })
+        .collect()
 }
 
 fn label_text(labels: &BTreeMap<String, String>) -> String {
