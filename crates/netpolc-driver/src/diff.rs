@@ -596,22 +596,17 @@ fn rule_changes(
                 .push(cause(r, is_new, direction));
         }
     }
-    // HTTP: requests per (subject, direction, action, other end, ports), both versions.
-    type L4<'r> = (
-        &'r netpolc_ir::Subject,
-        Direction,
-        netpolc_ir::Action,
-        &'r netpolc_ir::Peer,
-        &'r netpolc_ir::Ports,
-    );
+    // HTTP: requests per rule meaning but the requests (subject, direction, action,
+    // other end, ports), in both versions.
     type Requests<'r> = [BTreeMap<(String, String), Vec<&'r Rule>>; 2];
-    let mut groups: BTreeMap<L4<'_>, Requests<'_>> = BTreeMap::new();
+    let mut groups: BTreeMap<_, Requests<'_>> = BTreeMap::new();
     for (rules, version) in [(gone, 0), (added, 1)] {
         for r in rules.iter().copied() {
             if matches!(r.peer, netpolc_ir::Peer::Fqdn(_)) {
                 continue;
             }
-            let key = (&r.subject, r.direction, r.action, &r.peer, &r.ports);
+            let (subject, direction, action, peer, ports, _) = meaning(r);
+            let key = (subject, direction, action, peer, ports);
             let requests: Vec<(String, String)> = if r.http.is_empty() {
                 vec![("*".to_string(), "*".to_string())]
             } else {
