@@ -355,6 +355,7 @@ fn manifests_diff(args: &DiffArgs) -> Result<Diff, ExitCode> {
         &cluster.secondary_addresses,
         &readings,
         (&old_label, &new_label),
+        (&old, &new),
     ))
 }
 

@@ -399,6 +399,45 @@ fn every_back_end_follows_the_intents_and_other_revisions_and_folders_work() {
     assert_eq!(changes(&doc)[0]["change"], "narrowed");
 }
 
+/// Between two sets of manifests, Cilium rules to DNS names and L7 rules are not compared
+/// (the model has no endpoint for a name and decides ports): the diff says how many each
+/// side holds instead of staying silent.
+#[test]
+fn manifests_diffs_name_the_rules_they_do_not_compare() {
+    let dir = Scratch::new("diff-uncompared");
+    let cnp = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: c, namespace: production}\nspec:\n  endpointSelector: {matchLabels: {app: backend}}\n  egress:\n  - toEndpoints: [{matchLabels: {app: database}}]\n    toPorts: [{ports: [{port: \"5432\", protocol: TCP}]}]\n";
+    let more = "  - toFQDNs: [{matchName: api.example.com}]\n    toPorts: [{ports: [{port: \"443\", protocol: TCP}]}]\n  - toEndpoints: [{matchLabels: {app: frontend}}]\n    toPorts: [{ports: [{port: \"80\", protocol: TCP}], rules: {http: [{method: GET}]}}]\n";
+    std::fs::write(dir.join("old.yaml"), cnp).unwrap();
+    std::fs::write(dir.join("new.yaml"), format!("{cnp}{more}")).unwrap();
+    let dump = root().join("tests/data/seed-cluster.yaml");
+    let run = |old: &str, new: &str| {
+        diff_json(
+            &dir,
+            &[
+                "--manifests-old",
+                old,
+                "--manifests-new",
+                new,
+                "--cluster",
+                dump.to_str().unwrap(),
+                "--target",
+                "cilium",
+            ],
+        )
+    };
+    let (doc, code) = run("old.yaml", "new.yaml");
+    assert_eq!(code, Some(0), "{doc:#}");
+    let notes = strings(&doc["notes"]);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("are not compared: 0 in the base manifests, 2 in the new ones")),
+        "{doc:#}"
+    );
+    let (doc, _) = run("old.yaml", "old.yaml");
+    assert!(strings(&doc["notes"]).is_empty(), "{doc:#}");
+}
+
 #[test]
 fn a_change_on_one_back_end_only_is_a_divergence() {
     let dir = Scratch::new("diff-divergence");

@@ -694,20 +694,62 @@ pub fn manifests(
     secondary: &[IpAddr],
     readings: &[Reading<'_>],
     labels: (&str, &str),
+    objects: (&[Value], &[Value]),
 ) -> Diff {
     let (changes, groups, stats) =
         compare(Cow::Borrowed(model), secondary, readings, None, &|_, _| {
             None
         });
+    // The model has no endpoint for a DNS name and decides ports, not requests: what the
+    // manifests say of those is not compared, and the diff says so.
+    let (old, new) = (uncompared(objects.0), uncompared(objects.1));
+    let notes = if old + new > 0 {
+        vec![format!(
+            "Cilium rules to DNS names (`toFQDNs`) and L7 rules (`toPorts[].rules`) are not compared: {old} in the base manifests, {new} in the new ones; compare them by hand, or diff the intents"
+        )]
+    } else {
+        Vec::new()
+    };
     Diff {
         base: labels.0.to_string(),
         new: labels.1.to_string(),
         readings: readings.iter().map(|r| r.name.clone()).collect(),
         changes,
         groups,
-        notes: Vec::new(),
+        notes,
         stats,
     }
+}
+
+/// How many `toFQDNs` lists and `rules` (L7) of `toPorts` entries the Cilium objects
+/// of `objects` hold, non-empty ones only.
+fn uncompared(objects: &[Value]) -> usize {
+    fn count(v: &Value, in_ports: bool) -> usize {
+        match v {
+            Value::Object(m) => m
+                .iter()
+                .map(|(k, v)| {
+                    let here = match k.as_str() {
+                        "toFQDNs" => v.as_array().is_some_and(|a| !a.is_empty()),
+                        "rules" => in_ports && v.as_object().is_some_and(|r| !r.is_empty()),
+                        _ => false,
+                    };
+                    usize::from(here) + count(v, k == "toPorts")
+                })
+                .sum(),
+            Value::Array(items) => items.iter().map(|i| count(i, in_ports)).sum(),
+            _ => 0,
+        }
+    }
+    objects
+        .iter()
+        .filter(|o| {
+            o.get("apiVersion")
+                .and_then(Value::as_str)
+                .is_some_and(|a| a.starts_with("cilium.io/"))
+        })
+        .map(|o| count(o, false))
+        .sum()
 }
 
 impl Diff {
