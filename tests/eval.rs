@@ -303,25 +303,29 @@ fn eval_refuses_a_dump_without_pods() {
 #[test]
 fn eval_refuses_ipv4_mapped_blocks_in_every_kind_of_object() {
     let dir = scratch("mapped");
+    // (target, object, the field path the refusal names)
     let cases = [
         (
             "kubernetes",
             "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a, namespace: production}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - to: [{ipBlock: {cidr: 'BLOCK'}}]\n",
+            "spec.egress[0].to[0].ipBlock.cidr",
         ),
         (
             "calico",
             "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: b}\nspec:\n  selector: all()\n  types: [Egress]\n  egress:\n  - action: Allow\n    destination: {nets: ['BLOCK']}\n",
+            "spec.egress[0].destination.nets",
         ),
         (
             "cilium",
-            "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: c, namespace: production}\nspec:\n  endpointSelector: {}\n  egress:\n  - toCIDRSet: [{cidr: 'BLOCK'}]\n",
+            "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: c, namespace: production}\nspec:\n  endpointSelector: {}\n  egress:\n  - toCIDRSet: [{cidr: '203.0.112.0/23'}, {cidr: 'BLOCK'}]\n",
+            "spec.egress[0].toCIDRSet[1].cidr",
         ),
     ];
     let cluster = root()
         .join("tests/data/seed-cluster.yaml")
         .display()
         .to_string();
-    for (target, text) in cases {
+    for (target, text, field) in cases {
         for (block, refused) in [("::ffff:203.0.113.0/120", true), ("203.0.113.0/24", false)] {
             std::fs::write(dir.join("m.yaml"), text.replace("BLOCK", block)).unwrap();
             let o = netpolc(
@@ -331,7 +335,7 @@ fn eval_refuses_ipv4_mapped_blocks_in_every_kind_of_object() {
             if refused {
                 assert_eq!(o.status.code(), Some(2), "{target}: {}", stderr(&o));
                 assert!(
-                    stderr(&o).contains(&format!("`{block}` is an IPv4-mapped IPv6 CIDR")),
+                    stderr(&o).contains(&format!("{field}: `{block}` is an IPv4-mapped IPv6 CIDR")),
                     "{target}: {}",
                     stderr(&o)
                 );

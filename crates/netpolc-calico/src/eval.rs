@@ -710,9 +710,9 @@ fn nets(path: impl std::fmt::Display, list: &[String]) -> Result<Vec<IpNet>, Str
     list.iter()
         .map(|n| match parse_cidr_or_ip(n) {
             // Not an error of Calico's: netpolc cannot say which addresses it matches.
-            Some(net) if netpolc_ir::addr::is_v4_mapped(&net.addr()) => Err(format!(
-                "{path}: `{n}` is an IPv4-mapped IPv6 CIDR, which a CNI may read as IPv4 or as IPv6 addresses: netpolc does not evaluate it; write the IPv4 CIDR"
-            )),
+            Some(net) if netpolc_ir::addr::is_v4_mapped(&net.addr()) => {
+                Err(format!("{path}: {}", netpolc_ir::addr::refusal(n)))
+            }
             Some(net) => Ok(net),
             None => Err(format!("{path}: `{n}` is not a CIDR")),
         })

@@ -115,10 +115,11 @@ fn read_object(
             if validate && problems(obj).iter().any(|p| p.invalid) {
                 return Ok(Vec::new());
             }
-            if let Some(c) = mapped_cidr(field(obj, "spec")).or(mapped_cidr(field(obj, "specs"))) {
+            if let Some((at, c)) = mapped_cidr(obj) {
                 // Not an error of Cilium's: netpolc cannot say which addresses it matches.
                 return Err(format!(
-                    "object {i} (`{kind}` `{name}`): `{c}` is an IPv4-mapped IPv6 CIDR, which a CNI may read as IPv4 or as IPv6 addresses: netpolc does not evaluate it; write the IPv4 CIDR"
+                    "object {i} (`{kind}` `{name}`): {at}: {}",
+                    netpolc_ir::addr::refusal(c)
                 ));
             }
             let p = CiliumPolicy::deserialize(obj).map_err(refuse)?;
@@ -135,29 +136,53 @@ fn read_object(
     }
 }
 
-/// The first IPv4-mapped IPv6 block (`netpolc_ir::addr`) of the `toCIDR`, `fromCIDR`,
-/// `toCIDRSet` and `fromCIDRSet` fields anywhere in `v` (a policy's rules of every kind).
-fn mapped_cidr(v: &Value) -> Option<&str> {
-    let mapped =
-        |s: &str| parse_cidr_or_ip(s).is_some_and(|n| netpolc_ir::addr::is_v4_mapped(&n.addr()));
-    match v {
-        Value::Object(m) => m.iter().find_map(|(k, v)| match k.as_str() {
-            "toCIDR" | "fromCIDR" => strings(v).find(|s| mapped(s)),
-            "toCIDRSet" | "fromCIDRSet" => v.as_array().into_iter().flatten().find_map(|set| {
-                let cidr = set.get("cidr").and_then(Value::as_str).into_iter();
-                let except = set.get("except").into_iter().flat_map(strings);
-                cidr.chain(except).find(|s| mapped(s))
-            }),
-            _ => mapped_cidr(v),
-        }),
-        Value::Array(items) => items.iter().find_map(mapped_cidr),
-        _ => None,
+/// The first IPv4-mapped IPv6 block (`netpolc_ir::addr`) of a policy's rules, with its
+/// field path (`spec.egress[0].toCIDRSet[1].cidr`): the `toCIDR`, `fromCIDR`, `toCIDRSet`
+/// and `fromCIDRSet` (`cidr`, `except`) of every rule of `spec` and `specs`, the only
+/// places Cilium takes address blocks.
+fn mapped_cidr(obj: &Value) -> Option<(String, &str)> {
+    use netpolc_ir::backend::field;
+    fn mapped(v: &Value) -> Option<&str> {
+        let s = v.as_str()?;
+        let net = parse_cidr_or_ip(s)?;
+        netpolc_ir::addr::is_v4_mapped(&net.addr()).then_some(s)
     }
-}
-
-/// The strings of a JSON list (none when `v` is not a list).
-fn strings(v: &Value) -> impl Iterator<Item = &str> {
-    v.as_array().into_iter().flatten().filter_map(Value::as_str)
+    fn list(v: &Value) -> &[Value] {
+        v.as_array().map(Vec::as_slice).unwrap_or_default()
+    }
+    let specs = std::iter::once(("spec".to_string(), field(obj, "spec"))).chain(
+        list(field(obj, "specs"))
+            .iter()
+            .enumerate()
+            .map(|(n, s)| (format!("specs[{n}]"), s)),
+    );
+    for (at, spec) in specs {
+        for section in ["ingress", "egress", "ingressDeny", "egressDeny"] {
+            for (j, rule) in list(field(spec, section)).iter().enumerate() {
+                let at = || format!("{at}.{section}[{j}]");
+                for key in ["toCIDR", "fromCIDR"] {
+                    for (k, c) in list(field(rule, key)).iter().enumerate() {
+                        if let Some(s) = mapped(c) {
+                            return Some((format!("{}.{key}[{k}]", at()), s));
+                        }
+                    }
+                }
+                for key in ["toCIDRSet", "fromCIDRSet"] {
+                    for (k, set) in list(field(rule, key)).iter().enumerate() {
+                        if let Some(s) = mapped(field(set, "cidr")) {
+                            return Some((format!("{}.{key}[{k}].cidr", at()), s));
+                        }
+                        for (e, c) in list(field(set, "except")).iter().enumerate() {
+                            if let Some(s) = mapped(c) {
+                                return Some((format!("{}.{key}[{k}].except[{e}]", at()), s));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    None
 }
 
 /// One label requirement with its key split into source and key.

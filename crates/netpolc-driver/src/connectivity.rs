@@ -61,7 +61,7 @@ pub fn subject_text(r: &netpolc_ir::Rule) -> String {
     format!(
         "{}/{}",
         r.subject.scope.namespaces().join(","),
-        selector_text(&r.subject.pods)
+        netpolc_ir::explain::selector(&r.subject.pods)
     )
 }
 
@@ -78,37 +78,14 @@ pub fn peer_text(p: &netpolc_ir::Peer) -> String {
                 [q] if q.key == NAMESPACE_NAME_LABEL && q.op == Op::In => {
                     q.values.iter().cloned().collect::<Vec<_>>().join(",")
                 }
-                _ => format!("{{{}}}", selector_text(namespaces)),
+                _ => format!("{{{}}}", netpolc_ir::explain::selector(namespaces)),
             };
-            format!("{ns}/{}", selector_text(pods))
+            format!("{ns}/{}", netpolc_ir::explain::selector(pods))
         }
         Peer::Cidr(block) => block.to_string(),
         Peer::Entity(e) => e.as_str().to_string(),
         Peer::Fqdn(name) => format!("dns:{name}"),
         Peer::Any => "*".to_string(),
-    }
-}
-
-/// A label selector as `app=web,tier in (a,b)` (`*` for every label set).
-fn selector_text(s: &netpolc_ir::LabelSelector) -> String {
-    use netpolc_ir::Op;
-    let parts: Vec<String> = s
-        .requirements()
-        .map(|q| {
-            let values = || q.values.iter().cloned().collect::<Vec<_>>().join(",");
-            match q.op {
-                Op::In if q.values.len() == 1 => format!("{}={}", q.key, values()),
-                Op::In => format!("{} in ({})", q.key, values()),
-                Op::NotIn => format!("{} notin ({})", q.key, values()),
-                Op::Exists => q.key.clone(),
-                Op::DoesNotExist => format!("!{}", q.key),
-            }
-        })
-        .collect();
-    if parts.is_empty() {
-        "*".to_string()
-    } else {
-        parts.join(",")
     }
 }
 

@@ -457,15 +457,25 @@ pub fn intents(
         }
     }
     let (gone, added) = unmatched(base.program, new.program);
+    // Built on first use: only rows need them.
+    let spans = (
+        std::cell::OnceCell::<IntentSpans>::new(),
+        std::cell::OnceCell::<IntentSpans>::new(),
+    );
+    let locate = |is_base: bool, q: &str| {
+        let s = if is_base {
+            spans.0.get_or_init(|| IntentSpans::new(base.program))
+        } else {
+            spans.1.get_or_init(|| IntentSpans::new(new.program))
+        };
+        s.get(q).map(|span| {
+            let (line, _) = sources.line_col(span);
+            format!("{}:{line}", sources.get(span.file).name())
+        })
+    };
     // Rules the model cannot decide (to DNS names, with HTTP constraints): compared rule
     // by rule.
-    let mut by_name = rule_changes(
-        &gone,
-        &added,
-        (base.program, new.program),
-        sources,
-        &diff.readings,
-    );
+    let mut by_name = rule_changes(&gone, &added, &locate, &diff.readings);
     let focus = focus_of(base.program, new.program, &gone, &added);
     if focus
         .as_ref()
@@ -492,22 +502,6 @@ pub fn intents(
             new: n.as_ref(),
         });
     }
-    // Built on first use: only rows need them.
-    let spans = (
-        std::cell::OnceCell::<IntentSpans>::new(),
-        std::cell::OnceCell::<IntentSpans>::new(),
-    );
-    let locate = |is_base: bool, q: &str| {
-        let s = if is_base {
-            spans.0.get_or_init(|| IntentSpans::new(base.program))
-        } else {
-            spans.1.get_or_init(|| IntentSpans::new(new.program))
-        };
-        s.get(q).map(|span| {
-            let (line, _) = sources.line_col(span);
-            format!("{}:{line}", sources.get(span.file).name())
-        })
-    };
     let (mut changes, groups, stats) =
         compare(Cow::Owned(model), &[], &readings, focus.as_ref(), &locate);
     // Widened first, as `compare` orders its own.
@@ -538,28 +532,28 @@ pub fn intents(
 fn rule_changes(
     gone: &[&Rule],
     added: &[&Rule],
-    (base, new): (&Program, &Program),
-    sources: &SourceMap,
+    locate: &Locate<'_>,
     readings: &[String],
 ) -> Vec<Change> {
-    let spans = (IntentSpans::new(base), IntentSpans::new(new));
     let side = |r: &Rule, present: bool, is_base: bool| {
-        let q = r.origin.qualified();
-        let location = if is_base { &spans.0 } else { &spans.1 }
-            .get(&q)
-            .map(|span| {
-                let (line, _) = sources.line_col(span);
-                format!("{}:{line}", sources.get(span.file).name())
-            });
         let verdict = match (present, r.action) {
             (false, _) => "no rule",
             (true, netpolc_ir::Action::Allow) => "allowed",
             (true, _) => "denied",
         };
+        let q = r.origin.qualified();
         SideInfo {
             verdict: verdict.to_string(),
+            location: present.then(|| locate(is_base, &q)).flatten(),
             by: present.then_some(q),
-            location: location.filter(|_| present),
+        }
+    };
+    // An allow the new version has, or a deny it has not, widens.
+    let kind = |r: &Rule, is_new: bool| {
+        if (r.action == netpolc_ir::Action::Allow) == is_new {
+            Kind::Widened
+        } else {
+            Kind::Narrowed
         }
     };
     let ends = |r: &Rule| {
@@ -584,14 +578,8 @@ fn rule_changes(
             if !matches!(r.peer, netpolc_ir::Peer::Fqdn(_)) {
                 continue;
             }
-            let allow = r.action == netpolc_ir::Action::Allow;
-            let kind = if allow == is_new {
-                Kind::Widened
-            } else {
-                Kind::Narrowed
-            };
             let (from, to, direction) = ends(r);
-            by.entry((kind, from, to, r.ports.to_string()))
+            by.entry((kind(r, is_new), from, to, r.ports.to_string()))
                 .or_default()
                 .push(cause(r, is_new, direction));
         }
@@ -627,14 +615,13 @@ fn rule_changes(
         }
     }
     let every = ("*".to_string(), "*".to_string());
-    for ((_, _, action, _, ports), [old, new]) in &groups {
+    for ((_, _, _, _, ports), [old, new]) in &groups {
         let constrained =
             |m: &BTreeMap<(String, String), Vec<&Rule>>| m.keys().any(|q| *q != every);
         if !constrained(old) && !constrained(new) {
             // Ports only: the model decides them.
             continue;
         }
-        let allow = *action == netpolc_ir::Action::Allow;
         for (mine, theirs, is_new) in [(new, old, true), (old, new, false)] {
             if theirs.contains_key(&every) {
                 continue;
@@ -643,14 +630,10 @@ fn rule_changes(
                 if theirs.contains_key(q) {
                     continue;
                 }
-                let kind = if allow == is_new {
-                    Kind::Widened
-                } else {
-                    Kind::Narrowed
-                };
                 for r in rules {
                     let (from, to, direction) = ends(r);
-                    by.entry((kind, from, to, format!("{ports} http {} {}", q.0, q.1)))
+                    let ports = format!("{ports} http {} {}", q.0, q.1);
+                    by.entry((kind(r, is_new), from, to, ports))
                         .or_default()
                         .push(cause(r, is_new, direction));
                 }

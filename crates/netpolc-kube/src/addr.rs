@@ -19,6 +19,14 @@ pub fn is_v4_mapped(a: &IpAddr) -> bool {
     }
 }
 
+/// Why an evaluator refuses the block written `text`: the words `eval`, `diff` and the
+/// proofs of existing manifests give, after the object and field they name.
+pub fn refusal(text: &str) -> String {
+    format!(
+        "`{text}` is an IPv4-mapped IPv6 CIDR, which a CNI may read as IPv4 or as IPv6 addresses: netpolc does not evaluate it; write the IPv4 CIDR"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -425,9 +425,7 @@ fn parse_net(path: At<'_>, text: &str) -> Result<IpNet, String> {
     if crate::addr::is_v4_mapped(&net.addr()) {
         // Refused by the API server's strict validation; stored by older servers, and
         // read by a CNI as IPv4 or as IPv6 addresses: netpolc cannot say which.
-        return Err(format!(
-            "{path}: `{text}` is an IPv4-mapped IPv6 CIDR, which a CNI may read as IPv4 or as IPv6 addresses: netpolc does not evaluate it; write the IPv4 CIDR"
-        ));
+        return Err(format!("{path}: {}", crate::addr::refusal(text)));
     }
     Ok(net)
 }
