@@ -16,6 +16,11 @@ Usage (from the repository root, after `cargo build --release`):
     python3 benches/gitops_scale.py                 # N = 100 500 1000 2000
     python3 benches/gitops_scale.py 100 500 --no-build
     python3 benches/gitops_scale.py --bin target/release/netpolc --keep 100
+    python3 benches/gitops_scale.py 250 500 1000 --no-build --wide
+
+`--wide` makes the team group select half of all namespaces by a label (`tier: web`)
+instead of a team of ten: every one of those namespaces then gets an egress rule per
+namespace, and objects and proof work grow with the square of the namespaces.
 
 Nothing is timed by the test suite; this script is how the numbers in the closing note
 and ARCHITECTURE.md are produced. The generated repositories live under $TMPDIR and are
@@ -38,7 +43,7 @@ def ns(i):
     return f"ns-{i:04d}"
 
 
-def intent_set(i, n):
+def intent_set(i, n, wide=False):
     teams = max(1, (n + 9) // 10)
     peer = ns((i + 1) % n)
     team = f"t{((i // 10) + 1) % teams}"
@@ -76,7 +81,9 @@ def intent_set(i, n):
         f"metadata: {{name: {ns(i)}}}",
         "spec:",
         f"  namespace: {ns(i)}",
-        f"  namespaceLabels: {{team: t{i // 10}}}",
+        f"  namespaceLabels: {{team: t{i // 10}, tier: {'web' if i % 2 == 0 else 'data'}}}"
+        if wide
+        else f"  namespaceLabels: {{team: t{i // 10}}}",
         "  isolate: [ingress, egress]",
         "  presets: [allow-dns]",
         "  groups:",
@@ -84,14 +91,20 @@ def intent_set(i, n):
     for g in ["web", "api", "db", "cache", "worker", "queue", "metrics"]:
         lines.append(f"    {g}: {{selector: {{app: {g}}}}}")
     lines.append(f"    peer-api: {{selector: {{app: api}}, namespaces: [{peer}]}}")
-    lines.append(f"    team: {{namespaces: {{team: {team}}}}}")
+    # --wide: the team group is every other namespace (a label half of them carry), so
+    # each of those gets an egress rule towards every namespace.
+    lines.append(
+        "    team: {namespaces: {tier: web}}"
+        if wide
+        else f"    team: {{namespaces: {{team: {team}}}}}"
+    )
     lines.append("    partner: {cidrs: [203.0.113.0/24]}")
     lines.append("  intents:")
     lines.extend(f"    - {x}" for x in intents)
     return "\n".join(lines) + "\n"
 
 
-def repository(n, base):
+def repository(n, base, wide=False):
     root = os.path.join(base, f"repo-{n}")
     shutil.rmtree(root, ignore_errors=True)
     pol = os.path.join(root, "policies")
@@ -103,7 +116,7 @@ def repository(n, base):
         )
     for i in range(n):
         with open(os.path.join(pol, f"{ns(i)}.yaml"), "w") as f:
-            f.write(intent_set(i, n))
+            f.write(intent_set(i, n, wide))
     return root
 
 
@@ -149,6 +162,11 @@ def main():
     ap.add_argument("--no-kustomize", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the generated repositories")
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument(
+        "--wide",
+        action="store_true",
+        help="the team group selects half of all namespaces (tier: web) instead of ten",
+    )
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
     if not os.path.exists(binary):
@@ -159,7 +177,7 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     try:
         for n in args.sizes:
-            root = repository(n, base)
+            root = repository(n, base, args.wide)
             label = f"{n} ({n * 25:,})"
             for t in TARGETS:
                 out_path = os.path.join(base, f"render-{n}-{t}.yaml")

@@ -400,3 +400,34 @@ fn the_proof_covers_node_addresses() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A group selecting namespaces by a label that many namespaces carry, used as the source
+/// of an intent in every namespace: each namespace of the group gets an egress rule per
+/// namespace, each naming its namespace, and the evaluators look only at the rules named
+/// for the namespace the proof asks about (`NearIndex`). The debug build this test runs
+/// checks, for every namespace asked about, that those are exactly the rules a test of
+/// every rule keeps; every back end must also prove.
+#[test]
+fn sides_with_a_rule_per_namespace_are_proved_by_the_rules_of_each_namespace() {
+    let n = 20;
+    let sets: Vec<String> = (0..n)
+        .map(|i| {
+            let tier = if i % 2 == 0 { "web" } else { "data" };
+            format!(
+                "apiVersion: netpolc.dev/v1alpha1\nkind: IntentSet\nmetadata: {{name: ns-{i:02}}}\nspec:\n  namespace: ns-{i:02}\n  namespaceLabels: {{tier: {tier}}}\n  isolate: [ingress, egress]\n  presets: [allow-dns]\n  groups:\n    web: {{selector: {{app: web}}}}\n    api: {{selector: {{app: api}}}}\n    front: {{namespaces: {{tier: web}}}}\n    next: {{selector: {{app: api}}, namespaces: [ns-{:02}]}}\n  intents:\n    - {{name: from-front, from: front, to: web, ports: [8080/tcp]}}\n    - {{name: web-to-api, from: web, to: api, ports: [9090/tcp]}}\n    - {{name: to-next, from: api, to: next, ports: [8443/tcp]}}\n    - {{name: no-web-to-api, from: web, to: api, ports: [22/tcp], action: deny}}\n",
+                (i + 1) % n
+            )
+        })
+        .collect();
+    let dir = project("near-index", &sets.join("---\n"));
+    for target in ["kubernetes", "calico", "cilium"] {
+        let out = netpolc(&dir, &["render", "-v", "--target", target]);
+        assert_eq!(out.status.code(), Some(0), "{target}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("note: proved"),
+            "{target}: {}",
+            stderr(&out)
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

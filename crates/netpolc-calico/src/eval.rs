@@ -52,8 +52,8 @@ use crate::{DEFAULT_TIER, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
 use ipnet::IpNet;
 use netpolc_ir::backend::At;
 use netpolc_ir::model::{
-    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo, Pod, PodCache,
-    PreparedSide, Side, SideKey,
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo, NearIndex, Pod,
+    PodCache, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol as IrProtocol};
@@ -1020,6 +1020,28 @@ impl Entity {
         true
     }
 
+    /// The namespaces an end must be in to match, by name or by the name label its
+    /// namespace selector tests (`projectcalico.org/name == 'a'`, `... in {'a', 'b'}`,
+    /// alone or in a conjunction), or `None` when the entity does not name them: outside
+    /// these, [`Self::may_match_in`] is `false` when there are no network sets.
+    fn namespaces(&self) -> Option<Vec<&str>> {
+        fn named(e: &Expr) -> Option<Vec<&str>> {
+            match e {
+                Expr::Eq(k, v) if k == NAME_LABEL => Some(vec![v.as_str()]),
+                Expr::In(k, values) if k == NAME_LABEL => {
+                    Some(values.iter().map(String::as_str).collect())
+                }
+                Expr::And(es) => es.iter().find_map(named),
+                _ => None,
+            }
+        }
+        match &self.endpoints.as_ref()?.namespaces {
+            Namespaces::Any => None,
+            Namespaces::Own(ns) => Some(vec![ns.as_str()]),
+            Namespaces::Matching(s) => named(s.expr()),
+        }
+    }
+
     /// Whether this end can match some pod of the namespace `at` (whose namespace selector
     /// view is `namespace`), or, for `at` `None`, some address: `false` only where
     /// [`Self::matches_l3`] is `false` for every such end. Decided by the namespace part
@@ -1109,6 +1131,16 @@ impl CompiledRule {
         match direction {
             Direction::Egress => self.ip_version_ok(other) && self.destination.matches_l3(other),
             Direction::Ingress => self.source.matches_l3(other),
+        }
+    }
+
+    /// The namespaces the other end must be in for this rule to match it, when its
+    /// entity names them ([`Entity::namespaces`]): it then matches no address without
+    /// network sets.
+    fn other_namespaces(&self, direction: Direction) -> Option<Vec<&str>> {
+        match direction {
+            Direction::Egress => self.destination.namespaces(),
+            Direction::Ingress => self.source.namespaces(),
         }
     }
 
@@ -1456,6 +1488,17 @@ impl Evaluator for CalicoEvaluator {
         let tiers = keep_in_tiers(&applying, |r| r.matches_local(&local, direction));
         let sets = !self.sets.is_empty();
         self.cache_views(model);
+        // Per tier, the rules whose other end names the namespaces it is in, listed under
+        // those names (none with network sets: a selector may then match an address).
+        let indexes: Vec<NearIndex<'_>> = tiers
+            .iter()
+            .map(|(_, rules)| {
+                NearIndex::new(rules.len(), |i| {
+                    let rule: &'a CompiledRule = rules[i];
+                    (!sets).then(|| rule.other_namespaces(direction)).flatten()
+                })
+            })
+            .collect();
         // Per tier, the rules whose other end can match an end in the other end's
         // namespace (or an address).
         let near = std::cell::RefCell::new(NamespaceMemo::default());
@@ -1469,9 +1512,40 @@ impl Evaluator for CalicoEvaluator {
                 let mut near = near.borrow_mut();
                 let near = near.for_end(model, &other_end, |at| {
                     let namespace = other.pod.as_ref().map(PodView::namespace_labels);
-                    keep_in_tiers(&tiers, |r| {
-                        r.may_match_other_in(direction, at, namespace, sets)
-                    })
+                    let may =
+                        |r: &CompiledRule| r.may_match_other_in(direction, at, namespace, sets);
+                    // Known by its name and by its name label.
+                    let names: Vec<&str> = namespace
+                        .and_then(|l| l.get(NAME_LABEL))
+                        .map(String::as_str)
+                        .into_iter()
+                        .chain(at)
+                        .collect();
+                    let near: Vec<(TierAction, Vec<&CompiledRule>)> = tiers
+                        .iter()
+                        .zip(&indexes)
+                        .map(|((default, rules), index)| {
+                            let kept = index
+                                .candidates(&names)
+                                .into_iter()
+                                .map(|i| rules[i])
+                                .filter(|r| may(r))
+                                .collect();
+                            (*default, kept)
+                        })
+                        .collect();
+                    debug_assert!({
+                        let full = keep_in_tiers(&tiers, may);
+                        let ptrs = |t: &[(TierAction, Vec<&CompiledRule>)]| -> Vec<usize> {
+                            t.iter()
+                                .flat_map(|(_, rs)| {
+                                    rs.iter().map(|r| std::ptr::from_ref(*r) as usize)
+                                })
+                                .collect()
+                        };
+                        ptrs(&near) == ptrs(&full)
+                    });
+                    near
                 });
                 let matching = keep_in_tiers(near, |r| r.matches_other(&other, direction));
                 #[cfg(debug_assertions)]

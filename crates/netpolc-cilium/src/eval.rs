@@ -28,7 +28,7 @@ use crate::validate::{parse_cidr_or_ip, parse_port, problems, PortValue};
 use ipnet::IpNet;
 use netpolc_ir::model::{
     name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo,
-    PodCache, PreparedSide, Side, SideKey,
+    NearIndex, PodCache, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol};
@@ -521,6 +521,32 @@ impl CRule {
     /// Whether some pod of the namespace of the pod `id` can match the peer (see
     /// [`Sel::may_match_in`]): `false` only where [`Self::l3_matches`] is `false` for each
     /// of them.
+    /// The namespaces a pod must be in for this rule to match it, when every selector
+    /// of the rule tests `io.kubernetes.pod.namespace In [...]` (a pod's identity carries
+    /// its namespace there): outside these, [`Self::may_match_pod_in`] is `false`.
+    /// `None` when the rule does not name them.
+    fn pod_namespaces(&self) -> Option<Vec<&str>> {
+        match &self.l3 {
+            L3::Selectors(sels) => {
+                let mut names = Vec::new();
+                for sel in sels {
+                    if sel.all {
+                        return None;
+                    }
+                    let req = sel
+                        .reqs
+                        .iter()
+                        .find(|r| r.key == NAMESPACE_KEY && r.op == SelectorOperator::In)?;
+                    names.extend(req.values.iter().map(String::as_str));
+                }
+                Some(names)
+            }
+            // A pod's identity has no CIDR address.
+            L3::Cidrs(_) | L3::Fqdns => Some(Vec::new()),
+            L3::Absent | L3::Entities(_) => None,
+        }
+    }
+
     fn may_match_pod_in(&self, id: &Identity) -> bool {
         match &self.l3 {
             L3::Absent => self.has_l4,
@@ -782,6 +808,12 @@ impl Evaluator for CiliumEvaluator {
             .flat_map(|p| p.rules.iter())
             .filter(|r| r.direction == direction)
             .collect();
+        // Rules whose every selector names the namespaces it is in, listed under those
+        // names.
+        let index = NearIndex::new(rules.len(), |i| {
+            let rule: &'a CRule = rules[i];
+            rule.pod_namespaces()
+        });
         // The rules whose peer can match a pod of the other end's namespace (every rule
         // for an address).
         let near = std::cell::RefCell::new(NamespaceMemo::default());
@@ -811,12 +843,19 @@ impl Evaluator for CiliumEvaluator {
                 } else {
                     // The other end's labels from its namespace are those of every pod
                     // there (its own labels take none of those keys).
-                    near.for_end(model, &other_end, |_| -> Vec<&CRule> {
-                        rules
-                            .iter()
-                            .copied()
+                    near.for_end(model, &other_end, |at| -> Vec<&CRule> {
+                        // The identity's namespace label is the pod's namespace.
+                        let near: Vec<&CRule> = index
+                            .candidates(&at.into_iter().collect::<Vec<_>>())
+                            .into_iter()
+                            .map(|i| rules[i])
                             .filter(|r| r.may_match_pod_in(other))
-                            .collect()
+                            .collect();
+                        debug_assert!(near.iter().map(|r| std::ptr::from_ref(*r)).eq(rules
+                            .iter()
+                            .filter(|r| r.may_match_pod_in(other))
+                            .map(|r| std::ptr::from_ref(*r))));
+                        near
                     })
                 };
                 let matching: Vec<&CRule> = candidates

@@ -2,8 +2,8 @@
 //! [`ClusterModel`]. Every back end's evaluator is compared against this one.
 
 use crate::model::{
-    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo, Pod,
-    PreparedSide, Side, SideKey, Verdict,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo,
+    NearIndex, Pod, PreparedSide, Side, SideKey, Verdict,
 };
 use crate::{
     Action, Direction, Entity, Peer, PortSpec, Ports, Program, Rule, NAMESPACE_NAME_LABEL,
@@ -141,16 +141,40 @@ impl Evaluator for Intended<'_> {
         let isolated = self.program.is_isolated(&pod.namespace, direction);
         // The other end's namespace labels, and the rules whose peer can match an end
         // there.
+        // Rules whose peer names the namespaces it is in, listed under those names.
+        let index = NearIndex::new(attached.len(), |i| {
+            let rule: &'a Rule = attached[i];
+            match &rule.peer {
+                Peer::Pods { namespaces, .. } => name_scope(
+                    namespaces
+                        .requirements()
+                        .map(|r| (r.key == NAMESPACE_NAME_LABEL, r.op, &r.values)),
+                ),
+                _ => None,
+            }
+        });
         let near = std::cell::RefCell::new(NamespaceMemo::default());
         Box::new(move |other, ports, out| {
             let mut near = near.borrow_mut();
             let (namespace, near): &(_, Vec<&Rule>) = near.for_end(model, &other, |at| {
                 let namespace = namespace_of(model, &other);
-                let near = attached
-                    .iter()
-                    .copied()
+                // A pod peer's namespace test reads the namespace's labels (its name label).
+                let names: Vec<&str> = namespace
+                    .and_then(|l| l.get(NAMESPACE_NAME_LABEL))
+                    .map(String::as_str)
+                    .into_iter()
+                    .chain(at)
+                    .collect();
+                let near: Vec<&Rule> = index
+                    .candidates(&names)
+                    .into_iter()
+                    .map(|i| attached[i])
                     .filter(|r| peer_may_match_in(&r.peer, at.is_some(), namespace))
                     .collect();
+                debug_assert!(near.iter().map(|r| std::ptr::from_ref(*r)).eq(attached
+                    .iter()
+                    .filter(|r| peer_may_match_in(&r.peer, at.is_some(), namespace))
+                    .map(|r| std::ptr::from_ref(*r))));
                 (namespace, near)
             });
             let matching: Vec<&Rule> = near

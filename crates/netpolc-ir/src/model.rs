@@ -641,6 +641,96 @@ impl<'m, T> NamespaceMemo<'m, T> {
     }
 }
 
+/// The rules of one prepared side ([`Evaluator::prepare_side`]) that may have an other
+/// end in a given namespace, found without testing every rule: a rule whose peer names
+/// the namespaces it can reach (a test `kubernetes.io/metadata.name In [...]`, a
+/// policy's own namespace) is listed under those names, every other rule is a candidate
+/// everywhere. [`NamespaceMemo`] then tests only the candidates of each namespace the
+/// proof asks about.
+///
+/// Without it, a side whose rules name many namespaces one by one (an intent from a
+/// group of namespaces selected by a label, written in every namespace the group
+/// selects) tests all its rules for every namespace: rules × namespaces per side, cubic
+/// in the namespaces over the whole proof. The candidates are a superset of the rules
+/// that can match there (the caller still tests each), in the rules' order.
+#[derive(Debug)]
+pub struct NearIndex<'k> {
+    /// How many rules the side has.
+    rules: usize,
+    /// Whether the rules are indexed (too few are not: every rule is a candidate).
+    indexed: bool,
+    /// The rules that may match anywhere.
+    open: Vec<usize>,
+    /// The other rules, by the namespaces they are confined to.
+    by_namespace: BTreeMap<&'k str, Vec<usize>>,
+}
+
+impl<'k> NearIndex<'k> {
+    /// Below this many rules, testing each for every namespace costs less than the index.
+    const MIN_RULES: usize = 16;
+
+    /// The index of `rules` rules: `confined(i)` gives the namespaces the other end of
+    /// rule `i` must be in for the rule to match (it then matches no address), or `None`
+    /// when it may match anywhere.
+    pub fn new<I>(rules: usize, mut confined: impl FnMut(usize) -> Option<I>) -> Self
+    where
+        I: IntoIterator<Item = &'k str>,
+    {
+        if rules < Self::MIN_RULES {
+            return NearIndex {
+                rules,
+                indexed: false,
+                open: Vec::new(),
+                by_namespace: BTreeMap::new(),
+            };
+        }
+        let mut open = Vec::new();
+        let mut by_namespace: BTreeMap<&'k str, Vec<usize>> = BTreeMap::new();
+        for i in 0..rules {
+            match confined(i) {
+                None => open.push(i),
+                Some(names) => {
+                    for name in names {
+                        let at = by_namespace.entry(name).or_default();
+                        // A name listed twice by one rule lists the rule once.
+                        if at.last() != Some(&i) {
+                            at.push(i);
+                        }
+                    }
+                }
+            }
+        }
+        NearIndex {
+            rules,
+            indexed: true,
+            open,
+            by_namespace,
+        }
+    }
+
+    /// The positions, in order, of the rules that may match an end in a namespace known
+    /// by any of `names` (its name, the value of its name label; several when a back end
+    /// confines by one and another by the other), or an address when `names` is empty.
+    pub fn candidates(&self, names: &[&str]) -> Vec<usize> {
+        if !self.indexed {
+            return (0..self.rules).collect();
+        }
+        let mut out = self.open.clone();
+        let mut extra = false;
+        for name in names {
+            if let Some(at) = self.by_namespace.get(name) {
+                out.extend_from_slice(at);
+                extra = true;
+            }
+        }
+        if extra {
+            out.sort_unstable();
+            out.dedup();
+        }
+        out
+    }
+}
+
 /// Per-pod values of one model (an evaluator's view of each pod's labels), computed once
 /// for the proof, which asks about the same pods many times; shared by the threads.
 ///
@@ -887,5 +977,40 @@ mod tests {
                 ["a/web", "a/web", "b/web", "a/db"]
             );
         });
+    }
+
+    /// The candidates of a namespace are the open rules and the rules listed under any
+    /// of its names, each once and in order; an address gets the open rules; below
+    /// `MIN_RULES` every rule is a candidate.
+    #[test]
+    fn a_near_index_lists_the_rules_each_namespace_may_meet() {
+        // Rule i: every third is open, the others confined to `n{i % 5}` (rule 4 also to
+        // `n0` twice, rule 8 to no namespace at all).
+        let n = NearIndex::<'static>::MIN_RULES + 4;
+        let names = ["n0", "n1", "n2", "n3", "n4"];
+        let index = NearIndex::new(n, |i| match i {
+            _ if i % 3 == 0 => None,
+            4 => Some(vec![names[4], names[0], names[0]]),
+            8 => Some(vec![]),
+            _ => Some(vec![names[i % 5]]),
+        });
+        let open: Vec<usize> = (0..n).filter(|i| i % 3 == 0).collect();
+        assert_eq!(index.candidates(&[]), open);
+        assert_eq!(index.candidates(&["elsewhere"]), open);
+        let expect = |ns: &[usize]| -> Vec<usize> {
+            (0..n)
+                .filter(|i| {
+                    i % 3 == 0 || (*i != 8 && ns.contains(&(i % 5))) || (*i == 4 && ns.contains(&0))
+                })
+                .collect()
+        };
+        assert_eq!(index.candidates(&["n1"]), expect(&[1]));
+        assert_eq!(index.candidates(&["n0"]), expect(&[0]));
+        // Known by two names (its name and its name label): both, each rule once.
+        assert_eq!(index.candidates(&["n0", "n4"]), expect(&[0, 4]));
+        assert_eq!(index.candidates(&["n4", "n4"]), expect(&[4]));
+        // Too few rules to index: all of them, whatever the names.
+        let small = NearIndex::new(3, |_| Some(vec!["n0"]));
+        assert_eq!(small.candidates(&[]), [0, 1, 2]);
     }
 }

@@ -24,8 +24,8 @@
 
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo, Pod,
-    PreparedSide, Side, SideKey,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo,
+    NearIndex, Pod, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
@@ -541,6 +541,28 @@ impl Evaluator for K8sEvaluator {
             })
             .collect();
         let open = selecting.is_empty();
+        // Rules whose every peer names the namespaces it is in (a test on the name label,
+        // or the policy's own namespace), listed under those names.
+        let index = NearIndex::new(rules.len(), |i| {
+            let (p, r): (&'a Policy, &'a RuleM) = rules[i];
+            let mut names: Vec<&'a str> = Vec::new();
+            for peer in r.peers.as_deref()? {
+                match peer {
+                    PeerM::Pods {
+                        namespaces: None, ..
+                    } => names.push(&p.namespace),
+                    PeerM::Pods {
+                        namespaces: Some(s),
+                        ..
+                    } => names.extend(name_scope(
+                        s.0.iter()
+                            .map(|r| (r.key == NAMESPACE_NAME_LABEL, r.op, &r.values)),
+                    )?),
+                    PeerM::Block { .. } => return None,
+                }
+            }
+            Some(names)
+        });
         // The other end's namespace labels, and the rules with a peer that can match an
         // end there.
         let near = std::cell::RefCell::new(NamespaceMemo::default());
@@ -553,17 +575,31 @@ impl Evaluator for K8sEvaluator {
             let (namespace, near): &(_, Vec<(&Policy, &RuleM)>) =
                 near.for_end(model, &other, |at| {
                     let namespace = other_namespace(model, &other);
-                    let near = rules
-                        .iter()
-                        .copied()
-                        .filter(|(p, r)| {
-                            r.peers.as_ref().is_none_or(|peers| {
-                                peers
-                                    .iter()
-                                    .any(|x| peer_may_match_in(p, x, at, namespace.as_deref()))
-                            })
+                    let may = |(p, r): &(&Policy, &RuleM)| {
+                        r.peers.as_ref().is_none_or(|peers| {
+                            peers
+                                .iter()
+                                .any(|x| peer_may_match_in(p, x, at, namespace.as_deref()))
                         })
+                    };
+                    // Known by its name and by its name label.
+                    let names: Vec<&str> = namespace
+                        .as_deref()
+                        .and_then(|l| l.get(NAMESPACE_NAME_LABEL))
+                        .map(String::as_str)
+                        .into_iter()
+                        .chain(at)
                         .collect();
+                    let near: Vec<(&Policy, &RuleM)> = index
+                        .candidates(&names)
+                        .into_iter()
+                        .map(|i| rules[i])
+                        .filter(may)
+                        .collect();
+                    debug_assert!(near.iter().map(|(_, r)| std::ptr::from_ref(*r)).eq(rules
+                        .iter()
+                        .filter(|x| may(x))
+                        .map(|(_, r)| std::ptr::from_ref(*r))));
                     (namespace, near)
                 });
             let matching: Vec<&RuleM> = near
