@@ -170,6 +170,26 @@ const MAX_REPORTED: usize = 100;
 // The error type is the contract of every stage: diagnostics.
 #[allow(clippy::result_large_err)]
 pub fn load_all(file: FileId, bytes: &[u8], limits: &Limits) -> Result<Vec<Node>, Vec<Diagnostic>> {
+    // The common subset of intent files is read straight into the tree, with the nodes
+    // and spans the loader would give ([`super::quick_nodes`]); anything else, and every
+    // error, goes through the loader.
+    if let Some(nodes) = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|text| super::quick_nodes::read(file, text, limits))
+    {
+        return Ok(nodes);
+    }
+    load_with(file, bytes, limits, None)
+}
+
+/// [`load_all`] by the event parser alone, never by the fast reader of the common subset
+/// ([`super::quick_nodes`]): the reference that reader is tested against.
+#[allow(clippy::result_large_err)]
+pub fn load_all_parsed(
+    file: FileId,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<Vec<Node>, Vec<Diagnostic>> {
     load_with(file, bytes, limits, None)
 }
 

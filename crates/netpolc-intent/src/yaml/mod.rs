@@ -20,6 +20,9 @@
 //! - [`quick::read`] reads the block-style subset netpolc's own emitter writes straight
 //!   into JSON, several times faster, and gives the same value as `load` and
 //!   [`Node::to_json`] whenever it reads a text at all (the proof's read-back).
+//! - [`quick_nodes::read`] reads the common subset of intent files (block collections,
+//!   one-line flow collections, comments) straight into the marked tree, with the same
+//!   nodes and spans as [`load_all`] whenever it reads a text at all.
 //! - [`suggest`] finds the "did you mean" candidate for a misspelt name.
 //!
 //! ```
@@ -51,6 +54,7 @@ mod load;
 mod node;
 mod offsets;
 pub mod quick;
+pub mod quick_nodes;
 mod resolve;
 mod spanned;
 mod suggest;
@@ -61,7 +65,7 @@ mod tests;
 pub use de::{from_node, from_node_all, Partial};
 pub use error::DeError;
 pub(crate) use load::clip;
-pub use load::{load, load_all, load_streamed, Limits};
+pub use load::{load, load_all, load_all_parsed, load_streamed, Limits};
 pub use node::{Node, ScalarStyle, Value};
 pub use spanned::Spanned;
 pub use suggest::suggest;

@@ -114,7 +114,8 @@ pub fn matches(text: &str, expected: &Value) -> bool {
 /// and not in what looks like a comment `16 + n`, `n` being the number of brackets opened
 /// and not closed so far; the parser may not spend more than the budget between two
 /// events. The charge of the whole text bounds the charge between any two events.
-fn characters_ok(text: &str, budget: usize) -> bool {
+/// Shared with [`super::quick_nodes`], whose subset allows the same characters.
+pub(super) fn characters_ok(text: &str, budget: usize) -> bool {
     /// Printable ASCII other than `#` and brackets, by byte.
     const PLAIN: [bool; 256] = {
         let mut t = [false; 256];
