@@ -10,31 +10,21 @@
 //!   read as the loader reads them (one document, the same value).
 
 use netpolc_driver::emit;
-use netpolc_intent::yaml::{load, quick, Limits};
+use netpolc_intent::yaml::{load_all_parsed, quick, Limits};
 use netpolc_source::FileId;
+#[path = "../../netpolc-intent/tests/support/yaml_texts.rs"]
+mod yaml_texts;
+
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value};
 use std::path::{Path, PathBuf};
+use yaml_texts::{apply, edit, yaml_files, Edit};
 
 /// The loader's reading of a text when it is exactly one document.
 fn loader(text: &str) -> Option<Value> {
-    match load(FileId(0), text.as_bytes(), &Limits::default()) {
+    match load_all_parsed(FileId(0), text.as_bytes(), &Limits::default()) {
         Ok(docs) if docs.len() == 1 => Some(docs[0].to_json()),
         _ => None,
-    }
-}
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            yaml_files(&path, out);
-        } else if path.extension().is_some_and(|x| x == "yaml") {
-            out.push(path);
-        }
     }
 }
 
@@ -248,75 +238,6 @@ const SIGNIFICANT: &[char] = &[
     ',', '?', '%', '@', '`', '.', '~', 'a', '0', '1', 'u', 'x', 'e', '\r',
 ];
 
-/// One edit of a text.
-#[derive(Clone, Debug)]
-enum Edit {
-    Insert(usize, char),
-    Delete(usize),
-    Replace(usize, char),
-    DuplicateLine(usize),
-    DeleteLine(usize),
-    SwapLines(usize),
-    Indent(usize, usize),
-    Dedent(usize),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    let at = any::<usize>();
-    let c = prop::sample::select(SIGNIFICANT);
-    prop_oneof![
-        3 => (at, c.clone()).prop_map(|(i, c)| Edit::Insert(i, c)),
-        2 => at.prop_map(Edit::Delete),
-        3 => (at, c).prop_map(|(i, c)| Edit::Replace(i, c)),
-        1 => at.prop_map(Edit::DuplicateLine),
-        1 => at.prop_map(Edit::DeleteLine),
-        1 => at.prop_map(Edit::SwapLines),
-        1 => (at, 1usize..5).prop_map(|(i, n)| Edit::Indent(i, n)),
-        1 => at.prop_map(Edit::Dedent),
-    ]
-}
-
-fn apply(text: &str, e: &Edit) -> String {
-    let mut chars: Vec<char> = text.chars().collect();
-    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
-    let n = chars.len().max(1);
-    let l = lines.len().max(1);
-    match *e {
-        Edit::Insert(i, c) => chars.insert(i % (chars.len() + 1), c),
-        Edit::Delete(i) if !chars.is_empty() => {
-            chars.remove(i % n);
-        }
-        Edit::Replace(i, c) if !chars.is_empty() => chars[i % n] = c,
-        Edit::DuplicateLine(i) if !lines.is_empty() => {
-            let line = lines[i % l].clone();
-            lines.insert(i % l, line);
-            return lines.concat();
-        }
-        Edit::DeleteLine(i) if !lines.is_empty() => {
-            lines.remove(i % l);
-            return lines.concat();
-        }
-        Edit::SwapLines(i) if lines.len() > 1 => {
-            let i = i % (lines.len() - 1);
-            lines.swap(i, i + 1);
-            return lines.concat();
-        }
-        Edit::Indent(i, k) if !lines.is_empty() => {
-            lines[i % l].insert_str(0, &" ".repeat(k));
-            return lines.concat();
-        }
-        Edit::Dedent(i) if !lines.is_empty() => {
-            let line = &mut lines[i % l];
-            if line.starts_with(' ') {
-                line.remove(0);
-            }
-            return lines.concat();
-        }
-        _ => {}
-    }
-    chars.into_iter().collect()
-}
-
 /// Texts to mutate: emitted random values and golden/ documents.
 fn seed_text() -> impl Strategy<Value = String> {
     let golden: Vec<String> = golden_documents().into_iter().map(|(_, d)| d).collect();
@@ -340,7 +261,7 @@ proptest! {
     #[test]
     fn mutated_texts_read_as_the_loader_does(
         text in seed_text(),
-        edits in prop::collection::vec(edit(), 1..4),
+        edits in prop::collection::vec(edit(SIGNIFICANT), 1..4),
     ) {
         let original = quick::read(&text);
         let mut mutated = text;
