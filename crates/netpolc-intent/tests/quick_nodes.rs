@@ -16,7 +16,7 @@
 //! - `mutated_texts_read_as_the_loader_does` (property): texts of the subset with random
 //!   edits of YAML-significant characters and lines are either not read fast or read as
 //!   the loader reads them, and so are arbitrary short strings;
-//! - `timing_read_vs_load_all` (ignored, run by hand in release mode): the time of both
+//! - `timing_read_vs_parser` (ignored, run by hand in release mode): the time of both
 //!   over every file of a folder (`NETPOLC_QUICK_NODES_TIMING`, default
 //!   `/tmp/r2000/policies`).
 
@@ -49,13 +49,13 @@ fn agrees(text: &str, limits: &Limits) -> bool {
         Ok(full) => {
             if fast != full {
                 panic!(
-                    "read differs from load_all on {text:?}\n{}",
+                    "read differs from the parser on {text:?}\n{}",
                     first_difference(text, &fast, &full)
                 );
             }
         }
         Err(e) => panic!(
-            "read gave {} documents, load_all failed on {text:?}: {:?}",
+            "read gave {} documents, the parser failed on {text:?}: {:?}",
             fast.len(),
             e.iter().map(|d| &d.message).collect::<Vec<_>>()
         ),
@@ -91,7 +91,7 @@ fn first_difference(text: &str, a: &[Node], b: &[Node]) -> String {
             )
         };
         if a.span != b.span {
-            return Some(format!("read {} vs load_all {}", show(a), show(b)));
+            return Some(format!("read {} vs parser {}", show(a), show(b)));
         }
         match (&a.value, &b.value) {
             (Value::Seq(x), Value::Seq(y)) if x.len() == y.len() => {
@@ -102,7 +102,7 @@ fn first_difference(text: &str, a: &[Node], b: &[Node]) -> String {
                 .zip(y)
                 .find_map(|((ka, va), (kb, vb))| walk(text, ka, kb).or_else(|| walk(text, va, vb))),
             (x, y) if x == y => None,
-            (x, y) => Some(format!("at {}: read {x:?} vs load_all {y:?}", show(a))),
+            (x, y) => Some(format!("at {}: read {x:?} vs parser {y:?}", show(a))),
         }
     }
     if a.len() != b.len() {
@@ -627,11 +627,11 @@ proptest! {
     }
 }
 
-/// Times `read` and `load_all` over every file of a folder. Run by hand:
+/// Times `read` and the parser (`load_all_parsed`) over every file of a folder. Run by hand:
 /// `cargo test --release -p netpolc-intent --test quick_nodes -- --ignored --nocapture`.
 #[test]
 #[ignore = "a measurement, run by hand in release mode"]
-fn timing_read_vs_load_all() {
+fn timing_read_vs_parser() {
     use std::time::Instant;
     let dir = std::env::var("NETPOLC_QUICK_NODES_TIMING")
         .unwrap_or_else(|_| "/tmp/r2000/policies".to_string());
@@ -672,7 +672,7 @@ fn timing_read_vs_load_all() {
         std::hint::black_box(n);
     }
     println!(
-        "{} files, {} bytes under {dir}: read {:.1} ms, load_all {:.1} ms (best of {ROUNDS}), {:.1}x",
+        "{} files, {} bytes under {dir}: read {:.1} ms, parser {:.1} ms (best of {ROUNDS}), {:.1}x",
         texts.len(),
         bytes,
         best_read * 1e3,
