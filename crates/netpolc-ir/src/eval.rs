@@ -2,8 +2,8 @@
 //! [`ClusterModel`]. Every back end's evaluator is compared against this one.
 
 use crate::model::{
-    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo,
-    NearIndex, Pod, PreparedSide, Side, SideKey, Verdict,
+    name_scope, named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions,
+    NamespaceMemo, NearIndex, Pod, PreparedSide, Side, SideKey, Verdict,
 };
 use crate::{
     Action, Direction, Entity, Peer, PortSpec, Ports, Program, Rule, NAMESPACE_NAME_LABEL,
@@ -145,11 +145,7 @@ impl Evaluator for Intended<'_> {
         let index = NearIndex::new(attached.len(), |i| {
             let rule: &'a Rule = attached[i];
             match &rule.peer {
-                Peer::Pods { namespaces, .. } => name_scope(
-                    namespaces
-                        .requirements()
-                        .map(|r| (r.key == NAMESPACE_NAME_LABEL, r.op, &r.values)),
-                ),
+                Peer::Pods { namespaces, .. } => named_namespaces(namespaces.requirements()),
                 _ => None,
             }
         });

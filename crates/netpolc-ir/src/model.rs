@@ -603,6 +603,20 @@ where
     scope
 }
 
+/// The namespace names a selector over namespace labels is confined to, for a
+/// [`NearIndex`]: the values of its first `In` test on [`crate::NAMESPACE_NAME_LABEL`]
+/// (a namespace it matches carries one of them there), or `None` when it tests the name
+/// with no `In`. Unlike [`name_scope`], builds nothing: the other tests on the name only
+/// narrow what the index's caller tests anyway.
+pub fn named_namespaces<'a>(
+    requirements: impl IntoIterator<Item = &'a crate::Requirement>,
+) -> Option<impl Iterator<Item = &'a str>> {
+    requirements
+        .into_iter()
+        .find(|r| r.key == crate::NAMESPACE_NAME_LABEL && r.op == crate::Op::In)
+        .map(|r| r.values.iter().map(String::as_str))
+}
+
 /// What a prepared side ([`Evaluator::prepare_side`]) keeps for the namespace of the last
 /// other end it was asked about: typically that namespace's labels and the rules whose
 /// peer can match an end there. The proof asks about the other ends namespace by
@@ -1012,5 +1026,33 @@ mod tests {
         // Too few rules to index: all of them, whatever the names.
         let small = NearIndex::new(3, |_| Some(vec!["n0"]));
         assert_eq!(small.candidates(&[]), [0, 1, 2]);
+    }
+
+    /// A selector confines to the values of its first `In` on the name label; `NotIn`,
+    /// existence and other keys confine nothing.
+    #[test]
+    fn named_namespaces_are_the_values_of_an_in_test_on_the_name() {
+        use crate::{Op, Requirement, NAMESPACE_NAME_LABEL};
+        let req = |key: &str, op: Op, values: &[&str]| Requirement {
+            key: key.into(),
+            op,
+            values: values.iter().map(|v| (*v).to_string()).collect(),
+        };
+        fn names(rs: &[Requirement]) -> Option<Vec<&str>> {
+            named_namespaces(rs).map(Iterator::collect)
+        }
+        let team = req("team", Op::In, &["a"]);
+        let shop = req(NAMESPACE_NAME_LABEL, Op::In, &["shop", "cart"]);
+        assert_eq!(
+            names(&[team.clone(), shop.clone()]),
+            Some(vec!["cart", "shop"])
+        );
+        assert_eq!(names(std::slice::from_ref(&team)), None);
+        assert_eq!(
+            names(&[req(NAMESPACE_NAME_LABEL, Op::NotIn, &["shop"])]),
+            None
+        );
+        assert_eq!(names(&[req(NAMESPACE_NAME_LABEL, Op::Exists, &[])]), None);
+        assert_eq!(names(&[]), None);
     }
 }

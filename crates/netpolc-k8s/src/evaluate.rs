@@ -24,8 +24,8 @@
 
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo,
-    NearIndex, Pod, PreparedSide, Side, SideKey,
+    name_scope, named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions,
+    NamespaceMemo, NearIndex, Pod, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
@@ -554,10 +554,7 @@ impl Evaluator for K8sEvaluator {
                     PeerM::Pods {
                         namespaces: Some(s),
                         ..
-                    } => names.extend(name_scope(
-                        s.0.iter()
-                            .map(|r| (r.key == NAMESPACE_NAME_LABEL, r.op, &r.values)),
-                    )?),
+                    } => names.extend(named_namespaces(s.0.iter())?),
                     PeerM::Block { .. } => return None,
                 }
             }
