@@ -1024,7 +1024,7 @@ impl Entity {
     /// namespace selector tests (`projectcalico.org/name == 'a'`, `... in {'a', 'b'}`,
     /// alone or in a conjunction), or `None` when the entity does not name them: outside
     /// these, [`Self::may_match_in`] is `false` when there are no network sets.
-    fn namespaces(&self) -> Option<Vec<&str>> {
+    fn confined_namespaces(&self) -> Option<Vec<&str>> {
         fn named(e: &Expr) -> Option<Vec<&str>> {
             match e {
                 Expr::Eq(k, v) if k == NAME_LABEL => Some(vec![v.as_str()]),
@@ -1135,12 +1135,12 @@ impl CompiledRule {
     }
 
     /// The namespaces the other end must be in for this rule to match it, when its
-    /// entity names them ([`Entity::namespaces`]): it then matches no address without
+    /// entity names them ([`Entity::confined_namespaces`]): it then matches no address without
     /// network sets.
     fn other_namespaces(&self, direction: Direction) -> Option<Vec<&str>> {
         match direction {
-            Direction::Egress => self.destination.namespaces(),
-            Direction::Ingress => self.source.namespaces(),
+            Direction::Egress => self.destination.confined_namespaces(),
+            Direction::Ingress => self.source.confined_namespaces(),
         }
     }
 
@@ -1515,37 +1515,15 @@ impl Evaluator for CalicoEvaluator {
                     let may =
                         |r: &CompiledRule| r.may_match_other_in(direction, at, namespace, sets);
                     // Known by its name and by its name label.
-                    let names: Vec<&str> = namespace
-                        .and_then(|l| l.get(NAME_LABEL))
-                        .map(String::as_str)
-                        .into_iter()
-                        .chain(at)
-                        .collect();
-                    let near: Vec<(TierAction, Vec<&CompiledRule>)> = tiers
+                    let label = namespace.and_then(|l| l.get(NAME_LABEL));
+                    tiers
                         .iter()
                         .zip(&indexes)
                         .map(|((default, rules), index)| {
-                            let kept = index
-                                .candidates(&names)
-                                .into_iter()
-                                .map(|i| rules[i])
-                                .filter(|r| may(r))
-                                .collect();
-                            (*default, kept)
+                            let names = label.map(String::as_str).into_iter().chain(at);
+                            (*default, index.keep(rules, names, |r| may(r)))
                         })
-                        .collect();
-                    debug_assert!({
-                        let full = keep_in_tiers(&tiers, may);
-                        let ptrs = |t: &[(TierAction, Vec<&CompiledRule>)]| -> Vec<usize> {
-                            t.iter()
-                                .flat_map(|(_, rs)| {
-                                    rs.iter().map(|r| std::ptr::from_ref(*r) as usize)
-                                })
-                                .collect()
-                        };
-                        ptrs(&near) == ptrs(&full)
-                    });
-                    near
+                        .collect::<Vec<_>>()
                 });
                 let matching = keep_in_tiers(near, |r| r.matches_other(&other, direction));
                 #[cfg(debug_assertions)]

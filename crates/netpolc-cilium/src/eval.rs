@@ -518,9 +518,6 @@ impl CRule {
         self.l3_matches(ctx.other) && (!self.has_l4 || self.l4_matches(ctx))
     }
 
-    /// Whether some pod of the namespace of the pod `id` can match the peer (see
-    /// [`Sel::may_match_in`]): `false` only where [`Self::l3_matches`] is `false` for each
-    /// of them.
     /// The namespaces a pod must be in for this rule to match it, when every selector
     /// of the rule tests `io.kubernetes.pod.namespace In [...]` (a pod's identity carries
     /// its namespace there): outside these, [`Self::may_match_pod_in`] is `false`.
@@ -547,6 +544,9 @@ impl CRule {
         }
     }
 
+    /// Whether some pod of the namespace of the pod `id` can match the peer (see
+    /// [`Sel::may_match_in`]): `false` only where [`Self::l3_matches`] is `false` for each
+    /// of them.
     fn may_match_pod_in(&self, id: &Identity) -> bool {
         match &self.l3 {
             L3::Absent => self.has_l4,
@@ -845,17 +845,7 @@ impl Evaluator for CiliumEvaluator {
                     // there (its own labels take none of those keys).
                     near.for_end(model, &other_end, |at| -> Vec<&CRule> {
                         // The identity's namespace label is the pod's namespace.
-                        let near: Vec<&CRule> = index
-                            .candidates(&at.into_iter().collect::<Vec<_>>())
-                            .into_iter()
-                            .map(|i| rules[i])
-                            .filter(|r| r.may_match_pod_in(other))
-                            .collect();
-                        debug_assert!(near.iter().map(|r| std::ptr::from_ref(*r)).eq(rules
-                            .iter()
-                            .filter(|r| r.may_match_pod_in(other))
-                            .map(|r| std::ptr::from_ref(*r))));
-                        near
+                        index.keep(&rules, at, |r| r.may_match_pod_in(other))
                     })
                 };
                 let matching: Vec<&CRule> = candidates

@@ -139,8 +139,6 @@ impl Evaluator for Intended<'_> {
         let pod = &model.pods[me];
         let attached: Vec<&Rule> = self.attached(pod, direction).map(|(_, r)| r).collect();
         let isolated = self.program.is_isolated(&pod.namespace, direction);
-        // The other end's namespace labels, and the rules whose peer can match an end
-        // there.
         // Rules whose peer names the namespaces it is in, listed under those names.
         let index = NearIndex::new(attached.len(), |i| {
             let rule: &'a Rule = attached[i];
@@ -149,28 +147,20 @@ impl Evaluator for Intended<'_> {
                 _ => None,
             }
         });
+        // The other end's namespace labels, and the rules whose peer can match an end
+        // there.
         let near = std::cell::RefCell::new(NamespaceMemo::default());
         Box::new(move |other, ports, out| {
             let mut near = near.borrow_mut();
             let (namespace, near): &(_, Vec<&Rule>) = near.for_end(model, &other, |at| {
                 let namespace = namespace_of(model, &other);
                 // A pod peer's namespace test reads the namespace's labels (its name label).
-                let names: Vec<&str> = namespace
-                    .and_then(|l| l.get(NAMESPACE_NAME_LABEL))
-                    .map(String::as_str)
-                    .into_iter()
-                    .chain(at)
-                    .collect();
-                let near: Vec<&Rule> = index
-                    .candidates(&names)
-                    .into_iter()
-                    .map(|i| attached[i])
-                    .filter(|r| peer_may_match_in(&r.peer, at.is_some(), namespace))
-                    .collect();
-                debug_assert!(near.iter().map(|r| std::ptr::from_ref(*r)).eq(attached
-                    .iter()
-                    .filter(|r| peer_may_match_in(&r.peer, at.is_some(), namespace))
-                    .map(|r| std::ptr::from_ref(*r))));
+                let label = namespace.and_then(|l| l.get(NAMESPACE_NAME_LABEL));
+                let near = index.keep(
+                    &attached,
+                    label.map(String::as_str).into_iter().chain(at),
+                    |r| peer_may_match_in(&r.peer, at.is_some(), namespace),
+                );
                 (namespace, near)
             });
             let matching: Vec<&Rule> = near

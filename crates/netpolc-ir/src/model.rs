@@ -659,8 +659,8 @@ impl<'m, T> NamespaceMemo<'m, T> {
 /// end in a given namespace, found without testing every rule: a rule whose peer names
 /// the namespaces it can reach (a test `kubernetes.io/metadata.name In [...]`, a
 /// policy's own namespace) is listed under those names, every other rule is a candidate
-/// everywhere. [`NamespaceMemo`] then tests only the candidates of each namespace the
-/// proof asks about.
+/// everywhere. [`Self::keep`] then tests only the candidates of each namespace the proof
+/// asks about (once per namespace, with a [`NamespaceMemo`]).
 ///
 /// Without it, a side whose rules name many namespaces one by one (an intent from a
 /// group of namespaces selected by a label, written in every namespace the group
@@ -722,10 +722,37 @@ impl<'k> NearIndex<'k> {
         }
     }
 
+    /// The rules of `rules` (the side's rules, in the order they were indexed) that
+    /// `may` keeps for an end in the namespace known by `names` (its name, the value of
+    /// its name label: a back end may confine by either), or for an address when `names`
+    /// is empty; `may` is asked about the candidates only. Debug builds check that this
+    /// is what asking `may` about every rule keeps.
+    pub fn keep<'n, T: Copy>(
+        &self,
+        rules: &[T],
+        names: impl IntoIterator<Item = &'n str>,
+        may: impl Fn(&T) -> bool,
+    ) -> Vec<T> {
+        debug_assert_eq!(rules.len(), self.rules);
+        let names: Vec<&str> = names.into_iter().collect();
+        let kept: Vec<usize> = self
+            .candidates(&names)
+            .into_iter()
+            .filter(|&i| may(&rules[i]))
+            .collect();
+        debug_assert_eq!(
+            kept,
+            (0..rules.len())
+                .filter(|&i| may(&rules[i]))
+                .collect::<Vec<_>>(),
+            "the index left out a rule that may match in {names:?}"
+        );
+        kept.into_iter().map(|i| rules[i]).collect()
+    }
+
     /// The positions, in order, of the rules that may match an end in a namespace known
-    /// by any of `names` (its name, the value of its name label; several when a back end
-    /// confines by one and another by the other), or an address when `names` is empty.
-    pub fn candidates(&self, names: &[&str]) -> Vec<usize> {
+    /// by any of `names`, or an address when `names` is empty.
+    fn candidates(&self, names: &[&str]) -> Vec<usize> {
         if !self.indexed {
             return (0..self.rules).collect();
         }

@@ -580,23 +580,11 @@ impl Evaluator for K8sEvaluator {
                         })
                     };
                     // Known by its name and by its name label.
-                    let names: Vec<&str> = namespace
+                    let label = namespace
                         .as_deref()
-                        .and_then(|l| l.get(NAMESPACE_NAME_LABEL))
-                        .map(String::as_str)
-                        .into_iter()
-                        .chain(at)
-                        .collect();
-                    let near: Vec<(&Policy, &RuleM)> = index
-                        .candidates(&names)
-                        .into_iter()
-                        .map(|i| rules[i])
-                        .filter(may)
-                        .collect();
-                    debug_assert!(near.iter().map(|(_, r)| std::ptr::from_ref(*r)).eq(rules
-                        .iter()
-                        .filter(|x| may(x))
-                        .map(|(_, r)| std::ptr::from_ref(*r))));
+                        .and_then(|l| l.get(NAMESPACE_NAME_LABEL));
+                    let near =
+                        index.keep(&rules, label.map(String::as_str).into_iter().chain(at), may);
                     (namespace, near)
                 });
             let matching: Vec<&RuleM> = near
