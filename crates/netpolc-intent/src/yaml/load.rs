@@ -29,8 +29,13 @@ use std::rc::Rc;
 use std::str::Chars;
 
 /// The depth limit is capped here whatever [`Limits::max_depth`] says, because trees are
-/// consumed recursively (deserializer, JSON conversion, drop).
-const DEPTH_CAP: usize = 1024;
+/// consumed recursively (deserializer, JSON conversion, drop). The fast readers
+/// ([`super::quick`], [`super::quick_nodes`]) cap it alike.
+pub(super) const DEPTH_CAP: usize = 1024;
+
+/// Longest implicit key the fast readers accept, in bytes: the parser allows 1024
+/// characters, and a character is at least one byte.
+pub(super) const MAX_KEY: usize = 1000;
 
 /// Bounds on what [`load`] accepts. Every violation is an error with its own code.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -40,18 +40,11 @@
 //! differential and mutation tests of `netpolc-driver` (`tests/quick_read.rs`) hold the
 //! reader to this against the loader, and [`matches()`] against [`read`].
 
-use super::load::Limits;
+use super::load::{Limits, DEPTH_CAP, MAX_KEY};
 use super::node::plain_to_json;
 use super::resolve::{resolve_plain, Resolved};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-
-/// Longest implicit key accepted, in bytes (YAML allows 1024 characters; a character is
-/// at least one byte).
-const MAX_KEY: usize = 1000;
-
-/// The loader caps the depth limit here whatever the limits say.
-const DEPTH_CAP: usize = 1024;
 
 /// One document of the block-style subset netpolc's emitter writes, read straight into
 /// JSON; `None` when the text steps outside that subset (the caller then uses the full

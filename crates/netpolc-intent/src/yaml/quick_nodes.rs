@@ -69,18 +69,11 @@
 //! read here. `None` promises nothing. The tests of this crate (`tests/quick_nodes.rs`) hold the reader to this
 //! against the loader on the repository's files and on random edits of them.
 
-use super::load::Limits;
+use super::load::{Limits, DEPTH_CAP, MAX_KEY};
 use super::node::{Node, ScalarStyle, Value};
 use super::quick::characters_ok;
 use super::resolve::{resolve_plain, Resolved};
 use netpolc_source::{FileId, Span};
-
-/// The loader caps the depth limit here whatever the limits say.
-const DEPTH_CAP: usize = 1024;
-
-/// Longest key accepted, in bytes (the parser allows 1024 characters for an implicit
-/// key; a character is at least one byte).
-const MAX_KEY: usize = 1000;
 
 /// Deepest flow nesting accepted (the parser counts flow levels in a byte).
 const MAX_FLOW: usize = 128;
