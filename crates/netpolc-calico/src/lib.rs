@@ -59,12 +59,14 @@
 //!   With [`Options::namespaced`], namespaced subjects become namespaced
 //!   `projectcalico.org/v3` NetworkPolicies instead (same tiers, orders and names; the
 //!   subject selector then omits the namespace term).
-//! - **One object per subject.** The rules of every intent of one set with the same
-//!   scope, subject selector, direction and action are merged into one policy, grouped
-//!   by intent; `netpolc.dev/intent` lists the intents and, when there are several,
+//! - **One object per subject.** The rules of every intent with the same object set
+//!   (the subject's namespace's own set, [`netpolc_ir::Program::object_set`]), scope,
+//!   subject selector, direction and action are merged into one policy, grouped by
+//!   intent; `netpolc.dev/intent` lists the intents and, when there are several,
 //!   `netpolc.dev/rules` names the intent of each rule ([`netpolc_ir::provenance`]),
-//!   which the evaluator reads back. An object that would exceed 1024 rules in its
-//!   direction continues in `-2`, `-3`, … (split between intents).
+//!   which the evaluator reads back. An object that would exceed 256 rules
+//!   (`MAX_OBJECT_RULES`; Calico takes 1,024 per direction) continues in `-2`, `-3`, …
+//!   (split between intents).
 //! - **Names.** `netpolc_ir::provenance::object_name` (`<set>-<subject>-<direction>`,
 //!   `<subject>` such as `app-backend` or `all-pods`, `-deny` for denies; isolation:
 //!   `[set, "isolate"]`). Names include the set, so they stay unique among

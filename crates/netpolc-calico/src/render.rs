@@ -36,6 +36,12 @@ const BACKEND_NOTE: &str = "backend: calico (`projectcalico.org/v3`)";
 /// Calico's limits on one selector and on the rules of one direction.
 const MAX_SELECTOR: usize = 1024;
 const MAX_RULES: usize = 1024;
+/// Most rules netpolc merges into one policy (an intent of more is a policy of its own).
+const MERGED_RULES: usize = if netpolc_ir::provenance::MAX_OBJECT_RULES < MAX_RULES {
+    netpolc_ir::provenance::MAX_OBJECT_RULES
+} else {
+    MAX_RULES
+};
 
 /// Ports per rule: Calico's documented limit on `ports`.
 const MAX_PORTS: usize = 50;
@@ -833,9 +839,10 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
             let keys: Vec<(&Scope, &LabelSelector)> = subjects.keys().copied().collect();
             let words = scoped_subject_words(&keys, &cluster_wide);
             for (((scope, pods), by_intent), word) in subjects.iter().zip(words) {
-                // Calico accepts at most MAX_RULES rules per direction in one policy: start a
-                // new object (`-2`, `-3`, …) at an intent boundary when the next intent would
-                // not fit.
+                // Calico accepts at most MAX_RULES rules per direction in one policy, and
+                // netpolc merges at most MAX_OBJECT_RULES into one (which keeps the
+                // provenance annotations small): start a new object (`-2`, `-3`, …) at an
+                // intent boundary when the next intent would not fit.
                 let mut chunks: Vec<(Vec<CRule>, Provenance, Vec<&Origin>)> = Vec::new();
                 for indices in by_intent.values() {
                     // Every intent of a group has a rule; its origin is its first rule's.
@@ -862,7 +869,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
                     }
                     let fits = chunks
                         .last()
-                        .is_some_and(|(c, _, _)| c.len() + calico.len() <= MAX_RULES);
+                        .is_some_and(|(c, _, _)| c.len() + calico.len() <= MERGED_RULES);
                     if !fits {
                         chunks.push((Vec::new(), Provenance::default(), Vec::new()));
                     }

@@ -1065,8 +1065,9 @@ fn refused_constructs() {
         codes_of(&one_rule(Peer::Any, Ports::Any, many).build()),
         vec![codes::SELECTOR_TOO_LONG]
     );
-    // Two intent sets whose names normalise to the same DNS label.
-    let prod = ns_scope("production");
+    // Two cluster sets whose names normalise to the same DNS label (rules of namespaced
+    // sets join the objects of their subject's namespace, named after its own set).
+    let prod = cluster_scope(&["production"]);
     let p = one_rule(Peer::Any, Ports::Any, any())
         .rule(
             "a_b",

@@ -61,9 +61,10 @@
 //!   "any port" is a rule without `toPorts`. ICMP types go to a separate rule item with
 //!   `icmps` (Cilium rejects `icmps` beside `toPorts`); "all ICMP" lists types 0–255.
 //!   HTTP constraints become `rules.http` on TCP ports.
-//! - **Objects and names** follow the conventions: one object per (intent set, subject
-//!   scope, subject selector, direction, action), merging the rule items of every intent
-//!   with that subject (grouped by intent, `netpolc.dev/rules` naming each item's intent
+//! - **Objects and names** follow the conventions: one object per (object set, subject
+//!   scope, subject selector, direction, action), the object set being the subject's
+//!   namespace's own set ([`netpolc_ir::Program::object_set`]), merging the rule items
+//!   of every intent with that subject (at most 256 an object, then `-2`, `-3`, …) (grouped by intent, `netpolc.dev/rules` naming each item's intent
 //!   when there are several, read back by the evaluator), named
 //!   `<set>-<subject>-<direction>` (`-deny` for denies; `<subject>` such as `app-web` or
 //!   `all-pods`, see `netpolc_ir::provenance`), one isolation object `<set>-isolate` per intent set; output sorted (CCNPs, then CNPs by

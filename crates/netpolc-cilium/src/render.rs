@@ -11,7 +11,10 @@ use crate::types::{
 };
 use crate::Options;
 use netpolc_ir::backend::{Form, Packed};
-use netpolc_ir::provenance::{object_name, scoped_subject_words, Provenance, RULES_ANNOTATION};
+use netpolc_ir::provenance::{
+    continued_object_name, object_name, scoped_subject_words, split_at_intents, Provenance,
+    MAX_OBJECT_RULES, RULES_ANNOTATION,
+};
 use netpolc_ir::{
     Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortMatch, PortSpec, Ports,
     Program, Protocol, Rule, Scope, NAMESPACE_NAME_LABEL,
@@ -131,69 +134,98 @@ fn render_rules(program: &Program, objects: &mut Vec<Keyed>, form: Form) {
                     (Direction::Egress, Action::Allow) => "egress",
                     (Direction::Egress, Action::Deny) => "egressDeny",
                 };
-                let mut items: Vec<Item> = Vec::new();
-                let mut provenance = Provenance::default();
-                let mut first: Option<&Origin> = None;
-                for indices in by_intent.values() {
-                    let origin = &program.rules[indices[0]].origin;
-                    let q = origin.qualified();
-                    let before = items.len();
-                    for &i in indices {
-                        for item in self::items(&program.rules[i], carriers[i]) {
-                            provenance.push(format!("spec.{field}[{}]", items.len()), q.clone());
-                            items.push(item);
-                        }
-                    }
-                    if items.len() > before {
-                        first.get_or_insert(origin);
-                    }
-                }
-                let Some(origin) = first else {
-                    // Nothing these rules match can be written: an FQDN source (dropped,
-                    // see `l3`) or only ICMP specs on ported protocols (which match nothing).
-                    continue;
-                };
-                let mut spec = types::Rule {
-                    endpoint_selector: Some(scope_selector(scope, pods)),
-                    enable_default_deny: Some(DefaultDeny {
-                        ingress: Some(false),
-                        egress: Some(false),
-                    }),
-                    ..types::Rule::default()
-                };
-                match (direction, action) {
-                    (Direction::Ingress, Action::Allow) => {
-                        spec.ingress = Some(items.into_iter().map(Item::ingress).collect());
-                    }
-                    (Direction::Ingress, Action::Deny) => {
-                        spec.ingress_deny =
-                            Some(items.into_iter().map(Item::ingress_deny).collect());
-                    }
-                    (Direction::Egress, Action::Allow) => {
-                        spec.egress = Some(items.into_iter().map(Item::egress).collect());
-                    }
-                    (Direction::Egress, Action::Deny) => {
-                        spec.egress_deny = Some(items.into_iter().map(Item::egress_deny).collect());
+                // Each intent's items (an intent left with none names no object).
+                let intents: Vec<(&Origin, Vec<Item>)> = by_intent
+                    .values()
+                    .map(|indices| {
+                        let origin = &*program.rules[indices[0]].origin;
+                        let items: Vec<Item> = indices
+                            .iter()
+                            .flat_map(|&i| self::items(&program.rules[i], carriers[i]))
+                            .collect();
+                        (origin, items)
+                    })
+                    .filter(|(_, items)| !items.is_empty())
+                    .collect();
+                // At most MAX_OBJECT_RULES rules an object: continuations `-2`, `-3`, …
+                // at intent boundaries. No intent left (an FQDN source, dropped, see
+                // `l3`, or only ICMP specs on ported protocols, which match nothing):
+                // no object.
+                let runs = split_at_intents(intents.iter().map(|(_, i)| i.len()), MAX_OBJECT_RULES);
+                let mut intents = intents.into_iter();
+                for (n, count) in runs.into_iter().enumerate() {
+                    let run: Vec<(&Origin, Vec<Item>)> = intents.by_ref().take(count).collect();
+                    let deny = action == Action::Deny;
+                    let name = if n == 0 {
+                        object_name(set, &word, direction, deny)
+                    } else {
+                        continued_object_name(set, &word, direction, deny, n + 1)
+                    };
+                    let subject = (scope, pods, direction, action);
+                    if let Some(object) = rule_object(subject, field, name, run) {
+                        objects.push(keyed(object, form));
                     }
                 }
-                let name = object_name(set, &word, direction, action == Action::Deny);
-                let mut object = object(scope, name, origin, spec);
-                object.metadata.annotations.insert(
-                    INTENT_ANNOTATION.to_string(),
-                    provenance.intent_annotation(),
-                );
-                if let Some(rules) = provenance.rules_annotation() {
-                    object
-                        .metadata
-                        .annotations
-                        .insert(RULES_ANNOTATION.to_string(), rules);
-                }
-                objects.push(keyed(object, form));
             }
         },
     );
     objects.reserve_exact(rendered.len());
     objects.extend(rendered);
+}
+
+/// The object `name` for the pods of `pods` in `scope`: the items of `intents` in
+/// `direction` and `action` (rule list `field`), in order, with their provenance (none
+/// without intents).
+fn rule_object(
+    (scope, pods, direction, action): (&Scope, &LabelSelector, Direction, Action),
+    field: &str,
+    name: String,
+    intents: Vec<(&Origin, Vec<Item>)>,
+) -> Option<CiliumPolicy> {
+    let origin = *intents.first().map(|(origin, _)| origin)?;
+    let mut items: Vec<Item> = Vec::new();
+    let mut provenance = Provenance::default();
+    for (origin, intent_items) in intents {
+        let q = origin.qualified();
+        for item in intent_items {
+            provenance.push(format!("spec.{field}[{}]", items.len()), q.clone());
+            items.push(item);
+        }
+    }
+    let mut spec = types::Rule {
+        endpoint_selector: Some(scope_selector(scope, pods)),
+        enable_default_deny: Some(DefaultDeny {
+            ingress: Some(false),
+            egress: Some(false),
+        }),
+        ..types::Rule::default()
+    };
+    match (direction, action) {
+        (Direction::Ingress, Action::Allow) => {
+            spec.ingress = Some(items.into_iter().map(Item::ingress).collect());
+        }
+        (Direction::Ingress, Action::Deny) => {
+            spec.ingress_deny = Some(items.into_iter().map(Item::ingress_deny).collect());
+        }
+        (Direction::Egress, Action::Allow) => {
+            spec.egress = Some(items.into_iter().map(Item::egress).collect());
+        }
+        (Direction::Egress, Action::Deny) => {
+            spec.egress_deny = Some(items.into_iter().map(Item::egress_deny).collect());
+        }
+    }
+    let mut object = object(scope, name, origin, spec);
+    object.metadata.annotations.insert(
+        INTENT_ANNOTATION.to_string(),
+        provenance.intent_annotation(),
+    );
+    if let Some(rules) = provenance.rules_annotation() {
+        object
+            .metadata
+            .annotations
+            .insert(RULES_ANNOTATION.to_string(), rules);
+    }
+    Some(object)
 }
 
 /// A complete manifest: a CNP for a namespace scope, a CCNP for a cluster scope.

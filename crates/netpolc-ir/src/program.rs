@@ -378,22 +378,65 @@ pub struct Program {
     pub tests: Vec<ConnectivityTest>,
 }
 
-/// The rules of one (intent set, direction, action), by subject (scope, pod selector),
-/// then by intent (file, intent, preset): indices into [`Program::rules`], in IR order
-/// ([`Program::rules_by_object`]).
+/// The rules of one object set, direction and action ([`Program::object_set`]), by
+/// subject (scope, pod selector), then by intent ([`IntentKey`]): indices into
+/// [`Program::rules`], in IR order ([`Program::rules_by_object`]).
 pub type RuleGroup<'p> = (
     (&'p str, Direction, Action),
     BTreeMap<(&'p Scope, &'p LabelSelector), BTreeMap<IntentKey<'p>, Vec<usize>>>,
 );
 
-/// An intent without its span: file, intent, preset.
-pub type IntentKey<'p> = (&'p str, &'p str, &'p Option<String>);
+/// An intent without its span, as objects order them: the object set's own intents
+/// first (`foreign` false), then those of other sets, each by file, set, intent, preset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IntentKey<'p> {
+    /// Whether the intent belongs to another set than the object's.
+    pub foreign: bool,
+    /// Its set's file.
+    pub file: &'p str,
+    /// Its set.
+    pub set: &'p str,
+    /// Its name.
+    pub intent: &'p str,
+    /// The preset it was expanded from, if any.
+    pub preset: &'p Option<String>,
+}
+
+impl<'p> IntentKey<'p> {
+    /// The key of `origin` in an object of intent set `object_set`.
+    pub fn new(origin: &'p Origin, object_set: &str) -> IntentKey<'p> {
+        IntentKey {
+            foreign: origin.set != object_set,
+            file: &origin.file,
+            set: &origin.set,
+            intent: &origin.intent,
+            preset: &origin.preset,
+        }
+    }
+}
 
 impl Program {
-    /// The rules grouped as the back ends that write one object per (intent set,
-    /// direction, action, subject) group them (Calico, Cilium), in key order.
+    /// The (file, intent set) whose objects hold a rule of `origin` whose subject lies in
+    /// `scope`: for one namespace, the namespace's own IntentSet, so that the rules every
+    /// set writes for one (namespace, subject, direction) are one object (an intent of
+    /// another set whose subject lies in this namespace, such as the egress side of
+    /// `from: {namespaces: ...}`, would otherwise add one object per set and namespace:
+    /// a group of N namespaces named by N sets gave N² objects); for a cluster scope (a
+    /// ClusterIntentSet) or a namespace without a set of its own, the rule's own set.
+    pub fn object_set<'p>(&'p self, scope: &Scope, origin: &'p Origin) -> (&'p str, &'p str) {
+        if let Scope::Namespace(ns) = scope {
+            if let Some(home) = self.namespaces.get(ns) {
+                return (&home.origin.file, &home.origin.set);
+            }
+        }
+        (&origin.file, &origin.set)
+    }
+
+    /// The rules grouped as the back ends that write one object per (object set,
+    /// direction, action, subject) group them (Calico, Cilium), in key order; the object
+    /// set is [`Program::object_set`].
     ///
-    /// Grouped on every core: each thread takes the intent sets of its share
+    /// Grouped on every core: each thread takes the object sets of its share
     /// ([`crate::par::share_of`]) and the rules in order, so a group is the same whichever
     /// thread made it (a map of the whole program's rules, keyed by strings all over the
     /// heap, took a fifth of a second of one core at 2,000 namespaces).
@@ -402,15 +445,16 @@ impl Program {
             let mut groups: BTreeMap<_, BTreeMap<_, BTreeMap<_, Vec<usize>>>> = BTreeMap::new();
             for (i, rule) in self.rules.iter().enumerate() {
                 let o = &rule.origin;
-                if crate::par::share_of(&o.set, shares) != share {
+                let (_, set) = self.object_set(&rule.subject.scope, o);
+                if crate::par::share_of(set, shares) != share {
                     continue;
                 }
                 groups
-                    .entry((o.set.as_str(), rule.direction, rule.action))
+                    .entry((set, rule.direction, rule.action))
                     .or_default()
                     .entry((&rule.subject.scope, &rule.subject.pods))
                     .or_default()
-                    .entry((o.file.as_str(), o.intent.as_str(), &o.preset))
+                    .entry(IntentKey::new(o, set))
                     .or_default()
                     .push(i);
             }
@@ -478,6 +522,52 @@ mod tests {
     }
 
     #[test]
+    fn a_namespaces_own_set_holds_the_rules_every_set_writes_there() {
+        let mut program = Program::default();
+        let home = rule("shop", "isolate", Direction::Ingress, Action::Allow, "x");
+        program.namespaces.insert(
+            "shop".into(),
+            ManagedNamespace {
+                name: "shop".into(),
+                labels: BTreeMap::new(),
+                isolated: BTreeSet::new(),
+                origin: (*home.origin).clone(),
+            },
+        );
+        // A rule of set `web` whose subject lies in `shop`: shop's objects.
+        let mut foreign = rule("web", "to-shop", Direction::Egress, Action::Allow, "a");
+        foreign.subject.scope = Scope::Namespace("shop".into());
+        assert_eq!(
+            program.object_set(&foreign.subject.scope, &foreign.origin),
+            ("policies/shop.yaml", "shop")
+        );
+        // A namespace without a set of its own, and a cluster scope: the rule's own set.
+        let unmanaged = Scope::Namespace("other".into());
+        assert_eq!(
+            program.object_set(&unmanaged, &foreign.origin),
+            ("policies/web.yaml", "web")
+        );
+        let cluster = Scope::Cluster(BTreeSet::from(["shop".to_string()]));
+        assert_eq!(
+            program.object_set(&cluster, &foreign.origin),
+            ("policies/web.yaml", "web")
+        );
+        // Grouped with shop's own rule, shop's intents first.
+        let mut own = rule("shop", "z-own", Direction::Egress, Action::Allow, "a");
+        own.subject.scope = Scope::Namespace("shop".into());
+        program.rules = vec![foreign, own];
+        let groups = program.rules_by_object();
+        assert_eq!(groups.len(), 1);
+        let ((set, _, _), subjects) = &groups[0];
+        assert_eq!(*set, "shop");
+        let intents: Vec<(bool, &str)> = subjects
+            .values()
+            .flat_map(|by_intent| by_intent.keys().map(|k| (k.foreign, k.intent)))
+            .collect();
+        assert_eq!(intents, [(false, "z-own"), (true, "to-shop")]);
+    }
+
+    #[test]
     fn rules_are_grouped_alike_on_any_number_of_threads() {
         let mut program = Program::default();
         for n in 0..40 {
@@ -507,16 +597,13 @@ mod tests {
         let mut seen: Vec<usize> = Vec::new();
         for (key, subjects) in &one {
             for ((scope, pods), by_intent) in subjects {
-                for ((file, intent, _), indices) in by_intent {
+                for (intent, indices) in by_intent {
                     assert!(indices.windows(2).all(|w| w[0] < w[1]));
                     for &i in indices {
                         let r = &program.rules[i];
                         assert_eq!((r.origin.set.as_str(), r.direction, r.action), *key);
                         assert_eq!((&r.subject.scope, &r.subject.pods), (*scope, *pods));
-                        assert_eq!(
-                            (r.origin.file.as_str(), r.origin.intent.as_str()),
-                            (*file, *intent)
-                        );
+                        assert_eq!(*intent, IntentKey::new(&r.origin, key.0));
                     }
                     seen.extend(indices);
                 }

@@ -171,6 +171,48 @@ pub fn object_name(set: &str, subject: &str, direction: Direction, deny: bool) -
     }
 }
 
+/// Most rules netpolc merges into one object. Rules of one (object set, subject,
+/// direction, action) beyond it start a continuation ([`continued_object_name`]) at an
+/// intent boundary ([`split_at_intents`]). With intent sets, intents and presets of at
+/// most 63 characters, a line of [`RULES_ANNOTATION`] is at most about 210 bytes, so
+/// each provenance annotation of an object of 256 rules stays under the 64 KiB the
+/// loader reads back as one scalar, and both together under the API server's 256 KiB
+/// for all annotations. (Many namespaces' sets writing rules into one namespace, such as
+/// an intent `from: {namespaces: ...}` written in every namespace, give one object
+/// thousands of rules.)
+pub const MAX_OBJECT_RULES: usize = 256;
+
+/// Splits the intents of one merged object, given by how many rules each has, into
+/// consecutive runs of at most `max` rules, cutting only between intents (an intent of
+/// more rules is a run of its own): the number of intents of each run, in order. No
+/// intents, no runs.
+///
+/// ```
+/// use netpolc_ir::provenance::split_at_intents;
+/// assert_eq!(split_at_intents([2, 2, 1], 4), [2, 1]);
+/// assert_eq!(split_at_intents([5, 1], 4), [1, 1]);
+/// assert_eq!(split_at_intents([1, 5, 1], 4), [1, 1, 1]);
+/// assert!(split_at_intents([], 4).is_empty());
+/// ```
+pub fn split_at_intents(
+    rules_per_intent: impl IntoIterator<Item = usize>,
+    max: usize,
+) -> Vec<usize> {
+    let mut runs: Vec<usize> = Vec::new();
+    let mut in_run = 0;
+    for rules in rules_per_intent {
+        match runs.last_mut() {
+            Some(intents) if in_run + rules <= max => *intents += 1,
+            _ => {
+                runs.push(1);
+                in_run = 0;
+            }
+        }
+        in_run += rules;
+    }
+    runs
+}
+
 /// The name of the `n`-th continuation (`n` ≥ 2) of a merged object that would exceed a
 /// back end's rule limit: [`object_name`] followed by `-<n>`, as injective.
 pub fn continued_object_name(

@@ -4,11 +4,14 @@
 //! Layout (see `docs/backend-conventions.md`):
 //! - one isolation object per (namespace, intent set isolation): `podSelector: {}`,
 //!   `policyTypes` = the isolated directions, no rules;
-//! - one object per (namespace, intent set, direction, subject selector), merging the
-//!   allows of every intent of the set with that subject: one NetworkPolicy rule per IR
-//!   rule, grouped by intent (intents in name order, rules in IR order), with the
-//!   provenance annotations of [`netpolc_ir::provenance`]; `Scope::Cluster` subjects
-//!   become one object per namespace in scope.
+//! - one object per (namespace, object set, direction, subject selector), merging the
+//!   allows of every intent with that subject: one NetworkPolicy rule per IR rule,
+//!   grouped by intent (the object set's intents first, then other sets', each in name
+//!   order; rules in IR order), with the provenance annotations of
+//!   [`netpolc_ir::provenance`]. The object set is the namespace's own IntentSet, which
+//!   also takes the rules other sets write in its namespace ([`Program::object_set`]);
+//!   `Scope::Cluster` subjects keep their ClusterIntentSet's objects, one per namespace
+//!   in scope.
 //!
 //! Rendering is *fail closed*: a construct the back end cannot express (reported by
 //! [`crate::check`]) is left out, which only ever removes allows, never adds them.
@@ -22,8 +25,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use netpolc_ir::backend::Form;
-use netpolc_ir::provenance::{object_name, subject_words, Provenance};
-use netpolc_ir::{CidrBlock, Direction, Entity, Op, Origin, Peer, PortSpec, Ports, Program, Rule};
+use netpolc_ir::provenance::{
+    continued_object_name, object_name, split_at_intents, subject_words, Provenance,
+    MAX_OBJECT_RULES,
+};
+use netpolc_ir::{
+    CidrBlock, Direction, Entity, IntentKey, Op, Origin, Peer, PortSpec, Ports, Program, Rule,
+};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -135,13 +143,15 @@ fn isolation_objects(program: &Program, form: Form) -> Vec<Rendered> {
         .collect()
 }
 
-/// Rules of one object: (namespace, set file, set name, direction) → subject selector →
-/// intent (origin without span) → (origin with span, rules). Only references: each
+/// Rules of one object: (namespace, object set's file, object set, direction) → subject
+/// selector → intent ([`IntentKey`]: the object set's intents first) → (origin with span,
+/// rules). The object set is the namespace's own ([`Program::object_set`]), or a cluster
+/// set's. Only references: each
 /// group's typed rules are made when the group is rendered, so that the typed rules of
 /// the whole program are never held at once.
 type RuleGroups<'p> = BTreeMap<
     (&'p str, &'p str, &'p str, Direction),
-    BTreeMap<&'p netpolc_ir::LabelSelector, BTreeMap<OriginRef<'p>, (&'p Origin, Vec<&'p Rule>)>>,
+    BTreeMap<&'p netpolc_ir::LabelSelector, BTreeMap<IntentKey<'p>, (&'p Origin, Vec<&'p Rule>)>>,
 >;
 
 /// One intent's typed rules in one object, with its origin.
@@ -164,17 +174,16 @@ fn rule_objects(program: &Program, form: Form) -> Vec<Rendered> {
                 {
                     continue;
                 }
+                // The rules every set writes for this namespace go to the objects of
+                // the namespace's own set (`Program::object_set`); a cluster set keeps
+                // its own objects.
+                let (file, set) = program.object_set(&rule.subject.scope, &rule.origin);
                 groups
-                    .entry((
-                        ns,
-                        rule.origin.file.as_str(),
-                        rule.origin.set.as_str(),
-                        rule.direction,
-                    ))
+                    .entry((ns, file, set, rule.direction))
                     .or_default()
                     .entry(&rule.subject.pods)
                     .or_default()
-                    .entry(origin_ref(&rule.origin))
+                    .entry(IntentKey::new(&rule.origin, set))
                     .or_insert_with(|| (&rule.origin, Vec::new()))
                     .1
                     .push(rule);
@@ -185,10 +194,6 @@ fn rule_objects(program: &Program, form: Form) -> Vec<Rendered> {
     // Each (namespace, set, direction) on every core, in order.
     netpolc_ir::par::flat_map_into(netpolc_ir::par::threads(), groups, 64, |group, out| {
         let ((namespace, _, set, direction), by_selector) = group;
-        let field = match direction {
-            Direction::Ingress => "ingress",
-            Direction::Egress => "egress",
-        };
         // The group's typed rules; a rule that cannot be expressed is left out (fail
         // closed), and so are an intent and a subject left with none: neither names
         // an object nor tells subjects apart.
@@ -212,69 +217,95 @@ fn rule_objects(program: &Program, form: Form) -> Vec<Rendered> {
             .collect();
         let words = subject_words(by_selector.iter().map(|(selector, _)| *selector));
         for ((selector, by_intent), word) in by_selector.into_iter().zip(words) {
-            let name = object_name(set, &word, direction, false);
-            // The object's origin is its first intent's (a subject kept has one).
-            let Some(origin) = by_intent.first().map(|(origin, _)| (*origin).clone()) else {
-                continue;
-            };
-            let mut provenance = Provenance::default();
-            let mut rules: Vec<K8sRule> = Vec::new();
-            for (origin, intent_rules) in by_intent {
-                let q = origin.qualified();
-                for r in intent_rules {
-                    provenance.push(format!("spec.{field}[{}]", rules.len()), q.clone());
-                    rules.push(r);
-                }
+            // At most MAX_OBJECT_RULES rules an object: continuations `-2`, `-3`, … at
+            // intent boundaries.
+            let runs = split_at_intents(by_intent.iter().map(|(_, r)| r.len()), MAX_OBJECT_RULES);
+            let mut by_intent = by_intent.into_iter();
+            for (n, intents) in runs.into_iter().enumerate() {
+                let run: Vec<IntentRules<'_>> = by_intent.by_ref().take(intents).collect();
+                let name = if n == 0 {
+                    object_name(set, &word, direction, false)
+                } else {
+                    continued_object_name(set, &word, direction, false, n + 1)
+                };
+                out.extend(rule_object(namespace, name, selector, direction, run, form));
             }
-            let mut spec = NetworkPolicySpec {
-                pod_selector: Some(label_selector(selector)),
-                policy_types: Some(vec![direction.as_str().to_string()]),
-                ingress: None,
-                egress: None,
-            };
-            match direction {
-                Direction::Ingress => {
-                    spec.ingress = Some(
-                        rules
-                            .into_iter()
-                            .map(|r| NetworkPolicyIngressRule {
-                                from: r.peers,
-                                ports: r.ports,
-                            })
-                            .collect(),
-                    );
-                }
-                Direction::Egress => {
-                    spec.egress = Some(
-                        rules
-                            .into_iter()
-                            .map(|r| NetworkPolicyEgressRule {
-                                to: r.peers,
-                                ports: r.ports,
-                            })
-                            .collect(),
-                    );
-                }
-            }
-            let mut policy = policy(namespace, &name, &origin, spec);
-            if let Some(annotations) = policy.metadata.annotations.as_mut() {
-                annotations.insert(
-                    INTENT_ANNOTATION.to_string(),
-                    provenance.intent_annotation(),
-                );
-                if let Some(rules) = provenance.rules_annotation() {
-                    annotations.insert(RULES_ANNOTATION.to_string(), rules);
-                }
-            }
-            out.push(Rendered::new(
-                namespace.to_string(),
-                name,
-                origin,
-                &policy,
-                form,
-            ));
         }
     })
+}
+
+/// The object `name` in `namespace` for the pods of `selector`: the rules of `intents`
+/// in `direction`, in order, with their provenance (none without intents).
+fn rule_object(
+    namespace: &str,
+    name: String,
+    selector: &netpolc_ir::LabelSelector,
+    direction: Direction,
+    intents: Vec<IntentRules<'_>>,
+    form: Form,
+) -> Option<Rendered> {
+    let field = match direction {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    };
+    // The object's origin is its first intent's.
+    let origin = intents.first().map(|(origin, _)| (*origin).clone())?;
+    let mut provenance = Provenance::default();
+    let mut rules: Vec<K8sRule> = Vec::new();
+    for (origin, intent_rules) in intents {
+        let q = origin.qualified();
+        for r in intent_rules {
+            provenance.push(format!("spec.{field}[{}]", rules.len()), q.clone());
+            rules.push(r);
+        }
+    }
+    let mut spec = NetworkPolicySpec {
+        pod_selector: Some(label_selector(selector)),
+        policy_types: Some(vec![direction.as_str().to_string()]),
+        ingress: None,
+        egress: None,
+    };
+    match direction {
+        Direction::Ingress => {
+            spec.ingress = Some(
+                rules
+                    .into_iter()
+                    .map(|r| NetworkPolicyIngressRule {
+                        from: r.peers,
+                        ports: r.ports,
+                    })
+                    .collect(),
+            );
+        }
+        Direction::Egress => {
+            spec.egress = Some(
+                rules
+                    .into_iter()
+                    .map(|r| NetworkPolicyEgressRule {
+                        to: r.peers,
+                        ports: r.ports,
+                    })
+                    .collect(),
+            );
+        }
+    }
+    let mut policy = policy(namespace, &name, &origin, spec);
+    if let Some(annotations) = policy.metadata.annotations.as_mut() {
+        annotations.insert(
+            INTENT_ANNOTATION.to_string(),
+            provenance.intent_annotation(),
+        );
+        if let Some(rules) = provenance.rules_annotation() {
+            annotations.insert(RULES_ANNOTATION.to_string(), rules);
+        }
+    }
+    Some(Rendered::new(
+        namespace.to_string(),
+        name,
+        origin,
+        &policy,
+        form,
+    ))
 }
 
 fn policy(namespace: &str, name: &str, origin: &Origin, spec: NetworkPolicySpec) -> NetworkPolicy {

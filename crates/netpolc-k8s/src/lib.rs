@@ -11,7 +11,7 @@
 //! | IR | NetworkPolicy |
 //! |---|---|
 //! | [`Isolation`](netpolc_ir::Isolation) of a set | one object `<set>-isolate` per namespace: `podSelector: {}`, `policyTypes` = the isolated directions, no rules |
-//! | allow [`Rule`](netpolc_ir::Rule)s of one intent set, direction and subject selector, whatever their intents | one object `<set>-<subject>-<direction>` per namespace in scope (`<subject>` from [`netpolc_ir::provenance::subject_word`], e.g. `app-backend`, `all-pods`), `policyTypes` = that direction, one NetworkPolicy rule per IR rule, grouped by intent |
+//! | allow [`Rule`](netpolc_ir::Rule)s of one object set ([`netpolc_ir::Program::object_set`]: the subject's namespace's own set, or a cluster set), direction and subject selector, whatever their intents and sets | one object `<set>-<subject>-<direction>` per namespace in scope (`<subject>` from [`netpolc_ir::provenance::subject_word`], e.g. `app-backend`, `all-pods`), `policyTypes` = that direction, one NetworkPolicy rule per IR rule, grouped by intent, at most 256 rules an object (then `-2`, `-3`, …) |
 //! | subject / selectors | `matchLabels` for single-value `In`, `matchExpressions` for the rest |
 //! | [`Peer::Pods`](netpolc_ir::Peer::Pods) | `podSelector` alone when the namespace selector names exactly the object's namespace; otherwise `namespaceSelector` (+ `podSelector` unless it selects every pod) |
 //! | [`Peer::Cidr`](netpolc_ir::Peer::Cidr) | `ipBlock {cidr, except}` |

@@ -687,12 +687,14 @@ fn deny_rules_go_through_allow_only_lowering() {
 
 #[test]
 fn name_collisions_are_errors() {
-    // Sets `a-b` and `a_b` normalise to the same object names.
-    let program = Builder::new()
+    // Namespace `shop`'s own set `a_b` and a cluster set `a-b` normalise to the same
+    // object names in it (rules of other namespaced sets join the namespace's own
+    // objects, so only a cluster set's objects can meet them).
+    let mut program = Builder::new()
         .namespace("shop", &[], &[Ingress])
         .allow(
             ("a-b", "x"),
-            ns("shop"),
+            cluster(&["shop"]),
             LabelSelector::all(),
             Ingress,
             Peer::Any,
@@ -707,6 +709,9 @@ fn name_collisions_are_errors() {
             ports(&[tcp(81)]),
         )
         .build();
+    if let Some(shop) = program.namespaces.get_mut("shop") {
+        shop.origin.set = "a_b".to_string();
+    }
     let diagnostics = check(&program, &Options::default());
     assert_eq!(
         diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
@@ -714,6 +719,65 @@ fn name_collisions_are_errors() {
     );
     assert!(diagnostics[0].message.contains("`a-b/x`"));
     assert!(diagnostics[0].message.contains("`a_b/x`"));
+}
+
+#[test]
+fn rules_other_sets_write_in_a_namespace_join_its_own_objects() {
+    // Sets `shop` and `web` both allow ingress to every pod of `shop` (the egress side
+    // of an intent in `web` from `{namespaces: ...}` lands in `shop` the same way): one
+    // object, named after `shop`'s set, its rules in order of the namespace's own set
+    // first, each rule naming its intent.
+    let program = Builder::new()
+        .namespace("shop", &[], &[Ingress])
+        .namespace("web", &[], &[Ingress])
+        .allow(
+            ("web", "to-shop"),
+            ns("shop"),
+            LabelSelector::all(),
+            Ingress,
+            Peer::Any,
+            ports(&[tcp(80)]),
+        )
+        .allow(
+            ("shop", "x"),
+            ns("shop"),
+            LabelSelector::all(),
+            Ingress,
+            Peer::Any,
+            ports(&[tcp(81)]),
+        )
+        .build();
+    assert!(check(&program, &Options::default()).is_empty());
+    let objects = translate(&program);
+    let names: Vec<(&str, &str)> = objects
+        .iter()
+        .map(|o| {
+            let m = &o["metadata"];
+            (
+                m["namespace"].as_str().unwrap_or(""),
+                m["name"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("shop", "shop-all-pods-ingress"),
+            ("shop", "shop-isolate"),
+            ("web", "web-isolate")
+        ]
+    );
+    let merged = &objects[0];
+    assert_eq!(
+        merged["metadata"]["annotations"]["netpolc.dev/rules"],
+        "spec.ingress[0]: shop/x\nspec.ingress[1]: web/to-shop"
+    );
+    assert_eq!(
+        merged["metadata"]["annotations"]["netpolc.dev/source"],
+        "policies/shop.yaml"
+    );
+    assert_eq!(merged["spec"]["ingress"][0]["ports"][0]["port"], 81);
+    assert_eq!(merged["spec"]["ingress"][1]["ports"][0]["port"], 80);
 }
 
 #[test]
