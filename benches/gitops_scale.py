@@ -31,6 +31,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -121,20 +122,31 @@ def repository(n, base, wide=False):
 
 
 def timed(cmd, cwd, stdout=subprocess.DEVNULL, timeout=None):
-    """Runs `cmd` under /usr/bin/time -v; returns (exit code, seconds, peak RSS MB, stderr)."""
+    """Runs `cmd` under /usr/bin/time -v; returns (exit code, seconds, peak RSS MB, stderr).
+
+    Past `timeout` seconds the whole process group is killed (`/usr/bin/time` does not
+    pass a kill on to its child) and the exit code is the string "timeout", so that the
+    table gets a row instead of the script stopping with an orphan left running."""
     start = time.monotonic()
-    p = subprocess.run(
+    p = subprocess.Popen(
         ["/usr/bin/time", "-v"] + cmd,
         cwd=cwd,
         stdout=stdout,
         stderr=subprocess.PIPE,
-        timeout=timeout,
+        start_new_session=True,
     )
+    try:
+        _, err = p.communicate(timeout=timeout)
+        code = p.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        _, err = p.communicate()
+        code = "timeout"
     wall = time.monotonic() - start
-    err = p.stderr.decode(errors="replace")
+    err = err.decode(errors="replace")
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", err)
     rss = int(m.group(1)) / 1024 if m else float("nan")
-    return p.returncode, wall, rss, err
+    return code, wall, rss, err
 
 
 def count_objects(text):
