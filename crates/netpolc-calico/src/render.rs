@@ -22,7 +22,7 @@ use crate::{
 use ipnet::IpNet;
 use netpolc_ir::backend::{Backend as _, Form, Packed, Unsupported};
 use netpolc_ir::provenance::{
-    continued_object_name, object_name, scoped_subject_words, Provenance, RULES_ANNOTATION,
+    numbered_object_name, scoped_subject_words, split_at_intents, Provenance, RULES_ANNOTATION,
 };
 use netpolc_ir::{
     Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortSpec, Ports, Program, Protocol,
@@ -839,11 +839,9 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
             let keys: Vec<(&Scope, &LabelSelector)> = subjects.keys().copied().collect();
             let words = scoped_subject_words(&keys, &cluster_wide);
             for (((scope, pods), by_intent), word) in subjects.iter().zip(words) {
-                // Calico accepts at most MAX_RULES rules per direction in one policy, and
-                // netpolc merges at most MAX_OBJECT_RULES into one (which keeps the
-                // provenance annotations small): start a new object (`-2`, `-3`, …) at an
-                // intent boundary when the next intent would not fit.
-                let mut chunks: Vec<(Vec<CRule>, Provenance, Vec<&Origin>)> = Vec::new();
+                // Each intent's Calico rules; an intent with a problem is reported and left
+                // out, and so is one left with no rule.
+                let mut intents: Vec<(&Origin, Vec<CRule>)> = Vec::new();
                 for indices in by_intent.values() {
                     // Every intent of a group has a rule; its origin is its first rule's.
                     let Some(origin) = indices.first().map(|&i| &program.rules[i].origin) else {
@@ -864,28 +862,29 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
                             }
                         }
                     }
-                    if failed || calico.is_empty() {
-                        continue;
+                    if !failed && !calico.is_empty() {
+                        intents.push((origin, calico));
                     }
-                    let fits = chunks
-                        .last()
-                        .is_some_and(|(c, _, _)| c.len() + calico.len() <= MERGED_RULES);
-                    if !fits {
-                        chunks.push((Vec::new(), Provenance::default(), Vec::new()));
-                    }
-                    let Some((chunk, provenance, origins)) = chunks.last_mut() else {
-                        continue;
-                    };
-                    let field = direction_word(*direction);
-                    let q = origin.qualified();
-                    for r in calico {
-                        provenance.push(format!("spec.{field}[{}]", chunk.len()), q.clone());
-                        chunk.push(r);
-                    }
-                    origins.push(origin);
                 }
-                let base = object_name(set, &word, *direction, deny);
-                for (n, (calico, provenance, origins)) in chunks.into_iter().enumerate() {
+                // Calico accepts at most MAX_RULES rules per direction in one policy, and
+                // netpolc merges at most MAX_OBJECT_RULES into one (which keeps the
+                // provenance annotations small): a new object (`-2`, `-3`, …) starts at
+                // an intent boundary when the next intent would not fit.
+                let runs = split_at_intents(intents.iter().map(|(_, c)| c.len()), MERGED_RULES);
+                let mut intents = intents.into_iter();
+                let field = direction_word(*direction);
+                for (n, count) in runs.into_iter().enumerate() {
+                    let mut calico: Vec<CRule> = Vec::new();
+                    let mut provenance = Provenance::default();
+                    let mut origins: Vec<&Origin> = Vec::new();
+                    for (origin, rules) in intents.by_ref().take(count) {
+                        let q = origin.qualified();
+                        for r in rules {
+                            provenance.push(format!("spec.{field}[{}]", calico.len()), q.clone());
+                            calico.push(r);
+                        }
+                        origins.push(origin);
+                    }
                     if deny {
                         out.push(Planning::Deny);
                     }
@@ -893,11 +892,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
                         Direction::Ingress => (calico, Vec::new()),
                         Direction::Egress => (Vec::new(), calico),
                     };
-                    let name = if n == 0 {
-                        base.clone()
-                    } else {
-                        continued_object_name(set, &word, *direction, deny, n + 1)
-                    };
+                    let name = numbered_object_name(set, &word, *direction, deny, n + 1);
                     let draft = Draft {
                         name,
                         deny,

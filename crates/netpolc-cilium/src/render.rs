@@ -12,8 +12,8 @@ use crate::types::{
 use crate::Options;
 use netpolc_ir::backend::{Form, Packed};
 use netpolc_ir::provenance::{
-    continued_object_name, object_name, scoped_subject_words, split_at_intents, Provenance,
-    MAX_OBJECT_RULES, RULES_ANNOTATION,
+    numbered_object_name, scoped_subject_words, split_at_intents, Provenance, MAX_OBJECT_RULES,
+    RULES_ANNOTATION,
 };
 use netpolc_ir::{
     Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortMatch, PortSpec, Ports,
@@ -128,12 +128,6 @@ fn render_rules(program: &Program, objects: &mut Vec<Keyed>, form: Form) {
             let words = scoped_subject_words(&keys, &cluster_wide);
             for (((scope, pods), by_intent), word) in subjects.iter().zip(words) {
                 let (scope, pods) = (*scope, *pods);
-                let field = match (direction, action) {
-                    (Direction::Ingress, Action::Allow) => "ingress",
-                    (Direction::Ingress, Action::Deny) => "ingressDeny",
-                    (Direction::Egress, Action::Allow) => "egress",
-                    (Direction::Egress, Action::Deny) => "egressDeny",
-                };
                 // Each intent's items (an intent left with none names no object).
                 let intents: Vec<(&Origin, Vec<Item>)> = by_intent
                     .values()
@@ -156,13 +150,9 @@ fn render_rules(program: &Program, objects: &mut Vec<Keyed>, form: Form) {
                 for (n, count) in runs.into_iter().enumerate() {
                     let run: Vec<(&Origin, Vec<Item>)> = intents.by_ref().take(count).collect();
                     let deny = action == Action::Deny;
-                    let name = if n == 0 {
-                        object_name(set, &word, direction, deny)
-                    } else {
-                        continued_object_name(set, &word, direction, deny, n + 1)
-                    };
+                    let name = numbered_object_name(set, &word, direction, deny, n + 1);
                     let subject = (scope, pods, direction, action);
-                    if let Some(object) = rule_object(subject, field, name, run) {
+                    if let Some(object) = rule_object(subject, name, run) {
                         objects.push(keyed(object, form));
                     }
                 }
@@ -174,14 +164,18 @@ fn render_rules(program: &Program, objects: &mut Vec<Keyed>, form: Form) {
 }
 
 /// The object `name` for the pods of `pods` in `scope`: the items of `intents` in
-/// `direction` and `action` (rule list `field`), in order, with their provenance (none
-/// without intents).
+/// `direction` and `action`, in order, with their provenance (none without intents).
 fn rule_object(
     (scope, pods, direction, action): (&Scope, &LabelSelector, Direction, Action),
-    field: &str,
     name: String,
     intents: Vec<(&Origin, Vec<Item>)>,
 ) -> Option<CiliumPolicy> {
+    let field = match (direction, action) {
+        (Direction::Ingress, Action::Allow) => "ingress",
+        (Direction::Ingress, Action::Deny) => "ingressDeny",
+        (Direction::Egress, Action::Allow) => "egress",
+        (Direction::Egress, Action::Deny) => "egressDeny",
+    };
     let origin = *intents.first().map(|(origin, _)| origin)?;
     let mut items: Vec<Item> = Vec::new();
     let mut provenance = Provenance::default();

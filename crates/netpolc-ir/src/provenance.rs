@@ -172,7 +172,7 @@ pub fn object_name(set: &str, subject: &str, direction: Direction, deny: bool) -
 }
 
 /// Most rules netpolc merges into one object. Rules of one (object set, subject,
-/// direction, action) beyond it start a continuation ([`continued_object_name`]) at an
+/// direction, action) beyond it start a continuation ([`numbered_object_name`]) at an
 /// intent boundary ([`split_at_intents`]). With intent sets, intents and presets of at
 /// most 63 characters, a line of [`RULES_ANNOTATION`] is at most about 210 bytes, so
 /// each provenance annotation of an object of 256 rules stays under the 64 KiB the
@@ -213,15 +213,26 @@ pub fn split_at_intents(
     runs
 }
 
-/// The name of the `n`-th continuation (`n` ≥ 2) of a merged object that would exceed a
-/// back end's rule limit: [`object_name`] followed by `-<n>`, as injective.
-pub fn continued_object_name(
+/// The name of the `n`-th object (`n` ≥ 1) of one merged subject: [`object_name`] for
+/// the first, followed by `-<n>` for the continuations that a back end's rule limit or
+/// [`MAX_OBJECT_RULES`] starts, as injective.
+///
+/// ```
+/// use netpolc_ir::{provenance::numbered_object_name, Direction};
+/// assert_eq!(numbered_object_name("shop", "all-pods", Direction::Ingress, false, 1), "shop-all-pods-ingress");
+/// assert_eq!(numbered_object_name("shop", "all-pods", Direction::Ingress, false, 2), "shop-all-pods-ingress-2");
+/// assert_eq!(numbered_object_name("shop", "app-db", Direction::Egress, true, 3), "shop-app-db-egress-deny-3");
+/// ```
+pub fn numbered_object_name(
     set: &str,
     subject: &str,
     direction: Direction,
     deny: bool,
     n: usize,
 ) -> String {
+    if n <= 1 {
+        return object_name(set, subject, direction, deny);
+    }
     let dir = match direction {
         Direction::Ingress => "ingress",
         Direction::Egress => "egress",

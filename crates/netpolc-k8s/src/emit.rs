@@ -26,8 +26,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use netpolc_ir::backend::Form;
 use netpolc_ir::provenance::{
-    continued_object_name, object_name, split_at_intents, subject_words, Provenance,
-    MAX_OBJECT_RULES,
+    numbered_object_name, split_at_intents, subject_words, Provenance, MAX_OBJECT_RULES,
 };
 use netpolc_ir::{
     CidrBlock, Direction, Entity, IntentKey, Op, Origin, Peer, PortSpec, Ports, Program, Rule,
@@ -223,11 +222,7 @@ fn rule_objects(program: &Program, form: Form) -> Vec<Rendered> {
             let mut by_intent = by_intent.into_iter();
             for (n, intents) in runs.into_iter().enumerate() {
                 let run: Vec<IntentRules<'_>> = by_intent.by_ref().take(intents).collect();
-                let name = if n == 0 {
-                    object_name(set, &word, direction, false)
-                } else {
-                    continued_object_name(set, &word, direction, false, n + 1)
-                };
+                let name = numbered_object_name(set, &word, direction, false, n + 1);
                 out.extend(rule_object(namespace, name, selector, direction, run, form));
             }
         }
