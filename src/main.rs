@@ -239,10 +239,12 @@ pub(crate) fn render_all(
             print_diagnostics(c.diagnostics, sources, &built.diagnostics);
             if c.verbose {
                 eprintln!(
-                    "note: proved {} target(s) on {} namespaces, {} pods: {} side and {} flow verdicts compared in {:.2?}",
+                    "note: proved {} target(s) on {} namespaces, {} pods: {} sides against {} other ends, {} side and {} flow verdicts compared in {:.2?}",
                     built.rendered.len(),
                     built.stats.namespaces,
                     built.stats.pods,
+                    built.stats.sides,
+                    built.stats.other_ends,
                     built.stats.side_checks,
                     built.stats.flow_checks,
                     started.elapsed()

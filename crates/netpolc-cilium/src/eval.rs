@@ -817,6 +817,8 @@ impl Evaluator for CiliumEvaluator {
         // The rules whose peer can match a pod of the other end's namespace (every rule
         // for an address).
         let near = std::cell::RefCell::new(NamespaceMemo::default());
+        // The rules matching the other end, in a buffer kept from call to call.
+        let matching = std::cell::RefCell::new(Vec::new());
         Box::new(move |other_end, ports, out| {
             let (src, dst) = match direction {
                 Direction::Egress => (Endpoint::Pod(me), other_end),
@@ -848,11 +850,10 @@ impl Evaluator for CiliumEvaluator {
                         index.keep(&rules, at, |r| r.may_match_pod_in(other))
                     })
                 };
-                let matching: Vec<&CRule> = candidates
-                    .iter()
-                    .copied()
-                    .filter(|r| r.l3_matches(other))
-                    .collect();
+                let mut matching = matching.borrow_mut();
+                matching.clear();
+                matching.extend(candidates.iter().copied().filter(|r| r.l3_matches(other)));
+                let matching: &[&CRule] = &matching;
                 debug_assert_eq!(
                     matching
                         .iter()

@@ -150,8 +150,11 @@ impl Evaluator for Intended<'_> {
         // The other end's namespace labels, and the rules whose peer can match an end
         // there.
         let near = std::cell::RefCell::new(NamespaceMemo::default());
+        // The rules matching the other end, in a buffer kept from call to call.
+        let matching = std::cell::RefCell::new(Vec::new());
         Box::new(move |other, ports, out| {
             let mut near = near.borrow_mut();
+            let mut matching = matching.borrow_mut();
             let (namespace, near): &(_, Vec<&Rule>) = near.for_end(model, &other, |at| {
                 let namespace = namespace_of(model, &other);
                 // A pod peer's namespace test reads the namespace's labels (its name label).
@@ -163,18 +166,16 @@ impl Evaluator for Intended<'_> {
                 );
                 (namespace, near)
             });
-            let matching: Vec<&Rule> = near
-                .iter()
-                .copied()
-                .filter(|r| {
-                    let near = peer_matches_near(self.program, model, &r.peer, &other);
-                    debug_assert_eq!(
-                        near,
-                        peer_matches_in(self.program, model, &r.peer, &other, *namespace)
-                    );
-                    near
-                })
-                .collect();
+            matching.clear();
+            matching.extend(near.iter().copied().filter(|r| {
+                let near = peer_matches_near(self.program, model, &r.peer, &other);
+                debug_assert_eq!(
+                    near,
+                    peer_matches_in(self.program, model, &r.peer, &other, *namespace)
+                );
+                near
+            }));
+            let matching: &[&Rule] = &matching;
             let dst = match direction {
                 Direction::Egress => other,
                 Direction::Ingress => Endpoint::Pod(me),

@@ -734,6 +734,12 @@ impl<'k> NearIndex<'k> {
         may: impl Fn(&T) -> bool,
     ) -> Vec<T> {
         debug_assert_eq!(rules.len(), self.rules);
+        if !self.indexed {
+            // Every rule is a candidate: kept without listing them first (most sides have
+            // too few rules to be indexed, and this runs for every namespace of every
+            // side).
+            return rules.iter().copied().filter(|r| may(r)).collect();
+        }
         let names: Vec<&str> = names.into_iter().collect();
         let kept: Vec<usize> = self
             .candidates(&names)

@@ -81,6 +81,11 @@ pub struct ProofStats {
     pub namespaces: usize,
     /// Pods of the model.
     pub pods: usize,
+    /// Sides compared (a pod's ingress or egress; pods whose side another pod's stands
+    /// for are not counted).
+    pub sides: u64,
+    /// Other ends those sides were compared against, summed over the sides.
+    pub other_ends: u64,
     /// Side verdicts compared (per evaluator pair).
     pub side_checks: u64,
     /// Whole-flow verdicts compared (per evaluator pair).
@@ -167,8 +172,8 @@ fn unnamed_namespace(model: &ClusterModel) -> String {
 pub type Seen<'a> = Vec<(Option<&'a str>, bool)>;
 
 /// What tells two other ends of one side in one namespace (or group of namespaces)
-/// apart: labels seen, named ports.
-type OtherKey<'a> = (Seen<'a>, Option<&'a NamedPorts>);
+/// apart: labels seen, named ports (by [`Prover::ports_id`]).
+type OtherKey<'a> = (Seen<'a>, Option<usize>);
 
 /// A pod's named ports: name → (protocol, port).
 type NamedPorts = BTreeMap<String, (Protocol, u16)>;
@@ -270,20 +275,28 @@ impl Projection {
     /// mentioned (`(Some(v), false)`), another value (`(None, true)`) or absence
     /// (`(None, false)`).
     pub fn key<'a>(&self, labels: &'a BTreeMap<String, String>) -> Seen<'a> {
+        let mut out = Vec::new();
+        self.key_into(labels, &mut out);
+        out
+    }
+
+    /// [`Projection::key`] into `out` (cleared first): the proof keys every pod of every
+    /// side, and keeps a key only when it is new.
+    pub fn key_into<'a>(&self, labels: &'a BTreeMap<String, String>, out: &mut Seen<'a>) {
+        out.clear();
         if self.all {
-            return labels
-                .iter()
-                .flat_map(|(k, v)| [(Some(k.as_str()), false), (Some(v.as_str()), false)])
-                .collect();
+            out.extend(
+                labels
+                    .iter()
+                    .flat_map(|(k, v)| [(Some(k.as_str()), false), (Some(v.as_str()), false)]),
+            );
+            return;
         }
-        self.keys
-            .iter()
-            .map(|(k, values)| match labels.get(k) {
-                None => (None, false),
-                Some(v) if values.contains(v) => (Some(v.as_str()), false),
-                Some(_) => (None, true),
-            })
-            .collect()
+        out.extend(self.keys.iter().map(|(k, values)| match labels.get(k) {
+            None => (None, false),
+            Some(v) if values.contains(v) => (Some(v.as_str()), false),
+            Some(_) => (None, true),
+        }));
     }
 }
 
@@ -334,6 +347,10 @@ struct Prover<'a> {
     pods_by_namespace: BTreeMap<String, Vec<usize>>,
     /// Class of each real pod.
     class_of: Vec<usize>,
+    /// Per pod of the model (unnamed ones included), a number for its named ports: two
+    /// pods have the same number when they have the same named ports. Compared instead
+    /// of the maps, for every pod of every side.
+    ports_id: Vec<usize>,
     /// Real pods of each class.
     pods_of_class: Vec<Vec<usize>>,
     /// The unnamed namespace's pod of each class.
@@ -359,6 +376,8 @@ struct Tally {
     findings: Vec<((usize, usize, usize, usize), Finding)>,
     /// `(target, pod, direction index, other pod)` whose side differs.
     suspects: BTreeSet<(usize, usize, usize, usize)>,
+    sides: u64,
+    other_ends: u64,
     side_checks: u64,
     flow_checks: u64,
 }
@@ -369,6 +388,8 @@ impl Tally {
             found: vec![0; targets],
             findings: Vec::new(),
             suspects: BTreeSet::new(),
+            sides: 0,
+            other_ends: 0,
             side_checks: 0,
             flow_checks: 0,
         }
@@ -402,6 +423,7 @@ impl<'a> Prover<'a> {
             vocabulary: Vocabulary::default(),
             pods_by_namespace: BTreeMap::new(),
             class_of: Vec::new(),
+            ports_id: Vec::new(),
             pods_of_class: Vec::new(),
             unnamed_pods: Vec::new(),
             unnamed: String::new(),
@@ -411,6 +433,17 @@ impl<'a> Prover<'a> {
         };
         let classes = p.classes();
         p.add_unnamed(&classes);
+        let mut ids: BTreeMap<&NamedPorts, usize> = BTreeMap::new();
+        let ports_id = p
+            .model
+            .pods
+            .iter()
+            .map(|pod| {
+                let next = ids.len();
+                *ids.entry(&pod.named_ports).or_insert(next)
+            })
+            .collect();
+        p.ports_id = ports_id;
         p.vocabulary = p.vocabulary(networks);
         p.stats.namespaces = namespaces;
         p.stats.pods = p.real_pods;
@@ -757,6 +790,8 @@ impl<'a> Prover<'a> {
         for t in tallies {
             keyed.extend(t.findings);
             tally.suspects.extend(t.suspects);
+            tally.sides += t.sides;
+            tally.other_ends += t.other_ends;
             tally.side_checks += t.side_checks;
             tally.flow_checks += t.flow_checks;
         }
@@ -803,6 +838,8 @@ impl<'a> Prover<'a> {
         }
         let mut findings: Vec<Finding> = tally.findings.into_iter().map(|(_, f)| f).collect();
         findings.sort_by_key(|f| f.target);
+        self.stats.sides = tally.sides;
+        self.stats.other_ends = tally.other_ends;
         self.stats.side_checks = tally.side_checks;
         self.stats.flow_checks = tally.flow_checks;
         // The model and the proof's indexes (tens of thousands of pods and their label
@@ -902,6 +939,7 @@ impl<'a> Prover<'a> {
                     self.unnamed.as_str(),
                     self.unnamed_pods.as_slice(),
                 )));
+            let mut buffer: Seen<'_> = Vec::new();
             for (namespace, pods) in told_apart {
                 let projection = local.projection(namespace);
                 own.clear();
@@ -925,17 +963,22 @@ impl<'a> Prover<'a> {
                     }
                     let pod = &self.model.pods[i];
                     debug_assert_eq!(pod.namespace, namespace);
-                    let key = (
-                        projection.key(&pod.labels),
-                        local.named_ports.then_some(&pod.named_ports),
-                    );
-                    if seen.insert(key) {
+                    // Keyed in a buffer, kept only when new (most pods repeat a key).
+                    projection.key_into(&pod.labels, &mut buffer);
+                    let key = (buffer, local.named_ports.then(|| self.ports_id[i]));
+                    if seen.contains(&key) {
+                        buffer = key.0;
+                    } else {
+                        seen.insert(key);
                         others.push(Endpoint::Pod(i));
+                        buffer = Vec::new();
                     }
                 }
             }
         }
         others.extend(local.addresses.iter().map(|ip| Endpoint::External(*ip)));
+        tally.sides += 1;
+        tally.other_ends += others.len() as u64;
         let named = local.named_ports;
         let base = &local.ports;
         let plain = self.samples(base, None);

@@ -563,12 +563,15 @@ impl Evaluator for K8sEvaluator {
         // The other end's namespace labels, and the rules with a peer that can match an
         // end there.
         let near = std::cell::RefCell::new(NamespaceMemo::default());
+        // The rules matching the other end, in a buffer kept from call to call.
+        let matching = std::cell::RefCell::new(Vec::new());
         Box::new(move |other, ports, out| {
             if open {
                 out.extend(ports.iter().map(|_| true));
                 return;
             }
             let mut near = near.borrow_mut();
+            let mut matching = matching.borrow_mut();
             let (namespace, near): &(_, Vec<(&Policy, &RuleM)>) =
                 near.for_end(model, &other, |at| {
                     let namespace = other_namespace(model, &other);
@@ -587,17 +590,19 @@ impl Evaluator for K8sEvaluator {
                         index.keep(&rules, label.map(String::as_str).into_iter().chain(at), may);
                     (namespace, near)
                 });
-            let matching: Vec<&RuleM> = near
-                .iter()
-                .filter(|(p, r)| {
-                    r.peers.as_ref().is_none_or(|peers| {
-                        peers
-                            .iter()
-                            .any(|x| peer_matches_in(model, p, x, &other, namespace.as_deref()))
+            matching.clear();
+            matching.extend(
+                near.iter()
+                    .filter(|(p, r)| {
+                        r.peers.as_ref().is_none_or(|peers| {
+                            peers
+                                .iter()
+                                .any(|x| peer_matches_in(model, p, x, &other, namespace.as_deref()))
+                        })
                     })
-                })
-                .map(|(_, r)| *r)
-                .collect();
+                    .map(|(_, r)| *r),
+            );
+            let matching: &[&RuleM] = &matching;
             let (src, dst) = match direction {
                 Direction::Egress => (Endpoint::Pod(me), other),
                 Direction::Ingress => (other, Endpoint::Pod(me)),
