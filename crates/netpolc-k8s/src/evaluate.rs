@@ -259,16 +259,20 @@ enum PortSel {
 }
 
 impl Policy {
-    /// Reads one object with the shared reader (`netpolc_kube::networkpolicy`).
+    /// Reads one object with the shared reader (`netpolc_kube::networkpolicy`). Its
+    /// strings are moved into the policy, not copied.
     fn parse(what: &str, object: &Value, selectors: &Selectors) -> Result<Policy, String> {
         let np = kube::read(object).map_err(|e| format!("{what}: {e}"))?;
-        let rules =
-            |list: &[kube::Rule]| list.iter().map(|r| rule(r, selectors)).collect::<Vec<_>>();
+        let rules = |list: Vec<kube::Rule>| {
+            list.into_iter()
+                .map(|r| rule(r, selectors))
+                .collect::<Vec<_>>()
+        };
         Ok(Policy {
             intents: RuleIntents::from_annotations(&np.annotations),
-            subject: selector(&np.pod_selector, selectors),
-            ingress: np.policy_types.ingress.then(|| rules(&np.ingress)),
-            egress: np.policy_types.egress.then(|| rules(&np.egress)),
+            subject: selector(np.pod_selector, selectors),
+            ingress: np.policy_types.ingress.then(|| rules(np.ingress)),
+            egress: np.policy_types.egress.then(|| rules(np.egress)),
             namespace: np.namespace,
             name: np.name,
         })
@@ -282,51 +286,51 @@ impl Policy {
     }
 }
 
-fn rule(r: &kube::Rule, selectors: &Selectors) -> RuleM {
-    let peers = (!r.peers.is_empty()).then(|| r.peers.iter().map(|p| peer(p, selectors)).collect());
-    let ports = (!r.ports.is_empty()).then(|| r.ports.iter().map(port).collect());
+fn rule(r: kube::Rule, selectors: &Selectors) -> RuleM {
+    let peers =
+        (!r.peers.is_empty()).then(|| r.peers.into_iter().map(|p| peer(p, selectors)).collect());
+    let ports = (!r.ports.is_empty()).then(|| r.ports.into_iter().map(port).collect());
     RuleM { peers, ports }
 }
 
-fn peer(p: &kube::Peer, selectors: &Selectors) -> PeerM {
+fn peer(p: kube::Peer, selectors: &Selectors) -> PeerM {
     match p {
-        kube::Peer::IpBlock { cidr, except } => PeerM::Block {
-            net: *cidr,
-            except: except.clone(),
-        },
+        kube::Peer::IpBlock { cidr, except } => PeerM::Block { net: cidr, except },
         kube::Peer::Pods {
             namespace_selector,
             pod_selector,
         } => PeerM::Pods {
-            namespaces: namespace_selector.as_ref().map(|s| selector(s, selectors)),
-            pods: pod_selector.as_ref().map(|s| selector(s, selectors)),
+            namespaces: namespace_selector.map(|s| selector(s, selectors)),
+            pods: pod_selector.map(|s| selector(s, selectors)),
         },
     }
 }
 
-fn port(p: &kube::Port) -> PortM {
+fn port(p: kube::Port) -> PortM {
     PortM {
         protocol: match p.protocol {
             kube::Protocol::Tcp => Protocol::Tcp,
             kube::Protocol::Udp => Protocol::Udp,
             kube::Protocol::Sctp => Protocol::Sctp,
         },
-        port: match &p.port {
+        port: match p.port {
             kube::PortMatch::All => PortSel::All,
-            kube::PortMatch::Range(a, b) => PortSel::Range(*a, *b),
-            kube::PortMatch::Named(name) => PortSel::Named(name.clone()),
+            kube::PortMatch::Range(a, b) => PortSel::Range(a, b),
+            kube::PortMatch::Named(name) => PortSel::Named(name),
         },
     }
 }
 
-fn selector(s: &kube::LabelSelector, selectors: &Selectors) -> Selector {
-    let mut reqs: Vec<Requirement> = s
-        .match_labels
-        .iter()
-        .map(|(k, v)| Requirement::is_in(k.clone(), [v.clone()]))
-        .collect();
-    for e in &s.match_expressions {
-        let (key, values) = (e.key.clone(), e.values.iter().cloned());
+fn selector(s: kube::LabelSelector, selectors: &Selectors) -> Selector {
+    let mut reqs: Vec<Requirement> =
+        Vec::with_capacity(s.match_labels.len() + s.match_expressions.len());
+    reqs.extend(
+        s.match_labels
+            .into_iter()
+            .map(|(k, v)| Requirement::is_in(k, [v])),
+    );
+    for e in s.match_expressions {
+        let (key, values) = (e.key, e.values);
         reqs.push(match e.operator {
             kube::Operator::In => Requirement::is_in(key, values),
             kube::Operator::NotIn => Requirement::not_in(key, values),

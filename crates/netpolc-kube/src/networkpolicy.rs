@@ -187,7 +187,16 @@ pub enum Operator {
 /// A message naming the object and the field, for a field k8s-openapi's type does not
 /// have, a value of the wrong type, or anything the API server's validation refuses.
 pub fn read(object: &Value) -> Result<NetworkPolicy, String> {
-    // Named only when something is wrong: every object of a render is read here.
+    match plain::read(object) {
+        Some(np) => Ok(np),
+        None => deserialised(object),
+    }
+}
+
+/// [`read`] through k8s-openapi's types: the reference [`plain::read`] agrees with, and
+/// the reading of every object it does not read.
+fn deserialised(object: &Value) -> Result<NetworkPolicy, String> {
+    // Named only when something is wrong.
     let fail = |e: String| format!("{}: {e}", who(object));
     let mut unknown: Vec<String> = Vec::new();
     let np: net::NetworkPolicy = serde_ignored::deserialize(object, |path| {
@@ -204,6 +213,300 @@ pub fn read(object: &Value) -> Result<NetworkPolicy, String> {
         return Err(fail(format!("{path}: unknown field `{field}`")));
     }
     check(np).map_err(fail)
+}
+
+/// [`read`] of an object with only the fields, types and values that read without a
+/// word: every object netpolc writes, and most others.
+///
+/// Deserialising into k8s-openapi's types through `serde_ignored` (which tracks the path
+/// of every field to report the unknown ones) and then converting them cost several
+/// times the walk of the tree: a render reads every object it writes. The walk here reads
+/// the tree straight into a [`NetworkPolicy`] and gives `None` for anything it is not
+/// sure [`read`] accepts the same way (a field it does not list, a `null`, a number where
+/// a string goes, anything the validation refuses, ...): then `read` deserialises, and
+/// its message is the one given. When it gives `Some`, `read` would return that same
+/// value (the tests compare both readings of every object they read, and of random
+/// edits of objects).
+mod plain {
+    use super::{
+        is_dns_label, is_dns_subdomain, is_label_value, is_port_name, is_qualified_name, parse_net,
+        At, Expression, LabelSelector, NetworkPolicy, Operator, Peer, PolicyTypes, Port, PortMatch,
+        Protocol, Rule, API_VERSION, KIND,
+    };
+    use serde_json::{Map, Value};
+    use std::collections::BTreeMap;
+
+    pub(super) fn read(object: &Value) -> Option<NetworkPolicy> {
+        let mut metadata = None;
+        let mut spec = None;
+        for (k, v) in object.as_object()? {
+            match k.as_str() {
+                // k8s-openapi checks them when present.
+                "apiVersion" => (v.as_str()? == API_VERSION).then_some(())?,
+                "kind" => (v.as_str()? == KIND).then_some(())?,
+                "metadata" => metadata = Some(v.as_object()?),
+                "spec" => spec = Some(v.as_object()?),
+                _ => return None,
+            }
+        }
+        let mut name = None;
+        let mut namespace = None;
+        let mut annotations = BTreeMap::new();
+        for (k, v) in metadata? {
+            match k.as_str() {
+                "name" => name = Some(v.as_str()?),
+                "namespace" => namespace = Some(v.as_str()?),
+                // Read (a map of strings), not kept.
+                "labels" => {
+                    for v in v.as_object()?.values() {
+                        v.as_str()?;
+                    }
+                }
+                "annotations" => annotations = strings(v)?,
+                _ => return None,
+            }
+        }
+        let (name, namespace) = (name?, namespace?);
+        if !is_dns_subdomain(name) || !is_dns_label(namespace) {
+            return None;
+        }
+        let mut pod_selector = LabelSelector::default();
+        let mut types = None;
+        let mut ingress = Vec::new();
+        let mut egress = Vec::new();
+        let empty = Map::new();
+        for (k, v) in spec.unwrap_or(&empty) {
+            match k.as_str() {
+                "podSelector" => pod_selector = selector(v)?,
+                "policyTypes" => types = Some(v.as_array()?),
+                "ingress" => ingress = rules(v, "from")?,
+                "egress" => egress = rules(v, "to")?,
+                _ => return None,
+            }
+        }
+        let policy_types = match types {
+            None => None,
+            Some(t) if t.is_empty() => None,
+            Some(t) if t.len() > 2 => return None,
+            Some(t) => {
+                let mut p = PolicyTypes {
+                    ingress: false,
+                    egress: false,
+                };
+                for t in t {
+                    match t.as_str()? {
+                        "Ingress" => p.ingress = true,
+                        "Egress" => p.egress = true,
+                        _ => return None,
+                    }
+                }
+                Some(p)
+            }
+        };
+        Some(NetworkPolicy {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            annotations,
+            pod_selector,
+            // The API server's defaulting.
+            policy_types: policy_types.unwrap_or(PolicyTypes {
+                ingress: true,
+                egress: !egress.is_empty(),
+            }),
+            ingress,
+            egress,
+        })
+    }
+
+    /// A map of strings.
+    fn strings(v: &Value) -> Option<BTreeMap<String, String>> {
+        // Inserted one at a time: most hold one or two entries, for which collecting
+        // (into a vector, sorted, then built) costs more.
+        let mut out = BTreeMap::new();
+        for (k, v) in v.as_object()? {
+            out.insert(k.clone(), v.as_str()?.to_string());
+        }
+        Some(out)
+    }
+
+    /// A list of strings.
+    fn string_list(v: &Value) -> Option<Vec<String>> {
+        v.as_array()?
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// The ingress (`peers` `from`) or egress (`to`) rules.
+    fn rules(v: &Value, peers_field: &str) -> Option<Vec<Rule>> {
+        let list = v.as_array()?;
+        let mut out = Vec::with_capacity(list.len());
+        for r in list {
+            let mut rule = Rule::default();
+            for (k, v) in r.as_object()? {
+                if k == peers_field {
+                    rule.peers = v.as_array()?.iter().map(peer).collect::<Option<_>>()?;
+                } else if k == "ports" {
+                    rule.ports = v.as_array()?.iter().map(port).collect::<Option<_>>()?;
+                } else {
+                    return None;
+                }
+            }
+            out.push(rule);
+        }
+        Some(out)
+    }
+
+    fn peer(v: &Value) -> Option<Peer> {
+        let mut block = None;
+        let mut pods = None;
+        let mut namespaces = None;
+        for (k, v) in v.as_object()? {
+            match k.as_str() {
+                "ipBlock" => block = Some(v.as_object()?),
+                "podSelector" => pods = Some(selector(v)?),
+                "namespaceSelector" => namespaces = Some(selector(v)?),
+                _ => return None,
+            }
+        }
+        match (block, pods, namespaces) {
+            (Some(block), None, None) => {
+                let mut cidr = None;
+                let mut except = Vec::new();
+                for (k, v) in block {
+                    match k.as_str() {
+                        "cidr" => cidr = Some(v.as_str()?),
+                        "except" => except = v.as_array()?.iter().collect(),
+                        _ => return None,
+                    }
+                }
+                // The path is written out only for a message, which is not made here.
+                let at = At::Text("");
+                let cidr_text = cidr?;
+                let cidr = parse_net(at, cidr_text).ok()?;
+                let except = except
+                    .into_iter()
+                    .map(|e| {
+                        let hole = parse_net(at, e.as_str()?).ok()?;
+                        (cidr.contains(&hole) && hole.prefix_len() > cidr.prefix_len())
+                            .then_some(hole)
+                    })
+                    .collect::<Option<_>>()?;
+                Some(Peer::IpBlock { cidr, except })
+            }
+            (Some(_), _, _) | (None, None, None) => None,
+            (None, pods, namespaces) => Some(Peer::Pods {
+                namespace_selector: namespaces,
+                pod_selector: pods,
+            }),
+        }
+    }
+
+    fn port(v: &Value) -> Option<Port> {
+        let mut protocol = Protocol::Tcp;
+        let mut port = None;
+        let mut end = None;
+        for (k, v) in v.as_object()? {
+            match k.as_str() {
+                "protocol" => {
+                    protocol = match v.as_str()? {
+                        "TCP" => Protocol::Tcp,
+                        "UDP" => Protocol::Udp,
+                        "SCTP" => Protocol::Sctp,
+                        _ => return None,
+                    }
+                }
+                "port" => port = Some(v),
+                "endPort" => end = Some(number(v)?),
+                _ => return None,
+            }
+        }
+        let port = match (port, end) {
+            (None, None) => PortMatch::All,
+            (Some(Value::String(name)), None) => {
+                if !is_port_name(name) {
+                    return None;
+                }
+                PortMatch::Named(name.clone())
+            }
+            (Some(n), end) => {
+                let n = number(n)?;
+                let e = end.unwrap_or(n);
+                if e < n {
+                    return None;
+                }
+                PortMatch::Range(n, e)
+            }
+            (None, Some(_)) => return None,
+        };
+        Some(Port { protocol, port })
+    }
+
+    /// A port number: an integer JSON number in 1-65535 (k8s-openapi's `i32` and
+    /// `IntOrString` take integers only).
+    fn number(v: &Value) -> Option<u16> {
+        v.as_i64()
+            .and_then(|n| u16::try_from(n).ok())
+            .filter(|n| *n >= 1)
+    }
+
+    fn selector(v: &Value) -> Option<LabelSelector> {
+        let mut s = LabelSelector::default();
+        for (k, v) in v.as_object()? {
+            match k.as_str() {
+                "matchLabels" => {
+                    s.match_labels = strings(v)?;
+                    let valid = s
+                        .match_labels
+                        .iter()
+                        .all(|(k, v)| is_qualified_name(k) && is_label_value(v));
+                    if !valid {
+                        return None;
+                    }
+                }
+                "matchExpressions" => {
+                    s.match_expressions = v
+                        .as_array()?
+                        .iter()
+                        .map(expression)
+                        .collect::<Option<_>>()?;
+                }
+                _ => return None,
+            }
+        }
+        Some(s)
+    }
+
+    fn expression(v: &Value) -> Option<Expression> {
+        let mut key = None;
+        let mut operator = None;
+        let mut values = Vec::new();
+        for (k, v) in v.as_object()? {
+            match k.as_str() {
+                "key" => key = Some(v.as_str()?),
+                "operator" => operator = Some(v.as_str()?),
+                "values" => values = string_list(v)?,
+                _ => return None,
+            }
+        }
+        let key = key?;
+        if !is_qualified_name(key) || !values.iter().all(|v| is_label_value(v)) {
+            return None;
+        }
+        let operator = match operator? {
+            "In" => Operator::In,
+            "NotIn" => Operator::NotIn,
+            "Exists" => Operator::Exists,
+            "DoesNotExist" => Operator::DoesNotExist,
+            _ => return None,
+        };
+        let needs_values = matches!(operator, Operator::In | Operator::NotIn);
+        (needs_values != values.is_empty()).then(|| Expression {
+            key: key.to_string(),
+            operator,
+            values,
+        })
+    }
 }
 
 /// The object as messages name it: `NetworkPolicy `namespace/name``, as far as known.
@@ -754,5 +1057,148 @@ mod tests {
         assert!(read(&np).is_ok(), "{:?}", read(&np));
         np["statuz"] = serde_json::json!({});
         assert!(read(&np).unwrap_err().contains("unknown field `statuz`"));
+    }
+
+    /// An object with every field the plain reading reads, most of them more than once.
+    fn rich() -> Value {
+        json!({
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "metadata": {
+                "name": "web.allow-1",
+                "namespace": "shop",
+                "labels": {"app.kubernetes.io/managed-by": "netpolc"},
+                "annotations": {"netpolc.dev/intent": "shop/a, shop/b", "x": ""}
+            },
+            "spec": {
+                "podSelector": {
+                    "matchLabels": {"app": "web", "example.com/tier": "a_1"},
+                    "matchExpressions": [
+                        {"key": "env", "operator": "In", "values": ["prod", "dev"]},
+                        {"key": "canary", "operator": "DoesNotExist"}
+                    ]
+                },
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "bank"}},
+                             "podSelector": {"matchLabels": {"app": "api"}}},
+                            {"podSelector": {}},
+                            {"namespaceSelector": {"matchExpressions": [
+                                {"key": "team", "operator": "NotIn", "values": ["x"]},
+                                {"key": "zone", "operator": "Exists"}]}}
+                        ],
+                        "ports": [
+                            {"protocol": "TCP", "port": 8080},
+                            {"protocol": "UDP", "port": 53, "endPort": 60},
+                            {"port": "http"},
+                            {"protocol": "SCTP"}
+                        ]
+                    },
+                    {}
+                ],
+                "egress": [
+                    {"to": [{"ipBlock": {"cidr": "10.0.0.1/8", "except": ["10.1.0.0/16", "10.2.0.0/16"]}},
+                            {"ipBlock": {"cidr": "2001:db8::/32"}}],
+                     "ports": []},
+                    {"to": []}
+                ]
+            }
+        })
+    }
+
+    /// Every value of `v` replaced, one at a time, by each of `others`; every key of a
+    /// map dropped, renamed, and joined by a `null` one.
+    fn edits(v: &Value, others: &[Value], out: &mut Vec<Value>) {
+        for o in others {
+            out.push(o.clone());
+        }
+        match v {
+            Value::Object(m) => {
+                for (k, child) in m {
+                    let mut inner = Vec::new();
+                    edits(child, others, &mut inner);
+                    for e in inner {
+                        let mut m = m.clone();
+                        m.insert(k.clone(), e);
+                        out.push(Value::Object(m));
+                    }
+                    let mut dropped = m.clone();
+                    dropped.shift_remove(k);
+                    out.push(Value::Object(dropped.clone()));
+                    let mut renamed = dropped;
+                    renamed.insert(format!("{k}s"), child.clone());
+                    out.push(Value::Object(renamed));
+                }
+                let mut extra = m.clone();
+                extra.insert("extra".into(), Value::Null);
+                out.push(Value::Object(extra));
+            }
+            Value::Array(a) => {
+                for (i, child) in a.iter().enumerate() {
+                    let mut inner = Vec::new();
+                    edits(child, others, &mut inner);
+                    for e in inner {
+                        let mut a = a.clone();
+                        a[i] = e;
+                        out.push(Value::Array(a));
+                    }
+                    let mut dropped = a.clone();
+                    dropped.remove(i);
+                    out.push(Value::Array(dropped));
+                }
+                let mut doubled = a.clone();
+                doubled.extend(a.iter().cloned());
+                out.push(Value::Array(doubled));
+            }
+            _ => {}
+        }
+    }
+
+    /// The plain reading gives what deserialising gives, or nothing (then `read`
+    /// deserialises): on the objects netpolc writes (which it reads) and on every edit of
+    /// one, of types, values and keys.
+    #[test]
+    fn the_plain_reading_agrees_with_deserialising() {
+        let object = rich();
+        let full = deserialised(&object).expect("valid");
+        assert_eq!(plain::read(&object), Some(full));
+        let others = [
+            Value::Null,
+            json!(true),
+            json!(0),
+            json!(1),
+            json!(-1),
+            json!(65535),
+            json!(65536),
+            json!(2147483648u64),
+            json!(80.0),
+            json!(""),
+            json!("x"),
+            json!("TCP"),
+            json!("Ingress"),
+            json!("Exists"),
+            json!("10.0.0.0/8"),
+            json!("10.1.2.0/24"),
+            json!("::ffff:10.0.0.0/104"),
+            json!("-x"),
+            json!("a/b/c"),
+            json!({}),
+            json!([]),
+            json!(["x"]),
+            json!({"app": "web"}),
+        ];
+        let mut all = Vec::new();
+        edits(&object, &others, &mut all);
+        let mut read_plainly = 0;
+        for o in &all {
+            if let Some(p) = plain::read(o) {
+                assert_eq!(Ok(p), deserialised(o), "{o}");
+                read_plainly += 1;
+            }
+        }
+        // Most edits change what is read, or make it invalid: many are still read.
+        assert!(read_plainly > 100, "{read_plainly} of {}", all.len());
     }
 }
