@@ -509,13 +509,21 @@ fn read_object(i: usize, object: &Value, selectors: &Selectors) -> Result<Item, 
             ))
         }
         (API_VERSION | CRD_V1, "GlobalNetworkPolicy") => {
-            let p = GlobalNetworkPolicy::deserialize(object).map_err(|e| fail(e.to_string()))?;
+            let p = match plain::global_policy(object) {
+                Some(p) => p,
+                None => {
+                    GlobalNetworkPolicy::deserialize(object).map_err(|e| fail(e.to_string()))?
+                }
+            };
             global_policy(&p, selectors)
                 .map(|p| Item::Policy(Box::new(p)))
                 .map_err(fail)
         }
         (API_VERSION | CRD_V1, "NetworkPolicy") => {
-            let p = NetworkPolicy::deserialize(object).map_err(|e| fail(e.to_string()))?;
+            let p = match plain::namespaced_policy(object) {
+                Some(p) => p,
+                None => NetworkPolicy::deserialize(object).map_err(|e| fail(e.to_string()))?,
+            };
             namespaced_policy(&p, selectors)
                 .map(|p| Item::Policy(Box::new(p)))
                 .map_err(fail)
@@ -568,6 +576,237 @@ fn flatten<'v>(objects: &'v [Value], out: &mut Vec<&'v Value>, depth: usize) -> 
         }
     }
     Ok(())
+}
+
+/// The policies [`read_object`] reads, straight from the tree: the objects netpolc writes,
+/// and most others.
+///
+/// Deserialising with serde from the tree cost more than the reading of the policy
+/// after it (an untagged `protocol` or port first fails as a number, with its message
+/// written out, before it is read as a name). These walk the tree into the same types
+/// and give `None` for anything they are not sure serde reads the same way (a field
+/// they do not list, a `null`, a number that is not an integer, ...): then serde
+/// deserialises, and its message is the one given. When they give `Some`, serde gives
+/// that same value (the tests compare both readings of an object with every field and
+/// of edits of it).
+mod plain {
+    use crate::types::{
+        Action, EntityRule, GlobalNetworkPolicy, GlobalNetworkPolicySpec, IcmpFields,
+        NetworkPolicy, NetworkPolicySpec, ObjectMeta, Order, PolicyType, Port, Protocol, Rule,
+        RuleMetadata,
+    };
+    use serde_json::{Map, Value};
+    use std::collections::BTreeMap;
+
+    /// A `GlobalNetworkPolicy`, as `GlobalNetworkPolicy::deserialize` reads it.
+    pub(super) fn global_policy(object: &Value) -> Option<GlobalNetworkPolicy> {
+        let (api_version, kind, metadata, spec) = head(object)?;
+        let mut s = GlobalNetworkPolicySpec::default();
+        for (k, v) in spec {
+            match k.as_str() {
+                "tier" => s.tier = Some(string(v)?),
+                "order" => s.order = Some(Order(v.as_number()?.as_f64()?)),
+                "selector" => s.selector = Some(string(v)?),
+                "namespaceSelector" => s.namespace_selector = Some(string(v)?),
+                "types" => s.types = Some(types(v)?),
+                "ingress" => s.ingress = rules(v)?,
+                "egress" => s.egress = rules(v)?,
+                "applyOnForward" => s.apply_on_forward = Some(v.as_bool()?),
+                "preDNAT" => s.pre_dnat = Some(v.as_bool()?),
+                "doNotTrack" => s.do_not_track = Some(v.as_bool()?),
+                "performanceHints" => s.performance_hints = strings(v)?,
+                _ => return None,
+            }
+        }
+        Some(GlobalNetworkPolicy {
+            api_version,
+            kind,
+            metadata,
+            spec: s,
+        })
+    }
+
+    /// A namespaced `NetworkPolicy`, as `NetworkPolicy::deserialize` reads it.
+    pub(super) fn namespaced_policy(object: &Value) -> Option<NetworkPolicy> {
+        let (api_version, kind, metadata, spec) = head(object)?;
+        let mut s = NetworkPolicySpec::default();
+        for (k, v) in spec {
+            match k.as_str() {
+                "tier" => s.tier = Some(string(v)?),
+                "order" => s.order = Some(Order(v.as_number()?.as_f64()?)),
+                "selector" => s.selector = Some(string(v)?),
+                "types" => s.types = Some(types(v)?),
+                "ingress" => s.ingress = rules(v)?,
+                "egress" => s.egress = rules(v)?,
+                "performanceHints" => s.performance_hints = strings(v)?,
+                _ => return None,
+            }
+        }
+        Some(NetworkPolicy {
+            api_version,
+            kind,
+            metadata,
+            spec: s,
+        })
+    }
+
+    /// `apiVersion`, `kind`, `metadata` and the `spec` map, each required, and no other
+    /// field.
+    fn head(object: &Value) -> Option<(String, String, ObjectMeta, &Map<String, Value>)> {
+        let mut api_version = None;
+        let mut kind = None;
+        let mut metadata = None;
+        let mut spec = None;
+        for (k, v) in object.as_object()? {
+            match k.as_str() {
+                "apiVersion" => api_version = Some(string(v)?),
+                "kind" => kind = Some(string(v)?),
+                "metadata" => metadata = Some(meta(v)?),
+                "spec" => spec = Some(v.as_object()?),
+                _ => return None,
+            }
+        }
+        Some((api_version?, kind?, metadata?, spec?))
+    }
+
+    fn meta(v: &Value) -> Option<ObjectMeta> {
+        let mut m = ObjectMeta::default();
+        for (k, v) in v.as_object()? {
+            match k.as_str() {
+                "name" => m.name = string(v)?,
+                "namespace" => m.namespace = Some(string(v)?),
+                "labels" => m.labels = string_map(v)?,
+                "annotations" => m.annotations = string_map(v)?,
+                // Serde ignores the others; left to it.
+                _ => return None,
+            }
+        }
+        Some(m)
+    }
+
+    fn string(v: &Value) -> Option<String> {
+        v.as_str().map(str::to_string)
+    }
+
+    fn strings(v: &Value) -> Option<Vec<String>> {
+        v.as_array()?.iter().map(string).collect()
+    }
+
+    fn string_map(v: &Value) -> Option<BTreeMap<String, String>> {
+        let mut out = BTreeMap::new();
+        for (k, v) in v.as_object()? {
+            out.insert(k.clone(), string(v)?);
+        }
+        Some(out)
+    }
+
+    /// An integer (`i64`): what serde reads an `i64` from.
+    fn integer(v: &Value) -> Option<i64> {
+        v.as_number()?.as_i64()
+    }
+
+    fn types(v: &Value) -> Option<Vec<PolicyType>> {
+        v.as_array()?
+            .iter()
+            .map(|t| match t.as_str()? {
+                "Ingress" => Some(PolicyType::Ingress),
+                "Egress" => Some(PolicyType::Egress),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn rules(v: &Value) -> Option<Vec<Rule>> {
+        v.as_array()?.iter().map(rule).collect()
+    }
+
+    fn rule(v: &Value) -> Option<Rule> {
+        let mut action = None;
+        let mut r = Rule::new(Action::Allow);
+        for (k, v) in v.as_object()? {
+            match k.as_str() {
+                "action" => {
+                    action = Some(match v.as_str()? {
+                        "Allow" => Action::Allow,
+                        "Deny" => Action::Deny,
+                        "Log" => Action::Log,
+                        "Pass" => Action::Pass,
+                        _ => return None,
+                    })
+                }
+                "protocol" => r.protocol = Some(protocol(v)?),
+                "notProtocol" => r.not_protocol = Some(protocol(v)?),
+                "icmp" => r.icmp = Some(icmp(v)?),
+                "notICMP" => r.not_icmp = Some(icmp(v)?),
+                "ipVersion" => r.ip_version = Some(integer(v)?),
+                "source" => r.source = entity(v)?,
+                "destination" => r.destination = entity(v)?,
+                "metadata" => r.metadata = Some(rule_metadata(v)?),
+                _ => return None,
+            }
+        }
+        r.action = action?;
+        Some(r)
+    }
+
+    /// A number (as an `i64`) or a name, as the untagged `Protocol` reads them.
+    fn protocol(v: &Value) -> Option<Protocol> {
+        match v {
+            Value::String(s) => Some(Protocol::Name(s.clone())),
+            _ => integer(v).map(Protocol::Number),
+        }
+    }
+
+    fn icmp(v: &Value) -> Option<IcmpFields> {
+        let mut f = IcmpFields::default();
+        for (k, v) in v.as_object()? {
+            match k.as_str() {
+                "type" => f.icmp_type = Some(integer(v)?),
+                "code" => f.code = Some(integer(v)?),
+                _ => return None,
+            }
+        }
+        Some(f)
+    }
+
+    fn rule_metadata(v: &Value) -> Option<RuleMetadata> {
+        let mut m = RuleMetadata::default();
+        for (k, v) in v.as_object()? {
+            match k.as_str() {
+                "annotations" => m.annotations = string_map(v)?,
+                _ => return None,
+            }
+        }
+        Some(m)
+    }
+
+    fn entity(v: &Value) -> Option<EntityRule> {
+        let mut e = EntityRule::default();
+        for (k, v) in v.as_object()? {
+            match k.as_str() {
+                "selector" => e.selector = Some(string(v)?),
+                "namespaceSelector" => e.namespace_selector = Some(string(v)?),
+                "notSelector" => e.not_selector = Some(string(v)?),
+                "nets" => e.nets = strings(v)?,
+                "notNets" => e.not_nets = strings(v)?,
+                "ports" => e.ports = ports(v)?,
+                "notPorts" => e.not_ports = ports(v)?,
+                _ => return None,
+            }
+        }
+        Some(e)
+    }
+
+    /// Numbers (as `i64`) or strings, as the untagged `Port` reads them.
+    fn ports(v: &Value) -> Option<Vec<Port>> {
+        v.as_array()?
+            .iter()
+            .map(|p| match p {
+                Value::String(s) => Some(Port::Text(s.clone())),
+                _ => integer(p).map(Port::Number),
+            })
+            .collect()
+    }
 }
 
 fn non_empty(s: &Option<String>) -> Option<&str> {
@@ -1760,5 +1999,149 @@ mod tests {
             let s = Selector::parse(text).expect("a selector");
             assert_eq!(s.matches(&view), s.matches(&want), "`{text}`");
         }
+    }
+
+    /// Every value of `v` replaced, one at a time, by each of `others`; every key of a
+    /// map dropped, renamed, and joined by a `null` one.
+    fn edits(v: &Value, others: &[Value], out: &mut Vec<Value>) {
+        out.extend(others.iter().cloned());
+        match v {
+            Value::Object(m) => {
+                for (k, child) in m {
+                    let mut inner = Vec::new();
+                    edits(child, others, &mut inner);
+                    for e in inner {
+                        let mut m = m.clone();
+                        m.insert(k.clone(), e);
+                        out.push(Value::Object(m));
+                    }
+                    let mut dropped = m.clone();
+                    dropped.shift_remove(k);
+                    out.push(Value::Object(dropped.clone()));
+                    let mut renamed = dropped;
+                    renamed.insert(format!("{k}s"), child.clone());
+                    out.push(Value::Object(renamed));
+                }
+                let mut extra = m.clone();
+                extra.insert("extra".into(), Value::Null);
+                out.push(Value::Object(extra));
+            }
+            Value::Array(a) => {
+                for (i, child) in a.iter().enumerate() {
+                    let mut inner = Vec::new();
+                    edits(child, others, &mut inner);
+                    for e in inner {
+                        let mut a = a.clone();
+                        a[i] = e;
+                        out.push(Value::Array(a));
+                    }
+                    let mut dropped = a.clone();
+                    dropped.remove(i);
+                    out.push(Value::Array(dropped));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The plain readings give what serde gives, or nothing (then serde reads): on
+    /// policies with every field and on every edit of one, of types, values and keys.
+    #[test]
+    fn the_plain_readings_agree_with_serde() {
+        use serde_json::json;
+        let rule = json!({
+            "action": "Deny",
+            "protocol": "TCP",
+            "notProtocol": 17,
+            "icmp": {"type": 8, "code": 0},
+            "notICMP": {"type": 3},
+            "ipVersion": 4,
+            "source": {
+                "selector": "app == 'web'",
+                "namespaceSelector": "projectcalico.org/name == 'shop'",
+                "notSelector": "has(x)",
+                "nets": ["10.0.0.0/8"],
+                "notNets": ["10.1.0.0/16"],
+                "ports": [80, "8080:8090", "http"],
+                "notPorts": ["81"]
+            },
+            "destination": {"ports": [5432]},
+            "metadata": {"annotations": {"a": "b"}}
+        });
+        let spec = json!({
+            "tier": "netpolc",
+            "order": 1000,
+            "selector": "projectcalico.org/namespace == 'shop'",
+            "types": ["Ingress", "Egress"],
+            "ingress": [rule, {"action": "Allow"}],
+            "egress": [{"action": "Pass", "protocol": "UDP", "destination": {"nets": ["8.8.8.8/32"]}}],
+            "performanceHints": ["AssumeNeededOnEveryNode"]
+        });
+        let metadata = json!({
+            "name": "netpolc.shop-web",
+            "namespace": "shop",
+            "labels": {"app.kubernetes.io/managed-by": "netpolc"},
+            "annotations": {"netpolc.dev/intent": "shop/a"}
+        });
+        let mut global_spec = spec.clone();
+        global_spec["namespaceSelector"] = json!("team == 'a'");
+        global_spec["applyOnForward"] = json!(true);
+        global_spec["preDNAT"] = json!(false);
+        global_spec["doNotTrack"] = json!(false);
+        let global = json!({
+            "apiVersion": API_VERSION, "kind": "GlobalNetworkPolicy",
+            "metadata": metadata, "spec": global_spec
+        });
+        let namespaced = json!({
+            "apiVersion": API_VERSION, "kind": "NetworkPolicy",
+            "metadata": metadata, "spec": spec
+        });
+        let others = [
+            Value::Null,
+            json!(true),
+            json!(0),
+            json!(-1),
+            json!(9223372036854775808u64),
+            json!(1.5),
+            json!(""),
+            json!("x"),
+            json!("Ingress"),
+            json!("Allow"),
+            json!({}),
+            json!([]),
+            json!(["x"]),
+            json!([1]),
+            json!({"a": "b"}),
+            json!({"Ingress": null}),
+        ];
+        let mut read_plainly = 0;
+        for (object, plain, serde) in [
+            (
+                &global,
+                (|o: &Value| plain::global_policy(o).map(|p| format!("{p:?}")))
+                    as fn(&Value) -> Option<String>,
+                (|o: &Value| {
+                    GlobalNetworkPolicy::deserialize(o)
+                        .map(|p| format!("{p:?}"))
+                        .ok()
+                }) as fn(&Value) -> Option<String>,
+            ),
+            (
+                &namespaced,
+                |o: &Value| plain::namespaced_policy(o).map(|p| format!("{p:?}")),
+                |o: &Value| NetworkPolicy::deserialize(o).map(|p| format!("{p:?}")).ok(),
+            ),
+        ] {
+            assert!(plain(object).is_some(), "{object}");
+            let mut all = Vec::new();
+            edits(object, &others, &mut all);
+            for o in &all {
+                if let Some(p) = plain(o) {
+                    assert_eq!(Some(p), serde(o), "{o}");
+                    read_plainly += 1;
+                }
+            }
+        }
+        assert!(read_plainly > 200, "{read_plainly}");
     }
 }
