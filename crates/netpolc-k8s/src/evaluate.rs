@@ -263,11 +263,7 @@ impl Policy {
     /// strings are moved into the policy, not copied.
     fn parse(what: &str, object: &Value, selectors: &Selectors) -> Result<Policy, String> {
         let np = kube::read(object).map_err(|e| format!("{what}: {e}"))?;
-        let rules = |list: Vec<kube::Rule>| {
-            list.into_iter()
-                .map(|r| rule(r, selectors))
-                .collect::<Vec<_>>()
-        };
+        let rules = |list: Vec<kube::Rule>| exact(list, |r| rule(r, selectors));
         Ok(Policy {
             intents: RuleIntents::from_annotations(&np.annotations),
             subject: selector(np.pod_selector, selectors),
@@ -286,10 +282,17 @@ impl Policy {
     }
 }
 
+/// `list` mapped by `f` into a vector of its length. Kept for the whole proof: collected
+/// from the list's own iterator, the new vector would reuse the list's larger buffer.
+fn exact<T, U>(list: Vec<T>, f: impl FnMut(T) -> U) -> Vec<U> {
+    let mut out = Vec::with_capacity(list.len());
+    out.extend(list.into_iter().map(f));
+    out
+}
+
 fn rule(r: kube::Rule, selectors: &Selectors) -> RuleM {
-    let peers =
-        (!r.peers.is_empty()).then(|| r.peers.into_iter().map(|p| peer(p, selectors)).collect());
-    let ports = (!r.ports.is_empty()).then(|| r.ports.into_iter().map(port).collect());
+    let peers = (!r.peers.is_empty()).then(|| exact(r.peers, |p| peer(p, selectors)));
+    let ports = (!r.ports.is_empty()).then(|| exact(r.ports, port));
     RuleM { peers, ports }
 }
 
