@@ -25,7 +25,8 @@ use crate::{
     LabelSelector, Op, Peer, PortSpec, Ports, Program, Protocol, Rule, NAMESPACE_NAME_LABEL,
 };
 use ipnet::IpNet;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// At most this many pod classes per namespace (candidates are cut beyond it).
@@ -51,18 +52,24 @@ pub fn derive_with_rules<'r>(
     let mut named_ports: BTreeSet<(String, Protocol)> = BTreeSet::new();
     let mut ports: BTreeSet<(Protocol, u16)> = BTreeSet::new();
     let mut cidrs: Vec<IpNet> = Vec::new();
-    // Many rules share selectors: each is copied once.
-    let add = |set: &mut BTreeSet<LabelSelector>, s: &LabelSelector| {
-        if !set.contains(s) {
+    // Many rules share selectors, and most share one copy (the selectors of a group are
+    // clones of one): each copy is looked up in the sets once, by its address (a hash of
+    // a number), instead of being compared with the set's selectors field by field for
+    // every rule; each distinct selector is copied once.
+    let mut pod_copies = SharedCopies::default();
+    let mut ns_copies = SharedCopies::default();
+    let mut port_copies = SharedCopies::default();
+    let add = |set: &mut BTreeSet<LabelSelector>, copies: &mut SharedCopies, s: &LabelSelector| {
+        if copies.first(s.shared_address()) && !set.contains(s) {
             set.insert(s.clone());
         }
     };
     for r in rules {
-        add(&mut pod_selectors, &r.subject.pods);
+        add(&mut pod_selectors, &mut pod_copies, &r.subject.pods);
         match &r.peer {
             Peer::Pods { namespaces, pods } => {
-                add(&mut pod_selectors, pods);
-                add(&mut ns_selectors, namespaces);
+                add(&mut pod_selectors, &mut pod_copies, pods);
+                add(&mut ns_selectors, &mut ns_copies, namespaces);
             }
             Peer::Cidr(b) => {
                 cidrs.push(b.net);
@@ -70,26 +77,31 @@ pub fn derive_with_rules<'r>(
             }
             _ => {}
         }
-        if let Ports::Only(set) = &r.ports {
-            for p in set.iter() {
-                match &p.port {
-                    PortSpec::Range { start, end } => {
-                        for n in [start.saturating_sub(1), *start, *end, end.saturating_add(1)] {
-                            if n >= 1 {
-                                ports.insert((p.protocol, n));
+        match &r.ports {
+            // The rules of one intent share one copy of its ports: read once.
+            Ports::Only(set) if port_copies.first(std::sync::Arc::as_ptr(set).addr()) => {
+                for p in set.iter() {
+                    match &p.port {
+                        PortSpec::Range { start, end } => {
+                            for n in [start.saturating_sub(1), *start, *end, end.saturating_add(1)]
+                            {
+                                if n >= 1 {
+                                    ports.insert((p.protocol, n));
+                                }
                             }
                         }
+                        PortSpec::All => {
+                            ports.insert((p.protocol, 1));
+                            ports.insert((p.protocol, 65535));
+                        }
+                        PortSpec::Named(n) => {
+                            named_ports.insert((n.clone(), p.protocol));
+                        }
+                        PortSpec::Icmp { .. } => {}
                     }
-                    PortSpec::All => {
-                        ports.insert((p.protocol, 1));
-                        ports.insert((p.protocol, 65535));
-                    }
-                    PortSpec::Named(n) => {
-                        named_ports.insert((n.clone(), p.protocol));
-                    }
-                    PortSpec::Icmp { .. } => {}
                 }
             }
+            _ => {}
         }
     }
     for t in &program.tests {
@@ -204,12 +216,13 @@ pub fn derive_with_rules<'r>(
         }
         classes.push(labels);
     }
+    let names: Vec<String> = classes.iter().map(|labels| pod_name(labels)).collect();
     for ns in namespaces.keys() {
-        for labels in classes.iter().copied() {
+        for (labels, name) in classes.iter().copied().zip(&names) {
             ip_index += 1;
             model.pods.push(Pod {
                 namespace: ns.clone(),
-                name: pod_name(labels),
+                name: name.clone(),
                 labels: labels.clone(),
                 ip: IpAddr::V4(Ipv4Addr::from(base.wrapping_add(ip_index + 1))),
                 named_ports: named_map.clone(),
@@ -235,6 +248,9 @@ pub fn derive_with_rules<'r>(
         api.push(n.network());
         ext.insert(n.network());
     }
+    // Many rules name the same blocks (every `world`): each is looked at once.
+    cidrs.sort_unstable();
+    cidrs.dedup();
     for n in &cidrs {
         for ip in [n.network(), n.broadcast()] {
             ext.insert(ip);
@@ -276,6 +292,57 @@ pub fn derive_with_rules<'r>(
     api.dedup();
     model.api_server = api;
     model
+}
+
+/// The shared copies of selectors (by [`LabelSelector::shared_address`]) or port lists
+/// met so far. They are borrowed from the rules for the whole derivation, so an address is
+/// not reused by another copy meanwhile.
+#[derive(Default)]
+struct SharedCopies {
+    /// The last copy met: rules in order meet the same copy many times in a row.
+    last: Option<usize>,
+    met: HashSet<usize, BuildHasherDefault<AddressHasher>>,
+}
+
+impl SharedCopies {
+    /// Whether the copy at `address` is met for the first time.
+    fn first(&mut self, address: usize) -> bool {
+        if self.last == Some(address) {
+            return false;
+        }
+        self.last = Some(address);
+        self.met.insert(address)
+    }
+}
+
+/// A hasher of addresses (one `usize`, never iterated): a multiplication, far cheaper
+/// than the default hasher for a key looked up three times per rule.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing: the product's high bits mix every bit of the address (whose
+        // low bits alignment leaves at zero); rotated down, they are the low bits the
+        // table indexes by.
+        self.0 = (self.0 ^ n)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(26);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
 }
 
 /// The address standing for the nodes of a node network: its first host address.

@@ -224,6 +224,14 @@ impl LabelSelector {
         std::sync::Arc::ptr_eq(&self.requirements, &other.requirements)
     }
 
+    /// The address of the one shared copy this selector is a clone of: the same for every
+    /// clone, different for selectors built apart (equal or not), and stable while a clone
+    /// lives (a copy dropped may leave its address to another). A cheap key to visit each
+    /// shared copy once ([`Self::is_same`] as a hash key).
+    pub fn shared_address(&self) -> usize {
+        std::sync::Arc::as_ptr(&self.requirements).addr()
+    }
+
     /// The selector that matches everything.
     pub fn all() -> Self {
         LabelSelector::default()
