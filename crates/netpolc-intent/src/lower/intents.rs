@@ -1,7 +1,9 @@
 //! Intents into IR rules: ports, L7 HTTP, and the sides (egress of the source,
 //! ingress of the destination) each intent needs.
 
+use super::order::{Lowered, PeerKey, RuleKey};
 use super::*;
+use std::sync::Arc;
 
 impl Cx {
     pub(super) fn lower_intents(
@@ -10,7 +12,7 @@ impl Cx {
         presets: &[Spanned<String>],
         intents: &[Spanned<IntentDoc>],
         program: &Program,
-        rules: &mut Vec<Rule>,
+        out: &mut Lowered,
     ) {
         let mut seen: BTreeMap<String, Span> = BTreeMap::new();
         // Presets first: they are ordinary intents named after the preset.
@@ -92,14 +94,14 @@ impl Cx {
                 _ => None, // default-deny: isolation only, handled with `isolate`.
             };
             if let Some((action, from, to, ports)) = spec {
-                let origin = Origin {
+                let origin = Arc::new(Origin {
                     file: cx.file.to_string(),
                     set: cx.set.to_string(),
                     intent: p.value.clone(),
                     preset: Some(p.value.clone()),
                     span: Some(p.span),
-                };
-                self.sides(cx, &origin, action, &from, &to, &ports, &[], program, rules);
+                });
+                self.sides(cx, &origin, action, &from, &to, &ports, &[], program, out);
             }
         }
         for i in intents {
@@ -164,16 +166,14 @@ impl Cx {
                 );
                 continue;
             }
-            let origin = Origin {
+            let origin = Arc::new(Origin {
                 file: cx.file.to_string(),
                 set: cx.set.to_string(),
                 intent: doc.name.value.clone(),
                 preset: None,
                 span: Some(i.span),
-            };
-            let made = self.sides(
-                cx, &origin, action, &from, &to, &ports, &http, program, rules,
-            );
+            });
+            let made = self.sides(cx, &origin, action, &from, &to, &ports, &http, program, out);
             if made == 0 && action == Action::Allow {
                 // Nothing to emit: both sides open or unmanaged. Say why.
                 self.diags.push(
@@ -262,23 +262,23 @@ impl Cx {
         )
     }
 
-    /// Emits the egress and ingress sides of one intent; returns how many rules it made.
+    /// Emits the egress and ingress sides of one intent, each rule with its key and
+    /// `origin` (one copy of the provenance, shared by every rule the intent makes);
+    /// returns how many rules it made.
     #[allow(clippy::too_many_arguments)] // One call site per kind of intent; a struct would only rename them.
     pub(super) fn sides(
         &mut self,
         cx: &SetContext<'_>,
-        origin: &Origin,
+        origin: &Arc<Origin>,
         action: Action,
         from: &Group,
         to: &Group,
         ports: &Ports,
         http: &[HttpRule],
         program: &Program,
-        rules: &mut Vec<Rule>,
+        out: &mut Lowered,
     ) -> usize {
         let mut made = 0;
-        // One copy of the provenance, shared by every rule the intent makes.
-        let shared = std::sync::Arc::new(origin.clone());
         for (direction, me, other) in [
             (Direction::Egress, from, to),
             (Direction::Ingress, to, from),
@@ -289,83 +289,113 @@ impl Cx {
                 continue;
             }
             let (ns_sel, pods) = match me {
-                Group::Pods { namespaces, pods } => (namespaces.clone(), pods.clone()),
-                Group::Any => (LabelSelector::all(), LabelSelector::all()),
+                Group::Pods { namespaces, pods } => (namespaces, pods),
+                Group::Any => (&LabelSelector::all(), &LabelSelector::all()),
                 Group::Peers(_) => continue,
             };
+            let (ns_id, ns_sel) = self.selectors.share(ns_sel);
+            let (pods_id, pods) = self.selectors.share(pods);
+            // What the namespace selector reaches depends on it (and on the direction and
+            // action) only: found once per thread for the intents of every set that share
+            // it (most sides are in the set's own namespace).
+            if self.reach.len() <= ns_id as usize {
+                self.reach.resize_with(ns_id as usize + 1, || None);
+            }
+            let reach =
+                self.reach[ns_id as usize].get_or_insert_with(|| Reach::new(&ns_sel, program));
             // Namespaces named explicitly but not managed: that side is left alone.
-            for r in ns_sel
-                .requirements()
-                .filter(|r| r.key == NAMESPACE_NAME_LABEL && r.op == Op::In)
-            {
-                for name in r
-                    .values
-                    .iter()
-                    .filter(|n| !program.namespaces.contains_key(*n))
-                {
-                    let side = match direction {
-                        Direction::Egress => "egress",
-                        Direction::Ingress => "ingress",
-                    };
-                    let mut d = Diagnostic::note(
-                        codes::UNMANAGED_SIDE,
-                        format!(
-                            "the {side} side of `{}` in namespace `{name}` is left alone",
-                            origin.qualified()
-                        ),
-                    )
-                    .with_note(format!(
-                        "namespace `{name}` has no IntentSet, so netpolc emits no rule there"
-                    ));
-                    if let Some(span) = origin.span {
-                        d = d.with_label(span, "this intent");
-                    }
-                    self.diags.push(d);
+            for name in &reach.unmanaged {
+                let side = match direction {
+                    Direction::Egress => "egress",
+                    Direction::Ingress => "ingress",
+                };
+                let mut d = Diagnostic::note(
+                    codes::UNMANAGED_SIDE,
+                    format!(
+                        "the {side} side of `{}` in namespace `{name}` is left alone",
+                        origin.qualified()
+                    ),
+                )
+                .with_note(format!(
+                    "namespace `{name}` has no IntentSet, so netpolc emits no rule there"
+                ));
+                if let Some(span) = origin.span {
+                    d = d.with_label(span, "this intent");
                 }
+                self.diags.push(d);
             }
             // A selector testing a label for some values meets only the namespaces that
             // carry one of them (the index; a selector naming one namespace meets that
             // one, whose name label is its name): no scan of every namespace per intent.
-            let candidates: Vec<&ManagedNamespace> = match cx.index {
-                Some(index) => index.candidates(&ns_sel),
-                None => program.namespaces.values().collect(),
+            let scanned;
+            let index = match cx.index {
+                Some(index) => index,
+                None => {
+                    scanned = NamespaceIndex::new(&program.namespaces);
+                    &scanned
+                }
             };
-            let namespaces: BTreeSet<String> = candidates
-                .into_iter()
-                .filter(|n| ns_sel.matches(&n.labels))
-                .filter(|n| action == Action::Deny || n.isolated.contains(&direction))
-                .map(|n| n.name.clone())
-                .collect();
-            if namespaces.is_empty() {
+            let positions = reach.sides[Reach::slot(direction, action)].get_or_insert_with(|| {
+                let mut found: Vec<u32> = index
+                    .candidates(&ns_sel)
+                    .into_iter()
+                    .filter(|&p| {
+                        let n = index.namespace(p);
+                        ns_sel.matches(&n.labels)
+                            && (action == Action::Deny || n.isolated.contains(&direction))
+                    })
+                    .collect();
+                found.sort_unstable();
+                found
+            });
+            if positions.is_empty() {
                 continue;
             }
-            let peers: Vec<Peer> = match other {
-                Group::Pods { namespaces, pods } => vec![Peer::Pods {
+            let peers: Vec<(Peer, PeerKey)> = match other {
+                Group::Pods { namespaces, pods } => vec![self.selectors.peer(&Peer::Pods {
                     namespaces: namespaces.clone(),
                     pods: pods.clone(),
-                }],
-                Group::Any => vec![Peer::Any],
-                Group::Peers(p) => p.clone(),
+                })],
+                Group::Any => vec![self.selectors.peer(&Peer::Any)],
+                Group::Peers(p) => p.iter().map(|p| self.selectors.peer(p)).collect(),
             };
-            let scopes: Vec<Scope> = if cx.cluster_scope.is_some() {
-                vec![Scope::Cluster(namespaces)]
+            // (namespace position, scope) of each rule.
+            let scopes: Vec<(u32, Scope)> = if cx.cluster_scope.is_some() {
+                let names = positions
+                    .iter()
+                    .map(|&p| index.namespace(p).name.clone())
+                    .collect();
+                vec![(u32::MAX, Scope::Cluster(names))]
             } else {
-                namespaces.into_iter().map(Scope::Namespace).collect()
+                positions
+                    .iter()
+                    .map(|&p| (p, Scope::Namespace(index.namespace(p).name.clone())))
+                    .collect()
             };
-            for scope in scopes {
-                for peer in &peers {
-                    rules.push(Rule {
-                        subject: Subject {
-                            scope: scope.clone(),
-                            pods: pods.clone(),
-                        },
+            for (position, scope) in scopes {
+                for (peer, peer_key) in &peers {
+                    let key = RuleKey {
+                        namespace: position,
+                        pods: pods_id,
                         direction,
                         action,
-                        peer: peer.clone(),
-                        ports: ports.clone(),
-                        http: http.to_vec(),
-                        origin: shared.clone(),
-                    });
+                        peer: *peer_key,
+                    };
+                    out.push(
+                        key,
+                        Rule {
+                            subject: Subject {
+                                scope: scope.clone(),
+                                pods: pods.clone(),
+                            },
+                            direction,
+                            action,
+                            peer: peer.clone(),
+                            ports: ports.clone(),
+                            http: http.to_vec(),
+                            origin: origin.clone(),
+                        },
+                    );
                     made += 1;
                 }
             }
@@ -374,30 +404,71 @@ impl Cx {
     }
 }
 
+/// What a side's namespace selector reaches.
+pub(super) struct Reach {
+    /// The namespaces it names (`kubernetes.io/metadata.name In`) that are not managed.
+    unmanaged: Vec<String>,
+    /// The namespaces (positions in name order) where a side is made, by direction and
+    /// action ([`Reach::slot`]), once asked for.
+    sides: [Option<Vec<u32>>; 4],
+}
+
+impl Reach {
+    fn new(selector: &LabelSelector, program: &Program) -> Reach {
+        let unmanaged = selector
+            .requirements()
+            .filter(|r| r.key == NAMESPACE_NAME_LABEL && r.op == Op::In)
+            .flat_map(|r| &r.values)
+            .filter(|n| !program.namespaces.contains_key(*n))
+            .cloned()
+            .collect();
+        Reach {
+            unmanaged,
+            sides: Default::default(),
+        }
+    }
+
+    fn slot(direction: Direction, action: Action) -> usize {
+        usize::from(direction == Direction::Egress) * 2 + usize::from(action == Action::Deny)
+    }
+}
+
 /// The managed namespaces by label, so that the sides of an intent whose namespace
 /// selector tests a label for some values (a team's namespaces, say) meet only the
 /// namespaces carrying one of those values instead of every namespace, per intent.
+/// Namespaces are given by their position in name order (which a rule's key holds).
 pub(super) struct NamespaceIndex<'p> {
-    all: &'p BTreeMap<String, ManagedNamespace>,
-    by_pair: HashMap<(&'p str, &'p str), Vec<&'p ManagedNamespace>>,
+    /// Every managed namespace, in name order.
+    all: Vec<&'p ManagedNamespace>,
+    /// The positions of the namespaces carrying each (key, value), ascending.
+    by_pair: HashMap<(&'p str, &'p str), Vec<u32>>,
 }
 
 impl<'p> NamespaceIndex<'p> {
     pub(super) fn new(all: &'p BTreeMap<String, ManagedNamespace>) -> NamespaceIndex<'p> {
-        let mut by_pair: HashMap<(&str, &str), Vec<&ManagedNamespace>> = HashMap::new();
-        for n in all.values() {
+        let all: Vec<&ManagedNamespace> = all.values().collect();
+        let mut by_pair: HashMap<(&str, &str), Vec<u32>> = HashMap::new();
+        for (position, n) in all.iter().enumerate() {
             for (k, v) in &n.labels {
-                by_pair.entry((k, v)).or_default().push(n);
+                by_pair
+                    .entry((k, v))
+                    .or_default()
+                    .push(u32::try_from(position).expect("fewer than 2^32 namespaces"));
             }
         }
         NamespaceIndex { all, by_pair }
     }
 
-    /// Namespaces among which are all those `selector` matches, each once: those of the
-    /// `In` test that admits the fewest, or every namespace when there is none (the
-    /// caller still tests each against the whole selector).
-    pub(super) fn candidates(&self, selector: &LabelSelector) -> Vec<&'p ManagedNamespace> {
-        let admitted = |r: &Requirement| -> Vec<&'p ManagedNamespace> {
+    /// The namespace at `position` in name order.
+    pub(super) fn namespace(&self, position: u32) -> &'p ManagedNamespace {
+        self.all[position as usize]
+    }
+
+    /// Namespaces (positions) among which are all those `selector` matches, each once:
+    /// those of the `In` test that admits the fewest, or every namespace when there is
+    /// none (the caller still tests each against the whole selector).
+    pub(super) fn candidates(&self, selector: &LabelSelector) -> Vec<u32> {
+        let admitted = |r: &Requirement| -> Vec<u32> {
             r.values
                 .iter()
                 .filter_map(|v| self.by_pair.get(&(r.key.as_str(), v.as_str())))
@@ -411,7 +482,7 @@ impl<'p> NamespaceIndex<'p> {
             .filter(|r| r.op == Op::In)
             .map(admitted)
             .min_by_key(Vec::len)
-            .unwrap_or_else(|| self.all.values().collect())
+            .unwrap_or_else(|| (0..self.all.len() as u32).collect())
     }
 }
 
@@ -445,8 +516,11 @@ mod tests {
             .collect()
     }
 
-    fn names(found: Vec<&ManagedNamespace>) -> Vec<&str> {
-        let mut out: Vec<&str> = found.iter().map(|n| n.name.as_str()).collect();
+    fn names<'p>(index: &NamespaceIndex<'p>, found: Vec<u32>) -> Vec<&'p str> {
+        let mut out: Vec<&str> = found
+            .iter()
+            .map(|&p| index.namespace(p).name.as_str())
+            .collect();
         out.sort_unstable();
         out
     }
@@ -459,17 +533,17 @@ mod tests {
         // team In [t0, t1]: ns-0, ns-1, ns-3, ns-4; the name test admits one only.
         let team = Requirement::is_in("team", ["t0", "t1"]);
         assert_eq!(
-            names(index.candidates(&sel(vec![team.clone()]))),
+            names(&index, index.candidates(&sel(vec![team.clone()]))),
             ["ns-0", "ns-1", "ns-3", "ns-4"]
         );
         let named = Requirement::is_in(NAMESPACE_NAME_LABEL, ["ns-3", "ns-5"]);
         assert_eq!(
-            names(index.candidates(&sel(vec![team, named]))),
+            names(&index, index.candidates(&sel(vec![team, named]))),
             ["ns-3", "ns-5"]
         );
         // A selector naming one namespace: that one (its name label is its name).
         let one = Requirement::is_in(NAMESPACE_NAME_LABEL, ["ns-2"]);
-        assert_eq!(names(index.candidates(&sel(vec![one]))), ["ns-2"]);
+        assert_eq!(names(&index, index.candidates(&sel(vec![one]))), ["ns-2"]);
         // No In test: every namespace, also those without the label.
         let not_in = Requirement::not_in("team", ["t0"]);
         assert_eq!(index.candidates(&sel(vec![not_in])).len(), 6);
@@ -478,7 +552,7 @@ mod tests {
             sel(vec![Requirement::is_in("team", ["t2", "t9"])]),
             sel(vec![Requirement::not_in("team", ["t1"])]),
         ] {
-            let offered = names(index.candidates(&s));
+            let offered = names(&index, index.candidates(&s));
             for n in all.values().filter(|n| s.matches(&n.labels)) {
                 assert!(offered.contains(&n.name.as_str()), "{} left out", n.name);
             }

@@ -10,7 +10,8 @@
 //! This module reads the documents and drives the whole program ([`Cx::lower`]); the
 //! methods of [`Cx`] for each concern live in its submodules: `profile` (the
 //! ClusterProfile and isolation), `selectors`, `groups` (definitions and references),
-//! `intents` (rules, ports, HTTP, sides) and `connectivity_tests`.
+//! `intents` (rules, ports, HTTP, sides), `order` (the rules in order, by keys given as
+//! they are made) and `connectivity_tests`.
 
 use crate::ast::*;
 use crate::codes;
@@ -30,6 +31,7 @@ use std::net::{IpAddr, Ipv4Addr};
 mod connectivity_tests;
 mod groups;
 mod intents;
+mod order;
 mod profile;
 mod selectors;
 
@@ -117,6 +119,8 @@ pub fn compile_with(sources: &SourceMap, files: &[InputFile<'_>], options: &Opti
         profile_namespaces: BTreeMap::new(),
         emptied: BTreeSet::new(),
         namespace_source: options.namespace_source.clone(),
+        selectors: order::Selectors::default(),
+        reach: Vec::new(),
     };
     let mut cx = fresh();
     // Files are parsed and their documents read on every core (each tree is dropped once
@@ -221,6 +225,10 @@ struct Cx {
     emptied: BTreeSet<Span>,
     /// Where the default namespace came from, for messages (`--namespace`).
     namespace_source: Option<String>,
+    /// The selectors of the rules this context made, numbered for their order.
+    selectors: order::Selectors,
+    /// What each namespace selector of a side reaches, by its number in `selectors`.
+    reach: Vec<Option<intents::Reach>>,
 }
 
 /// A resolved group.
@@ -465,16 +473,16 @@ impl Cx {
         ))
     }
 
-    /// Resolves one set's groups and lowers its presets and intents into `rules`.
+    /// Resolves one set's groups and lowers its presets and intents into `out`.
     fn lower_set(
         &mut self,
         cx: &mut SetContext<'_>,
         (groups, presets, intents): SetParts<'_>,
         program: &Program,
-        rules: &mut Vec<Rule>,
+        out: &mut order::Lowered,
     ) {
         self.resolve_groups(cx, groups, &program.profile);
-        self.lower_intents(cx, presets, intents, program, rules);
+        self.lower_intents(cx, presets, intents, program, out);
     }
 
     /// A context to lower sets with on another thread: what this one knows, with no
@@ -492,6 +500,8 @@ impl Cx {
             profile_namespaces: self.profile_namespaces.clone(),
             emptied: self.emptied.clone(),
             namespace_source: self.namespace_source.clone(),
+            selectors: order::Selectors::default(),
+            reach: Vec::new(),
         }
     }
 
@@ -681,12 +691,14 @@ impl Cx {
         }
 
         // Intents: each set is lowered on its own, so the sets are lowered on every core,
-        // a few dozen at a time; their rules and diagnostics are taken in the sets' order.
+        // a few dozen at a time; their diagnostics are taken in the sets' order, their
+        // rules in the rules' order (`order`: by the keys the threads give them).
         let index = intents::NamespaceIndex::new(&program.namespaces);
         let chunks: Vec<&[&SetDoc]> = valid_sets.chunks(64).collect();
-        let lowered = netpolc_ir::par::map(netpolc_ir::par::threads(), chunks.len(), 2, |k| {
+        let threads = netpolc_ir::par::threads();
+        let lowered = netpolc_ir::par::map(threads, chunks.len(), 2, |k| {
             let mut worker = self.worker();
-            let mut rules = Vec::new();
+            let mut out = order::Lowered::default();
             for s in chunks[k] {
                 let ns = &s.namespace.value;
                 let own = LabelSelector::from_labels([(NAMESPACE_NAME_LABEL, ns.as_str())]);
@@ -701,25 +713,20 @@ impl Cx {
                 };
                 let spec = &s.spec.value;
                 let parts = (&spec.groups, &spec.presets[..], &spec.intents[..]);
-                worker.lower_set(&mut cx, parts, &program, &mut rules);
+                worker.lower_set(&mut cx, parts, &program, &mut out);
             }
-            // Sorted here, on every core: each chunk joins the program's rules as a run
-            // in order, which `canonicalise`'s run-adaptive sort merges rather than sorts
-            // again (and only checks when the runs join in order).
-            rules.sort_unstable();
-            (worker, rules)
+            (worker, out)
         });
-        program
-            .rules
-            .reserve_exact(lowered.iter().map(|(_, rules)| rules.len()).sum());
-        for (worker, rules) in lowered {
-            self.diags.extend(worker.diags);
+        let mut parts = Vec::with_capacity(lowered.len());
+        for (mut worker, out) in lowered {
+            self.diags.append(&mut worker.diags);
             self.incomplete |= worker.incomplete;
-            program.rules.extend(rules);
+            parts.push((out, std::mem::take(&mut worker.selectors)));
         }
+        program.rules = order::in_order(parts, threads);
         // Cluster-scoped rules sort after every namespace's: sorted among themselves, they
         // keep the whole in order.
-        let mut cluster_rules = Vec::new();
+        let mut cluster_rules = order::Lowered::default();
         for (s, scope) in cluster_sets.iter().zip(cluster_scopes) {
             let own = LabelSelector::from_requirements([Requirement::is_in(
                 NAMESPACE_NAME_LABEL,
@@ -742,7 +749,9 @@ impl Cx {
             let parts = (&spec.groups, &spec.presets[..], &spec.intents[..]);
             self.lower_set(&mut cx, parts, &program, &mut cluster_rules);
         }
+        let mut cluster_rules = cluster_rules.rules;
         cluster_rules.sort_unstable();
+        cluster_rules.dedup();
         program.rules.extend(cluster_rules);
 
         // Tests.
@@ -757,7 +766,15 @@ impl Cx {
                 program.tests.push(test);
             }
         }
+        // The rules are in order and without duplicates already: the program is made
+        // canonical without them, which would compare each rule with the next field by
+        // field twice (once to find them in order, once for duplicates).
+        let rules = std::mem::take(&mut program.rules);
         program.canonicalise();
+        debug_assert!(rules.windows(2).all(|w| w[0] < w[1]), "rules out of order");
+        program.rules = rules;
+        // The documents of thousands of sets are freed beside what comes next.
+        netpolc_ir::par::drop_later((sets, cluster_sets, tests));
         Some(program)
     }
 }

@@ -1,0 +1,266 @@
+//! The program's rules in order, without comparing them field by field: each rule gets,
+//! as it is made, a key of small numbers that orders rules the way [`Rule`]'s own order
+//! does up to ties, and the rules are sorted by key, ties by the rules themselves.
+//!
+//! Comparing two rules walks their selectors (shared trees of requirements and strings),
+//! which made sorting the rules of thousands of sets the dearest step of lowering. A key
+//! holds the position of the rule's namespace among the managed namespaces (names sort as
+//! positions do), the rank of its subject's pod selector among every selector of the
+//! program, its direction and action, and its peer's variant with the ranks of a pod
+//! peer's selectors (or an entity). Ranks are known once every set is lowered: each thread
+//! numbers the selectors it meets ([`Selectors`], which also gives every rule of the
+//! thread one shared copy per value), and [`in_order`] maps the numbers of all threads to
+//! ranks by sorting the distinct selectors once (a few dozen per set, not one per rule).
+//!
+//! Equal rules have equal keys: duplicates are dropped as the sorted rules are taken, so
+//! that the rules are canonical (`Program::canonicalise`) without another pass. Tests
+//! check the order found against `Rule`'s (a debug assertion at the end of lowering).
+
+use super::*;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The selectors one thread met while lowering, numbered, with one shared copy each.
+#[derive(Debug, Default)]
+pub(super) struct Selectors {
+    /// The number of each value met.
+    by_value: HashMap<LabelSelector, u32>,
+    /// The number of each copy met, by [`LabelSelector::shared_address`]: the copies of a
+    /// set's groups are met once per intent, and found here without hashing their text.
+    by_address: HashMap<usize, u32, BuildHasherDefault<AddressHasher>>,
+    /// The shared copy of each number.
+    values: Vec<LabelSelector>,
+    /// The copies whose addresses are in `by_address`, kept so that no other copy takes
+    /// one of those addresses.
+    kept: Vec<LabelSelector>,
+}
+
+impl Selectors {
+    /// The number of `s`'s value, and the copy every rule of this thread shares.
+    pub(super) fn share(&mut self, s: &LabelSelector) -> (u32, LabelSelector) {
+        let id = match self.by_address.get(&s.shared_address()) {
+            Some(&id) => id,
+            None => {
+                let next = u32::try_from(self.values.len()).expect("fewer than 2^32 selectors");
+                let id = *self.by_value.entry(s.clone()).or_insert(next);
+                if id == next {
+                    self.values.push(s.clone());
+                }
+                self.by_address.insert(s.shared_address(), id);
+                self.kept.push(s.clone());
+                id
+            }
+        };
+        (id, self.values[id as usize].clone())
+    }
+
+    /// `peer` with its selectors (if pods) shared, and its key.
+    pub(super) fn peer(&mut self, peer: &Peer) -> (Peer, PeerKey) {
+        let (variant, first) = match peer {
+            Peer::Pods { namespaces, pods } => {
+                let (first, namespaces) = self.share(namespaces);
+                let (second, pods) = self.share(pods);
+                let key = PeerKey {
+                    variant: 0,
+                    first,
+                    second,
+                };
+                return (Peer::Pods { namespaces, pods }, key);
+            }
+            Peer::Cidr(_) => (1, 0),
+            Peer::Entity(e) => (2, *e as u32),
+            Peer::Fqdn(_) => (3, 0),
+            Peer::Any => (4, 0),
+        };
+        let key = PeerKey {
+            variant,
+            first,
+            second: 0,
+        };
+        (peer.clone(), key)
+    }
+}
+
+/// A hasher of addresses (one `usize`, never iterated): a multiplication, far cheaper
+/// than the default hasher for a key looked up for every side of every intent.
+#[derive(Default)]
+pub(super) struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing: the product's high bits mix every bit of the address (whose
+        // low bits alignment leaves at zero); rotated down, they are the low bits the
+        // table indexes by.
+        self.0 = (self.0 ^ n)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(26);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// Where a rule sorts, with the selectors as numbers of one thread's [`Selectors`] until
+/// [`in_order`] ranks them. Fields in the order of [`Rule`]'s: the derived order compares
+/// them as the rules' order compares theirs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct RuleKey {
+    /// The position of the namespace of the rule's scope among the managed namespaces
+    /// (`u32::MAX` for a cluster scope, whose rules are sorted on their own).
+    pub(super) namespace: u32,
+    /// The subject's pod selector.
+    pub(super) pods: u32,
+    pub(super) direction: Direction,
+    pub(super) action: Action,
+    pub(super) peer: PeerKey,
+}
+
+/// Where a peer sorts: its variant's position in [`Peer`]'s declaration (which is how the
+/// order of peers begins), then, for pods, the namespace and pod selectors, for an entity,
+/// its position in [`Entity`]'s declaration; other peers tie (and are compared whole).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct PeerKey {
+    variant: u8,
+    first: u32,
+    second: u32,
+}
+
+impl RuleKey {
+    /// This key with the selector numbers of its thread replaced by their ranks.
+    fn ranked(mut self, ranks: &[u32]) -> RuleKey {
+        self.pods = ranks[self.pods as usize];
+        if self.peer.variant == 0 {
+            self.peer.first = ranks[self.peer.first as usize];
+            self.peer.second = ranks[self.peer.second as usize];
+        }
+        self
+    }
+}
+
+/// The rules one thread made, each with its key.
+#[derive(Debug, Default)]
+pub(super) struct Lowered {
+    pub(super) rules: Vec<Rule>,
+    pub(super) keys: Vec<RuleKey>,
+}
+
+impl Lowered {
+    pub(super) fn push(&mut self, key: RuleKey, rule: Rule) {
+        self.keys.push(key);
+        self.rules.push(rule);
+    }
+}
+
+/// The rules of every thread's part, each part with the selectors it numbered, in
+/// [`Rule`]'s order, each once: each part is sorted on its own (on up to `threads`
+/// threads), then the parts are merged, each rule moved once into the result.
+pub(super) fn in_order(parts: Vec<(Lowered, Selectors)>, threads: usize) -> Vec<Rule> {
+    // Ranks: the distinct selectors of all parts, sorted once.
+    let mut distinct: Vec<(&LabelSelector, usize, usize)> = parts
+        .iter()
+        .enumerate()
+        .flat_map(|(part, (_, s))| {
+            s.values
+                .iter()
+                .enumerate()
+                .map(move |(id, v)| (v, part, id))
+        })
+        .collect();
+    distinct.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut ranks: Vec<Vec<u32>> = parts.iter().map(|(_, s)| vec![0; s.values.len()]).collect();
+    let mut rank = 0u32;
+    for (i, (value, part, id)) in distinct.iter().enumerate() {
+        if i > 0 && distinct[i - 1].0 != *value {
+            rank += 1;
+        }
+        ranks[*part][*id] = rank;
+    }
+    drop(distinct);
+    let total = parts.iter().map(|(l, _)| l.rules.len()).sum();
+    let ranked: Vec<(Lowered, Vec<u32>)> = parts
+        .into_iter()
+        .zip(ranks)
+        .map(|((lowered, _), ranks)| (lowered, ranks))
+        .collect();
+    let sorted = netpolc_ir::par::flat_map_into(threads, ranked, 1, |(mut part, ranks), out| {
+        for key in &mut part.keys {
+            *key = key.ranked(&ranks);
+        }
+        let mut order: Vec<usize> = (0..part.rules.len()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            part.keys[a]
+                .cmp(&part.keys[b])
+                .then_with(|| part.rules[a].cmp(&part.rules[b]))
+        });
+        netpolc_ir::par::permute(&mut part.keys, &order);
+        netpolc_ir::par::permute(&mut part.rules, &order);
+        out.push(part);
+    });
+    merge(sorted, total)
+}
+
+/// The next rule of one sorted part, in the merge.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Head {
+    key: RuleKey,
+    part: usize,
+}
+
+/// The rules of sorted parts (by key, then rule) in order, each once.
+fn merge(parts: Vec<Lowered>, total: usize) -> Vec<Rule> {
+    let mut cursors: Vec<(std::vec::IntoIter<RuleKey>, std::vec::IntoIter<Rule>)> = parts
+        .into_iter()
+        .map(|p| (p.keys.into_iter(), p.rules.into_iter()))
+        .collect();
+    let mut heads: BinaryHeap<Reverse<Head>> = cursors
+        .iter_mut()
+        .enumerate()
+        .filter_map(|(part, (keys, _))| keys.next().map(|key| Reverse(Head { key, part })))
+        .collect();
+    let mut out: Vec<Rule> = Vec::with_capacity(total);
+    let mut last: Option<RuleKey> = None;
+    let mut tied: Vec<Head> = Vec::new();
+    while let Some(Reverse(mut head)) = heads.pop() {
+        // Parts whose next rules have the same key: the least rule goes first.
+        while heads.peek().is_some_and(|Reverse(h)| h.key == head.key) {
+            tied.extend(heads.pop().map(|Reverse(h)| h));
+        }
+        if !tied.is_empty() {
+            let first = |h: &Head| cursors[h.part].1.as_slice().first();
+            for h in &mut tied {
+                if first(h) < first(&head) {
+                    std::mem::swap(h, &mut head);
+                }
+            }
+            heads.extend(tied.drain(..).map(Reverse));
+        }
+        let (keys, rules) = &mut cursors[head.part];
+        if let Some(rule) = rules.next() {
+            // Equal rules have equal keys, so they meet here: one is kept.
+            let repeat = last == Some(head.key) && out.last() == Some(&rule);
+            if !repeat {
+                out.push(rule);
+            }
+            last = Some(head.key);
+        }
+        if let Some(key) = keys.next() {
+            heads.push(Reverse(Head {
+                key,
+                part: head.part,
+            }));
+        }
+    }
+    out
+}
