@@ -14,7 +14,7 @@ use super::node::{Node, ScalarStyle, Value};
 use super::resolve::{resolve_plain, Resolved};
 use super::spanned::{FIELD_END, FIELD_FILE, FIELD_START, FIELD_VALUE, NAME};
 use netpolc_source::Span;
-use serde::de::value::{BorrowedStrDeserializer, U32Deserializer};
+use serde::de::value::{U32Deserializer, U64Deserializer};
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
     Unexpected, VariantAccess, Visitor,
@@ -539,7 +539,7 @@ impl<'de> VariantAccess<'de> for VariantDe<'de> {
 }
 
 /// The magic map behind [`Spanned`](super::Spanned): the span's file, start and end,
-/// then the value.
+/// then the value, under the keys 0 to 3.
 struct SpannedDe<'de> {
     node: &'de Node,
     state: u8,
@@ -552,15 +552,13 @@ impl<'de> MapAccess<'de> for SpannedDe<'de> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, DeError> {
-        let key = match self.state {
-            0 => FIELD_FILE,
-            1 => FIELD_START,
-            2 => FIELD_END,
-            3 => FIELD_VALUE,
-            _ => return Ok(None),
-        };
-        seed.deserialize(BorrowedStrDeserializer::new(key))
-            .map(Some)
+        // The keys by number (file, start, end, value), which `Spanned`'s field reader
+        // takes without comparing names.
+        if self.state > 3 {
+            return Ok(None);
+        }
+        let d: U64Deserializer<DeError> = u64::from(self.state).into_deserializer();
+        seed.deserialize(d).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {

@@ -95,10 +95,12 @@ impl Node {
     pub fn is_null(&self) -> bool {
         match &self.value {
             Value::Null => true,
+            // The null spellings of the core schema (what `resolve_plain` resolves to
+            // null), without resolving: every string a document reads is asked this.
             Value::Scalar {
                 text,
                 style: ScalarStyle::Plain,
-            } => resolve_plain(text) == Resolved::Null,
+            } => matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"),
             _ => false,
         }
     }
@@ -253,5 +255,19 @@ mod tests {
         assert!(!quoted("null").is_null());
         assert_eq!(plain("0o7").kind(), "an integer");
         assert_eq!(quoted("7").kind(), "a string");
+    }
+
+    #[test]
+    fn a_plain_scalar_is_null_when_it_resolves_to_null() {
+        for text in [
+            "", "~", "null", "Null", "NULL", "nULL", "nul", "null ", "~~", "0", "true", "web",
+            ".nan", "8080/tcp", "-", "+1",
+        ] {
+            assert_eq!(
+                plain(text).is_null(),
+                resolve_plain(text) == Resolved::Null,
+                "{text:?}"
+            );
+        }
     }
 }

@@ -133,6 +133,16 @@ impl<'de> Deserialize<'de> for Field {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a span field")
             }
+            // How netpolc's deserializer names the fields (`de::SpannedDe`).
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Field, E> {
+                Ok(match v {
+                    0 => Field::File,
+                    1 => Field::Start,
+                    2 => Field::End,
+                    3 => Field::Value,
+                    _ => Field::Other,
+                })
+            }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Field, E> {
                 Ok(match v {
                     FIELD_FILE => Field::File,
