@@ -148,14 +148,19 @@ pub fn policies_from(root: &Path, inputs: &[PathBuf]) -> Result<Loaded, Box<Diag
         diagnostics,
         ..Loaded::default()
     };
-    // Read on every core (each file in one or two reads: see `read_limited`), in order.
+    // Read on every core (each file in one or two reads: see `read_limited`), with the
+    // text for diagnostics, in order.
     let read = netpolc_ir::par::map(netpolc_ir::par::threads(), named.len(), 64, |i| {
-        read_limited(&named[i].1)
+        read_limited(&named[i].1).map(|read| {
+            read.map(|bytes| {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                (bytes, text)
+            })
+        })
     });
     for ((name, _), read) in named.into_iter().zip(read) {
         match read {
-            Ok(Some(bytes)) => {
-                let text = String::from_utf8_lossy(&bytes).into_owned();
+            Ok(Some((bytes, text))) => {
                 let id = loaded.sources.add(name.clone(), text);
                 loaded.files.push(File { id, name, bytes });
             }
