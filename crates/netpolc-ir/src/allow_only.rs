@@ -86,7 +86,9 @@ pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
             index.entry((d.direction, ns)).or_default().push(i);
         }
     }
-    // Each allow on every core; pieces and errors in the order of the allows.
+    // Each allow on every core; pieces and errors in the order of the allows. A piece
+    // that no deny overlaps is the allow itself, borrowed: most allows meet only denies
+    // they do not overlap, and are copied once, at the end, only when no error is found.
     let allow_rules: Vec<&Rule> = program
         .rules
         .iter()
@@ -96,24 +98,33 @@ pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
     let lowered = crate::par::map(crate::par::threads(), allow_rules.len(), 256, |k| {
         let r = allow_rules[k];
         let mut found: Vec<Found> = Vec::new();
-        let candidates: BTreeSet<usize> = r
-            .subject
-            .scope
-            .namespaces()
-            .into_iter()
-            .filter_map(|ns| index.get(&(r.direction, ns)))
-            .flatten()
-            .copied()
-            .collect();
-        if candidates.is_empty() {
-            return (vec![r.clone()], found);
-        }
-        let mut pieces = vec![r.clone()];
+        // The denies of the allow's namespaces, in index order, each once (each list of
+        // the index is in index order already).
+        let candidates: std::borrow::Cow<'_, [usize]> = match &r.subject.scope {
+            Scope::Namespace(ns) => index
+                .get(&(r.direction, ns.as_str()))
+                .map_or(std::borrow::Cow::Borrowed(&[][..]), |v| {
+                    std::borrow::Cow::Borrowed(v.as_slice())
+                }),
+            Scope::Cluster(set) => {
+                let mut all: Vec<usize> = set
+                    .iter()
+                    .filter_map(|ns| index.get(&(r.direction, ns.as_str())))
+                    .flatten()
+                    .copied()
+                    .collect();
+                all.sort_unstable();
+                all.dedup();
+                std::borrow::Cow::Owned(all)
+            }
+        };
+        let mut pieces: Vec<std::borrow::Cow<'_, Rule>> = vec![std::borrow::Cow::Borrowed(r)];
         for x in candidates.iter().map(|&i| &denies[i]) {
-            let mut next = Vec::new();
+            let mut next = Vec::with_capacity(pieces.len());
             for p in pieces {
-                match subtract(&p, x, &program.profile) {
-                    Ok(rest) => next.extend(rest),
+                match subtract_overlap(&p, x, &program.profile) {
+                    Ok(None) => next.push(p),
+                    Ok(Some(rest)) => next.extend(rest.into_iter().map(std::borrow::Cow::Owned)),
                     Err((code, why)) => {
                         let key = (
                             format!("{}|{}", r.origin.qualified(), x.origin.qualified()),
@@ -140,27 +151,101 @@ pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
         }
         (pieces, found)
     });
-    let mut allows = Vec::with_capacity(lowered.iter().map(|(pieces, _)| pieces.len()).sum());
+    let mut allows: Vec<Canonical<'_>> =
+        Vec::with_capacity(lowered.iter().map(|(pieces, _)| pieces.len()).sum());
     for (pieces, found) in lowered {
-        allows.extend(pieces);
+        allows.extend(pieces.into_iter().map(Canonical));
         for (key, d) in found {
             errors.entry(key).or_insert(d);
         }
     }
-    // Everything but the rules, which are replaced.
-    let mut out = Program {
-        profile: program.profile.clone(),
-        namespaces: program.namespaces.clone(),
-        isolations: program.isolations.clone(),
-        rules: Vec::new(),
-        tests: program.tests.clone(),
-    };
     if !errors.is_empty() {
         return Err(errors.into_values().collect());
     }
-    out.rules = allows;
-    out.canonicalise();
-    Ok(out)
+    // Sorted and deduplicated as `Program::canonicalise` does, by the same order
+    // (`Canonical`), then copied once.
+    crate::par::sort(crate::par::threads(), &mut allows);
+    allows.dedup();
+    let mut isolations = program.isolations.clone();
+    isolations.sort();
+    isolations.dedup();
+    let mut tests = program.tests.clone();
+    tests.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Program {
+        profile: program.profile.clone(),
+        namespaces: program.namespaces.clone(),
+        isolations,
+        rules: allows.into_iter().map(|c| c.0.into_owned()).collect(),
+        tests,
+    })
+}
+
+/// A rule ordered as [`Rule`]'s own `Ord` orders it (field by field, in declaration
+/// order), with the parts rules share (one `Arc` of a selector, of ports, of an origin)
+/// equal at once instead of compared element by element: sorting the lowered rules
+/// compared whole selectors and origins of neighbours that share them.
+struct Canonical<'p>(std::borrow::Cow<'p, Rule>);
+
+impl PartialEq for Canonical<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Canonical<'_> {}
+
+impl PartialOrd for Canonical<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Canonical<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let (a, b) = (&*self.0, &*other.0);
+        a.subject
+            .scope
+            .cmp(&b.subject.scope)
+            .then_with(|| cmp_selectors(&a.subject.pods, &b.subject.pods))
+            .then_with(|| a.direction.cmp(&b.direction))
+            .then_with(|| a.action.cmp(&b.action))
+            .then_with(|| match (&a.peer, &b.peer) {
+                (
+                    Peer::Pods {
+                        namespaces: an,
+                        pods: ap,
+                    },
+                    Peer::Pods {
+                        namespaces: bn,
+                        pods: bp,
+                    },
+                ) => cmp_selectors(an, bn).then_with(|| cmp_selectors(ap, bp)),
+                (pa, pb) => pa.cmp(pb),
+            })
+            .then_with(|| match (&a.ports, &b.ports) {
+                (Ports::Only(x), Ports::Only(y)) if std::sync::Arc::ptr_eq(x, y) => {
+                    std::cmp::Ordering::Equal
+                }
+                (pa, pb) => pa.cmp(pb),
+            })
+            .then_with(|| a.http.cmp(&b.http))
+            .then_with(|| {
+                if std::sync::Arc::ptr_eq(&a.origin, &b.origin) {
+                    std::cmp::Ordering::Equal
+                } else {
+                    a.origin.cmp(&b.origin)
+                }
+            })
+    }
+}
+
+/// `a.cmp(b)`, equal at once for one shared selector.
+fn cmp_selectors(a: &crate::LabelSelector, b: &crate::LabelSelector) -> std::cmp::Ordering {
+    if a.is_same(b) {
+        std::cmp::Ordering::Equal
+    } else {
+        a.cmp(b)
+    }
 }
 
 /// Secondary labels for optional spans.
@@ -269,10 +354,35 @@ fn covers_ports(outer: &Ports, inner: &Ports) -> bool {
     }
 }
 
+#[cfg(test)]
 type SubResult = Result<Vec<Rule>, (&'static str, String)>;
 
 /// `r ∖ x` as disjoint allow rules.
+#[cfg(test)]
 fn subtract(r: &Rule, x: &Rule, profile: &crate::ClusterProfile) -> SubResult {
+    Ok(subtract_overlap(r, x, profile)?.unwrap_or_else(|| vec![r.clone()]))
+}
+
+/// `r ∖ x` as disjoint allow rules, or `Ok(None)` when `x` does not intersect `r` (then
+/// `r` stays whole).
+fn subtract_overlap(
+    r: &Rule,
+    x: &Rule,
+    profile: &crate::ClusterProfile,
+) -> Result<Option<Vec<Rule>>, (&'static str, String)> {
+    // Split only where the deny really intersects the allow: subjects, peers and ports
+    // must all overlap, otherwise the boxes are disjoint and the allow stays whole (one
+    // object, not one per side of the deny's subject). The cheapest tests first, none of
+    // them building anything: most denies a rule meets are in no namespace of it, on
+    // other ports or of another kind of peer.
+    let shares_a_namespace = match &r.subject.scope {
+        Scope::Namespace(ns) => x.subject.scope.contains(ns),
+        Scope::Cluster(set) => set.iter().any(|ns| x.subject.scope.contains(ns)),
+    };
+    if !shares_a_namespace || ports_disjoint(&r.ports, &x.ports) || peers_disjoint(&r.peer, &x.peer)
+    {
+        return Ok(None);
+    }
     // Subjects.
     let common: BTreeSet<&str> = r
         .subject
@@ -282,20 +392,13 @@ fn subtract(r: &Rule, x: &Rule, profile: &crate::ClusterProfile) -> SubResult {
         .filter(|ns| x.subject.scope.contains(ns))
         .collect();
     let Some(inside_scope) = restrict_scope(&r.subject.scope, &common) else {
-        return Ok(vec![r.clone()]);
+        return Ok(None);
     };
-    // Split only where the deny really intersects the allow: subjects, peers and ports
-    // must all overlap, otherwise the boxes are disjoint and the allow stays whole (one
-    // object, not one per side of the deny's subject). The cheapest test first: most
-    // denies a rule meets are on other ports.
-    if ports_disjoint(&r.ports, &x.ports) {
-        return Ok(vec![r.clone()]);
-    }
     let Some(inside_pods) = r.subject.pods.and(&x.subject.pods) else {
-        return Ok(vec![r.clone()]);
+        return Ok(None);
     };
     let Some((peer_rest, peer_common)) = peer_minus(&r.peer, &x.peer, profile)? else {
-        return Ok(vec![r.clone()]);
+        return Ok(None);
     };
     let mut out = Vec::new();
     // 1. Subjects outside the deny keep the whole rule.
@@ -337,7 +440,19 @@ fn subtract(r: &Rule, x: &Rule, profile: &crate::ClusterProfile) -> SubResult {
         piece.ports = ports;
         out.push(piece);
     }
-    Ok(out)
+    Ok(Some(out))
+}
+
+/// Whether [`peer_minus`] finds `a` and `b` disjoint by their kinds alone (pods never
+/// share an address with a block or an entity, nor two different entities), without
+/// building anything.
+fn peers_disjoint(a: &Peer, b: &Peer) -> bool {
+    use Peer::*;
+    match (a, b) {
+        (Pods { .. }, Cidr(_) | Entity(_)) | (Cidr(_) | Entity(_), Pods { .. }) => true,
+        (Entity(x), Entity(y)) => x != y,
+        _ => false,
+    }
 }
 
 /// `Ok(None)` when the peers are disjoint; otherwise `(a ∖ b as disjoint peers, a ∩ b)`.
