@@ -592,7 +592,14 @@ impl ser::Serializer for Key<'_> {
 }
 
 fn indent_to(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    // One copy of a run of spaces (it runs for every line written), not a push per space.
+    const SPACES: &str = "                                                                ";
+    let mut left = n;
+    while left > 0 {
+        let run = left.min(SPACES.len());
+        out.push_str(&SPACES[..run]);
+        left -= run;
+    }
 }
 
 /// `s` plain when [`plain_ok`], else [`quote`]d.
