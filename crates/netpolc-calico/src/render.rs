@@ -273,57 +273,124 @@ fn checked_key(key: &str) -> Result<&str, SelectorProblem> {
     }
 }
 
-fn value_set(values: &BTreeSet<String>) -> Result<String, SelectorProblem> {
-    let quoted: Result<Vec<String>, _> = values.iter().map(|v| quoted(v)).collect();
-    Ok(format!("{{{}}}", quoted?.join(", ")))
+/// A selector written term by term into one string (`a && b && ...`, `all()` without
+/// terms): a term, its key and its value set are not each a string of their own (tens
+/// of thousands of rules each write two or three selectors).
+#[derive(Default)]
+struct Terms {
+    out: String,
 }
 
-/// One IR requirement as a Calico term, with its key renamed by `key_map`.
-fn term(r: &Requirement, key_map: &dyn Fn(&str) -> String) -> Result<String, SelectorProblem> {
-    let mapped = key_map(&r.key);
-    let key = checked_key(&mapped)?;
-    Ok(match r.op {
-        Op::In => match r.as_match_label() {
-            Some((_, v)) => format!("{key} == {}", quoted(v)?),
-            None => format!("{key} in {}", value_set(&r.values)?),
-        },
-        Op::NotIn => format!("{key} not in {}", value_set(&r.values)?),
-        Op::Exists => format!("has({key})"),
-        Op::DoesNotExist => format!("!has({key})"),
-    })
-}
-
-fn terms(
-    sel: &LabelSelector,
-    key_map: &dyn Fn(&str) -> String,
-) -> Result<Vec<String>, SelectorProblem> {
-    sel.requirements().map(|r| term(r, key_map)).collect()
-}
-
-fn join(terms: Vec<String>) -> Result<String, SelectorProblem> {
-    let s = if terms.is_empty() {
-        "all()".to_string()
-    } else {
-        terms.join(" && ")
-    };
-    if s.len() > MAX_SELECTOR {
-        return Err(SelectorProblem::TooLong(s.len()));
+impl Terms {
+    /// Starts a term (after the ` && ` that separates it from the one before).
+    fn next(&mut self) -> &mut String {
+        if !self.out.is_empty() {
+            self.out.push_str(" && ");
+        }
+        &mut self.out
     }
-    Ok(s)
+
+    /// `{'a', 'b'}`.
+    fn value_set<'v>(
+        &mut self,
+        values: impl IntoIterator<Item = &'v str>,
+    ) -> Result<(), SelectorProblem> {
+        self.out.push('{');
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            self.out.push_str(&quoted(v)?);
+        }
+        self.out.push('}');
+        Ok(())
+    }
+
+    /// One IR requirement as a Calico term, with its key renamed by `key_map`.
+    fn term(&mut self, r: &Requirement, key_map: fn(&str) -> &str) -> Result<(), SelectorProblem> {
+        let key = checked_key(key_map(&r.key))?;
+        let values = || r.values.iter().map(String::as_str);
+        match r.op {
+            Op::In => match r.as_match_label() {
+                Some((_, v)) => {
+                    let value = quoted(v)?;
+                    let out = self.next();
+                    out.push_str(key);
+                    out.push_str(" == ");
+                    out.push_str(&value);
+                }
+                None => {
+                    let out = self.next();
+                    out.push_str(key);
+                    out.push_str(" in ");
+                    self.value_set(values())?;
+                }
+            },
+            Op::NotIn => {
+                let out = self.next();
+                out.push_str(key);
+                out.push_str(" not in ");
+                self.value_set(values())?;
+            }
+            Op::Exists => {
+                let out = self.next();
+                out.push_str("has(");
+                out.push_str(key);
+                out.push(')');
+            }
+            Op::DoesNotExist => {
+                let out = self.next();
+                out.push_str("!has(");
+                out.push_str(key);
+                out.push(')');
+            }
+        }
+        Ok(())
+    }
+
+    /// Every requirement of `sel`, in order.
+    fn terms(
+        &mut self,
+        sel: &LabelSelector,
+        key_map: fn(&str) -> &str,
+    ) -> Result<(), SelectorProblem> {
+        sel.requirements().try_for_each(|r| self.term(r, key_map))
+    }
+
+    /// The selector, or why Calico would refuse it.
+    fn done(self) -> Result<String, SelectorProblem> {
+        let s = if self.out.is_empty() {
+            "all()".to_string()
+        } else {
+            self.out
+        };
+        if s.len() > MAX_SELECTOR {
+            return Err(SelectorProblem::TooLong(s.len()));
+        }
+        Ok(s)
+    }
 }
 
-fn same_key(k: &str) -> String {
-    k.to_string()
+fn same_key(k: &str) -> &str {
+    k
 }
 
 /// `projectcalico.org/namespace == 'ns'` or `projectcalico.org/namespace in {...}`.
-fn scope_term(scope: &Scope) -> Result<String, SelectorProblem> {
+fn scope_term(t: &mut Terms, scope: &Scope) -> Result<(), SelectorProblem> {
+    // Sorted and distinct.
     let names = scope.namespaces();
     if let [one] = names.as_slice() {
-        return Ok(format!("{NAMESPACE_LABEL} == {}", quoted(one)?));
+        let value = quoted(one)?;
+        let out = t.next();
+        out.push_str(NAMESPACE_LABEL);
+        out.push_str(" == ");
+        out.push_str(&value);
+        return Ok(());
     }
-    let set: BTreeSet<String> = names.iter().map(|n| n.to_string()).collect();
-    Ok(format!("{NAMESPACE_LABEL} in {}", value_set(&set)?))
+    let out = t.next();
+    out.push_str(NAMESPACE_LABEL);
+    out.push_str(" in ");
+    t.value_set(names)
 }
 
 /// The selector of a policy's subject: namespace-scoped for a GlobalNetworkPolicy,
@@ -333,42 +400,51 @@ fn subject_selector(
     pods: &LabelSelector,
     namespaced: bool,
 ) -> Result<String, SelectorProblem> {
-    let mut out = Vec::new();
+    let mut t = Terms::default();
     if !namespaced {
-        out.push(scope_term(scope)?);
+        scope_term(&mut t, scope)?;
     }
-    out.extend(terms(pods, &same_key)?);
-    join(out)
+    t.terms(pods, same_key)?;
+    t.done()
 }
 
 /// A namespace selector over namespace labels; the name label becomes Calico's
 /// `projectcalico.org/name`, which every namespace profile carries.
 fn namespace_selector(sel: &LabelSelector) -> Result<String, SelectorProblem> {
-    let map = |k: &str| {
+    fn map(k: &str) -> &str {
         if k == NAMESPACE_NAME_LABEL {
-            NAME_LABEL.to_string()
+            NAME_LABEL
         } else {
-            k.to_string()
+            k
         }
-    };
-    join(terms(sel, &map)?)
+    }
+    let mut t = Terms::default();
+    t.terms(sel, map)?;
+    t.done()
 }
 
 /// A pod peer selector: always carries the orchestrator term, so that it matches
 /// workload endpoints only (never network sets or host endpoints with the same labels).
 fn pod_peer_selector(pods: &LabelSelector) -> Result<String, SelectorProblem> {
-    let mut out = vec![format!("{ORCHESTRATOR_LABEL} == 'k8s'")];
-    out.extend(terms(pods, &same_key)?);
-    join(out)
+    let mut t = Terms::default();
+    t.next().push_str(ORCHESTRATOR_LABEL);
+    t.out.push_str(" == 'k8s'");
+    t.terms(pods, same_key)?;
+    t.done()
 }
 
 /// The entity rules a peer becomes (one per address family for the API server).
-fn peer_entities(program: &Program, peer: &Peer, q: &str) -> Result<Vec<EntityRule>, Problem> {
+fn peer_entities(
+    program: &Program,
+    peer: &Peer,
+    origin: &Origin,
+) -> Result<Vec<EntityRule>, Problem> {
     match peer {
         Peer::Any => Ok(vec![EntityRule::default()]),
         Peer::Pods { namespaces, pods } => {
-            let selector = pod_peer_selector(pods).map_err(|p| p.problem(q))?;
-            let namespace_selector = namespace_selector(namespaces).map_err(|p| p.problem(q))?;
+            let selector = pod_peer_selector(pods).map_err(|p| p.problem(&origin.qualified()))?;
+            let namespace_selector =
+                namespace_selector(namespaces).map_err(|p| p.problem(&origin.qualified()))?;
             Ok(vec![EntityRule {
                 selector: Some(selector),
                 namespace_selector: Some(namespace_selector),
@@ -384,7 +460,10 @@ fn peer_entities(program: &Program, peer: &Peer, q: &str) -> Result<Vec<EntityRu
             let cidrs = &program.profile.api_server_cidrs;
             if cidrs.is_empty() {
                 // Refused by the capability check before; kept so that this never widens.
-                return Err(refusal(Unsupported::ApiServerWithoutCidrs, q));
+                return Err(refusal(
+                    Unsupported::ApiServerWithoutCidrs,
+                    &origin.qualified(),
+                ));
             }
             // Calico rejects rules that mix IPv4 and IPv6 CIDRs: one rule per family.
             let mut v4: Vec<String> = Vec::new();
@@ -409,8 +488,8 @@ fn peer_entities(program: &Program, peer: &Peer, q: &str) -> Result<Vec<EntityRu
                 .collect())
         }
         // Refused by the capability check before; kept so that these never widen.
-        Peer::Entity(Entity::Host) => Err(refusal(Unsupported::Host, q)),
-        Peer::Fqdn(name) => Err(refusal(Unsupported::Fqdn(name), q)),
+        Peer::Entity(Entity::Host) => Err(refusal(Unsupported::Host, &origin.qualified())),
+        Peer::Fqdn(name) => Err(refusal(Unsupported::Fqdn(name), &origin.qualified())),
     }
 }
 
@@ -494,7 +573,7 @@ fn ports_problem(q: &str, what: String) -> Problem {
 }
 
 /// Splits ports into one Calico rule per protocol (more for ICMP types and long lists).
-fn proto_rules(ports: &Ports, q: &str) -> Result<Vec<ProtoRule>, Problem> {
+fn proto_rules(ports: &Ports, origin: &Origin) -> Result<Vec<ProtoRule>, Problem> {
     let Some(set) = ports.as_set() else {
         return Ok(vec![ProtoRule {
             protocol: None,
@@ -529,7 +608,10 @@ fn proto_rules(ports: &Ports, q: &str) -> Result<Vec<ProtoRule>, Problem> {
                     PortSpec::Named(n) => Port::Text(n.clone()),
                     PortSpec::All => continue,
                     PortSpec::Icmp { .. } => {
-                        return Err(ports_problem(q, format!("an ICMP type on {protocol}")))
+                        return Err(ports_problem(
+                            &origin.qualified(),
+                            format!("an ICMP type on {protocol}"),
+                        ))
                     }
                 });
             }
@@ -546,7 +628,7 @@ fn proto_rules(ports: &Ports, q: &str) -> Result<Vec<ProtoRule>, Problem> {
                     PortSpec::Icmp { icmp_type, code } => {
                         if *icmp_type > 254 {
                             return Err(ports_problem(
-                                q,
+                                &origin.qualified(),
                                 format!("ICMP type {icmp_type} is outside 0-254"),
                             ));
                         }
@@ -561,7 +643,10 @@ fn proto_rules(ports: &Ports, q: &str) -> Result<Vec<ProtoRule>, Problem> {
                     }
                     PortSpec::All => {}
                     PortSpec::Range { .. } | PortSpec::Named(_) => {
-                        return Err(ports_problem(q, format!("a port on {protocol}")))
+                        return Err(ports_problem(
+                            &origin.qualified(),
+                            format!("a port on {protocol}"),
+                        ))
                     }
                 }
             }
@@ -572,22 +657,25 @@ fn proto_rules(ports: &Ports, q: &str) -> Result<Vec<ProtoRule>, Problem> {
 
 /// The Calico rules of one IR rule, in order: per peer entity, per protocol.
 fn calico_rules(program: &Program, rule: &Rule) -> Result<Vec<CRule>, Vec<Problem>> {
-    let q = rule.origin.qualified();
     let mut problems = Vec::new();
     // The one capability check; HTTP is reported before the peer, as always here.
     let missing = Calico.capabilities().unsupported(program, rule);
-    let (http, others): (Vec<Unsupported<'_>>, Vec<Unsupported<'_>>) =
-        missing.into_iter().partition(|u| *u == Unsupported::Http);
-    let peer_refused = !others.is_empty();
-    problems.extend(http.into_iter().chain(others).map(|u| refusal(u, &q)));
+    let peer_refused = missing.iter().any(|u| *u != Unsupported::Http);
+    if !missing.is_empty() {
+        // The intent's name only for a problem: nearly every rule has none.
+        let q = rule.origin.qualified();
+        let (http, others): (Vec<Unsupported<'_>>, Vec<Unsupported<'_>>) =
+            missing.into_iter().partition(|u| *u == Unsupported::Http);
+        problems.extend(http.into_iter().chain(others).map(|u| refusal(u, &q)));
+    }
     let entities = if peer_refused {
         None
     } else {
-        peer_entities(program, &rule.peer, &q)
+        peer_entities(program, &rule.peer, &rule.origin)
             .map_err(|p| problems.push(p))
             .ok()
     };
-    let protos = proto_rules(&rule.ports, &q)
+    let protos = proto_rules(&rule.ports, &rule.origin)
         .map_err(|p| problems.push(p))
         .ok();
     let (Some(entities), Some(protos)) = (entities, protos) else {
@@ -600,22 +688,38 @@ fn calico_rules(program: &Program, rule: &Rule) -> Result<Vec<CRule>, Vec<Proble
         Action::Allow => CAction::Allow,
         Action::Deny => CAction::Deny,
     };
-    let mut out = Vec::new();
-    for entity in &entities {
-        for p in &protos {
+    // Each (entity, protocol) pair; the last use of each part is moved, not copied (one
+    // entity and one protocol, the usual rule, copies nothing).
+    let mut out = Vec::with_capacity(entities.len() * protos.len());
+    let mut protos: Vec<Option<ProtoRule>> = protos.into_iter().map(Some).collect();
+    let last_entity = entities.len().saturating_sub(1);
+    for (e, entity) in entities.into_iter().enumerate() {
+        let mut entity = Some(entity);
+        let last_proto = protos.len().saturating_sub(1);
+        for (k, slot) in protos.iter_mut().enumerate() {
+            let p = if e == last_entity {
+                slot.take()
+            } else {
+                slot.as_ref().map(|p| ProtoRule {
+                    protocol: p.protocol.clone(),
+                    ports: p.ports.clone(),
+                    icmp: p.icmp.clone(),
+                })
+            };
+            let Some(p) = p else { continue };
+            let entity = if k == last_proto {
+                entity.take().unwrap_or_default()
+            } else {
+                entity.clone().unwrap_or_default()
+            };
             let mut r = CRule::new(action);
-            r.protocol = p.protocol.clone();
-            r.icmp = p.icmp.clone();
+            r.protocol = p.protocol;
+            r.icmp = p.icmp;
             match rule.direction {
-                Direction::Ingress => {
-                    r.source = entity.clone();
-                    r.destination.ports = p.ports.clone();
-                }
-                Direction::Egress => {
-                    r.destination = entity.clone();
-                    r.destination.ports = p.ports.clone();
-                }
+                Direction::Ingress => r.source = entity,
+                Direction::Egress => r.destination = entity,
             }
+            r.destination.ports = p.ports;
             out.push(r);
         }
     }
