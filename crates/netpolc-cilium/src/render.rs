@@ -501,17 +501,25 @@ fn items(rule: &Rule, dns_carrier: bool) -> Vec<Item> {
         .chunks(MAX_PORTS)
         .map(|c| IcmpRule { fields: c.to_vec() })
         .collect();
+    // The peer is copied only when both items need it (ported and ICMP ports in one
+    // rule); otherwise the one item takes it.
     let mut out = Vec::new();
-    if !to_ports.is_empty() {
+    let (l3_ports, l3_icmps) = match (to_ports.is_empty(), icmps.is_empty()) {
+        (false, false) => (Some(peer.clone()), Some(peer)),
+        (false, true) => (Some(peer), None),
+        (true, false) => (None, Some(peer)),
+        (true, true) => (None, None),
+    };
+    if let Some(l3) = l3_ports {
         out.push(Item {
-            l3: peer.clone(),
+            l3,
             to_ports,
             icmps: Vec::new(),
         });
     }
-    if !icmps.is_empty() {
+    if let Some(l3) = l3_icmps {
         out.push(Item {
-            l3: peer,
+            l3,
             to_ports: Vec::new(),
             icmps,
         });

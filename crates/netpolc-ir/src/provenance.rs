@@ -71,15 +71,26 @@ impl Provenance {
     /// The value of [`RULES_ANNOTATION`]: `None` when every rule comes from one intent
     /// (then [`INTENT_ANNOTATION`] says it all).
     pub fn rules_annotation(&self) -> Option<String> {
-        if self.intents().len() < 2 {
+        let first = self.rules.first().map(|(_, i)| i)?;
+        if self.rules.iter().all(|(_, i)| i == first) {
             return None;
         }
-        let lines: Vec<String> = self
+        // Written into one string of its final length (no string per line).
+        let len = self
             .rules
             .iter()
-            .map(|(path, intent)| format!("{path}: {intent}"))
-            .collect();
-        Some(lines.join("\n"))
+            .map(|(path, intent)| path.len() + 2 + intent.len() + 1)
+            .sum::<usize>();
+        let mut out = String::with_capacity(len);
+        for (path, intent) in &self.rules {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(path);
+            out.push_str(": ");
+            out.push_str(intent);
+        }
+        Some(out)
     }
 }
 

@@ -287,10 +287,10 @@ use netpolc_ir::names::{is_label_form, is_qualified_name_part};
 /// A label key or annotation key: `[prefix/]name`.
 pub(crate) fn qualified_name(key: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let parts: Vec<&str> = key.split('/').collect();
-    let name = match parts.as_slice() {
-        [name] => *name,
-        [prefix, name] => {
+    // At most one `/` (no list of parts: this runs for every label key of every object).
+    let name = match key.split_once('/') {
+        None => key,
+        Some((prefix, name)) if !name.contains('/') => {
             if prefix.is_empty() {
                 out.push(format!("`{key}`: prefix part must be non-empty"));
             } else {
