@@ -316,9 +316,10 @@ impl SharedCopies {
 }
 
 /// A hasher of addresses (one `usize`, never iterated): a multiplication, far cheaper
-/// than the default hasher for a key looked up three times per rule.
-#[derive(Default)]
-struct AddressHasher(u64);
+/// than the default hasher for a key looked up three times per rule here, and for every
+/// side of every intent in the lowering, which shares it.
+#[derive(Debug, Default)]
+pub struct AddressHasher(u64);
 
 impl Hasher for AddressHasher {
     fn finish(&self) -> u64 {

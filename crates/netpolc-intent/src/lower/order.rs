@@ -17,9 +17,10 @@
 //! check the order found against `Rule`'s (a debug assertion at the end of lowering).
 
 use super::*;
+use netpolc_ir::derive::AddressHasher;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 /// The selectors one thread met while lowering, numbered, with one shared copy each.
 #[derive(Debug, Default)]
@@ -79,36 +80,6 @@ impl Selectors {
             second: 0,
         };
         (peer.clone(), key)
-    }
-}
-
-/// A hasher of addresses (one `usize`, never iterated): a multiplication, far cheaper
-/// than the default hasher for a key looked up for every side of every intent.
-#[derive(Default)]
-pub(super) struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        // Fibonacci hashing: the product's high bits mix every bit of the address (whose
-        // low bits alignment leaves at zero); rotated down, they are the low bits the
-        // table indexes by.
-        self.0 = (self.0 ^ n)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(26);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
     }
 }
 
