@@ -2001,49 +2001,6 @@ mod tests {
         }
     }
 
-    /// Every value of `v` replaced, one at a time, by each of `others`; every key of a
-    /// map dropped, renamed, and joined by a `null` one.
-    fn edits(v: &Value, others: &[Value], out: &mut Vec<Value>) {
-        out.extend(others.iter().cloned());
-        match v {
-            Value::Object(m) => {
-                for (k, child) in m {
-                    let mut inner = Vec::new();
-                    edits(child, others, &mut inner);
-                    for e in inner {
-                        let mut m = m.clone();
-                        m.insert(k.clone(), e);
-                        out.push(Value::Object(m));
-                    }
-                    let mut dropped = m.clone();
-                    dropped.shift_remove(k);
-                    out.push(Value::Object(dropped.clone()));
-                    let mut renamed = dropped;
-                    renamed.insert(format!("{k}s"), child.clone());
-                    out.push(Value::Object(renamed));
-                }
-                let mut extra = m.clone();
-                extra.insert("extra".into(), Value::Null);
-                out.push(Value::Object(extra));
-            }
-            Value::Array(a) => {
-                for (i, child) in a.iter().enumerate() {
-                    let mut inner = Vec::new();
-                    edits(child, others, &mut inner);
-                    for e in inner {
-                        let mut a = a.clone();
-                        a[i] = e;
-                        out.push(Value::Array(a));
-                    }
-                    let mut dropped = a.clone();
-                    dropped.remove(i);
-                    out.push(Value::Array(dropped));
-                }
-            }
-            _ => {}
-        }
-    }
-
     /// The plain readings give what serde gives, or nothing (then serde reads): on
     /// policies with every field and on every edit of one, of types, values and keys.
     #[test]
@@ -2105,8 +2062,13 @@ mod tests {
             json!(1.5),
             json!(""),
             json!("x"),
+            // Every word of the enums, in every place.
             json!("Ingress"),
+            json!("Egress"),
             json!("Allow"),
+            json!("Deny"),
+            json!("Log"),
+            json!("Pass"),
             json!({}),
             json!([]),
             json!(["x"]),
@@ -2134,7 +2096,7 @@ mod tests {
         ] {
             assert!(plain(object).is_some(), "{object}");
             let mut all = Vec::new();
-            edits(object, &others, &mut all);
+            netpolc_kube::edits::edits(object, &others, &mut all);
             for o in &all {
                 if let Some(p) = plain(o) {
                     assert_eq!(Some(p), serde(o), "{o}");

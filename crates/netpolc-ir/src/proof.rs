@@ -862,15 +862,16 @@ impl<'a> Prover<'a> {
     fn members(&self, s: usize, d: Direction, o: usize) -> Vec<usize> {
         let local = &self.side_local(s, d);
         let rep = &self.model.pods[o];
-        let key = (
-            local.projection(&rep.namespace).key(&rep.labels),
-            &rep.named_ports,
-        );
-        let same = |q: &usize| {
-            let pod = &self.model.pods[*q];
-            local.projection(&pod.namespace).key(&pod.labels) == key.0
-                && (!local.named_ports || pod.named_ports == *key.1)
+        // The key `check_sides` told other ends apart by.
+        let key_of = |q: usize| {
+            let pod = &self.model.pods[q];
+            (
+                local.projection(&pod.namespace).key(&pod.labels),
+                local.named_ports.then(|| self.ports_id[q]),
+            )
         };
+        let key = key_of(o);
+        let same = |q: &usize| key_of(*q) == key;
         if o >= self.real_pods {
             (0..self.real_pods)
                 .filter(|q| {

@@ -9,11 +9,15 @@
 //!   as the API server checks it (unknown fields included). The three back ends'
 //!   evaluators read plain NetworkPolicies through it, each then applying its own CNI's
 //!   semantics, so they accept and refuse exactly the same objects with the same words.
+//! - `edits` (tests, and feature `test-support`): edits of a JSON tree for the
+//!   differential tests of the fast readers.
 //!
 //! Like every library of netpolc, this crate never chooses k8s-openapi's API version
 //! feature; the binary does.
 
 pub mod addr;
+#[cfg(any(test, feature = "test-support"))]
+pub mod edits;
 pub mod names;
 #[cfg(feature = "networkpolicy")]
 pub mod networkpolicy;

@@ -1108,54 +1108,6 @@ mod tests {
         })
     }
 
-    /// Every value of `v` replaced, one at a time, by each of `others`; every key of a
-    /// map dropped, renamed, and joined by a `null` one.
-    fn edits(v: &Value, others: &[Value], out: &mut Vec<Value>) {
-        for o in others {
-            out.push(o.clone());
-        }
-        match v {
-            Value::Object(m) => {
-                for (k, child) in m {
-                    let mut inner = Vec::new();
-                    edits(child, others, &mut inner);
-                    for e in inner {
-                        let mut m = m.clone();
-                        m.insert(k.clone(), e);
-                        out.push(Value::Object(m));
-                    }
-                    let mut dropped = m.clone();
-                    dropped.shift_remove(k);
-                    out.push(Value::Object(dropped.clone()));
-                    let mut renamed = dropped;
-                    renamed.insert(format!("{k}s"), child.clone());
-                    out.push(Value::Object(renamed));
-                }
-                let mut extra = m.clone();
-                extra.insert("extra".into(), Value::Null);
-                out.push(Value::Object(extra));
-            }
-            Value::Array(a) => {
-                for (i, child) in a.iter().enumerate() {
-                    let mut inner = Vec::new();
-                    edits(child, others, &mut inner);
-                    for e in inner {
-                        let mut a = a.clone();
-                        a[i] = e;
-                        out.push(Value::Array(a));
-                    }
-                    let mut dropped = a.clone();
-                    dropped.remove(i);
-                    out.push(Value::Array(dropped));
-                }
-                let mut doubled = a.clone();
-                doubled.extend(a.iter().cloned());
-                out.push(Value::Array(doubled));
-            }
-            _ => {}
-        }
-    }
-
     /// The plain reading gives what deserialising gives, or nothing (then `read`
     /// deserialises): on the objects netpolc writes (which it reads) and on every edit of
     /// one, of types, values and keys.
@@ -1176,9 +1128,16 @@ mod tests {
             json!(80.0),
             json!(""),
             json!("x"),
+            // Every word of the enums, in every place.
             json!("TCP"),
+            json!("UDP"),
+            json!("SCTP"),
             json!("Ingress"),
+            json!("Egress"),
+            json!("In"),
+            json!("NotIn"),
             json!("Exists"),
+            json!("DoesNotExist"),
             json!("10.0.0.0/8"),
             json!("10.1.2.0/24"),
             json!("::ffff:10.0.0.0/104"),
@@ -1190,7 +1149,7 @@ mod tests {
             json!({"app": "web"}),
         ];
         let mut all = Vec::new();
-        edits(&object, &others, &mut all);
+        crate::edits::edits(&object, &others, &mut all);
         let mut read_plainly = 0;
         for o in &all {
             if let Some(p) = plain::read(o) {
