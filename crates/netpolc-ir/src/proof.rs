@@ -201,16 +201,20 @@ struct Local<'m> {
     ports: BTreeSet<(Protocol, u32)>,
     /// The destination's named ports matter.
     named_ports: bool,
-    /// What of the other pod's labels matters, in namespaces no test is confined to.
-    projection: Projection,
-    /// What of the other pod's labels matters, in namespaces some tests are confined to.
-    within: BTreeMap<&'m str, Projection>,
+    /// What of the other pod's labels matters: first in namespaces no test is confined
+    /// to, then in namespaces some tests are confined to, one per distinct set of such
+    /// tests (the namespaces of a group of namespaces that one rule names alike share
+    /// one: [`Prover::check_sides`] keys each pod class once per projection).
+    projections: Vec<Projection>,
+    /// Namespaces some tests are confined to, with their projection's position.
+    within: BTreeMap<&'m str, usize>,
 }
 
 impl Local<'_> {
-    /// What of a pod's labels matters when the pod is in `namespace`.
-    fn projection(&self, namespace: &str) -> &Projection {
-        self.within.get(namespace).unwrap_or(&self.projection)
+    /// The position, in [`Local::projections`], of what of a pod's labels matters when
+    /// the pod is in `namespace`.
+    fn projection(&self, namespace: &str) -> usize {
+        self.within.get(namespace).copied().unwrap_or(0)
     }
 }
 
@@ -280,8 +284,8 @@ impl Projection {
         out
     }
 
-    /// [`Projection::key`] into `out` (cleared first): the proof keys every pod of every
-    /// side, and keeps a key only when it is new.
+    /// [`Projection::key`] into `out` (cleared first): a caller keying many pods keeps
+    /// one buffer, and a key only when it is new.
     pub fn key_into<'a>(&self, labels: &'a BTreeMap<String, String>, out: &mut Seen<'a>) {
         out.clear();
         if self.all {
@@ -380,10 +384,24 @@ struct Tally {
     other_ends: u64,
     side_checks: u64,
     flow_checks: u64,
+    /// The thread's memory of keys, kept from side to side.
+    scratch: Scratch,
+}
+
+/// What [`Prover::check_sides`] remembers of the pod classes it keyed, per thread: per
+/// (projection of the side, class), the stamp of the side it was keyed for and the
+/// number of its key there. A stamp that is not the current side's reads as not keyed
+/// yet: nothing is cleared from side to side.
+#[derive(Default)]
+struct Scratch {
+    /// The last side stamp.
+    side: u64,
+    /// Per `projection * classes + class`, `(side stamp, key number)`.
+    class_key: Vec<(u64, u32)>,
 }
 
 impl Tally {
-    fn new(targets: usize) -> Tally {
+    fn new(targets: usize, classes: usize) -> Tally {
         Tally {
             found: vec![0; targets],
             findings: Vec::new(),
@@ -392,6 +410,10 @@ impl Tally {
             other_ends: 0,
             side_checks: 0,
             flow_checks: 0,
+            scratch: Scratch {
+                class_key: vec![(0, 0); classes],
+                ..Scratch::default()
+            },
         }
     }
 
@@ -615,12 +637,26 @@ impl<'a> Prover<'a> {
         let mut names: BTreeSet<&str> = BTreeSet::new();
         names.insert(self.model.pods[pod].namespace.as_str());
         names.extend(m.namespaces.iter().filter_map(|n| known(n)));
-        let within: BTreeMap<&str, Projection> = m
-            .pod_labels_in
-            .keys()
-            .chain(m.pod_keys_in.keys())
-            .filter_map(|n| known(n).map(|k| (k, Projection::within(&m, n))))
-            .collect();
+        // Namespaces with the same confined tests (a rule naming each namespace of a
+        // group alike) share one projection.
+        let mut projections = vec![Projection::outside(&m)];
+        let mut by_tests: BTreeMap<_, usize> = BTreeMap::new();
+        let mut within: BTreeMap<&str, usize> = BTreeMap::new();
+        for n in m.pod_labels_in.keys().chain(m.pod_keys_in.keys()) {
+            let Some(k) = known(n) else {
+                continue;
+            };
+            if within.contains_key(k) {
+                continue;
+            }
+            let tests = (m.pod_labels_in.get(n), m.pod_keys_in.get(n));
+            let next = projections.len();
+            let p = *by_tests.entry(tests).or_insert_with(|| {
+                projections.push(Projection::within(&m, n));
+                next
+            });
+            within.insert(k, p);
+        }
         names.extend(within.keys().copied());
         // Told apart by their labels: grouped by what the side's tests see of them.
         let mut labelled: BTreeSet<&str> = BTreeSet::new();
@@ -666,7 +702,7 @@ impl<'a> Prover<'a> {
             },
             ports,
             named_ports: m.named_ports || m.all_ports,
-            projection: Projection::outside(&m),
+            projections,
             within,
         }
     }
@@ -747,13 +783,14 @@ impl<'a> Prover<'a> {
         }
         let limit = self.limit;
         let targets = self.targets.len();
+        let classes = self.unnamed_pods.len();
         // Sides, in blocks of pods taken by the threads in turn.
         let next = std::sync::atomic::AtomicUsize::new(0);
         let blocks = self.real_pods.div_ceil(BLOCK);
         let threads = self.threads.min(blocks).max(1);
         let this = &self;
         let work = || {
-            let mut tally = Tally::new(targets);
+            let mut tally = Tally::new(targets, classes);
             'blocks: loop {
                 let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if b >= blocks {
@@ -785,7 +822,7 @@ impl<'a> Prover<'a> {
             })
         };
         // Merge as one thread going through the pods in order would have found them.
-        let mut tally = Tally::new(targets);
+        let mut tally = Tally::new(targets, 0);
         let mut keyed = Vec::new();
         for t in tallies {
             keyed.extend(t.findings);
@@ -866,7 +903,7 @@ impl<'a> Prover<'a> {
         let key_of = |q: usize| {
             let pod = &self.model.pods[q];
             (
-                local.projection(&pod.namespace).key(&pod.labels),
+                local.projections[local.projection(&pod.namespace)].key(&pod.labels),
                 local.named_ports.then(|| self.ports_id[q]),
             )
         };
@@ -925,11 +962,25 @@ impl<'a> Prover<'a> {
             others.extend((0..self.real_pods).map(Endpoint::Pod));
         } else {
             // One pod per (namespace, what the side's rules see of its labels): the keys
-            // seen are kept per namespace, or per group for the namespaces of a group,
-            // where pods of one class (hence of one key) are passed over by their class.
-            let mut own: BTreeSet<OtherKey<'_>> = BTreeSet::new();
-            let mut in_group: Vec<(BTreeSet<OtherKey<'_>>, BTreeSet<usize>)> =
-                vec![Default::default(); local.groups.len()];
+            // seen are kept per namespace, or per group for the namespaces of a group.
+            // A key is a function of the pod's class under one projection, so each class
+            // is keyed once per projection of the side (`Scratch::class_key`), and pods
+            // are told apart by the number of their key: most pods repeat a class.
+            let classes = self.unnamed_pods.len();
+            let scratch = &mut tally.scratch;
+            scratch.side += 1;
+            let side = scratch.side;
+            let slots = local.projections.len() * classes;
+            if scratch.class_key.len() < slots {
+                scratch.class_key.resize(slots, (0, 0));
+            }
+            // Key numbers: keys of two projections are never compared (a namespace has
+            // one projection, and every namespace of a group the first), so one
+            // numbering serves them all.
+            let mut keys: BTreeMap<OtherKey<'_>, u32> = BTreeMap::new();
+            let mut in_group: Vec<Vec<u32>> = vec![Vec::new(); local.groups.len()];
+            // Per key number, the last namespace (by its position here) it was seen in.
+            let mut seen_in: Vec<usize> = Vec::new();
             // Namespace by namespace (what the side sees of a namespace is looked up once
             // for all its pods), the unnamed namespace last.
             let told_apart = local
@@ -940,39 +991,47 @@ impl<'a> Prover<'a> {
                     self.unnamed.as_str(),
                     self.unnamed_pods.as_slice(),
                 )));
-            let mut buffer: Seen<'_> = Vec::new();
-            for (namespace, pods) in told_apart {
-                let projection = local.projection(namespace);
-                own.clear();
-                let (seen, mut classes) = match local.grouped.get(namespace) {
-                    Some(g) => {
-                        let (keys, classes) = &mut in_group[*g];
-                        (keys, Some(classes))
-                    }
-                    None => (&mut own, None),
-                };
+            for (at, (namespace, pods)) in told_apart.enumerate() {
+                let p = local.projection(namespace);
+                let projection = &local.projections[p];
+                let mut group = local.grouped.get(namespace).map(|g| &mut in_group[*g]);
                 for &i in pods {
                     if i == s {
                         // A pod is never the other end of its own flow: its group needs
                         // another representative.
                         continue;
                     }
-                    if let Some(classes) = classes.as_mut() {
-                        if !classes.insert(self.class(i)) {
-                            continue;
-                        }
-                    }
                     let pod = &self.model.pods[i];
                     debug_assert_eq!(pod.namespace, namespace);
-                    // Keyed in a buffer, kept only when new (most pods repeat a key).
-                    projection.key_into(&pod.labels, &mut buffer);
-                    let key = (buffer, local.named_ports.then(|| self.ports_id[i]));
-                    if seen.contains(&key) {
-                        buffer = key.0;
+                    let slot = &mut scratch.class_key[p * classes + self.class(i)];
+                    let key = if slot.0 == side {
+                        slot.1
                     } else {
-                        seen.insert(key);
+                        let key = (
+                            projection.key(&pod.labels),
+                            local.named_ports.then(|| self.ports_id[i]),
+                        );
+                        let next = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+                        let k = *keys.entry(key).or_insert(next);
+                        *slot = (side, k);
+                        k
+                    };
+                    let new = match group.as_mut() {
+                        Some(seen) if seen.contains(&key) => false,
+                        Some(seen) => {
+                            seen.push(key);
+                            true
+                        }
+                        None => {
+                            let k = key as usize;
+                            if seen_in.len() <= k {
+                                seen_in.resize(k + 1, usize::MAX);
+                            }
+                            std::mem::replace(&mut seen_in[k], at) != at
+                        }
+                    };
+                    if new {
                         others.push(Endpoint::Pod(i));
-                        buffer = Vec::new();
                     }
                 }
             }
