@@ -1112,11 +1112,17 @@ impl crate::selector::Labels for WorkloadLabels<'_> {
     }
 }
 
-/// What one pod's view needs that depends on its namespace (see [`view`]).
+/// What one pod's view needs that depends on its namespace (see [`view`]), and the
+/// policies that apply to it.
 #[derive(Clone, Debug, Default)]
 struct Labels {
     /// Shared by the pods of a namespace ([`CalicoEvaluator::cache_views`]).
     namespace_labels: std::sync::Arc<BTreeMap<String, String>>,
+    /// Per direction (ingress, egress), the policies that apply to the pod, in
+    /// evaluation order, as (tier position, policy position in the tier), selected the
+    /// first time they are asked for: the proof reads a side's key, mentions and
+    /// prepared side off one selection.
+    applying: [std::sync::OnceLock<Vec<(usize, usize)>>; 2],
 }
 
 /// What a `namespaceSelector` sees of the namespace of `pod`: its labels plus
@@ -1622,22 +1628,56 @@ impl CalicoEvaluator {
             );
             Labels {
                 namespace_labels: shared,
+                applying: Default::default(),
             }
         });
     }
 
-    /// `f` of the view of pod `pod` of `model` without network sets (which policies
-    /// apply reads labels only), its label maps taken from the cache (filled first).
-    fn with_pod_view<R>(
+    /// The policies that apply to `pod` in `direction`, tier by tier in evaluation
+    /// order, as (tier position, policy position in the tier).
+    fn applying_positions(&self, pod: &PodView<'_>, direction: Direction) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (t, tier) in self.tiers.iter().enumerate() {
+            for p in tier.applying(pod, direction) {
+                // `p` is an element of the tier's list: its position is its offset there.
+                let i = (std::ptr::from_ref(p) as usize - tier.policies.as_ptr() as usize)
+                    / std::mem::size_of::<Policy>();
+                debug_assert!(std::ptr::eq(&tier.policies[i], p));
+                out.push((t, i));
+            }
+        }
+        out
+    }
+
+    /// The policies that apply to the pod `me` of `model` in `direction`, with their
+    /// tiers' positions, in evaluation order: read from the cache (filled first).
+    fn applying_of(
         &self,
         model: &ClusterModel,
-        pod: usize,
-        f: impl FnOnce(&Ep<'_>) -> R,
-    ) -> R {
+        me: usize,
+        direction: Direction,
+    ) -> Vec<(usize, &Policy)> {
         self.cache_views(model);
-        self.cache.with(model, |cached| {
-            f(&cached_view(model, &[], cached, &Endpoint::Pod(pod)))
-        })
+        // Which policies apply reads the pod's labels only (no network sets).
+        let positions = self.cache.with(model, |cached| {
+            let ep = cached_view(model, &[], cached, &Endpoint::Pod(me));
+            let select = || {
+                ep.pod
+                    .as_ref()
+                    .map(|pod| self.applying_positions(pod, direction))
+                    .unwrap_or_default()
+            };
+            match cached {
+                Some(cached) => cached[me].applying[direction_index(direction)]
+                    .get_or_init(select)
+                    .clone(),
+                None => select(),
+            }
+        });
+        positions
+            .into_iter()
+            .map(|(t, i)| (t, &self.tiers[t].policies[i]))
+            .collect()
     }
 
     fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
@@ -1709,17 +1749,14 @@ impl Evaluator for CalicoEvaluator {
         // Per tier with an applicable policy: its default action and the policies' rules
         // in order.
         let mut applying: Vec<(TierAction, Vec<&CompiledRule>)> = Vec::new();
-        if let Some(pod) = &local.pod {
-            for tier in &self.tiers {
-                let mut rules = Vec::new();
-                let mut any = false;
-                for p in tier.applying(pod, direction) {
-                    any = true;
-                    rules.extend(p.rules(direction));
-                }
-                if any {
-                    applying.push((tier.default_action, rules));
-                }
+        let mut last = None;
+        for (t, p) in self.applying_of(model, me, direction) {
+            if last != Some(t) {
+                last = Some(t);
+                applying.push((self.tiers[t].default_action, Vec::new()));
+            }
+            if let Some((_, rules)) = applying.last_mut() {
+                rules.extend(p.rules(direction));
             }
         }
         // Of those, the rules whose own end (this pod's) matches; the other end is tested
@@ -1741,6 +1778,9 @@ impl Evaluator for CalicoEvaluator {
         // Per tier, the rules whose other end can match an end in the other end's
         // namespace (or an address).
         let near = std::cell::RefCell::new(NamespaceMemo::default());
+        // Per tier, the rules matching the other end, in buffers kept from call to call.
+        let matching: std::cell::RefCell<Vec<(TierAction, Vec<&CompiledRule>)>> =
+            std::cell::RefCell::new(Vec::new());
         Box::new(move |other_end, ports, out| {
             self.cache.with(model, |cached| {
                 let other = cached_view(model, &self.sets, cached, &other_end);
@@ -1764,7 +1804,20 @@ impl Evaluator for CalicoEvaluator {
                         })
                         .collect::<Vec<_>>()
                 });
-                let matching = keep_in_tiers(near, |r| r.matches_other(&other, direction));
+                let mut matching = matching.borrow_mut();
+                matching.resize_with(near.len(), || (TierAction::Pass, Vec::new()));
+                for ((default, rules), (kept_default, kept)) in near.iter().zip(matching.iter_mut())
+                {
+                    *kept_default = *default;
+                    kept.clear();
+                    kept.extend(
+                        rules
+                            .iter()
+                            .copied()
+                            .filter(|r| r.matches_other(&other, direction)),
+                    );
+                }
+                let matching: &[(TierAction, Vec<&CompiledRule>)] = &matching;
                 #[cfg(debug_assertions)]
                 {
                     let full = keep_in_tiers(&applying, |r| r.matches_l3(src, dst));
@@ -1782,7 +1835,7 @@ impl Evaluator for CalicoEvaluator {
                                 })
                                 .collect()
                         };
-                    debug_assert_eq!(rules(&matching), rules(&full));
+                    debug_assert_eq!(rules(matching), rules(&full));
                 }
                 for &(protocol, port) in ports {
                     // Only the protocol and port of this flow are read (`matches_l4`); the
@@ -1794,7 +1847,7 @@ impl Evaluator for CalicoEvaluator {
                         port,
                     };
                     let mut verdict = true;
-                    'tiers: for (default, rules) in &matching {
+                    'tiers: for (default, rules) in matching {
                         for r in rules {
                             if !r.matches_l4(&flow, src, dst) {
                                 continue;
@@ -1831,34 +1884,27 @@ impl Evaluator for CalicoEvaluator {
         m: &mut Mentions,
     ) {
         let mut sets_mentioned = false;
-        self.with_pod_view(model, pod, |ep| {
-            let Some(pv) = &ep.pod else {
-                return;
-            };
-            for tier in &self.tiers {
-                for p in tier.applying(pv, direction) {
-                    if let Some(s) = &p.namespace_selector {
-                        namespace_mentions(s.expr(), m);
-                    }
-                    for r in p.rules(direction) {
-                        let protocol = r.protocol;
-                        entity_mentions(&r.source, protocol, m);
-                        entity_mentions(&r.destination, protocol, m);
-                        if !sets_mentioned
-                            && [&r.source, &r.destination]
-                                .iter()
-                                .any(|e| e.endpoints.is_some() || e.not_selector.is_some())
-                        {
-                            // A selector may match any network set: their networks tell
-                            // addresses apart.
-                            sets_mentioned = true;
-                            m.nets
-                                .extend(self.sets.iter().flat_map(|s| s.nets.iter().copied()));
-                        }
-                    }
+        for (_, p) in self.applying_of(model, pod, direction) {
+            if let Some(s) = &p.namespace_selector {
+                namespace_mentions(s.expr(), m);
+            }
+            for r in p.rules(direction) {
+                let protocol = r.protocol;
+                entity_mentions(&r.source, protocol, m);
+                entity_mentions(&r.destination, protocol, m);
+                if !sets_mentioned
+                    && [&r.source, &r.destination]
+                        .iter()
+                        .any(|e| e.endpoints.is_some() || e.not_selector.is_some())
+                {
+                    // A selector may match any network set: their networks tell
+                    // addresses apart.
+                    sets_mentioned = true;
+                    m.nets
+                        .extend(self.sets.iter().flat_map(|s| s.nets.iter().copied()));
                 }
             }
-        });
+        }
     }
 
     /// The policies that apply to the pod, in order (their tiers with them; named ports
@@ -1866,27 +1912,28 @@ impl Evaluator for CalicoEvaluator {
     /// (an egress rule's `source`, an ingress rule's `destination`): the side then
     /// depends on more of the pod than which policies apply.
     fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
-        // Which policies apply reads the pod's labels only (no network sets).
-        self.with_pod_view(model, me, |local| {
-            let pod = local.pod.as_ref()?;
-            let mut key = Vec::new();
-            for tier in &self.tiers {
-                for p in tier.applying(pod, direction) {
-                    let own_end_tested = p.rules(direction).iter().any(|r| {
-                        match direction {
-                            Direction::Egress => &r.source,
-                            Direction::Ingress => &r.destination,
-                        }
-                        .tests_endpoint()
-                    });
-                    if own_end_tested {
-                        return None;
-                    }
-                    key.push(std::ptr::from_ref(p) as usize);
+        let mut key = Vec::new();
+        for (_, p) in self.applying_of(model, me, direction) {
+            let own_end_tested = p.rules(direction).iter().any(|r| {
+                match direction {
+                    Direction::Egress => &r.source,
+                    Direction::Ingress => &r.destination,
                 }
+                .tests_endpoint()
+            });
+            if own_end_tested {
+                return None;
             }
-            Some(key)
-        })
+            key.push(std::ptr::from_ref(p) as usize);
+        }
+        Some(key)
+    }
+}
+
+fn direction_index(d: Direction) -> usize {
+    match d {
+        Direction::Ingress => 0,
+        Direction::Egress => 1,
     }
 }
 

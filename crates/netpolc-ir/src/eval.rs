@@ -19,6 +19,65 @@ pub struct Intended<'p> {
     program: &'p Program,
     /// Ingress rules, then egress rules, by namespace.
     by_side: [BTreeMap<&'p str, Listed<'p>>; 2],
+    /// The rules attached to each pod of the model the proof asks about: the proof asks
+    /// for a side's key, its mentions and its prepared side, each made of the same
+    /// selection ([`Intended::positions`]).
+    cache: AttachedCache,
+}
+
+/// A model's key (its address and pod count) and, per pod, what [`AttachedCache`] holds.
+type AttachedSlots = ((usize, usize), Vec<std::sync::OnceLock<Attached>>);
+
+/// Per pod of one model (told by its address and pod count), the rules attached to it,
+/// selected the first time the pod is asked about. [`Evaluator::side_key`], which the
+/// proof asks first, makes the cache the model's; other callers only read it.
+#[derive(Debug, Default)]
+struct AttachedCache {
+    cached: std::sync::RwLock<AttachedSlots>,
+}
+
+/// The rules attached to a pod ([`Intended::positions`]), ingress then egress; with
+/// the namespace and labels they were selected for, so that the values of another
+/// model at the same address are never read for a pod they do not fit.
+#[derive(Debug)]
+struct Attached {
+    namespace: String,
+    labels: BTreeMap<String, String>,
+    positions: [Vec<usize>; 2],
+}
+
+impl AttachedCache {
+    fn key(model: &ClusterModel) -> (usize, usize) {
+        (std::ptr::from_ref(model) as usize, model.pods.len())
+    }
+
+    /// The cache, read; a poisoned lock still holds a whole cache (it is replaced whole,
+    /// and a slot is filled whole or not at all).
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, AttachedSlots> {
+        self.cached
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Makes the cache `model`'s (emptied) unless it is already.
+    fn take(&self, model: &ClusterModel) {
+        let key = Self::key(model);
+        if self.read().0 == key {
+            return;
+        }
+        let mut cached = self
+            .cached
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cached.0 != key {
+            *cached = (
+                key,
+                (0..model.pods.len())
+                    .map(|_| std::sync::OnceLock::new())
+                    .collect(),
+            );
+        }
+    }
 }
 
 /// The rules of one direction in one namespace.
@@ -51,25 +110,24 @@ pub fn intended(program: &Program) -> Intended<'_> {
             }
         }
     }
-    Intended { program, by_side }
+    Intended {
+        program,
+        by_side,
+        cache: AttachedCache::default(),
+    }
 }
 
-impl Intended<'_> {
-    /// The rules of `direction` in the pod's namespace that attach to the pod, with their
-    /// positions in that namespace's list: what the pod's side is made of (one selection
-    /// for [`Evaluator::side`], [`Evaluator::prepare_side`], [`Evaluator::side_key`] and
+impl<'p> Intended<'p> {
+    /// The positions, in the pod's namespace's list of `direction`, of the rules that
+    /// attach to the pod: what the pod's side is made of (one selection for
+    /// [`Evaluator::side`], [`Evaluator::prepare_side`], [`Evaluator::side_key`] and
     /// [`Evaluator::mentions_into`]).
     ///
     /// Each distinct subject selector of the namespace's list is tested once
     /// ([`Listed::subjects`]); every rule of the list is scoped to the namespace (the
     /// list is built from the rules' scopes), so a rule attaches iff its selector matches.
-    fn attached<'s>(
-        &'s self,
-        pod: &'s Pod,
-        direction: Direction,
-    ) -> impl Iterator<Item = (usize, &'s Rule)> + 's {
+    fn positions(&self, pod: &Pod, direction: Direction) -> Vec<usize> {
         let listed = self.by_side[direction_index(direction)].get(pod.namespace.as_str());
-        let rules = listed.map(|l| l.rules.as_slice()).unwrap_or_default();
         let mut positions: Vec<usize> = listed
             .into_iter()
             .flat_map(|l| &l.subjects)
@@ -77,12 +135,69 @@ impl Intended<'_> {
             .flat_map(|(_, positions)| positions.iter().copied())
             .collect();
         positions.sort_unstable();
-        debug_assert!(positions.iter().copied().eq(rules
+        debug_assert!(positions.iter().copied().eq(self
+            .rules(pod, direction)
             .iter()
             .enumerate()
             .filter(|(_, r)| r.subject.selects(&pod.namespace, &pod.labels))
             .map(|(i, _)| i)));
-        positions.into_iter().map(move |i| (i, rules[i]))
+        positions
+    }
+
+    /// The rules of `direction` in the pod's namespace, in order.
+    fn rules(&self, pod: &Pod, direction: Direction) -> &[&'p Rule] {
+        self.by_side[direction_index(direction)]
+            .get(pod.namespace.as_str())
+            .map(|l| l.rules.as_slice())
+            .unwrap_or_default()
+    }
+
+    /// `f` of the rules of `direction` that attach to the pod `me` of `model`, with
+    /// their positions in that namespace's list ([`Self::positions`]): read from the
+    /// cache when it holds them for this model and pod.
+    fn with_attached<R>(
+        &self,
+        model: &ClusterModel,
+        me: usize,
+        direction: Direction,
+        f: impl FnOnce(&mut dyn Iterator<Item = (usize, &'p Rule)>) -> R,
+    ) -> R {
+        let pod = &model.pods[me];
+        let rules = self.rules(pod, direction);
+        let cached = self.cache.read();
+        let hit = (cached.0 == AttachedCache::key(model))
+            .then(|| {
+                cached.1[me].get_or_init(|| Attached {
+                    namespace: pod.namespace.clone(),
+                    labels: pod.labels.clone(),
+                    positions: [Direction::Ingress, Direction::Egress]
+                        .map(|d| self.positions(pod, d)),
+                })
+            })
+            // The values of another model at this address fit no pod but by chance.
+            .filter(|a| a.namespace == pod.namespace && a.labels == pod.labels);
+        match hit {
+            Some(a) => f(&mut a.positions[direction_index(direction)]
+                .iter()
+                .map(|&i| (i, rules[i]))),
+            None => f(&mut self
+                .positions(pod, direction)
+                .into_iter()
+                .map(|i| (i, rules[i]))),
+        }
+    }
+
+    /// The rules of `direction` in the pod's namespace that attach to the pod, with their
+    /// positions in that namespace's list ([`Self::positions`]).
+    fn attached<'s>(
+        &'s self,
+        pod: &'s Pod,
+        direction: Direction,
+    ) -> impl Iterator<Item = (usize, &'s Rule)> + 's {
+        let rules = self.rules(pod, direction);
+        self.positions(pod, direction)
+            .into_iter()
+            .map(move |i| (i, rules[i]))
     }
 
     fn side_of(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
@@ -137,7 +252,8 @@ impl Evaluator for Intended<'_> {
         direction: Direction,
     ) -> PreparedSide<'a> {
         let pod = &model.pods[me];
-        let attached: Vec<&Rule> = self.attached(pod, direction).map(|(_, r)| r).collect();
+        let attached: Vec<&Rule> =
+            self.with_attached(model, me, direction, |a| a.map(|(_, r)| r).collect());
         let isolated = self.program.is_isolated(&pod.namespace, direction);
         // Rules whose peer names the namespaces it is in, listed under those names.
         let index = NearIndex::new(attached.len(), |i| {
@@ -198,8 +314,10 @@ impl Evaluator for Intended<'_> {
     /// The rules attached to the pod (isolation is the namespace's; named ports are the
     /// pod's): all that [`Evaluator::prepare_side`] reads of it.
     fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
-        let pod = &model.pods[me];
-        Some(self.attached(pod, direction).map(|(i, _)| i).collect())
+        // The proof asks for every pod's key first: the rules attached to a pod are
+        // selected once, for its key, its mentions and its prepared side.
+        self.cache.take(model);
+        Some(self.with_attached(model, me, direction, |a| a.map(|(i, _)| i).collect()))
     }
 
     fn mentions_into(
@@ -209,39 +327,67 @@ impl Evaluator for Intended<'_> {
         direction: Direction,
         m: &mut Mentions,
     ) {
-        let pod = &model.pods[pod];
-        for (_, r) in self.attached(pod, direction) {
-            match &r.peer {
-                Peer::Pods { namespaces, pods } => {
-                    for req in namespaces.requirements() {
-                        m.add_namespace_requirement(req);
-                    }
-                    let scope = name_scope(
-                        namespaces
-                            .requirements()
-                            .map(|r| (r.key == NAMESPACE_NAME_LABEL, r.op, &r.values)),
-                    );
-                    for req in pods.requirements() {
-                        m.add_pod_requirement_in(scope.as_ref(), req);
-                    }
-                }
-                Peer::Cidr(block) => {
-                    m.nets.insert(block.net);
-                    m.nets.extend(block.except.iter().copied());
-                }
-                Peer::Entity(Entity::KubeApiserver) => {
-                    m.nets
-                        .extend(self.program.profile.api_server_cidrs.iter().copied());
-                }
-                Peer::Entity(Entity::Host) | Peer::Fqdn(_) | Peer::Any => {}
+        self.with_attached(model, pod, direction, |attached| {
+            for (_, r) in attached {
+                Self::rule_mentions(self.program, r, m);
             }
-            if let Ports::Only(set) = &r.ports {
-                for p in set.iter() {
-                    match &p.port {
-                        PortSpec::Range { start, end } => m.add_range(p.protocol, *start, *end),
-                        PortSpec::Named(_) => m.named_ports = true,
-                        PortSpec::All | PortSpec::Icmp { .. } => {}
+        });
+    }
+}
+
+impl Intended<'_> {
+    /// What one rule attached to a side can tell apart ([`Evaluator::mentions_into`]).
+    fn rule_mentions(program: &Program, r: &Rule, m: &mut Mentions) {
+        match &r.peer {
+            Peer::Pods { namespaces, pods } => {
+                for req in namespaces.requirements() {
+                    m.add_namespace_requirement(req);
+                }
+                // The namespaces the pod tests are confined to (`name_scope`): the values
+                // of the one `In` test on the name, as they are, when there is one (the
+                // usual peer, in one namespace), without building a set of them.
+                let mut on_name = namespaces
+                    .requirements()
+                    .filter(|r| r.key == NAMESPACE_NAME_LABEL && r.op == crate::Op::In);
+                match (on_name.next(), on_name.next()) {
+                    (None, _) => {
+                        for req in pods.requirements() {
+                            m.add_pod_requirement_in::<String>(None, req);
+                        }
                     }
+                    (Some(one), None) => {
+                        for req in pods.requirements() {
+                            m.add_pod_requirement_in(Some(&one.values), req);
+                        }
+                    }
+                    (Some(_), Some(_)) => {
+                        let scope = name_scope(
+                            namespaces
+                                .requirements()
+                                .map(|r| (r.key == NAMESPACE_NAME_LABEL, r.op, &r.values)),
+                        );
+                        for req in pods.requirements() {
+                            m.add_pod_requirement_in(scope.as_ref(), req);
+                        }
+                    }
+                }
+            }
+            Peer::Cidr(block) => {
+                m.nets.insert(block.net);
+                m.nets.extend(block.except.iter().copied());
+            }
+            Peer::Entity(Entity::KubeApiserver) => {
+                m.nets
+                    .extend(program.profile.api_server_cidrs.iter().copied());
+            }
+            Peer::Entity(Entity::Host) | Peer::Fqdn(_) | Peer::Any => {}
+        }
+        if let Ports::Only(set) = &r.ports {
+            for p in set.iter() {
+                match &p.port {
+                    PortSpec::Range { start, end } => m.add_range(p.protocol, *start, *end),
+                    PortSpec::Named(_) => m.named_ports = true,
+                    PortSpec::All | PortSpec::Icmp { .. } => {}
                 }
             }
         }

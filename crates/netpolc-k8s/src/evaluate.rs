@@ -28,7 +28,7 @@ use netpolc_ir::model::{
     NamespaceMemo, NearIndex, Pod, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
-use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
+use netpolc_ir::{Direction, Op, Protocol, Requirement, NAMESPACE_NAME_LABEL};
 use netpolc_kube::networkpolicy as kube;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -647,6 +647,8 @@ impl Evaluator for K8sEvaluator {
     ) {
         let pod = &model.pods[pod];
         m.add_namespace(&pod.namespace);
+        // Without a namespaceSelector, a peer is in the policy's own namespace.
+        let own = BTreeSet::from([pod.namespace.as_str()]);
         let selecting = self.selecting(pod, direction).map(|(_, p)| p);
         for rule in selecting.filter_map(|p| p.rules(direction)).flatten() {
             for peer in rule.peers.iter().flatten() {
@@ -655,16 +657,28 @@ impl Evaluator for K8sEvaluator {
                         for r in namespaces.iter().flat_map(|s| s.0.iter()) {
                             m.add_namespace_requirement(r);
                         }
-                        // Without a namespaceSelector, the policy's own namespace.
-                        let scope = match namespaces {
-                            None => Some(BTreeSet::from([pod.namespace.as_str()])),
-                            Some(s) => name_scope(
-                                s.0.iter()
-                                    .map(|r| (r.key == NAMESPACE_NAME_LABEL, r.op, &r.values)),
-                            ),
+                        let pods = pods.iter().flat_map(|s| s.0.iter());
+                        let Some(s) = namespaces else {
+                            pods.for_each(|r| m.add_pod_requirement_in(Some(&own), r));
+                            continue;
                         };
-                        for r in pods.iter().flat_map(|s| s.0.iter()) {
-                            m.add_pod_requirement_in(scope.as_ref(), r);
+                        // The namespaces the pod tests are confined to (`name_scope`): the
+                        // values of the one `In` test on the name, as they are, when there
+                        // is one, without building a set of them.
+                        let mut on_name =
+                            s.0.iter()
+                                .filter(|r| r.key == NAMESPACE_NAME_LABEL && r.op == Op::In);
+                        match (on_name.next(), on_name.next()) {
+                            (Some(one), None) => {
+                                pods.for_each(|r| m.add_pod_requirement_in(Some(&one.values), r));
+                            }
+                            _ => {
+                                let scope = name_scope(
+                                    s.0.iter()
+                                        .map(|r| (r.key == NAMESPACE_NAME_LABEL, r.op, &r.values)),
+                                );
+                                pods.for_each(|r| m.add_pod_requirement_in(scope.as_ref(), r));
+                            }
                         }
                     }
                     PeerM::Block { net, except } => {
