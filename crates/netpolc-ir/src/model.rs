@@ -675,8 +675,10 @@ pub struct NearIndex<'k> {
     indexed: bool,
     /// The rules that may match anywhere.
     open: Vec<usize>,
-    /// The other rules, by the namespaces they are confined to.
-    by_namespace: BTreeMap<&'k str, Vec<usize>>,
+    /// The other rules, by the namespaces they are confined to: `(name, rule)` sorted,
+    /// each name's rules ascending (one list, not a list per name: most sides are
+    /// prepared for a handful of namespaces, and some for one end only).
+    by_namespace: Vec<(&'k str, usize)>,
 }
 
 impl<'k> NearIndex<'k> {
@@ -695,25 +697,20 @@ impl<'k> NearIndex<'k> {
                 rules,
                 indexed: false,
                 open: Vec::new(),
-                by_namespace: BTreeMap::new(),
+                by_namespace: Vec::new(),
             };
         }
         let mut open = Vec::new();
-        let mut by_namespace: BTreeMap<&'k str, Vec<usize>> = BTreeMap::new();
+        let mut by_namespace: Vec<(&'k str, usize)> = Vec::new();
         for i in 0..rules {
             match confined(i) {
                 None => open.push(i),
-                Some(names) => {
-                    for name in names {
-                        let at = by_namespace.entry(name).or_default();
-                        // A name listed twice by one rule lists the rule once.
-                        if at.last() != Some(&i) {
-                            at.push(i);
-                        }
-                    }
-                }
+                Some(names) => by_namespace.extend(names.into_iter().map(|name| (name, i))),
             }
         }
+        // A name listed twice by one rule lists the rule once.
+        by_namespace.sort_unstable();
+        by_namespace.dedup();
         NearIndex {
             rules,
             indexed: true,
@@ -741,19 +738,23 @@ impl<'k> NearIndex<'k> {
             return rules.iter().copied().filter(|r| may(r)).collect();
         }
         let names: Vec<&str> = names.into_iter().collect();
-        let kept: Vec<usize> = self
-            .candidates(&names)
-            .into_iter()
-            .filter(|&i| may(&rules[i]))
-            .collect();
+        let candidates = self.candidates(&names);
         debug_assert_eq!(
-            kept,
+            candidates
+                .iter()
+                .copied()
+                .filter(|&i| may(&rules[i]))
+                .collect::<Vec<_>>(),
             (0..rules.len())
                 .filter(|&i| may(&rules[i]))
                 .collect::<Vec<_>>(),
             "the index left out a rule that may match in {names:?}"
         );
-        kept.into_iter().map(|i| rules[i]).collect()
+        candidates
+            .into_iter()
+            .filter(|&i| may(&rules[i]))
+            .map(|i| rules[i])
+            .collect()
     }
 
     /// The positions, in order, of the rules that may match an end in a namespace known
@@ -765,10 +766,14 @@ impl<'k> NearIndex<'k> {
         let mut out = self.open.clone();
         let mut extra = false;
         for name in names {
-            if let Some(at) = self.by_namespace.get(name) {
-                out.extend_from_slice(at);
-                extra = true;
-            }
+            let from = self.by_namespace.partition_point(|(n, _)| n < name);
+            let at = self.by_namespace[from..]
+                .iter()
+                .take_while(|(n, _)| n == name)
+                .map(|(_, i)| *i);
+            let before = out.len();
+            out.extend(at);
+            extra |= out.len() > before;
         }
         if extra {
             out.sort_unstable();

@@ -184,8 +184,9 @@ type Class = (BTreeMap<String, String>, BTreeMap<String, (Protocol, u16)>);
 /// The merged vocabulary of one side, resolved against the model.
 #[derive(Debug, Default)]
 struct Local<'m> {
-    /// Namespaces told apart (their pods are taken as they are), borrowed from the model.
-    namespaces: BTreeSet<&'m str>,
+    /// Namespaces told apart (their pods are taken as they are), borrowed from the model;
+    /// sorted, without repeats.
+    namespaces: Vec<&'m str>,
     /// Of those, the namespaces the side tells apart by their labels only (not by name,
     /// not by tests confined to them), by group: the namespaces of one group carry the
     /// same mentioned labels, so the side treats them alike and one namespace's pods
@@ -206,15 +207,19 @@ struct Local<'m> {
     /// tests (the namespaces of a group of namespaces that one rule names alike share
     /// one: [`Prover::check_sides`] keys each pod class once per projection).
     projections: Vec<Projection>,
-    /// Namespaces some tests are confined to, with their projection's position.
-    within: BTreeMap<&'m str, usize>,
+    /// Namespaces some tests are confined to, with their projection's position; sorted
+    /// by name.
+    within: Vec<(&'m str, usize)>,
 }
 
 impl Local<'_> {
     /// The position, in [`Local::projections`], of what of a pod's labels matters when
     /// the pod is in `namespace`.
     fn projection(&self, namespace: &str) -> usize {
-        self.within.get(namespace).copied().unwrap_or(0)
+        match self.within.binary_search_by(|(n, _)| (*n).cmp(namespace)) {
+            Ok(i) => self.within[i].1,
+            Err(_) => 0,
+        }
     }
 }
 
@@ -320,8 +325,11 @@ struct Vocabulary {
     by_key: BTreeMap<String, Vec<String>>,
     /// Networks that always cut the address space (the cluster's, the API server's).
     fixed: BTreeSet<IpNet>,
-    /// The real pods' addresses, sorted.
-    pod_ips: Vec<IpAddr>,
+    /// The real pods' IPv4 addresses, sorted (as numbers: compared for every network of
+    /// every side).
+    pod_v4: Vec<u32>,
+    /// The real pods' IPv6 addresses, sorted.
+    pod_v6: Vec<u128>,
     /// The cluster's own networks.
     networks: Vec<IpNet>,
 }
@@ -330,9 +338,14 @@ impl Vocabulary {
     /// Whether `net` contains some of the pods' addresses but not all (it tells pods
     /// apart by address).
     fn splits(&self, net: &IpNet) -> bool {
-        let lo = self.pod_ips.partition_point(|ip| *ip < net.network());
-        let hi = self.pod_ips.partition_point(|ip| *ip <= net.broadcast());
-        hi > lo && hi - lo < self.pod_ips.len()
+        fn inside<T: Ord>(ips: &[T], first: T, last: T) -> usize {
+            ips.partition_point(|ip| *ip <= last) - ips.partition_point(|ip| *ip < first)
+        }
+        let n = match net {
+            IpNet::V4(n) => inside(&self.pod_v4, n.network().into(), n.broadcast().into()),
+            IpNet::V6(n) => inside(&self.pod_v6, n.network().into(), n.broadcast().into()),
+        };
+        n > 0 && n < self.pod_v4.len() + self.pod_v6.len()
     }
 }
 
@@ -609,11 +622,14 @@ impl<'a> Prover<'a> {
                 v.by_key.entry(k.clone()).or_default().push(ns.clone());
             }
         }
-        v.pod_ips = self.model.pods[..self.real_pods]
-            .iter()
-            .map(|p| p.ip)
-            .collect();
-        v.pod_ips.sort();
+        for p in &self.model.pods[..self.real_pods] {
+            match p.ip {
+                IpAddr::V4(ip) => v.pod_v4.push(ip.into()),
+                IpAddr::V6(ip) => v.pod_v6.push(ip.into()),
+            }
+        }
+        v.pod_v4.sort_unstable();
+        v.pod_v6.sort_unstable();
         v.fixed = networks.iter().copied().collect();
         for ip in &self.model.api_server {
             v.fixed.insert(IpNet::from(*ip));
@@ -634,32 +650,69 @@ impl<'a> Prover<'a> {
         };
         // Told apart one by one: the side's own namespace, those it names, and those
         // with tests confined to them.
-        let mut names: BTreeSet<&str> = BTreeSet::new();
-        names.insert(self.model.pods[pod].namespace.as_str());
+        let mut names: Vec<&str> = Vec::with_capacity(m.namespaces.len() + 1);
+        names.push(self.model.pods[pod].namespace.as_str());
         names.extend(m.namespaces.iter().filter_map(|n| known(n)));
+        names.sort_unstable();
+        names.dedup();
         // Namespaces with the same confined tests (a rule naming each namespace of a
         // group alike) share one projection.
         let mut projections = vec![Projection::outside(&m)];
-        let mut by_tests: BTreeMap<_, usize> = BTreeMap::new();
-        let mut within: BTreeMap<&str, usize> = BTreeMap::new();
-        for n in m.pod_labels_in.keys().chain(m.pod_keys_in.keys()) {
-            let Some(k) = known(n) else {
+        // The distinct confined tests met, with their projection's position: a handful
+        // per side, compared for equality (sets of another size at once).
+        type Tests<'t> = (
+            Option<&'t BTreeSet<(String, String)>>,
+            Option<&'t BTreeSet<String>>,
+        );
+        let mut by_tests: Vec<(Tests<'_>, usize)> = Vec::new();
+        let mut within: Vec<(&str, usize)> = Vec::new();
+        // The namespaces of both maps in order, each with its tests of both.
+        let (mut pairs, mut keys) = (
+            m.pod_labels_in.iter().peekable(),
+            m.pod_keys_in.iter().peekable(),
+        );
+        loop {
+            let (n, tests): (&String, Tests<'_>) = match (pairs.peek(), keys.peek()) {
+                (None, None) => break,
+                (Some((a, _)), Some((b, _))) if a == b => {
+                    let (n, p) = pairs.next().expect("peeked");
+                    let (_, k) = keys.next().expect("peeked");
+                    (n, (Some(p), Some(k)))
+                }
+                (Some((a, _)), Some((b, _))) if a > b => {
+                    let (n, k) = keys.next().expect("peeked");
+                    (n, (None, Some(k)))
+                }
+                (None, Some(_)) => {
+                    let (n, k) = keys.next().expect("peeked");
+                    (n, (None, Some(k)))
+                }
+                (Some(_), _) => {
+                    let (n, p) = pairs.next().expect("peeked");
+                    (n, (Some(p), None))
+                }
+            };
+            // Named too, as a rule (the model's own name is found among those first).
+            let named = names.binary_search(&n.as_str()).ok().map(|i| names[i]);
+            let Some(k) = named.or_else(|| known(n)) else {
                 continue;
             };
-            if within.contains_key(k) {
-                continue;
-            }
-            let tests = (m.pod_labels_in.get(n), m.pod_keys_in.get(n));
-            let next = projections.len();
-            let p = *by_tests.entry(tests).or_insert_with(|| {
-                projections.push(Projection::within(&m, n));
-                next
-            });
-            within.insert(k, p);
+            let p = match by_tests.iter().find(|(t, _)| *t == tests) {
+                Some((_, p)) => *p,
+                None => {
+                    projections.push(Projection::within(&m, n));
+                    by_tests.push((tests, projections.len() - 1));
+                    projections.len() - 1
+                }
+            };
+            // In the maps' order: sorted by name.
+            within.push((k, p));
         }
-        names.extend(within.keys().copied());
+        names.extend(within.iter().map(|(n, _)| *n));
+        names.sort_unstable();
+        names.dedup();
         // Told apart by their labels: grouped by what the side's tests see of them.
-        let mut labelled: BTreeSet<&str> = BTreeSet::new();
+        let mut labelled: Vec<&str> = Vec::new();
         for (k, val) in &m.namespace_labels {
             if let Some(list) = v.by_pair.get(k).and_then(|by_value| by_value.get(val)) {
                 labelled.extend(list.iter().map(String::as_str));
@@ -670,8 +723,14 @@ impl<'a> Prover<'a> {
                 labelled.extend(list.iter().map(String::as_str));
             }
         }
+        labelled.sort_unstable();
+        labelled.dedup();
         let (grouped, groups) = self.namespace_groups(&m, &names, &labelled);
-        names.extend(labelled);
+        if !labelled.is_empty() {
+            names.extend(labelled);
+            names.sort_unstable();
+            names.dedup();
+        }
         let mut nets = v.fixed.clone();
         nets.extend(m.nets.iter().copied());
         let mut ports = m.ports.clone();
@@ -716,8 +775,8 @@ impl<'a> Prover<'a> {
     fn namespace_groups<'m>(
         &'m self,
         m: &Mentions,
-        named: &BTreeSet<&str>,
-        labelled: &BTreeSet<&'m str>,
+        named: &[&str],
+        labelled: &[&'m str],
     ) -> (BTreeMap<&'m str, usize>, Vec<Vec<&'m str>>) {
         let mut keys: BTreeMap<&str, Option<BTreeSet<&str>>> = BTreeMap::new();
         for (k, val) in &m.namespace_labels {
@@ -733,7 +792,7 @@ impl<'a> Prover<'a> {
         let mut grouped = BTreeMap::new();
         let mut groups: Vec<Vec<&str>> = Vec::new();
         for &n in labelled {
-            if named.contains(n) {
+            if named.binary_search(&n).is_ok() {
                 continue;
             }
             let Some(labels) = self.model.namespaces.get(n) else {
@@ -912,9 +971,10 @@ impl<'a> Prover<'a> {
         if o >= self.real_pods {
             (0..self.real_pods)
                 .filter(|q| {
-                    !local
+                    local
                         .namespaces
-                        .contains(self.model.pods[*q].namespace.as_str())
+                        .binary_search(&self.model.pods[*q].namespace.as_str())
+                        .is_err()
                 })
                 .filter(same)
                 .collect()
