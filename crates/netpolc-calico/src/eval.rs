@@ -1292,6 +1292,39 @@ impl Entity {
     /// [`Self::matches_l3`] is `false` for every such end. Decided by the namespace part
     /// alone when there are no network sets (`sets`: an end then matches a selector only
     /// as a pod).
+    /// [`Self::matches_l3`] where, when `namespace_passed`, the end's namespace is known
+    /// to pass the namespace part of the selector ([`Self::may_match_in`] there).
+    fn matches_l3_near(&self, ep: &Ep<'_>, namespace_passed: bool) -> bool {
+        if !self.nets.is_empty() && !self.nets.iter().any(|n| n.contains(&ep.ip)) {
+            return false;
+        }
+        if self.not_nets.iter().any(|n| n.contains(&ep.ip)) {
+            return false;
+        }
+        if let Some(e) = &self.endpoints {
+            let pod_matches = ep.pod.as_ref().is_some_and(|pod| {
+                let in_namespace = namespace_passed
+                    || match &e.namespaces {
+                        Namespaces::Any => true,
+                        Namespaces::Own(ns) => pod.pod.namespace == *ns,
+                        Namespaces::Matching(s) => s.matches(pod.namespace_labels()),
+                    };
+                in_namespace && e.selector.as_ref().is_none_or(|s| s.matches(&pod.labels))
+            });
+            if !pod_matches && !ep.sets.iter().any(|set| e.matches_set(set)) {
+                return false;
+            }
+        }
+        if let Some(s) = &self.not_selector {
+            if ep.pod.as_ref().is_some_and(|pod| s.matches(&pod.labels))
+                || ep.sets.iter().any(|set| s.matches(&set.labels))
+            {
+                return false;
+            }
+        }
+        true
+    }
+
     fn may_match_in(
         &self,
         at: Option<&str>,
@@ -1403,6 +1436,20 @@ impl CompiledRule {
         }
     }
 
+    /// [`Self::matches_other`] for a rule that [`Self::may_match_other_in`] the
+    /// namespace of `other` without network sets (a prepared side's rules near `other`):
+    /// the namespace part of its selector passed there, so only the rest is tested.
+    fn matches_other_near(&self, other: &Ep<'_>, direction: Direction, sets: bool) -> bool {
+        let near = match direction {
+            Direction::Egress => {
+                self.ip_version_ok(other) && self.destination.matches_l3_near(other, !sets)
+            }
+            Direction::Ingress => self.source.matches_l3_near(other, !sets),
+        };
+        debug_assert_eq!(near, self.matches_other(other, direction));
+        near
+    }
+
     /// Whether the destination's address family is the rule's (`ipVersion`).
     fn ip_version_ok(&self, dst: &Ep<'_>) -> bool {
         self.ip_version.is_none_or(|v| (v == 6) == dst.ip.is_ipv6())
@@ -1465,7 +1512,7 @@ impl Policy {
 
 /// Adds what a selector over *workload endpoint* labels tells apart about namespaces
 /// and pods.
-fn endpoint_mentions(e: &Expr, m: &mut Mentions, scope: Option<&BTreeSet<String>>) {
+fn endpoint_mentions(e: &Expr, m: &mut Mentions, scope: Option<&BTreeSet<&str>>) {
     expr_mentions(e, m, scope, &|key| {
         if key == NAMESPACE_LABEL {
             Some(NsKey::Name)
@@ -1476,10 +1523,10 @@ fn endpoint_mentions(e: &Expr, m: &mut Mentions, scope: Option<&BTreeSet<String>
             Some(if k == NAME_LABEL {
                 NsKey::Name
             } else {
-                NsKey::Label(k.to_string())
+                NsKey::Label(k)
             })
         } else {
-            Some(NsKey::Pod(key.to_string()))
+            Some(NsKey::Pod(key))
         }
     });
 }
@@ -1490,19 +1537,20 @@ fn namespace_mentions(e: &Expr, m: &mut Mentions) {
         Some(if key == NAME_LABEL {
             NsKey::Name
         } else {
-            NsKey::Label(key.to_string())
+            NsKey::Label(key)
         })
     });
 }
 
-/// What a selector key is about.
-enum NsKey {
+/// What a selector key is about (borrowed from the key: no copy per test, for every
+/// rule of every side).
+enum NsKey<'k> {
     /// The namespace's name.
     Name,
     /// One of its labels.
-    Label(String),
+    Label(&'k str),
     /// One of the pod's own labels.
-    Pod(String),
+    Pod(&'k str),
 }
 
 /// `scope`: the namespaces whose pods alone the expression's pod tests can meet (see
@@ -1510,15 +1558,15 @@ enum NsKey {
 fn expr_mentions(
     e: &Expr,
     m: &mut Mentions,
-    scope: Option<&BTreeSet<String>>,
-    classify: &dyn Fn(&str) -> Option<NsKey>,
+    scope: Option<&BTreeSet<&str>>,
+    classify: &dyn for<'k> Fn(&'k str) -> Option<NsKey<'k>>,
 ) {
     use netpolc_ir::Op;
     let values = |m: &mut Mentions, key: &str, vs: &[&String]| match classify(key) {
         None => {}
         Some(NsKey::Name) => vs.iter().for_each(|v| m.add_namespace(v)),
-        Some(NsKey::Label(k)) => m.add_namespace_label_test(&k, Op::In, vs.iter().copied()),
-        Some(NsKey::Pod(k)) => m.add_pod_label_test_in(scope, &k, Op::In, vs.iter().copied()),
+        Some(NsKey::Label(k)) => m.add_namespace_label_test(k, Op::In, vs.iter().copied()),
+        Some(NsKey::Pod(k)) => m.add_pod_label_test_in(scope, k, Op::In, vs.iter().copied()),
     };
     match e {
         Expr::All | Expr::Global => {}
@@ -1531,10 +1579,10 @@ fn expr_mentions(
                 Some(NsKey::Name) if matches!(e, Expr::Has(_)) => {}
                 Some(NsKey::Name) => m.all_namespaces = true,
                 Some(NsKey::Label(k)) if matches!(e, Expr::Has(_)) => {
-                    m.add_namespace_label_test(&k, Op::Exists, std::iter::empty())
+                    m.add_namespace_label_test(k, Op::Exists, std::iter::empty())
                 }
                 Some(NsKey::Pod(k)) if matches!(e, Expr::Has(_)) => {
-                    m.add_pod_label_test_in(scope, &k, Op::Exists, std::iter::empty())
+                    m.add_pod_label_test_in(scope, k, Op::Exists, std::iter::empty())
                 }
                 // A test on a value's text tells apart values nobody lists.
                 Some(NsKey::Label(_)) => m.all_namespaces = true,
@@ -1550,23 +1598,25 @@ fn expr_mentions(
 
 /// The namespaces an expression can match, when it names them (`key == 'n'` or
 /// `key in {...}` on a key `is_name` accepts, at the top or under `&&`); `None` otherwise.
-fn expr_name_scope(e: &Expr, is_name: &dyn Fn(&str) -> bool) -> Option<BTreeSet<String>> {
+/// The names are borrowed from the expression.
+fn expr_name_scope<'e>(e: &'e Expr, is_name: &dyn Fn(&str) -> bool) -> Option<BTreeSet<&'e str>> {
     match e {
-        Expr::Eq(k, v) if is_name(k) => Some(BTreeSet::from([v.clone()])),
-        Expr::In(k, vs) if is_name(k) => Some(vs.clone()),
+        Expr::Eq(k, v) if is_name(k) => Some(BTreeSet::from([v.as_str()])),
+        Expr::In(k, vs) if is_name(k) => Some(vs.iter().map(String::as_str).collect()),
         Expr::And(es) => es
             .iter()
             .filter_map(|x| expr_name_scope(x, is_name))
-            .reduce(|a, b| a.intersection(&b).cloned().collect()),
+            .reduce(|a, b| a.intersection(&b).copied().collect()),
         _ => None,
     }
 }
 
-/// The namespaces the workload endpoints of `eps` can be in, when they are named.
-fn endpoints_scope(eps: &Endpoints) -> Option<BTreeSet<String>> {
+/// The namespaces the workload endpoints of `eps` can be in, when they are named
+/// (borrowed from `eps`).
+fn endpoints_scope(eps: &Endpoints) -> Option<BTreeSet<&str>> {
     let by_namespace = match &eps.namespaces {
         Namespaces::Any => None,
-        Namespaces::Own(ns) => Some(BTreeSet::from([ns.clone()])),
+        Namespaces::Own(ns) => Some(BTreeSet::from([ns.as_str()])),
         Namespaces::Matching(sel) => expr_name_scope(sel.expr(), &|k| k == NAME_LABEL),
     };
     let by_selector = eps.selector.as_ref().and_then(|sel| {
@@ -1575,7 +1625,7 @@ fn endpoints_scope(eps: &Endpoints) -> Option<BTreeSet<String>> {
         })
     });
     match (by_namespace, by_selector) {
-        (Some(a), Some(b)) => Some(a.intersection(&b).cloned().collect()),
+        (Some(a), Some(b)) => Some(a.intersection(&b).copied().collect()),
         (a, b) => a.or(b),
     }
 }
@@ -1814,7 +1864,7 @@ impl Evaluator for CalicoEvaluator {
                         rules
                             .iter()
                             .copied()
-                            .filter(|r| r.matches_other(&other, direction)),
+                            .filter(|r| r.matches_other_near(&other, direction, sets)),
                     );
                 }
                 let matching: &[(TierAction, Vec<&CompiledRule>)] = &matching;
