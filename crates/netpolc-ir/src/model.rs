@@ -791,8 +791,8 @@ impl<'k> NearIndex<'k> {
 ///
 /// The model is told by its address and pod count: callers ask about the model they
 /// hold for as long as they ask (the proof's own copy), and a model asked about after
-/// another replaces the whole cache. Two threads may both fill it for one model: they
-/// write the same.
+/// another replaces the whole cache. One thread fills it for a model while the others
+/// asking wait (`value` must not ask the cache).
 pub struct PodCache<T> {
     cached: std::sync::RwLock<Cached<T>>,
 }
@@ -837,10 +837,20 @@ impl<T> PodCache<T> {
 
     /// Fills the cache with `value` of every pod (by index) of `model` unless it holds
     /// them already: `value` of the first pod of each namespace and labels, shared by
-    /// the pods alike in both (`value` must read nothing else of the pod).
+    /// the pods alike in both (`value` must read nothing else of the pod, nor ask this
+    /// cache: it runs under the cache's lock).
     pub fn fill(&self, model: &ClusterModel, value: impl Fn(&ClusterModel, usize) -> T) {
         let key = Self::key(model);
         if self.read().0 == key && !model.pods.is_empty() {
+            return;
+        }
+        // Filled under the lock: threads asking at once (the proof's, from its first
+        // question) wait for one to fill it instead of each filling it.
+        let mut cached = self
+            .cached
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cached.0 == key && !model.pods.is_empty() {
             return;
         }
         let mut alike: BTreeMap<(&str, &BTreeMap<String, String>), std::sync::Arc<T>> =
@@ -856,10 +866,7 @@ impl<T> PodCache<T> {
                     .clone()
             })
             .collect();
-        *self
-            .cached
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = (key, values);
+        *cached = (key, values);
     }
 
     /// `f` of the cached values of `model`'s pods (indexed as its pods), or of `None` when
