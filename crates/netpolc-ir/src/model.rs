@@ -396,12 +396,17 @@ impl Ord for dyn PairRef + '_ {
     }
 }
 
-/// The value of `key` in `map`, inserted empty when missing (the key copied only then).
-fn slot<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
-    if !map.contains_key(key) {
-        map.insert(key.to_string(), V::default());
+/// `add` applied to the value of `key` in `map`, inserted empty when missing (the key
+/// copied only then); one lookup when it is there, as it mostly is.
+fn in_slot<V: Default>(map: &mut BTreeMap<String, V>, key: &str, add: impl FnOnce(&mut V)) {
+    match map.get_mut(key) {
+        Some(value) => add(value),
+        None => {
+            let mut value = V::default();
+            add(&mut value);
+            map.insert(key.to_string(), value);
+        }
     }
-    map.get_mut(key).expect("inserted above")
 }
 
 /// One side of one pod, prepared by [`Evaluator::prepare_side`]: given the other end and
@@ -539,10 +544,12 @@ impl Mentions {
             self.add_namespace(ns);
             match op {
                 crate::Op::In | crate::Op::NotIn => {
-                    add_pairs(slot(&mut self.pod_labels_in, ns), key, values.clone());
+                    in_slot(&mut self.pod_labels_in, ns, |pairs| {
+                        add_pairs(pairs, key, values.clone());
+                    });
                 }
                 crate::Op::Exists | crate::Op::DoesNotExist => {
-                    add_once(slot(&mut self.pod_keys_in, ns), key);
+                    in_slot(&mut self.pod_keys_in, ns, |keys| add_once(keys, key));
                 }
             }
         }
