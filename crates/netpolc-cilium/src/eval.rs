@@ -122,7 +122,11 @@ fn read_object(
                     netpolc_ir::addr::refusal(c)
                 ));
             }
-            let p = CiliumPolicy::deserialize(obj).map_err(refuse)?;
+            // Straight from the tree when it can; serde otherwise, for its messages.
+            let p = match crate::plain::policy(obj) {
+                Some(p) => p,
+                None => CiliumPolicy::deserialize(obj).map_err(refuse)?,
+            };
             Ok(from_cilium(&p, selectors))
         }
         (netpolc_kube::networkpolicy::API_VERSION, netpolc_kube::networkpolicy::KIND) => {

@@ -166,6 +166,7 @@ mod dns;
 mod eval;
 mod knp;
 mod labels;
+mod plain;
 mod render;
 pub mod types;
 mod validate;
