@@ -190,7 +190,7 @@ fn mapped_cidr(obj: &Value) -> Option<(String, &str)> {
 }
 
 /// One label requirement with its key split into source and key.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Req {
     pub(crate) source: String,
     pub(crate) key: String,
@@ -307,6 +307,16 @@ impl Sel {
 
     fn matches(&self, id: &Identity) -> bool {
         self.all || self.reqs.iter().all(|r| r.matches(id))
+    }
+}
+
+/// By key and values only: what tells the selectors of a repository apart (the source is
+/// nearly always `k8s`, the operator `In`), so interning a selector ([`Selectors`])
+/// hashes less. Equal requirements still hash alike.
+impl std::hash::Hash for Req {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key.hash(state);
+        self.values.hash(state);
     }
 }
 
@@ -1169,6 +1179,32 @@ fn icmp(f: &types::IcmpField) -> IcmpC {
     }
 }
 
+/// `{base}.{field}[{j}]`, the path of a rule item (`spec.egress[0]`), written without
+/// the formatting machinery: one for each of tens of thousands of items.
+fn item_path(base: &str, field: &str, j: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = j;
+    loop {
+        at -= 1;
+        // A digit: `n % 10` is below 10.
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = std::str::from_utf8(&digits[at..]).unwrap_or_default();
+    let mut path = String::with_capacity(base.len() + field.len() + digits.len() + 3);
+    path.push_str(base);
+    path.push('.');
+    path.push_str(field);
+    path.push('[');
+    path.push_str(digits);
+    path.push(']');
+    path
+}
+
 fn from_cilium(p: &CiliumPolicy, selectors: &Selectors) -> Vec<CPolicy> {
     let namespaced = p.kind == types::KIND_CNP;
     let namespace = namespaced.then(|| p.metadata.namespace.as_deref().unwrap_or("default"));
@@ -1184,9 +1220,15 @@ fn from_cilium(p: &CiliumPolicy, selectors: &Selectors) -> Vec<CPolicy> {
     for (i, spec) in p.specs.iter().flatten().enumerate() {
         rules.push((format!("specs[{i}]"), spec));
     }
+    // The last rule takes the name and intents, the others a copy (nearly always there
+    // is one rule).
+    let last = rules.len().saturating_sub(1);
+    let mut object = Some(object);
+    let mut intents = Some(intents);
     rules
         .into_iter()
-        .map(|(base, r)| {
+        .enumerate()
+        .map(|(k, (base, r))| {
             let subject = r.endpoint_selector.as_ref().map(|es| {
                 let mut sel = Sel::parse(es);
                 if let Some(ns) = namespace {
@@ -1215,7 +1257,7 @@ fn from_cilium(p: &CiliumPolicy, selectors: &Selectors) -> Vec<CPolicy> {
             let mut out = Vec::new();
             let mut section = |field: &str, raws: Vec<RawItem<'_>>, direction, deny| {
                 for (j, raw) in raws.into_iter().enumerate() {
-                    let path = format!("{base}.{field}[{j}]");
+                    let path = item_path(&base, field, j);
                     out.push(convert_item(raw, scoping, path, direction, deny, selectors));
                 }
             };
@@ -1225,9 +1267,14 @@ fn from_cilium(p: &CiliumPolicy, selectors: &Selectors) -> Vec<CPolicy> {
             section("egressDeny", raws(egress_deny), Direction::Egress, true);
             // Kept for the whole proof: no room beyond the rules.
             out.shrink_to_fit();
+            let (object, intents) = if k == last {
+                (object.take(), intents.take())
+            } else {
+                (object.clone(), intents.clone())
+            };
             CPolicy {
-                object: object.clone(),
-                intents: intents.clone(),
+                object: object.unwrap_or_default(),
+                intents: intents.unwrap_or_default(),
                 subject: subject.map(|s| selectors.intern(s)),
                 default_deny,
                 rules: out,
@@ -1268,6 +1315,18 @@ mod tests {
                 [Arc::clone(p.subject.as_ref().expect("a subject")), peer]
             })
             .collect()
+    }
+
+    #[test]
+    fn item_paths_are_written_as_formatted() {
+        for (base, field, j) in [
+            ("spec", "ingress", 0),
+            ("specs[3]", "egressDeny", 10),
+            ("spec", "egress", 255),
+            ("spec", "ingressDeny", usize::MAX),
+        ] {
+            assert_eq!(item_path(base, field, j), format!("{base}.{field}[{j}]"));
+        }
     }
 
     #[test]
