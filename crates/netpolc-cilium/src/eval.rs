@@ -123,10 +123,10 @@ fn read_object(
                 ));
             }
             // Straight from the tree when it can; serde otherwise, for its messages.
-            let p = match crate::plain::policy(obj) {
-                Some(p) => p,
-                None => CiliumPolicy::deserialize(obj).map_err(refuse)?,
-            };
+            if let Some(policies) = crate::plain::policies(obj, selectors) {
+                return Ok(policies);
+            }
+            let p = CiliumPolicy::deserialize(obj).map_err(refuse)?;
             Ok(from_cilium(&p, selectors))
         }
         (netpolc_kube::networkpolicy::API_VERSION, netpolc_kube::networkpolicy::KIND) => {
@@ -220,13 +220,31 @@ impl Sel {
     }
 
     fn build(es: &EndpointSelector, split: impl Fn(&str) -> (String, String)) -> Sel {
+        Self::from_parts(
+            es.match_labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+            es.match_expressions
+                .iter()
+                .map(|e| (e.key.as_str(), e.operator, e.values.clone())),
+            split,
+        )
+    }
+
+    /// A selector of `matchLabels` entries (in key order, as a map holds them) and
+    /// `matchExpressions` items (key, operator, values), each key split by `split`.
+    pub(crate) fn from_parts<'k>(
+        labels: impl ExactSizeIterator<Item = (&'k str, &'k str)>,
+        expressions: impl ExactSizeIterator<Item = (&'k str, SelectorOperator, Vec<String>)>,
+        split: impl Fn(&str) -> (String, String),
+    ) -> Sel {
         // Room for the requirements and the one namespace scoping adds (`scope_peer`):
         // grown by doubling, most selectors would keep room for four.
         let mut sel = Sel {
-            reqs: Vec::with_capacity(es.match_labels.len() + es.match_expressions.len() + 1),
+            reqs: Vec::with_capacity(labels.len() + expressions.len() + 1),
             all: false,
         };
-        for (k, v) in &es.match_labels {
+        for (k, v) in labels {
             let (source, key) = split(k);
             if source == SOURCE_RESERVED && key == "all" {
                 sel.all = true;
@@ -235,24 +253,24 @@ impl Sel {
                 source,
                 key,
                 op: SelectorOperator::In,
-                values: vec![v.clone()],
+                values: vec![v.to_string()],
                 from_labels: true,
             });
         }
-        for e in &es.match_expressions {
-            let (source, key) = split(&e.key);
+        for (k, op, values) in expressions {
+            let (source, key) = split(k);
             sel.reqs.push(Req {
                 source,
                 key,
-                op: e.operator,
-                values: e.values.clone(),
+                op,
+                values,
                 from_labels: false,
             });
         }
         sel
     }
 
-    fn has_key(&self, source: &str, key: &str) -> bool {
+    pub(crate) fn has_key(&self, source: &str, key: &str) -> bool {
         self.reqs.iter().any(|r| r.source == source && r.key == key)
     }
 
@@ -339,7 +357,7 @@ pub(crate) type Selectors = netpolc_ir::backend::Interner<Sel>;
 
 /// The namespace scoping Cilium applies to a `fromEndpoints`/`toEndpoints` selector when
 /// it imports a CNP (`namespace` set) or CCNP (`None`).
-fn scope_peer(mut sel: Sel, namespace: Option<&str>, subject_matches_init: bool) -> Sel {
+pub(crate) fn scope_peer(mut sel: Sel, namespace: Option<&str>, subject_matches_init: bool) -> Sel {
     if sel.has_source(SOURCE_RESERVED) {
         return sel;
     }
@@ -1086,9 +1104,9 @@ where
 
 /// How to scope the peers of one imported rule.
 #[derive(Clone, Copy)]
-struct Scoping<'a> {
-    namespace: Option<&'a str>,
-    subject_matches_init: bool,
+pub(crate) struct Scoping<'a> {
+    pub(crate) namespace: Option<&'a str>,
+    pub(crate) subject_matches_init: bool,
 }
 
 fn convert_item(
@@ -1162,14 +1180,24 @@ pub(crate) fn cidr_rule(c: &CidrRule) -> Option<CidrC> {
 }
 
 fn port(p: &PortProtocol) -> Option<PortC> {
+    port_of(&p.port, p.end_port, p.protocol)
+}
+
+/// A `toPorts` port as the agent holds it; `None` (left out) when the port reads as
+/// neither a number nor a name.
+pub(crate) fn port_of(
+    port: &str,
+    end_port: Option<i32>,
+    protocol: Option<L4Protocol>,
+) -> Option<PortC> {
     Some(PortC {
-        protocol: p.protocol,
-        port: parse_port(&p.port).ok()?,
-        end: p.end_port.and_then(|e| u16::try_from(e).ok()),
+        protocol,
+        port: parse_port(port).ok()?,
+        end: end_port.and_then(|e| u16::try_from(e).ok()),
     })
 }
 
-fn icmp(f: &types::IcmpField) -> IcmpC {
+pub(crate) fn icmp(f: &types::IcmpField) -> IcmpC {
     IcmpC {
         v6: f.family == Some(IcmpFamily::IPv6),
         icmp_type: match f.icmp_type {
@@ -1181,7 +1209,7 @@ fn icmp(f: &types::IcmpField) -> IcmpC {
 
 /// `{base}.{field}[{j}]`, the path of a rule item (`spec.egress[0]`), written without
 /// the formatting machinery: one for each of tens of thousands of items.
-fn item_path(base: &str, field: &str, j: usize) -> String {
+pub(crate) fn item_path(base: &str, field: &str, j: usize) -> String {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut n = j;
@@ -1205,7 +1233,7 @@ fn item_path(base: &str, field: &str, j: usize) -> String {
     path
 }
 
-fn from_cilium(p: &CiliumPolicy, selectors: &Selectors) -> Vec<CPolicy> {
+pub(crate) fn from_cilium(p: &CiliumPolicy, selectors: &Selectors) -> Vec<CPolicy> {
     let namespaced = p.kind == types::KIND_CNP;
     let namespace = namespaced.then(|| p.metadata.namespace.as_deref().unwrap_or("default"));
     let object = match namespace {

@@ -1,68 +1,391 @@
 //! The Cilium policies the evaluator reads, straight from the tree: the objects netpolc
 //! writes, and most others.
 //!
-//! Deserialising a [`CiliumPolicy`] with serde from the tree cost about half of reading
-//! the policy after it (every struct goes through serde's field visitors, every
-//! `BTreeMap` and `Vec` through its access types, and the untagged ICMP type through a
-//! buffered copy of its value). [`policy`] walks the tree into the same types and gives
-//! `None` for anything it is not sure serde reads the same way (a field it does not
-//! list, a `null`, a number out of its type's range, a value of another type, ...): then
-//! serde deserialises, and its message is the one given. When it gives `Some`, serde
-//! gives that same value (the tests compare both readings of an object with every field
-//! and of every edit of it).
+//! Deserialising a [`CiliumPolicy`](crate::types::CiliumPolicy) with serde from the tree, then converting it into the
+//! evaluator's policies, cost more than the rest of reading an object: every struct goes
+//! through serde's field visitors, every label and port string is copied into the typed
+//! policy and copied again into the evaluator's selectors, and each map and list of the
+//! typed policy is built only to be dropped. [`policies`] walks the tree straight into
+//! what `from_cilium` makes of the typed policy, and gives `None` for anything it is not
+//! sure serde reads the same way (a field it does not list, a `null`, a number out of its
+//! type's range, a value of another type, ...): then serde deserialises, and its message
+//! is the one given. When it gives `Some`, serde and `from_cilium` give the same policies
+//! (the tests compare both readings of a policy with every field and of every edit of
+//! it).
 
-use crate::types::{
-    CidrRule, CiliumPolicy, DefaultDeny, EgressDenyRule, EgressRule, EndpointSelector, Entity,
-    FqdnSelector, HttpRule, IcmpFamily, IcmpField, IcmpRule, IcmpType, IngressDenyRule,
-    IngressRule, L4Protocol, L7Rules, ObjectMeta, PortDenyRule, PortProtocol, PortRule, Rule,
-    SelectorOperator, SelectorRequirement,
+use crate::eval::{
+    icmp, item_path, port_of, scope_peer, CPolicy, CRule, CidrC, PortC, Scoping, Sel, Selectors, L3,
 };
+use crate::labels::{parse_selector_key, NAMESPACE_KEY, SOURCE_K8S, SOURCE_RESERVED};
+use crate::types::{
+    CidrRule, DefaultDeny, Entity, FqdnSelector, HttpRule, IcmpFamily, IcmpField, IcmpRule,
+    IcmpType, L4Protocol, L7Rules, SelectorOperator, SelectorRequirement, KIND_CNP,
+};
+use crate::validate::parse_cidr_or_ip;
+use netpolc_ir::provenance::{RuleIntents, INTENT_ANNOTATION, RULES_ANNOTATION};
+use netpolc_ir::Direction;
 use serde_json::Value;
-use std::collections::BTreeMap;
 
-/// A CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy, as
-/// `CiliumPolicy::deserialize` reads it.
-pub(crate) fn policy(object: &Value) -> Option<CiliumPolicy> {
-    let mut api_version = None;
+/// The policies `from_cilium` makes of the CiliumNetworkPolicy or
+/// CiliumClusterwideNetworkPolicy `object` once serde has read it, read straight from the
+/// tree; `None` for anything serde might read otherwise or refuse (then it reads).
+pub(crate) fn policies(object: &Value, selectors: &Selectors) -> Option<Vec<CPolicy>> {
+    let mut api_version = false;
     let mut kind = None;
     let mut metadata = None;
     let mut spec = None;
-    let mut specs = None;
+    let mut specs: &[Value] = &[];
     for (k, v) in object.as_object()? {
         match k.as_str() {
-            "apiVersion" => api_version = Some(string(v)?),
-            "kind" => kind = Some(string(v)?),
-            "metadata" => metadata = Some(meta(v)?),
-            "spec" => spec = Some(rule(v)?),
-            "specs" => specs = Some(list(v, rule)?),
-            // `status` (any value) and unknown fields are left to serde.
+            "apiVersion" => api_version = v.is_string(),
+            "kind" => kind = Some(v.as_str()?),
+            "metadata" => metadata = Some(Meta::read(v)?),
+            "spec" => spec = Some(v),
+            "specs" => specs = v.as_array()?,
             _ => return None,
         }
     }
-    Some(CiliumPolicy {
-        api_version: api_version?,
-        kind: kind?,
-        metadata: metadata?,
-        spec,
-        specs,
-        status: None,
+    let (kind, meta) = (kind?, metadata?);
+    if !api_version {
+        return None;
+    }
+    // As `from_cilium`.
+    let namespace = (kind == KIND_CNP).then(|| meta.namespace.unwrap_or("default"));
+    let object = match namespace {
+        Some(ns) => format!("{kind} {ns}/{}", meta.name),
+        None => format!("{kind} {}", meta.name),
+    };
+    let intents = RuleIntents::new(meta.intent, meta.rules);
+    let count = usize::from(spec.is_some()) + specs.len();
+    let mut out = Vec::with_capacity(count);
+    let mut object = Some(object);
+    let mut intents = Some(intents);
+    let bases = spec.map(|s| ("spec".to_string(), s)).into_iter().chain(
+        specs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("specs[{i}]"), s)),
+    );
+    for (k, (base, r)) in bases.enumerate() {
+        // The last rule takes the name and intents, the others a copy.
+        let (object, intents) = if k + 1 == count {
+            (object.take(), intents.take())
+        } else {
+            (object.clone(), intents.clone())
+        };
+        out.push(rule_policy(
+            r,
+            &base,
+            namespace,
+            object.unwrap_or_default(),
+            intents.unwrap_or_default(),
+            selectors,
+        )?);
+    }
+    Some(out)
+}
+
+/// What the evaluator reads of `metadata` (its labels are only checked to be strings, as
+/// serde reads them; any other field is left to serde, which ignores it).
+struct Meta<'v> {
+    name: &'v str,
+    namespace: Option<&'v str>,
+    intent: Option<&'v str>,
+    rules: Option<&'v str>,
+}
+
+impl<'v> Meta<'v> {
+    fn read(v: &'v Value) -> Option<Meta<'v>> {
+        let mut m = Meta {
+            name: "",
+            namespace: None,
+            intent: None,
+            rules: None,
+        };
+        for (k, v) in v.as_object()? {
+            match k.as_str() {
+                "name" => m.name = v.as_str()?,
+                "namespace" => m.namespace = Some(v.as_str()?),
+                "labels" => {
+                    for v in v.as_object()?.values() {
+                        v.as_str()?;
+                    }
+                }
+                "annotations" => {
+                    for (k, v) in v.as_object()? {
+                        let v = v.as_str()?;
+                        match k.as_str() {
+                            INTENT_ANNOTATION => m.intent = Some(v),
+                            RULES_ANNOTATION => m.rules = Some(v),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => return None,
+            }
+        }
+        Some(m)
+    }
+}
+
+/// One rule (`spec` or a `specs` item) at `base`, as `from_cilium` makes it.
+fn rule_policy(
+    v: &Value,
+    base: &str,
+    namespace: Option<&str>,
+    object: String,
+    intents: RuleIntents,
+    selectors: &Selectors,
+) -> Option<CPolicy> {
+    let mut subject = None;
+    let mut dd = DefaultDeny::default();
+    let mut sections: [&[Value]; 4] = [&[]; 4];
+    for (k, v) in v.as_object()? {
+        match k.as_str() {
+            "endpointSelector" => subject = Some(sel(v)?),
+            // Checked only: the evaluator does not model nodes.
+            "nodeSelector" => {
+                sel(v)?;
+            }
+            "enableDefaultDeny" => dd = default_deny(v)?,
+            "ingress" => sections[0] = v.as_array()?,
+            "ingressDeny" => sections[1] = v.as_array()?,
+            "egress" => sections[2] = v.as_array()?,
+            "egressDeny" => sections[3] = v.as_array()?,
+            _ => return None,
+        }
+    }
+    let subject = subject.map(|mut sel: Sel| {
+        if let Some(ns) = namespace {
+            sel.add_match(SOURCE_K8S, NAMESPACE_KEY, ns);
+        }
+        sel
+    });
+    let scoping = Scoping {
+        namespace,
+        subject_matches_init: subject
+            .as_ref()
+            .is_some_and(|s| s.has_key(SOURCE_RESERVED, "init")),
+    };
+    // An unset direction defaults to "this rule has rules for it".
+    let default_deny = [
+        dd.ingress
+            .unwrap_or(!sections[0].is_empty() || !sections[1].is_empty()),
+        dd.egress
+            .unwrap_or(!sections[2].is_empty() || !sections[3].is_empty()),
+    ];
+    let mut rules = Vec::with_capacity(sections.iter().map(|s| s.len()).sum());
+    for (section, items) in [
+        Section::Ingress,
+        Section::IngressDeny,
+        Section::Egress,
+        Section::EgressDeny,
+    ]
+    .into_iter()
+    .zip(sections)
+    {
+        for (j, item) in items.iter().enumerate() {
+            let path = item_path(base, section.field(), j);
+            rules.push(rule_item(item, section, scoping, path, selectors)?);
+        }
+    }
+    Some(CPolicy {
+        object,
+        intents,
+        subject: subject.map(|s| selectors.intern(s)),
+        default_deny,
+        rules,
     })
 }
 
-fn meta(v: &Value) -> Option<ObjectMeta> {
-    let mut m = ObjectMeta::default();
+/// A rule list of a rule.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Ingress,
+    IngressDeny,
+    Egress,
+    EgressDeny,
+}
+
+impl Section {
+    fn field(self) -> &'static str {
+        match self {
+            Section::Ingress => "ingress",
+            Section::IngressDeny => "ingressDeny",
+            Section::Egress => "egress",
+            Section::EgressDeny => "egressDeny",
+        }
+    }
+
+    fn is_deny(self) -> bool {
+        matches!(self, Section::IngressDeny | Section::EgressDeny)
+    }
+}
+
+/// One rule item, as `convert_item` makes it of the typed item.
+fn rule_item(
+    v: &Value,
+    section: Section,
+    scoping: Scoping<'_>,
+    path: String,
+    selectors: &Selectors,
+) -> Option<CRule> {
+    let ingress = matches!(section, Section::Ingress | Section::IngressDeny);
+    let mut endpoints: &[Value] = &[];
+    let mut cidr: &[Value] = &[];
+    let mut cidr_set: &[Value] = &[];
+    let mut entities: &[Value] = &[];
+    let mut fqdns = false;
+    let mut to_ports: &[Value] = &[];
+    let mut icmps: &[Value] = &[];
     for (k, v) in v.as_object()? {
-        match k.as_str() {
-            "name" => m.name = string(v)?,
-            "namespace" => m.namespace = Some(string(v)?),
-            "labels" => m.labels = string_map(v)?,
-            "annotations" => m.annotations = string_map(v)?,
-            // Serde ignores the others; left to it.
+        let list = v.as_array()?.as_slice();
+        match (k.as_str(), ingress) {
+            ("fromEndpoints", true) | ("toEndpoints", false) => endpoints = list,
+            ("fromCIDR", true) | ("toCIDR", false) => cidr = list,
+            ("fromCIDRSet", true) | ("toCIDRSet", false) => cidr_set = list,
+            ("fromEntities", true) | ("toEntities", false) => entities = list,
+            ("toFQDNs", false) if section == Section::Egress => {
+                for f in list {
+                    fqdn(f)?;
+                }
+                fqdns = !list.is_empty();
+            }
+            ("toPorts", _) => to_ports = list,
+            ("icmps", _) => icmps = list,
             _ => return None,
         }
     }
-    Some(m)
+    // Every field is read (and checked) before the peer is chosen.
+    let endpoints: Vec<Sel> = endpoints.iter().map(sel).collect::<Option<_>>()?;
+    let cidr: Vec<&str> = cidr.iter().map(Value::as_str).collect::<Option<_>>()?;
+    let cidr_set: Vec<CidrRule> = cidr_set.iter().map(cidr_rule).collect::<Option<_>>()?;
+    let entities: Vec<Entity> = entities.iter().map(entity).collect::<Option<_>>()?;
+    let mut ports = Vec::new();
+    for p in to_ports {
+        ports_into(p, section.is_deny(), &mut ports)?;
+    }
+    let mut icmp_types = Vec::new();
+    for r in icmps {
+        icmp_types.extend(icmp_rule(r)?.fields.iter().map(icmp));
+    }
+    // As `convert_item`: the first peer kind present.
+    let l3 = if !endpoints.is_empty() {
+        L3::Selectors(
+            endpoints
+                .into_iter()
+                .map(|s| {
+                    selectors.intern(scope_peer(
+                        s,
+                        scoping.namespace,
+                        scoping.subject_matches_init,
+                    ))
+                })
+                .collect(),
+        )
+    } else if !cidr.is_empty() || !cidr_set.is_empty() {
+        let plain = cidr
+            .iter()
+            .filter_map(|c| parse_cidr_or_ip(c))
+            .map(|net| CidrC {
+                net,
+                except: Vec::new(),
+            });
+        L3::Cidrs(
+            plain
+                .chain(cidr_set.iter().filter_map(crate::eval::cidr_rule))
+                .collect(),
+        )
+    } else if !entities.is_empty() {
+        L3::Entities(entities)
+    } else if fqdns {
+        L3::Fqdns
+    } else {
+        L3::Absent
+    };
+    Some(CRule {
+        path,
+        direction: if ingress {
+            Direction::Ingress
+        } else {
+            Direction::Egress
+        },
+        deny: section.is_deny(),
+        l3,
+        has_l4: !to_ports.is_empty() || !icmps.is_empty(),
+        ports,
+        icmps: icmp_types,
+    })
 }
+
+/// The ports of one `toPorts` item (`deny`: of a deny rule, which has no L7 rules), as
+/// `convert_item` keeps them.
+fn ports_into(v: &Value, deny: bool, out: &mut Vec<PortC>) -> Option<()> {
+    for (k, v) in v.as_object()? {
+        match k.as_str() {
+            "ports" => {
+                for p in v.as_array()? {
+                    let mut port = "";
+                    let mut end = None;
+                    let mut proto = None;
+                    for (k, v) in p.as_object()? {
+                        match k.as_str() {
+                            "port" => port = v.as_str()?,
+                            "endPort" => end = Some(end_port(v)?),
+                            "protocol" => proto = Some(protocol(v)?),
+                            _ => return None,
+                        }
+                    }
+                    out.extend(port_of(port, end, proto));
+                }
+            }
+            "rules" if !deny => {
+                l7_rules(v)?;
+            }
+            _ => return None,
+        }
+    }
+    Some(())
+}
+
+/// An endpoint selector, as `Sel::parse` makes it of the typed one (its labels in key
+/// order, as the typed map holds them).
+fn sel(v: &Value) -> Option<Sel> {
+    let mut labels: Vec<(&str, &str)> = Vec::new();
+    let mut expressions: &[Value] = &[];
+    for (k, v) in v.as_object()? {
+        match k.as_str() {
+            "matchLabels" => {
+                let m = v.as_object()?;
+                labels.reserve_exact(m.len());
+                for (k, v) in m {
+                    labels.push((k, v.as_str()?));
+                }
+            }
+            "matchExpressions" => expressions = v.as_array()?,
+            _ => return None,
+        }
+    }
+    // Keys of one map are distinct.
+    labels.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let expressions = expressions
+        .iter()
+        .map(|e| {
+            let r = requirement(e)?;
+            Some((e, r.operator, r.values))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Sel::from_parts(
+        labels.into_iter(),
+        expressions
+            .into_iter()
+            .map(|(e, op, values)| (e["key"].as_str().unwrap_or_default(), op, values)),
+        parse_selector_key,
+    ))
+}
+
+// The parts read into the typed values, each as serde reads it: rare in what netpolc
+// writes, or small.
 
 fn string(v: &Value) -> Option<String> {
     v.as_str().map(str::to_string)
@@ -72,34 +395,9 @@ fn strings(v: &Value) -> Option<Vec<String>> {
     list(v, string)
 }
 
-fn string_map(v: &Value) -> Option<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for (k, v) in v.as_object()? {
-        out.insert(k.clone(), string(v)?);
-    }
-    Some(out)
-}
-
 /// Every item of an array, read by `item`.
 fn list<T>(v: &Value, item: impl Fn(&Value) -> Option<T>) -> Option<Vec<T>> {
     v.as_array()?.iter().map(item).collect()
-}
-
-fn rule(v: &Value) -> Option<Rule> {
-    let mut r = Rule::default();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
-            "endpointSelector" => r.endpoint_selector = Some(selector(v)?),
-            "nodeSelector" => r.node_selector = Some(selector(v)?),
-            "enableDefaultDeny" => r.enable_default_deny = Some(default_deny(v)?),
-            "ingress" => r.ingress = Some(list(v, ingress)?),
-            "ingressDeny" => r.ingress_deny = Some(list(v, ingress_deny)?),
-            "egress" => r.egress = Some(list(v, egress)?),
-            "egressDeny" => r.egress_deny = Some(list(v, egress_deny)?),
-            _ => return None,
-        }
-    }
-    Some(r)
 }
 
 fn default_deny(v: &Value) -> Option<DefaultDeny> {
@@ -114,18 +412,6 @@ fn default_deny(v: &Value) -> Option<DefaultDeny> {
     Some(d)
 }
 
-fn selector(v: &Value) -> Option<EndpointSelector> {
-    let mut s = EndpointSelector::default();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
-            "matchLabels" => s.match_labels = string_map(v)?,
-            "matchExpressions" => s.match_expressions = list(v, requirement)?,
-            _ => return None,
-        }
-    }
-    Some(s)
-}
-
 fn requirement(v: &Value) -> Option<SelectorRequirement> {
     let mut key = None;
     let mut operator = None;
@@ -133,15 +419,7 @@ fn requirement(v: &Value) -> Option<SelectorRequirement> {
     for (k, v) in v.as_object()? {
         match k.as_str() {
             "key" => key = Some(string(v)?),
-            "operator" => {
-                operator = Some(match v.as_str()? {
-                    "In" => SelectorOperator::In,
-                    "NotIn" => SelectorOperator::NotIn,
-                    "Exists" => SelectorOperator::Exists,
-                    "DoesNotExist" => SelectorOperator::DoesNotExist,
-                    _ => return None,
-                });
-            }
+            "operator" => operator = Some(selector_operator(v)?),
             "values" => values = strings(v)?,
             _ => return None,
         }
@@ -151,71 +429,6 @@ fn requirement(v: &Value) -> Option<SelectorRequirement> {
         operator: operator?,
         values,
     })
-}
-
-fn ingress(v: &Value) -> Option<IngressRule> {
-    let mut r = IngressRule::default();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
-            "fromEndpoints" => r.from_endpoints = list(v, selector)?,
-            "fromCIDR" => r.from_cidr = strings(v)?,
-            "fromCIDRSet" => r.from_cidr_set = list(v, cidr_rule)?,
-            "fromEntities" => r.from_entities = list(v, entity)?,
-            "toPorts" => r.to_ports = list(v, port_rule)?,
-            "icmps" => r.icmps = list(v, icmp_rule)?,
-            _ => return None,
-        }
-    }
-    Some(r)
-}
-
-fn ingress_deny(v: &Value) -> Option<IngressDenyRule> {
-    let mut r = IngressDenyRule::default();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
-            "fromEndpoints" => r.from_endpoints = list(v, selector)?,
-            "fromCIDR" => r.from_cidr = strings(v)?,
-            "fromCIDRSet" => r.from_cidr_set = list(v, cidr_rule)?,
-            "fromEntities" => r.from_entities = list(v, entity)?,
-            "toPorts" => r.to_ports = list(v, port_deny_rule)?,
-            "icmps" => r.icmps = list(v, icmp_rule)?,
-            _ => return None,
-        }
-    }
-    Some(r)
-}
-
-fn egress(v: &Value) -> Option<EgressRule> {
-    let mut r = EgressRule::default();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
-            "toEndpoints" => r.to_endpoints = list(v, selector)?,
-            "toCIDR" => r.to_cidr = strings(v)?,
-            "toCIDRSet" => r.to_cidr_set = list(v, cidr_rule)?,
-            "toEntities" => r.to_entities = list(v, entity)?,
-            "toFQDNs" => r.to_fqdns = list(v, fqdn)?,
-            "toPorts" => r.to_ports = list(v, port_rule)?,
-            "icmps" => r.icmps = list(v, icmp_rule)?,
-            _ => return None,
-        }
-    }
-    Some(r)
-}
-
-fn egress_deny(v: &Value) -> Option<EgressDenyRule> {
-    let mut r = EgressDenyRule::default();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
-            "toEndpoints" => r.to_endpoints = list(v, selector)?,
-            "toCIDR" => r.to_cidr = strings(v)?,
-            "toCIDRSet" => r.to_cidr_set = list(v, cidr_rule)?,
-            "toEntities" => r.to_entities = list(v, entity)?,
-            "toPorts" => r.to_ports = list(v, port_deny_rule)?,
-            "icmps" => r.icmps = list(v, icmp_rule)?,
-            _ => return None,
-        }
-    }
-    Some(r)
 }
 
 fn cidr_rule(v: &Value) -> Option<CidrRule> {
@@ -263,51 +476,31 @@ fn fqdn(v: &Value) -> Option<FqdnSelector> {
     Some(f)
 }
 
-fn port_rule(v: &Value) -> Option<PortRule> {
-    let mut r = PortRule::default();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
-            "ports" => r.ports = list(v, port)?,
-            "rules" => r.rules = Some(l7_rules(v)?),
-            _ => return None,
-        }
-    }
-    Some(r)
+fn selector_operator(v: &Value) -> Option<SelectorOperator> {
+    Some(match v.as_str()? {
+        "In" => SelectorOperator::In,
+        "NotIn" => SelectorOperator::NotIn,
+        "Exists" => SelectorOperator::Exists,
+        "DoesNotExist" => SelectorOperator::DoesNotExist,
+        _ => return None,
+    })
 }
 
-fn port_deny_rule(v: &Value) -> Option<PortDenyRule> {
-    let mut r = PortDenyRule::default();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
-            "ports" => r.ports = list(v, port)?,
-            _ => return None,
-        }
-    }
-    Some(r)
+fn protocol(v: &Value) -> Option<L4Protocol> {
+    Some(match v.as_str()? {
+        "TCP" => L4Protocol::Tcp,
+        "UDP" => L4Protocol::Udp,
+        "SCTP" => L4Protocol::Sctp,
+        "VRRP" => L4Protocol::Vrrp,
+        "IGMP" => L4Protocol::Igmp,
+        "ANY" => L4Protocol::Any,
+        _ => return None,
+    })
 }
 
-fn port(v: &Value) -> Option<PortProtocol> {
-    let mut p = PortProtocol::default();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
-            "port" => p.port = string(v)?,
-            // An integer in range: what serde reads an `i32` from.
-            "endPort" => p.end_port = Some(i32::try_from(v.as_number()?.as_i64()?).ok()?),
-            "protocol" => {
-                p.protocol = Some(match v.as_str()? {
-                    "TCP" => L4Protocol::Tcp,
-                    "UDP" => L4Protocol::Udp,
-                    "SCTP" => L4Protocol::Sctp,
-                    "VRRP" => L4Protocol::Vrrp,
-                    "IGMP" => L4Protocol::Igmp,
-                    "ANY" => L4Protocol::Any,
-                    _ => return None,
-                });
-            }
-            _ => return None,
-        }
-    }
-    Some(p)
+/// An `endPort`: an integer in range, what serde reads an `i32` from.
+fn end_port(v: &Value) -> Option<i32> {
+    i32::try_from(v.as_number()?.as_i64()?).ok()
 }
 
 fn l7_rules(v: &Value) -> Option<L7Rules> {
@@ -377,11 +570,14 @@ fn icmp_field(v: &Value) -> Option<IcmpField> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::from_cilium;
+    use crate::types::CiliumPolicy;
     use serde::Deserialize;
     use serde_json::json;
 
-    /// The plain reading gives what serde gives, or nothing (then serde reads): on a
-    /// policy with every field and on every edit of it, of types, values and keys.
+    /// The plain reading gives what serde and `from_cilium` give, or nothing (then serde
+    /// reads): on a policy with every field and on every edit of it, of types, values
+    /// and keys.
     #[test]
     fn the_plain_reading_agrees_with_serde() {
         let selector = json!({
@@ -454,7 +650,20 @@ mod tests {
                 "annotations": {"netpolc.dev/intent": "shop/a"}
             },
             "spec": rule,
-            "specs": [rule, {}]
+            "specs": [rule, {
+                // Scopes peers differently in a CiliumClusterwideNetworkPolicy (the kind
+                // is among the edits).
+                "endpointSelector": {"matchLabels": {"reserved:init": ""}},
+                "ingress": [{"fromEndpoints": [{"matchLabels": {"app": "a"}}]}],
+                // Ports alone, ICMP types alone.
+                "egress": [{"toPorts": [{"ports": [{"port": "53"}]}]}],
+                "egressDeny": [{"icmps": [{"fields": [{"type": 8}]}]}]
+            }, {
+                // Default deny from deny rules alone.
+                "endpointSelector": {},
+                "ingressDeny": [{"fromEntities": ["world"]}],
+                "egressDeny": [{"toEntities": ["world"]}]
+            }, {}]
         });
         let mut others = vec![
             Value::Null,
@@ -501,16 +710,24 @@ mod tests {
             "ANY",
             "IPv4",
             "IPv6",
+            "CiliumNetworkPolicy",
+            "CiliumClusterwideNetworkPolicy",
         ];
         others.extend(words.iter().map(|w| json!(w)));
-        let serde = |o: &Value| CiliumPolicy::deserialize(o).ok();
-        assert_eq!(policy(&object), serde(&object), "{object}");
-        assert!(policy(&object).is_some());
+        // Each reading with selectors of its own: both intern alike.
+        let plain = |o: &Value| policies(o, &Selectors::default()).map(|p| format!("{p:#?}"));
+        let serde = |o: &Value| {
+            CiliumPolicy::deserialize(o)
+                .ok()
+                .map(|p| format!("{:#?}", from_cilium(&p, &Selectors::default())))
+        };
+        assert!(plain(&object).is_some());
+        assert_eq!(plain(&object), serde(&object), "{object}");
         let mut all = Vec::new();
         netpolc_kube::edits::edits(&object, &others, &mut all);
         let mut read_plainly = 0;
         for o in &all {
-            if let Some(p) = policy(o) {
+            if let Some(p) = plain(o) {
                 assert_eq!(Some(p), serde(o), "{o}");
                 read_plainly += 1;
             }
