@@ -34,9 +34,9 @@ use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Builds an evaluator of manifests under Cilium's semantics.
 ///
@@ -353,7 +353,32 @@ impl Req {
 /// The selectors read so far, each kept once: one selector recurs in many rules and
 /// policies (a peer in every policy of a namespace), and each copy would keep its own
 /// requirements.
-pub(crate) type Selectors = netpolc_ir::backend::Interner<Sel>;
+#[derive(Default)]
+pub(crate) struct Selectors {
+    set: netpolc_ir::backend::Interner<Sel>,
+    /// The selectors read straight from the tree ([`crate::plain`]), by a text that
+    /// determines each (its labels, expressions and scoping): most recur, and finding the
+    /// text costs less than making the selector, interning it and dropping the copy.
+    by_text: Mutex<HashMap<Box<[u8]>, Arc<Sel>>>,
+}
+
+impl Selectors {
+    /// The shared copy of `sel`.
+    pub(crate) fn intern(&self, sel: Sel) -> Arc<Sel> {
+        self.set.intern(sel)
+    }
+
+    /// The shared copy of the selector `text` determines, made by `make` when the text
+    /// is new (so every text is made once, or twice by racing threads: the same value).
+    pub(crate) fn by_text(&self, text: &[u8], make: impl FnOnce() -> Sel) -> Arc<Sel> {
+        let by_text = || self.by_text.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(sel) = by_text().get(text) {
+            return Arc::clone(sel);
+        }
+        let sel = self.intern(make());
+        Arc::clone(by_text().entry(text.into()).or_insert(sel))
+    }
+}
 
 /// The namespace scoping Cilium applies to a `fromEndpoints`/`toEndpoints` selector when
 /// it imports a CNP (`namespace` set) or CCNP (`None`).

@@ -98,17 +98,23 @@ pub fn identity_label_kept(key: &str) -> bool {
 /// `reserved:x`; `src:key` splits at the first `:`; `reserved.x` is `reserved:x`; a bare
 /// key has the pseudo-source `any`.
 pub(crate) fn parse_selector_key(s: &str) -> (String, String) {
+    let (source, key) = split_selector_key(s);
+    (source.to_string(), key.to_string())
+}
+
+/// [`parse_selector_key`], borrowed.
+pub(crate) fn split_selector_key(s: &str) -> (&str, &str) {
     if let Some(rest) = s.strip_prefix('$') {
-        return (SOURCE_RESERVED.to_string(), rest.to_string());
+        return (SOURCE_RESERVED, rest);
     }
     match s.split_once(':') {
         Some((src, key)) => {
             let src = if src.is_empty() { SOURCE_ANY } else { src };
-            (src.to_string(), key.to_string())
+            (src, key)
         }
         None => match s.strip_prefix("reserved.") {
-            Some(rest) => (SOURCE_RESERVED.to_string(), rest.to_string()),
-            None => (SOURCE_ANY.to_string(), s.to_string()),
+            Some(rest) => (SOURCE_RESERVED, rest),
+            None => (SOURCE_ANY, s),
         },
     }
 }

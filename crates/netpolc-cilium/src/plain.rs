@@ -16,7 +16,9 @@
 use crate::eval::{
     icmp, item_path, port_of, scope_peer, CPolicy, CRule, CidrC, PortC, Scoping, Sel, Selectors, L3,
 };
-use crate::labels::{parse_selector_key, NAMESPACE_KEY, SOURCE_K8S, SOURCE_RESERVED};
+use crate::labels::{
+    parse_selector_key, split_selector_key, NAMESPACE_KEY, SOURCE_ANY, SOURCE_K8S, SOURCE_RESERVED,
+};
 use crate::types::{
     CidrRule, DefaultDeny, Entity, FqdnSelector, HttpRule, IcmpFamily, IcmpField, IcmpRule,
     IcmpType, L4Protocol, L7Rules, SelectorOperator, SelectorRequirement, KIND_CNP,
@@ -142,10 +144,10 @@ fn rule_policy(
     let mut sections: [&[Value]; 4] = [&[]; 4];
     for (k, v) in v.as_object()? {
         match k.as_str() {
-            "endpointSelector" => subject = Some(sel(v)?),
+            "endpointSelector" => subject = Some(RawSel::read(v)?),
             // Checked only: the evaluator does not model nodes.
             "nodeSelector" => {
-                sel(v)?;
+                RawSel::read(v)?;
             }
             "enableDefaultDeny" => dd = default_deny(v)?,
             "ingress" => sections[0] = v.as_array()?,
@@ -155,11 +157,16 @@ fn rule_policy(
             _ => return None,
         }
     }
-    let subject = subject.map(|mut sel: Sel| {
-        if let Some(ns) = namespace {
-            sel.add_match(SOURCE_K8S, NAMESPACE_KEY, ns);
-        }
-        sel
+    let mut text = Vec::new();
+    let subject = subject.map(|raw| {
+        raw.text(b'S', namespace, false, &mut text);
+        selectors.by_text(&text, || {
+            let mut sel = raw.make();
+            if let Some(ns) = namespace {
+                sel.add_match(SOURCE_K8S, NAMESPACE_KEY, ns);
+            }
+            sel
+        })
     });
     let scoping = Scoping {
         namespace,
@@ -186,13 +193,15 @@ fn rule_policy(
     {
         for (j, item) in items.iter().enumerate() {
             let path = item_path(base, section.field(), j);
-            rules.push(rule_item(item, section, scoping, path, selectors)?);
+            rules.push(rule_item(
+                item, section, scoping, path, selectors, &mut text,
+            )?);
         }
     }
     Some(CPolicy {
         object,
         intents,
-        subject: subject.map(|s| selectors.intern(s)),
+        subject,
         default_deny,
         rules,
     })
@@ -229,6 +238,7 @@ fn rule_item(
     scoping: Scoping<'_>,
     path: String,
     selectors: &Selectors,
+    text: &mut Vec<u8>,
 ) -> Option<CRule> {
     let ingress = matches!(section, Section::Ingress | Section::IngressDeny);
     let mut endpoints: &[Value] = &[];
@@ -257,7 +267,7 @@ fn rule_item(
         }
     }
     // Every field is read (and checked) before the peer is chosen.
-    let endpoints: Vec<Sel> = endpoints.iter().map(sel).collect::<Option<_>>()?;
+    let endpoints: Vec<RawSel<'_>> = endpoints.iter().map(RawSel::read).collect::<Option<_>>()?;
     let cidr: Vec<&str> = cidr.iter().map(Value::as_str).collect::<Option<_>>()?;
     let cidr_set: Vec<CidrRule> = cidr_set.iter().map(cidr_rule).collect::<Option<_>>()?;
     let entities: Vec<Entity> = entities.iter().map(entity).collect::<Option<_>>()?;
@@ -274,12 +284,10 @@ fn rule_item(
         L3::Selectors(
             endpoints
                 .into_iter()
-                .map(|s| {
-                    selectors.intern(scope_peer(
-                        s,
-                        scoping.namespace,
-                        scoping.subject_matches_init,
-                    ))
+                .map(|raw| {
+                    let (namespace, init) = (scoping.namespace, scoping.subject_matches_init);
+                    raw.text(b'P', namespace, init, text);
+                    selectors.by_text(text, || scope_peer(raw.make(), namespace, init))
                 })
                 .collect(),
         )
@@ -348,40 +356,107 @@ fn ports_into(v: &Value, deny: bool, out: &mut Vec<PortC>) -> Option<()> {
     Some(())
 }
 
-/// An endpoint selector, as `Sel::parse` makes it of the typed one (its labels in key
-/// order, as the typed map holds them).
-fn sel(v: &Value) -> Option<Sel> {
-    let mut labels: Vec<(&str, &str)> = Vec::new();
-    let mut expressions: &[Value] = &[];
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
-            "matchLabels" => {
-                let m = v.as_object()?;
-                labels.reserve_exact(m.len());
-                for (k, v) in m {
-                    labels.push((k, v.as_str()?));
+/// An endpoint selector as written: its labels in key order (as the typed map holds
+/// them), its expressions.
+struct RawSel<'v> {
+    labels: Vec<(&'v str, &'v str)>,
+    expressions: Vec<SelectorRequirement>,
+}
+
+impl<'v> RawSel<'v> {
+    fn read(v: &'v Value) -> Option<RawSel<'v>> {
+        let mut labels: Vec<(&str, &str)> = Vec::new();
+        let mut expressions = Vec::new();
+        for (k, v) in v.as_object()? {
+            match k.as_str() {
+                "matchLabels" => {
+                    let m = v.as_object()?;
+                    labels.reserve_exact(m.len());
+                    for (k, v) in m {
+                        labels.push((k, v.as_str()?));
+                    }
                 }
+                "matchExpressions" => expressions = list(v, requirement)?,
+                _ => return None,
             }
-            "matchExpressions" => expressions = v.as_array()?,
-            _ => return None,
         }
-    }
-    // Keys of one map are distinct.
-    labels.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let expressions = expressions
-        .iter()
-        .map(|e| {
-            let r = requirement(e)?;
-            Some((e, r.operator, r.values))
+        // Keys of one map are distinct.
+        labels.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        Some(RawSel {
+            labels,
+            expressions,
         })
-        .collect::<Option<Vec<_>>>()?;
-    Some(Sel::from_parts(
-        labels.into_iter(),
-        expressions
-            .into_iter()
-            .map(|(e, op, values)| (e["key"].as_str().unwrap_or_default(), op, values)),
-        parse_selector_key,
-    ))
+    }
+
+    /// The selector, as `Sel::parse` makes it of the typed one.
+    fn make(&self) -> Sel {
+        Sel::from_parts(
+            self.labels.iter().copied(),
+            self.expressions
+                .iter()
+                .map(|e| (e.key.as_str(), e.operator, e.values.clone())),
+            parse_selector_key,
+        )
+    }
+
+    /// Whether `scope_peer` leaves the selector as it is wherever it is written: it has a
+    /// `reserved:` key or names the namespace (`io.kubernetes.pod.namespace`, of source
+    /// `k8s` or `any`). Most peers netpolc writes do.
+    fn scopes_itself(&self) -> bool {
+        let keys = self.labels.iter().map(|(k, _)| *k);
+        keys.chain(self.expressions.iter().map(|e| e.key.as_str()))
+            .any(|k| {
+                let (source, key) = split_selector_key(k);
+                source == SOURCE_RESERVED
+                    || (key == NAMESPACE_KEY && (source == SOURCE_K8S || source == SOURCE_ANY))
+            })
+    }
+
+    /// Into `out` (cleared first), a text telling apart every selector made of this one:
+    /// what it is (`kind`: `S` for a subject, `P` for a peer), its labels and expressions,
+    /// the namespace scoping it (`None`: cluster-wide) and whether the subject matches
+    /// `reserved:init` (neither for a peer that [scopes itself](Self::scopes_itself), so
+    /// it is found again in every namespace). Each string is written after its length,
+    /// so no two differ only in where one string ends.
+    fn text(&self, kind: u8, namespace: Option<&str>, init: bool, out: &mut Vec<u8>) {
+        fn put(out: &mut Vec<u8>, s: &str) {
+            out.extend_from_slice(&s.len().to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+        out.clear();
+        out.push(kind);
+        for (k, v) in &self.labels {
+            out.push(b'L');
+            put(out, k);
+            put(out, v);
+        }
+        for e in &self.expressions {
+            out.push(b'E');
+            put(out, &e.key);
+            out.push(match e.operator {
+                SelectorOperator::In => 0,
+                SelectorOperator::NotIn => 1,
+                SelectorOperator::Exists => 2,
+                SelectorOperator::DoesNotExist => 3,
+            });
+            out.extend_from_slice(&e.values.len().to_le_bytes());
+            for v in &e.values {
+                put(out, v);
+            }
+        }
+        if kind == b'P' && self.scopes_itself() {
+            out.push(b'U');
+            return;
+        }
+        match namespace {
+            Some(ns) => {
+                out.push(b'N');
+                put(out, ns);
+            }
+            None => out.push(b'C'),
+        }
+        out.push(u8::from(init));
+    }
 }
 
 // The parts read into the typed values, each as serde reads it: rare in what netpolc
@@ -659,9 +734,19 @@ mod tests {
                 "egress": [{"toPorts": [{"ports": [{"port": "53"}]}]}],
                 "egressDeny": [{"icmps": [{"fields": [{"type": 8}]}]}]
             }, {
-                // Default deny from deny rules alone.
+                // Default deny from deny rules alone; the peer of `specs[1]` scoped for a
+                // subject that does not match `reserved:init`.
                 "endpointSelector": {},
-                "ingressDeny": [{"fromEntities": ["world"]}],
+                "ingressDeny": [{"fromEndpoints": [
+                    {"matchLabels": {"app": "a"}},
+                    // Scoped: the namespace key of another source.
+                    {"matchLabels": {"container:io.kubernetes.pod.namespace": "shop"}},
+                    // Left alone: a reserved key, the namespace key of any source.
+                    {"matchLabels": {"reserved:host": ""}},
+                    {"matchExpressions": [
+                        {"key": "io.kubernetes.pod.namespace", "operator": "Exists"}
+                    ]}
+                ]}],
                 "egressDeny": [{"toEntities": ["world"]}]
             }, {}]
         });
@@ -714,8 +799,10 @@ mod tests {
             "CiliumClusterwideNetworkPolicy",
         ];
         others.extend(words.iter().map(|w| json!(w)));
-        // Each reading with selectors of its own: both intern alike.
-        let plain = |o: &Value| policies(o, &Selectors::default()).map(|p| format!("{p:#?}"));
+        // The plain readings share their selectors (each selector found by its text must
+        // be the one its text made first); serde's each have their own.
+        let shared = Selectors::default();
+        let plain = |o: &Value| policies(o, &shared).map(|p| format!("{p:#?}"));
         let serde = |o: &Value| {
             CiliumPolicy::deserialize(o)
                 .ok()
