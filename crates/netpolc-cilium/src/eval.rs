@@ -34,9 +34,10 @@ use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// Builds an evaluator of manifests under Cilium's semantics.
 ///
@@ -326,6 +327,17 @@ impl Sel {
     fn matches(&self, id: &Identity) -> bool {
         self.all || self.reqs.iter().all(|r| r.matches(id))
     }
+
+    /// Whether some address can match: an address's identity has `reserved` labels only,
+    /// so a requirement that a `k8s` label be there fails for every address. `false`
+    /// only where [`Self::matches`] is `false` for every address.
+    fn may_match_address(&self) -> bool {
+        self.all
+            || self.reqs.iter().all(|r| {
+                !(r.source == SOURCE_K8S
+                    && matches!(r.op, SelectorOperator::In | SelectorOperator::Exists))
+            })
+    }
 }
 
 /// By key and values only: what tells the selectors of a repository apart (the source is
@@ -408,84 +420,109 @@ pub(crate) fn scope_peer(mut sel: Sel, namespace: Option<&str>, subject_matches_
 }
 
 /// The labels of an identity, plus its address when CIDR rules can match it.
+///
+/// A pod's labels are all of source `k8s`: its own (after the identity label filter),
+/// then those from its namespace; an address's are all `reserved` (no value). A label is
+/// looked up in that order ([`Self::get`]), the first of a key winning.
+#[derive(Debug)]
 struct Identity {
-    /// (source, key, value).
-    labels: Vec<(&'static str, String, String)>,
+    /// `reserved` labels (an address's).
+    reserved: &'static [&'static str],
+    /// The pod's own `k8s` labels, (key, value).
+    own: Vec<(String, String)>,
+    /// The `k8s` labels from the pod's namespace ([`namespace_labels`]), shared by the
+    /// identities of its pods: built once per namespace.
+    namespace: Option<NamespaceLabels>,
     cidr_address: Option<IpAddr>,
 }
 
 impl Identity {
     fn get(&self, source: &str, key: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|(s, k, _)| k == key && (source == SOURCE_ANY || *s == source))
-            .map(|(_, _, v)| v.as_str())
+        let any = source == SOURCE_ANY;
+        if (any || source == SOURCE_RESERVED) && self.reserved.contains(&key) {
+            return Some("");
+        }
+        if !(any || source == SOURCE_K8S) {
+            return None;
+        }
+        let namespace = self.namespace.as_deref().unwrap_or_default();
+        for labels in [self.own.as_slice(), namespace] {
+            if let Some((_, v)) = labels.iter().find(|(k, _)| k == key) {
+                return Some(v);
+            }
+        }
+        None
     }
 
     fn reserved(&self, name: &str) -> bool {
-        self.get(SOURCE_RESERVED, name).is_some()
+        self.reserved.contains(&name)
+    }
+}
+
+/// The `k8s` labels of a pod's identity from its namespace, (key, value)
+/// ([`namespace_labels`]).
+type NamespaceLabels = Arc<[(String, String)]>;
+
+/// The identity of a pod of `model` whose namespace's labels are `namespace`
+/// ([`namespace_labels`]).
+fn pod_identity(model: &ClusterModel, pod: usize, namespace: NamespaceLabels) -> Identity {
+    let own: Vec<_> = model.pods[pod]
+        .labels
+        .iter()
+        .filter(|(k, _)| identity_label_kept(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Identity {
+        reserved: &[],
+        own,
+        namespace: Some(namespace),
+        cidr_address: None,
     }
 }
 
 fn identity(model: &ClusterModel, e: &Endpoint) -> Identity {
     match e {
         Endpoint::Pod(i) => {
-            let pod = &model.pods[*i];
-            let mut labels: Vec<_> = pod
-                .labels
-                .iter()
-                .filter(|(k, _)| identity_label_kept(k))
-                .map(|(k, v)| k8s(k, v))
-                .collect();
-            namespace_labels_into(model, &pod.namespace, &mut labels);
-            // Kept as long as the proof: no room beyond the labels.
-            labels.shrink_to_fit();
-            Identity {
-                labels,
-                cidr_address: None,
-            }
+            let namespace = namespace_labels(model, &model.pods[*i].namespace);
+            pod_identity(model, *i, namespace)
         }
         Endpoint::External(ip) => {
-            let reserved = |n: &str| (SOURCE_RESERVED, n.to_string(), String::new());
             // A node is `remote-node`, never `world`, and CIDR rules do not select it
             // (the default `policy-cidr-match-mode`).
             let node = model.nodes.contains(ip);
-            let mut labels = vec![reserved(if node { "remote-node" } else { "world" })];
-            if model.api_server.contains(ip) {
-                labels.push(reserved("kube-apiserver"));
-            }
+            let reserved: &'static [&'static str] = match (node, model.api_server.contains(ip)) {
+                (false, false) => &["world"],
+                (false, true) => &["world", "kube-apiserver"],
+                (true, false) => &["remote-node"],
+                (true, true) => &["remote-node", "kube-apiserver"],
+            };
             Identity {
-                labels,
+                reserved,
+                own: Vec::new(),
+                namespace: None,
                 cidr_address: (!node).then_some(*ip),
             }
         }
     }
 }
 
-/// Appends the labels a pod's identity has from its namespace `namespace` (the same for
-/// every pod there): its name, its labels (prefixed) and the cluster's name.
-fn namespace_labels_into(
-    model: &ClusterModel,
-    namespace: &str,
-    labels: &mut Vec<(&'static str, String, String)>,
-) {
-    labels.push(k8s(NAMESPACE_KEY, namespace));
+/// The labels a pod's identity has from its namespace `namespace` (the same for every
+/// pod there), as (key, value) of source `k8s`: its name, its labels (prefixed) and the
+/// cluster's name.
+fn namespace_labels(model: &ClusterModel, namespace: &str) -> NamespaceLabels {
+    let mut labels = vec![(NAMESPACE_KEY.to_string(), namespace.to_string())];
     for (k, v) in model.namespaces.get(namespace).into_iter().flatten() {
         let key = format!("{NAMESPACE_LABELS_PREFIX}{k}");
         if identity_label_kept(&key) {
-            labels.push(k8s(&key, v));
+            labels.push((key, v.clone()));
         }
     }
-    labels.push(k8s(CLUSTER_KEY, DEFAULT_CLUSTER_NAME));
-}
-
-/// An identity label of source `k8s`.
-fn k8s(key: &str, value: &str) -> (&'static str, String, String) {
-    (SOURCE_K8S, key.to_string(), value.to_string())
+    labels.push((CLUSTER_KEY.to_string(), DEFAULT_CLUSTER_NAME.to_string()));
+    labels.into()
 }
 
 /// Whether a pod's identity takes the label `key` from its namespace
-/// ([`namespace_labels_into`]); a pod label with such a key would come first.
+/// ([`namespace_labels`]); a pod label with such a key would come first.
 fn from_namespace(key: &str) -> bool {
     key == NAMESPACE_KEY || key == CLUSTER_KEY || key.starts_with(NAMESPACE_LABELS_PREFIX)
 }
@@ -563,41 +600,75 @@ fn direction_index(d: Direction) -> usize {
     }
 }
 
-/// A flow side being decided: the flow and the identity of the other end.
-struct Ctx<'a> {
-    model: &'a ClusterModel,
-    flow: &'a Flow,
-    other: &'a Identity,
+/// A pod's named ports: name → (protocol, port).
+type NamedPorts = BTreeMap<String, (Protocol, u16)>;
+
+/// What the ports of a rule read of a flow: its protocol and port, and the named ports
+/// of its destination (`None` for an address).
+#[derive(Clone, Copy)]
+struct L4<'a> {
+    protocol: Protocol,
+    port: u16,
+    named: Option<&'a NamedPorts>,
+}
+
+impl<'a> L4<'a> {
+    fn of(model: &'a ClusterModel, flow: &Flow) -> L4<'a> {
+        L4 {
+            protocol: flow.protocol,
+            port: flow.port,
+            named: match flow.dst {
+                Endpoint::Pod(i) => Some(&model.pods[i].named_ports),
+                Endpoint::External(_) => None,
+            },
+        }
+    }
 }
 
 impl CRule {
-    fn matches(&self, ctx: &Ctx<'_>) -> bool {
-        self.l3_matches(ctx.other) && (!self.has_l4 || self.l4_matches(ctx))
+    fn matches(&self, other: &Identity, l4: &L4<'_>) -> bool {
+        self.l3_matches(other) && (!self.has_l4 || self.l4_matches(l4))
     }
 
     /// The namespaces a pod must be in for this rule to match it, when every selector
     /// of the rule tests `io.kubernetes.pod.namespace In [...]` (a pod's identity carries
     /// its namespace there): outside these, [`Self::may_match_pod_in`] is `false`.
     /// `None` when the rule does not name them.
-    fn pod_namespaces(&self) -> Option<Vec<&str>> {
-        match &self.l3 {
-            L3::Selectors(sels) => {
-                let mut names = Vec::new();
-                for sel in sels {
-                    if sel.all {
-                        return None;
-                    }
-                    let req = sel
-                        .reqs
-                        .iter()
-                        .find(|r| r.key == NAMESPACE_KEY && r.op == SelectorOperator::In)?;
-                    names.extend(req.values.iter().map(String::as_str));
-                }
-                Some(names)
-            }
+    fn pod_namespaces(&self) -> Option<impl Iterator<Item = &str>> {
+        let sels: &[Arc<Sel>] = match &self.l3 {
+            L3::Selectors(sels) => sels,
             // A pod's identity has no CIDR address.
-            L3::Cidrs(_) | L3::Fqdns => Some(Vec::new()),
-            L3::Absent | L3::Entities(_) => None,
+            L3::Cidrs(_) | L3::Fqdns => &[],
+            L3::Absent | L3::Entities(_) => return None,
+        };
+        fn on_name(sel: &Arc<Sel>) -> Option<&Req> {
+            if sel.all {
+                return None;
+            }
+            sel.reqs
+                .iter()
+                .find(|r| r.key == NAMESPACE_KEY && r.op == SelectorOperator::In)
+        }
+        // Listed without collecting them: every selector must name its namespaces.
+        if !sels.iter().all(|s| on_name(s).is_some()) {
+            return None;
+        }
+        Some(
+            sels.iter()
+                .filter_map(on_name)
+                .flat_map(|r| r.values.iter().map(String::as_str)),
+        )
+    }
+
+    /// Whether the peer can match some address (whose identity has `reserved` labels
+    /// only, and an address for CIDR rules): `false` only where [`Self::l3_matches`] is
+    /// `false` for every address.
+    fn may_match_address(&self) -> bool {
+        match &self.l3 {
+            L3::Absent => self.has_l4,
+            L3::Selectors(sels) => sels.iter().any(|s| s.may_match_address()),
+            L3::Cidrs(_) | L3::Entities(_) => true,
+            L3::Fqdns => false,
         }
     }
 
@@ -633,14 +704,9 @@ impl CRule {
         }
     }
 
-    fn l4_matches(&self, ctx: &Ctx<'_>) -> bool {
-        let flow = ctx.flow;
+    fn l4_matches(&self, flow: &L4<'_>) -> bool {
         let named = |name: &str| -> Option<(Protocol, u16)> {
-            let Endpoint::Pod(i) = flow.dst else {
-                return None;
-            };
-            ctx.model.pods[i]
-                .named_ports
+            flow.named?
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| *v)
@@ -703,13 +769,42 @@ fn entity_matches(e: Entity, id: &Identity) -> bool {
 /// The evaluator over normalised policies.
 #[derive(Debug)]
 struct CiliumEvaluator {
-    /// Every pod's identity, for the proof.
-    cache: PodCache<Identity>,
+    /// Every pod's view, for the proof.
+    cache: PodCache<PodView>,
+    /// Held while the cache is filled: the threads of the proof all ask at once, and one
+    /// fills it for all.
+    filling: Mutex<()>,
     policies: Vec<CPolicy>,
     /// Indices (ascending) of the policies whose subject fixes one namespace.
     by_namespace: BTreeMap<String, Vec<usize>>,
     /// Indices of the policies that may select pods of any namespace.
     anywhere: Vec<usize>,
+}
+
+/// What the evaluator keeps of a pod of the model the proof asks about, shared by the
+/// pods of one namespace with the same labels ([`PodCache::fill`]): nothing here reads
+/// more of a pod.
+#[derive(Debug)]
+struct PodView {
+    identity: Identity,
+    /// Whether the pod has a label of its own under a key its namespace gives
+    /// ([`from_namespace`]).
+    own_namespace_key: bool,
+    /// The positions of the policies whose subject selects the pod, in order
+    /// ([`CiliumEvaluator::select`]), selected the first time they are asked for: the
+    /// proof reads a side's key, its mentions and its prepared side (in both
+    /// directions) off one selection.
+    applicable: OnceLock<Vec<usize>>,
+}
+
+impl PodView {
+    fn new(model: &ClusterModel, pod: usize, identity: Identity) -> PodView {
+        PodView {
+            identity,
+            own_namespace_key: model.pods[pod].labels.keys().any(|k| from_namespace(k)),
+            applicable: OnceLock::new(),
+        }
+    }
 }
 
 impl CPolicy {
@@ -741,30 +836,65 @@ impl CiliumEvaluator {
         }
         CiliumEvaluator {
             cache: Default::default(),
+            filling: Mutex::new(()),
             policies,
             by_namespace,
             anywhere,
         }
     }
 
-    /// `f` of the identity of pod `pod` of `model`, taken from the cache (filled first).
-    fn with_pod_identity<R>(
-        &self,
-        model: &ClusterModel,
-        pod: usize,
-        f: impl FnOnce(&Identity) -> R,
-    ) -> R {
-        self.cache
-            .fill(model, |model, i| identity(model, &Endpoint::Pod(i)));
+    /// `f` of the view of pod `pod` of `model`, taken from the cache (filled first).
+    fn with_view<R>(&self, model: &ClusterModel, pod: usize, f: impl FnOnce(&PodView) -> R) -> R {
+        self.fill(model);
         self.cache.with(model, |cached| match cached {
-            Some(identities) => f(&identities[pod]),
-            // Another model's identities were cached meanwhile.
-            None => f(&identity(model, &Endpoint::Pod(pod))),
+            Some(views) => f(&views[pod]),
+            // Another model's views were cached meanwhile.
+            None => f(&PodView::new(
+                model,
+                pod,
+                identity(model, &Endpoint::Pod(pod)),
+            )),
         })
     }
 
-    /// The policies that may select a pod of `namespace`, in their original order.
-    fn candidates<'s>(&'s self, namespace: &str) -> impl Iterator<Item = &'s CPolicy> + 's {
+    /// Fills the cache with the views of `model`'s pods unless it holds them already;
+    /// the labels from a namespace are built once for its pods.
+    fn fill(&self, model: &ClusterModel) {
+        if self.cache.with(model, |cached| cached.is_some()) {
+            return;
+        }
+        let _filling = self.filling.lock().unwrap_or_else(PoisonError::into_inner);
+        // Filled by another thread meanwhile, `PodCache::fill` finds it so.
+        let namespaces: RefCell<BTreeMap<&str, NamespaceLabels>> = RefCell::default();
+        self.cache.fill(model, |_, i| {
+            let at = model.pods[i].namespace.as_str();
+            let labels = Arc::clone(
+                namespaces
+                    .borrow_mut()
+                    .entry(at)
+                    .or_insert_with(|| namespace_labels(model, at)),
+            );
+            PodView::new(model, i, pod_identity(model, i, labels))
+        });
+    }
+
+    /// The positions of the policies whose subject selects the pod `pod` of `model`
+    /// (whose view is `view`), in order: selected once per view.
+    fn applicable_of<'v>(
+        &self,
+        model: &ClusterModel,
+        pod: usize,
+        view: &'v PodView,
+    ) -> &'v [usize] {
+        view.applicable
+            .get_or_init(|| self.select(&model.pods[pod].namespace, &view.identity))
+    }
+
+    /// The positions of the policies whose subject selects the endpoint `me` of
+    /// `namespace`, in order: what its sides are made of (one selection for every
+    /// reading of a side, for its mentions and for its key).
+    fn select(&self, namespace: &str, me: &Identity) -> Vec<usize> {
+        // The policies that may select a pod of `namespace`, in their original order.
         let mut all: Vec<usize> = self
             .by_namespace
             .get(namespace)
@@ -773,19 +903,13 @@ impl CiliumEvaluator {
             .to_vec();
         all.extend(&self.anywhere);
         all.sort_unstable();
-        all.into_iter().map(|i| &self.policies[i])
-    }
-
-    /// The policies whose subject selects the endpoint `me` of `namespace`, in order:
-    /// what its sides are made of (one selection for every reading of a side, for its
-    /// mentions and for its key).
-    fn applicable<'s: 'i, 'i>(
-        &'s self,
-        namespace: &str,
-        me: &'i Identity,
-    ) -> impl Iterator<Item = &'s CPolicy> + 'i {
-        self.candidates(namespace)
-            .filter(move |p| p.subject.as_ref().is_some_and(|s| s.matches(me)))
+        all.retain(|&i| {
+            self.policies[i]
+                .subject
+                .as_ref()
+                .is_some_and(|s| s.matches(me))
+        });
+        all
     }
 
     fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
@@ -798,21 +922,20 @@ impl CiliumEvaluator {
         }
         let me = identity(model, &me);
         let other = identity(model, &other);
-        let ctx = Ctx {
-            model,
-            flow,
-            other: &other,
-        };
+        let l4 = L4::of(model, flow);
         let Endpoint::Pod(index) = flow_side(flow, direction) else {
             return Side::NotApplicable;
         };
-        let applicable: Vec<&CPolicy> =
-            self.applicable(&model.pods[index].namespace, &me).collect();
+        let applicable: Vec<&CPolicy> = self
+            .select(&model.pods[index].namespace, &me)
+            .into_iter()
+            .map(|i| &self.policies[i])
+            .collect();
         let decide = |deny: bool| {
             applicable.iter().find_map(|p| {
                 p.rules
                     .iter()
-                    .find(|r| r.direction == direction && r.deny == deny && r.matches(&ctx))
+                    .find(|r| r.direction == direction && r.deny == deny && r.matches(&other, &l4))
                     .map(|r| Decision {
                         object: p.object.clone(),
                         rule: r.path.clone(),
@@ -854,58 +977,81 @@ impl Evaluator for CiliumEvaluator {
         me: usize,
         direction: Direction,
     ) -> PreparedSide<'a> {
-        let applicable: Vec<&CPolicy> = self.with_pod_identity(model, me, |me_id| {
-            self.applicable(&model.pods[me].namespace, me_id).collect()
+        let (isolated, rules) = self.with_view(model, me, |view| {
+            let applicable = self.applicable_of(model, me, view);
+            let policies = applicable.iter().map(|&i| &self.policies[i]);
+            let isolated = policies
+                .clone()
+                .any(|p| p.default_deny[direction_index(direction)]);
+            let rules: Vec<&'a CRule> = policies
+                .flat_map(|p| p.rules.iter())
+                .filter(|r| r.direction == direction)
+                .collect();
+            (isolated, rules)
         });
-        let isolated = applicable
-            .iter()
-            .any(|p| p.default_deny[direction_index(direction)]);
-        let rules: Vec<&CRule> = applicable
-            .iter()
-            .flat_map(|p| p.rules.iter())
-            .filter(|r| r.direction == direction)
-            .collect();
         // Rules whose every selector names the namespaces it is in, listed under those
-        // names.
-        let index = NearIndex::new(rules.len(), |i| {
-            let rule: &'a CRule = rules[i];
-            rule.pod_namespaces()
-        });
-        // The rules whose peer can match a pod of the other end's namespace (every rule
-        // for an address).
-        let near = std::cell::RefCell::new(NamespaceMemo::default());
+        // names; built for the second namespace asked about (a follower's side, in the
+        // proof, is asked about one end).
+        let index: OnceCell<NearIndex<'a>> = OnceCell::new();
+        let asked = Cell::new(false);
+        // The rules whose peer can match a pod of the other end's namespace.
+        let near = RefCell::new(NamespaceMemo::default());
+        // The rules whose peer can match an address, listed when first asked for.
+        let near_addresses: OnceCell<Vec<&'a CRule>> = OnceCell::new();
         // The rules matching the other end, in a buffer kept from call to call.
-        let matching = std::cell::RefCell::new(Vec::new());
+        let matching = RefCell::new(Vec::new());
         Box::new(move |other_end, ports, out| {
-            let (src, dst) = match direction {
-                Direction::Egress => (Endpoint::Pod(me), other_end),
-                Direction::Ingress => (other_end, Endpoint::Pod(me)),
+            // The destination's named ports (`None` for an address).
+            let named = match (direction, other_end) {
+                (Direction::Ingress, _) => Some(&model.pods[me].named_ports),
+                (Direction::Egress, Endpoint::Pod(i)) => Some(&model.pods[i].named_ports),
+                (Direction::Egress, Endpoint::External(_)) => None,
             };
             self.cache.with(model, |cached| {
                 let owned;
-                let other: &Identity = match (other_end, cached) {
-                    (Endpoint::Pod(i), Some(identities)) => &identities[i],
-                    _ => {
+                let (other, own_namespace_key): (&Identity, bool) = match (other_end, cached) {
+                    (Endpoint::Pod(i), Some(views)) => {
+                        (&views[i].identity, views[i].own_namespace_key)
+                    }
+                    (Endpoint::Pod(i), None) => {
                         owned = identity(model, &other_end);
-                        &owned
+                        let own = model.pods[i].labels.keys().any(|k| from_namespace(k));
+                        (&owned, own)
+                    }
+                    (Endpoint::External(_), _) => {
+                        owned = identity(model, &other_end);
+                        (&owned, false)
                     }
                 };
                 let mut near = near.borrow_mut();
-                // A pod with a label of its own under a key its namespace gives is tested
-                // against every rule.
-                let own_namespace_key = match other_end {
-                    Endpoint::Pod(i) => model.pods[i].labels.keys().any(|k| from_namespace(k)),
-                    Endpoint::External(_) => true,
-                };
-                let candidates: &[&CRule] = if own_namespace_key {
-                    &rules
-                } else {
+                let candidates: &[&CRule] = match other_end {
+                    Endpoint::External(_) => near_addresses.get_or_init(|| {
+                        rules
+                            .iter()
+                            .copied()
+                            .filter(|r| r.may_match_address())
+                            .collect()
+                    }),
+                    // A pod with a label of its own under a key its namespace gives is
+                    // tested against every rule.
+                    Endpoint::Pod(_) if own_namespace_key => &rules,
                     // The other end's labels from its namespace are those of every pod
                     // there (its own labels take none of those keys).
-                    near.for_end(model, &other_end, |at| -> Vec<&CRule> {
+                    Endpoint::Pod(_) => near.for_end(model, &other_end, |at| -> Vec<&CRule> {
+                        let may = |r: &&CRule| r.may_match_pod_in(other);
+                        if index.get().is_none() && !asked.replace(true) {
+                            // What the index keeps, without building it.
+                            return rules.iter().copied().filter(may).collect();
+                        }
+                        let index = index.get_or_init(|| {
+                            NearIndex::new(rules.len(), |i| {
+                                let rule: &'a CRule = rules[i];
+                                rule.pod_namespaces()
+                            })
+                        });
                         // The identity's namespace label is the pod's namespace.
-                        index.keep(&rules, at, |r| r.may_match_pod_in(other))
-                    })
+                        index.keep(&rules, at, may)
+                    }),
                 };
                 let mut matching = matching.borrow_mut();
                 matching.clear();
@@ -922,22 +1068,21 @@ impl Evaluator for CiliumEvaluator {
                         .map(|r| std::ptr::from_ref(*r) as usize)
                         .collect::<Vec<_>>()
                 );
+                if matching.is_empty() {
+                    // No deny, no allow: the side is what isolation makes it.
+                    out.extend(std::iter::repeat_n(!isolated, ports.len()));
+                    return;
+                }
                 for &(protocol, port) in ports {
-                    let flow = Flow {
-                        src,
-                        dst,
+                    let l4 = L4 {
                         protocol,
                         port,
-                    };
-                    let ctx = Ctx {
-                        model,
-                        flow: &flow,
-                        other,
+                        named,
                     };
                     let hit = |deny: bool| {
                         matching
                             .iter()
-                            .any(|r| r.deny == deny && (!r.has_l4 || r.l4_matches(&ctx)))
+                            .any(|r| r.deny == deny && (!r.has_l4 || r.l4_matches(&l4)))
                     };
                     out.push(!hit(true) && (!isolated || hit(false)));
                 }
@@ -952,80 +1097,19 @@ impl Evaluator for CiliumEvaluator {
         direction: Direction,
         m: &mut Mentions,
     ) {
-        use netpolc_ir::Op;
-        let rules: Vec<&CRule> = self.with_pod_identity(model, pod, |me| {
-            self.applicable(&model.pods[pod].namespace, me)
-                .flat_map(|p| p.rules.iter())
-                .filter(|r| r.direction == direction)
-                .collect()
+        self.with_view(model, pod, |view| {
+            let applicable = self.applicable_of(model, pod, view);
+            let rules = applicable
+                .iter()
+                .flat_map(|&i| self.policies[i].rules.iter())
+                .filter(|r| r.direction == direction);
+            // A selector shared by rules of the side (they are interned) mentions the
+            // same each time: it is read once.
+            let mut read: Vec<*const Sel> = Vec::new();
+            for r in rules {
+                rule_mentions(r, &mut read, m);
+            }
         });
-        for r in rules {
-            match &r.l3 {
-                L3::Selectors(sels) => {
-                    let op = |req: &Req| match req.op {
-                        SelectorOperator::In => Op::In,
-                        SelectorOperator::NotIn => Op::NotIn,
-                        SelectorOperator::Exists => Op::Exists,
-                        SelectorOperator::DoesNotExist => Op::DoesNotExist,
-                    };
-                    for sel in sels {
-                        // The namespaces the selector can match, when it names them.
-                        let scope = (!sel.all)
-                            .then(|| {
-                                name_scope(
-                                    sel.reqs
-                                        .iter()
-                                        .map(|r| (r.key == NAMESPACE_KEY, op(r), &r.values)),
-                                )
-                            })
-                            .flatten();
-                        for req in &sel.reqs {
-                            let op = op(req);
-                            if req.key == NAMESPACE_KEY {
-                                if matches!(op, Op::In | Op::NotIn) {
-                                    req.values.iter().for_each(|n| m.add_namespace(n));
-                                }
-                            } else if let Some(k) = req.key.strip_prefix(NAMESPACE_LABELS_PREFIX) {
-                                m.add_namespace_label_test(k, op, req.values.iter());
-                            } else if req.key != CLUSTER_KEY {
-                                m.add_pod_label_test_in(
-                                    scope.as_ref(),
-                                    &req.key,
-                                    op,
-                                    req.values.iter(),
-                                );
-                            }
-                        }
-                    }
-                }
-                L3::Cidrs(cidrs) => {
-                    for c in cidrs {
-                        m.nets.insert(c.net);
-                        m.nets.extend(c.except.iter().copied());
-                    }
-                }
-                L3::Absent | L3::Entities(_) | L3::Fqdns => {}
-            }
-            for p in &r.ports {
-                let protocols: &[Protocol] = match p.protocol {
-                    Some(L4Protocol::Tcp) => &[Protocol::Tcp],
-                    Some(L4Protocol::Udp) => &[Protocol::Udp],
-                    Some(L4Protocol::Sctp) => &[Protocol::Sctp],
-                    Some(L4Protocol::Vrrp | L4Protocol::Igmp) => &[],
-                    None | Some(L4Protocol::Any) => &Protocol::PORTED,
-                };
-                match &p.port {
-                    PortValue::Number(0) => {}
-                    PortValue::Number(n) => {
-                        let end = p.end.filter(|e| e > n).unwrap_or(*n);
-                        for proto in protocols {
-                            m.add_range(*proto, *n, end);
-                        }
-                    }
-                    PortValue::Name(_) => m.named_ports = true,
-                }
-            }
-        }
     }
 
     /// The policies whose subject selects the pod, in order (their rules and default
@@ -1033,13 +1117,94 @@ impl Evaluator for CiliumEvaluator {
     /// reads of it.
     fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
         let _ = direction;
-        self.with_pod_identity(model, me, |me_id| {
-            Some(
-                self.applicable(&model.pods[me].namespace, me_id)
-                    .map(|p| std::ptr::from_ref(p) as usize)
-                    .collect(),
-            )
-        })
+        Some(self.with_view(model, me, |view| {
+            self.applicable_of(model, me, view).to_vec()
+        }))
+    }
+}
+
+/// The namespaces the pods `sel` matches can be in, when it names them: `name_scope` of
+/// its tests on the namespace, built without collecting the values first when one test
+/// names them (the usual peer, in one namespace).
+fn scope(sel: &Sel) -> Option<BTreeSet<&str>> {
+    let on_name = |r: &&Req| r.key == NAMESPACE_KEY && r.op == SelectorOperator::In;
+    let mut tests = sel.reqs.iter().filter(on_name);
+    match (tests.next(), tests.next()) {
+        (None, _) => None,
+        (Some(one), None) => {
+            let mut names = BTreeSet::new();
+            for v in &one.values {
+                names.insert(v.as_str());
+            }
+            Some(names)
+        }
+        (Some(_), Some(_)) => name_scope(
+            sel.reqs
+                .iter()
+                .map(|r| (on_name(&r), netpolc_ir::Op::In, &r.values)),
+        ),
+    }
+}
+
+/// Adds what one rule of a side can tell apart ([`Evaluator::mentions_into`]), but for
+/// its selectors in `read` (read already for this side; those it reads are added).
+fn rule_mentions(r: &CRule, read: &mut Vec<*const Sel>, m: &mut Mentions) {
+    use netpolc_ir::Op;
+    match &r.l3 {
+        L3::Selectors(sels) => {
+            let op = |req: &Req| match req.op {
+                SelectorOperator::In => Op::In,
+                SelectorOperator::NotIn => Op::NotIn,
+                SelectorOperator::Exists => Op::Exists,
+                SelectorOperator::DoesNotExist => Op::DoesNotExist,
+            };
+            for sel in sels {
+                if read.contains(&Arc::as_ptr(sel)) {
+                    continue;
+                }
+                read.push(Arc::as_ptr(sel));
+                // The namespaces the selector can match, when it names them.
+                let scope = (!sel.all).then(|| scope(sel)).flatten();
+                for req in &sel.reqs {
+                    let op = op(req);
+                    if req.key == NAMESPACE_KEY {
+                        if matches!(op, Op::In | Op::NotIn) {
+                            req.values.iter().for_each(|n| m.add_namespace(n));
+                        }
+                    } else if let Some(k) = req.key.strip_prefix(NAMESPACE_LABELS_PREFIX) {
+                        m.add_namespace_label_test(k, op, req.values.iter());
+                    } else if req.key != CLUSTER_KEY {
+                        m.add_pod_label_test_in(scope.as_ref(), &req.key, op, req.values.iter());
+                    }
+                }
+            }
+        }
+        L3::Cidrs(cidrs) => {
+            for c in cidrs {
+                m.nets.insert(c.net);
+                m.nets.extend(c.except.iter().copied());
+            }
+        }
+        L3::Absent | L3::Entities(_) | L3::Fqdns => {}
+    }
+    for p in &r.ports {
+        let protocols: &[Protocol] = match p.protocol {
+            Some(L4Protocol::Tcp) => &[Protocol::Tcp],
+            Some(L4Protocol::Udp) => &[Protocol::Udp],
+            Some(L4Protocol::Sctp) => &[Protocol::Sctp],
+            Some(L4Protocol::Vrrp | L4Protocol::Igmp) => &[],
+            None | Some(L4Protocol::Any) => &Protocol::PORTED,
+        };
+        match &p.port {
+            PortValue::Number(0) => {}
+            PortValue::Number(n) => {
+                let end = p.end.filter(|e| e > n).unwrap_or(*n);
+                for proto in protocols {
+                    m.add_range(*proto, *n, end);
+                }
+            }
+            PortValue::Name(_) => m.named_ports = true,
+        }
     }
 }
 
