@@ -28,7 +28,7 @@ use crate::validate::{parse_cidr_or_ip, parse_port, problems, PortValue};
 use ipnet::IpNet;
 use netpolc_ir::model::{
     name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo,
-    NearIndex, PodCache, PreparedSide, Side, SideKey,
+    NearIndex, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol};
@@ -37,7 +37,7 @@ use serde_json::Value;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 /// Builds an evaluator of manifests under Cilium's semantics.
 ///
@@ -770,10 +770,7 @@ fn entity_matches(e: Entity, id: &Identity) -> bool {
 #[derive(Debug)]
 struct CiliumEvaluator {
     /// Every pod's view, for the proof.
-    cache: PodCache<PodView>,
-    /// Held while the cache is filled: the threads of the proof all ask at once, and one
-    /// fills it for all.
-    filling: Mutex<()>,
+    views: Views,
     policies: Vec<CPolicy>,
     /// Indices (ascending) of the policies whose subject fixes one namespace.
     by_namespace: BTreeMap<String, Vec<usize>>,
@@ -781,9 +778,58 @@ struct CiliumEvaluator {
     anywhere: Vec<usize>,
 }
 
+/// The views of the pods of the model the proof asks about ([`PodView`]), computed once
+/// for the proof, which asks about the same pods many times, from every thread.
+///
+/// As a `PodCache`, the model is told by its address and pod count (callers ask about
+/// the model they hold for as long as they ask), and a model asked about after another
+/// replaces the whole cache. One thread fills it while the others wait; a prepared side
+/// holds the views it reads, and takes no lock per other end.
+#[derive(Debug, Default)]
+struct Views {
+    cached: RwLock<Option<Arc<ModelViews>>>,
+    /// Held while the cache is filled.
+    filling: Mutex<()>,
+}
+
+/// The views of one model's pods, by pod (pods alike share one).
+#[derive(Debug)]
+struct ModelViews {
+    /// The model's address and pod count.
+    key: (usize, usize),
+    views: Vec<Arc<PodView>>,
+}
+
+impl Views {
+    fn key(model: &ClusterModel) -> (usize, usize) {
+        (std::ptr::from_ref(model) as usize, model.pods.len())
+    }
+
+    /// `f` of the views of `model`'s pods, or of `None` when the cache holds another
+    /// model's (or none).
+    fn with<R>(&self, model: &ClusterModel, f: impl FnOnce(Option<&[Arc<PodView>]>) -> R) -> R {
+        // A poisoned lock still holds a whole cache (it is replaced whole).
+        let cached = self.cached.read().unwrap_or_else(PoisonError::into_inner);
+        let key = Self::key(model);
+        f(cached
+            .as_deref()
+            .filter(|c| c.key == key)
+            .map(|c| c.views.as_slice()))
+    }
+
+    /// The views of `model`'s pods, when the cache holds them.
+    fn held(&self, model: &ClusterModel) -> Option<Arc<ModelViews>> {
+        let cached = self.cached.read().unwrap_or_else(PoisonError::into_inner);
+        cached
+            .as_ref()
+            .filter(|c| c.key == Self::key(model))
+            .map(Arc::clone)
+    }
+}
+
 /// What the evaluator keeps of a pod of the model the proof asks about, shared by the
-/// pods of one namespace with the same labels ([`PodCache::fill`]): nothing here reads
-/// more of a pod.
+/// pods of one namespace with the same labels ([`CiliumEvaluator::fill`]): nothing here
+/// reads more of a pod.
 #[derive(Debug)]
 struct PodView {
     identity: Identity,
@@ -835,8 +881,7 @@ impl CiliumEvaluator {
             }
         }
         CiliumEvaluator {
-            cache: Default::default(),
-            filling: Mutex::new(()),
+            views: Views::default(),
             policies,
             by_namespace,
             anywhere,
@@ -846,7 +891,7 @@ impl CiliumEvaluator {
     /// `f` of the view of pod `pod` of `model`, taken from the cache (filled first).
     fn with_view<R>(&self, model: &ClusterModel, pod: usize, f: impl FnOnce(&PodView) -> R) -> R {
         self.fill(model);
-        self.cache.with(model, |cached| match cached {
+        self.views.with(model, |cached| match cached {
             Some(views) => f(&views[pod]),
             // Another model's views were cached meanwhile.
             None => f(&PodView::new(
@@ -857,25 +902,47 @@ impl CiliumEvaluator {
         })
     }
 
-    /// Fills the cache with the views of `model`'s pods unless it holds them already;
-    /// the labels from a namespace are built once for its pods.
+    /// Fills the cache with the views of `model`'s pods unless it holds them already:
+    /// one view for the pods of one namespace with the same labels (a view reads nothing
+    /// else of a pod), the labels from a namespace built once for its pods.
     fn fill(&self, model: &ClusterModel) {
-        if self.cache.with(model, |cached| cached.is_some()) {
+        if self.views.with(model, |cached| cached.is_some()) {
             return;
         }
-        let _filling = self.filling.lock().unwrap_or_else(PoisonError::into_inner);
-        // Filled by another thread meanwhile, `PodCache::fill` finds it so.
-        let namespaces: RefCell<BTreeMap<&str, NamespaceLabels>> = RefCell::default();
-        self.cache.fill(model, |_, i| {
-            let at = model.pods[i].namespace.as_str();
-            let labels = Arc::clone(
-                namespaces
-                    .borrow_mut()
+        let _filling = self
+            .views
+            .filling
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Filled by another thread meanwhile.
+        if self.views.with(model, |cached| cached.is_some()) {
+            return;
+        }
+        let mut namespaces: HashMap<&str, NamespaceLabels> = HashMap::new();
+        let mut alike: HashMap<(&str, &BTreeMap<String, String>), Arc<PodView>> = HashMap::new();
+        let mut views = Vec::with_capacity(model.pods.len());
+        for (i, pod) in model.pods.iter().enumerate() {
+            let at = pod.namespace.as_str();
+            let view = alike.entry((at, &pod.labels)).or_insert_with(|| {
+                let labels = namespaces
                     .entry(at)
-                    .or_insert_with(|| namespace_labels(model, at)),
-            );
-            PodView::new(model, i, pod_identity(model, i, labels))
-        });
+                    .or_insert_with(|| namespace_labels(model, at));
+                Arc::new(PodView::new(
+                    model,
+                    i,
+                    pod_identity(model, i, Arc::clone(labels)),
+                ))
+            });
+            views.push(Arc::clone(view));
+        }
+        *self
+            .views
+            .cached
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(ModelViews {
+            key: Views::key(model),
+            views,
+        }));
     }
 
     /// The positions of the policies whose subject selects the pod `pod` of `model`
@@ -1000,6 +1067,8 @@ impl Evaluator for CiliumEvaluator {
         let near_addresses: OnceCell<Vec<&'a CRule>> = OnceCell::new();
         // The rules matching the other end, in a buffer kept from call to call.
         let matching = RefCell::new(Vec::new());
+        // The views of the other ends (filled by `with_view`), held by the side.
+        let views = self.views.held(model);
         Box::new(move |other_end, ports, out| {
             // The destination's named ports (`None` for an address).
             let named = match (direction, other_end) {
@@ -1007,7 +1076,8 @@ impl Evaluator for CiliumEvaluator {
                 (Direction::Egress, Endpoint::Pod(i)) => Some(&model.pods[i].named_ports),
                 (Direction::Egress, Endpoint::External(_)) => None,
             };
-            self.cache.with(model, |cached| {
+            {
+                let cached = views.as_deref().map(|v| v.views.as_slice());
                 let owned;
                 let (other, own_namespace_key): (&Identity, bool) = match (other_end, cached) {
                     (Endpoint::Pod(i), Some(views)) => {
@@ -1086,7 +1156,7 @@ impl Evaluator for CiliumEvaluator {
                     };
                     out.push(!hit(true) && (!isolated || hit(false)));
                 }
-            })
+            }
         })
     }
 
