@@ -199,6 +199,50 @@ pub(crate) struct Req {
     pub(crate) values: Vec<String>,
     /// Whether it came from `matchLabels` (Cilium's namespace injection replaces those).
     pub(crate) from_labels: bool,
+    /// How the label is looked up in an identity (made of `source` and `key`).
+    lookup: Lookup,
+}
+
+/// How a requirement looks its label up in an identity ([`Identity::find`]), told once
+/// from its source and key instead of comparing them for every identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Lookup {
+    /// Among the `reserved` labels (source `reserved` or `any`).
+    reserved: bool,
+    /// Among the `k8s` labels (source `k8s` or `any`).
+    k8s: bool,
+    /// The key is the namespace's name ([`NAMESPACE_KEY`]).
+    namespace: bool,
+}
+
+impl Lookup {
+    fn new(source: &str, key: &str) -> Lookup {
+        let any = source == SOURCE_ANY;
+        Lookup {
+            reserved: any || source == SOURCE_RESERVED,
+            k8s: any || source == SOURCE_K8S,
+            namespace: key == NAMESPACE_KEY,
+        }
+    }
+}
+
+impl Req {
+    fn new(
+        source: String,
+        key: String,
+        op: SelectorOperator,
+        values: Vec<String>,
+        from_labels: bool,
+    ) -> Req {
+        Req {
+            lookup: Lookup::new(&source, &key),
+            source,
+            key,
+            op,
+            values,
+            from_labels,
+        }
+    }
 }
 
 /// An endpoint selector as the agent holds it.
@@ -250,23 +294,17 @@ impl Sel {
             if source == SOURCE_RESERVED && key == "all" {
                 sel.all = true;
             }
-            sel.reqs.push(Req {
+            sel.reqs.push(Req::new(
                 source,
                 key,
-                op: SelectorOperator::In,
-                values: vec![v.to_string()],
-                from_labels: true,
-            });
+                SelectorOperator::In,
+                vec![v.to_string()],
+                true,
+            ));
         }
         for (k, op, values) in expressions {
             let (source, key) = split(k);
-            sel.reqs.push(Req {
-                source,
-                key,
-                op,
-                values,
-                from_labels: false,
-            });
+            sel.reqs.push(Req::new(source, key, op, values, false));
         }
         sel
     }
@@ -289,24 +327,24 @@ impl Sel {
     pub(crate) fn add_match(&mut self, source: &str, key: &str, value: &str) {
         self.reqs
             .retain(|r| !(r.from_labels && r.source == source && r.key == key));
-        self.reqs.push(Req {
-            source: source.to_string(),
-            key: key.to_string(),
-            op: SelectorOperator::In,
-            values: vec![value.to_string()],
-            from_labels: true,
-        });
+        self.reqs.push(Req::new(
+            source.to_string(),
+            key.to_string(),
+            SelectorOperator::In,
+            vec![value.to_string()],
+            true,
+        ));
     }
 
     /// Adds `key Exists`.
     pub(crate) fn add_exists(&mut self, source: &str, key: &str) {
-        self.reqs.push(Req {
-            source: source.to_string(),
-            key: key.to_string(),
-            op: SelectorOperator::Exists,
-            values: Vec::new(),
-            from_labels: false,
-        });
+        self.reqs.push(Req::new(
+            source.to_string(),
+            key.to_string(),
+            SelectorOperator::Exists,
+            Vec::new(),
+            false,
+        ));
     }
 
     /// Whether some pod of the namespace of `id` can match, `id` being a pod with no label
@@ -352,7 +390,7 @@ impl std::hash::Hash for Req {
 
 impl Req {
     fn matches(&self, id: &Identity) -> bool {
-        let v = id.get(&self.source, &self.key);
+        let v = id.find(self.lookup, &self.key);
         match self.op {
             SelectorOperator::In => v.is_some_and(|v| self.values.iter().any(|x| x == v)),
             SelectorOperator::NotIn => v.is_none_or(|v| !self.values.iter().any(|x| x == v)),
@@ -430,6 +468,8 @@ struct Identity {
     reserved: &'static [&'static str],
     /// The pod's own `k8s` labels, (key, value).
     own: Vec<(String, String)>,
+    /// Whether `own` has a label under [`NAMESPACE_KEY`].
+    own_namespace_key: bool,
     /// The `k8s` labels from the pod's namespace ([`namespace_labels`]), shared by the
     /// identities of its pods: built once per namespace.
     namespace: Option<NamespaceLabels>,
@@ -438,12 +478,22 @@ struct Identity {
 
 impl Identity {
     fn get(&self, source: &str, key: &str) -> Option<&str> {
-        let any = source == SOURCE_ANY;
-        if (any || source == SOURCE_RESERVED) && self.reserved.contains(&key) {
+        self.find(Lookup::new(source, key), key)
+    }
+
+    /// The value of the label `key` looked up as `lookup` says (`Lookup::new` of its
+    /// source and `key`).
+    fn find(&self, lookup: Lookup, key: &str) -> Option<&str> {
+        if lookup.reserved && self.reserved.contains(&key) {
             return Some("");
         }
-        if !(any || source == SOURCE_K8S) {
+        if !lookup.k8s {
             return None;
+        }
+        if lookup.namespace && !self.own_namespace_key {
+            // The pod has no label of its own under the key: its namespace's name, the
+            // first label from its namespace (an address has none).
+            return self.namespace.as_deref()?.first().map(|(_, v)| v.as_str());
         }
         let namespace = self.namespace.as_deref().unwrap_or_default();
         for labels in [self.own.as_slice(), namespace] {
@@ -474,6 +524,7 @@ fn pod_identity(model: &ClusterModel, pod: usize, namespace: NamespaceLabels) ->
         .collect();
     Identity {
         reserved: &[],
+        own_namespace_key: own.iter().any(|(k, _)| k == NAMESPACE_KEY),
         own,
         namespace: Some(namespace),
         cidr_address: None,
@@ -499,6 +550,7 @@ fn identity(model: &ClusterModel, e: &Endpoint) -> Identity {
             Identity {
                 reserved,
                 own: Vec::new(),
+                own_namespace_key: false,
                 namespace: None,
                 cidr_address: (!node).then_some(*ip),
             }
