@@ -1022,11 +1022,20 @@ impl CiliumEvaluator {
             .to_vec();
         all.extend(&self.anywhere);
         all.sort_unstable();
+        // The policies of a namespace share subjects (interned: a group's ingress and
+        // egress policies select alike): each is tested once.
+        let mut tested: Vec<(*const Sel, bool)> = Vec::new();
         all.retain(|&i| {
-            self.policies[i]
-                .subject
-                .as_ref()
-                .is_some_and(|s| s.matches(me))
+            let Some(s) = &self.policies[i].subject else {
+                return false;
+            };
+            let at = Arc::as_ptr(s);
+            if let Some(&(_, m)) = tested.iter().find(|(t, _)| *t == at) {
+                return m;
+            }
+            let m = s.matches(me);
+            tested.push((at, m));
+            m
         });
         all
     }
