@@ -3,7 +3,7 @@
 
 use crate::model::{
     name_scope, named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions,
-    NamespaceMemo, NearIndex, Pod, PreparedSide, Side, SideKey, Verdict,
+    NearIndex, Pod, PreparedSide, Side, SideKey, Verdict,
 };
 use crate::{
     Action, Direction, Entity, Peer, PortSpec, Ports, Program, Rule, NAMESPACE_NAME_LABEL,
@@ -263,31 +263,46 @@ impl Evaluator for Intended<'_> {
                 _ => None,
             }
         });
-        // The other end's namespace labels, and the rules whose peer can match an end
-        // there.
-        let near = std::cell::RefCell::new(NamespaceMemo::default());
+        // What is kept for the namespace of the last other end (as a `NamespaceMemo`
+        // keeps it, the proof asking namespace by namespace), in buffers kept from call
+        // to call: the namespace (`None`: addresses; `None` outside: nothing kept yet),
+        // its labels, and the rules whose peer can match an end there.
+        type Kept<'a> = (
+            Option<Option<&'a str>>,
+            Option<&'a BTreeMap<String, String>>,
+            Vec<&'a Rule>,
+        );
+        let near: std::cell::RefCell<Kept<'a>> = std::cell::RefCell::new((None, None, Vec::new()));
         // The rules matching the other end, in a buffer kept from call to call.
         let matching = std::cell::RefCell::new(Vec::new());
         Box::new(move |other, ports, out| {
             let mut near = near.borrow_mut();
             let mut matching = matching.borrow_mut();
-            let (namespace, near): &(_, Vec<&Rule>) = near.for_end(model, &other, |at| {
-                let namespace = namespace_of(model, &other);
+            let (kept, namespace, near) = &mut *near;
+            let at = match other {
+                Endpoint::Pod(i) => model.pods.get(i).map(|p| p.namespace.as_str()),
+                Endpoint::External(_) => None,
+            };
+            if *kept != Some(at) {
+                *namespace = namespace_of(model, &other);
+                let namespace = *namespace;
                 // A pod peer's namespace test reads the namespace's labels (its name label).
                 let label = namespace.and_then(|l| l.get(NAMESPACE_NAME_LABEL));
-                let near = index.keep(
+                index.keep_into(
                     &attached,
                     label.map(String::as_str).into_iter().chain(at),
                     |r| peer_may_match_in(&r.peer, at.is_some(), namespace),
+                    near,
                 );
-                (namespace, near)
-            });
+                *kept = Some(at);
+            }
+            let namespace = *namespace;
             matching.clear();
             matching.extend(near.iter().copied().filter(|r| {
                 let near = peer_matches_near(self.program, model, &r.peer, &other);
                 debug_assert_eq!(
                     near,
-                    peer_matches_in(self.program, model, &r.peer, &other, *namespace)
+                    peer_matches_in(self.program, model, &r.peer, &other, namespace)
                 );
                 near
             }));
@@ -300,14 +315,29 @@ impl Evaluator for Intended<'_> {
                 Endpoint::Pod(d) => model.pods[d].named_ports.get(name).copied(),
                 Endpoint::External(_) => None,
             };
-            for &(protocol, port) in ports {
+            // A sample is allowed unless a deny rule matches it, and, when the side is
+            // isolated, only if an allow rule does: the verdicts start as if no rule
+            // matched, the allow rules then the deny rules (which win) mark theirs. Each
+            // rule's ports are walked once for all the samples.
+            let start = out.len();
+            out.resize(start + ports.len(), !isolated);
+            let verdicts = &mut out[start..];
+            if isolated {
+                for r in matching.iter().filter(|r| r.action == Action::Allow) {
+                    r.ports.each_match(ports, &named, |k| verdicts[k] = true);
+                }
+            }
+            for r in matching.iter().filter(|r| r.action == Action::Deny) {
+                r.ports.each_match(ports, &named, |k| verdicts[k] = false);
+            }
+            debug_assert!(ports.iter().zip(&*verdicts).all(|(&(protocol, port), &v)| {
                 let hit = |action: Action| {
                     matching
                         .iter()
                         .any(|r| r.action == action && r.ports.matches(protocol, port, &named))
                 };
-                out.push(!hit(Action::Deny) && (!isolated || hit(Action::Allow)));
-            }
+                v == (!hit(Action::Deny) && (!isolated || hit(Action::Allow)))
+            }));
         })
     }
 

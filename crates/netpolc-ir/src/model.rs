@@ -764,6 +764,89 @@ impl<'k> NearIndex<'k> {
             .collect()
     }
 
+    /// [`Self::keep`] into `out` (emptied first), whose room is kept from call to call:
+    /// a prepared side asks once per namespace, and the proof asks about thousands.
+    ///
+    /// A namespace known by one name (or by its name twice, the usual name label) merges
+    /// the open rules with that name's without listing the candidates first.
+    pub fn keep_into<'n, T: Copy>(
+        &self,
+        rules: &[T],
+        names: impl IntoIterator<Item = &'n str>,
+        may: impl Fn(&T) -> bool,
+        out: &mut Vec<T>,
+    ) {
+        debug_assert_eq!(rules.len(), self.rules);
+        out.clear();
+        if !self.indexed {
+            out.extend(rules.iter().copied().filter(|r| may(r)));
+            return;
+        }
+        let names = names.into_iter();
+        // The rules listed under the one name, or `None` when there are several names.
+        let mut listed: Option<&[(&'k str, usize)]> = Some(&[]);
+        let mut seen: Option<&str> = None;
+        let mut rest: Vec<&str> = Vec::new();
+        for name in names {
+            match (seen, listed) {
+                (None, _) => {
+                    let from = self.by_namespace.partition_point(|(n, _)| *n < name);
+                    let to = from
+                        + self.by_namespace[from..]
+                            .iter()
+                            .take_while(|(n, _)| *n == name)
+                            .count();
+                    listed = Some(&self.by_namespace[from..to]);
+                    seen = Some(name);
+                }
+                (Some(first), _) if first == name => {}
+                (Some(first), Some(_)) => {
+                    listed = None;
+                    rest.extend([first, name]);
+                }
+                (Some(_), None) => rest.push(name),
+            }
+        }
+        let Some(listed) = listed else {
+            // Several names: rare; listed, sorted and deduplicated.
+            out.extend(
+                self.candidates(&rest)
+                    .into_iter()
+                    .filter(|&i| may(&rules[i]))
+                    .map(|i| rules[i]),
+            );
+            return;
+        };
+        // Both ascending, and apart (a rule is open or confined): merged in order.
+        let (mut open, mut listed) = (self.open.iter().copied().peekable(), listed.iter());
+        let mut next_listed = listed.next().map(|(_, i)| *i);
+        loop {
+            let i = match (open.peek(), next_listed) {
+                (Some(&o), Some(l)) if o < l => {
+                    open.next();
+                    o
+                }
+                (_, Some(l)) => {
+                    next_listed = listed.next().map(|(_, i)| *i);
+                    l
+                }
+                (Some(&o), None) => {
+                    open.next();
+                    o
+                }
+                (None, None) => break,
+            };
+            if may(&rules[i]) {
+                out.push(rules[i]);
+            }
+        }
+        debug_assert_eq!(
+            out.len(),
+            (0..rules.len()).filter(|&i| may(&rules[i])).count(),
+            "the index left out a rule that may match in {seen:?}"
+        );
+    }
+
     /// The positions, in order, of the rules that may match an end in a namespace known
     /// by any of `names`, or an address when `names` is empty.
     fn candidates(&self, names: &[&str]) -> Vec<usize> {
@@ -1078,6 +1161,33 @@ mod tests {
         // Too few rules to index: all of them, whatever the names.
         let small = NearIndex::new(3, |_| Some(vec!["n0"]));
         assert_eq!(small.candidates(&[]), [0, 1, 2]);
+        // `keep_into` keeps what `keep` keeps, in a buffer used again.
+        let rules: Vec<usize> = (0..n).collect();
+        let mut out = vec![99];
+        for names in [
+            &[][..],
+            &["elsewhere"],
+            &["n1"],
+            &["n0", "n0"],
+            &["n0", "n4"],
+            &["n4", "n0", "n4"],
+            &["elsewhere", "n2"],
+        ] {
+            // What may match there: the candidates (as the callers' tests are), or some.
+            let here = index.candidates(names);
+            for even in [false, true] {
+                let may = |r: &usize| here.contains(r) && (!even || r % 2 == 0);
+                index.keep_into(&rules, names.iter().copied(), may, &mut out);
+                assert_eq!(
+                    out,
+                    index.keep(&rules, names.iter().copied(), may),
+                    "{names:?}"
+                );
+                assert_eq!(out, rules.iter().copied().filter(may).collect::<Vec<_>>());
+            }
+        }
+        small.keep_into(&[0, 1, 2], ["n0"], |r| *r != 1, &mut out);
+        assert_eq!(out, [0, 2]);
     }
 
     /// A selector confines to the values of its first `In` on the name label; `NotIn`,

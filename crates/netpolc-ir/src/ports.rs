@@ -160,6 +160,44 @@ impl Ports {
         }
     }
 
+    /// Calls `hit(k)` for each `k` such that the flow `samples[k]` matches (what
+    /// [`Ports::matches`] tells of each sample), in no set order and possibly more than
+    /// once per `k`.
+    ///
+    /// The set is walked once for all the samples, and a port name is resolved once, not
+    /// once per sample: a prepared side asks about a dozen samples per other end.
+    pub fn each_match(
+        &self,
+        samples: &[(Protocol, u16)],
+        named: &dyn Fn(&str) -> Option<(Protocol, u16)>,
+        mut hit: impl FnMut(usize),
+    ) {
+        let set = match self {
+            Ports::Any => {
+                (0..samples.len()).for_each(hit);
+                return;
+            }
+            Ports::Only(set) => set,
+        };
+        for m in set.iter() {
+            // The one (protocol, port range) of samples `m` matches.
+            let (first, last) = match &m.port {
+                PortSpec::All => (0, u16::MAX),
+                PortSpec::Range { start, end } => (*start, *end),
+                PortSpec::Named(n) => match named(n) {
+                    Some((protocol, port)) if protocol == m.protocol => (port, port),
+                    _ => continue,
+                },
+                PortSpec::Icmp { .. } => continue,
+            };
+            for (k, &(protocol, port)) in samples.iter().enumerate() {
+                if protocol == m.protocol && (first..=last).contains(&port) {
+                    hit(k);
+                }
+            }
+        }
+    }
+
     /// The set, or `None` for [`Ports::Any`].
     pub fn as_set(&self) -> Option<&BTreeSet<PortMatch>> {
         match self {
@@ -177,6 +215,77 @@ impl fmt::Display for Ports {
                 let parts: Vec<String> = set.iter().map(|p| p.to_string()).collect();
                 f.write_str(&parts.join(", "))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`Ports::each_match`] tells of each sample what [`Ports::matches`] tells.
+    #[test]
+    fn each_match_agrees_with_matches() {
+        let named = |n: &str| match n {
+            "http" => Some((Protocol::Tcp, 8080)),
+            "dns" => Some((Protocol::Udp, 53)),
+            _ => None,
+        };
+        let samples: Vec<(Protocol, u16)> = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp]
+            .into_iter()
+            .flat_map(|p| [0, 1, 53, 79, 80, 81, 443, 8080, 65535].map(|n| (p, n)))
+            .collect();
+        let sets = [
+            Ports::Any,
+            Ports::only([PortMatch::single(Protocol::Tcp, 80)]),
+            Ports::only([
+                PortMatch {
+                    protocol: Protocol::Tcp,
+                    port: PortSpec::Range { start: 1, end: 80 },
+                },
+                PortMatch {
+                    protocol: Protocol::Udp,
+                    port: PortSpec::All,
+                },
+            ]),
+            Ports::only([
+                PortMatch {
+                    protocol: Protocol::Tcp,
+                    port: PortSpec::Named("http".into()),
+                },
+                // A name that resolves to another protocol matches nothing.
+                PortMatch {
+                    protocol: Protocol::Tcp,
+                    port: PortSpec::Named("dns".into()),
+                },
+                PortMatch {
+                    protocol: Protocol::Tcp,
+                    port: PortSpec::Named("none".into()),
+                },
+                PortMatch {
+                    protocol: Protocol::Icmp,
+                    port: PortSpec::Icmp {
+                        icmp_type: 8,
+                        code: None,
+                    },
+                },
+                PortMatch {
+                    protocol: Protocol::Sctp,
+                    port: PortSpec::Range {
+                        start: 443,
+                        end: 65535,
+                    },
+                },
+            ]),
+        ];
+        for ports in &sets {
+            let mut got = vec![false; samples.len()];
+            ports.each_match(&samples, &named, |k| got[k] = true);
+            let want: Vec<bool> = samples
+                .iter()
+                .map(|&(p, n)| ports.matches(p, n, &named))
+                .collect();
+            assert_eq!(got, want, "{ports}");
         }
     }
 }
