@@ -1234,35 +1234,7 @@ impl Entity {
 
     /// Everything but the ports.
     fn matches_l3(&self, ep: &Ep<'_>) -> bool {
-        if !self.nets.is_empty() && !self.nets.iter().any(|n| n.contains(&ep.ip)) {
-            return false;
-        }
-        if self.not_nets.iter().any(|n| n.contains(&ep.ip)) {
-            return false;
-        }
-        if let Some(e) = &self.endpoints {
-            // Selectors match endpoints (here: pods) and the addresses of the network
-            // sets they select.
-            let pod_matches = ep.pod.as_ref().is_some_and(|pod| {
-                let in_namespace = match &e.namespaces {
-                    Namespaces::Any => true,
-                    Namespaces::Own(ns) => pod.pod.namespace == *ns,
-                    Namespaces::Matching(s) => s.matches(pod.namespace_labels()),
-                };
-                in_namespace && e.selector.as_ref().is_none_or(|s| s.matches(&pod.labels))
-            });
-            if !pod_matches && !ep.sets.iter().any(|set| e.matches_set(set)) {
-                return false;
-            }
-        }
-        if let Some(s) = &self.not_selector {
-            if ep.pod.as_ref().is_some_and(|pod| s.matches(&pod.labels))
-                || ep.sets.iter().any(|set| s.matches(&set.labels))
-            {
-                return false;
-            }
-        }
-        true
+        self.matches_l3_near(ep, false)
     }
 
     /// The namespaces an end must be in to match, by name or by the name label its
@@ -1287,11 +1259,6 @@ impl Entity {
         }
     }
 
-    /// Whether this end can match some pod of the namespace `at` (whose namespace selector
-    /// view is `namespace`), or, for `at` `None`, some address: `false` only where
-    /// [`Self::matches_l3`] is `false` for every such end. Decided by the namespace part
-    /// alone when there are no network sets (`sets`: an end then matches a selector only
-    /// as a pod).
     /// [`Self::matches_l3`] where, when `namespace_passed`, the end's namespace is known
     /// to pass the namespace part of the selector ([`Self::may_match_in`] there).
     fn matches_l3_near(&self, ep: &Ep<'_>, namespace_passed: bool) -> bool {
@@ -1325,6 +1292,11 @@ impl Entity {
         true
     }
 
+    /// Whether this end can match some pod of the namespace `at` (whose namespace selector
+    /// view is `namespace`), or, for `at` `None`, some address: `false` only where
+    /// [`Self::matches_l3`] is `false` for every such end. Decided by the namespace part
+    /// alone when there are no network sets (`sets`: an end then matches a selector only
+    /// as a pod).
     fn may_match_in(
         &self,
         at: Option<&str>,

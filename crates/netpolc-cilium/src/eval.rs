@@ -336,6 +336,15 @@ impl Sel {
         ));
     }
 
+    /// A policy's subject in `namespace` (a CiliumNetworkPolicy's; none for a
+    /// clusterwide policy): the agent adds a match on the namespace label.
+    pub(crate) fn scoped_to(mut self, namespace: Option<&str>) -> Sel {
+        if let Some(ns) = namespace {
+            self.add_match(SOURCE_K8S, NAMESPACE_KEY, ns);
+        }
+        self
+    }
+
     /// Adds `key Exists`.
     pub(crate) fn add_exists(&mut self, source: &str, key: &str) {
         self.reqs.push(Req::new(
@@ -1430,6 +1439,17 @@ pub(crate) struct Scoping<'a> {
     pub(crate) subject_matches_init: bool,
 }
 
+impl<'a> Scoping<'a> {
+    /// The scoping of the rules of a policy in `namespace` (none for a clusterwide
+    /// policy) whose subject is `subject` (already [`Sel::scoped_to`] the namespace).
+    pub(crate) fn of(namespace: Option<&'a str>, subject: Option<&Sel>) -> Scoping<'a> {
+        Scoping {
+            namespace,
+            subject_matches_init: subject.is_some_and(|s| s.has_key(SOURCE_RESERVED, "init")),
+        }
+    }
+}
+
 fn convert_item(
     raw: RawItem<'_>,
     scoping: Scoping<'_>,
@@ -1578,19 +1598,11 @@ pub(crate) fn from_cilium(p: &CiliumPolicy, selectors: &Selectors) -> Vec<CPolic
         .into_iter()
         .enumerate()
         .map(|(k, (base, r))| {
-            let subject = r.endpoint_selector.as_ref().map(|es| {
-                let mut sel = Sel::parse(es);
-                if let Some(ns) = namespace {
-                    sel.add_match(SOURCE_K8S, NAMESPACE_KEY, ns);
-                }
-                sel
-            });
-            let scoping = Scoping {
-                namespace,
-                subject_matches_init: subject
-                    .as_ref()
-                    .is_some_and(|s| s.has_key(SOURCE_RESERVED, "init")),
-            };
+            let subject = r
+                .endpoint_selector
+                .as_ref()
+                .map(|es| Sel::parse(es).scoped_to(namespace));
+            let scoping = Scoping::of(namespace, subject.as_ref());
             let ingress = r.ingress.as_deref().unwrap_or_default();
             let ingress_deny = r.ingress_deny.as_deref().unwrap_or_default();
             let egress = r.egress.as_deref().unwrap_or_default();

@@ -160,20 +160,9 @@ fn rule_policy(
     let mut text = Vec::new();
     let subject = subject.map(|raw| {
         raw.text(b'S', namespace, false, &mut text);
-        selectors.by_text(&text, || {
-            let mut sel = raw.make();
-            if let Some(ns) = namespace {
-                sel.add_match(SOURCE_K8S, NAMESPACE_KEY, ns);
-            }
-            sel
-        })
+        selectors.by_text(&text, || raw.make().scoped_to(namespace))
     });
-    let scoping = Scoping {
-        namespace,
-        subject_matches_init: subject
-            .as_ref()
-            .is_some_and(|s| s.has_key(SOURCE_RESERVED, "init")),
-    };
+    let scoping = Scoping::of(namespace, subject.as_deref());
     // An unset direction defaults to "this rule has rules for it".
     let default_deny = [
         dd.ingress
@@ -776,17 +765,6 @@ mod tests {
             "NotIn",
             "Exists",
             "DoesNotExist",
-            "all",
-            "world",
-            "cluster",
-            "host",
-            "init",
-            "ingress",
-            "unmanaged",
-            "remote-node",
-            "health",
-            "none",
-            "kube-apiserver",
             "TCP",
             "UDP",
             "SCTP",
@@ -798,7 +776,12 @@ mod tests {
             "CiliumNetworkPolicy",
             "CiliumClusterwideNetworkPolicy",
         ];
-        others.extend(words.iter().map(|w| json!(w)));
+        others.extend(
+            words
+                .iter()
+                .chain(crate::validate::ENTITIES)
+                .map(|w| json!(w)),
+        );
         // The plain readings share their selectors (each selector found by its text must
         // be the one its text made first); serde's each have their own.
         let shared = Selectors::default();

@@ -158,7 +158,7 @@ impl Section {
 }
 
 /// The entities of the CRD enum.
-const ENTITIES: &[&str] = &[
+pub(crate) const ENTITIES: &[&str] = &[
     "all",
     "world",
     "cluster",
