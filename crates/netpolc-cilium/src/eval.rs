@@ -1472,19 +1472,7 @@ fn convert_item(
                 .collect(),
         )
     } else if !raw.cidr.is_empty() || !raw.cidr_set.is_empty() {
-        let plain = raw
-            .cidr
-            .iter()
-            .filter_map(|c| parse_cidr_or_ip(c))
-            .map(|net| CidrC {
-                net,
-                except: Vec::new(),
-            });
-        L3::Cidrs(
-            plain
-                .chain(raw.cidr_set.iter().filter_map(cidr_rule))
-                .collect(),
-        )
+        cidrs(raw.cidr.iter().map(String::as_str), raw.cidr_set)
     } else if !raw.entities.is_empty() {
         L3::Entities(raw.entities.to_vec())
     } else if raw.fqdns {
@@ -1507,6 +1495,16 @@ fn convert_item(
             .collect(),
         icmps: raw.icmps.iter().flat_map(|r| &r.fields).map(icmp).collect(),
     }
+}
+
+/// The peer of a rule item's `toCIDR`/`fromCIDR` blocks and `toCIDRSet`/`fromCIDRSet`
+/// rules (a block the agent cannot parse matches nothing).
+pub(crate) fn cidrs<'c>(cidr: impl Iterator<Item = &'c str>, cidr_set: &[CidrRule]) -> L3 {
+    let plain = cidr.filter_map(parse_cidr_or_ip).map(|net| CidrC {
+        net,
+        except: Vec::new(),
+    });
+    L3::Cidrs(plain.chain(cidr_set.iter().filter_map(cidr_rule)).collect())
 }
 
 pub(crate) fn cidr_rule(c: &CidrRule) -> Option<CidrC> {

@@ -14,7 +14,7 @@
 //! it).
 
 use crate::eval::{
-    icmp, item_path, port_of, scope_peer, CPolicy, CRule, CidrC, PortC, Scoping, Sel, Selectors, L3,
+    icmp, item_path, port_of, scope_peer, CPolicy, CRule, PortC, Scoping, Sel, Selectors, L3,
 };
 use crate::labels::{
     parse_selector_key, split_selector_key, NAMESPACE_KEY, SOURCE_ANY, SOURCE_K8S, SOURCE_RESERVED,
@@ -23,7 +23,7 @@ use crate::types::{
     CidrRule, DefaultDeny, Entity, FqdnSelector, HttpRule, IcmpFamily, IcmpField, IcmpRule,
     IcmpType, L4Protocol, L7Rules, SelectorOperator, SelectorRequirement, KIND_CNP,
 };
-use crate::validate::parse_cidr_or_ip;
+use crate::validate::Section;
 use netpolc_ir::provenance::{RuleIntents, INTENT_ANNOTATION, RULES_ANNOTATION};
 use netpolc_ir::Direction;
 use serde_json::Value;
@@ -196,30 +196,6 @@ fn rule_policy(
     })
 }
 
-/// A rule list of a rule.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Section {
-    Ingress,
-    IngressDeny,
-    Egress,
-    EgressDeny,
-}
-
-impl Section {
-    fn field(self) -> &'static str {
-        match self {
-            Section::Ingress => "ingress",
-            Section::IngressDeny => "ingressDeny",
-            Section::Egress => "egress",
-            Section::EgressDeny => "egressDeny",
-        }
-    }
-
-    fn is_deny(self) -> bool {
-        matches!(self, Section::IngressDeny | Section::EgressDeny)
-    }
-}
-
 /// One rule item, as `convert_item` makes it of the typed item.
 fn rule_item(
     v: &Value,
@@ -229,7 +205,7 @@ fn rule_item(
     selectors: &Selectors,
     text: &mut Vec<u8>,
 ) -> Option<CRule> {
-    let ingress = matches!(section, Section::Ingress | Section::IngressDeny);
+    let ingress = section.is_ingress();
     let mut endpoints: &[Value] = &[];
     let mut cidr: &[Value] = &[];
     let mut cidr_set: &[Value] = &[];
@@ -281,18 +257,7 @@ fn rule_item(
                 .collect(),
         )
     } else if !cidr.is_empty() || !cidr_set.is_empty() {
-        let plain = cidr
-            .iter()
-            .filter_map(|c| parse_cidr_or_ip(c))
-            .map(|net| CidrC {
-                net,
-                except: Vec::new(),
-            });
-        L3::Cidrs(
-            plain
-                .chain(cidr_set.iter().filter_map(crate::eval::cidr_rule))
-                .collect(),
-        )
+        crate::eval::cidrs(cidr.into_iter(), &cidr_set)
     } else if !entities.is_empty() {
         L3::Entities(entities)
     } else if fqdns {

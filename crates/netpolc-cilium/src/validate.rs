@@ -58,9 +58,9 @@ struct Validator {
     out: Vec<Problem>,
 }
 
-/// Where a rule item sits.
+/// Where a rule item sits (also read by `plain`).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Section {
+pub(crate) enum Section {
     Ingress,
     IngressDeny,
     Egress,
@@ -68,12 +68,22 @@ enum Section {
 }
 
 impl Section {
-    fn is_ingress(self) -> bool {
+    pub(crate) fn is_ingress(self) -> bool {
         matches!(self, Section::Ingress | Section::IngressDeny)
     }
 
-    fn is_deny(self) -> bool {
+    pub(crate) fn is_deny(self) -> bool {
         matches!(self, Section::IngressDeny | Section::EgressDeny)
+    }
+
+    /// The rule's field that lists the items of this section.
+    pub(crate) fn field(self) -> &'static str {
+        match self {
+            Section::Ingress => "ingress",
+            Section::IngressDeny => "ingressDeny",
+            Section::Egress => "egress",
+            Section::EgressDeny => "egressDeny",
+        }
     }
 
     /// The CRD's properties of a rule item in this section.
