@@ -27,8 +27,8 @@ use crate::types::{
 use crate::validate::{parse_cidr_or_ip, parse_port, problems, PortValue};
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo,
-    NearIndex, PreparedSide, Side, SideKey,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Held, Mentions, NamespaceMemo,
+    NearIndex, PodCache, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol};
@@ -37,7 +37,7 @@ use serde_json::Value;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// Builds an evaluator of manifests under Cilium's semantics.
 ///
@@ -831,61 +831,13 @@ fn entity_matches(e: Entity, id: &Identity) -> bool {
 #[derive(Debug)]
 struct CiliumEvaluator {
     /// Every pod's view, for the proof.
-    views: Views,
+    /// The views of the pods of the model the proof asks about ([`PodView`]).
+    views: PodCache<PodView>,
     policies: Vec<CPolicy>,
     /// Indices (ascending) of the policies whose subject fixes one namespace.
     by_namespace: BTreeMap<String, Vec<usize>>,
     /// Indices of the policies that may select pods of any namespace.
     anywhere: Vec<usize>,
-}
-
-/// The views of the pods of the model the proof asks about ([`PodView`]), computed once
-/// for the proof, which asks about the same pods many times, from every thread.
-///
-/// As a `PodCache`, the model is told by its address and pod count (callers ask about
-/// the model they hold for as long as they ask), and a model asked about after another
-/// replaces the whole cache. One thread fills it while the others wait; a prepared side
-/// holds the views it reads, and takes no lock per other end.
-#[derive(Debug, Default)]
-struct Views {
-    cached: RwLock<Option<Arc<ModelViews>>>,
-    /// Held while the cache is filled.
-    filling: Mutex<()>,
-}
-
-/// The views of one model's pods, by pod (pods alike share one).
-#[derive(Debug)]
-struct ModelViews {
-    /// The model's address and pod count.
-    key: (usize, usize),
-    views: Vec<Arc<PodView>>,
-}
-
-impl Views {
-    fn key(model: &ClusterModel) -> (usize, usize) {
-        (std::ptr::from_ref(model) as usize, model.pods.len())
-    }
-
-    /// `f` of the views of `model`'s pods, or of `None` when the cache holds another
-    /// model's (or none).
-    fn with<R>(&self, model: &ClusterModel, f: impl FnOnce(Option<&[Arc<PodView>]>) -> R) -> R {
-        // A poisoned lock still holds a whole cache (it is replaced whole).
-        let cached = self.cached.read().unwrap_or_else(PoisonError::into_inner);
-        let key = Self::key(model);
-        f(cached
-            .as_deref()
-            .filter(|c| c.key == key)
-            .map(|c| c.views.as_slice()))
-    }
-
-    /// The views of `model`'s pods, when the cache holds them.
-    fn held(&self, model: &ClusterModel) -> Option<Arc<ModelViews>> {
-        let cached = self.cached.read().unwrap_or_else(PoisonError::into_inner);
-        cached
-            .as_ref()
-            .filter(|c| c.key == Self::key(model))
-            .map(Arc::clone)
-    }
 }
 
 /// What the evaluator keeps of a pod of the model the proof asks about, shared by the
@@ -942,7 +894,7 @@ impl CiliumEvaluator {
             }
         }
         CiliumEvaluator {
-            views: Views::default(),
+            views: PodCache::default(),
             policies,
             by_namespace,
             anywhere,
@@ -964,46 +916,24 @@ impl CiliumEvaluator {
     }
 
     /// Fills the cache with the views of `model`'s pods unless it holds them already:
-    /// one view for the pods of one namespace with the same labels (a view reads nothing
-    /// else of a pod), the labels from a namespace built once for its pods.
+    /// one view for the pods of one namespace with the same labels ([`PodCache`]), the
+    /// labels from a namespace built once for its pods.
     fn fill(&self, model: &ClusterModel) {
-        if self.views.with(model, |cached| cached.is_some()) {
-            return;
-        }
-        let _filling = self
-            .views
-            .filling
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        // Filled by another thread meanwhile.
-        if self.views.with(model, |cached| cached.is_some()) {
-            return;
-        }
-        let mut namespaces: HashMap<&str, NamespaceLabels> = HashMap::new();
-        let mut alike: HashMap<(&str, &BTreeMap<String, String>), Arc<PodView>> = HashMap::new();
-        let mut views = Vec::with_capacity(model.pods.len());
-        for (i, pod) in model.pods.iter().enumerate() {
-            let at = pod.namespace.as_str();
-            let view = alike.entry((at, &pod.labels)).or_insert_with(|| {
-                let labels = namespaces
-                    .entry(at)
-                    .or_insert_with(|| namespace_labels(model, at));
-                Arc::new(PodView::new(
-                    model,
-                    i,
-                    pod_identity(model, i, Arc::clone(labels)),
-                ))
-            });
-            views.push(Arc::clone(view));
-        }
-        *self
-            .views
-            .cached
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(ModelViews {
-            key: Views::key(model),
-            views,
-        }));
+        // Filled on one thread, under the cache's lock.
+        let namespaces: RefCell<HashMap<String, NamespaceLabels>> = RefCell::default();
+        self.views.fill(model, |model, i| {
+            let at = model.pods[i].namespace.as_str();
+            let mut namespaces = namespaces.borrow_mut();
+            let labels = match namespaces.get(at) {
+                Some(labels) => Arc::clone(labels),
+                None => {
+                    let labels = namespace_labels(model, at);
+                    namespaces.insert(at.to_string(), Arc::clone(&labels));
+                    labels
+                }
+            };
+            PodView::new(model, i, pod_identity(model, i, labels))
+        });
     }
 
     /// The positions of the policies whose subject selects the pod `pod` of `model`
@@ -1147,7 +1077,7 @@ impl Evaluator for CiliumEvaluator {
                 (Direction::Egress, Endpoint::External(_)) => None,
             };
             {
-                let cached = views.as_deref().map(|v| v.views.as_slice());
+                let cached = views.as_deref().map(Held::values);
                 let owned;
                 let (other, own_namespace_key): (&Identity, bool) = match (other_end, cached) {
                     (Endpoint::Pod(i), Some(views)) => {
@@ -1264,26 +1194,15 @@ impl Evaluator for CiliumEvaluator {
 }
 
 /// The namespaces the pods `sel` matches can be in, when it names them: `name_scope` of
-/// its tests on the namespace, built without collecting the values first when one test
-/// names them (the usual peer, in one namespace).
+/// its tests on the namespace.
 fn scope(sel: &Sel) -> Option<BTreeSet<&str>> {
-    let on_name = |r: &&Req| r.key == NAMESPACE_KEY && r.op == SelectorOperator::In;
-    let mut tests = sel.reqs.iter().filter(on_name);
-    match (tests.next(), tests.next()) {
-        (None, _) => None,
-        (Some(one), None) => {
-            let mut names = BTreeSet::new();
-            for v in &one.values {
-                names.insert(v.as_str());
-            }
-            Some(names)
-        }
-        (Some(_), Some(_)) => name_scope(
-            sel.reqs
-                .iter()
-                .map(|r| (on_name(&r), netpolc_ir::Op::In, &r.values)),
-        ),
-    }
+    name_scope(sel.reqs.iter().map(|r| {
+        (
+            r.key == NAMESPACE_KEY && r.op == SelectorOperator::In,
+            netpolc_ir::Op::In,
+            &r.values,
+        )
+    }))
 }
 
 /// Adds what one rule of a side can tell apart ([`Evaluator::mentions_into`]), but for

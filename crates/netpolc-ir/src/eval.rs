@@ -2,8 +2,8 @@
 //! [`ClusterModel`]. Every back end's evaluator is compared against this one.
 
 use crate::model::{
-    name_scope, named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions,
-    NearIndex, Pod, PreparedSide, Side, SideKey, Verdict,
+    named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NearIndex, Pod,
+    PreparedSide, Side, SideKey, Verdict,
 };
 use crate::{
     Action, Direction, Entity, Peer, PortSpec, Ports, Program, Rule, NAMESPACE_NAME_LABEL,
@@ -370,37 +370,7 @@ impl Intended<'_> {
     fn rule_mentions(program: &Program, r: &Rule, m: &mut Mentions) {
         match &r.peer {
             Peer::Pods { namespaces, pods } => {
-                for req in namespaces.requirements() {
-                    m.add_namespace_requirement(req);
-                }
-                // The namespaces the pod tests are confined to (`name_scope`): the values
-                // of the one `In` test on the name, as they are, when there is one (the
-                // usual peer, in one namespace), without building a set of them.
-                let mut on_name = namespaces
-                    .requirements()
-                    .filter(|r| r.key == NAMESPACE_NAME_LABEL && r.op == crate::Op::In);
-                match (on_name.next(), on_name.next()) {
-                    (None, _) => {
-                        for req in pods.requirements() {
-                            m.add_pod_requirement_in::<String>(None, req);
-                        }
-                    }
-                    (Some(one), None) => {
-                        for req in pods.requirements() {
-                            m.add_pod_requirement_in(Some(&one.values), req);
-                        }
-                    }
-                    (Some(_), Some(_)) => {
-                        let scope = name_scope(
-                            namespaces
-                                .requirements()
-                                .map(|r| (r.key == NAMESPACE_NAME_LABEL, r.op, &r.values)),
-                        );
-                        for req in pods.requirements() {
-                            m.add_pod_requirement_in(scope.as_ref(), req);
-                        }
-                    }
-                }
+                m.add_peer_requirements(|| namespaces.requirements(), pods.requirements());
             }
             Peer::Cidr(block) => {
                 m.nets.insert(block.net);

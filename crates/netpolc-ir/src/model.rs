@@ -564,6 +564,37 @@ impl Mentions {
         self.add_pod_label_test_in(scope, &r.key, r.op, r.values.iter());
     }
 
+    /// Adds a peer's tests: those `namespaces()` yields, over namespace labels (the name
+    /// as [`crate::NAMESPACE_NAME_LABEL`]), and `pods`, over the labels of the pods of the
+    /// namespaces those tests name ([`name_scope`]: the pod tests are confined there), or
+    /// of any namespace when they name none.
+    pub fn add_peer_requirements<'r, N: Iterator<Item = &'r crate::Requirement>>(
+        &mut self,
+        namespaces: impl Fn() -> N,
+        pods: impl Iterator<Item = &'r crate::Requirement>,
+    ) {
+        for r in namespaces() {
+            self.add_namespace_requirement(r);
+        }
+        let on_name =
+            |r: &&crate::Requirement| r.key == crate::NAMESPACE_NAME_LABEL && r.op == crate::Op::In;
+        let mut named = namespaces().filter(on_name);
+        match (named.next(), named.next()) {
+            (None, _) => pods.for_each(|r| self.add_pod_requirement_in::<String>(None, r)),
+            // The usual peer, in one namespace: the values of its one test as they are
+            // (what `name_scope` would collect), without building a set of them.
+            (Some(one), None) => {
+                pods.for_each(|r| self.add_pod_requirement_in(Some(&one.values), r));
+            }
+            (Some(_), Some(_)) => {
+                let scope = name_scope(
+                    namespaces().map(|r| (r.key == crate::NAMESPACE_NAME_LABEL, r.op, &r.values)),
+                );
+                pods.for_each(|r| self.add_pod_requirement_in(scope.as_ref(), r));
+            }
+        }
+    }
+
     /// Adds everything `other` mentions (its strings are moved, not copied).
     pub fn merge(&mut self, mut other: Mentions) {
         self.all_namespaces |= other.all_namespaces;
@@ -737,31 +768,9 @@ impl<'k> NearIndex<'k> {
         names: impl IntoIterator<Item = &'n str>,
         may: impl Fn(&T) -> bool,
     ) -> Vec<T> {
-        debug_assert_eq!(rules.len(), self.rules);
-        if !self.indexed {
-            // Every rule is a candidate: kept without listing them first (most sides have
-            // too few rules to be indexed, and this runs for every namespace of every
-            // side).
-            return rules.iter().copied().filter(|r| may(r)).collect();
-        }
-        let names: Vec<&str> = names.into_iter().collect();
-        let candidates = self.candidates(&names);
-        debug_assert_eq!(
-            candidates
-                .iter()
-                .copied()
-                .filter(|&i| may(&rules[i]))
-                .collect::<Vec<_>>(),
-            (0..rules.len())
-                .filter(|&i| may(&rules[i]))
-                .collect::<Vec<_>>(),
-            "the index left out a rule that may match in {names:?}"
-        );
-        candidates
-            .into_iter()
-            .filter(|&i| may(&rules[i]))
-            .map(|i| rules[i])
-            .collect()
+        let mut out = Vec::new();
+        self.keep_into(rules, names, may, &mut out);
+        out
     }
 
     /// [`Self::keep`] into `out` (emptied first), whose room is kept from call to call:
@@ -779,72 +788,62 @@ impl<'k> NearIndex<'k> {
         debug_assert_eq!(rules.len(), self.rules);
         out.clear();
         if !self.indexed {
+            // Every rule is a candidate: kept without listing them first (most sides have
+            // too few rules to be indexed, and this runs for every namespace of every
+            // side).
             out.extend(rules.iter().copied().filter(|r| may(r)));
             return;
         }
-        let names = names.into_iter();
-        // The rules listed under the one name, or `None` when there are several names.
-        let mut listed: Option<&[(&'k str, usize)]> = Some(&[]);
-        let mut seen: Option<&str> = None;
-        let mut rest: Vec<&str> = Vec::new();
-        for name in names {
-            match (seen, listed) {
-                (None, _) => {
-                    let from = self.by_namespace.partition_point(|(n, _)| *n < name);
-                    let to = from
-                        + self.by_namespace[from..]
-                            .iter()
-                            .take_while(|(n, _)| *n == name)
-                            .count();
-                    listed = Some(&self.by_namespace[from..to]);
-                    seen = Some(name);
-                }
-                (Some(first), _) if first == name => {}
-                (Some(first), Some(_)) => {
-                    listed = None;
-                    rest.extend([first, name]);
-                }
-                (Some(_), None) => rest.push(name),
-            }
-        }
-        let Some(listed) = listed else {
+        let mut names = names.into_iter();
+        let first = names.next();
+        let mut others: Vec<&str> = names.filter(|n| Some(*n) != first).collect();
+        if let (Some(first), false) = (first, others.is_empty()) {
             // Several names: rare; listed, sorted and deduplicated.
+            others.push(first);
             out.extend(
-                self.candidates(&rest)
+                self.candidates(&others)
                     .into_iter()
                     .filter(|&i| may(&rules[i]))
                     .map(|i| rules[i]),
             );
-            return;
-        };
-        // Both ascending, and apart (a rule is open or confined): merged in order.
-        let (mut open, mut listed) = (self.open.iter().copied().peekable(), listed.iter());
-        let mut next_listed = listed.next().map(|(_, i)| *i);
-        loop {
-            let i = match (open.peek(), next_listed) {
-                (Some(&o), Some(l)) if o < l => {
-                    open.next();
-                    o
+        } else {
+            // An address (no name) or one name: the open rules and that name's, both
+            // ascending and apart (a rule is open or confined), merged in order.
+            let listed = first.map_or(&[][..], |name| self.listed(name));
+            let (mut open, mut listed) = (
+                self.open.iter().copied().peekable(),
+                listed.iter().map(|(_, i)| *i).peekable(),
+            );
+            loop {
+                let i = match (open.peek(), listed.peek()) {
+                    (Some(&o), Some(&l)) if o < l => open.next(),
+                    (_, Some(_)) => listed.next(),
+                    (Some(_), None) => open.next(),
+                    (None, None) => break,
+                };
+                let i = i.expect("peeked");
+                if may(&rules[i]) {
+                    out.push(rules[i]);
                 }
-                (_, Some(l)) => {
-                    next_listed = listed.next().map(|(_, i)| *i);
-                    l
-                }
-                (Some(&o), None) => {
-                    open.next();
-                    o
-                }
-                (None, None) => break,
-            };
-            if may(&rules[i]) {
-                out.push(rules[i]);
             }
         }
+        // What is kept is among the rules `may` keeps, each once: the same count is the
+        // same rules.
         debug_assert_eq!(
             out.len(),
             (0..rules.len()).filter(|&i| may(&rules[i])).count(),
-            "the index left out a rule that may match in {seen:?}"
+            "the index left out a rule that may match in {first:?}, {others:?}"
         );
+    }
+
+    /// The rules listed under the namespace name `name`: `(name, rule)`, rules ascending.
+    fn listed(&self, name: &str) -> &[(&'k str, usize)] {
+        let from = self.by_namespace.partition_point(|(n, _)| *n < name);
+        let len = self.by_namespace[from..]
+            .iter()
+            .take_while(|(n, _)| *n == name)
+            .count();
+        &self.by_namespace[from..from + len]
     }
 
     /// The positions, in order, of the rules that may match an end in a namespace known
@@ -856,14 +855,9 @@ impl<'k> NearIndex<'k> {
         let mut out = self.open.clone();
         let mut extra = false;
         for name in names {
-            let from = self.by_namespace.partition_point(|(n, _)| n < name);
-            let at = self.by_namespace[from..]
-                .iter()
-                .take_while(|(n, _)| n == name)
-                .map(|(_, i)| *i);
-            let before = out.len();
-            out.extend(at);
-            extra |= out.len() > before;
+            let listed = self.listed(name);
+            out.extend(listed.iter().map(|(_, i)| *i));
+            extra |= !listed.is_empty();
         }
         if extra {
             out.sort_unstable();
@@ -882,18 +876,30 @@ impl<'k> NearIndex<'k> {
 /// The model is told by its address and pod count: callers ask about the model they
 /// hold for as long as they ask (the proof's own copy), and a model asked about after
 /// another replaces the whole cache. One thread fills it for a model while the others
-/// asking wait (`value` must not ask the cache).
+/// asking wait (`value` must not ask the cache). A caller asking many times (a prepared
+/// side) may hold the values ([`PodCache::held`]) and take no lock per question.
 pub struct PodCache<T> {
-    cached: std::sync::RwLock<Cached<T>>,
+    cached: std::sync::RwLock<Option<std::sync::Arc<Held<T>>>>,
 }
 
-/// The key of the model a [`PodCache`] holds values of, and the values by pod.
-type Cached<T> = ((usize, usize), Vec<std::sync::Arc<T>>);
+/// The values a [`PodCache`] holds for one model, by pod.
+pub struct Held<T> {
+    /// The model's address and pod count.
+    key: (usize, usize),
+    values: Vec<std::sync::Arc<T>>,
+}
+
+impl<T> Held<T> {
+    /// The values, indexed as the model's pods.
+    pub fn values(&self) -> &[std::sync::Arc<T>] {
+        &self.values
+    }
+}
 
 impl<T> Default for PodCache<T> {
     fn default() -> Self {
         PodCache {
-            cached: std::sync::RwLock::new(((0, 0), Vec::new())),
+            cached: std::sync::RwLock::new(None),
         }
     }
 }
@@ -908,7 +914,8 @@ impl<T> Clone for PodCache<T> {
 
 impl<T> std::fmt::Debug for PodCache<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PodCache({} pods)", self.read().1.len())
+        let pods = self.read().as_ref().map_or(0, |h| h.values.len());
+        write!(f, "PodCache({pods} pods)")
     }
 }
 
@@ -919,7 +926,7 @@ impl<T> PodCache<T> {
     }
 
     /// The cache, read; a poisoned lock still holds a whole cache (it is replaced whole).
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Cached<T>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Option<std::sync::Arc<Held<T>>>> {
         self.cached
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -930,8 +937,7 @@ impl<T> PodCache<T> {
     /// the pods alike in both (`value` must read nothing else of the pod, nor ask this
     /// cache: it runs under the cache's lock).
     pub fn fill(&self, model: &ClusterModel, value: impl Fn(&ClusterModel, usize) -> T) {
-        let key = Self::key(model);
-        if self.read().0 == key && !model.pods.is_empty() {
+        if self.held(model).is_some() {
             return;
         }
         // Filled under the lock: threads asking at once (the proof's, from its first
@@ -940,11 +946,14 @@ impl<T> PodCache<T> {
             .cached
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cached.0 == key && !model.pods.is_empty() {
+        let key = Self::key(model);
+        if cached.as_ref().is_some_and(|h| h.key == key) {
             return;
         }
-        let mut alike: BTreeMap<(&str, &BTreeMap<String, String>), std::sync::Arc<T>> =
-            BTreeMap::new();
+        let mut alike: std::collections::HashMap<
+            (&str, &BTreeMap<String, String>),
+            std::sync::Arc<T>,
+        > = std::collections::HashMap::new();
         let values = model
             .pods
             .iter()
@@ -956,22 +965,32 @@ impl<T> PodCache<T> {
                     .clone()
             })
             .collect();
-        *cached = (key, values);
+        *cached = Some(std::sync::Arc::new(Held { key, values }));
     }
 
     /// `f` of the cached values of `model`'s pods (indexed as its pods), or of `None` when
-    /// the cache holds another model's.
+    /// the cache holds another model's (or none).
     pub fn with<R>(
         &self,
         model: &ClusterModel,
         f: impl FnOnce(Option<&[std::sync::Arc<T>]>) -> R,
     ) -> R {
         let cached = self.read();
-        if cached.0 == Self::key(model) && cached.1.len() == model.pods.len() {
-            f(Some(&cached.1))
-        } else {
-            f(None)
-        }
+        let key = Self::key(model);
+        f(cached
+            .as_deref()
+            .filter(|h| h.key == key)
+            .map(|h| h.values.as_slice()))
+    }
+
+    /// The cached values of `model`'s pods, held (read without the cache's lock), or
+    /// `None` when the cache holds another model's (or none).
+    pub fn held(&self, model: &ClusterModel) -> Option<std::sync::Arc<Held<T>>> {
+        let key = Self::key(model);
+        self.read()
+            .as_ref()
+            .filter(|h| h.key == key)
+            .map(std::sync::Arc::clone)
     }
 }
 
@@ -1161,7 +1180,8 @@ mod tests {
         // Too few rules to index: all of them, whatever the names.
         let small = NearIndex::new(3, |_| Some(vec!["n0"]));
         assert_eq!(small.candidates(&[]), [0, 1, 2]);
-        // `keep_into` keeps what `keep` keeps, in a buffer used again.
+        // `keep_into` (and `keep`, which calls it) keeps what asking `may` about every
+        // rule keeps, in a buffer used again.
         let rules: Vec<usize> = (0..n).collect();
         let mut out = vec![99];
         for names in [
@@ -1177,13 +1197,10 @@ mod tests {
             let here = index.candidates(names);
             for even in [false, true] {
                 let may = |r: &usize| here.contains(r) && (!even || r % 2 == 0);
+                let all: Vec<usize> = rules.iter().copied().filter(may).collect();
                 index.keep_into(&rules, names.iter().copied(), may, &mut out);
-                assert_eq!(
-                    out,
-                    index.keep(&rules, names.iter().copied(), may),
-                    "{names:?}"
-                );
-                assert_eq!(out, rules.iter().copied().filter(may).collect::<Vec<_>>());
+                assert_eq!(out, all, "{names:?}");
+                assert_eq!(index.keep(&rules, names.iter().copied(), may), all);
             }
         }
         small.keep_into(&[0, 1, 2], ["n0"], |r| *r != 1, &mut out);

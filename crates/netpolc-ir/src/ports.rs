@@ -98,14 +98,23 @@ impl PortMatch {
         port: u16,
         named: &dyn Fn(&str) -> Option<(Protocol, u16)>,
     ) -> bool {
-        if self.protocol != protocol {
-            return false;
-        }
+        self.protocol == protocol
+            && self
+                .span(named)
+                .is_some_and(|(first, last)| (first..=last).contains(&port))
+    }
+
+    /// The ports of its protocol this match takes, `first..=last`; `None` when it takes
+    /// none (a name the destination pod does not have on this protocol, an ICMP type).
+    fn span(&self, named: &dyn Fn(&str) -> Option<(Protocol, u16)>) -> Option<(u16, u16)> {
         match &self.port {
-            PortSpec::All => true,
-            PortSpec::Range { start, end } => (*start..=*end).contains(&port),
-            PortSpec::Named(n) => named(n) == Some((protocol, port)),
-            PortSpec::Icmp { .. } => false,
+            PortSpec::All => Some((0, u16::MAX)),
+            PortSpec::Range { start, end } => Some((*start, *end)),
+            PortSpec::Named(n) => match named(n) {
+                Some((protocol, port)) if protocol == self.protocol => Some((port, port)),
+                _ => None,
+            },
+            PortSpec::Icmp { .. } => None,
         }
     }
 }
@@ -180,15 +189,8 @@ impl Ports {
             Ports::Only(set) => set,
         };
         for m in set.iter() {
-            // The one (protocol, port range) of samples `m` matches.
-            let (first, last) = match &m.port {
-                PortSpec::All => (0, u16::MAX),
-                PortSpec::Range { start, end } => (*start, *end),
-                PortSpec::Named(n) => match named(n) {
-                    Some((protocol, port)) if protocol == m.protocol => (port, port),
-                    _ => continue,
-                },
-                PortSpec::Icmp { .. } => continue,
+            let Some((first, last)) = m.span(named) else {
+                continue;
             };
             for (k, &(protocol, port)) in samples.iter().enumerate() {
                 if protocol == m.protocol && (first..=last).contains(&port) {
@@ -223,9 +225,10 @@ impl fmt::Display for Ports {
 mod tests {
     use super::*;
 
-    /// [`Ports::each_match`] tells of each sample what [`Ports::matches`] tells.
+    /// [`Ports::each_match`] and [`Ports::matches`] tell of each sample what the rule's
+    /// ports mean.
     #[test]
-    fn each_match_agrees_with_matches() {
+    fn each_match_and_matches_tell_what_the_ports_mean() {
         let named = |n: &str| match n {
             "http" => Some((Protocol::Tcp, 8080)),
             "dns" => Some((Protocol::Udp, 53)),
@@ -233,7 +236,7 @@ mod tests {
         };
         let samples: Vec<(Protocol, u16)> = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp]
             .into_iter()
-            .flat_map(|p| [0, 1, 53, 79, 80, 81, 443, 8080, 65535].map(|n| (p, n)))
+            .flat_map(|p| [0, 1, 53, 54, 79, 80, 81, 443, 8080, 8081, 65535].map(|n| (p, n)))
             .collect();
         let sets = [
             Ports::Any,
@@ -281,11 +284,26 @@ mod tests {
         for ports in &sets {
             let mut got = vec![false; samples.len()];
             ports.each_match(&samples, &named, |k| got[k] = true);
-            let want: Vec<bool> = samples
+            // What a rule's ports mean, written out here (both methods share `span`).
+            let means = |p: Protocol, n: u16| match ports {
+                Ports::Any => true,
+                Ports::Only(set) => set.iter().any(|m| {
+                    m.protocol == p
+                        && match &m.port {
+                            PortSpec::All => true,
+                            PortSpec::Range { start, end } => *start <= n && n <= *end,
+                            PortSpec::Named(name) => named(name) == Some((p, n)),
+                            PortSpec::Icmp { .. } => false,
+                        }
+                }),
+            };
+            let want: Vec<bool> = samples.iter().map(|&(p, n)| means(p, n)).collect();
+            let matched: Vec<bool> = samples
                 .iter()
                 .map(|&(p, n)| ports.matches(p, n, &named))
                 .collect();
             assert_eq!(got, want, "{ports}");
+            assert_eq!(matched, want, "{ports}");
         }
     }
 }

@@ -284,28 +284,20 @@ impl Projection {
     /// mentioned (`(Some(v), false)`), another value (`(None, true)`) or absence
     /// (`(None, false)`).
     pub fn key<'a>(&self, labels: &'a BTreeMap<String, String>) -> Seen<'a> {
-        let mut out = Vec::new();
-        self.key_into(labels, &mut out);
-        out
-    }
-
-    /// [`Projection::key`] into `out` (cleared first): a caller keying many pods keeps
-    /// one buffer, and a key only when it is new.
-    pub fn key_into<'a>(&self, labels: &'a BTreeMap<String, String>, out: &mut Seen<'a>) {
-        out.clear();
         if self.all {
-            out.extend(
-                labels
-                    .iter()
-                    .flat_map(|(k, v)| [(Some(k.as_str()), false), (Some(v.as_str()), false)]),
-            );
-            return;
+            return labels
+                .iter()
+                .flat_map(|(k, v)| [(Some(k.as_str()), false), (Some(v.as_str()), false)])
+                .collect();
         }
-        out.extend(self.keys.iter().map(|(k, values)| match labels.get(k) {
-            None => (None, false),
-            Some(v) if values.contains(v) => (Some(v.as_str()), false),
-            Some(_) => (None, true),
-        }));
+        self.keys
+            .iter()
+            .map(|(k, values)| match labels.get(k) {
+                None => (None, false),
+                Some(v) if values.contains(v) => (Some(v.as_str()), false),
+                Some(_) => (None, true),
+            })
+            .collect()
     }
 }
 

@@ -24,11 +24,11 @@
 
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    name_scope, named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions,
-    NamespaceMemo, NearIndex, Pod, PreparedSide, Side, SideKey,
+    named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo,
+    NearIndex, Pod, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
-use netpolc_ir::{Direction, Op, Protocol, Requirement, NAMESPACE_NAME_LABEL};
+use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
 use netpolc_kube::networkpolicy as kube;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -654,31 +654,10 @@ impl Evaluator for K8sEvaluator {
             for peer in rule.peers.iter().flatten() {
                 match peer {
                     PeerM::Pods { namespaces, pods } => {
-                        for r in namespaces.iter().flat_map(|s| s.0.iter()) {
-                            m.add_namespace_requirement(r);
-                        }
                         let pods = pods.iter().flat_map(|s| s.0.iter());
-                        let Some(s) = namespaces else {
-                            pods.for_each(|r| m.add_pod_requirement_in(Some(&own), r));
-                            continue;
-                        };
-                        // The namespaces the pod tests are confined to (`name_scope`): the
-                        // values of the one `In` test on the name, as they are, when there
-                        // is one, without building a set of them.
-                        let mut on_name =
-                            s.0.iter()
-                                .filter(|r| r.key == NAMESPACE_NAME_LABEL && r.op == Op::In);
-                        match (on_name.next(), on_name.next()) {
-                            (Some(one), None) => {
-                                pods.for_each(|r| m.add_pod_requirement_in(Some(&one.values), r));
-                            }
-                            _ => {
-                                let scope = name_scope(
-                                    s.0.iter()
-                                        .map(|r| (r.key == NAMESPACE_NAME_LABEL, r.op, &r.values)),
-                                );
-                                pods.for_each(|r| m.add_pod_requirement_in(scope.as_ref(), r));
-                            }
+                        match namespaces {
+                            Some(s) => m.add_peer_requirements(|| s.0.iter(), pods),
+                            None => pods.for_each(|r| m.add_pod_requirement_in(Some(&own), r)),
                         }
                     }
                     PeerM::Block { net, except } => {
