@@ -14,18 +14,24 @@ use netpolc_source::Diagnostic;
 
 /// Checks a program against what Cilium can express; see [`crate::codes`].
 pub fn check(program: &Program, options: &Options) -> Vec<Diagnostic> {
-    let mut out: Vec<Diagnostic> = Vec::new();
-    for rule in &program.rules {
-        check_labels(rule, &mut out);
-        if let Peer::Cidr(block) = &rule.peer {
-            check_cidr(program, rule, block, &mut out);
-        }
-        check_ports(rule, options, &mut out);
-        check_http(rule, &mut out);
-        if let Peer::Fqdn(name) = &rule.peer {
-            check_fqdn(program, rule, name, &mut out);
-        }
-    }
+    // Each rule on every core, problems in the order of the rules.
+    let mut out: Vec<Diagnostic> = netpolc_ir::par::flat_map(
+        netpolc_ir::par::threads(),
+        program.rules.len(),
+        1024,
+        |i, out| {
+            let rule = &program.rules[i];
+            check_labels(rule, out);
+            if let Peer::Cidr(block) = &rule.peer {
+                check_cidr(program, rule, block, out);
+            }
+            check_ports(rule, options, out);
+            check_http(rule, out);
+            if let Peer::Fqdn(name) = &rule.peer {
+                check_fqdn(program, rule, name, out);
+            }
+        },
+    );
     // One intent yields several rules (both sides, several subjects): report each
     // problem once, in first-seen order.
     let mut seen = std::collections::BTreeSet::new();

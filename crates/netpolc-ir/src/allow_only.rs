@@ -164,8 +164,17 @@ pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
     }
     // Sorted and deduplicated as `Program::canonicalise` does, by the same order
     // (`Canonical`), then copied once.
-    crate::par::sort(crate::par::threads(), &mut allows);
-    allows.dedup();
+    let threads = crate::par::threads();
+    crate::par::sort(threads, &mut allows);
+    // Duplicates are neighbours once sorted: the first of each run is kept (as `dedup`
+    // keeps it), told and copied on every core.
+    let kept: Vec<&Rule> = crate::par::map(threads, allows.len(), 4096, |i| {
+        (i == 0 || allows[i] != allows[i - 1]).then_some(&*allows[i].0)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let rules = crate::par::map(threads, kept.len(), 1024, |i| kept[i].clone());
     let mut isolations = program.isolations.clone();
     isolations.sort();
     isolations.dedup();
@@ -175,7 +184,7 @@ pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
         profile: program.profile.clone(),
         namespaces: program.namespaces.clone(),
         isolations,
-        rules: allows.into_iter().map(|c| c.0.into_owned()).collect(),
+        rules,
         tests,
     })
 }

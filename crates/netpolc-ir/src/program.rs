@@ -443,10 +443,29 @@ impl Program {
     pub fn rules_by_object(&self) -> Vec<RuleGroup<'_>> {
         crate::par::by_share(crate::par::threads(), |share, shares| {
             let mut groups: BTreeMap<_, BTreeMap<_, BTreeMap<_, Vec<usize>>>> = BTreeMap::new();
+            // The rules are sorted by scope, so neighbours mostly share their namespace
+            // and set: the object set and its share are found again only when the
+            // namespace or the rule's own set changes (the object set depends on those
+            // two alone for a namespace scope).
+            let mut last: Option<(&str, &str, &str, bool)> = None;
             for (i, rule) in self.rules.iter().enumerate() {
                 let o = &rule.origin;
-                let (_, set) = self.object_set(&rule.subject.scope, o);
-                if crate::par::share_of(set, shares) != share {
+                let (set, mine) = match (&rule.subject.scope, last) {
+                    (Scope::Namespace(ns), Some((n, own, set, mine)))
+                        if n == ns.as_str() && own == o.set.as_str() =>
+                    {
+                        (set, mine)
+                    }
+                    (scope, _) => {
+                        let (_, set) = self.object_set(scope, o);
+                        let mine = crate::par::share_of(set, shares) == share;
+                        if let Scope::Namespace(ns) = scope {
+                            last = Some((ns, &o.set, set, mine));
+                        }
+                        (set, mine)
+                    }
+                };
+                if !mine {
                     continue;
                 }
                 groups
