@@ -171,10 +171,6 @@ fn unnamed_namespace(model: &ClusterModel) -> String {
 /// A pod's labels as one side sees them (see [`Projection::key`]).
 pub type Seen<'a> = Vec<(Option<&'a str>, bool)>;
 
-/// What tells two other ends of one side in one namespace (or group of namespaces)
-/// apart: labels seen, named ports (by [`Prover::ports_id`]).
-type OtherKey<'a> = (Seen<'a>, Option<usize>);
-
 /// A pod's named ports: name → (protocol, port).
 type NamedPorts = BTreeMap<String, (Protocol, u16)>;
 
@@ -301,6 +297,65 @@ impl Projection {
     }
 }
 
+/// Appends to `out` the key of a pod with `labels` (whose label set is numbered
+/// `label_set`) under the projection `p`, as numbers ([`Prover::check_sides`] tells pods
+/// apart by comparing numbers, not strings): per mentioned key, `0` for absence, `1` for
+/// another value, or the address of the mentioned value in `p` (each value is kept once
+/// there); or the label set's number when every label matters. Two pods get the same
+/// numbers iff [`Projection::key`] gives them the same key.
+fn key_into(
+    p: &Projection,
+    labels: &BTreeMap<String, String>,
+    label_set: usize,
+    out: &mut Vec<usize>,
+) {
+    if p.all {
+        out.push(label_set);
+        return;
+    }
+    // Both sorted by key: one walk through the pod's labels.
+    let mut pod = labels.iter().peekable();
+    for (k, values) in &p.keys {
+        let mut code = 0;
+        while let Some((l, v)) = pod.peek() {
+            match l.as_str().cmp(k.as_str()) {
+                std::cmp::Ordering::Less => {
+                    pod.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    code = values.get(*v).map_or(1, |v| std::ptr::from_ref(v) as usize);
+                    break;
+                }
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        out.push(code);
+    }
+}
+
+/// A hasher for short keys of numbers ([`key_into`]): a multiply and a rotate per word
+/// (the keys are made here, not by an adversary), where the default hasher costs more
+/// than the lookup it serves.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
 fn direction_index(d: Direction) -> usize {
     match d {
         Direction::Ingress => 0,
@@ -362,6 +417,9 @@ struct Prover<'a> {
     ports_id: Vec<usize>,
     /// Real pods of each class.
     pods_of_class: Vec<Vec<usize>>,
+    /// Per class, a number for its labels: classes with the same labels (and other named
+    /// ports) have the same number.
+    label_set_of_class: Vec<usize>,
     /// The unnamed namespace's pod of each class.
     unnamed_pods: Vec<usize>,
     /// The unnamed namespace's name.
@@ -452,6 +510,7 @@ impl<'a> Prover<'a> {
             class_of: Vec::new(),
             ports_id: Vec::new(),
             pods_of_class: Vec::new(),
+            label_set_of_class: Vec::new(),
             unnamed_pods: Vec::new(),
             unnamed: String::new(),
             leaders: Vec::new(),
@@ -504,9 +563,17 @@ impl<'a> Prover<'a> {
                 }
             }
         }
-        let classes = firsts
+        let classes: Vec<Class> = firsts
             .iter()
             .map(|&i| (pods[i].labels.clone(), pods[i].named_ports.clone()))
+            .collect();
+        let mut sets: BTreeMap<&BTreeMap<String, String>, usize> = BTreeMap::new();
+        self.label_set_of_class = classes
+            .iter()
+            .map(|(labels, _)| {
+                let next = sets.len();
+                *sets.entry(labels).or_insert(next)
+            })
             .collect();
         self.class_of = class_of;
         self.pods_of_class = pods_of_class;
@@ -1028,8 +1095,15 @@ impl<'a> Prover<'a> {
             }
             // Key numbers: keys of two projections are never compared (a namespace has
             // one projection, and every namespace of a group the first), so one
-            // numbering serves them all.
-            let mut keys: BTreeMap<OtherKey<'_>, u32> = BTreeMap::new();
+            // numbering serves them all (each key still starts with its projection).
+            // A key is written as numbers ([`key_into`]) into one buffer, and copied only
+            // when it is new.
+            let mut keys: std::collections::HashMap<
+                Vec<usize>,
+                u32,
+                std::hash::BuildHasherDefault<WordHasher>,
+            > = std::collections::HashMap::default();
+            let mut written: Vec<usize> = Vec::new();
             let mut in_group: Vec<Vec<u32>> = vec![Vec::new(); local.groups.len()];
             // Per key number, the last namespace (by its position here) it was seen in.
             let mut seen_in: Vec<usize> = Vec::new();
@@ -1059,12 +1133,21 @@ impl<'a> Prover<'a> {
                     let key = if slot.0 == side {
                         slot.1
                     } else {
-                        let key = (
-                            projection.key(&pod.labels),
-                            local.named_ports.then(|| self.ports_id[i]),
-                        );
-                        let next = u32::try_from(keys.len()).unwrap_or(u32::MAX);
-                        let k = *keys.entry(key).or_insert(next);
+                        written.clear();
+                        written.push(p);
+                        if local.named_ports {
+                            written.push(self.ports_id[i]);
+                        }
+                        let label_set = self.label_set_of_class[self.class(i)];
+                        key_into(projection, &pod.labels, label_set, &mut written);
+                        let k = match keys.get(written.as_slice()) {
+                            Some(k) => *k,
+                            None => {
+                                let next = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+                                keys.insert(written.clone(), next);
+                                next
+                            }
+                        };
                         *slot = (side, k);
                         k
                     };
