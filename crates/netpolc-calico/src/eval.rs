@@ -52,8 +52,8 @@ use crate::{DEFAULT_TIER, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
 use ipnet::IpNet;
 use netpolc_ir::backend::At;
 use netpolc_ir::model::{
-    ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo, NearIndex, Pod,
-    PodCache, PreparedSide, Side, SideKey,
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, MentionText, Mentions, NamespaceMemo,
+    NearIndex, Pod, PodCache, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol as IrProtocol};
@@ -1484,7 +1484,11 @@ impl Policy {
 
 /// Adds what a selector over *workload endpoint* labels tells apart about namespaces
 /// and pods.
-fn endpoint_mentions(e: &Expr, m: &mut Mentions, scope: Option<&BTreeSet<&str>>) {
+fn endpoint_mentions<'a, S: MentionText<'a>>(
+    e: &'a Expr,
+    m: &mut Mentions<S>,
+    scope: Option<&BTreeSet<&'a str>>,
+) {
     expr_mentions(e, m, scope, &|key| {
         if key == NAMESPACE_LABEL {
             Some(NsKey::Name)
@@ -1504,7 +1508,7 @@ fn endpoint_mentions(e: &Expr, m: &mut Mentions, scope: Option<&BTreeSet<&str>>)
 }
 
 /// Adds what a selector over *namespace* labels tells apart.
-fn namespace_mentions(e: &Expr, m: &mut Mentions) {
+fn namespace_mentions<'a, S: MentionText<'a>>(e: &'a Expr, m: &mut Mentions<S>) {
     expr_mentions(e, m, None, &|key| {
         Some(if key == NAME_LABEL {
             NsKey::Name
@@ -1527,18 +1531,19 @@ enum NsKey<'k> {
 
 /// `scope`: the namespaces whose pods alone the expression's pod tests can meet (see
 /// [`Mentions::pod_labels_in`]), or `None` for any namespace.
-fn expr_mentions(
-    e: &Expr,
-    m: &mut Mentions,
-    scope: Option<&BTreeSet<&str>>,
+fn expr_mentions<'a, S: MentionText<'a>>(
+    e: &'a Expr,
+    m: &mut Mentions<S>,
+    scope: Option<&BTreeSet<&'a str>>,
     classify: &dyn for<'k> Fn(&'k str) -> Option<NsKey<'k>>,
 ) {
     use netpolc_ir::Op;
-    let values = |m: &mut Mentions, key: &str, vs: &[&String]| match classify(key) {
+    let scoped = || scope.map(|s| s.iter().copied());
+    let values = |m: &mut Mentions<S>, key: &'a str, vs: &[&'a String]| match classify(key) {
         None => {}
         Some(NsKey::Name) => vs.iter().for_each(|v| m.add_namespace(v)),
         Some(NsKey::Label(k)) => m.add_namespace_label_test(k, Op::In, vs.iter().copied()),
-        Some(NsKey::Pod(k)) => m.add_pod_label_test_in(scope, k, Op::In, vs.iter().copied()),
+        Some(NsKey::Pod(k)) => m.add_pod_label_test_in(scoped(), k, Op::In, vs.iter().copied()),
     };
     match e {
         Expr::All | Expr::Global => {}
@@ -1554,7 +1559,7 @@ fn expr_mentions(
                     m.add_namespace_label_test(k, Op::Exists, std::iter::empty())
                 }
                 Some(NsKey::Pod(k)) if matches!(e, Expr::Has(_)) => {
-                    m.add_pod_label_test_in(scope, k, Op::Exists, std::iter::empty())
+                    m.add_pod_label_test_in(scoped(), k, Op::Exists, std::iter::empty())
                 }
                 // A test on a value's text tells apart values nobody lists.
                 Some(NsKey::Label(_)) => m.all_namespaces = true,
@@ -1602,7 +1607,11 @@ fn endpoints_scope(eps: &Endpoints) -> Option<BTreeSet<&str>> {
     }
 }
 
-fn entity_mentions(e: &Entity, protocol: Option<u8>, m: &mut Mentions) {
+fn entity_mentions<'a, S: MentionText<'a>>(
+    e: &'a Entity,
+    protocol: Option<u8>,
+    m: &mut Mentions<S>,
+) {
     if let Some(eps) = &e.endpoints {
         match &eps.namespaces {
             Namespaces::Any => {}
@@ -1905,28 +1914,17 @@ impl Evaluator for CalicoEvaluator {
         direction: Direction,
         m: &mut Mentions,
     ) {
-        let mut sets_mentioned = false;
-        for (_, p) in self.applying_of(model, pod, direction) {
-            if let Some(s) = &p.namespace_selector {
-                namespace_mentions(s.expr(), m);
-            }
-            for r in p.rules(direction) {
-                let protocol = r.protocol;
-                entity_mentions(&r.source, protocol, m);
-                entity_mentions(&r.destination, protocol, m);
-                if !sets_mentioned
-                    && [&r.source, &r.destination]
-                        .iter()
-                        .any(|e| e.endpoints.is_some() || e.not_selector.is_some())
-                {
-                    // A selector may match any network set: their networks tell
-                    // addresses apart.
-                    sets_mentioned = true;
-                    m.nets
-                        .extend(self.sets.iter().flat_map(|s| s.nets.iter().copied()));
-                }
-            }
-        }
+        self.mentions(model, pod, direction, m);
+    }
+
+    fn mentions_borrowed_into<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        pod: usize,
+        direction: Direction,
+        m: &mut Mentions<std::borrow::Cow<'a, str>>,
+    ) {
+        self.mentions(model, pod, direction, m);
     }
 
     /// The policies that apply to the pod, in order (their tiers with them; named ports
@@ -1949,6 +1947,41 @@ impl Evaluator for CalicoEvaluator {
             key.push(std::ptr::from_ref(p) as usize);
         }
         Some(key)
+    }
+}
+
+impl CalicoEvaluator {
+    /// [`Evaluator::mentions_into`], its strings borrowed from the policies or copied
+    /// ([`MentionText`]).
+    fn mentions<'a, S: MentionText<'a>>(
+        &'a self,
+        model: &'a ClusterModel,
+        pod: usize,
+        direction: Direction,
+        m: &mut Mentions<S>,
+    ) {
+        let mut sets_mentioned = false;
+        for (_, p) in self.applying_of(model, pod, direction) {
+            if let Some(s) = &p.namespace_selector {
+                namespace_mentions(s.expr(), m);
+            }
+            for r in p.rules(direction) {
+                let protocol = r.protocol;
+                entity_mentions(&r.source, protocol, m);
+                entity_mentions(&r.destination, protocol, m);
+                if !sets_mentioned
+                    && [&r.source, &r.destination]
+                        .iter()
+                        .any(|e| e.endpoints.is_some() || e.not_selector.is_some())
+                {
+                    // A selector may match any network set: their networks tell
+                    // addresses apart.
+                    sets_mentioned = true;
+                    m.nets
+                        .extend(self.sets.iter().flat_map(|s| s.nets.iter().copied()));
+                }
+            }
+        }
     }
 }
 

@@ -27,8 +27,8 @@ use crate::types::{
 use crate::validate::{parse_cidr_or_ip, parse_port, problems, PortValue};
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Held, Mentions, NamespaceMemo,
-    NearIndex, PodCache, PreparedSide, Side, SideKey,
+    name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Held, MentionText, Mentions,
+    NamespaceMemo, NearIndex, PodCache, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol};
@@ -1167,6 +1167,40 @@ impl Evaluator for CiliumEvaluator {
         direction: Direction,
         m: &mut Mentions,
     ) {
+        self.mentions(model, pod, direction, m);
+    }
+
+    fn mentions_borrowed_into<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        pod: usize,
+        direction: Direction,
+        m: &mut Mentions<std::borrow::Cow<'a, str>>,
+    ) {
+        self.mentions(model, pod, direction, m);
+    }
+
+    /// The policies whose subject selects the pod, in order (their rules and default
+    /// deny with them; named ports are the pod's): all that [`Evaluator::prepare_side`]
+    /// reads of it.
+    fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
+        let _ = direction;
+        Some(self.with_view(model, me, |view| {
+            self.applicable_of(model, me, view).to_vec()
+        }))
+    }
+}
+
+impl CiliumEvaluator {
+    /// [`Evaluator::mentions_into`], its strings borrowed from the policies or copied
+    /// ([`MentionText`]).
+    fn mentions<'a, S: MentionText<'a>>(
+        &'a self,
+        model: &'a ClusterModel,
+        pod: usize,
+        direction: Direction,
+        m: &mut Mentions<S>,
+    ) {
         self.with_view(model, pod, |view| {
             let applicable = self.applicable_of(model, pod, view);
             let rules = applicable
@@ -1180,16 +1214,6 @@ impl Evaluator for CiliumEvaluator {
                 rule_mentions(r, &mut read, m);
             }
         });
-    }
-
-    /// The policies whose subject selects the pod, in order (their rules and default
-    /// deny with them; named ports are the pod's): all that [`Evaluator::prepare_side`]
-    /// reads of it.
-    fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
-        let _ = direction;
-        Some(self.with_view(model, me, |view| {
-            self.applicable_of(model, me, view).to_vec()
-        }))
     }
 }
 
@@ -1207,7 +1231,11 @@ fn scope(sel: &Sel) -> Option<BTreeSet<&str>> {
 
 /// Adds what one rule of a side can tell apart ([`Evaluator::mentions_into`]), but for
 /// its selectors in `read` (read already for this side; those it reads are added).
-fn rule_mentions(r: &CRule, read: &mut Vec<*const Sel>, m: &mut Mentions) {
+fn rule_mentions<'a, S: MentionText<'a>>(
+    r: &'a CRule,
+    read: &mut Vec<*const Sel>,
+    m: &mut Mentions<S>,
+) {
     use netpolc_ir::Op;
     match &r.l3 {
         L3::Selectors(sels) => {
@@ -1233,7 +1261,8 @@ fn rule_mentions(r: &CRule, read: &mut Vec<*const Sel>, m: &mut Mentions) {
                     } else if let Some(k) = req.key.strip_prefix(NAMESPACE_LABELS_PREFIX) {
                         m.add_namespace_label_test(k, op, req.values.iter());
                     } else if req.key != CLUSTER_KEY {
-                        m.add_pod_label_test_in(scope.as_ref(), &req.key, op, req.values.iter());
+                        let scope = scope.as_ref().map(|s| s.iter().copied());
+                        m.add_pod_label_test_in(scope, &req.key, op, req.values.iter());
                     }
                 }
             }

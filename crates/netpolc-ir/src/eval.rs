@@ -2,8 +2,8 @@
 //! [`ClusterModel`]. Every back end's evaluator is compared against this one.
 
 use crate::model::{
-    named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NearIndex, Pod,
-    PreparedSide, Side, SideKey, Verdict,
+    named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, MentionText, Mentions,
+    NearIndex, Pod, PreparedSide, Side, SideKey, Verdict,
 };
 use crate::{
     Action, Direction, Entity, Peer, PortSpec, Ports, Program, Rule, NAMESPACE_NAME_LABEL,
@@ -363,11 +363,26 @@ impl Evaluator for Intended<'_> {
             }
         });
     }
+
+    fn mentions_borrowed_into<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        pod: usize,
+        direction: Direction,
+        m: &mut Mentions<std::borrow::Cow<'a, str>>,
+    ) {
+        self.with_attached(model, pod, direction, |attached| {
+            for (_, r) in attached {
+                Self::rule_mentions(self.program, r, m);
+            }
+        });
+    }
 }
 
 impl Intended<'_> {
-    /// What one rule attached to a side can tell apart ([`Evaluator::mentions_into`]).
-    fn rule_mentions(program: &Program, r: &Rule, m: &mut Mentions) {
+    /// What one rule attached to a side can tell apart ([`Evaluator::mentions_into`]),
+    /// its strings borrowed from the rule or copied ([`MentionText`]).
+    fn rule_mentions<'a, S: MentionText<'a>>(program: &Program, r: &'a Rule, m: &mut Mentions<S>) {
         match &r.peer {
             Peer::Pods { namespaces, pods } => {
                 m.add_peer_requirements(|| namespaces.requirements(), pods.requirements());

@@ -288,8 +288,9 @@ pub trait Evaluator: Send + Sync {
     /// Adds to `into` what the rules that apply to the pod `pod` (an index into
     /// `model.pods`) in `direction` can tell apart about the other end of a flow and its
     /// port (see the trait docs). The proof gathers every evaluator's mentions of one
-    /// side into one [`Mentions`], each string copied once whichever evaluators mention
-    /// it. The default adds [`Mentions::everything`] (always correct, never fast).
+    /// side into one [`Mentions`] through [`Self::mentions_borrowed_into`] (its strings
+    /// lent, not copied). The default adds [`Mentions::everything`] (always correct,
+    /// never fast).
     fn mentions_into(
         &self,
         model: &ClusterModel,
@@ -299,6 +300,21 @@ pub trait Evaluator: Send + Sync {
     ) {
         let _ = (model, pod, direction);
         into.merge(Mentions::everything());
+    }
+    /// [`Self::mentions_into`] with the strings borrowed from the evaluator and the model
+    /// (or owned where the evaluator has them only for the call), what the proof asks
+    /// for every side. Must add what [`Self::mentions_into`] adds. The default copies
+    /// them from [`Self::mentions_into`]; an evaluator that can lend them overrides it.
+    fn mentions_borrowed_into<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        pod: usize,
+        direction: Direction,
+        into: &mut Mentions<std::borrow::Cow<'a, str>>,
+    ) {
+        let mut owned = Mentions::default();
+        self.mentions_into(model, pod, direction, &mut owned);
+        into.merge_owned(owned);
     }
     /// What makes the side of the pod `me` in `direction` what it is, as a key: two pods
     /// of one namespace, with the same named ports and address family, whose keys are
@@ -316,11 +332,33 @@ pub trait Evaluator: Send + Sync {
 /// of the policies or rules that apply to it, in order.
 pub type SideKey = Vec<usize>;
 
+/// The strings a [`Mentions`] holds: owned ([`String`], the default), or borrowed from
+/// the evaluator and the model it was asked about for as long as `'a`
+/// ([`Evaluator::mentions_borrowed_into`], what the proof asks: a side's mentions are
+/// made and dropped for every side, and copying their strings cost more than the rest).
+pub trait MentionText<'a>: Ord + std::borrow::Borrow<str> + From<&'a str> {
+    /// Made from a `&'a str` without copying it: a set may be given one that is there
+    /// already (one search, not a search and then an insertion).
+    const LENT: bool;
+}
+
+impl MentionText<'_> for String {
+    const LENT: bool = false;
+}
+
+impl<'a> MentionText<'a> for &'a str {
+    const LENT: bool = true;
+}
+
+impl<'a> MentionText<'a> for std::borrow::Cow<'a, str> {
+    const LENT: bool = true;
+}
+
 /// Records a label test: `In`/`NotIn` mention the pairs, `Exists`/`DoesNotExist` the key.
-fn label_test<'a>(
-    pairs: &mut BTreeSet<(String, String)>,
-    keys: &mut BTreeSet<String>,
-    key: &str,
+fn label_test<'a, S: MentionText<'a>>(
+    pairs: &mut BTreeSet<(S, S)>,
+    keys: &mut BTreeSet<S>,
+    key: &'a str,
     op: crate::Op,
     values: impl Iterator<Item = &'a String>,
 ) {
@@ -331,46 +369,40 @@ fn label_test<'a>(
     }
 }
 
-/// Adds the pairs `(key, value)`, each copied only when not there yet: every evaluator
-/// of a side, and many rules, mention the same pairs.
-fn add_pairs<'a>(
-    pairs: &mut BTreeSet<(String, String)>,
-    key: &str,
+/// Adds the pairs `(key, value)`, each made (copied, for owned strings) only when not
+/// there yet: every evaluator of a side, and many rules, mention the same pairs.
+fn add_pairs<'a, S: MentionText<'a>>(
+    pairs: &mut BTreeSet<(S, S)>,
+    key: &'a str,
     values: impl Iterator<Item = &'a String>,
 ) {
     for v in values {
-        if !pairs.contains(&(key, v.as_str()) as &dyn PairRef) {
-            pairs.insert((key.to_string(), v.clone()));
+        if S::LENT || !pairs.contains(&(key, v.as_str()) as &dyn PairRef) {
+            pairs.insert((S::from(key), S::from(v.as_str())));
         }
     }
 }
 
-/// Adds `name` (a label key, a namespace), copied only when not there yet.
-fn add_once(set: &mut BTreeSet<String>, name: &str) {
-    if !set.contains(name) {
-        set.insert(name.to_string());
+/// Adds `name` (a label key, a namespace), made only when not there yet.
+fn add_once<'a, S: MentionText<'a>>(set: &mut BTreeSet<S>, name: &'a str) {
+    if S::LENT || !set.contains(name) {
+        set.insert(S::from(name));
     }
 }
 
-/// A label pair, owned or borrowed, so that a set of owned pairs can be searched for a
-/// borrowed one ([`std::borrow::Borrow`]); both order as `(key, value)`.
+/// A label pair, owned or borrowed, so that a set of pairs can be searched for a
+/// borrowed one ([`std::borrow::Borrow`]); all order as `(key, value)`.
 trait PairRef {
     fn pair(&self) -> (&str, &str);
 }
 
-impl PairRef for (String, String) {
+impl<S: std::borrow::Borrow<str>> PairRef for (S, S) {
     fn pair(&self) -> (&str, &str) {
-        (&self.0, &self.1)
+        (self.0.borrow(), self.1.borrow())
     }
 }
 
-impl PairRef for (&str, &str) {
-    fn pair(&self) -> (&str, &str) {
-        *self
-    }
-}
-
-impl<'a> std::borrow::Borrow<dyn PairRef + 'a> for (String, String) {
+impl<'a, S: std::borrow::Borrow<str> + 'a> std::borrow::Borrow<dyn PairRef + 'a> for (S, S) {
     fn borrow(&self) -> &(dyn PairRef + 'a) {
         self
     }
@@ -397,14 +429,21 @@ impl Ord for dyn PairRef + '_ {
 }
 
 /// `add` applied to the value of `key` in `map`, inserted empty when missing (the key
-/// copied only then); one lookup when it is there, as it mostly is.
-fn in_slot<V: Default>(map: &mut BTreeMap<String, V>, key: &str, add: impl FnOnce(&mut V)) {
+/// made only then); one lookup when it is there, as it mostly is.
+fn in_slot<'a, S: MentionText<'a>, V: Default>(
+    map: &mut BTreeMap<S, V>,
+    key: &'a str,
+    add: impl FnOnce(&mut V),
+) {
+    if S::LENT {
+        return add(map.entry(S::from(key)).or_default());
+    }
     match map.get_mut(key) {
         Some(value) => add(value),
         None => {
             let mut value = V::default();
             add(&mut value);
-            map.insert(key.to_string(), value);
+            map.insert(S::from(key), value);
         }
     }
 }
@@ -418,16 +457,18 @@ pub type PreparedSide<'a> = Box<dyn Fn(Endpoint, &[(Protocol, u16)], &mut Vec<bo
 /// A namespace is *told apart* (from an unnamed, unlabelled namespace) when a selector
 /// names it, or when it carries a mentioned label pair or key. An address is told apart
 /// by the networks mentioned; a port by the boundaries mentioned.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Mentions {
+///
+/// Its strings are owned by default; the proof has them borrowed ([`MentionText`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mentions<S = String> {
     /// Every namespace may be told apart (the evaluator cannot say which).
     pub all_namespaces: bool,
     /// Namespaces named by a selector (`In` or `NotIn` on the namespace's name).
-    pub namespaces: BTreeSet<String>,
+    pub namespaces: BTreeSet<S>,
     /// Namespace label pairs tested by `In`/`NotIn`/equality.
-    pub namespace_labels: BTreeSet<(String, String)>,
+    pub namespace_labels: BTreeSet<(S, S)>,
     /// Namespace label keys tested for existence (any value tells apart).
-    pub namespace_keys: BTreeSet<String>,
+    pub namespace_keys: BTreeSet<S>,
     /// Networks whose membership is tested (peers, holes, entities with addresses).
     pub nets: BTreeSet<IpNet>,
     /// Ports may matter anywhere (use every port boundary of the model).
@@ -440,22 +481,42 @@ pub struct Mentions {
     /// Any pod label may matter (no projection of pod labels).
     pub all_pod_labels: bool,
     /// Pod label pairs tested by `In`/`NotIn`/equality (on the other end's pod).
-    pub pod_labels: BTreeSet<(String, String)>,
+    pub pod_labels: BTreeSet<(S, S)>,
     /// Pod label keys tested for existence, or with tests other than equality.
-    pub pod_keys: BTreeSet<String>,
+    pub pod_keys: BTreeSet<S>,
     /// Pod label pairs tested only on the pods of one namespace (a peer whose namespace
     /// part can match that namespace alone, such as a rule's own namespace), by
     /// namespace. Such a test tells apart pods of that namespace only; each of these
     /// namespaces must also be in [`Self::namespaces`].
-    pub pod_labels_in: BTreeMap<String, BTreeSet<(String, String)>>,
+    pub pod_labels_in: BTreeMap<S, BTreeSet<(S, S)>>,
     /// Pod label keys tested only on the pods of one namespace, by namespace (as
     /// [`Self::pod_labels_in`]).
-    pub pod_keys_in: BTreeMap<String, BTreeSet<String>>,
+    pub pod_keys_in: BTreeMap<S, BTreeSet<S>>,
 }
 
-impl Mentions {
+impl<S> Default for Mentions<S> {
+    fn default() -> Self {
+        Mentions {
+            all_namespaces: false,
+            namespaces: BTreeSet::new(),
+            namespace_labels: BTreeSet::new(),
+            namespace_keys: BTreeSet::new(),
+            nets: BTreeSet::new(),
+            all_ports: false,
+            ports: BTreeSet::new(),
+            named_ports: false,
+            all_pod_labels: false,
+            pod_labels: BTreeSet::new(),
+            pod_keys: BTreeSet::new(),
+            pod_labels_in: BTreeMap::new(),
+            pod_keys_in: BTreeMap::new(),
+        }
+    }
+}
+
+impl<S: Ord> Mentions<S> {
     /// Everything may matter: always correct, never fast.
-    pub fn everything() -> Mentions {
+    pub fn everything() -> Mentions<S> {
         Mentions {
             all_namespaces: true,
             all_ports: true,
@@ -471,14 +532,20 @@ impl Mentions {
         self.ports.insert((protocol, u32::from(end) + 1));
     }
 
-    /// Adds a namespace told apart by name (copied only when not there yet).
-    pub fn add_namespace(&mut self, name: &str) {
+    /// Adds a namespace told apart by name (made only when not there yet).
+    pub fn add_namespace<'a>(&mut self, name: &'a str)
+    where
+        S: MentionText<'a>,
+    {
         add_once(&mut self.namespaces, name);
     }
 
     /// Adds one requirement of a selector over *namespace* labels (with the namespace's
     /// name as [`crate::NAMESPACE_NAME_LABEL`]).
-    pub fn add_namespace_requirement(&mut self, r: &crate::Requirement) {
+    pub fn add_namespace_requirement<'a>(&mut self, r: &'a crate::Requirement)
+    where
+        S: MentionText<'a>,
+    {
         use crate::Op;
         if r.key == crate::NAMESPACE_NAME_LABEL {
             match r.op {
@@ -495,10 +562,12 @@ impl Mentions {
     /// pairs, `Exists`/`DoesNotExist` the key.
     pub fn add_namespace_label_test<'a>(
         &mut self,
-        key: &str,
+        key: &'a str,
         op: crate::Op,
         values: impl Iterator<Item = &'a String>,
-    ) {
+    ) where
+        S: MentionText<'a>,
+    {
         label_test(
             &mut self.namespace_labels,
             &mut self.namespace_keys,
@@ -509,7 +578,10 @@ impl Mentions {
     }
 
     /// Adds one requirement of a selector over the other end's *pod* labels.
-    pub fn add_pod_requirement(&mut self, r: &crate::Requirement) {
+    pub fn add_pod_requirement<'a>(&mut self, r: &'a crate::Requirement)
+    where
+        S: MentionText<'a>,
+    {
         self.add_pod_label_test(&r.key, r.op, r.values.iter());
     }
 
@@ -517,28 +589,32 @@ impl Mentions {
     /// `DoesNotExist` the key.
     pub fn add_pod_label_test<'a>(
         &mut self,
-        key: &str,
+        key: &'a str,
         op: crate::Op,
         values: impl Iterator<Item = &'a String>,
-    ) {
+    ) where
+        S: MentionText<'a>,
+    {
         label_test(&mut self.pod_labels, &mut self.pod_keys, key, op, values);
     }
 
     /// Adds a test on a pod label that can only meet pods of the namespaces `scope`
     /// (a peer whose namespace part matches those namespaces alone), or any pod when
     /// `scope` is `None`. The namespaces of `scope` are mentioned by name too.
-    pub fn add_pod_label_test_in<'a, S: AsRef<str>>(
+    pub fn add_pod_label_test_in<'a>(
         &mut self,
-        scope: Option<&BTreeSet<S>>,
-        key: &str,
+        scope: Option<impl IntoIterator<Item = &'a str>>,
+        key: &'a str,
         op: crate::Op,
         values: impl Iterator<Item = &'a String> + Clone,
-    ) {
+    ) where
+        S: MentionText<'a>,
+    {
         let Some(scope) = scope else {
             return self.add_pod_label_test(key, op, values);
         };
-        for ns in scope.iter().map(AsRef::as_ref) {
-            // Copied only where not there yet: every evaluator of a side mentions the
+        for ns in scope {
+            // Made only where not there yet: every evaluator of a side mentions the
             // same namespaces (`mentions_into`). Only the map the test goes to gets the
             // namespace (a namespace missing from one reads as empty there).
             self.add_namespace(ns);
@@ -556,11 +632,13 @@ impl Mentions {
     }
 
     /// [`Self::add_pod_label_test_in`] for one requirement.
-    pub fn add_pod_requirement_in<S: AsRef<str>>(
+    pub fn add_pod_requirement_in<'a>(
         &mut self,
-        scope: Option<&BTreeSet<S>>,
-        r: &crate::Requirement,
-    ) {
+        scope: Option<impl IntoIterator<Item = &'a str>>,
+        r: &'a crate::Requirement,
+    ) where
+        S: MentionText<'a>,
+    {
         self.add_pod_label_test_in(scope, &r.key, r.op, r.values.iter());
     }
 
@@ -572,7 +650,9 @@ impl Mentions {
         &mut self,
         namespaces: impl Fn() -> N,
         pods: impl Iterator<Item = &'r crate::Requirement>,
-    ) {
+    ) where
+        S: MentionText<'r>,
+    {
         for r in namespaces() {
             self.add_namespace_requirement(r);
         }
@@ -580,23 +660,27 @@ impl Mentions {
             |r: &&crate::Requirement| r.key == crate::NAMESPACE_NAME_LABEL && r.op == crate::Op::In;
         let mut named = namespaces().filter(on_name);
         match (named.next(), named.next()) {
-            (None, _) => pods.for_each(|r| self.add_pod_requirement_in::<String>(None, r)),
+            (None, _) => pods.for_each(|r| self.add_pod_requirement(r)),
             // The usual peer, in one namespace: the values of its one test as they are
             // (what `name_scope` would collect), without building a set of them.
             (Some(one), None) => {
-                pods.for_each(|r| self.add_pod_requirement_in(Some(&one.values), r));
+                pods.for_each(|r| {
+                    self.add_pod_requirement_in(Some(one.values.iter().map(String::as_str)), r);
+                });
             }
             (Some(_), Some(_)) => {
                 let scope = name_scope(
                     namespaces().map(|r| (r.key == crate::NAMESPACE_NAME_LABEL, r.op, &r.values)),
                 );
-                pods.for_each(|r| self.add_pod_requirement_in(scope.as_ref(), r));
+                pods.for_each(|r| {
+                    self.add_pod_requirement_in(scope.as_ref().map(|s| s.iter().copied()), r);
+                });
             }
         }
     }
 
     /// Adds everything `other` mentions (its strings are moved, not copied).
-    pub fn merge(&mut self, mut other: Mentions) {
+    pub fn merge(&mut self, mut other: Mentions<S>) {
         self.all_namespaces |= other.all_namespaces;
         self.all_ports |= other.all_ports;
         self.named_ports |= other.named_ports;
@@ -614,6 +698,44 @@ impl Mentions {
         for (ns, mut keys) in other.pod_keys_in {
             self.pod_keys_in.entry(ns).or_default().append(&mut keys);
         }
+    }
+}
+
+impl<'a> Mentions<std::borrow::Cow<'a, str>> {
+    /// Adds everything the owned `other` mentions (its strings are moved, not copied).
+    pub fn merge_owned(&mut self, other: Mentions) {
+        use std::borrow::Cow;
+        fn set<'a>(s: BTreeSet<String>) -> BTreeSet<Cow<'a, str>> {
+            s.into_iter().map(Cow::Owned).collect()
+        }
+        fn pairs<'a>(s: BTreeSet<(String, String)>) -> BTreeSet<(Cow<'a, str>, Cow<'a, str>)> {
+            s.into_iter()
+                .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
+                .collect()
+        }
+        self.merge(Mentions {
+            all_namespaces: other.all_namespaces,
+            namespaces: set(other.namespaces),
+            namespace_labels: pairs(other.namespace_labels),
+            namespace_keys: set(other.namespace_keys),
+            nets: other.nets,
+            all_ports: other.all_ports,
+            ports: other.ports,
+            named_ports: other.named_ports,
+            all_pod_labels: other.all_pod_labels,
+            pod_labels: pairs(other.pod_labels),
+            pod_keys: set(other.pod_keys),
+            pod_labels_in: other
+                .pod_labels_in
+                .into_iter()
+                .map(|(n, p)| (Cow::Owned(n), pairs(p)))
+                .collect(),
+            pod_keys_in: other
+                .pod_keys_in
+                .into_iter()
+                .map(|(n, k)| (Cow::Owned(n), set(k)))
+                .collect(),
+        });
     }
 }
 
@@ -1036,14 +1158,24 @@ mod tests {
     #[test]
     fn label_pairs_are_found_borrowed_and_kept_once() {
         let s = |x: &str| x.to_string();
-        let mut m = Mentions::default();
+        let mut m: Mentions = Mentions::default();
         let scope = BTreeSet::from(["shop"]);
         let values = [s("web"), s("api"), s("web")];
         for _ in 0..2 {
-            m.add_pod_label_test_in(Some(&scope), "app", crate::Op::In, values.iter());
+            m.add_pod_label_test_in(
+                Some(scope.iter().copied()),
+                "app",
+                crate::Op::In,
+                values.iter(),
+            );
             m.add_pod_label_test("tier", crate::Op::NotIn, [s("b"), s("a")].iter());
         }
-        m.add_pod_label_test_in(Some(&scope), "canary", crate::Op::Exists, [].iter());
+        m.add_pod_label_test_in(
+            Some(scope.iter().copied()),
+            "canary",
+            crate::Op::Exists,
+            [].iter(),
+        );
         let in_shop: Vec<_> = m.pod_labels_in["shop"].iter().cloned().collect();
         assert_eq!(in_shop, [(s("app"), s("api")), (s("app"), s("web"))]);
         let pairs: Vec<_> = m.pod_labels.iter().cloned().collect();

@@ -56,6 +56,7 @@ use crate::model::{
 };
 use crate::{Direction, Protocol, NAMESPACE_NAME_LABEL};
 use ipnet::IpNet;
+use std::borrow::{Borrow, Cow};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -171,6 +172,9 @@ fn unnamed_namespace(model: &ClusterModel) -> String {
 /// A pod's labels as one side sees them (see [`Projection::key`]).
 pub type Seen<'a> = Vec<(Option<&'a str>, bool)>;
 
+/// One side's mentions as the proof gathers them ([`Prover::mentions`]).
+type Said<'a> = Mentions<Cow<'a, str>>;
+
 /// A pod's named ports: name → (protocol, port).
 type NamedPorts = BTreeMap<String, (Protocol, u16)>;
 
@@ -232,7 +236,7 @@ pub struct Projection {
 impl Projection {
     /// What the pod-label part of `m` can tell apart in any namespace: every test,
     /// including those [`Mentions::pod_labels_in`] confines to one namespace.
-    pub fn of(m: &Mentions) -> Projection {
+    pub fn of<S: Borrow<str>>(m: &Mentions<S>) -> Projection {
         let mut p = Projection::outside(m);
         p.add(
             m.pod_labels_in.values().flatten(),
@@ -243,7 +247,7 @@ impl Projection {
 
     /// What the pod-label part of `m` can tell apart about pods of a namespace that
     /// no test is confined to.
-    pub fn outside(m: &Mentions) -> Projection {
+    pub fn outside<S: Borrow<str>>(m: &Mentions<S>) -> Projection {
         let mut p = Projection {
             all: m.all_pod_labels,
             keys: BTreeMap::new(),
@@ -253,26 +257,33 @@ impl Projection {
     }
 
     /// What the pod-label part of `m` can tell apart about pods of `namespace`.
-    pub fn within(m: &Mentions, namespace: &str) -> Projection {
+    pub fn within<S: Borrow<str> + Ord>(m: &Mentions<S>, namespace: &str) -> Projection {
         let mut p = Projection::outside(m);
-        let none = BTreeSet::new();
         p.add(
-            m.pod_labels_in.get(namespace).unwrap_or(&none),
+            m.pod_labels_in.get(namespace).into_iter().flatten(),
             m.pod_keys_in.get(namespace).into_iter().flatten(),
         );
         p
     }
 
-    fn add<'a>(
+    fn add<'a, S: Borrow<str> + 'a>(
         &mut self,
-        pairs: impl IntoIterator<Item = &'a (String, String)>,
-        keys: impl IntoIterator<Item = &'a String>,
+        pairs: impl IntoIterator<Item = &'a (S, S)>,
+        keys: impl IntoIterator<Item = &'a S>,
     ) {
         for (k, v) in pairs {
-            self.keys.entry(k.clone()).or_default().insert(v.clone());
+            let values = match self.keys.get_mut(k.borrow()) {
+                Some(values) => values,
+                None => self.keys.entry(k.borrow().to_string()).or_default(),
+            };
+            if !values.contains(v.borrow()) {
+                values.insert(v.borrow().to_string());
+            }
         }
         for k in keys {
-            self.keys.entry(k.clone()).or_default();
+            if !self.keys.contains_key(k.borrow()) {
+                self.keys.insert(k.borrow().to_string(), BTreeSet::new());
+            }
         }
     }
 
@@ -631,12 +642,15 @@ impl<'a> Prover<'a> {
         }
     }
 
-    /// Every evaluator's mentions, merged per side, for every real pod.
-    fn mentions(&self, pod: usize, d: Direction) -> Mentions {
+    /// Every evaluator's mentions, merged per side, for every real pod: borrowed from
+    /// the evaluators and the model where they can lend them (a side's mentions live
+    /// only while it is checked).
+    fn mentions(&self, pod: usize, d: Direction) -> Said<'_> {
         let mut m = Mentions::default();
-        self.intended.mentions_into(&self.model, pod, d, &mut m);
+        self.intended
+            .mentions_borrowed_into(&self.model, pod, d, &mut m);
         for t in self.targets {
-            t.mentions_into(&self.model, pod, d, &mut m);
+            t.mentions_borrowed_into(&self.model, pod, d, &mut m);
         }
         m
     }
@@ -719,11 +733,11 @@ impl<'a> Prover<'a> {
         let mut projections = vec![Projection::outside(&m)];
         // The distinct confined tests met, with their projection's position: a handful
         // per side, compared for equality (sets of another size at once).
-        type Tests<'t> = (
-            Option<&'t BTreeSet<(String, String)>>,
-            Option<&'t BTreeSet<String>>,
+        type Tests<'t, 's> = (
+            Option<&'t BTreeSet<(Cow<'s, str>, Cow<'s, str>)>>,
+            Option<&'t BTreeSet<Cow<'s, str>>>,
         );
-        let mut by_tests: Vec<(Tests<'_>, usize)> = Vec::new();
+        let mut by_tests: Vec<(Tests<'_, '_>, usize)> = Vec::new();
         let mut within: Vec<(&str, usize)> = Vec::new();
         // The namespaces of both maps in order, each with its tests of both.
         let (mut pairs, mut keys) = (
@@ -731,7 +745,7 @@ impl<'a> Prover<'a> {
             m.pod_keys_in.iter().peekable(),
         );
         loop {
-            let (n, tests): (&String, Tests<'_>) = match (pairs.peek(), keys.peek()) {
+            let (n, tests): (&str, Tests<'_, '_>) = match (pairs.peek(), keys.peek()) {
                 (None, None) => break,
                 (Some((a, _)), Some((b, _))) if a == b => {
                     let (n, p) = pairs.next().expect("peeked");
@@ -752,7 +766,7 @@ impl<'a> Prover<'a> {
                 }
             };
             // Named too, as a rule (the model's own name is found among those first).
-            let named = names.binary_search(&n.as_str()).ok().map(|i| names[i]);
+            let named = names.binary_search(&n).ok().map(|i| names[i]);
             let Some(k) = named.or_else(|| known(n)) else {
                 continue;
             };
@@ -773,12 +787,16 @@ impl<'a> Prover<'a> {
         // Told apart by their labels: grouped by what the side's tests see of them.
         let mut labelled: Vec<&str> = Vec::new();
         for (k, val) in &m.namespace_labels {
-            if let Some(list) = v.by_pair.get(k).and_then(|by_value| by_value.get(val)) {
+            if let Some(list) = v
+                .by_pair
+                .get(k.as_ref())
+                .and_then(|by_value| by_value.get(val.as_ref()))
+            {
                 labelled.extend(list.iter().map(String::as_str));
             }
         }
         for k in &m.namespace_keys {
-            if let Some(list) = v.by_key.get(k) {
+            if let Some(list) = v.by_key.get(k.as_ref()) {
                 labelled.extend(list.iter().map(String::as_str));
             }
         }
@@ -809,9 +827,9 @@ impl<'a> Prover<'a> {
             // counts as told apart (exact, slower).
             all: m.all_namespaces
                 || m.nets.iter().any(|n| v.splits(n))
-                || m.namespaces.contains(&self.unnamed)
-                || m.pod_labels_in.contains_key(&self.unnamed)
-                || m.pod_keys_in.contains_key(&self.unnamed)
+                || m.namespaces.contains(self.unnamed.as_str())
+                || m.pod_labels_in.contains_key(self.unnamed.as_str())
+                || m.pod_keys_in.contains_key(self.unnamed.as_str())
                 || m.namespace_labels.iter().any(|(_, v)| *v == self.unnamed),
             addresses: {
                 let mut a = representatives(&nets, &v.networks);
@@ -833,19 +851,19 @@ impl<'a> Prover<'a> {
     /// side does not mention at all).
     fn namespace_groups<'m>(
         &'m self,
-        m: &Mentions,
+        m: &Said<'_>,
         named: &[&str],
         labelled: &[&'m str],
     ) -> (BTreeMap<&'m str, usize>, Vec<Vec<&'m str>>) {
         let mut keys: BTreeMap<&str, Option<BTreeSet<&str>>> = BTreeMap::new();
         for (k, val) in &m.namespace_labels {
-            if let Some(values) = keys.entry(k.as_str()).or_insert(Some(BTreeSet::new())) {
-                values.insert(val.as_str());
+            if let Some(values) = keys.entry(k.borrow()).or_insert(Some(BTreeSet::new())) {
+                values.insert(val.borrow());
             }
         }
         for k in &m.namespace_keys {
             // Any value tells apart.
-            keys.insert(k.as_str(), None);
+            keys.insert(k.borrow(), None);
         }
         let mut index: BTreeMap<Seen<'_>, usize> = BTreeMap::new();
         let mut grouped = BTreeMap::new();

@@ -24,14 +24,14 @@
 
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo,
-    NearIndex, Pod, PreparedSide, Side, SideKey,
+    named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, MentionText, Mentions,
+    NamespaceMemo, NearIndex, Pod, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
 use netpolc_kube::networkpolicy as kube;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -645,10 +645,34 @@ impl Evaluator for K8sEvaluator {
         direction: Direction,
         m: &mut Mentions,
     ) {
+        self.mentions(model, pod, direction, m);
+    }
+
+    fn mentions_borrowed_into<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        pod: usize,
+        direction: Direction,
+        m: &mut Mentions<std::borrow::Cow<'a, str>>,
+    ) {
+        self.mentions(model, pod, direction, m);
+    }
+}
+
+impl K8sEvaluator {
+    /// [`Evaluator::mentions_into`], its strings borrowed from the policies and the
+    /// model or copied ([`MentionText`]).
+    fn mentions<'a, S: MentionText<'a>>(
+        &'a self,
+        model: &'a ClusterModel,
+        pod: usize,
+        direction: Direction,
+        m: &mut Mentions<S>,
+    ) {
         let pod = &model.pods[pod];
         m.add_namespace(&pod.namespace);
         // Without a namespaceSelector, a peer is in the policy's own namespace.
-        let own = BTreeSet::from([pod.namespace.as_str()]);
+        let own = [pod.namespace.as_str()];
         let selecting = self.selecting(pod, direction).map(|(_, p)| p);
         for rule in selecting.filter_map(|p| p.rules(direction)).flatten() {
             for peer in rule.peers.iter().flatten() {
@@ -657,7 +681,7 @@ impl Evaluator for K8sEvaluator {
                         let pods = pods.iter().flat_map(|s| s.0.iter());
                         match namespaces {
                             Some(s) => m.add_peer_requirements(|| s.0.iter(), pods),
-                            None => pods.for_each(|r| m.add_pod_requirement_in(Some(&own), r)),
+                            None => pods.for_each(|r| m.add_pod_requirement_in(Some(own), r)),
                         }
                     }
                     PeerM::Block { net, except } => {
