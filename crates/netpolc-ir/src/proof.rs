@@ -1257,13 +1257,13 @@ impl<'a> Prover<'a> {
             // The pods whose side this one stands for: every other end they have is
             // covered above (their side is this side), but for this pod itself.
             let followers = self.followers.get(&(s, direction_index(d)));
+            // Every follower has the named ports of `s`: one set of samples for all.
+            let own = match followers {
+                Some(_) if named => Some(self.samples(base, Some(s))),
+                _ => None,
+            };
             for &f in followers.into_iter().flatten() {
-                let samples: &[(Protocol, u16)] = if named {
-                    // `f` and `s` have the same named ports.
-                    &self.samples(base, Some(s))
-                } else {
-                    &plain
-                };
+                let samples: &[(Protocol, u16)] = own.as_deref().unwrap_or(&plain);
                 want.clear();
                 self.intended.prepare_side(model, f, d)(me, samples, &mut want);
                 for (t, found) in tally.found.iter().enumerate() {
