@@ -196,8 +196,9 @@ struct Local<'m> {
     groups: Vec<Vec<&'m str>>,
     /// Every namespace is told apart.
     all: bool,
-    /// Representative addresses.
-    addresses: Vec<IpAddr>,
+    /// The networks the side mentions (its representative addresses are those of these
+    /// and the fixed networks: [`Prover::addresses`]).
+    nets: BTreeSet<IpNet>,
     /// Port interval starts, per protocol.
     ports: BTreeSet<(Protocol, u32)>,
     /// The destination's named ports matter.
@@ -472,6 +473,11 @@ struct Scratch {
     side: u64,
     /// Per `projection * classes + class`, `(side stamp, key number)`.
     class_key: Vec<(u64, u32)>,
+    /// Per direction index, the networks the last side of that direction mentioned and
+    /// its representative addresses: the pods of a namespace mostly mention the same
+    /// networks in one direction, and cutting the address space anew for each costs
+    /// more than comparing the networks.
+    addresses: [Option<(BTreeSet<IpNet>, Vec<IpAddr>)>; 2],
 }
 
 impl Tally {
@@ -712,7 +718,7 @@ impl<'a> Prover<'a> {
 
     /// One side's mentions, resolved against the model's namespaces and addresses.
     fn side_local(&self, pod: usize, d: Direction) -> Local<'_> {
-        let m = self.mentions(pod, d);
+        let mut m = self.mentions(pod, d);
         let v = &self.vocabulary;
         // The model's own name of a namespace it has (borrowed: no copies per side).
         let known = |n: &str| {
@@ -808,8 +814,6 @@ impl<'a> Prover<'a> {
             names.sort_unstable();
             names.dedup();
         }
-        let mut nets = v.fixed.clone();
-        nets.extend(m.nets.iter().copied());
         let mut ports = m.ports.clone();
         if m.all_ports {
             ports.extend(self.model_ports());
@@ -818,24 +822,21 @@ impl<'a> Prover<'a> {
             ports.insert((p, 1));
         }
         ports.retain(|(_, n)| (1..=65535).contains(n));
+        // Pods told apart by address, or the unnamed namespace named (its pods would not
+        // stand for the namespaces the side cannot tell apart): every namespace counts as
+        // told apart (exact, slower).
+        let all = m.all_namespaces
+            || m.nets.iter().any(|n| v.splits(n))
+            || m.namespaces.contains(self.unnamed.as_str())
+            || m.pod_labels_in.contains_key(self.unnamed.as_str())
+            || m.pod_keys_in.contains_key(self.unnamed.as_str())
+            || m.namespace_labels.iter().any(|(_, v)| *v == self.unnamed);
         Local {
             namespaces: names,
             grouped,
             groups,
-            // Pods told apart by address, or the unnamed namespace named (its pods would
-            // not stand for the namespaces the side cannot tell apart): every namespace
-            // counts as told apart (exact, slower).
-            all: m.all_namespaces
-                || m.nets.iter().any(|n| v.splits(n))
-                || m.namespaces.contains(self.unnamed.as_str())
-                || m.pod_labels_in.contains_key(self.unnamed.as_str())
-                || m.pod_keys_in.contains_key(self.unnamed.as_str())
-                || m.namespace_labels.iter().any(|(_, v)| *v == self.unnamed),
-            addresses: {
-                let mut a = representatives(&nets, &v.networks);
-                a.extend(self.model.nodes.iter().copied());
-                a
-            },
+            all,
+            nets: std::mem::take(&mut m.nets),
             ports,
             named_ports: m.named_ports || m.all_ports,
             projections,
@@ -1073,6 +1074,28 @@ impl<'a> Prover<'a> {
         }
     }
 
+    /// The representative addresses of a side that mentions the networks `nets`: one
+    /// per interval that they and the fixed networks cut the address space into
+    /// ([`representatives`]), and the model's node addresses. Kept in `scratch` for the
+    /// next side of direction index `di` that mentions the same networks.
+    fn addresses<'s>(
+        &self,
+        nets: &BTreeSet<IpNet>,
+        di: usize,
+        scratch: &'s mut Scratch,
+    ) -> &'s [IpAddr] {
+        let kept = &mut scratch.addresses[di];
+        if !matches!(kept, Some((kept, _)) if kept == nets) {
+            let v = &self.vocabulary;
+            let mut all = v.fixed.clone();
+            all.extend(nets.iter().copied());
+            let mut a = representatives(&all, &v.networks);
+            a.extend(self.model.nodes.iter().copied());
+            *kept = Some((nets.clone(), a));
+        }
+        kept.as_ref().map_or(&[], |(_, a)| a.as_slice())
+    }
+
     /// The port samples of a side (plus the destination's named ports).
     fn samples(
         &self,
@@ -1189,7 +1212,8 @@ impl<'a> Prover<'a> {
                 }
             }
         }
-        others.extend(local.addresses.iter().map(|ip| Endpoint::External(*ip)));
+        let addresses = self.addresses(&local.nets, direction_index(d), &mut tally.scratch);
+        others.extend(addresses.iter().map(|ip| Endpoint::External(*ip)));
         tally.sides += 1;
         tally.other_ends += others.len() as u64;
         let named = local.named_ports;
