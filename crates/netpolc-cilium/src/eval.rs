@@ -1160,17 +1160,7 @@ impl Evaluator for CiliumEvaluator {
         })
     }
 
-    fn mentions_into(
-        &self,
-        model: &ClusterModel,
-        pod: usize,
-        direction: Direction,
-        m: &mut Mentions,
-    ) {
-        self.mentions(model, pod, direction, m);
-    }
-
-    fn mentions_borrowed_into<'a>(
+    fn mentions_into<'a>(
         &'a self,
         model: &'a ClusterModel,
         pod: usize,

@@ -481,7 +481,7 @@ impl<'a> Builder<'a> {
                     for (e, _) in evals.iter().zip(&skip).filter(|(_, s)| !(out && **s)) {
                         e.mentions_into(&model, pod, d, &mut m);
                     }
-                    m
+                    m.into_owned()
                 })
             })
             .collect();

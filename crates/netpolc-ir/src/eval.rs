@@ -350,21 +350,7 @@ impl Evaluator for Intended<'_> {
         Some(self.with_attached(model, me, direction, |a| a.map(|(i, _)| i).collect()))
     }
 
-    fn mentions_into(
-        &self,
-        model: &ClusterModel,
-        pod: usize,
-        direction: Direction,
-        m: &mut Mentions,
-    ) {
-        self.with_attached(model, pod, direction, |attached| {
-            for (_, r) in attached {
-                Self::rule_mentions(self.program, r, m);
-            }
-        });
-    }
-
-    fn mentions_borrowed_into<'a>(
+    fn mentions_into<'a>(
         &'a self,
         model: &'a ClusterModel,
         pod: usize,

@@ -288,33 +288,19 @@ pub trait Evaluator: Send + Sync {
     /// Adds to `into` what the rules that apply to the pod `pod` (an index into
     /// `model.pods`) in `direction` can tell apart about the other end of a flow and its
     /// port (see the trait docs). The proof gathers every evaluator's mentions of one
-    /// side into one [`Mentions`] through [`Self::mentions_borrowed_into`] (its strings
-    /// lent, not copied). The default adds [`Mentions::everything`] (always correct,
+    /// side into one [`Mentions`], for every side: their strings are borrowed from the
+    /// evaluator and the model (or owned, where the evaluator has them only for the
+    /// call), not copied. The default adds [`Mentions::everything`] (always correct,
     /// never fast).
-    fn mentions_into(
-        &self,
-        model: &ClusterModel,
-        pod: usize,
-        direction: Direction,
-        into: &mut Mentions,
-    ) {
-        let _ = (model, pod, direction);
-        into.merge(Mentions::everything());
-    }
-    /// [`Self::mentions_into`] with the strings borrowed from the evaluator and the model
-    /// (or owned where the evaluator has them only for the call), what the proof asks
-    /// for every side. Must add what [`Self::mentions_into`] adds. The default copies
-    /// them from [`Self::mentions_into`]; an evaluator that can lend them overrides it.
-    fn mentions_borrowed_into<'a>(
+    fn mentions_into<'a>(
         &'a self,
         model: &'a ClusterModel,
         pod: usize,
         direction: Direction,
         into: &mut Mentions<std::borrow::Cow<'a, str>>,
     ) {
-        let mut owned = Mentions::default();
-        self.mentions_into(model, pod, direction, &mut owned);
-        into.merge_owned(owned);
+        let _ = (model, pod, direction);
+        into.merge(Mentions::everything());
     }
     /// What makes the side of the pod `me` in `direction` what it is, as a key: two pods
     /// of one namespace, with the same named ports and address family, whose keys are
@@ -332,10 +318,11 @@ pub trait Evaluator: Send + Sync {
 /// of the policies or rules that apply to it, in order.
 pub type SideKey = Vec<usize>;
 
-/// The strings a [`Mentions`] holds: owned ([`String`], the default), or borrowed from
-/// the evaluator and the model it was asked about for as long as `'a`
-/// ([`Evaluator::mentions_borrowed_into`], what the proof asks: a side's mentions are
-/// made and dropped for every side, and copying their strings cost more than the rest).
+/// The strings a [`Mentions`] holds: owned ([`String`], the default, for mentions kept
+/// beyond what they were read from: [`Mentions::into_owned`]), or borrowed from the
+/// evaluator and the model it was asked about for as long as `'a` (what
+/// [`Evaluator::mentions_into`] adds to: a side's mentions are made and dropped for
+/// every side of the proof, and copying their strings cost more than the rest).
 pub trait MentionText<'a>: Ord + std::borrow::Borrow<str> + From<&'a str> {
     /// Made from a `&'a str` without copying it: a set may be given one that is there
     /// already (one search, not a search and then an insertion).
@@ -701,41 +688,43 @@ impl<S: Ord> Mentions<S> {
     }
 }
 
-impl<'a> Mentions<std::borrow::Cow<'a, str>> {
-    /// Adds everything the owned `other` mentions (its strings are moved, not copied).
-    pub fn merge_owned(&mut self, other: Mentions) {
-        use std::borrow::Cow;
-        fn set<'a>(s: BTreeSet<String>) -> BTreeSet<Cow<'a, str>> {
-            s.into_iter().map(Cow::Owned).collect()
+impl Mentions<std::borrow::Cow<'_, str>> {
+    /// The same mentions with their strings owned, to be kept beyond the evaluators and
+    /// the model they borrow from (the connectivity map keeps every class's).
+    pub fn into_owned(self) -> Mentions {
+        fn set(s: BTreeSet<std::borrow::Cow<'_, str>>) -> BTreeSet<String> {
+            s.into_iter().map(std::borrow::Cow::into_owned).collect()
         }
-        fn pairs<'a>(s: BTreeSet<(String, String)>) -> BTreeSet<(Cow<'a, str>, Cow<'a, str>)> {
+        fn pairs(
+            s: BTreeSet<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)>,
+        ) -> BTreeSet<(String, String)> {
             s.into_iter()
-                .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect()
         }
-        self.merge(Mentions {
-            all_namespaces: other.all_namespaces,
-            namespaces: set(other.namespaces),
-            namespace_labels: pairs(other.namespace_labels),
-            namespace_keys: set(other.namespace_keys),
-            nets: other.nets,
-            all_ports: other.all_ports,
-            ports: other.ports,
-            named_ports: other.named_ports,
-            all_pod_labels: other.all_pod_labels,
-            pod_labels: pairs(other.pod_labels),
-            pod_keys: set(other.pod_keys),
-            pod_labels_in: other
+        Mentions {
+            all_namespaces: self.all_namespaces,
+            namespaces: set(self.namespaces),
+            namespace_labels: pairs(self.namespace_labels),
+            namespace_keys: set(self.namespace_keys),
+            nets: self.nets,
+            all_ports: self.all_ports,
+            ports: self.ports,
+            named_ports: self.named_ports,
+            all_pod_labels: self.all_pod_labels,
+            pod_labels: pairs(self.pod_labels),
+            pod_keys: set(self.pod_keys),
+            pod_labels_in: self
                 .pod_labels_in
                 .into_iter()
-                .map(|(n, p)| (Cow::Owned(n), pairs(p)))
+                .map(|(n, p)| (n.into_owned(), pairs(p)))
                 .collect(),
-            pod_keys_in: other
+            pod_keys_in: self
                 .pod_keys_in
                 .into_iter()
-                .map(|(n, k)| (Cow::Owned(n), set(k)))
+                .map(|(n, k)| (n.into_owned(), set(k)))
                 .collect(),
-        });
+        }
     }
 }
 

@@ -653,10 +653,9 @@ impl<'a> Prover<'a> {
     /// only while it is checked).
     fn mentions(&self, pod: usize, d: Direction) -> Said<'_> {
         let mut m = Mentions::default();
-        self.intended
-            .mentions_borrowed_into(&self.model, pod, d, &mut m);
+        self.intended.mentions_into(&self.model, pod, d, &mut m);
         for t in self.targets {
-            t.mentions_borrowed_into(&self.model, pod, d, &mut m);
+            t.mentions_into(&self.model, pod, d, &mut m);
         }
         m
     }
@@ -1475,7 +1474,14 @@ mod tests {
         fn side(&self, _: &ClusterModel, _: &Flow, _: Direction) -> Side {
             Side::Open
         }
-        fn mentions_into(&self, _: &ClusterModel, _: usize, _: Direction, _: &mut Mentions) {}
+        fn mentions_into<'a>(
+            &'a self,
+            _: &'a ClusterModel,
+            _: usize,
+            _: Direction,
+            _: &mut Mentions<Cow<'a, str>>,
+        ) {
+        }
         fn side_key(&self, _: &ClusterModel, _: usize, _: Direction) -> Option<SideKey> {
             self.keyed.then(Vec::new)
         }
@@ -1544,9 +1550,15 @@ mod tests {
                 _ => Side::Open,
             }
         }
-        fn mentions_into(&self, _: &ClusterModel, _: usize, _: Direction, into: &mut Mentions) {
+        fn mentions_into<'a>(
+            &'a self,
+            _: &'a ClusterModel,
+            _: usize,
+            _: Direction,
+            into: &mut Mentions<Cow<'a, str>>,
+        ) {
             into.merge(Mentions {
-                namespaces: ["ns-0".to_string(), "netpolc-unnamed".to_string()].into(),
+                namespaces: ["ns-0".into(), "netpolc-unnamed".into()].into(),
                 ..Mentions::default()
             });
         }
@@ -1595,9 +1607,15 @@ mod tests {
                 _ => Side::Open,
             }
         }
-        fn mentions_into(&self, _: &ClusterModel, _: usize, _: Direction, into: &mut Mentions) {
+        fn mentions_into<'a>(
+            &'a self,
+            _: &'a ClusterModel,
+            _: usize,
+            _: Direction,
+            into: &mut Mentions<Cow<'a, str>>,
+        ) {
             into.merge(Mentions {
-                namespace_labels: [("team".to_string(), "t1".to_string())].into(),
+                namespace_labels: [("team".into(), "t1".into())].into(),
                 ..Mentions::default()
             });
         }
@@ -1658,9 +1676,15 @@ mod tests {
                 _ => Side::Open,
             }
         }
-        fn mentions_into(&self, _: &ClusterModel, _: usize, _: Direction, into: &mut Mentions) {
+        fn mentions_into<'a>(
+            &'a self,
+            _: &'a ClusterModel,
+            _: usize,
+            _: Direction,
+            into: &mut Mentions<Cow<'a, str>>,
+        ) {
             into.merge(Mentions {
-                pod_labels: [("app".to_string(), "a0".to_string())].into(),
+                pod_labels: [("app".into(), "a0".into())].into(),
                 ..Mentions::default()
             });
         }

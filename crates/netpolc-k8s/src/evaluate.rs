@@ -638,17 +638,7 @@ impl Evaluator for K8sEvaluator {
     }
 
     /// Only the policies of the pod's own namespace apply to it.
-    fn mentions_into(
-        &self,
-        model: &ClusterModel,
-        pod: usize,
-        direction: Direction,
-        m: &mut Mentions,
-    ) {
-        self.mentions(model, pod, direction, m);
-    }
-
-    fn mentions_borrowed_into<'a>(
+    fn mentions_into<'a>(
         &'a self,
         model: &'a ClusterModel,
         pod: usize,
