@@ -133,6 +133,11 @@ impl<'o> Node<'o> {
     }
 
     fn string(mut self, s: &str) -> Result<(), Unsupported> {
+        // A plain string has no line break, a literal block at least one: the (nearly
+        // always true) plain test first spares the search for a line break.
+        if plain_ok(s) {
+            return self.scalar(|out| out.push_str(s));
+        }
         if matches!(self.at, At::AfterKey) && literal_ok(s) {
             // Several lines (such as `netpolc.dev/rules`): a literal block, one line per
             // line, so that reviewers read them as written.
@@ -144,13 +149,41 @@ impl<'o> Node<'o> {
             }
             return Ok(());
         }
-        self.scalar(|out| write_str(out, s))
+        self.scalar(|out| quote_into(out, s))
     }
 
     fn display(mut self, v: impl std::fmt::Display) -> Result<(), Unsupported> {
         self.scalar(|out| {
             let _ = write!(out, "{v}");
         })
+    }
+
+    /// An integer of at most 64 bits, written as `Display` writes it without its
+    /// machinery (ports and rule orders are written by the ten thousand).
+    fn integer(mut self, negative: bool, magnitude: u64) -> Result<(), Unsupported> {
+        self.scalar(|out| {
+            let mut digits = [0u8; 20];
+            let mut at = digits.len();
+            let mut left = magnitude;
+            loop {
+                at -= 1;
+                // `left % 10` is below 10: the cast keeps it.
+                digits[at] = b'0' + (left % 10) as u8;
+                left /= 10;
+                if left == 0 {
+                    break;
+                }
+            }
+            if negative {
+                out.push('-');
+            }
+            // ASCII digits only.
+            out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+        })
+    }
+
+    fn signed(self, v: i64) -> Result<(), Unsupported> {
+        self.integer(v < 0, v.unsigned_abs())
     }
 
     fn map(mut self, len: Option<usize>) -> Result<Map<'o>, Unsupported> {
@@ -213,16 +246,16 @@ impl<'o> ser::Serializer for Node<'o> {
         self.scalar(|out| out.push_str(if v { "true" } else { "false" }))
     }
     fn serialize_i8(self, v: i8) -> Result<(), Unsupported> {
-        self.display(v)
+        self.signed(i64::from(v))
     }
     fn serialize_i16(self, v: i16) -> Result<(), Unsupported> {
-        self.display(v)
+        self.signed(i64::from(v))
     }
     fn serialize_i32(self, v: i32) -> Result<(), Unsupported> {
-        self.display(v)
+        self.signed(i64::from(v))
     }
     fn serialize_i64(self, v: i64) -> Result<(), Unsupported> {
-        self.display(v)
+        self.signed(v)
     }
     fn serialize_i128(self, v: i128) -> Result<(), Unsupported> {
         // A JSON tree holds integers of 64 bits.
@@ -233,16 +266,16 @@ impl<'o> ser::Serializer for Node<'o> {
         }
     }
     fn serialize_u8(self, v: u8) -> Result<(), Unsupported> {
-        self.display(v)
+        self.integer(false, u64::from(v))
     }
     fn serialize_u16(self, v: u16) -> Result<(), Unsupported> {
-        self.display(v)
+        self.integer(false, u64::from(v))
     }
     fn serialize_u32(self, v: u32) -> Result<(), Unsupported> {
-        self.display(v)
+        self.integer(false, u64::from(v))
     }
     fn serialize_u64(self, v: u64) -> Result<(), Unsupported> {
-        self.display(v)
+        self.integer(false, v)
     }
     fn serialize_u128(self, v: u128) -> Result<(), Unsupported> {
         if u64::try_from(v).is_ok() {
@@ -615,13 +648,24 @@ pub fn write_str(out: &mut String, s: &str) {
 /// empty line, no line starting or ending with white space, no `#` at a line's start,
 /// nothing but printable characters besides the line breaks.
 fn literal_ok(s: &str) -> bool {
-    s.contains('\n')
-        && s.split('\n').all(|line| {
-            !line.is_empty()
-                && !line.starts_with([' ', '#'])
-                && !line.ends_with(' ')
-                && line.chars().all(|c| !c.is_control() && !escaped_raw(c))
+    let bytes = s.as_bytes();
+    if !bytes.contains(&b'\n')
+        || !bytes.split(|&b| b == b'\n').all(|line| {
+            matches!((line.first(), line.last()), (Some(&first), Some(&last))
+                if first != b' ' && first != b'#' && last != b' ')
         })
+    {
+        return false;
+    }
+    // The characters: ASCII (nearly always) byte by byte, the rest as characters.
+    if bytes.is_ascii() {
+        bytes
+            .iter()
+            .all(|&b| b == b'\n' || (0x20..0x7F).contains(&b))
+    } else {
+        s.chars()
+            .all(|c| c == '\n' || (!c.is_control() && !escaped_raw(c)))
+    }
 }
 
 /// The characters besides controls that are written only escaped: line and paragraph
@@ -636,70 +680,198 @@ fn escaped_raw(c: char) -> bool {
 /// Whether a string can be written without quotes and read back as the same string by
 /// any YAML reader (1.1 or 1.2 core schema).
 fn plain_ok(s: &str) -> bool {
-    /// ASCII letters, digits and `_./-`, by byte (every byte of another character is
-    /// outside ASCII, so a byte test is a character test).
-    const PLAIN: [bool; 256] = {
-        let mut t = [false; 256];
-        let mut b = 0;
-        while b < 256 {
-            let c = b as u8;
-            t[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-');
-            b += 1;
-        }
-        t
-    };
-    let Some(&first) = s.as_bytes().first() else {
+    let bytes = s.as_bytes();
+    let Some(&first) = bytes.first() else {
         return false;
     };
     if !(first.is_ascii_alphanumeric() || first == b'/' || first == b'_') {
         return false;
     }
-    if !s.bytes().all(|b| PLAIN[usize::from(b)]) {
+    if !all_plain(bytes) {
         return false;
     }
-    const SPECIAL: [&str; 13] = [
-        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", "inf", "none", "~",
-    ];
-    if s.len() <= 5 && SPECIAL.iter().any(|w| w.eq_ignore_ascii_case(s)) {
+    if bytes.len() <= 5 && special(bytes) {
         return false;
     }
     // Anything that starts like a number (ints with `_`, floats such as `1.2.3` in YAML
     // 1.1, hex, octal, binary, dates) is quoted, unless a `/` rules all of those out
     // (CIDRs such as `10.0.0.0/8`).
-    !first.is_ascii_digit() || s.contains('/')
+    !first.is_ascii_digit() || bytes.contains(&b'/')
+}
+
+/// Whether every byte of `bytes` is an ASCII letter or digit or one of `_./-` (every byte
+/// of another character is outside ASCII, so a byte test is a character test): eight at
+/// a time ([`plain_word`]), the last eight (or fewer, padded) overlapping those before,
+/// with no loop over single bytes.
+fn all_plain(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    let last = match n {
+        0 => return true,
+        // Bytes 0, n/2 and n-1 are every byte; the rest is padded with a plain `a`.
+        1..=3 => {
+            u64::from(bytes[0])
+                | u64::from(bytes[n / 2]) << 8
+                | u64::from(bytes[n - 1]) << 16
+                | 0x6161_6161_6100_0000
+        }
+        // Two overlapping halves.
+        4..=7 => {
+            u64::from(u32::from_le_bytes(four(&bytes[..4])))
+                | u64::from(u32::from_le_bytes(four(&bytes[n - 4..]))) << 32
+        }
+        _ => {
+            if !bytes.chunks_exact(8).all(|w| plain_word(word(w))) {
+                return false;
+            }
+            word(&bytes[n - 8..])
+        }
+    };
+    plain_word(last)
+}
+
+/// Four bytes (the callers slice no other length) as an array.
+fn four(bytes: &[u8]) -> [u8; 4] {
+    bytes.try_into().unwrap_or_default()
+}
+
+/// Eight bytes (the callers slice no other length) as one number, first byte lowest.
+fn word(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes.try_into().unwrap_or_default())
+}
+
+/// A byte of one in every byte of a word, and the high bit of every byte.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// For a word of ASCII bytes: the high bit of each byte that is at least `lo` (a byte
+/// plus at most 0x80 stays below 0x100, so no byte carries into the next).
+const fn at_least(x: u64, lo: u8) -> u64 {
+    x.wrapping_add(ONES * (0x80 - lo as u64)) & HIGH
+}
+
+/// For a word of ASCII bytes: the high bit of each byte that is at most `hi`.
+const fn at_most(x: u64, hi: u8) -> u64 {
+    !x.wrapping_add(ONES * (0x7F - hi as u64)) & HIGH
+}
+
+/// For a word of ASCII bytes: the high bit of each byte that is `b`.
+const fn equal(x: u64, b: u8) -> u64 {
+    let t = x ^ (ONES * b as u64);
+    !(((t & !HIGH) + !HIGH) | t) & HIGH
+}
+
+/// Whether all eight bytes of `x` are [`plain_ok`]'s ASCII letters, digits and `_./-`
+/// (one test for eight bytes: most scalars written are plain).
+fn plain_word(x: u64) -> bool {
+    if x & HIGH != 0 {
+        return false;
+    }
+    // `-./` and the digits are one run, 0x2D to 0x39; a letter with bit 5 set is lower
+    // case, and only letters become `a` to `z` so.
+    let punct_digits = at_least(x, b'-') & at_most(x, b'9');
+    let lower = x | (ONES * 0x20);
+    let letters = at_least(lower, b'a') & at_most(lower, b'z');
+    (punct_digits | letters | equal(x, b'_')) == HIGH
+}
+
+/// Whether all eight bytes of `x` are printable ASCII other than `"` and `\\`: written
+/// as they are inside double quotes.
+fn unescaped_word(x: u64) -> bool {
+    x & HIGH == 0
+        && at_least(x, 0x20) == HIGH
+        && (equal(x, 0x7F) | equal(x, b'"') | equal(x, b'\\')) == 0
+}
+
+/// Whether `word` (at most five bytes, none of them zero) is, in any case, one of the
+/// words a YAML 1.1 or 1.2 reader takes for a boolean, null or a special float: lowered
+/// into one number, first byte lowest, and matched once (this runs for most keys and
+/// values written).
+fn special(word: &[u8]) -> bool {
+    /// `w` as [`special`] makes a word into a number (no byte of `w` is zero, so the
+    /// number is that of one word only).
+    const fn number(w: &[u8]) -> u64 {
+        let mut x = 0;
+        let mut i = w.len();
+        while i > 0 {
+            i -= 1;
+            x = x << 8 | w[i] as u64;
+        }
+        x
+    }
+    const TRUE: u64 = number(b"true");
+    const FALSE: u64 = number(b"false");
+    const YES: u64 = number(b"yes");
+    const NO: u64 = number(b"no");
+    const ON: u64 = number(b"on");
+    const OFF: u64 = number(b"off");
+    const Y: u64 = number(b"y");
+    const N: u64 = number(b"n");
+    const NULL: u64 = number(b"null");
+    const NAN: u64 = number(b"nan");
+    const INF: u64 = number(b"inf");
+    const NONE: u64 = number(b"none");
+    const TILDE: u64 = number(b"~");
+    let x = word
+        .iter()
+        .rev()
+        .fold(0u64, |x, b| x << 8 | u64::from(b.to_ascii_lowercase()));
+    word.len() <= 5
+        && matches!(
+            x,
+            TRUE | FALSE | YES | NO | ON | OFF | Y | N | NULL | NAN | INF | NONE | TILDE
+        )
 }
 
 /// `s` as a double-quoted YAML string with JSON-compatible escapes.
 fn quote_into(out: &mut String, s: &str) {
     out.push('"');
-    let mut rest = s;
-    loop {
-        // A run of printable ASCII other than `"` and `\` is written as it is, at once.
-        let run = rest
-            .bytes()
-            .take_while(|&b| (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\')
-            .count();
-        out.push_str(&rest[..run]);
-        rest = &rest[run..];
-        let Some(c) = rest.chars().next() else {
+    let bytes = s.as_bytes();
+    // Runs of characters written as they are go out at once; `run` starts the current
+    // one. Only `at` moves by whole characters, so both stay on character boundaries.
+    let mut run = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        // Printable ASCII other than `"` and `\\`, eight bytes at a time.
+        if let Some(w) = bytes.get(at..at + 8) {
+            if unescaped_word(word(w)) {
+                at += 8;
+                continue;
+            }
+        }
+        let b = bytes[at];
+        if (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\' {
+            at += 1;
+            continue;
+        }
+        let Some(c) = s[at..].chars().next() else {
             break;
         };
-        rest = &rest[c.len_utf8()..];
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
+        let escape = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\t' => "\\t",
+            '\r' => "\\r",
             // Every character a YAML stream may not hold (C0 and C1 controls, DEL, the
             // noncharacters U+FFFE and U+FFFF), and those some readers take for a line
             // break or a byte order mark.
-            c if c.is_control() || escaped_raw(c) => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+            c if c.is_control() || escaped_raw(c) => "",
+            // Any other character is written as it is.
+            _ => {
+                at += c.len_utf8();
+                continue;
             }
-            c => out.push(c),
+        };
+        out.push_str(&s[run..at]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push_str(escape);
         }
+        at += c.len_utf8();
+        run = at;
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
@@ -967,6 +1139,163 @@ unit: null
             quote("\u{7f}\u{85}\u{9f}\u{2028}\u{feff}\u{fffe}\u{ffff}é"),
             "\"\\u007f\\u0085\\u009f\\u2028\\ufeff\\ufffe\\uffffé\""
         );
+    }
+
+    /// The literal test as first written: line by line, character by character.
+    fn literal_ok_by_lines(s: &str) -> bool {
+        s.contains('\n')
+            && s.split('\n').all(|line| {
+                !line.is_empty()
+                    && !line.starts_with([' ', '#'])
+                    && !line.ends_with(' ')
+                    && line.chars().all(|c| !c.is_control() && !escaped_raw(c))
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_literal_test_is_the_line_by_line_one(
+            s in proptest::prop_oneof![
+                "[a-z #\n\t\r\u{7f}\u{85}\u{2028}é]{0,12}",
+                proptest::prelude::any::<String>(),
+            ]
+        ) {
+            proptest::prop_assert_eq!(literal_ok(&s), literal_ok_by_lines(&s), "{:?}", s);
+        }
+    }
+
+    /// Quoting as first written: character by character.
+    fn quote_by_characters(s: &str) -> String {
+        let mut out = String::from('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if c.is_control() || escaped_raw(c) => {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn quoting_is_the_character_by_character_one(
+            s in proptest::prop_oneof![
+                "[a-z '\"\\\\\n\t\r\u{1}\u{7f}\u{85}\u{2028}\u{fffe}é]{0,40}",
+                "[ -~]{0,40}",
+                proptest::prelude::any::<String>(),
+            ]
+        ) {
+            proptest::prop_assert_eq!(quote(&s), quote_by_characters(&s));
+        }
+
+        #[test]
+        fn a_word_is_plain_as_its_bytes_are(bytes in proptest::prelude::any::<[u8; 8]>()) {
+            let x = u64::from_le_bytes(bytes);
+            let plain = bytes
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-'));
+            proptest::prop_assert_eq!(plain_word(x), plain);
+            let unescaped = bytes
+                .iter()
+                .all(|&b| (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\');
+            proptest::prop_assert_eq!(unescaped_word(x), unescaped);
+        }
+    }
+
+    #[test]
+    fn every_byte_of_every_length_is_seen() {
+        // One byte that is not plain, in each place of strings of 0 to 20 bytes.
+        for n in 0..=20 {
+            let plain = vec![b'x'; n];
+            assert!(all_plain(&plain));
+            for place in 0..n {
+                for bad in [b' ', b':', 0x80, b'~', 0] {
+                    let mut bytes = plain.clone();
+                    bytes[place] = bad;
+                    assert!(!all_plain(&bytes), "{bad:#x} at {place} of {n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_byte_of_a_word_is_told_apart() {
+        // Each byte value in each of the eight places, among plain bytes.
+        for place in 0..8 {
+            for b in 0..=u8::MAX {
+                let mut bytes = *b"abcdefgh";
+                bytes[place] = b;
+                let x = u64::from_le_bytes(bytes);
+                assert_eq!(plain_word(x), PLAIN_BYTES.contains(&b), "{b:#x} at {place}");
+                let unescaped = (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\';
+                assert_eq!(unescaped_word(x), unescaped, "{b:#x} at {place}");
+            }
+        }
+    }
+
+    const PLAIN_BYTES: &[u8] =
+        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-";
+
+    #[test]
+    fn integers_are_written_as_displayed() {
+        for v in [0, 1, -1, 9, 10, -10, 99, 100, -12345, i64::MIN, i64::MAX] {
+            assert_eq!(to_string(&v), Ok(format!("{v}\n")));
+        }
+        for v in [0, 7, 10, 1 << 40, u64::MAX] {
+            assert_eq!(to_string(&v), Ok(format!("{v}\n")));
+        }
+        assert_eq!(to_string(&i8::MIN), Ok("-128\n".to_string()));
+        assert_eq!(to_string(&[u16::MAX]), Ok("- 65535\n".to_string()));
+    }
+
+    /// The plain test as first written: each special word compared in turn.
+    fn plain_ok_by_words(s: &str) -> bool {
+        let Some(&first) = s.as_bytes().first() else {
+            return false;
+        };
+        if !(first.is_ascii_alphanumeric() || first == b'/' || first == b'_') {
+            return false;
+        }
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-'))
+        {
+            return false;
+        }
+        const SPECIAL: [&str; 13] = [
+            "true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", "inf", "none", "~",
+        ];
+        if SPECIAL.iter().any(|w| w.eq_ignore_ascii_case(s)) {
+            return false;
+        }
+        !first.is_ascii_digit() || s.contains('/')
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_integer_is_written_as_displayed(i in proptest::num::i64::ANY, u in proptest::num::u64::ANY) {
+            proptest::prop_assert_eq!(to_string(&i), Ok(format!("{i}\n")));
+            proptest::prop_assert_eq!(to_string(&u), Ok(format!("{u}\n")));
+        }
+
+        #[test]
+        fn the_plain_test_is_the_word_by_word_one(
+            s in proptest::prop_oneof![
+                "[a-zA-Z0-9./_~-]{0,7}",
+                "(?i)(true|false|yes|no|on|off|y|n|null|nan|inf|none|~)[a-z]?",
+                proptest::prelude::any::<String>(),
+            ]
+        ) {
+            proptest::prop_assert_eq!(plain_ok(&s), plain_ok_by_words(&s), "{:?}", s);
+        }
     }
 
     #[test]
