@@ -57,16 +57,15 @@ pub(crate) enum Manifest {
 
 impl Manifest {
     /// Sort key and identity: tiers first (they must exist before their policies), then
-    /// cluster-wide policies by name, then namespaced ones by namespace and name.
-    fn key(&self) -> (u8, &str, &str) {
+    /// cluster-wide policies by name, then namespaced ones by namespace and name. The
+    /// names are moved out of the object, which goes.
+    fn into_key(self) -> (u8, String, String) {
         match self {
-            Manifest::Tier(t) => (0, "", &t.metadata.name),
-            Manifest::Global(p) => (1, "", &p.metadata.name),
-            Manifest::Namespaced(p) => (
-                2,
-                p.metadata.namespace.as_deref().unwrap_or_default(),
-                &p.metadata.name,
-            ),
+            Manifest::Tier(t) => (0, String::new(), t.metadata.name),
+            Manifest::Global(p) => (1, String::new(), p.metadata.name),
+            Manifest::Namespaced(p) => {
+                (2, p.metadata.namespace.unwrap_or_default(), p.metadata.name)
+            }
         }
     }
 
@@ -82,13 +81,14 @@ impl Manifest {
                 Manifest::Namespaced(p) => crate::validate::namespaced_policy(p, &mut messages),
             }
         }
-        let (kind, namespace, name) = self.key();
+        let rule_counts = self.rule_counts();
+        // The pipeline plans with validation and takes texts; `render` returns trees.
+        let object = Packed::new(&self, if validate { Form::Text } else { Form::Tree });
         Planned {
-            key: (kind, namespace.to_string(), name.to_string()),
-            rule_counts: self.rule_counts(),
+            key: self.into_key(),
+            rule_counts,
             messages,
-            // The pipeline plans with validation and takes texts; `render` returns trees.
-            object: Packed::new(&self, if validate { Form::Text } else { Form::Tree }),
+            object,
             origin,
         }
     }
@@ -105,7 +105,7 @@ impl Manifest {
 /// One planned object, packed ([`Manifest::pack`]), and the intent it implements (none
 /// for the tier).
 struct Planned {
-    /// Sort key and identity ([`Manifest::key`]).
+    /// Sort key and identity ([`Manifest::into_key`]).
     key: (u8, String, String),
     /// Rules in (ingress, egress).
     rule_counts: (usize, usize),
@@ -261,8 +261,20 @@ impl SelectorProblem {
     }
 }
 
-fn quoted(value: &str) -> Result<String, SelectorProblem> {
-    selector::quote(value).ok_or_else(|| SelectorProblem::Value(value.to_string()))
+/// Appends `value` quoted as [`selector::quote`] quotes it, without a string of its own
+/// (selectors are written by the ten thousand, each with several values).
+fn push_quoted(out: &mut String, value: &str) -> Result<(), SelectorProblem> {
+    let quote = if !value.contains('\'') {
+        '\''
+    } else if !value.contains('"') {
+        '"'
+    } else {
+        return Err(SelectorProblem::Value(value.to_string()));
+    };
+    out.push(quote);
+    out.push_str(value);
+    out.push(quote);
+    Ok(())
 }
 
 fn checked_key(key: &str) -> Result<&str, SelectorProblem> {
@@ -300,7 +312,7 @@ impl Terms {
             if i > 0 {
                 self.out.push_str(", ");
             }
-            self.out.push_str(&quoted(v)?);
+            push_quoted(&mut self.out, v)?;
         }
         self.out.push('}');
         Ok(())
@@ -313,11 +325,12 @@ impl Terms {
         match r.op {
             Op::In => match r.as_match_label() {
                 Some((_, v)) => {
-                    let value = quoted(v)?;
+                    // On an error the selector is dropped: a term half written is never
+                    // seen.
                     let out = self.next();
                     out.push_str(key);
                     out.push_str(" == ");
-                    out.push_str(&value);
+                    push_quoted(out, v)?;
                 }
                 None => {
                     let out = self.next();
@@ -380,12 +393,10 @@ fn scope_term(t: &mut Terms, scope: &Scope) -> Result<(), SelectorProblem> {
     // Sorted and distinct.
     let names = scope.namespaces();
     if let [one] = names.as_slice() {
-        let value = quoted(one)?;
         let out = t.next();
         out.push_str(NAMESPACE_LABEL);
         out.push_str(" == ");
-        out.push_str(&value);
-        return Ok(());
+        return push_quoted(out, one);
     }
     let out = t.next();
     out.push_str(NAMESPACE_LABEL);
@@ -726,14 +737,33 @@ fn calico_rules(program: &Program, rule: &Rule) -> Result<Vec<CRule>, Vec<Proble
     Ok(out)
 }
 
-fn metadata(name: String, namespace: Option<String>, origin: &Origin) -> ObjectMeta {
+/// `spec.<field>[<index>]`, the path of a rule in the provenance annotation, built at
+/// its length (one per rule written).
+fn rule_path(field: &str, index: usize) -> String {
+    use std::fmt::Write as _;
+    let mut path = String::with_capacity("spec.[]".len() + field.len() + 4);
+    path.push_str("spec.");
+    path.push_str(field);
+    path.push('[');
+    let _ = write!(path, "{index}");
+    path.push(']');
+    path
+}
+
+/// The metadata of an object of `origin`'s file, `intent` its intent annotation.
+fn metadata(
+    name: String,
+    namespace: Option<String>,
+    origin: &Origin,
+    intent: String,
+) -> ObjectMeta {
     ObjectMeta {
         name,
         namespace,
         labels: [(MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string())].into(),
         annotations: [
             (SOURCE_ANNOTATION.to_string(), origin.file.clone()),
-            (INTENT_ANNOTATION.to_string(), origin.qualified()),
+            (INTENT_ANNOTATION.to_string(), intent),
         ]
         .into(),
     }
@@ -781,15 +811,21 @@ fn build(draft: Draft<'_>, options: &Options, validate: bool) -> Result<Planned,
     } else {
         (DEFAULT_TIER, draft.name)
     };
-    let mut meta = metadata(name, namespace.clone(), draft.origin);
-    if let Some(p) = &draft.provenance {
-        meta.annotations
-            .insert(INTENT_ANNOTATION.to_string(), p.intent_annotation());
-        if let Some(rules) = p.rules_annotation() {
-            meta.annotations.insert(RULES_ANNOTATION.to_string(), rules);
-        }
+    // A merged object names the intents of its rules; any other, its one intent.
+    let intent = match &draft.provenance {
+        Some(p) => p.intent_annotation(),
+        None => draft.origin.qualified(),
+    };
+    let namespaced = namespace.is_some();
+    let mut meta = metadata(name, namespace, draft.origin, intent);
+    if let Some(rules) = draft
+        .provenance
+        .as_ref()
+        .and_then(Provenance::rules_annotation)
+    {
+        meta.annotations.insert(RULES_ANNOTATION.to_string(), rules);
     }
-    let manifest = if namespace.is_some() {
+    let manifest = if namespaced {
         Manifest::Namespaced(NetworkPolicy::new(
             meta,
             NetworkPolicySpec {
@@ -984,7 +1020,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
                     for (origin, rules) in intents.by_ref().take(count) {
                         let q = origin.qualified();
                         for r in rules {
-                            provenance.push(format!("spec.{field}[{}]", calico.len()), q.clone());
+                            provenance.push(rule_path(field, calico.len()), q.clone());
                             calico.push(r);
                         }
                         origins.push(origin);
@@ -1156,6 +1192,16 @@ mod tests {
         assert_eq!(serde_json::to_value(&typed).expect("serialises"), value);
         let keys: Vec<&String> = value.as_object().expect("an object").keys().collect();
         assert_eq!(keys, ["apiVersion", "kind", "metadata", "spec"]);
+    }
+
+    #[test]
+    fn values_are_quoted_as_the_selector_module_quotes_them() {
+        for v in ["web", "", "it's", "say \"hi\"", "'\"", "a b"] {
+            let mut out = String::new();
+            let pushed = push_quoted(&mut out, v).map(|()| out);
+            assert_eq!(pushed.ok(), selector::quote(v), "{v}");
+        }
+        assert_eq!(rule_path("egress", 12), "spec.egress[12]");
     }
 
     #[test]
