@@ -136,7 +136,7 @@ fn isolation_objects(program: &Program, form: Form) -> Vec<Rendered> {
                 ingress: None,
                 egress: None,
             };
-            let policy = policy(namespace, &name, origin, spec);
+            let policy = policy(namespace, &name, origin, origin.qualified(), spec);
             Rendered::new(namespace.to_string(), name, origin.clone(), &policy, form)
         })
         .collect()
@@ -250,7 +250,7 @@ fn rule_object(
     for (origin, intent_rules) in intents {
         let q = origin.qualified();
         for r in intent_rules {
-            provenance.push(format!("spec.{field}[{}]", rules.len()), q.clone());
+            provenance.push(rule_path(field, rules.len()), q.clone());
             rules.push(r);
         }
     }
@@ -284,12 +284,14 @@ fn rule_object(
             );
         }
     }
-    let mut policy = policy(namespace, &name, &origin, spec);
+    let mut policy = policy(
+        namespace,
+        &name,
+        &origin,
+        provenance.intent_annotation(),
+        spec,
+    );
     if let Some(annotations) = policy.metadata.annotations.as_mut() {
-        annotations.insert(
-            INTENT_ANNOTATION.to_string(),
-            provenance.intent_annotation(),
-        );
         if let Some(rules) = provenance.rules_annotation() {
             annotations.insert(RULES_ANNOTATION.to_string(), rules);
         }
@@ -303,7 +305,27 @@ fn rule_object(
     ))
 }
 
-fn policy(namespace: &str, name: &str, origin: &Origin, spec: NetworkPolicySpec) -> NetworkPolicy {
+/// `spec.<field>[<index>]`, the path of a rule in the provenance annotation, built at
+/// its length (one per rule written).
+fn rule_path(field: &str, index: usize) -> String {
+    use std::fmt::Write as _;
+    let mut path = String::with_capacity("spec.[]".len() + field.len() + 4);
+    path.push_str("spec.");
+    path.push_str(field);
+    path.push('[');
+    let _ = write!(path, "{index}");
+    path.push(']');
+    path
+}
+
+/// The NetworkPolicy `name` of `origin`'s file, `intent` its intent annotation.
+fn policy(
+    namespace: &str,
+    name: &str,
+    origin: &Origin,
+    intent: String,
+    spec: NetworkPolicySpec,
+) -> NetworkPolicy {
     NetworkPolicy {
         metadata: ObjectMeta {
             name: Some(name.to_string()),
@@ -313,7 +335,7 @@ fn policy(namespace: &str, name: &str, origin: &Origin, spec: NetworkPolicySpec)
                 MANAGED_BY.to_string(),
             )])),
             annotations: Some(BTreeMap::from([
-                (INTENT_ANNOTATION.to_string(), origin.qualified()),
+                (INTENT_ANNOTATION.to_string(), intent),
                 (SOURCE_ANNOTATION.to_string(), origin.file.clone()),
             ])),
             ..ObjectMeta::default()
@@ -590,7 +612,8 @@ mod tests {
             preset: None,
             span: None,
         };
-        let policy = policy("shop", "shop-web", &origin, spec);
+        let policy = policy("shop", "shop-web", &origin, origin.qualified(), spec);
+        assert_eq!(rule_path("ingress", 3), "spec.ingress[3]");
         let mut want = serde_json::to_value(&policy).expect("serialises");
         tidy(&mut want);
         let got = to_json(&policy);
