@@ -2,7 +2,7 @@
 //! manifests (see the crate docs for the design).
 
 use crate::dns;
-use crate::labels::{k8s_key, NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX};
+use crate::labels::{k8s_key, NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX, SOURCE_K8S};
 use crate::types::{
     self, CidrRule, CiliumPolicy, DefaultDeny, EgressDenyRule, EgressRule, EndpointSelector,
     FqdnSelector, HttpRule, IcmpFamily, IcmpField, IcmpRule, IcmpType, IngressDenyRule,
@@ -101,6 +101,7 @@ fn render_isolations(program: &Program, objects: &mut Vec<Keyed>, form: Form) {
                 scope,
                 netpolc_ir::naming::object_name(set, &["isolate"], 63),
                 origin,
+                origin.qualified(),
                 spec,
             ),
             form,
@@ -182,7 +183,7 @@ fn rule_object(
     for (origin, intent_items) in intents {
         let q = origin.qualified();
         for item in intent_items {
-            provenance.push(format!("spec.{field}[{}]", items.len()), q.clone());
+            provenance.push(rule_path(field, items.len()), q.clone());
             items.push(item);
         }
     }
@@ -208,11 +209,7 @@ fn rule_object(
             spec.egress_deny = Some(items.into_iter().map(Item::egress_deny).collect());
         }
     }
-    let mut object = object(scope, name, origin, spec);
-    object.metadata.annotations.insert(
-        INTENT_ANNOTATION.to_string(),
-        provenance.intent_annotation(),
-    );
+    let mut object = object(scope, name, origin, provenance.intent_annotation(), spec);
     if let Some(rules) = provenance.rules_annotation() {
         object
             .metadata
@@ -222,8 +219,28 @@ fn rule_object(
     Some(object)
 }
 
-/// A complete manifest: a CNP for a namespace scope, a CCNP for a cluster scope.
-fn object(scope: &Scope, name: String, origin: &Origin, spec: types::Rule) -> CiliumPolicy {
+/// `spec.<field>[<index>]`, the path of a rule in the provenance annotation, built at
+/// its length (one per rule written).
+fn rule_path(field: &str, index: usize) -> String {
+    use std::fmt::Write as _;
+    let mut path = String::with_capacity("spec.[]".len() + field.len() + 4);
+    path.push_str("spec.");
+    path.push_str(field);
+    path.push('[');
+    let _ = write!(path, "{index}");
+    path.push(']');
+    path
+}
+
+/// A complete manifest: a CNP for a namespace scope, a CCNP for a cluster scope; `intent`
+/// is its intent annotation.
+fn object(
+    scope: &Scope,
+    name: String,
+    origin: &Origin,
+    intent: String,
+    spec: types::Rule,
+) -> CiliumPolicy {
     let (kind, namespace) = match scope {
         Scope::Namespace(ns) => (types::KIND_CNP, Some(ns.clone())),
         Scope::Cluster(_) => (types::KIND_CCNP, None),
@@ -236,7 +253,7 @@ fn object(scope: &Scope, name: String, origin: &Origin, spec: types::Rule) -> Ci
             namespace,
             labels: BTreeMap::from([(MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string())]),
             annotations: BTreeMap::from([
-                (INTENT_ANNOTATION.to_string(), origin.qualified()),
+                (INTENT_ANNOTATION.to_string(), intent),
                 (SOURCE_ANNOTATION.to_string(), origin.file.clone()),
             ]),
         },
@@ -267,7 +284,9 @@ fn selector(reqs: Vec<Req>) -> EndpointSelector {
     let mut out = EndpointSelector::default();
     for r in reqs {
         if r.op == Op::In && r.values.len() == 1 && !out.match_labels.contains_key(&r.key) {
-            out.match_labels.insert(r.key, r.values[0].clone());
+            // The one value is moved, not copied.
+            let value = r.values.into_iter().next().unwrap_or_default();
+            out.match_labels.insert(r.key, value);
             continue;
         }
         let operator = match r.op {
@@ -286,10 +305,21 @@ fn selector(reqs: Vec<Req>) -> EndpointSelector {
     out
 }
 
+/// [`k8s_key`] of `prefix` followed by `key`, built at its length without the
+/// formatting machinery (every selector of every rule has a few).
+fn k8s_key_of(prefix: &str, key: &str) -> String {
+    let mut out = String::with_capacity(SOURCE_K8S.len() + 1 + prefix.len() + key.len());
+    out.push_str(SOURCE_K8S);
+    out.push(':');
+    out.push_str(prefix);
+    out.push_str(key);
+    out
+}
+
 /// Pod label requirements with `k8s:` keys.
 fn pod_reqs(pods: &LabelSelector) -> Vec<Req> {
     pods.requirements()
-        .map(|r| req(k8s_key(&r.key), r.op, &r.values))
+        .map(|r| req(k8s_key_of("", &r.key), r.op, &r.values))
         .collect()
 }
 
@@ -313,14 +343,18 @@ fn peer_selector(namespaces: &LabelSelector, pods: &LabelSelector) -> EndpointSe
     for r in namespaces.requirements() {
         if r.key == NAMESPACE_NAME_LABEL {
             pinned |= matches!(r.op, Op::In | Op::Exists);
-            reqs.push(req(k8s_key(NAMESPACE_KEY), r.op, &r.values));
+            reqs.push(req(k8s_key_of("", NAMESPACE_KEY), r.op, &r.values));
         } else {
-            let key = k8s_key(&format!("{NAMESPACE_LABELS_PREFIX}{}", r.key));
+            let key = k8s_key_of(NAMESPACE_LABELS_PREFIX, &r.key);
             reqs.push(req(key, r.op, &r.values));
         }
     }
     if !pinned {
-        reqs.push(req(k8s_key(NAMESPACE_KEY), Op::Exists, &BTreeSet::new()));
+        reqs.push(req(
+            k8s_key_of("", NAMESPACE_KEY),
+            Op::Exists,
+            &BTreeSet::new(),
+        ));
     }
     selector(reqs)
 }
@@ -565,5 +599,20 @@ fn icmp(pm: &PortMatch) -> Vec<IcmpField> {
         PortSpec::All => (0..=u8::MAX).map(field).collect(),
         // Ranges and names do not exist for ICMP in the IR's meaning.
         PortSpec::Range { .. } | PortSpec::Named(_) => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_paths_are_built_as_formatted() {
+        assert_eq!(k8s_key_of("", "app"), k8s_key("app"));
+        assert_eq!(
+            k8s_key_of(NAMESPACE_LABELS_PREFIX, "team"),
+            k8s_key(&format!("{NAMESPACE_LABELS_PREFIX}team"))
+        );
+        assert_eq!(rule_path("egressDeny", 255), "spec.egressDeny[255]");
     }
 }
