@@ -288,12 +288,19 @@ fn checked_key(key: &str) -> Result<&str, SelectorProblem> {
 /// A selector written term by term into one string (`a && b && ...`, `all()` without
 /// terms): a term, its key and its value set are not each a string of their own (tens
 /// of thousands of rules each write two or three selectors).
-#[derive(Default)]
 struct Terms {
     out: String,
 }
 
 impl Terms {
+    /// No terms yet, with room for the usual selector (a namespace or orchestrator term
+    /// and a label or two: grown from nothing, it was copied three times).
+    fn new() -> Terms {
+        Terms {
+            out: String::with_capacity(64),
+        }
+    }
+
     /// Starts a term (after the ` && ` that separates it from the one before).
     fn next(&mut self) -> &mut String {
         if !self.out.is_empty() {
@@ -411,7 +418,7 @@ fn subject_selector(
     pods: &LabelSelector,
     namespaced: bool,
 ) -> Result<String, SelectorProblem> {
-    let mut t = Terms::default();
+    let mut t = Terms::new();
     if !namespaced {
         scope_term(&mut t, scope)?;
     }
@@ -429,7 +436,7 @@ fn namespace_selector(sel: &LabelSelector) -> Result<String, SelectorProblem> {
             k
         }
     }
-    let mut t = Terms::default();
+    let mut t = Terms::new();
     t.terms(sel, map)?;
     t.done()
 }
@@ -437,7 +444,7 @@ fn namespace_selector(sel: &LabelSelector) -> Result<String, SelectorProblem> {
 /// A pod peer selector: always carries the orchestrator term, so that it matches
 /// workload endpoints only (never network sets or host endpoints with the same labels).
 fn pod_peer_selector(pods: &LabelSelector) -> Result<String, SelectorProblem> {
-    let mut t = Terms::default();
+    let mut t = Terms::new();
     t.next().push_str(ORCHESTRATOR_LABEL);
     t.out.push_str(" == 'k8s'");
     t.terms(pods, same_key)?;
@@ -738,14 +745,26 @@ fn calico_rules(program: &Program, rule: &Rule) -> Result<Vec<CRule>, Vec<Proble
 }
 
 /// `spec.<field>[<index>]`, the path of a rule in the provenance annotation, built at
-/// its length (one per rule written).
+/// its length without the formatting machinery (one per rule written).
 fn rule_path(field: &str, index: usize) -> String {
-    use std::fmt::Write as _;
-    let mut path = String::with_capacity("spec.[]".len() + field.len() + 4);
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut left = index;
+    loop {
+        at -= 1;
+        // Below 10: the cast keeps it.
+        digits[at] = b'0' + (left % 10) as u8;
+        left /= 10;
+        if left == 0 {
+            break;
+        }
+    }
+    let digits = &digits[at..];
+    let mut path = String::with_capacity("spec.[]".len() + field.len() + digits.len());
     path.push_str("spec.");
     path.push_str(field);
     path.push('[');
-    let _ = write!(path, "{index}");
+    path.extend(digits.iter().map(|&d| char::from(d)));
     path.push(']');
     path
 }
@@ -1201,7 +1220,9 @@ mod tests {
             let pushed = push_quoted(&mut out, v).map(|()| out);
             assert_eq!(pushed.ok(), selector::quote(v), "{v}");
         }
-        assert_eq!(rule_path("egress", 12), "spec.egress[12]");
+        for i in [0, 7, 10, 12, 255, 1024, usize::MAX] {
+            assert_eq!(rule_path("egress", i), format!("spec.egress[{i}]"));
+        }
     }
 
     #[test]

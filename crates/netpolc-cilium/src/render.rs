@@ -220,14 +220,26 @@ fn rule_object(
 }
 
 /// `spec.<field>[<index>]`, the path of a rule in the provenance annotation, built at
-/// its length (one per rule written).
+/// its length without the formatting machinery (one per rule written).
 fn rule_path(field: &str, index: usize) -> String {
-    use std::fmt::Write as _;
-    let mut path = String::with_capacity("spec.[]".len() + field.len() + 4);
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut left = index;
+    loop {
+        at -= 1;
+        // Below 10: the cast keeps it.
+        digits[at] = b'0' + (left % 10) as u8;
+        left /= 10;
+        if left == 0 {
+            break;
+        }
+    }
+    let digits = &digits[at..];
+    let mut path = String::with_capacity("spec.[]".len() + field.len() + digits.len());
     path.push_str("spec.");
     path.push_str(field);
     path.push('[');
-    let _ = write!(path, "{index}");
+    path.extend(digits.iter().map(|&d| char::from(d)));
     path.push(']');
     path
 }
