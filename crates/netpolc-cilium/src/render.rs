@@ -134,10 +134,11 @@ fn render_rules(program: &Program, objects: &mut Vec<Keyed>, form: Form) {
                     .values()
                     .map(|indices| {
                         let origin = &*program.rules[indices[0]].origin;
-                        let items: Vec<Item> = indices
-                            .iter()
-                            .flat_map(|&i| self::items(&program.rules[i], carriers[i]))
-                            .collect();
+                        // Nearly every rule is one item: sized once, not grown.
+                        let mut items: Vec<Item> = Vec::with_capacity(indices.len());
+                        for &i in indices {
+                            items.extend(self::items(&program.rules[i], carriers[i]));
+                        }
                         (origin, items)
                     })
                     .filter(|(_, items)| !items.is_empty())

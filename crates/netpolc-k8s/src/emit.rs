@@ -202,11 +202,14 @@ fn rule_objects(program: &Program, form: Form) -> Vec<Rendered> {
                 let intents: Vec<IntentRules<'_>> = by_intent
                     .into_values()
                     .map(|(origin, rules)| {
-                        let rules: Vec<K8sRule> = rules
-                            .into_iter()
-                            .filter_map(|rule| k8s_rule(program, rule, namespace))
-                            .collect();
-                        (origin, rules)
+                        // Sized once, not grown: nearly every rule can be expressed.
+                        let mut typed: Vec<K8sRule> = Vec::with_capacity(rules.len());
+                        typed.extend(
+                            rules
+                                .into_iter()
+                                .filter_map(|rule| k8s_rule(program, rule, namespace)),
+                        );
+                        (origin, typed)
                     })
                     .filter(|(_, rules)| !rules.is_empty())
                     .collect();
