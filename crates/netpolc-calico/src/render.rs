@@ -261,20 +261,14 @@ impl SelectorProblem {
     }
 }
 
-/// Appends `value` quoted as [`selector::quote`] quotes it, without a string of its own
-/// (selectors are written by the ten thousand, each with several values).
+/// `value` quoted into `out` ([`selector::quote_into`]); a value Calico cannot quote is
+/// the selector's problem.
 fn push_quoted(out: &mut String, value: &str) -> Result<(), SelectorProblem> {
-    let quote = if !value.contains('\'') {
-        '\''
-    } else if !value.contains('"') {
-        '"'
+    if selector::quote_into(out, value) {
+        Ok(())
     } else {
-        return Err(SelectorProblem::Value(value.to_string()));
-    };
-    out.push(quote);
-    out.push_str(value);
-    out.push(quote);
-    Ok(())
+        Err(SelectorProblem::Value(value.to_string()))
+    }
 }
 
 fn checked_key(key: &str) -> Result<&str, SelectorProblem> {
@@ -744,31 +738,6 @@ fn calico_rules(program: &Program, rule: &Rule) -> Result<Vec<CRule>, Vec<Proble
     Ok(out)
 }
 
-/// `spec.<field>[<index>]`, the path of a rule in the provenance annotation, built at
-/// its length without the formatting machinery (one per rule written).
-fn rule_path(field: &str, index: usize) -> String {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut left = index;
-    loop {
-        at -= 1;
-        // Below 10: the cast keeps it.
-        digits[at] = b'0' + (left % 10) as u8;
-        left /= 10;
-        if left == 0 {
-            break;
-        }
-    }
-    let digits = &digits[at..];
-    let mut path = String::with_capacity("spec.[]".len() + field.len() + digits.len());
-    path.push_str("spec.");
-    path.push_str(field);
-    path.push('[');
-    path.extend(digits.iter().map(|&d| char::from(d)));
-    path.push(']');
-    path
-}
-
 /// The metadata of an object of `origin`'s file, `intent` its intent annotation.
 fn metadata(
     name: String,
@@ -1039,7 +1008,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
                     for (origin, rules) in intents.by_ref().take(count) {
                         let q = origin.qualified();
                         for r in rules {
-                            provenance.push(rule_path(field, calico.len()), q.clone());
+                            provenance.push_rule(field, calico.len(), q.clone());
                             calico.push(r);
                         }
                         origins.push(origin);
@@ -1211,18 +1180,6 @@ mod tests {
         assert_eq!(serde_json::to_value(&typed).expect("serialises"), value);
         let keys: Vec<&String> = value.as_object().expect("an object").keys().collect();
         assert_eq!(keys, ["apiVersion", "kind", "metadata", "spec"]);
-    }
-
-    #[test]
-    fn values_are_quoted_as_the_selector_module_quotes_them() {
-        for v in ["web", "", "it's", "say \"hi\"", "'\"", "a b"] {
-            let mut out = String::new();
-            let pushed = push_quoted(&mut out, v).map(|()| out);
-            assert_eq!(pushed.ok(), selector::quote(v), "{v}");
-        }
-        for i in [0, 7, 10, 12, 255, 1024, usize::MAX] {
-            assert_eq!(rule_path("egress", i), format!("spec.egress[{i}]"));
-        }
     }
 
     #[test]

@@ -515,13 +515,25 @@ impl Parser<'_> {
 /// value contains a single quote. `None` when it contains both (Calico string literals
 /// have no escapes).
 pub fn quote(value: &str) -> Option<String> {
-    if !value.contains('\'') {
-        Some(format!("'{value}'"))
+    let mut out = String::with_capacity(value.len() + 2);
+    quote_into(&mut out, value).then_some(out)
+}
+
+/// [`quote`] appended to `out`, without a string of its own (selectors are written by
+/// the ten thousand, each with several values); `false`, and nothing appended, when the
+/// value cannot be quoted.
+pub fn quote_into(out: &mut String, value: &str) -> bool {
+    let quote = if !value.contains('\'') {
+        '\''
     } else if !value.contains('"') {
-        Some(format!("\"{value}\""))
+        '"'
     } else {
-        None
-    }
+        return false;
+    };
+    out.push(quote);
+    out.push_str(value);
+    out.push(quote);
+    true
 }
 
 #[cfg(test)]
@@ -582,6 +594,9 @@ mod tests {
         assert_eq!(quote("plain").as_deref(), Some("'plain'"));
         assert_eq!(quote("it's").as_deref(), Some("\"it's\""));
         assert_eq!(quote("'\""), None);
+        let mut out = String::from("x == ");
+        assert!(!quote_into(&mut out, "'\""));
+        assert_eq!(out, "x == ", "nothing appended");
     }
 
     #[test]

@@ -119,9 +119,16 @@ pub(crate) fn split_selector_key(s: &str) -> (&str, &str) {
     }
 }
 
-/// `k8s:<key>`: how netpolc writes every Kubernetes label key in a selector.
-pub(crate) fn k8s_key(key: &str) -> String {
-    format!("{SOURCE_K8S}:{key}")
+/// `k8s:<prefix><key>`: how netpolc writes every Kubernetes label key in a selector
+/// (`prefix` is empty for a pod's label, [`NAMESPACE_LABELS_PREFIX`] for its
+/// namespace's). Built at its length: every selector of every rule has a few.
+pub(crate) fn k8s_key(prefix: &str, key: &str) -> String {
+    let mut out = String::with_capacity(SOURCE_K8S.len() + 1 + prefix.len() + key.len());
+    out.push_str(SOURCE_K8S);
+    out.push(':');
+    out.push_str(prefix);
+    out.push_str(key);
+    out
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! manifests (see the crate docs for the design).
 
 use crate::dns;
-use crate::labels::{k8s_key, NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX, SOURCE_K8S};
+use crate::labels::{k8s_key, NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX};
 use crate::types::{
     self, CidrRule, CiliumPolicy, DefaultDeny, EgressDenyRule, EgressRule, EndpointSelector,
     FqdnSelector, HttpRule, IcmpFamily, IcmpField, IcmpRule, IcmpType, IngressDenyRule,
@@ -184,7 +184,7 @@ fn rule_object(
     for (origin, intent_items) in intents {
         let q = origin.qualified();
         for item in intent_items {
-            provenance.push(rule_path(field, items.len()), q.clone());
+            provenance.push_rule(field, items.len(), q.clone());
             items.push(item);
         }
     }
@@ -218,31 +218,6 @@ fn rule_object(
             .insert(RULES_ANNOTATION.to_string(), rules);
     }
     Some(object)
-}
-
-/// `spec.<field>[<index>]`, the path of a rule in the provenance annotation, built at
-/// its length without the formatting machinery (one per rule written).
-fn rule_path(field: &str, index: usize) -> String {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut left = index;
-    loop {
-        at -= 1;
-        // Below 10: the cast keeps it.
-        digits[at] = b'0' + (left % 10) as u8;
-        left /= 10;
-        if left == 0 {
-            break;
-        }
-    }
-    let digits = &digits[at..];
-    let mut path = String::with_capacity("spec.[]".len() + field.len() + digits.len());
-    path.push_str("spec.");
-    path.push_str(field);
-    path.push('[');
-    path.extend(digits.iter().map(|&d| char::from(d)));
-    path.push(']');
-    path
 }
 
 /// A complete manifest: a CNP for a namespace scope, a CCNP for a cluster scope; `intent`
@@ -318,21 +293,10 @@ fn selector(reqs: Vec<Req>) -> EndpointSelector {
     out
 }
 
-/// [`k8s_key`] of `prefix` followed by `key`, built at its length without the
-/// formatting machinery (every selector of every rule has a few).
-fn k8s_key_of(prefix: &str, key: &str) -> String {
-    let mut out = String::with_capacity(SOURCE_K8S.len() + 1 + prefix.len() + key.len());
-    out.push_str(SOURCE_K8S);
-    out.push(':');
-    out.push_str(prefix);
-    out.push_str(key);
-    out
-}
-
 /// Pod label requirements with `k8s:` keys.
 fn pod_reqs(pods: &LabelSelector) -> Vec<Req> {
     pods.requirements()
-        .map(|r| req(k8s_key_of("", &r.key), r.op, &r.values))
+        .map(|r| req(k8s_key("", &r.key), r.op, &r.values))
         .collect()
 }
 
@@ -341,7 +305,7 @@ fn pod_reqs(pods: &LabelSelector) -> Vec<Req> {
 fn scope_selector(scope: &Scope, pods: &LabelSelector) -> EndpointSelector {
     let mut reqs = pod_reqs(pods);
     if let Scope::Cluster(namespaces) = scope {
-        reqs.push(req(k8s_key(NAMESPACE_KEY), Op::In, namespaces));
+        reqs.push(req(k8s_key("", NAMESPACE_KEY), Op::In, namespaces));
     }
     selector(reqs)
 }
@@ -356,15 +320,15 @@ fn peer_selector(namespaces: &LabelSelector, pods: &LabelSelector) -> EndpointSe
     for r in namespaces.requirements() {
         if r.key == NAMESPACE_NAME_LABEL {
             pinned |= matches!(r.op, Op::In | Op::Exists);
-            reqs.push(req(k8s_key_of("", NAMESPACE_KEY), r.op, &r.values));
+            reqs.push(req(k8s_key("", NAMESPACE_KEY), r.op, &r.values));
         } else {
-            let key = k8s_key_of(NAMESPACE_LABELS_PREFIX, &r.key);
+            let key = k8s_key(NAMESPACE_LABELS_PREFIX, &r.key);
             reqs.push(req(key, r.op, &r.values));
         }
     }
     if !pinned {
         reqs.push(req(
-            k8s_key_of("", NAMESPACE_KEY),
+            k8s_key("", NAMESPACE_KEY),
             Op::Exists,
             &BTreeSet::new(),
         ));
@@ -620,12 +584,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_and_paths_are_built_as_formatted() {
-        assert_eq!(k8s_key_of("", "app"), k8s_key("app"));
+    fn keys_are_built_as_cilium_spells_them() {
+        assert_eq!(k8s_key("", "app"), "k8s:app");
         assert_eq!(
-            k8s_key_of(NAMESPACE_LABELS_PREFIX, "team"),
-            k8s_key(&format!("{NAMESPACE_LABELS_PREFIX}team"))
+            k8s_key(NAMESPACE_LABELS_PREFIX, "team"),
+            "k8s:io.cilium.k8s.namespace.labels.team"
         );
-        assert_eq!(rule_path("egressDeny", 255), "spec.egressDeny[255]");
     }
 }

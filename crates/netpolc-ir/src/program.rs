@@ -54,12 +54,21 @@ pub struct Origin {
 }
 
 impl Origin {
-    /// `set/intent`, or `set/preset:intent` for preset expansions.
+    /// `set/intent`, or `set/preset:intent` for preset expansions; built at its length
+    /// (every rule a back end writes names its intent).
     pub fn qualified(&self) -> String {
-        match &self.preset {
-            Some(p) if p != &self.intent => format!("{}/{}:{}", self.set, p, self.intent),
-            _ => format!("{}/{}", self.set, self.intent),
+        let preset = self.preset.as_deref().filter(|p| *p != self.intent);
+        let mut out = String::with_capacity(
+            self.set.len() + 2 + preset.map_or(0, str::len) + self.intent.len(),
+        );
+        out.push_str(&self.set);
+        out.push('/');
+        if let Some(p) = preset {
+            out.push_str(p);
+            out.push(':');
         }
+        out.push_str(&self.intent);
+        out
     }
 }
 
@@ -518,6 +527,20 @@ impl Program {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_intent_is_named_by_its_set_and_preset() {
+        let origin = |preset: Option<&str>| Origin {
+            file: "policies/shop.yaml".into(),
+            set: "shop".into(),
+            intent: "allow-dns".into(),
+            preset: preset.map(String::from),
+            span: None,
+        };
+        assert_eq!(origin(None).qualified(), "shop/allow-dns");
+        assert_eq!(origin(Some("allow-dns")).qualified(), "shop/allow-dns");
+        assert_eq!(origin(Some("base")).qualified(), "shop/base:allow-dns");
+    }
 
     fn rule(set: &str, intent: &str, direction: Direction, action: Action, app: &str) -> Rule {
         Rule {

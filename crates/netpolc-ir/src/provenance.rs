@@ -47,6 +47,18 @@ impl Provenance {
         self.rules.push((path.into(), intent.into()));
     }
 
+    /// [`Provenance::push`] of the rule `spec.<field>[<index>]`, its path built at its
+    /// length (every back end records one per rule it writes).
+    pub fn push_rule(&mut self, field: &str, index: usize, intent: impl Into<String>) {
+        let mut path = String::with_capacity("spec.[]".len() + field.len() + 20);
+        path.push_str("spec.");
+        path.push_str(field);
+        path.push('[');
+        crate::yaml::push_decimal(&mut path, index as u64);
+        path.push(']');
+        self.push(path, intent);
+    }
+
     /// Whether no rule was recorded.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
@@ -339,6 +351,20 @@ pub fn scoped_subject_words(
 mod tests {
     use super::*;
     use crate::Requirement;
+
+    #[test]
+    fn a_rules_path_is_written_as_formatted() {
+        let mut p = Provenance::default();
+        let indices = [0, 7, 10, 12, 255, 1024, usize::MAX];
+        for i in indices {
+            p.push_rule("egress", i, "shop/web");
+        }
+        let want: Vec<(String, String)> = indices
+            .iter()
+            .map(|i| (format!("spec.egress[{i}]"), "shop/web".to_string()))
+            .collect();
+        assert_eq!(p.rules, want);
+    }
 
     #[test]
     fn words_are_unique_and_stable() {

@@ -162,23 +162,10 @@ impl<'o> Node<'o> {
     /// machinery (ports and rule orders are written by the ten thousand).
     fn integer(mut self, negative: bool, magnitude: u64) -> Result<(), Unsupported> {
         self.scalar(|out| {
-            let mut digits = [0u8; 20];
-            let mut at = digits.len();
-            let mut left = magnitude;
-            loop {
-                at -= 1;
-                // `left % 10` is below 10: the cast keeps it.
-                digits[at] = b'0' + (left % 10) as u8;
-                left /= 10;
-                if left == 0 {
-                    break;
-                }
-            }
             if negative {
                 out.push('-');
             }
-            // ASCII digits only.
-            out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+            push_decimal(out, magnitude);
         })
     }
 
@@ -633,6 +620,24 @@ fn indent_to(out: &mut String, n: usize) {
         out.push_str(&SPACES[..run]);
         left -= run;
     }
+}
+
+/// Appends `n` in decimal, as `Display` writes it, without the formatting machinery
+/// (ports, rule orders and rule paths are written by the ten thousand).
+pub fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut left = n;
+    loop {
+        at -= 1;
+        // `left % 10` is below 10: the cast keeps it.
+        digits[at] = b'0' + (left % 10) as u8;
+        left /= 10;
+        if left == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// `s` plain when [`plain_ok`], else [`quote`]d.

@@ -253,7 +253,7 @@ fn rule_object(
     for (origin, intent_rules) in intents {
         let q = origin.qualified();
         for r in intent_rules {
-            provenance.push(rule_path(field, rules.len()), q.clone());
+            provenance.push_rule(field, rules.len(), q.clone());
             rules.push(r);
         }
     }
@@ -306,31 +306,6 @@ fn rule_object(
         &policy,
         form,
     ))
-}
-
-/// `spec.<field>[<index>]`, the path of a rule in the provenance annotation, built at
-/// its length without the formatting machinery (one per rule written).
-fn rule_path(field: &str, index: usize) -> String {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut left = index;
-    loop {
-        at -= 1;
-        // Below 10: the cast keeps it.
-        digits[at] = b'0' + (left % 10) as u8;
-        left /= 10;
-        if left == 0 {
-            break;
-        }
-    }
-    let digits = &digits[at..];
-    let mut path = String::with_capacity("spec.[]".len() + field.len() + digits.len());
-    path.push_str("spec.");
-    path.push_str(field);
-    path.push('[');
-    path.extend(digits.iter().map(|&d| char::from(d)));
-    path.push(']');
-    path
 }
 
 /// The NetworkPolicy `name` of `origin`'s file, `intent` its intent annotation.
@@ -628,7 +603,6 @@ mod tests {
             span: None,
         };
         let policy = policy("shop", "shop-web", &origin, origin.qualified(), spec);
-        assert_eq!(rule_path("ingress", 3), "spec.ingress[3]");
         let mut want = serde_json::to_value(&policy).expect("serialises");
         tidy(&mut want);
         let got = to_json(&policy);
