@@ -301,7 +301,7 @@ pub fn derive_with_rules<'r>(
 struct SharedCopies {
     /// The last copy met: rules in order meet the same copy many times in a row.
     last: Option<usize>,
-    met: HashSet<usize, BuildHasherDefault<AddressHasher>>,
+    met: HashSet<usize, BuildHasherDefault<WordHasher>>,
 }
 
 impl SharedCopies {
@@ -315,13 +315,15 @@ impl SharedCopies {
     }
 }
 
-/// A hasher of addresses (one `usize`, never iterated): a multiplication, far cheaper
-/// than the default hasher for a key looked up three times per rule here, and for every
-/// side of every intent in the lowering, which shares it.
+/// A hasher of keys of a few machine words made by netpolc, not by an adversary
+/// (addresses, numbers): a multiplication per word, far cheaper than the default hasher
+/// for a key looked up three times per rule here, for every side of every intent in the
+/// lowering, and for the proof's keys of pod classes. Never iterated: no output depends
+/// on its order.
 #[derive(Debug, Default)]
-pub struct AddressHasher(u64);
+pub struct WordHasher(u64);
 
-impl Hasher for AddressHasher {
+impl Hasher for WordHasher {
     fn finish(&self) -> u64 {
         self.0
     }
@@ -339,6 +341,10 @@ impl Hasher for AddressHasher {
         self.0 = (self.0 ^ n)
             .wrapping_mul(0x9e37_79b9_7f4a_7c15)
             .rotate_left(26);
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
     }
 
     fn write_usize(&mut self, n: usize) {

@@ -345,29 +345,6 @@ fn key_into(
     }
 }
 
-/// A hasher for short keys of numbers ([`key_into`]): a multiply and a rotate per word
-/// (the keys are made here, not by an adversary), where the default hasher costs more
-/// than the lookup it serves.
-#[derive(Default)]
-struct WordHasher(u64);
-
-impl std::hash::Hasher for WordHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
 fn direction_index(d: Direction) -> usize {
     match d {
         Direction::Ingress => 0,
@@ -1141,7 +1118,7 @@ impl<'a> Prover<'a> {
             let mut keys: std::collections::HashMap<
                 Vec<usize>,
                 u32,
-                std::hash::BuildHasherDefault<WordHasher>,
+                std::hash::BuildHasherDefault<crate::derive::WordHasher>,
             > = std::collections::HashMap::default();
             let mut written: Vec<usize> = Vec::new();
             let mut in_group: Vec<Vec<u32>> = vec![Vec::new(); local.groups.len()];

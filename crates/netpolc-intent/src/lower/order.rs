@@ -17,7 +17,7 @@
 //! check the order found against `Rule`'s (a debug assertion at the end of lowering).
 
 use super::*;
-use netpolc_ir::derive::AddressHasher;
+use netpolc_ir::derive::WordHasher;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::BuildHasherDefault;
@@ -29,7 +29,7 @@ pub(super) struct Selectors {
     by_value: HashMap<LabelSelector, u32>,
     /// The number of each copy met, by [`LabelSelector::shared_address`]: the copies of a
     /// set's groups are met once per intent, and found here without hashing their text.
-    by_address: HashMap<usize, u32, BuildHasherDefault<AddressHasher>>,
+    by_address: HashMap<usize, u32, BuildHasherDefault<WordHasher>>,
     /// The shared copy of each number.
     values: Vec<LabelSelector>,
     /// The copies whose addresses are in `by_address`, kept so that no other copy takes
