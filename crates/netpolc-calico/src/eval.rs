@@ -1914,42 +1914,6 @@ impl Evaluator for CalicoEvaluator {
         direction: Direction,
         m: &mut Mentions<std::borrow::Cow<'a, str>>,
     ) {
-        self.mentions(model, pod, direction, m);
-    }
-
-    /// The policies that apply to the pod, in order (their tiers with them; named ports
-    /// and address family are the pod's). `None` when a rule tests the pod's own end
-    /// (an egress rule's `source`, an ingress rule's `destination`): the side then
-    /// depends on more of the pod than which policies apply.
-    fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
-        let mut key = Vec::new();
-        for (_, p) in self.applying_of(model, me, direction) {
-            let own_end_tested = p.rules(direction).iter().any(|r| {
-                match direction {
-                    Direction::Egress => &r.source,
-                    Direction::Ingress => &r.destination,
-                }
-                .tests_endpoint()
-            });
-            if own_end_tested {
-                return None;
-            }
-            key.push(std::ptr::from_ref(p) as usize);
-        }
-        Some(key)
-    }
-}
-
-impl CalicoEvaluator {
-    /// [`Evaluator::mentions_into`], its strings borrowed from the policies or copied
-    /// ([`MentionText`]).
-    fn mentions<'a, S: MentionText<'a>>(
-        &'a self,
-        model: &'a ClusterModel,
-        pod: usize,
-        direction: Direction,
-        m: &mut Mentions<S>,
-    ) {
         let mut sets_mentioned = false;
         for (_, p) in self.applying_of(model, pod, direction) {
             if let Some(s) = &p.namespace_selector {
@@ -1972,6 +1936,28 @@ impl CalicoEvaluator {
                 }
             }
         }
+    }
+
+    /// The policies that apply to the pod, in order (their tiers with them; named ports
+    /// and address family are the pod's). `None` when a rule tests the pod's own end
+    /// (an egress rule's `source`, an ingress rule's `destination`): the side then
+    /// depends on more of the pod than which policies apply.
+    fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
+        let mut key = Vec::new();
+        for (_, p) in self.applying_of(model, me, direction) {
+            let own_end_tested = p.rules(direction).iter().any(|r| {
+                match direction {
+                    Direction::Egress => &r.source,
+                    Direction::Ingress => &r.destination,
+                }
+                .tests_endpoint()
+            });
+            if own_end_tested {
+                return None;
+            }
+            key.push(std::ptr::from_ref(p) as usize);
+        }
+        Some(key)
     }
 }
 

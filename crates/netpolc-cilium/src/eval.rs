@@ -1167,30 +1167,6 @@ impl Evaluator for CiliumEvaluator {
         direction: Direction,
         m: &mut Mentions<std::borrow::Cow<'a, str>>,
     ) {
-        self.mentions(model, pod, direction, m);
-    }
-
-    /// The policies whose subject selects the pod, in order (their rules and default
-    /// deny with them; named ports are the pod's): all that [`Evaluator::prepare_side`]
-    /// reads of it.
-    fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
-        let _ = direction;
-        Some(self.with_view(model, me, |view| {
-            self.applicable_of(model, me, view).to_vec()
-        }))
-    }
-}
-
-impl CiliumEvaluator {
-    /// [`Evaluator::mentions_into`], its strings borrowed from the policies or copied
-    /// ([`MentionText`]).
-    fn mentions<'a, S: MentionText<'a>>(
-        &'a self,
-        model: &'a ClusterModel,
-        pod: usize,
-        direction: Direction,
-        m: &mut Mentions<S>,
-    ) {
         self.with_view(model, pod, |view| {
             let applicable = self.applicable_of(model, pod, view);
             let rules = applicable
@@ -1204,6 +1180,16 @@ impl CiliumEvaluator {
                 rule_mentions(r, &mut read, m);
             }
         });
+    }
+
+    /// The policies whose subject selects the pod, in order (their rules and default
+    /// deny with them; named ports are the pod's): all that [`Evaluator::prepare_side`]
+    /// reads of it.
+    fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
+        let _ = direction;
+        Some(self.with_view(model, me, |view| {
+            self.applicable_of(model, me, view).to_vec()
+        }))
     }
 }
 

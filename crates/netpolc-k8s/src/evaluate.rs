@@ -24,8 +24,8 @@
 
 use ipnet::IpNet;
 use netpolc_ir::model::{
-    named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, MentionText, Mentions,
-    NamespaceMemo, NearIndex, Pod, PreparedSide, Side, SideKey,
+    named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo,
+    NearIndex, Pod, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
@@ -644,20 +644,6 @@ impl Evaluator for K8sEvaluator {
         pod: usize,
         direction: Direction,
         m: &mut Mentions<std::borrow::Cow<'a, str>>,
-    ) {
-        self.mentions(model, pod, direction, m);
-    }
-}
-
-impl K8sEvaluator {
-    /// [`Evaluator::mentions_into`], its strings borrowed from the policies and the
-    /// model or copied ([`MentionText`]).
-    fn mentions<'a, S: MentionText<'a>>(
-        &'a self,
-        model: &'a ClusterModel,
-        pod: usize,
-        direction: Direction,
-        m: &mut Mentions<S>,
     ) {
         let pod = &model.pods[pod];
         m.add_namespace(&pod.namespace);
