@@ -1473,25 +1473,12 @@ pub(crate) fn icmp(f: &types::IcmpField) -> IcmpC {
 /// `{base}.{field}[{j}]`, the path of a rule item (`spec.egress[0]`), written without
 /// the formatting machinery: one for each of tens of thousands of items.
 pub(crate) fn item_path(base: &str, field: &str, j: usize) -> String {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = j;
-    loop {
-        at -= 1;
-        // A digit: `n % 10` is below 10.
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let digits = std::str::from_utf8(&digits[at..]).unwrap_or_default();
-    let mut path = String::with_capacity(base.len() + field.len() + digits.len() + 3);
+    let mut path = String::with_capacity(base.len() + field.len() + 23);
     path.push_str(base);
     path.push('.');
     path.push_str(field);
     path.push('[');
-    path.push_str(digits);
+    netpolc_ir::yaml::push_decimal(&mut path, j as u64);
     path.push(']');
     path
 }
