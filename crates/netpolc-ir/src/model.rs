@@ -333,10 +333,6 @@ impl MentionText<'_> for String {
     const LENT: bool = false;
 }
 
-impl<'a> MentionText<'a> for &'a str {
-    const LENT: bool = true;
-}
-
 impl<'a> MentionText<'a> for std::borrow::Cow<'a, str> {
     const LENT: bool = true;
 }

@@ -1426,6 +1426,57 @@ mod tests {
     use super::*;
     use crate::model::Side;
 
+    #[test]
+    fn numbered_keys_tell_pods_apart_as_label_keys_do() {
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let pods = [
+            labels(&[]),
+            labels(&[("app", "web")]),
+            labels(&[("app", "db")]),
+            labels(&[("app", "api")]),
+            labels(&[("app", "web"), ("tier", "front")]),
+            labels(&[("app", "web"), ("tier", "back")]),
+            labels(&[("app", "db"), ("zone", "a")]),
+            labels(&[("a", "1"), ("app", "web"), ("zz", "2")]),
+            labels(&[("tier", "front")]),
+        ];
+        // A label set's number, as the proof numbers them: equal maps, equal numbers.
+        let set_of = |l: &BTreeMap<String, String>| pods.iter().position(|p| p == l).unwrap();
+        let mut some = Mentions::<String>::default();
+        some.pod_labels
+            .extend([("app".into(), "web".into()), ("app".into(), "db".into())]);
+        some.pod_keys.insert("tier".into());
+        let every = Mentions::<String> {
+            all_pod_labels: true,
+            ..Mentions::default()
+        };
+        for projection in [
+            Projection::of(&some),
+            Projection::of(&every),
+            Projection::default(),
+        ] {
+            let numbered = |l: &BTreeMap<String, String>| {
+                let mut out = Vec::new();
+                key_into(&projection, l, set_of(l), &mut out);
+                out
+            };
+            for a in &pods {
+                for b in &pods {
+                    assert_eq!(
+                        numbered(a) == numbered(b),
+                        projection.key(a) == projection.key(b),
+                        "{a:?} and {b:?} under {projection:?}"
+                    );
+                }
+            }
+        }
+    }
+
     /// Allows every flow.
     struct Open;
 
