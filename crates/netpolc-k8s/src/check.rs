@@ -43,12 +43,23 @@ pub fn compile(program: &Program, options: &Options) -> Compiled {
         }
     };
     let target = lowered.as_ref().unwrap_or(program);
-    let mut seen: BTreeSet<(&'static str, String)> = BTreeSet::new();
-    for rule in target.rules.iter().filter(|r| r.action == Action::Allow) {
-        for d in capability(target, rule) {
-            if seen.insert((d.code, rule.origin.qualified())) {
-                out.push(d);
+    // Each allow on every core, refusals in the order of the rules; one per (code,
+    // intent), the first.
+    let refusals = netpolc_ir::par::flat_map(
+        netpolc_ir::par::threads(),
+        target.rules.len(),
+        1024,
+        |i, found| {
+            let rule = &target.rules[i];
+            if rule.action == Action::Allow {
+                found.extend(capability(target, rule).into_iter().map(|d| (d, i)));
             }
+        },
+    );
+    let mut seen: BTreeSet<(&'static str, String)> = BTreeSet::new();
+    for (d, i) in refusals {
+        if seen.insert((d.code, target.rules[i].origin.qualified())) {
+            out.push(d);
         }
     }
     let rendered = emit::objects(target, netpolc_ir::backend::Form::Text);

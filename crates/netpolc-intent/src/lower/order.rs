@@ -160,25 +160,29 @@ pub(super) fn in_order(parts: Vec<(Lowered, Selectors)>, threads: usize) -> Vec<
     }
     drop(distinct);
     let total = parts.iter().map(|(l, _)| l.rules.len()).sum();
-    let ranked: Vec<(Lowered, Vec<u32>)> = parts
-        .into_iter()
-        .zip(ranks)
-        .map(|((lowered, _), ranks)| (lowered, ranks))
-        .collect();
-    let sorted = netpolc_ir::par::flat_map_into(threads, ranked, 1, |(mut part, ranks), out| {
-        for key in &mut part.keys {
-            *key = key.ranked(&ranks);
-        }
-        let mut order: Vec<usize> = (0..part.rules.len()).collect();
-        order.sort_unstable_by(|&a, &b| {
-            part.keys[a]
-                .cmp(&part.keys[b])
-                .then_with(|| part.rules[a].cmp(&part.rules[b]))
-        });
-        netpolc_ir::par::permute(&mut part.keys, &order);
-        netpolc_ir::par::permute(&mut part.rules, &order);
-        out.push(part);
-    });
+    // Each part's selectors go with it, to be freed on the thread that sorts it (one core
+    // took 8 ms to free them all at 2,000 namespaces).
+    let ranked: Vec<((Lowered, Selectors), Vec<u32>)> = parts.into_iter().zip(ranks).collect();
+    let sorted = netpolc_ir::par::flat_map_into(
+        threads,
+        ranked,
+        1,
+        |((mut part, selectors), ranks), out| {
+            drop(selectors);
+            for key in &mut part.keys {
+                *key = key.ranked(&ranks);
+            }
+            let mut order: Vec<usize> = (0..part.rules.len()).collect();
+            order.sort_unstable_by(|&a, &b| {
+                part.keys[a]
+                    .cmp(&part.keys[b])
+                    .then_with(|| part.rules[a].cmp(&part.rules[b]))
+            });
+            netpolc_ir::par::permute(&mut part.keys, &order);
+            netpolc_ir::par::permute(&mut part.rules, &order);
+            out.push(part);
+        },
+    );
     merge(sorted, total)
 }
 
