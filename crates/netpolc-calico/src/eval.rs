@@ -51,6 +51,7 @@ use crate::validate::parse_cidr_or_ip;
 use crate::{DEFAULT_TIER, NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL};
 use ipnet::IpNet;
 use netpolc_ir::backend::At;
+use netpolc_ir::backend::{Doc, Tree};
 use netpolc_ir::model::{
     ClusterModel, Decision, Endpoint, Evaluator, Flow, MentionText, Mentions, NamespaceMemo,
     NearIndex, Pod, PodCache, PreparedSide, Side, SideKey,
@@ -335,16 +336,23 @@ impl Selectors {
 type Read = Vec<(ObjectId, Result<Item, String>)>;
 
 impl netpolc_ir::backend::Reader for ValidReader {
-    fn read(&self, index: usize, object: &Value) -> netpolc_ir::backend::Piece {
-        let mut flat = Vec::new();
-        let read: Read = match flatten(std::slice::from_ref(object), &mut flat, 0) {
-            Ok(()) => flat
-                .into_iter()
-                .map(|o| (identity(o), read_object(index, o, &self.selectors)))
-                .collect(),
-            Err(e) => vec![(identity(object), Err(e))],
-        };
-        netpolc_ir::backend::Piece::new(read)
+    fn read(&self, index: usize, object: &Doc<'_>) -> netpolc_ir::backend::Piece {
+        netpolc_ir::backend::Piece::new(self.read_tree(index, object))
+    }
+
+    fn read_value(&self, index: usize, object: &Value) -> netpolc_ir::backend::Piece {
+        netpolc_ir::backend::Piece::new(self.read_tree(index, object))
+    }
+
+    /// As the back end: a `Tier` is a prerequisite; a cluster-scoped policy's home
+    /// namespace is the one its selector confines it to ([`crate::home_namespace`]).
+    fn placement(&self, object: &Doc<'_>) -> Option<(bool, Option<String>)> {
+        let kind = object.field("kind").and_then(Tree::as_str);
+        let selector = object
+            .field("spec")
+            .and_then(|s| s.field("selector"))
+            .and_then(Tree::as_str);
+        Some((kind == Some("Tier"), selector.and_then(home_namespace_of)))
     }
 
     fn assemble(
@@ -356,15 +364,43 @@ impl netpolc_ir::backend::Reader for ValidReader {
     }
 }
 
+/// [`crate::home_namespace`] of an object whose `spec.selector` is `selector` (its tests
+/// hold the two to the same answers).
+fn home_namespace_of(selector: &str) -> Option<String> {
+    let rest = selector
+        .strip_prefix(crate::NAMESPACE_LABEL)?
+        .strip_prefix(" == '")?;
+    let end = rest.find('\'')?;
+    let ns = &rest[..end];
+    let after = &rest[end + 1..];
+    (after.is_empty() || after.starts_with(" && ")).then(|| ns.to_string())
+}
+
+impl ValidReader {
+    /// What [`netpolc_ir::backend::Reader::read`] reads of either tree.
+    fn read_tree<T: Tree>(&self, index: usize, object: &T) -> Read {
+        let mut flat = Vec::new();
+        match flatten(std::slice::from_ref(object), &mut flat, 0) {
+            Ok(()) => flat
+                .into_iter()
+                .map(|o| (identity(o), read_object(index, o, &self.selectors)))
+                .collect(),
+            Err(e) => vec![(identity(object), Err(e))],
+        }
+    }
+}
+
 /// What tells two objects apart: apiVersion, kind, namespace, name.
 type ObjectId = (String, String, Option<String>, String);
 
 /// An object's [`ObjectId`].
-fn identity(object: &Value) -> ObjectId {
-    use netpolc_ir::backend::field;
+fn identity<T: Tree>(object: &T) -> ObjectId {
     let (api, kind, name) = head(object);
-    // By key, in order (`field`): a JSON pointer parses its path and hashes each key.
-    let namespace = field(field(object, "metadata"), "namespace").as_str();
+    // By key, in order (`Tree::field`): a JSON pointer parses its path and hashes each key.
+    let namespace = object
+        .field("metadata")
+        .and_then(|m| m.field("namespace"))
+        .and_then(T::as_str);
     (
         api.to_string(),
         kind.to_string(),
@@ -477,6 +513,7 @@ fn assemble(read: Vec<(ObjectId, Result<Item, String>)>) -> Result<CalicoEvaluat
 }
 
 /// One object read by [`compile`].
+#[derive(Debug)]
 enum Item {
     /// A tier's order and default action.
     Tier(Option<f64>, TierAction),
@@ -485,24 +522,24 @@ enum Item {
 }
 
 /// An object's apiVersion, kind and name (empty when missing).
-fn head(object: &Value) -> (&str, &str, &str) {
-    use netpolc_ir::backend::field;
+fn head<T: Tree>(object: &T) -> (&str, &str, &str) {
+    fn text<T: Tree>(v: Option<&T>) -> &str {
+        v.and_then(T::as_str).unwrap_or_default()
+    }
     (
-        field(object, "apiVersion").as_str().unwrap_or_default(),
-        field(object, "kind").as_str().unwrap_or_default(),
-        field(field(object, "metadata"), "name")
-            .as_str()
-            .unwrap_or_default(),
+        text(object.field("apiVersion")),
+        text(object.field("kind")),
+        text(object.field("metadata").and_then(|m| m.field("name"))),
     )
 }
 
 /// Reads object `i` of the flattened list (deserialised from the value in place).
-fn read_object(i: usize, object: &Value, selectors: &Selectors) -> Result<Item, String> {
+fn read_object<T: Tree>(i: usize, object: &T, selectors: &Selectors) -> Result<Item, String> {
     let (api, kind, name) = head(object);
     let fail = |e: String| format!("object {i} ({kind} `{name}`): {e}");
     match (api, kind) {
         (API_VERSION | CRD_V1, "Tier") => {
-            let t = Tier::deserialize(object).map_err(|e| fail(e.to_string()))?;
+            let t = Tier::deserialize(&*object.value()).map_err(|e| fail(e.to_string()))?;
             Ok(Item::Tier(
                 t.spec.order.map(|o| o.0),
                 t.spec.default_action.unwrap_or(TierAction::Deny),
@@ -511,9 +548,8 @@ fn read_object(i: usize, object: &Value, selectors: &Selectors) -> Result<Item, 
         (API_VERSION | CRD_V1, "GlobalNetworkPolicy") => {
             let p = match plain::global_policy(object) {
                 Some(p) => p,
-                None => {
-                    GlobalNetworkPolicy::deserialize(object).map_err(|e| fail(e.to_string()))?
-                }
+                None => GlobalNetworkPolicy::deserialize(&*object.value())
+                    .map_err(|e| fail(e.to_string()))?,
             };
             global_policy(&p, selectors)
                 .map(|p| Item::Policy(Box::new(p)))
@@ -522,18 +558,20 @@ fn read_object(i: usize, object: &Value, selectors: &Selectors) -> Result<Item, 
         (API_VERSION | CRD_V1, "NetworkPolicy") => {
             let p = match plain::namespaced_policy(object) {
                 Some(p) => p,
-                None => NetworkPolicy::deserialize(object).map_err(|e| fail(e.to_string()))?,
+                None => {
+                    NetworkPolicy::deserialize(&*object.value()).map_err(|e| fail(e.to_string()))?
+                }
             };
             namespaced_policy(&p, selectors)
                 .map(|p| Item::Policy(Box::new(p)))
                 .map_err(fail)
         }
         // The shared reader's message names the object itself.
-        (knp::API_VERSION, "NetworkPolicy") => knp::compile(object)
+        (knp::API_VERSION, "NetworkPolicy") => knp::compile(&object.value())
             .map(|p| Item::Policy(Box::new(p)))
             .map_err(|e| format!("object {i}: {e}")),
         (API_VERSION | CRD_V1, "GlobalNetworkSet" | "NetworkSet") => {
-            let n = NetworkSet::deserialize(object).map_err(|e| fail(e.to_string()))?;
+            let n = NetworkSet::deserialize(&*object.value()).map_err(|e| fail(e.to_string()))?;
             network_set(&n).map(Item::Set).map_err(fail)
         }
         _ => Err(fail(format!(
@@ -561,13 +599,17 @@ fn network_set(n: &NetworkSet) -> Result<NetSet, String> {
 }
 
 /// Expands `List` objects (as `kubectl get -o yaml` writes them).
-fn flatten<'v>(objects: &'v [Value], out: &mut Vec<&'v Value>, depth: usize) -> Result<(), String> {
+fn flatten<'v, T: Tree>(
+    objects: &'v [T],
+    out: &mut Vec<&'v T>,
+    depth: usize,
+) -> Result<(), String> {
     if depth > 8 {
         return Err("`List` objects nested too deeply".into());
     }
     for o in objects {
-        if o.get("kind").and_then(Value::as_str) == Some("List") {
-            match o.get("items").and_then(Value::as_array) {
+        if o.field("kind").and_then(T::as_str) == Some("List") {
+            match o.field("items").and_then(T::as_array) {
                 Some(items) => flatten(items, out, depth + 1)?,
                 None => return Err("a `List` object without `items`".into()),
             }
@@ -595,15 +637,15 @@ mod plain {
         NetworkPolicy, NetworkPolicySpec, ObjectMeta, Order, PolicyType, Port, Protocol, Rule,
         RuleMetadata,
     };
-    use serde_json::{Map, Value};
+    use netpolc_ir::backend::Tree;
     use std::collections::BTreeMap;
 
     /// A `GlobalNetworkPolicy`, as `GlobalNetworkPolicy::deserialize` reads it.
-    pub(super) fn global_policy(object: &Value) -> Option<GlobalNetworkPolicy> {
+    pub(super) fn global_policy<T: Tree>(object: &T) -> Option<GlobalNetworkPolicy> {
         let (api_version, kind, metadata, spec) = head(object)?;
         let mut s = GlobalNetworkPolicySpec::default();
         for (k, v) in spec {
-            match k.as_str() {
+            match k {
                 "tier" => s.tier = Some(string(v)?),
                 "order" => s.order = Some(Order(v.as_number()?.as_f64()?)),
                 "selector" => s.selector = Some(string(v)?),
@@ -627,11 +669,11 @@ mod plain {
     }
 
     /// A namespaced `NetworkPolicy`, as `NetworkPolicy::deserialize` reads it.
-    pub(super) fn namespaced_policy(object: &Value) -> Option<NetworkPolicy> {
+    pub(super) fn namespaced_policy<T: Tree>(object: &T) -> Option<NetworkPolicy> {
         let (api_version, kind, metadata, spec) = head(object)?;
         let mut s = NetworkPolicySpec::default();
         for (k, v) in spec {
-            match k.as_str() {
+            match k {
                 "tier" => s.tier = Some(string(v)?),
                 "order" => s.order = Some(Order(v.as_number()?.as_f64()?)),
                 "selector" => s.selector = Some(string(v)?),
@@ -652,27 +694,27 @@ mod plain {
 
     /// `apiVersion`, `kind`, `metadata` and the `spec` map, each required, and no other
     /// field.
-    fn head(object: &Value) -> Option<(String, String, ObjectMeta, &Map<String, Value>)> {
+    fn head<T: Tree>(object: &T) -> Option<(String, String, ObjectMeta, T::Entries<'_>)> {
         let mut api_version = None;
         let mut kind = None;
         let mut metadata = None;
         let mut spec = None;
-        for (k, v) in object.as_object()? {
-            match k.as_str() {
+        for (k, v) in object.entries()? {
+            match k {
                 "apiVersion" => api_version = Some(string(v)?),
                 "kind" => kind = Some(string(v)?),
                 "metadata" => metadata = Some(meta(v)?),
-                "spec" => spec = Some(v.as_object()?),
+                "spec" => spec = Some(v.entries()?),
                 _ => return None,
             }
         }
         Some((api_version?, kind?, metadata?, spec?))
     }
 
-    fn meta(v: &Value) -> Option<ObjectMeta> {
+    fn meta<T: Tree>(v: &T) -> Option<ObjectMeta> {
         let mut m = ObjectMeta::default();
-        for (k, v) in v.as_object()? {
-            match k.as_str() {
+        for (k, v) in v.entries()? {
+            match k {
                 "name" => m.name = string(v)?,
                 "namespace" => m.namespace = Some(string(v)?),
                 "labels" => m.labels = string_map(v)?,
@@ -684,28 +726,28 @@ mod plain {
         Some(m)
     }
 
-    fn string(v: &Value) -> Option<String> {
+    fn string<T: Tree>(v: &T) -> Option<String> {
         v.as_str().map(str::to_string)
     }
 
-    fn strings(v: &Value) -> Option<Vec<String>> {
+    fn strings<T: Tree>(v: &T) -> Option<Vec<String>> {
         v.as_array()?.iter().map(string).collect()
     }
 
-    fn string_map(v: &Value) -> Option<BTreeMap<String, String>> {
+    fn string_map<T: Tree>(v: &T) -> Option<BTreeMap<String, String>> {
         let mut out = BTreeMap::new();
-        for (k, v) in v.as_object()? {
-            out.insert(k.clone(), string(v)?);
+        for (k, v) in v.entries()? {
+            out.insert(k.to_string(), string(v)?);
         }
         Some(out)
     }
 
     /// An integer (`i64`): what serde reads an `i64` from.
-    fn integer(v: &Value) -> Option<i64> {
+    fn integer<T: Tree>(v: &T) -> Option<i64> {
         v.as_number()?.as_i64()
     }
 
-    fn types(v: &Value) -> Option<Vec<PolicyType>> {
+    fn types<T: Tree>(v: &T) -> Option<Vec<PolicyType>> {
         v.as_array()?
             .iter()
             .map(|t| match t.as_str()? {
@@ -716,15 +758,15 @@ mod plain {
             .collect()
     }
 
-    fn rules(v: &Value) -> Option<Vec<Rule>> {
+    fn rules<T: Tree>(v: &T) -> Option<Vec<Rule>> {
         v.as_array()?.iter().map(rule).collect()
     }
 
-    fn rule(v: &Value) -> Option<Rule> {
+    fn rule<T: Tree>(v: &T) -> Option<Rule> {
         let mut action = None;
         let mut r = Rule::new(Action::Allow);
-        for (k, v) in v.as_object()? {
-            match k.as_str() {
+        for (k, v) in v.entries()? {
+            match k {
                 "action" => {
                     action = Some(match v.as_str()? {
                         "Allow" => Action::Allow,
@@ -750,17 +792,17 @@ mod plain {
     }
 
     /// A number (as an `i64`) or a name, as the untagged `Protocol` reads them.
-    fn protocol(v: &Value) -> Option<Protocol> {
-        match v {
-            Value::String(s) => Some(Protocol::Name(s.clone())),
-            _ => integer(v).map(Protocol::Number),
+    fn protocol<T: Tree>(v: &T) -> Option<Protocol> {
+        match v.as_str() {
+            Some(s) => Some(Protocol::Name(s.to_string())),
+            None => integer(v).map(Protocol::Number),
         }
     }
 
-    fn icmp(v: &Value) -> Option<IcmpFields> {
+    fn icmp<T: Tree>(v: &T) -> Option<IcmpFields> {
         let mut f = IcmpFields::default();
-        for (k, v) in v.as_object()? {
-            match k.as_str() {
+        for (k, v) in v.entries()? {
+            match k {
                 "type" => f.icmp_type = Some(integer(v)?),
                 "code" => f.code = Some(integer(v)?),
                 _ => return None,
@@ -769,10 +811,10 @@ mod plain {
         Some(f)
     }
 
-    fn rule_metadata(v: &Value) -> Option<RuleMetadata> {
+    fn rule_metadata<T: Tree>(v: &T) -> Option<RuleMetadata> {
         let mut m = RuleMetadata::default();
-        for (k, v) in v.as_object()? {
-            match k.as_str() {
+        for (k, v) in v.entries()? {
+            match k {
                 "annotations" => m.annotations = string_map(v)?,
                 _ => return None,
             }
@@ -780,10 +822,10 @@ mod plain {
         Some(m)
     }
 
-    fn entity(v: &Value) -> Option<EntityRule> {
+    fn entity<T: Tree>(v: &T) -> Option<EntityRule> {
         let mut e = EntityRule::default();
-        for (k, v) in v.as_object()? {
-            match k.as_str() {
+        for (k, v) in v.entries()? {
+            match k {
                 "selector" => e.selector = Some(string(v)?),
                 "namespaceSelector" => e.namespace_selector = Some(string(v)?),
                 "notSelector" => e.not_selector = Some(string(v)?),
@@ -798,12 +840,12 @@ mod plain {
     }
 
     /// Numbers (as `i64`) or strings, as the untagged `Port` reads them.
-    fn ports(v: &Value) -> Option<Vec<Port>> {
+    fn ports<T: Tree>(v: &T) -> Option<Vec<Port>> {
         v.as_array()?
             .iter()
-            .map(|p| match p {
-                Value::String(s) => Some(Port::Text(s.clone())),
-                _ => integer(p).map(Port::Number),
+            .map(|p| match p.as_str() {
+                Some(s) => Some(Port::Text(s.to_string())),
+                None => integer(p).map(Port::Number),
             })
             .collect()
     }
@@ -2155,6 +2197,7 @@ mod tests {
             json!({"Ingress": null}),
         ];
         let mut read_plainly = 0;
+        let shared = Selectors::default();
         for (object, plain, serde) in [
             (
                 &global,
@@ -2176,6 +2219,10 @@ mod tests {
             let mut all = Vec::new();
             netpolc_kube::edits::edits(object, &others, &mut all);
             for o in &all {
+                // The document the pipeline reads is read as its tree is.
+                let doc = Doc::of_value(o);
+                let (d, v) = (read_object(0, &doc, &shared), read_object(0, o, &shared));
+                assert_eq!(format!("{d:?}"), format!("{v:?}"), "{o}");
                 if let Some(p) = plain(o) {
                     assert_eq!(Some(p), serde(o), "{o}");
                     read_plainly += 1;

@@ -26,6 +26,7 @@ use crate::types::{
 };
 use crate::validate::{parse_cidr_or_ip, parse_port, problems, PortValue};
 use ipnet::IpNet;
+use netpolc_ir::backend::{Doc, Tree};
 use netpolc_ir::model::{
     name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Held, MentionText, Mentions,
     NamespaceMemo, NearIndex, PodCache, PreparedSide, Side, SideKey,
@@ -66,8 +67,18 @@ pub(crate) struct ValidReader {
 }
 
 impl netpolc_ir::backend::Reader for ValidReader {
-    fn read(&self, index: usize, object: &Value) -> netpolc_ir::backend::Piece {
+    fn read(&self, index: usize, object: &Doc<'_>) -> netpolc_ir::backend::Piece {
         netpolc_ir::backend::Piece::new(read_object(index, object, false, &self.selectors))
+    }
+
+    fn read_value(&self, index: usize, object: &Value) -> netpolc_ir::backend::Piece {
+        netpolc_ir::backend::Piece::new(read_object(index, object, false, &self.selectors))
+    }
+
+    /// A policy is filed by its namespace, as the back end's defaults say (not a
+    /// prerequisite, no home namespace of its own).
+    fn placement(&self, _: &Doc<'_>) -> Option<(bool, Option<String>)> {
+        Some((false, None))
     }
 
     fn assemble(
@@ -98,22 +109,24 @@ fn assemble(read: Vec<Result<Vec<CPolicy>, String>>) -> Result<CiliumEvaluator, 
 
 /// The policies of object `i` as the agent holds them (none when it is never enforced:
 /// checked when `validate`).
-fn read_object(
+pub(crate) fn read_object<T: Tree>(
     i: usize,
-    obj: &Value,
+    obj: &T,
     validate: bool,
     selectors: &Selectors,
 ) -> Result<Vec<CPolicy>, String> {
-    use netpolc_ir::backend::field;
-    // By key, in order (`field`): a JSON pointer parses its path and hashes each key.
-    let api = field(obj, "apiVersion").as_str().unwrap_or("");
-    let kind = field(obj, "kind").as_str().unwrap_or("");
-    let name = field(field(obj, "metadata"), "name").as_str().unwrap_or("");
+    // By key, in order (`Tree::field`): a JSON pointer parses its path and hashes each key.
+    fn text<T: Tree>(v: Option<&T>) -> &str {
+        v.and_then(T::as_str).unwrap_or("")
+    }
+    let api = text(obj.field("apiVersion"));
+    let kind = text(obj.field("kind"));
+    let name = text(obj.field("metadata").and_then(|m| m.field("name")));
     let refuse = |e: serde_json::Error| format!("object {i} (`{kind}` `{name}`): {e}");
     match (api, kind) {
         (types::API_VERSION, types::KIND_CNP | types::KIND_CCNP) => {
             // Rejected by the API server or by every agent: never enforced.
-            if validate && problems(obj).iter().any(|p| p.invalid) {
+            if validate && problems(&obj.value()).iter().any(|p| p.invalid) {
                 return Ok(Vec::new());
             }
             if let Some((at, c)) = mapped_cidr(obj) {
@@ -127,7 +140,7 @@ fn read_object(
             if let Some(policies) = crate::plain::policies(obj, selectors) {
                 return Ok(policies);
             }
-            let p = CiliumPolicy::deserialize(obj).map_err(refuse)?;
+            let p = CiliumPolicy::deserialize(&*obj.value()).map_err(refuse)?;
             Ok(from_cilium(&p, selectors))
         }
         (netpolc_kube::networkpolicy::API_VERSION, netpolc_kube::networkpolicy::KIND) => {
@@ -145,40 +158,44 @@ fn read_object(
 /// field path (`spec.egress[0].toCIDRSet[1].cidr`): the `toCIDR`, `fromCIDR`, `toCIDRSet`
 /// and `fromCIDRSet` (`cidr`, `except`) of every rule of `spec` and `specs`, the only
 /// places Cilium takes address blocks.
-fn mapped_cidr(obj: &Value) -> Option<(String, &str)> {
-    use netpolc_ir::backend::field;
-    fn mapped(v: &Value) -> Option<&str> {
-        let s = v.as_str()?;
+fn mapped_cidr<T: Tree>(obj: &T) -> Option<(String, &str)> {
+    fn mapped<T: Tree>(v: Option<&T>) -> Option<&str> {
+        let s = v?.as_str()?;
         let net = parse_cidr_or_ip(s)?;
         netpolc_ir::addr::is_v4_mapped(&net.addr()).then_some(s)
     }
-    fn list(v: &Value) -> &[Value] {
-        v.as_array().map(Vec::as_slice).unwrap_or_default()
+    fn list<T: Tree>(v: Option<&T>) -> &[T] {
+        v.and_then(T::as_array).unwrap_or_default()
     }
+    // `field` of a value that is no map, or lacks the key: none (`null` in a tree).
+    fn field<'t, T: Tree>(v: Option<&'t T>, key: &str) -> Option<&'t T> {
+        v?.field(key)
+    }
+    let obj = Some(obj);
     let specs = std::iter::once(("spec".to_string(), field(obj, "spec"))).chain(
         list(field(obj, "specs"))
             .iter()
             .enumerate()
-            .map(|(n, s)| (format!("specs[{n}]"), s)),
+            .map(|(n, s)| (format!("specs[{n}]"), Some(s))),
     );
     for (at, spec) in specs {
         for section in ["ingress", "egress", "ingressDeny", "egressDeny"] {
             for (j, rule) in list(field(spec, section)).iter().enumerate() {
                 let at = || format!("{at}.{section}[{j}]");
                 for key in ["toCIDR", "fromCIDR"] {
-                    for (k, c) in list(field(rule, key)).iter().enumerate() {
-                        if let Some(s) = mapped(c) {
+                    for (k, c) in list(field(Some(rule), key)).iter().enumerate() {
+                        if let Some(s) = mapped(Some(c)) {
                             return Some((format!("{}.{key}[{k}]", at()), s));
                         }
                     }
                 }
                 for key in ["toCIDRSet", "fromCIDRSet"] {
-                    for (k, set) in list(field(rule, key)).iter().enumerate() {
-                        if let Some(s) = mapped(field(set, "cidr")) {
+                    for (k, set) in list(field(Some(rule), key)).iter().enumerate() {
+                        if let Some(s) = mapped(field(Some(set), "cidr")) {
                             return Some((format!("{}.{key}[{k}].cidr", at()), s));
                         }
-                        for (e, c) in list(field(set, "except")).iter().enumerate() {
-                            if let Some(s) = mapped(c) {
+                        for (e, c) in list(field(Some(set), "except")).iter().enumerate() {
+                            if let Some(s) = mapped(Some(c)) {
                                 return Some((format!("{}.{key}[{k}].except[{e}]", at()), s));
                             }
                         }

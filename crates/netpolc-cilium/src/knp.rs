@@ -25,12 +25,11 @@ use crate::validate::PortValue;
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::Direction;
 use netpolc_kube::networkpolicy::{self as kube, NetworkPolicy, Operator, PortMatch, Protocol};
-use serde_json::Value;
 use std::sync::Arc;
 
 /// Reads one NetworkPolicy with the shared reader (`netpolc_kube::networkpolicy`): what
 /// the API server refuses never reaches an agent, and is refused here too.
-pub(crate) fn read(object: &Value) -> Result<NetworkPolicy, String> {
+pub(crate) fn read<T: netpolc_ir::backend::Tree>(object: &T) -> Result<NetworkPolicy, String> {
     kube::read(object)
 }
 

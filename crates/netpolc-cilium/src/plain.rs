@@ -24,21 +24,21 @@ use crate::types::{
     IcmpType, L4Protocol, L7Rules, SelectorOperator, SelectorRequirement, KIND_CNP,
 };
 use crate::validate::Section;
+use netpolc_ir::backend::Tree;
 use netpolc_ir::provenance::{RuleIntents, INTENT_ANNOTATION, RULES_ANNOTATION};
 use netpolc_ir::Direction;
-use serde_json::Value;
 
 /// The policies `from_cilium` makes of the CiliumNetworkPolicy or
 /// CiliumClusterwideNetworkPolicy `object` once serde has read it, read straight from the
 /// tree; `None` for anything serde might read otherwise or refuse (then it reads).
-pub(crate) fn policies(object: &Value, selectors: &Selectors) -> Option<Vec<CPolicy>> {
+pub(crate) fn policies<T: Tree>(object: &T, selectors: &Selectors) -> Option<Vec<CPolicy>> {
     let mut api_version = false;
     let mut kind = None;
     let mut metadata = None;
     let mut spec = None;
-    let mut specs: &[Value] = &[];
-    for (k, v) in object.as_object()? {
-        match k.as_str() {
+    let mut specs: &[T] = &[];
+    for (k, v) in object.entries()? {
+        match k {
             "apiVersion" => api_version = v.is_string(),
             "kind" => kind = Some(v.as_str()?),
             "metadata" => metadata = Some(Meta::read(v)?),
@@ -97,26 +97,26 @@ struct Meta<'v> {
 }
 
 impl<'v> Meta<'v> {
-    fn read(v: &'v Value) -> Option<Meta<'v>> {
+    fn read<T: Tree>(v: &'v T) -> Option<Meta<'v>> {
         let mut m = Meta {
             name: "",
             namespace: None,
             intent: None,
             rules: None,
         };
-        for (k, v) in v.as_object()? {
-            match k.as_str() {
+        for (k, v) in v.entries()? {
+            match k {
                 "name" => m.name = v.as_str()?,
                 "namespace" => m.namespace = Some(v.as_str()?),
                 "labels" => {
-                    for v in v.as_object()?.values() {
+                    for (_, v) in v.entries()? {
                         v.as_str()?;
                     }
                 }
                 "annotations" => {
-                    for (k, v) in v.as_object()? {
+                    for (k, v) in v.entries()? {
                         let v = v.as_str()?;
-                        match k.as_str() {
+                        match k {
                             INTENT_ANNOTATION => m.intent = Some(v),
                             RULES_ANNOTATION => m.rules = Some(v),
                             _ => {}
@@ -131,8 +131,8 @@ impl<'v> Meta<'v> {
 }
 
 /// One rule (`spec` or a `specs` item) at `base`, as `from_cilium` makes it.
-fn rule_policy(
-    v: &Value,
+fn rule_policy<T: Tree>(
+    v: &T,
     base: &str,
     namespace: Option<&str>,
     object: String,
@@ -141,9 +141,9 @@ fn rule_policy(
 ) -> Option<CPolicy> {
     let mut subject = None;
     let mut dd = DefaultDeny::default();
-    let mut sections: [&[Value]; 4] = [&[]; 4];
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
+    let mut sections: [&[T]; 4] = [&[]; 4];
+    for (k, v) in v.entries()? {
+        match k {
             "endpointSelector" => subject = Some(RawSel::read(v)?),
             // Checked only: the evaluator does not model nodes.
             "nodeSelector" => {
@@ -197,8 +197,8 @@ fn rule_policy(
 }
 
 /// One rule item, as `convert_item` makes it of the typed item.
-fn rule_item(
-    v: &Value,
+fn rule_item<T: Tree>(
+    v: &T,
     section: Section,
     scoping: Scoping<'_>,
     path: String,
@@ -206,16 +206,16 @@ fn rule_item(
     text: &mut Vec<u8>,
 ) -> Option<CRule> {
     let ingress = section.is_ingress();
-    let mut endpoints: &[Value] = &[];
-    let mut cidr: &[Value] = &[];
-    let mut cidr_set: &[Value] = &[];
-    let mut entities: &[Value] = &[];
+    let mut endpoints: &[T] = &[];
+    let mut cidr: &[T] = &[];
+    let mut cidr_set: &[T] = &[];
+    let mut entities: &[T] = &[];
     let mut fqdns = false;
-    let mut to_ports: &[Value] = &[];
-    let mut icmps: &[Value] = &[];
-    for (k, v) in v.as_object()? {
-        let list = v.as_array()?.as_slice();
-        match (k.as_str(), ingress) {
+    let mut to_ports: &[T] = &[];
+    let mut icmps: &[T] = &[];
+    for (k, v) in v.entries()? {
+        let list = v.as_array()?;
+        match (k, ingress) {
             ("fromEndpoints", true) | ("toEndpoints", false) => endpoints = list,
             ("fromCIDR", true) | ("toCIDR", false) => cidr = list,
             ("fromCIDRSet", true) | ("toCIDRSet", false) => cidr_set = list,
@@ -233,7 +233,7 @@ fn rule_item(
     }
     // Every field is read (and checked) before the peer is chosen.
     let endpoints: Vec<RawSel<'_>> = endpoints.iter().map(RawSel::read).collect::<Option<_>>()?;
-    let cidr: Vec<&str> = cidr.iter().map(Value::as_str).collect::<Option<_>>()?;
+    let cidr: Vec<&str> = cidr.iter().map(T::as_str).collect::<Option<_>>()?;
     let cidr_set: Vec<CidrRule> = cidr_set.iter().map(cidr_rule).collect::<Option<_>>()?;
     let entities: Vec<Entity> = entities.iter().map(entity).collect::<Option<_>>()?;
     let mut ports = Vec::new();
@@ -282,16 +282,16 @@ fn rule_item(
 
 /// The ports of one `toPorts` item (`deny`: of a deny rule, which has no L7 rules), as
 /// `convert_item` keeps them.
-fn ports_into(v: &Value, deny: bool, out: &mut Vec<PortC>) -> Option<()> {
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
+fn ports_into<T: Tree>(v: &T, deny: bool, out: &mut Vec<PortC>) -> Option<()> {
+    for (k, v) in v.entries()? {
+        match k {
             "ports" => {
                 for p in v.as_array()? {
                     let mut port = "";
                     let mut end = None;
                     let mut proto = None;
-                    for (k, v) in p.as_object()? {
-                        match k.as_str() {
+                    for (k, v) in p.entries()? {
+                        match k {
                             "port" => port = v.as_str()?,
                             "endPort" => end = Some(end_port(v)?),
                             "protocol" => proto = Some(protocol(v)?),
@@ -318,14 +318,14 @@ struct RawSel<'v> {
 }
 
 impl<'v> RawSel<'v> {
-    fn read(v: &'v Value) -> Option<RawSel<'v>> {
+    fn read<T: Tree>(v: &'v T) -> Option<RawSel<'v>> {
         let mut labels: Vec<(&str, &str)> = Vec::new();
         let mut expressions = Vec::new();
-        for (k, v) in v.as_object()? {
-            match k.as_str() {
+        for (k, v) in v.entries()? {
+            match k {
                 "matchLabels" => {
-                    let m = v.as_object()?;
-                    labels.reserve_exact(m.len());
+                    let m = v.entries()?;
+                    labels.reserve_exact(m.size_hint().0);
                     for (k, v) in m {
                         labels.push((k, v.as_str()?));
                     }
@@ -416,23 +416,23 @@ impl<'v> RawSel<'v> {
 // The parts read into the typed values, each as serde reads it: rare in what netpolc
 // writes, or small.
 
-fn string(v: &Value) -> Option<String> {
+fn string<T: Tree>(v: &T) -> Option<String> {
     v.as_str().map(str::to_string)
 }
 
-fn strings(v: &Value) -> Option<Vec<String>> {
+fn strings<T: Tree>(v: &T) -> Option<Vec<String>> {
     list(v, string)
 }
 
 /// Every item of an array, read by `item`.
-fn list<T>(v: &Value, item: impl Fn(&Value) -> Option<T>) -> Option<Vec<T>> {
+fn list<V: Tree, T>(v: &V, item: impl Fn(&V) -> Option<T>) -> Option<Vec<T>> {
     v.as_array()?.iter().map(item).collect()
 }
 
-fn default_deny(v: &Value) -> Option<DefaultDeny> {
+fn default_deny<T: Tree>(v: &T) -> Option<DefaultDeny> {
     let mut d = DefaultDeny::default();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
+    for (k, v) in v.entries()? {
+        match k {
             "ingress" => d.ingress = Some(v.as_bool()?),
             "egress" => d.egress = Some(v.as_bool()?),
             _ => return None,
@@ -441,12 +441,12 @@ fn default_deny(v: &Value) -> Option<DefaultDeny> {
     Some(d)
 }
 
-fn requirement(v: &Value) -> Option<SelectorRequirement> {
+fn requirement<T: Tree>(v: &T) -> Option<SelectorRequirement> {
     let mut key = None;
     let mut operator = None;
     let mut values = Vec::new();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
+    for (k, v) in v.entries()? {
+        match k {
             "key" => key = Some(string(v)?),
             "operator" => operator = Some(selector_operator(v)?),
             "values" => values = strings(v)?,
@@ -460,11 +460,11 @@ fn requirement(v: &Value) -> Option<SelectorRequirement> {
     })
 }
 
-fn cidr_rule(v: &Value) -> Option<CidrRule> {
+fn cidr_rule<T: Tree>(v: &T) -> Option<CidrRule> {
     let mut cidr = None;
     let mut except = Vec::new();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
+    for (k, v) in v.entries()? {
+        match k {
             "cidr" => cidr = Some(string(v)?),
             "except" => except = strings(v)?,
             _ => return None,
@@ -476,7 +476,7 @@ fn cidr_rule(v: &Value) -> Option<CidrRule> {
     })
 }
 
-fn entity(v: &Value) -> Option<Entity> {
+fn entity<T: Tree>(v: &T) -> Option<Entity> {
     Some(match v.as_str()? {
         "all" => Entity::All,
         "world" => Entity::World,
@@ -493,10 +493,10 @@ fn entity(v: &Value) -> Option<Entity> {
     })
 }
 
-fn fqdn(v: &Value) -> Option<FqdnSelector> {
+fn fqdn<T: Tree>(v: &T) -> Option<FqdnSelector> {
     let mut f = FqdnSelector::default();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
+    for (k, v) in v.entries()? {
+        match k {
             "matchName" => f.match_name = Some(string(v)?),
             "matchPattern" => f.match_pattern = Some(string(v)?),
             _ => return None,
@@ -505,7 +505,7 @@ fn fqdn(v: &Value) -> Option<FqdnSelector> {
     Some(f)
 }
 
-fn selector_operator(v: &Value) -> Option<SelectorOperator> {
+fn selector_operator<T: Tree>(v: &T) -> Option<SelectorOperator> {
     Some(match v.as_str()? {
         "In" => SelectorOperator::In,
         "NotIn" => SelectorOperator::NotIn,
@@ -515,7 +515,7 @@ fn selector_operator(v: &Value) -> Option<SelectorOperator> {
     })
 }
 
-fn protocol(v: &Value) -> Option<L4Protocol> {
+fn protocol<T: Tree>(v: &T) -> Option<L4Protocol> {
     Some(match v.as_str()? {
         "TCP" => L4Protocol::Tcp,
         "UDP" => L4Protocol::Udp,
@@ -528,14 +528,14 @@ fn protocol(v: &Value) -> Option<L4Protocol> {
 }
 
 /// An `endPort`: an integer in range, what serde reads an `i32` from.
-fn end_port(v: &Value) -> Option<i32> {
+fn end_port<T: Tree>(v: &T) -> Option<i32> {
     i32::try_from(v.as_number()?.as_i64()?).ok()
 }
 
-fn l7_rules(v: &Value) -> Option<L7Rules> {
+fn l7_rules<T: Tree>(v: &T) -> Option<L7Rules> {
     let mut r = L7Rules::default();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
+    for (k, v) in v.entries()? {
+        match k {
             "http" => r.http = Some(list(v, http_rule)?),
             "dns" => r.dns = Some(list(v, fqdn)?),
             _ => return None,
@@ -544,10 +544,10 @@ fn l7_rules(v: &Value) -> Option<L7Rules> {
     Some(r)
 }
 
-fn http_rule(v: &Value) -> Option<HttpRule> {
+fn http_rule<T: Tree>(v: &T) -> Option<HttpRule> {
     let mut r = HttpRule::default();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
+    for (k, v) in v.entries()? {
+        match k {
             "method" => r.method = Some(string(v)?),
             "path" => r.path = Some(string(v)?),
             _ => return None,
@@ -556,10 +556,10 @@ fn http_rule(v: &Value) -> Option<HttpRule> {
     Some(r)
 }
 
-fn icmp_rule(v: &Value) -> Option<IcmpRule> {
+fn icmp_rule<T: Tree>(v: &T) -> Option<IcmpRule> {
     let mut r = IcmpRule::default();
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
+    for (k, v) in v.entries()? {
+        match k {
             "fields" => r.fields = list(v, icmp_field)?,
             _ => return None,
         }
@@ -567,11 +567,11 @@ fn icmp_rule(v: &Value) -> Option<IcmpRule> {
     Some(r)
 }
 
-fn icmp_field(v: &Value) -> Option<IcmpField> {
+fn icmp_field<T: Tree>(v: &T) -> Option<IcmpField> {
     let mut family = None;
     let mut icmp_type = None;
-    for (k, v) in v.as_object()? {
-        match k.as_str() {
+    for (k, v) in v.entries()? {
+        match k {
             "family" => {
                 family = Some(match v.as_str()? {
                     "IPv4" => IcmpFamily::IPv4,
@@ -581,10 +581,10 @@ fn icmp_field(v: &Value) -> Option<IcmpField> {
             }
             // Untagged: a number that fits a `u8`, else a string.
             "type" => {
-                icmp_type = Some(match v {
-                    Value::Number(n) => IcmpType::Number(u8::try_from(n.as_u64()?).ok()?),
-                    Value::String(s) => IcmpType::Name(s.clone()),
-                    _ => return None,
+                icmp_type = Some(if let Some(n) = v.as_number() {
+                    IcmpType::Number(u8::try_from(n.as_u64()?).ok()?)
+                } else {
+                    IcmpType::Name(v.as_str()?.to_string())
                 });
             }
             _ => return None,
@@ -603,6 +603,7 @@ mod tests {
     use crate::types::CiliumPolicy;
     use serde::Deserialize;
     use serde_json::json;
+    use serde_json::Value;
 
     /// The plain reading gives what serde and `from_cilium` give, or nothing (then serde
     /// reads): on a policy with every field and on every edit of it, of types, values
@@ -762,6 +763,11 @@ mod tests {
         netpolc_kube::edits::edits(&object, &others, &mut all);
         let mut read_plainly = 0;
         for o in &all {
+            // The document the pipeline reads is read as its tree is.
+            let doc = netpolc_ir::backend::Doc::of_value(o);
+            let d = crate::eval::read_object(0, &doc, false, &shared);
+            let v = crate::eval::read_object(0, o, false, &shared);
+            assert_eq!(format!("{d:#?}"), format!("{v:#?}"), "{o}");
             if let Some(p) = plain(o) {
                 assert_eq!(Some(p), serde(o), "{o}");
                 read_plainly += 1;

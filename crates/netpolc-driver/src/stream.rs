@@ -10,11 +10,18 @@
 //! way `kubectl apply` applies a stream ([`verify::as_applied`]): an object is read from
 //! its own tree only when its text reads back as exactly that tree; when any does not,
 //! every text is read back and the evaluator is built from what they read as.
+//!
+//! A text a back end wrote and validated is read back as a [`Doc`] (strings borrowed from
+//! the text; no JSON tree, which cost more than the reading), from which the checks, the
+//! reader and the [`Emitted`] take what they need ([`from_doc`]); only a text outside the
+//! fast reader's subset, or an object with something to report, is made a JSON tree. An
+//! object its back end did not validate is validated here with its tree (the back ends'
+//! `validate` reads trees), and read from that tree.
 
 use crate::emit::Emitted;
 use crate::verify::{self, Twin};
 use crate::{ObjectProblems, Target};
-use netpolc_ir::backend::{Compiled, Manifest, Piece, Taken};
+use netpolc_ir::backend::{Compiled, Doc, Manifest, Piece, Reader, Taken, Tree};
 use netpolc_ir::model::Evaluator;
 use netpolc_ir::Program;
 use netpolc_source::Diagnostic;
@@ -66,21 +73,34 @@ pub(crate) fn stream(program: &Program, target: Target, compiled: Compiled) -> S
                     let reads_back = verify::reads_back_as(&emitted.yaml, &value);
                     (value, emitted, reads_back)
                 }
-                Taken::Text(text) => match verify::read_text(&text) {
-                    Some(value) => {
-                        let emitted = Emitted::written(target, text, &value);
-                        (value, emitted, true)
+                Taken::Text(text) => {
+                    // In the fast reader's subset (every text the back ends write): read
+                    // from the document, no tree. An object its back end did not
+                    // validate is validated with a tree: then it is read as one.
+                    let read = validated
+                        .then(|| netpolc_intent::yaml::quick::read_doc(&text))
+                        .flatten()
+                        .map(|doc| from_doc(target, &*reader, validated, i, &doc, &text));
+                    if let Some(read) = read {
+                        out.push(read.one(text));
+                        return;
                     }
-                    // Not an object (`NP6012`): a netpolc bug if it ever happens.
-                    None => (
-                        Value::Null,
-                        Emitted::written(target, text, &Value::Null),
-                        false,
-                    ),
-                },
+                    match verify::read_text(&text) {
+                        Some(value) => {
+                            let emitted = Emitted::written(target, text, &value);
+                            (value, emitted, true)
+                        }
+                        // Not an object (`NP6012`): a netpolc bug if it ever happens.
+                        None => (
+                            Value::Null,
+                            Emitted::written(target, text, &Value::Null),
+                            false,
+                        ),
+                    }
+                }
             };
             let problems = ObjectProblems::of_emitted(target, &value, &emitted.yaml, validated);
-            let piece = (problems.is_none() && reads_back).then(|| reader.read(i, &value));
+            let piece = (problems.is_none() && reads_back).then(|| reader.read_value(i, &value));
             out.push(One {
                 emitted,
                 problems,
@@ -151,6 +171,104 @@ pub(crate) fn stream(program: &Program, target: Target, compiled: Compiled) -> S
                 .map(|e| (emitted, e))
                 .map_err(|e| format!("{target}: {e}")),
         ),
+    }
+}
+
+/// What [`from_doc`] reads of one object's document: all of [`One`] but the text, which
+/// the document borrows until it is dropped.
+struct FromDoc {
+    problems: Option<ObjectProblems>,
+    piece: Option<Piece>,
+    file: String,
+    kind: String,
+    namespace: String,
+    name: String,
+    source: Option<String>,
+}
+
+impl FromDoc {
+    /// The object written as `yaml`, which reads back as the document read.
+    fn one(self, yaml: String) -> One {
+        One {
+            emitted: Emitted {
+                yaml,
+                file: self.file,
+                kind: self.kind,
+                namespace: self.namespace,
+                name: self.name,
+                source: self.source,
+            },
+            problems: self.problems,
+            piece: self.piece,
+        }
+    }
+}
+
+/// Object `i`, its text `yaml` read back as `doc`: what [`ObjectProblems::of_emitted`],
+/// the reader and [`Emitted::written`] make of the tree `doc.to_value()`, read from the
+/// document. The tree is made only for what the document does not tell: the problems of
+/// an object the back end did not validate or whose text holds a `$` (then there may be
+/// problems to report), and the file of an object its reader does not place.
+fn from_doc(
+    target: Target,
+    reader: &dyn Reader,
+    validated: bool,
+    i: usize,
+    doc: &Doc<'_>,
+    yaml: &str,
+) -> FromDoc {
+    let made = std::cell::OnceCell::new();
+    let tree = || made.get_or_init(|| doc.to_value());
+    // `of_emitted` finds nothing in a validated object (no rejection) without a `$` (no
+    // substitution), when it is an object (else it is refused as none).
+    let problems = if validated && doc.is_object() && !yaml.as_bytes().contains(&b'$') {
+        None
+    } else {
+        ObjectProblems::of_emitted(target, tree(), yaml, validated)
+    };
+    let piece = problems.is_none().then(|| reader.read(i, doc));
+    let metadata = doc.field("metadata");
+    let field = |key: &str| metadata.and_then(|m| m.field(key));
+    let namespace = field("namespace").and_then(Tree::as_str);
+    let file = match reader.placement(doc) {
+        Some((prerequisite, home)) => file(prerequisite, namespace.map(str::to_string).or(home)),
+        None => crate::golden::home(target, tree()),
+    };
+    FromDoc {
+        problems,
+        piece,
+        file,
+        kind: doc
+            .field("kind")
+            .and_then(Tree::as_str)
+            .unwrap_or("")
+            .to_string(),
+        namespace: namespace.unwrap_or("").to_string(),
+        name: field("name")
+            .and_then(Tree::as_str)
+            .unwrap_or("")
+            .to_string(),
+        source: field("annotations")
+            .and_then(|a| a.field("netpolc.dev/source"))
+            .and_then(Tree::as_str)
+            .map(str::to_string),
+    }
+}
+
+/// The file of an object under `golden/<target>/`, as [`crate::golden::home`] names it:
+/// the tiers' file for a `prerequisite`, else that of its `namespace` (its own, or the
+/// one its back end files it with), else the cluster's. The tests hold the two to the
+/// same names.
+fn file(prerequisite: bool, namespace: Option<String>) -> String {
+    use crate::golden::{CLUSTER_FILE, TIERS_FOLDER};
+    use netpolc_ir::names::is_dns_label;
+    if prerequisite {
+        return format!("{TIERS_FOLDER}/tiers.yaml");
+    }
+    match namespace {
+        Some(ns) if is_dns_label(&ns) && ns == "kustomization" => "kustomization_.yaml".into(),
+        Some(ns) if is_dns_label(&ns) => format!("{ns}.yaml"),
+        _ => CLUSTER_FILE.into(),
     }
 }
 
@@ -348,6 +466,128 @@ mod tests {
             );
             assert!(said.contains("does not read back"), "{said}");
             assert!(s.emitted.is_none(), "{bad:?}");
+        }
+    }
+
+    /// What [`from_doc`] reads of each object's document is what the tree of the
+    /// document gives: its [`Emitted`] (the file [`crate::golden::home`] names included,
+    /// so each back end's reader places objects as its back end does) and its problems.
+    #[test]
+    fn an_object_read_from_its_document_is_as_read_from_its_tree() {
+        let calico = |kind: &str, namespace: Option<&str>, selector: &str| {
+            let mut o = json!({
+                "apiVersion": "projectcalico.org/v3",
+                "kind": kind,
+                "metadata": {"name": "p", "annotations": {"netpolc.dev/source": "policies/a.yaml"}},
+                "spec": {"selector": selector, "order": 10}
+            });
+            if let Some(ns) = namespace {
+                o["metadata"]["namespace"] = json!(ns);
+            }
+            o
+        };
+        let cilium = |kind: &str, namespace: Option<&str>| {
+            let mut o = json!({
+                "apiVersion": "cilium.io/v2",
+                "kind": kind,
+                "metadata": {"name": "p"},
+                "spec": {"endpointSelector": {}}
+            });
+            if let Some(ns) = namespace {
+                o["metadata"]["namespace"] = json!(ns);
+            }
+            o
+        };
+        let mut substituted = np("a", 80, "shop/a");
+        substituted["metadata"]["labels"] = json!({"x": "${VAR}"});
+        let mut named = np("kustomization", 80, "kustomization/a");
+        named["metadata"]["namespace"] = json!("kustomization");
+        let mut unnamed = np("a", 80, "shop/a");
+        unnamed["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("namespace");
+        let cases = [
+            (Target::Kubernetes, np("a", 80, "shop/a")),
+            (Target::Kubernetes, substituted.clone()),
+            (Target::Kubernetes, named),
+            (Target::Kubernetes, unnamed),
+            (Target::Kubernetes, json!("not an object")),
+            (Target::Calico, calico("Tier", None, "")),
+            (
+                Target::Calico,
+                calico(
+                    "GlobalNetworkPolicy",
+                    None,
+                    "projectcalico.org/namespace == 'shop' && app == 'web'",
+                ),
+            ),
+            (
+                Target::Calico,
+                calico(
+                    "GlobalNetworkPolicy",
+                    None,
+                    "projectcalico.org/namespace == 'shop'",
+                ),
+            ),
+            (
+                Target::Calico,
+                calico(
+                    "GlobalNetworkPolicy",
+                    None,
+                    "projectcalico.org/namespace == 'Not_A_Name'",
+                ),
+            ),
+            (
+                Target::Calico,
+                calico("GlobalNetworkPolicy", None, "app == 'web'"),
+            ),
+            (
+                Target::Calico,
+                calico(
+                    "NetworkPolicy",
+                    Some("shop"),
+                    "projectcalico.org/namespace == 'other'",
+                ),
+            ),
+            (Target::Calico, np("a", 80, "shop/a")),
+            (Target::Calico, substituted),
+            (Target::Cilium, cilium("CiliumNetworkPolicy", Some("shop"))),
+            (
+                Target::Cilium,
+                cilium("CiliumClusterwideNetworkPolicy", None),
+            ),
+            (Target::Cilium, np("a", 80, "shop/a")),
+        ];
+        for (target, object) in cases {
+            let text = crate::emit::to_yaml(&object);
+            let doc = netpolc_intent::yaml::quick::read_doc(&text).expect("in the subset");
+            assert_eq!(doc.to_value(), object);
+            for validated in [true, false] {
+                let reader = target.backend().reader();
+                let read = from_doc(target, &*reader, validated, 0, &doc, &text);
+                let problems = ObjectProblems::of_emitted(target, &object, &text, validated);
+                assert_eq!(
+                    read.problems
+                        .as_ref()
+                        .map(|p| (&p.id, &p.intent, p.substituted, &p.rejected)),
+                    problems
+                        .as_ref()
+                        .map(|p| (&p.id, &p.intent, p.substituted, &p.rejected)),
+                    "{target} {object}"
+                );
+                assert_eq!(
+                    read.piece.is_some(),
+                    problems.is_none(),
+                    "{target} {object}"
+                );
+                let one = read.one(text.clone());
+                assert_eq!(
+                    one.emitted,
+                    Emitted::written(target, text.clone(), &object),
+                    "{target} {object}"
+                );
+            }
         }
     }
 

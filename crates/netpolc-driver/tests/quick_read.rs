@@ -1,5 +1,6 @@
-//! The fast reader of emitted YAML (`netpolc_intent::yaml::quick::read`) against the
-//! emitter and the full loader:
+//! The fast reader of emitted YAML (`netpolc_intent::yaml::quick::read`, and `read_doc`,
+//! the document the pipeline reads, as the same tree) against the emitter and the full
+//! loader:
 //!
 //! - `golden_documents_read_fast`: every document of golden/ (the three back ends) is read
 //!   by the fast reader, as the loader reads it;
@@ -85,6 +86,9 @@ fn golden_documents_read_fast() {
         let fast = quick::read(doc);
         assert!(fast.is_some(), "{}: not read fast:\n{doc}", file.display());
         assert_eq!(fast, loader(doc), "{}:\n{doc}", file.display());
+        // The document the pipeline reads is that same tree.
+        let d = quick::read_doc(doc).map(|d| d.to_value());
+        assert_eq!(d, fast, "{}", file.display());
         assert!(
             quick::matches(doc, fast.as_ref().unwrap()),
             "{}",
@@ -254,6 +258,7 @@ proptest! {
     fn emitted_values_read_back(v in value()) {
         let text = emit::to_yaml(&v);
         prop_assert_eq!(quick::read(&text), Some(v.clone()), "quick:\n{}", text);
+        prop_assert_eq!(quick::read_doc(&text).map(|d| d.to_value()), Some(v.clone()), "doc:\n{}", text);
         prop_assert!(quick::matches(&text, &v), "matches:\n{}", text);
         prop_assert_eq!(loader(&text), Some(v), "loader:\n{}", text);
     }
@@ -277,6 +282,8 @@ proptest! {
             let swapped = edits.iter().any(|e| matches!(e, Edit::SwapLines(_)));
             prop_assert!(matched || !same || swapped, "{:?}", mutated);
         }
+        let doc = quick::read_doc(&mutated).map(|d| d.to_value());
+        prop_assert_eq!(&doc, &quick::read(&mutated), "doc: {:?}", mutated);
         if let Some(fast) = quick::read(&mutated) {
             prop_assert!(quick::matches(&mutated, &fast), "{:?}", mutated);
             prop_assert_eq!(Some(fast), loader(&mutated), "{:?}", mutated);

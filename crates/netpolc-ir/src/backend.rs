@@ -22,6 +22,7 @@
 
 use crate::model::Evaluator;
 use crate::{Entity, Peer, PortSpec, Ports, Program, Rule};
+pub use netpolc_doc::{Doc, Tree};
 use netpolc_source::Diagnostic;
 use serde_json::Value;
 use std::any::{Any, TypeId};
@@ -77,7 +78,7 @@ pub trait Backend: Sync {
         let numbered: Vec<(usize, Value)> = objects.into_iter().enumerate().collect();
         let pieces =
             crate::par::flat_map_into(crate::par::threads(), numbered, 256, |(i, o), out| {
-                out.push(reader.read(i, &o))
+                out.push(reader.read_value(i, &o))
             });
         reader.assemble(pieces)
     }
@@ -112,10 +113,31 @@ pub trait Backend: Sync {
 
 /// Builds an evaluator one object at a time ([`Backend::reader`]): the pipeline reads
 /// each object as soon as it is emitted and compared with its text, then frees it.
+///
+/// It reads each object as the [`Doc`] its text reads back as (no JSON tree: strings
+/// borrowed from the text), the way [`Backend::evaluator`] reads its tree: the back
+/// ends' readers are generic over [`Tree`], so that both read with one code.
 pub trait Reader: Sync {
     /// Reads object `index` of the stream into a piece of the evaluator (its problems
     /// are reported by [`Self::assemble`], in the objects' order).
-    fn read(&self, index: usize, object: &Value) -> Piece;
+    fn read(&self, index: usize, object: &Doc<'_>) -> Piece;
+
+    /// [`Self::read`] of a JSON tree (where the pipeline has one: an object its back end
+    /// did not validate, which it validates with its tree). The default reads the tree's
+    /// [`Doc`]; the back ends' readers read the tree itself (one generic reading).
+    fn read_value(&self, index: usize, object: &Value) -> Piece {
+        self.read(index, &Doc::of_value(object))
+    }
+
+    /// [`Backend::is_prerequisite`] and [`Backend::home_namespace`] of `object`'s tree,
+    /// as this reader's back end answers them, read from the document: where `golden/`
+    /// files it, without a tree. `None` (the default) when the reader cannot say; then
+    /// the caller asks the back end with `object.to_value()`. A back end's tests hold
+    /// its reader's answers to the back end's.
+    fn placement(&self, object: &Doc<'_>) -> Option<(bool, Option<String>)> {
+        let _ = object;
+        None
+    }
 
     /// The evaluator of every object read, from their pieces in the objects' order.
     ///
@@ -178,7 +200,11 @@ pub fn concat<T>(parts: Vec<Vec<T>>) -> Vec<T> {
 struct Keeping<'a, B: ?Sized>(&'a B);
 
 impl<B: Backend + ?Sized> Reader for Keeping<'_, B> {
-    fn read(&self, _: usize, object: &Value) -> Piece {
+    fn read(&self, _: usize, object: &Doc<'_>) -> Piece {
+        Piece::new(object.to_value())
+    }
+
+    fn read_value(&self, _: usize, object: &Value) -> Piece {
         Piece::new(object.clone())
     }
 

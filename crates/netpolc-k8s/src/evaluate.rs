@@ -23,6 +23,7 @@
 //! Traffic from a pod's own node and a pod's traffic to itself are not modelled.
 
 use ipnet::IpNet;
+use netpolc_ir::backend::{Doc, Tree};
 use netpolc_ir::model::{
     named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo,
     NearIndex, Pod, PreparedSide, Side, SideKey,
@@ -72,7 +73,32 @@ pub(crate) struct ValidReader {
 }
 
 impl netpolc_ir::backend::Reader for ValidReader {
-    fn read(&self, index: usize, object: &Value) -> netpolc_ir::backend::Piece {
+    fn read(&self, index: usize, object: &Doc<'_>) -> netpolc_ir::backend::Piece {
+        self.read_tree(index, object)
+    }
+
+    fn read_value(&self, index: usize, object: &Value) -> netpolc_ir::backend::Piece {
+        self.read_tree(index, object)
+    }
+
+    /// A NetworkPolicy is filed in its namespace's file, as the back end's defaults say
+    /// (not a prerequisite, no home namespace of its own).
+    fn placement(&self, _: &Doc<'_>) -> Option<(bool, Option<String>)> {
+        Some((false, None))
+    }
+
+    fn assemble(
+        &self,
+        pieces: Vec<netpolc_ir::backend::Piece>,
+    ) -> Result<Box<dyn Evaluator>, String> {
+        let parsed = netpolc_ir::backend::Piece::take_each::<Vec<Named>>(pieces)?;
+        Ok(Box::new(assemble(netpolc_ir::backend::concat(parsed))?))
+    }
+}
+
+impl ValidReader {
+    /// [`netpolc_ir::backend::Reader::read`] of either tree.
+    fn read_tree<T: Tree>(&self, index: usize, object: &T) -> netpolc_ir::backend::Piece {
         let what = format!("object {index}");
         let mut flat = Vec::new();
         let parsed: Vec<Named> = match flatten(object, &what, &mut flat) {
@@ -86,14 +112,6 @@ impl netpolc_ir::backend::Reader for ValidReader {
             Err(e) => vec![(what, Err(e))],
         };
         netpolc_ir::backend::Piece::new(parsed)
-    }
-
-    fn assemble(
-        &self,
-        pieces: Vec<netpolc_ir::backend::Piece>,
-    ) -> Result<Box<dyn Evaluator>, String> {
-        let parsed = netpolc_ir::backend::Piece::take_each::<Vec<Named>>(pieces)?;
-        Ok(Box::new(assemble(netpolc_ir::backend::concat(parsed))?))
     }
 }
 
@@ -155,16 +173,13 @@ fn assemble(parsed: impl IntoIterator<Item = Named>) -> Result<K8sEvaluator, Str
 }
 
 /// Expands lists; checks the kind of everything else.
-fn flatten<'v>(
-    object: &'v Value,
+fn flatten<'v, T: Tree>(
+    object: &'v T,
     what: &str,
-    out: &mut Vec<(String, &'v Value)>,
+    out: &mut Vec<(String, &'v T)>,
 ) -> Result<(), String> {
-    let api_version = object
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
+    let api_version = object.field("apiVersion").and_then(T::as_str).unwrap_or("");
+    let kind = object.field("kind").and_then(T::as_str).unwrap_or("");
     match (api_version, kind) {
         (kube::API_VERSION, kube::KIND) => {
             out.push((what.to_string(), object));
@@ -172,8 +187,8 @@ fn flatten<'v>(
         }
         ("v1", "List") | (kube::API_VERSION, "NetworkPolicyList") => {
             let items = object
-                .get("items")
-                .and_then(Value::as_array)
+                .field("items")
+                .and_then(T::as_array)
                 .ok_or_else(|| format!("{what}: `{kind}` without an `items` list"))?;
             for (i, item) in items.iter().enumerate() {
                 flatten(item, &format!("{what} items[{i}]"), out)?;
@@ -261,7 +276,7 @@ enum PortSel {
 impl Policy {
     /// Reads one object with the shared reader (`netpolc_kube::networkpolicy`). Its
     /// strings are moved into the policy, not copied.
-    fn parse(what: &str, object: &Value, selectors: &Selectors) -> Result<Policy, String> {
+    fn parse<T: Tree>(what: &str, object: &T, selectors: &Selectors) -> Result<Policy, String> {
         let np = kube::read(object).map_err(|e| format!("{what}: {e}"))?;
         let rules = |list: Vec<kube::Rule>| exact(list, |r| rule(r, selectors));
         Ok(Policy {
@@ -721,7 +736,7 @@ mod tests {
         objects
             .iter()
             .enumerate()
-            .map(|(i, o)| reader.read(i, o))
+            .map(|(i, o)| reader.read(i, &Doc::of_value(o)))
             .collect()
     }
 
@@ -772,7 +787,7 @@ mod tests {
             "kind": "List",
             "items": [np("a", "p", "web", "api"), np("a", "p", "db", "api")]
         });
-        let pieces = vec![reader.read(0, &twice)];
+        let pieces = vec![reader.read(0, &Doc::of_value(&twice))];
         let e = reader.assemble(pieces).err().expect("a duplicate");
         assert_eq!(e, "object 0 items[1]: duplicate NetworkPolicy `a/p`");
     }

@@ -30,6 +30,7 @@ use ipnet::IpNet;
 use k8s_openapi::api::networking::v1 as net;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use netpolc_doc::Tree;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -186,10 +187,13 @@ pub enum Operator {
 /// # Errors
 /// A message naming the object and the field, for a field k8s-openapi's type does not
 /// have, a value of the wrong type, or anything the API server's validation refuses.
-pub fn read(object: &Value) -> Result<NetworkPolicy, String> {
+///
+/// Generic over the tree ([`Tree`]): a `serde_json::Value`, or the document the pipeline
+/// reads an emitted text as; the same reading, the same messages.
+pub fn read<T: Tree>(object: &T) -> Result<NetworkPolicy, String> {
     match plain::read(object) {
         Some(np) => Ok(np),
-        None => deserialised(object),
+        None => deserialised(&object.value()),
     }
 }
 
@@ -233,32 +237,32 @@ mod plain {
         At, Expression, LabelSelector, NetworkPolicy, Operator, Peer, PolicyTypes, Port, PortMatch,
         Protocol, Rule, API_VERSION, KIND,
     };
-    use serde_json::{Map, Value};
+    use netpolc_doc::Tree;
     use std::collections::BTreeMap;
 
-    pub(super) fn read(object: &Value) -> Option<NetworkPolicy> {
+    pub(super) fn read<T: Tree>(object: &T) -> Option<NetworkPolicy> {
         let mut metadata = None;
         let mut spec = None;
-        for (k, v) in object.as_object()? {
-            match k.as_str() {
+        for (k, v) in object.entries()? {
+            match k {
                 // k8s-openapi checks them when present.
                 "apiVersion" => (v.as_str()? == API_VERSION).then_some(())?,
                 "kind" => (v.as_str()? == KIND).then_some(())?,
-                "metadata" => metadata = Some(v.as_object()?),
-                "spec" => spec = Some(v.as_object()?),
+                "metadata" => metadata = Some(v.entries().map(|_| v)?),
+                "spec" => spec = Some(v.entries().map(|_| v)?),
                 _ => return None,
             }
         }
         let mut name = None;
         let mut namespace = None;
         let mut annotations = BTreeMap::new();
-        for (k, v) in metadata? {
-            match k.as_str() {
+        for (k, v) in metadata?.entries()? {
+            match k {
                 "name" => name = Some(v.as_str()?),
                 "namespace" => namespace = Some(v.as_str()?),
                 // Read (a map of strings), not kept.
                 "labels" => {
-                    for v in v.as_object()?.values() {
+                    for (_, v) in v.entries()? {
                         v.as_str()?;
                     }
                 }
@@ -274,19 +278,21 @@ mod plain {
         let mut types = None;
         let mut ingress = Vec::new();
         let mut egress = Vec::new();
-        let empty = Map::new();
-        for (k, v) in spec.unwrap_or(&empty) {
-            match k.as_str() {
-                "podSelector" => pod_selector = selector(v)?,
-                "policyTypes" => types = Some(v.as_array()?),
-                "ingress" => ingress = rules(v, "from")?,
-                "egress" => egress = rules(v, "to")?,
-                _ => return None,
+        // No `spec`: every field absent.
+        if let Some(spec) = spec {
+            for (k, v) in spec.entries()? {
+                match k {
+                    "podSelector" => pod_selector = selector(v)?,
+                    "policyTypes" => types = Some(v.as_array()?),
+                    "ingress" => ingress = rules(v, "from")?,
+                    "egress" => egress = rules(v, "to")?,
+                    _ => return None,
+                }
             }
         }
         let policy_types = match types {
             None => None,
-            Some(t) if t.is_empty() => None,
+            Some([]) => None,
             Some(t) if t.len() > 2 => return None,
             Some(t) => {
                 let mut p = PolicyTypes {
@@ -319,18 +325,18 @@ mod plain {
     }
 
     /// A map of strings.
-    fn strings(v: &Value) -> Option<BTreeMap<String, String>> {
+    fn strings<T: Tree>(v: &T) -> Option<BTreeMap<String, String>> {
         // Inserted one at a time: most hold one or two entries, for which collecting
         // (into a vector, sorted, then built) costs more.
         let mut out = BTreeMap::new();
-        for (k, v) in v.as_object()? {
-            out.insert(k.clone(), v.as_str()?.to_string());
+        for (k, v) in v.entries()? {
+            out.insert(k.to_string(), v.as_str()?.to_string());
         }
         Some(out)
     }
 
     /// A list of strings.
-    fn string_list(v: &Value) -> Option<Vec<String>> {
+    fn string_list<T: Tree>(v: &T) -> Option<Vec<String>> {
         v.as_array()?
             .iter()
             .map(|v| v.as_str().map(str::to_string))
@@ -338,12 +344,12 @@ mod plain {
     }
 
     /// The ingress (`peers` `from`) or egress (`to`) rules.
-    fn rules(v: &Value, peers_field: &str) -> Option<Vec<Rule>> {
+    fn rules<T: Tree>(v: &T, peers_field: &str) -> Option<Vec<Rule>> {
         let list = v.as_array()?;
         let mut out = Vec::with_capacity(list.len());
         for r in list {
             let mut rule = Rule::default();
-            for (k, v) in r.as_object()? {
+            for (k, v) in r.entries()? {
                 if k == peers_field {
                     rule.peers = v.as_array()?.iter().map(peer).collect::<Option<_>>()?;
                 } else if k == "ports" {
@@ -357,13 +363,13 @@ mod plain {
         Some(out)
     }
 
-    fn peer(v: &Value) -> Option<Peer> {
+    fn peer<T: Tree>(v: &T) -> Option<Peer> {
         let mut block = None;
         let mut pods = None;
         let mut namespaces = None;
-        for (k, v) in v.as_object()? {
-            match k.as_str() {
-                "ipBlock" => block = Some(v.as_object()?),
+        for (k, v) in v.entries()? {
+            match k {
+                "ipBlock" => block = Some(v.entries().map(|_| v)?),
                 "podSelector" => pods = Some(selector(v)?),
                 "namespaceSelector" => namespaces = Some(selector(v)?),
                 _ => return None,
@@ -373,8 +379,8 @@ mod plain {
             (Some(block), None, None) => {
                 let mut cidr = None;
                 let mut except = Vec::new();
-                for (k, v) in block {
-                    match k.as_str() {
+                for (k, v) in block.entries()? {
+                    match k {
                         "cidr" => cidr = Some(v.as_str()?),
                         "except" => except = v.as_array()?.iter().collect(),
                         _ => return None,
@@ -402,12 +408,12 @@ mod plain {
         }
     }
 
-    fn port(v: &Value) -> Option<Port> {
+    fn port<T: Tree>(v: &T) -> Option<Port> {
         let mut protocol = Protocol::Tcp;
         let mut port = None;
         let mut end = None;
-        for (k, v) in v.as_object()? {
-            match k.as_str() {
+        for (k, v) in v.entries()? {
+            match k {
                 "protocol" => {
                     protocol = match v.as_str()? {
                         "TCP" => Protocol::Tcp,
@@ -423,11 +429,12 @@ mod plain {
         }
         let port = match (port, end) {
             (None, None) => PortMatch::All,
-            (Some(Value::String(name)), None) => {
+            (Some(p), None) if p.is_string() => {
+                let name = p.as_str()?;
                 if !is_port_name(name) {
                     return None;
                 }
-                PortMatch::Named(name.clone())
+                PortMatch::Named(name.to_string())
             }
             (Some(n), end) => {
                 let n = number(n)?;
@@ -444,16 +451,16 @@ mod plain {
 
     /// A port number: an integer JSON number in 1-65535 (k8s-openapi's `i32` and
     /// `IntOrString` take integers only).
-    fn number(v: &Value) -> Option<u16> {
+    fn number<T: Tree>(v: &T) -> Option<u16> {
         v.as_i64()
             .and_then(|n| u16::try_from(n).ok())
             .filter(|n| *n >= 1)
     }
 
-    fn selector(v: &Value) -> Option<LabelSelector> {
+    fn selector<T: Tree>(v: &T) -> Option<LabelSelector> {
         let mut s = LabelSelector::default();
-        for (k, v) in v.as_object()? {
-            match k.as_str() {
+        for (k, v) in v.entries()? {
+            match k {
                 "matchLabels" => {
                     s.match_labels = strings(v)?;
                     let valid = s
@@ -477,12 +484,12 @@ mod plain {
         Some(s)
     }
 
-    fn expression(v: &Value) -> Option<Expression> {
+    fn expression<T: Tree>(v: &T) -> Option<Expression> {
         let mut key = None;
         let mut operator = None;
         let mut values = Vec::new();
-        for (k, v) in v.as_object()? {
-            match k.as_str() {
+        for (k, v) in v.entries()? {
+            match k {
                 "key" => key = Some(v.as_str()?),
                 "operator" => operator = Some(v.as_str()?),
                 "values" => values = string_list(v)?,
@@ -1152,6 +1159,10 @@ mod tests {
         crate::edits::edits(&object, &others, &mut all);
         let mut read_plainly = 0;
         for o in &all {
+            // The document the pipeline reads is read as its tree is.
+            let doc = netpolc_doc::Doc::of_value(o);
+            assert_eq!(plain::read(&doc), plain::read(o), "{o}");
+            assert_eq!(read(&doc), read(o), "{o}");
             if let Some(p) = plain::read(o) {
                 assert_eq!(Ok(p), deserialised(o), "{o}");
                 read_plainly += 1;

@@ -1,7 +1,9 @@
 //! A fast reader for the block-style YAML that netpolc's own emitter writes, straight into
-//! JSON: the read-back of the proof reads every emitted object, and the full loader
-//! ([`super::load`], an event parser plus a marked tree) costs several times more than
-//! the emitting did.
+//! a borrowed document ([`read_doc`], a [`Doc`] whose strings borrow from the text) or
+//! JSON ([`read`]): the read-back of the proof reads every emitted object, and the full
+//! loader ([`super::load`], an event parser plus a marked tree) costs several times more
+//! than the emitting did; a JSON tree of each object (a hashed map per mapping, a string
+//! per key and value) cost more than the reading.
 //!
 //! # The subset
 //!
@@ -31,7 +33,9 @@
 //! # The contract
 //!
 //! When [`read`] returns `Some(v)`, the full loader with [`Limits::default`] reads the
-//! same text as exactly one document `n` with `n.to_json() == v`: plain scalars resolve
+//! same text as exactly one document `n` with `n.to_json() == v`; [`read_doc`] returns
+//! `Some(d)` exactly then, with `d.to_value() == v` (`read` is `read_doc` made a tree,
+//! and its keys are distinct as a tree's are): plain scalars resolve
 //! through the same code as [`Node::to_json`](super::Node::to_json), and the loader's
 //! limits (file size, nesting depth, node count, scalar length, parser look-ahead) are
 //! checked the way the loader counts them, so that no text the loader rejects is read
@@ -43,6 +47,7 @@
 use super::load::{Limits, DEPTH_CAP, MAX_KEY};
 use super::node::plain_to_json;
 use super::resolve::{resolve_plain, Resolved};
+use netpolc_doc::Doc;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -61,7 +66,29 @@ use std::borrow::Cow;
 /// assert_eq!(read("a: 1 # one\n"), None);
 /// ```
 pub fn read(text: &str) -> Option<Value> {
-    let mut r = Reader::start(text)?;
+    read_as::<Json>(text)
+}
+
+/// [`read`] into a [`Doc`]: its strings borrowed from `text` (copied only where an
+/// escape was undone or a literal block joined), its mappings' entries in text order.
+/// `Some` exactly when [`read`] is, with `to_value()` equal to what `read` gives (one
+/// reading, which builds either).
+///
+/// ```
+/// use netpolc_doc::Tree;
+/// use netpolc_intent::yaml::quick::read_doc;
+/// let text = "kind: NetworkPolicy\nspec:\n  ports:\n  - port: 53\n";
+/// let doc = read_doc(text).unwrap();
+/// assert_eq!(doc.field("kind").and_then(Tree::as_str), Some("NetworkPolicy"));
+/// assert_eq!(doc.to_value(), netpolc_intent::yaml::quick::read(text).unwrap());
+/// ```
+pub fn read_doc(text: &str) -> Option<Doc<'_>> {
+    read_as::<Document>(text)
+}
+
+/// [`read`], building with `B`.
+fn read_as<'a, B: Build<'a>>(text: &'a str) -> Option<B::Node> {
+    let mut r = Reader::<B>::start(text)?;
     let v = if r.dash_line(0) {
         r.seq(0, 1)?
     } else {
@@ -87,7 +114,8 @@ pub fn read(text: &str) -> Option<Value> {
 /// assert!(!matches(text, &serde_json::json!({"kind": "NetworkPolicy"})));
 /// ```
 pub fn matches(text: &str, expected: &Value) -> bool {
-    let Some(mut r) = Reader::start(text) else {
+    // Nothing is built (`Json` or another, all the same).
+    let Some(mut r) = Reader::<Json>::start(text) else {
         return false;
     };
     let same = if r.dash_line(0) {
@@ -259,7 +287,100 @@ enum AfterKey {
     Inline,
 }
 
-struct Reader<'a> {
+/// What the reader builds of what it reads ([`read`]: JSON, [`read_doc`]: a [`Doc`]), in
+/// one reading with the same checks: the nodes it makes of scalars, and the collections
+/// of their items and entries.
+trait Build<'a> {
+    /// A node read.
+    type Node;
+
+    /// A quoted string or a literal block.
+    fn string(s: Cow<'a, str>) -> Self::Node;
+
+    /// The plain scalar `s`, resolved as the loader does (`plain_to_json`); `None` for a
+    /// string when `signed` (a leading `-` or a `+` only in a number: `-5`, `1e+42`).
+    fn plain(s: &'a str, signed: bool) -> Option<Self::Node>;
+
+    /// A sequence of `items`.
+    fn array(items: Vec<Self::Node>) -> Self::Node;
+
+    /// A mapping of the `entries` from `start` on (drained); `None` when a key repeats
+    /// (the loader rejects duplicate keys).
+    fn object(entries: &mut Vec<(Cow<'a, str>, Self::Node)>, start: usize) -> Option<Self::Node>;
+}
+
+/// Builds JSON ([`read`]).
+struct Json;
+
+impl<'a> Build<'a> for Json {
+    type Node = Value;
+
+    fn string(s: Cow<'a, str>) -> Value {
+        Value::String(s.into_owned())
+    }
+
+    fn plain(s: &'a str, signed: bool) -> Option<Value> {
+        let v = plain_to_json(s);
+        (v.is_number() || !signed).then_some(v)
+    }
+
+    fn array(items: Vec<Value>) -> Value {
+        Value::Array(items)
+    }
+
+    fn object(entries: &mut Vec<(Cow<'a, str>, Value)>, start: usize) -> Option<Value> {
+        // Allocated once, at its length (a map grown an entry at a time reallocates and
+        // rehashes as it goes).
+        let mut m = Map::with_capacity(entries.len() - start);
+        for (key, value) in entries.drain(start..) {
+            if m.insert(key.into_owned(), value).is_some() {
+                return None;
+            }
+        }
+        Some(Value::Object(m))
+    }
+}
+
+/// Builds a [`Doc`] ([`read_doc`]): strings borrowed from the text.
+struct Document;
+
+impl<'a> Build<'a> for Document {
+    type Node = Doc<'a>;
+
+    fn string(s: Cow<'a, str>) -> Doc<'a> {
+        Doc::String(s)
+    }
+
+    fn plain(s: &'a str, signed: bool) -> Option<Doc<'a>> {
+        // A plain string borrowed (`plain_to_json` without the copy); anything else as
+        // `plain_to_json` reads it.
+        let v = match resolve_plain(s) {
+            Resolved::Str(t) => Doc::String(Cow::Borrowed(t)),
+            _ => match plain_to_json(s) {
+                Value::Null => Doc::Null,
+                Value::Bool(b) => Doc::Bool(b),
+                Value::Number(n) => Doc::Number(n),
+                // A float out of range, kept as its text.
+                _ => Doc::String(Cow::Borrowed(s)),
+            },
+        };
+        (matches!(v, Doc::Number(_)) || !signed).then_some(v)
+    }
+
+    fn array(items: Vec<Doc<'a>>) -> Doc<'a> {
+        Doc::Array(items)
+    }
+
+    fn object(entries: &mut Vec<(Cow<'a, str>, Doc<'a>)>, start: usize) -> Option<Doc<'a>> {
+        if !distinct(&entries[start..]) {
+            return None;
+        }
+        // Allocated once, at its length.
+        Some(Doc::Object(entries.drain(start..).collect()))
+    }
+}
+
+struct Reader<'a, B: Build<'a>> {
     text: &'a str,
     b: &'a [u8],
     pos: usize,
@@ -269,15 +390,15 @@ struct Reader<'a> {
     max_nodes: usize,
     max_scalar: usize,
     /// The entries of the mappings being read ([`Reader::map`]), innermost last.
-    entries: Vec<(String, Value)>,
+    entries: Vec<(Cow<'a, str>, B::Node)>,
     /// The items of the sequences being read ([`Reader::seq`]), innermost last.
-    items: Vec<Value>,
+    items: Vec<B::Node>,
 }
 
-impl<'a> Reader<'a> {
+impl<'a, B: Build<'a>> Reader<'a, B> {
     /// A reader at the start of `text`, or `None` when the whole text is outside the
     /// subset or the loader's limits (its size, its last line break, its characters).
-    fn start(text: &'a str) -> Option<Reader<'a>> {
+    fn start(text: &'a str) -> Option<Reader<'a, B>> {
         let limits = Limits::default();
         if text.len() > limits.max_file_size.min(u32::MAX as usize)
             || !text.ends_with('\n')
@@ -332,7 +453,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A block sequence whose dashes are at column `indent`; `pos` is at its first line.
-    fn seq(&mut self, indent: usize, depth: usize) -> Option<Value> {
+    fn seq(&mut self, indent: usize, depth: usize) -> Option<B::Node> {
         self.node(depth)?;
         let start = self.items.len();
         while self.dash_line(indent) {
@@ -351,14 +472,14 @@ impl<'a> Reader<'a> {
             self.items.push(item);
         }
         // Allocated once, at its length.
-        let items: Vec<Value> = self.items.drain(start..).collect();
-        (!items.is_empty()).then_some(Value::Array(items))
+        let items: Vec<B::Node> = self.items.drain(start..).collect();
+        (!items.is_empty()).then(|| B::array(items))
     }
 
     /// A block mapping whose keys are at column `indent`. With `first`, its first key has
     /// been read on the current line (`pos` at its `:`); without, `pos` is at the start
     /// of its first line.
-    fn map(&mut self, indent: usize, depth: usize, first: Option<String>) -> Option<Value> {
+    fn map(&mut self, indent: usize, depth: usize, first: Option<Cow<'a, str>>) -> Option<B::Node> {
         self.node(depth)?;
         let start = self.entries.len();
         let mut first = first;
@@ -370,7 +491,7 @@ impl<'a> Reader<'a> {
                         break;
                     }
                     self.pos += indent;
-                    self.key()?
+                    self.key_text()?
                 }
             };
             self.node(depth + 1)?;
@@ -379,21 +500,10 @@ impl<'a> Reader<'a> {
             let value = self.after_key(indent, depth + 1)?;
             self.entries.push((key, value));
         }
-        // Allocated once, at its length (a map grown an entry at a time reallocates and
-        // rehashes as it goes).
-        let mut m = Map::with_capacity(self.entries.len() - start);
-        for (key, value) in self.entries.drain(start..) {
-            if m.insert(key, value).is_some() {
-                // The loader rejects duplicate keys.
-                return None;
-            }
+        if self.entries.len() == start {
+            return None;
         }
-        (!m.is_empty()).then_some(Value::Object(m))
-    }
-
-    /// A mapping key at `pos`, up to (not past) the `:` that must follow it.
-    fn key(&mut self) -> Option<String> {
-        self.key_text().map(Cow::into_owned)
+        B::object(&mut self.entries, start)
     }
 
     /// The first key of a mapping that starts on the line of a `- ` or of the document,
@@ -444,11 +554,11 @@ impl<'a> Reader<'a> {
     }
 
     /// The value after `key:` of a mapping whose keys are at column `indent`.
-    fn after_key(&mut self, indent: usize, depth: usize) -> Option<Value> {
+    fn after_key(&mut self, indent: usize, depth: usize) -> Option<B::Node> {
         match self.after_key_kind(indent)? {
             AfterKey::Seq => self.seq(indent, depth),
             AfterKey::Map => self.map(indent + 2, depth, None),
-            AfterKey::Literal => self.literal(indent + 2, depth),
+            AfterKey::Literal => self.literal(indent + 2, depth).map(B::string),
             AfterKey::Inline => self.inline(None, depth),
         }
     }
@@ -456,33 +566,32 @@ impl<'a> Reader<'a> {
     /// What follows `- ` or a key's `: `, or starts the document, up to the end of its
     /// line (or of its mapping): `{}`, `[]`, a scalar or, when `map_at` gives the column
     /// of `pos`, a mapping whose first key is on this line.
-    fn inline(&mut self, map_at: Option<usize>, depth: usize) -> Option<Value> {
+    fn inline(&mut self, map_at: Option<usize>, depth: usize) -> Option<B::Node> {
         let rest = &self.b[self.pos..];
         if rest.starts_with(b"{}\n") || rest.starts_with(b"[]\n") {
             self.node(depth)?;
             self.pos += 3;
-            return Some(if rest[0] == b'{' {
-                Value::Object(Map::new())
+            return if rest[0] == b'{' {
+                B::object(&mut Vec::new(), 0)
             } else {
-                Value::Array(Vec::new())
-            });
+                Some(B::array(Vec::new()))
+            };
         }
         let start = self.pos;
         let token = self.token()?;
         match (self.peek(self.pos)?, map_at) {
             (b':', Some(indent)) => {
-                let key = self.first_key(start, token)?.into_owned();
+                let key = self.first_key(start, token)?;
                 self.map(indent, depth, Some(key))
             }
             (b'\n', _) => {
                 self.node(depth)?;
                 self.pos += 1;
                 match token {
-                    Token::Quoted(s) => Some(Value::String(s.into_owned())),
+                    Token::Quoted(s) => Some(B::string(s)),
                     Token::Plain(from, to, signed) => {
-                        let v = plain_to_json(&self.text[from..to]);
-                        // A leading `-` or a `+` only in a number (`-5`, `1e+42`).
-                        (v.is_number() || !signed).then_some(v)
+                        let text: &'a str = self.text;
+                        B::plain(&text[from..to], signed)
                     }
                 }
             }
@@ -573,7 +682,7 @@ impl<'a> Reader<'a> {
             AfterKey::Map => self.map_is(indent + 2, depth, None, expected),
             AfterKey::Literal => {
                 let v = self.literal(indent + 2, depth)?;
-                (v == *expected).then_some(())
+                (Some(v.as_ref()) == expected.as_str()).then_some(())
             }
             AfterKey::Inline => self.inline_is(None, depth, expected),
         }
@@ -718,7 +827,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The lines of a `|-` literal block at column `indent`, `pos` at its first line.
-    fn literal(&mut self, indent: usize, depth: usize) -> Option<Value> {
+    fn literal(&mut self, indent: usize, depth: usize) -> Option<Cow<'a, str>> {
         self.node(depth)?;
         let mut s = String::new();
         let mut lines = 0usize;
@@ -744,8 +853,22 @@ impl<'a> Reader<'a> {
             lines += 1;
             self.pos = start + len + 1;
         }
-        (lines > 0 && s.len() <= self.max_scalar).then_some(Value::String(s))
+        (lines > 0 && s.len() <= self.max_scalar).then_some(Cow::Owned(s))
     }
+}
+
+/// Whether the keys of `entries` are distinct: compared pairwise when they are few (as in
+/// most mappings of a manifest), sorted otherwise.
+fn distinct(entries: &[(Cow<'_, str>, Doc<'_>)]) -> bool {
+    if entries.len() <= 16 {
+        return entries
+            .iter()
+            .enumerate()
+            .all(|(i, (k, _))| entries[..i].iter().all(|(other, _)| other != k));
+    }
+    let mut keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_ref()).collect();
+    keys.sort_unstable();
+    keys.windows(2).all(|w| w[0] != w[1])
 }
 
 #[cfg(test)]
@@ -854,6 +977,8 @@ mod tests {
     #[track_caller]
     fn reads(text: &str, expected: Value) {
         assert_eq!(read(text), Some(expected.clone()), "quick: {text:?}");
+        let doc = super::read_doc(text).map(|d| d.to_value());
+        assert_eq!(doc, Some(expected.clone()), "doc: {text:?}");
         assert!(super::matches(text, &expected), "matches: {text:?}");
         assert_eq!(loader(text), Some(expected), "loader: {text:?}");
     }
@@ -861,6 +986,7 @@ mod tests {
     #[track_caller]
     fn rejects(text: &str) {
         assert_eq!(read(text), None, "{text:?}");
+        assert_eq!(super::read_doc(text), None, "doc: {text:?}");
         // Outside the subset, nothing matches: not what the loader reads, not null.
         if let Some(v) = loader(text) {
             assert!(!super::matches(text, &v), "matches: {text:?}");
