@@ -354,15 +354,16 @@ impl<'a> Build<'a> for Document {
     fn plain(s: &'a str, signed: bool) -> Option<Doc<'a>> {
         // A plain string borrowed (`plain_to_json` without the copy); anything else as
         // `plain_to_json` reads it.
-        let v = match resolve_plain(s) {
-            Resolved::Str(t) => Doc::String(Cow::Borrowed(t)),
-            _ => match plain_to_json(s) {
+        let v = if is_plain_string(s) {
+            Doc::String(Cow::Borrowed(s))
+        } else {
+            match plain_to_json(s) {
                 Value::Null => Doc::Null,
                 Value::Bool(b) => Doc::Bool(b),
                 Value::Number(n) => Doc::Number(n),
-                // A float out of range, kept as its text.
+                // A string, or a float out of range kept as its text.
                 _ => Doc::String(Cow::Borrowed(s)),
-            },
+            }
         };
         (matches!(v, Doc::Number(_)) || !signed).then_some(v)
     }
@@ -523,7 +524,7 @@ impl<'a, B: Build<'a>> Reader<'a, B> {
     fn plain_key(&self, from: usize, to: usize, signed: bool) -> Option<&'a str> {
         let text: &'a str = self.text;
         let s = &text[from..to];
-        (!signed && matches!(resolve_plain(s), Resolved::Str(_))).then_some(s)
+        (!signed && is_plain_string(s)).then_some(s)
     }
 
     /// What follows `key:` of a mapping whose keys are at column `indent`, with the
@@ -857,6 +858,21 @@ impl<'a, B: Build<'a>> Reader<'a, B> {
     }
 }
 
+/// Whether the plain scalar `s` resolves as a string (`resolve_plain(s)` is
+/// `Resolved::Str`): told by its first byte for most keys and values, a letter that
+/// starts no null or bool of the core schema (the only words `resolve_plain` takes a
+/// scalar starting with a letter for); `resolve_plain` decides the others.
+fn is_plain_string(s: &str) -> bool {
+    match s.as_bytes().first() {
+        Some(c)
+            if c.is_ascii_alphabetic() && !matches!(c, b'n' | b'N' | b't' | b'T' | b'f' | b'F') =>
+        {
+            true
+        }
+        _ => matches!(resolve_plain(s), Resolved::Str(_)),
+    }
+}
+
 /// Whether the keys of `entries` are distinct: compared pairwise when they are few (as in
 /// most mappings of a manifest), sorted otherwise.
 fn distinct(entries: &[(Cow<'_, str>, Doc<'_>)]) -> bool {
@@ -1077,6 +1093,22 @@ spec:
                 }
             }),
         );
+    }
+
+    /// The first-byte shortcut decides as `resolve_plain` does.
+    #[test]
+    fn plain_strings_are_told_as_resolve_plain_tells_them() {
+        use crate::yaml::resolve::{resolve_plain, Resolved};
+        let words = [
+            "", "~", "null", "Null", "NULL", "nul", "nulls", "true", "True", "TRUE", "truE",
+            "false", "False", "FALSE", "no", "yes", "on", "off", "n", "t", "f", "name", "ns-0000",
+            "tcp", "foo", ".nan", ".inf", "-.inf", "1", "-5", "0x1F", "1e+42", "x", "a/b", "_x",
+            "/p", "9a", "Z", "inf", "nan", "NaN",
+        ];
+        for w in words {
+            let expected = matches!(resolve_plain(w), Resolved::Str(_));
+            assert_eq!(super::is_plain_string(w), expected, "{w:?}");
+        }
     }
 
     #[test]
