@@ -364,8 +364,8 @@ impl netpolc_ir::backend::Reader for ValidReader {
     }
 }
 
-/// [`crate::home_namespace`] of an object whose `spec.selector` is `selector` (its tests
-/// hold the two to the same answers).
+/// [`crate::home_namespace`] of an object whose `spec.selector` is `selector` (the
+/// pipeline's tests, `netpolc-driver`'s `stream.rs`, hold the two to the same answers).
 fn home_namespace_of(selector: &str) -> Option<String> {
     let rest = selector
         .strip_prefix(crate::NAMESPACE_LABEL)?
@@ -2019,6 +2019,40 @@ pub(crate) fn eq(key: &str, value: &str) -> Expr {
 mod tests {
     use super::*;
     use crate::selector::{Labels as _, Selector};
+    use netpolc_ir::backend::{Backend as _, Reader as _};
+
+    /// The reader places an object (read as a document) where the back end's
+    /// `is_prerequisite` and `home_namespace` (of its tree) place it.
+    #[test]
+    fn the_reader_places_objects_as_the_back_end_does() {
+        let reader = ValidReader::default();
+        let selectors = [
+            "",
+            "app == 'web'",
+            "projectcalico.org/namespace == 'shop'",
+            "projectcalico.org/namespace == 'shop' && app == 'web'",
+            "projectcalico.org/namespace == 'shop'&& app == 'web'",
+            "projectcalico.org/namespace == 'shop",
+            "projectcalico.org/namespace != 'shop'",
+            "app == 'web' && projectcalico.org/namespace == 'shop'",
+        ];
+        for kind in ["Tier", "GlobalNetworkPolicy", "NetworkPolicy"] {
+            for selector in selectors {
+                let o = serde_json::json!({
+                    "apiVersion": API_VERSION,
+                    "kind": kind,
+                    "metadata": {"name": "p"},
+                    "spec": {"selector": selector}
+                });
+                let placed = reader.placement(&Doc::of_value(&o));
+                let backend = crate::Calico;
+                let expected = (backend.is_prerequisite(&o), backend.home_namespace(&o));
+                assert_eq!(placed, Some(expected), "{o}");
+            }
+        }
+        let bare = serde_json::json!({"kind": "GlobalNetworkPolicy"});
+        assert_eq!(reader.placement(&Doc::of_value(&bare)), Some((false, None)));
+    }
 
     /// The map the workload-endpoint labels stand for, built as Calico builds it: the
     /// pod's labels, overwritten by the namespace's prefixed `pcns.`, overwritten by

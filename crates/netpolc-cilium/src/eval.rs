@@ -1575,6 +1575,24 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The reader places an object (read as a document) where the back end's
+    /// `is_prerequisite` and `home_namespace` (of its tree) place it.
+    #[test]
+    fn the_reader_places_objects_as_the_back_end_does() {
+        use netpolc_ir::backend::{Backend as _, Reader as _};
+        let reader = ValidReader::default();
+        let mut clusterwide = cnp("shop", "p", "web");
+        clusterwide["kind"] = json!(types::KIND_CCNP);
+        clusterwide["metadata"]
+            .as_object_mut()
+            .map(|m| m.remove("namespace"));
+        for o in [cnp("shop", "p", "web"), clusterwide, json!({"kind": "x"})] {
+            let backend = crate::Cilium;
+            let expected = (backend.is_prerequisite(&o), backend.home_namespace(&o));
+            assert_eq!(reader.placement(&Doc::of_value(&o)), Some(expected), "{o}");
+        }
+    }
+
     fn cnp(namespace: &str, name: &str, peer: &str) -> Value {
         json!({
             "apiVersion": "cilium.io/v2",

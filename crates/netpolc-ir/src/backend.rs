@@ -132,8 +132,9 @@ pub trait Reader: Sync {
     /// [`Backend::is_prerequisite`] and [`Backend::home_namespace`] of `object`'s tree,
     /// as this reader's back end answers them, read from the document: where `golden/`
     /// files it, without a tree. `None` (the default) when the reader cannot say; then
-    /// the caller asks the back end with `object.to_value()`. A back end's tests hold
-    /// its reader's answers to the back end's.
+    /// the caller asks the back end with `object.to_value()`. The pipeline's tests
+    /// (`netpolc-driver`, `stream.rs`) hold each back end's reader's answers to the back
+    /// end's.
     fn placement(&self, object: &Doc<'_>) -> Option<(bool, Option<String>)> {
         let _ = object;
         None

@@ -740,6 +740,23 @@ mod tests {
             .collect()
     }
 
+    /// The reader places an object (read as a document) where the back end's
+    /// `is_prerequisite` and `home_namespace` (of its tree) place it.
+    #[test]
+    fn the_reader_places_objects_as_the_back_end_does() {
+        use netpolc_ir::backend::Backend as _;
+        let reader = ValidReader::default();
+        let mut unnamed = np("a", "p", "web", "api");
+        unnamed["metadata"]
+            .as_object_mut()
+            .map(|m| m.remove("namespace"));
+        for o in [np("a", "p", "web", "api"), unnamed, json!({"kind": "x"})] {
+            let backend = crate::Kubernetes;
+            let expected = (backend.is_prerequisite(&o), backend.home_namespace(&o));
+            assert_eq!(reader.placement(&Doc::of_value(&o)), Some(expected), "{o}");
+        }
+    }
+
     #[test]
     fn a_selector_read_twice_is_kept_once() {
         let objects = [
