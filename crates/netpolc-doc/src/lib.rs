@@ -161,23 +161,34 @@ pub trait Tree: Sized {
     }
 }
 
-/// The key and value of an entry of a [`Doc`] mapping, the key as `&str`.
-fn doc_entry<'t, 'a>(e: &'t (Cow<'a, str>, Doc<'a>)) -> (&'t str, &'t Doc<'a>) {
-    (&e.0, &e.1)
+/// The entries of a [`Doc`] mapping, keys as `&str` ([`Tree::entries`]).
+#[derive(Clone, Debug)]
+pub struct DocEntries<'t, 'a>(std::slice::Iter<'t, (Cow<'a, str>, Doc<'a>)>);
+
+impl<'t, 'a> Iterator for DocEntries<'t, 'a> {
+    type Item = (&'t str, &'t Doc<'a>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, v)| (k.as_ref(), v))
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
 }
 
 impl<'a> Tree for Doc<'a> {
     type Entries<'t>
-        = std::iter::Map<
-        std::slice::Iter<'t, (Cow<'a, str>, Doc<'a>)>,
-        fn(&'t (Cow<'a, str>, Doc<'a>)) -> (&'t str, &'t Doc<'a>),
-    >
+        = DocEntries<'t, 'a>
     where
         Self: 't;
 
+    #[inline]
     fn entries(&self) -> Option<Self::Entries<'_>> {
         match self {
-            Doc::Object(entries) => Some(entries.iter().map(doc_entry as fn(_) -> _)),
+            Doc::Object(entries) => Some(DocEntries(entries.iter())),
             _ => None,
         }
     }
@@ -227,20 +238,30 @@ impl<'a> Tree for Doc<'a> {
     }
 }
 
-/// The key and value of an entry of a `serde_json` map, the key as `&str`.
-fn value_entry<'t>(e: (&'t String, &'t Value)) -> (&'t str, &'t Value) {
-    (e.0.as_str(), e.1)
+/// The entries of a `serde_json` map, keys as `&str` ([`Tree::entries`]).
+#[derive(Clone, Debug)]
+pub struct ValueEntries<'t>(serde_json::map::Iter<'t>);
+
+impl<'t> Iterator for ValueEntries<'t> {
+    type Item = (&'t str, &'t Value);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, v)| (k.as_str(), v))
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
 }
 
 impl Tree for Value {
-    type Entries<'t> = std::iter::Map<
-        serde_json::map::Iter<'t>,
-        fn((&'t String, &'t Value)) -> (&'t str, &'t Value),
-    >;
+    type Entries<'t> = ValueEntries<'t>;
 
+    #[inline]
     fn entries(&self) -> Option<Self::Entries<'_>> {
-        self.as_object()
-            .map(|m| m.iter().map(value_entry as fn(_) -> _))
+        self.as_object().map(|m| ValueEntries(m.iter()))
     }
 
     fn as_array(&self) -> Option<&[Self]> {
