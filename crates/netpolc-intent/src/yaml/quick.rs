@@ -34,9 +34,9 @@
 //!
 //! When [`read`] returns `Some(v)`, the full loader with [`Limits::default`] reads the
 //! same text as exactly one document `n` with `n.to_json() == v`; [`read_doc`] returns
-//! `Some(d)` exactly then, with `d.to_value() == v` (`read` is `read_doc` made a tree,
-//! and its keys are distinct as a tree's are): plain scalars resolve
-//! through the same code as [`Node::to_json`](super::Node::to_json), and the loader's
+//! `Some(d)` exactly then, with `d.to_value() == v` (one reading, with the same checks,
+//! building a tree or a document; a document's keys are distinct as a tree's are): plain
+//! scalars resolve through the same code as [`Node::to_json`](super::Node::to_json), and the loader's
 //! limits (file size, nesting depth, node count, scalar length, parser look-ahead) are
 //! checked the way the loader counts them, so that no text the loader rejects is read
 //! here. `None` promises nothing. [`matches()`] is the same reading compared with an
