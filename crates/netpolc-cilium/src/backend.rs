@@ -35,6 +35,10 @@ impl Backend for Cilium {
         crate::validate(object)
     }
 
+    fn validate_doc(&self, object: &netpolc_ir::backend::Doc<'_>) -> Option<Vec<String>> {
+        Some(crate::validate(object))
+    }
+
     fn enforces(&self, object: &Value) -> bool {
         is_network_policy(object) || object["apiVersion"].as_str() == Some("cilium.io/v2")
     }

@@ -126,7 +126,7 @@ pub(crate) fn read_object<T: Tree>(
     match (api, kind) {
         (types::API_VERSION, types::KIND_CNP | types::KIND_CCNP) => {
             // Rejected by the API server or by every agent: never enforced.
-            if validate && problems(&obj.value()).iter().any(|p| p.invalid) {
+            if validate && problems(obj).iter().any(|p| p.invalid) {
                 return Ok(Vec::new());
             }
             if let Some((at, c)) = mapped_cidr(obj) {

@@ -607,7 +607,7 @@ mod tests {
 
     /// The plain reading gives what serde and `from_cilium` give, or nothing (then serde
     /// reads): on a policy with every field and on every edit of it, of types, values
-    /// and keys.
+    /// and keys. On every edit, the document is read and validated as its tree is.
     #[test]
     fn the_plain_reading_agrees_with_serde() {
         let selector = json!({
@@ -768,6 +768,12 @@ mod tests {
             let d = crate::eval::read_object(0, &doc, false, &shared);
             let v = crate::eval::read_object(0, o, false, &shared);
             assert_eq!(format!("{d:#?}"), format!("{v:#?}"), "{o}");
+            // And validated as its tree is (the pipeline validates the document).
+            assert_eq!(
+                crate::validate::problems(&doc),
+                crate::validate::problems(o),
+                "{o}"
+            );
             if let Some(p) = plain(o) {
                 assert_eq!(Some(p), serde(o), "{o}");
                 read_plainly += 1;

@@ -12,13 +12,14 @@
 use crate::render::MAX_PORTS;
 use crate::types::{KIND_CCNP, KIND_CNP};
 use ipnet::IpNet;
-use netpolc_ir::backend::{At, Fields, Item};
-use serde_json::{Map, Value};
+use netpolc_ir::backend::{At, Item, Tree};
 use std::net::IpAddr;
 
 /// Validates one `cilium.io/v2` CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy
 /// against the API server's schema limits and the agent's rules; returns one message per
 /// problem, each starting with the field path. An empty result means the object is valid.
+/// The object may be any [`Tree`]: a JSON tree, or the document an emitted text reads
+/// back as (which the pipeline validates without making a tree).
 ///
 /// ```
 /// let cnp = serde_json::json!({
@@ -33,7 +34,7 @@ use std::net::IpAddr;
 /// assert_eq!(problems.len(), 1);
 /// assert!(problems[0].starts_with("spec.egress[0]: "));
 /// ```
-pub fn validate(object: &Value) -> Vec<String> {
+pub fn validate<T: Tree>(object: &T) -> Vec<String> {
     problems(object).into_iter().map(|p| p.message).collect()
 }
 
@@ -47,7 +48,7 @@ pub(crate) struct Problem {
 }
 
 /// Every problem of an object, in document order.
-pub(crate) fn problems(object: &Value) -> Vec<Problem> {
+pub(crate) fn problems<T: Tree>(object: &T) -> Vec<Problem> {
     let mut v = Validator::default();
     v.object(object);
     v.out
@@ -190,14 +191,15 @@ impl Validator {
         });
     }
 
-    fn known_fields(
+    /// Every key of `map` (a mapping, as [`Self::map`] found it) not among `known`.
+    fn known_fields<T: Tree>(
         &mut self,
         path: impl std::fmt::Display + Copy,
-        map: &Map<String, Value>,
+        map: &T,
         known: &[&str],
     ) {
-        for key in map.keys() {
-            if !known.contains(&key.as_str()) {
+        for (key, _) in map.entries().into_iter().flatten() {
+            if !known.contains(&key) {
                 self.out.push(Problem {
                     invalid: false,
                     message: format!(
@@ -209,36 +211,37 @@ impl Validator {
         }
     }
 
-    fn map<'v>(
-        &mut self,
-        path: impl std::fmt::Display + Copy,
-        v: &'v Value,
-    ) -> Option<&'v Map<String, Value>> {
-        let m = v.as_object();
-        if m.is_none() {
+    /// `v` when it is a mapping; else a problem.
+    fn map<'v, T: Tree>(&mut self, path: impl std::fmt::Display + Copy, v: &'v T) -> Option<&'v T> {
+        if v.is_object() {
+            Some(v)
+        } else {
             self.invalid(path, "expected a mapping");
+            None
         }
-        m
     }
 
     /// A list field; absent is fine, anything else must be a list.
-    fn list<'v>(
+    fn list<'v, T: Tree>(
         &mut self,
         path: impl std::fmt::Display + Copy,
-        map: &'v Map<String, Value>,
+        map: &'v T,
         key: &str,
-    ) -> &'v [Value] {
+    ) -> &'v [T] {
         match map.field(key) {
-            None | Some(Value::Null) => &[],
-            Some(Value::Array(items)) => items,
-            Some(_) => {
-                self.invalid(At(path, key), "expected a list");
-                &[]
-            }
+            None => &[],
+            Some(v) if v.is_null() => &[],
+            Some(v) => match v.as_array() {
+                Some(items) => items,
+                None => {
+                    self.invalid(At(path, key), "expected a list");
+                    &[]
+                }
+            },
         }
     }
 
-    fn object(&mut self, object: &Value) {
+    fn object<T: Tree>(&mut self, object: &T) {
         let Some(obj) = self.map("object", object) else {
             return;
         };
@@ -247,10 +250,10 @@ impl Validator {
             obj,
             &["apiVersion", "kind", "metadata", "spec", "specs", "status"],
         );
-        if obj.field("apiVersion").and_then(Value::as_str) != Some("cilium.io/v2") {
+        if obj.field("apiVersion").and_then(Tree::as_str) != Some("cilium.io/v2") {
             self.invalid("apiVersion", "expected `cilium.io/v2`");
         }
-        let kind = obj.field("kind").and_then(Value::as_str).unwrap_or("");
+        let kind = obj.field("kind").and_then(Tree::as_str).unwrap_or("");
         if kind != KIND_CNP && kind != KIND_CCNP {
             self.invalid(
                 "kind",
@@ -262,7 +265,7 @@ impl Validator {
         match obj.field("metadata") {
             Some(m) => {
                 if let Some(m) = self.map("metadata", m) {
-                    match m.field("name").and_then(Value::as_str) {
+                    match m.field("name").and_then(Tree::as_str) {
                         Some(name) if is_dns_subdomain(name) => {}
                         Some(name) => self.invalid(
                             "metadata.name",
@@ -297,7 +300,7 @@ impl Validator {
         }
     }
 
-    fn rule(&mut self, path: impl std::fmt::Display + Copy, rule: &Value, is_cnp: bool) {
+    fn rule<T: Tree>(&mut self, path: impl std::fmt::Display + Copy, rule: &T, is_cnp: bool) {
         let Some(r) = self.map(path, rule) else {
             return;
         };
@@ -345,8 +348,8 @@ impl Validator {
             let p = At(path, "enableDefaultDeny");
             if let Some(m) = self.map(p, dd) {
                 self.known_fields(p, m, &["ingress", "egress"]);
-                for (k, v) in m {
-                    if !v.is_boolean() {
+                for (k, v) in m.entries().into_iter().flatten() {
+                    if v.as_bool().is_none() {
                         self.invalid(At(p, k), "expected true or false");
                     }
                 }
@@ -354,7 +357,7 @@ impl Validator {
         }
         if !["ingress", "ingressDeny", "egress", "egressDeny"]
             .iter()
-            .any(|k| r.has(k))
+            .any(|k| r.field(k).is_some())
         {
             self.invalid(
                 path,
@@ -364,8 +367,8 @@ impl Validator {
             .iter()
             .all(|k| {
                 r.field(k)
-                    .and_then(Value::as_array)
-                    .is_none_or(Vec::is_empty)
+                    .and_then(Tree::as_array)
+                    .is_none_or(<[T]>::is_empty)
             })
         {
             self.invalid(
@@ -387,7 +390,7 @@ impl Validator {
         }
     }
 
-    fn selector(&mut self, path: impl std::fmt::Display + Copy, sel: &Value) {
+    fn selector<T: Tree>(&mut self, path: impl std::fmt::Display + Copy, sel: &T) {
         let Some(m) = self.map(path, sel) else {
             return;
         };
@@ -395,7 +398,7 @@ impl Validator {
         if let Some(labels) = m.field("matchLabels") {
             let p = At(path, "matchLabels");
             if let Some(labels) = self.map(p, labels) {
-                for (k, v) in labels {
+                for (k, v) in labels.entries().into_iter().flatten() {
                     if k.is_empty() {
                         self.invalid(p, "empty label key");
                     }
@@ -414,17 +417,17 @@ impl Validator {
             let Some(e) = self.map(p, e) else { continue };
             self.known_fields(p, e, &["key", "operator", "values"]);
             if e.field("key")
-                .and_then(Value::as_str)
+                .and_then(Tree::as_str)
                 .is_none_or(str::is_empty)
             {
                 self.invalid(At(p, "key"), "required");
             }
-            let values = e.field("values").and_then(Value::as_array);
-            let n = values.map_or(0, Vec::len);
+            let values = e.field("values").and_then(Tree::as_array);
+            let n = values.map_or(0, <[T]>::len);
             if values.is_some_and(|vs| vs.iter().any(|v| !v.is_string())) {
                 self.invalid(At(p, "values"), "expected strings");
             }
-            match e.field("operator").and_then(Value::as_str) {
+            match e.field("operator").and_then(Tree::as_str) {
                 Some("In" | "NotIn") if n == 0 => {
                     self.invalid(At(p, "values"), "`In` and `NotIn` need values")
                 }
@@ -441,10 +444,10 @@ impl Validator {
         }
     }
 
-    fn item(
+    fn item<T: Tree>(
         &mut self,
         path: impl std::fmt::Display + Copy,
-        item: &Value,
+        item: &T,
         section: Section,
         host: bool,
     ) {
@@ -454,7 +457,7 @@ impl Validator {
         self.known_fields(path, m, section.fields());
         let non_empty = |k: &str| {
             m.field(k)
-                .and_then(Value::as_array)
+                .and_then(Tree::as_array)
                 .is_some_and(|a| !a.is_empty())
         };
         let l3: Vec<&str> = section
@@ -522,7 +525,10 @@ impl Validator {
         for key in ["fromEntities", "toEntities"] {
             for (i, e) in self.list(path, m, key).iter().enumerate() {
                 if !e.as_str().is_some_and(|e| ENTITIES.contains(&e)) {
-                    self.invalid(Item(At(path, key), i), format!("unknown entity {e}"));
+                    self.invalid(
+                        Item(At(path, key), i),
+                        format!("unknown entity {}", e.value()),
+                    );
                 }
             }
         }
@@ -537,7 +543,7 @@ impl Validator {
         }
     }
 
-    fn cidr_rule(&mut self, path: impl std::fmt::Display + Copy, v: &Value) {
+    fn cidr_rule<T: Tree>(&mut self, path: impl std::fmt::Display + Copy, v: &T) {
         let Some(m) = self.map(path, v) else { return };
         self.known_fields(
             path,
@@ -571,11 +577,11 @@ impl Validator {
         }
     }
 
-    fn fqdn(&mut self, path: impl std::fmt::Display + Copy, v: &Value) {
+    fn fqdn<T: Tree>(&mut self, path: impl std::fmt::Display + Copy, v: &T) {
         let Some(m) = self.map(path, v) else { return };
         self.known_fields(path, m, &["matchName", "matchPattern"]);
-        let name = m.field("matchName").and_then(Value::as_str);
-        let pattern = m.field("matchPattern").and_then(Value::as_str);
+        let name = m.field("matchName").and_then(Tree::as_str);
+        let pattern = m.field("matchPattern").and_then(Tree::as_str);
         match (name, pattern) {
             (Some(n), None) if fqdn_valid(n, false) => {}
             (None, Some(p)) if fqdn_valid(p, true) => {}
@@ -594,10 +600,10 @@ impl Validator {
         }
     }
 
-    fn port_rule(
+    fn port_rule<T: Tree>(
         &mut self,
         path: impl std::fmt::Display + Copy,
-        v: &Value,
+        v: &T,
         section: Section,
         host: bool,
     ) {
@@ -647,7 +653,7 @@ impl Validator {
                 if l7.len() > 1 {
                     self.invalid(p, "only one L7 protocol per `toPorts` item");
                 }
-                if r.has("l7") && !r.has("l7proto") {
+                if r.field("l7").is_some() && r.field("l7proto").is_none() {
                     self.invalid(At(p, "l7"), "needs `l7proto`");
                 }
                 for (i, h) in self.list(p, r, "http").iter().enumerate() {
@@ -681,7 +687,7 @@ impl Validator {
                 continue;
             };
             self.known_fields(p, pp, &["port", "endPort", "protocol"]);
-            let value = match pp.field("port").and_then(Value::as_str) {
+            let value = match pp.field("port").and_then(Tree::as_str) {
                 None | Some("") => {
                     self.invalid(At(p, "port"), "required");
                     None
@@ -739,7 +745,7 @@ impl Validator {
         }
     }
 
-    fn icmp_rule(&mut self, path: impl std::fmt::Display + Copy, v: &Value) {
+    fn icmp_rule<T: Tree>(&mut self, path: impl std::fmt::Display + Copy, v: &T) {
         let Some(m) = self.map(path, v) else { return };
         self.known_fields(path, m, &["fields"]);
         let fields = self.list(path, m, "fields");
@@ -757,14 +763,17 @@ impl Validator {
             let Some(f) = self.map(p, f) else { continue };
             self.known_fields(p, f, &["family", "type"]);
             match f.field("family") {
-                None | Some(Value::Null) => {}
-                Some(Value::String(s)) if s == "IPv4" || s == "IPv6" => {}
+                None => {}
+                Some(v) if v.is_null() => {}
+                Some(v) if matches!(v.as_str(), Some("IPv4" | "IPv6")) => {}
                 Some(_) => self.invalid(At(p, "family"), "expected `IPv4` or `IPv6`"),
             }
-            match f.field("type") {
-                Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n <= 255) => {}
-                Some(Value::String(s))
-                    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()) => {}
+            let ty = f.field("type");
+            let number = ty.and_then(Tree::as_number);
+            let name = ty.and_then(Tree::as_str);
+            match (number, name) {
+                (Some(n), _) if n.as_u64().is_some_and(|n| n <= 255) => {}
+                (_, Some(s)) if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()) => {}
                 _ => self.invalid(At(p, "type"), "expected an ICMP type 0–255 or name"),
             }
         }
@@ -836,7 +845,7 @@ use netpolc_ir::names::{is_dns_subdomain, is_label_value};
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn cnp(spec: Value) -> Value {
         json!({
@@ -847,8 +856,14 @@ mod tests {
         })
     }
 
+    /// The messages of `v`, which its document's validation gives too (every case of
+    /// these tests holds the two readings of one validation alike).
     fn messages(v: &Value) -> Vec<String> {
-        validate(v)
+        let found = validate(v);
+        let doc = netpolc_ir::backend::Doc::of_value(v);
+        assert_eq!(validate(&doc), found, "{v}");
+        assert_eq!(problems(&doc), problems(v), "{v}");
+        found
     }
 
     #[test]

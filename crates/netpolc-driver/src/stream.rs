@@ -11,12 +11,13 @@
 //! its own tree only when its text reads back as exactly that tree; when any does not,
 //! every text is read back and the evaluator is built from what they read as.
 //!
-//! A text a back end wrote and validated is read back as a [`Doc`] (strings borrowed from
-//! the text; no JSON tree, which cost more than the reading), from which the checks, the
-//! reader and the [`Emitted`] take what they need ([`from_doc`]); only a text outside the
-//! fast reader's subset, or an object with something to report, is made a JSON tree. An
-//! object its back end did not validate is validated here with its tree (the back ends'
-//! `validate` reads trees), and read from that tree.
+//! A text a back end wrote is read back as a [`Doc`] (strings borrowed from the text; no
+//! JSON tree, which cost more than the reading), from which the checks, the reader and
+//! the [`Emitted`] take what they need ([`from_doc`]); only a text outside the fast
+//! reader's subset, or an object with something to report, is made a JSON tree. An
+//! object its back end did not validate while compiling is validated here: its document
+//! when the back end validates documents (`Backend::validate_doc`, Cilium), else its
+//! tree.
 
 use crate::emit::Emitted;
 use crate::verify::{self, Twin};
@@ -75,11 +76,8 @@ pub(crate) fn stream(program: &Program, target: Target, compiled: Compiled) -> S
                 }
                 Taken::Text(text) => {
                     // In the fast reader's subset (every text the back ends write): read
-                    // from the document, no tree. An object its back end did not
-                    // validate is validated with a tree: then it is read as one.
-                    let read = validated
-                        .then(|| netpolc_intent::yaml::quick::read_doc(&text))
-                        .flatten()
+                    // from the document, no tree.
+                    let read = netpolc_intent::yaml::quick::read_doc(&text)
                         .map(|doc| from_doc(target, &*reader, validated, i, &doc, &text));
                     if let Some(read) = read {
                         out.push(read.one(text));
@@ -219,9 +217,17 @@ fn from_doc(
 ) -> FromDoc {
     let made = std::cell::OnceCell::new();
     let tree = || made.get_or_init(|| doc.to_value());
-    // `of_emitted` finds nothing in a validated object (no rejection) without a `$` (no
-    // substitution), when it is an object (else it is refused as none).
-    let problems = if validated && doc.is_object() && !yaml.as_bytes().contains(&b'$') {
+    // `of_emitted` finds nothing in an object (else it is refused as none) without a `$`
+    // (no substitution) that its back end validated, or that the back end's validation
+    // of its document finds nothing in (the same validation as of its tree).
+    let clean = doc.is_object()
+        && !yaml.as_bytes().contains(&b'$')
+        && (validated
+            || target
+                .backend()
+                .validate_doc(doc)
+                .is_some_and(|rejected| rejected.is_empty()));
+    let problems = if clean {
         None
     } else {
         ObjectProblems::of_emitted(target, tree(), yaml, validated)

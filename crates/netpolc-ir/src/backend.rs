@@ -87,6 +87,15 @@ pub trait Backend: Sync {
     /// empty when it is accepted. Objects of other kinds are accepted.
     fn validate(&self, object: &Value) -> Vec<String>;
 
+    /// [`Self::validate`] of the [`Doc`] an emitted text reads back as, without a JSON
+    /// tree, when the back end validates documents (one validation generic over
+    /// [`Tree`]); `None` (the default) when it does not, and the caller validates
+    /// `object.to_value()`.
+    fn validate_doc(&self, object: &Doc<'_>) -> Option<Vec<String>> {
+        let _ = object;
+        None
+    }
+
     /// Whether this back end's evaluator reads `object` (its own kinds and plain
     /// NetworkPolicies).
     fn enforces(&self, object: &Value) -> bool {
