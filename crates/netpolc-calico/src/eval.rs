@@ -352,7 +352,10 @@ impl netpolc_ir::backend::Reader for ValidReader {
             .field("spec")
             .and_then(|s| s.field("selector"))
             .and_then(Tree::as_str);
-        Some((kind == Some("Tier"), selector.and_then(home_namespace_of)))
+        Some((
+            kind == Some("Tier"),
+            selector.and_then(crate::home_namespace_of),
+        ))
     }
 
     fn assemble(
@@ -362,18 +365,6 @@ impl netpolc_ir::backend::Reader for ValidReader {
         let read = netpolc_ir::backend::Piece::take_each::<Read>(pieces)?;
         Ok(Box::new(assemble(netpolc_ir::backend::concat(read))?))
     }
-}
-
-/// [`crate::home_namespace`] of an object whose `spec.selector` is `selector` (the
-/// pipeline's tests, `netpolc-driver`'s `stream.rs`, hold the two to the same answers).
-fn home_namespace_of(selector: &str) -> Option<String> {
-    let rest = selector
-        .strip_prefix(crate::NAMESPACE_LABEL)?
-        .strip_prefix(" == '")?;
-    let end = rest.find('\'')?;
-    let ns = &rest[..end];
-    let after = &rest[end + 1..];
-    (after.is_empty() || after.starts_with(" && ")).then(|| ns.to_string())
 }
 
 impl ValidReader {

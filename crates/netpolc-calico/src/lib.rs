@@ -296,7 +296,12 @@ pub fn render(program: &Program, options: &Options) -> Vec<serde_json::Value> {
 /// subject); `None` for cluster-scoped subjects and other objects. `netpolc build` files
 /// such a policy with that namespace's objects.
 pub fn home_namespace(object: &serde_json::Value) -> Option<String> {
-    let selector = object["spec"]["selector"].as_str()?;
+    home_namespace_of(object["spec"]["selector"].as_str()?)
+}
+
+/// [`home_namespace`] of an object whose `spec.selector` is `selector` (the reader asks it
+/// of the document an emitted text reads back as).
+pub(crate) fn home_namespace_of(selector: &str) -> Option<String> {
     let rest = selector
         .strip_prefix(NAMESPACE_LABEL)?
         .strip_prefix(" == '")?;

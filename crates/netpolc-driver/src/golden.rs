@@ -58,14 +58,24 @@ pub const CLUSTER_FILE: &str = "_cluster.yaml";
 
 /// Where an object is written, relative to `golden/<target>/`.
 pub(crate) fn home(target: Target, o: &Value) -> String {
-    if target.backend().is_prerequisite(o) {
-        return format!("{TIERS_FOLDER}/tiers.yaml");
-    }
+    let prerequisite = target.backend().is_prerequisite(o);
     use netpolc_ir::backend::field;
     let namespace = match field(field(o, "metadata"), "namespace").as_str() {
         Some(ns) => Some(ns.to_string()),
+        None if prerequisite => None,
         None => target.backend().home_namespace(o),
     };
+    file_of(prerequisite, namespace)
+}
+
+/// The file under `golden/<target>/` of an object: the tiers' file for a `prerequisite`,
+/// else that of its `namespace` (its own, or the one its back end files it with), else
+/// the cluster's. [`home`] decides from a tree; the pipeline decides from the document a
+/// text reads back as (`Reader::placement`), and both name the file here.
+pub(crate) fn file_of(prerequisite: bool, namespace: Option<String>) -> String {
+    if prerequisite {
+        return format!("{TIERS_FOLDER}/tiers.yaml");
+    }
     match namespace {
         Some(ns) if is_dns_label(&ns) && ns == "kustomization" => "kustomization_.yaml".into(),
         Some(ns) if is_dns_label(&ns) => format!("{ns}.yaml"),

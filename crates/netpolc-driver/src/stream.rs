@@ -237,7 +237,9 @@ fn from_doc(
     let field = |key: &str| metadata.and_then(|m| m.field(key));
     let namespace = field("namespace").and_then(Tree::as_str);
     let file = match reader.placement(doc) {
-        Some((prerequisite, home)) => file(prerequisite, namespace.map(str::to_string).or(home)),
+        Some((prerequisite, home)) => {
+            crate::golden::file_of(prerequisite, namespace.map(str::to_string).or(home))
+        }
         None => crate::golden::home(target, tree()),
     };
     FromDoc {
@@ -258,23 +260,6 @@ fn from_doc(
             .and_then(|a| a.field("netpolc.dev/source"))
             .and_then(Tree::as_str)
             .map(str::to_string),
-    }
-}
-
-/// The file of an object under `golden/<target>/`, as [`crate::golden::home`] names it:
-/// the tiers' file for a `prerequisite`, else that of its `namespace` (its own, or the
-/// one its back end files it with), else the cluster's. The tests hold the two to the
-/// same names.
-fn file(prerequisite: bool, namespace: Option<String>) -> String {
-    use crate::golden::{CLUSTER_FILE, TIERS_FOLDER};
-    use netpolc_ir::names::is_dns_label;
-    if prerequisite {
-        return format!("{TIERS_FOLDER}/tiers.yaml");
-    }
-    match namespace {
-        Some(ns) if is_dns_label(&ns) && ns == "kustomization" => "kustomization_.yaml".into(),
-        Some(ns) if is_dns_label(&ns) => format!("{ns}.yaml"),
-        _ => CLUSTER_FILE.into(),
     }
 }
 
