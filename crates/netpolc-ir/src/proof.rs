@@ -51,6 +51,7 @@
 //! in the order one thread would have found them, so the outcome does not depend on the
 //! number of threads.
 
+use crate::derive::WordHasher;
 use crate::model::{
     ClusterModel, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, SideKey, Verdict,
 };
@@ -181,19 +182,31 @@ type NamedPorts = BTreeMap<String, (Protocol, u16)>;
 /// A pod class: what of a pod the evaluators can see besides its namespace.
 type Class = (BTreeMap<String, String>, BTreeMap<String, (Protocol, u16)>);
 
-/// The merged vocabulary of one side, resolved against the model.
+/// Namespace name → (number, whether the model has the namespace) ([`Prover::namespace_of`]):
+/// looked up for each namespace a side's mentions name, hashed rather than compared.
+type NameNumbers =
+    std::collections::HashMap<String, (u32, bool), std::hash::BuildHasherDefault<WordHasher>>;
+
+/// A namespace's number from its position (a model has far fewer than 2^32).
+fn number(position: usize) -> u32 {
+    u32::try_from(position).expect("fewer than 2^32 namespaces")
+}
+
+/// The merged vocabulary of one side, resolved against the model. Namespaces are
+/// [`Prover::namespace_of`]'s numbers (in the order of their names: sorting numbers sorts
+/// names), so that the per-namespace and per-pod steps compare integers, not strings.
 #[derive(Debug, Default)]
-struct Local<'m> {
-    /// Namespaces told apart (their pods are taken as they are), borrowed from the model;
-    /// sorted, without repeats.
-    namespaces: Vec<&'m str>,
+struct Local {
+    /// Namespaces told apart (their pods are taken as they are); sorted, without repeats.
+    namespaces: Vec<u32>,
     /// Of those, the namespaces the side tells apart by their labels only (not by name,
-    /// not by tests confined to them), by group: the namespaces of one group carry the
-    /// same mentioned labels, so the side treats them alike and one namespace's pods
-    /// stand for the group's ([`Prover::members`] expands them back).
-    grouped: BTreeMap<&'m str, usize>,
+    /// not by tests confined to them), with their group, sorted by namespace: the
+    /// namespaces of one group carry the same mentioned labels, so the side treats them
+    /// alike and one namespace's pods stand for the group's ([`Prover::members`] expands
+    /// them back).
+    grouped: Vec<(u32, usize)>,
     /// The groups, each a list of namespaces (the first names the group).
-    groups: Vec<Vec<&'m str>>,
+    groups: Vec<Vec<u32>>,
     /// Every namespace is told apart.
     all: bool,
     /// The networks the side mentions (its representative addresses are those of these
@@ -209,18 +222,26 @@ struct Local<'m> {
     /// one: [`Prover::check_sides`] keys each pod class once per projection).
     projections: Vec<Projection>,
     /// Namespaces some tests are confined to, with their projection's position; sorted
-    /// by name.
-    within: Vec<(&'m str, usize)>,
+    /// by namespace.
+    within: Vec<(u32, usize)>,
 }
 
-impl Local<'_> {
+impl Local {
     /// The position, in [`Local::projections`], of what of a pod's labels matters when
     /// the pod is in `namespace`.
-    fn projection(&self, namespace: &str) -> usize {
-        match self.within.binary_search_by(|(n, _)| (*n).cmp(namespace)) {
+    fn projection(&self, namespace: u32) -> usize {
+        match self.within.binary_search_by_key(&namespace, |(n, _)| *n) {
             Ok(i) => self.within[i].1,
             Err(_) => 0,
         }
+    }
+
+    /// The group of `namespace`, if the side tells it apart by its labels only.
+    fn group(&self, namespace: u32) -> Option<usize> {
+        self.grouped
+            .binary_search_by_key(&namespace, |(n, _)| *n)
+            .ok()
+            .map(|i| self.grouped[i].1)
     }
 }
 
@@ -355,10 +376,10 @@ fn direction_index(d: Direction) -> usize {
 /// What resolves one side's [`Mentions`] against the model.
 #[derive(Debug, Default)]
 struct Vocabulary {
-    /// Namespaces by label key, then value.
-    by_pair: BTreeMap<String, BTreeMap<String, Vec<String>>>,
-    /// Namespaces by label key.
-    by_key: BTreeMap<String, Vec<String>>,
+    /// Namespaces (numbers) by label key, then value.
+    by_pair: BTreeMap<String, BTreeMap<String, Vec<u32>>>,
+    /// Namespaces (numbers) by label key.
+    by_key: BTreeMap<String, Vec<u32>>,
     /// Networks that always cut the address space (the cluster's, the API server's).
     fixed: BTreeSet<IpNet>,
     /// The real pods' IPv4 addresses, sorted (as numbers: compared for every network of
@@ -396,8 +417,16 @@ struct Prover<'a> {
     threads: usize,
     /// What resolves a side's mentions against the model.
     vocabulary: Vocabulary,
-    /// Real pods per namespace.
-    pods_by_namespace: BTreeMap<String, Vec<usize>>,
+    /// Real pods per namespace (by number: [`Prover::namespace_of`]).
+    pods_by_namespace: Vec<Vec<usize>>,
+    /// Per pod of the model (unnamed ones included), the number of its namespace: its
+    /// position among the model's namespaces (the unnamed one included), in the order of
+    /// their names. A side's namespaces are told apart by these numbers.
+    namespace_of: Vec<u32>,
+    /// Namespace name → number.
+    namespace_numbers: NameNumbers,
+    /// Per namespace number, its labels.
+    namespace_labels: Vec<BTreeMap<String, String>>,
     /// Class of each real pod.
     class_of: Vec<usize>,
     /// Per pod of the model (unnamed ones included), a number for its named ports: two
@@ -413,6 +442,8 @@ struct Prover<'a> {
     unnamed_pods: Vec<usize>,
     /// The unnamed namespace's name.
     unnamed: String,
+    /// Its number ([`Prover::namespace_of`]).
+    unnamed_number: u32,
     /// Per real pod and direction index, the pod whose side is checked for it: itself,
     /// or the first pod of its namespace that every evaluator says has the same side
     /// ([`Evaluator::side_key`]).
@@ -500,19 +531,24 @@ impl<'a> Prover<'a> {
             limit,
             threads,
             vocabulary: Vocabulary::default(),
-            pods_by_namespace: BTreeMap::new(),
+            pods_by_namespace: Vec::new(),
+            namespace_of: Vec::new(),
+            namespace_numbers: NameNumbers::default(),
+            namespace_labels: Vec::new(),
             class_of: Vec::new(),
             ports_id: Vec::new(),
             pods_of_class: Vec::new(),
             label_set_of_class: Vec::new(),
             unnamed_pods: Vec::new(),
             unnamed: String::new(),
+            unnamed_number: 0,
             leaders: Vec::new(),
             followers: BTreeMap::new(),
             stats: ProofStats::default(),
         };
         let classes = p.classes();
         p.add_unnamed(&classes);
+        p.number_namespaces();
         let mut ids: BTreeMap<&NamedPorts, usize> = BTreeMap::new();
         let ports_id = p
             .model
@@ -539,7 +575,6 @@ impl<'a> Prover<'a> {
         let mut firsts = Vec::new();
         let mut class_of = Vec::with_capacity(pods.len());
         let mut pods_of_class: Vec<Vec<usize>> = Vec::new();
-        let mut by_namespace: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, pod) in pods.iter().enumerate() {
             let c = *index
                 .entry((&pod.labels, &pod.named_ports))
@@ -550,12 +585,6 @@ impl<'a> Prover<'a> {
                 });
             pods_of_class[c].push(i);
             class_of.push(c);
-            match by_namespace.get_mut(pod.namespace.as_str()) {
-                Some(list) => list.push(i),
-                None => {
-                    by_namespace.insert(pod.namespace.clone(), vec![i]);
-                }
-            }
         }
         let classes: Vec<Class> = firsts
             .iter()
@@ -571,8 +600,50 @@ impl<'a> Prover<'a> {
             .collect();
         self.class_of = class_of;
         self.pods_of_class = pods_of_class;
-        self.pods_by_namespace = by_namespace;
         classes
+    }
+
+    /// Numbers the namespaces of the model (the unnamed one included, and any a pod is
+    /// in that the model lacks) in the order of their names, and each pod's namespace;
+    /// groups the real pods by namespace.
+    fn number_namespaces(&mut self) {
+        let model = &self.model;
+        let mut names: BTreeSet<&str> = model.namespaces.keys().map(String::as_str).collect();
+        names.extend(model.pods.iter().map(|p| p.namespace.as_str()));
+        let mut numbers = NameNumbers::default();
+        numbers.reserve(names.len());
+        let mut labels = Vec::with_capacity(names.len());
+        for (n, name) in names.into_iter().enumerate() {
+            let known = model.namespaces.get(name);
+            numbers.insert(name.to_string(), (number(n), known.is_some()));
+            labels.push(known.cloned().unwrap_or_default());
+        }
+        self.namespace_of = model
+            .pods
+            .iter()
+            .map(|pod| numbers.get(pod.namespace.as_str()).map_or(0, |(n, _)| *n))
+            .collect();
+        let mut by_namespace: Vec<Vec<usize>> = vec![Vec::new(); numbers.len()];
+        for (i, n) in self.namespace_of[..self.real_pods].iter().enumerate() {
+            by_namespace[*n as usize].push(i);
+        }
+        self.pods_by_namespace = by_namespace;
+        self.namespace_labels = labels;
+        self.unnamed_number = numbers.get(self.unnamed.as_str()).map_or(0, |(n, _)| *n);
+        self.namespace_numbers = numbers;
+    }
+
+    /// The number of a namespace the model has ([`Self::namespace_of`]).
+    fn known(&self, name: &str) -> Option<u32> {
+        match self.namespace_numbers.get(name) {
+            Some((n, true)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The number of a namespace the model has or a pod is in.
+    fn numbered(&self, name: &str) -> Option<u32> {
+        self.namespace_numbers.get(name).map(|(n, _)| *n)
     }
 
     /// Per real pod and direction index, the pod whose side stands for its side: the
@@ -580,8 +651,12 @@ impl<'a> Prover<'a> {
     /// evaluator gives the same [`SideKey`]. Each namespace's pods are keyed and compared
     /// on one thread (their keys are made and freed there), the namespaces on every core.
     fn leaders(&self) -> Vec<[usize; 2]> {
-        let namespaces: Vec<&[usize]> =
-            self.pods_by_namespace.values().map(Vec::as_slice).collect();
+        let namespaces: Vec<&[usize]> = self
+            .pods_by_namespace
+            .iter()
+            .filter(|pods| !pods.is_empty())
+            .map(Vec::as_slice)
+            .collect();
         let found = crate::par::map(self.threads, namespaces.len(), 16, |n| {
             let key = |s: usize, d: Direction| {
                 std::iter::once(self.intended)
@@ -667,14 +742,15 @@ impl<'a> Prover<'a> {
             ..Vocabulary::default()
         };
         for (ns, labels) in &self.model.namespaces {
+            let n = self.known(ns).expect("numbered");
             for (k, val) in labels {
                 v.by_pair
                     .entry(k.clone())
                     .or_default()
                     .entry(val.clone())
                     .or_default()
-                    .push(ns.clone());
-                v.by_key.entry(k.clone()).or_default().push(ns.clone());
+                    .push(n);
+                v.by_key.entry(k.clone()).or_default().push(n);
             }
         }
         for p in &self.model.pods[..self.real_pods] {
@@ -693,21 +769,14 @@ impl<'a> Prover<'a> {
     }
 
     /// One side's mentions, resolved against the model's namespaces and addresses.
-    fn side_local(&self, pod: usize, d: Direction) -> Local<'_> {
+    fn side_local(&self, pod: usize, d: Direction) -> Local {
         let mut m = self.mentions(pod, d);
         let v = &self.vocabulary;
-        // The model's own name of a namespace it has (borrowed: no copies per side).
-        let known = |n: &str| {
-            self.model
-                .namespaces
-                .get_key_value(n)
-                .map(|(k, _)| k.as_str())
-        };
         // Told apart one by one: the side's own namespace, those it names, and those
         // with tests confined to them.
-        let mut names: Vec<&str> = Vec::with_capacity(m.namespaces.len() + 1);
-        names.push(self.model.pods[pod].namespace.as_str());
-        names.extend(m.namespaces.iter().filter_map(|n| known(n)));
+        let mut names: Vec<u32> = Vec::with_capacity(m.namespaces.len() + 1);
+        names.push(self.namespace_of[pod]);
+        names.extend(m.namespaces.iter().filter_map(|n| self.known(n)));
         names.sort_unstable();
         names.dedup();
         // Namespaces with the same confined tests (a rule naming each namespace of a
@@ -720,7 +789,7 @@ impl<'a> Prover<'a> {
             Option<&'t BTreeSet<Cow<'s, str>>>,
         );
         let mut by_tests: Vec<(Tests<'_, '_>, usize)> = Vec::new();
-        let mut within: Vec<(&str, usize)> = Vec::new();
+        let mut within: Vec<(u32, usize)> = Vec::new();
         // The namespaces of both maps in order, each with its tests of both.
         let (mut pairs, mut keys) = (
             m.pod_labels_in.iter().peekable(),
@@ -747,9 +816,10 @@ impl<'a> Prover<'a> {
                     (n, (Some(p), None))
                 }
             };
-            // Named too, as a rule (the model's own name is found among those first).
-            let named = names.binary_search(&n).ok().map(|i| names[i]);
-            let Some(k) = named.or_else(|| known(n)) else {
+            // Named too, as a rule (the pod's own namespace, which the model may lack), or
+            // a namespace of the model.
+            let named = self.numbered(n).filter(|k| names.binary_search(k).is_ok());
+            let Some(k) = named.or_else(|| self.known(n)) else {
                 continue;
             };
             let p = match by_tests.iter().find(|(t, _)| *t == tests) {
@@ -760,26 +830,26 @@ impl<'a> Prover<'a> {
                     projections.len() - 1
                 }
             };
-            // In the maps' order: sorted by name.
+            // In the maps' order: sorted by name, hence by number.
             within.push((k, p));
         }
         names.extend(within.iter().map(|(n, _)| *n));
         names.sort_unstable();
         names.dedup();
         // Told apart by their labels: grouped by what the side's tests see of them.
-        let mut labelled: Vec<&str> = Vec::new();
+        let mut labelled: Vec<u32> = Vec::new();
         for (k, val) in &m.namespace_labels {
             if let Some(list) = v
                 .by_pair
                 .get(k.as_ref())
                 .and_then(|by_value| by_value.get(val.as_ref()))
             {
-                labelled.extend(list.iter().map(String::as_str));
+                labelled.extend_from_slice(list);
             }
         }
         for k in &m.namespace_keys {
             if let Some(list) = v.by_key.get(k.as_ref()) {
-                labelled.extend(list.iter().map(String::as_str));
+                labelled.extend_from_slice(list);
             }
         }
         labelled.sort_unstable();
@@ -826,12 +896,12 @@ impl<'a> Prover<'a> {
     /// Namespaces alike under every test, and named by none, are decided alike by every
     /// evaluator (the same contract that lets the unnamed namespace stand for those the
     /// side does not mention at all).
-    fn namespace_groups<'m>(
-        &'m self,
+    fn namespace_groups(
+        &self,
         m: &Said<'_>,
-        named: &[&str],
-        labelled: &[&'m str],
-    ) -> (BTreeMap<&'m str, usize>, Vec<Vec<&'m str>>) {
+        named: &[u32],
+        labelled: &[u32],
+    ) -> (Vec<(u32, usize)>, Vec<Vec<u32>>) {
         let mut keys: BTreeMap<&str, Option<BTreeSet<&str>>> = BTreeMap::new();
         for (k, val) in &m.namespace_labels {
             if let Some(values) = keys.entry(k.borrow()).or_insert(Some(BTreeSet::new())) {
@@ -843,15 +913,15 @@ impl<'a> Prover<'a> {
             keys.insert(k.borrow(), None);
         }
         let mut index: BTreeMap<Seen<'_>, usize> = BTreeMap::new();
-        let mut grouped = BTreeMap::new();
-        let mut groups: Vec<Vec<&str>> = Vec::new();
+        // In the order of `labelled`: sorted by namespace.
+        let mut grouped = Vec::new();
+        let mut groups: Vec<Vec<u32>> = Vec::new();
         for &n in labelled {
             if named.binary_search(&n).is_ok() {
                 continue;
             }
-            let Some(labels) = self.model.namespaces.get(n) else {
-                continue;
-            };
+            // Every namespace of `labelled` is one of the model's (its vocabulary's).
+            let labels = &self.namespace_labels[n as usize];
             let seen: Seen<'_> = keys
                 .iter()
                 .map(|(k, values)| match (labels.get(*k), values) {
@@ -868,7 +938,7 @@ impl<'a> Prover<'a> {
                 groups.len() - 1
             });
             groups[g].push(n);
-            grouped.insert(n, g);
+            grouped.push((n, g));
         }
         (grouped, groups)
     }
@@ -998,11 +1068,19 @@ impl<'a> Prover<'a> {
             model,
             vocabulary,
             pods_by_namespace,
+            namespace_numbers,
+            namespace_labels,
             followers,
             stats,
             ..
         } = self;
-        crate::par::drop_later((model, vocabulary, pods_by_namespace, followers));
+        crate::par::drop_later((
+            model,
+            vocabulary,
+            pods_by_namespace,
+            (namespace_numbers, namespace_labels),
+            followers,
+        ));
         Proof { findings, stats }
     }
 
@@ -1011,12 +1089,11 @@ impl<'a> Prover<'a> {
     /// tell apart) that the side's rules cannot tell from it.
     fn members(&self, s: usize, d: Direction, o: usize) -> Vec<usize> {
         let local = &self.side_local(s, d);
-        let rep = &self.model.pods[o];
         // The key `check_sides` told other ends apart by.
         let key_of = |q: usize| {
             let pod = &self.model.pods[q];
             (
-                local.projections[local.projection(&pod.namespace)].key(&pod.labels),
+                local.projections[local.projection(self.namespace_of[q])].key(&pod.labels),
                 local.named_ports.then(|| self.ports_id[q]),
             )
         };
@@ -1027,7 +1104,7 @@ impl<'a> Prover<'a> {
                 .filter(|q| {
                     local
                         .namespaces
-                        .binary_search(&self.model.pods[*q].namespace.as_str())
+                        .binary_search(&self.namespace_of[*q])
                         .is_err()
                 })
                 .filter(same)
@@ -1035,14 +1112,14 @@ impl<'a> Prover<'a> {
         } else if local.all {
             vec![o]
         } else {
-            let own = [rep.namespace.as_str()];
-            let group = match local.grouped.get(rep.namespace.as_str()) {
-                Some(g) => local.groups[*g].as_slice(),
+            let own = [self.namespace_of[o]];
+            let group = match local.group(own[0]) {
+                Some(g) => local.groups[g].as_slice(),
                 None => own.as_slice(),
             };
             group
                 .iter()
-                .filter_map(|ns| self.pods_by_namespace.get(*ns))
+                .filter_map(|ns| self.pods_by_namespace.get(*ns as usize))
                 .flatten()
                 .copied()
                 .filter(same)
@@ -1126,18 +1203,19 @@ impl<'a> Prover<'a> {
             let mut seen_in: Vec<usize> = Vec::new();
             // Namespace by namespace (what the side sees of a namespace is looked up once
             // for all its pods), the unnamed namespace last.
+            let unnamed = self.unnamed_number;
             let told_apart = local
                 .namespaces
                 .iter()
-                .filter_map(|ns| Some((*ns, self.pods_by_namespace.get(*ns)?.as_slice())))
-                .chain(std::iter::once((
-                    self.unnamed.as_str(),
-                    self.unnamed_pods.as_slice(),
-                )));
+                .filter_map(|ns| {
+                    let pods = self.pods_by_namespace.get(*ns as usize)?;
+                    (!pods.is_empty()).then_some((*ns, pods.as_slice()))
+                })
+                .chain(std::iter::once((unnamed, self.unnamed_pods.as_slice())));
             for (at, (namespace, pods)) in told_apart.enumerate() {
                 let p = local.projection(namespace);
                 let projection = &local.projections[p];
-                let mut group = local.grouped.get(namespace).map(|g| &mut in_group[*g]);
+                let mut group = local.group(namespace).map(|g| &mut in_group[g]);
                 for &i in pods {
                     if i == s {
                         // A pod is never the other end of its own flow: its group needs
@@ -1145,7 +1223,7 @@ impl<'a> Prover<'a> {
                         continue;
                     }
                     let pod = &self.model.pods[i];
-                    debug_assert_eq!(pod.namespace, namespace);
+                    debug_assert_eq!(self.namespace_of[i], namespace);
                     let slot = &mut scratch.class_key[p * classes + self.class(i)];
                     let key = if slot.0 == side {
                         slot.1
@@ -1529,6 +1607,57 @@ mod tests {
                 }
                 _ => Side::Open,
             }
+        }
+    }
+
+    #[test]
+    fn namespace_numbers_order_and_group_as_names_do() {
+        // `ns-10` sorts before `ns-2`; a pod in `zz` lacks a namespace of the model; `ns-3`
+        // has no pod.
+        let mut m = model(12, 2);
+        m.namespaces.insert("ns-3-empty".into(), BTreeMap::new());
+        let mut stray = m.pods[0].clone();
+        stray.namespace = "zz".into();
+        m.pods.push(stray);
+        let targets: [&dyn Evaluator; 1] = [&Open];
+        let p = Prover::new(m.clone(), &[], &Open, &targets, 1, 1);
+        let name = |n: u32| {
+            p.namespace_numbers
+                .iter()
+                .find(|(_, (k, _))| *k == n)
+                .map(|(name, _)| name.as_str())
+                .expect("numbered")
+        };
+        for a in 0..p.model.pods.len() {
+            let (na, pa) = (p.namespace_of[a], &p.model.pods[a].namespace);
+            assert_eq!(name(na), pa);
+            assert_eq!(
+                p.known(pa),
+                p.model.namespaces.contains_key(pa).then_some(na)
+            );
+            assert_eq!(p.numbered(pa), Some(na));
+            for b in 0..p.model.pods.len() {
+                let (nb, pb) = (p.namespace_of[b], &p.model.pods[b].namespace);
+                assert_eq!(na.cmp(&nb), pa.cmp(pb), "{pa} and {pb}");
+            }
+        }
+        assert_eq!(p.known("zz"), None);
+        assert_eq!(p.numbered("elsewhere"), None);
+        assert!(p.known("ns-3-empty").is_some());
+        assert_eq!(name(p.unnamed_number), p.unnamed);
+        for (n, pods) in p.pods_by_namespace.iter().enumerate() {
+            let by_name: Vec<usize> = (0..p.real_pods)
+                .filter(|&i| m.pods[i].namespace == name(number(n)))
+                .collect();
+            assert_eq!(*pods, by_name);
+            assert_eq!(
+                p.namespace_labels[n],
+                p.model
+                    .namespaces
+                    .get(name(number(n)))
+                    .cloned()
+                    .unwrap_or_default()
+            );
         }
     }
 
