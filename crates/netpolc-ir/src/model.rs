@@ -820,10 +820,22 @@ pub struct NearIndex<'k> {
     indexed: bool,
     /// The rules that may match anywhere.
     open: Vec<usize>,
-    /// The other rules, by the namespaces they are confined to: `(name, rule)` sorted,
-    /// each name's rules ascending (one list, not a list per name: most sides are
-    /// prepared for a handful of namespaces, and some for one end only).
-    by_namespace: Vec<(&'k str, usize)>,
+    /// The other rules, by the namespaces they are confined to: `(hash of the name,
+    /// rule, name)` sorted, so each name's rules are ascending (one list, not a list per
+    /// name: most sides are prepared for a handful of namespaces, and some for one end
+    /// only). Sorted and searched by the names' hashes ([`name_hash`]), integers, not by
+    /// the names: an index is made for every side of the proof, and searched for every
+    /// namespace a side meets; the names are compared for equality only, to set apart
+    /// names whose hashes collide.
+    by_namespace: Vec<(u64, usize, &'k str)>,
+}
+
+/// The hash [`NearIndex`] sorts names by (FNV-1a): any function of the bytes would do,
+/// one that spreads names apart keeps the runs of equal hashes short.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl<'k> NearIndex<'k> {
@@ -846,14 +858,17 @@ impl<'k> NearIndex<'k> {
             };
         }
         let mut open = Vec::new();
-        let mut by_namespace: Vec<(&'k str, usize)> = Vec::new();
+        let mut by_namespace: Vec<(u64, usize, &'k str)> = Vec::new();
         for i in 0..rules {
             match confined(i) {
                 None => open.push(i),
-                Some(names) => by_namespace.extend(names.into_iter().map(|name| (name, i))),
+                Some(names) => {
+                    by_namespace.extend(names.into_iter().map(|name| (name_hash(name), i, name)));
+                }
             }
         }
-        // A name listed twice by one rule lists the rule once.
+        // A name listed twice by one rule lists the rule once (the names are compared
+        // only where hash and rule are equal: such a repeat, or a collision).
         by_namespace.sort_unstable();
         by_namespace.dedup();
         NearIndex {
@@ -919,7 +934,7 @@ impl<'k> NearIndex<'k> {
             let listed = first.map_or(&[][..], |name| self.listed(name));
             let (mut open, mut listed) = (
                 self.open.iter().copied().peekable(),
-                listed.iter().map(|(_, i)| *i).peekable(),
+                Self::of_name(listed, first.unwrap_or_default()).peekable(),
             );
             loop {
                 let i = match (open.peek(), listed.peek()) {
@@ -943,14 +958,27 @@ impl<'k> NearIndex<'k> {
         );
     }
 
-    /// The rules listed under the namespace name `name`: `(name, rule)`, rules ascending.
-    fn listed(&self, name: &str) -> &[(&'k str, usize)] {
-        let from = self.by_namespace.partition_point(|(n, _)| *n < name);
+    /// The entries of the names with the hash of `name`: those of `name`
+    /// ([`Self::of_name`]), and of any name whose hash collides with it.
+    fn listed(&self, name: &str) -> &[(u64, usize, &'k str)] {
+        let hash = name_hash(name);
+        let from = self.by_namespace.partition_point(|(h, _, _)| *h < hash);
         let len = self.by_namespace[from..]
             .iter()
-            .take_while(|(n, _)| *n == name)
+            .take_while(|(h, _, _)| *h == hash)
             .count();
         &self.by_namespace[from..from + len]
+    }
+
+    /// The rules of `listed` ([`Self::listed`]) listed under `name`, ascending.
+    fn of_name<'l>(
+        listed: &'l [(u64, usize, &'k str)],
+        name: &'l str,
+    ) -> impl Iterator<Item = usize> + 'l {
+        listed
+            .iter()
+            .filter(move |(_, _, n)| *n == name)
+            .map(|(_, i, _)| *i)
     }
 
     /// The positions, in order, of the rules that may match an end in a namespace known
@@ -962,9 +990,9 @@ impl<'k> NearIndex<'k> {
         let mut out = self.open.clone();
         let mut extra = false;
         for name in names {
-            let listed = self.listed(name);
-            out.extend(listed.iter().map(|(_, i)| *i));
-            extra |= !listed.is_empty();
+            let before = out.len();
+            out.extend(Self::of_name(self.listed(name), name));
+            extra |= out.len() > before;
         }
         if extra {
             out.sort_unstable();
@@ -1322,6 +1350,20 @@ mod tests {
         }
         small.keep_into(&[0, 1, 2], ["n0"], |r| *r != 1, &mut out);
         assert_eq!(out, [0, 2]);
+    }
+
+    #[test]
+    fn a_near_index_sets_apart_names_whose_hashes_collide() {
+        // Two names under one hash, as a collision would list them: each keeps its own
+        // rules, in order.
+        let listed = [(7, 1, "a"), (7, 2, "b"), (7, 4, "a"), (7, 5, "b")];
+        let of = |name| NearIndex::of_name(&listed, name).collect::<Vec<_>>();
+        assert_eq!(of("a"), [1, 4]);
+        assert_eq!(of("b"), [2, 5]);
+        assert_eq!(of("c"), Vec::<usize>::new());
+        let names: Vec<String> = (0..2000).map(|i| format!("ns-{i:04}")).collect();
+        let hashes: BTreeSet<u64> = names.iter().map(|n| name_hash(n)).collect();
+        assert_eq!(hashes.len(), names.len());
     }
 
     /// A selector confines to the values of its first `In` on the name label; `NotIn`,
