@@ -3,7 +3,7 @@
 
 use crate::model::{
     named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, MentionText, Mentions,
-    NearIndex, Pod, PreparedSide, Side, SideKey, Verdict,
+    NearIndex, Numbering, Pod, PreparedSide, Side, SideKey, Verdict,
 };
 use crate::{
     Action, Direction, Entity, Peer, PortSpec, Ports, Program, Rule, NAMESPACE_NAME_LABEL,
@@ -251,6 +251,58 @@ impl Evaluator for Intended<'_> {
         me: usize,
         direction: Direction,
     ) -> PreparedSide<'a> {
+        self.prepare(model, me, direction, move |i| {
+            model.namespaces.get(&model.pods[i].namespace)
+        })
+    }
+
+    fn prepare_side_numbered<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        numbering: &'a Numbering<'a>,
+        me: usize,
+        direction: Direction,
+    ) -> PreparedSide<'a> {
+        self.prepare(model, me, direction, move |i| numbering.namespace_labels(i))
+    }
+
+    /// The rules attached to the pod (isolation is the namespace's; named ports are the
+    /// pod's): all that [`Evaluator::prepare_side`] reads of it.
+    fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
+        // The proof asks for every pod's key first: the rules attached to a pod are
+        // selected once, for its key, its mentions and its prepared side.
+        self.cache.take(model);
+        Some(self.with_attached(model, me, direction, |a| a.map(|(i, _)| i).collect()))
+    }
+
+    fn mentions_into<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        pod: usize,
+        direction: Direction,
+        m: &mut Mentions<std::borrow::Cow<'a, str>>,
+    ) {
+        self.with_attached(model, pod, direction, |attached| {
+            for (_, r) in attached {
+                Self::rule_mentions(self.program, r, m);
+            }
+        });
+    }
+}
+
+impl<'p> Intended<'p> {
+    /// [`Evaluator::prepare_side`], where `labels_of(i)` gives the labels of the namespace
+    /// of the pod `i` (what [`namespace_of`] looks up by name).
+    fn prepare<'a, L>(
+        &'a self,
+        model: &'a ClusterModel,
+        me: usize,
+        direction: Direction,
+        labels_of: L,
+    ) -> PreparedSide<'a>
+    where
+        L: Fn(usize) -> Option<&'a BTreeMap<String, String>> + 'a,
+    {
         let pod = &model.pods[me];
         let attached: Vec<&Rule> =
             self.with_attached(model, me, direction, |a| a.map(|(_, r)| r).collect());
@@ -284,7 +336,11 @@ impl Evaluator for Intended<'_> {
                 Endpoint::External(_) => None,
             };
             if *kept != Some(at) {
-                *namespace = namespace_of(model, &other);
+                *namespace = match other {
+                    Endpoint::Pod(i) => labels_of(i),
+                    Endpoint::External(_) => None,
+                };
+                debug_assert_eq!(*namespace, namespace_of(model, &other));
                 let namespace = *namespace;
                 // A pod peer's namespace test reads the namespace's labels (its name label).
                 let label = namespace.and_then(|l| l.get(NAMESPACE_NAME_LABEL));
@@ -339,29 +395,6 @@ impl Evaluator for Intended<'_> {
                 v == (!hit(Action::Deny) && (!isolated || hit(Action::Allow)))
             }));
         })
-    }
-
-    /// The rules attached to the pod (isolation is the namespace's; named ports are the
-    /// pod's): all that [`Evaluator::prepare_side`] reads of it.
-    fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
-        // The proof asks for every pod's key first: the rules attached to a pod are
-        // selected once, for its key, its mentions and its prepared side.
-        self.cache.take(model);
-        Some(self.with_attached(model, me, direction, |a| a.map(|(i, _)| i).collect()))
-    }
-
-    fn mentions_into<'a>(
-        &'a self,
-        model: &'a ClusterModel,
-        pod: usize,
-        direction: Direction,
-        m: &mut Mentions<std::borrow::Cow<'a, str>>,
-    ) {
-        self.with_attached(model, pod, direction, |attached| {
-            for (_, r) in attached {
-                Self::rule_mentions(self.program, r, m);
-            }
-        });
     }
 }
 
@@ -501,8 +534,10 @@ pub struct SideMismatch {
 /// with [`Evaluator::side`], for every end of `ends`, asked in that order (an evaluator
 /// that keeps what it found for the last namespace must answer alike in any order; `me`
 /// itself is skipped), and every port of `ports`: the number of verdicts compared, or
-/// the first flow on which they differ. Back ends' unit tests and the property tests use
-/// it.
+/// the first flow on which they differ. Both preparations are compared: by name
+/// ([`Evaluator::prepare_side`]) and numbered, as the proof prepares sides
+/// ([`Evaluator::prepare_side_numbered`]). Back ends' unit tests and the property tests
+/// use it.
 ///
 /// # Errors
 /// The first flow on which the two differ.
@@ -517,8 +552,10 @@ pub fn prepared_side_agrees<E>(
 where
     E: Evaluator + ?Sized,
 {
+    let numbering = Numbering::of(model);
     let side = evaluator.prepare_side(model, me, direction);
-    let mut got = Vec::new();
+    let numbered = evaluator.prepare_side_numbered(model, &numbering, me, direction);
+    let (mut got, mut got_numbered) = (Vec::new(), Vec::new());
     let mut compared = 0;
     for &other in ends {
         if other == Endpoint::Pod(me) {
@@ -526,6 +563,8 @@ where
         }
         got.clear();
         side(other, ports, &mut got);
+        got_numbered.clear();
+        numbered(other, ports, &mut got_numbered);
         let (src, dst) = match direction {
             Direction::Egress => (Endpoint::Pod(me), other),
             Direction::Ingress => (other, Endpoint::Pod(me)),
@@ -538,13 +577,14 @@ where
                 port,
             };
             let want = evaluator.side(model, &flow, direction).allows();
-            let prepared = got.get(k).copied();
-            if prepared != Some(want) {
-                return Err(SideMismatch {
-                    flow,
-                    prepared,
-                    side: want,
-                });
+            for prepared in [got.get(k).copied(), got_numbered.get(k).copied()] {
+                if prepared != Some(want) {
+                    return Err(SideMismatch {
+                        flow,
+                        prepared,
+                        side: want,
+                    });
+                }
             }
             compared += 1;
         }

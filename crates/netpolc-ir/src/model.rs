@@ -285,6 +285,19 @@ pub trait Evaluator: Send + Sync {
             }
         })
     }
+    /// [`Self::prepare_side`], with the model's pods numbered ([`Numbering`], made once
+    /// by the proof for every side it prepares): an evaluator may read what it would
+    /// otherwise look up by name. The default is [`Self::prepare_side`].
+    fn prepare_side_numbered<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        numbering: &'a Numbering<'a>,
+        me: usize,
+        direction: Direction,
+    ) -> PreparedSide<'a> {
+        let _ = numbering;
+        self.prepare_side(model, me, direction)
+    }
     /// Adds to `into` what the rules that apply to the pod `pod` (an index into
     /// `model.pods`) in `direction` can tell apart about the other end of a flow and its
     /// port (see the trait docs). The proof gathers every evaluator's mentions of one
@@ -434,6 +447,43 @@ fn in_slot<'a, S: MentionText<'a>, V: Default>(
 /// One side of one pod, prepared by [`Evaluator::prepare_side`]: given the other end and
 /// the ports, appends whether the side allows each port.
 pub type PreparedSide<'a> = Box<dyn Fn(Endpoint, &[(Protocol, u16)], &mut Vec<bool>) + 'a>;
+
+/// What of a model [`Evaluator::prepare_side_numbered`] finds by a pod's position
+/// instead of by its namespace's name (a search among the model's namespaces, with a
+/// string comparison at each step, for every namespace every side meets).
+#[derive(Debug)]
+pub struct Numbering<'m> {
+    /// Per pod of the model, the labels of its namespace (`None`: the model lacks it).
+    namespace_labels: Vec<Option<&'m BTreeMap<String, String>>>,
+}
+
+impl<'m> Numbering<'m> {
+    /// The numbering of `model`.
+    pub fn of(model: &'m ClusterModel) -> Numbering<'m> {
+        // Pods come sorted by namespace: one search per run of pods of a namespace.
+        let mut last: Option<(&str, Option<&'m BTreeMap<String, String>>)> = None;
+        let namespace_labels = model
+            .pods
+            .iter()
+            .map(|pod| match last {
+                Some((name, labels)) if name == pod.namespace => labels,
+                _ => {
+                    let labels = model.namespaces.get(&pod.namespace);
+                    last = Some((pod.namespace.as_str(), labels));
+                    labels
+                }
+            })
+            .collect();
+        Numbering { namespace_labels }
+    }
+
+    /// The labels of the namespace of the pod `pod` of the model (`None` when the model
+    /// lacks the namespace): what `model.namespaces.get(&model.pods[pod].namespace)`
+    /// finds.
+    pub fn namespace_labels(&self, pod: usize) -> Option<&'m BTreeMap<String, String>> {
+        self.namespace_labels.get(pod).copied().flatten()
+    }
+}
 
 /// What the rules of one side can tell apart: the vocabulary of their peers and ports.
 ///

@@ -53,7 +53,8 @@
 
 use crate::derive::WordHasher;
 use crate::model::{
-    ClusterModel, Endpoint, Evaluator, Flow, Mentions, Pod, PreparedSide, SideKey, Verdict,
+    ClusterModel, Endpoint, Evaluator, Flow, Mentions, Numbering, Pod, PreparedSide, SideKey,
+    Verdict,
 };
 use crate::{Direction, Protocol, NAMESPACE_NAME_LABEL};
 use ipnet::IpNet;
@@ -971,6 +972,9 @@ impl<'a> Prover<'a> {
         let next = std::sync::atomic::AtomicUsize::new(0);
         let blocks = self.real_pods.div_ceil(BLOCK);
         let threads = self.threads.min(blocks).max(1);
+        // What the evaluators' prepared sides find by a pod's position.
+        let numbering = Numbering::of(&self.model);
+        let numbering = &numbering;
         let this = &self;
         let work = || {
             let mut tally = Tally::new(targets, classes);
@@ -986,7 +990,7 @@ impl<'a> Prover<'a> {
                         }
                         // A side another pod's stands for is checked with that side.
                         if this.leaders[s][direction_index(d)] == s {
-                            this.check_sides(s, d, &mut tally);
+                            this.check_sides(s, d, numbering, &mut tally);
                         }
                     }
                 }
@@ -1168,7 +1172,13 @@ impl<'a> Prover<'a> {
     }
 
     /// Compares one side of pod `s` against every representative of the other end.
-    fn check_sides(&self, s: usize, d: Direction, tally: &mut Tally) {
+    fn check_sides<'n>(
+        &'n self,
+        s: usize,
+        d: Direction,
+        numbering: &'n Numbering<'n>,
+        tally: &mut Tally,
+    ) {
         let local = &self.side_local(s, d);
         let mut others: Vec<Endpoint> = Vec::new();
         if local.all {
@@ -1279,12 +1289,14 @@ impl<'a> Prover<'a> {
         let mut side_checks = 0u64;
         {
             let model = &self.model;
-            let intended = self.intended.prepare_side(model, s, d);
+            let intended = self.intended.prepare_side_numbered(model, numbering, s, d);
             let targets: Vec<Option<PreparedSide<'_>>> = self
                 .targets
                 .iter()
                 .zip(&tally.found)
-                .map(|(t, found)| (*found < self.limit).then(|| t.prepare_side(model, s, d)))
+                .map(|(t, found)| {
+                    (*found < self.limit).then(|| t.prepare_side_numbered(model, numbering, s, d))
+                })
                 .collect();
             let (mut want, mut got) = (Vec::new(), Vec::new());
             let mut with_named: Vec<(usize, Vec<(Protocol, u16)>)> = Vec::new();
@@ -1343,14 +1355,16 @@ impl<'a> Prover<'a> {
             for &f in followers.into_iter().flatten() {
                 let samples: &[(Protocol, u16)] = own.as_deref().unwrap_or(&plain);
                 want.clear();
-                self.intended.prepare_side(model, f, d)(me, samples, &mut want);
+                self.intended.prepare_side_numbered(model, numbering, f, d)(me, samples, &mut want);
                 for (t, found) in tally.found.iter().enumerate() {
                     if *found >= self.limit {
                         continue;
                     }
                     side_checks += samples.len() as u64;
                     got.clear();
-                    self.targets[t].prepare_side(model, f, d)(me, samples, &mut got);
+                    self.targets[t].prepare_side_numbered(model, numbering, f, d)(
+                        me, samples, &mut got,
+                    );
                     if got != want {
                         tally.suspects.insert((t, f, direction_index(d), s));
                     }

@@ -26,7 +26,7 @@ use ipnet::IpNet;
 use netpolc_ir::backend::{Doc, Tree};
 use netpolc_ir::model::{
     named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo,
-    NearIndex, Pod, PreparedSide, Side, SideKey,
+    NearIndex, Numbering, Pod, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
@@ -458,11 +458,21 @@ fn other_namespace<'m>(
     model: &'m ClusterModel,
     e: &Endpoint,
 ) -> Option<std::borrow::Cow<'m, BTreeMap<String, String>>> {
+    other_namespace_in(model, e, |i| model.namespaces.get(&model.pods[i].namespace))
+}
+
+/// [`other_namespace`], where `labels_of(i)` gives the model's labels of the namespace
+/// of the pod `i` (`model.namespaces` by name, or a [`Numbering`] by position).
+fn other_namespace_in<'m>(
+    model: &'m ClusterModel,
+    e: &Endpoint,
+    labels_of: impl Fn(usize) -> Option<&'m BTreeMap<String, String>>,
+) -> Option<std::borrow::Cow<'m, BTreeMap<String, String>>> {
     let Endpoint::Pod(i) = e else {
         return None;
     };
     let pod = model.pods.get(*i)?;
-    Some(match model.namespaces.get(&pod.namespace) {
+    Some(match labels_of(*i) {
         // The model's labels already carry the name (no copy needed).
         Some(l) if l.contains_key(NAMESPACE_NAME_LABEL) => std::borrow::Cow::Borrowed(l),
         _ => std::borrow::Cow::Owned(namespace_labels(model, pod)),
@@ -519,39 +529,56 @@ fn peer_may_match_in(
 }
 
 fn port_matches(model: &ClusterModel, p: &PortM, flow: &Flow) -> bool {
-    if p.protocol != flow.protocol {
+    port_allows(p, flow.protocol, flow.port, named_ports(model, &flow.dst))
+}
+
+/// The named ports of the destination `dst` (`None`: an address).
+fn named_ports<'m>(
+    model: &'m ClusterModel,
+    dst: &Endpoint,
+) -> Option<&'m BTreeMap<String, (Protocol, u16)>> {
+    match dst {
+        Endpoint::Pod(i) => model.pods.get(*i).map(|pod| &pod.named_ports),
+        Endpoint::External(_) => None,
+    }
+}
+
+/// Whether `p` allows `port` of `protocol` to a destination with the named ports
+/// `named` ([`named_ports`]): [`port_matches`] with the destination looked up once for
+/// every port of a prepared side's call.
+fn port_allows(
+    p: &PortM,
+    protocol: Protocol,
+    port: u16,
+    named: Option<&BTreeMap<String, (Protocol, u16)>>,
+) -> bool {
+    if p.protocol != protocol {
         return false;
     }
     match &p.port {
         PortSel::All => true,
-        PortSel::Range(a, b) => (*a..=*b).contains(&flow.port),
-        PortSel::Named(name) => match flow.dst {
-            Endpoint::Pod(i) => model
-                .pods
-                .get(i)
-                .and_then(|pod| pod.named_ports.get(name))
-                .is_some_and(|&(proto, number)| proto == flow.protocol && number == flow.port),
-            Endpoint::External(_) => false,
-        },
+        PortSel::Range(a, b) => (*a..=*b).contains(&port),
+        PortSel::Named(name) => named
+            .and_then(|named| named.get(name))
+            .is_some_and(|&(proto, number)| proto == protocol && number == port),
     }
 }
 
-impl Evaluator for K8sEvaluator {
-    fn name(&self) -> &'static str {
-        "kubernetes"
-    }
-
-    fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
-        K8sEvaluator::side(self, model, flow, direction)
-    }
-
-    fn prepare_side<'a>(
+impl K8sEvaluator {
+    /// [`Evaluator::prepare_side`], where `labels_of(i)` gives the model's labels of the
+    /// namespace of the pod `i` ([`other_namespace_in`]).
+    fn prepare<'a, L>(
         &'a self,
         model: &'a ClusterModel,
         me: usize,
         direction: Direction,
-    ) -> PreparedSide<'a> {
+        labels_of: L,
+    ) -> PreparedSide<'a>
+    where
+        L: Fn(usize) -> Option<&'a BTreeMap<String, String>> + 'a,
+    {
         let pod = &model.pods[me];
+
         let selecting: Vec<&Policy> = self.selecting(pod, direction).map(|(_, p)| p).collect();
         let rules: Vec<(&Policy, &RuleM)> = selecting
             .iter()
@@ -596,7 +623,8 @@ impl Evaluator for K8sEvaluator {
             let mut matching = matching.borrow_mut();
             let (namespace, near): &(_, Vec<(&Policy, &RuleM)>) =
                 near.for_end(model, &other, |at| {
-                    let namespace = other_namespace(model, &other);
+                    let namespace = other_namespace_in(model, &other, &labels_of);
+                    debug_assert_eq!(namespace, other_namespace(model, &other));
                     let may = |(p, r): &(&Policy, &RuleM)| {
                         r.peers.as_ref().is_none_or(|peers| {
                             peers
@@ -625,24 +653,50 @@ impl Evaluator for K8sEvaluator {
                     .map(|(_, r)| *r),
             );
             let matching: &[&RuleM] = &matching;
-            let (src, dst) = match direction {
-                Direction::Egress => (Endpoint::Pod(me), other),
-                Direction::Ingress => (other, Endpoint::Pod(me)),
+            let dst = match direction {
+                Direction::Egress => other,
+                Direction::Ingress => Endpoint::Pod(me),
             };
+            let named = named_ports(model, &dst);
             for &(protocol, port) in ports {
-                let flow = Flow {
-                    src,
-                    dst,
-                    protocol,
-                    port,
-                };
                 out.push(matching.iter().any(|r| {
                     r.ports
                         .as_ref()
-                        .is_none_or(|ps| ps.iter().any(|p| port_matches(model, p, &flow)))
+                        .is_none_or(|ps| ps.iter().any(|p| port_allows(p, protocol, port, named)))
                 }));
             }
         })
+    }
+}
+
+impl Evaluator for K8sEvaluator {
+    fn name(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
+        K8sEvaluator::side(self, model, flow, direction)
+    }
+
+    fn prepare_side<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        me: usize,
+        direction: Direction,
+    ) -> PreparedSide<'a> {
+        self.prepare(model, me, direction, move |i| {
+            model.namespaces.get(&model.pods[i].namespace)
+        })
+    }
+
+    fn prepare_side_numbered<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        numbering: &'a Numbering<'a>,
+        me: usize,
+        direction: Direction,
+    ) -> PreparedSide<'a> {
+        self.prepare(model, me, direction, move |i| numbering.namespace_labels(i))
     }
 
     /// The policies of the pod's namespace that select it for `direction` (named ports
