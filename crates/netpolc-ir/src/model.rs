@@ -643,6 +643,22 @@ impl<S: Ord> Mentions<S> {
     ) where
         S: MentionText<'a>,
     {
+        self.label_test_in(scope, key, op, values, true);
+    }
+
+    /// [`Self::add_pod_label_test_in`], adding the namespaces of `scope` by name only
+    /// when `name_them`: a caller that has just mentioned them (the names of a peer's
+    /// namespace test, a policy's own namespace) saves a search per namespace and test.
+    fn label_test_in<'a>(
+        &mut self,
+        scope: Option<impl IntoIterator<Item = &'a str>>,
+        key: &'a str,
+        op: crate::Op,
+        values: impl Iterator<Item = &'a String> + Clone,
+        name_them: bool,
+    ) where
+        S: MentionText<'a>,
+    {
         let Some(scope) = scope else {
             return self.add_pod_label_test(key, op, values);
         };
@@ -650,7 +666,10 @@ impl<S: Ord> Mentions<S> {
             // Made only where not there yet: every evaluator of a side mentions the
             // same namespaces (`mentions_into`). Only the map the test goes to gets the
             // namespace (a namespace missing from one reads as empty there).
-            self.add_namespace(ns);
+            if name_them {
+                self.add_namespace(ns);
+            }
+            debug_assert!(self.namespaces.contains(ns), "{ns} is mentioned by name");
             match op {
                 crate::Op::In | crate::Op::NotIn => {
                     in_slot(&mut self.pod_labels_in, ns, |pairs| {
@@ -662,6 +681,19 @@ impl<S: Ord> Mentions<S> {
                 }
             }
         }
+    }
+
+    /// [`Self::add_pod_requirement_in`] for a scope whose every namespace this already
+    /// mentions by name ([`Self::add_namespace`]; debug builds check it): the namespaces
+    /// are not searched for again.
+    pub fn add_pod_requirement_in_named<'a>(
+        &mut self,
+        scope: Option<impl IntoIterator<Item = &'a str>>,
+        r: &'a crate::Requirement,
+    ) where
+        S: MentionText<'a>,
+    {
+        self.label_test_in(scope, &r.key, r.op, r.values.iter(), false);
     }
 
     /// [`Self::add_pod_label_test_in`] for one requirement.
@@ -697,16 +729,21 @@ impl<S: Ord> Mentions<S> {
             // The usual peer, in one namespace: the values of its one test as they are
             // (what `name_scope` would collect), without building a set of them.
             (Some(one), None) => {
+                // The names `one` tests were mentioned above.
                 pods.for_each(|r| {
-                    self.add_pod_requirement_in(Some(one.values.iter().map(String::as_str)), r);
+                    self.add_pod_requirement_in_named(
+                        Some(one.values.iter().map(String::as_str)),
+                        r,
+                    );
                 });
             }
             (Some(_), Some(_)) => {
                 let scope = name_scope(
                     namespaces().map(|r| (r.key == crate::NAMESPACE_NAME_LABEL, r.op, &r.values)),
                 );
+                // The scope is among the names tested, mentioned above.
                 pods.for_each(|r| {
-                    self.add_pod_requirement_in(scope.as_ref().map(|s| s.iter().copied()), r);
+                    self.add_pod_requirement_in_named(scope.as_ref().map(|s| s.iter().copied()), r);
                 });
             }
         }

@@ -726,7 +726,7 @@ impl Evaluator for K8sEvaluator {
                         let pods = pods.iter().flat_map(|s| s.0.iter());
                         match namespaces {
                             Some(s) => m.add_peer_requirements(|| s.0.iter(), pods),
-                            None => pods.for_each(|r| m.add_pod_requirement_in(Some(own), r)),
+                            None => pods.for_each(|r| m.add_pod_requirement_in_named(Some(own), r)),
                         }
                     }
                     PeerM::Block { net, except } => {
