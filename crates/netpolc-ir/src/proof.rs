@@ -665,8 +665,10 @@ impl<'a> Prover<'a> {
                     .map(|e| e.side_key(&self.model, s, d))
                     .collect::<Option<Vec<SideKey>>>()
             };
-            type Alike<'k> = (usize, &'k NamedPorts, bool, Vec<SideKey>);
-            let mut first: BTreeMap<Alike<'_>, usize> = BTreeMap::new();
+            // Named ports by their number (`ports_id`: equal numbers, equal ports), not
+            // compared map by map.
+            type Alike = (usize, usize, bool, Vec<SideKey>);
+            let mut first: BTreeMap<Alike, usize> = BTreeMap::new();
             let mut leaders = Vec::with_capacity(namespaces[n].len());
             for &s in namespaces[n] {
                 let pod = &self.model.pods[s];
@@ -676,7 +678,7 @@ impl<'a> Prover<'a> {
                     .enumerate()
                 {
                     if let Some(key) = key(s, d) {
-                        let alike = (di, &pod.named_ports, pod.ip.is_ipv6(), key);
+                        let alike = (di, self.ports_id[s], pod.ip.is_ipv6(), key);
                         l[di] = *first.entry(alike).or_insert(s);
                     }
                 }
