@@ -54,7 +54,7 @@ use netpolc_ir::backend::At;
 use netpolc_ir::backend::{Doc, Tree};
 use netpolc_ir::model::{
     ClusterModel, Decision, Endpoint, Evaluator, Flow, MentionText, Mentions, NamespaceMemo,
-    NearIndex, Pod, PodCache, PreparedSide, Side, SideKey,
+    NearIndex, Numbering, Pod, PodCache, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol as IrProtocol};
@@ -1806,6 +1806,7 @@ impl Evaluator for CalicoEvaluator {
     fn prepare_side<'a>(
         &'a self,
         model: &'a ClusterModel,
+        _numbering: &'a Numbering,
         me: usize,
         direction: Direction,
     ) -> PreparedSide<'a> {

@@ -29,7 +29,7 @@ use ipnet::IpNet;
 use netpolc_ir::backend::{Doc, Tree};
 use netpolc_ir::model::{
     name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Held, MentionText, Mentions,
-    NamespaceMemo, NearIndex, PodCache, PreparedSide, Side, SideKey,
+    NamespaceMemo, NearIndex, Numbering, PodCache, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol};
@@ -1058,6 +1058,7 @@ impl Evaluator for CiliumEvaluator {
     fn prepare_side<'a>(
         &'a self,
         model: &'a ClusterModel,
+        _numbering: &'a Numbering,
         me: usize,
         direction: Direction,
     ) -> PreparedSide<'a> {

@@ -30,7 +30,7 @@
 //!    policies name `world`.
 
 use ipnet::IpNet;
-use netpolc_ir::model::{ClusterModel, Endpoint, Evaluator, Mentions, Pod};
+use netpolc_ir::model::{ClusterModel, Endpoint, Evaluator, Mentions, Numbering, Pod};
 use netpolc_ir::proof::{adjacent, Projection, Seen};
 use netpolc_ir::{Direction, Protocol, NAMESPACE_NAME_LABEL};
 use serde_json::{json, Value};
@@ -377,6 +377,8 @@ pub struct Stats {
 struct Builder<'a> {
     /// The input model, the unnamed namespace's pods after its pods.
     model: ClusterModel,
+    /// Its numbering, for the evaluators' prepared sides.
+    numbering: Numbering,
     evals: &'a [&'a dyn Evaluator],
     /// The pods of each class.
     classes: Vec<Vec<usize>>,
@@ -645,6 +647,7 @@ impl<'a> Builder<'a> {
         let atoms = atoms(&nets, &pod_ips);
         let n = classes.len();
         Builder {
+            numbering: Numbering::of(&model),
             model,
             evals,
             ns_classes: {
@@ -783,7 +786,7 @@ impl<'a> Builder<'a> {
         let mut out = Vec::new();
         let mut per: Vec<Vec<Mask>> = vec![Vec::with_capacity(self.evals.len()); others.len()];
         for e in self.evals {
-            let prepared = e.prepare_side(&self.model, me, d);
+            let prepared = e.prepare_side(&self.model, &self.numbering, me, d);
             for (k, other) in others.iter().enumerate() {
                 out.clear();
                 prepared(*other, &self.ports, &mut out);

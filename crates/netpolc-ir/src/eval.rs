@@ -248,22 +248,11 @@ impl Evaluator for Intended<'_> {
     fn prepare_side<'a>(
         &'a self,
         model: &'a ClusterModel,
+        numbering: &'a Numbering,
         me: usize,
         direction: Direction,
     ) -> PreparedSide<'a> {
-        self.prepare(model, me, direction, move |i| {
-            model.namespaces.get(&model.pods[i].namespace)
-        })
-    }
-
-    fn prepare_side_numbered<'a>(
-        &'a self,
-        model: &'a ClusterModel,
-        numbering: &'a Numbering<'a>,
-        me: usize,
-        direction: Direction,
-    ) -> PreparedSide<'a> {
-        self.prepare(model, me, direction, move |i| numbering.namespace_labels(i))
+        self.prepare(model, numbering, me, direction)
     }
 
     /// The rules attached to the pod (isolation is the namespace's; named ports are the
@@ -291,18 +280,15 @@ impl Evaluator for Intended<'_> {
 }
 
 impl<'p> Intended<'p> {
-    /// [`Evaluator::prepare_side`], where `labels_of(i)` gives the labels of the namespace
-    /// of the pod `i` (what [`namespace_of`] looks up by name).
-    fn prepare<'a, L>(
+    /// [`Evaluator::prepare_side`]: the other end's namespace labels found by position
+    /// (`numbering`), not by name ([`namespace_of`]).
+    fn prepare<'a>(
         &'a self,
         model: &'a ClusterModel,
+        numbering: &'a Numbering,
         me: usize,
         direction: Direction,
-        labels_of: L,
-    ) -> PreparedSide<'a>
-    where
-        L: Fn(usize) -> Option<&'a BTreeMap<String, String>> + 'a,
-    {
+    ) -> PreparedSide<'a> {
         let pod = &model.pods[me];
         let attached: Vec<&Rule> =
             self.with_attached(model, me, direction, |a| a.map(|(_, r)| r).collect());
@@ -337,7 +323,7 @@ impl<'p> Intended<'p> {
             };
             if *kept != Some(at) {
                 *namespace = match other {
-                    Endpoint::Pod(i) => labels_of(i),
+                    Endpoint::Pod(i) => numbering.namespace_labels(i),
                     Endpoint::External(_) => None,
                 };
                 debug_assert_eq!(*namespace, namespace_of(model, &other));
@@ -534,9 +520,8 @@ pub struct SideMismatch {
 /// with [`Evaluator::side`], for every end of `ends`, asked in that order (an evaluator
 /// that keeps what it found for the last namespace must answer alike in any order; `me`
 /// itself is skipped), and every port of `ports`: the number of verdicts compared, or
-/// the first flow on which they differ. Both preparations are compared: by name
-/// ([`Evaluator::prepare_side`]) and numbered, as the proof prepares sides
-/// ([`Evaluator::prepare_side_numbered`]). Back ends' unit tests and the property tests
+/// the first flow on which they differ (the side is prepared with the model's
+/// [`Numbering`], as the proof prepares it). Back ends' unit tests and the property tests
 /// use it.
 ///
 /// # Errors
@@ -553,9 +538,8 @@ where
     E: Evaluator + ?Sized,
 {
     let numbering = Numbering::of(model);
-    let side = evaluator.prepare_side(model, me, direction);
-    let numbered = evaluator.prepare_side_numbered(model, &numbering, me, direction);
-    let (mut got, mut got_numbered) = (Vec::new(), Vec::new());
+    let side = evaluator.prepare_side(model, &numbering, me, direction);
+    let mut got = Vec::new();
     let mut compared = 0;
     for &other in ends {
         if other == Endpoint::Pod(me) {
@@ -563,8 +547,6 @@ where
         }
         got.clear();
         side(other, ports, &mut got);
-        got_numbered.clear();
-        numbered(other, ports, &mut got_numbered);
         let (src, dst) = match direction {
             Direction::Egress => (Endpoint::Pod(me), other),
             Direction::Ingress => (other, Endpoint::Pod(me)),
@@ -577,14 +559,13 @@ where
                 port,
             };
             let want = evaluator.side(model, &flow, direction).allows();
-            for prepared in [got.get(k).copied(), got_numbered.get(k).copied()] {
-                if prepared != Some(want) {
-                    return Err(SideMismatch {
-                        flow,
-                        prepared,
-                        side: want,
-                    });
-                }
+            let prepared = got.get(k).copied();
+            if prepared != Some(want) {
+                return Err(SideMismatch {
+                    flow,
+                    prepared,
+                    side: want,
+                });
             }
             compared += 1;
         }

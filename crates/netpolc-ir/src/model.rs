@@ -261,13 +261,17 @@ pub trait Evaluator: Send + Sync {
     /// for many other ends: what depends on `me` alone (which rules apply) is computed
     /// once. The returned function appends to `out`, for each of `ports`, whether the side
     /// allows the flow between `me` and `other` (from `me` for egress, to `me` for
-    /// ingress) on that port. The default calls [`Self::side`] for every port.
+    /// ingress) on that port. `numbering` is `model`'s ([`Numbering::of`], made once per
+    /// model by the caller): an evaluator may read by a pod's position what it would
+    /// otherwise look up by name. The default calls [`Self::side`] for every port.
     fn prepare_side<'a>(
         &'a self,
         model: &'a ClusterModel,
+        numbering: &'a Numbering,
         me: usize,
         direction: Direction,
     ) -> PreparedSide<'a> {
+        let _ = numbering;
         Box::new(move |other, ports, out| {
             let me = Endpoint::Pod(me);
             let (src, dst) = match direction {
@@ -284,19 +288,6 @@ pub trait Evaluator: Send + Sync {
                 out.push(self.side(model, &flow, direction).allows());
             }
         })
-    }
-    /// [`Self::prepare_side`], with the model's pods numbered ([`Numbering`], made once
-    /// by the proof for every side it prepares): an evaluator may read what it would
-    /// otherwise look up by name. The default is [`Self::prepare_side`].
-    fn prepare_side_numbered<'a>(
-        &'a self,
-        model: &'a ClusterModel,
-        numbering: &'a Numbering<'a>,
-        me: usize,
-        direction: Direction,
-    ) -> PreparedSide<'a> {
-        let _ = numbering;
-        self.prepare_side(model, me, direction)
     }
     /// Adds to `into` what the rules that apply to the pod `pod` (an index into
     /// `model.pods`) in `direction` can tell apart about the other end of a flow and its
@@ -448,40 +439,50 @@ fn in_slot<'a, S: MentionText<'a>, V: Default>(
 /// the ports, appends whether the side allows each port.
 pub type PreparedSide<'a> = Box<dyn Fn(Endpoint, &[(Protocol, u16)], &mut Vec<bool>) + 'a>;
 
-/// What of a model [`Evaluator::prepare_side_numbered`] finds by a pod's position
-/// instead of by its namespace's name (a search among the model's namespaces, with a
-/// string comparison at each step, for every namespace every side meets).
-#[derive(Debug)]
-pub struct Numbering<'m> {
-    /// Per pod of the model, the labels of its namespace (`None`: the model lacks it).
-    namespace_labels: Vec<Option<&'m BTreeMap<String, String>>>,
+/// What of a model [`Evaluator::prepare_side`] finds by a pod's position instead of by
+/// its namespace's name (a search among the model's namespaces, with a string
+/// comparison at each step, for every namespace every side meets). It holds its own
+/// copy of each namespace's labels, so that whoever holds a model can hold its
+/// numbering beside it.
+#[derive(Clone, Debug, Default)]
+pub struct Numbering {
+    /// The labels of each namespace of the model that has pods.
+    labels: Vec<BTreeMap<String, String>>,
+    /// Per pod of the model, its namespace's place in `labels` (`None`: the model lacks
+    /// the namespace).
+    of_pod: Vec<Option<u32>>,
 }
 
-impl<'m> Numbering<'m> {
+impl Numbering {
     /// The numbering of `model`.
-    pub fn of(model: &'m ClusterModel) -> Numbering<'m> {
+    pub fn of(model: &ClusterModel) -> Numbering {
+        let mut labels = Vec::new();
         // Pods come sorted by namespace: one search per run of pods of a namespace.
-        let mut last: Option<(&str, Option<&'m BTreeMap<String, String>>)> = None;
-        let namespace_labels = model
+        let mut last: Option<(&str, Option<u32>)> = None;
+        let of_pod = model
             .pods
             .iter()
             .map(|pod| match last {
-                Some((name, labels)) if name == pod.namespace => labels,
+                Some((name, at)) if name == pod.namespace => at,
                 _ => {
-                    let labels = model.namespaces.get(&pod.namespace);
-                    last = Some((pod.namespace.as_str(), labels));
-                    labels
+                    let at = model.namespaces.get(&pod.namespace).map(|l| {
+                        labels.push(l.clone());
+                        u32::try_from(labels.len() - 1).expect("fewer than 2^32 namespaces")
+                    });
+                    last = Some((pod.namespace.as_str(), at));
+                    at
                 }
             })
             .collect();
-        Numbering { namespace_labels }
+        Numbering { labels, of_pod }
     }
 
     /// The labels of the namespace of the pod `pod` of the model (`None` when the model
     /// lacks the namespace): what `model.namespaces.get(&model.pods[pod].namespace)`
     /// finds.
-    pub fn namespace_labels(&self, pod: usize) -> Option<&'m BTreeMap<String, String>> {
-        self.namespace_labels.get(pod).copied().flatten()
+    pub fn namespace_labels(&self, pod: usize) -> Option<&BTreeMap<String, String>> {
+        let at = (*self.of_pod.get(pod)?)?;
+        self.labels.get(at as usize)
     }
 }
 
@@ -1253,6 +1254,37 @@ mod tests {
         assert_eq!(ask(Endpoint::Pod(2)), "b");
         assert_eq!(ask(Endpoint::Pod(0)), "a");
         assert_eq!(fills.get(), 4);
+    }
+
+    /// A pod's numbered namespace labels are what a search by its namespace's name finds,
+    /// for runs of pods of one namespace, a namespace the model lacks, and past the end.
+    #[test]
+    fn numbered_namespace_labels_are_the_ones_found_by_name() {
+        let pod = |namespace: &str| Pod {
+            namespace: namespace.into(),
+            name: "p".into(),
+            labels: BTreeMap::new(),
+            ip: IpAddr::from([10, 0, 0, 1]),
+            named_ports: BTreeMap::new(),
+        };
+        let labels = |team: &str| BTreeMap::from([("team".to_string(), team.to_string())]);
+        let model = ClusterModel {
+            namespaces: BTreeMap::from([
+                ("a".to_string(), labels("x")),
+                ("c".to_string(), labels("y")),
+            ]),
+            pods: vec![pod("a"), pod("a"), pod("b"), pod("c"), pod("c")],
+            ..ClusterModel::default()
+        };
+        let numbering = Numbering::of(&model);
+        for (i, p) in model.pods.iter().enumerate() {
+            assert_eq!(
+                numbering.namespace_labels(i),
+                model.namespaces.get(&p.namespace),
+                "pod {i}"
+            );
+        }
+        assert_eq!(numbering.namespace_labels(5), None);
     }
 
     #[test]

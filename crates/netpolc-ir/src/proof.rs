@@ -1178,7 +1178,7 @@ impl<'a> Prover<'a> {
         &'n self,
         s: usize,
         d: Direction,
-        numbering: &'n Numbering<'n>,
+        numbering: &'n Numbering,
         tally: &mut Tally,
     ) {
         let local = &self.side_local(s, d);
@@ -1291,13 +1291,13 @@ impl<'a> Prover<'a> {
         let mut side_checks = 0u64;
         {
             let model = &self.model;
-            let intended = self.intended.prepare_side_numbered(model, numbering, s, d);
+            let intended = self.intended.prepare_side(model, numbering, s, d);
             let targets: Vec<Option<PreparedSide<'_>>> = self
                 .targets
                 .iter()
                 .zip(&tally.found)
                 .map(|(t, found)| {
-                    (*found < self.limit).then(|| t.prepare_side_numbered(model, numbering, s, d))
+                    (*found < self.limit).then(|| t.prepare_side(model, numbering, s, d))
                 })
                 .collect();
             let (mut want, mut got) = (Vec::new(), Vec::new());
@@ -1357,16 +1357,14 @@ impl<'a> Prover<'a> {
             for &f in followers.into_iter().flatten() {
                 let samples: &[(Protocol, u16)] = own.as_deref().unwrap_or(&plain);
                 want.clear();
-                self.intended.prepare_side_numbered(model, numbering, f, d)(me, samples, &mut want);
+                self.intended.prepare_side(model, numbering, f, d)(me, samples, &mut want);
                 for (t, found) in tally.found.iter().enumerate() {
                     if *found >= self.limit {
                         continue;
                     }
                     side_checks += samples.len() as u64;
                     got.clear();
-                    self.targets[t].prepare_side_numbered(model, numbering, f, d)(
-                        me, samples, &mut got,
-                    );
+                    self.targets[t].prepare_side(model, numbering, f, d)(me, samples, &mut got);
                     if got != want {
                         tally.suspects.insert((t, f, direction_index(d), s));
                     }

@@ -565,18 +565,16 @@ fn port_allows(
 }
 
 impl K8sEvaluator {
-    /// [`Evaluator::prepare_side`], where `labels_of(i)` gives the model's labels of the
-    /// namespace of the pod `i` ([`other_namespace_in`]).
-    fn prepare<'a, L>(
+    /// [`Evaluator::prepare_side`]: the other end's namespace labels found by position
+    /// (`numbering`), not by name ([`other_namespace`]).
+    fn prepare<'a>(
         &'a self,
         model: &'a ClusterModel,
+        numbering: &'a Numbering,
         me: usize,
         direction: Direction,
-        labels_of: L,
-    ) -> PreparedSide<'a>
-    where
-        L: Fn(usize) -> Option<&'a BTreeMap<String, String>> + 'a,
-    {
+    ) -> PreparedSide<'a> {
+        let labels_of = move |i| numbering.namespace_labels(i);
         let pod = &model.pods[me];
 
         let selecting: Vec<&Policy> = self.selecting(pod, direction).map(|(_, p)| p).collect();
@@ -623,7 +621,7 @@ impl K8sEvaluator {
             let mut matching = matching.borrow_mut();
             let (namespace, near): &(_, Vec<(&Policy, &RuleM)>) =
                 near.for_end(model, &other, |at| {
-                    let namespace = other_namespace_in(model, &other, &labels_of);
+                    let namespace = other_namespace_in(model, &other, labels_of);
                     debug_assert_eq!(namespace, other_namespace(model, &other));
                     let may = |(p, r): &(&Policy, &RuleM)| {
                         r.peers.as_ref().is_none_or(|peers| {
@@ -681,22 +679,11 @@ impl Evaluator for K8sEvaluator {
     fn prepare_side<'a>(
         &'a self,
         model: &'a ClusterModel,
+        numbering: &'a Numbering,
         me: usize,
         direction: Direction,
     ) -> PreparedSide<'a> {
-        self.prepare(model, me, direction, move |i| {
-            model.namespaces.get(&model.pods[i].namespace)
-        })
-    }
-
-    fn prepare_side_numbered<'a>(
-        &'a self,
-        model: &'a ClusterModel,
-        numbering: &'a Numbering<'a>,
-        me: usize,
-        direction: Direction,
-    ) -> PreparedSide<'a> {
-        self.prepare(model, me, direction, move |i| numbering.namespace_labels(i))
+        self.prepare(model, numbering, me, direction)
     }
 
     /// The policies of the pod's namespace that select it for `direction` (named ports
