@@ -205,8 +205,9 @@ impl FromDoc {
 /// Object `i`, its text `yaml` read back as `doc`: what [`ObjectProblems::of_emitted`],
 /// the reader and [`Emitted::written`] make of the tree `doc.to_value()`, read from the
 /// document. The tree is made only for what the document does not tell: the problems of
-/// an object the back end did not validate or whose text holds a `$` (then there may be
-/// problems to report), and the file of an object its reader does not place.
+/// an object whose text holds a `$`, or that its back end neither validated while
+/// compiling nor finds clean by `Backend::validate_doc` (then there may be problems to
+/// report), and the file of an object its reader does not place.
 fn from_doc(
     target: Target,
     reader: &dyn Reader,

@@ -318,8 +318,9 @@ impl SharedCopies {
 /// A hasher of keys of a few machine words made by netpolc, not by an adversary
 /// (addresses, numbers): a multiplication per word, far cheaper than the default hasher
 /// for a key looked up three times per rule here, for every side of every intent in the
-/// lowering, and for the proof's keys of pod classes. Never iterated: no output depends
-/// on its order.
+/// lowering, and for the proof's keys of pod classes. The proof also hashes namespace
+/// names with it (a multiplication per byte: names are short). Never iterated: no output
+/// depends on its order.
 #[derive(Debug, Default)]
 pub struct WordHasher(u64);
 

@@ -245,44 +245,9 @@ impl Evaluator for Intended<'_> {
         self.side_of(model, flow, direction)
     }
 
+    /// The other end's namespace labels are found by position (`numbering`), not by name
+    /// ([`namespace_of`]).
     fn prepare_side<'a>(
-        &'a self,
-        model: &'a ClusterModel,
-        numbering: &'a Numbering,
-        me: usize,
-        direction: Direction,
-    ) -> PreparedSide<'a> {
-        self.prepare(model, numbering, me, direction)
-    }
-
-    /// The rules attached to the pod (isolation is the namespace's; named ports are the
-    /// pod's): all that [`Evaluator::prepare_side`] reads of it.
-    fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
-        // The proof asks for every pod's key first: the rules attached to a pod are
-        // selected once, for its key, its mentions and its prepared side.
-        self.cache.take(model);
-        Some(self.with_attached(model, me, direction, |a| a.map(|(i, _)| i).collect()))
-    }
-
-    fn mentions_into<'a>(
-        &'a self,
-        model: &'a ClusterModel,
-        pod: usize,
-        direction: Direction,
-        m: &mut Mentions<std::borrow::Cow<'a, str>>,
-    ) {
-        self.with_attached(model, pod, direction, |attached| {
-            for (_, r) in attached {
-                Self::rule_mentions(self.program, r, m);
-            }
-        });
-    }
-}
-
-impl<'p> Intended<'p> {
-    /// [`Evaluator::prepare_side`]: the other end's namespace labels found by position
-    /// (`numbering`), not by name ([`namespace_of`]).
-    fn prepare<'a>(
         &'a self,
         model: &'a ClusterModel,
         numbering: &'a Numbering,
@@ -381,6 +346,29 @@ impl<'p> Intended<'p> {
                 v == (!hit(Action::Deny) && (!isolated || hit(Action::Allow)))
             }));
         })
+    }
+
+    /// The rules attached to the pod (isolation is the namespace's; named ports are the
+    /// pod's): all that [`Evaluator::prepare_side`] reads of it.
+    fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
+        // The proof asks for every pod's key first: the rules attached to a pod are
+        // selected once, for its key, its mentions and its prepared side.
+        self.cache.take(model);
+        Some(self.with_attached(model, me, direction, |a| a.map(|(i, _)| i).collect()))
+    }
+
+    fn mentions_into<'a>(
+        &'a self,
+        model: &'a ClusterModel,
+        pod: usize,
+        direction: Direction,
+        m: &mut Mentions<std::borrow::Cow<'a, str>>,
+    ) {
+        self.with_attached(model, pod, direction, |attached| {
+            for (_, r) in attached {
+                Self::rule_mentions(self.program, r, m);
+            }
+        });
     }
 }
 

@@ -918,12 +918,10 @@ pub struct NearIndex<'k> {
     by_namespace: Vec<(u64, usize, &'k str)>,
 }
 
-/// The hash [`NearIndex`] sorts names by (FNV-1a): any function of the bytes would do,
-/// one that spreads names apart keeps the runs of equal hashes short.
+/// The hash [`NearIndex`] sorts names by ([`crate::naming::fnv1a`]): any function of the
+/// bytes would do, one that spreads names apart keeps the runs of equal hashes short.
 fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    crate::naming::fnv1a(name.as_bytes())
 }
 
 impl<'k> NearIndex<'k> {

@@ -210,9 +210,7 @@ pub fn drop_later<T: Send + 'static>(value: T) {
 /// the same on every machine and run. For a serial pass that groups by a key (such as a
 /// namespace): each thread groups the keys of its own share, and no group is split.
 pub fn share_of(key: &str, shares: usize) -> usize {
-    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = crate::naming::fnv1a(key.as_bytes());
     usize::try_from(hash % shares.max(1) as u64).unwrap_or(0)
 }
 

@@ -564,10 +564,18 @@ fn port_allows(
     }
 }
 
-impl K8sEvaluator {
-    /// [`Evaluator::prepare_side`]: the other end's namespace labels found by position
-    /// (`numbering`), not by name ([`other_namespace`]).
-    fn prepare<'a>(
+impl Evaluator for K8sEvaluator {
+    fn name(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
+        K8sEvaluator::side(self, model, flow, direction)
+    }
+
+    /// The other end's namespace labels are found by position (`numbering`), not by name
+    /// ([`other_namespace`]).
+    fn prepare_side<'a>(
         &'a self,
         model: &'a ClusterModel,
         numbering: &'a Numbering,
@@ -664,26 +672,6 @@ impl K8sEvaluator {
                 }));
             }
         })
-    }
-}
-
-impl Evaluator for K8sEvaluator {
-    fn name(&self) -> &'static str {
-        "kubernetes"
-    }
-
-    fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
-        K8sEvaluator::side(self, model, flow, direction)
-    }
-
-    fn prepare_side<'a>(
-        &'a self,
-        model: &'a ClusterModel,
-        numbering: &'a Numbering,
-        me: usize,
-        direction: Direction,
-    ) -> PreparedSide<'a> {
-        self.prepare(model, numbering, me, direction)
     }
 
     /// The policies of the pod's namespace that select it for `direction` (named ports
