@@ -1680,14 +1680,15 @@ fn entity_mentions<'a, S: MentionText<'a>>(
 impl CalicoEvaluator {
     /// Fills the label-map cache for `model` unless it holds it already.
     fn cache_views(&self, model: &ClusterModel) {
-        // One map of namespace labels per namespace, shared by its pods.
+        // One map of namespace labels per namespace, shared by its pods; looked up by the
+        // name the model holds (`fill` asks about the model it is given), not a copy.
         let by_namespace = std::cell::RefCell::new(BTreeMap::new());
-        self.cache.fill(model, |model, i| {
+        self.cache.fill(model, |_, i| {
             let pod = &model.pods[i];
             let shared = std::sync::Arc::clone(
                 by_namespace
                     .borrow_mut()
-                    .entry(pod.namespace.clone())
+                    .entry(pod.namespace.as_str())
                     .or_insert_with(|| std::sync::Arc::new(namespace_labels_of(model, pod))),
             );
             Labels {

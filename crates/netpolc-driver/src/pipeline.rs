@@ -68,12 +68,13 @@ pub enum Failure {
 /// # Errors
 /// See [`Failure`].
 pub fn build(program: &Program, targets: &[Target], options: &Options) -> Result<Built, Failed> {
-    // The proof's model is derived, and the intended meaning's evaluator built, while the
-    // back ends compile (on a thread of its own when one can be started).
+    // The proof's model is derived and made ready, and the intended meaning's evaluator
+    // built, while the back ends compile (on a thread of its own when one can be
+    // started).
     std::thread::scope(|scope| {
         let derive = || {
             (
-                netpolc_ir::derive::derive(program),
+                verify::prepare(program, netpolc_ir::derive::derive(program)),
                 netpolc_ir::eval::intended(program),
             )
         };
@@ -91,16 +92,13 @@ pub fn build(program: &Program, targets: &[Target], options: &Options) -> Result
     })
 }
 
-/// [`build`], with the model to prove on and the intended meaning's evaluator from
+/// [`build`], with the model to prove on (made ready) and the intended meaning's evaluator from
 /// `model`.
 fn build_with<'p>(
     program: &'p Program,
     targets: &[Target],
     options: &Options,
-    model: impl FnOnce() -> (
-        netpolc_ir::model::ClusterModel,
-        netpolc_ir::eval::Intended<'p>,
-    ),
+    model: impl FnOnce() -> (netpolc_ir::proof::Prepared, netpolc_ir::eval::Intended<'p>),
 ) -> Result<Built, Failed> {
     let mut diagnostics = Vec::new();
     let mut rendered = Vec::new();
@@ -187,7 +185,7 @@ fn build_with<'p>(
     }
     let read_back = started.elapsed();
     let (model, intended) = model();
-    let report = verify::prove_against(program, model, &intended, evaluators, DISAGREEMENT_LIMIT);
+    let report = verify::prove_against(model, &intended, evaluators, DISAGREEMENT_LIMIT);
     if report.disagreements.is_empty() {
         Ok(Built {
             rendered,

@@ -9,7 +9,7 @@
 use crate::emit::{self, Emitted};
 use crate::Target;
 use netpolc_ir::model::{ClusterModel, Endpoint, Evaluator, Flow, Pod, Verdict};
-use netpolc_ir::proof::ProofStats;
+use netpolc_ir::proof::{Prepared, ProofStats};
 use netpolc_ir::{ConnectivityTest, Expect, PortSpec, Program, TestCase, TestEndpoint};
 use netpolc_source::{Diagnostic, FileId, SourceMap, Span};
 use serde_json::Value;
@@ -396,8 +396,7 @@ pub fn prove(
     let evals: Vec<(Target, Box<dyn Evaluator>)> = built.into_iter().collect::<Result<_, _>>()?;
     let intended = netpolc_ir::eval::intended(program);
     Ok(prove_against(
-        program,
-        model.clone(),
+        prepare(program, model.clone()),
         &intended,
         evals,
         limit,
@@ -431,20 +430,25 @@ pub fn emitted_evaluator(
     Ok((emitted, evaluator))
 }
 
-/// The proof ([`prove`]) on evaluators already built by [`applied_evaluator`], against
-/// the intended meaning's evaluator `intended` (the pipeline builds it beside the model,
-/// while the back ends compile).
+/// The proof's copy of `model`, made ready for [`prove_against`] with the program's
+/// cluster networks (the pipeline makes it beside the model, while the back ends
+/// compile).
+pub fn prepare(program: &Program, model: ClusterModel) -> Prepared {
+    Prepared::new(model, &program.profile.cluster_cidrs())
+}
+
+/// The proof ([`prove`]) on evaluators already built by [`applied_evaluator`], on a
+/// model made ready by [`prepare`], against the intended meaning's evaluator `intended`
+/// (the pipeline builds it beside the model, while the back ends compile).
 pub fn prove_against(
-    program: &Program,
-    model: ClusterModel,
+    model: Prepared,
     intended: &dyn Evaluator,
     evals: Vec<(Target, Box<dyn Evaluator>)>,
     limit: usize,
 ) -> Report {
     let started = std::time::Instant::now();
     let refs: Vec<&dyn Evaluator> = evals.iter().map(|(_, e)| e.as_ref()).collect();
-    let networks = program.profile.cluster_cidrs();
-    let proof = netpolc_ir::proof::prove_owned(model, &networks, intended, &refs, limit);
+    let proof = netpolc_ir::proof::prove_prepared(model, intended, &refs, limit);
     let proved = started.elapsed();
     let disagreements = proof
         .findings

@@ -318,11 +318,15 @@ impl SharedCopies {
 /// A hasher of keys of a few machine words made by netpolc, not by an adversary
 /// (addresses, numbers): a multiplication per word, far cheaper than the default hasher
 /// for a key looked up three times per rule here, for every side of every intent in the
-/// lowering, and for the proof's keys of pod classes. The proof also hashes namespace
-/// names with it (a multiplication per byte: names are short). Never iterated: no output
-/// depends on its order.
+/// lowering, and for the proof's keys of pod classes (vectors of numbers, hashed as
+/// their bytes, eight at a time). Names and labels the policies write are hashed with
+/// the default hasher instead: colliding keys for this one are easy to make. Never
+/// iterated: no output depends on its order.
 #[derive(Debug, Default)]
 pub struct WordHasher(u64);
+
+/// A map hashed with [`WordHasher`] (keys netpolc makes of numbers), never iterated.
+pub type Words<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<WordHasher>>;
 
 impl Hasher for WordHasher {
     fn finish(&self) -> u64 {
@@ -330,8 +334,19 @@ impl Hasher for WordHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
+        // A word per eight bytes (a slice of numbers, as the proof's keys, is hashed as
+        // its bytes), the last few padded with zeros and their count: equal bytes hash
+        // alike, and a short tail differs from a longer one.
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.write_u64(w.try_into().map_or(0, u64::from_le_bytes));
+        }
+        let tail = words.remainder();
+        if !tail.is_empty() {
+            let mut last = [0u8; 8];
+            last[..tail.len()].copy_from_slice(tail);
+            last[7] = u8::try_from(tail.len()).unwrap_or(0);
+            self.write_u64(u64::from_le_bytes(last));
         }
     }
 

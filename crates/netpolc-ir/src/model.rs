@@ -1171,10 +1171,11 @@ impl<T> PodCache<T> {
         if cached.as_ref().is_some_and(|h| h.key == key) {
             return;
         }
+        // Sized once: growing rehashes every label map met so far.
         let mut alike: std::collections::HashMap<
             (&str, &BTreeMap<String, String>),
             std::sync::Arc<T>,
-        > = std::collections::HashMap::new();
+        > = std::collections::HashMap::with_capacity(model.pods.len());
         let values = model
             .pods
             .iter()

@@ -51,7 +51,7 @@
 //! in the order one thread would have found them, so the outcome does not depend on the
 //! number of threads.
 
-use crate::derive::WordHasher;
+use crate::derive::Words;
 use crate::model::{
     ClusterModel, Endpoint, Evaluator, Flow, Mentions, Numbering, Pod, PreparedSide, SideKey,
     Verdict,
@@ -59,7 +59,7 @@ use crate::model::{
 use crate::{Direction, Protocol, NAMESPACE_NAME_LABEL};
 use ipnet::IpNet;
 use std::borrow::{Borrow, Cow};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// One flow on which a back end's evaluator and the intended meaning disagree.
@@ -134,28 +134,13 @@ pub fn prove_on(
     targets: &[&dyn Evaluator],
     limit: usize,
 ) -> Proof {
-    Prover::new(
-        model.clone(),
-        networks,
-        intended,
-        targets,
-        limit,
-        threads.max(1),
-    )
-    .run()
-}
-
-/// [`prove`], taking the model: the proof extends a model of its own (with the unnamed
-/// namespace), and a caller done with its model saves that copy.
-pub fn prove_owned(
-    model: ClusterModel,
-    networks: &[IpNet],
-    intended: &dyn Evaluator,
-    targets: &[&dyn Evaluator],
-    limit: usize,
-) -> Proof {
-    let threads = crate::par::threads();
-    Prover::new(model, networks, intended, targets, limit, threads).run()
+    Prover::new(model.clone(), networks, threads.max(1))
+        .with(Evals {
+            intended,
+            targets,
+            limit,
+        })
+        .run()
 }
 
 /// The unnamed namespace's name: not in the model. A side whose rules name it tells
@@ -185,8 +170,7 @@ type Class = (BTreeMap<String, String>, BTreeMap<String, (Protocol, u16)>);
 
 /// Namespace name → (number, whether the model has the namespace) ([`Prover::namespace_of`]):
 /// looked up for each namespace a side's mentions name, hashed rather than compared.
-type NameNumbers =
-    std::collections::HashMap<String, (u32, bool), std::hash::BuildHasherDefault<WordHasher>>;
+type NameNumbers = HashMap<String, (u32, bool)>;
 
 /// A namespace's number from its position (a model has far fewer than 2^32).
 fn number(position: usize) -> u32 {
@@ -407,13 +391,17 @@ impl Vocabulary {
     }
 }
 
-struct Prover<'a> {
+/// The proof: its own copy of the model, what it makes of the model before any
+/// evaluator is asked ([`Prover::new`]: `E` is `()`; [`Prepared`]), and then the
+/// evaluators it compares ([`Prover::with`]: `E` is [`Evals`]).
+struct Prover<E> {
+    /// The evaluators, once given.
+    evals: E,
     /// The model plus the unnamed namespace and its pods (after the real pods).
     model: ClusterModel,
     real_pods: usize,
-    intended: &'a dyn Evaluator,
-    targets: &'a [&'a dyn Evaluator],
-    limit: usize,
+    /// What the evaluators' prepared sides find by a pod's position.
+    numbering: Numbering,
     /// Threads to run on.
     threads: usize,
     /// What resolves a side's mentions against the model.
@@ -452,6 +440,45 @@ struct Prover<'a> {
     /// Per `(leader, direction index)`, the other pods it is checked for.
     followers: BTreeMap<(usize, usize), Vec<usize>>,
     stats: ProofStats,
+}
+
+/// The evaluators a [`Prover`] compares, and how many findings per target it reports.
+struct Evals<'a> {
+    intended: &'a dyn Evaluator,
+    targets: &'a [&'a dyn Evaluator],
+    limit: usize,
+}
+
+/// A model made ready for the proof before any evaluator is asked about it: the proof's
+/// own copy (with the unnamed namespace and its pods), pods grouped in classes and by
+/// namespace, namespaces numbered, the vocabulary of labels and addresses. Whoever has
+/// the model before the evaluators prepares it meanwhile (the pipeline, on the thread
+/// that derives the model while the back ends compile): tens of thousands of pods' label
+/// maps are walked there, not while every core waits. [`prove_prepared`] proves on it.
+pub struct Prepared(Prover<()>);
+
+impl Prepared {
+    /// `model` made ready, with the cluster's own `networks` (as [`prove`] takes them).
+    pub fn new(model: ClusterModel, networks: &[IpNet]) -> Prepared {
+        Prepared(Prover::new(model, networks, crate::par::threads()))
+    }
+}
+
+/// [`prove`] on a model prepared beforehand ([`Prepared`]).
+pub fn prove_prepared(
+    prepared: Prepared,
+    intended: &dyn Evaluator,
+    targets: &[&dyn Evaluator],
+    limit: usize,
+) -> Proof {
+    prepared
+        .0
+        .with(Evals {
+            intended,
+            targets,
+            limit,
+        })
+        .run()
 }
 
 /// What one thread of the proof found: findings (each with the position of the side
@@ -514,22 +541,15 @@ impl Tally {
 /// Pods per unit of work a thread takes.
 const BLOCK: usize = 32;
 
-impl<'a> Prover<'a> {
-    fn new(
-        model: ClusterModel,
-        networks: &[IpNet],
-        intended: &'a dyn Evaluator,
-        targets: &'a [&'a dyn Evaluator],
-        limit: usize,
-        threads: usize,
-    ) -> Prover<'a> {
+impl Prover<()> {
+    /// The model made ready on `threads` threads, before any evaluator is asked.
+    fn new(model: ClusterModel, networks: &[IpNet], threads: usize) -> Prover<()> {
         let (real_pods, namespaces) = (model.pods.len(), model.namespaces.len());
         let mut p = Prover {
+            evals: (),
             model,
             real_pods,
-            intended,
-            targets,
-            limit,
+            numbering: Numbering::default(),
             threads,
             vocabulary: Vocabulary::default(),
             pods_by_namespace: Vec::new(),
@@ -550,7 +570,7 @@ impl<'a> Prover<'a> {
         let classes = p.classes();
         p.add_unnamed(&classes);
         p.number_namespaces();
-        let mut ids: BTreeMap<&NamedPorts, usize> = BTreeMap::new();
+        let mut ids: HashMap<&NamedPorts, usize> = HashMap::new();
         let ports_id = p
             .model
             .pods
@@ -562,17 +582,69 @@ impl<'a> Prover<'a> {
             .collect();
         p.ports_id = ports_id;
         p.vocabulary = p.vocabulary(networks);
+        p.numbering = Numbering::of(&p.model);
         p.stats.namespaces = namespaces;
         p.stats.pods = p.real_pods;
         p
     }
 
+    /// The proof of `evals` on this model.
+    fn with(self, evals: Evals<'_>) -> Prover<Evals<'_>> {
+        let Prover {
+            evals: (),
+            model,
+            real_pods,
+            numbering,
+            threads,
+            vocabulary,
+            pods_by_namespace,
+            namespace_of,
+            namespace_numbers,
+            namespace_labels,
+            class_of,
+            ports_id,
+            pods_of_class,
+            label_set_of_class,
+            unnamed_pods,
+            unnamed,
+            unnamed_number,
+            leaders,
+            followers,
+            stats,
+        } = self;
+        Prover {
+            evals,
+            model,
+            real_pods,
+            numbering,
+            threads,
+            vocabulary,
+            pods_by_namespace,
+            namespace_of,
+            namespace_numbers,
+            namespace_labels,
+            class_of,
+            ports_id,
+            pods_of_class,
+            label_set_of_class,
+            unnamed_pods,
+            unnamed,
+            unnamed_number,
+            leaders,
+            followers,
+            stats,
+        }
+    }
+}
+
+impl<E> Prover<E> {
     /// Groups the real pods into classes; returns one representative per class.
     fn classes(&mut self) -> Vec<Class> {
         // Classes are looked up by reference: a pod's labels are copied only for the
-        // first pod of its class, not for each of tens of thousands of pods.
+        // first pod of its class, not for each of tens of thousands of pods. Numbered in
+        // the order of their first pods.
         let pods = &self.model.pods;
-        let mut index: BTreeMap<(&BTreeMap<String, String>, &NamedPorts), usize> = BTreeMap::new();
+        let mut index: HashMap<(&BTreeMap<String, String>, &NamedPorts), usize> = HashMap::new();
         let mut firsts = Vec::new();
         let mut class_of = Vec::with_capacity(pods.len());
         let mut pods_of_class: Vec<Vec<usize>> = Vec::new();
@@ -591,7 +663,7 @@ impl<'a> Prover<'a> {
             .iter()
             .map(|&i| (pods[i].labels.clone(), pods[i].named_ports.clone()))
             .collect();
-        let mut sets: BTreeMap<&BTreeMap<String, String>, usize> = BTreeMap::new();
+        let mut sets: HashMap<&BTreeMap<String, String>, usize> = HashMap::new();
         self.label_set_of_class = classes
             .iter()
             .map(|(labels, _)| {
@@ -645,74 +717,6 @@ impl<'a> Prover<'a> {
     /// The number of a namespace the model has or a pod is in.
     fn numbered(&self, name: &str) -> Option<u32> {
         self.namespace_numbers.get(name).map(|(n, _)| *n)
-    }
-
-    /// Per real pod and direction index, the pod whose side stands for its side: the
-    /// first pod of the same namespace, named ports and address family to which every
-    /// evaluator gives the same [`SideKey`]. Each namespace's pods are keyed and compared
-    /// on one thread (their keys are made and freed there), the namespaces on every core.
-    fn leaders(&self) -> Vec<[usize; 2]> {
-        let namespaces: Vec<&[usize]> = self
-            .pods_by_namespace
-            .iter()
-            .filter(|pods| !pods.is_empty())
-            .map(Vec::as_slice)
-            .collect();
-        let found = crate::par::map(self.threads, namespaces.len(), 16, |n| {
-            let key = |s: usize, d: Direction| {
-                std::iter::once(self.intended)
-                    .chain(self.targets.iter().copied())
-                    .map(|e| e.side_key(&self.model, s, d))
-                    .collect::<Option<Vec<SideKey>>>()
-            };
-            // Named ports by their number (`ports_id`: equal numbers, equal ports), not
-            // compared map by map.
-            type Alike = (usize, usize, bool, Vec<SideKey>);
-            let mut first: BTreeMap<Alike, usize> = BTreeMap::new();
-            let mut leaders = Vec::with_capacity(namespaces[n].len());
-            for &s in namespaces[n] {
-                let pod = &self.model.pods[s];
-                let mut l = [s, s];
-                for (di, d) in [Direction::Ingress, Direction::Egress]
-                    .into_iter()
-                    .enumerate()
-                {
-                    if let Some(key) = key(s, d) {
-                        let alike = (di, self.ports_id[s], pod.ip.is_ipv6(), key);
-                        l[di] = *first.entry(alike).or_insert(s);
-                    }
-                }
-                leaders.push(l);
-            }
-            leaders
-        });
-        let mut leaders: Vec<[usize; 2]> = (0..self.real_pods).map(|s| [s, s]).collect();
-        for (pods, found) in namespaces.iter().zip(found) {
-            for (&s, l) in pods.iter().zip(found) {
-                leaders[s] = l;
-            }
-        }
-        leaders
-    }
-
-    /// The class of a pod of the model: a real pod's, or the one an unnamed pod stands for.
-    fn class(&self, pod: usize) -> usize {
-        match self.class_of.get(pod) {
-            Some(c) => *c,
-            None => pod - self.real_pods,
-        }
-    }
-
-    /// Every evaluator's mentions, merged per side, for every real pod: borrowed from
-    /// the evaluators and the model where they can lend them (a side's mentions live
-    /// only while it is checked).
-    fn mentions(&self, pod: usize, d: Direction) -> Said<'_> {
-        let mut m = Mentions::default();
-        self.intended.mentions_into(&self.model, pod, d, &mut m);
-        for t in self.targets {
-            t.mentions_into(&self.model, pod, d, &mut m);
-        }
-        m
     }
 
     /// Adds the unnamed namespace and one pod of each class to the model.
@@ -769,6 +773,78 @@ impl<'a> Prover<'a> {
             v.fixed.insert(IpNet::from(*ip));
         }
         v
+    }
+}
+
+impl<'a> Prover<Evals<'a>> {
+    /// Per real pod and direction index, the pod whose side stands for its side: the
+    /// first pod of the same namespace, named ports and address family to which every
+    /// evaluator gives the same [`SideKey`]. Each namespace's pods are keyed and compared
+    /// on one thread (their keys are made and freed there), the namespaces on every core.
+    fn leaders(&self) -> Vec<[usize; 2]> {
+        let namespaces: Vec<&[usize]> = self
+            .pods_by_namespace
+            .iter()
+            .filter(|pods| !pods.is_empty())
+            .map(Vec::as_slice)
+            .collect();
+        let found = crate::par::map(self.threads, namespaces.len(), 16, |n| {
+            let key = |s: usize, d: Direction| {
+                std::iter::once(self.evals.intended)
+                    .chain(self.evals.targets.iter().copied())
+                    .map(|e| e.side_key(&self.model, s, d))
+                    .collect::<Option<Vec<SideKey>>>()
+            };
+            // Named ports by their number (`ports_id`: equal numbers, equal ports), not
+            // compared map by map.
+            type Alike = (usize, usize, bool, Vec<SideKey>);
+            let mut first: BTreeMap<Alike, usize> = BTreeMap::new();
+            let mut leaders = Vec::with_capacity(namespaces[n].len());
+            for &s in namespaces[n] {
+                let pod = &self.model.pods[s];
+                let mut l = [s, s];
+                for (di, d) in [Direction::Ingress, Direction::Egress]
+                    .into_iter()
+                    .enumerate()
+                {
+                    if let Some(key) = key(s, d) {
+                        let alike = (di, self.ports_id[s], pod.ip.is_ipv6(), key);
+                        l[di] = *first.entry(alike).or_insert(s);
+                    }
+                }
+                leaders.push(l);
+            }
+            leaders
+        });
+        let mut leaders: Vec<[usize; 2]> = (0..self.real_pods).map(|s| [s, s]).collect();
+        for (pods, found) in namespaces.iter().zip(found) {
+            for (&s, l) in pods.iter().zip(found) {
+                leaders[s] = l;
+            }
+        }
+        leaders
+    }
+
+    /// The class of a pod of the model: a real pod's, or the one an unnamed pod stands for.
+    fn class(&self, pod: usize) -> usize {
+        match self.class_of.get(pod) {
+            Some(c) => *c,
+            None => pod - self.real_pods,
+        }
+    }
+
+    /// Every evaluator's mentions, merged per side, for every real pod: borrowed from
+    /// the evaluators and the model where they can lend them (a side's mentions live
+    /// only while it is checked).
+    fn mentions(&self, pod: usize, d: Direction) -> Said<'_> {
+        let mut m = Mentions::default();
+        self.evals
+            .intended
+            .mentions_into(&self.model, pod, d, &mut m);
+        for t in self.evals.targets {
+            t.mentions_into(&self.model, pod, d, &mut m);
+        }
+        m
     }
 
     /// One side's mentions, resolved against the model's namespaces and addresses.
@@ -967,16 +1043,14 @@ impl<'a> Prover<'a> {
                 }
             }
         }
-        let limit = self.limit;
-        let targets = self.targets.len();
+        let limit = self.evals.limit;
+        let targets = self.evals.targets.len();
         let classes = self.unnamed_pods.len();
         // Sides, in blocks of pods taken by the threads in turn.
         let next = std::sync::atomic::AtomicUsize::new(0);
         let blocks = self.real_pods.div_ceil(BLOCK);
         let threads = self.threads.min(blocks).max(1);
-        // What the evaluators' prepared sides find by a pod's position.
-        let numbering = Numbering::of(&self.model);
-        let numbering = &numbering;
+        let numbering = &self.numbering;
         let this = &self;
         let work = || {
             let mut tally = Tally::new(targets, classes);
@@ -1072,6 +1146,7 @@ impl<'a> Prover<'a> {
         // maps at scale) are freed beside the caller's next steps, not before it returns.
         let Prover {
             model,
+            numbering,
             vocabulary,
             pods_by_namespace,
             namespace_numbers,
@@ -1081,7 +1156,7 @@ impl<'a> Prover<'a> {
             ..
         } = self;
         crate::par::drop_later((
-            model,
+            (model, numbering),
             vocabulary,
             pods_by_namespace,
             (namespace_numbers, namespace_labels),
@@ -1204,11 +1279,7 @@ impl<'a> Prover<'a> {
             // numbering serves them all (each key still starts with its projection).
             // A key is written as numbers ([`key_into`]) into one buffer, and copied only
             // when it is new.
-            let mut keys: std::collections::HashMap<
-                Vec<usize>,
-                u32,
-                std::hash::BuildHasherDefault<crate::derive::WordHasher>,
-            > = std::collections::HashMap::default();
+            let mut keys: Words<Vec<usize>, u32> = Words::default();
             let mut written: Vec<usize> = Vec::new();
             let mut in_group: Vec<Vec<u32>> = vec![Vec::new(); local.groups.len()];
             // Per key number, the last namespace (by its position here) it was seen in.
@@ -1291,13 +1362,14 @@ impl<'a> Prover<'a> {
         let mut side_checks = 0u64;
         {
             let model = &self.model;
-            let intended = self.intended.prepare_side(model, numbering, s, d);
+            let intended = self.evals.intended.prepare_side(model, numbering, s, d);
             let targets: Vec<Option<PreparedSide<'_>>> = self
+                .evals
                 .targets
                 .iter()
                 .zip(&tally.found)
                 .map(|(t, found)| {
-                    (*found < self.limit).then(|| t.prepare_side(model, numbering, s, d))
+                    (*found < self.evals.limit).then(|| t.prepare_side(model, numbering, s, d))
                 })
                 .collect();
             let (mut want, mut got) = (Vec::new(), Vec::new());
@@ -1357,14 +1429,16 @@ impl<'a> Prover<'a> {
             for &f in followers.into_iter().flatten() {
                 let samples: &[(Protocol, u16)] = own.as_deref().unwrap_or(&plain);
                 want.clear();
-                self.intended.prepare_side(model, numbering, f, d)(me, samples, &mut want);
+                self.evals.intended.prepare_side(model, numbering, f, d)(me, samples, &mut want);
                 for (t, found) in tally.found.iter().enumerate() {
-                    if *found >= self.limit {
+                    if *found >= self.evals.limit {
                         continue;
                     }
                     side_checks += samples.len() as u64;
                     got.clear();
-                    self.targets[t].prepare_side(model, numbering, f, d)(me, samples, &mut got);
+                    self.evals.targets[t].prepare_side(model, numbering, f, d)(
+                        me, samples, &mut got,
+                    );
                     if got != want {
                         tally.suspects.insert((t, f, direction_index(d), s));
                     }
@@ -1375,7 +1449,7 @@ impl<'a> Prover<'a> {
         for (seq, (t, o, protocol, port)) in differ.into_iter().enumerate() {
             match o {
                 Endpoint::External(_) => {
-                    if tally.found[t] >= self.limit {
+                    if tally.found[t] >= self.evals.limit {
                         continue;
                     }
                     let (src, dst) = match d {
@@ -1405,7 +1479,7 @@ impl<'a> Prover<'a> {
         ports.extend(i.ports.iter().copied());
         let samples = self.samples(&ports, Some(dst));
         for (protocol, port) in samples {
-            if tally.found[t] >= self.limit {
+            if tally.found[t] >= self.evals.limit {
                 return;
             }
             let flow = Flow {
@@ -1423,8 +1497,8 @@ impl<'a> Prover<'a> {
     /// in order.
     fn compare(&self, t: usize, flow: &Flow, at: (usize, usize, usize), tally: &mut Tally) {
         tally.flow_checks += 1;
-        let want = self.intended.verdict(&self.model, flow);
-        let got = self.targets[t].verdict(&self.model, flow);
+        let want = self.evals.intended.verdict(&self.model, flow);
+        let got = self.evals.targets[t].verdict(&self.model, flow);
         if want.allowed() != got.allowed() {
             tally.found[t] += 1;
             tally.findings.push((
@@ -1633,8 +1707,7 @@ mod tests {
         let mut stray = m.pods[0].clone();
         stray.namespace = "zz".into();
         m.pods.push(stray);
-        let targets: [&dyn Evaluator; 1] = [&Open];
-        let p = Prover::new(m.clone(), &[], &Open, &targets, 1, 1);
+        let p = Prover::new(m.clone(), &[], 1);
         let name = |n: u32| {
             p.namespace_numbers
                 .iter()
