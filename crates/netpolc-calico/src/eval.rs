@@ -1682,12 +1682,13 @@ impl CalicoEvaluator {
     fn cache_views(&self, model: &ClusterModel) {
         // One map of namespace labels per namespace, shared by its pods; looked up by the
         // name the model holds (`fill` asks about the model it is given), not a copy.
-        let by_namespace = std::cell::RefCell::new(BTreeMap::new());
+        let by_namespace = std::sync::Mutex::new(BTreeMap::new());
         self.cache.fill(model, |_, i| {
             let pod = &model.pods[i];
             let shared = std::sync::Arc::clone(
                 by_namespace
-                    .borrow_mut()
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .entry(pod.namespace.as_str())
                     .or_insert_with(|| std::sync::Arc::new(namespace_labels_of(model, pod))),
             );

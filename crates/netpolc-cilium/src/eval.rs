@@ -936,19 +936,17 @@ impl CiliumEvaluator {
     /// one view for the pods of one namespace with the same labels ([`PodCache`]), the
     /// labels from a namespace built once for its pods.
     fn fill(&self, model: &ClusterModel) {
-        // Filled on one thread, under the cache's lock.
-        let namespaces: RefCell<HashMap<String, NamespaceLabels>> = RefCell::default();
-        self.views.fill(model, |model, i| {
+        // Filled under the cache's lock, on every core.
+        let namespaces: std::sync::Mutex<HashMap<&str, NamespaceLabels>> = Default::default();
+        self.views.fill(model, |_, i| {
             let at = model.pods[i].namespace.as_str();
-            let mut namespaces = namespaces.borrow_mut();
-            let labels = match namespaces.get(at) {
-                Some(labels) => Arc::clone(labels),
-                None => {
-                    let labels = namespace_labels(model, at);
-                    namespaces.insert(at.to_string(), Arc::clone(&labels));
-                    labels
-                }
-            };
+            let labels = Arc::clone(
+                namespaces
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .entry(at)
+                    .or_insert_with(|| namespace_labels(model, at)),
+            );
             PodView::new(model, i, pod_identity(model, i, labels))
         });
     }

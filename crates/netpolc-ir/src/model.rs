@@ -1156,8 +1156,11 @@ impl<T> PodCache<T> {
     /// Fills the cache with `value` of every pod (by index) of `model` unless it holds
     /// them already: `value` of the first pod of each namespace and labels, shared by
     /// the pods alike in both (`value` must read nothing else of the pod, nor ask this
-    /// cache: it runs under the cache's lock).
-    pub fn fill(&self, model: &ClusterModel, value: impl Fn(&ClusterModel, usize) -> T) {
+    /// cache: it runs under the cache's lock, on every core).
+    pub fn fill(&self, model: &ClusterModel, value: impl Fn(&ClusterModel, usize) -> T + Sync)
+    where
+        T: Send + Sync,
+    {
         if self.held(model).is_some() {
             return;
         }
@@ -1171,21 +1174,32 @@ impl<T> PodCache<T> {
         if cached.as_ref().is_some_and(|h| h.key == key) {
             return;
         }
-        // Sized once: growing rehashes every label map met so far.
-        let mut alike: std::collections::HashMap<
-            (&str, &BTreeMap<String, String>),
-            std::sync::Arc<T>,
-        > = std::collections::HashMap::with_capacity(model.pods.len());
-        let values = model
+        // The first pod of each namespace and labels, and each pod's; sized once
+        // (growing rehashes every label map met so far).
+        let mut alike: std::collections::HashMap<(&str, &BTreeMap<String, String>), usize> =
+            std::collections::HashMap::with_capacity(model.pods.len());
+        let mut firsts = Vec::new();
+        let slots: Vec<usize> = model
             .pods
             .iter()
             .enumerate()
             .map(|(i, pod)| {
-                alike
+                *alike
                     .entry((pod.namespace.as_str(), &pod.labels))
-                    .or_insert_with(|| std::sync::Arc::new(value(model, i)))
-                    .clone()
+                    .or_insert_with(|| {
+                        firsts.push(i);
+                        firsts.len() - 1
+                    })
             })
+            .collect();
+        drop(alike);
+        // The values on every core (the other threads asking wait on the lock).
+        let distinct = crate::par::map(crate::par::threads(), firsts.len(), 256, |k| {
+            std::sync::Arc::new(value(model, firsts[k]))
+        });
+        let values = slots
+            .into_iter()
+            .map(|k| std::sync::Arc::clone(&distinct[k]))
             .collect();
         *cached = Some(std::sync::Arc::new(Held { key, values }));
     }
