@@ -136,8 +136,71 @@ pub fn matches(text: &str, expected: &Value) -> bool {
 /// and not closed so far; the parser may not spend more than the budget between two
 /// events. The charge of the whole text bounds the charge between any two events.
 /// Shared with [`super::quick_nodes`], whose subset allows the same characters.
+///
+/// The meter itself runs only when a bound of its charge is over the budget: each
+/// character (at most one a byte) is charged at most `16 + n`, `n` the number of `[` and
+/// `{` bytes of the whole text (at most its length), so `len × (16 + n)` bounds the
+/// charge, and for an emitted object (a few KiB, few brackets) it is far within the
+/// budget. Then only the characters are checked, a loop over blocks of bytes.
 pub(super) fn characters_ok(text: &str, budget: usize) -> bool {
-    metered(text, true).is_some_and(|c| c <= budget)
+    if !allowed(text) {
+        return false;
+    }
+    let len = text.len();
+    let bound = |opens: usize| len.saturating_mul(16usize.saturating_add(opens)) <= budget;
+    bound(len) || bound(opens(text.as_bytes())) || metered(text, true).is_some_and(|c| c <= budget)
+}
+
+/// Whether every character of `text` is one [`metered`] allows (blanks, printable ASCII,
+/// [`printable_non_ascii`]).
+fn allowed(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        // Blocks of line breaks and printable ASCII (nearly every block), classified
+        // without a branch a byte: the loop is vectorised.
+        if let Some(block) = b.get(i..i + BLOCK) {
+            let mut other = 0u8;
+            for &c in block {
+                other |= u8::from(c.wrapping_sub(0x20) >= 0x5F) & u8::from(c != b'\n');
+            }
+            if other == 0 {
+                i += BLOCK;
+                continue;
+            }
+        }
+        let byte = b[i];
+        if byte < 0x80 {
+            if byte != b'\n' && !(0x20..0x7F).contains(&byte) {
+                return false;
+            }
+            i += 1;
+        } else {
+            // Not ASCII: decoded (the text is UTF-8).
+            let Some(c) = text[i..].chars().next() else {
+                return false;
+            };
+            if !printable_non_ascii(c) {
+                return false;
+            }
+            i += c.len_utf8();
+        }
+    }
+    true
+}
+
+/// The number of `[` and `{` bytes: eight at a time, in a word, the last ones (fewer
+/// than eight) one by one.
+fn opens(b: &[u8]) -> usize {
+    let mut n = 0;
+    let mut at = 0;
+    while let Some(x) = word_at(b, at) {
+        // One bit a byte, summed into the top byte by the multiplication.
+        let hits = (equal(x, b'[') | equal(x, b'{')) >> 7;
+        n += (hits.wrapping_mul(ONES) >> 56) as usize;
+        at += 8;
+    }
+    n + b[at..].iter().filter(|&&c| c == b'[' || c == b'{').count()
 }
 
 /// The meter's charge of the whole text ([`characters_ok`]), `None` when it holds a
@@ -259,6 +322,74 @@ fn plain_in_block(block: &[u8]) -> Option<usize> {
     (other == 0).then_some(usize::from(plain))
 }
 
+/// A byte of one in every byte of a word, the low seven bits and the high bit of every
+/// byte: the reader's scans take the text eight bytes at a time, in a word.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+const HIGH: u64 = !LOW;
+
+/// The eight bytes of `b` from `at` as a word, first byte lowest; `None` when fewer are
+/// left.
+#[inline]
+fn word_at(b: &[u8], at: usize) -> Option<u64> {
+    let w: [u8; 8] = b.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(w))
+}
+
+/// The high bit of each byte of `x` that is `c` (exact for every byte value).
+#[inline]
+const fn equal(x: u64, c: u8) -> u64 {
+    let t = x ^ (ONES * c as u64);
+    !(((t & LOW) + LOW) | t) & HIGH
+}
+
+/// For a word of bytes below 0x80: the high bit of each byte that is at least `lo` (a
+/// byte plus at most 0x80 stays below 0x100: no byte carries into the next).
+#[inline]
+const fn at_least(y: u64, lo: u8) -> u64 {
+    y.wrapping_add(ONES * (0x80 - lo as u64)) & HIGH
+}
+
+/// For a word of bytes below 0x80: the high bit of each byte that is at most `hi`.
+#[inline]
+const fn at_most(y: u64, hi: u8) -> u64 {
+    !y.wrapping_add(ONES * (0x7F - hi as u64)) & HIGH
+}
+
+/// The high bit of each byte of `x` that may be in a plain token ([`Reader::token`]):
+/// an ASCII letter or digit, `_ . / -` or `+`.
+#[inline]
+const fn token_bytes(x: u64) -> u64 {
+    // Tested on the low seven bits, kept for ASCII bytes only; `-./` and the digits are
+    // one run, 0x2D to 0x39, and only letters become `a` to `z` with bit 5 set.
+    let y = x & LOW;
+    let punct_digits = at_least(y, b'-') & at_most(y, b'9');
+    let lower = y | (ONES * 0x20);
+    let letters = at_least(lower, b'a') & at_most(lower, b'z');
+    (punct_digits | letters | equal(x, b'_') | equal(x, b'+')) & !x & HIGH
+}
+
+/// The number of bytes of `b` from `at` on before the first that `stop` marks (the high
+/// bit of each such byte of a word) or `stop_byte` tells, or to the end: a word at a time,
+/// the last bytes (fewer than eight) one by one.
+#[inline]
+fn run_until(
+    b: &[u8],
+    at: usize,
+    stop: impl Fn(u64) -> u64,
+    stop_byte: impl Fn(u8) -> bool,
+) -> usize {
+    let mut i = at;
+    while let Some(x) = word_at(b, i) {
+        let found = stop(x);
+        if found != 0 {
+            return i - at + (found.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i - at + b[i..].iter().take_while(|&&c| !stop_byte(c)).count()
+}
+
 /// A non-ASCII character that YAML allows in a stream and that no YAML reader takes for
 /// a line break or a byte order mark.
 fn printable_non_ascii(c: char) -> bool {
@@ -376,8 +507,8 @@ impl<'a> Build<'a> for Document {
         if !distinct(&entries[start..]) {
             return None;
         }
-        // Allocated once, at its length.
-        Some(Doc::Object(entries.drain(start..).collect()))
+        // Allocated once, at its length, and moved in one copy.
+        Some(Doc::Object(entries.split_off(start)))
     }
 }
 
@@ -432,10 +563,7 @@ impl<'a, B: Build<'a>> Reader<'a, B> {
 
     /// Spaces at the start of the line at `pos`.
     fn spaces(&self) -> usize {
-        self.b[self.pos..]
-            .iter()
-            .take_while(|&&c| c == b' ')
-            .count()
+        run_until(self.b, self.pos, |x| !equal(x, b' ') & HIGH, |c| c != b' ')
     }
 
     /// Whether the line at `pos` is `indent` spaces and a sequence entry (`- ` or `-` at
@@ -472,8 +600,8 @@ impl<'a, B: Build<'a>> Reader<'a, B> {
             };
             self.items.push(item);
         }
-        // Allocated once, at its length.
-        let items: Vec<B::Node> = self.items.drain(start..).collect();
+        // Allocated once, at its length, and moved in one copy.
+        let items = self.items.split_off(start);
         (!items.is_empty()).then(|| B::array(items))
     }
 
@@ -744,33 +872,37 @@ impl<'a, B: Build<'a>> Reader<'a, B> {
         if !starts_plain {
             return None;
         }
-        /// The bytes of a plain token: ASCII letters and digits, `_ . / -` (1) and `+` (2).
-        const TOKEN: [u8; 256] = {
-            let mut t = [0; 256];
-            let mut b = 0;
-            while b < 256 {
-                let c = b as u8;
-                if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-') {
-                    t[b] = 1;
-                } else if c == b'+' {
-                    t[b] = 2;
-                }
-                b += 1;
-            }
-            t
-        };
-        let mut len = 0;
-        let mut seen = 0;
-        for &c in &self.b[start..] {
-            let k = TOKEN[usize::from(c)];
-            if k == 0 {
+        // The bytes of a plain token (ASCII letters and digits, `_ . / -` and `+`), eight
+        // at a time; the `+`s among them are noted.
+        let mut end = start;
+        let mut plus = 0;
+        loop {
+            let Some(x) = word_at(self.b, end) else {
+                // The last bytes of the text, one by one.
+                let tail = &self.b[end..];
+                let n = tail
+                    .iter()
+                    .take_while(|&&c| c.is_ascii_alphanumeric() || b"_./-+".contains(&c))
+                    .count();
+                plus |= u64::from(tail[..n].contains(&b'+'));
+                end += n;
                 break;
+            };
+            let other = !token_bytes(x) & HIGH;
+            if other == 0 {
+                plus |= equal(x, b'+');
+                end += 8;
+                continue;
             }
-            seen |= k;
-            len += 1;
+            // The bits below the high bit of the first other byte: the bytes before it.
+            let before = (other & other.wrapping_neg()) - 1;
+            plus |= equal(x, b'+') & before;
+            end += (other.trailing_zeros() / 8) as usize;
+            break;
         }
-        self.pos = start + len;
-        let signed = first == b'-' || seen & 2 != 0;
+        let len = end - start;
+        self.pos = end;
+        let signed = first == b'-' || plus != 0;
         (len <= self.max_scalar).then_some(Token::Plain(start, start + len, signed))
     }
 
@@ -780,9 +912,15 @@ impl<'a, B: Build<'a>> Reader<'a, B> {
         let text: &'a str = self.text;
         let mut s = String::new();
         loop {
-            let run = self.b[self.pos..]
-                .iter()
-                .position(|&c| matches!(c, b'"' | b'\\' | b'\n'))?;
+            let run = run_until(
+                self.b,
+                self.pos,
+                |x| equal(x, b'"') | equal(x, b'\\') | equal(x, b'\n'),
+                |c| matches!(c, b'"' | b'\\' | b'\n'),
+            );
+            if self.pos + run == self.b.len() {
+                return None;
+            }
             if s.is_empty() && self.b[self.pos + run] == b'"' {
                 // No escape before the closing quote (every escape adds a character):
                 // borrowed, not copied, as most quoted scalars are.
@@ -859,13 +997,16 @@ impl<'a, B: Build<'a>> Reader<'a, B> {
 }
 
 /// Whether the plain scalar `s` resolves as a string (`resolve_plain(s)` is
-/// `Resolved::Str`): told by its first byte for most keys and values, a letter that
-/// starts no null or bool of the core schema (the only words `resolve_plain` takes a
+/// `Resolved::Str`): told by its first byte and length for most keys and values, a
+/// letter that starts no null or bool of the core schema, or a scalar of another length
+/// than theirs (four or five bytes; they are the only words `resolve_plain` takes a
 /// scalar starting with a letter for); `resolve_plain` decides the others.
 fn is_plain_string(s: &str) -> bool {
     match s.as_bytes().first() {
         Some(c)
-            if c.is_ascii_alphabetic() && !matches!(c, b'n' | b'N' | b't' | b'T' | b'f' | b'F') =>
+            if c.is_ascii_alphabetic()
+                && (!matches!(c, b'n' | b'N' | b't' | b'T' | b'f' | b'F')
+                    || !(4..=5).contains(&s.len())) =>
         {
             true
         }
@@ -977,11 +1118,17 @@ mod tests {
                 let r = refused[usize::try_from(next() % 3).unwrap()];
                 text.insert_str(at.unwrap_or(0), r);
             }
-            assert_eq!(
-                super::metered(&text, true),
-                super::metered(&text, false),
-                "{text:?}"
-            );
+            let charge = super::metered(&text, false);
+            assert_eq!(super::metered(&text, true), charge, "{text:?}");
+            // The characters are checked alike without the meter, and the bound
+            // `characters_ok` trusts holds.
+            assert_eq!(super::allowed(&text), charge.is_some(), "{text:?}");
+            if let Some(charge) = charge {
+                assert!(
+                    charge <= text.len() * (16 + super::opens(text.as_bytes())),
+                    "{text:?}"
+                );
+            }
         }
         let emitted = "apiVersion: v1\nkind: X\nmetadata:\n  annotations:\n    a: |-\n      x[0]: \"a: b\" # c {[\n      y\nspec:\n  podSelector: {}\n".repeat(20);
         assert_eq!(
@@ -1093,6 +1240,36 @@ spec:
                 }
             }),
         );
+    }
+
+    /// Each byte value, in each place of a word among token bytes, is told apart as the
+    /// plain token's bytes are; `equal` finds every byte of a value; brackets are counted
+    /// in words and in the bytes after them.
+    #[test]
+    fn every_byte_of_a_word_is_told_apart() {
+        let opens = |b: &[u8]| b.iter().filter(|&&c| c == b'[' || c == b'{').count();
+        for place in 0..8 {
+            for b in 0..=u8::MAX {
+                let mut bytes = *b"a+9_./-Z";
+                bytes[place] = b;
+                let x = u64::from_le_bytes(bytes);
+                let token = b.is_ascii_alphanumeric() || b"_./-+".contains(&b);
+                let mut expected = super::HIGH;
+                if !token {
+                    expected &= !(0x80 << (8 * place));
+                }
+                assert_eq!(super::token_bytes(x), expected, "{b:#x} at {place}");
+                let mut equal = 0;
+                for (i, &c) in bytes.iter().enumerate() {
+                    if c == b {
+                        equal |= 0x80 << (8 * i);
+                    }
+                }
+                assert_eq!(super::equal(x, b), equal, "{b:#x} at {place}");
+                let long = [&bytes[..], &bytes[..place]].concat();
+                assert_eq!(super::opens(&long), opens(&long), "{b:#x} at {place}");
+            }
+        }
     }
 
     /// The first-byte shortcut decides as `resolve_plain` does.
