@@ -662,15 +662,34 @@ fn literal_ok(s: &str) -> bool {
     {
         return false;
     }
-    // The characters: ASCII (nearly always) byte by byte, the rest as characters.
-    if bytes.is_ascii() {
-        bytes
-            .iter()
-            .all(|&b| b == b'\n' || (0x20..0x7F).contains(&b))
+    // The characters: printable ASCII and line breaks (nearly always) by blocks of bytes,
+    // any other ASCII refused, the rest as characters.
+    if printable_lines(bytes) {
+        true
+    } else if bytes.is_ascii() {
+        false
     } else {
         s.chars()
             .all(|c| c == '\n' || (!c.is_control() && !escaped_raw(c)))
     }
+}
+
+/// Whether every byte is printable ASCII or a line break: 32 bytes at a time without a
+/// branch a byte (a loop the compiler turns into vector instructions), the last ones one
+/// by one.
+fn printable_lines(bytes: &[u8]) -> bool {
+    let other = |b: u8| u8::from(b.wrapping_sub(0x20) >= 0x5F) & u8::from(b != b'\n');
+    let mut blocks = bytes.chunks_exact(32);
+    for block in &mut blocks {
+        let mut any = 0u8;
+        for &b in block {
+            any |= other(b);
+        }
+        if any != 0 {
+            return false;
+        }
+    }
+    blocks.remainder().iter().all(|&b| other(b) == 0)
 }
 
 /// The characters besides controls that are written only escaped: line and paragraph
@@ -842,6 +861,10 @@ fn quote_into(out: &mut String, s: &str) {
                 at += 8;
                 continue;
             }
+        } else if bytes.len() >= 8 && unescaped_word(word(&bytes[bytes.len() - 8..])) {
+            // Fewer than eight left, all of them among the last eight: written as they
+            // are when those are (the run goes on to the end).
+            break;
         }
         let b = bytes[at];
         if (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\' {
