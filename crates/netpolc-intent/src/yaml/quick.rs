@@ -369,9 +369,9 @@ const fn token_bytes(x: u64) -> u64 {
     (punct_digits | letters | equal(x, b'_') | equal(x, b'+')) & !x & HIGH
 }
 
-/// The number of bytes of `b` from `at` on before the first that `stop` marks (the high
-/// bit of each such byte of a word) or `stop_byte` tells, or to the end: a word at a time,
-/// the last bytes (fewer than eight) one by one.
+/// The number of bytes of `b` from `at` on before the first that `stop` marks (it sets
+/// bits in the bytes of a word that stop the run, none in the others) or `stop_byte`
+/// tells, or to the end: a word at a time, the last bytes (fewer than eight) one by one.
 #[inline]
 fn run_until(
     b: &[u8],
@@ -563,7 +563,14 @@ impl<'a, B: Build<'a>> Reader<'a, B> {
 
     /// Spaces at the start of the line at `pos`.
     fn spaces(&self) -> usize {
-        run_until(self.b, self.pos, |x| !equal(x, b' ') & HIGH, |c| c != b' ')
+        // A word of spaces xor spaces is zero; the lowest bit set is in the first byte
+        // that is not a space.
+        run_until(
+            self.b,
+            self.pos,
+            |x| x ^ (ONES * u64::from(b' ')),
+            |c| c != b' ',
+        )
     }
 
     /// Whether the line at `pos` is `indent` spaces and a sequence entry (`- ` or `-` at
@@ -697,7 +704,7 @@ impl<'a, B: Build<'a>> Reader<'a, B> {
     /// of `pos`, a mapping whose first key is on this line.
     fn inline(&mut self, map_at: Option<usize>, depth: usize) -> Option<B::Node> {
         let rest = &self.b[self.pos..];
-        if rest.starts_with(b"{}\n") || rest.starts_with(b"[]\n") {
+        if empty_collection(rest) {
             self.node(depth)?;
             self.pos += 3;
             return if rest[0] == b'{' {
@@ -820,7 +827,7 @@ impl<'a, B: Build<'a>> Reader<'a, B> {
     /// [`Reader::inline`], compared with `expected`.
     fn inline_is(&mut self, map_at: Option<usize>, depth: usize, expected: &Value) -> Option<()> {
         let rest = &self.b[self.pos..];
-        if rest.starts_with(b"{}\n") || rest.starts_with(b"[]\n") {
+        if empty_collection(rest) {
             self.node(depth)?;
             self.pos += 3;
             let empty = match expected {
@@ -994,6 +1001,14 @@ impl<'a, B: Build<'a>> Reader<'a, B> {
         }
         (lines > 0 && s.len() <= self.max_scalar).then_some(Cow::Owned(s))
     }
+}
+
+/// Whether `rest` starts with `{}` or `[]` and a line break: told by its first byte for
+/// every scalar (none starts with a bracket).
+#[inline]
+fn empty_collection(rest: &[u8]) -> bool {
+    matches!(rest.first(), Some(b'{' | b'['))
+        && (rest.starts_with(b"{}\n") || rest.starts_with(b"[]\n"))
 }
 
 /// Whether the plain scalar `s` resolves as a string (`resolve_plain(s)` is
