@@ -25,7 +25,7 @@ use netpolc_ir::provenance::{
     numbered_object_name, scoped_subject_words, split_at_intents, Provenance, RULES_ANNOTATION,
 };
 use netpolc_ir::{
-    Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortSpec, Ports, Program, Protocol,
+    Action, Direction, Entity, LabelSelector, Op, Origin, Peer, PortSpec, Ports, Program,
     Requirement, Rule, Scope, NAMESPACE_NAME_LABEL,
 };
 use netpolc_source::{Diagnostic, Severity};
@@ -445,29 +445,31 @@ fn pod_peer_selector(pods: &LabelSelector) -> Result<String, SelectorProblem> {
     t.done()
 }
 
-/// The entity rules a peer becomes (one per address family for the API server).
+/// The entity rules a peer becomes (one per address family for the API server),
+/// appended to `out` (nothing on an error).
 fn peer_entities(
     program: &Program,
     peer: &Peer,
     origin: &Origin,
-) -> Result<Vec<EntityRule>, Problem> {
+    out: &mut Vec<EntityRule>,
+) -> Result<(), Problem> {
     match peer {
-        Peer::Any => Ok(vec![EntityRule::default()]),
+        Peer::Any => out.push(EntityRule::default()),
         Peer::Pods { namespaces, pods } => {
             let selector = pod_peer_selector(pods).map_err(|p| p.problem(&origin.qualified()))?;
             let namespace_selector =
                 namespace_selector(namespaces).map_err(|p| p.problem(&origin.qualified()))?;
-            Ok(vec![EntityRule {
+            out.push(EntityRule {
                 selector: Some(selector),
                 namespace_selector: Some(namespace_selector),
                 ..EntityRule::default()
-            }])
+            });
         }
-        Peer::Cidr(block) => Ok(vec![EntityRule {
+        Peer::Cidr(block) => out.push(EntityRule {
             nets: vec![block.net.to_string()],
             not_nets: block.except.iter().map(|n| n.to_string()).collect(),
             ..EntityRule::default()
-        }]),
+        }),
         Peer::Entity(Entity::KubeApiserver) => {
             let cidrs = &program.profile.api_server_cidrs;
             if cidrs.is_empty() {
@@ -490,19 +492,21 @@ fn peer_entities(
                     list.push(s);
                 }
             }
-            Ok([v4, v6]
-                .into_iter()
-                .filter(|l| !l.is_empty())
-                .map(|nets| EntityRule {
-                    nets,
-                    ..EntityRule::default()
-                })
-                .collect())
+            out.extend(
+                [v4, v6]
+                    .into_iter()
+                    .filter(|l| !l.is_empty())
+                    .map(|nets| EntityRule {
+                        nets,
+                        ..EntityRule::default()
+                    }),
+            );
         }
         // Refused by the capability check before; kept so that these never widen.
-        Peer::Entity(Entity::Host) => Err(refusal(Unsupported::Host, &origin.qualified())),
-        Peer::Fqdn(name) => Err(refusal(Unsupported::Fqdn(name), &origin.qualified())),
+        Peer::Entity(Entity::Host) => return Err(refusal(Unsupported::Host, &origin.qualified())),
+        Peer::Fqdn(name) => return Err(refusal(Unsupported::Fqdn(name), &origin.qualified())),
     }
+    Ok(())
 }
 
 /// This back end's table from what it cannot express ([`Unsupported`], found by the one
@@ -584,33 +588,41 @@ fn ports_problem(q: &str, what: String) -> Problem {
     }
 }
 
-/// Splits ports into one Calico rule per protocol (more for ICMP types and long lists).
-fn proto_rules(ports: &Ports, origin: &Origin) -> Result<Vec<ProtoRule>, Problem> {
+/// Splits ports into one Calico rule per protocol (more for ICMP types and long lists),
+/// appended to `out` (on an error, some may have been).
+fn proto_rules(ports: &Ports, origin: &Origin, out: &mut Vec<ProtoRule>) -> Result<(), Problem> {
     let Some(set) = ports.as_set() else {
-        return Ok(vec![ProtoRule {
+        out.push(ProtoRule {
             protocol: None,
             ports: Vec::new(),
             icmp: None,
-        }]);
+        });
+        return Ok(());
     };
-    let mut by_protocol: BTreeMap<Protocol, Vec<&PortSpec>> = BTreeMap::new();
-    for m in set {
-        by_protocol.entry(m.protocol).or_default().push(&m.port);
-    }
-    let mut out = Vec::new();
-    for (protocol, specs) in by_protocol {
-        let name = Some(CProtocol::name(protocol.as_str()));
-        let all = || ProtoRule {
-            protocol: name.clone(),
-            ports: Vec::new(),
-            icmp: None,
-        };
-        if specs.iter().any(|s| **s == PortSpec::All) {
-            out.push(all());
+    // The set is ordered by protocol first: each protocol's ports are one run of it, in
+    // protocol order, walked by a copy of the iterator (no list of them is made).
+    let mut rest = set.iter();
+    loop {
+        let run = rest.clone();
+        let Some(first) = rest.next() else { break };
+        let protocol = first.protocol;
+        let mut len = 1;
+        while rest.clone().next().is_some_and(|m| m.protocol == protocol) {
+            rest.next();
+            len += 1;
+        }
+        let specs = run.take(len).map(|m| &m.port);
+        let name = || Some(CProtocol::name(protocol.as_str()));
+        if specs.clone().any(|s| *s == PortSpec::All) {
+            out.push(ProtoRule {
+                protocol: name(),
+                ports: Vec::new(),
+                icmp: None,
+            });
             continue;
         }
         if protocol.has_ports() {
-            let mut list = Vec::new();
+            let mut list = Vec::with_capacity(len);
             for spec in specs {
                 list.push(match spec {
                     PortSpec::Range { start, end } if start == end => {
@@ -627,12 +639,21 @@ fn proto_rules(ports: &Ports, origin: &Origin) -> Result<Vec<ProtoRule>, Problem
                     }
                 });
             }
-            for chunk in list.chunks(MAX_PORTS) {
+            if list.len() <= MAX_PORTS {
+                // The usual rule: its one list is moved, not copied.
                 out.push(ProtoRule {
-                    protocol: name.clone(),
-                    ports: chunk.to_vec(),
+                    protocol: name(),
+                    ports: list,
                     icmp: None,
                 });
+            } else {
+                for chunk in list.chunks(MAX_PORTS) {
+                    out.push(ProtoRule {
+                        protocol: name(),
+                        ports: chunk.to_vec(),
+                        icmp: None,
+                    });
+                }
             }
         } else {
             for spec in specs {
@@ -645,7 +666,7 @@ fn proto_rules(ports: &Ports, origin: &Origin) -> Result<Vec<ProtoRule>, Problem
                             ));
                         }
                         out.push(ProtoRule {
-                            protocol: name.clone(),
+                            protocol: name(),
                             ports: Vec::new(),
                             icmp: Some(IcmpFields {
                                 icmp_type: Some(i64::from(*icmp_type)),
@@ -664,11 +685,25 @@ fn proto_rules(ports: &Ports, origin: &Origin) -> Result<Vec<ProtoRule>, Problem
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-/// The Calico rules of one IR rule, in order: per peer entity, per protocol.
-fn calico_rules(program: &Program, rule: &Rule) -> Result<Vec<CRule>, Vec<Problem>> {
+/// The parts of the rules being built, kept between IR rules so that their lists are
+/// not allocated again for each one (every rule has them).
+#[derive(Default)]
+struct Scratch {
+    entities: Vec<EntityRule>,
+    protos: Vec<ProtoRule>,
+}
+
+/// The Calico rules of one IR rule, in order: per peer entity, per protocol, appended to
+/// `out` (nothing on an error).
+fn calico_rules(
+    program: &Program,
+    rule: &Rule,
+    scratch: &mut Scratch,
+    out: &mut Vec<CRule>,
+) -> Result<(), Vec<Problem>> {
     let mut problems = Vec::new();
     // The one capability check; HTTP is reported before the peer, as always here.
     let missing = Calico.capabilities().unsupported(program, rule);
@@ -680,20 +715,17 @@ fn calico_rules(program: &Program, rule: &Rule) -> Result<Vec<CRule>, Vec<Proble
             missing.into_iter().partition(|u| *u == Unsupported::Http);
         problems.extend(http.into_iter().chain(others).map(|u| refusal(u, &q)));
     }
-    let entities = if peer_refused {
-        None
-    } else {
-        peer_entities(program, &rule.peer, &rule.origin)
+    let Scratch { entities, protos } = scratch;
+    entities.clear();
+    protos.clear();
+    let entities_ok = !peer_refused
+        && peer_entities(program, &rule.peer, &rule.origin, entities)
             .map_err(|p| problems.push(p))
-            .ok()
-    };
-    let protos = proto_rules(&rule.ports, &rule.origin)
+            .is_ok();
+    let protos_ok = proto_rules(&rule.ports, &rule.origin, protos)
         .map_err(|p| problems.push(p))
-        .ok();
-    let (Some(entities), Some(protos)) = (entities, protos) else {
-        return Err(problems);
-    };
-    if !problems.is_empty() {
+        .is_ok();
+    if !entities_ok || !protos_ok || !problems.is_empty() {
         return Err(problems);
     }
     let action = match rule.action {
@@ -702,40 +734,38 @@ fn calico_rules(program: &Program, rule: &Rule) -> Result<Vec<CRule>, Vec<Proble
     };
     // Each (entity, protocol) pair; the last use of each part is moved, not copied (one
     // entity and one protocol, the usual rule, copies nothing).
-    let mut out = Vec::with_capacity(entities.len() * protos.len());
-    let mut protos: Vec<Option<ProtoRule>> = protos.into_iter().map(Some).collect();
+    out.reserve(entities.len() * protos.len());
     let last_entity = entities.len().saturating_sub(1);
-    for (e, entity) in entities.into_iter().enumerate() {
+    let last_proto = protos.len().saturating_sub(1);
+    for (e, entity) in entities.drain(..).enumerate() {
         let mut entity = Some(entity);
-        let last_proto = protos.len().saturating_sub(1);
-        for (k, slot) in protos.iter_mut().enumerate() {
-            let p = if e == last_entity {
-                slot.take()
+        for (k, p) in protos.iter_mut().enumerate() {
+            let (protocol, ports, icmp) = if e == last_entity {
+                (
+                    p.protocol.take(),
+                    std::mem::take(&mut p.ports),
+                    p.icmp.take(),
+                )
             } else {
-                slot.as_ref().map(|p| ProtoRule {
-                    protocol: p.protocol.clone(),
-                    ports: p.ports.clone(),
-                    icmp: p.icmp.clone(),
-                })
+                (p.protocol.clone(), p.ports.clone(), p.icmp.clone())
             };
-            let Some(p) = p else { continue };
             let entity = if k == last_proto {
                 entity.take().unwrap_or_default()
             } else {
                 entity.clone().unwrap_or_default()
             };
             let mut r = CRule::new(action);
-            r.protocol = p.protocol;
-            r.icmp = p.icmp;
+            r.protocol = protocol;
+            r.icmp = icmp;
             match rule.direction {
                 Direction::Ingress => r.source = entity,
                 Direction::Egress => r.destination = entity,
             }
-            r.destination.ports = p.ports;
+            r.destination.ports = ports;
             out.push(r);
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The metadata of an object of `origin`'s file, `intent` its intent annotation.
@@ -781,7 +811,8 @@ struct Draft<'a> {
     ingress: Vec<CRule>,
     egress: Vec<CRule>,
     origin: &'a Origin,
-    /// The intent of each rule, for merged objects.
+    /// The intent of each rule, for objects merging the rules of several intents (one
+    /// intent is named by `origin`).
     provenance: Option<Provenance>,
 }
 
@@ -965,54 +996,68 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
             let ((set, direction, action), subjects) = &group;
             let deny = *action == Action::Deny;
             let keys: Vec<(&Scope, &LabelSelector)> = subjects.keys().copied().collect();
+            let mut scratch = Scratch::default();
             let words = scoped_subject_words(&keys, &cluster_wide);
             for (((scope, pods), by_intent), word) in subjects.iter().zip(words) {
-                // Each intent's Calico rules; an intent with a problem is reported and left
-                // out, and so is one left with no rule.
-                let mut intents: Vec<(&Origin, Vec<CRule>)> = Vec::new();
+                // Each intent's Calico rules, one after the other in one list; an intent
+                // with a problem is reported and left out, and so is one left with no rule.
+                let mut rules: Vec<CRule> =
+                    Vec::with_capacity(by_intent.values().map(Vec::len).sum());
+                let mut intents: Vec<(&Origin, usize)> = Vec::new();
                 for indices in by_intent.values() {
                     // Every intent of a group has a rule; its origin is its first rule's.
                     let Some(origin) = indices.first().map(|&i| &program.rules[i].origin) else {
                         continue;
                     };
-                    let mut calico = Vec::new();
+                    let start = rules.len();
                     let mut failed = false;
                     for rule in indices.iter().map(|&i| &program.rules[i]) {
-                        match calico_rules(program, rule) {
-                            Ok(rs) => calico.extend(rs),
-                            Err(rule_problems) => {
-                                failed = true;
-                                out.extend(
-                                    rule_problems
-                                        .into_iter()
-                                        .map(|p| Planning::Problem(p, origin)),
-                                );
-                            }
+                        if let Err(rule_problems) =
+                            calico_rules(program, rule, &mut scratch, &mut rules)
+                        {
+                            failed = true;
+                            out.extend(
+                                rule_problems
+                                    .into_iter()
+                                    .map(|p| Planning::Problem(p, origin)),
+                            );
                         }
                     }
-                    if !failed && !calico.is_empty() {
-                        intents.push((origin, calico));
+                    if failed {
+                        rules.truncate(start);
+                    } else if rules.len() > start {
+                        intents.push((origin, rules.len() - start));
                     }
                 }
                 // Calico accepts at most MAX_RULES rules per direction in one policy, and
                 // netpolc merges at most MAX_OBJECT_RULES into one (which keeps the
                 // provenance annotations small): a new object (`-2`, `-3`, …) starts at
                 // an intent boundary when the next intent would not fit.
-                let runs = split_at_intents(intents.iter().map(|(_, c)| c.len()), MERGED_RULES);
+                let runs = split_at_intents(intents.iter().map(|&(_, n)| n), MERGED_RULES);
                 let mut intents = intents.into_iter();
                 let field = direction_word(*direction);
                 for (n, count) in runs.into_iter().enumerate() {
-                    let mut calico: Vec<CRule> = Vec::new();
-                    let mut provenance = Provenance::default();
-                    let mut origins: Vec<&Origin> = Vec::new();
-                    for (origin, rules) in intents.by_ref().take(count) {
-                        let q = origin.qualified();
-                        for r in rules {
-                            provenance.push_rule(field, calico.len(), q.clone());
-                            calico.push(r);
+                    let run: Vec<(&Origin, usize)> = intents.by_ref().take(count).collect();
+                    let len = run.iter().map(|&(_, n)| n).sum();
+                    // The run's rules are the first `len`: the rest stay for the next run
+                    // (nothing is copied for the last, nearly always the only one).
+                    let rest = rules.split_off(len);
+                    let calico = std::mem::replace(&mut rules, rest);
+                    // The rules of one intent need no provenance beyond its name (the
+                    // intent annotation, with no rules annotation).
+                    let provenance = (run.len() > 1).then(|| {
+                        let mut provenance = Provenance::default();
+                        let mut index = 0;
+                        for &(origin, n) in &run {
+                            let q = origin.qualified();
+                            for _ in 0..n {
+                                provenance.push_rule(field, index, q.clone());
+                                index += 1;
+                            }
                         }
-                        origins.push(origin);
-                    }
+                        provenance
+                    });
+                    let origins: Vec<&Origin> = run.iter().map(|&(origin, _)| origin).collect();
                     if deny {
                         out.push(Planning::Deny);
                     }
@@ -1030,7 +1075,7 @@ pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan
                         ingress,
                         egress,
                         origin: origins[0],
-                        provenance: Some(provenance),
+                        provenance,
                     };
                     match build(draft, options, validate) {
                         Ok(p) => out.push(Planning::Object(p)),
