@@ -775,15 +775,18 @@ fn metadata(
     origin: &Origin,
     intent: String,
 ) -> ObjectMeta {
+    // Inserted one by one: a map made from an array sorts the array first, which cost
+    // more than the inserts into maps this small.
+    let mut labels = BTreeMap::new();
+    labels.insert(MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string());
+    let mut annotations = BTreeMap::new();
+    annotations.insert(SOURCE_ANNOTATION.to_string(), origin.file.clone());
+    annotations.insert(INTENT_ANNOTATION.to_string(), intent);
     ObjectMeta {
         name,
         namespace,
-        labels: [(MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string())].into(),
-        annotations: [
-            (SOURCE_ANNOTATION.to_string(), origin.file.clone()),
-            (INTENT_ANNOTATION.to_string(), intent),
-        ]
-        .into(),
+        labels,
+        annotations,
     }
 }
 

@@ -28,7 +28,8 @@ use ipnet::IpNet;
 use netpolc_ir::backend::{At, Item};
 use serde::Deserialize as _;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
 
 /// Calico's limit on one selector.
@@ -101,9 +102,25 @@ pub(crate) fn is_port_name(s: &str) -> bool {
         && !s.contains("--")
 }
 
+/// The label and annotation keys netpolc writes on every object it renders, all
+/// qualified names in lower case (`the_keys_netpolc_writes_are_qualified_names`): the
+/// checks of a key below know these without looking at their characters.
+const KEYS_WRITTEN: [&str; 5] = [
+    crate::MANAGED_BY_LABEL,
+    crate::SOURCE_ANNOTATION,
+    crate::INTENT_ANNOTATION,
+    netpolc_ir::provenance::RULES_ANNOTATION,
+    crate::SYNC_WAVE,
+];
+
+/// Whether `key` is a qualified name ([`KEYS_WRITTEN`] are).
+fn is_qualified_key(key: &str) -> bool {
+    KEYS_WRITTEN.contains(&key) || is_qualified_name(key)
+}
+
 fn metadata(meta: &ObjectMeta, out: &mut Vec<String>) {
     for (k, v) in &meta.labels {
-        if !is_qualified_name(k) {
+        if !is_qualified_key(k) {
             out.push(format!(
                 "metadata.labels: key `{k}` is not a qualified name"
             ));
@@ -116,7 +133,14 @@ fn metadata(meta: &ObjectMeta, out: &mut Vec<String>) {
     }
     let mut size = 0;
     for (k, v) in &meta.annotations {
-        if !is_qualified_name(&k.to_lowercase()) {
+        // Lower-cased only when that changes it (rarely: the keys netpolc writes are
+        // lower-case ASCII).
+        let lower = if k.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+            std::borrow::Cow::Owned(k.to_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(k.as_str())
+        };
+        if !is_qualified_key(&lower) {
             out.push(format!(
                 "metadata.annotations: key `{k}` is not a qualified name"
             ));
@@ -329,9 +353,9 @@ fn spec(name: &str, s: &Spec<'_>, out: &mut Vec<String>) {
                 types.len()
             ));
         }
-        let mut seen = BTreeSet::new();
-        for t in types {
-            if !seen.insert(t) {
+        let mut first = first_of_value(types);
+        for (i, t) in types.iter().enumerate() {
+            if !first(i) {
                 out.push(format!("spec.types: '{t:?}' type specified more than once"));
             }
         }
@@ -353,8 +377,67 @@ thread_local! {
     /// Selector texts this thread found valid (syntax, length and label names): one text
     /// recurs in many policies and rules (a peer in every policy of a namespace), and
     /// whether a text is valid depends on the text alone.
-    static VALID_SELECTORS: std::cell::RefCell<std::collections::HashSet<Box<str>>> =
-        std::cell::RefCell::default();
+    static VALID_SELECTORS: std::cell::RefCell<HashSet<Box<str>, TextHashing>> =
+        std::cell::RefCell::new(HashSet::with_hasher(TextHashing::new()));
+}
+
+/// How [`VALID_SELECTORS`] hashes its texts: eight bytes per multiplication, where the
+/// default hasher cost more than the rest of the check of a text already found valid
+/// (every rule has two or three), from a seed drawn for each thread's set so that texts
+/// cannot be chosen to collide in advance. Never iterated: no output depends on it.
+struct TextHashing(u64);
+
+impl TextHashing {
+    fn new() -> TextHashing {
+        TextHashing(std::collections::hash_map::RandomState::new().hash_one(0u8))
+    }
+}
+
+impl BuildHasher for TextHashing {
+    type Hasher = TextHasher;
+
+    fn build_hasher(&self) -> TextHasher {
+        TextHasher(self.0)
+    }
+}
+
+/// The hasher of [`TextHashing`].
+struct TextHasher(u64);
+
+impl TextHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for TextHasher {
+    fn finish(&self) -> u64 {
+        // The product's high bits mix every bit; rotated down, they are the low bits the
+        // table indexes by.
+        self.0.rotate_left(26)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.mix(u64::from_le_bytes(w.try_into().expect("eight bytes")));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let word = rest
+                .iter()
+                .rev()
+                .fold(0, |word, b| (word << 8) | u64::from(*b));
+            // With its length, `ab` and `ab\0` hash apart (only a matter of speed: the set
+            // compares the texts).
+            self.mix(word ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        // The end of a `str` (`0xff`, which no text holds).
+        self.mix(u64::from(b));
+    }
 }
 
 /// Checks a selector's syntax, length and label names.
@@ -384,10 +467,17 @@ fn selector_syntax(path: impl std::fmt::Display + Copy, text: &str, out: &mut Ve
     }
 }
 
+/// Whether `text` holds `call`, which has a `(`: most selectors have none, and a byte is
+/// found for less than a text search costs to start.
+fn calls(text: &str, call: &str) -> bool {
+    debug_assert!(call.contains('('));
+    text.as_bytes().contains(&b'(') && text.contains(call)
+}
+
 /// A policy-level selector: `global()` is not allowed there.
 fn policy_selector(path: impl std::fmt::Display + Copy, text: &str, out: &mut Vec<String>) {
     selector_syntax(path, text, out);
-    if text.contains("global()") {
+    if calls(text, "global()") {
         out.push(format!(
             "{path}: global() can only be used in an EntityRule namespaceSelector"
         ));
@@ -468,7 +558,7 @@ fn entity(
 ) {
     if let Some(sel) = &e.selector {
         selector_syntax(At(path, "selector"), sel, out);
-        if sel.contains("global()") {
+        if calls(sel, "global()") {
             out.push(format!(
                 "{path}.selector: global() can only be used in an EntityRule namespaceSelector"
             ));
@@ -479,7 +569,7 @@ fn entity(
     }
     if let Some(sel) = &e.namespace_selector {
         selector_syntax(At(path, "namespaceSelector"), sel, out);
-        if sel.contains("global(") && sel != "global()" {
+        if calls(sel, "global(") && sel != "global()" {
             // global() must be the whole namespace selector.
             let alone = selector::tokenize(sel)
                 .is_ok_and(|t| t.len() <= 2 && t.first() == Some(&Token::Global));
@@ -492,6 +582,19 @@ fn entity(
     }
     ports(At(path, "ports"), &e.ports, supports_ports, out);
     ports(At(path, "notPorts"), &e.not_ports, supports_ports, out);
+}
+
+/// Tells whether `list[i]` is the first of its value in `list`, asked for each `i` in
+/// order: by a look at the ones before it in a short list (every list a rule has, and
+/// the policy types; a set cost more than the rest of a rule's checks), with a set of
+/// the ones seen in a long one.
+fn first_of_value<T: Ord>(list: &[T]) -> impl FnMut(usize) -> bool + '_ {
+    const SHORT: usize = 16;
+    let mut seen = (list.len() > SHORT).then(BTreeSet::new);
+    move |i| match &mut seen {
+        None => !list[..i].contains(&list[i]),
+        Some(seen) => seen.insert(&list[i]),
+    }
 }
 
 fn rule(path: impl std::fmt::Display + Copy, r: &Rule, out: &mut Vec<String>) {
@@ -543,9 +646,9 @@ fn rule(path: impl std::fmt::Display + Copy, r: &Rule, out: &mut Vec<String>) {
         ("destination.notNets", &r.destination.not_nets, true),
     ] {
         let (mut v4, mut v6) = (false, false);
-        let mut distinct = BTreeSet::new();
-        for n in nets {
-            if !distinct.insert(n) {
+        let mut first = first_of_value(nets);
+        for (i, n) in nets.iter().enumerate() {
+            if !first(i) {
                 out.push(format!("{path}.{field}: duplicate entry `{n}`"));
             }
             match parse_cidr(n) {
@@ -631,6 +734,43 @@ mod tests {
             &gnp("p", json!({"types": ["Ingress"], "ingress": [rule]})),
             "spec.ingress[0].source.selector: invalid selector",
         );
+    }
+
+    #[test]
+    fn the_keys_netpolc_writes_are_qualified_names() {
+        // What lets `is_qualified_key` skip their characters.
+        for key in KEYS_WRITTEN {
+            assert!(is_qualified_name(key), "{key}");
+            assert_eq!(key.to_lowercase(), key);
+        }
+        assert!(is_qualified_key("a.b/c"));
+        assert!(!is_qualified_key("a/b/c"));
+    }
+
+    #[test]
+    fn duplicates_are_found_in_short_and_long_lists() {
+        for len in [3, 40] {
+            let mut list: Vec<u32> = (0..len).collect();
+            list.push(1);
+            list.push(len - 1);
+            list.push(1);
+            let mut first = first_of_value(&list);
+            let repeated: Vec<usize> = (0..list.len()).filter(|&i| !first(i)).collect();
+            let n = len as usize;
+            assert_eq!(repeated, [n, n + 1, n + 2], "{len}");
+        }
+    }
+
+    #[test]
+    fn text_hashes_tell_lengths_apart() {
+        let hashing = TextHashing::new();
+        let hash = |s: &str| hashing.hash_one(s);
+        assert_eq!(
+            hash("projectcalico.org/name == 'a'"),
+            hash("projectcalico.org/name == 'a'")
+        );
+        assert_ne!(hash("ab"), hash("ab\0"));
+        assert_ne!(hash("abcdefgh"), hash("abcdefgh\0"));
     }
 
     #[test]
