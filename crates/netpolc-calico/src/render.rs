@@ -21,6 +21,7 @@ use crate::{
 };
 use ipnet::IpNet;
 use netpolc_ir::backend::{Backend as _, Form, Packed, Unsupported};
+use netpolc_ir::derive::WordHasher;
 use netpolc_ir::provenance::{
     numbered_object_name, scoped_subject_words, split_at_intents, Provenance, RULES_ANNOTATION,
 };
@@ -29,7 +30,9 @@ use netpolc_ir::{
     Requirement, Rule, Scope, NAMESPACE_NAME_LABEL,
 };
 use netpolc_source::{Diagnostic, Severity};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasherDefault;
 
 const BACKEND_NOTE: &str = "backend: calico (`projectcalico.org/v3`)";
 
@@ -451,14 +454,17 @@ fn peer_entities(
     program: &Program,
     peer: &Peer,
     origin: &Origin,
+    written: &mut Written,
     out: &mut Vec<EntityRule>,
 ) -> Result<(), Problem> {
     match peer {
         Peer::Any => out.push(EntityRule::default()),
         Peer::Pods { namespaces, pods } => {
-            let selector = pod_peer_selector(pods).map_err(|p| p.problem(&origin.qualified()))?;
+            let selector = Written::text(&mut written.pods, pods, pod_peer_selector)
+                .map_err(|p| p.problem(&origin.qualified()))?;
             let namespace_selector =
-                namespace_selector(namespaces).map_err(|p| p.problem(&origin.qualified()))?;
+                Written::text(&mut written.namespaces, namespaces, namespace_selector)
+                    .map_err(|p| p.problem(&origin.qualified()))?;
             out.push(EntityRule {
                 selector: Some(selector),
                 namespace_selector: Some(namespace_selector),
@@ -613,7 +619,8 @@ fn proto_rules(ports: &Ports, origin: &Origin, out: &mut Vec<ProtoRule>) -> Resu
         }
         let specs = run.take(len).map(|m| &m.port);
         let name = || Some(CProtocol::name(protocol.as_str()));
-        if specs.clone().any(|s| *s == PortSpec::All) {
+        // `All` sorts first among a protocol's ports: the run has it if it starts with it.
+        if first.port == PortSpec::All {
             out.push(ProtoRule {
                 protocol: name(),
                 ports: Vec::new(),
@@ -689,11 +696,43 @@ fn proto_rules(ports: &Ports, origin: &Origin, out: &mut Vec<ProtoRule>) -> Resu
 }
 
 /// The parts of the rules being built, kept between IR rules so that their lists are
-/// not allocated again for each one (every rule has them).
+/// not allocated again for each one (every rule has them), and the peer selectors
+/// written so far.
 #[derive(Default)]
 struct Scratch {
     entities: Vec<EntityRule>,
     protos: Vec<ProtoRule>,
+    written: Written,
+}
+
+/// Texts by address: see [`Written`].
+type ByAddress = HashMap<usize, String, BuildHasherDefault<WordHasher>>;
+
+/// The peer selectors written for the rules of one group, each by the shared copy of the
+/// IR selector it was written from ([`LabelSelector::shared_address`]): the lowering
+/// shares one copy per value, so a peer recurs in many rules of a namespace as one
+/// address, and while the program is borrowed no copy goes, so an address stands for
+/// one value. A selector that cannot be written is not kept (it is refused each time).
+#[derive(Default)]
+struct Written {
+    /// By [`pod_peer_selector`].
+    pods: ByAddress,
+    /// By [`namespace_selector`].
+    namespaces: ByAddress,
+}
+
+impl Written {
+    /// `write(sel)`, written once for each copy of `sel` in `texts`.
+    fn text(
+        texts: &mut ByAddress,
+        sel: &LabelSelector,
+        write: fn(&LabelSelector) -> Result<String, SelectorProblem>,
+    ) -> Result<String, SelectorProblem> {
+        match texts.entry(sel.shared_address()) {
+            Entry::Occupied(text) => Ok(text.get().clone()),
+            Entry::Vacant(slot) => Ok(slot.insert(write(sel)?).clone()),
+        }
+    }
 }
 
 /// The Calico rules of one IR rule, in order: per peer entity, per protocol, appended to
@@ -715,11 +754,15 @@ fn calico_rules(
             missing.into_iter().partition(|u| *u == Unsupported::Http);
         problems.extend(http.into_iter().chain(others).map(|u| refusal(u, &q)));
     }
-    let Scratch { entities, protos } = scratch;
+    let Scratch {
+        entities,
+        protos,
+        written,
+    } = scratch;
     entities.clear();
     protos.clear();
     let entities_ok = !peer_refused
-        && peer_entities(program, &rule.peer, &rule.origin, entities)
+        && peer_entities(program, &rule.peer, &rule.origin, written, entities)
             .map_err(|p| problems.push(p))
             .is_ok();
     let protos_ok = proto_rules(&rule.ports, &rule.origin, protos)
@@ -1228,6 +1271,20 @@ mod tests {
         assert_eq!(serde_json::to_value(&typed).expect("serialises"), value);
         let keys: Vec<&String> = value.as_object().expect("an object").keys().collect();
         assert_eq!(keys, ["apiVersion", "kind", "metadata", "spec"]);
+    }
+
+    #[test]
+    fn every_port_sorts_first_among_a_protocols_ports() {
+        // What lets `proto_rules` look only at the first of a protocol's ports for `All`.
+        let others = [
+            PortSpec::Range { start: 1, end: 1 },
+            PortSpec::Named("a".into()),
+            PortSpec::Icmp {
+                icmp_type: 0,
+                code: None,
+            },
+        ];
+        assert!(others.iter().all(|p| PortSpec::All < *p));
     }
 
     #[test]
