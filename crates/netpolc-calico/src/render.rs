@@ -75,7 +75,7 @@ impl Manifest {
     /// Packs the object once built: its identity, rule counts and (with `validate`)
     /// what Calico's validation refuses in it are kept beside its JSON text, and the
     /// typed object is freed.
-    fn pack(self, origin: Option<Origin>, validate: bool) -> Planned {
+    fn pack(self, origin: Option<&Origin>, validate: bool) -> Planned<'_> {
         let mut messages = Vec::new();
         if validate {
             match &self {
@@ -106,8 +106,8 @@ impl Manifest {
 }
 
 /// One planned object, packed ([`Manifest::pack`]), and the intent it implements (none
-/// for the tier).
-struct Planned {
+/// for the tier; the program's own, not a copy).
+struct Planned<'p> {
     /// Sort key and identity ([`Manifest::into_key`]).
     key: (u8, String, String),
     /// Rules in (ingress, egress).
@@ -115,10 +115,10 @@ struct Planned {
     /// What Calico's validation refuses in the object (planned with `validate`).
     messages: Vec<String>,
     object: Packed,
-    origin: Option<Origin>,
+    origin: Option<&'p Origin>,
 }
 
-impl Planned {
+impl Planned<'_> {
     /// `Kind namespace/name` or `Kind name`.
     fn describe(&self) -> String {
         let (kind, namespace, name) = &self.key;
@@ -131,8 +131,8 @@ impl Planned {
 }
 
 /// The planner's result.
-pub(crate) struct Plan {
-    objects: Vec<Planned>,
+pub(crate) struct Plan<'p> {
+    objects: Vec<Planned<'p>>,
     /// The objects' indices in their stable order (by [`Planned::key`], ties in plan
     /// order).
     order: Vec<usize>,
@@ -143,7 +143,7 @@ pub(crate) struct Plan {
     pub(crate) validated: bool,
 }
 
-impl Plan {
+impl Plan<'_> {
     /// The manifests in their stable order.
     pub(crate) fn manifests(mut self) -> Vec<Packed> {
         netpolc_ir::par::permute(&mut self.objects, &self.order);
@@ -175,7 +175,7 @@ impl Plan {
 /// boxing them to shrink the rare others would cost an allocation per object.
 #[allow(clippy::large_enum_variant)]
 enum Planning<'p> {
-    Object(Planned),
+    Object(Planned<'p>),
     Problem(Problem, &'p Origin),
     Deny,
 }
@@ -847,8 +847,9 @@ fn direction_word(d: Direction) -> &'static str {
     }
 }
 
-/// What one object holds before it becomes a manifest.
-struct Draft<'a> {
+/// What one object holds before it becomes a manifest; the planned object keeps its
+/// `origin` (`'p`: the program's).
+struct Draft<'a, 'p> {
     name: String,
     deny: bool,
     scope: &'a Scope,
@@ -856,14 +857,18 @@ struct Draft<'a> {
     types: Vec<PolicyType>,
     ingress: Vec<CRule>,
     egress: Vec<CRule>,
-    origin: &'a Origin,
+    origin: &'p Origin,
     /// The intent of each rule, for objects merging the rules of several intents (one
     /// intent is named by `origin`).
     provenance: Option<Provenance>,
 }
 
 /// Builds the object of `draft`, packed (validated with `validate`).
-fn build(draft: Draft<'_>, options: &Options, validate: bool) -> Result<Planned, Problem> {
+fn build<'p>(
+    draft: Draft<'_, 'p>,
+    options: &Options,
+    validate: bool,
+) -> Result<Planned<'p>, Problem> {
     let namespace = match draft.scope {
         Scope::Namespace(ns) if options.namespaced => Some(ns.clone()),
         _ => None,
@@ -917,10 +922,10 @@ fn build(draft: Draft<'_>, options: &Options, validate: bool) -> Result<Planned,
             },
         ))
     };
-    Ok(manifest.pack(Some(draft.origin.clone()), validate))
+    Ok(manifest.pack(Some(draft.origin), validate))
 }
 
-fn tier_manifest(validate: bool) -> Planned {
+fn tier_manifest(validate: bool) -> Planned<'static> {
     let meta = ObjectMeta {
         name: TIER_NAME.to_string(),
         namespace: None,
@@ -989,7 +994,7 @@ fn about_object(code: &'static str, message: String, origin: &Origin) -> Diagnos
 
 /// Plans every object of the program and every diagnostic; `validate` also runs Calico's
 /// validation on every object (the capability check does, rendering need not).
-pub(crate) fn plan(program: &Program, options: &Options, validate: bool) -> Plan {
+pub(crate) fn plan<'p>(program: &'p Program, options: &Options, validate: bool) -> Plan<'p> {
     let mut objects: Vec<Planned> = Vec::new();
     let mut rep = Reporter::default();
 
