@@ -797,15 +797,28 @@ fn calico_rules(
             } else {
                 entity.clone().unwrap_or_default()
             };
-            let mut r = CRule::new(action);
-            r.protocol = protocol;
-            r.icmp = icmp;
-            match rule.direction {
-                Direction::Ingress => r.source = entity,
-                Direction::Egress => r.destination = entity,
-            }
-            r.destination.ports = ports;
-            out.push(r);
+            // Every field written once (an assignment would drop the empty field first).
+            let (source, destination) = match rule.direction {
+                Direction::Ingress => (
+                    entity,
+                    EntityRule {
+                        ports,
+                        ..EntityRule::default()
+                    },
+                ),
+                Direction::Egress => (EntityRule::default(), EntityRule { ports, ..entity }),
+            };
+            out.push(CRule {
+                action,
+                protocol,
+                not_protocol: None,
+                icmp,
+                not_icmp: None,
+                ip_version: None,
+                source,
+                destination,
+                metadata: None,
+            });
         }
     }
     Ok(())
