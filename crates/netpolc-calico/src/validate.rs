@@ -374,9 +374,10 @@ fn spec(name: &str, s: &Spec<'_>, out: &mut Vec<String>) {
 }
 
 thread_local! {
-    /// Selector texts this thread found valid (syntax, length and label names): one text
-    /// recurs in many policies and rules (a peer in every policy of a namespace), and
-    /// whether a text is valid depends on the text alone.
+    /// Selector texts this thread found plain (valid in syntax, length and label names,
+    /// and without `global(`; see `selector_syntax`): one text recurs in many policies
+    /// and rules (a peer in every policy of a namespace), and whether a text is plain
+    /// depends on the text alone.
     static VALID_SELECTORS: std::cell::RefCell<HashSet<Box<str>, TextHashing>> =
         std::cell::RefCell::new(HashSet::with_hasher(TextHashing::new()));
 }
@@ -440,10 +441,12 @@ impl Hasher for TextHasher {
     }
 }
 
-/// Checks a selector's syntax, length and label names.
-fn selector_syntax(path: impl std::fmt::Display + Copy, text: &str, out: &mut Vec<String>) {
+/// Checks a selector's syntax, length and label names; whether the text is also *plain*:
+/// valid and without `global(`, which the checks of where `global()` may stand need not
+/// look for then (only plain texts are remembered).
+fn selector_syntax(path: impl std::fmt::Display + Copy, text: &str, out: &mut Vec<String>) -> bool {
     if VALID_SELECTORS.with_borrow(|valid| valid.contains(text)) {
-        return;
+        return true;
     }
     let before = out.len();
     if text.len() > MAX_SELECTOR {
@@ -462,9 +465,11 @@ fn selector_syntax(path: impl std::fmt::Display + Copy, text: &str, out: &mut Ve
         }
         Err(e) => out.push(format!("{path}: invalid selector `{text}`: {e}")),
     }
-    if out.len() == before {
+    let plain = out.len() == before && !calls(text, "global(");
+    if plain {
         VALID_SELECTORS.with_borrow_mut(|valid| valid.insert(text.into()));
     }
+    plain
 }
 
 /// Whether `text` holds `call`, which has a `(`: most selectors have none, and a byte is
@@ -476,8 +481,8 @@ fn calls(text: &str, call: &str) -> bool {
 
 /// A policy-level selector: `global()` is not allowed there.
 fn policy_selector(path: impl std::fmt::Display + Copy, text: &str, out: &mut Vec<String>) {
-    selector_syntax(path, text, out);
-    if calls(text, "global()") {
+    let plain = selector_syntax(path, text, out);
+    if !plain && calls(text, "global()") {
         out.push(format!(
             "{path}: global() can only be used in an EntityRule namespaceSelector"
         ));
@@ -557,8 +562,8 @@ fn entity(
     out: &mut Vec<String>,
 ) {
     if let Some(sel) = &e.selector {
-        selector_syntax(At(path, "selector"), sel, out);
-        if calls(sel, "global()") {
+        let plain = selector_syntax(At(path, "selector"), sel, out);
+        if !plain && calls(sel, "global()") {
             out.push(format!(
                 "{path}.selector: global() can only be used in an EntityRule namespaceSelector"
             ));
@@ -568,8 +573,8 @@ fn entity(
         selector_syntax(At(path, "notSelector"), sel, out);
     }
     if let Some(sel) = &e.namespace_selector {
-        selector_syntax(At(path, "namespaceSelector"), sel, out);
-        if calls(sel, "global(") && sel != "global()" {
+        let plain = selector_syntax(At(path, "namespaceSelector"), sel, out);
+        if !plain && calls(sel, "global(") && sel != "global()" {
             // global() must be the whole namespace selector.
             let alone = selector::tokenize(sel)
                 .is_ok_and(|t| t.len() <= 2 && t.first() == Some(&Token::Global));
@@ -734,6 +739,29 @@ mod tests {
             &gnp("p", json!({"types": ["Ingress"], "ingress": [rule]})),
             "spec.ingress[0].source.selector: invalid selector",
         );
+        // Texts with `global()` are valid but not plain: where it may not stand, it is
+        // reported each time; where it may, it passes each time.
+        let rule = |source: Value| {
+            gnp(
+                "p",
+                json!({"types": ["Ingress"], "ingress": [{"action": "Allow", "source": source}]}),
+            )
+        };
+        for _ in 0..2 {
+            one(
+                &with("global()"),
+                "spec.selector: global() can only be used",
+            );
+            one(
+                &rule(json!({"selector": "global()"})),
+                "source.selector: global() can only be used",
+            );
+            one(
+                &rule(json!({"namespaceSelector": "global() && a == 'b'"})),
+                "cannot be combined",
+            );
+            assert!(validate(&rule(json!({"namespaceSelector": "global()"}))).is_empty());
+        }
     }
 
     #[test]
