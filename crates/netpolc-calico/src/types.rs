@@ -235,7 +235,24 @@ pub struct EntityRule {
 impl EntityRule {
     /// Whether no field is set (the entity matches everything).
     pub fn is_empty(&self) -> bool {
-        *self == EntityRule::default()
+        // Field by field (every rule is asked twice when written): comparing with a
+        // default compares every field, strings and lists as such.
+        let EntityRule {
+            selector,
+            namespace_selector,
+            not_selector,
+            nets,
+            not_nets,
+            ports,
+            not_ports,
+        } = self;
+        selector.is_none()
+            && namespace_selector.is_none()
+            && not_selector.is_none()
+            && nets.is_empty()
+            && not_nets.is_empty()
+            && ports.is_empty()
+            && not_ports.is_empty()
     }
 }
 
