@@ -1098,15 +1098,20 @@ pub(crate) fn plan<'p>(program: &'p Program, options: &Options, validate: bool) 
                 // provenance annotations small): a new object (`-2`, `-3`, …) starts at
                 // an intent boundary when the next intent would not fit.
                 let runs = split_at_intents(intents.iter().map(|&(_, n)| n), MERGED_RULES);
+                let last = runs.len().saturating_sub(1);
                 let mut intents = intents.into_iter();
+                let mut rules = rules.into_iter();
                 let field = direction_word(*direction);
                 for (n, count) in runs.into_iter().enumerate() {
                     let run: Vec<(&Origin, usize)> = intents.by_ref().take(count).collect();
-                    let len = run.iter().map(|&(_, n)| n).sum();
-                    // The run's rules are the first `len`: the rest stay for the next run
-                    // (nothing is copied for the last, nearly always the only one).
-                    let rest = rules.split_off(len);
-                    let calico = std::mem::replace(&mut rules, rest);
+                    // Each run's rules are moved once; the last takes the rest, which for
+                    // the only run (nearly always) is the list itself, not a copy.
+                    let calico: Vec<CRule> = if n == last {
+                        std::mem::take(&mut rules).collect()
+                    } else {
+                        let len = run.iter().map(|&(_, n)| n).sum();
+                        rules.by_ref().take(len).collect()
+                    };
                     // The rules of one intent need no provenance beyond its name (the
                     // intent annotation, with no rules annotation).
                     let provenance = (run.len() > 1).then(|| {
