@@ -26,10 +26,10 @@ use crate::types::{
 use crate::DEFAULT_TIER;
 use ipnet::IpNet;
 use netpolc_ir::backend::{At, Item};
+use netpolc_ir::derive::SeededWords;
 use serde::Deserialize as _;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
-use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
 
 /// Calico's limit on one selector.
@@ -378,67 +378,8 @@ thread_local! {
     /// and without `global(`; see `selector_syntax`): one text recurs in many policies
     /// and rules (a peer in every policy of a namespace), and whether a text is plain
     /// depends on the text alone.
-    static VALID_SELECTORS: std::cell::RefCell<HashSet<Box<str>, TextHashing>> =
-        std::cell::RefCell::new(HashSet::with_hasher(TextHashing::new()));
-}
-
-/// How [`VALID_SELECTORS`] hashes its texts: eight bytes per multiplication, where the
-/// default hasher cost more than the rest of the check of a text already found valid
-/// (every rule has two or three), from a seed drawn for each thread's set so that texts
-/// cannot be chosen to collide in advance. Never iterated: no output depends on it.
-struct TextHashing(u64);
-
-impl TextHashing {
-    fn new() -> TextHashing {
-        TextHashing(std::collections::hash_map::RandomState::new().hash_one(0u8))
-    }
-}
-
-impl BuildHasher for TextHashing {
-    type Hasher = TextHasher;
-
-    fn build_hasher(&self) -> TextHasher {
-        TextHasher(self.0)
-    }
-}
-
-/// The hasher of [`TextHashing`].
-struct TextHasher(u64);
-
-impl TextHasher {
-    fn mix(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-impl Hasher for TextHasher {
-    fn finish(&self) -> u64 {
-        // The product's high bits mix every bit; rotated down, they are the low bits the
-        // table indexes by.
-        self.0.rotate_left(26)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            self.mix(u64::from_le_bytes(w.try_into().expect("eight bytes")));
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let word = rest
-                .iter()
-                .rev()
-                .fold(0, |word, b| (word << 8) | u64::from(*b));
-            // With its length, `ab` and `ab\0` hash apart (only a matter of speed: the set
-            // compares the texts).
-            self.mix(word ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    fn write_u8(&mut self, b: u8) {
-        // The end of a `str` (`0xff`, which no text holds).
-        self.mix(u64::from(b));
-    }
+    static VALID_SELECTORS: std::cell::RefCell<HashSet<Box<str>, SeededWords>> =
+        std::cell::RefCell::default();
 }
 
 /// Checks a selector's syntax, length and label names; whether the text is also *plain*:
@@ -787,18 +728,6 @@ mod tests {
             let n = len as usize;
             assert_eq!(repeated, [n, n + 1, n + 2], "{len}");
         }
-    }
-
-    #[test]
-    fn text_hashes_tell_lengths_apart() {
-        let hashing = TextHashing::new();
-        let hash = |s: &str| hashing.hash_one(s);
-        assert_eq!(
-            hash("projectcalico.org/name == 'a'"),
-            hash("projectcalico.org/name == 'a'")
-        );
-        assert_ne!(hash("ab"), hash("ab\0"));
-        assert_ne!(hash("abcdefgh"), hash("abcdefgh\0"));
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::{
 };
 use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// At most this many pod classes per namespace (candidates are cut beyond it).
@@ -319,14 +319,41 @@ impl SharedCopies {
 /// (addresses, numbers): a multiplication per word, far cheaper than the default hasher
 /// for a key looked up three times per rule here, for every side of every intent in the
 /// lowering, and for the proof's keys of pod classes (vectors of numbers, hashed as
-/// their bytes, eight at a time). Names and labels the policies write are hashed with
-/// the default hasher instead: colliding keys for this one are easy to make. Never
+/// their bytes, eight at a time). Texts the policies write are hashed from a random seed
+/// ([`SeededWords`]): colliding keys are easy to make for the unseeded hasher. Never
 /// iterated: no output depends on its order.
 #[derive(Debug, Default)]
 pub struct WordHasher(u64);
 
 /// A map hashed with [`WordHasher`] (keys netpolc makes of numbers), never iterated.
 pub type Words<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<WordHasher>>;
+
+/// [`WordHasher`]s started from a seed drawn for each map (from the default hasher's
+/// random keys): for texts and labels the policies write, which cannot be chosen to
+/// collide in advance, at a multiplication per eight bytes. Never iterated.
+#[derive(Clone, Debug)]
+pub struct SeededWords(u64);
+
+impl SeededWords {
+    /// A new seed.
+    pub fn new() -> SeededWords {
+        SeededWords(std::collections::hash_map::RandomState::new().hash_one(0u8))
+    }
+}
+
+impl Default for SeededWords {
+    fn default() -> Self {
+        SeededWords::new()
+    }
+}
+
+impl BuildHasher for SeededWords {
+    type Hasher = WordHasher;
+
+    fn build_hasher(&self) -> WordHasher {
+        WordHasher(self.0)
+    }
+}
 
 impl Hasher for WordHasher {
     fn finish(&self) -> u64 {
@@ -487,4 +514,29 @@ fn pod_name(labels: &BTreeMap<String, String>) -> String {
     }
     let parts: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     parts.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Equal texts hash alike from one seed; a short tail differs from a longer one (only
+    /// a matter of speed: the maps compare their keys).
+    #[test]
+    fn word_hashes_tell_tails_apart() {
+        let seeded = SeededWords::new();
+        let plain = BuildHasherDefault::<WordHasher>::default();
+        let hashes: [&dyn Fn(&str) -> u64; 2] = [&|s| seeded.hash_one(s), &|s| plain.hash_one(s)];
+        for hash in hashes {
+            assert_eq!(
+                hash("projectcalico.org/name == 'a'"),
+                hash("projectcalico.org/name == 'a'")
+            );
+            assert_ne!(hash("ab"), hash("ab\0"));
+            assert_ne!(hash("abcdefgh"), hash("abcdefgh\0"));
+            assert_ne!(hash("abcdefghi"), hash("abcdefgh"));
+        }
+        let words = |n: &[usize]| plain.hash_one(n);
+        assert_ne!(words(&[1, 2]), words(&[2, 1]));
+    }
 }

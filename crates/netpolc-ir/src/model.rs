@@ -1176,8 +1176,14 @@ impl<T> PodCache<T> {
         }
         // The first pod of each namespace and labels, and each pod's; sized once
         // (growing rehashes every label map met so far).
-        let mut alike: std::collections::HashMap<(&str, &BTreeMap<String, String>), usize> =
-            std::collections::HashMap::with_capacity(model.pods.len());
+        let mut alike: std::collections::HashMap<
+            (&str, &BTreeMap<String, String>),
+            usize,
+            crate::derive::SeededWords,
+        > = std::collections::HashMap::with_capacity_and_hasher(
+            model.pods.len(),
+            crate::derive::SeededWords::new(),
+        );
         let mut firsts = Vec::new();
         let slots: Vec<usize> = model
             .pods
