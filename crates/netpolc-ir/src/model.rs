@@ -684,9 +684,9 @@ impl<S: Ord> Mentions<S> {
         }
     }
 
-    /// [`Self::add_pod_requirement_in`] for a scope whose every namespace this already
-    /// mentions by name ([`Self::add_namespace`]; debug builds check it): the namespaces
-    /// are not searched for again.
+    /// [`Self::add_pod_label_test_in`] of one requirement, for a scope whose every
+    /// namespace this already mentions by name ([`Self::add_namespace`]; debug builds
+    /// check it): the namespaces are not searched for again.
     pub fn add_pod_requirement_in_named<'a>(
         &mut self,
         scope: Option<impl IntoIterator<Item = &'a str>>,
@@ -695,17 +695,6 @@ impl<S: Ord> Mentions<S> {
         S: MentionText<'a>,
     {
         self.label_test_in(scope, &r.key, r.op, r.values.iter(), false);
-    }
-
-    /// [`Self::add_pod_label_test_in`] for one requirement.
-    pub fn add_pod_requirement_in<'a>(
-        &mut self,
-        scope: Option<impl IntoIterator<Item = &'a str>>,
-        r: &'a crate::Requirement,
-    ) where
-        S: MentionText<'a>,
-    {
-        self.add_pod_label_test_in(scope, &r.key, r.op, r.values.iter());
     }
 
     /// Adds a peer's tests: those `namespaces()` yields, over namespace labels (the name
@@ -1096,8 +1085,8 @@ impl<'k> NearIndex<'k> {
 ///
 /// The model is told by its address and pod count: callers ask about the model they
 /// hold for as long as they ask (the proof's own copy), and a model asked about after
-/// another replaces the whole cache. One thread fills it for a model while the others
-/// asking wait (`value` must not ask the cache). A caller asking many times (a prepared
+/// another replaces the whole cache. One thread fills it for a model (making the values
+/// on every core) while the others asking wait (`value` must not ask the cache). A caller asking many times (a prepared
 /// side) may hold the values ([`PodCache::held`]) and take no lock per question.
 pub struct PodCache<T> {
     cached: std::sync::RwLock<Option<std::sync::Arc<Held<T>>>>,
@@ -1427,6 +1416,25 @@ mod tests {
                 c.iter().map(|v| v.as_str()).collect::<Vec<_>>(),
                 ["a/web", "a/web", "b/web", "a/db"]
             );
+        });
+        // Enough distinct pods for the values to be made on several threads: each pod
+        // still gets its own value, shared with its replica only.
+        let many = ClusterModel {
+            pods: (0..1200)
+                .map(|i| pod("a", &format!("p{i}"), &format!("app{}", i % 600)))
+                .collect(),
+            ..ClusterModel::default()
+        };
+        cache.fill(&many, of);
+        cache.with(&many, |c| {
+            let c = c.unwrap();
+            for (i, v) in c.iter().enumerate() {
+                assert_eq!(**v, format!("a/app{}", i % 600));
+            }
+            for i in 0..600 {
+                assert!(std::sync::Arc::ptr_eq(&c[i], &c[i + 600]));
+                assert!(!std::sync::Arc::ptr_eq(&c[i], &c[i + 1]));
+            }
         });
     }
 
