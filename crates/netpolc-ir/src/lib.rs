@@ -68,6 +68,7 @@ mod program;
 pub mod proof;
 pub mod provenance;
 mod selector;
+pub mod sorted;
 pub mod yaml;
 
 pub use ports::{PortMatch, PortSpec, Ports, Protocol};

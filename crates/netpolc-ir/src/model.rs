@@ -5,6 +5,7 @@
 //! back end's evaluator of its *emitted manifests*, so that their verdicts can be compared
 //! flow by flow.
 
+use crate::sorted::{SortedMap, SortedSet};
 use crate::{Direction, Protocol};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet};
@@ -343,8 +344,8 @@ impl<'a> MentionText<'a> for std::borrow::Cow<'a, str> {
 
 /// Records a label test: `In`/`NotIn` mention the pairs, `Exists`/`DoesNotExist` the key.
 fn label_test<'a, S: MentionText<'a>>(
-    pairs: &mut BTreeSet<(S, S)>,
-    keys: &mut BTreeSet<S>,
+    pairs: &mut SortedSet<(S, S)>,
+    keys: &mut SortedSet<S>,
     key: &'a str,
     op: crate::Op,
     values: impl Iterator<Item = &'a String>,
@@ -359,7 +360,7 @@ fn label_test<'a, S: MentionText<'a>>(
 /// Adds the pairs `(key, value)`, each made (copied, for owned strings) only when not
 /// there yet: every evaluator of a side, and many rules, mention the same pairs.
 fn add_pairs<'a, S: MentionText<'a>>(
-    pairs: &mut BTreeSet<(S, S)>,
+    pairs: &mut SortedSet<(S, S)>,
     key: &'a str,
     values: impl Iterator<Item = &'a String>,
 ) {
@@ -371,7 +372,7 @@ fn add_pairs<'a, S: MentionText<'a>>(
 }
 
 /// Adds `name` (a label key, a namespace), made only when not there yet.
-fn add_once<'a, S: MentionText<'a>>(set: &mut BTreeSet<S>, name: &'a str) {
+fn add_once<'a, S: MentionText<'a>>(set: &mut SortedSet<S>, name: &'a str) {
     if S::LENT || !set.contains(name) {
         set.insert(S::from(name));
     }
@@ -418,21 +419,11 @@ impl Ord for dyn PairRef + '_ {
 /// `add` applied to the value of `key` in `map`, inserted empty when missing (the key
 /// made only then); one lookup when it is there, as it mostly is.
 fn in_slot<'a, S: MentionText<'a>, V: Default>(
-    map: &mut BTreeMap<S, V>,
+    map: &mut SortedMap<S, V>,
     key: &'a str,
     add: impl FnOnce(&mut V),
 ) {
-    if S::LENT {
-        return add(map.entry(S::from(key)).or_default());
-    }
-    match map.get_mut(key) {
-        Some(value) => add(value),
-        None => {
-            let mut value = V::default();
-            add(&mut value);
-            map.insert(S::from(key), value);
-        }
-    }
+    add(map.slot(key, || S::from(key), V::default));
 }
 
 /// One side of one pod, prepared by [`Evaluator::prepare_side`]: given the other end and
@@ -498,52 +489,52 @@ pub struct Mentions<S = String> {
     /// Every namespace may be told apart (the evaluator cannot say which).
     pub all_namespaces: bool,
     /// Namespaces named by a selector (`In` or `NotIn` on the namespace's name).
-    pub namespaces: BTreeSet<S>,
+    pub namespaces: SortedSet<S>,
     /// Namespace label pairs tested by `In`/`NotIn`/equality.
-    pub namespace_labels: BTreeSet<(S, S)>,
+    pub namespace_labels: SortedSet<(S, S)>,
     /// Namespace label keys tested for existence (any value tells apart).
-    pub namespace_keys: BTreeSet<S>,
+    pub namespace_keys: SortedSet<S>,
     /// Networks whose membership is tested (peers, holes, entities with addresses).
-    pub nets: BTreeSet<IpNet>,
+    pub nets: SortedSet<IpNet>,
     /// Ports may matter anywhere (use every port boundary of the model).
     pub all_ports: bool,
     /// The first port of every interval that a port match starts or ends: for a range
     /// `a-b` of a protocol, `a` and `b + 1`.
-    pub ports: BTreeSet<(Protocol, u32)>,
+    pub ports: SortedSet<(Protocol, u32)>,
     /// A named port is matched (the destination pod's named ports become boundaries).
     pub named_ports: bool,
     /// Any pod label may matter (no projection of pod labels).
     pub all_pod_labels: bool,
     /// Pod label pairs tested by `In`/`NotIn`/equality (on the other end's pod).
-    pub pod_labels: BTreeSet<(S, S)>,
+    pub pod_labels: SortedSet<(S, S)>,
     /// Pod label keys tested for existence, or with tests other than equality.
-    pub pod_keys: BTreeSet<S>,
+    pub pod_keys: SortedSet<S>,
     /// Pod label pairs tested only on the pods of one namespace (a peer whose namespace
     /// part can match that namespace alone, such as a rule's own namespace), by
     /// namespace. Such a test tells apart pods of that namespace only; each of these
     /// namespaces must also be in [`Self::namespaces`].
-    pub pod_labels_in: BTreeMap<S, BTreeSet<(S, S)>>,
+    pub pod_labels_in: SortedMap<S, SortedSet<(S, S)>>,
     /// Pod label keys tested only on the pods of one namespace, by namespace (as
     /// [`Self::pod_labels_in`]).
-    pub pod_keys_in: BTreeMap<S, BTreeSet<S>>,
+    pub pod_keys_in: SortedMap<S, SortedSet<S>>,
 }
 
 impl<S> Default for Mentions<S> {
     fn default() -> Self {
         Mentions {
             all_namespaces: false,
-            namespaces: BTreeSet::new(),
-            namespace_labels: BTreeSet::new(),
-            namespace_keys: BTreeSet::new(),
-            nets: BTreeSet::new(),
+            namespaces: SortedSet::new(),
+            namespace_labels: SortedSet::new(),
+            namespace_keys: SortedSet::new(),
+            nets: SortedSet::new(),
             all_ports: false,
-            ports: BTreeSet::new(),
+            ports: SortedSet::new(),
             named_ports: false,
             all_pod_labels: false,
-            pod_labels: BTreeSet::new(),
-            pod_keys: BTreeSet::new(),
-            pod_labels_in: BTreeMap::new(),
-            pod_keys_in: BTreeMap::new(),
+            pod_labels: SortedSet::new(),
+            pod_keys: SortedSet::new(),
+            pod_labels_in: SortedMap::new(),
+            pod_keys_in: SortedMap::new(),
         }
     }
 }
@@ -753,10 +744,20 @@ impl<S: Ord> Mentions<S> {
         self.pod_labels.append(&mut other.pod_labels);
         self.pod_keys.append(&mut other.pod_keys);
         for (ns, mut pairs) in other.pod_labels_in {
-            self.pod_labels_in.entry(ns).or_default().append(&mut pairs);
+            match self.pod_labels_in.get_mut(&ns) {
+                Some(slot) => slot.append(&mut pairs),
+                None => {
+                    self.pod_labels_in.insert(ns, pairs);
+                }
+            }
         }
         for (ns, mut keys) in other.pod_keys_in {
-            self.pod_keys_in.entry(ns).or_default().append(&mut keys);
+            match self.pod_keys_in.get_mut(&ns) {
+                Some(slot) => slot.append(&mut keys),
+                None => {
+                    self.pod_keys_in.insert(ns, keys);
+                }
+            }
         }
     }
 }
@@ -765,12 +766,12 @@ impl Mentions<std::borrow::Cow<'_, str>> {
     /// The same mentions with their strings owned, to be kept beyond the evaluators and
     /// the model they borrow from (the connectivity map keeps every class's).
     pub fn into_owned(self) -> Mentions {
-        fn set(s: BTreeSet<std::borrow::Cow<'_, str>>) -> BTreeSet<String> {
+        fn set(s: SortedSet<std::borrow::Cow<'_, str>>) -> SortedSet<String> {
             s.into_iter().map(std::borrow::Cow::into_owned).collect()
         }
         fn pairs(
-            s: BTreeSet<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)>,
-        ) -> BTreeSet<(String, String)> {
+            s: SortedSet<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)>,
+        ) -> SortedSet<(String, String)> {
             s.into_iter()
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect()
@@ -1322,13 +1323,14 @@ mod tests {
         assert_eq!(pairs, [(s("tier"), s("a")), (s("tier"), s("b"))]);
         // An existence test goes to the keys only; a namespace missing from one map
         // reads as empty there.
-        assert_eq!(m.pod_keys_in["shop"], BTreeSet::from([s("canary")]));
+        assert_eq!(m.pod_keys_in["shop"], SortedSet::from([s("canary")]));
         assert!(m.namespaces.contains("shop"));
         // The borrowed search orders as the owned pairs do.
         for (k, v) in [("app", "api"), ("app", "web"), ("tier", "a"), ("tier", "b")] {
-            let all: BTreeSet<(String, String)> = m
+            let all: SortedSet<(String, String)> = m
                 .pod_labels
-                .union(&m.pod_labels_in["shop"])
+                .iter()
+                .chain(&m.pod_labels_in["shop"])
                 .cloned()
                 .collect();
             assert!(all.contains(&(k, v) as &dyn PairRef), "{k}={v}");

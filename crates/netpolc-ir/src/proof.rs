@@ -56,6 +56,7 @@ use crate::model::{
     ClusterModel, Endpoint, Evaluator, Flow, Mentions, Numbering, Pod, PreparedSide, SideKey,
     Verdict,
 };
+use crate::sorted::SortedSet;
 use crate::{Direction, Protocol, NAMESPACE_NAME_LABEL};
 use ipnet::IpNet;
 use std::borrow::{Borrow, Cow};
@@ -196,9 +197,9 @@ struct Local {
     all: bool,
     /// The networks the side mentions (its representative addresses are those of these
     /// and the fixed networks: [`Prover::addresses`]).
-    nets: BTreeSet<IpNet>,
+    nets: SortedSet<IpNet>,
     /// Port interval starts, per protocol.
-    ports: BTreeSet<(Protocol, u32)>,
+    ports: SortedSet<(Protocol, u32)>,
     /// The destination's named ports matter.
     named_ports: bool,
     /// What of the other pod's labels matters: first in namespaces no test is confined
@@ -513,7 +514,7 @@ struct Scratch {
     /// its representative addresses: the pods of a namespace mostly mention the same
     /// networks in one direction, and cutting the address space anew for each costs
     /// more than comparing the networks.
-    addresses: [Option<(BTreeSet<IpNet>, Vec<IpAddr>)>; 2],
+    addresses: [Option<(SortedSet<IpNet>, Vec<IpAddr>)>; 2],
 }
 
 impl Tally {
@@ -864,8 +865,8 @@ impl<'a> Prover<Evals<'a>> {
         // The distinct confined tests met, with their projection's position: a handful
         // per side, compared for equality (sets of another size at once).
         type Tests<'t, 's> = (
-            Option<&'t BTreeSet<(Cow<'s, str>, Cow<'s, str>)>>,
-            Option<&'t BTreeSet<Cow<'s, str>>>,
+            Option<&'t SortedSet<(Cow<'s, str>, Cow<'s, str>)>>,
+            Option<&'t SortedSet<Cow<'s, str>>>,
         );
         let mut by_tests: Vec<(Tests<'_, '_>, usize)> = Vec::new();
         let mut within: Vec<(u32, usize)> = Vec::new();
@@ -1022,8 +1023,8 @@ impl<'a> Prover<Evals<'a>> {
         (grouped, groups)
     }
 
-    fn model_ports(&self) -> BTreeSet<(Protocol, u32)> {
-        let mut out = BTreeSet::new();
+    fn model_ports(&self) -> SortedSet<(Protocol, u32)> {
+        let mut out = SortedSet::new();
         for (p, n) in &self.model.ports {
             out.insert((*p, u32::from(*n)));
             out.insert((*p, u32::from(*n) + 1));
@@ -1214,7 +1215,7 @@ impl<'a> Prover<Evals<'a>> {
     /// next side of direction index `di` that mentions the same networks.
     fn addresses<'s>(
         &self,
-        nets: &BTreeSet<IpNet>,
+        nets: &SortedSet<IpNet>,
         di: usize,
         scratch: &'s mut Scratch,
     ) -> &'s [IpAddr] {
@@ -1233,7 +1234,7 @@ impl<'a> Prover<Evals<'a>> {
     /// The port samples of a side (plus the destination's named ports).
     fn samples(
         &self,
-        ports: &BTreeSet<(Protocol, u32)>,
+        ports: &SortedSet<(Protocol, u32)>,
         named: Option<usize>,
     ) -> Vec<(Protocol, u16)> {
         let mut all = ports.clone();
