@@ -258,11 +258,11 @@ struct Req {
     values: Vec<String>,
 }
 
-fn req(key: String, op: Op, values: &BTreeSet<String>) -> Req {
+fn req<'a>(key: String, op: Op, values: impl IntoIterator<Item = &'a String>) -> Req {
     Req {
         key,
         op,
-        values: values.iter().cloned().collect(),
+        values: values.into_iter().cloned().collect(),
     }
 }
 

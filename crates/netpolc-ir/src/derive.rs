@@ -433,7 +433,7 @@ fn representative(sel: &LabelSelector) -> BTreeMap<String, String> {
             }
             Op::Exists => {
                 out.entry(r.key.clone())
-                    .or_insert_with(|| other_value(&r.values));
+                    .or_insert_with(|| other_value(|v| r.values.contains(v)));
             }
             Op::NotIn | Op::DoesNotExist => {}
         }
@@ -441,10 +441,11 @@ fn representative(sel: &LabelSelector) -> BTreeMap<String, String> {
     out
 }
 
-fn other_value(avoid: &BTreeSet<String>) -> String {
+/// A value `x0`, `x1`, ... that `taken` says no selector names.
+fn other_value(taken: impl Fn(&String) -> bool) -> String {
     (0..)
         .map(|i| format!("x{i}"))
-        .find(|v| !avoid.contains(v))
+        .find(|v| !taken(v))
         .unwrap_or_default()
 }
 
@@ -466,7 +467,7 @@ fn candidates(selectors: &BTreeSet<LabelSelector>) -> Vec<BTreeMap<String, Strin
         .map(|(k, vs)| {
             let mut o: Vec<Option<String>> = vec![None];
             o.extend(vs.iter().cloned().map(Some));
-            o.push(Some(other_value(vs)));
+            o.push(Some(other_value(|v| vs.contains(v))));
             (k.clone(), o)
         })
         .collect();

@@ -5,7 +5,8 @@
 //! absent *or* has another value; `Exists`/`DoesNotExist` test presence. `matchLabels`
 //! entries are `In` requirements with one value. The empty selector matches everything.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::sorted::SortedSet;
+use std::collections::BTreeMap;
 
 /// The label every namespace carries with its own name (set by the control plane).
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -43,7 +44,7 @@ pub struct Requirement {
     /// The operator.
     pub op: Op,
     /// The values; non-empty for `In`/`NotIn`, empty otherwise.
-    pub values: BTreeSet<String>,
+    pub values: SortedSet<String>,
 }
 
 impl Requirement {
@@ -78,7 +79,7 @@ impl Requirement {
         Requirement {
             key: key.into(),
             op: Op::Exists,
-            values: BTreeSet::new(),
+            values: SortedSet::new(),
         }
     }
 
@@ -87,7 +88,7 @@ impl Requirement {
         Requirement {
             key: key.into(),
             op: Op::DoesNotExist,
-            values: BTreeSet::new(),
+            values: SortedSet::new(),
         }
     }
 
@@ -172,11 +173,11 @@ enum KeyConstraint {
     /// Key absent.
     Absent,
     /// Key present with a value in the set.
-    OneOf(BTreeSet<String>),
+    OneOf(SortedSet<String>),
     /// Key present with any value except those in the set.
-    PresentExcept(BTreeSet<String>),
+    PresentExcept(SortedSet<String>),
     /// Key absent, or present with a value not in the set.
-    AnyExcept(BTreeSet<String>),
+    AnyExcept(SortedSet<String>),
     /// Unsatisfiable.
     Empty,
 }
@@ -186,7 +187,7 @@ impl KeyConstraint {
         match r.op {
             Op::In => KeyConstraint::OneOf(r.values.clone()),
             Op::NotIn => KeyConstraint::AnyExcept(r.values.clone()),
-            Op::Exists => KeyConstraint::PresentExcept(BTreeSet::new()),
+            Op::Exists => KeyConstraint::PresentExcept(SortedSet::new()),
             Op::DoesNotExist => KeyConstraint::Absent,
         }
     }
@@ -197,14 +198,12 @@ impl KeyConstraint {
             (Empty, _) | (_, Empty) => Empty,
             (Absent, Absent) | (Absent, AnyExcept(_)) | (AnyExcept(_), Absent) => Absent,
             (Absent, _) | (_, Absent) => Empty,
-            (OneOf(a), OneOf(b)) => OneOf(a.intersection(&b).cloned().collect()),
+            (OneOf(a), OneOf(b)) => OneOf(a.intersection(&b)),
             (OneOf(a), PresentExcept(b) | AnyExcept(b))
-            | (PresentExcept(b) | AnyExcept(b), OneOf(a)) => {
-                OneOf(a.difference(&b).cloned().collect())
-            }
+            | (PresentExcept(b) | AnyExcept(b), OneOf(a)) => OneOf(a.difference(&b)),
             (PresentExcept(a), PresentExcept(b) | AnyExcept(b))
-            | (AnyExcept(b), PresentExcept(a)) => PresentExcept(a.union(&b).cloned().collect()),
-            (AnyExcept(a), AnyExcept(b)) => AnyExcept(a.union(&b).cloned().collect()),
+            | (AnyExcept(b), PresentExcept(a)) => PresentExcept(a.union(&b)),
+            (AnyExcept(a), AnyExcept(b)) => AnyExcept(a.union(&b)),
         }
         .normalise()
     }
@@ -457,7 +456,7 @@ mod tests {
             proptest::collection::btree_set(0..3usize, 1..3),
         )
             .prop_map(|(k, op, vs)| {
-                let values: BTreeSet<String> = vs.iter().map(|&i| VALUES[i].to_string()).collect();
+                let values: SortedSet<String> = vs.iter().map(|&i| VALUES[i].to_string()).collect();
                 let key = KEYS[k].to_string();
                 match op {
                     0 => Requirement {

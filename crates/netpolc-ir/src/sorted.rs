@@ -130,6 +130,72 @@ impl<T: Ord> SortedSet<T> {
         }
     }
 
+    /// The values in both sets.
+    pub fn intersection(&self, other: &SortedSet<T>) -> SortedSet<T>
+    where
+        T: Clone,
+    {
+        self.merged(other, (false, true, false))
+    }
+
+    /// The values of this set that are not in `other`.
+    pub fn difference(&self, other: &SortedSet<T>) -> SortedSet<T>
+    where
+        T: Clone,
+    {
+        self.merged(other, (true, false, false))
+    }
+
+    /// The values in either set.
+    pub fn union(&self, other: &SortedSet<T>) -> SortedSet<T>
+    where
+        T: Clone,
+    {
+        self.merged(other, (true, true, true))
+    }
+
+    /// One walk of both sorted lists, keeping the values found in this set only, in
+    /// both, or in `other` only, as `keep` says.
+    fn merged(&self, other: &SortedSet<T>, keep: (bool, bool, bool)) -> SortedSet<T>
+    where
+        T: Clone,
+    {
+        let (mine, both, theirs) = keep;
+        let (a, b) = (&self.0, &other.0);
+        let mut out = Vec::with_capacity(if theirs { a.len() + b.len() } else { a.len() });
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                Ordering::Less => {
+                    if mine {
+                        out.push(a[i].clone());
+                    }
+                    i += 1;
+                }
+                Ordering::Greater => {
+                    if theirs {
+                        out.push(b[j].clone());
+                    }
+                    j += 1;
+                }
+                Ordering::Equal => {
+                    if both {
+                        out.push(a[i].clone());
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        if mine {
+            out.extend_from_slice(&a[i..]);
+        }
+        if theirs {
+            out.extend_from_slice(&b[j..]);
+        }
+        SortedSet(out)
+    }
+
     /// Sorts and drops duplicates (the first of equal values stays).
     fn normalise(&mut self) {
         self.0.sort();
@@ -393,6 +459,30 @@ mod tests {
             );
             assert_eq!(format!("{set:?}"), format!("{tree:?}"));
             assert_eq!((set.first(), set.last()), (tree.first(), tree.last()));
+        }
+    }
+
+    #[test]
+    fn set_operations_agree_with_b_tree_sets() {
+        for seed in 0..40 {
+            let (a, b) = (values(seed, 12), values(seed + 50, 9));
+            let (sa, sb): (SortedSet<u16>, SortedSet<u16>) =
+                (a.iter().copied().collect(), b.iter().copied().collect());
+            let (ta, tb): (BTreeSet<u16>, BTreeSet<u16>) =
+                (a.iter().copied().collect(), b.iter().copied().collect());
+            let tree = |s: SortedSet<u16>| s.into_iter().collect::<Vec<_>>();
+            assert_eq!(
+                tree(sa.intersection(&sb)),
+                ta.intersection(&tb).copied().collect::<Vec<_>>()
+            );
+            assert_eq!(
+                tree(sa.difference(&sb)),
+                ta.difference(&tb).copied().collect::<Vec<_>>()
+            );
+            assert_eq!(
+                tree(sa.union(&sb)),
+                ta.union(&tb).copied().collect::<Vec<_>>()
+            );
         }
     }
 

@@ -31,9 +31,10 @@ use netpolc_calico::types::{
     Action, EntityRule, GlobalNetworkPolicy, NetworkPolicy, NetworkSet, PortValue, Rule, Tier,
     TierAction,
 };
+use netpolc_ir::sorted::SortedSet;
 use netpolc_ir::{Direction, Protocol, NAMESPACE_NAME_LABEL};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 const NS_LABEL: &str = "projectcalico.org/namespace";
 const NAME_LABEL: &str = "projectcalico.org/name";
@@ -54,7 +55,7 @@ struct Split {
 }
 
 fn leaf(e: &Expr) -> Result<Req, String> {
-    let one = |v: &String| BTreeSet::from([v.clone()]);
+    let one = |v: &String| SortedSet::from([v.clone()]);
     Ok(match e {
         Expr::Eq(k, v) => Req {
             key: k.clone(),
@@ -69,17 +70,17 @@ fn leaf(e: &Expr) -> Result<Req, String> {
         Expr::In(k, vs) => Req {
             key: k.clone(),
             op: Op::In,
-            values: vs.clone(),
+            values: vs.iter().cloned().collect(),
         },
         Expr::NotIn(k, vs) => Req {
             key: k.clone(),
             op: Op::NotIn,
-            values: vs.clone(),
+            values: vs.iter().cloned().collect(),
         },
         Expr::Has(k) => Req {
             key: k.clone(),
             op: Op::Exists,
-            values: BTreeSet::new(),
+            values: SortedSet::new(),
         },
         Expr::Not(inner) => match inner.as_ref() {
             Expr::Has(_) | Expr::Eq(..) | Expr::Ne(..) | Expr::In(..) | Expr::NotIn(..) => {

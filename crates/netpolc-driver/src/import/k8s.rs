@@ -147,7 +147,7 @@ fn selector(v: &Value, path: &FieldPath) -> R<Sel> {
             }
         };
         let vp = p.key("values");
-        let mut values = std::collections::BTreeSet::new();
+        let mut values = netpolc_ir::sorted::SortedSet::new();
         for (j, v) in sequence(e.get("values").unwrap_or(&null), &vp)?
             .iter()
             .enumerate()

@@ -836,7 +836,12 @@ fn outside(peer: &Peer, isolated: &BTreeSet<String>) -> Vec<Peer> {
             match names_in {
                 Some(r) => {
                     l.remove(&r);
-                    let kept: BTreeSet<String> = r.values.difference(isolated).cloned().collect();
+                    let kept: netpolc_ir::sorted::SortedSet<String> = r
+                        .values
+                        .iter()
+                        .filter(|v| !isolated.contains(*v))
+                        .cloned()
+                        .collect();
                     if kept.is_empty() {
                         return vec![];
                     }
