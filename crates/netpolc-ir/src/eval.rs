@@ -17,8 +17,10 @@ use std::collections::BTreeMap;
 #[derive(Debug)]
 pub struct Intended<'p> {
     program: &'p Program,
-    /// Ingress rules, then egress rules, by namespace.
-    by_side: [BTreeMap<&'p str, Listed<'p>>; 2],
+    /// Ingress rules, then egress rules, by namespace: every managed namespace and every
+    /// namespace a rule is scoped to. Hashed, not ordered: the proof looks a pod's
+    /// namespace up among thousands for every side, and never walks the lists in order.
+    by_side: [Sides<'p>; 2],
     /// The rules attached to each pod of the model the proof asks about: the proof asks
     /// for a side's key, its mentions and its prepared side, each made of the same
     /// selection ([`Intended::positions`]).
@@ -95,9 +97,14 @@ impl AttachedCache {
     }
 }
 
+/// The rules of one direction, by namespace ([`Intended::by_side`]).
+type Sides<'p> = std::collections::HashMap<&'p str, Listed<'p>, crate::derive::SeededWords>;
+
 /// The rules of one direction in one namespace.
 #[derive(Debug, Default)]
 struct Listed<'p> {
+    /// Whether the namespace is isolated in this direction ([`Program::is_isolated`]).
+    isolated: bool,
     /// In program order.
     rules: Vec<&'p Rule>,
     /// The same rules by subject: each distinct pod selector (one shared copy,
@@ -109,7 +116,12 @@ struct Listed<'p> {
 
 /// The intended-meaning evaluator of a program.
 pub fn intended(program: &Program) -> Intended<'_> {
-    let mut by_side: [BTreeMap<&str, Listed<'_>>; 2] = [BTreeMap::new(), BTreeMap::new()];
+    let mut by_side: [Sides<'_>; 2] = Default::default();
+    for ns in program.namespaces.keys() {
+        for side in &mut by_side {
+            side.entry(ns.as_str()).or_default();
+        }
+    }
     for r in &program.rules {
         for ns in r.subject.scope.namespaces() {
             let listed = by_side[direction_index(r.direction)].entry(ns).or_default();
@@ -123,6 +135,14 @@ pub fn intended(program: &Program) -> Intended<'_> {
                 Some((_, positions)) => positions.push(position),
                 None => listed.subjects.push((&r.subject.pods, vec![position])),
             }
+        }
+    }
+    for (d, side) in [Direction::Ingress, Direction::Egress]
+        .into_iter()
+        .zip(&mut by_side)
+    {
+        for (ns, listed) in side.iter_mut() {
+            listed.isolated = program.is_isolated(ns, d);
         }
     }
     Intended {
@@ -165,6 +185,19 @@ impl<'p> Intended<'p> {
             .get(pod.namespace.as_str())
             .map(|l| l.rules.as_slice())
             .unwrap_or_default()
+    }
+
+    /// Whether the pod's namespace is isolated in `direction` ([`Program::is_isolated`],
+    /// found by hash).
+    fn isolated(&self, pod: &Pod, direction: Direction) -> bool {
+        let isolated = self.by_side[direction_index(direction)]
+            .get(pod.namespace.as_str())
+            .is_some_and(|l| l.isolated);
+        debug_assert_eq!(
+            isolated,
+            self.program.is_isolated(&pod.namespace, direction)
+        );
+        isolated
     }
 
     /// `f` of the rules of `direction` that attach to the pod `me` of `model`, with
@@ -234,7 +267,7 @@ impl<'p> Intended<'p> {
         if let Some(r) = matching(Action::Deny) {
             return Side::Denied(decision(r));
         }
-        if !self.program.is_isolated(&pod.namespace, direction) {
+        if !self.isolated(pod, direction) {
             return Side::Open;
         }
         match matching(Action::Allow) {
@@ -272,7 +305,7 @@ impl Evaluator for Intended<'_> {
         let pod = &model.pods[me];
         let attached: Vec<&Rule> =
             self.with_attached(model, me, direction, |a| a.map(|(_, r)| r).collect());
-        let isolated = self.program.is_isolated(&pod.namespace, direction);
+        let isolated = self.isolated(pod, direction);
         // Rules whose peer names the namespaces it is in, listed under those names.
         let index = NearIndex::new(attached.len(), |i| {
             let rule: &'a Rule = attached[i];

@@ -56,7 +56,7 @@ use crate::model::{
     ClusterModel, Endpoint, Evaluator, Flow, Mentions, Numbering, Pod, PreparedSide, SideKey,
     Verdict,
 };
-use crate::sorted::SortedSet;
+use crate::sorted::{SortedMap, SortedSet};
 use crate::{Direction, Protocol, NAMESPACE_NAME_LABEL};
 use ipnet::IpNet;
 use std::borrow::{Borrow, Cow};
@@ -171,7 +171,7 @@ type Class = (BTreeMap<String, String>, BTreeMap<String, (Protocol, u16)>);
 
 /// Namespace name → (number, whether the model has the namespace) ([`Prover::namespace_of`]):
 /// looked up for each namespace a side's mentions name, hashed rather than compared.
-type NameNumbers = HashMap<String, (u32, bool)>;
+type NameNumbers = HashMap<String, (u32, bool), crate::derive::SeededWords>;
 
 /// A namespace's number from its position (a model has far fewer than 2^32).
 fn number(position: usize) -> u32 {
@@ -238,7 +238,7 @@ pub struct Projection {
     /// Every label matters.
     pub all: bool,
     /// Mentioned key → mentioned values.
-    pub keys: BTreeMap<String, BTreeSet<String>>,
+    pub keys: SortedMap<String, SortedSet<String>>,
 }
 
 impl Projection {
@@ -258,7 +258,7 @@ impl Projection {
     pub fn outside<S: Borrow<str>>(m: &Mentions<S>) -> Projection {
         let mut p = Projection {
             all: m.all_pod_labels,
-            keys: BTreeMap::new(),
+            keys: SortedMap::new(),
         };
         p.add(&m.pod_labels, &m.pod_keys);
         p
@@ -280,18 +280,16 @@ impl Projection {
         keys: impl IntoIterator<Item = &'a S>,
     ) {
         for (k, v) in pairs {
-            let values = match self.keys.get_mut(k.borrow()) {
-                Some(values) => values,
-                None => self.keys.entry(k.borrow().to_string()).or_default(),
-            };
-            if !values.contains(v.borrow()) {
-                values.insert(v.borrow().to_string());
+            let k: &str = k.borrow();
+            let values = self.keys.slot(k, || k.to_string(), SortedSet::new);
+            let v: &str = v.borrow();
+            if !values.contains(v) {
+                values.insert(v.to_string());
             }
         }
         for k in keys {
-            if !self.keys.contains_key(k.borrow()) {
-                self.keys.insert(k.borrow().to_string(), BTreeSet::new());
-            }
+            let k: &str = k.borrow();
+            self.keys.slot(k, || k.to_string(), SortedSet::new);
         }
     }
 

@@ -105,6 +105,15 @@ impl<T: Ord> SortedSet<T> {
         self.search(probe).is_ok()
     }
 
+    /// The value equal to `probe`, as the set holds it.
+    pub fn get<Q>(&self, probe: &Q) -> Option<&T>
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.search(probe).ok().map(|at| &self.0[at])
+    }
+
     /// Removes the value equal to `probe`; whether there was one.
     pub fn remove<Q>(&mut self, probe: &Q) -> bool
     where
@@ -290,6 +299,11 @@ impl<K, V> SortedMap<K, V> {
         self.0.iter().map(|(_, v)| v)
     }
 
+    /// The keys, ascending, moved out.
+    pub fn into_keys(self) -> impl DoubleEndedIterator<Item = K> + ExactSizeIterator {
+        self.0.into_iter().map(|(k, _)| k)
+    }
+
     /// How many entries the map holds.
     pub fn len(&self) -> usize {
         self.0.len()
@@ -398,6 +412,19 @@ where
     /// When the map has no entry for `key` (as a `BTreeMap` does).
     fn index(&self, key: &Q) -> &V {
         self.get(key).expect("no entry for the key")
+    }
+}
+
+/// An entry as a pair of references.
+fn entry<K, V>((k, v): &(K, V)) -> (&K, &V) {
+    (k, v)
+}
+
+impl<'a, K, V> IntoIterator for &'a SortedMap<K, V> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (K, V)>, fn(&'a (K, V)) -> (&'a K, &'a V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(entry)
     }
 }
 
