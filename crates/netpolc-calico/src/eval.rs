@@ -57,11 +57,12 @@ use netpolc_ir::model::{
     NearIndex, Numbering, Pod, PodCache, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
+use netpolc_ir::sorted::SortedSet;
 use netpolc_ir::{Direction, Protocol as IrProtocol};
 use serde::Deserialize as _;
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// The storage form of the same kinds (what `kubectl get` shows without Calico's API
@@ -1520,7 +1521,7 @@ impl Policy {
 fn endpoint_mentions<'a, S: MentionText<'a>>(
     e: &'a Expr,
     m: &mut Mentions<S>,
-    scope: Option<&BTreeSet<&'a str>>,
+    scope: Option<&SortedSet<&'a str>>,
 ) {
     expr_mentions(e, m, scope, &|key| {
         if key == NAMESPACE_LABEL {
@@ -1567,7 +1568,7 @@ enum NsKey<'k> {
 fn expr_mentions<'a, S: MentionText<'a>>(
     e: &'a Expr,
     m: &mut Mentions<S>,
-    scope: Option<&BTreeSet<&'a str>>,
+    scope: Option<&SortedSet<&'a str>>,
     classify: &dyn for<'k> Fn(&'k str) -> Option<NsKey<'k>>,
 ) {
     use netpolc_ir::Op;
@@ -1609,24 +1610,24 @@ fn expr_mentions<'a, S: MentionText<'a>>(
 /// The namespaces an expression can match, when it names them (`key == 'n'` or
 /// `key in {...}` on a key `is_name` accepts, at the top or under `&&`); `None` otherwise.
 /// The names are borrowed from the expression.
-fn expr_name_scope<'e>(e: &'e Expr, is_name: &dyn Fn(&str) -> bool) -> Option<BTreeSet<&'e str>> {
+fn expr_name_scope<'e>(e: &'e Expr, is_name: &dyn Fn(&str) -> bool) -> Option<SortedSet<&'e str>> {
     match e {
-        Expr::Eq(k, v) if is_name(k) => Some(BTreeSet::from([v.as_str()])),
+        Expr::Eq(k, v) if is_name(k) => Some(SortedSet::from([v.as_str()])),
         Expr::In(k, vs) if is_name(k) => Some(vs.iter().map(String::as_str).collect()),
         Expr::And(es) => es
             .iter()
             .filter_map(|x| expr_name_scope(x, is_name))
-            .reduce(|a, b| a.intersection(&b).copied().collect()),
+            .reduce(|a, b| a.intersection(&b)),
         _ => None,
     }
 }
 
 /// The namespaces the workload endpoints of `eps` can be in, when they are named
 /// (borrowed from `eps`).
-fn endpoints_scope(eps: &Endpoints) -> Option<BTreeSet<&str>> {
+fn endpoints_scope(eps: &Endpoints) -> Option<SortedSet<&str>> {
     let by_namespace = match &eps.namespaces {
         Namespaces::Any => None,
-        Namespaces::Own(ns) => Some(BTreeSet::from([ns.as_str()])),
+        Namespaces::Own(ns) => Some(SortedSet::from([ns.as_str()])),
         Namespaces::Matching(sel) => expr_name_scope(sel.expr(), &|k| k == NAME_LABEL),
     };
     let by_selector = eps.selector.as_ref().and_then(|sel| {
@@ -1635,7 +1636,7 @@ fn endpoints_scope(eps: &Endpoints) -> Option<BTreeSet<&str>> {
         })
     });
     match (by_namespace, by_selector) {
-        (Some(a), Some(b)) => Some(a.intersection(&b).copied().collect()),
+        (Some(a), Some(b)) => Some(a.intersection(&b)),
         (a, b) => a.or(b),
     }
 }
@@ -1659,16 +1660,16 @@ fn entity_mentions<'a, S: MentionText<'a>>(
         endpoint_mentions(sel.expr(), m, None);
     }
     m.nets.extend(e.nets.iter().chain(&e.not_nets).copied());
-    let protocols: Vec<IrProtocol> = match protocol {
-        Some(6) => vec![IrProtocol::Tcp],
-        Some(17) => vec![IrProtocol::Udp],
-        Some(132) => vec![IrProtocol::Sctp],
-        _ => IrProtocol::PORTED.to_vec(),
+    let protocols: &[IrProtocol] = match protocol {
+        Some(6) => &[IrProtocol::Tcp],
+        Some(17) => &[IrProtocol::Udp],
+        Some(132) => &[IrProtocol::Sctp],
+        _ => &IrProtocol::PORTED,
     };
     for p in e.ports.iter().chain(&e.not_ports) {
         match p {
             PortValue::Range(a, b) => {
-                for proto in &protocols {
+                for proto in protocols {
                     m.add_range(*proto, *a, *b);
                 }
             }

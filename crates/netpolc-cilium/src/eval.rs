@@ -36,7 +36,7 @@ use netpolc_ir::{Direction, Protocol};
 use serde::Deserialize;
 use serde_json::Value;
 use std::cell::{Cell, OnceCell, RefCell};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -1211,7 +1211,7 @@ impl Evaluator for CiliumEvaluator {
 
 /// The namespaces the pods `sel` matches can be in, when it names them: `name_scope` of
 /// its tests on the namespace.
-fn scope(sel: &Sel) -> Option<BTreeSet<&str>> {
+fn scope(sel: &Sel) -> Option<netpolc_ir::sorted::SortedSet<&str>> {
     name_scope(sel.reqs.iter().map(|r| {
         (
             r.key == NAMESPACE_KEY && r.op == SelectorOperator::In,

@@ -8,7 +8,7 @@
 use crate::sorted::{SortedMap, SortedSet};
 use crate::{Direction, Protocol};
 use ipnet::IpNet;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -807,19 +807,19 @@ impl Mentions<std::borrow::Cow<'_, str>> {
 /// restrict the name. `tests` yields `(is a test on the name, op, values)`.
 pub fn name_scope<'a, V>(
     tests: impl IntoIterator<Item = (bool, crate::Op, V)>,
-) -> Option<BTreeSet<&'a str>>
+) -> Option<SortedSet<&'a str>>
 where
     V: IntoIterator<Item = &'a String>,
 {
     // Borrowed: a side's mentions look it up for every rule, and copy a name only the
     // first time (`add_namespace`).
-    let mut scope: Option<BTreeSet<&'a str>> = None;
+    let mut scope: Option<SortedSet<&'a str>> = None;
     for (on_name, op, values) in tests {
         if on_name && op == crate::Op::In {
-            let these: BTreeSet<&'a str> = values.into_iter().map(String::as_str).collect();
+            let these: SortedSet<&'a str> = values.into_iter().map(String::as_str).collect();
             scope = Some(match scope {
                 None => these,
-                Some(s) => s.intersection(&these).copied().collect(),
+                Some(s) => s.intersection(&these),
             });
         }
     }

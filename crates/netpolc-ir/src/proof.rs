@@ -980,9 +980,10 @@ impl<'a> Prover<Evals<'a>> {
         named: &[u32],
         labelled: &[u32],
     ) -> (Vec<(u32, usize)>, Vec<Vec<u32>>) {
-        let mut keys: BTreeMap<&str, Option<BTreeSet<&str>>> = BTreeMap::new();
+        let mut keys: SortedMap<&str, Option<SortedSet<&str>>> = SortedMap::new();
         for (k, val) in &m.namespace_labels {
-            if let Some(values) = keys.entry(k.borrow()).or_insert(Some(BTreeSet::new())) {
+            let k: &str = k.borrow();
+            if let Some(values) = keys.slot(k, || k, || Some(SortedSet::new())) {
                 values.insert(val.borrow());
             }
         }
