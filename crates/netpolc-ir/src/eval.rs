@@ -117,9 +117,14 @@ struct Listed<'p> {
 /// The intended-meaning evaluator of a program.
 pub fn intended(program: &Program) -> Intended<'_> {
     let mut by_side: [Sides<'_>; 2] = Default::default();
-    for ns in program.namespaces.keys() {
-        for side in &mut by_side {
-            side.entry(ns.as_str()).or_default();
+    // Every managed namespace, with its isolation; another namespace a rule is scoped
+    // to is isolated in neither direction.
+    for (name, ns) in &program.namespaces {
+        for (d, side) in [Direction::Ingress, Direction::Egress]
+            .into_iter()
+            .zip(&mut by_side)
+        {
+            side.entry(name.as_str()).or_default().isolated = ns.isolated.contains(&d);
         }
     }
     for r in &program.rules {
@@ -135,14 +140,6 @@ pub fn intended(program: &Program) -> Intended<'_> {
                 Some((_, positions)) => positions.push(position),
                 None => listed.subjects.push((&r.subject.pods, vec![position])),
             }
-        }
-    }
-    for (d, side) in [Direction::Ingress, Direction::Egress]
-        .into_iter()
-        .zip(&mut by_side)
-    {
-        for (ns, listed) in side.iter_mut() {
-            listed.isolated = program.is_isolated(ns, d);
         }
     }
     Intended {
