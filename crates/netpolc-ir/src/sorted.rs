@@ -163,6 +163,20 @@ impl<T: Ord> SortedSet<T> {
         self.merged(other, (true, true, true))
     }
 
+    /// Whether no value is in both sets (one walk of both lists).
+    pub fn is_disjoint(&self, other: &SortedSet<T>) -> bool {
+        let (a, b) = (&self.0, &other.0);
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                Ordering::Less => i += 1,
+                Ordering::Greater => j += 1,
+                Ordering::Equal => return false,
+            }
+        }
+        true
+    }
+
     /// One walk of both sorted lists, keeping the values found in this set only, in
     /// both, or in `other` only, as `keep` says.
     fn merged(&self, other: &SortedSet<T>, keep: (bool, bool, bool)) -> SortedSet<T>
@@ -510,6 +524,7 @@ mod tests {
                 tree(sa.union(&sb)),
                 ta.union(&tb).copied().collect::<Vec<_>>()
             );
+            assert_eq!(sa.is_disjoint(&sb), ta.is_disjoint(&tb));
         }
     }
 
