@@ -25,8 +25,8 @@
 use ipnet::IpNet;
 use netpolc_ir::backend::{Doc, Tree};
 use netpolc_ir::model::{
-    named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NamespaceMemo,
-    NearIndex, Numbering, Pod, PreparedSide, Side, SideKey,
+    named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NearIndex,
+    Numbering, Pod, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
@@ -236,6 +236,38 @@ impl Selector {
     fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
         self.0.iter().all(|r| r.matches(labels))
     }
+
+    /// The one value of the name label this selector asks for when it is exactly that
+    /// test (`kubernetes.io/metadata.name In [value]`, as a peer in a named namespace
+    /// is written): it matches the labels whose name label has that value, and no others.
+    fn name(&self) -> Option<&str> {
+        match &*self.0 {
+            [r] if r.op == netpolc_ir::Op::In
+                && r.values.len() == 1
+                && r.key == NAMESPACE_NAME_LABEL =>
+            {
+                r.values.first().map(String::as_str)
+            }
+            _ => None,
+        }
+    }
+
+    /// [`Self::matches`] of namespace labels whose name label is `label`: `by_name` says
+    /// that the selector is its [`Self::name`], which is then compared with `label`.
+    fn matches_namespace(
+        &self,
+        by_name: bool,
+        labels: &BTreeMap<String, String>,
+        label: Option<&str>,
+    ) -> bool {
+        if by_name {
+            // The one value of the one test (the shape `by_name` was set for).
+            let value = self.0.first().and_then(|r| r.values.first());
+            label.is_some_and(|label| value.is_some_and(|v| v == label))
+        } else {
+            self.matches(labels)
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -253,6 +285,10 @@ enum PeerM {
         namespaces: Option<Selector>,
         /// `None`: every pod.
         pods: Option<Selector>,
+        /// Whether `namespaces` is one test, the name label `In` one value: then it
+        /// matches the namespaces whose name label has that value ([`Selector::name`]),
+        /// compared without a search of their labels.
+        by_name: bool,
     },
     Block {
         net: IpNet,
@@ -317,10 +353,14 @@ fn peer(p: kube::Peer, selectors: &Selectors) -> PeerM {
         kube::Peer::Pods {
             namespace_selector,
             pod_selector,
-        } => PeerM::Pods {
-            namespaces: namespace_selector.map(|s| selector(s, selectors)),
-            pods: pod_selector.map(|s| selector(s, selectors)),
-        },
+        } => {
+            let namespaces = namespace_selector.map(|s| selector(s, selectors));
+            PeerM::Pods {
+                by_name: namespaces.as_ref().is_some_and(|s| s.name().is_some()),
+                namespaces,
+                pods: pod_selector.map(|s| selector(s, selectors)),
+            }
+        }
     }
 }
 
@@ -490,7 +530,9 @@ fn peer_matches_in(
     match peer {
         PeerM::Block { net, except } => address(model, e)
             .is_some_and(|ip| net.contains(&ip) && !except.iter().any(|x| x.contains(&ip))),
-        PeerM::Pods { namespaces, pods } => {
+        PeerM::Pods {
+            namespaces, pods, ..
+        } => {
             let Endpoint::Pod(i) = e else {
                 return false;
             };
@@ -510,21 +552,104 @@ fn peer_matches_in(
 /// Whether `peer` of `policy` can match some pod of the namespace `at` (with labels
 /// `namespace`), or, for `at` `None`, some address: `false` only where
 /// [`peer_matches_in`] is `false` for every such end.
+///
+/// `label` is the value of the name label in `namespace` (what a peer's test on the name
+/// alone is compared with).
 fn peer_may_match_in(
     policy: &Policy,
     peer: &PeerM,
     at: Option<&str>,
     namespace: Option<&BTreeMap<String, String>>,
+    label: Option<&str>,
 ) -> bool {
     match (peer, at) {
         // A block matches pods by their addresses too.
         (PeerM::Block { .. }, _) => true,
         (PeerM::Pods { .. }, None) => false,
-        (PeerM::Pods { namespaces, .. }, Some(at)) => match (namespaces, namespace) {
+        (
+            PeerM::Pods {
+                namespaces,
+                by_name,
+                ..
+            },
+            Some(at),
+        ) => match (namespaces, namespace) {
             (None, _) => at == policy.namespace,
-            (Some(s), Some(l)) => s.matches(l),
+            (Some(s), Some(l)) => s.matches_namespace(*by_name, l, label),
             (Some(_), None) => false,
         },
+    }
+}
+
+/// What a prepared side keeps for the namespace of the last other end it was asked about
+/// (the proof asks about the other ends namespace by namespace, as for a
+/// [`netpolc_ir::model::NamespaceMemo`]): the side's rules that may match an end there
+/// and, of each, the tests left of its peers once the namespace is known. An end in
+/// another namespace, or an address, refills it; its buffers are kept.
+#[derive(Default)]
+struct Near<'a> {
+    /// The namespace it is for (`None`: addresses), once filled.
+    at: Option<Option<&'a str>>,
+    /// The rules that may match an end there ([`NearIndex::keep_into`]).
+    kept: Vec<(&'a Policy, &'a RuleM)>,
+    /// Each of `kept`, with the range of `tests` left of its peers (`None`: no peers,
+    /// every end).
+    rules: Vec<(&'a RuleM, Option<std::ops::Range<usize>>)>,
+    /// The peers that may match there, each reduced to what still tells its ends apart.
+    tests: Vec<Test<'a>>,
+}
+
+/// A peer whose namespace test passed ([`Near`]): what an end there must still meet.
+enum Test<'a> {
+    /// A pod the selector matches (`None`: every pod).
+    Pods(Option<&'a Selector>),
+    /// An address in `net` and in none of the holes.
+    Block(&'a IpNet, &'a [IpNet]),
+}
+
+impl<'a> Near<'a> {
+    /// Fills it for the namespace `at` (`None`: addresses), whose labels `namespace`
+    /// gives (with the name label; `None` for addresses).
+    fn fill(
+        &mut self,
+        index: &NearIndex<'_>,
+        rules: &[(&'a Policy, &'a RuleM)],
+        at: Option<&'a str>,
+        namespace: impl FnOnce() -> Option<std::borrow::Cow<'a, BTreeMap<String, String>>>,
+    ) {
+        let namespace = namespace();
+        let namespace = namespace.as_deref();
+        // Known by its name and by its name label.
+        let label = namespace
+            .and_then(|l| l.get(NAMESPACE_NAME_LABEL))
+            .map(String::as_str);
+        let may = |p: &Policy, x: &PeerM| peer_may_match_in(p, x, at, namespace, label);
+        index.keep_into(
+            rules,
+            label.into_iter().chain(at),
+            |(p, r)| {
+                r.peers
+                    .as_ref()
+                    .is_none_or(|peers| peers.iter().any(|x| may(p, x)))
+            },
+            &mut self.kept,
+        );
+        self.rules.clear();
+        self.tests.clear();
+        for &(p, r) in &self.kept {
+            let tests = r.peers.as_ref().map(|peers| {
+                let start = self.tests.len();
+                for x in peers.iter().filter(|x| may(p, x)) {
+                    self.tests.push(match x {
+                        PeerM::Pods { pods, .. } => Test::Pods(pods.as_ref()),
+                        PeerM::Block { net, except } => Test::Block(net, except),
+                    });
+                }
+                start..self.tests.len()
+            });
+            self.rules.push((r, tests));
+        }
+        self.at = Some(at);
     }
 }
 
@@ -615,10 +740,9 @@ impl Evaluator for K8sEvaluator {
             }
             Some(names)
         });
-        // The other end's namespace labels, and the rules with a peer that can match an
-        // end there.
-        let near = std::cell::RefCell::new(NamespaceMemo::default());
-        // The rules matching the other end, in a buffer kept from call to call.
+        // The rules with a peer that can match an end in the namespace of the last other
+        // end, and the rules matching the other end: buffers kept from call to call.
+        let near = std::cell::RefCell::new(Near::default());
         let matching = std::cell::RefCell::new(Vec::new());
         Box::new(move |other, ports, out| {
             if open {
@@ -627,36 +751,53 @@ impl Evaluator for K8sEvaluator {
             }
             let mut near = near.borrow_mut();
             let mut matching = matching.borrow_mut();
-            let (namespace, near): &(_, Vec<(&Policy, &RuleM)>) =
-                near.for_end(model, &other, |at| {
+            let (pod, at) = match other {
+                Endpoint::Pod(i) => {
+                    let pod = model.pods.get(i);
+                    (pod, pod.map(|p| p.namespace.as_str()))
+                }
+                Endpoint::External(_) => (None, None),
+            };
+            if near.at != Some(at) {
+                near.fill(&index, &rules, at, || {
                     let namespace = other_namespace_in(model, &other, labels_of);
                     debug_assert_eq!(namespace, other_namespace(model, &other));
-                    let may = |(p, r): &(&Policy, &RuleM)| {
-                        r.peers.as_ref().is_none_or(|peers| {
-                            peers
-                                .iter()
-                                .any(|x| peer_may_match_in(p, x, at, namespace.as_deref()))
-                        })
-                    };
-                    // Known by its name and by its name label.
-                    let label = namespace
-                        .as_deref()
-                        .and_then(|l| l.get(NAMESPACE_NAME_LABEL));
-                    let near =
-                        index.keep(&rules, label.map(String::as_str).into_iter().chain(at), may);
-                    (namespace, near)
+                    namespace
                 });
+            }
+            let ip = address(model, &other);
+            let tests = &near.tests;
             matching.clear();
             matching.extend(
-                near.iter()
+                near.rules
+                    .iter()
+                    .filter(|(_, peers)| {
+                        peers.as_ref().is_none_or(|r| {
+                            tests[r.clone()].iter().any(|t| match t {
+                                Test::Pods(pods) => pod
+                                    .is_some_and(|pod| pods.is_none_or(|s| s.matches(&pod.labels))),
+                                Test::Block(net, except) => ip.is_some_and(|ip| {
+                                    net.contains(&ip) && !except.iter().any(|x| x.contains(&ip))
+                                }),
+                            })
+                        })
+                    })
+                    .map(|(r, _)| *r),
+            );
+            // What the whole tests of every rule that may match there keep.
+            debug_assert_eq!(
+                matching.len(),
+                near.kept
+                    .iter()
                     .filter(|(p, r)| {
+                        let namespace = other_namespace(model, &other);
                         r.peers.as_ref().is_none_or(|peers| {
                             peers
                                 .iter()
                                 .any(|x| peer_matches_in(model, p, x, &other, namespace.as_deref()))
                         })
                     })
-                    .map(|(_, r)| *r),
+                    .count()
             );
             let matching: &[&RuleM] = &matching;
             let dst = match direction {
@@ -697,7 +838,9 @@ impl Evaluator for K8sEvaluator {
         for rule in selecting.filter_map(|p| p.rules(direction)).flatten() {
             for peer in rule.peers.iter().flatten() {
                 match peer {
-                    PeerM::Pods { namespaces, pods } => {
+                    PeerM::Pods {
+                        namespaces, pods, ..
+                    } => {
                         let pods = pods.iter().flat_map(|s| s.0.iter());
                         match namespaces {
                             Some(s) => m.add_peer_requirements(|| s.0.iter(), pods),
