@@ -476,15 +476,14 @@ impl Packed {
             return Packed::Tree(to_json(policy));
         }
         let tree_written = || netpolc_ir::yaml::to_string(&to_json(policy)).unwrap_or_default();
-        let text = match netpolc_ir::yaml::to_string(&crate::ranked::Ranked(policy)) {
-            Ok(text) => {
-                // Written as its tidied tree would be: every debug run checks every object.
-                debug_assert_eq!(text, tree_written());
-                text
-            }
-            // Metadata netpolc never sets: the tree is written.
-            Err(_) => tree_written(),
-        };
+        // Written straight (`text`), or by the emitter where it must decide; metadata
+        // netpolc never sets is written from the tree.
+        let text = crate::text::to_text(policy).unwrap_or_else(|| {
+            netpolc_ir::yaml::to_string(&crate::ranked::Ranked(policy))
+                .unwrap_or_else(|_| tree_written())
+        });
+        // Written as its tidied tree would be: every debug run checks every object.
+        debug_assert_eq!(text, tree_written());
         Packed::Text(text.into_boxed_str())
     }
 }

@@ -117,6 +117,7 @@ mod check;
 mod emit;
 mod evaluate;
 mod ranked;
+mod text;
 mod validate;
 
 #[cfg(test)]

@@ -1,0 +1,671 @@
+//! A typed NetworkPolicy written straight as YAML text ([`to_text`]): the text that
+//! `netpolc_ir::yaml::write` writes for [`crate::ranked::Ranked`] (keys in reading order,
+//! `k8s_openapi`'s absent fields skipped), without serde's dispatch for each field and
+//! item. Every object of a render is written so.
+//!
+//! The layout is that emitter's: block style, sequences kubectl-style (`- ` at the
+//! parent key's indentation, the first key of a map item on the dash line), empty maps
+//! and lists as `{}` and `[]`, scalars through [`netpolc_ir::yaml::write_str`] (plain
+//! when that is safe, else double-quoted), numbers in decimal, and a string of several
+//! lines after a key as a `|-` literal block. The keys written here are all plain words
+//! (a test holds them to `write_str`), so they are written as they are.
+//!
+//! What this writer does not decide exactly is left to the emitter: metadata beyond the
+//! name, namespace, labels and annotations (which netpolc never sets), and a string of
+//! several lines with characters outside ASCII. [`to_text`] is then `None`. Debug builds
+//! compare every text with the tidied tree written (`emit::Packed::new`).
+
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::Resource as _;
+use netpolc_ir::yaml::{push_decimal, write_str};
+use std::collections::BTreeMap;
+
+/// `policy` as one YAML document (no `---`), ending in a newline, in a string of its
+/// exact length; `None` where the emitter must decide (see the [module](self)).
+pub(crate) fn to_text(policy: &NetworkPolicy) -> Option<String> {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    BUFFER.with(|buffer| {
+        // Writing never calls back here, but a buffer of its own is always correct.
+        let mut own = String::new();
+        let mut kept = buffer.try_borrow_mut();
+        let out = match &mut kept {
+            Ok(kept) => &mut **kept,
+            Err(_) => &mut own,
+        };
+        out.clear();
+        write(out, policy)?;
+        Some(out.as_str().to_owned())
+    })
+}
+
+/// Appends `policy` ([`to_text`]); `None` (with `out` partly written) where the emitter
+/// must decide.
+fn write(out: &mut String, policy: &NetworkPolicy) -> Option<()> {
+    out.push_str("apiVersion:");
+    scalar(out, 0, NetworkPolicy::API_VERSION)?;
+    out.push_str("kind:");
+    scalar(out, 0, NetworkPolicy::KIND)?;
+    out.push_str("metadata:");
+    meta(out, &policy.metadata)?;
+    if let Some(spec) = &policy.spec {
+        out.push_str("spec:");
+        self::spec(out, spec)?;
+    }
+    Some(())
+}
+
+/// Where a map's next key goes: on the dash line of a sequence item (after one space)
+/// for the first key of an item, else on a line of its own at `indent`.
+struct Keys {
+    indent: usize,
+    inline: bool,
+}
+
+impl Keys {
+    /// The keys of a map whose key line is indented by `indent` (its keys two more).
+    fn under(indent: usize) -> Keys {
+        Keys {
+            indent: indent + 2,
+            inline: false,
+        }
+    }
+
+    /// The keys of a map that is an item of a sequence whose dashes are at `dash`.
+    fn item(dash: usize) -> Keys {
+        Keys {
+            indent: dash + 2,
+            inline: true,
+        }
+    }
+
+    /// Writes `key:` (a plain word).
+    fn key(&mut self, out: &mut String, key: &str) {
+        if self.inline {
+            out.push(' ');
+            self.inline = false;
+        } else {
+            indent_to(out, self.indent);
+        }
+        out.push_str(key);
+        out.push(':');
+    }
+}
+
+/// Opens a map after its key: `{}` when it has no entries, else a line break (the
+/// entries follow). Whether it has entries.
+fn open_map(out: &mut String, entries: usize) -> bool {
+    if entries == 0 {
+        out.push_str(" {}\n");
+        false
+    } else {
+        out.push('\n');
+        true
+    }
+}
+
+/// Opens a map item after its dash: `{}` when it has no entries. Whether it has entries.
+fn open_item(out: &mut String, entries: usize) -> bool {
+    if entries == 0 {
+        out.push_str(" {}\n");
+    }
+    entries != 0
+}
+
+/// Opens a sequence after its key: `[]` when it has no items, else a line break.
+fn open_seq(out: &mut String, items: usize) {
+    out.push_str(if items == 0 { " []\n" } else { "\n" });
+}
+
+/// A sequence item's dash at `dash`.
+fn dash(out: &mut String, dash: usize) {
+    indent_to(out, dash);
+    out.push('-');
+}
+
+fn indent_to(out: &mut String, n: usize) {
+    const SPACES: &str = "                                                                ";
+    let mut left = n;
+    while left > 0 {
+        let run = left.min(SPACES.len());
+        out.push_str(&SPACES[..run]);
+        left -= run;
+    }
+}
+
+/// How many of `present` are there.
+fn count(present: &[bool]) -> usize {
+    present.iter().filter(|p| **p).count()
+}
+
+/// A string after the `key:` of a line indented by `indent`: on that line, or, when it
+/// has several lines that read back exactly from one, as a `|-` literal block. `None`
+/// for a string of several lines with characters outside ASCII.
+fn scalar(out: &mut String, indent: usize, s: &str) -> Option<()> {
+    if s.as_bytes().contains(&b'\n') {
+        if !s.is_ascii() {
+            return None;
+        }
+        if literal_ok(s) {
+            out.push_str(" |-\n");
+            for line in s.split('\n') {
+                indent_to(out, indent + 2);
+                out.push_str(line);
+                out.push('\n');
+            }
+            return Some(());
+        }
+    }
+    out.push(' ');
+    write_str(out, s);
+    out.push('\n');
+    Some(())
+}
+
+/// Whether an ASCII string of several lines reads back exactly from a `|-` literal
+/// block, as the emitter decides it: no empty line, no line starting with a space or `#`
+/// or ending with a space, nothing but printable characters besides the line breaks.
+fn literal_ok(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes.split(|&b| b == b'\n').all(|line| {
+        matches!((line.first(), line.last()), (Some(&first), Some(&last))
+            if first != b' ' && first != b'#' && last != b' ')
+    }) && bytes
+        .iter()
+        .all(|&b| b == b'\n' || (0x20..0x7F).contains(&b))
+}
+
+/// A string as an item of a sequence (after its dash).
+fn item(out: &mut String, s: &str) {
+    out.push(' ');
+    write_str(out, s);
+    out.push('\n');
+}
+
+/// An integer after a key or a dash.
+fn integer(out: &mut String, n: i32) {
+    out.push(' ');
+    if n < 0 {
+        out.push('-');
+    }
+    push_decimal(out, u64::from(n.unsigned_abs()));
+    out.push('\n');
+}
+
+/// A list of strings after the `key:` of a line indented by `indent`.
+fn strings(out: &mut String, indent: usize, list: &[String]) {
+    open_seq(out, list.len());
+    for s in list {
+        dash(out, indent);
+        item(out, s);
+    }
+}
+
+/// A map of strings (labels, annotations) after the `key:` of a line indented by
+/// `indent`.
+fn string_map(out: &mut String, indent: usize, map: &BTreeMap<String, String>) -> Option<()> {
+    if open_map(out, map.len()) {
+        for (k, v) in map {
+            indent_to(out, indent + 2);
+            write_str(out, k);
+            out.push(':');
+            scalar(out, indent + 2, v)?;
+        }
+    }
+    Some(())
+}
+
+fn meta(out: &mut String, meta: &ObjectMeta) -> Option<()> {
+    // Every field named: a field added to `ObjectMeta` fails to compile here.
+    let ObjectMeta {
+        annotations,
+        creation_timestamp,
+        deletion_grace_period_seconds,
+        deletion_timestamp,
+        finalizers,
+        generate_name,
+        generation,
+        labels,
+        managed_fields,
+        name,
+        namespace,
+        owner_references,
+        resource_version,
+        self_link,
+        uid,
+    } = meta;
+    if creation_timestamp.is_some()
+        || deletion_grace_period_seconds.is_some()
+        || deletion_timestamp.is_some()
+        || finalizers.is_some()
+        || generate_name.is_some()
+        || generation.is_some()
+        || managed_fields.is_some()
+        || owner_references.is_some()
+        || resource_version.is_some()
+        || self_link.is_some()
+        || uid.is_some()
+    {
+        return None;
+    }
+    let entries = count(&[
+        name.is_some(),
+        namespace.is_some(),
+        labels.is_some(),
+        annotations.is_some(),
+    ]);
+    if !open_map(out, entries) {
+        return Some(());
+    }
+    let mut keys = Keys::under(0);
+    if let Some(name) = name {
+        keys.key(out, "name");
+        scalar(out, 2, name)?;
+    }
+    if let Some(namespace) = namespace {
+        keys.key(out, "namespace");
+        scalar(out, 2, namespace)?;
+    }
+    if let Some(labels) = labels {
+        keys.key(out, "labels");
+        string_map(out, 2, labels)?;
+    }
+    if let Some(annotations) = annotations {
+        keys.key(out, "annotations");
+        string_map(out, 2, annotations)?;
+    }
+    Some(())
+}
+
+fn spec(out: &mut String, spec: &NetworkPolicySpec) -> Option<()> {
+    let NetworkPolicySpec {
+        egress,
+        ingress,
+        pod_selector,
+        policy_types,
+    } = spec;
+    let entries = count(&[
+        pod_selector.is_some(),
+        policy_types.is_some(),
+        ingress.is_some(),
+        egress.is_some(),
+    ]);
+    if !open_map(out, entries) {
+        return Some(());
+    }
+    let mut keys = Keys::under(0);
+    if let Some(s) = pod_selector {
+        keys.key(out, "podSelector");
+        selector(out, 2, s)?;
+    }
+    if let Some(types) = policy_types {
+        keys.key(out, "policyTypes");
+        strings(out, 2, types);
+    }
+    if let Some(rules) = ingress {
+        keys.key(out, "ingress");
+        let rules = rules
+            .iter()
+            .map(|r| (r.from.as_deref(), r.ports.as_deref()));
+        self::rules(out, "from", rules)?;
+    }
+    if let Some(rules) = egress {
+        keys.key(out, "egress");
+        let rules = rules.iter().map(|r| (r.to.as_deref(), r.ports.as_deref()));
+        self::rules(out, "to", rules)?;
+    }
+    Some(())
+}
+
+/// The rules of a direction, after their key at indentation 2: each its peers (under
+/// `peers_key`), then its ports.
+fn rules<'r>(
+    out: &mut String,
+    peers_key: &str,
+    rules: impl ExactSizeIterator<
+        Item = (
+            Option<&'r [NetworkPolicyPeer]>,
+            Option<&'r [NetworkPolicyPort]>,
+        ),
+    >,
+) -> Option<()> {
+    const DASH: usize = 2;
+    open_seq(out, rules.len());
+    for (peers, ports) in rules {
+        dash(out, DASH);
+        if !open_item(out, count(&[peers.is_some(), ports.is_some()])) {
+            continue;
+        }
+        let mut keys = Keys::item(DASH);
+        if let Some(peers) = peers {
+            keys.key(out, peers_key);
+            open_seq(out, peers.len());
+            for p in peers {
+                dash(out, DASH + 2);
+                peer(out, DASH + 2, p)?;
+            }
+        }
+        if let Some(ports) = ports {
+            keys.key(out, "ports");
+            open_seq(out, ports.len());
+            for p in ports {
+                dash(out, DASH + 2);
+                port(out, DASH + 2, p)?;
+            }
+        }
+    }
+    Some(())
+}
+
+/// A peer, as an item whose dash is at `dash`.
+fn peer(out: &mut String, dash: usize, peer: &NetworkPolicyPeer) -> Option<()> {
+    let NetworkPolicyPeer {
+        ip_block,
+        namespace_selector,
+        pod_selector,
+    } = peer;
+    let entries = count(&[
+        namespace_selector.is_some(),
+        pod_selector.is_some(),
+        ip_block.is_some(),
+    ]);
+    if !open_item(out, entries) {
+        return Some(());
+    }
+    let mut keys = Keys::item(dash);
+    if let Some(s) = namespace_selector {
+        keys.key(out, "namespaceSelector");
+        selector(out, dash + 2, s)?;
+    }
+    if let Some(s) = pod_selector {
+        keys.key(out, "podSelector");
+        selector(out, dash + 2, s)?;
+    }
+    if let Some(IPBlock { cidr, except }) = ip_block {
+        keys.key(out, "ipBlock");
+        open_map(out, 1 + usize::from(except.is_some()));
+        let mut inner = Keys::under(dash + 2);
+        inner.key(out, "cidr");
+        scalar(out, dash + 4, cidr)?;
+        if let Some(except) = except {
+            inner.key(out, "except");
+            strings(out, dash + 4, except);
+        }
+    }
+    Some(())
+}
+
+/// A port, as an item whose dash is at `dash`.
+fn port(out: &mut String, dash: usize, port: &NetworkPolicyPort) -> Option<()> {
+    let NetworkPolicyPort {
+        end_port,
+        port,
+        protocol,
+    } = port;
+    let entries = count(&[protocol.is_some(), port.is_some(), end_port.is_some()]);
+    if !open_item(out, entries) {
+        return Some(());
+    }
+    let mut keys = Keys::item(dash);
+    if let Some(protocol) = protocol {
+        keys.key(out, "protocol");
+        scalar(out, dash + 2, protocol)?;
+    }
+    match port {
+        Some(IntOrString::Int(n)) => {
+            keys.key(out, "port");
+            integer(out, *n);
+        }
+        Some(IntOrString::String(name)) => {
+            keys.key(out, "port");
+            scalar(out, dash + 2, name)?;
+        }
+        None => {}
+    }
+    if let Some(end) = end_port {
+        keys.key(out, "endPort");
+        integer(out, *end);
+    }
+    Some(())
+}
+
+/// A label selector after the `key:` of a line indented by `indent`.
+fn selector(out: &mut String, indent: usize, s: &LabelSelector) -> Option<()> {
+    let LabelSelector {
+        match_expressions,
+        match_labels,
+    } = s;
+    let entries = count(&[match_labels.is_some(), match_expressions.is_some()]);
+    if !open_map(out, entries) {
+        return Some(());
+    }
+    let mut keys = Keys::under(indent);
+    if let Some(labels) = match_labels {
+        keys.key(out, "matchLabels");
+        string_map(out, indent + 2, labels)?;
+    }
+    if let Some(expressions) = match_expressions {
+        keys.key(out, "matchExpressions");
+        let dash_at = indent + 2;
+        open_seq(out, expressions.len());
+        for e in expressions {
+            dash(out, dash_at);
+            // `key`, `operator` and `values` (when there): never empty.
+            let mut keys = Keys::item(dash_at);
+            keys.key(out, "key");
+            scalar(out, dash_at + 2, &e.key)?;
+            keys.key(out, "operator");
+            scalar(out, dash_at + 2, &e.operator)?;
+            if let Some(values) = &e.values {
+                keys.key(out, "values");
+                strings(out, dash_at + 2, values);
+            }
+        }
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keys written as they are: each is what `write_str` writes for it.
+    #[test]
+    fn the_keys_are_plain() {
+        for key in [
+            "apiVersion",
+            "kind",
+            "metadata",
+            "spec",
+            "name",
+            "namespace",
+            "labels",
+            "annotations",
+            "podSelector",
+            "policyTypes",
+            "ingress",
+            "egress",
+            "from",
+            "to",
+            "ports",
+            "namespaceSelector",
+            "ipBlock",
+            "cidr",
+            "except",
+            "protocol",
+            "port",
+            "endPort",
+            "matchLabels",
+            "matchExpressions",
+            "key",
+            "operator",
+            "values",
+        ] {
+            let mut written = String::new();
+            write_str(&mut written, key);
+            assert_eq!(written, key);
+        }
+    }
+
+    /// Every shape of a NetworkPolicy, including the empty ones, multi-line and quoted
+    /// strings, is written as the emitter writes its tidied tree.
+    #[test]
+    fn it_writes_what_the_emitter_writes() {
+        use k8s_openapi::api::networking::v1::{NetworkPolicyEgressRule, NetworkPolicyIngressRule};
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+        let selector = |labels: &[(&str, &str)], expressions: bool| LabelSelector {
+            match_labels: (!labels.is_empty()).then(|| {
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            }),
+            match_expressions: expressions.then(|| {
+                vec![
+                    LabelSelectorRequirement {
+                        key: "tier".into(),
+                        operator: "In".into(),
+                        values: Some(vec!["a".into(), "true".into(), "10".into()]),
+                    },
+                    LabelSelectorRequirement {
+                        key: "x".into(),
+                        operator: "Exists".into(),
+                        values: None,
+                    },
+                    LabelSelectorRequirement {
+                        key: "y".into(),
+                        operator: "NotIn".into(),
+                        values: Some(Vec::new()),
+                    },
+                ]
+            }),
+        };
+        let peers = vec![
+            NetworkPolicyPeer::default(),
+            NetworkPolicyPeer {
+                namespace_selector: Some(selector(&[("kubernetes.io/metadata.name", "a")], false)),
+                pod_selector: Some(selector(&[("app", "web"), ("on", "yes")], true)),
+                ip_block: None,
+            },
+            NetworkPolicyPeer {
+                namespace_selector: Some(LabelSelector::default()),
+                ..NetworkPolicyPeer::default()
+            },
+            NetworkPolicyPeer {
+                ip_block: Some(IPBlock {
+                    cidr: "10.0.0.0/8".into(),
+                    except: Some(vec!["10.1.0.0/16".into(), "10.2.0.0/16".into()]),
+                }),
+                ..NetworkPolicyPeer::default()
+            },
+            NetworkPolicyPeer {
+                ip_block: Some(IPBlock {
+                    cidr: "::/0".into(),
+                    except: Some(Vec::new()),
+                }),
+                ..NetworkPolicyPeer::default()
+            },
+        ];
+        let ports = vec![
+            NetworkPolicyPort::default(),
+            NetworkPolicyPort {
+                protocol: Some("TCP".into()),
+                port: Some(IntOrString::Int(8080)),
+                end_port: Some(8090),
+            },
+            NetworkPolicyPort {
+                protocol: Some("UDP".into()),
+                port: Some(IntOrString::String("dns".into())),
+                end_port: None,
+            },
+            NetworkPolicyPort {
+                protocol: None,
+                port: Some(IntOrString::Int(-1)),
+                end_port: Some(0),
+            },
+        ];
+        let annotations = BTreeMap::from([
+            ("netpolc.dev/intent".to_string(), "a/b, a/c".to_string()),
+            (
+                "netpolc.dev/rules".to_string(),
+                "spec.ingress[0]: a/b\nspec.ingress[1]: a/c".to_string(),
+            ),
+            ("blank".to_string(), "line\n\nbreak".to_string()),
+            ("hash".to_string(), "a\n# b".to_string()),
+            ("space".to_string(), "a \nb".to_string()),
+            ("tab".to_string(), "a\tb\nc".to_string()),
+            ("quote".to_string(), "say \"hi\"".to_string()),
+            ("empty".to_string(), String::new()),
+            ("number".to_string(), "0123".to_string()),
+        ]);
+        let metas = [
+            ObjectMeta::default(),
+            ObjectMeta {
+                name: Some("p".into()),
+                namespace: Some("shop".into()),
+                labels: Some(BTreeMap::new()),
+                annotations: Some(annotations),
+                ..ObjectMeta::default()
+            },
+        ];
+        let specs = [
+            None,
+            Some(NetworkPolicySpec::default()),
+            Some(NetworkPolicySpec {
+                pod_selector: Some(LabelSelector::default()),
+                policy_types: Some(Vec::new()),
+                ingress: Some(Vec::new()),
+                egress: Some(Vec::new()),
+            }),
+            Some(NetworkPolicySpec {
+                pod_selector: Some(selector(&[("app", "web")], true)),
+                policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+                ingress: Some(vec![
+                    NetworkPolicyIngressRule::default(),
+                    NetworkPolicyIngressRule {
+                        from: Some(peers.clone()),
+                        ports: Some(ports.clone()),
+                    },
+                    NetworkPolicyIngressRule {
+                        from: Some(Vec::new()),
+                        ports: Some(Vec::new()),
+                    },
+                ]),
+                egress: Some(vec![
+                    NetworkPolicyEgressRule {
+                        to: Some(peers),
+                        ports: None,
+                    },
+                    NetworkPolicyEgressRule {
+                        to: None,
+                        ports: Some(ports),
+                    },
+                ]),
+            }),
+        ];
+        for metadata in &metas {
+            for spec in &specs {
+                let policy = NetworkPolicy {
+                    metadata: metadata.clone(),
+                    spec: spec.clone(),
+                };
+                let want =
+                    netpolc_ir::yaml::to_string(&crate::ranked::Ranked(&policy)).expect("written");
+                assert_eq!(to_text(&policy).as_deref(), Some(&*want), "{policy:?}");
+            }
+        }
+        // Left to the emitter: metadata netpolc never sets, and lines outside ASCII.
+        let mut with_uid = NetworkPolicy::default();
+        with_uid.metadata.uid = Some("u".into());
+        assert_eq!(to_text(&with_uid), None);
+        let mut accented = NetworkPolicy::default();
+        accented.metadata.annotations =
+            Some(BTreeMap::from([("a".to_string(), "é\nb".to_string())]));
+        assert_eq!(to_text(&accented), None);
+    }
+}
