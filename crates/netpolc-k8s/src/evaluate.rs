@@ -29,12 +29,13 @@ use netpolc_ir::model::{
     Numbering, Pod, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
-use netpolc_ir::{Direction, Protocol, Requirement, NAMESPACE_NAME_LABEL};
+use netpolc_ir::{Direction, Op, Protocol, Requirement, NAMESPACE_NAME_LABEL};
 use netpolc_kube::networkpolicy as kube;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Parses manifests into an evaluator of Kubernetes NetworkPolicy semantics.
 ///
@@ -229,8 +230,96 @@ struct Selector(Arc<[Requirement]>);
 
 /// The selectors read so far, each kept once: the same selector recurs in many policies
 /// (a subject such as `app: web` in every namespace, a peer namespace in every policy of
-/// a namespace), and each copy would cost its own label sets.
-type Selectors = netpolc_ir::backend::Interner<[Requirement]>;
+/// a namespace), and each copy would cost its own label sets. Safe to use from every
+/// thread reading.
+///
+/// Looked up by the selector as read ([`Selectors::intern`]): a selector seen before is
+/// found, compared and shared without its requirements being built (their label sets),
+/// hashed or freed. Kept by a hash of what was read, from a random seed
+/// ([`netpolc_ir::derive::SeededWords`]; the texts are the policies'), each hash with the
+/// selectors that have it. Which copy is kept (the first) does not depend on the map's
+/// order, which is never iterated.
+#[derive(Debug, Default)]
+struct Selectors(Mutex<HashMap<u64, Vec<Arc<[Requirement]>>, netpolc_ir::derive::SeededWords>>);
+
+impl Selectors {
+    /// The shared requirements of `s`: those of an equal selector read before, else its
+    /// own (`matchLabels` as single-value `In` tests, then `matchExpressions`), now kept.
+    fn intern(&self, s: kube::LabelSelector) -> Arc<[Requirement]> {
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut h = kept.hasher().build_hasher();
+        for (k, v) in &s.match_labels {
+            k.hash(&mut h);
+            v.hash(&mut h);
+        }
+        h.write_usize(s.match_labels.len());
+        for e in &s.match_expressions {
+            e.key.hash(&mut h);
+            h.write_u32(operator(e.operator) as u32);
+            e.values.hash(&mut h);
+        }
+        let hash = h.finish();
+        let same = kept.entry(hash).or_default();
+        if let Some(found) = same.iter().find(|r| equal(r, &s)) {
+            return Arc::clone(found);
+        }
+        let shared: Arc<[Requirement]> = requirements(s).into();
+        same.push(Arc::clone(&shared));
+        shared
+    }
+}
+
+/// The requirements a selector is read as.
+fn requirements(s: kube::LabelSelector) -> Vec<Requirement> {
+    let mut reqs: Vec<Requirement> =
+        Vec::with_capacity(s.match_labels.len() + s.match_expressions.len());
+    reqs.extend(
+        s.match_labels
+            .into_iter()
+            .map(|(k, v)| Requirement::is_in(k, [v])),
+    );
+    for e in s.match_expressions {
+        let (key, values) = (e.key, e.values);
+        reqs.push(match e.operator {
+            kube::Operator::In => Requirement::is_in(key, values),
+            kube::Operator::NotIn => Requirement::not_in(key, values),
+            kube::Operator::Exists => Requirement::exists(key),
+            kube::Operator::DoesNotExist => Requirement::does_not_exist(key),
+        });
+    }
+    reqs
+}
+
+/// The operator of a requirement read from `op`.
+fn operator(op: kube::Operator) -> Op {
+    match op {
+        kube::Operator::In => Op::In,
+        kube::Operator::NotIn => Op::NotIn,
+        kube::Operator::Exists => Op::Exists,
+        kube::Operator::DoesNotExist => Op::DoesNotExist,
+    }
+}
+
+/// Whether `reqs` are the [`requirements`] of `s`, told without building them. Values
+/// listed out of order or twice are not compared (they would be sorted and kept once):
+/// such a selector is built and kept apart, which costs a copy, never a wrong answer.
+fn equal(reqs: &[Requirement], s: &kube::LabelSelector) -> bool {
+    let (labels, expressions) = reqs.split_at(s.match_labels.len().min(reqs.len()));
+    labels.len() == s.match_labels.len()
+        && expressions.len() == s.match_expressions.len()
+        && labels.iter().zip(&s.match_labels).all(|(r, (k, v))| {
+            r.op == Op::In
+                && r.key == *k
+                && r.values.len() == 1
+                && r.values.first().is_some_and(|only| only == v)
+        })
+        && expressions.iter().zip(&s.match_expressions).all(|(r, e)| {
+            r.op == operator(e.operator)
+                && r.key == e.key
+                && r.values.len() == e.values.len()
+                && r.values.iter().eq(e.values.iter())
+        })
+}
 
 impl Selector {
     fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
@@ -242,10 +331,7 @@ impl Selector {
     /// is written): it matches the labels whose name label has that value, and no others.
     fn name(&self) -> Option<&str> {
         match &*self.0 {
-            [r] if r.op == netpolc_ir::Op::In
-                && r.values.len() == 1
-                && r.key == NAMESPACE_NAME_LABEL =>
-            {
+            [r] if r.op == Op::In && r.values.len() == 1 && r.key == NAMESPACE_NAME_LABEL => {
                 r.values.first().map(String::as_str)
             }
             _ => None,
@@ -380,23 +466,7 @@ fn port(p: kube::Port) -> PortM {
 }
 
 fn selector(s: kube::LabelSelector, selectors: &Selectors) -> Selector {
-    let mut reqs: Vec<Requirement> =
-        Vec::with_capacity(s.match_labels.len() + s.match_expressions.len());
-    reqs.extend(
-        s.match_labels
-            .into_iter()
-            .map(|(k, v)| Requirement::is_in(k, [v])),
-    );
-    for e in s.match_expressions {
-        let (key, values) = (e.key, e.values);
-        reqs.push(match e.operator {
-            kube::Operator::In => Requirement::is_in(key, values),
-            kube::Operator::NotIn => Requirement::not_in(key, values),
-            kube::Operator::Exists => Requirement::exists(key),
-            kube::Operator::DoesNotExist => Requirement::does_not_exist(key),
-        });
-    }
-    Selector(selectors.intern(reqs))
+    Selector(selectors.intern(s))
 }
 
 impl K8sEvaluator {
