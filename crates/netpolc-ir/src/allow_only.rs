@@ -400,6 +400,11 @@ fn subtract_overlap(
         .into_iter()
         .filter(|ns| x.subject.scope.contains(ns))
         .collect();
+    // Subjects of one key's different values (most allows and denies a rule meets) are
+    // told apart before anything is built.
+    if surely_disjoint(&r.subject.pods, &x.subject.pods) {
+        return Ok(None);
+    }
     let Some(inside_scope) = restrict_scope(&r.subject.scope, &common) else {
         return Ok(None);
     };
@@ -450,6 +455,20 @@ fn subtract_overlap(
         out.push(piece);
     }
     Ok(Some(out))
+}
+
+/// Whether some label key has an `In` test in both selectors with no value in common:
+/// then no label set satisfies both (`a.and(b)` is `None`), told without building their
+/// conjunction. `false` says nothing.
+fn surely_disjoint(a: &crate::LabelSelector, b: &crate::LabelSelector) -> bool {
+    let disjoint = a.requirements().any(|ra| {
+        ra.op == crate::Op::In
+            && b.requirements().any(|rb| {
+                rb.op == crate::Op::In && rb.key == ra.key && ra.values.is_disjoint(&rb.values)
+            })
+    });
+    debug_assert!(!disjoint || a.and(b).is_none(), "{a:?} and {b:?}");
+    disjoint
 }
 
 /// Whether [`peer_minus`] finds `a` and `b` disjoint by their kinds alone (pods never
@@ -547,6 +566,9 @@ fn peer_minus(
                 pods: bp,
             },
         ) => {
+            if surely_disjoint(an, bn) || surely_disjoint(ap, bp) {
+                return Ok(None);
+            }
             let (Some(cn), Some(cp)) = (an.and(bn), ap.and(bp)) else {
                 return Ok(None);
             };
