@@ -30,6 +30,7 @@ use netpolc_ir::provenance::{
 };
 use netpolc_ir::{
     CidrBlock, Direction, Entity, IntentKey, Op, Origin, Peer, PortSpec, Ports, Program, Rule,
+    Scope,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -153,6 +154,42 @@ type RuleGroups<'p> = BTreeMap<
     BTreeMap<&'p netpolc_ir::LabelSelector, BTreeMap<IntentKey<'p>, (&'p Origin, Vec<&'p Rule>)>>,
 >;
 
+/// The rules of consecutive allows with one group key and subject selector, by intent
+/// (as in [`RuleGroups`]), put in the groups at once.
+struct Run<'p> {
+    key: (&'p str, &'p str, &'p str, Direction),
+    selector: &'p netpolc_ir::LabelSelector,
+    by_intent: BTreeMap<IntentKey<'p>, (&'p Origin, Vec<&'p Rule>)>,
+}
+
+impl<'p> Run<'p> {
+    /// Adds the run's rules to `groups`, after those of its keys there already (as
+    /// adding each rule in turn would).
+    fn into(self, groups: &mut RuleGroups<'p>) {
+        let by_intent = groups
+            .entry(self.key)
+            .or_default()
+            .entry(self.selector)
+            .or_default();
+        if by_intent.is_empty() {
+            *by_intent = self.by_intent;
+            return;
+        }
+        for (intent, (origin, rules)) in self.by_intent {
+            by_intent
+                .entry(intent)
+                .or_insert_with(|| (origin, Vec::new()))
+                .1
+                .extend(rules);
+        }
+    }
+}
+
+/// Whether two subject selectors are equal: at once for one shared copy.
+fn same_selector(a: &netpolc_ir::LabelSelector, b: &netpolc_ir::LabelSelector) -> bool {
+    a.shared_address() == b.shared_address() || a == b
+}
+
 /// One intent's typed rules in one object, with its origin.
 type IntentRules<'p> = (&'p Origin, Vec<K8sRule>);
 
@@ -162,31 +199,72 @@ fn rule_objects(program: &Program, form: Form) -> Vec<Rendered> {
     // the groups of all shares are then put in key order.
     let groups = netpolc_ir::par::by_share(netpolc_ir::par::threads(), |share, shares| {
         let mut groups: RuleGroups<'_> = BTreeMap::new();
+        // The rules are sorted by subject (scope, pods, direction first): neighbours
+        // mostly share their namespace and the group of their subject. So a namespace is
+        // looked up (its share, isolation and own set) only when it changes, and the
+        // rules of a run of one group and subject are put in the map at once when the
+        // run ends (`Run`), not each by three searches of string keys.
+        let mut namespace: Option<(&str, bool, Option<&netpolc_ir::ManagedNamespace>)> = None;
+        let mut run: Option<Run<'_>> = None;
         for rule in &program.rules {
             if rule.action != netpolc_ir::Action::Allow {
                 continue;
             }
-            for ns in rule.subject.scope.namespaces() {
-                // An allow rule on an open side means nothing; rendering it would isolate.
-                if netpolc_ir::par::share_of(ns, shares) != share
-                    || !program.is_isolated(ns, rule.direction)
-                {
+            let (one, many) = match &rule.subject.scope {
+                Scope::Namespace(ns) => (Some(ns.as_str()), None),
+                Scope::Cluster(set) => (None, Some(set)),
+            };
+            for ns in one
+                .into_iter()
+                .chain(many.into_iter().flatten().map(String::as_str))
+            {
+                let (mine, home) = match namespace {
+                    Some((at, mine, home)) if at == ns => (mine, home),
+                    _ => {
+                        let mine = netpolc_ir::par::share_of(ns, shares) == share;
+                        let home = program.namespaces.get(ns);
+                        namespace = Some((ns, mine, home));
+                        (mine, home)
+                    }
+                };
+                // An allow rule on an open side means nothing; rendering it would isolate
+                // (`Program::is_isolated`).
+                if !mine || !home.is_some_and(|n| n.isolated.contains(&rule.direction)) {
                     continue;
                 }
                 // The rules every set writes for this namespace go to the objects of
                 // the namespace's own set (`Program::object_set`); a cluster set keeps
                 // its own objects.
-                let (file, set) = program.object_set(&rule.subject.scope, &rule.origin);
-                groups
-                    .entry((ns, file, set, rule.direction))
-                    .or_default()
-                    .entry(&rule.subject.pods)
-                    .or_default()
-                    .entry(IntentKey::new(&rule.origin, set))
-                    .or_insert_with(|| (&rule.origin, Vec::new()))
-                    .1
-                    .push(rule);
+                let (file, set) = match (&rule.subject.scope, home) {
+                    (Scope::Namespace(_), Some(home)) => {
+                        (home.origin.file.as_str(), home.origin.set.as_str())
+                    }
+                    _ => program.object_set(&rule.subject.scope, &rule.origin),
+                };
+                debug_assert_eq!(
+                    (file, set),
+                    program.object_set(&rule.subject.scope, &rule.origin)
+                );
+                let key = (ns, file, set, rule.direction);
+                if let Some(r) = &run {
+                    if r.key != key || !same_selector(r.selector, &rule.subject.pods) {
+                        run.take().map(|r| r.into(&mut groups));
+                    }
+                }
+                run.get_or_insert_with(|| Run {
+                    key,
+                    selector: &rule.subject.pods,
+                    by_intent: BTreeMap::new(),
+                })
+                .by_intent
+                .entry(IntentKey::new(&rule.origin, set))
+                .or_insert_with(|| (&rule.origin, Vec::new()))
+                .1
+                .push(rule);
             }
+        }
+        if let Some(r) = run {
+            r.into(&mut groups);
         }
         groups
     });
