@@ -479,9 +479,23 @@ impl K8sEvaluator {
         direction: Direction,
     ) -> impl Iterator<Item = (usize, &'s Policy)> + 's {
         let policies = self.policies.get(&pod.namespace).into_iter().flatten();
-        policies
-            .enumerate()
-            .filter(move |(_, p)| p.rules(direction).is_some() && p.subject.matches(&pod.labels))
+        // The objects of one subject (its directions, its continuations) are neighbours
+        // by name and share their selector ([`Selectors`]): it is tested once for them.
+        let mut last: Option<(*const [Requirement], bool)> = None;
+        policies.enumerate().filter(move |(_, p)| {
+            if p.rules(direction).is_none() {
+                return false;
+            }
+            let subject = Arc::as_ptr(&p.subject.0);
+            match last {
+                Some((seen, matches)) if std::ptr::eq(seen, subject) => matches,
+                _ => {
+                    let matches = p.subject.matches(&pod.labels);
+                    last = Some((subject, matches));
+                    matches
+                }
+            }
+        })
     }
 
     fn side(&self, model: &ClusterModel, flow: &Flow, direction: Direction) -> Side {
@@ -678,6 +692,11 @@ enum Test<'a> {
 }
 
 impl<'a> Near<'a> {
+    /// Below this many rules, a side's rules are each tested for every namespace rather
+    /// than looked up in its [`NearIndex`] (which has no candidates to leave out for so
+    /// few).
+    const TESTED_ALL: usize = 16;
+
     /// Fills it for the namespace `at` (`None`: addresses), whose labels `namespace`
     /// gives (with the name label; `None` for addresses).
     fn fill(
@@ -694,30 +713,59 @@ impl<'a> Near<'a> {
             .and_then(|l| l.get(NAMESPACE_NAME_LABEL))
             .map(String::as_str);
         let may = |p: &Policy, x: &PeerM| peer_may_match_in(p, x, at, namespace, label);
-        index.keep_into(
-            rules,
-            label.into_iter().chain(at),
-            |(p, r)| {
-                r.peers
-                    .as_ref()
-                    .is_none_or(|peers| peers.iter().any(|x| may(p, x)))
-            },
-            &mut self.kept,
-        );
-        self.rules.clear();
-        self.tests.clear();
-        for &(p, r) in &self.kept {
-            let tests = r.peers.as_ref().map(|peers| {
-                let start = self.tests.len();
+        let Near {
+            kept,
+            rules: near,
+            tests,
+            ..
+        } = self;
+        near.clear();
+        tests.clear();
+        // The tests left of the peers of rule `r` of `p` that may match there; whether
+        // some are (or `r` has no peers: it matches every end).
+        let mut add = |p: &'a Policy, r: &'a RuleM| match &r.peers {
+            None => {
+                near.push((r, None));
+                true
+            }
+            Some(peers) => {
+                let start = tests.len();
                 for x in peers.iter().filter(|x| may(p, x)) {
-                    self.tests.push(match x {
+                    tests.push(match x {
                         PeerM::Pods { pods, .. } => Test::Pods(pods.as_ref()),
                         PeerM::Block { net, except } => Test::Block(net, except),
                     });
                 }
-                start..self.tests.len()
-            });
-            self.rules.push((r, tests));
+                let some = tests.len() > start;
+                if some {
+                    near.push((r, Some(start..tests.len())));
+                }
+                some
+            }
+        };
+        if rules.len() < Self::TESTED_ALL {
+            // Every rule tested once, as the index would test each (its candidates are
+            // every rule of so few).
+            kept.clear();
+            for &(p, r) in rules {
+                if add(p, r) {
+                    kept.push((p, r));
+                }
+            }
+        } else {
+            index.keep_into(
+                rules,
+                label.into_iter().chain(at),
+                |(p, r)| {
+                    r.peers
+                        .as_ref()
+                        .is_none_or(|peers| peers.iter().any(|x| may(p, x)))
+                },
+                kept,
+            );
+            for &(p, r) in kept.iter() {
+                add(p, r);
+            }
         }
         self.at = Some(at);
     }
