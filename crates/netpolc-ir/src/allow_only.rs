@@ -125,9 +125,11 @@ pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
             }
         };
         let mut pieces: Vec<std::borrow::Cow<'_, Rule>> = vec![std::borrow::Cow::Borrowed(r)];
+        // The pieces left by each deny go to `next`, which then holds the pieces for the
+        // next deny and gives its room back: two buffers for all the denies of the allow.
+        let mut next: Vec<std::borrow::Cow<'_, Rule>> = Vec::new();
         for x in candidates.iter().map(|&i| &denies[i]) {
-            let mut next = Vec::with_capacity(pieces.len());
-            for p in pieces {
+            for p in pieces.drain(..) {
                 match subtract_overlap(&p, x, &program.profile) {
                     Ok(None) => next.push(p),
                     Ok(Some(rest)) => next.extend(rest.into_iter().map(std::borrow::Cow::Owned)),
@@ -153,7 +155,7 @@ pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
                     }
                 }
             }
-            pieces = next;
+            std::mem::swap(&mut pieces, &mut next);
         }
         (pieces, found)
     });
