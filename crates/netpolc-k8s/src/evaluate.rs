@@ -953,12 +953,22 @@ impl Evaluator for K8sEvaluator {
         // Without a namespaceSelector, a peer is in the policy's own namespace.
         let own = [pod.namespace.as_str()];
         let selecting = self.selecting(pod, direction).map(|(_, p)| p);
+        // What is mentioned is a set: a peer (its selectors are shared, `Selectors`) or a
+        // port range of several rules is added once.
+        let address = |s: &Option<Selector>| s.as_ref().map_or(0, |s| Arc::as_ptr(&s.0).addr());
+        let mut peers_seen: Vec<(usize, usize)> = Vec::new();
+        let mut ranges_seen: Vec<(Protocol, u16, u16)> = Vec::new();
         for rule in selecting.filter_map(|p| p.rules(direction)).flatten() {
             for peer in rule.peers.iter().flatten() {
                 match peer {
                     PeerM::Pods {
                         namespaces, pods, ..
                     } => {
+                        let seen = (address(namespaces), address(pods));
+                        if peers_seen.contains(&seen) {
+                            continue;
+                        }
+                        peers_seen.push(seen);
                         let pods = pods.iter().flat_map(|s| s.0.iter());
                         match namespaces {
                             Some(s) => m.add_peer_requirements(|| s.0.iter(), pods),
@@ -974,7 +984,13 @@ impl Evaluator for K8sEvaluator {
             for port in rule.ports.iter().flatten() {
                 match &port.port {
                     PortSel::All => {}
-                    PortSel::Range(a, b) => m.add_range(port.protocol, *a, *b),
+                    PortSel::Range(a, b) => {
+                        let seen = (port.protocol, *a, *b);
+                        if !ranges_seen.contains(&seen) {
+                            ranges_seen.push(seen);
+                            m.add_range(port.protocol, *a, *b);
+                        }
+                    }
                     PortSel::Named(_) => m.named_ports = true,
                 }
             }
