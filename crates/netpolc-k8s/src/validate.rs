@@ -72,7 +72,9 @@ pub(crate) fn policy(np: &NetworkPolicy) -> Vec<String> {
             total += k.len() + val.len();
             v.extend(
                 Item("metadata.annotations", k),
-                qualified_name(&k.to_ascii_lowercase()),
+                once_valid(&ANNOTATION_KEYS, k, |k| {
+                    qualified_name(&k.to_ascii_lowercase())
+                }),
             );
         }
         if total > 256 * 1024 {
@@ -263,9 +265,15 @@ fn selector(v: &mut Errors, path: impl std::fmt::Display + Copy, s: &LabelSelect
                 &format!("unsupported value `{other}`: must be `In`, `NotIn`, `Exists` or `DoesNotExist`"),
             ),
         }
-        v.extend(At(e_path, "key"), qualified_name(&e.key));
+        v.extend(
+            At(e_path, "key"),
+            once_valid(&LABEL_KEYS, &e.key, qualified_name),
+        );
         for (j, value) in values.iter().enumerate() {
-            v.extend(Item(At(e_path, "values"), j), label_value(value));
+            v.extend(
+                Item(At(e_path, "values"), j),
+                once_valid(&LABEL_VALUES, value, label_value),
+            );
         }
     }
 }
@@ -277,9 +285,41 @@ fn labels_map(
 ) {
     for (k, value) in labels {
         let p = Item(path, k);
-        v.extend(p, qualified_name(k));
-        v.extend(p, label_value(value));
+        v.extend(p, once_valid(&LABEL_KEYS, k, qualified_name));
+        v.extend(p, once_valid(&LABEL_VALUES, value, label_value));
     }
+}
+
+/// Strings found valid on this thread, by what they were checked as: the same label
+/// keys, label values and annotation keys recur in every object (a namespace's name in
+/// every selector of its peers), and a lookup costs less than a check. Only valid ones
+/// are kept, so a problem is found (and worded) every time.
+type Valid =
+    std::cell::RefCell<std::collections::HashSet<Box<str>, netpolc_ir::derive::SeededWords>>;
+
+thread_local! {
+    static LABEL_KEYS: Valid = Valid::default();
+    static LABEL_VALUES: Valid = Valid::default();
+    static ANNOTATION_KEYS: Valid = Valid::default();
+}
+
+/// `check(s)`, the problems of `s`, or none at once when `s` was found valid by `check`
+/// on this thread before (`valid` is kept for that one check).
+fn once_valid(
+    valid: &'static std::thread::LocalKey<Valid>,
+    s: &str,
+    check: impl FnOnce(&str) -> Vec<String>,
+) -> Vec<String> {
+    valid.with(|valid| {
+        if valid.borrow().contains(s) {
+            return Vec::new();
+        }
+        let problems = check(s);
+        if problems.is_empty() {
+            valid.borrow_mut().insert(s.into());
+        }
+        problems
+    })
 }
 
 use netpolc_ir::names::{is_label_form, is_qualified_name_part};
