@@ -165,7 +165,7 @@ struct Run<'p> {
 impl<'p> Run<'p> {
     /// Adds the run's rules to `groups`, after those of its keys there already (as
     /// adding each rule in turn would).
-    fn into(self, groups: &mut RuleGroups<'p>) {
+    fn add_to(self, groups: &mut RuleGroups<'p>) {
         let by_intent = groups
             .entry(self.key)
             .or_default()
@@ -246,9 +246,12 @@ fn rule_objects(program: &Program, form: Form) -> Vec<Rendered> {
                     program.object_set(&rule.subject.scope, &rule.origin)
                 );
                 let key = (ns, file, set, rule.direction);
-                if let Some(r) = &run {
-                    if r.key != key || !same_selector(r.selector, &rule.subject.pods) {
-                        run.take().map(|r| r.into(&mut groups));
+                let ended = run.as_ref().is_some_and(|r| {
+                    r.key != key || !same_selector(r.selector, &rule.subject.pods)
+                });
+                if ended {
+                    if let Some(r) = run.take() {
+                        r.add_to(&mut groups);
                     }
                 }
                 run.get_or_insert_with(|| Run {
@@ -264,7 +267,7 @@ fn rule_objects(program: &Program, form: Form) -> Vec<Rendered> {
             }
         }
         if let Some(r) = run {
-            r.into(&mut groups);
+            r.add_to(&mut groups);
         }
         groups
     });

@@ -240,7 +240,10 @@ struct Selector(Arc<[Requirement]>);
 /// selectors that have it. Which copy is kept (the first) does not depend on the map's
 /// order, which is never iterated.
 #[derive(Debug, Default)]
-struct Selectors(Mutex<HashMap<u64, Vec<Arc<[Requirement]>>, netpolc_ir::derive::SeededWords>>);
+struct Selectors(Mutex<KeptSelectors>);
+
+/// The selectors [`Selectors`] keeps, by the hash of each as read.
+type KeptSelectors = HashMap<u64, Vec<Arc<[Requirement]>>, netpolc_ir::derive::SeededWords>;
 
 impl Selectors {
     /// The shared requirements of `s`: those of an equal selector read before, else its
