@@ -1,6 +1,7 @@
 //! A typed NetworkPolicy serialised with its keys in reading order ([`Ranked`]): what
 //! the tree it serialises to becomes once tidied (`emit::tidy`), with no tree. The YAML
-//! emitter writes the objects of every render straight from it.
+//! emitter writes from it what `text` leaves to the emitter (a string of several lines
+//! outside ASCII); `text`'s tests hold its text to what the emitter writes from this.
 //!
 //! `k8s_openapi` serialises fields in name order (`annotations` before `name`, `egress`
 //! before `podSelector`); netpolc writes identity first, then the subject, the
