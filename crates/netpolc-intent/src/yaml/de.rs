@@ -12,9 +12,9 @@
 use super::error::DeError;
 use super::node::{Node, ScalarStyle, Value};
 use super::resolve::{resolve_plain, Resolved};
-use super::spanned::{FIELD_END, FIELD_FILE, FIELD_START, FIELD_VALUE, NAME};
+use super::spanned::{pack, FIELDS, NAME};
 use netpolc_source::Span;
-use serde::de::value::{U32Deserializer, U64Deserializer};
+use serde::de::value::{U128Deserializer, U64Deserializer};
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
     Unexpected, VariantAccess, Visitor,
@@ -313,7 +313,11 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        if name == NAME && fields == [FIELD_FILE, FIELD_START, FIELD_END, FIELD_VALUE] {
+        // The same statics (nearly always: told by their addresses, not by comparing four
+        // strings each time), or equal names.
+        let spanned = (std::ptr::eq(name, NAME) && std::ptr::eq(fields, FIELDS))
+            || (name == NAME && fields == FIELDS);
+        if spanned {
             return visitor
                 .visit_map(SpannedDe {
                     node: self.node,
@@ -538,8 +542,8 @@ impl<'de> VariantAccess<'de> for VariantDe<'de> {
     }
 }
 
-/// The magic map behind [`Spanned`](super::Spanned): the span's file, start and end,
-/// then the value, under the keys 0 to 3.
+/// The magic map behind [`Spanned`](super::Spanned): the span packed in one number
+/// ([`pack`]), then the value, under the keys 0 and 1.
 struct SpannedDe<'de> {
     node: &'de Node,
     state: u8,
@@ -552,9 +556,9 @@ impl<'de> MapAccess<'de> for SpannedDe<'de> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, DeError> {
-        // The keys by number (file, start, end, value), which `Spanned`'s field reader
-        // takes without comparing names.
-        if self.state > 3 {
+        // The keys by number (span, value), which `Spanned`'s field reader takes without
+        // comparing names.
+        if self.state > 1 {
             return Ok(None);
         }
         let d: U64Deserializer<DeError> = u64::from(self.state).into_deserializer();
@@ -562,16 +566,12 @@ impl<'de> MapAccess<'de> for SpannedDe<'de> {
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let span = self.node.span;
         let state = self.state;
         self.state += 1;
-        let n: u32 = match state {
-            0 => span.file.0,
-            1 => span.start,
-            2 => span.end,
-            _ => return seed.deserialize(NodeDe { node: self.node }),
-        };
-        let d: U32Deserializer<DeError> = n.into_deserializer();
-        seed.deserialize(d)
+        if state == 0 {
+            let d: U128Deserializer<DeError> = pack(self.node.span).into_deserializer();
+            return seed.deserialize(d);
+        }
+        seed.deserialize(NodeDe { node: self.node })
     }
 }

@@ -9,16 +9,32 @@ use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
 /// The struct name our deserializer recognises to hand out spans.
-pub(crate) const NAME: &str = "$__netpolc_yaml_private_Spanned";
-/// The span's file id.
-pub(crate) const FIELD_FILE: &str = "$__netpolc_yaml_private_file";
-/// The span's first byte.
-pub(crate) const FIELD_START: &str = "$__netpolc_yaml_private_start";
-/// The span's end byte.
-pub(crate) const FIELD_END: &str = "$__netpolc_yaml_private_end";
+pub(crate) static NAME: &str = "$__netpolc_yaml_private_Spanned";
+/// The span (file id, first byte and end byte, packed in one `u128` by [`pack`]).
+pub(crate) const FIELD_SPAN: &str = "$__netpolc_yaml_private_span";
 /// The value itself.
 pub(crate) const FIELD_VALUE: &str = "$__netpolc_yaml_private_value";
-const FIELDS: &[&str] = &[FIELD_FILE, FIELD_START, FIELD_END, FIELD_VALUE];
+/// The fields of the magic struct: our deserializer gives them as a map of two entries,
+/// keyed by their index (the span, then the value), and recognises the struct by these
+/// very statics before it compares names.
+pub(crate) static FIELDS: &[&str] = &[FIELD_SPAN, FIELD_VALUE];
+
+/// A span as one number: the file id in bits 64 to 95, the first byte in bits 32 to 63,
+/// the end byte in bits 0 to 31 ([`unpack`] undoes it). One value for the whole span
+/// instead of three keeps the magic map at two entries.
+pub(crate) fn pack(span: Span) -> u128 {
+    (u128::from(span.file.0) << 64) | (u128::from(span.start) << 32) | u128::from(span.end)
+}
+
+/// The span [`pack`] packed.
+fn unpack(n: u128) -> Span {
+    // Truncations keep the 32 bits each part was packed in.
+    Span::new(
+        netpolc_source::FileId((n >> 64) as u32),
+        (n >> 32) as u32,
+        n as u32,
+    )
+}
 
 /// A value together with the span of the YAML node it was read from.
 ///
@@ -118,9 +134,7 @@ struct SpannedVisitor<T>(PhantomData<T>);
 
 /// The keys of the magic map, in the order our deserializer gives them.
 enum Field {
-    File,
-    Start,
-    End,
+    Span,
     Value,
     Other,
 }
@@ -136,18 +150,14 @@ impl<'de> Deserialize<'de> for Field {
             // How netpolc's deserializer names the fields (`de::SpannedDe`).
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Field, E> {
                 Ok(match v {
-                    0 => Field::File,
-                    1 => Field::Start,
-                    2 => Field::End,
-                    3 => Field::Value,
+                    0 => Field::Span,
+                    1 => Field::Value,
                     _ => Field::Other,
                 })
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Field, E> {
                 Ok(match v {
-                    FIELD_FILE => Field::File,
-                    FIELD_START => Field::Start,
-                    FIELD_END => Field::End,
+                    FIELD_SPAN => Field::Span,
                     FIELD_VALUE => Field::Value,
                     _ => Field::Other,
                 })
@@ -167,22 +177,14 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for SpannedVisitor<T> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Spanned<T>, A::Error> {
         let wrong =
             || de::Error::custom("`Spanned` values can only be read from netpolc's YAML tree");
-        let (mut file, mut start, mut end) = (None, None, None);
-        loop {
-            match map.next_key::<Field>()? {
-                Some(Field::File) => file = Some(map.next_value::<u32>()?),
-                Some(Field::Start) => start = Some(map.next_value::<u32>()?),
-                Some(Field::End) => end = Some(map.next_value::<u32>()?),
-                Some(Field::Value) => {
-                    let (Some(file), Some(start), Some(end)) = (file, start, end) else {
-                        return Err(wrong());
-                    };
-                    let value = map.next_value::<T>()?;
-                    let span = Span::new(netpolc_source::FileId(file), start, end);
-                    return Ok(Spanned { span, value });
-                }
-                Some(Field::Other) | None => return Err(wrong()),
-            }
-        }
+        let Some(Field::Span) = map.next_key::<Field>()? else {
+            return Err(wrong());
+        };
+        let span = unpack(map.next_value::<u128>()?);
+        let Some(Field::Value) = map.next_key::<Field>()? else {
+            return Err(wrong());
+        };
+        let value = map.next_value::<T>()?;
+        Ok(Spanned { span, value })
     }
 }
