@@ -157,8 +157,13 @@ impl Node {
 /// Integers outside the `i64`/`u64` range and floats become JSON numbers when finite;
 /// `.inf` and `.nan`, which JSON cannot hold, stay strings.
 pub(crate) fn plain_to_json(text: &str) -> serde_json::Value {
+    resolved_to_json(resolve_plain(text), text)
+}
+
+/// [`plain_to_json`] of `text` once resolved (`resolved` is `resolve_plain(text)`).
+pub(crate) fn resolved_to_json(resolved: Resolved<'_>, text: &str) -> serde_json::Value {
     use serde_json::Value as J;
-    match resolve_plain(text) {
+    match resolved {
         Resolved::Null => J::Null,
         Resolved::Bool(b) => J::Bool(b),
         Resolved::Int(i) => {

@@ -45,7 +45,7 @@
 //! reader to this against the loader, and [`matches()`] against [`read`].
 
 use super::load::{Limits, DEPTH_CAP, MAX_KEY};
-use super::node::plain_to_json;
+use super::node::{plain_to_json, resolved_to_json};
 use super::resolve::{resolve_plain, Resolved};
 use netpolc_doc::Doc;
 use serde_json::{Map, Value};
@@ -485,10 +485,15 @@ impl<'a> Build<'a> for Document {
     fn plain(s: &'a str, signed: bool) -> Option<Doc<'a>> {
         // A plain string borrowed (`plain_to_json` without the copy); anything else as
         // `plain_to_json` reads it.
-        let v = if is_plain_string(s) {
+        let v = if starts_string(s) {
             Doc::String(Cow::Borrowed(s))
         } else {
-            match plain_to_json(s) {
+            // Resolved once (told a string or not, and then converted).
+            let resolved = resolve_plain(s);
+            if let Resolved::Str(_) = resolved {
+                return (!signed).then_some(Doc::String(Cow::Borrowed(s)));
+            }
+            match resolved_to_json(resolved, s) {
                 Value::Null => Doc::Null,
                 Value::Bool(b) => Doc::Bool(b),
                 Value::Number(n) => Doc::Number(n),
@@ -1017,16 +1022,18 @@ fn empty_collection(rest: &[u8]) -> bool {
 /// than theirs (four or five bytes; they are the only words `resolve_plain` takes a
 /// scalar starting with a letter for); `resolve_plain` decides the others.
 fn is_plain_string(s: &str) -> bool {
-    match s.as_bytes().first() {
-        Some(c)
-            if c.is_ascii_alphabetic()
-                && (!matches!(c, b'n' | b'N' | b't' | b'T' | b'f' | b'F')
-                    || !(4..=5).contains(&s.len())) =>
-        {
-            true
-        }
-        _ => matches!(resolve_plain(s), Resolved::Str(_)),
-    }
+    starts_string(s) || matches!(resolve_plain(s), Resolved::Str(_))
+}
+
+/// Whether the plain scalar `s` is told a string by its first byte and length alone
+/// (the first test of [`is_plain_string`]); `false` says nothing.
+#[inline]
+fn starts_string(s: &str) -> bool {
+    s.as_bytes().first().is_some_and(|c| {
+        c.is_ascii_alphabetic()
+            && (!matches!(c, b'n' | b'N' | b't' | b'T' | b'f' | b'F')
+                || !(4..=5).contains(&s.len()))
+    })
 }
 
 /// Whether the keys of `entries` are distinct: compared pairwise when they are few (as in
