@@ -871,6 +871,7 @@ impl<'a, B: Build<'a>> Reader<'a, B> {
     }
 
     /// A scalar token at `pos`; `pos` ends after it.
+    #[inline(always)]
     fn token(&mut self) -> Option<Token<'a>> {
         let start = self.pos;
         let first = self.peek(start)?;
