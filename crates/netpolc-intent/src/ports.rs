@@ -10,6 +10,14 @@ use netpolc_ir::{PortMatch, PortSpec, Protocol};
 
 /// Parses one port item; the error is a message for a diagnostic.
 pub fn parse_port(text: &str) -> Result<PortMatch, String> {
+    match simple_port(text) {
+        Some(simple) => Ok(simple),
+        None => parse_any_port(text),
+    }
+}
+
+/// [`parse_port`] of any item, the commonest form included.
+fn parse_any_port(text: &str) -> Result<PortMatch, String> {
     let t = text.trim();
     let lower = t.to_ascii_lowercase();
     for (name, protocol) in [("icmpv6", Protocol::IcmpV6), ("icmp", Protocol::Icmp)] {
@@ -94,6 +102,29 @@ pub fn parse_port(text: &str) -> Result<PortMatch, String> {
     Ok(PortMatch { protocol, port })
 }
 
+/// The commonest item, `PORT/tcp` (or `udp`, `sctp`) with a valid port number, read
+/// without the general way's copies; `None` for anything else, which the general way
+/// reads (to the same value, when it is this form).
+fn simple_port(text: &str) -> Option<PortMatch> {
+    let (port, proto) = text.split_once('/')?;
+    let protocol = match proto {
+        "tcp" => Protocol::Tcp,
+        "udp" => Protocol::Udp,
+        "sctp" => Protocol::Sctp,
+        _ => return None,
+    };
+    let b = port.as_bytes();
+    // One to five digits, the first not a zero: 1 to 99999, a port when at most 65535.
+    if b.is_empty() || b.len() > 5 || b[0] == b'0' || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = u16::try_from(b.iter().fold(0u32, |n, c| n * 10 + u32::from(c - b'0'))).ok()?;
+    Some(PortMatch {
+        protocol,
+        port: PortSpec::Range { start: n, end: n },
+    })
+}
+
 /// Refuses numbers written with leading zeros or in another base.
 fn decimal(s: &str) -> Result<(), String> {
     let digits = s.chars().all(|c| c.is_ascii_digit());
@@ -152,6 +183,56 @@ fn named(name: &str) -> Result<PortSpec, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shortcut reads what the general way reads, wherever it reads at all.
+    #[test]
+    fn the_simple_form_reads_as_the_general_way_reads_it() {
+        let mut texts: Vec<String> = [
+            "1/tcp",
+            "53/udp",
+            "80/sctp",
+            "65535/tcp",
+            "65536/tcp",
+            "99999/udp",
+            "0/tcp",
+            "08/tcp",
+            "00/tcp",
+            "123456/tcp",
+            "/tcp",
+            "80/",
+            "80/TCP",
+            "80/tcp ",
+            " 80/tcp",
+            "8a/tcp",
+            "80/tcp/udp",
+            "80-90/tcp",
+            "http/tcp",
+            "80/icmp",
+            "+80/tcp",
+            "-80/tcp",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for n in (0..70_000u32)
+            .step_by(7)
+            .chain([1, 9, 10, 99, 100, 65_534, 65_535])
+        {
+            for proto in ["tcp", "udp", "sctp"] {
+                texts.push(format!("{n}/{proto}"));
+            }
+        }
+        let mut simple = 0;
+        for text in &texts {
+            if let Some(fast) = simple_port(text) {
+                simple += 1;
+                assert_eq!(Ok(fast), parse_any_port(text), "{text:?}");
+            }
+        }
+        assert!(simple > 10_000);
+        assert_eq!(simple_port("65536/tcp"), None);
+        assert_eq!(simple_port("08/tcp"), None);
+    }
 
     #[test]
     fn forms() {
