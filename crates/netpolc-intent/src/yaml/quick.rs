@@ -551,8 +551,10 @@ impl<'a, B: Build<'a>> Reader<'a, B> {
             max_depth: limits.max_depth.min(DEPTH_CAP),
             max_nodes: limits.max_nodes,
             max_scalar: limits.max_scalar_len,
-            entries: Vec::new(),
-            items: Vec::new(),
+            // Sized for the nesting of most objects at once: grown an entry at a time,
+            // they were reallocated and copied several times an object.
+            entries: Vec::with_capacity(32),
+            items: Vec::with_capacity(16),
         })
     }
 
