@@ -698,7 +698,14 @@ impl Cx {
         let threads = netpolc_ir::par::threads();
         let lowered = netpolc_ir::par::map(threads, chunks.len(), 2, |k| {
             let mut worker = self.worker();
-            let mut out = order::Lowered::default();
+            // Most intents make a rule on each side, some more (a side in several
+            // namespaces, a group of several peers): three a preset or intent covers most
+            // sets at once.
+            let estimate: usize = chunks[k]
+                .iter()
+                .map(|s| 3 * (s.spec.value.intents.len() + s.spec.value.presets.len()))
+                .sum();
+            let mut out = order::Lowered::with_capacity(estimate);
             for s in chunks[k] {
                 let ns = &s.namespace.value;
                 let own = LabelSelector::from_labels([(NAMESPACE_NAME_LABEL, ns.as_str())]);

@@ -128,6 +128,15 @@ pub(super) struct Lowered {
 }
 
 impl Lowered {
+    /// Room for `rules` rules made before any is moved: a part of thousands of rules,
+    /// grown a rule at a time, was copied whole at each doubling.
+    pub(super) fn with_capacity(rules: usize) -> Lowered {
+        Lowered {
+            rules: Vec::with_capacity(rules),
+            keys: Vec::with_capacity(rules),
+        }
+    }
+
     pub(super) fn push(&mut self, key: RuleKey, rule: Rule) {
         self.keys.push(key);
         self.rules.push(rule);
