@@ -17,7 +17,7 @@
 //! check the order found against `Rule`'s (a debug assertion at the end of lowering).
 
 use super::*;
-use netpolc_ir::derive::WordHasher;
+use netpolc_ir::derive::{SeededWords, WordHasher};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::BuildHasherDefault;
@@ -25,8 +25,9 @@ use std::hash::BuildHasherDefault;
 /// The selectors one thread met while lowering, numbered, with one shared copy each.
 #[derive(Debug, Default)]
 pub(super) struct Selectors {
-    /// The number of each value met.
-    by_value: HashMap<LabelSelector, u32>,
+    /// The number of each value met, hashed a word at a time from a seed of its own (the
+    /// texts of labels the policies write; never iterated).
+    by_value: HashMap<LabelSelector, u32, SeededWords>,
     /// The number of each copy met, by [`LabelSelector::shared_address`]: the copies of a
     /// set's groups are met once per intent, and found here without hashing their text.
     by_address: HashMap<usize, u32, BuildHasherDefault<WordHasher>>,
