@@ -1024,7 +1024,7 @@ fn empty_collection(rest: &[u8]) -> bool {
 /// letter that starts no null or bool of the core schema, or a scalar of another length
 /// than theirs (four or five bytes; they are the only words `resolve_plain` takes a
 /// scalar starting with a letter for); `resolve_plain` decides the others.
-fn is_plain_string(s: &str) -> bool {
+pub(super) fn is_plain_string(s: &str) -> bool {
     starts_string(s) || matches!(resolve_plain(s), Resolved::Str(_))
 }
 

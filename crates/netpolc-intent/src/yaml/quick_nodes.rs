@@ -72,7 +72,7 @@
 use super::load::{Limits, DEPTH_CAP, MAX_KEY};
 use super::node::{Node, ScalarStyle, Value};
 use super::quick::characters_ok;
-use super::resolve::{resolve_plain, Resolved};
+use super::quick::is_plain_string;
 use netpolc_source::{FileId, Span};
 
 /// Deepest flow nesting accepted (the parser counts flow levels in a byte).
@@ -344,16 +344,20 @@ impl Reader<'_> {
         if !is(self.peek(), KEY_START) {
             return None;
         }
-        while is(self.peek(), KEY) {
-            self.pos += 1;
-        }
+        // The key's bytes, in one pass over the rest of the text.
+        let rest = self.b.get(start..)?;
+        let len = rest
+            .iter()
+            .position(|&c| CLASS[usize::from(c)] & KEY == 0)
+            .unwrap_or(rest.len());
+        self.pos += len;
         let end = self.pos;
         if end - start > MAX_KEY.min(self.max_scalar) || self.peek() != Some(b':') {
             return None;
         }
         let text = self.text.get(start..end)?;
         // The loader compares keys that are not strings by value (`0x10` and `16`).
-        if !matches!(resolve_plain(text), Resolved::Str(_)) {
+        if !is_plain_string(text) {
             return None;
         }
         self.node(depth)?;
