@@ -109,7 +109,28 @@ pub(super) struct PeerKey {
     second: u32,
 }
 
+/// The bits of each rank in [`RuleKey::packed`].
+const RANK_BITS: u32 = 24;
+
 impl RuleKey {
+    /// The key as one number that orders as the key does, when its ranks fit in
+    /// [`RANK_BITS`] bits (`None` otherwise): from the highest bits, the namespace (32
+    /// bits), the subject's rank (24), the direction, the action and the peer's variant
+    /// (8 each), the peer's two numbers (24 each).
+    fn packed(&self) -> Option<u128> {
+        let fits = |n: u32| n < (1 << RANK_BITS);
+        let peer = &self.peer;
+        (fits(self.pods) && fits(peer.first) && fits(peer.second)).then(|| {
+            (u128::from(self.namespace) << 96)
+                | (u128::from(self.pods) << 72)
+                | (u128::from(self.direction as u8) << 64)
+                | (u128::from(self.action as u8) << 56)
+                | (u128::from(peer.variant) << 48)
+                | (u128::from(peer.first) << 24)
+                | u128::from(peer.second)
+        })
+    }
+
     /// This key with the selector numbers of its thread replaced by their ranks.
     fn ranked(mut self, ranks: &[u32]) -> RuleKey {
         self.pods = ranks[self.pods as usize];
@@ -182,18 +203,36 @@ pub(super) fn in_order(parts: Vec<(Lowered, Selectors)>, threads: usize) -> Vec<
             for key in &mut part.keys {
                 *key = key.ranked(&ranks);
             }
-            let mut order: Vec<usize> = (0..part.rules.len()).collect();
-            order.sort_unstable_by(|&a, &b| {
-                part.keys[a]
-                    .cmp(&part.keys[b])
-                    .then_with(|| part.rules[a].cmp(&part.rules[b]))
-            });
+            let order = sorted_order(&part);
             netpolc_ir::par::permute(&mut part.keys, &order);
             netpolc_ir::par::permute(&mut part.rules, &order);
             out.push(part);
         },
     );
     merge(sorted, total)
+}
+
+/// The positions of `part`'s rules in order: by key, then by rule. The keys are compared
+/// as numbers ([`RuleKey::packed`]) when every one packs, each beside its position (no
+/// look-up in the keys a comparison); as keys otherwise.
+fn sorted_order(part: &Lowered) -> Vec<usize> {
+    let by_rule = |a: usize, b: usize| part.rules[a].cmp(&part.rules[b]);
+    let packed: Option<Vec<(u128, u32)>> = part
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| Some((key.packed()?, u32::try_from(i).ok()?)))
+        .collect();
+    if let Some(mut packed) = packed {
+        packed.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| by_rule(a.1 as usize, b.1 as usize))
+        });
+        return packed.into_iter().map(|(_, i)| i as usize).collect();
+    }
+    let mut order: Vec<usize> = (0..part.rules.len()).collect();
+    order.sort_unstable_by(|&a, &b| part.keys[a].cmp(&part.keys[b]).then_with(|| by_rule(a, b)));
+    order
 }
 
 /// The next rule of one sorted part, in the merge.
@@ -248,4 +287,48 @@ fn merge(parts: Vec<Lowered>, total: usize) -> Vec<Rule> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Packed keys order as the keys do, whichever field tells them apart.
+    #[test]
+    fn packed_keys_order_as_keys() {
+        let max = (1 << RANK_BITS) - 1;
+        let mut keys = Vec::new();
+        for namespace in [0, 1, u32::MAX] {
+            for pods in [0, 1, max] {
+                for direction in [Direction::Ingress, Direction::Egress] {
+                    for action in [Action::Allow, Action::Deny] {
+                        for (variant, first, second) in
+                            [(0, 0, 0), (0, max, 1), (0, 1, max), (2, 1, 0), (4, 0, 0)]
+                        {
+                            keys.push(RuleKey {
+                                namespace,
+                                pods,
+                                direction,
+                                action,
+                                peer: PeerKey {
+                                    variant,
+                                    first,
+                                    second,
+                                },
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        for a in &keys {
+            for b in &keys {
+                let packed = (a.packed().unwrap(), b.packed().unwrap());
+                assert_eq!(packed.0.cmp(&packed.1), a.cmp(b), "{a:?} {b:?}");
+            }
+        }
+        let mut big = keys[0];
+        big.pods = max + 1;
+        assert_eq!(big.packed(), None);
+    }
 }
