@@ -78,18 +78,26 @@ pub fn write_value(out: &mut String, value: &serde_json::Value) {
     debug_assert!(written.is_ok(), "{written:?}");
 }
 
-/// `value` as one document ([`write`]) in a string of its exact length: the text is
-/// written into a buffer kept by the thread, then copied (a string grown while writing
-/// keeps up to twice its length, and a pipeline holds every object's text).
+/// `value` as one document ([`write`]) in a string of its exact length ([`buffered`]).
 ///
 /// # Errors
 /// As [`write`].
 pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, Unsupported> {
+    buffered(|out| write(out, value))
+}
+
+/// What `write` appends to an empty string, in a string of its exact length: written
+/// into a buffer kept by the thread, then copied (a string grown while writing keeps up
+/// to twice its length, and a pipeline holds every object's text).
+///
+/// # Errors
+/// `write`'s.
+pub fn buffered<E>(write: impl FnOnce(&mut String) -> Result<(), E>) -> Result<String, E> {
     thread_local! {
         static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
     BUFFER.with(|buffer| {
-        // Writing never calls back here, but a buffer of its own is always correct.
+        // A writer that writes another text meanwhile gets a buffer of its own.
         let mut own = String::new();
         let mut kept = buffer.try_borrow_mut();
         let out = match &mut kept {
@@ -97,7 +105,7 @@ pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, Unsupported
             Err(_) => &mut own,
         };
         out.clear();
-        write(out, value)?;
+        write(out)?;
         Ok(out.as_str().to_owned())
     })
 }
@@ -611,8 +619,9 @@ impl ser::Serializer for Key<'_> {
     }
 }
 
-fn indent_to(out: &mut String, n: usize) {
-    // One copy of a run of spaces (it runs for every line written), not a push per space.
+/// Appends `n` spaces: one copy of a run of spaces (it runs for every line written), not
+/// a push per space.
+pub fn indent_to(out: &mut String, n: usize) {
     const SPACES: &str = "                                                                ";
     let mut left = n;
     while left > 0 {

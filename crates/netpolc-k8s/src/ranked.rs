@@ -36,7 +36,7 @@ impl<'a, T, W: Serialize> Serialize for Each<'a, T, W> {
 }
 
 /// How many of `present` are there: a struct announces its field count.
-fn count(present: &[bool]) -> usize {
+pub(crate) fn count(present: &[bool]) -> usize {
     present.iter().filter(|p| **p).count()
 }
 
@@ -64,57 +64,80 @@ impl Serialize for Ranked<'_> {
     }
 }
 
+/// The metadata fields netpolc writes, borrowed from an `ObjectMeta`.
+pub(crate) struct Written<'a> {
+    pub(crate) name: &'a Option<String>,
+    pub(crate) namespace: &'a Option<String>,
+    pub(crate) labels: &'a Option<std::collections::BTreeMap<String, String>>,
+    pub(crate) annotations: &'a Option<std::collections::BTreeMap<String, String>>,
+}
+
+impl Written<'_> {
+    /// How many of the fields are set.
+    pub(crate) fn len(&self) -> usize {
+        count(&[
+            self.name.is_some(),
+            self.namespace.is_some(),
+            self.labels.is_some(),
+            self.annotations.is_some(),
+        ])
+    }
+}
+
+/// The name, namespace, labels and annotations of `meta`, or `None` when it holds any
+/// other field (netpolc never sets one: the emitter and [`crate::text`] refuse it).
+pub(crate) fn written(meta: &ObjectMeta) -> Option<Written<'_>> {
+    // Every field named: a field added to `ObjectMeta` fails to compile here.
+    let ObjectMeta {
+        annotations,
+        creation_timestamp,
+        deletion_grace_period_seconds,
+        deletion_timestamp,
+        finalizers,
+        generate_name,
+        generation,
+        labels,
+        managed_fields,
+        name,
+        namespace,
+        owner_references,
+        resource_version,
+        self_link,
+        uid,
+    } = meta;
+    let other = creation_timestamp.is_some()
+        || deletion_grace_period_seconds.is_some()
+        || deletion_timestamp.is_some()
+        || finalizers.is_some()
+        || generate_name.is_some()
+        || generation.is_some()
+        || managed_fields.is_some()
+        || owner_references.is_some()
+        || resource_version.is_some()
+        || self_link.is_some()
+        || uid.is_some();
+    (!other).then_some(Written {
+        name,
+        namespace,
+        labels,
+        annotations,
+    })
+}
+
 struct Meta<'a>(&'a ObjectMeta);
 
 impl Serialize for Meta<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // Every field named: a field added to `ObjectMeta` fails to compile here.
-        let ObjectMeta {
-            annotations,
-            creation_timestamp,
-            deletion_grace_period_seconds,
-            deletion_timestamp,
-            finalizers,
-            generate_name,
-            generation,
-            labels,
-            managed_fields,
-            name,
-            namespace,
-            owner_references,
-            resource_version,
-            self_link,
-            uid,
-        } = self.0;
-        if creation_timestamp.is_some()
-            || deletion_grace_period_seconds.is_some()
-            || deletion_timestamp.is_some()
-            || finalizers.is_some()
-            || generate_name.is_some()
-            || generation.is_some()
-            || managed_fields.is_some()
-            || owner_references.is_some()
-            || resource_version.is_some()
-            || self_link.is_some()
-            || uid.is_some()
-        {
+        let Some(meta) = written(self.0) else {
             return Err(S::Error::custom(
                 "metadata beyond the name, namespace, labels and annotations",
             ));
-        }
-        let mut st = s.serialize_struct(
-            "ObjectMeta",
-            count(&[
-                name.is_some(),
-                namespace.is_some(),
-                labels.is_some(),
-                annotations.is_some(),
-            ]),
-        )?;
-        field(&mut st, "name", name.as_ref())?;
-        field(&mut st, "namespace", namespace.as_ref())?;
-        field(&mut st, "labels", labels.as_ref())?;
-        field(&mut st, "annotations", annotations.as_ref())?;
+        };
+        let mut st = s.serialize_struct("ObjectMeta", meta.len())?;
+        field(&mut st, "name", meta.name.as_ref())?;
+        field(&mut st, "namespace", meta.namespace.as_ref())?;
+        field(&mut st, "labels", meta.labels.as_ref())?;
+        field(&mut st, "annotations", meta.annotations.as_ref())?;
         st.end()
     }
 }

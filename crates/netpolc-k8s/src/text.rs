@@ -15,33 +15,20 @@
 //! several lines with characters outside ASCII. [`to_text`] is then `None`. Debug builds
 //! compare every text with the tidied tree written (`emit::Packed::new`).
 
+use crate::ranked::count;
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource as _;
-use netpolc_ir::yaml::{push_decimal, write_str};
+use netpolc_ir::yaml::{indent_to, push_decimal, write_str};
 use std::collections::BTreeMap;
 
 /// `policy` as one YAML document (no `---`), ending in a newline, in a string of its
 /// exact length; `None` where the emitter must decide (see the [module](self)).
 pub(crate) fn to_text(policy: &NetworkPolicy) -> Option<String> {
-    thread_local! {
-        static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-    }
-    BUFFER.with(|buffer| {
-        // Writing never calls back here, but a buffer of its own is always correct.
-        let mut own = String::new();
-        let mut kept = buffer.try_borrow_mut();
-        let out = match &mut kept {
-            Ok(kept) => &mut **kept,
-            Err(_) => &mut own,
-        };
-        out.clear();
-        write(out, policy)?;
-        Some(out.as_str().to_owned())
-    })
+    netpolc_ir::yaml::buffered(|out| write(out, policy).ok_or(())).ok()
 }
 
 /// Appends `policy` ([`to_text`]); `None` (with `out` partly written) where the emitter
@@ -128,21 +115,6 @@ fn dash(out: &mut String, dash: usize) {
     out.push('-');
 }
 
-fn indent_to(out: &mut String, n: usize) {
-    const SPACES: &str = "                                                                ";
-    let mut left = n;
-    while left > 0 {
-        let run = left.min(SPACES.len());
-        out.push_str(&SPACES[..run]);
-        left -= run;
-    }
-}
-
-/// How many of `present` are there.
-fn count(present: &[bool]) -> usize {
-    present.iter().filter(|p| **p).count()
-}
-
 /// A string after the `key:` of a line indented by `indent`: on that line, or, when it
 /// has several lines that read back exactly from one, as a `|-` literal block. `None`
 /// for a string of several lines with characters outside ASCII.
@@ -221,44 +193,14 @@ fn string_map(out: &mut String, indent: usize, map: &BTreeMap<String, String>) -
 }
 
 fn meta(out: &mut String, meta: &ObjectMeta) -> Option<()> {
-    // Every field named: a field added to `ObjectMeta` fails to compile here.
-    let ObjectMeta {
-        annotations,
-        creation_timestamp,
-        deletion_grace_period_seconds,
-        deletion_timestamp,
-        finalizers,
-        generate_name,
-        generation,
-        labels,
-        managed_fields,
+    let written = crate::ranked::written(meta)?;
+    let entries = written.len();
+    let crate::ranked::Written {
         name,
         namespace,
-        owner_references,
-        resource_version,
-        self_link,
-        uid,
-    } = meta;
-    if creation_timestamp.is_some()
-        || deletion_grace_period_seconds.is_some()
-        || deletion_timestamp.is_some()
-        || finalizers.is_some()
-        || generate_name.is_some()
-        || generation.is_some()
-        || managed_fields.is_some()
-        || owner_references.is_some()
-        || resource_version.is_some()
-        || self_link.is_some()
-        || uid.is_some()
-    {
-        return None;
-    }
-    let entries = count(&[
-        name.is_some(),
-        namespace.is_some(),
-        labels.is_some(),
-        annotations.is_some(),
-    ]);
+        labels,
+        annotations,
+    } = written;
     if !open_map(out, entries) {
         return Some(());
     }
