@@ -955,6 +955,13 @@ impl<'k> NearIndex<'k> {
         }
     }
 
+    /// Whether the rules are looked up by namespace; `false` for too few rules
+    /// ([`Self::keep_into`] then offers every rule as a candidate), which a caller that
+    /// tests each rule anyway can take as "test them all".
+    pub fn indexed(&self) -> bool {
+        self.indexed
+    }
+
     /// The rules of `rules` (the side's rules, in the order they were indexed) that
     /// `may` keeps for an end in the namespace known by `names` (its name, the value of
     /// its name label: a back end may confine by either), or for an address when `names`

@@ -433,12 +433,25 @@ impl Program {
     /// a group of N namespaces named by N sets gave N² objects); for a cluster scope (a
     /// ClusterIntentSet) or a namespace without a set of its own, the rule's own set.
     pub fn object_set<'p>(&'p self, scope: &Scope, origin: &'p Origin) -> (&'p str, &'p str) {
-        if let Scope::Namespace(ns) = scope {
-            if let Some(home) = self.namespaces.get(ns) {
-                return (&home.origin.file, &home.origin.set);
-            }
+        let home = match scope {
+            Scope::Namespace(ns) => self.namespaces.get(ns),
+            Scope::Cluster(_) => None,
+        };
+        Program::object_set_at(scope, origin, home)
+    }
+
+    /// [`Program::object_set`], for a caller that has looked the scope's namespace up
+    /// already: `home` is its entry in [`Program::namespaces`] (read for a namespace
+    /// scope only).
+    pub fn object_set_at<'p>(
+        scope: &Scope,
+        origin: &'p Origin,
+        home: Option<&'p ManagedNamespace>,
+    ) -> (&'p str, &'p str) {
+        match (scope, home) {
+            (Scope::Namespace(_), Some(home)) => (&home.origin.file, &home.origin.set),
+            _ => (&origin.file, &origin.set),
         }
-        (&origin.file, &origin.set)
     }
 
     /// The rules grouped as the back ends that write one object per (object set,

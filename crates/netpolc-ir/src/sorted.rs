@@ -39,11 +39,6 @@ impl<T> SortedSet<T> {
         self.0.iter()
     }
 
-    /// The values as a sorted slice.
-    pub fn as_slice(&self) -> &[T] {
-        &self.0
-    }
-
     /// How many values the set holds.
     pub fn len(&self) -> usize {
         self.0.len()
@@ -59,19 +54,9 @@ impl<T> SortedSet<T> {
         self.0.first()
     }
 
-    /// The largest value.
-    pub fn last(&self) -> Option<&T> {
-        self.0.last()
-    }
-
     /// Keeps the values for which `keep` is true.
     pub fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
         self.0.retain(keep);
-    }
-
-    /// Removes every value.
-    pub fn clear(&mut self) {
-        self.0.clear();
     }
 }
 
@@ -112,21 +97,6 @@ impl<T: Ord> SortedSet<T> {
         Q: Ord + ?Sized,
     {
         self.search(probe).ok().map(|at| &self.0[at])
-    }
-
-    /// Removes the value equal to `probe`; whether there was one.
-    pub fn remove<Q>(&mut self, probe: &Q) -> bool
-    where
-        T: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        match self.search(probe) {
-            Ok(at) => {
-                self.0.remove(at);
-                true
-            }
-            Err(_) => false,
-        }
     }
 
     /// Moves every value of `other` into this set, leaving `other` empty.
@@ -301,11 +271,6 @@ impl<K, V> SortedMap<K, V> {
     /// The entries, by ascending key.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> + ExactSizeIterator {
         self.0.iter().map(|(k, v)| (k, v))
-    }
-
-    /// The keys, ascending.
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator {
-        self.0.iter().map(|(k, _)| k)
     }
 
     /// The values, by ascending key.
@@ -491,7 +456,6 @@ mod tests {
             for probe in 0..45 {
                 assert_eq!(set.contains(&probe), tree.contains(&probe));
             }
-            assert_eq!(set.remove(&7), tree.remove(&7));
             set.retain(|v| v % 3 != 0);
             tree.retain(|v| v % 3 != 0);
             assert_eq!(
@@ -499,7 +463,7 @@ mod tests {
                 tree.iter().collect::<Vec<_>>()
             );
             assert_eq!(format!("{set:?}"), format!("{tree:?}"));
-            assert_eq!((set.first(), set.last()), (tree.first(), tree.last()));
+            assert_eq!(set.first(), tree.first());
         }
     }
 

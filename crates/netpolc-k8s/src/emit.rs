@@ -235,16 +235,7 @@ fn rule_objects(program: &Program, form: Form) -> Vec<Rendered> {
                 // The rules every set writes for this namespace go to the objects of
                 // the namespace's own set (`Program::object_set`); a cluster set keeps
                 // its own objects.
-                let (file, set) = match (&rule.subject.scope, home) {
-                    (Scope::Namespace(_), Some(home)) => {
-                        (home.origin.file.as_str(), home.origin.set.as_str())
-                    }
-                    _ => program.object_set(&rule.subject.scope, &rule.origin),
-                };
-                debug_assert_eq!(
-                    (file, set),
-                    program.object_set(&rule.subject.scope, &rule.origin)
-                );
+                let (file, set) = Program::object_set_at(&rule.subject.scope, &rule.origin, home);
                 let key = (ns, file, set, rule.direction);
                 let ended = run.as_ref().is_some_and(|r| {
                     r.key != key || !same_selector(r.selector, &rule.subject.pods)

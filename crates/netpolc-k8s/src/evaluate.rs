@@ -615,8 +615,9 @@ fn peer_matches_in(
     namespace: Option<&BTreeMap<String, String>>,
 ) -> bool {
     match peer {
-        PeerM::Block { net, except } => address(model, e)
-            .is_some_and(|ip| net.contains(&ip) && !except.iter().any(|x| x.contains(&ip))),
+        PeerM::Block { net, except } => {
+            address(model, e).is_some_and(|ip| block_contains(net, except, ip))
+        }
         PeerM::Pods {
             namespaces, pods, ..
         } => {
@@ -695,11 +696,6 @@ enum Test<'a> {
 }
 
 impl<'a> Near<'a> {
-    /// Below this many rules, a side's rules are each tested for every namespace rather
-    /// than looked up in its [`NearIndex`] (which has no candidates to leave out for so
-    /// few).
-    const TESTED_ALL: usize = 16;
-
     /// Fills it for the namespace `at` (`None`: addresses), whose labels `namespace`
     /// gives (with the name label; `None` for addresses).
     fn fill(
@@ -746,7 +742,7 @@ impl<'a> Near<'a> {
                 some
             }
         };
-        if rules.len() < Self::TESTED_ALL {
+        if !index.indexed() {
             // Every rule tested once, as the index would test each (its candidates are
             // every rule of so few).
             kept.clear();
@@ -772,6 +768,11 @@ impl<'a> Near<'a> {
         }
         self.at = Some(at);
     }
+}
+
+/// Whether an `ipBlock` of `net` with the holes `except` holds `ip`.
+fn block_contains(net: &IpNet, except: &[IpNet], ip: IpAddr) -> bool {
+    net.contains(&ip) && !except.iter().any(|x| x.contains(&ip))
 }
 
 fn port_matches(model: &ClusterModel, p: &PortM, flow: &Flow) -> bool {
@@ -897,9 +898,9 @@ impl Evaluator for K8sEvaluator {
                             tests[r.clone()].iter().any(|t| match t {
                                 Test::Pods(pods) => pod
                                     .is_some_and(|pod| pods.is_none_or(|s| s.matches(&pod.labels))),
-                                Test::Block(net, except) => ip.is_some_and(|ip| {
-                                    net.contains(&ip) && !except.iter().any(|x| x.contains(&ip))
-                                }),
+                                Test::Block(net, except) => {
+                                    ip.is_some_and(|ip| block_contains(net, except, ip))
+                                }
                             })
                         })
                     })
