@@ -569,7 +569,7 @@ impl Prover<()> {
         let classes = p.classes();
         p.add_unnamed(&classes);
         p.number_namespaces();
-        let mut ids: HashMap<&NamedPorts, usize> = HashMap::new();
+        let mut ids: HashMap<&NamedPorts, usize, crate::derive::SeededWords> = HashMap::default();
         let ports_id = p
             .model
             .pods
@@ -643,7 +643,11 @@ impl<E> Prover<E> {
         // first pod of its class, not for each of tens of thousands of pods. Numbered in
         // the order of their first pods.
         let pods = &self.model.pods;
-        let mut index: HashMap<(&BTreeMap<String, String>, &NamedPorts), usize> = HashMap::new();
+        let mut index: HashMap<
+            (&BTreeMap<String, String>, &NamedPorts),
+            usize,
+            crate::derive::SeededWords,
+        > = HashMap::default();
         let mut firsts = Vec::new();
         let mut class_of = Vec::with_capacity(pods.len());
         let mut pods_of_class: Vec<Vec<usize>> = Vec::new();
@@ -662,7 +666,8 @@ impl<E> Prover<E> {
             .iter()
             .map(|&i| (pods[i].labels.clone(), pods[i].named_ports.clone()))
             .collect();
-        let mut sets: HashMap<&BTreeMap<String, String>, usize> = HashMap::new();
+        let mut sets: HashMap<&BTreeMap<String, String>, usize, crate::derive::SeededWords> =
+            HashMap::default();
         self.label_set_of_class = classes
             .iter()
             .map(|(labels, _)| {
@@ -1408,6 +1413,10 @@ impl<'a> Prover<Evals<'a>> {
                     side_checks += samples.len() as u64;
                     got.clear();
                     side(o, samples, &mut got);
+                    if got == want {
+                        // The usual answer, compared at once.
+                        continue;
+                    }
                     for (k, &(protocol, port)) in samples.iter().enumerate() {
                         if got[k] != want[k] {
                             differ.push((t, o, protocol, port));
@@ -1419,28 +1428,46 @@ impl<'a> Prover<Evals<'a>> {
                 }
             }
             // The pods whose side this one stands for: every other end they have is
-            // covered above (their side is this side), but for this pod itself.
-            let followers = self.followers.get(&(s, direction_index(d)));
-            // Every follower has the named ports of `s`: one set of samples for all.
-            let own = match followers {
-                Some(_) if named => Some(self.samples(base, Some(s))),
-                _ => None,
-            };
-            for &f in followers.into_iter().flatten() {
+            // covered above (their side is this side), but for this pod itself. Their
+            // side is this side, so this side asked about this pod answers for each of
+            // them: one call per evaluator, not a side prepared per follower.
+            if let Some(followers) = self.followers.get(&(s, direction_index(d))) {
+                // Every follower has the named ports of `s`: one set of samples for all.
+                let own = named.then(|| self.samples(base, Some(s)));
                 let samples: &[(Protocol, u16)] = own.as_deref().unwrap_or(&plain);
                 want.clear();
-                self.evals.intended.prepare_side(model, numbering, f, d)(me, samples, &mut want);
-                for (t, found) in tally.found.iter().enumerate() {
-                    if *found >= self.evals.limit {
-                        continue;
-                    }
-                    side_checks += samples.len() as u64;
-                    got.clear();
-                    self.evals.targets[t].prepare_side(model, numbering, f, d)(
-                        me, samples, &mut got,
+                intended(me, samples, &mut want);
+                #[cfg(debug_assertions)]
+                for &f in followers {
+                    let mut theirs = Vec::new();
+                    self.evals.intended.prepare_side(model, numbering, f, d)(
+                        me,
+                        samples,
+                        &mut theirs,
                     );
-                    if got != want {
-                        tally.suspects.insert((t, f, direction_index(d), s));
+                    debug_assert_eq!(theirs, want, "a follower's side is its leader's");
+                }
+                for (t, side) in targets.iter().enumerate() {
+                    let Some(side) = side else {
+                        continue;
+                    };
+                    got.clear();
+                    side(me, samples, &mut got);
+                    for &f in followers {
+                        #[cfg(debug_assertions)]
+                        {
+                            let mut theirs = Vec::new();
+                            self.evals.targets[t].prepare_side(model, numbering, f, d)(
+                                me,
+                                samples,
+                                &mut theirs,
+                            );
+                            debug_assert_eq!(theirs, got, "a follower's side is its leader's");
+                        }
+                        side_checks += samples.len() as u64;
+                        if got != want {
+                            tally.suspects.insert((t, f, direction_index(d), s));
+                        }
                     }
                 }
             }
