@@ -272,7 +272,12 @@ fn from_doc(
 /// # Errors
 /// When a text cannot be read back (an internal error).
 fn twins(emitted: &[Emitted]) -> Result<Vec<Twin>, String> {
-    let mut seen = std::collections::HashSet::with_capacity(emitted.len());
+    // Hashed by words with a seed per set (the names come from the policies, not from
+    // whoever could choose collisions); only asked, never iterated.
+    let mut seen = std::collections::HashSet::with_capacity_and_hasher(
+        emitted.len(),
+        netpolc_ir::derive::SeededWords::new(),
+    );
     let shared = emitted
         .iter()
         .any(|e| !seen.insert((e.kind.as_str(), e.namespace.as_str(), e.name.as_str())));

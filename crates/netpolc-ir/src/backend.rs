@@ -27,7 +27,7 @@ use netpolc_source::Diagnostic;
 use serde_json::Value;
 use std::any::{Any, TypeId};
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -379,15 +379,29 @@ pub fn field<'v>(value: &'v Value, key: &str) -> &'v Value {
 /// policies and rules, and each copy would keep its own allocations), safe to use from
 /// every thread reading.
 ///
-/// Kept in a hash set: a lookup hashes the value once, where a tree's compares its
-/// strings with those of every node on the way down. Which copy is kept (the first)
-/// does not depend on the set's order.
+/// Kept by hash: a lookup hashes the value once ([`crate::derive::SeededWords`], outside
+/// any lock), where a tree's compares its strings with those of every node on the way
+/// down; the hash picks one of a few locked shards, so that threads reading at once
+/// seldom wait for each other, and the values of one hash are compared for equality.
+/// Which copy is kept (the first) does not depend on any order.
 #[derive(Debug)]
-pub struct Interner<T: ?Sized>(Mutex<HashSet<Arc<T>>>);
+pub struct Interner<T: ?Sized> {
+    hasher: crate::derive::SeededWords,
+    shards: [Mutex<InternShard<T>>; INTERN_SHARDS],
+}
+
+/// How many locked parts an [`Interner`] is cut into.
+const INTERN_SHARDS: usize = 8;
+
+/// The values of one shard of an [`Interner`], by their hash.
+type InternShard<T> = crate::derive::Words<u64, Vec<Arc<T>>>;
 
 impl<T: ?Sized> Default for Interner<T> {
     fn default() -> Self {
-        Interner(Mutex::new(HashSet::new()))
+        Interner {
+            hasher: crate::derive::SeededWords::new(),
+            shards: std::array::from_fn(|_| Mutex::new(InternShard::default())),
+        }
     }
 }
 
@@ -395,12 +409,17 @@ impl<T: Eq + Hash + ?Sized> Interner<T> {
     /// The shared copy of `value`: the one kept already when an equal value was
     /// interned, else `value`, now kept.
     pub fn intern<V: Borrow<T> + Into<Arc<T>>>(&self, value: V) -> Arc<T> {
-        let mut seen = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(shared) = seen.get(value.borrow()) {
+        let hash = std::hash::BuildHasher::hash_one(&self.hasher, value.borrow());
+        let shard = usize::try_from(hash % INTERN_SHARDS as u64).unwrap_or(0);
+        let mut seen = self.shards[shard]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let same = seen.entry(hash).or_default();
+        if let Some(shared) = same.iter().find(|kept| ***kept == *value.borrow()) {
             return Arc::clone(shared);
         }
         let shared: Arc<T> = value.into();
-        seen.insert(Arc::clone(&shared));
+        same.push(Arc::clone(&shared));
         shared
     }
 }
