@@ -124,15 +124,17 @@ pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
                 std::borrow::Cow::Owned(all)
             }
         };
-        let mut pieces: Vec<std::borrow::Cow<'_, Rule>> = vec![std::borrow::Cow::Borrowed(r)];
+        let mut pieces: Vec<Piece<'_>> = vec![Piece::Borrowed(r)];
         // The pieces left by each deny go to `next`, which then holds the pieces for the
         // next deny and gives its room back: two buffers for all the denies of the allow.
-        let mut next: Vec<std::borrow::Cow<'_, Rule>> = Vec::new();
+        let mut next: Vec<Piece<'_>> = Vec::new();
         for x in candidates.iter().map(|&i| &denies[i]) {
             for p in pieces.drain(..) {
                 match subtract_overlap(&p, x, &program.profile) {
                     Ok(None) => next.push(p),
-                    Ok(Some(rest)) => next.extend(rest.into_iter().map(std::borrow::Cow::Owned)),
+                    Ok(Some(rest)) => {
+                        next.extend(rest.into_iter().map(|p| Piece::Owned(Box::new(p))));
+                    }
                     Err((code, why)) => {
                         let key = (
                             format!("{}|{}", r.origin.qualified(), x.origin.qualified()),
@@ -201,7 +203,26 @@ pub fn lower(program: &Program) -> Result<Program, Vec<Diagnostic>> {
 /// order), with the parts rules share (one `Arc` of a selector, of ports, of an origin)
 /// equal at once instead of compared element by element: sorting the lowered rules
 /// compared whole selectors and origins of neighbours that share them.
-struct Canonical<'p>(std::borrow::Cow<'p, Rule>);
+struct Canonical<'p>(Piece<'p>);
+
+/// A piece of an allow left by the denies: the allow itself, borrowed (most allows), or
+/// a part of it. Two words either way: the pieces of every allow are gathered, sorted
+/// and deduplicated, moved many times on the way (a rule in place is many words).
+enum Piece<'p> {
+    Borrowed(&'p Rule),
+    Owned(Box<Rule>),
+}
+
+impl std::ops::Deref for Piece<'_> {
+    type Target = Rule;
+
+    fn deref(&self) -> &Rule {
+        match self {
+            Piece::Borrowed(r) => r,
+            Piece::Owned(r) => r,
+        }
+    }
+}
 
 impl PartialEq for Canonical<'_> {
     fn eq(&self, other: &Self) -> bool {
