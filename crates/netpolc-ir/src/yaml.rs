@@ -22,6 +22,8 @@
 use serde::ser::{self, Serialize};
 use std::fmt::Write as _;
 
+pub mod block;
+
 /// What [`write`] cannot write without a tree (see the [module](self)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unsupported(String);

@@ -1,0 +1,249 @@
+//! Block-style YAML written piece by piece, in exactly the layout of the emitter of
+//! [`super`]: what a back end's direct text writer (the Kubernetes, Calico and Cilium
+//! `text` modules) is made of, so that each writes only its own objects' keys and
+//! nesting, and decides no scalar's form itself.
+//!
+//! The layout: a map's keys on lines of their own two spaces deeper than its key, or
+//! the first key of a sequence item on the dash line; sequences kubectl-style (`- ` at
+//! the indentation of the key they are the value of); empty maps and lists as `{}` and
+//! `[]`; a string after a key plain, as a `|-` literal block or double-quoted, and an item
+//! of a sequence plain or double-quoted, by the emitter's own tests ([`super::write_str`]);
+//! integers in decimal. Keys are written as they are: the callers' keys are plain words.
+
+use super::{indent_to, literal_ok, plain_ok, push_decimal, write_str};
+use std::collections::BTreeMap;
+
+/// Where a map's next key goes: on the dash line of a sequence item (after one space)
+/// for the first key of an item, else on a line of its own at its indentation.
+#[derive(Clone, Copy, Debug)]
+pub struct Keys {
+    indent: usize,
+    inline: bool,
+}
+
+impl Keys {
+    /// The keys of a map whose key line is indented by `indent` (its keys two more).
+    pub fn under(indent: usize) -> Keys {
+        Keys {
+            indent: indent + 2,
+            inline: false,
+        }
+    }
+
+    /// The keys of a map that is an item of a sequence whose dashes are at `dash`.
+    pub fn item(dash: usize) -> Keys {
+        Keys {
+            indent: dash + 2,
+            inline: true,
+        }
+    }
+
+    /// The indentation of the keys' lines.
+    pub fn indent(&self) -> usize {
+        self.indent
+    }
+
+    /// Writes `key:` (a plain word).
+    pub fn key(&mut self, out: &mut String, key: &str) {
+        if self.inline {
+            out.push(' ');
+            self.inline = false;
+        } else {
+            indent_to(out, self.indent);
+        }
+        out.push_str(key);
+        out.push(':');
+    }
+}
+
+/// How many of `present` are true: the entries a map writes.
+pub fn count(present: &[bool]) -> usize {
+    present.iter().filter(|p| **p).count()
+}
+
+/// Opens a map after its key: `{}` when it has no entries, else a line break (the
+/// entries follow). Whether it has entries.
+pub fn open_map(out: &mut String, entries: usize) -> bool {
+    if entries == 0 {
+        out.push_str(" {}\n");
+        false
+    } else {
+        out.push('\n');
+        true
+    }
+}
+
+/// Opens a map item after its dash: `{}` when it has no entries (the entries follow on
+/// the dash line otherwise). Whether it has entries.
+pub fn open_item(out: &mut String, entries: usize) -> bool {
+    if entries == 0 {
+        out.push_str(" {}\n");
+    }
+    entries != 0
+}
+
+/// Opens a sequence after its key: `[]` when it has no items, else a line break.
+pub fn open_seq(out: &mut String, items: usize) {
+    out.push_str(if items == 0 { " []\n" } else { "\n" });
+}
+
+/// A sequence item's dash at `dash`.
+pub fn dash(out: &mut String, dash: usize) {
+    indent_to(out, dash);
+    out.push('-');
+}
+
+/// A string after the `key:` of a line indented by `indent`, as the emitter writes it:
+/// plain when that is safe, else as a `|-` literal block (several lines that read back
+/// exactly from one), else double-quoted.
+pub fn scalar(out: &mut String, indent: usize, s: &str) {
+    if !plain_ok(s) && literal_ok(s) {
+        out.push_str(" |-\n");
+        for line in s.split('\n') {
+            indent_to(out, indent + 2);
+            out.push_str(line);
+            out.push('\n');
+        }
+        return;
+    }
+    item(out, s);
+}
+
+/// A string as an item of a sequence (after its dash), or after a key where it is never
+/// a literal block: plain or double-quoted.
+pub fn item(out: &mut String, s: &str) {
+    out.push(' ');
+    write_str(out, s);
+    out.push('\n');
+}
+
+/// An integer after a key or a dash.
+pub fn integer(out: &mut String, n: i64) {
+    out.push(' ');
+    if n < 0 {
+        out.push('-');
+    }
+    push_decimal(out, n.unsigned_abs());
+    out.push('\n');
+}
+
+/// A boolean after a key or a dash.
+pub fn boolean(out: &mut String, b: bool) {
+    out.push_str(if b { " true\n" } else { " false\n" });
+}
+
+/// A list of strings after the `key:` of a line indented by `indent`.
+pub fn strings<S: AsRef<str>>(out: &mut String, indent: usize, list: &[S]) {
+    open_seq(out, list.len());
+    for s in list {
+        dash(out, indent);
+        item(out, s.as_ref());
+    }
+}
+
+/// A map of strings (labels, annotations) after the `key:` of a line indented by
+/// `indent`: its keys written as the emitter writes any string key.
+pub fn string_map(out: &mut String, indent: usize, map: &BTreeMap<String, String>) {
+    if open_map(out, map.len()) {
+        for (k, v) in map {
+            indent_to(out, indent + 2);
+            write_str(out, k);
+            out.push(':');
+            scalar(out, indent + 2, v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every piece, written by hand, is what the emitter writes for the same value.
+    #[test]
+    fn pieces_are_written_as_the_emitter_writes_them() {
+        let texts = [
+            "",
+            "web",
+            "app.kubernetes.io/name",
+            "true",
+            "8080",
+            "a b",
+            " lead",
+            "two\nlines",
+            "ns-1/allow-dns\nns-1/deny-db",
+            "ünïcode\nlines",
+            "tab\there\nx",
+            "# not a comment\nx",
+            "trailing \nx",
+            "\nempty first",
+            "line\u{2028}sep\nx",
+        ];
+        for s in texts {
+            let map: BTreeMap<String, String> = [
+                ("k".to_string(), s.to_string()),
+                (s.to_string(), "v".to_string()),
+            ]
+            .into_iter()
+            .collect();
+            let value = serde_json::json!({
+                "a": s,
+                "list": [s, s],
+                "empty": [],
+                "nothing": {},
+                "map": map,
+                "neg": -42,
+                "pos": 7,
+                "flag": true,
+            });
+            let want = crate::yaml::to_string(&value).expect("a JSON tree is written");
+            let list = [s, s];
+            // The document's keys at column 0, in the order the tree keeps them.
+            let mut doc = String::new();
+            let mut top = Keys {
+                indent: 0,
+                inline: false,
+            };
+            for key in value.as_object().expect("a map").keys() {
+                top.key(&mut doc, key);
+                match key.as_str() {
+                    "a" => scalar(&mut doc, 0, s),
+                    "list" => strings(&mut doc, 0, &list),
+                    "empty" => strings::<&str>(&mut doc, 0, &[]),
+                    "nothing" => {
+                        open_map(&mut doc, 0);
+                    }
+                    "map" => string_map(&mut doc, 0, &map),
+                    "neg" => integer(&mut doc, -42),
+                    "pos" => integer(&mut doc, 7),
+                    _ => boolean(&mut doc, true),
+                }
+            }
+            assert_eq!(doc, want, "{s:?}");
+        }
+    }
+
+    /// A map item's first key goes on the dash line, the others under it.
+    #[test]
+    fn an_item_s_first_key_is_on_its_dash_line() {
+        let want = crate::yaml::to_string(&serde_json::json!({
+            "items": [{"a": "x", "b": [1, 2]}, {}],
+        }))
+        .expect("a JSON tree is written");
+        let mut doc = String::from("items:");
+        open_seq(&mut doc, 2);
+        dash(&mut doc, 0);
+        assert!(open_item(&mut doc, 2));
+        let mut keys = Keys::item(0);
+        keys.key(&mut doc, "a");
+        scalar(&mut doc, keys.indent(), "x");
+        keys.key(&mut doc, "b");
+        open_seq(&mut doc, 2);
+        for n in [1, 2] {
+            dash(&mut doc, keys.indent());
+            integer(&mut doc, n);
+        }
+        dash(&mut doc, 0);
+        assert!(!open_item(&mut doc, 0));
+        assert_eq!(doc, want);
+    }
+}
