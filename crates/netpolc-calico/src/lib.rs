@@ -203,6 +203,7 @@ mod eval;
 mod knp;
 mod render;
 pub mod selector;
+mod text;
 pub mod types;
 mod validate;
 

@@ -85,8 +85,28 @@ impl Manifest {
             }
         }
         let rule_counts = self.rule_counts();
-        // The pipeline plans with validation and takes texts; `render` returns trees.
-        let object = Packed::new(&self, if validate { Form::Text } else { Form::Tree });
+        // The pipeline plans with validation and takes texts (policies written straight,
+        // `crate::text`); `render` returns trees.
+        let text = match &self {
+            Manifest::Global(p) if validate => crate::text::global_policy(p),
+            Manifest::Namespaced(p) if validate => crate::text::namespaced_policy(p),
+            _ => None,
+        };
+        let object = match text {
+            Some(text) => {
+                // Written as its JSON tree would be: every debug run checks every object.
+                debug_assert_eq!(
+                    text,
+                    netpolc_ir::yaml::to_string(&serde_json::to_value(&self).unwrap_or_default())
+                        .unwrap_or_default()
+                );
+                Object::Text(text.into_boxed_str())
+            }
+            None => Object::Packed(Packed::new(
+                &self,
+                if validate { Form::Text } else { Form::Tree },
+            )),
+        };
         Planned {
             key: self.into_key(),
             rule_counts,
@@ -105,6 +125,33 @@ impl Manifest {
     }
 }
 
+/// A planned object as the pipeline takes it: a policy's YAML text written by
+/// [`crate::text`], or what [`Packed`] keeps of anything else.
+#[derive(Debug)]
+pub(crate) enum Object {
+    Text(Box<str>),
+    Packed(Packed),
+}
+
+impl Object {
+    /// The JSON tree of an object kept as JSON ([`Packed::to_value`]); `None` for a text.
+    fn to_value(&self) -> Option<serde_json::Value> {
+        match self {
+            Object::Text(_) => None,
+            Object::Packed(p) => p.to_value(),
+        }
+    }
+}
+
+impl netpolc_ir::backend::Manifest for Object {
+    fn take(self: Box<Self>) -> netpolc_ir::backend::Taken {
+        match *self {
+            Object::Text(text) => netpolc_ir::backend::Taken::Text(text.into_string()),
+            Object::Packed(p) => Box::new(p).take(),
+        }
+    }
+}
+
 /// One planned object, packed ([`Manifest::pack`]), and the intent it implements (none
 /// for the tier; the program's own, not a copy).
 struct Planned<'p> {
@@ -114,7 +161,7 @@ struct Planned<'p> {
     rule_counts: (usize, usize),
     /// What Calico's validation refuses in the object (planned with `validate`).
     messages: Vec<String>,
-    object: Packed,
+    object: Object,
     origin: Option<&'p Origin>,
 }
 
@@ -145,7 +192,7 @@ pub(crate) struct Plan<'p> {
 
 impl Plan<'_> {
     /// The manifests in their stable order.
-    pub(crate) fn manifests(mut self) -> Vec<Packed> {
+    pub(crate) fn manifests(mut self) -> Vec<Object> {
         netpolc_ir::par::permute(&mut self.objects, &self.order);
         self.objects.into_iter().map(|p| p.object).collect()
     }
