@@ -1140,9 +1140,8 @@ impl crate::selector::Labels for WorkloadLabels<'_> {
             return Some("k8s");
         }
         key.strip_prefix(NAMESPACE_LABEL_PREFIX)
-            .and_then(|k| self.namespace.get(k))
-            .or_else(|| self.pod.labels.get(key))
-            .map(String::as_str)
+            .and_then(|k| crate::selector::label_of(&self.namespace, k))
+            .or_else(|| crate::selector::label_of(&self.pod.labels, key))
     }
 }
 
@@ -1348,7 +1347,15 @@ impl Entity {
             Some(at) => match &e.namespaces {
                 Namespaces::Any => true,
                 Namespaces::Own(ns) => at == ns,
-                Namespaces::Matching(s) => namespace.is_some_and(|l| s.matches(l)),
+                // The namespace's name label is its name (`namespace_labels_of`): a
+                // test of that label alone is a test of `at`, without a lookup.
+                Namespaces::Matching(s) => namespace.is_some_and(|l| match s.expr() {
+                    Expr::Eq(k, v) if k == NAME_LABEL => {
+                        debug_assert_eq!(l.get(NAME_LABEL).map(String::as_str), Some(at));
+                        at == v
+                    }
+                    _ => s.matches(l),
+                }),
             },
         }
     }

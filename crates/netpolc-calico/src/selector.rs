@@ -81,8 +81,25 @@ pub trait Labels {
 
 impl Labels for BTreeMap<String, String> {
     fn label(&self, key: &str) -> Option<&str> {
-        self.get(key).map(String::as_str)
+        label_of(self, key)
     }
+}
+
+/// Most entries a map is searched by scanning, not by its tree: [`label_of`].
+const SCANNED: usize = 8;
+
+/// The value of `key` in a label map. A small map (a pod's or a namespace's labels, a
+/// handful of keys) is scanned comparing the keys' lengths first, so that only a key of
+/// the same length has its bytes compared; the tree's search compares the bytes of every
+/// key it passes (the evaluator looks labels up by the million). A larger map is
+/// searched by its tree.
+pub(crate) fn label_of<'m>(map: &'m BTreeMap<String, String>, key: &str) -> Option<&'m str> {
+    if map.len() > SCANNED {
+        return map.get(key).map(String::as_str);
+    }
+    map.iter()
+        .find_map(|(k, v)| (k.len() == key.len() && k.as_bytes() == key.as_bytes()).then_some(v))
+        .map(String::as_str)
 }
 
 impl Expr {
