@@ -61,7 +61,6 @@ use netpolc_ir::sorted::SortedSet;
 use netpolc_ir::{Direction, Protocol as IrProtocol};
 use serde::Deserialize as _;
 use serde_json::Value;
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -1128,7 +1127,27 @@ impl PodView<'_> {
 struct WorkloadLabels<'m> {
     pod: &'m Pod,
     /// The namespace's labels plus `projectcalico.org/name` ([`namespace_labels_of`]).
-    namespace: Cow<'m, BTreeMap<String, String>>,
+    namespace: NamespaceLabels<'m>,
+}
+
+/// A namespace's labels as selectors see them ([`namespace_labels_of`]): borrowed from
+/// the evaluator's cache, shared with it, or built for one view.
+enum NamespaceLabels<'m> {
+    Borrowed(&'m BTreeMap<String, String>),
+    Shared(std::sync::Arc<BTreeMap<String, String>>),
+    Owned(BTreeMap<String, String>),
+}
+
+impl std::ops::Deref for NamespaceLabels<'_> {
+    type Target = BTreeMap<String, String>;
+
+    fn deref(&self) -> &BTreeMap<String, String> {
+        match self {
+            NamespaceLabels::Borrowed(l) => l,
+            NamespaceLabels::Shared(l) => l,
+            NamespaceLabels::Owned(l) => l,
+        }
+    }
 }
 
 impl crate::selector::Labels for WorkloadLabels<'_> {
@@ -1201,12 +1220,42 @@ fn cached_view<'m>(
                     pod,
                     labels: WorkloadLabels {
                         pod,
-                        namespace: Cow::Borrowed(l.namespace_labels.as_ref()),
+                        namespace: NamespaceLabels::Borrowed(l.namespace_labels.as_ref()),
                     },
                 }),
             }
         }
         _ => view(model, sets, e),
+    }
+}
+
+/// The view of pod `me` of `model` with its namespace's labels shared with the cache
+/// ([`PodCache::with`]) when it holds them, else built.
+fn shared_view<'m>(
+    model: &'m ClusterModel,
+    sets: &[NetSet],
+    cache: &PodCache<Labels>,
+    me: usize,
+) -> Ep<'m> {
+    let shared = cache.with(model, |cached| {
+        cached.map(|c| std::sync::Arc::clone(&c[me].namespace_labels))
+    });
+    match shared {
+        Some(namespace) => {
+            let pod = &model.pods[me];
+            Ep {
+                ip: pod.ip,
+                sets: set_views(model, sets, pod.ip),
+                pod: Some(PodView {
+                    pod,
+                    labels: WorkloadLabels {
+                        pod,
+                        namespace: NamespaceLabels::Shared(namespace),
+                    },
+                }),
+            }
+        }
+        None => view(model, sets, &Endpoint::Pod(me)),
     }
 }
 
@@ -1226,12 +1275,37 @@ fn view<'m>(model: &'m ClusterModel, sets: &[NetSet], e: &Endpoint) -> Ep<'m> {
                     pod,
                     labels: WorkloadLabels {
                         pod,
-                        namespace: Cow::Owned(namespace_labels_of(model, pod)),
+                        namespace: NamespaceLabels::Owned(namespace_labels_of(model, pod)),
                     },
                 }),
             }
         }
     }
+}
+
+/// Whether `net` contains `ip` (as [`IpNet::contains`]: an address of the other family
+/// never), by comparing the bits the prefix fixes: the evaluator tests every network
+/// of a rule against every end it meets.
+fn net_contains(net: &IpNet, ip: IpAddr) -> bool {
+    let fixed = |bits: u32, prefix: u8| {
+        // The prefix's bits of `bits` ones: none for `/0`.
+        bits.checked_sub(u32::from(prefix))
+            .filter(|&free| free < bits)
+            .map_or(0, |free| u128::MAX << free)
+    };
+    let contains = match (net, ip) {
+        (IpNet::V4(n), IpAddr::V4(a)) => {
+            let mask = fixed(32, n.prefix_len()) & u128::from(u32::MAX);
+            (u128::from(u32::from(a)) ^ u128::from(u32::from(n.addr()))) & mask == 0
+        }
+        (IpNet::V6(n), IpAddr::V6(a)) => {
+            let mask = fixed(128, n.prefix_len());
+            (u128::from(a) ^ u128::from(n.addr())) & mask == 0
+        }
+        _ => false,
+    };
+    debug_assert_eq!(contains, net.contains(&ip));
+    contains
 }
 
 fn flow_protocol(p: IrProtocol) -> u8 {
@@ -1295,10 +1369,10 @@ impl Entity {
     /// [`Self::matches_l3`] where, when `namespace_passed`, the end's namespace is known
     /// to pass the namespace part of the selector ([`Self::may_match_in`] there).
     fn matches_l3_near(&self, ep: &Ep<'_>, namespace_passed: bool) -> bool {
-        if !self.nets.is_empty() && !self.nets.iter().any(|n| n.contains(&ep.ip)) {
+        if !self.nets.is_empty() && !self.nets.iter().any(|n| net_contains(n, ep.ip)) {
             return false;
         }
-        if self.not_nets.iter().any(|n| n.contains(&ep.ip)) {
+        if self.not_nets.iter().any(|n| net_contains(n, ep.ip)) {
             return false;
         }
         if let Some(e) = &self.endpoints {
@@ -1528,7 +1602,7 @@ impl Policy {
 fn endpoint_mentions<'a, S: MentionText<'a>>(
     e: &'a Expr,
     m: &mut Mentions<S>,
-    scope: Option<&SortedSet<&'a str>>,
+    scope: Option<&[&'a str]>,
 ) {
     expr_mentions(e, m, scope, &|key| {
         if key == NAMESPACE_LABEL {
@@ -1575,7 +1649,7 @@ enum NsKey<'k> {
 fn expr_mentions<'a, S: MentionText<'a>>(
     e: &'a Expr,
     m: &mut Mentions<S>,
-    scope: Option<&SortedSet<&'a str>>,
+    scope: Option<&[&'a str]>,
     classify: &dyn for<'k> Fn(&'k str) -> Option<NsKey<'k>>,
 ) {
     use netpolc_ir::Op;
@@ -1614,27 +1688,58 @@ fn expr_mentions<'a, S: MentionText<'a>>(
     }
 }
 
+/// Namespace names, sorted and distinct: one without a set of its own (a peer's
+/// namespace named by `== 'n'`, nearly every scope), or a set.
+enum Names<'e> {
+    One([&'e str; 1]),
+    Set(SortedSet<&'e str>),
+}
+
+impl<'e> Names<'e> {
+    /// The names, in order.
+    fn as_slice(&self) -> &[&'e str] {
+        match self {
+            Names::One(one) => one,
+            Names::Set(set) => set.iter().as_slice(),
+        }
+    }
+
+    /// The names in both.
+    fn intersection(self, other: Names<'e>) -> Names<'e> {
+        match (self, other) {
+            (Names::One([a]), b) | (b, Names::One([a])) => {
+                if b.as_slice().contains(&a) {
+                    Names::One([a])
+                } else {
+                    Names::Set(SortedSet::default())
+                }
+            }
+            (Names::Set(a), Names::Set(b)) => Names::Set(a.intersection(&b)),
+        }
+    }
+}
+
 /// The namespaces an expression can match, when it names them (`key == 'n'` or
 /// `key in {...}` on a key `is_name` accepts, at the top or under `&&`); `None` otherwise.
 /// The names are borrowed from the expression.
-fn expr_name_scope<'e>(e: &'e Expr, is_name: &dyn Fn(&str) -> bool) -> Option<SortedSet<&'e str>> {
+fn expr_name_scope<'e>(e: &'e Expr, is_name: &dyn Fn(&str) -> bool) -> Option<Names<'e>> {
     match e {
-        Expr::Eq(k, v) if is_name(k) => Some(SortedSet::from([v.as_str()])),
-        Expr::In(k, vs) if is_name(k) => Some(vs.iter().map(String::as_str).collect()),
+        Expr::Eq(k, v) if is_name(k) => Some(Names::One([v.as_str()])),
+        Expr::In(k, vs) if is_name(k) => Some(Names::Set(vs.iter().map(String::as_str).collect())),
         Expr::And(es) => es
             .iter()
             .filter_map(|x| expr_name_scope(x, is_name))
-            .reduce(|a, b| a.intersection(&b)),
+            .reduce(Names::intersection),
         _ => None,
     }
 }
 
 /// The namespaces the workload endpoints of `eps` can be in, when they are named
 /// (borrowed from `eps`).
-fn endpoints_scope(eps: &Endpoints) -> Option<SortedSet<&str>> {
+fn endpoints_scope(eps: &Endpoints) -> Option<Names<'_>> {
     let by_namespace = match &eps.namespaces {
         Namespaces::Any => None,
-        Namespaces::Own(ns) => Some(SortedSet::from([ns.as_str()])),
+        Namespaces::Own(ns) => Some(Names::One([ns.as_str()])),
         Namespaces::Matching(sel) => expr_name_scope(sel.expr(), &|k| k == NAME_LABEL),
     };
     let by_selector = eps.selector.as_ref().and_then(|sel| {
@@ -1643,7 +1748,7 @@ fn endpoints_scope(eps: &Endpoints) -> Option<SortedSet<&str>> {
         })
     });
     match (by_namespace, by_selector) {
-        (Some(a), Some(b)) => Some(a.intersection(&b)),
+        (Some(a), Some(b)) => Some(a.intersection(b)),
         (a, b) => a.or(b),
     }
 }
@@ -1660,13 +1765,17 @@ fn entity_mentions<'a, S: MentionText<'a>>(
             Namespaces::Matching(sel) => namespace_mentions(sel.expr(), m),
         }
         if let Some(sel) = &eps.selector {
-            endpoint_mentions(sel.expr(), m, endpoints_scope(eps).as_ref());
+            let scope = endpoints_scope(eps);
+            endpoint_mentions(sel.expr(), m, scope.as_ref().map(Names::as_slice));
         }
     }
     if let Some(sel) = &e.not_selector {
         endpoint_mentions(sel.expr(), m, None);
     }
-    m.nets.extend(e.nets.iter().chain(&e.not_nets).copied());
+    // Most ends list no networks: the set is not asked to merge nothing.
+    if !e.nets.is_empty() || !e.not_nets.is_empty() {
+        m.nets.extend(e.nets.iter().chain(&e.not_nets).copied());
+    }
     let protocols: &[IrProtocol] = match protocol {
         Some(6) => &[IrProtocol::Tcp],
         Some(17) => &[IrProtocol::Udp],
@@ -1820,7 +1929,8 @@ impl Evaluator for CalicoEvaluator {
         me: usize,
         direction: Direction,
     ) -> PreparedSide<'a> {
-        let local = view(model, &self.sets, &Endpoint::Pod(me));
+        self.cache_views(model);
+        let local = shared_view(model, &self.sets, &self.cache, me);
         // Per tier with an applicable policy: its default action and the policies' rules
         // in order.
         let mut applying: Vec<(TierAction, Vec<&CompiledRule>)> = Vec::new();
@@ -1869,12 +1979,12 @@ impl Evaluator for CalicoEvaluator {
                     let may =
                         |r: &CompiledRule| r.may_match_other_in(direction, at, namespace, sets);
                     // Known by its name and by its name label.
-                    let label = namespace.and_then(|l| l.get(NAME_LABEL));
+                    let label = namespace.and_then(|l| crate::selector::label_of(l, NAME_LABEL));
                     tiers
                         .iter()
                         .zip(&indexes)
                         .map(|((default, rules), index)| {
-                            let names = label.map(String::as_str).into_iter().chain(at);
+                            let names = label.into_iter().chain(at);
                             (*default, index.keep(rules, names, |r| may(r)))
                         })
                         .collect::<Vec<_>>()
@@ -2069,6 +2179,37 @@ mod tests {
         labels
     }
 
+    /// Networks contain what `IpNet::contains` says they contain, for every prefix
+    /// length and both families.
+    #[test]
+    fn networks_contain_as_ipnet_says() {
+        let addrs: Vec<IpAddr> = [
+            "0.0.0.0",
+            "10.1.2.3",
+            "10.1.255.255",
+            "169.254.169.254",
+            "255.255.255.255",
+            "::",
+            "::ffff:10.1.2.3",
+            "fd00:ec2::254",
+            "fd00:ec2::ffff:254",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ]
+        .iter()
+        .map(|a| a.parse().expect("an address"))
+        .collect();
+        for base in ["10.1.2.3", "169.254.169.254", "fd00:ec2::254", "::"] {
+            let base: IpAddr = base.parse().expect("an address");
+            let most = if base.is_ipv4() { 32 } else { 128 };
+            for prefix in 0..=most {
+                let net = IpNet::new(base, prefix).expect("a network");
+                for &a in &addrs {
+                    assert_eq!(net_contains(&net, a), net.contains(&a), "{net} {a}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_selector_text_is_parsed_once_per_reader() {
         let selectors = Selectors::default();
@@ -2124,7 +2265,7 @@ mod tests {
         let namespace = pairs(&[("team", "shop"), ("projectcalico.org/name", "shop")]);
         let view = WorkloadLabels {
             pod: &pod,
-            namespace: Cow::Borrowed(&namespace),
+            namespace: NamespaceLabels::Borrowed(&namespace),
         };
         let want = built(&pod, &namespace);
         let keys = [
