@@ -1318,14 +1318,15 @@ fn flow_protocol(p: IrProtocol) -> u8 {
     }
 }
 
-fn port_matches(p: &PortValue, flow: &Flow, dst: &Ep<'_>) -> bool {
+/// Whether port `p` matches a flow of `protocol` to `port` of `dst`.
+fn port_matches(p: &PortValue, protocol: IrProtocol, port: u16, dst: &Ep<'_>) -> bool {
     match p {
-        PortValue::Range(a, b) => (*a..=*b).contains(&flow.port),
+        PortValue::Range(a, b) => (*a..=*b).contains(&port),
         PortValue::Named(name) => dst
             .pod
             .as_ref()
             .and_then(|v| v.pod.named_ports.get(name))
-            .is_some_and(|&(proto, port)| proto == flow.protocol && port == flow.port),
+            .is_some_and(|&(proto, named)| proto == protocol && named == port),
     }
 }
 
@@ -1434,11 +1435,19 @@ impl Entity {
         }
     }
 
-    fn matches_ports(&self, flow: &Flow, dst: &Ep<'_>) -> bool {
-        if !self.ports.is_empty() && !self.ports.iter().any(|p| port_matches(p, flow, dst)) {
-            return false;
-        }
-        !self.not_ports.iter().any(|p| port_matches(p, flow, dst))
+    /// Whether a flow of `protocol` to `port` of `dst` passes the ports (an end without
+    /// ports, nearly every one, is decided without a call).
+    #[inline]
+    fn matches_ports(&self, protocol: IrProtocol, port: u16, dst: &Ep<'_>) -> bool {
+        (self.ports.is_empty()
+            || self
+                .ports
+                .iter()
+                .any(|p| port_matches(p, protocol, port, dst)))
+            && !self
+                .not_ports
+                .iter()
+                .any(|p| port_matches(p, protocol, port, dst))
     }
 }
 
@@ -1467,7 +1476,7 @@ impl Endpoints {
 
 impl CompiledRule {
     fn matches(&self, flow: &Flow, src: &Ep<'_>, dst: &Ep<'_>) -> bool {
-        self.matches_l3(src, dst) && self.matches_l4(flow, src, dst)
+        self.matches_l3(src, dst) && self.matches_l4(flow.protocol, flow.port, dst)
     }
 
     /// Everything that does not depend on the protocol or port.
@@ -1542,13 +1551,15 @@ impl CompiledRule {
         self.ip_version.is_none_or(|v| (v == 6) == dst.ip.is_ipv6())
     }
 
-    fn matches_l4(&self, flow: &Flow, src: &Ep<'_>, dst: &Ep<'_>) -> bool {
-        let _ = src;
-        let proto = flow_protocol(flow.protocol);
+    /// Everything that depends on the flow's protocol and port (to `dst`).
+    #[inline]
+    fn matches_l4(&self, protocol: IrProtocol, port: u16, dst: &Ep<'_>) -> bool {
+        let proto = flow_protocol(protocol);
         if self.protocol.is_some_and(|p| p != proto) || self.not_protocol == Some(proto) {
             return false;
         }
-        self.source.matches_ports(flow, dst) && self.destination.matches_ports(flow, dst)
+        self.source.matches_ports(protocol, port, dst)
+            && self.destination.matches_ports(protocol, port, dst)
     }
 }
 
@@ -1969,7 +1980,9 @@ impl Evaluator for CalicoEvaluator {
         Box::new(move |other_end, ports, out| {
             self.cache.with(model, |cached| {
                 let other = cached_view(model, &self.sets, cached, &other_end);
-                let (src, dst) = match direction {
+                // The destination (named ports are its own); the source is read by the
+                // debug check only.
+                let (_src, dst) = match direction {
                     Direction::Egress => (&local, &other),
                     Direction::Ingress => (&other, &local),
                 };
@@ -2005,7 +2018,7 @@ impl Evaluator for CalicoEvaluator {
                 let matching: &[(TierAction, Vec<&CompiledRule>)] = &matching;
                 #[cfg(debug_assertions)]
                 {
-                    let full = keep_in_tiers(&applying, |r| r.matches_l3(src, dst));
+                    let full = keep_in_tiers(&applying, |r| r.matches_l3(_src, dst));
                     // The same rules (by address), tier by tier.
                     let rules =
                         |t: &[(TierAction, Vec<&CompiledRule>)]| -> Vec<(TierAction, Vec<usize>)> {
@@ -2023,18 +2036,11 @@ impl Evaluator for CalicoEvaluator {
                     debug_assert_eq!(rules(matching), rules(&full));
                 }
                 for &(protocol, port) in ports {
-                    // Only the protocol and port of this flow are read (`matches_l4`); the
-                    // ends are `src` and `dst`.
-                    let flow = Flow {
-                        src: Endpoint::Pod(me),
-                        dst: Endpoint::Pod(me),
-                        protocol,
-                        port,
-                    };
+                    // The ends are `src` and `dst`; only the protocol and port vary.
                     let mut verdict = true;
                     'tiers: for (default, rules) in matching {
                         for r in rules {
-                            if !r.matches_l4(&flow, src, dst) {
+                            if !r.matches_l4(protocol, port, dst) {
                                 continue;
                             }
                             match r.action {
