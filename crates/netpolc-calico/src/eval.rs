@@ -310,9 +310,13 @@ pub(crate) struct ValidReader {
 
 /// The selectors read so far, by text, each parsed once: one selector text recurs in
 /// many policies and rules (a peer in every policy of a namespace, a subject in both
-/// directions), and each parse would keep its own expression.
+/// directions), and each parse would keep its own expression. Hashed by the IR's seeded
+/// word hasher, not SipHash (every selector of every object is looked up; the map is
+/// never iterated).
 #[derive(Default)]
-pub(crate) struct Selectors(std::sync::Mutex<std::collections::HashMap<String, Selector>>);
+pub(crate) struct Selectors(
+    std::sync::Mutex<std::collections::HashMap<String, Selector, netpolc_ir::derive::SeededWords>>,
+);
 
 impl Selectors {
     /// The selector of `text` (at `path`, for an error).
@@ -1991,13 +1995,19 @@ impl Evaluator for CalicoEvaluator {
                     let namespace = other.pod.as_ref().map(PodView::namespace_labels);
                     let may =
                         |r: &CompiledRule| r.may_match_other_in(direction, at, namespace, sets);
-                    // Known by its name and by its name label.
-                    let label = namespace.and_then(|l| crate::selector::label_of(l, NAME_LABEL));
+                    // Known by its name and by its name label, which is its name
+                    // (`namespace_labels_of`): the name alone.
+                    debug_assert_eq!(
+                        namespace
+                            .and_then(|l| l.get(NAME_LABEL))
+                            .map(String::as_str),
+                        at
+                    );
                     tiers
                         .iter()
                         .zip(&indexes)
                         .map(|((default, rules), index)| {
-                            let names = label.into_iter().chain(at);
+                            let names = at.into_iter();
                             (*default, index.keep(rules, names, |r| may(r)))
                         })
                         .collect::<Vec<_>>()
