@@ -192,8 +192,9 @@ struct CompiledTier {
     default_action: TierAction,
     policies: Vec<Policy>,
     /// Indices (into `policies`, ascending) of the policies that can only apply to pods
-    /// of one namespace, by namespace.
-    by_namespace: BTreeMap<String, Vec<usize>>,
+    /// of one namespace, by namespace: hashed (every pod's side looks its namespace up
+    /// in every tier; never iterated).
+    by_namespace: std::collections::HashMap<String, Vec<usize>, netpolc_ir::derive::SeededWords>,
     /// Indices of the policies that may apply in any namespace.
     anywhere: Vec<usize>,
 }
@@ -466,7 +467,7 @@ fn assemble(read: Vec<(ObjectId, Result<Item, String>)>) -> Result<CalicoEvaluat
                     order,
                     default_action,
                     policies: Vec::new(),
-                    by_namespace: BTreeMap::new(),
+                    by_namespace: Default::default(),
                     anywhere: Vec::new(),
                 },
             )
@@ -1813,8 +1814,13 @@ impl CalicoEvaluator {
     /// Fills the label-map cache for `model` unless it holds it already.
     fn cache_views(&self, model: &ClusterModel) {
         // One map of namespace labels per namespace, shared by its pods; looked up by the
-        // name the model holds (`fill` asks about the model it is given), not a copy.
-        let by_namespace = std::sync::Mutex::new(BTreeMap::new());
+        // name the model holds (`fill` asks about the model it is given), not a copy;
+        // hashed, never iterated.
+        let by_namespace = std::sync::Mutex::new(std::collections::HashMap::<
+            &str,
+            std::sync::Arc<BTreeMap<String, String>>,
+            netpolc_ir::derive::SeededWords,
+        >::default());
         self.cache.fill(model, |_, i| {
             let pod = &model.pods[i];
             let shared = std::sync::Arc::clone(
