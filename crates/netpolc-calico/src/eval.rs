@@ -932,7 +932,16 @@ fn rules(
     rules
         .iter()
         .enumerate()
-        .map(|(i, r)| rule(&format!("{field}[{i}]"), r, ns, selectors))
+        .map(|(i, r)| {
+            // `field[i]`, written without the formatting machinery (every rule of every
+            // object read back has one), and kept by the compiled rule.
+            let mut path = String::with_capacity(field.len() + 8);
+            path.push_str(field);
+            path.push('[');
+            netpolc_ir::yaml::push_decimal(&mut path, i as u64);
+            path.push(']');
+            rule(path, r, ns, selectors)
+        })
         .collect()
 }
 
@@ -950,11 +959,12 @@ fn protocol_number(
 }
 
 fn rule(
-    path: &str,
+    path: String,
     r: &Rule,
     ns: Option<&str>,
     selectors: &Selectors,
 ) -> Result<CompiledRule, String> {
+    let path_text = path.as_str();
     if !r.source.ports.is_empty() || !r.source.not_ports.is_empty() {
         return Err(format!(
             "{path}.source: source ports are not supported (the cluster model has no source ports)"
@@ -966,20 +976,24 @@ fn rule(
         Some(6) => Some(6),
         Some(v) => return Err(format!("{path}.ipVersion: `{v}` is not 4 or 6")),
     };
+    let protocol = protocol_number(At(path_text, "protocol"), &r.protocol)?;
+    let not_protocol = protocol_number(At(path_text, "notProtocol"), &r.not_protocol)?;
+    let source = RuleEnd::new(entity(At(path_text, "source"), &r.source, ns, selectors)?);
+    let destination = RuleEnd::new(entity(
+        At(path_text, "destination"),
+        &r.destination,
+        ns,
+        selectors,
+    )?);
     Ok(CompiledRule {
         action: r.action,
-        protocol: protocol_number(At(path, "protocol"), &r.protocol)?,
-        not_protocol: protocol_number(At(path, "notProtocol"), &r.not_protocol)?,
+        protocol,
+        not_protocol,
         icmp: r.icmp.as_ref().is_some_and(|f| f.icmp_type.is_some()),
         ip_version,
-        source: RuleEnd::new(entity(At(path, "source"), &r.source, ns, selectors)?),
-        destination: RuleEnd::new(entity(
-            At(path, "destination"),
-            &r.destination,
-            ns,
-            selectors,
-        )?),
-        path: path.to_string(),
+        source,
+        destination,
+        path,
     })
 }
 
@@ -1163,7 +1177,12 @@ impl crate::selector::Labels for WorkloadLabels<'_> {
         if key == ORCHESTRATOR_LABEL {
             return Some("k8s");
         }
-        key.strip_prefix(NAMESPACE_LABEL_PREFIX)
+        // The prefix tested by its bytes, inline: every label test of a pod asks.
+        let prefixed = key
+            .as_bytes()
+            .starts_with(NAMESPACE_LABEL_PREFIX.as_bytes())
+            .then(|| &key[NAMESPACE_LABEL_PREFIX.len()..]);
+        prefixed
             .and_then(|k| crate::selector::label_of(&self.namespace, k))
             .or_else(|| crate::selector::label_of(&self.pod.labels, key))
     }

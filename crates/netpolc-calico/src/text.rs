@@ -283,7 +283,6 @@ fn order(out: &mut String, o: Order) -> Option<()> {
     let v = o.0;
     if v.is_finite() && v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
         // Integral and within 2^53: the cast is exact, as `Order::serialize`'s.
-        #[allow(clippy::cast_possible_truncation)]
         integer(out, v as i64);
         Some(())
     } else {
