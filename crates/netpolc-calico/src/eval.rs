@@ -1147,6 +1147,9 @@ struct WorkloadLabels<'m> {
     pod: &'m Pod,
     /// The namespace's labels plus `projectcalico.org/name` ([`namespace_labels_of`]).
     namespace: NamespaceLabels<'m>,
+    /// The pod's labels as a list in the map's order ([`Labels::pod_labels`]), when the
+    /// cache holds them: scanned without the map's iterator.
+    flat: Option<&'m [(Box<str>, Box<str>)]>,
 }
 
 /// A namespace's labels as selectors see them ([`namespace_labels_of`]): borrowed from
@@ -1184,7 +1187,13 @@ impl crate::selector::Labels for WorkloadLabels<'_> {
             .then(|| &key[NAMESPACE_LABEL_PREFIX.len()..]);
         prefixed
             .and_then(|k| crate::selector::label_of(&self.namespace, k))
-            .or_else(|| crate::selector::label_of(&self.pod.labels, key))
+            .or_else(|| match self.flat {
+                Some(flat) => flat
+                    .iter()
+                    .find(|(k, _)| k.len() == key.len() && k.as_bytes() == key.as_bytes())
+                    .map(|(_, v)| &**v),
+                None => crate::selector::label_of(&self.pod.labels, key),
+            })
     }
 }
 
@@ -1194,6 +1203,10 @@ impl crate::selector::Labels for WorkloadLabels<'_> {
 struct Labels {
     /// Shared by the pods of a namespace ([`CalicoEvaluator::cache_views`]).
     namespace_labels: std::sync::Arc<BTreeMap<String, String>>,
+    /// The pod's labels, in the map's order: a label test scans them (a list of a few
+    /// entries costs less to walk than the map; every rule's peer is tested on every
+    /// other end).
+    pod_labels: Box<[(Box<str>, Box<str>)]>,
     /// Per direction (ingress, egress), the policies that apply to the pod, in
     /// evaluation order, as (tier position, policy position in the tier), selected the
     /// first time they are asked for: the proof reads a side's key, mentions and
@@ -1245,6 +1258,7 @@ fn cached_view<'m>(
                     labels: WorkloadLabels {
                         pod,
                         namespace: NamespaceLabels::Borrowed(l.namespace_labels.as_ref()),
+                        flat: Some(&l.pod_labels),
                     },
                 }),
             }
@@ -1275,6 +1289,7 @@ fn shared_view<'m>(
                     labels: WorkloadLabels {
                         pod,
                         namespace: NamespaceLabels::Shared(namespace),
+                        flat: None,
                     },
                 }),
             }
@@ -1300,6 +1315,7 @@ fn view<'m>(model: &'m ClusterModel, sets: &[NetSet], e: &Endpoint) -> Ep<'m> {
                     labels: WorkloadLabels {
                         pod,
                         namespace: NamespaceLabels::Owned(namespace_labels_of(model, pod)),
+                        flat: None,
                     },
                 }),
             }
@@ -1851,6 +1867,13 @@ impl CalicoEvaluator {
             );
             Labels {
                 namespace_labels: shared,
+                // The pod's labels may be read: the cache shares a value between pods
+                // alike in namespace and labels.
+                pod_labels: pod
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
+                    .collect(),
                 applying: Default::default(),
             }
         });
@@ -2304,9 +2327,21 @@ mod tests {
             named_ports: BTreeMap::new(),
         };
         let namespace = pairs(&[("team", "shop"), ("projectcalico.org/name", "shop")]);
+        let flat: Vec<(Box<str>, Box<str>)> = pod
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
+            .collect();
         let view = WorkloadLabels {
             pod: &pod,
             namespace: NamespaceLabels::Borrowed(&namespace),
+            flat: None,
+        };
+        // The same labels answered from the cached list.
+        let listed = WorkloadLabels {
+            pod: &pod,
+            namespace: NamespaceLabels::Borrowed(&namespace),
+            flat: Some(&flat),
         };
         let want = built(&pod, &namespace);
         let keys = [
@@ -2326,6 +2361,7 @@ mod tests {
                 want.get(key).map(String::as_str),
                 "label `{key}`"
             );
+            assert_eq!(listed.label(key), view.label(key), "label `{key}`");
         }
         for text in [
             "app == 'web' && pcns.team == 'shop'",
@@ -2336,6 +2372,7 @@ mod tests {
         ] {
             let s = Selector::parse(text).expect("a selector");
             assert_eq!(s.matches(&view), s.matches(&want), "`{text}`");
+            assert_eq!(s.matches(&listed), s.matches(&want), "`{text}`");
         }
     }
 
