@@ -168,6 +168,7 @@ mod knp;
 mod labels;
 mod plain;
 mod render;
+mod text;
 pub mod types;
 mod validate;
 

@@ -3,6 +3,7 @@
 
 use crate::dns;
 use crate::labels::{k8s_key, NAMESPACE_KEY, NAMESPACE_LABELS_PREFIX};
+use crate::text::Packed;
 use crate::types::{
     self, CidrRule, CiliumPolicy, DefaultDeny, EgressDenyRule, EgressRule, EndpointSelector,
     FqdnSelector, HttpRule, IcmpFamily, IcmpField, IcmpRule, IcmpType, IngressDenyRule,
@@ -10,7 +11,7 @@ use crate::types::{
     SelectorOperator, SelectorRequirement,
 };
 use crate::Options;
-use netpolc_ir::backend::{Form, Packed};
+use netpolc_ir::backend::Form;
 use netpolc_ir::provenance::{
     numbered_object_name, scoped_subject_words, split_at_intents, Provenance, MAX_OBJECT_RULES,
     RULES_ANNOTATION,
