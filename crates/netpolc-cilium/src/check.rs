@@ -2,7 +2,7 @@
 //! a stable `NP5xxx` code pointing at the intent; meaning that differs without widening
 //! is a warning.
 
-use crate::labels::{identity_label_kept, NAMESPACE_LABELS_PREFIX};
+use crate::labels::{identity_label_kept, namespace_label_kept};
 use crate::validate::fqdn_valid;
 use crate::{codes, dns, Options};
 use ipnet::IpNet;
@@ -76,8 +76,7 @@ fn check_labels(rule: &Rule, out: &mut Vec<Diagnostic>) {
     if let Peer::Pods { namespaces, pods } = &rule.peer {
         pod_keys(pods);
         for r in namespaces.requirements() {
-            let full = format!("{NAMESPACE_LABELS_PREFIX}{}", r.key);
-            if r.key != NAMESPACE_NAME_LABEL && !identity_label_kept(&full) {
+            if r.key != NAMESPACE_NAME_LABEL && !namespace_label_kept(&r.key) {
                 keys.push((r.key.clone(), "namespaces"));
             }
         }

@@ -84,14 +84,34 @@ pub fn identity_label_kept(key: &str) -> bool {
         ignore(key.len());
     }
     // `!.*beta\.kubernetes\.io`: the greedy `.*` matches up to the last occurrence.
-    const BETA: &str = "beta.kubernetes.io";
-    if let Some(i) = key.rfind(BETA) {
+    // (The last occurrence found window by window: keys are short, and `rfind` prepares
+    // a substring search for every key.)
+    const BETA: &[u8] = b"beta.kubernetes.io";
+    if let Some(i) = key.as_bytes().windows(BETA.len()).rposition(|w| w == BETA) {
         ignore(i + BETA.len());
     }
     match ignored {
         None => true,
         Some(ignored) => included > ignored,
     }
+}
+
+/// Whether the filter keeps the label a namespace label `key` becomes in a pod's
+/// identity ([`NAMESPACE_LABELS_PREFIX`] before it): [`identity_label_kept`] of that key,
+/// written into a buffer kept by the thread instead of a new string for each key.
+pub(crate) fn namespace_label_kept(key: &str) -> bool {
+    thread_local! {
+        static FULL: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    FULL.with(|full| match full.try_borrow_mut() {
+        Ok(mut full) => {
+            full.clear();
+            full.push_str(NAMESPACE_LABELS_PREFIX);
+            full.push_str(key);
+            identity_label_kept(&full)
+        }
+        Err(_) => identity_label_kept(&format!("{NAMESPACE_LABELS_PREFIX}{key}")),
+    })
 }
 
 /// Splits a selector key into its source and label key the way Cilium does: `$x` is
@@ -170,6 +190,27 @@ mod tests {
         ] {
             assert!(!identity_label_kept(key), "{key}");
         }
+    }
+
+    #[test]
+    fn a_namespace_label_is_kept_as_its_prefixed_key() {
+        for key in [
+            "team",
+            "kubernetes.io/metadata.name",
+            "beta.kubernetes.io/x",
+            "node.beta.kubernetes.io/x",
+            "annotation.x",
+            "io.kubernetes.x",
+            "",
+        ] {
+            assert_eq!(
+                namespace_label_kept(key),
+                identity_label_kept(&format!("{NAMESPACE_LABELS_PREFIX}{key}")),
+                "{key}"
+            );
+        }
+        assert!(namespace_label_kept("team"));
+        assert!(!namespace_label_kept("beta.kubernetes.io/x"));
     }
 
     #[test]
