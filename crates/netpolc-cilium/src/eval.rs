@@ -27,6 +27,7 @@ use crate::types::{
 use crate::validate::{parse_cidr_or_ip, parse_port, problems, PortValue};
 use ipnet::IpNet;
 use netpolc_ir::backend::{Doc, Tree};
+use netpolc_ir::derive::SeededWords;
 use netpolc_ir::model::{
     name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Held, MentionText, Mentions,
     NamespaceMemo, NearIndex, Numbering, PodCache, PreparedSide, Side, SideKey,
@@ -36,7 +37,7 @@ use netpolc_ir::{Direction, Protocol};
 use serde::Deserialize;
 use serde_json::Value;
 use std::cell::{Cell, OnceCell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -431,17 +432,27 @@ impl Req {
 /// requirements.
 #[derive(Default)]
 pub(crate) struct Selectors {
-    set: netpolc_ir::backend::Interner<Sel>,
+    /// Each selector once (the first copy kept), hashed a word at a time from a seed of
+    /// its own; never iterated, so which copy is kept does not depend on its order.
+    set: Mutex<HashSet<Arc<Sel>, SeededWords>>,
     /// The selectors read straight from the tree ([`crate::plain`]), by a text that
     /// determines each (its labels, expressions and scoping): most recur, and finding the
     /// text costs less than making the selector, interning it and dropping the copy.
-    by_text: Mutex<HashMap<Box<[u8]>, Arc<Sel>>>,
+    /// Hashed as `set` is; never iterated.
+    by_text: Mutex<HashMap<Box<[u8]>, Arc<Sel>, SeededWords>>,
 }
 
 impl Selectors {
-    /// The shared copy of `sel`.
+    /// The shared copy of `sel`: the one kept already when an equal selector was
+    /// interned, else `sel`, now kept.
     pub(crate) fn intern(&self, sel: Sel) -> Arc<Sel> {
-        self.set.intern(sel)
+        let mut set = self.set.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(shared) = set.get(&sel) {
+            return Arc::clone(shared);
+        }
+        let shared = Arc::new(sel);
+        set.insert(Arc::clone(&shared));
+        shared
     }
 
     /// The shared copy of the selector `text` determines, made by `make` when the text
