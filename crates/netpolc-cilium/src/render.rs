@@ -294,17 +294,19 @@ fn selector(reqs: Vec<Req>) -> EndpointSelector {
     out
 }
 
-/// Pod label requirements with `k8s:` keys.
-fn pod_reqs(pods: &LabelSelector) -> Vec<Req> {
-    pods.requirements()
-        .map(|r| req(k8s_key("", &r.key), r.op, &r.values))
-        .collect()
+/// Pod label requirements with `k8s:` keys, with room for `more` (sized once, not
+/// grown: every rule has a selector).
+fn pod_reqs(pods: &LabelSelector, more: usize) -> Vec<Req> {
+    let own = pods.requirements();
+    let mut reqs = Vec::with_capacity(own.size_hint().0 + more);
+    reqs.extend(own.map(|r| req(k8s_key("", &r.key), r.op, &r.values)));
+    reqs
 }
 
 /// The subject selector: the pods, plus the namespace list for a cluster scope (a
 /// CiliumNetworkPolicy gets its own namespace injected by Cilium).
 fn scope_selector(scope: &Scope, pods: &LabelSelector) -> EndpointSelector {
-    let mut reqs = pod_reqs(pods);
+    let mut reqs = pod_reqs(pods, 1);
     if let Scope::Cluster(namespaces) = scope {
         reqs.push(req(k8s_key("", NAMESPACE_KEY), Op::In, namespaces));
     }
@@ -316,7 +318,7 @@ fn scope_selector(scope: &Scope, pods: &LabelSelector) -> EndpointSelector {
 /// on the namespace key so that the selector only matches pods and means the same in
 /// any namespace and in a CCNP.
 fn peer_selector(namespaces: &LabelSelector, pods: &LabelSelector) -> EndpointSelector {
-    let mut reqs = pod_reqs(pods);
+    let mut reqs = pod_reqs(pods, namespaces.requirements().size_hint().0 + 1);
     let mut pinned = false;
     for r in namespaces.requirements() {
         if r.key == NAMESPACE_NAME_LABEL {
@@ -463,7 +465,8 @@ fn items(rule: &Rule, dns_carrier: bool) -> Vec<Item> {
         Ports::Only(set) => set,
     };
     let mut dns_ports = Vec::new();
-    let mut ports = Vec::new();
+    // Sized once: nearly every port is a ported protocol's.
+    let mut ports = Vec::with_capacity(set.len());
     let mut icmp_fields = Vec::new();
     for pm in set.iter() {
         match pm.protocol {
@@ -490,7 +493,8 @@ fn items(rule: &Rule, dns_carrier: bool) -> Vec<Item> {
         ),
         dns: None,
     });
-    let mut to_ports: Vec<PortRule> = Vec::new();
+    let mut to_ports: Vec<PortRule> =
+        Vec::with_capacity(usize::from(!dns_ports.is_empty()) + ports.len().div_ceil(MAX_PORTS));
     if !dns_ports.is_empty() {
         to_ports.push(PortRule {
             ports: dns_ports,
@@ -515,13 +519,14 @@ fn items(rule: &Rule, dns_carrier: bool) -> Vec<Item> {
         .collect();
     // The peer is copied only when both items need it (ported and ICMP ports in one
     // rule); otherwise the one item takes it.
-    let mut out = Vec::new();
     let (l3_ports, l3_icmps) = match (to_ports.is_empty(), icmps.is_empty()) {
         (false, false) => (Some(peer.clone()), Some(peer)),
         (false, true) => (Some(peer), None),
         (true, false) => (None, Some(peer)),
         (true, true) => (None, None),
     };
+    let mut out =
+        Vec::with_capacity(usize::from(l3_ports.is_some()) + usize::from(l3_icmps.is_some()));
     if let Some(l3) = l3_ports {
         out.push(Item {
             l3,
