@@ -53,10 +53,16 @@ pub(crate) fn policies<T: Tree>(object: &T, selectors: &Selectors) -> Option<Vec
     }
     // As `from_cilium`.
     let namespace = (kind == KIND_CNP).then(|| meta.namespace.unwrap_or("default"));
-    let object = match namespace {
-        Some(ns) => format!("{kind} {ns}/{}", meta.name),
-        None => format!("{kind} {}", meta.name),
-    };
+    // Written at its length, without the formatting machinery (one for every object).
+    let ns_len = namespace.map_or(0, |ns| ns.len() + 1);
+    let mut object = String::with_capacity(kind.len() + 1 + ns_len + meta.name.len());
+    object.push_str(kind);
+    object.push(' ');
+    if let Some(ns) = namespace {
+        object.push_str(ns);
+        object.push('/');
+    }
+    object.push_str(meta.name);
     let intents = RuleIntents::new(meta.intent, meta.rules);
     let count = usize::from(spec.is_some()) + specs.len();
     let mut out = Vec::with_capacity(count);
