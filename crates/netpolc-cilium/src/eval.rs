@@ -231,6 +231,8 @@ struct Lookup {
     k8s: bool,
     /// The key is the namespace's name ([`NAMESPACE_KEY`]).
     namespace: bool,
+    /// A pod's identity takes the key from its namespace ([`from_namespace`]).
+    from_namespace: bool,
 }
 
 impl Lookup {
@@ -240,6 +242,7 @@ impl Lookup {
             reserved: any || source == SOURCE_RESERVED,
             k8s: any || source == SOURCE_K8S,
             namespace: key == NAMESPACE_KEY,
+            from_namespace: from_namespace(key),
         }
     }
 }
@@ -382,7 +385,8 @@ impl Sel {
     fn may_match_in(&self, id: &Identity) -> bool {
         self.all
             || self.reqs.iter().all(|r| {
-                if !from_namespace(&r.key) {
+                // (Told once from the key, not compared for every identity.)
+                if !r.lookup.from_namespace {
                     return true;
                 }
                 r.matches(id)
