@@ -460,13 +460,10 @@ impl Validator {
                 .and_then(Tree::as_array)
                 .is_some_and(|a| !a.is_empty())
         };
-        let l3: Vec<&str> = section
-            .l3_fields()
-            .iter()
-            .copied()
-            .filter(|k| non_empty(k))
-            .collect();
-        if l3.len() > 1 {
+        let l3 = || section.l3_fields().iter().copied().filter(|k| non_empty(k));
+        // Listed only when there are several (nearly every item has one).
+        if l3().nth(1).is_some() {
+            let l3: Vec<&str> = l3().collect();
             self.invalid(
                 path,
                 format!(
