@@ -921,7 +921,13 @@ impl CiliumEvaluator {
         let mut anywhere = Vec::new();
         for (i, p) in policies.iter().enumerate() {
             match p.only_namespace() {
-                Some(ns) => by_namespace.entry(ns.to_string()).or_default().push(i),
+                // The name copied once per namespace, not once per policy.
+                Some(ns) => match by_namespace.get_mut(ns) {
+                    Some(at) => at.push(i),
+                    None => {
+                        by_namespace.insert(ns.to_string(), vec![i]);
+                    }
+                },
                 None => anywhere.push(i),
             }
         }
