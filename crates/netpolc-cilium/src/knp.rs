@@ -170,13 +170,10 @@ fn port(p: &kube::Port) -> PortC {
         PortMatch::Range(a, b) => (PortValue::Number(*a), (b > a).then_some(*b)),
         PortMatch::Named(name) => (PortValue::Name(name.clone()), None),
     };
-    PortC {
-        protocol: Some(match p.protocol {
-            Protocol::Tcp => L4Protocol::Tcp,
-            Protocol::Udp => L4Protocol::Udp,
-            Protocol::Sctp => L4Protocol::Sctp,
-        }),
-        port,
-        end,
-    }
+    let protocol = match p.protocol {
+        Protocol::Tcp => L4Protocol::Tcp,
+        Protocol::Udp => L4Protocol::Udp,
+        Protocol::Sctp => L4Protocol::Sctp,
+    };
+    PortC::new(Some(protocol), port, end)
 }
