@@ -11,17 +11,19 @@
 //! lines after a key as a `|-` literal block. The keys written here are all plain words
 //! (a test holds them to `write_str`), so they are written as they are.
 //!
-//! What this writer does not decide exactly is left to the emitter: an `order` that is
-//! not an integer of at most 53 bits, and a string of several lines with characters
-//! outside ASCII. [`to_text`] is then `None`. A test compares the texts of every shape
-//! with the emitter's, and debug builds compare every text (`Packed::new`).
+//! The pieces (keys, maps, sequences, scalars) are `netpolc_ir::yaml::block`'s, which
+//! writes every string as the emitter decides. What this writer does not write is left
+//! to the emitter: an `order` that is not an integer of at most 53 bits. [`to_text`] is
+//! then `None`. A test compares the texts of every shape with the emitter's, and debug
+//! builds compare every text (`Packed::new`).
 
 use crate::types::{
     Action, EntityRule, GlobalNetworkPolicy, IcmpFields, NetworkPolicy, ObjectMeta, Order,
     PolicyType, Port, Protocol, Rule, RuleMetadata,
 };
-use netpolc_ir::yaml::{indent_to, push_decimal, write_str};
-use std::collections::BTreeMap;
+use netpolc_ir::yaml::block::{
+    boolean, count, dash, integer, item, open_map, open_seq, scalar, string_map, strings, At, Keys,
+};
 
 /// `policy` as one YAML document (no `---`), ending in a newline, in a string of its
 /// exact length; `None` where the emitter must decide (see the [module](self)).
@@ -65,7 +67,7 @@ fn write_global(out: &mut String, p: &GlobalNetworkPolicy) -> Option<()> {
         do_not_track: s.do_not_track,
         performance_hints: &s.performance_hints,
     };
-    head(out, &p.api_version, &p.kind, &p.metadata)?;
+    head(out, &p.api_version, &p.kind, &p.metadata);
     self::spec(out, &spec)
 }
 
@@ -84,168 +86,21 @@ fn write_namespaced(out: &mut String, p: &NetworkPolicy) -> Option<()> {
         do_not_track: None,
         performance_hints: &s.performance_hints,
     };
-    head(out, &p.api_version, &p.kind, &p.metadata)?;
+    head(out, &p.api_version, &p.kind, &p.metadata);
     self::spec(out, &spec)
 }
 
 /// `apiVersion`, `kind` and `metadata`.
-fn head(out: &mut String, api_version: &str, kind: &str, meta: &ObjectMeta) -> Option<()> {
+fn head(out: &mut String, api_version: &str, kind: &str, meta: &ObjectMeta) {
     out.push_str("apiVersion:");
-    scalar(out, 0, api_version)?;
+    scalar(out, 0, api_version);
     out.push_str("kind:");
-    scalar(out, 0, kind)?;
+    scalar(out, 0, kind);
     out.push_str("metadata:");
-    self::meta(out, meta)
+    self::meta(out, meta);
 }
 
-/// How many of `present` are true: the entries a map writes.
-fn count(present: &[bool]) -> usize {
-    present.iter().filter(|p| **p).count()
-}
-
-/// Where a map's next key goes: on the dash line of a sequence item (after one space)
-/// for the first key of an item, else on a line of its own at `indent`.
-struct Keys {
-    indent: usize,
-    inline: bool,
-}
-
-impl Keys {
-    /// The keys of a map whose key line is indented by `indent` (its keys two more).
-    fn under(indent: usize) -> Keys {
-        Keys {
-            indent: indent + 2,
-            inline: false,
-        }
-    }
-
-    /// The keys of a map that is an item of a sequence whose dashes are at `dash`.
-    fn item(dash: usize) -> Keys {
-        Keys {
-            indent: dash + 2,
-            inline: true,
-        }
-    }
-
-    /// Writes `key:` (a plain word).
-    fn key(&mut self, out: &mut String, key: &str) {
-        if self.inline {
-            out.push(' ');
-            self.inline = false;
-        } else {
-            indent_to(out, self.indent);
-        }
-        out.push_str(key);
-        out.push(':');
-    }
-}
-
-/// Opens a map after its key: `{}` when it has no entries, else a line break (the
-/// entries follow). Whether it has entries.
-fn open_map(out: &mut String, entries: usize) -> bool {
-    if entries == 0 {
-        out.push_str(" {}\n");
-        false
-    } else {
-        out.push('\n');
-        true
-    }
-}
-
-/// Opens a sequence after its key: `[]` when it has no items, else a line break.
-fn open_seq(out: &mut String, items: usize) {
-    out.push_str(if items == 0 { " []\n" } else { "\n" });
-}
-
-/// A sequence item's dash at `dash`.
-fn dash(out: &mut String, dash: usize) {
-    indent_to(out, dash);
-    out.push('-');
-}
-
-/// A string after the `key:` of a line indented by `indent`: on that line, or, when it
-/// has several lines that read back exactly from one, as a `|-` literal block. `None`
-/// for a string of several lines with characters outside ASCII.
-fn scalar(out: &mut String, indent: usize, s: &str) -> Option<()> {
-    if s.as_bytes().contains(&b'\n') {
-        if !s.is_ascii() {
-            return None;
-        }
-        if literal_ok(s) {
-            out.push_str(" |-\n");
-            for line in s.split('\n') {
-                indent_to(out, indent + 2);
-                out.push_str(line);
-                out.push('\n');
-            }
-            return Some(());
-        }
-    }
-    out.push(' ');
-    write_str(out, s);
-    out.push('\n');
-    Some(())
-}
-
-/// Whether an ASCII string of several lines reads back exactly from a `|-` literal
-/// block, as the emitter decides it: no empty line, no line starting with a space or `#`
-/// or ending with a space, nothing but printable characters besides the line breaks.
-fn literal_ok(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    bytes.split(|&b| b == b'\n').all(|line| {
-        matches!((line.first(), line.last()), (Some(&first), Some(&last))
-            if first != b' ' && first != b'#' && last != b' ')
-    }) && bytes
-        .iter()
-        .all(|&b| b == b'\n' || (0x20..0x7F).contains(&b))
-}
-
-/// A string as an item of a sequence (after its dash).
-fn item(out: &mut String, s: &str) {
-    out.push(' ');
-    write_str(out, s);
-    out.push('\n');
-}
-
-/// An integer after a key or a dash.
-fn integer(out: &mut String, n: i64) {
-    out.push(' ');
-    if n < 0 {
-        out.push('-');
-    }
-    push_decimal(out, n.unsigned_abs());
-    out.push('\n');
-}
-
-/// A boolean after a key.
-fn boolean(out: &mut String, b: bool) {
-    out.push_str(if b { " true\n" } else { " false\n" });
-}
-
-/// A list of strings after the `key:` of a line indented by `indent`.
-fn strings(out: &mut String, indent: usize, list: &[String]) {
-    open_seq(out, list.len());
-    for s in list {
-        dash(out, indent);
-        item(out, s);
-    }
-}
-
-/// A map of strings (labels, annotations) after the `key:` of a line indented by
-/// `indent`.
-fn string_map(out: &mut String, indent: usize, map: &BTreeMap<String, String>) -> Option<()> {
-    if open_map(out, map.len()) {
-        for (k, v) in map {
-            indent_to(out, indent + 2);
-            write_str(out, k);
-            out.push(':');
-            scalar(out, indent + 2, v)?;
-        }
-    }
-    Some(())
-}
-
-fn meta(out: &mut String, meta: &ObjectMeta) -> Option<()> {
+fn meta(out: &mut String, meta: &ObjectMeta) {
     let ObjectMeta {
         name,
         namespace,
@@ -261,20 +116,19 @@ fn meta(out: &mut String, meta: &ObjectMeta) -> Option<()> {
     open_map(out, entries);
     let mut keys = Keys::under(0);
     keys.key(out, "name");
-    scalar(out, 2, name)?;
+    scalar(out, 2, name);
     if let Some(namespace) = namespace {
         keys.key(out, "namespace");
-        scalar(out, 2, namespace)?;
+        scalar(out, 2, namespace);
     }
     if !labels.is_empty() {
         keys.key(out, "labels");
-        string_map(out, 2, labels)?;
+        string_map(out, At::After(2), labels);
     }
     if !annotations.is_empty() {
         keys.key(out, "annotations");
-        string_map(out, 2, annotations)?;
+        string_map(out, At::After(2), annotations);
     }
-    Some(())
 }
 
 /// An `order` as the emitter writes [`Order`]'s serialisation: an integer when it is
@@ -312,7 +166,7 @@ fn spec(out: &mut String, s: &Spec<'_>) -> Option<()> {
     let mut keys = Keys::under(0);
     if let Some(tier) = s.tier {
         keys.key(out, "tier");
-        scalar(out, 2, tier)?;
+        scalar(out, 2, tier);
     }
     if let Some(o) = s.order {
         keys.key(out, "order");
@@ -320,11 +174,11 @@ fn spec(out: &mut String, s: &Spec<'_>) -> Option<()> {
     }
     if let Some(selector) = s.selector {
         keys.key(out, "selector");
-        scalar(out, 2, selector)?;
+        scalar(out, 2, selector);
     }
     if let Some(selector) = namespace_selector {
         keys.key(out, "namespaceSelector");
-        scalar(out, 2, selector)?;
+        scalar(out, 2, selector);
     }
     if let Some(types) = s.types {
         keys.key(out, "types");
@@ -377,12 +231,9 @@ fn rules(out: &mut String, rules: &[Rule]) -> Option<()> {
 }
 
 /// A protocol after a key.
-fn protocol(out: &mut String, indent: usize, p: &Protocol) -> Option<()> {
+fn protocol(out: &mut String, indent: usize, p: &Protocol) {
     match p {
-        Protocol::Number(n) => {
-            integer(out, *n);
-            Some(())
-        }
+        Protocol::Number(n) => integer(out, *n),
         Protocol::Name(name) => scalar(out, indent, name),
     }
 }
@@ -414,11 +265,11 @@ fn rule(out: &mut String, dash: usize, r: &Rule) -> Option<()> {
     );
     if let Some(p) = protocol {
         keys.key(out, "protocol");
-        self::protocol(out, at, p)?;
+        self::protocol(out, at, p);
     }
     if let Some(p) = not_protocol {
         keys.key(out, "notProtocol");
-        self::protocol(out, at, p)?;
+        self::protocol(out, at, p);
     }
     if let Some(f) = icmp {
         keys.key(out, "icmp");
@@ -434,18 +285,18 @@ fn rule(out: &mut String, dash: usize, r: &Rule) -> Option<()> {
     }
     if !source.is_empty() {
         keys.key(out, "source");
-        entity(out, at, source)?;
+        entity(out, at, source);
     }
     if !destination.is_empty() {
         keys.key(out, "destination");
-        entity(out, at, destination)?;
+        entity(out, at, destination);
     }
     if let Some(RuleMetadata { annotations }) = metadata {
         keys.key(out, "metadata");
         if open_map(out, usize::from(!annotations.is_empty())) {
             let mut inner = Keys::under(at);
             inner.key(out, "annotations");
-            string_map(out, at + 2, annotations)?;
+            string_map(out, At::After(at + 2), annotations);
         }
     }
     Some(())
@@ -480,7 +331,7 @@ fn ports(out: &mut String, indent: usize, ports: &[Port]) {
 }
 
 /// An entity rule (not empty) after the `key:` of a line indented by `indent`.
-fn entity(out: &mut String, indent: usize, e: &EntityRule) -> Option<()> {
+fn entity(out: &mut String, indent: usize, e: &EntityRule) {
     let EntityRule {
         selector,
         namespace_selector,
@@ -500,7 +351,7 @@ fn entity(out: &mut String, indent: usize, e: &EntityRule) -> Option<()> {
     ] {
         if let Some(s) = value {
             keys.key(out, key);
-            scalar(out, at, s)?;
+            scalar(out, at, s);
         }
     }
     for (key, list) in [("nets", nets), ("notNets", not_nets)] {
@@ -515,13 +366,14 @@ fn entity(out: &mut String, indent: usize, e: &EntityRule) -> Option<()> {
             self::ports(out, at, list);
         }
     }
-    Some(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::types::{GlobalNetworkPolicySpec, NetworkPolicySpec};
+    use netpolc_ir::yaml::write_str;
+    use std::collections::BTreeMap;
 
     /// The keys written as they are: each is what `write_str` writes for it.
     #[test]
@@ -713,14 +565,16 @@ mod tests {
             }
         }
         assert_eq!(written, 2 * 4 * 2 * 2 * 2);
-        // Left to the emitter: an order that is not an integer, lines outside ASCII.
+        // Left to the emitter: an order that is not an integer.
         let mut fractional =
             GlobalNetworkPolicy::new(ObjectMeta::default(), GlobalNetworkPolicySpec::default());
         fractional.spec.order = Some(Order(1.5));
         assert_eq!(global_policy(&fractional), None);
         let mut accented = fractional.clone();
         accented.spec.order = None;
+        // Lines outside ASCII are written as the emitter writes them.
         accented.metadata.annotations = BTreeMap::from([("a".to_string(), "é\nb".to_string())]);
-        assert_eq!(global_policy(&accented), None);
+        let want = netpolc_ir::yaml::to_string(&accented).expect("written");
+        assert_eq!(global_policy(&accented).as_deref(), Some(&*want));
     }
 }

@@ -37,7 +37,7 @@ use netpolc_ir::{Direction, Protocol};
 use serde::Deserialize;
 use serde_json::Value;
 use std::cell::{Cell, OnceCell, RefCell};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -436,9 +436,7 @@ impl Req {
 /// requirements.
 #[derive(Default)]
 pub(crate) struct Selectors {
-    /// Each selector once (the first copy kept), hashed a word at a time from a seed of
-    /// its own; never iterated, so which copy is kept does not depend on its order.
-    set: Mutex<HashSet<Arc<Sel>, SeededWords>>,
+    set: netpolc_ir::backend::Interner<Sel>,
     /// The selectors read straight from the tree ([`crate::plain`]), by a text that
     /// determines each (its labels, expressions and scoping): most recur, and finding the
     /// text costs less than making the selector, interning it and dropping the copy.
@@ -450,13 +448,7 @@ impl Selectors {
     /// The shared copy of `sel`: the one kept already when an equal selector was
     /// interned, else `sel`, now kept.
     pub(crate) fn intern(&self, sel: Sel) -> Arc<Sel> {
-        let mut set = self.set.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(shared) = set.get(&sel) {
-            return Arc::clone(shared);
-        }
-        let shared = Arc::new(sel);
-        set.insert(Arc::clone(&shared));
-        shared
+        self.set.intern(sel)
     }
 
     /// The shared copy of the selector `text` determines, made by `make` when the text

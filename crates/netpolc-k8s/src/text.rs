@@ -24,7 +24,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::Resource as _;
 use netpolc_ir::yaml::block::{
-    dash, integer, open_item, open_map, open_seq, scalar, string_map, strings, Keys,
+    dash, integer, open_item, open_map, open_seq, scalar, string_map, strings, At, Keys,
 };
 
 /// `policy` as one YAML document (no `---`), ending in a newline, in a string of its
@@ -72,11 +72,11 @@ fn meta(out: &mut String, meta: &ObjectMeta) -> Option<()> {
     }
     if let Some(labels) = labels {
         keys.key(out, "labels");
-        string_map(out, 2, labels);
+        string_map(out, At::After(2), labels);
     }
     if let Some(annotations) = annotations {
         keys.key(out, "annotations");
-        string_map(out, 2, annotations);
+        string_map(out, At::After(2), annotations);
     }
     Some(())
 }
@@ -242,7 +242,7 @@ fn selector(out: &mut String, indent: usize, s: &LabelSelector) {
     let mut keys = Keys::under(indent);
     if let Some(labels) = match_labels {
         keys.key(out, "matchLabels");
-        string_map(out, indent + 2, labels);
+        string_map(out, At::After(indent + 2), labels);
     }
     if let Some(expressions) = match_expressions {
         keys.key(out, "matchExpressions");

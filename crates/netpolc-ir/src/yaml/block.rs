@@ -13,6 +13,16 @@
 use super::{indent_to, literal_ok, plain_ok, push_decimal, write_str};
 use std::collections::BTreeMap;
 
+/// Where a map or a scalar goes: after the `key:` of a line indented by the number, or
+/// after a sequence item's dash at the number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum At {
+    /// After the `key:` of a line indented by this many spaces.
+    After(usize),
+    /// After a sequence item's dash at this column.
+    Item(usize),
+}
+
 /// Where a map's next key goes: on the dash line of a sequence item (after one space)
 /// for the first key of an item, else on a line of its own at its indentation.
 #[derive(Clone, Copy, Debug)]
@@ -43,16 +53,36 @@ impl Keys {
         self.indent
     }
 
-    /// Writes `key:` (a plain word).
-    pub fn key(&mut self, out: &mut String, key: &str) {
+    /// Starts an entry: the space after the dash, or the indentation.
+    pub fn start(&mut self, out: &mut String) {
         if self.inline {
             out.push(' ');
             self.inline = false;
         } else {
             indent_to(out, self.indent);
         }
+    }
+
+    /// Writes `key:` (a plain word); its value goes after it, at the place returned.
+    pub fn key(&mut self, out: &mut String, key: &str) -> At {
+        self.start(out);
         out.push_str(key);
         out.push(':');
+        self.value()
+    }
+
+    /// Where the value of the key just written goes.
+    pub fn value(&self) -> At {
+        At::After(self.indent)
+    }
+}
+
+/// Opens a map of `entries` at `at`: `{}` when it has none (then `None`), else where its
+/// keys go.
+pub fn open(out: &mut String, at: At, entries: usize) -> Option<Keys> {
+    match at {
+        At::After(indent) => open_map(out, entries).then(|| Keys::under(indent)),
+        At::Item(dash) => open_item(out, entries).then(|| Keys::item(dash)),
     }
 }
 
@@ -93,6 +123,30 @@ pub fn dash(out: &mut String, dash: usize) {
     out.push('-');
 }
 
+/// The items of a sequence after the `key:` of a line indented by `indent` (dashes at
+/// `indent`), each written by `item` after its dash; `None` as soon as an item is.
+pub fn seq<T>(
+    out: &mut String,
+    indent: usize,
+    items: &[T],
+    mut item: impl FnMut(&mut String, At, &T) -> Option<()>,
+) -> Option<()> {
+    open_seq(out, items.len());
+    for i in items {
+        dash(out, indent);
+        item(out, At::Item(indent), i)?;
+    }
+    Some(())
+}
+
+/// A string at `at`: after a key ([`scalar`]) or after a dash ([`item`]).
+pub fn string(out: &mut String, at: At, s: &str) {
+    match at {
+        At::After(indent) => scalar(out, indent, s),
+        At::Item(_) => item(out, s),
+    }
+}
+
 /// A string after the `key:` of a line indented by `indent`, as the emitter writes it:
 /// plain when that is safe, else as a `|-` literal block (several lines that read back
 /// exactly from one), else double-quoted.
@@ -109,8 +163,8 @@ pub fn scalar(out: &mut String, indent: usize, s: &str) {
     item(out, s);
 }
 
-/// A string as an item of a sequence (after its dash), or after a key where it is never
-/// a literal block: plain or double-quoted.
+/// A string as an item of a sequence (after its dash): plain or double-quoted, never a
+/// literal block.
 pub fn item(out: &mut String, s: &str) {
     out.push(' ');
     write_str(out, s);
@@ -141,15 +195,15 @@ pub fn strings<S: AsRef<str>>(out: &mut String, indent: usize, list: &[S]) {
     }
 }
 
-/// A map of strings (labels, annotations) after the `key:` of a line indented by
-/// `indent`: its keys written as the emitter writes any string key.
-pub fn string_map(out: &mut String, indent: usize, map: &BTreeMap<String, String>) {
-    if open_map(out, map.len()) {
+/// A map of strings (labels, annotations, `matchLabels`) at `at`: its keys written as
+/// the emitter writes any string key.
+pub fn string_map(out: &mut String, at: At, map: &BTreeMap<String, String>) {
+    if let Some(mut keys) = open(out, at, map.len()) {
         for (k, v) in map {
-            indent_to(out, indent + 2);
+            keys.start(out);
             write_str(out, k);
             out.push(':');
-            scalar(out, indent + 2, v);
+            string(out, keys.value(), v);
         }
     }
 }
@@ -212,7 +266,7 @@ mod tests {
                     "nothing" => {
                         open_map(&mut doc, 0);
                     }
-                    "map" => string_map(&mut doc, 0, &map),
+                    "map" => string_map(&mut doc, At::After(0), &map),
                     "neg" => integer(&mut doc, -42),
                     "pos" => integer(&mut doc, 7),
                     _ => boolean(&mut doc, true),
