@@ -107,25 +107,22 @@ impl Provenance {
 }
 
 /// The provenance annotations of a manifest, read back: the intent of each rule.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// Kept as written and read only when asked ([`RuleIntents::intent`]): every object a
+/// render reads back has them, and only the objects a report names are asked.
+#[derive(Clone, Debug, Default)]
 pub struct RuleIntents {
     object: Option<String>,
-    rules: BTreeMap<String, String>,
+    rules: Option<String>,
 }
 
 impl RuleIntents {
     /// From the values of [`INTENT_ANNOTATION`] and [`RULES_ANNOTATION`], if present.
     /// Lines of the rules annotation that do not read as `<path>: <intent>` are ignored.
     pub fn new(intent: Option<&str>, rules: Option<&str>) -> RuleIntents {
-        let rules = rules
-            .into_iter()
-            .flat_map(str::lines)
-            .filter_map(|l| l.split_once(": "))
-            .map(|(p, i)| (p.trim().to_string(), i.trim().to_string()))
-            .collect();
         RuleIntents {
             object: intent.map(str::to_string),
-            rules,
+            rules: rules.map(str::to_string),
         }
     }
 
@@ -137,17 +134,45 @@ impl RuleIntents {
         )
     }
 
-    /// The intent of the rule at `path`: its line of the rules annotation, else the
-    /// object's intent annotation.
+    /// The `(path, intent)` lines of the rules annotation, in order, trimmed.
+    fn lines(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.rules
+            .iter()
+            .flat_map(|r| r.lines())
+            .filter_map(|l| l.split_once(": "))
+            .map(|(p, i)| (p.trim(), i.trim()))
+    }
+
+    /// The intent of the rule at `path`: its line of the rules annotation (the last, if
+    /// several name it), else the object's intent annotation.
     pub fn intent(&self, path: &str) -> Option<String> {
-        self.rules.get(path).or(self.object.as_ref()).cloned()
+        self.lines()
+            .filter(|(p, _)| *p == path)
+            .last()
+            .map(|(_, i)| i)
+            .or(self.object.as_deref())
+            .map(str::to_string)
     }
 
     /// The object's intent annotation as written.
     pub fn object(&self) -> Option<&str> {
         self.object.as_deref()
     }
+
+    /// The intent of each rule path, as [`RuleIntents::intent`] reads them.
+    fn by_path(&self) -> BTreeMap<&str, &str> {
+        self.lines().collect()
+    }
 }
+
+/// Equal when they give every rule the same intent (however the annotation is laid out).
+impl PartialEq for RuleIntents {
+    fn eq(&self, other: &Self) -> bool {
+        self.object == other.object && self.by_path() == other.by_path()
+    }
+}
+
+impl Eq for RuleIntents {}
 
 /// A readable DNS-label form of a subject selector: `all-pods` for every pod; otherwise
 /// its requirements in order, `app-web` (`app In (web)`), `app-in-a-b`, `app-not-web`
