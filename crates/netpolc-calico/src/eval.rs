@@ -53,7 +53,7 @@ use ipnet::IpNet;
 use netpolc_ir::backend::At;
 use netpolc_ir::backend::{Doc, Tree};
 use netpolc_ir::model::{
-    ClusterModel, Decision, Endpoint, Evaluator, Flow, MentionText, Mentions, NamespaceMemo,
+    ClusterModel, Decision, Endpoint, Evaluator, Flow, Held, MentionText, Mentions, NamespaceMemo,
     NearIndex, Numbering, Pod, PodCache, PreparedSide, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
@@ -1239,7 +1239,11 @@ fn keep_in_tiers<'r>(
         .collect()
 }
 
-/// A view borrowing the cached label maps of `model`'s pods ([`PodCache::with`]).
+/// Per tier with an applicable policy, its default action and the rules of a prepared
+/// side that may match there (an end's namespace, or addresses).
+type Near<'r> = Vec<(TierAction, Vec<&'r CompiledRule>)>;
+
+/// A view borrowing the cached label maps of `model`'s pods (the values a [`PodCache`] holds).
 fn cached_view<'m>(
     model: &'m ClusterModel,
     sets: &[NetSet],
@@ -2025,12 +2029,16 @@ impl Evaluator for CalicoEvaluator {
             .collect();
         // Per tier, the rules whose other end can match an end in the other end's
         // namespace (or an address).
-        let near = std::cell::RefCell::new(NamespaceMemo::default());
+        let near: std::cell::RefCell<NamespaceMemo<'_, Near<'_>>> =
+            std::cell::RefCell::new(NamespaceMemo::default());
         // Per tier, the rules matching the other end, in buffers kept from call to call.
         let matching: std::cell::RefCell<Vec<(TierAction, Vec<&CompiledRule>)>> =
             std::cell::RefCell::new(Vec::new());
+        // The views of the other ends (filled by `cache_views`), held by the side.
+        let held = self.cache.held(model);
         Box::new(move |other_end, ports, out| {
-            self.cache.with(model, |cached| {
+            {
+                let cached = held.as_deref().map(Held::values);
                 let other = cached_view(model, &self.sets, cached, &other_end);
                 // The destination (named ports are its own); the source is read by the
                 // debug check only.
@@ -2039,7 +2047,7 @@ impl Evaluator for CalicoEvaluator {
                     Direction::Ingress => (&other, &local),
                 };
                 let mut near = near.borrow_mut();
-                let near = near.for_end(model, &other_end, |at| {
+                let near = near.refill_for_end(model, &other_end, |at, kept: &mut Near<'_>| {
                     let namespace = other.pod.as_ref().map(PodView::namespace_labels);
                     let may =
                         |r: &CompiledRule| r.may_match_other_in(direction, at, namespace, sets);
@@ -2051,14 +2059,14 @@ impl Evaluator for CalicoEvaluator {
                             .map(String::as_str),
                         at
                     );
-                    tiers
-                        .iter()
-                        .zip(&indexes)
-                        .map(|((default, rules), index)| {
-                            let names = at.into_iter();
-                            (*default, index.keep(rules, names, |r| may(r)))
-                        })
-                        .collect::<Vec<_>>()
+                    // The lists of the last namespace refilled, their room kept.
+                    kept.resize_with(tiers.len(), || (TierAction::Pass, Vec::new()));
+                    for (((default, rules), index), (kept_default, kept)) in
+                        tiers.iter().zip(&indexes).zip(kept.iter_mut())
+                    {
+                        *kept_default = *default;
+                        index.keep_into(rules, at, |r| may(r), kept);
+                    }
                 });
                 let mut matching = matching.borrow_mut();
                 matching.resize_with(near.len(), || (TierAction::Pass, Vec::new()));
@@ -2121,7 +2129,7 @@ impl Evaluator for CalicoEvaluator {
                     }
                     out.push(verdict);
                 }
-            })
+            }
         })
     }
 

@@ -876,6 +876,39 @@ impl<'m, T> NamespaceMemo<'m, T> {
         }
         &self.kept.get_or_insert_with(|| (at, fill(at))).1
     }
+
+    /// [`Self::for_end`] with the value refilled in place: `refill(namespace, value)`
+    /// gets the value kept for the last namespace (or a new one), whose room it may keep
+    /// (a prepared side refills its lists for every namespace it meets).
+    pub fn refill_for_end(
+        &mut self,
+        model: &'m ClusterModel,
+        other: &Endpoint,
+        refill: impl FnOnce(Option<&'m str>, &mut T),
+    ) -> &T
+    where
+        T: Default,
+    {
+        let at = match other {
+            Endpoint::Pod(i) => model.pods.get(*i).map(|p| p.namespace.as_str()),
+            Endpoint::External(_) => None,
+        };
+        let mut refill = Some(refill);
+        let (kept, value) = self.kept.get_or_insert_with(|| {
+            let mut value = T::default();
+            if let Some(refill) = refill.take() {
+                refill(at, &mut value);
+            }
+            (at, value)
+        });
+        if *kept != at {
+            if let Some(refill) = refill.take() {
+                refill(at, value);
+            }
+            *kept = at;
+        }
+        value
+    }
 }
 
 /// The rules of one prepared side ([`Evaluator::prepare_side`]) that may have an other
