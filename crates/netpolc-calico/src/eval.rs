@@ -2047,7 +2047,7 @@ impl Evaluator for CalicoEvaluator {
                     Direction::Ingress => (&other, &local),
                 };
                 let mut near = near.borrow_mut();
-                let near = near.refill_for_end(model, &other_end, |at, kept: &mut Near<'_>| {
+                let near = near.for_end(model, &other_end, |at, kept: &mut Near<'_>| {
                     let namespace = other.pod.as_ref().map(PodView::namespace_labels);
                     let may =
                         |r: &CompiledRule| r.may_match_other_in(direction, at, namespace, sets);

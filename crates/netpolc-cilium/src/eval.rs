@@ -1175,21 +1175,26 @@ impl Evaluator for CiliumEvaluator {
                     Endpoint::Pod(_) if own_namespace_key => &rules,
                     // The other end's labels from its namespace are those of every pod
                     // there (its own labels take none of those keys).
-                    Endpoint::Pod(_) => near.for_end(model, &other_end, |at| -> Vec<&CRule> {
-                        let may = |r: &&CRule| r.may_match_pod_in(other);
-                        if index.get().is_none() && !asked.replace(true) {
-                            // What the index keeps, without building it.
-                            return rules.iter().copied().filter(may).collect();
-                        }
-                        let index = index.get_or_init(|| {
-                            NearIndex::new(rules.len(), |i| {
-                                let rule: &'a CRule = rules[i];
-                                rule.pod_namespaces()
-                            })
-                        });
-                        // The identity's namespace label is the pod's namespace.
-                        index.keep(&rules, at, may)
-                    }),
+                    Endpoint::Pod(_) => {
+                        near.for_end(model, &other_end, |at, kept: &mut Vec<&CRule>| {
+                            let may = |r: &&CRule| r.may_match_pod_in(other);
+                            if index.get().is_none() && !asked.replace(true) {
+                                // What the index keeps, without building it.
+                                kept.clear();
+                                kept.extend(rules.iter().copied().filter(may));
+                                return;
+                            }
+                            let index = index.get_or_init(|| {
+                                NearIndex::new(rules.len(), |i| {
+                                    let rule: &'a CRule = rules[i];
+                                    rule.pod_namespaces()
+                                })
+                            });
+                            // The identity's namespace label is the pod's namespace; the
+                            // list of the last namespace refilled, its room kept.
+                            index.keep_into(&rules, at, may, kept);
+                        })
+                    }
                 };
                 let mut matching = matching.borrow_mut();
                 matching.clear();

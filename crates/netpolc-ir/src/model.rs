@@ -860,27 +860,11 @@ impl<T> Default for NamespaceMemo<'_, T> {
 
 impl<'m, T> NamespaceMemo<'m, T> {
     /// The value for the namespace of `other` (a pod of `model`), or for addresses: the
-    /// one kept, or `fill(namespace)` when the last end asked about was elsewhere.
+    /// one kept, or, when the last end asked about was elsewhere, the value refilled in
+    /// place by `refill(namespace, value)`, which gets the value kept for the last
+    /// namespace (or a new one) and may keep its room (a prepared side refills its lists
+    /// for every namespace it meets).
     pub fn for_end(
-        &mut self,
-        model: &'m ClusterModel,
-        other: &Endpoint,
-        fill: impl FnOnce(Option<&'m str>) -> T,
-    ) -> &T {
-        let at = match other {
-            Endpoint::Pod(i) => model.pods.get(*i).map(|p| p.namespace.as_str()),
-            Endpoint::External(_) => None,
-        };
-        if self.kept.as_ref().is_some_and(|(kept, _)| *kept != at) {
-            self.kept = None;
-        }
-        &self.kept.get_or_insert_with(|| (at, fill(at))).1
-    }
-
-    /// [`Self::for_end`] with the value refilled in place: `refill(namespace, value)`
-    /// gets the value kept for the last namespace (or a new one), whose room it may keep
-    /// (a prepared side refills its lists for every namespace it meets).
-    pub fn refill_for_end(
         &mut self,
         model: &'m ClusterModel,
         other: &Endpoint,
@@ -915,7 +899,7 @@ impl<'m, T> NamespaceMemo<'m, T> {
 /// end in a given namespace, found without testing every rule: a rule whose peer names
 /// the namespaces it can reach (a test `kubernetes.io/metadata.name In [...]`, a
 /// policy's own namespace) is listed under those names, every other rule is a candidate
-/// everywhere. [`Self::keep`] then tests only the candidates of each namespace the proof
+/// everywhere. [`Self::keep_into`] then tests only the candidates of each namespace the proof
 /// asks about (once per namespace, with a [`NamespaceMemo`]).
 ///
 /// Without it, a side whose rules name many namespaces one by one (an intent from a
@@ -999,20 +983,9 @@ impl<'k> NearIndex<'k> {
     /// `may` keeps for an end in the namespace known by `names` (its name, the value of
     /// its name label: a back end may confine by either), or for an address when `names`
     /// is empty; `may` is asked about the candidates only. Debug builds check that this
-    /// is what asking `may` about every rule keeps.
-    pub fn keep<'n, T: Copy>(
-        &self,
-        rules: &[T],
-        names: impl IntoIterator<Item = &'n str>,
-        may: impl Fn(&T) -> bool,
-    ) -> Vec<T> {
-        let mut out = Vec::new();
-        self.keep_into(rules, names, may, &mut out);
-        out
-    }
-
-    /// [`Self::keep`] into `out` (emptied first), whose room is kept from call to call:
-    /// a prepared side asks once per namespace, and the proof asks about thousands.
+    /// is what asking `may` about every rule keeps. Into `out` (emptied first), whose room
+    /// is kept from call to call: a prepared side asks once per namespace, and the proof
+    /// asks about thousands.
     ///
     /// A namespace known by one name (or by its name twice, the usual name label) merges
     /// the open rules with that name's without listing the candidates first.
@@ -1289,9 +1262,9 @@ mod tests {
         let mut memo = NamespaceMemo::default();
         let fills = std::cell::Cell::new(0);
         let mut ask = |e: Endpoint| {
-            memo.for_end(&model, &e, |at| {
+            memo.for_end(&model, &e, |at, kept: &mut String| {
                 fills.set(fills.get() + 1);
-                at.unwrap_or("addresses").to_string()
+                at.unwrap_or("addresses").clone_into(kept);
             })
             .clone()
         };
@@ -1533,7 +1506,6 @@ mod tests {
                 let all: Vec<usize> = rules.iter().copied().filter(may).collect();
                 index.keep_into(&rules, names.iter().copied(), may, &mut out);
                 assert_eq!(out, all, "{names:?}");
-                assert_eq!(index.keep(&rules, names.iter().copied(), may), all);
             }
         }
         small.keep_into(&[0, 1, 2], ["n0"], |r| *r != 1, &mut out);
