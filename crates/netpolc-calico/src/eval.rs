@@ -1252,20 +1252,9 @@ fn cached_view<'m>(
 ) -> Ep<'m> {
     match (e, cached) {
         (Endpoint::Pod(i), Some(cached)) => {
-            let pod = &model.pods[*i];
             let l = &cached[*i];
-            Ep {
-                ip: pod.ip,
-                sets: set_views(model, sets, pod.ip),
-                pod: Some(PodView {
-                    pod,
-                    labels: WorkloadLabels {
-                        pod,
-                        namespace: NamespaceLabels::Borrowed(l.namespace_labels.as_ref()),
-                        flat: Some(&l.pod_labels),
-                    },
-                }),
-            }
+            let namespace = NamespaceLabels::Borrowed(l.namespace_labels.as_ref());
+            pod_view(model, sets, *i, namespace, Some(&l.pod_labels))
         }
         _ => view(model, sets, e),
     }
@@ -1283,22 +1272,32 @@ fn shared_view<'m>(
         cached.map(|c| std::sync::Arc::clone(&c[me].namespace_labels))
     });
     match shared {
-        Some(namespace) => {
-            let pod = &model.pods[me];
-            Ep {
-                ip: pod.ip,
-                sets: set_views(model, sets, pod.ip),
-                pod: Some(PodView {
-                    pod,
-                    labels: WorkloadLabels {
-                        pod,
-                        namespace: NamespaceLabels::Shared(namespace),
-                        flat: None,
-                    },
-                }),
-            }
-        }
+        Some(namespace) => pod_view(model, sets, me, NamespaceLabels::Shared(namespace), None),
         None => view(model, sets, &Endpoint::Pod(me)),
+    }
+}
+
+/// The view of pod `i` of `model` with its namespace's labels `namespace` and, when the
+/// cache holds them, its own labels as a list (`flat`).
+fn pod_view<'m>(
+    model: &'m ClusterModel,
+    sets: &[NetSet],
+    i: usize,
+    namespace: NamespaceLabels<'m>,
+    flat: Option<&'m [(Box<str>, Box<str>)]>,
+) -> Ep<'m> {
+    let pod = &model.pods[i];
+    Ep {
+        ip: pod.ip,
+        sets: set_views(model, sets, pod.ip),
+        pod: Some(PodView {
+            pod,
+            labels: WorkloadLabels {
+                pod,
+                namespace,
+                flat,
+            },
+        }),
     }
 }
 
@@ -1310,19 +1309,8 @@ fn view<'m>(model: &'m ClusterModel, sets: &[NetSet], e: &Endpoint) -> Ep<'m> {
             sets: set_views(model, sets, *ip),
         },
         Endpoint::Pod(i) => {
-            let pod = &model.pods[*i];
-            Ep {
-                ip: pod.ip,
-                sets: set_views(model, sets, pod.ip),
-                pod: Some(PodView {
-                    pod,
-                    labels: WorkloadLabels {
-                        pod,
-                        namespace: NamespaceLabels::Owned(namespace_labels_of(model, pod)),
-                        flat: None,
-                    },
-                }),
-            }
+            let namespace = NamespaceLabels::Owned(namespace_labels_of(model, &model.pods[*i]));
+            pod_view(model, sets, *i, namespace, None)
         }
     }
 }

@@ -107,28 +107,13 @@ fn meta(out: &mut String, meta: &ObjectMeta) {
         labels,
         annotations,
     } = meta;
-    let entries = count(&[
-        true,
-        namespace.is_some(),
-        !labels.is_empty(),
-        !annotations.is_empty(),
-    ]);
-    open_map(out, entries);
-    let mut keys = Keys::under(0);
-    keys.key(out, "name");
-    scalar(out, 2, name);
-    if let Some(namespace) = namespace {
-        keys.key(out, "namespace");
-        scalar(out, 2, namespace);
-    }
-    if !labels.is_empty() {
-        keys.key(out, "labels");
-        string_map(out, At::After(2), labels);
-    }
-    if !annotations.is_empty() {
-        keys.key(out, "annotations");
-        string_map(out, At::After(2), annotations);
-    }
+    netpolc_ir::yaml::block::metadata(
+        out,
+        Some(name),
+        namespace.as_deref(),
+        (!labels.is_empty()).then_some(labels),
+        (!annotations.is_empty()).then_some(annotations),
+    );
 }
 
 /// An `order` as the emitter writes [`Order`]'s serialisation: an integer when it is
@@ -479,21 +464,7 @@ mod tests {
                 ..Rule::new(Action::Log)
             },
         ];
-        let annotations = BTreeMap::from([
-            ("netpolc.dev/intent".to_string(), "a/b, a/c".to_string()),
-            (
-                "netpolc.dev/rules".to_string(),
-                "spec.ingress[0]: a/b\nspec.ingress[1]: a/c".to_string(),
-            ),
-            ("blank".to_string(), "line\n\nbreak".to_string()),
-            ("hash".to_string(), "a\n# b".to_string()),
-            ("space".to_string(), "a \nb".to_string()),
-            ("tab".to_string(), "a\tb\nc".to_string()),
-            ("quote".to_string(), "say \"hi\"".to_string()),
-            ("empty".to_string(), String::new()),
-            ("number".to_string(), "0123".to_string()),
-            ("with: colon".to_string(), "-1".to_string()),
-        ]);
+        let annotations = netpolc_ir::yaml::block::sample_annotations();
         let metas = [
             ObjectMeta::default(),
             ObjectMeta {

@@ -22,7 +22,7 @@ use crate::types::{
 };
 use netpolc_ir::backend::{Form, Manifest, Taken};
 use netpolc_ir::yaml::block::{
-    boolean, count, integer, open, scalar, seq, string, string_map, strings, At,
+    boolean, count, integer, open, scalar, seq, string, string_map, strings, At, Keys,
 };
 use serde_json::Value;
 
@@ -94,7 +94,7 @@ fn write(out: &mut String, policy: &CiliumPolicy) -> Option<()> {
     out.push_str("kind:");
     scalar(out, 0, kind);
     out.push_str("metadata:");
-    meta(out, metadata)?;
+    meta(out, metadata);
     if let Some(spec) = spec {
         out.push_str("spec:");
         rule(out, At::After(0), spec)?;
@@ -106,35 +106,20 @@ fn write(out: &mut String, policy: &CiliumPolicy) -> Option<()> {
     Some(())
 }
 
-fn meta(out: &mut String, meta: &ObjectMeta) -> Option<()> {
+fn meta(out: &mut String, meta: &ObjectMeta) {
     let ObjectMeta {
         name,
         namespace,
         labels,
         annotations,
     } = meta;
-    let entries = count(&[
-        true,
-        namespace.is_some(),
-        !labels.is_empty(),
-        !annotations.is_empty(),
-    ]);
-    let mut keys = open(out, At::After(0), entries)?;
-    let at = keys.key(out, "name");
-    string(out, at, name);
-    if let Some(namespace) = namespace {
-        let at = keys.key(out, "namespace");
-        string(out, at, namespace);
-    }
-    if !labels.is_empty() {
-        let at = keys.key(out, "labels");
-        string_map(out, at, labels);
-    }
-    if !annotations.is_empty() {
-        let at = keys.key(out, "annotations");
-        string_map(out, at, annotations);
-    }
-    Some(())
+    netpolc_ir::yaml::block::metadata(
+        out,
+        Some(name),
+        namespace.as_deref(),
+        (!labels.is_empty()).then_some(labels),
+        (!annotations.is_empty()).then_some(annotations),
+    );
 }
 
 /// A rule (`spec` or an item of `specs`) at `at`.
@@ -173,74 +158,50 @@ fn rule(out: &mut String, at: At, rule: &Rule) -> Option<()> {
         default_deny(out, at, *d);
     }
     if let Some(rules) = ingress {
-        keys.key(out, "ingress");
-        seq(out, keys.indent(), rules, |out, at, r| {
-            peer_rule(
-                out,
-                at,
-                &PeerRule {
-                    endpoints: ("fromEndpoints", &r.from_endpoints),
-                    cidr: ("fromCIDR", &r.from_cidr),
-                    cidr_set: ("fromCIDRSet", &r.from_cidr_set),
-                    entities: ("fromEntities", &r.from_entities),
-                    fqdns: &[],
-                    ports: Ports::Allow(&r.to_ports),
-                    icmps: &r.icmps,
-                },
+        peer_rules(out, &mut keys, "ingress", rules, |r| {
+            PeerRule::from(
+                (
+                    &r.from_endpoints,
+                    &r.from_cidr,
+                    &r.from_cidr_set,
+                    &r.from_entities,
+                ),
+                Ports::Allow(&r.to_ports),
+                &r.icmps,
             )
         })?;
     }
     if let Some(rules) = ingress_deny {
-        keys.key(out, "ingressDeny");
-        seq(out, keys.indent(), rules, |out, at, r| {
-            peer_rule(
-                out,
-                at,
-                &PeerRule {
-                    endpoints: ("fromEndpoints", &r.from_endpoints),
-                    cidr: ("fromCIDR", &r.from_cidr),
-                    cidr_set: ("fromCIDRSet", &r.from_cidr_set),
-                    entities: ("fromEntities", &r.from_entities),
-                    fqdns: &[],
-                    ports: Ports::Deny(&r.to_ports),
-                    icmps: &r.icmps,
-                },
+        peer_rules(out, &mut keys, "ingressDeny", rules, |r| {
+            PeerRule::from(
+                (
+                    &r.from_endpoints,
+                    &r.from_cidr,
+                    &r.from_cidr_set,
+                    &r.from_entities,
+                ),
+                Ports::Deny(&r.to_ports),
+                &r.icmps,
             )
         })?;
     }
     if let Some(rules) = egress {
-        keys.key(out, "egress");
-        seq(out, keys.indent(), rules, |out, at, r| {
-            peer_rule(
-                out,
-                at,
-                &PeerRule {
-                    endpoints: ("toEndpoints", &r.to_endpoints),
-                    cidr: ("toCIDR", &r.to_cidr),
-                    cidr_set: ("toCIDRSet", &r.to_cidr_set),
-                    entities: ("toEntities", &r.to_entities),
-                    fqdns: &r.to_fqdns,
-                    ports: Ports::Allow(&r.to_ports),
-                    icmps: &r.icmps,
-                },
+        peer_rules(out, &mut keys, "egress", rules, |r| {
+            PeerRule::to(
+                (&r.to_endpoints, &r.to_cidr, &r.to_cidr_set, &r.to_entities),
+                &r.to_fqdns,
+                Ports::Allow(&r.to_ports),
+                &r.icmps,
             )
         })?;
     }
     if let Some(rules) = egress_deny {
-        keys.key(out, "egressDeny");
-        seq(out, keys.indent(), rules, |out, at, r| {
-            peer_rule(
-                out,
-                at,
-                &PeerRule {
-                    endpoints: ("toEndpoints", &r.to_endpoints),
-                    cidr: ("toCIDR", &r.to_cidr),
-                    cidr_set: ("toCIDRSet", &r.to_cidr_set),
-                    entities: ("toEntities", &r.to_entities),
-                    fqdns: &[],
-                    ports: Ports::Deny(&r.to_ports),
-                    icmps: &r.icmps,
-                },
+        peer_rules(out, &mut keys, "egressDeny", rules, |r| {
+            PeerRule::to(
+                (&r.to_endpoints, &r.to_cidr, &r.to_cidr_set, &r.to_entities),
+                &[],
+                Ports::Deny(&r.to_ports),
+                &r.icmps,
             )
         })?;
     }
@@ -287,6 +248,64 @@ struct PeerRule<'r> {
     fqdns: &'r [FqdnSelector],
     ports: Ports<'r>,
     icmps: &'r [IcmpRule],
+}
+
+/// A rule's peers: its endpoints, CIDRs, CIDR sets and entities.
+type Peers<'r> = (
+    &'r [EndpointSelector],
+    &'r [String],
+    &'r [CidrRule],
+    &'r [Entity],
+);
+
+impl<'r> PeerRule<'r> {
+    /// An ingress rule's fields (`from…`; ingress has no FQDNs).
+    fn from(peers: Peers<'r>, ports: Ports<'r>, icmps: &'r [IcmpRule]) -> PeerRule<'r> {
+        let (endpoints, cidr, cidr_set, entities) = peers;
+        PeerRule {
+            endpoints: ("fromEndpoints", endpoints),
+            cidr: ("fromCIDR", cidr),
+            cidr_set: ("fromCIDRSet", cidr_set),
+            entities: ("fromEntities", entities),
+            fqdns: &[],
+            ports,
+            icmps,
+        }
+    }
+
+    /// An egress rule's fields (`to…`).
+    fn to(
+        peers: Peers<'r>,
+        fqdns: &'r [FqdnSelector],
+        ports: Ports<'r>,
+        icmps: &'r [IcmpRule],
+    ) -> PeerRule<'r> {
+        let (endpoints, cidr, cidr_set, entities) = peers;
+        PeerRule {
+            endpoints: ("toEndpoints", endpoints),
+            cidr: ("toCIDR", cidr),
+            cidr_set: ("toCIDRSet", cidr_set),
+            entities: ("toEntities", entities),
+            fqdns,
+            ports,
+            icmps,
+        }
+    }
+}
+
+/// The rules of one direction after their key `key`, each written by [`peer_rule`] from
+/// the fields `fields` picks.
+fn peer_rules<R>(
+    out: &mut String,
+    keys: &mut Keys,
+    key: &str,
+    rules: &[R],
+    fields: impl for<'r> Fn(&'r R) -> PeerRule<'r>,
+) -> Option<()> {
+    keys.key(out, key);
+    seq(out, keys.indent(), rules, |out, at, r| {
+        peer_rule(out, at, &fields(r))
+    })
 }
 
 fn peer_rule(out: &mut String, at: At, r: &PeerRule<'_>) -> Option<()> {
@@ -884,21 +903,7 @@ mod tests {
     /// strings, is written as the emitter writes it through serde.
     #[test]
     fn it_writes_what_the_emitter_writes() {
-        let annotations = BTreeMap::from([
-            ("netpolc.dev/intent".to_string(), "a/b, a/c".to_string()),
-            (
-                "netpolc.dev/rules".to_string(),
-                "spec.ingress[0]: a/b\nspec.ingress[1]: a/c".to_string(),
-            ),
-            ("blank".to_string(), "line\n\nbreak".to_string()),
-            ("hash".to_string(), "a\n# b".to_string()),
-            ("space".to_string(), "a \nb".to_string()),
-            ("tab".to_string(), "a\tb\nc".to_string()),
-            ("quote".to_string(), "say \"hi\"".to_string()),
-            ("empty".to_string(), String::new()),
-            ("number".to_string(), "0123".to_string()),
-            ("a key: odd".to_string(), "é".to_string()),
-        ]);
+        let annotations = netpolc_ir::yaml::block::sample_annotations();
         let metas = [
             ObjectMeta::default(),
             ObjectMeta {

@@ -50,34 +50,19 @@ fn write(out: &mut String, policy: &NetworkPolicy) -> Option<()> {
 }
 
 fn meta(out: &mut String, meta: &ObjectMeta) -> Option<()> {
-    let written = crate::ranked::written(meta)?;
-    let entries = written.len();
     let crate::ranked::Written {
         name,
         namespace,
         labels,
         annotations,
-    } = written;
-    if !open_map(out, entries) {
-        return Some(());
-    }
-    let mut keys = Keys::under(0);
-    if let Some(name) = name {
-        keys.key(out, "name");
-        scalar(out, 2, name);
-    }
-    if let Some(namespace) = namespace {
-        keys.key(out, "namespace");
-        scalar(out, 2, namespace);
-    }
-    if let Some(labels) = labels {
-        keys.key(out, "labels");
-        string_map(out, At::After(2), labels);
-    }
-    if let Some(annotations) = annotations {
-        keys.key(out, "annotations");
-        string_map(out, At::After(2), annotations);
-    }
+    } = crate::ranked::written(meta)?;
+    netpolc_ir::yaml::block::metadata(
+        out,
+        name.as_deref(),
+        namespace.as_deref(),
+        labels.as_ref(),
+        annotations.as_ref(),
+    );
     Some(())
 }
 
@@ -385,20 +370,7 @@ mod tests {
                 end_port: Some(0),
             },
         ];
-        let annotations = BTreeMap::from([
-            ("netpolc.dev/intent".to_string(), "a/b, a/c".to_string()),
-            (
-                "netpolc.dev/rules".to_string(),
-                "spec.ingress[0]: a/b\nspec.ingress[1]: a/c".to_string(),
-            ),
-            ("blank".to_string(), "line\n\nbreak".to_string()),
-            ("hash".to_string(), "a\n# b".to_string()),
-            ("space".to_string(), "a \nb".to_string()),
-            ("tab".to_string(), "a\tb\nc".to_string()),
-            ("quote".to_string(), "say \"hi\"".to_string()),
-            ("empty".to_string(), String::new()),
-            ("number".to_string(), "0123".to_string()),
-        ]);
+        let annotations = netpolc_ir::yaml::block::sample_annotations();
         let metas = [
             ObjectMeta::default(),
             ObjectMeta {

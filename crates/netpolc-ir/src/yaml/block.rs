@@ -208,6 +208,65 @@ pub fn string_map(out: &mut String, at: At, map: &BTreeMap<String, String>) {
     }
 }
 
+/// An object's `metadata` map, after its key at the document's top: the name,
+/// namespace, labels and annotations given, in that order (the order netpolc's objects
+/// declare them).
+pub fn metadata(
+    out: &mut String,
+    name: Option<&str>,
+    namespace: Option<&str>,
+    labels: Option<&BTreeMap<String, String>>,
+    annotations: Option<&BTreeMap<String, String>>,
+) {
+    let entries = count(&[
+        name.is_some(),
+        namespace.is_some(),
+        labels.is_some(),
+        annotations.is_some(),
+    ]);
+    let Some(mut keys) = open(out, At::After(0), entries) else {
+        return;
+    };
+    for (key, value) in [("name", name), ("namespace", namespace)] {
+        if let Some(value) = value {
+            let at = keys.key(out, key);
+            string(out, at, value);
+        }
+    }
+    for (key, map) in [("labels", labels), ("annotations", annotations)] {
+        if let Some(map) = map {
+            let at = keys.key(out, key);
+            string_map(out, at, map);
+        }
+    }
+}
+
+/// Annotations in every form the emitter gives a string or a key (plain, double-quoted,
+/// `|-` literal blocks, lines that cannot be one, text outside ASCII): what each back
+/// end's text writer is tested with, against the emitter.
+pub fn sample_annotations() -> BTreeMap<String, String> {
+    [
+        ("netpolc.dev/intent", "a/b, a/c"),
+        (
+            "netpolc.dev/rules",
+            "spec.ingress[0]: a/b\nspec.ingress[1]: a/c",
+        ),
+        ("blank", "line\n\nbreak"),
+        ("hash", "a\n# b"),
+        ("space", "a \nb"),
+        ("tab", "a\tb\nc"),
+        ("quote", "say \"hi\""),
+        ("empty", ""),
+        ("number", "0123"),
+        ("with: colon", "-1"),
+        ("a key: odd", "é"),
+        ("accented", "é\nb"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
