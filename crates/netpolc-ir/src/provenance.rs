@@ -189,18 +189,33 @@ pub fn subject_word(selector: &LabelSelector) -> String {
     if selector.is_all() {
         return "all-pods".to_string();
     }
-    let mut parts: Vec<String> = Vec::new();
-    for r in selector.requirements() {
-        let values: Vec<&str> = r.values.iter().map(String::as_str).collect();
-        parts.push(match r.op {
-            Op::In if values.len() == 1 => format!("{}-{}", r.key, values[0]),
-            Op::In => format!("{}-in-{}", r.key, values.join("-")),
-            Op::NotIn => format!("{}-not-{}", r.key, values.join("-")),
-            Op::Exists => format!("has-{}", r.key),
-            Op::DoesNotExist => format!("no-{}", r.key),
-        });
+    // The requirements' parts joined by `-`, written into one string (a word is made for
+    // every subject of every object).
+    let mut joined = String::new();
+    for (i, r) in selector.requirements().enumerate() {
+        if i > 0 {
+            joined.push('-');
+        }
+        let (before, after) = match r.op {
+            Op::In if r.values.len() == 1 => ("", "-"),
+            Op::In => ("", "-in-"),
+            Op::NotIn => ("", "-not-"),
+            Op::Exists => ("has-", ""),
+            Op::DoesNotExist => ("no-", ""),
+        };
+        joined.push_str(before);
+        joined.push_str(&r.key);
+        joined.push_str(after);
+        if matches!(r.op, Op::In | Op::NotIn) {
+            for (k, v) in r.values.iter().enumerate() {
+                if k > 0 {
+                    joined.push('-');
+                }
+                joined.push_str(v);
+            }
+        }
     }
-    dns_label(&[&parts.join("-")], 253)
+    dns_label(&[&joined], 253)
 }
 
 /// The name of a merged object: `<set>-<subject>-<direction>`, with `-deny` for deny
@@ -323,52 +338,63 @@ pub fn scoped_subject_words(
     subjects: &[(&Scope, &LabelSelector)],
     cluster_wide: &dyn Fn(&Scope) -> bool,
 ) -> Vec<String> {
-    let space = |scope: &Scope| -> String {
-        match scope {
-            Scope::Namespace(n) if !cluster_wide(scope) => n.clone(),
-            _ => String::new(),
-        }
-    };
+    // Each scope's name space, borrowed: its namespace, or "" for the cluster-wide one.
+    let spaces: Vec<&str> = subjects
+        .iter()
+        .map(|(scope, _)| match scope {
+            Scope::Namespace(n) if !cluster_wide(scope) => n.as_str(),
+            _ => "",
+        })
+        .collect();
     let base: Vec<String> = subjects.iter().map(|(_, s)| subject_word(s)).collect();
     // (name space, word) → the scopes using it.
-    let mut scopes: BTreeMap<(String, &str), Vec<&Scope>> = BTreeMap::new();
-    for ((scope, _), word) in subjects.iter().zip(&base) {
-        let users = scopes.entry((space(scope), word.as_str())).or_default();
+    let mut scopes: BTreeMap<(&str, &str), Vec<&Scope>> = BTreeMap::new();
+    for (((scope, _), word), space) in subjects.iter().zip(&base).zip(&spaces) {
+        let users = scopes.entry((space, word.as_str())).or_default();
         if !users.contains(scope) {
             users.push(scope);
         }
     }
-    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
-    subjects
+    let words: Vec<String> = subjects
         .iter()
         .zip(&base)
-        .map(|((scope, _), word)| {
+        .zip(&spaces)
+        .map(|(((scope, _), word), space)| {
             let shared = scopes
-                .get(&(space(scope), word.as_str()))
+                .get(&(*space, word.as_str()))
                 .is_some_and(|u| u.len() > 1);
-            let word = if shared {
-                let tag = match scope {
-                    Scope::Namespace(n) => n.clone(),
-                    Scope::Cluster(list) => {
-                        let joined: Vec<&str> = list.iter().map(String::as_str).collect();
-                        format!(
-                            "cluster-{:08x}",
-                            crate::naming::fnv1a(joined.join(",").as_bytes()) as u32
-                        )
-                    }
-                };
-                dns_label(&[word, &tag], 253)
-            } else {
-                word.clone()
-            };
-            let n = seen.entry((space(scope), word.clone())).or_insert(0);
-            *n += 1;
-            if *n == 1 {
-                word
-            } else {
-                format!("{word}-{n}")
+            if !shared {
+                return word.clone();
             }
+            let tag = match scope {
+                Scope::Namespace(n) => n.clone(),
+                Scope::Cluster(list) => {
+                    let joined: Vec<&str> = list.iter().map(String::as_str).collect();
+                    format!(
+                        "cluster-{:08x}",
+                        crate::naming::fnv1a(joined.join(",").as_bytes()) as u32
+                    )
+                }
+            };
+            dns_label(&[word, &tag], 253)
         })
+        .collect();
+    // The how-manieth use of its word in its name space each subject is.
+    let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let nth: Vec<usize> = words
+        .iter()
+        .zip(&spaces)
+        .map(|(word, space)| {
+            let n = seen.entry((space, word.as_str())).or_insert(0);
+            *n += 1;
+            *n
+        })
+        .collect();
+    drop(seen);
+    words
+        .into_iter()
+        .zip(nth)
+        .map(|(word, n)| if n == 1 { word } else { format!("{word}-{n}") })
         .collect()
 }
 
@@ -389,6 +415,32 @@ mod tests {
             .map(|i| (format!("spec.egress[{i}]"), "shop/web".to_string()))
             .collect();
         assert_eq!(p.rules, want);
+    }
+
+    /// Each operator's form, and several requirements joined in order.
+    #[test]
+    fn a_subject_word_spells_each_requirement() {
+        let word = |reqs: Vec<Requirement>| {
+            subject_word(&LabelSelector::from_requirements(reqs).expect("satisfiable"))
+        };
+        assert_eq!(
+            word(vec![Requirement::is_in("app", ["a", "b"])]),
+            "app-in-a-b"
+        );
+        assert_eq!(
+            word(vec![Requirement::not_in("app", ["a", "b"])]),
+            "app-not-a-b"
+        );
+        assert_eq!(word(vec![Requirement::exists("app")]), "has-app");
+        assert_eq!(word(vec![Requirement::does_not_exist("app")]), "no-app");
+        assert_eq!(
+            word(vec![
+                Requirement::is_in("app", ["web"]),
+                Requirement::not_in("Tier.io/x", ["DB"]),
+            ]),
+            // In the selector's order (by key: upper case first), lower-cased.
+            "tier-io-x-not-db-app-web"
+        );
     }
 
     #[test]
