@@ -10,7 +10,7 @@
 //! of a sequence plain or double-quoted, by the emitter's own tests ([`super::write_str`]);
 //! integers in decimal. Keys are written as they are: the callers' keys are plain words.
 
-use super::{indent_to, literal_ok, plain_ok, push_decimal, write_str};
+use super::{indent_to, literal_ok, plain_ok, push_decimal, quote_into, write_str};
 use std::collections::BTreeMap;
 
 /// Where a map or a scalar goes: after the `key:` of a line indented by the number, or
@@ -151,16 +151,23 @@ pub fn string(out: &mut String, at: At, s: &str) {
 /// plain when that is safe, else as a `|-` literal block (several lines that read back
 /// exactly from one), else double-quoted.
 pub fn scalar(out: &mut String, indent: usize, s: &str) {
-    if !plain_ok(s) && literal_ok(s) {
+    // Each test once, in the emitter's order (`write_str` would test `plain_ok` again).
+    if plain_ok(s) {
+        out.push(' ');
+        out.push_str(s);
+        out.push('\n');
+    } else if literal_ok(s) {
         out.push_str(" |-\n");
         for line in s.split('\n') {
             indent_to(out, indent + 2);
             out.push_str(line);
             out.push('\n');
         }
-        return;
+    } else {
+        out.push(' ');
+        quote_into(out, s);
+        out.push('\n');
     }
-    item(out, s);
 }
 
 /// A string as an item of a sequence (after its dash): plain or double-quoted, never a
