@@ -4,15 +4,9 @@
 //! skips them), without serde's dispatch for each field and item. Every policy of a
 //! render is written so.
 //!
-//! The layout is that emitter's: block style, sequences kubectl-style (`- ` at the
-//! parent key's indentation, the first key of a map item on the dash line), empty maps
-//! and lists as `{}` and `[]`, strings through [`netpolc_ir::yaml::write_str`] (plain
-//! when that is safe, else double-quoted), integers in decimal, and a string of several
-//! lines after a key as a `|-` literal block. The keys written here are all plain words
-//! (a test holds them to `write_str`), so they are written as they are.
-//!
-//! The pieces (keys, maps, sequences, scalars) are `netpolc_ir::yaml::block`'s, which
-//! writes every string as the emitter decides. What this writer does not write is left
+//! The layout is that emitter's, written with `netpolc_ir::yaml::block`'s pieces (keys,
+//! maps, sequences, scalars), which write every string as the emitter decides and check
+//! in debug builds that each key is written as it is. What this writer does not write is left
 //! to the emitter: an `order` that is not an integer of at most 53 bits. [`to_text`] is
 //! then `None`. A test compares the texts of every shape with the emitter's, and debug
 //! builds compare every text (`Packed::new`).
@@ -90,30 +84,12 @@ fn write_namespaced(out: &mut String, p: &NetworkPolicy) -> Option<()> {
     self::spec(out, &spec)
 }
 
-/// `apiVersion`, `kind` and `metadata`.
+/// `apiVersion`, `kind`, `metadata` and the `spec` key (its map follows).
 fn head(out: &mut String, api_version: &str, kind: &str, meta: &ObjectMeta) {
-    out.push_str("apiVersion:");
-    scalar(out, 0, api_version);
-    out.push_str("kind:");
-    scalar(out, 0, kind);
-    out.push_str("metadata:");
-    self::meta(out, meta);
-}
-
-fn meta(out: &mut String, meta: &ObjectMeta) {
-    let ObjectMeta {
-        name,
-        namespace,
-        labels,
-        annotations,
-    } = meta;
-    netpolc_ir::yaml::block::metadata(
-        out,
-        Some(name),
-        namespace.as_deref(),
-        (!labels.is_empty()).then_some(labels),
-        (!annotations.is_empty()).then_some(annotations),
-    );
+    let mut keys = netpolc_ir::yaml::block::head(out, api_version, kind);
+    keys.key(out, "metadata");
+    netpolc_ir::yaml::block::object_meta(out, meta);
+    keys.key(out, "spec");
 }
 
 /// An `order` as the emitter writes [`Order`]'s serialisation: an integer when it is
@@ -144,7 +120,6 @@ fn spec(out: &mut String, s: &Spec<'_>) -> Option<()> {
         s.do_not_track.is_some(),
         !s.performance_hints.is_empty(),
     ]);
-    out.push_str("spec:");
     if !open_map(out, entries) {
         return Some(());
     }
@@ -357,53 +332,7 @@ fn entity(out: &mut String, indent: usize, e: &EntityRule) {
 mod tests {
     use super::*;
     use crate::types::{GlobalNetworkPolicySpec, NetworkPolicySpec};
-    use netpolc_ir::yaml::write_str;
     use std::collections::BTreeMap;
-
-    /// The keys written as they are: each is what `write_str` writes for it.
-    #[test]
-    fn the_keys_are_plain() {
-        for key in [
-            "apiVersion",
-            "kind",
-            "metadata",
-            "spec",
-            "name",
-            "namespace",
-            "labels",
-            "annotations",
-            "tier",
-            "order",
-            "selector",
-            "namespaceSelector",
-            "notSelector",
-            "types",
-            "ingress",
-            "egress",
-            "applyOnForward",
-            "preDNAT",
-            "doNotTrack",
-            "performanceHints",
-            "action",
-            "protocol",
-            "notProtocol",
-            "icmp",
-            "notICMP",
-            "ipVersion",
-            "source",
-            "destination",
-            "type",
-            "code",
-            "nets",
-            "notNets",
-            "ports",
-            "notPorts",
-        ] {
-            let mut written = String::new();
-            write_str(&mut written, key);
-            assert_eq!(written, key);
-        }
-    }
 
     /// Every shape of a policy, including the empty ones, multi-line and quoted strings,
     /// is written as the emitter writes it.

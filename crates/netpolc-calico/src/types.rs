@@ -18,23 +18,8 @@ use std::fmt;
 /// `projectcalico.org/v3`.
 pub const API_VERSION: &str = "projectcalico.org/v3";
 
-/// The object metadata netpolc reads and writes.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ObjectMeta {
-    /// `metadata.name`.
-    #[serde(default)]
-    pub name: String,
-    /// `metadata.namespace` (namespaced kinds only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// `metadata.labels`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
-    /// `metadata.annotations`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
-}
+/// The object metadata netpolc reads and writes (shared with the other CRD back end).
+pub use netpolc_ir::metadata::ObjectMeta;
 
 /// A policy or tier `order`: a float in Calico, written as an integer when it is one
 /// (`1000`, not `1000.0`).

@@ -3,26 +3,20 @@
 //! serde (fields in declaration order, the fields serde skips left out), without serde's
 //! dispatch for each field and item. Every object of a render is written so.
 //!
-//! The layout is that emitter's: block style, sequences kubectl-style (`- ` at the
-//! parent key's indentation, the first key of a map item on the dash line), empty maps
-//! and lists as `{}` and `[]`, scalars through [`netpolc_ir::yaml::write_str`] (plain
-//! when that is safe, else double-quoted), numbers in decimal, and a string of several
-//! lines after a key as a `|-` literal block. The field names written here are all plain
-//! words (a test holds them to `write_str`), so they are written as they are.
-//!
-//! The pieces (keys, maps, sequences, scalars) are `netpolc_ir::yaml::block`'s, which
-//! writes every string as the emitter decides. What this writer does not write is left
+//! The layout is that emitter's, written with `netpolc_ir::yaml::block`'s pieces (keys,
+//! maps, sequences, scalars), which write every string as the emitter decides and check
+//! in debug builds that each key is written as it is. What this writer does not write is left
 //! to the emitter: an object with a `status` (which netpolc never writes). [`to_text`] is
 //! then `None`. Debug builds compare every text with the emitter's (`Packed::new`).
 
 use crate::types::{
     CidrRule, CiliumPolicy, DefaultDeny, EndpointSelector, Entity, FqdnSelector, HttpRule,
-    IcmpFamily, IcmpField, IcmpRule, IcmpType, L4Protocol, L7Rules, ObjectMeta, PortDenyRule,
-    PortProtocol, PortRule, Rule, SelectorOperator,
+    IcmpFamily, IcmpField, IcmpRule, IcmpType, L4Protocol, L7Rules, PortDenyRule, PortProtocol,
+    PortRule, Rule, SelectorOperator,
 };
 use netpolc_ir::backend::{Form, Manifest, Taken};
 use netpolc_ir::yaml::block::{
-    boolean, count, integer, open, scalar, seq, string, string_map, strings, At, Keys,
+    boolean, count, integer, open, seq, string, string_map, strings, At, Keys,
 };
 use serde_json::Value;
 
@@ -89,37 +83,18 @@ fn write(out: &mut String, policy: &CiliumPolicy) -> Option<()> {
     if status.is_some() {
         return None;
     }
-    out.push_str("apiVersion:");
-    scalar(out, 0, api_version);
-    out.push_str("kind:");
-    scalar(out, 0, kind);
-    out.push_str("metadata:");
-    meta(out, metadata);
+    let mut keys = netpolc_ir::yaml::block::head(out, api_version, kind);
+    keys.key(out, "metadata");
+    netpolc_ir::yaml::block::object_meta(out, metadata);
     if let Some(spec) = spec {
-        out.push_str("spec:");
-        rule(out, At::After(0), spec)?;
+        let at = keys.key(out, "spec");
+        rule(out, at, spec)?;
     }
     if let Some(specs) = specs {
-        out.push_str("specs:");
+        keys.key(out, "specs");
         seq(out, 0, specs, rule)?;
     }
     Some(())
-}
-
-fn meta(out: &mut String, meta: &ObjectMeta) {
-    let ObjectMeta {
-        name,
-        namespace,
-        labels,
-        annotations,
-    } = meta;
-    netpolc_ir::yaml::block::metadata(
-        out,
-        Some(name),
-        namespace.as_deref(),
-        (!labels.is_empty()).then_some(labels),
-        (!annotations.is_empty()).then_some(annotations),
-    );
 }
 
 /// A rule (`spec` or an item of `specs`) at `at`.
@@ -557,71 +532,12 @@ fn icmp_field(out: &mut String, at: At, f: &IcmpField) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::ObjectMeta;
     use crate::types::{
         EgressDenyRule, EgressRule, IngressDenyRule, IngressRule, SelectorRequirement, API_VERSION,
         KIND_CCNP, KIND_CNP,
     };
-    use netpolc_ir::yaml::write_str;
     use std::collections::BTreeMap;
-
-    /// The field names written as they are: each is what `write_str` writes for it.
-    #[test]
-    fn the_field_names_are_plain() {
-        for key in [
-            "apiVersion",
-            "kind",
-            "metadata",
-            "spec",
-            "specs",
-            "name",
-            "namespace",
-            "labels",
-            "annotations",
-            "endpointSelector",
-            "nodeSelector",
-            "enableDefaultDeny",
-            "ingress",
-            "ingressDeny",
-            "egress",
-            "egressDeny",
-            "fromEndpoints",
-            "fromCIDR",
-            "fromCIDRSet",
-            "fromEntities",
-            "toEndpoints",
-            "toCIDR",
-            "toCIDRSet",
-            "toEntities",
-            "toFQDNs",
-            "toPorts",
-            "icmps",
-            "matchLabels",
-            "matchExpressions",
-            "key",
-            "operator",
-            "values",
-            "cidr",
-            "except",
-            "matchName",
-            "matchPattern",
-            "ports",
-            "rules",
-            "port",
-            "endPort",
-            "protocol",
-            "http",
-            "dns",
-            "method",
-            "path",
-            "fields",
-            "family",
-            "type",
-        ] {
-            let mut written = String::new();
-            write_str(&mut written, key);
-            assert_eq!(written, key);
-        }
-    }
 
     fn selector(labels: &[(&str, &str)], expressions: bool) -> EndpointSelector {
         EndpointSelector {

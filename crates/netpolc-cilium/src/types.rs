@@ -44,24 +44,8 @@ pub struct CiliumPolicy {
     pub status: Option<serde_json::Value>,
 }
 
-/// The object metadata netpolc reads and writes; other metadata fields are accepted and
-/// dropped.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ObjectMeta {
-    /// Object name.
-    #[serde(default)]
-    pub name: String,
-    /// Namespace (CiliumNetworkPolicy only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// Labels.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
-    /// Annotations.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
-}
+/// The object metadata netpolc reads and writes (shared with the other CRD back end).
+pub use netpolc_ir::metadata::ObjectMeta;
 
 /// One policy rule (`spec` or an item of `specs`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,3 +10,23 @@ pub const MANAGED_BY: &str = "netpolc";
 pub const SOURCE_ANNOTATION: &str = "netpolc.dev/source";
 /// The annotation naming the one intent an object implements (`set/intent`).
 pub const INTENT_ANNOTATION: &str = "netpolc.dev/intent";
+
+/// The object metadata netpolc reads and writes for the Calico and Cilium kinds (the
+/// Kubernetes back end uses `k8s_openapi`'s): other metadata fields are accepted and
+/// dropped.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectMeta {
+    /// `metadata.name`.
+    #[serde(default)]
+    pub name: String,
+    /// `metadata.namespace` (namespaced kinds only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// `metadata.labels`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// `metadata.annotations`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub annotations: std::collections::BTreeMap<String, String>,
+}

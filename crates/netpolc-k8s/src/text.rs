@@ -3,15 +3,9 @@
 //! `k8s_openapi`'s absent fields skipped), without serde's dispatch for each field and
 //! item. Every object of a render is written so.
 //!
-//! The layout is that emitter's: block style, sequences kubectl-style (`- ` at the
-//! parent key's indentation, the first key of a map item on the dash line), empty maps
-//! and lists as `{}` and `[]`, scalars through [`netpolc_ir::yaml::write_str`] (plain
-//! when that is safe, else double-quoted), numbers in decimal, and a string of several
-//! lines after a key as a `|-` literal block. The keys written here are all plain words
-//! (a test holds them to `write_str`), so they are written as they are.
-//!
-//! The pieces (keys, maps, sequences, scalars) are `netpolc_ir::yaml::block`'s, which
-//! writes every string as the emitter decides. What this writer does not write is left
+//! The layout is that emitter's, written with `netpolc_ir::yaml::block`'s pieces (keys,
+//! maps, sequences, scalars), which write every string as the emitter decides and check
+//! in debug builds that each key is written as it is. What this writer does not write is left
 //! to the emitter: metadata beyond the name, namespace, labels and annotations (which
 //! netpolc never sets). [`to_text`] is then `None`. Debug builds
 //! compare every text with the tidied tree written (`emit::Packed::new`).
@@ -36,14 +30,12 @@ pub(crate) fn to_text(policy: &NetworkPolicy) -> Option<String> {
 /// Appends `policy` ([`to_text`]); `None` (with `out` partly written) where the emitter
 /// must decide.
 fn write(out: &mut String, policy: &NetworkPolicy) -> Option<()> {
-    out.push_str("apiVersion:");
-    scalar(out, 0, NetworkPolicy::API_VERSION);
-    out.push_str("kind:");
-    scalar(out, 0, NetworkPolicy::KIND);
-    out.push_str("metadata:");
+    let mut keys =
+        netpolc_ir::yaml::block::head(out, NetworkPolicy::API_VERSION, NetworkPolicy::KIND);
+    keys.key(out, "metadata");
     meta(out, &policy.metadata)?;
     if let Some(spec) = &policy.spec {
-        out.push_str("spec:");
+        keys.key(out, "spec");
         self::spec(out, spec);
     }
     Some(())
@@ -252,46 +244,7 @@ fn selector(out: &mut String, indent: usize, s: &LabelSelector) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netpolc_ir::yaml::write_str;
     use std::collections::BTreeMap;
-
-    /// The keys written as they are: each is what `write_str` writes for it.
-    #[test]
-    fn the_keys_are_plain() {
-        for key in [
-            "apiVersion",
-            "kind",
-            "metadata",
-            "spec",
-            "name",
-            "namespace",
-            "labels",
-            "annotations",
-            "podSelector",
-            "policyTypes",
-            "ingress",
-            "egress",
-            "from",
-            "to",
-            "ports",
-            "namespaceSelector",
-            "ipBlock",
-            "cidr",
-            "except",
-            "protocol",
-            "port",
-            "endPort",
-            "matchLabels",
-            "matchExpressions",
-            "key",
-            "operator",
-            "values",
-        ] {
-            let mut written = String::new();
-            write_str(&mut written, key);
-            assert_eq!(written, key);
-        }
-    }
 
     /// Every shape of a NetworkPolicy, including the empty ones, multi-line and quoted
     /// strings, is written as the emitter writes its tidied tree.

@@ -32,6 +32,14 @@ pub struct Keys {
 }
 
 impl Keys {
+    /// The keys of the document itself, at column 0.
+    pub fn top() -> Keys {
+        Keys {
+            indent: 0,
+            inline: false,
+        }
+    }
+
     /// The keys of a map whose key line is indented by `indent` (its keys two more).
     pub fn under(indent: usize) -> Keys {
         Keys {
@@ -64,7 +72,9 @@ impl Keys {
     }
 
     /// Writes `key:` (a plain word); its value goes after it, at the place returned.
+    /// Debug builds check that the key is one the emitter writes as it is.
     pub fn key(&mut self, out: &mut String, key: &str) -> At {
+        debug_assert!(plain_ok(key), "{key:?} is not a plain key");
         self.start(out);
         out.push_str(key);
         out.push(':');
@@ -84,6 +94,17 @@ pub fn open(out: &mut String, at: At, entries: usize) -> Option<Keys> {
         At::After(indent) => open_map(out, entries).then(|| Keys::under(indent)),
         At::Item(dash) => open_item(out, entries).then(|| Keys::item(dash)),
     }
+}
+
+/// An object's `apiVersion` and `kind`, at the top of its document: the keys that
+/// follow (`metadata`, `spec`) go where the returned keys put them.
+pub fn head(out: &mut String, api_version: &str, kind: &str) -> Keys {
+    let mut keys = Keys::top();
+    keys.key(out, "apiVersion");
+    scalar(out, 0, api_version);
+    keys.key(out, "kind");
+    scalar(out, 0, kind);
+    keys
 }
 
 /// How many of `present` are true: the entries a map writes.
@@ -248,6 +269,24 @@ pub fn metadata(
     }
 }
 
+/// [`metadata`] of a Calico or Cilium object ([`crate::metadata::ObjectMeta`]: its name
+/// always, the rest when present).
+pub fn object_meta(out: &mut String, meta: &crate::metadata::ObjectMeta) {
+    let crate::metadata::ObjectMeta {
+        name,
+        namespace,
+        labels,
+        annotations,
+    } = meta;
+    metadata(
+        out,
+        Some(name),
+        namespace.as_deref(),
+        (!labels.is_empty()).then_some(labels),
+        (!annotations.is_empty()).then_some(annotations),
+    );
+}
+
 /// Annotations in every form the emitter gives a string or a key (plain, double-quoted,
 /// `|-` literal blocks, lines that cannot be one, text outside ASCII): what each back
 /// end's text writer is tested with, against the emitter.
@@ -319,10 +358,7 @@ mod tests {
             let list = [s, s];
             // The document's keys at column 0, in the order the tree keeps them.
             let mut doc = String::new();
-            let mut top = Keys {
-                indent: 0,
-                inline: false,
-            };
+            let mut top = Keys::top();
             for key in value.as_object().expect("a map").keys() {
                 top.key(&mut doc, key);
                 match key.as_str() {
@@ -340,6 +376,14 @@ mod tests {
             }
             assert_eq!(doc, want, "{s:?}");
         }
+    }
+
+    /// A key the emitter would quote is a writer's mistake, caught in debug builds.
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "is not a plain key")]
+    fn a_key_that_needs_quotes_is_refused() {
+        Keys::top().key(&mut String::new(), "yes");
     }
 
     /// A map item's first key goes on the dash line, the others under it.
