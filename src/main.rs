@@ -129,6 +129,12 @@ pub(crate) fn machine_format(f: DiagnosticFormat) -> bool {
 }
 
 fn run(cli: Cli) -> ExitCode {
+    // `render` and `fn` only print once the proof is done: what they free last is left
+    // to the exit. `build` and `check` still write and compare golden/ files after it,
+    // which reuse the memory freed meanwhile (41 MB less at the peak at 2,000 namespaces).
+    if matches!(cli.command, Command::Render(_) | Command::Fn) {
+        netpolc_ir::par::exit_frees();
+    }
     match cli.command {
         Command::Build(args) => build(&args, false),
         Command::Check(args) => build(&args, true),

@@ -462,8 +462,8 @@ pub fn prove_against(
         })
         .collect();
     // Freeing the evaluators takes a while at scale (millions of small allocations): a
-    // thread of its own does it while the caller writes the output.
-    netpolc_ir::par::drop_later(evals);
+    // thread of its own does it while the caller writes the output, or the exit does.
+    netpolc_ir::par::drop_last(evals);
     Report {
         disagreements,
         stats: proof.stats,

@@ -50,15 +50,16 @@ struct Attached {
 
 impl Drop for AttachedCache {
     /// A model's worth of selections (one per pod, each with copies of its namespace and
-    /// labels) is freed on a thread of its own, as the proof's other structures are: the
-    /// caller goes on to write its output meanwhile.
+    /// labels) is freed on a thread of its own, or left to the exit, as the proof's other
+    /// structures are ([`crate::par::drop_last`]): the caller goes on to write its output
+    /// meanwhile.
     fn drop(&mut self) {
         let cached = self
             .cached
             .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if cached.1.len() >= 1024 {
-            crate::par::drop_later(std::mem::take(&mut cached.1));
+            crate::par::drop_last(std::mem::take(&mut cached.1));
         }
     }
 }

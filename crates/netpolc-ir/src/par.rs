@@ -206,6 +206,29 @@ pub fn drop_later<T: Send + 'static>(value: T) {
     let _ = std::thread::Builder::new().spawn(move || drop(value));
 }
 
+/// Set by [`exit_frees`]: the process exits once its current command is done.
+static EXIT_FREES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Says that the process exits once its current command is done, so that [`drop_last`]
+/// leaves what it is given to the exit (which returns the whole address space at once)
+/// instead of freeing it allocation by allocation. For one-shot commands (`render`,
+/// `build`); a long-lived caller (a test, a library user) never calls it.
+pub fn exit_frees() {
+    EXIT_FREES.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Frees `value`, which the command no longer needs and which nothing after it would
+/// reuse the memory of: left to the process's exit after [`exit_frees`] (freeing the
+/// model and evaluators of a large proof on other threads takes the cores the caller
+/// still writes its output on), else dropped on a thread of its own ([`drop_later`]).
+pub fn drop_last<T: Send + 'static>(value: T) {
+    if EXIT_FREES.load(std::sync::atomic::Ordering::Relaxed) {
+        std::mem::forget(value);
+    } else {
+        drop_later(value);
+    }
+}
+
 /// Which of `shares` parts of some work the key `key` belongs to (FNV-1a of its bytes):
 /// the same on every machine and run. For a serial pass that groups by a key (such as a
 /// namespace): each thread groups the keys of its own share, and no group is split.

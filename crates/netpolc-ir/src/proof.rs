@@ -1148,7 +1148,8 @@ impl<'a> Prover<Evals<'a>> {
         self.stats.side_checks = tally.side_checks;
         self.stats.flow_checks = tally.flow_checks;
         // The model and the proof's indexes (tens of thousands of pods and their label
-        // maps at scale) are freed beside the caller's next steps, not before it returns.
+        // maps at scale) are freed beside the caller's next steps, or at the exit, not
+        // before it returns.
         let Prover {
             model,
             numbering,
@@ -1160,7 +1161,7 @@ impl<'a> Prover<Evals<'a>> {
             stats,
             ..
         } = self;
-        crate::par::drop_later((
+        crate::par::drop_last((
             (model, numbering),
             vocabulary,
             pods_by_namespace,
