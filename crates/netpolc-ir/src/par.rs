@@ -211,8 +211,9 @@ static EXIT_FREES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool
 
 /// Says that the process exits once its current command is done, so that [`drop_last`]
 /// leaves what it is given to the exit (which returns the whole address space at once)
-/// instead of freeing it allocation by allocation. For one-shot commands (`render`,
-/// `build`); a long-lived caller (a test, a library user) never calls it.
+/// instead of freeing it allocation by allocation. For commands that only print once
+/// the work is done (`render`, `fn`); a long-lived caller (a test, a library user) never
+/// calls it.
 pub fn exit_frees() {
     EXIT_FREES.store(true, std::sync::atomic::Ordering::Relaxed);
 }
