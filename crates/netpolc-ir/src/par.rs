@@ -2,7 +2,9 @@
 //! proof's sides, the read-back of emitted objects, the back ends' compiles and the
 //! parts of each compile (objects per group, validation), the grouping of rules into
 //! objects by shares of their keys ([`by_share`]), and large sorts ([`order`],
-//! [`permute`]).
+//! [`permute`]). Also the freeing of large structures beside the next steps
+//! ([`drop_later`]), or, for what a command frees last, at the process's exit
+//! ([`drop_last`] after [`exit_frees`]).
 
 use std::cell::Cell;
 
@@ -222,6 +224,9 @@ pub fn exit_frees() {
 /// reuse the memory of: left to the process's exit after [`exit_frees`] (freeing the
 /// model and evaluators of a large proof on other threads takes the cores the caller
 /// still writes its output on), else dropped on a thread of its own ([`drop_later`]).
+///
+/// Only for values whose `Drop` frees memory and nothing else: after [`exit_frees`] it
+/// never runs, so a file, lock or temporary directory given here would be left behind.
 pub fn drop_last<T: Send + 'static>(value: T) {
     if EXIT_FREES.load(std::sync::atomic::Ordering::Relaxed) {
         std::mem::forget(value);
@@ -270,7 +275,7 @@ pub fn first_repeat(order: &[usize], same: impl Fn(usize, usize) -> bool) -> Opt
 /// stable sort gives), sorted on up to two threads ([`sort`]). For a large serial sort
 /// whose comparisons chase pointers (strings of objects scattered over the heap): the
 /// other core shares the comparisons, and the objects themselves are moved once
-/// ([`permuted`]), not at every step of the sort.
+/// ([`permute`]), not at every step of the sort.
 pub fn order<K: Ord + Send>(threads: usize, keys: impl IntoIterator<Item = K>) -> Vec<usize> {
     let mut keyed: Vec<(K, usize)> = keys.into_iter().zip(0..).collect();
     sort(threads, &mut keyed);
