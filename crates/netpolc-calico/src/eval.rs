@@ -54,7 +54,7 @@ use netpolc_ir::backend::At;
 use netpolc_ir::backend::{Doc, Tree};
 use netpolc_ir::model::{
     ClusterModel, Decision, Endpoint, Evaluator, Flow, Held, MentionText, Mentions, NamespaceMemo,
-    NearIndex, Numbering, Pod, PodCache, PreparedSide, Side, SideKey,
+    NearIndex, Numbering, Pod, PodCache, PreparedSide, SampleBits, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::sorted::SortedSet;
@@ -1239,9 +1239,143 @@ fn keep_in_tiers<'r>(
         .collect()
 }
 
+/// A rule of a prepared side, with its position among the side's rules (every tier
+/// counted): the slot of its samples in [`PortMasks`].
+type Ranked<'r> = (usize, &'r CompiledRule);
+
 /// Per tier with an applicable policy, its default action and the rules of a prepared
 /// side that may match there (an end's namespace, or addresses).
-type Near<'r> = Vec<(TierAction, Vec<&'r CompiledRule>)>;
+type Near<'r> = Vec<(TierAction, Vec<Ranked<'r>>)>;
+
+/// What a prepared side knows of its rules' ports: the port samples it was last asked
+/// about, and per rule (by position, [`Ranked`]) the samples its protocol and ports match
+/// there ([`CompiledRule::l4_mask`]). The proof asks a side about dozens of other ends
+/// with the same samples, and a rule's ports match the same samples for each of them,
+/// unless they name the destination's ports and the destination is the other end.
+#[derive(Debug, Default)]
+struct PortMasks {
+    ports: Vec<(IrProtocol, u16)>,
+    /// Per protocol number among `ports`, the samples of that protocol.
+    protocols: Vec<(u8, u64)>,
+    slots: Vec<PortSlot>,
+}
+
+/// One rule's entry in [`PortMasks`].
+#[derive(Clone, Copy, Debug)]
+enum PortSlot {
+    /// Not asked yet for these samples.
+    Unknown,
+    /// The samples it matches (bit `k`: sample `k`), whichever the other end.
+    Fixed(u64),
+    /// Named ports of an egress rule: the other end's own, found for each.
+    PerEnd,
+}
+
+impl PortMasks {
+    /// The samples each rule of `matching` (its tiers, in order) decides and how, for
+    /// the samples `ports` to `dst` (the other end when `egress`): bit `k` of the result
+    /// is the verdict of sample `k`, as [`sample_verdict`] finds it.
+    fn verdicts(
+        &mut self,
+        matching: &[(TierAction, Vec<Ranked<'_>>)],
+        rules: usize,
+        ports: &[(IrProtocol, u16)],
+        dst: &Ep<'_>,
+        egress: bool,
+    ) -> u64 {
+        debug_assert!(ports.len() <= SampleBits::MAX);
+        if self.ports != ports {
+            self.ports.clear();
+            self.ports.extend_from_slice(ports);
+            self.slots.clear();
+            self.protocols.clear();
+            for (k, &(protocol, _)) in ports.iter().enumerate() {
+                let number = flow_protocol(protocol);
+                match self.protocols.iter_mut().find(|(p, _)| *p == number) {
+                    Some((_, m)) => *m |= 1 << k,
+                    None => self.protocols.push((number, 1 << k)),
+                }
+            }
+        }
+        self.slots.resize(rules, PortSlot::Unknown);
+        // Per sample: not decided yet (allowed if no tier decides), allowed, or denied.
+        let (mut undecided, mut allowed) = (SampleBits::all(ports.len()), 0u64);
+        for (default, rules) in matching {
+            // Samples still asked about in this tier (a `Pass` sends one to the next).
+            let mut open = undecided;
+            for &(i, r) in rules {
+                if open == 0 {
+                    break;
+                }
+                let mask = match self.slots[i] {
+                    PortSlot::Fixed(m) => m,
+                    PortSlot::PerEnd => r.l4_mask(ports, &self.protocols, dst),
+                    PortSlot::Unknown => {
+                        let m = r.l4_mask(ports, &self.protocols, dst);
+                        self.slots[i] = if egress && r.l4_reads_dst() {
+                            PortSlot::PerEnd
+                        } else {
+                            PortSlot::Fixed(m)
+                        };
+                        m
+                    }
+                };
+                let hit = mask & open;
+                match r.action {
+                    Action::Allow => {
+                        allowed |= hit;
+                        undecided &= !hit;
+                        open &= !hit;
+                    }
+                    Action::Deny => {
+                        undecided &= !hit;
+                        open &= !hit;
+                    }
+                    Action::Log => {}
+                    Action::Pass => open &= !hit,
+                }
+            }
+            if *default == TierAction::Deny {
+                undecided &= !open;
+            }
+            if undecided == 0 {
+                break;
+            }
+        }
+        allowed | undecided
+    }
+}
+
+/// The verdict of one sample for the rules of `matching` (per tier, in order, those that
+/// match both ends), from the first tier that decides it.
+fn sample_verdict(
+    matching: &[(TierAction, Vec<Ranked<'_>>)],
+    protocol: IrProtocol,
+    port: u16,
+    dst: &Ep<'_>,
+) -> bool {
+    for (default, rules) in matching {
+        let mut passed = false;
+        for (_, r) in rules {
+            if !r.matches_l4(protocol, port, dst) {
+                continue;
+            }
+            match r.action {
+                Action::Allow => return true,
+                Action::Deny => return false,
+                Action::Log => {}
+                Action::Pass => {
+                    passed = true;
+                    break;
+                }
+            }
+        }
+        if !passed && *default == TierAction::Deny {
+            return false;
+        }
+    }
+    true
+}
 
 /// A view borrowing the cached label maps of `model`'s pods (the values a [`PodCache`] holds).
 fn cached_view<'m>(
@@ -1347,6 +1481,22 @@ fn flow_protocol(p: IrProtocol) -> u8 {
         IrProtocol::Sctp => 132,
         IrProtocol::Icmp => 1,
         IrProtocol::IcmpV6 => 58,
+    }
+}
+
+/// The samples of `ports` (at most [`SampleBits::MAX`]) that port `p` matches to `dst`
+/// ([`port_matches`] of each).
+fn port_mask(p: &PortValue, ports: &[(IrProtocol, u16)], dst: &Ep<'_>) -> u64 {
+    match p {
+        PortValue::Range(a, b) => SampleBits::of(ports, |_, port| (*a..=*b).contains(&port)),
+        PortValue::Named(name) => {
+            match dst.pod.as_ref().and_then(|v| v.pod.named_ports.get(name)) {
+                Some(&(proto, named)) => {
+                    SampleBits::of(ports, |protocol, port| proto == protocol && named == port)
+                }
+                None => 0,
+            }
+        }
     }
 }
 
@@ -1592,6 +1742,59 @@ impl CompiledRule {
         }
         self.source.matches_ports(protocol, port, dst)
             && self.destination.matches_ports(protocol, port, dst)
+    }
+
+    /// The samples of `ports` (at most [`SampleBits::MAX`]) that [`Self::matches_l4`] matches to `dst`:
+    /// bit `k` for `ports[k]`. `protocols` holds, per protocol number of the samples, the
+    /// samples of that protocol ([`PortMasks`]). Each of the rule's protocol and port
+    /// tests is one pass over the samples, not one call per sample.
+    fn l4_mask(&self, ports: &[(IrProtocol, u16)], protocols: &[(u8, u64)], dst: &Ep<'_>) -> u64 {
+        let of_protocol = |p: u8| {
+            protocols
+                .iter()
+                .find(|(q, _)| *q == p)
+                .map_or(0, |(_, m)| *m)
+        };
+        let mut mask = SampleBits::all(ports.len());
+        if let Some(p) = self.protocol {
+            mask &= of_protocol(p);
+        }
+        if let Some(p) = self.not_protocol {
+            mask &= !of_protocol(p);
+        }
+        for end in [&self.source, &self.destination] {
+            if mask == 0 {
+                break;
+            }
+            if !end.ports.is_empty() {
+                mask &= end
+                    .ports
+                    .iter()
+                    .fold(0, |m, p| m | port_mask(p, ports, dst));
+            }
+            for p in &end.not_ports {
+                mask &= !port_mask(p, ports, dst);
+            }
+        }
+        debug_assert_eq!(
+            mask,
+            ports
+                .iter()
+                .enumerate()
+                .filter(|(_, &(protocol, port))| self.matches_l4(protocol, port, dst))
+                .fold(0, |m, (k, _)| m | 1 << k)
+        );
+        mask
+    }
+
+    /// Whether [`Self::matches_l4`] reads the destination (a named port of either end).
+    fn l4_reads_dst(&self) -> bool {
+        [&self.source, &self.destination].iter().any(|e| {
+            e.ports
+                .iter()
+                .chain(&e.not_ports)
+                .any(|p| matches!(p, PortValue::Named(_)))
+        })
     }
 }
 
@@ -2002,6 +2205,21 @@ impl Evaluator for CalicoEvaluator {
         // Of those, the rules whose own end (this pod's) matches; the other end is tested
         // per call.
         let tiers = keep_in_tiers(&applying, |r| r.matches_local(&local, direction));
+        // Each with its position among the side's rules (`PortMasks`).
+        let mut rule_count = 0;
+        let tiers: Vec<(TierAction, Vec<Ranked<'_>>)> = tiers
+            .into_iter()
+            .map(|(default, rules)| {
+                let ranked = rules
+                    .into_iter()
+                    .map(|r| {
+                        rule_count += 1;
+                        (rule_count - 1, r)
+                    })
+                    .collect();
+                (default, ranked)
+            })
+            .collect();
         let sets = !self.sets.is_empty();
         self.cache_views(model);
         // Per tier, the rules whose other end names the namespaces it is in, listed under
@@ -2010,7 +2228,7 @@ impl Evaluator for CalicoEvaluator {
             .iter()
             .map(|(_, rules)| {
                 NearIndex::new(rules.len(), |i| {
-                    let rule: &'a CompiledRule = rules[i];
+                    let rule: &'a CompiledRule = rules[i].1;
                     (!sets).then(|| rule.other_namespaces(direction)).flatten()
                 })
             })
@@ -2020,8 +2238,9 @@ impl Evaluator for CalicoEvaluator {
         let near: std::cell::RefCell<NamespaceMemo<'_, Near<'_>>> =
             std::cell::RefCell::new(NamespaceMemo::default());
         // Per tier, the rules matching the other end, in buffers kept from call to call.
-        let matching: std::cell::RefCell<Vec<(TierAction, Vec<&CompiledRule>)>> =
-            std::cell::RefCell::new(Vec::new());
+        let matching: std::cell::RefCell<Near<'_>> = std::cell::RefCell::new(Vec::new());
+        // The samples each rule's ports match, found once for the samples asked about.
+        let masks = std::cell::RefCell::new(PortMasks::default());
         // The views of the other ends (filled by `cache_views`), held by the side.
         let held = self.cache.held(model);
         Box::new(move |other_end, ports, out| {
@@ -2053,7 +2272,7 @@ impl Evaluator for CalicoEvaluator {
                         tiers.iter().zip(&indexes).zip(kept.iter_mut())
                     {
                         *kept_default = *default;
-                        index.keep_into(rules, at, |r| may(r), kept);
+                        index.keep_into(rules, at, |(_, r)| may(r), kept);
                     }
                 });
                 let mut matching = matching.borrow_mut();
@@ -2066,56 +2285,47 @@ impl Evaluator for CalicoEvaluator {
                         rules
                             .iter()
                             .copied()
-                            .filter(|r| r.matches_other_near(&other, direction, sets)),
+                            .filter(|(_, r)| r.matches_other_near(&other, direction, sets)),
                     );
                 }
-                let matching: &[(TierAction, Vec<&CompiledRule>)] = &matching;
+                let matching: &[(TierAction, Vec<Ranked<'_>>)] = &matching;
                 #[cfg(debug_assertions)]
                 {
                     let full = keep_in_tiers(&applying, |r| r.matches_l3(_src, dst));
                     // The same rules (by address), tier by tier.
-                    let rules =
-                        |t: &[(TierAction, Vec<&CompiledRule>)]| -> Vec<(TierAction, Vec<usize>)> {
-                            t.iter()
-                                .map(|(d, rs)| {
-                                    (
-                                        *d,
-                                        rs.iter()
-                                            .map(|r| std::ptr::from_ref(*r) as usize)
-                                            .collect(),
-                                    )
-                                })
-                                .collect()
-                        };
-                    debug_assert_eq!(rules(matching), rules(&full));
+                    let addresses = |t: Vec<(TierAction, Vec<&CompiledRule>)>| {
+                        t.into_iter()
+                            .map(|(d, rs)| {
+                                let rs: Vec<usize> = rs
+                                    .into_iter()
+                                    .map(|r| std::ptr::from_ref(r) as usize)
+                                    .collect();
+                                (d, rs)
+                            })
+                            .collect::<Vec<_>>()
+                    };
+                    let unranked = matching
+                        .iter()
+                        .map(|(d, rs)| (*d, rs.iter().map(|(_, r)| *r).collect()))
+                        .collect();
+                    debug_assert_eq!(addresses(unranked), addresses(full));
                 }
-                for &(protocol, port) in ports {
-                    // The ends are `src` and `dst`; only the protocol and port vary.
-                    let mut verdict = true;
-                    'tiers: for (default, rules) in matching {
-                        for r in rules {
-                            if !r.matches_l4(protocol, port, dst) {
-                                continue;
-                            }
-                            match r.action {
-                                Action::Allow => {
-                                    verdict = true;
-                                    break 'tiers;
-                                }
-                                Action::Deny => {
-                                    verdict = false;
-                                    break 'tiers;
-                                }
-                                Action::Log => {}
-                                Action::Pass => continue 'tiers,
-                            }
-                        }
-                        if *default == TierAction::Deny {
-                            verdict = false;
-                            break;
-                        }
-                    }
-                    out.push(verdict);
+                // The ends are `src` and `dst`; only the protocol and port vary.
+                if ports.len() <= SampleBits::MAX {
+                    let egress = direction == Direction::Egress;
+                    let bits = masks
+                        .borrow_mut()
+                        .verdicts(matching, rule_count, ports, dst, egress);
+                    SampleBits::push(bits, ports.len(), out);
+                    debug_assert!(ports.iter().enumerate().all(|(k, &(protocol, port))| {
+                        (bits >> k & 1 == 1) == sample_verdict(matching, protocol, port, dst)
+                    }));
+                } else {
+                    out.extend(
+                        ports
+                            .iter()
+                            .map(|&(protocol, port)| sample_verdict(matching, protocol, port, dst)),
+                    );
                 }
             }
         })

@@ -1870,3 +1870,82 @@ fn a_prepared_side_tests_a_rules_own_end_on_its_own_pod() {
     assert!(udp_5000("production", "database"));
     assert!(!udp_5000("staging", "database"));
 }
+
+/// Sample lists a prepared side is asked about: the model's ports; the named ports'
+/// numbers under every protocol (a named port matches its own protocol only); and more
+/// samples than a side answers as bits ([`netpolc_ir::model::SampleBits::MAX`]), which
+/// it then answers sample by sample.
+fn sample_lists(m: &ClusterModel) -> Vec<Vec<(Protocol, u16)>> {
+    let named: Vec<(Protocol, u16)> = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp]
+        .into_iter()
+        .flat_map(|p| [53, 79, 80, 443, 8080, 9090].map(|n| (p, n)))
+        .collect();
+    let wide: Vec<(Protocol, u16)> = (0..70u16)
+        .map(|k| (Protocol::Tcp, 8050 + k))
+        .chain([(Protocol::Udp, 53), (Protocol::Tcp, 9090)])
+        .collect();
+    vec![m.ports.clone(), named, wide]
+}
+
+#[test]
+fn prepared_sides_answer_tiers_and_ports_as_flows_do() {
+    // Port bits per rule and the tiers walked with them (`PortMasks`), against the
+    // evaluator's flow by flow answer: Pass, Log and a tier's default Deny, ports and
+    // notPorts, protocols and notProtocol, and named ports on either side.
+    let m = model();
+    let production = "projectcalico.org/namespace == 'production'";
+    let objects = [
+        tier("security", 100.0, "Deny"),
+        gnp(
+            "security.gate",
+            json!({
+                "tier": "security",
+                "selector": production,
+                "types": ["Ingress", "Egress"],
+                "ingress": [
+                    {"action": "Log"},
+                    {"action": "Deny", "protocol": "TCP",
+                     "destination": {"ports": ["metrics"]}},
+                    {"action": "Pass", "protocol": "TCP",
+                     "destination": {"ports": ["8000:8099"], "notPorts": [8081]}},
+                    {"action": "Allow", "notProtocol": "UDP",
+                     "source": {"selector": "app == 'frontend'"}}
+                ],
+                "egress": [
+                    {"action": "Pass", "protocol": "TCP", "destination": {"ports": ["http"]}},
+                    {"action": "Deny", "destination": {"nets": ["10.244.4.0/24"]}},
+                    {"action": "Allow", "protocol": "UDP", "destination": {"ports": [53]}},
+                    {"action": "Pass", "source": {"selector": "app == 'backend'"}}
+                ]
+            }),
+        ),
+        gnp(
+            "after",
+            json!({
+                "selector": "all()",
+                "types": ["Ingress", "Egress"],
+                "ingress": [{"action": "Allow", "protocol": "TCP",
+                             "destination": {"ports": [8080, "9000:9100"]}}],
+                "egress": [
+                    {"action": "Deny", "protocol": "TCP", "destination": {"notPorts": ["http"]}},
+                    {"action": "Allow"}
+                ]
+            }),
+        ),
+    ];
+    let e = evaluator(&objects).expect("evaluates");
+    let mut ends: Vec<Endpoint> = (0..m.pods.len()).map(Endpoint::Pod).collect();
+    ends.extend(m.externals.iter().map(|ip| Endpoint::External(*ip)));
+    for ports in sample_lists(&m) {
+        for me in 0..m.pods.len() {
+            for direction in Direction::BOTH {
+                let agreed = prepared_side_agrees(&e, &m, me, direction, &ends, &ports);
+                assert!(
+                    agreed.is_ok(),
+                    "{:?}",
+                    agreed.map_err(|x| m.flow_name(&x.flow))
+                );
+            }
+        }
+    }
+}

@@ -30,7 +30,7 @@ use netpolc_ir::backend::{Doc, Tree};
 use netpolc_ir::derive::SeededWords;
 use netpolc_ir::model::{
     name_scope, ClusterModel, Decision, Endpoint, Evaluator, Flow, Held, MentionText, Mentions,
-    NamespaceMemo, NearIndex, Numbering, PodCache, PreparedSide, Side, SideKey,
+    NamespaceMemo, NearIndex, Numbering, PodCache, PreparedSide, SampleBits, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Protocol};
@@ -833,6 +833,45 @@ impl CRule {
         }
     }
 
+    /// The samples of `ports` (at most [`SampleBits::MAX`]) that [`Self::l4_matches`]
+    /// matches to a destination with the named ports `named`; each port and ICMP type of
+    /// the rule is one pass over the samples.
+    fn l4_mask(&self, ports: &[(Protocol, u16)], named: Option<&NamedPorts>) -> u64 {
+        let named = |name: &str| -> Option<(Protocol, u16)> {
+            named?
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+        };
+        let mut mask = 0;
+        for p in &self.ports {
+            let protocol_ok = |protocol: Protocol| p.protocols & protocol_bit(protocol) != 0;
+            mask |= match (p.range, &p.port) {
+                (Some((start, end)), _) => SampleBits::of(ports, |protocol, port| {
+                    protocol_ok(protocol) && (start..=end).contains(&port)
+                }),
+                (None, PortValue::Name(name)) => match named(name) {
+                    Some((proto, number)) if protocol_ok(proto) => {
+                        SampleBits::of(ports, |protocol, port| protocol == proto && port == number)
+                    }
+                    _ => 0,
+                },
+                (None, PortValue::Number(_)) => 0,
+            };
+        }
+        for c in &self.icmps {
+            mask |= SampleBits::of(ports, |protocol, port| {
+                let family_ok = match protocol {
+                    Protocol::Icmp => !c.v6,
+                    Protocol::IcmpV6 => c.v6,
+                    _ => false,
+                };
+                family_ok && c.icmp_type.is_some_and(|t| u16::from(t) == port)
+            });
+        }
+        mask
+    }
+
     fn l4_matches(&self, flow: &L4<'_>) -> bool {
         let named = |name: &str| -> Option<(Protocol, u16)> {
             flow.named?
@@ -1216,7 +1255,7 @@ impl Evaluator for CiliumEvaluator {
                     out.extend(std::iter::repeat_n(!isolated, ports.len()));
                     return;
                 }
-                for &(protocol, port) in ports {
+                let sample = |protocol: Protocol, port: u16| {
                     let l4 = L4 {
                         protocol,
                         port,
@@ -1227,8 +1266,33 @@ impl Evaluator for CiliumEvaluator {
                             .iter()
                             .any(|r| r.deny == deny && (!r.has_l4 || r.l4_matches(&l4)))
                     };
-                    out.push(!hit(true) && (!isolated || hit(false)));
+                    !hit(true) && (!isolated || hit(false))
+                };
+                if ports.len() > SampleBits::MAX {
+                    out.extend(ports.iter().map(|&(protocol, port)| sample(protocol, port)));
+                    return;
                 }
+                // Rule by rule, each port of a rule one pass over the samples.
+                let all = SampleBits::all(ports.len());
+                let (mut denied, mut allowed) = (0, 0);
+                for r in matching {
+                    let m = if r.has_l4 {
+                        r.l4_mask(ports, named)
+                    } else {
+                        all
+                    };
+                    if r.deny {
+                        denied |= m;
+                    } else {
+                        allowed |= m;
+                    }
+                }
+                let bits = all & !denied & if isolated { allowed } else { all };
+                debug_assert!(ports
+                    .iter()
+                    .enumerate()
+                    .all(|(k, &(protocol, port))| (bits >> k & 1 == 1) == sample(protocol, port)));
+                SampleBits::push(bits, ports.len(), out);
             }
         })
     }

@@ -2066,3 +2066,85 @@ fn a_pod_label_under_a_namespace_key_is_not_taken_for_its_namespace() {
     // Cilium reads the pod's own label first: the posing pod is let in, the plain one not.
     assert_eq!(allowed, [false, true, false]);
 }
+
+/// Port bits per rule (`CRule::l4_mask`) combined for a prepared side, against the
+/// evaluator's flow by flow answer: numbers, ranges, named ports (the destination's own:
+/// the other end's on egress), `ANY`, ICMP types, deny rules over allow rules, and more
+/// samples than a side answers as bits (`SampleBits::MAX`), answered sample by sample.
+#[test]
+fn prepared_sides_answer_ports_as_flows_do() {
+    let m = model(
+        &[("shop", &[]), ("lab", &[])],
+        vec![
+            pod("shop", "db", &[("app", "db")], "10.0.0.1", &[("sql", 5432)]),
+            pod(
+                "shop",
+                "web",
+                &[("app", "web")],
+                "10.0.0.2",
+                &[("http", 8080)],
+            ),
+            pod(
+                "lab",
+                "tool",
+                &[("app", "tool")],
+                "10.0.1.1",
+                &[("http", 8081)],
+            ),
+        ],
+        &["192.0.2.1"],
+        &[],
+        &[(Protocol::Tcp, 5432), (Protocol::Udp, 53)],
+    );
+    let cnp = json!({
+        "apiVersion": "cilium.io/v2",
+        "kind": "CiliumNetworkPolicy",
+        "metadata": {"name": "mixed", "namespace": "shop"},
+        "spec": {
+            "endpointSelector": {},
+            "ingress": [
+                {"fromEndpoints": [{}],
+                 "toPorts": [{"ports": [{"port": "sql", "protocol": "TCP"},
+                                        {"port": "8000", "endPort": 8090, "protocol": "ANY"}]}]},
+                {"fromEntities": ["world"], "icmps": [{"fields": [{"family": "IPv4", "type": 8}]}]}
+            ],
+            "ingressDeny": [
+                {"fromEndpoints": [{"matchLabels": {"app": "web"}}],
+                 "toPorts": [{"ports": [{"port": "8080", "protocol": "TCP"}]}]}
+            ],
+            "egress": [
+                {"toEndpoints": [{"matchExpressions": [{"key": "app", "operator": "Exists"}]}],
+                 "toPorts": [{"ports": [{"port": "http", "protocol": "TCP"},
+                                        {"port": "53", "protocol": "UDP"}]}]},
+                {"toCIDR": ["192.0.2.0/24"]}
+            ],
+            "egressDeny": [
+                {"toCIDR": ["192.0.2.1/32"],
+                 "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}]}
+            ]
+        }
+    });
+    let e = evaluator(&[cnp]).expect("evaluator");
+    let mut ends: Vec<Endpoint> = (0..m.pods.len()).map(Endpoint::Pod).collect();
+    ends.extend(m.externals.iter().map(|ip| Endpoint::External(*ip)));
+    let named: Vec<(Protocol, u16)> = [Protocol::Tcp, Protocol::Udp, Protocol::Icmp]
+        .into_iter()
+        .flat_map(|p| [8, 53, 443, 5432, 8000, 8080, 8081, 8090, 8091].map(|n| (p, n)))
+        .collect();
+    let wide: Vec<(Protocol, u16)> = (0..70u16)
+        .map(|k| (Protocol::Tcp, 8040 + k))
+        .chain([(Protocol::Udp, 53), (Protocol::Icmp, 8)])
+        .collect();
+    for ports in [m.ports.clone(), named, wide] {
+        for me in 0..m.pods.len() {
+            for direction in Direction::BOTH {
+                let agreed = prepared_side_agrees(&e, &m, me, direction, &ends, &ports);
+                assert!(
+                    agreed.is_ok(),
+                    "{:?}",
+                    agreed.map_err(|x| m.flow_name(&x.flow))
+                );
+            }
+        }
+    }
+}

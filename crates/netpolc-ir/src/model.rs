@@ -430,6 +430,44 @@ fn in_slot<'a, S: MentionText<'a>, V: Default>(
 /// the ports, appends whether the side allows each port.
 pub type PreparedSide<'a> = Box<dyn Fn(Endpoint, &[(Protocol, u16)], &mut Vec<bool>) + 'a>;
 
+/// Port samples as bits, for the evaluators' prepared sides: bit `k` stands for sample
+/// `k` of the slice a [`PreparedSide`] is called with. A side asked about at most
+/// [`SampleBits::MAX`] samples (the proof asks about a few dozen) finds the samples each
+/// rule matches in one pass over them, and combines rules with bit operations, instead
+/// of asking every rule about every sample in turn.
+pub struct SampleBits;
+
+impl SampleBits {
+    /// The most samples a `u64` holds.
+    pub const MAX: usize = 64;
+
+    /// The first `n` samples (at most [`Self::MAX`]).
+    pub fn all(n: usize) -> u64 {
+        debug_assert!(n <= Self::MAX);
+        match n {
+            0 => 0,
+            n => u64::MAX >> (u64::BITS as usize - n),
+        }
+    }
+
+    /// The samples of `ports` (at most [`Self::MAX`]) for which `test` holds.
+    #[inline]
+    pub fn of(ports: &[(Protocol, u16)], test: impl Fn(Protocol, u16) -> bool) -> u64 {
+        debug_assert!(ports.len() <= Self::MAX);
+        ports
+            .iter()
+            .enumerate()
+            .fold(0, |m, (k, &(protocol, port))| {
+                m | u64::from(test(protocol, port)) << k
+            })
+    }
+
+    /// Appends the verdicts of the first `n` samples: bit `k` of `bits` for sample `k`.
+    pub fn push(bits: u64, n: usize, out: &mut Vec<bool>) {
+        out.extend((0..n).map(|k| bits >> k & 1 == 1));
+    }
+}
+
 /// What of a model [`Evaluator::prepare_side`] finds by a pod's position instead of by
 /// its namespace's name (a search among the model's namespaces, with a string
 /// comparison at each step, for every namespace every side meets). It holds its own

@@ -26,7 +26,7 @@ use ipnet::IpNet;
 use netpolc_ir::backend::{Doc, Tree};
 use netpolc_ir::model::{
     named_namespaces, ClusterModel, Decision, Endpoint, Evaluator, Flow, Mentions, NearIndex,
-    Numbering, Pod, PreparedSide, Side, SideKey,
+    Numbering, Pod, PreparedSide, SampleBits, Side, SideKey,
 };
 use netpolc_ir::provenance::RuleIntents;
 use netpolc_ir::{Direction, Op, Protocol, Requirement, NAMESPACE_NAME_LABEL};
@@ -811,6 +811,26 @@ fn port_allows(
     }
 }
 
+/// The samples of `ports` (at most [`SampleBits::MAX`]) that `p` allows to a destination
+/// with the named ports `named` ([`port_allows`] of each).
+fn port_mask(
+    p: &PortM,
+    ports: &[(Protocol, u16)],
+    named: Option<&BTreeMap<String, (Protocol, u16)>>,
+) -> u64 {
+    let of = |test: &dyn Fn(u16) -> bool| {
+        SampleBits::of(ports, |protocol, port| protocol == p.protocol && test(port))
+    };
+    match &p.port {
+        PortSel::All => of(&|_| true),
+        PortSel::Range(a, b) => of(&|port| (*a..=*b).contains(&port)),
+        PortSel::Named(name) => match named.and_then(|named| named.get(name)) {
+            Some(&(proto, number)) if proto == p.protocol => of(&|port| port == number),
+            _ => 0,
+        },
+    }
+}
+
 impl Evaluator for K8sEvaluator {
     fn name(&self) -> &'static str {
         "kubernetes"
@@ -927,13 +947,33 @@ impl Evaluator for K8sEvaluator {
                 Direction::Ingress => Endpoint::Pod(me),
             };
             let named = named_ports(model, &dst);
-            for &(protocol, port) in ports {
-                out.push(matching.iter().any(|r| {
+            let sample = |protocol: Protocol, port: u16| {
+                matching.iter().any(|r| {
                     r.ports
                         .as_ref()
                         .is_none_or(|ps| ps.iter().any(|p| port_allows(p, protocol, port, named)))
-                }));
+                })
+            };
+            if ports.len() > SampleBits::MAX {
+                out.extend(ports.iter().map(|&(protocol, port)| sample(protocol, port)));
+                return;
             }
+            // Rule by rule, each port of a rule one pass over the samples.
+            let all = SampleBits::all(ports.len());
+            let mut allowed = 0;
+            for r in matching {
+                allowed |= r.ports.as_ref().map_or(all, |ps| {
+                    ps.iter().fold(0, |m, p| m | port_mask(p, ports, named))
+                });
+                if allowed == all {
+                    break;
+                }
+            }
+            debug_assert!(ports
+                .iter()
+                .enumerate()
+                .all(|(k, &(protocol, port))| (allowed >> k & 1 == 1) == sample(protocol, port)));
+            SampleBits::push(allowed, ports.len(), out);
         })
     }
 

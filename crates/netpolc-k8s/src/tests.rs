@@ -417,3 +417,74 @@ fn flow(m: &ClusterModel, text: &str) -> Flow {
 fn verdict(ev: &impl Evaluator, m: &ClusterModel, text: &str) -> Verdict {
     ev.verdict(m, &flow(m, text))
 }
+
+#[test]
+fn prepared_sides_answer_ports_as_flows_do() {
+    // Port bits per rule (`port_mask`), against the evaluator's flow by flow answer:
+    // numbers, ranges, named ports (the destination's own: the other end's on egress),
+    // every port of a protocol, rules without ports, and more samples than a side
+    // answers as bits (`SampleBits::MAX`), answered sample by sample.
+    let m = model();
+    let objects = vec![
+        serde_json::json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "backend", "namespace": "shop"},
+            "spec": {
+                "podSelector": {"matchLabels": {"app": "backend"}},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {"from": [{"podSelector": {"matchLabels": {"app": "frontend"}}}],
+                     "ports": [{"protocol": "TCP", "port": "http"},
+                               {"protocol": "TCP", "port": 9000, "endPort": 9100}]},
+                    {"ports": [{"protocol": "UDP"}]}
+                ],
+                "egress": [
+                    {"ports": [{"protocol": "UDP", "port": "dns"},
+                               {"protocol": "TCP", "port": "http"}]},
+                    {"to": [{"ipBlock": {"cidr": "10.244.2.0/24"}}],
+                     "ports": [{"protocol": "TCP", "port": 8050}]}
+                ]
+            }
+        }),
+        serde_json::json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "all", "namespace": "other"},
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [{"namespaceSelector": {}}]}],
+                "egress": [{"ports": [{"protocol": "SCTP", "port": 80}]}]
+            }
+        }),
+    ];
+    let ev = evaluator(&objects).expect("evaluates");
+    let mut ends: Vec<netpolc_ir::model::Endpoint> = (0..m.pods.len())
+        .map(netpolc_ir::model::Endpoint::Pod)
+        .collect();
+    ends.extend(
+        m.externals
+            .iter()
+            .map(|ip| netpolc_ir::model::Endpoint::External(*ip)),
+    );
+    let named: Vec<(Protocol, u16)> = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp]
+        .into_iter()
+        .flat_map(|p| [53, 80, 8050, 8080, 9090, 9100, 9101].map(|n| (p, n)))
+        .collect();
+    let wide: Vec<(Protocol, u16)> = (0..70u16)
+        .map(|k| (Protocol::Tcp, 8040 + k))
+        .chain([(Protocol::Udp, 53), (Protocol::Tcp, 9090)])
+        .collect();
+    for ports in [m.ports.clone(), named, wide] {
+        for me in 0..m.pods.len() {
+            for direction in Direction::BOTH {
+                let agreed =
+                    netpolc_ir::eval::prepared_side_agrees(&ev, &m, me, direction, &ends, &ports);
+                assert!(
+                    agreed.is_ok(),
+                    "{:?}",
+                    agreed.map_err(|x| m.flow_name(&x.flow))
+                );
+            }
+        }
+    }
+}
