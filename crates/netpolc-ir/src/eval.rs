@@ -607,6 +607,36 @@ where
     Ok(compared)
 }
 
+/// [`prepared_side_agrees`] for every pod of `model` and both directions, asked about
+/// every pod and address of the model in order, once per list of port samples in
+/// `port_lists` (a back end's tests pass lists longer than [`crate::model::SampleBits::MAX`]
+/// and lists with the named ports' numbers): the number of verdicts compared, or the
+/// first flow on which a prepared side and [`Evaluator::side`] differ, named.
+///
+/// # Errors
+/// The first flow on which they differ, as [`ClusterModel::flow_name`] writes it.
+pub fn every_prepared_side_agrees<E>(
+    evaluator: &E,
+    model: &ClusterModel,
+    port_lists: &[Vec<(crate::Protocol, u16)>],
+) -> Result<usize, String>
+where
+    E: Evaluator + ?Sized,
+{
+    let mut ends: Vec<Endpoint> = (0..model.pods.len()).map(Endpoint::Pod).collect();
+    ends.extend(model.externals.iter().map(|ip| Endpoint::External(*ip)));
+    let mut compared = 0;
+    for ports in port_lists {
+        for me in 0..model.pods.len() {
+            for direction in Direction::BOTH {
+                compared += prepared_side_agrees(evaluator, model, me, direction, &ends, ports)
+                    .map_err(|x| model.flow_name(&x.flow))?;
+            }
+        }
+    }
+    Ok(compared)
+}
+
 /// The first `limit` flows of `model` (in [`ClusterModel::flows`] order) on which
 /// `evaluator` and the intended meaning of `program` disagree about whether the
 /// connection is allowed, one line each; empty when they agree on every flow.
