@@ -1272,9 +1272,10 @@ enum PortSlot {
 }
 
 impl PortMasks {
-    /// The samples each rule of `matching` (its tiers, in order) decides and how, for
-    /// the samples `ports` to `dst` (the other end when `egress`): bit `k` of the result
-    /// is the verdict of sample `k`, as [`sample_verdict`] finds it.
+    /// The verdicts of the rules of `matching` (per tier, in order, those that match
+    /// both ends) for the samples `ports` to `dst` (the other end when `egress`), each
+    /// rule's samples found once per list of samples: bit `k` is the verdict of sample
+    /// `k`, as [`sample_verdict`] finds it. `rules` is the side's number of rules.
     fn verdicts(
         &mut self,
         matching: &[(TierAction, Vec<Ranked<'_>>)],
@@ -1744,10 +1745,10 @@ impl CompiledRule {
             && self.destination.matches_ports(protocol, port, dst)
     }
 
-    /// The samples of `ports` (at most [`SampleBits::MAX`]) that [`Self::matches_l4`] matches to `dst`:
-    /// bit `k` for `ports[k]`. `protocols` holds, per protocol number of the samples, the
-    /// samples of that protocol ([`PortMasks`]). Each of the rule's protocol and port
-    /// tests is one pass over the samples, not one call per sample.
+    /// The samples of `ports` (at most [`SampleBits::MAX`]) that [`Self::matches_l4`]
+    /// matches to `dst`: bit `k` for `ports[k]`. `protocols` holds, per protocol number
+    /// of the samples, the samples of that protocol ([`PortMasks`]). Each of the rule's
+    /// protocol and port tests is one pass over the samples, not one call per sample.
     fn l4_mask(&self, ports: &[(IrProtocol, u16)], protocols: &[(u8, u64)], dst: &Ep<'_>) -> u64 {
         let of_protocol = |p: u8| {
             protocols
