@@ -1486,19 +1486,9 @@ fn flow_protocol(p: IrProtocol) -> u8 {
 }
 
 /// The samples of `ports` (at most [`SampleBits::MAX`]) that port `p` matches to `dst`
-/// ([`port_matches`] of each).
+/// ([`port_matches`] of each, in one pass).
 fn port_mask(p: &PortValue, ports: &[(IrProtocol, u16)], dst: &Ep<'_>) -> u64 {
-    match p {
-        PortValue::Range(a, b) => SampleBits::of(ports, |_, port| (*a..=*b).contains(&port)),
-        PortValue::Named(name) => {
-            match dst.pod.as_ref().and_then(|v| v.pod.named_ports.get(name)) {
-                Some(&(proto, named)) => {
-                    SampleBits::of(ports, |protocol, port| proto == protocol && named == port)
-                }
-                None => 0,
-            }
-        }
-    }
+    SampleBits::of(ports, |protocol, port| port_matches(p, protocol, port, dst))
 }
 
 /// Whether port `p` matches a flow of `protocol` to `port` of `dst`.

@@ -834,73 +834,58 @@ impl CRule {
     }
 
     /// The samples of `ports` (at most [`SampleBits::MAX`]) that [`Self::l4_matches`]
-    /// matches to a destination with the named ports `named`; each port and ICMP type of
-    /// the rule is one pass over the samples.
+    /// matches to a destination with the named ports `named`: each port and ICMP type of
+    /// the rule one pass over the samples.
     fn l4_mask(&self, ports: &[(Protocol, u16)], named: Option<&NamedPorts>) -> u64 {
-        let named = |name: &str| -> Option<(Protocol, u16)> {
-            named?
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| *v)
-        };
-        let mut mask = 0;
-        for p in &self.ports {
-            let protocol_ok = |protocol: Protocol| p.protocols & protocol_bit(protocol) != 0;
-            mask |= match (p.range, &p.port) {
-                (Some((start, end)), _) => SampleBits::of(ports, |protocol, port| {
-                    protocol_ok(protocol) && (start..=end).contains(&port)
-                }),
-                (None, PortValue::Name(name)) => match named(name) {
-                    Some((proto, number)) if protocol_ok(proto) => {
-                        SampleBits::of(ports, |protocol, port| protocol == proto && port == number)
-                    }
-                    _ => 0,
-                },
-                (None, PortValue::Number(_)) => 0,
-            };
-        }
-        for c in &self.icmps {
-            mask |= SampleBits::of(ports, |protocol, port| {
-                let family_ok = match protocol {
-                    Protocol::Icmp => !c.v6,
-                    Protocol::IcmpV6 => c.v6,
-                    _ => false,
-                };
-                family_ok && c.icmp_type.is_some_and(|t| u16::from(t) == port)
-            });
-        }
-        mask
+        let by_port = self
+            .ports
+            .iter()
+            .map(|p| SampleBits::of(ports, |protocol, port| p.matches(protocol, port, named)));
+        let by_icmp = (self.icmps.iter())
+            .map(|c| SampleBits::of(ports, |protocol, port| c.matches(protocol, port)));
+        by_port.chain(by_icmp).fold(0, |mask, m| mask | m)
     }
 
     fn l4_matches(&self, flow: &L4<'_>) -> bool {
-        let named = |name: &str| -> Option<(Protocol, u16)> {
-            flow.named?
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| *v)
-        };
-        // Protocol and numbers as `PortC::new` told them: `ANY` is the ported protocols,
-        // port 0 every number, a range its numbers up to an end above its start.
-        let bit = protocol_bit(flow.protocol);
-        let port_ok = |p: &PortC| {
-            p.protocols & bit != 0
-                && match (p.range, &p.port) {
-                    (Some((start, end)), _) => (start..=end).contains(&flow.port),
-                    (None, PortValue::Name(name)) => {
-                        named(name) == Some((flow.protocol, flow.port))
-                    }
-                    (None, PortValue::Number(_)) => false,
+        let (protocol, port) = (flow.protocol, flow.port);
+        self.ports
+            .iter()
+            .any(|p| p.matches(protocol, port, flow.named))
+            || self.icmps.iter().any(|c| c.matches(protocol, port))
+    }
+}
+
+impl PortC {
+    /// Whether it matches `port` of `protocol` to a destination with the named ports
+    /// `named`: protocol and numbers as [`PortC::new`] told them (`ANY` is the ported
+    /// protocols, port 0 every number, a range its numbers up to an end above its start),
+    /// a name by the destination's port of that name, its case ignored.
+    fn matches(&self, protocol: Protocol, port: u16, named: Option<&NamedPorts>) -> bool {
+        self.protocols & protocol_bit(protocol) != 0
+            && match (self.range, &self.port) {
+                (Some((start, end)), _) => (start..=end).contains(&port),
+                (None, PortValue::Name(name)) => {
+                    named.and_then(|named| {
+                        named
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                            .map(|(_, v)| *v)
+                    }) == Some((protocol, port))
                 }
+                (None, PortValue::Number(_)) => false,
+            }
+    }
+}
+
+impl IcmpC {
+    /// Whether it matches ICMP type `port` of `protocol` (its own family only).
+    fn matches(&self, protocol: Protocol, port: u16) -> bool {
+        let family_ok = match protocol {
+            Protocol::Icmp => !self.v6,
+            Protocol::IcmpV6 => self.v6,
+            _ => false,
         };
-        let icmp_ok = |c: &IcmpC| {
-            let family_ok = match flow.protocol {
-                Protocol::Icmp => !c.v6,
-                Protocol::IcmpV6 => c.v6,
-                _ => false,
-            };
-            family_ok && c.icmp_type.is_some_and(|t| u16::from(t) == flow.port)
-        };
-        self.ports.iter().any(port_ok) || self.icmps.iter().any(icmp_ok)
+        family_ok && self.icmp_type.is_some_and(|t| u16::from(t) == port)
     }
 }
 

@@ -2124,7 +2124,22 @@ fn prepared_sides_answer_ports_as_flows_do() {
             ]
         }
     });
-    let e = evaluator(&[cnp]).expect("evaluator");
+    // Not isolating: its allows add nothing, its deny still denies (the bits of a side
+    // that is not isolated).
+    let open = json!({
+        "apiVersion": "cilium.io/v2",
+        "kind": "CiliumNetworkPolicy",
+        "metadata": {"name": "open", "namespace": "lab"},
+        "spec": {
+            "endpointSelector": {},
+            "enableDefaultDeny": {"ingress": false, "egress": false},
+            "ingress": [{"fromEntities": ["all"],
+                         "toPorts": [{"ports": [{"port": "8081", "protocol": "TCP"}]}]}],
+            "egressDeny": [{"toEntities": ["all"],
+                            "toPorts": [{"ports": [{"port": "http", "protocol": "TCP"}]}]}]
+        }
+    });
+    let e = evaluator(&[cnp, open]).expect("evaluator");
     let named: Vec<(Protocol, u16)> = [Protocol::Tcp, Protocol::Udp, Protocol::Icmp]
         .into_iter()
         .flat_map(|p| [8, 53, 443, 5432, 8000, 8080, 8081, 8090, 8091].map(|n| (p, n)))

@@ -812,23 +812,15 @@ fn port_allows(
 }
 
 /// The samples of `ports` (at most [`SampleBits::MAX`]) that `p` allows to a destination
-/// with the named ports `named` ([`port_allows`] of each).
+/// with the named ports `named` ([`port_allows`] of each, in one pass).
 fn port_mask(
     p: &PortM,
     ports: &[(Protocol, u16)],
     named: Option<&BTreeMap<String, (Protocol, u16)>>,
 ) -> u64 {
-    let of = |test: &dyn Fn(u16) -> bool| {
-        SampleBits::of(ports, |protocol, port| protocol == p.protocol && test(port))
-    };
-    match &p.port {
-        PortSel::All => of(&|_| true),
-        PortSel::Range(a, b) => of(&|port| (*a..=*b).contains(&port)),
-        PortSel::Named(name) => match named.and_then(|named| named.get(name)) {
-            Some(&(proto, number)) if proto == p.protocol => of(&|port| port == number),
-            _ => 0,
-        },
-    }
+    SampleBits::of(ports, |protocol, port| {
+        port_allows(p, protocol, port, named)
+    })
 }
 
 impl Evaluator for K8sEvaluator {

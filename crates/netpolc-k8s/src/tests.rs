@@ -458,14 +458,6 @@ fn prepared_sides_answer_ports_as_flows_do() {
         }),
     ];
     let ev = evaluator(&objects).expect("evaluates");
-    let mut ends: Vec<netpolc_ir::model::Endpoint> = (0..m.pods.len())
-        .map(netpolc_ir::model::Endpoint::Pod)
-        .collect();
-    ends.extend(
-        m.externals
-            .iter()
-            .map(|ip| netpolc_ir::model::Endpoint::External(*ip)),
-    );
     let named: Vec<(Protocol, u16)> = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp]
         .into_iter()
         .flat_map(|p| [53, 80, 8050, 8080, 9090, 9100, 9101].map(|n| (p, n)))
