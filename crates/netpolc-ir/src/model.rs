@@ -543,9 +543,13 @@ pub struct Mentions<S = String> {
     pub named_ports: bool,
     /// Any pod label may matter (no projection of pod labels).
     pub all_pod_labels: bool,
-    /// Pod label pairs tested by `In`/`NotIn`/equality (on the other end's pod).
+    /// Pod label pairs tested by `In`/`NotIn`/equality (on the other end's pod). Such a
+    /// test must answer alike for a pod without the key and for one whose value it does
+    /// not name (`In` and `=` false, `NotIn` and `!=` true): the proof takes those pods
+    /// as one other end when the key is mentioned by pairs only.
     pub pod_labels: SortedSet<(S, S)>,
-    /// Pod label keys tested for existence, or with tests other than equality.
+    /// Pod label keys tested for existence (their absence tells pods apart), or with
+    /// tests other than equality.
     pub pod_keys: SortedSet<S>,
     /// Pod label pairs tested only on the pods of one namespace (a peer whose namespace
     /// part can match that namespace alone, such as a rule's own namespace), by

@@ -235,6 +235,17 @@ pub fn drop_last<T: Send + 'static>(value: T) {
     }
 }
 
+/// Frees `value` now, or leaves it to the process's exit after [`exit_frees`]: for a
+/// value that borrows and so cannot be sent to a thread of its own ([`drop_last`]).
+/// The same rule holds: only values whose `Drop` frees memory and nothing else.
+pub fn forget_last<T>(value: T) {
+    if EXIT_FREES.load(std::sync::atomic::Ordering::Relaxed) {
+        std::mem::forget(value);
+    } else {
+        drop(value);
+    }
+}
+
 /// Which of `shares` parts of some work the key `key` belongs to (FNV-1a of its bytes):
 /// the same on every machine and run. For a serial pass that groups by a key (such as a
 /// namespace): each thread groups the keys of its own share, and no group is split.

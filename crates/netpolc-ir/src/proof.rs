@@ -232,13 +232,20 @@ impl Local {
 }
 
 /// The part of a pod's labels one side's rules can see: the value of each mentioned key
-/// when that value is mentioned, "another value" otherwise, or absence; or every label.
+/// when that value is mentioned, "another value" otherwise, or absence when the key is
+/// tested for existence; or every label.
+///
+/// A key tested only by `In`/`NotIn`/equality ([`Mentions::pod_labels`]) does not tell
+/// absence from a value no test names: every evaluator's such test answers alike for
+/// both (`In` and `=` false, `NotIn` and `!=` true), so pods differing only there are
+/// one other end, not two.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Projection {
     /// Every label matters.
     pub all: bool,
-    /// Mentioned key → mentioned values.
-    pub keys: SortedMap<String, SortedSet<String>>,
+    /// Mentioned key → (mentioned values, whether the key is tested for existence:
+    /// [`Mentions::pod_keys`]).
+    pub keys: SortedMap<String, (SortedSet<String>, bool)>,
 }
 
 impl Projection {
@@ -279,9 +286,10 @@ impl Projection {
         pairs: impl IntoIterator<Item = &'a (S, S)>,
         keys: impl IntoIterator<Item = &'a S>,
     ) {
+        let none = || (SortedSet::new(), false);
         for (k, v) in pairs {
             let k: &str = k.borrow();
-            let values = self.keys.slot(k, || k.to_string(), SortedSet::new);
+            let (values, _) = self.keys.slot(k, || k.to_string(), none);
             let v: &str = v.borrow();
             if !values.contains(v) {
                 values.insert(v.to_string());
@@ -289,13 +297,14 @@ impl Projection {
         }
         for k in keys {
             let k: &str = k.borrow();
-            self.keys.slot(k, || k.to_string(), SortedSet::new);
+            self.keys.slot(k, || k.to_string(), none).1 = true;
         }
     }
 
     /// The key of a pod under this projection: per mentioned key, the value when it is
-    /// mentioned (`(Some(v), false)`), another value (`(None, true)`) or absence
-    /// (`(None, false)`).
+    /// mentioned (`(Some(v), false)`), another value (`(None, true)`), or absence
+    /// (`(None, false)`) when the key is tested for existence (else absence is another
+    /// value).
     pub fn key<'a>(&self, labels: &'a BTreeMap<String, String>) -> Seen<'a> {
         if self.all {
             return labels
@@ -305,8 +314,8 @@ impl Projection {
         }
         self.keys
             .iter()
-            .map(|(k, values)| match labels.get(k) {
-                None => (None, false),
+            .map(|(k, (values, presence))| match labels.get(k) {
+                None => (None, !presence),
                 Some(v) if values.contains(v) => (Some(v.as_str()), false),
                 Some(_) => (None, true),
             })
@@ -316,10 +325,11 @@ impl Projection {
 
 /// Appends to `out` the key of a pod with `labels` (whose label set is numbered
 /// `label_set`) under the projection `p`, as numbers ([`Prover::check_sides`] tells pods
-/// apart by comparing numbers, not strings): per mentioned key, `0` for absence, `1` for
-/// another value, or the address of the mentioned value in `p` (each value is kept once
-/// there); or the label set's number when every label matters. Two pods get the same
-/// numbers iff [`Projection::key`] gives them the same key.
+/// apart by comparing numbers, not strings): per mentioned key, `0` for absence when the
+/// key is tested for existence, `1` for another value (or absence otherwise), or the
+/// address of the mentioned value in `p` (each value is kept once there); or the label
+/// set's number when every label matters. Two pods get the same numbers iff
+/// [`Projection::key`] gives them the same key.
 fn key_into(
     p: &Projection,
     labels: &BTreeMap<String, String>,
@@ -332,8 +342,8 @@ fn key_into(
     }
     // Both sorted by key: one walk through the pod's labels.
     let mut pod = labels.iter().peekable();
-    for (k, values) in &p.keys {
-        let mut code = 0;
+    for (k, (values, presence)) in &p.keys {
+        let mut code = usize::from(!presence);
         while let Some((l, v)) = pod.peek() {
             match l.as_str().cmp(k.as_str()) {
                 std::cmp::Ordering::Less => {
@@ -1649,11 +1659,14 @@ mod tests {
             all_pod_labels: true,
             ..Mentions::default()
         };
-        for projection in [
-            Projection::of(&some),
-            Projection::of(&every),
-            Projection::default(),
-        ] {
+        // `app` is tested by pairs only: a pod without it is one with a value no test
+        // names. `tier` is tested for existence: its absence tells pods apart.
+        let of_some = Projection::of(&some);
+        assert_eq!(of_some.key(&pods[0]), of_some.key(&pods[3]));
+        assert_ne!(of_some.key(&pods[0]), of_some.key(&pods[1]));
+        assert_ne!(of_some.key(&pods[3]), of_some.key(&pods[8]));
+        assert_ne!(of_some.key(&pods[4]), of_some.key(&pods[1]));
+        for projection in [of_some, Projection::of(&every), Projection::default()] {
             let numbered = |l: &BTreeMap<String, String>| {
                 let mut out = Vec::new();
                 key_into(&projection, l, set_of(l), &mut out);
@@ -1963,6 +1976,116 @@ mod tests {
         fn side_key(&self, _: &ClusterModel, _: usize, _: Direction) -> Option<SideKey> {
             self.keyed.then(Vec::new)
         }
+    }
+
+    /// [`model`] with a pod without labels added to each namespace (`p-bare`).
+    fn model_with_bare_pods(namespaces: usize, pods: usize) -> ClusterModel {
+        let mut m = model(namespaces, pods);
+        for n in 0..namespaces {
+            m.pods.push(Pod {
+                namespace: format!("ns-{n}"),
+                name: "p-bare".into(),
+                labels: BTreeMap::new(),
+                ip: IpAddr::V4(Ipv4Addr::new(10, 1, n as u8, 1)),
+                named_ports: BTreeMap::new(),
+            });
+        }
+        m
+    }
+
+    /// Denies ingress from the pods without an `app` label (a test of its existence) or,
+    /// when `not_in_a0`, from the pods whose `app` is not `a0` (`NotIn`: those without
+    /// it too, a test of pairs only).
+    struct ShutsBare {
+        not_in_a0: bool,
+    }
+
+    impl Evaluator for ShutsBare {
+        fn name(&self) -> &'static str {
+            "shuts-bare"
+        }
+        fn side(&self, m: &ClusterModel, flow: &Flow, d: Direction) -> Side {
+            let shut = |labels: &BTreeMap<String, String>| match labels.get("app") {
+                None => true,
+                Some(v) => self.not_in_a0 && v != "a0",
+            };
+            match (d, flow.src) {
+                (Direction::Ingress, Endpoint::Pod(src)) if shut(&m.pods[src].labels) => {
+                    Side::DefaultDeny(Vec::new())
+                }
+                _ => Side::Open,
+            }
+        }
+        fn mentions_into<'a>(
+            &'a self,
+            _: &'a ClusterModel,
+            _: usize,
+            _: Direction,
+            into: &mut Mentions<Cow<'a, str>>,
+        ) {
+            into.merge(if self.not_in_a0 {
+                Mentions {
+                    pod_labels: [("app".into(), "a0".into())].into(),
+                    ..Mentions::default()
+                }
+            } else {
+                Mentions {
+                    pod_keys: ["app".into()].into(),
+                    ..Mentions::default()
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn a_label_tested_by_pairs_only_does_not_tell_its_absence_apart() {
+        // Pods without `app` and pods with a value no test names are one other end for
+        // a side whose tests of `app` are pairs; every flow from either is still found.
+        let m = model_with_bare_pods(2, 3);
+        let sources = |proof: &Proof| -> BTreeSet<String> {
+            proof
+                .findings
+                .iter()
+                .filter_map(|f| match f.flow.src {
+                    Endpoint::Pod(i) => Some(format!("{}/{}", m.pods[i].namespace, m.pods[i].name)),
+                    Endpoint::External(_) => None,
+                })
+                .collect()
+        };
+        let not_in = prove_on(
+            1,
+            &m,
+            &[],
+            &Quiet { keyed: false },
+            &[&ShutsBare { not_in_a0: true }],
+            10_000,
+        );
+        let want: BTreeSet<String> = ["p1", "p2", "p-bare"]
+            .iter()
+            .flat_map(|p| (0..2).map(move |n| format!("ns-{n}/{p}")))
+            .collect();
+        assert_eq!(sources(&not_in), want);
+        // Every flow from each of them to every other pod (of 2 × 4), on every port.
+        let pairs = |proof: &Proof| -> BTreeSet<(Endpoint, Endpoint)> {
+            proof
+                .findings
+                .iter()
+                .map(|f| (f.flow.src, f.flow.dst))
+                .collect()
+        };
+        assert_eq!(pairs(&not_in).len(), 6 * 7);
+        // A test of the key's existence tells absence apart: the bare pods alone.
+        let exists = prove_on(
+            1,
+            &m,
+            &[],
+            &Quiet { keyed: false },
+            &[&ShutsBare { not_in_a0: false }],
+            10_000,
+        );
+        let bare: BTreeSet<String> = (0..2).map(|n| format!("ns-{n}/p-bare")).collect();
+        assert_eq!(sources(&exists), bare);
+        assert_eq!(pairs(&exists).len(), 2 * 7);
     }
 
     #[test]
