@@ -1941,43 +1941,6 @@ mod tests {
         assert_eq!(pairs.len(), 3 * 2 * 2, "{pairs:?}");
     }
 
-    /// Denies ingress from the pods labelled `app: a0`, the same for every pod (its side
-    /// key says so when `keyed`).
-    struct ShutsA0 {
-        keyed: bool,
-    }
-
-    impl Evaluator for ShutsA0 {
-        fn name(&self) -> &'static str {
-            "shuts-a0"
-        }
-        fn side(&self, m: &ClusterModel, flow: &Flow, d: Direction) -> Side {
-            match (d, flow.src) {
-                (Direction::Ingress, Endpoint::Pod(src))
-                    if m.pods[src].labels.get("app") == Some(&"a0".to_string()) =>
-                {
-                    Side::DefaultDeny(Vec::new())
-                }
-                _ => Side::Open,
-            }
-        }
-        fn mentions_into<'a>(
-            &'a self,
-            _: &'a ClusterModel,
-            _: usize,
-            _: Direction,
-            into: &mut Mentions<Cow<'a, str>>,
-        ) {
-            into.merge(Mentions {
-                pod_labels: [("app".into(), "a0".into())].into(),
-                ..Mentions::default()
-            });
-        }
-        fn side_key(&self, _: &ClusterModel, _: usize, _: Direction) -> Option<SideKey> {
-            self.keyed.then(Vec::new)
-        }
-    }
-
     /// [`model`] with a pod without labels added to each namespace (`p-bare`).
     fn model_with_bare_pods(namespaces: usize, pods: usize) -> ClusterModel {
         let mut m = model(namespaces, pods);
@@ -1993,24 +1956,58 @@ mod tests {
         m
     }
 
-    /// Denies ingress from the pods without an `app` label (a test of its existence) or,
-    /// when `not_in_a0`, from the pods whose `app` is not `a0` (`NotIn`: those without
-    /// it too, a test of pairs only).
-    struct ShutsBare {
-        not_in_a0: bool,
+    /// Denies ingress from the pods whose labels `shut` picks, the same for every pod
+    /// (its side key says so when `keyed`); mentions what `said` gives.
+    struct ShutsIngress {
+        shut: fn(Option<&str>) -> bool,
+        said: fn() -> Mentions<Cow<'static, str>>,
+        keyed: bool,
     }
 
-    impl Evaluator for ShutsBare {
+    impl ShutsIngress {
+        /// Shuts the pods labelled `app: a0`, mentioning that pair.
+        fn a0(keyed: bool) -> ShutsIngress {
+            ShutsIngress {
+                shut: |app| app == Some("a0"),
+                said: || Mentions {
+                    pod_labels: [("app".into(), "a0".into())].into(),
+                    ..Mentions::default()
+                },
+                keyed,
+            }
+        }
+
+        /// Shuts the pods without an `app` label (a test of its existence) or, when
+        /// `not_in_a0`, those whose `app` is not `a0` (`NotIn`: those without it too, a
+        /// test of pairs only).
+        fn bare(not_in_a0: bool) -> ShutsIngress {
+            if not_in_a0 {
+                ShutsIngress {
+                    shut: |app| app != Some("a0"),
+                    ..ShutsIngress::a0(false)
+                }
+            } else {
+                ShutsIngress {
+                    shut: |app| app.is_none(),
+                    said: || Mentions {
+                        pod_keys: ["app".into()].into(),
+                        ..Mentions::default()
+                    },
+                    keyed: false,
+                }
+            }
+        }
+    }
+
+    impl Evaluator for ShutsIngress {
         fn name(&self) -> &'static str {
-            "shuts-bare"
+            "shuts-ingress"
         }
         fn side(&self, m: &ClusterModel, flow: &Flow, d: Direction) -> Side {
-            let shut = |labels: &BTreeMap<String, String>| match labels.get("app") {
-                None => true,
-                Some(v) => self.not_in_a0 && v != "a0",
-            };
             match (d, flow.src) {
-                (Direction::Ingress, Endpoint::Pod(src)) if shut(&m.pods[src].labels) => {
+                (Direction::Ingress, Endpoint::Pod(src))
+                    if (self.shut)(m.pods[src].labels.get("app").map(String::as_str)) =>
+                {
                     Side::DefaultDeny(Vec::new())
                 }
                 _ => Side::Open,
@@ -2023,17 +2020,10 @@ mod tests {
             _: Direction,
             into: &mut Mentions<Cow<'a, str>>,
         ) {
-            into.merge(if self.not_in_a0 {
-                Mentions {
-                    pod_labels: [("app".into(), "a0".into())].into(),
-                    ..Mentions::default()
-                }
-            } else {
-                Mentions {
-                    pod_keys: ["app".into()].into(),
-                    ..Mentions::default()
-                }
-            });
+            into.merge((self.said)());
+        }
+        fn side_key(&self, _: &ClusterModel, _: usize, _: Direction) -> Option<SideKey> {
+            self.keyed.then(Vec::new)
         }
     }
 
@@ -2057,7 +2047,7 @@ mod tests {
             &m,
             &[],
             &Quiet { keyed: false },
-            &[&ShutsBare { not_in_a0: true }],
+            &[&ShutsIngress::bare(true)],
             10_000,
         );
         let want: BTreeSet<String> = ["p1", "p2", "p-bare"]
@@ -2080,7 +2070,7 @@ mod tests {
             &m,
             &[],
             &Quiet { keyed: false },
-            &[&ShutsBare { not_in_a0: false }],
+            &[&ShutsIngress::bare(false)],
             10_000,
         );
         let bare: BTreeSet<String> = (0..2).map(|n| format!("ns-{n}/p-bare")).collect();
@@ -2101,7 +2091,7 @@ mod tests {
                 &m,
                 &[],
                 &Quiet { keyed: true },
-                &[&ShutsA0 { keyed }],
+                &[&ShutsIngress::a0(keyed)],
                 10_000,
             );
             let pairs: BTreeSet<(Endpoint, Endpoint)> = proof
