@@ -186,8 +186,8 @@ fn build_with<'p>(
     let read_back = started.elapsed();
     let (model, intended) = model();
     let report = verify::prove_against(model, &intended, evaluators, DISAGREEMENT_LIMIT);
-    // The intended meaning's indexes are freed beside the caller's output, or at the
-    // exit ([`netpolc_ir::par::exit_frees`]), not before it writes.
+    // The intended meaning's indexes are left to the exit when the command only prints
+    // after this (`render`, `fn`: [`netpolc_ir::par::exit_frees`]), else freed here.
     netpolc_ir::par::forget_last(intended);
     if report.disagreements.is_empty() {
         Ok(Built {

@@ -554,7 +554,8 @@ pub struct Mentions<S = String> {
     /// Pod label pairs tested only on the pods of one namespace (a peer whose namespace
     /// part can match that namespace alone, such as a rule's own namespace), by
     /// namespace. Such a test tells apart pods of that namespace only; each of these
-    /// namespaces must also be in [`Self::namespaces`].
+    /// namespaces must also be in [`Self::namespaces`]. The same promise as
+    /// [`Self::pod_labels`]: absence and an unnamed value answer alike.
     pub pod_labels_in: SortedMap<S, SortedSet<(S, S)>>,
     /// Pod label keys tested only on the pods of one namespace, by namespace (as
     /// [`Self::pod_labels_in`]).

@@ -1977,24 +1977,24 @@ mod tests {
             }
         }
 
-        /// Shuts the pods without an `app` label (a test of its existence) or, when
-        /// `not_in_a0`, those whose `app` is not `a0` (`NotIn`: those without it too, a
-        /// test of pairs only).
-        fn bare(not_in_a0: bool) -> ShutsIngress {
-            if not_in_a0 {
-                ShutsIngress {
-                    shut: |app| app != Some("a0"),
-                    ..ShutsIngress::a0(false)
-                }
-            } else {
-                ShutsIngress {
-                    shut: |app| app.is_none(),
-                    said: || Mentions {
-                        pod_keys: ["app".into()].into(),
-                        ..Mentions::default()
-                    },
-                    keyed: false,
-                }
+        /// Shuts the pods whose `app` is not `a0` (`NotIn`: those without it too), a test
+        /// of pairs only.
+        fn not_a0() -> ShutsIngress {
+            ShutsIngress {
+                shut: |app| app != Some("a0"),
+                ..ShutsIngress::a0(false)
+            }
+        }
+
+        /// Shuts the pods without an `app` label, a test of its existence.
+        fn unlabelled() -> ShutsIngress {
+            ShutsIngress {
+                shut: |app| app.is_none(),
+                said: || Mentions {
+                    pod_keys: ["app".into()].into(),
+                    ..Mentions::default()
+                },
+                keyed: false,
             }
         }
     }
@@ -2042,14 +2042,10 @@ mod tests {
                 })
                 .collect()
         };
-        let not_in = prove_on(
-            1,
-            &m,
-            &[],
-            &Quiet { keyed: false },
-            &[&ShutsIngress::bare(true)],
-            10_000,
-        );
+        let prove = |target: &ShutsIngress| {
+            prove_on(1, &m, &[], &Quiet { keyed: false }, &[target], 10_000)
+        };
+        let not_in = prove(&ShutsIngress::not_a0());
         let want: BTreeSet<String> = ["p1", "p2", "p-bare"]
             .iter()
             .flat_map(|p| (0..2).map(move |n| format!("ns-{n}/{p}")))
@@ -2065,14 +2061,7 @@ mod tests {
         };
         assert_eq!(pairs(&not_in).len(), 6 * 7);
         // A test of the key's existence tells absence apart: the bare pods alone.
-        let exists = prove_on(
-            1,
-            &m,
-            &[],
-            &Quiet { keyed: false },
-            &[&ShutsIngress::bare(false)],
-            10_000,
-        );
+        let exists = prove(&ShutsIngress::unlabelled());
         let bare: BTreeSet<String> = (0..2).map(|n| format!("ns-{n}/p-bare")).collect();
         assert_eq!(sources(&exists), bare);
         assert_eq!(pairs(&exists).len(), 2 * 7);
