@@ -411,6 +411,68 @@ pub struct IntentKey<'p> {
     pub preset: &'p Option<String>,
 }
 
+/// The rules of neighbouring rules with one group key and subject, by intent (as in
+/// [`RuleGroup`]), put in the groups at once ([`Program::rules_by_object`]).
+struct GroupRun<'p> {
+    key: (&'p str, Direction, Action),
+    subject: (&'p Scope, &'p LabelSelector),
+    by_intent: BTreeMap<IntentKey<'p>, Vec<usize>>,
+    /// The origin of the last rule added and its intent's key: the rules of one intent
+    /// are often neighbours, and share one origin.
+    last: Option<(*const Origin, IntentKey<'p>)>,
+}
+
+/// The groups of [`Program::rules_by_object`] being made.
+type Groups<'p> = BTreeMap<
+    (&'p str, Direction, Action),
+    BTreeMap<(&'p Scope, &'p LabelSelector), BTreeMap<IntentKey<'p>, Vec<usize>>>,
+>;
+
+impl<'p> GroupRun<'p> {
+    /// Whether a rule of group `key` and subject (`scope`, `pods`) continues the run:
+    /// at once for the same copies, else by comparing them.
+    fn holds(&self, key: (&str, Direction, Action), scope: &Scope, pods: &LabelSelector) -> bool {
+        let (set, direction, action) = key;
+        let same_set = std::ptr::eq(self.key.0, set) || self.key.0 == set;
+        same_set
+            && self.key.1 == direction
+            && self.key.2 == action
+            && (std::ptr::eq(self.subject.0, scope) || self.subject.0 == scope)
+            && (self.subject.1.shared_address() == pods.shared_address() || self.subject.1 == pods)
+    }
+
+    /// Adds rule `i`, of `origin`, in object set `set`.
+    fn push(&mut self, origin: &'p Origin, set: &'p str, i: usize) {
+        let address: *const Origin = origin;
+        let intent = match self.last {
+            Some((at, intent)) if std::ptr::eq(at, address) => intent,
+            _ => {
+                let intent = IntentKey::new(origin, set);
+                self.last = Some((address, intent));
+                intent
+            }
+        };
+        self.by_intent.entry(intent).or_default().push(i);
+    }
+
+    /// Adds the run's rules to `groups`, after those of its keys there already (as
+    /// adding each rule in turn would).
+    fn add_to(self, groups: &mut Groups<'p>) {
+        let by_intent = groups
+            .entry(self.key)
+            .or_default()
+            .entry(self.subject)
+            .or_default();
+        if by_intent.is_empty() {
+            *by_intent = self.by_intent;
+            return;
+        }
+        for (intent, rules) in self.by_intent {
+            by_intent.entry(intent).or_default().extend(rules);
+        }
+    }
+}
+
 impl<'p> IntentKey<'p> {
     /// The key of `origin` in an object of intent set `object_set`.
     pub fn new(origin: &'p Origin, object_set: &str) -> IntentKey<'p> {
@@ -470,6 +532,11 @@ impl Program {
             // namespace or the rule's own set changes (the object set depends on those
             // two alone for a namespace scope).
             let mut last: Option<(&str, &str, &str, bool)> = None;
+            // The rules are sorted by subject, direction and action first: a run of
+            // neighbours with one group key and subject is gathered apart and put in the
+            // map at once when it ends (`GroupRun`), not each rule by three searches of
+            // string keys.
+            let mut run: Option<GroupRun<'_>> = None;
             for (i, rule) in self.rules.iter().enumerate() {
                 let o = &rule.origin;
                 let (set, mine) = match (&rule.subject.scope, last) {
@@ -490,14 +557,25 @@ impl Program {
                 if !mine {
                     continue;
                 }
-                groups
-                    .entry((set, rule.direction, rule.action))
-                    .or_default()
-                    .entry((&rule.subject.scope, &rule.subject.pods))
-                    .or_default()
-                    .entry(IntentKey::new(o, set))
-                    .or_default()
-                    .push(i);
+                let key = (set, rule.direction, rule.action);
+                let ended = run
+                    .as_ref()
+                    .is_some_and(|r| !r.holds(key, &rule.subject.scope, &rule.subject.pods));
+                if ended {
+                    if let Some(r) = run.take() {
+                        r.add_to(&mut groups);
+                    }
+                }
+                run.get_or_insert_with(|| GroupRun {
+                    key,
+                    subject: (&rule.subject.scope, &rule.subject.pods),
+                    by_intent: BTreeMap::new(),
+                    last: None,
+                })
+                .push(o, set, i);
+            }
+            if let Some(r) = run {
+                r.add_to(&mut groups);
             }
             groups
         })
