@@ -257,9 +257,14 @@ impl Walk {
                 }
             };
         seen.push(real);
-        let mut entries: Vec<_> = entries.into_iter().map(|e| e.file_name()).collect();
-        entries.sort();
-        for file_name in entries {
+        // Each entry's type as the folder listing gives it (no call per file, as
+        // `symlink_metadata` made: links are not followed either way).
+        let mut entries: Vec<_> = entries
+            .into_iter()
+            .map(|e| (e.file_name(), e.file_type()))
+            .collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        for (file_name, file_type) in entries {
             let rel = dir.join(&file_name);
             let name = slash(&rel);
             let hidden = file_name.to_string_lossy().starts_with('.');
@@ -268,16 +273,16 @@ impl Walk {
                 Some("yaml" | "yml")
             );
             let path = root.join(&rel);
-            let meta = match std::fs::symlink_metadata(&path) {
-                Ok(m) => m,
+            let file_type = match file_type {
+                Ok(t) => t,
                 Err(e) => {
                     self.diagnostics.push(io_error(&name, &e));
                     continue;
                 }
             };
-            let mut is_dir = meta.is_dir();
-            let mut is_file = meta.is_file();
-            if meta.file_type().is_symlink() {
+            let mut is_dir = file_type.is_dir();
+            let mut is_file = file_type.is_file();
+            if file_type.is_symlink() {
                 if hidden {
                     continue;
                 }
