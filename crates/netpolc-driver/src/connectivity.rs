@@ -383,8 +383,8 @@ struct Builder<'a> {
     /// The pods of each class.
     classes: Vec<Vec<usize>>,
     class_ns: Vec<usize>,
-    /// Classes per namespace id.
-    ns_classes: Vec<usize>,
+    /// The classes of each namespace id, in order.
+    ns_classes: Vec<Vec<usize>>,
     /// Namespaces with pods or labels (ids index it; sorted).
     ns_names: Vec<String>,
     /// Namespace ids per namespace label pair and per label key.
@@ -651,9 +651,9 @@ impl<'a> Builder<'a> {
             model,
             evals,
             ns_classes: {
-                let mut v = vec![0; ns_names.len()];
-                for ns in &class_ns {
-                    v[*ns] += 1;
+                let mut v = vec![Vec::new(); ns_names.len()];
+                for (c, ns) in class_ns.iter().enumerate() {
+                    v[*ns].push(c);
                 }
                 v
             },
@@ -1207,7 +1207,7 @@ impl<'a> Builder<'a> {
         }
         for (ns, cs) in by_ns {
             let name = &self.ns_names[ns];
-            if cs.len() == self.ns_classes[ns] {
+            if cs.len() == self.ns_classes[ns].len() {
                 out.push(format!("{name}/*"));
             } else if self.describe {
                 out.extend(
@@ -1225,13 +1225,13 @@ impl<'a> Builder<'a> {
     /// Names a set of classes of one namespace by label pairs whose classes (in that
     /// namespace) all belong to the set, largest first; the rest by class names.
     fn cover(&self, ns: usize, set: &[usize], names: &[String]) -> Vec<String> {
-        let all: Vec<usize> = (0..self.classes.len())
-            .filter(|c| self.class_ns[*c] == ns)
-            .collect();
+        // The namespace's classes, listed once (a scan of every class of the model for
+        // each namespace drawn made `graph` quadratic in the namespaces).
+        let all = &self.ns_classes[ns];
         let labels = |c: usize| &self.model.pods[self.classes[c][0]].labels;
         let wanted: BTreeSet<usize> = set.iter().copied().collect();
         let mut candidates: BTreeMap<(&String, &String), BTreeSet<usize>> = BTreeMap::new();
-        for &c in &all {
+        for &c in all {
             for (k, v) in labels(c) {
                 candidates.entry((k, v)).or_default().insert(c);
             }
