@@ -904,6 +904,12 @@ impl<'a> Builder<'a> {
     /// source's egress side or destination's ingress side is in focus; a side is
     /// prepared only when such a pair meets it.
     fn pairs(&mut self, focus: Option<&ClassFocus>) -> Vec<((usize, usize), Vec<Mask>)> {
+        // Sides are prepared again for each other end that misses the cache: the
+        // evaluators may keep what they work out per pod (the intended meaning, which
+        // rules attach to it) while the model stays where it is.
+        for e in self.evals {
+            e.expect_model(&self.model);
+        }
         let n = self.classes.len();
         let egress_in = |f: Option<&ClassFocus>, ns: usize| f.is_none_or(|f| f.egress[ns]);
         let ingress_in = |f: Option<&ClassFocus>, ns: usize| f.is_none_or(|f| f.ingress[ns]);

@@ -403,6 +403,10 @@ impl Evaluator for Intended<'_> {
         Some(self.with_attached(model, me, direction, |a| a.map(|(i, _)| i).collect()))
     }
 
+    fn expect_model(&self, model: &ClusterModel) {
+        self.cache.take(model);
+    }
+
     fn mentions_into<'a>(
         &'a self,
         model: &'a ClusterModel,

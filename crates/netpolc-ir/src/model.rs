@@ -317,6 +317,13 @@ pub trait Evaluator: Send + Sync {
         let _ = (model, me, direction);
         None
     }
+    /// Says that `model`, where it lies now, is about to be asked about many times (every
+    /// pod's sides, prepared again and again): an evaluator may keep what it works out
+    /// per pod of it from now on, until asked about another model. The default keeps
+    /// nothing. Answers must not depend on it.
+    fn expect_model(&self, model: &ClusterModel) {
+        let _ = model;
+    }
 }
 
 /// What decides one side of a pod, for [`Evaluator::side_key`]: typically the positions
