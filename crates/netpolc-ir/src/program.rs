@@ -411,8 +411,8 @@ pub struct IntentKey<'p> {
     pub preset: &'p Option<String>,
 }
 
-/// The rules of neighbouring rules with one group key and subject, by intent (as in
-/// [`RuleGroup`]), put in the groups at once ([`Program::rules_by_object`]).
+/// Neighbouring rules with one group key and subject, by intent (as in [`RuleGroup`]),
+/// put in the groups at once when the run ends ([`Program::rules_by_object`]).
 struct GroupRun<'p> {
     key: (&'p str, Direction, Action),
     subject: (&'p Scope, &'p LabelSelector),
