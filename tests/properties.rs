@@ -1006,6 +1006,24 @@ fn the_proof_agrees_with_enumeration() {
         let enumerated = flows
             .iter()
             .find(|f| intended.verdict(&model, f).allowed() != eval.verdict(&model, f).allowed());
+        // The intended meaning's prepared sides answer as its flow-by-flow sides, whether
+        // it keeps each pod's attached rules for this model (`expect_model`) or not.
+        for expected in [false, true] {
+            if expected {
+                intended.expect_model(&model);
+            }
+            netpolc_ir::eval::every_prepared_side_agrees(
+                &intended,
+                &model,
+                std::slice::from_ref(&model.ports),
+            )
+            .map_err(|flow| {
+                TestCaseError::fail(format!(
+                    "{text}\nthe intended meaning's prepared side differs on {flow} \
+                         (expect_model: {expected})"
+                ))
+            })?;
+        }
         let networks = program.profile.cluster_cidrs();
         let proof = netpolc_ir::proof::prove(&model, &networks, &intended, &[eval.as_ref()], 3);
         for f in &proof.findings {

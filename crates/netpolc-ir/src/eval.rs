@@ -31,8 +31,9 @@ pub struct Intended<'p> {
 type AttachedSlots = ((usize, usize), Vec<std::sync::OnceLock<Attached>>);
 
 /// Per pod of one model (told by its address and pod count), the rules attached to it,
-/// selected the first time the pod is asked about. [`Evaluator::side_key`], which the
-/// proof asks first, makes the cache the model's; other callers only read it.
+/// selected the first time the pod is asked about. [`Evaluator::expect_model`] (which
+/// the proof and the connectivity map call first) makes the cache the model's; every
+/// other call only reads it.
 #[derive(Debug, Default)]
 struct AttachedCache {
     cached: std::sync::RwLock<AttachedSlots>,
@@ -397,12 +398,11 @@ impl Evaluator for Intended<'_> {
     /// The rules attached to the pod (isolation is the namespace's; named ports are the
     /// pod's): all that [`Evaluator::prepare_side`] reads of it.
     fn side_key(&self, model: &ClusterModel, me: usize, direction: Direction) -> Option<SideKey> {
-        // The proof asks for every pod's key first: the rules attached to a pod are
-        // selected once, for its key, its mentions and its prepared side.
-        self.cache.take(model);
         Some(self.with_attached(model, me, direction, |a| a.map(|(i, _)| i).collect()))
     }
 
+    /// The rules attached to a pod of `model` are selected once from now on, for its
+    /// key, its mentions and every side prepared for it.
     fn expect_model(&self, model: &ClusterModel) {
         self.cache.take(model);
     }

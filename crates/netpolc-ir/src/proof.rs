@@ -1048,8 +1048,12 @@ impl<'a> Prover<Evals<'a>> {
 
     fn run(mut self) -> Proof {
         // Evaluators are first asked about the model here, where it stays until the proof
-        // ends: an evaluator's per-pod cache ([`crate::model::PodCache`], told by the
-        // model's address) is filled once.
+        // ends: an evaluator's per-pod cache ([`crate::model::PodCache`], the intended
+        // meaning's attached rules: [`Evaluator::expect_model`]), told by the model's
+        // address, is filled once.
+        for e in std::iter::once(self.evals.intended).chain(self.evals.targets.iter().copied()) {
+            e.expect_model(&self.model);
+        }
         self.leaders = self.leaders();
         for (s, leaders) in self.leaders.iter().enumerate() {
             for (di, &l) in leaders.iter().enumerate() {
